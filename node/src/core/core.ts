@@ -1,0 +1,105 @@
+/**
+ * The node core, sans I/O: membership and liveness, state sync, admission
+ * and the reconcile loop, wired to a Clock, a Mesh and a Runtime. The
+ * daemon binds them to timers, libp2p and Docker; the simulator to a
+ * virtual clock, a modelled network and a modelled runtime.
+ */
+import { keys, type Identity, type Json, type NodeRecord, type Resources, type State } from '@minga/protocol'
+import type { Runtime } from '../runtime/types.js'
+import type { Clock } from './clock.js'
+import type { Mesh } from './mesh.js'
+import type { PlacementCache } from './placement-cache.js'
+import { Admission } from './admission.js'
+import { EventLog } from './events.js'
+import { Liveness } from './liveness.js'
+import { Reconciler } from './reconciler.js'
+import { Sync } from './sync.js'
+import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
+
+export interface NodeCoreInit {
+  identity: Identity
+  state: State
+  mesh: Mesh
+  clock: Clock
+  runtime: Runtime
+  version: string
+  /** what this node offers; defaults to what the runtime reports */
+  capacity?: Resources
+  labels?: Record<string, string>
+  acceptOrgs?: string[]
+  shareForOthers?: number
+  /** addresses other members dial to reach this node */
+  addrs?: () => string[]
+  timing?: Partial<Timing>
+  random?: () => number
+  placementCache?: PlacementCache
+  events?: EventLog
+}
+
+export class NodeCore {
+  readonly identity: Identity
+  readonly state: State
+  readonly clock: Clock
+  readonly events: EventLog
+  readonly timing: Timing
+  readonly liveness: Liveness
+  readonly sync: Sync
+  readonly admission: Admission
+  readonly reconciler: Reconciler
+  private capacity: Resources = { cpu: 0, memory: 0 }
+  private started = false
+
+  constructor (private readonly init: NodeCoreInit) {
+    this.identity = init.identity
+    this.state = init.state
+    this.clock = init.clock
+    this.events = init.events ?? new EventLog()
+    this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.members().size))
+    const random = init.random ?? Math.random
+    const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events }
+    this.liveness = new Liveness({
+      ...common,
+      mesh: init.mesh,
+      version: init.version,
+      report: () => ({
+        capacity: this.capacity,
+        allocated: this.reconciler.allocated(),
+        labels: this.init.labels ?? {},
+        replicas: this.reconciler.replicaReport(),
+        addrs: this.init.addrs?.() ?? []
+      })
+    })
+    this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random })
+    this.admission = new Admission(common)
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache })
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.capacity = this.init.capacity ?? await this.init.runtime.capacity()
+    await this.announce()
+    this.liveness.start()
+    this.sync.start()
+    await this.reconciler.start()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.reconciler.stop()
+    this.sync.stop()
+    this.liveness.stop()
+  }
+
+  /** write this node's record (labels, capacity, policy, addresses) when it changed */
+  async announce (): Promise<void> {
+    const record: NodeRecord = { labels: this.init.labels ?? {}, addrs: this.init.addrs?.() ?? [], capacity: this.capacity }
+    if (this.init.acceptOrgs !== undefined) record.acceptOrgs = this.init.acceptOrgs
+    if (this.init.shareForOthers !== undefined) record.shareForOthers = this.init.shareForOthers
+    const current = this.state.value(keys.node(this.identity.peerId))
+    if (JSON.stringify(current) === JSON.stringify(record)) return
+    if (this.state.memberOrg(this.identity.peerId) === undefined) return
+    await this.state.write(this.identity, keys.node(this.identity.peerId), record as unknown as Json)
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Events: every scheduling decision, failure detection, join, drain,
+ * rejected entry and container crash, with time, node and reason. Kept in a
+ * bounded ring and handed to subscribers (the control API, `minga events`).
+ */
+
+export type EventKind =
+  | 'node-up' | 'node-suspect' | 'node-dead' | 'node-joined' | 'node-removed'
+  | 'replica-start' | 'replica-stop' | 'replica-crash' | 'replica-healthy' | 'replica-unhealthy' | 'replica-error'
+  | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
+
+export interface MeshEvent {
+  time: number
+  /** the node that observed or did it */
+  node: string
+  kind: EventKind
+  /** what it is about: a peer id, a service id, `service#replica` */
+  subject: string
+  reason: string
+}
+
+export type EventListener = (event: MeshEvent) => void
+
+const DEFAULT_CAPACITY = 2000
+
+export class EventLog {
+  private readonly ring: MeshEvent[] = []
+  private readonly listeners = new Set<EventListener>()
+
+  constructor (private readonly capacity = DEFAULT_CAPACITY) {}
+
+  emit (event: MeshEvent): void {
+    this.ring.push(event)
+    if (this.ring.length > this.capacity) this.ring.shift()
+    for (const listener of this.listeners) listener(event)
+  }
+
+  recent (options: { since?: number, limit?: number } = {}): MeshEvent[] {
+    const since = options.since ?? 0
+    const out = this.ring.filter(e => e.time >= since)
+    return options.limit === undefined ? out : out.slice(-options.limit)
+  }
+
+  subscribe (listener: EventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The network, as the node core sees it: authenticated gossip topics,
+ * request/response and streamed responses between peers, and peer
+ * connection events. Production binds it to libp2p (gossipsub with signed
+ * messages, stream protocols over Noise); the simulator to a modelled
+ * network. `from` is always the authenticated sender, never a claim inside
+ * the payload.
+ */
+
+export interface AbortOptions { signal?: AbortSignal }
+
+export type GossipHandler = (data: Uint8Array, from: string) => void
+export type RequestHandler = (data: Uint8Array, from: string) => Promise<Uint8Array>
+export type StreamHandler = (data: Uint8Array, from: string, signal: AbortSignal) => AsyncIterable<Uint8Array>
+export type PeerListener = (event: { type: 'connect' | 'disconnect', peer: string }) => void
+
+export interface Mesh {
+  /** this node's peer id */
+  readonly self: string
+  publish (topic: string, data: Uint8Array): void
+  subscribe (topic: string, handler: GossipHandler): () => void
+  /** one request, one response; rejects on timeout, refusal or a closed connection */
+  request (peer: string, protocol: string, data: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+  handle (protocol: string, handler: RequestHandler): void
+  /** one request, a stream of response frames until the peer ends it or the signal aborts */
+  stream (peer: string, protocol: string, data: Uint8Array, options?: AbortOptions): AsyncIterable<Uint8Array>
+  handleStream (protocol: string, handler: StreamHandler): void
+  /** peers with an open connection */
+  connections (): string[]
+  onPeer (listener: PeerListener): () => void
+}

@@ -1,0 +1,129 @@
+/**
+ * State sync. A local write goes out on the entries topic at once; every
+ * `syncInterval` the node runs anti-entropy with one live peer (preferring
+ * one whose heartbeat shows a different state digest): it sends its
+ * high-water marks, the peer answers with what it holds above them, in
+ * pages, plus its own marks. This heals lost gossip and partitions.
+ */
+import { decodeMessage, encodeMessage, protocols, topics, type Entry, type Identity, type State } from '@minga/protocol'
+import type { Clock, Timer } from './clock.js'
+import type { EventLog } from './events.js'
+import type { Liveness } from './liveness.js'
+import type { Mesh } from './mesh.js'
+import type { Timing } from './timing.js'
+
+export interface SyncInit {
+  identity: Identity
+  state: State
+  mesh: Mesh
+  clock: Clock
+  timing: Timing
+  liveness: Liveness
+  events: EventLog
+  random: () => number
+}
+
+const PAGE_SIZE = 500
+const MAX_PAGES_PER_ROUND = 20
+/** with every digest equal, still check one random peer every this many rounds */
+const IDLE_ROUNDS_PER_CHECK = 5
+
+export class Sync {
+  private timer?: Timer
+  private readonly unsubscribe: Array<() => void> = []
+  private running = false
+  private idleRounds = 0
+  readonly stats = { rounds: 0, pulled: 0, failures: 0, gossipIn: 0, gossipOut: 0 }
+
+  constructor (private readonly init: SyncInit) {}
+
+  start (): void {
+    const { state, mesh, clock, timing, identity } = this.init
+    this.unsubscribe.push(state.subscribe((applied) => {
+      const mine = applied.filter(e => e.author === identity.peerId)
+      if (mine.length > 0) this.publish(mine)
+    }))
+    this.unsubscribe.push(mesh.subscribe(topics.entries(state.meshId), (data, from) => { void this.onGossip(data, from) }))
+    mesh.handle(protocols.sync(state.meshId), async (data, from) => await this.serve(data, from))
+    this.timer = clock.every(timing.syncInterval, () => { void this.round() })
+  }
+
+  stop (): void {
+    this.timer?.cancel()
+    for (const off of this.unsubscribe.splice(0)) off()
+  }
+
+  private publish (entries: Entry[]): void {
+    this.stats.gossipOut += entries.length
+    this.init.mesh.publish(topics.entries(this.init.state.meshId), encodeMessage({ type: 'entries', entries }))
+  }
+
+  private async onGossip (data: Uint8Array, from: string): Promise<void> {
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined) return
+    try {
+      const message = decodeMessage(data)
+      if (message.type !== 'entries') return
+      this.stats.gossipIn += message.entries.length
+      await state.merge(message.entries)
+    } catch {
+      // malformed gossip is dropped; a failed save is retried by anti-entropy
+    }
+  }
+
+  /** answer a peer's sync request: what we hold above its marks, one page */
+  private async serve (data: Uint8Array, from: string): Promise<Uint8Array> {
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) {
+      return encodeMessage({ type: 'error', code: 'not-member', message: 'Only members of the mesh may sync' })
+    }
+    const request = decodeMessage(data)
+    if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
+    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
+    const { entries, more } = state.entriesSince(request.marks, { limit: PAGE_SIZE })
+    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more })
+  }
+
+  /** one anti-entropy round with one peer; returns the number of entries applied */
+  async round (peer = this.pickPeer()): Promise<number> {
+    if (peer === undefined || this.running) return 0
+    this.running = true
+    this.stats.rounds++
+    let applied = 0
+    try {
+      const { state, mesh } = this.init
+      for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
+        const request = encodeMessage({ type: 'sync-request', marks: state.highWaterMarks(), digest: state.digest() })
+        const response = decodeMessage(await mesh.request(peer, protocols.sync(state.meshId), request))
+        if (response.type !== 'sync-response') throw new Error(response.type === 'error' ? response.message : 'unexpected sync answer')
+        const result = await state.merge(response.entries, response.more ? {} : { remoteMarks: response.marks })
+        applied += result.applied.length
+        this.stats.pulled += response.entries.length
+        if (!response.more) break
+      }
+    } catch {
+      this.stats.failures++
+    } finally {
+      this.running = false
+    }
+    return applied
+  }
+
+  private pickPeer (): string | undefined {
+    const { liveness, identity, state, random } = this.init
+    const peers = liveness.live().filter(p => p !== identity.peerId)
+    if (peers.length === 0) return undefined
+    const digest = state.digest()
+    const behind = peers.filter(p => {
+      const heartbeat = liveness.peer(p)?.heartbeat
+      return heartbeat !== undefined && heartbeat.digest !== digest
+    })
+    if (behind.length > 0) {
+      this.idleRounds = 0
+      return behind[Math.floor(random() * behind.length)]
+    }
+    if (++this.idleRounds < IDLE_ROUNDS_PER_CHECK) return undefined
+    this.idleRounds = 0
+    return peers[Math.floor(random() * peers.length)]
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The core's timing. Defaults suit meshes of a few to a hundred nodes:
+ * heartbeats every second, suspect after 3 s, dead after 5 s, dead after
+ * 1.5 s once a peer's connections close with no newer heartbeat. Larger
+ * meshes stretch the heartbeat period (`scaledTiming`) so that a node never
+ * receives more than ~100 heartbeats a second; disconnect reports keep
+ * failure detection fast regardless.
+ */
+
+export interface Timing {
+  heartbeatInterval: number
+  suspectAfter: number
+  deadAfter: number
+  /** after a disconnect report, how long without a newer heartbeat before dead */
+  downConfirm: number
+  syncInterval: number
+  reconcileInterval: number
+  reconcileDebounce: number
+}
+
+export const DEFAULT_TIMING: Timing = {
+  heartbeatInterval: 1000,
+  suspectAfter: 3000,
+  deadAfter: 5000,
+  downConfirm: 1500,
+  syncInterval: 3000,
+  reconcileInterval: 5000,
+  reconcileDebounce: 50
+}
+
+const MAX_HEARTBEATS_PER_SECOND = 100
+
+export function scaledTiming (base: Timing, members: number): Timing {
+  const factor = Math.max(1, Math.ceil(members / MAX_HEARTBEATS_PER_SECOND))
+  if (factor === 1) return base
+  return {
+    ...base,
+    heartbeatInterval: base.heartbeatInterval * factor,
+    suspectAfter: base.suspectAfter * factor,
+    deadAfter: base.deadAfter * factor,
+    syncInterval: base.syncInterval * factor
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * What the scheduler sees, derived from the replicated state and the live
+ * set: desired services with their spec hashes, and the live member nodes
+ * with their capacity, labels, policy and cordons. Every node derives the
+ * same view from the same entries and live set, so all of them place alike.
+ */
+import { keys, specHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
+import type { DesiredService, NodeInfo } from '@minga/scheduler'
+
+const hashes = new WeakMap<object, string>()
+
+export function desiredServices (state: State): DesiredService[] {
+  const out: DesiredService[] = []
+  for (const entry of state.list('service/')) {
+    const record = entry.value as unknown as ServiceRecord
+    let hash = hashes.get(record)
+    if (hash === undefined) {
+      hash = specHash(record.spec)
+      hashes.set(record, hash)
+    }
+    out.push({ id: `${record.spec.org}/${record.spec.name}`, spec: record.spec, created: record.created, hash })
+  }
+  return out
+}
+
+/** live members that have announced themselves with a node record */
+export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[] {
+  const out: NodeInfo[] = []
+  for (const peer of live) {
+    const org = state.memberOrg(peer)
+    const record = state.value<NodeRecord & Record<string, any>>(keys.node(peer))
+    if (org === undefined || record?.capacity === undefined) continue
+    out.push({
+      id: peer,
+      org,
+      capacity: record.capacity,
+      labels: record.labels,
+      cordoned: state.value<CordonRecord & Record<string, any>>(keys.cordon(peer)) !== undefined,
+      acceptOrgs: record.acceptOrgs,
+      shareForOthers: record.shareForOthers
+    })
+  }
+  return out
+}
+
+/** members that have not been removed */
+export function memberCount (state: State): number {
+  let count = 0
+  for (const [peer] of state.members()) if (state.revoked(peer) === undefined) count++
+  return count
+}

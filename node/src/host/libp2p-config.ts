@@ -1,0 +1,56 @@
+/**
+ * The libp2p configuration of a minga node, as a plain object that callers
+ * can change before `createLibp2p`: TCP, Noise, Yamux, identify, ping, a
+ * mesh-private Kademlia DHT (never the public one), gossipsub with signed
+ * messages, all behind the mesh's private-network key and a gater that
+ * admits members only.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+
+export interface HostConfigInit {
+  privateKey: PrivateKey
+  meshId: string
+  /** the private-network key file content (`/key/swarm/psk/1.0.0/` …) */
+  psk: Uint8Array
+  listen: string[]
+  gater: ConnectionGater
+}
+
+export function dhtProtocol (meshId: string): string {
+  return `/minga/${meshId}/kad/1.0.0`
+}
+
+export function defaults (init: HostConfigInit): Libp2pOptions<any> {
+  return {
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionGater: init.gater,
+    connectionManager: { maxConnections: 200 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({ protocol: dhtProtocol(init.meshId), clientMode: false, peerInfoMapper: passthroughMapper }),
+      pubsub: gossipsub({
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        globalSignaturePolicy: 'StrictSign',
+        // the mesh is small and trusted-ish; flood our own messages to every connected peer for speed
+        floodPublish: true,
+        heartbeatInterval: 700
+      })
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The core's Mesh bound to libp2p: gossip over gossipsub (signed messages,
+ * so `from` is the authenticated publisher), request/response and streamed
+ * responses over length-prefixed stream protocols. A streamed response ends
+ * with an empty frame.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { AbortOptions, GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '../core/mesh.js'
+
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024
+const REQUEST_TIMEOUT = 10_000
+const END_OF_STREAM = new Uint8Array(0)
+
+export type MeshLibp2p = Libp2p<{ pubsub: GossipSub }>
+
+export class Libp2pMesh implements Mesh {
+  readonly self: string
+  private readonly topics = new Map<string, Set<GossipHandler>>()
+  private readonly peerListeners = new Set<PeerListener>()
+
+  constructor (private readonly libp2p: MeshLibp2p) {
+    this.self = libp2p.peerId.toString()
+    libp2p.services.pubsub.addEventListener('message', (event) => {
+      const message = event.detail
+      if (message.type !== 'signed') return
+      const handlers = this.topics.get(message.topic)
+      if (handlers === undefined) return
+      const from = message.from.toString()
+      for (const handler of handlers) handler(message.data, from)
+    })
+    libp2p.addEventListener('peer:connect', (event) => this.emitPeer('connect', event.detail.toString()))
+    libp2p.addEventListener('peer:disconnect', (event) => this.emitPeer('disconnect', event.detail.toString()))
+  }
+
+  publish (topic: string, data: Uint8Array): void {
+    this.libp2p.services.pubsub.publish(topic, data).catch(() => {
+      // nobody subscribed yet: anti-entropy delivers what gossip could not
+    })
+  }
+
+  subscribe (topic: string, handler: GossipHandler): () => void {
+    let handlers = this.topics.get(topic)
+    if (handlers === undefined) {
+      handlers = new Set()
+      this.topics.set(topic, handlers)
+      this.libp2p.services.pubsub.subscribe(topic)
+    }
+    handlers.add(handler)
+    return () => {
+      handlers.delete(handler)
+      if (handlers.size === 0) {
+        this.topics.delete(topic)
+        this.libp2p.services.pubsub.unsubscribe(topic)
+      }
+    }
+  }
+
+  async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+    const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT)
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await lp.write(data, { signal })
+      const response = await lp.read({ signal })
+      await stream.close({ signal })
+      return response.subarray()
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  handle (protocol: string, handler: RequestHandler): void {
+    void this.libp2p.handle(protocol, async (stream, connection) => {
+      await serve(stream, async (lp, signal) => {
+        const request = await lp.read({ signal })
+        await lp.write(await handler(request.subarray(), connection.remotePeer.toString()), { signal })
+      })
+    })
+  }
+
+  async * stream (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): AsyncIterable<Uint8Array> {
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await lp.write(data, { signal: options.signal })
+      while (true) {
+        const frame = await lp.read({ signal: options.signal })
+        if (frame.byteLength === 0) break
+        yield frame.subarray()
+      }
+      await stream.close()
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    } finally {
+      if (stream.status === 'open') stream.abort(new Error('Stream abandoned by the reader'))
+    }
+  }
+
+  handleStream (protocol: string, handler: StreamHandler): void {
+    void this.libp2p.handle(protocol, async (stream, connection) => {
+      const controller = new AbortController()
+      stream.addEventListener('close', () => controller.abort(), { once: true })
+      await serve(stream, async (lp) => {
+        const request = await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
+        for await (const frame of handler(request.subarray(), connection.remotePeer.toString(), controller.signal)) {
+          if (frame.byteLength === 0) continue
+          await lp.write(frame)
+        }
+        await lp.write(END_OF_STREAM)
+      })
+      controller.abort()
+    })
+  }
+
+  connections (): string[] {
+    return [...new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))]
+  }
+
+  onPeer (listener: PeerListener): () => void {
+    this.peerListeners.add(listener)
+    return () => this.peerListeners.delete(listener)
+  }
+
+  private emitPeer (type: 'connect' | 'disconnect', peer: string): void {
+    for (const listener of this.peerListeners) listener({ type, peer })
+  }
+}
+
+async function serve (stream: Stream, body: (lp: ReturnType<typeof lpStream<Stream>>, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  try {
+    await body(lp, AbortSignal.timeout(REQUEST_TIMEOUT))
+    await stream.close()
+  } catch (err: any) {
+    stream.abort(err)
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The Docker runtime: one node's containers on a Docker engine, through
+ * dockerode. Containers carry the mesh, node, service, replica and hash
+ * labels (docker-spec.ts) and this runtime only ever sees its own.
+ *
+ * @example
+ * ```ts
+ * const runtime = new DockerRuntime({ meshId, nodeId, socketPath: '/tmp/minga-docker/a/docker.sock' })
+ * const c = await runtime.start(replica, { onProgress: p => console.log(p.status) })
+ * for await (const line of runtime.logs(c.id, { follow: true, signal })) console.log(line.text)
+ * ```
+ */
+import type { Resources } from '@minga/protocol'
+import Docker from 'dockerode'
+import { AsyncQueue } from './async-queue.js'
+import { CALL_TIMEOUT_MS, PULL_TIMEOUT_MS, STOP_GRACE_MS } from './constants.js'
+import { ensureImage } from './docker-images.js'
+import { containerName, createBody, networkModeFor, ownerFilters } from './docker-spec.js'
+import type { Owner } from './docker-spec.js'
+import { demuxLogs, eventAttributes, jsonLines, toRuntimeEvent } from './docker-streams.js'
+import { dial, dockerMessage, engineAddress, engineCall, engineError, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
+import type { CallContext } from './docker-util.js'
+import { ContainerNotFoundError, ImageNotFoundError, RuntimeStartError, RuntimeUnavailableError } from './errors.js'
+import { linkSignals, rejectOnAbort } from './signals.js'
+import { LABELS } from './types.js'
+import type { AbortOptions, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
+
+export interface DockerRuntimeInit {
+  meshId: string
+  nodeId: string
+  /** a unix socket path (or `unix://…`, `tcp://host:port`); default DOCKER_HOST, then /var/run/docker.sock */
+  socketPath?: string
+  pullTimeoutMs?: number
+  /** deadline of each engine call; default 15 s */
+  callTimeoutMs?: number
+  /**
+   * run Docker's init (tini) as PID 1 of every container: it forwards SIGTERM
+   * (a shell script then stops at once instead of after the grace period) and
+   * reaps zombies; but images that must be PID 1 (s6-overlay) break, and a
+   * command that does not exist becomes an exit with code 127 instead of a
+   * RuntimeStartError. Default false, as in Docker and Kubernetes
+   */
+  init?: boolean
+}
+
+type StreamBody = NodeJS.ReadableStream & { destroy: () => void }
+
+const EVENT_ACTIONS = ['start', 'die', 'health_status', 'destroy']
+
+export class DockerRuntime implements Runtime {
+  readonly address: string
+  private readonly docker: Docker
+  private readonly owner: Owner
+  private readonly pullTimeoutMs: number
+  private readonly callTimeoutMs: number
+  private readonly init: boolean
+  private readonly closing = new AbortController()
+  private readonly ctx: CallContext
+  private bridge?: Promise<boolean>
+
+  constructor (init: DockerRuntimeInit) {
+    const address = engineAddress(init.socketPath)
+    this.docker = new Docker(address.options)
+    this.address = address.label
+    this.owner = { meshId: init.meshId, nodeId: init.nodeId }
+    this.pullTimeoutMs = init.pullTimeoutMs ?? PULL_TIMEOUT_MS
+    this.callTimeoutMs = init.callTimeoutMs ?? CALL_TIMEOUT_MS
+    this.init = init.init ?? false
+    this.ctx = { address: this.address, closing: this.closing.signal }
+  }
+
+  async list (options: AbortOptions = {}): Promise<RuntimeContainer[]> {
+    const summaries = await this.call(async signal => await this.docker.listContainers({ all: true, filters: { label: ownerFilters(this.owner) }, abortSignal: signal }), options)
+    const infos = await Promise.all(summaries.map(async s => await this.inspect(s.Id, options.signal)))
+    return infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info)])
+  }
+
+  async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
+    const { signal } = options
+    await ensureImage(this.docker, this.ctx, replica.spec.image, { signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
+    const networkMode = networkModeFor(replica, await this.hasBridge(signal))
+    const name = containerName(replica, this.owner)
+    const body = createBody(replica, this.owner, { networkMode, init: this.init })
+    const created = await this.create(name, body, replica, signal)
+    if (created.running) return toRuntimeContainer(created.info)
+    try {
+      await this.call(async s => await this.docker.getContainer(created.id).start({ abortSignal: s }), { signal })
+    } catch (err) {
+      await this.removeQuietly(created.id)
+      if (signal?.aborted === true || err instanceof RuntimeUnavailableError) throw err
+      throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} could not start: ${dockerMessage(err)}`)
+    }
+    const info = await this.inspect(created.id, signal)
+    if (info === undefined) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was removed as it started; the node will retry`)
+    return toRuntimeContainer(info)
+  }
+
+  async stop (id: string, options: AbortOptions & { graceMs?: number } = {}): Promise<void> {
+    const info = await this.inspect(id, options.signal)
+    if (info === undefined) return
+    const container = this.docker.getContainer(info.Id)
+    const graceMs = options.graceMs ?? STOP_GRACE_MS
+    if (info.State.Running) {
+      await this.tolerate([304, 404], async () => {
+        await this.call(async s => await container.stop({ t: Math.ceil(graceMs / 1000), abortSignal: s }), { signal: options.signal, timeoutMs: graceMs + this.callTimeoutMs })
+      })
+    }
+    await this.tolerate([404, 409], async () => {
+      await this.call(async s => await container.remove({ force: true, v: true, abortSignal: s } as Docker.ContainerRemoveOptions), options)
+    })
+  }
+
+  async * logs (id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    const info = await this.inspect(id, options.signal)
+    if (info === undefined) throw new ContainerNotFoundError(id)
+    const since = options.since ?? -Infinity
+    const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, follow: options.follow === true }
+    if (options.since !== undefined) query.since = (Math.floor(options.since) / 1000).toFixed(3)
+    if (options.tail !== undefined) query.tail = String(Math.max(0, Math.floor(options.tail)))
+    const { stream, signal, close } = await this.openStream(`/containers/${info.Id}/logs?`, query, options.signal)
+    try {
+      for await (const line of demuxLogs(stream as AsyncIterable<Uint8Array>)) {
+        if (line.time >= since) yield line
+      }
+    } catch (err) {
+      if (!signal.aborted) throw engineError(err, this.ctx, options.signal)
+    } finally {
+      close()
+    }
+  }
+
+  events (options: AbortOptions = {}): AsyncIterable<RuntimeEvent> {
+    // subscribe now, not when iteration starts, and ask for events since now:
+    // a start right after this call is never missed
+    const stop = new AbortController()
+    const queue = new AsyncQueue<RuntimeEvent>({ signal: options.signal, onClose: () => { stop.abort() } })
+    if (!queue.done) void this.pumpEvents(queue, stop.signal, Date.now())
+    return queue
+  }
+
+  async capacity (): Promise<Resources> {
+    const info = await this.call(async signal => await dial<{ NCPU: number, MemTotal: number }>(this.docker, { path: '/info', statusCodes: { 200: true, 500: 'server error' } }, signal))
+    return { cpu: info.NCPU * 1000, memory: info.MemTotal }
+  }
+
+  async close (): Promise<void> {
+    this.closing.abort()
+  }
+
+  private async pumpEvents (queue: AsyncQueue<RuntimeEvent>, stop: AbortSignal, since: number): Promise<void> {
+    const filters = { type: ['container'], label: ownerFilters(this.owner), event: EVENT_ACTIONS }
+    let opened: Awaited<ReturnType<DockerRuntime['openStream']>> | undefined
+    try {
+      opened = await this.openStream('/events?', { filters, since: (since / 1000).toFixed(3) }, stop)
+      for await (const value of jsonLines(opened.stream as AsyncIterable<Uint8Array>)) {
+        const event = toRuntimeEvent(value)
+        if (event !== undefined && ownedBy(eventAttributes(value), this.owner)) queue.push(event)
+      }
+      if (!opened.signal.aborted) queue.end(unavailable(this.address, 'the event stream ended'))
+    } catch (err) {
+      if (!stop.aborted && !this.closing.signal.aborted && opened?.signal.aborted !== true) queue.end(engineError(err, this.ctx))
+    } finally {
+      opened?.close()
+      queue.end()
+    }
+  }
+
+  /**
+   * GET a streaming endpoint. The deadline covers the answer's headers, not
+   * the stream; `close` ends the stream and detaches from the signals
+   */
+  private async openStream (path: string, query: Record<string, unknown>, callerSignal?: AbortSignal): Promise<{ stream: StreamBody, signal: AbortSignal, close: () => void }> {
+    const linked = linkSignals([callerSignal, this.closing.signal])
+    const deadline = linkSignals([linked.signal], this.callTimeoutMs)
+    try {
+      const statusCodes = { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' } as const
+      const stream = await Promise.race([
+        dial<StreamBody>(this.docker, { path, options: query, isStream: true, statusCodes }, deadline.signal),
+        rejectOnAbort(deadline.signal)
+      ])
+      const onAbort = (): void => { stream.destroy() }
+      linked.signal.addEventListener('abort', onAbort, { once: true })
+      const close = (): void => { linked.signal.removeEventListener('abort', onAbort); linked.dispose(); stream.destroy() }
+      return { stream, signal: linked.signal, close }
+    } catch (err) {
+      linked.dispose()
+      throw engineError(err, this.ctx, callerSignal, deadline.timedOut ? this.callTimeoutMs : undefined)
+    } finally {
+      deadline.dispose()
+    }
+  }
+
+  /**
+   * create the container; a container of the same name left by an earlier
+   * run of this node is reused when it runs, otherwise removed first
+   */
+  private async create (name: string, body: Docker.ContainerCreateOptions, replica: ReplicaSpec, signal?: AbortSignal): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const container = await this.call(async s => await this.docker.createContainer({ _query: { name }, _body: body, abortSignal: s } as unknown as Docker.ContainerCreateOptions), { signal })
+        return { id: container.id, running: false }
+      } catch (err) {
+        const status = statusCode(err)
+        if (status === 404) throw new ImageNotFoundError(replica.spec.image, dockerMessage(err))
+        if (status !== 409 || attempt > 0) {
+          // an aborted create may still have happened on the engine
+          await this.removeQuietly(name)
+          if (signal?.aborted === true || status === undefined) throw err
+          throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} could not be created: ${dockerMessage(err)}`)
+        }
+        const existing = await this.call(async s => await this.docker.getContainer(name).inspect({ abortSignal: s }), { signal })
+          .catch((inspectError: unknown) => { if (statusCode(inspectError) === 404) return undefined; throw inspectError })
+        if (existing !== undefined && !ownedBy(existing.Config.Labels, this.owner)) {
+          throw new RuntimeStartError(`A container named ${name} exists that this node did not create; remove it with "docker rm -f ${name}"`)
+        }
+        if (existing?.State.Running === true && existing.Config.Labels[LABELS.hash] === replica.hash) return { running: true, info: existing }
+        await this.removeQuietly(name)
+      }
+    }
+  }
+
+  private async hasBridge (signal?: AbortSignal): Promise<boolean> {
+    const request = { path: '/networks/bridge', statusCodes: { 200: true, 404: 'no such network', 500: 'server error' } } as const
+    this.bridge ??= this.call(async s => await dial(this.docker, request, s), { signal })
+      .then(() => true, (err: unknown) => { if (statusCode(err) === 404) return false; throw err })
+    return await this.bridge.catch((err: unknown) => { this.bridge = undefined; throw err })
+  }
+
+  /** inspect a container of this node; undefined when it is gone or not ours */
+  private async inspect (id: string, signal?: AbortSignal): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      const info = await this.call(async s => await this.docker.getContainer(id).inspect({ abortSignal: s }), { signal })
+      return ownedBy(info.Config.Labels, this.owner) ? info : undefined
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined
+      throw err
+    }
+  }
+
+  /** remove a container of this node, if it is there, whatever the caller's signal says */
+  private async removeQuietly (idOrName: string): Promise<void> {
+    try {
+      const info = await this.inspect(idOrName)
+      if (info !== undefined) await this.call(async s => await this.docker.getContainer(info.Id).remove({ force: true, v: true, abortSignal: s } as Docker.ContainerRemoveOptions))
+    } catch {}
+  }
+
+  private async tolerate (codes: number[], action: () => Promise<void>): Promise<void> {
+    try { await action() } catch (err) { if (!codes.includes(statusCode(err) ?? 0)) throw err }
+  }
+
+  private async call<T> (call: (signal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<T> {
+    return await engineCall(this.ctx, call, { timeoutMs: this.callTimeoutMs, ...options })
+  }
+}

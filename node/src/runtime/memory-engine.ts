@@ -1,0 +1,268 @@
+/**
+ * The memory runtime's model of one host's container engine: images,
+ * containers with labels, their programs (memory-program.ts), health
+ * checks, logs and lifecycle events. Several MemoryRuntimes (nodes) may
+ * share one engine, as several minga nodes may share one Docker engine.
+ *
+ * Time comes from `now` and `delay`, so the simulator can run it on a
+ * virtual clock; randomness (start failures) from `random`.
+ */
+import type { Resources } from '@minga/protocol'
+import { AsyncQueue } from './async-queue.js'
+import { MEMORY_LOG_LINES } from './constants.js'
+import { ImageNotFoundError, RuntimeStartError } from './errors.js'
+import { healthPasses, parseProgram } from './memory-program.js'
+import { linkSignals } from './signals.js'
+import type { ContainerHealth, ContainerState, ImageProgress, LogLine, LogOptions, ReplicaSpec, RuntimeContainer, RuntimeEvent } from './types.js'
+
+export type Delay = (ms: number, signal?: AbortSignal) => Promise<void>
+
+export interface MemoryEngineInit {
+  /** ms since epoch; default Date.now */
+  now?: () => number
+  /** resolves after ms, rejects when the signal aborts; default unref'd timers */
+  delay?: Delay
+  /** how long create + start takes; default 0 */
+  startDelayMs?: number
+  /** how long pulling an image from `registry` takes; default 0 */
+  pullDelayMs?: number
+  /** probability that a start fails with RuntimeStartError; default 0 */
+  failureRate?: number
+  /** default Math.random */
+  random?: () => number
+  /** what the host offers; default 4 cores, 8 GiB */
+  capacity?: Resources
+  /** images on the host; absent means every image is present */
+  images?: Iterable<string>
+  /** images that a pull finds; others fail like Docker's ImageNotFound */
+  registry?: Iterable<string>
+  maxLogLines?: number
+}
+
+export interface MemoryContainer {
+  readonly id: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly replica: ReplicaSpec
+  state: ContainerState
+  health: ContainerHealth
+  exitCode?: number
+  startedAt?: number
+  readonly logs: LogLine[]
+  readonly followers: Set<AsyncQueue<LogLine>>
+  /** aborts the container's program and health check */
+  readonly life: AbortController
+  /** set by setHealth: the modelled check no longer decides */
+  healthPinned: boolean
+}
+
+export type EngineListener = (container: MemoryContainer, event: RuntimeEvent) => void
+
+const defaultDelay: Delay = async (ms, signal) => {
+  await new Promise<void>((resolve, reject) => {
+    if (signal?.aborted === true) { reject(signal.reason); return }
+    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason) }
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    timer.unref()
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export class MemoryEngine {
+  readonly now: () => number
+  readonly delay: Delay
+  readonly capacity: Resources
+  private readonly startDelayMs: number
+  private readonly pullDelayMs: number
+  private readonly failureRate: number
+  private readonly random: () => number
+  private readonly images?: Set<string>
+  private readonly registry: Set<string>
+  private readonly maxLogLines: number
+  private readonly containers = new Map<string, MemoryContainer>()
+  private readonly listeners = new Set<EngineListener>()
+  private nextId = 1
+
+  constructor (init: MemoryEngineInit = {}) {
+    this.now = init.now ?? Date.now
+    this.delay = init.delay ?? defaultDelay
+    this.capacity = init.capacity ?? { cpu: 4000, memory: 8 * 1024 ** 3 }
+    this.startDelayMs = init.startDelayMs ?? 0
+    this.pullDelayMs = init.pullDelayMs ?? 0
+    this.failureRate = init.failureRate ?? 0
+    this.random = init.random ?? Math.random
+    this.images = init.images === undefined ? undefined : new Set(init.images)
+    this.registry = new Set(init.registry ?? [])
+    this.maxLogLines = init.maxLogLines ?? MEMORY_LOG_LINES
+  }
+
+  get (id: string): MemoryContainer | undefined { return this.containers.get(id) }
+  all (): MemoryContainer[] { return [...this.containers.values()] }
+
+  hasImage (image: string): boolean { return this.images === undefined || this.images.has(image) }
+  /** like `docker load`: the image is now on the host */
+  addImage (image: string): void { this.images?.add(image) }
+
+  subscribe (listener: EngineListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  async run (replica: ReplicaSpec, labels: Record<string, string>, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void } = {}): Promise<MemoryContainer> {
+    const { image } = replica.spec
+    options.signal?.throwIfAborted()
+    if (!this.hasImage(image)) await this.pull(image, options)
+    this.checkPorts(replica)
+    const c: MemoryContainer = {
+      id: (this.nextId++).toString(16).padStart(12, '0'),
+      labels: { ...labels },
+      replica,
+      state: 'starting',
+      health: 'none',
+      logs: [],
+      followers: new Set(),
+      life: new AbortController(),
+      healthPinned: false
+    }
+    this.containers.set(c.id, c)
+    // the start ends early when the caller aborts or the container is stopped meanwhile
+    const linked = linkSignals([options.signal, c.life.signal])
+    try {
+      if (this.startDelayMs > 0) await this.delay(this.startDelayMs, linked.signal)
+      options.signal?.throwIfAborted()
+      if (c.life.signal.aborted) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was stopped while it started`)
+      if (this.failureRate > 0 && this.random() < this.failureRate) {
+        throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} could not start (simulated failure); the node will retry`)
+      }
+    } catch (err) {
+      if (this.containers.get(c.id) === c) {
+        this.containers.delete(c.id)
+        this.emit(c, { type: 'remove', id: c.id })
+      }
+      if (c.life.signal.aborted && !(options.signal?.aborted ?? false)) {
+        throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was stopped while it started`)
+      }
+      throw err
+    } finally {
+      linked.dispose()
+    }
+    c.state = 'running'
+    c.startedAt = this.now()
+    c.health = replica.spec.health === undefined ? 'none' : 'starting'
+    this.emit(c, { type: 'start', id: c.id })
+    void this.checkHealth(c)
+    void this.runProgram(c)
+    return c
+  }
+
+  /** stop (the program gets SIGTERM: exit 143) and remove; a container still starting is just dropped */
+  remove (id: string): void {
+    const c = this.containers.get(id)
+    if (c === undefined) return
+    if (c.state === 'starting') c.life.abort()
+    else this.exit(c, 143)
+    for (const follower of c.followers) follower.end()
+    this.containers.delete(id)
+    this.emit(c, { type: 'remove', id })
+  }
+
+  /** the container's process ends with this exit code */
+  exit (c: MemoryContainer, exitCode: number): void {
+    if (c.state !== 'running') return
+    c.state = 'exited'
+    c.exitCode = exitCode
+    c.life.abort()
+    for (const follower of c.followers) follower.end()
+    this.emit(c, { type: 'die', id: c.id, exitCode })
+  }
+
+  log (c: MemoryContainer, text: string, stream: LogLine['stream'] = 'stdout'): void {
+    const line: LogLine = { time: this.now(), stream, text }
+    c.logs.push(line)
+    if (c.logs.length > this.maxLogLines) c.logs.shift()
+    for (const follower of c.followers) follower.push(line)
+  }
+
+  setHealth (c: MemoryContainer, health: ContainerHealth, pin = true): void {
+    c.healthPinned ||= pin
+    if (c.health === health) return
+    c.health = health
+    this.emit(c, { type: 'health', id: c.id, health })
+  }
+
+  logsOf (c: MemoryContainer, options: LogOptions): AsyncQueue<LogLine> {
+    const since = options.since ?? -Infinity
+    const queue: AsyncQueue<LogLine> = new AsyncQueue({ signal: options.signal, onClose: () => c.followers.delete(queue) })
+    let lines = c.logs.filter(l => l.time >= since)
+    if (options.tail !== undefined) lines = options.tail <= 0 ? [] : lines.slice(-options.tail)
+    for (const line of lines) queue.push(line)
+    if (options.follow === true && c.state !== 'exited' && !queue.done) c.followers.add(queue)
+    else queue.end()
+    return queue
+  }
+
+  snapshot (c: MemoryContainer): RuntimeContainer {
+    const hasCheck = c.replica.spec.health !== undefined
+    return {
+      id: c.id,
+      service: c.replica.service,
+      replica: c.replica.replica,
+      hash: c.replica.hash,
+      image: c.replica.spec.image,
+      state: c.state,
+      health: c.state === 'exited' ? (hasCheck ? 'unhealthy' : 'none') : c.health,
+      ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }),
+      ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt })
+    }
+  }
+
+  private emit (c: MemoryContainer, event: RuntimeEvent): void {
+    for (const listener of this.listeners) listener(c, event)
+  }
+
+  private async pull (image: string, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void }): Promise<void> {
+    if (!this.registry.has(image)) throw new ImageNotFoundError(image, 'no registry has it')
+    options.onProgress?.({ image, status: 'Pulling' })
+    if (this.pullDelayMs > 0) await this.delay(this.pullDelayMs, options.signal)
+    this.images?.add(image)
+    options.onProgress?.({ image, status: 'Pulled' })
+  }
+
+  private checkPorts (replica: ReplicaSpec): void {
+    for (const port of replica.spec.ports) {
+      if (port.host === undefined) continue
+      const holder = this.all().find(c => c.state !== 'exited' && c.replica.spec.ports.some(p => p.host === port.host && p.protocol === port.protocol))
+      if (holder !== undefined) {
+        throw new RuntimeStartError(`Port ${port.host}/${port.protocol} is already taken on this host by ${holder.replica.service}#${holder.replica.replica}; stop it or publish another port`)
+      }
+    }
+  }
+
+  private async runProgram (c: MemoryContainer): Promise<void> {
+    let status = 0
+    for (const step of parseProgram(c.replica.spec.command)) {
+      if (c.life.signal.aborted) return
+      switch (step.op) {
+        case 'echo': this.log(c, step.text, step.stream); status = 0; break
+        case 'status': status = step.code; break
+        case 'exit': this.exit(c, step.code); return
+        case 'serve': return
+        case 'sleep':
+          try { await this.delay(step.ms, c.life.signal) } catch { return }
+          break
+      }
+    }
+    if (!c.life.signal.aborted) this.exit(c, status)
+  }
+
+  /** one modelled check, as Docker would conclude it: see healthPasses */
+  private async checkHealth (c: MemoryContainer): Promise<void> {
+    const check = c.replica.spec.health
+    if (check === undefined) return
+    const passes = healthPasses(check.cmd)
+    const interval = Math.max(1, check.interval)
+    const wait = passes ? interval : interval * (Math.floor(check.startPeriod / interval) + Math.max(1, check.retries))
+    try { await this.delay(wait, c.life.signal) } catch { return }
+    if (c.life.signal.aborted || c.healthPinned || c.state !== 'running') return
+    this.setHealth(c, passes ? 'healthy' : 'unhealthy', false)
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The in-memory runtime: the Runtime of one node, over a MemoryEngine (the
+ * modelled host). Unit tests and the simulator use it; it passes the same
+ * conformance suite as Docker (test/runtime-suite.ts).
+ *
+ * What containers do is modelled, not run:
+ *   - the command is a tiny `sh` (memory-program.ts): `sh -c 'echo hi; sleep 1; exit 3'`
+ *     prints, waits in the runtime's time and exits like the real thing; no
+ *     command is a server that runs until stopped
+ *   - a health check passes unless its command is `false` or a script that
+ *     ends non-zero; it turns `healthy` one interval after start, or
+ *     `unhealthy` after `retries` failed checks past the start period
+ *   - test hooks: `crash(id, exitCode)`, `emitLog(id, text, stream)`,
+ *     `setHealth(id, health)` (which then sticks)
+ *
+ * @example
+ * ```ts
+ * const engine = new MemoryEngine({ now: clock.now, delay: clock.sleep, startDelayMs: 400 })
+ * const a = new MemoryRuntime({ meshId, nodeId: 'a', engine })
+ * const c = await a.start(replica)
+ * a.crash(c.id, 137)
+ * ```
+ */
+import type { Resources } from '@minga/protocol'
+import { AsyncQueue } from './async-queue.js'
+import { ContainerNotFoundError } from './errors.js'
+import { MemoryEngine, type MemoryContainer, type MemoryEngineInit } from './memory-engine.js'
+import { linkSignals } from './signals.js'
+import { LABELS } from './types.js'
+import type { AbortOptions, ContainerHealth, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
+
+export interface MemoryRuntimeInit extends MemoryEngineInit {
+  meshId?: string
+  nodeId?: string
+  /** share a host with other nodes; when given, the engine options above are ignored */
+  engine?: MemoryEngine
+}
+
+export class MemoryRuntime implements Runtime {
+  readonly engine: MemoryEngine
+  readonly meshId: string
+  readonly nodeId: string
+  private readonly closing = new AbortController()
+
+  constructor (init: MemoryRuntimeInit = {}) {
+    this.engine = init.engine ?? new MemoryEngine(init)
+    this.meshId = init.meshId ?? 'mesh'
+    this.nodeId = init.nodeId ?? 'node'
+  }
+
+  async list (): Promise<RuntimeContainer[]> {
+    return this.own().map(c => this.engine.snapshot(c))
+  }
+
+  async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
+    const same = this.own().find(c => c.replica.service === replica.service && c.replica.replica === replica.replica && c.replica.hash === replica.hash)
+    if (same !== undefined && same.state !== 'exited') return this.engine.snapshot(same)
+    if (same !== undefined) this.engine.remove(same.id)
+    const labels = {
+      [LABELS.mesh]: this.meshId,
+      [LABELS.node]: this.nodeId,
+      [LABELS.service]: replica.service,
+      [LABELS.replica]: String(replica.replica),
+      [LABELS.hash]: replica.hash
+    }
+    const c = await this.engine.run(replica, labels, options)
+    return this.engine.snapshot(c)
+  }
+
+  async stop (id: string): Promise<void> {
+    if (this.find(id) !== undefined) this.engine.remove(id)
+  }
+
+  async * logs (id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    const c = this.find(id)
+    if (c === undefined) throw new ContainerNotFoundError(id)
+    const linked = linkSignals([options.signal, this.closing.signal])
+    try {
+      yield * this.engine.logsOf(c, { ...options, signal: linked.signal })
+    } finally {
+      linked.dispose()
+    }
+  }
+
+  events (options: AbortOptions = {}): AsyncIterable<RuntimeEvent> {
+    const linked = linkSignals([options.signal, this.closing.signal])
+    let unsubscribe = (): void => {}
+    const queue = new AsyncQueue<RuntimeEvent>({ signal: linked.signal, onClose: () => { unsubscribe(); linked.dispose() } })
+    if (!queue.done) {
+      unsubscribe = this.engine.subscribe((c, event) => { if (this.owns(c)) queue.push(event) })
+    } else {
+      linked.dispose()
+    }
+    return queue
+  }
+
+  async capacity (): Promise<Resources> {
+    return { ...this.engine.capacity }
+  }
+
+  async close (): Promise<void> {
+    this.closing.abort()
+  }
+
+  /** test hook: the container's process dies with this exit code */
+  crash (id: string, exitCode = 1): void {
+    this.engine.exit(this.mustFind(id), exitCode)
+  }
+
+  /** test hook: the container prints a line */
+  emitLog (id: string, text: string, stream: LogLine['stream'] = 'stdout'): void {
+    this.engine.log(this.mustFind(id), text, stream)
+  }
+
+  /** test hook: the container's health check now reports this, until set again */
+  setHealth (id: string, health: ContainerHealth): void {
+    this.engine.setHealth(this.mustFind(id), health)
+  }
+
+  private own (): MemoryContainer[] {
+    return this.engine.all().filter(c => this.owns(c))
+  }
+
+  private owns (c: MemoryContainer): boolean {
+    return c.labels[LABELS.mesh] === this.meshId && c.labels[LABELS.node] === this.nodeId
+  }
+
+  private find (id: string): MemoryContainer | undefined {
+    const c = this.engine.get(id)
+    return c !== undefined && this.owns(c) ? c : undefined
+  }
+
+  private mustFind (id: string): MemoryContainer {
+    const c = this.find(id)
+    if (c === undefined) throw new ContainerNotFoundError(id)
+    return c
+  }
+}

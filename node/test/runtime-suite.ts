@@ -1,0 +1,191 @@
+/**
+ * The conformance suite every Runtime passes: the Docker adapter and the
+ * in-memory model behave alike for what the node core relies on.
+ *
+ * The setup's engine must have the test image (`minga/busybox:1`, see
+ * scripts/test-image.sh) and must not have `minga/nope:1`. The specs use a
+ * few busybox commands that the memory runtime models (memory-program.ts).
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Runtime, RuntimeContainer, RuntimeEvent } from '../src/runtime/index.js'
+import { MISSING_IMAGE, TEST_IMAGE, collectUntil, rejection, replicaOf, waitFor } from './runtime-fixtures.js'
+
+export interface RuntimeSetup {
+  runtime: Runtime
+  /** a runtime of another node (same mesh) on the same engine */
+  other: Runtime
+  /** stop what the test left running and close both runtimes */
+  cleanup: () => Promise<void>
+}
+
+const FAST_HEALTH = { interval: 200, timeout: 2000, retries: 2, startPeriod: 0 }
+
+async function listed (runtime: Runtime, id: string): Promise<RuntimeContainer | undefined> {
+  return (await runtime.list()).find(c => c.id === id)
+}
+
+export function runRuntimeTests (name: string, setup: () => Promise<RuntimeSetup>): void {
+  const it = (title: string, body: (s: RuntimeSetup) => Promise<void>): void => {
+    test(`${name}: ${title}`, async () => {
+      const s = await setup()
+      try { await body(s) } finally { await s.cleanup() }
+    })
+  }
+
+  it('a started replica is listed running, with its service, replica, hash and image', async ({ runtime }) => {
+    const before = Date.now()
+    const c = await runtime.start(replicaOf('web', {}, { replica: 2, hash: 'feedbeef0001' }))
+    assert.is(c.state, 'running')
+    const seen = await listed(runtime, c.id)
+    assert.ok(seen, 'listed')
+    assert.is(seen.service, 'acme/web')
+    assert.is(seen.replica, 2)
+    assert.is(seen.hash, 'feedbeef0001')
+    assert.is(seen.image, TEST_IMAGE)
+    assert.is(seen.state, 'running')
+    assert.is(seen.health, 'none')
+    assert.ok(seen.startedAt !== undefined && seen.startedAt >= before - 2000 && seen.startedAt <= Date.now() + 2000, `startedAt ${seen.startedAt}`)
+  })
+
+  it('starting a replica that already runs returns it and starts no second copy', async ({ runtime }) => {
+    const first = await runtime.start(replicaOf('web'))
+    const second = await runtime.start(replicaOf('web'))
+    assert.is(second.id, first.id)
+    assert.is((await runtime.list()).length, 1)
+  })
+
+  it('a missing image fails with ImageNotFoundError and leaves nothing behind', async ({ runtime }) => {
+    const err = await rejection(runtime.start(replicaOf('ghost', { image: MISSING_IMAGE })))
+    assert.is(err.name, 'ImageNotFoundError')
+    assert.match(err.message, MISSING_IMAGE)
+    assert.match(err.message, 'docker load')
+    assert.equal(await runtime.list(), [])
+  })
+
+  it('stop removes the container; stopping it again or an unknown id is fine', async ({ runtime }) => {
+    const c = await runtime.start(replicaOf('web'))
+    await runtime.stop(c.id, { graceMs: 2000 })
+    assert.is(await listed(runtime, c.id), undefined)
+    await runtime.stop(c.id)
+    await runtime.stop('nope')
+    await runtime.stop('0'.repeat(64))
+  })
+
+  it('a container that exits is listed exited, with its exit code', async ({ runtime }) => {
+    const c = await runtime.start(replicaOf('job', { command: ['sh', '-c', 'exit 3'] }))
+    const exited = await waitFor('exit', async () => {
+      const seen = await listed(runtime, c.id)
+      return seen?.state === 'exited' ? seen : undefined
+    })
+    assert.is(exited.exitCode, 3)
+    assert.is(exited.health, 'none')
+  })
+
+  it('a passing health check turns healthy, a failing one unhealthy, and events say so', async ({ runtime }) => {
+    const abort = new AbortController()
+    const events = runtime.events({ signal: abort.signal })
+    try {
+      const good = await runtime.start(replicaOf('good', { health: { cmd: ['true'], ...FAST_HEALTH } }))
+      const bad = await runtime.start(replicaOf('bad', { health: { cmd: ['false'], ...FAST_HEALTH } }))
+      assert.ok(good.health === 'starting' || good.health === 'healthy', good.health)
+      await waitFor('healthy', async () => (await listed(runtime, good.id))?.health === 'healthy' ? true : undefined)
+      await waitFor('unhealthy', async () => (await listed(runtime, bad.id))?.health === 'unhealthy' ? true : undefined)
+      assert.is((await listed(runtime, bad.id))?.state, 'running')
+      const seen = await collectUntil('both health events', events, all => all.filter(e => e.type === 'health').length >= 2)
+      assert.ok(seen.some(e => e.type === 'health' && e.id === good.id && e.health === 'healthy'), 'healthy event')
+      assert.ok(seen.some(e => e.type === 'health' && e.id === bad.id && e.health === 'unhealthy'), 'unhealthy event')
+    } finally {
+      abort.abort()
+    }
+  })
+
+  it('logs give stdout and stderr lines in order, with times; tail and since narrow them', async ({ runtime }) => {
+    const before = Date.now()
+    // Docker reads stdout and stderr apart: lines printed in the same instant may swap
+    const c = await runtime.start(replicaOf('talk', { command: ['sh', '-c', 'echo one; sleep 0.2; echo two >&2; sleep 60'] }))
+    const lines = await waitFor('two lines', async () => {
+      const got = []
+      for await (const line of runtime.logs(c.id)) got.push(line)
+      return got.length >= 2 ? got : undefined
+    })
+    assert.equal(lines.map(l => [l.stream, l.text]), [['stdout', 'one'], ['stderr', 'two']])
+    assert.ok(lines[0].time <= lines[1].time, 'in time order')
+    assert.ok(lines[0].time >= before - 2000 && lines[1].time <= Date.now() + 2000, 'times are wall-clock ms')
+    const tail = []
+    for await (const line of runtime.logs(c.id, { tail: 1 })) tail.push(line.text)
+    assert.equal(tail, ['two'])
+    const since = []
+    for await (const line of runtime.logs(c.id, { since: lines[1].time + 1 })) since.push(line.text)
+    assert.equal(since, [])
+  })
+
+  it('logs with follow yield a line printed later, and end on abort', async ({ runtime }) => {
+    const c = await runtime.start(replicaOf('later', { command: ['sh', '-c', 'echo one; sleep 1; echo later; sleep 60'] }))
+    const abort = new AbortController()
+    try {
+      const lines = await collectUntil('the later line', runtime.logs(c.id, { follow: true, signal: abort.signal }), seen => seen.some(l => l.text === 'later'))
+      assert.equal(lines.map(l => l.text), ['one', 'later'])
+      assert.ok(lines[1].time - lines[0].time >= 500, `printed a second apart: ${lines[1].time - lines[0].time} ms`)
+    } finally {
+      abort.abort()
+    }
+    const ended = new AbortController()
+    const stream = runtime.logs(c.id, { follow: true, signal: ended.signal })
+    setTimeout(() => { ended.abort() }, 300)
+    const all = await collectUntil('the end of the stream', { [Symbol.asyncIterator]: () => wrapEnd(stream) }, seen => seen.at(-1) === 'end')
+    assert.equal(all.slice(0, -1).length, 2)
+  })
+
+  it('logs of an unknown container fail with ContainerNotFoundError', async ({ runtime }) => {
+    const err = await rejection((async () => { for await (const _ of runtime.logs('0'.repeat(64))) {} })())
+    assert.is(err.name, 'ContainerNotFoundError')
+  })
+
+  it('events report start, die with the exit code, and remove; they end on abort', async ({ runtime }) => {
+    const abort = new AbortController()
+    const events = runtime.events({ signal: abort.signal })
+    const c = await runtime.start(replicaOf('job', { command: ['sh', '-c', 'sleep 0.3; exit 7'] }))
+    const seen: RuntimeEvent[] = await collectUntil('start and die', events, all => all.some(e => e.type === 'die' && e.id === c.id))
+    const mine = seen.filter(e => e.id === c.id)
+    assert.equal(mine.map(e => e.type), ['start', 'die'])
+    assert.equal(mine[1], { type: 'die', id: c.id, exitCode: 7 })
+    const more = runtime.events({ signal: abort.signal })
+    await runtime.stop(c.id)
+    await collectUntil('remove', more, all => all.some(e => e.type === 'remove' && e.id === c.id))
+    const finished = runtime.events({ signal: abort.signal })
+    setTimeout(() => { abort.abort() }, 200)
+    await collectUntil('the end of the stream', { [Symbol.asyncIterator]: () => wrapEnd(finished) }, all => all.at(-1) === 'end')
+  })
+
+  it('a node never sees, stops or reads another node\'s containers', async ({ runtime, other }) => {
+    const abort = new AbortController()
+    const events = runtime.events({ signal: abort.signal })
+    try {
+      const theirs = await other.start(replicaOf('web'))
+      const ours = await runtime.start(replicaOf('web'))
+      assert.is.not(ours.id, theirs.id)
+      assert.equal((await runtime.list()).map(c => c.id), [ours.id])
+      assert.equal((await other.list()).map(c => c.id), [theirs.id])
+      await runtime.stop(theirs.id)
+      assert.ok(await listed(other, theirs.id), 'still running on the other node')
+      const err = await rejection((async () => { for await (const _ of runtime.logs(theirs.id)) {} })())
+      assert.is(err.name, 'ContainerNotFoundError')
+      const seen = await collectUntil('our start', events, all => all.some(e => e.id === ours.id))
+      assert.ok(seen.every(e => e.id !== theirs.id), 'no events of the other node')
+    } finally {
+      abort.abort()
+    }
+  })
+
+  it('capacity is positive', async ({ runtime }) => {
+    const capacity = await runtime.capacity()
+    assert.ok(capacity.cpu > 0 && capacity.memory > 0, JSON.stringify(capacity))
+  })
+}
+
+/** yields the stream's items, then 'end' once it finishes */
+async function * wrapEnd<T> (source: AsyncIterable<T>): AsyncGenerator<T | 'end'> {
+  yield * source
+  yield 'end'
+}

@@ -1,0 +1,32 @@
+/**
+ * An order-independent digest of the winning entries: the XOR of one hash
+ * per winner, updated in place as winners change. Equal states give equal
+ * digests, whatever order they were built in; nodes compare them to see
+ * whether they agree.
+ */
+import { createHash } from 'node:crypto'
+import type { Entry } from './entry.js'
+
+export class StateDigest {
+  private readonly acc = new Uint8Array(32)
+  private count = 0
+
+  add (entry: Entry): void {
+    this.xor(entry)
+    this.count++
+  }
+
+  remove (entry: Entry): void {
+    this.xor(entry)
+    this.count--
+  }
+
+  toString (): string {
+    return `${this.count}-${Buffer.from(this.acc.subarray(0, 16)).toString('hex')}`
+  }
+
+  private xor (entry: Entry): void {
+    const hash = createHash('sha256').update(`${entry.key}\n${entry.author}\n${entry.seq}\n${entry.sig}`).digest()
+    for (let i = 0; i < 32; i++) this.acc[i] ^= hash[i]
+  }
+}

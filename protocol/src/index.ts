@@ -1,0 +1,24 @@
+/**
+ * @packageDocumentation
+ *
+ * minga's protocol layer: identities, signed entries, the desired-state CRDT,
+ * service specs, invites and wire codecs. Pure: no sockets, no Docker, no timers.
+ */
+export * from './errors.js'
+export * from './canonical.js'
+export * from './hlc.js'
+export * from './identity.js'
+export * from './spec.js'
+export * from './entry.js'
+export * from './keys.js'
+export * from './records.js'
+export * from './auth.js'
+export * from './marks.js'
+export * from './digest.js'
+export * from './persistence.js'
+export * from './persistence-level.js'
+export * from './state.js'
+export * from './protocol-ids.js'
+export * from './spec-parse.js'
+export * from './invite.js'
+export * from './wire.js'

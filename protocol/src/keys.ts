@@ -1,0 +1,74 @@
+/**
+ * The key space of the replicated state. Keys name what they describe; the
+ * first segment decides who may write it (auth.ts) and what its value looks
+ * like (records.ts).
+ */
+import { isPeerIdString } from './identity.js'
+
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
+const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
+const PROPOSAL_ID_PATTERN = /^[0-9a-f]{16,64}$/
+
+export type Key =
+  | { kind: 'mesh' }
+  | { kind: 'org', org: string }
+  | { kind: 'member', peer: string }
+  | { kind: 'node', peer: string }
+  | { kind: 'cordon', peer: string }
+  | { kind: 'revoked', peer: string }
+  | { kind: 'invite', id: string }
+  | { kind: 'service', org: string, name: string }
+  | { kind: 'secret', org: string, service: string, name: string }
+  | { kind: 'proposal', id: string }
+  | { kind: 'vote', id: string, org: string }
+
+export type KeyKind = Key['kind']
+
+export const keys = {
+  mesh: () => 'mesh',
+  org: (org: string) => `org/${org}`,
+  member: (peer: string) => `member/${peer}`,
+  node: (peer: string) => `node/${peer}`,
+  cordon: (peer: string) => `cordon/${peer}`,
+  revoked: (peer: string) => `revoked/${peer}`,
+  invite: (id: string) => `invite/${id}`,
+  service: (org: string, name: string) => `service/${org}/${name}`,
+  secret: (org: string, service: string, name: string) => `secret/${org}/${service}/${name}`,
+  proposal: (id: string) => `proposal/${id}`,
+  vote: (id: string, org: string) => `vote/${id}/${org}`
+}
+
+/** the parsed key, or undefined when the key is not one minga knows */
+export function parseKey (key: string): Key | undefined {
+  const parts = key.split('/')
+  const [kind, a, b, c] = parts
+  switch (kind) {
+    case 'mesh':
+      return parts.length === 1 ? { kind } : undefined
+    case 'org':
+      return parts.length === 2 && NAME_PATTERN.test(a) ? { kind, org: a } : undefined
+    case 'member':
+    case 'node':
+    case 'cordon':
+    case 'revoked':
+      return parts.length === 2 && isPeerIdString(a) ? { kind, peer: a } : undefined
+    case 'invite':
+      return parts.length === 2 && INVITE_ID_PATTERN.test(a) ? { kind, id: a } : undefined
+    case 'service':
+      return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, name: b } : undefined
+    case 'secret':
+      return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SECRET_KEY_PATTERN.test(c) ? { kind, org: a, service: b, name: c } : undefined
+    case 'proposal':
+      return parts.length === 2 && PROPOSAL_ID_PATTERN.test(a) ? { kind, id: a } : undefined
+    case 'vote':
+      return parts.length === 3 && PROPOSAL_ID_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, id: a, org: b } : undefined
+    default:
+      return undefined
+  }
+}
+
+/** keys whose entries change who may write what: a change re-checks entries held back for them */
+export function isMembershipKey (key: string): boolean {
+  return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/')
+}

@@ -1,0 +1,14 @@
+/** gossip topics and stream protocol ids of one mesh: every id names the mesh, so two meshes never cross-talk */
+
+export const topics = {
+  heartbeat: (meshId: string) => `/minga/${meshId}/heartbeat/1`,
+  entries: (meshId: string) => `/minga/${meshId}/entries/1`,
+  down: (meshId: string) => `/minga/${meshId}/down/1`
+}
+
+export const protocols = {
+  sync: (meshId: string) => `/minga/${meshId}/sync/1.0.0`,
+  join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
+  logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
+  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`
+}

@@ -1,0 +1,107 @@
+/**
+ * The values stored under each kind of key, and strict checks for them. An
+ * entry whose value does not have the shape its key demands is rejected
+ * before it can reach anyone's scheduler.
+ */
+import type { Json } from './canonical.js'
+import type { Resources } from './spec.js'
+import { isHlc } from './hlc.js'
+import { isPeerIdString } from './identity.js'
+import { NAME_PATTERN, type Key } from './keys.js'
+import { checkServiceSpec } from './spec-parse.js'
+
+export interface MeshRecord { id: string, root: string, created: number }
+export interface OrgRecord { name: string, invite?: string }
+export interface MemberRecord { org: string, invite?: string }
+export interface NodeRecord {
+  labels: Record<string, string>
+  /** organizations whose services this node runs; absent = all */
+  acceptOrgs?: string[]
+  /** share of this node's capacity that other organizations' services may use, 0..1; absent = 1 */
+  shareForOthers?: number
+  addrs: string[]
+  capacity?: Resources
+}
+export interface CordonRecord { reason: string }
+/** a removed node: its entries up to `lastSeq` stand, later ones are refused */
+export interface RevokedRecord { lastSeq: number, reason: string }
+export interface InviteRecord {
+  issuerOrg: string
+  /** the organization it admits to; absent when it admits a new organization */
+  org?: string
+  newOrg: boolean
+  secretHash: string
+  expires: number
+  uses: number
+  /** HLC from which the invite admits nobody */
+  revokedAt?: string
+}
+export interface ProposalRecord { action: 'remove-org', org: string, reason: string }
+export interface VoteRecord { approve: boolean }
+
+type Check = (value: Json, key: Key) => string | undefined
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isName = (value: unknown): value is string => typeof value === 'string' && NAME_PATTERN.test(value)
+const isShortString = (value: unknown, max = 1024): value is string => typeof value === 'string' && value.length <= max
+const isStringMap = (value: unknown): boolean => isObject(value) && Object.keys(value).length <= 64 && Object.values(value).every(v => isShortString(v, 256))
+
+function fields (value: Json, required: string[], optional: string[] = []): string | undefined {
+  if (!isObject(value)) return 'value must be an object'
+  for (const name of required) if (value[name] === undefined) return `value.${name} is missing`
+  for (const name of Object.keys(value)) if (!required.includes(name) && !optional.includes(name)) return `value.${name} is not a known field`
+  return undefined
+}
+
+const checks: Record<Key['kind'], Check> = {
+  mesh: (v) => fields(v, ['id', 'root', 'created']) ?? (
+    isShortString((v as any).id, 128) && isPeerIdString((v as any).root) && Number.isSafeInteger((v as any).created) ? undefined : 'mesh record needs id, root peer id and created time'),
+  org: (v, k) => fields(v, ['name'], ['invite']) ?? ((v as any).name === (k as any).org ? undefined : 'org record name must match its key'),
+  member: (v) => fields(v, ['org'], ['invite']) ?? (isName((v as any).org) && ((v as any).invite === undefined || isShortString((v as any).invite, 64)) ? undefined : 'member record needs an org name'),
+  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity']) ?? checkNode(v as any),
+  cordon: (v) => fields(v, ['reason']) ?? (isShortString((v as any).reason) ? undefined : 'cordon reason must be text'),
+  revoked: (v) => fields(v, ['lastSeq', 'reason']) ?? (Number.isSafeInteger((v as any).lastSeq) && (v as any).lastSeq >= 0 && isShortString((v as any).reason) ? undefined : 'revocation needs lastSeq and reason'),
+  invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
+  service: (v, k) => checkService(v, k as Extract<Key, { kind: 'service' }>),
+  secret: (v) => fields(v, ['sealed']) ?? (isObject((v as any).sealed) ? undefined : 'secret must be sealed'),
+  proposal: (v) => fields(v, ['action', 'org', 'reason']) ?? ((v as any).action === 'remove-org' && isName((v as any).org) && isShortString((v as any).reason) ? undefined : 'proposal must be remove-org with an org and a reason'),
+  vote: (v) => fields(v, ['approve']) ?? (typeof (v as any).approve === 'boolean' ? undefined : 'vote.approve must be true or false')
+}
+
+function checkNode (v: Record<string, unknown>): string | undefined {
+  if (!isStringMap(v.labels)) return 'node labels must map names to short strings'
+  if (!Array.isArray(v.addrs) || v.addrs.length > 16 || !v.addrs.every(a => isShortString(a, 256))) return 'node addrs must be at most 16 multiaddrs'
+  if (v.acceptOrgs !== undefined && (!Array.isArray(v.acceptOrgs) || !v.acceptOrgs.every(isName))) return 'acceptOrgs must be a list of org names'
+  if (v.shareForOthers !== undefined && !(typeof v.shareForOthers === 'number' && v.shareForOthers >= 0 && v.shareForOthers <= 1)) return 'shareForOthers must be a number from 0 to 1'
+  if (v.capacity !== undefined && !(isObject(v.capacity) && Number.isSafeInteger(v.capacity.cpu) && Number.isSafeInteger(v.capacity.memory))) return 'capacity must be {cpu, memory}'
+  return undefined
+}
+
+function checkInvite (v: Record<string, unknown>): string | undefined {
+  if (!isName(v.issuerOrg)) return 'invite issuerOrg must be an org name'
+  if (typeof v.newOrg !== 'boolean') return 'invite newOrg must be true or false'
+  if (v.newOrg ? v.org !== undefined : !isName(v.org)) return 'an invite names an org, or admits a new org, not both'
+  if (typeof v.secretHash !== 'string' || !/^[0-9a-f]{64}$/.test(v.secretHash)) return 'invite secretHash must be a sha256 hex digest'
+  if (!Number.isSafeInteger(v.expires) || !Number.isSafeInteger(v.uses) || (v.uses as number) < 1) return 'invite needs integer expires and uses ≥ 1'
+  if (v.revokedAt !== undefined && !isHlc(v.revokedAt)) return 'invite revokedAt must be a clock stamp'
+  return undefined
+}
+
+function checkService (v: Json, key: Extract<Key, { kind: 'service' }>): string | undefined {
+  const problem = fields(v, ['spec', 'created'])
+  if (problem !== undefined) return problem
+  const record = v as Record<string, unknown>
+  if (!isHlc(record.created)) return 'service created must be a clock stamp'
+  try {
+    const spec = checkServiceSpec(record.spec)
+    if (spec.org !== key.org || spec.name !== key.name) return `spec names ${spec.org}/${spec.name} but the key is service/${key.org}/${key.name}`
+  } catch (err: any) {
+    return err.message
+  }
+  return undefined
+}
+
+/** why this value cannot stand under this key, or undefined when it can; tombstones are checked by auth */
+export function checkRecord (key: Key, value: Json): string | undefined {
+  return checks[key.kind](value, key)
+}

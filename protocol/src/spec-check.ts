@@ -1,0 +1,411 @@
+/**
+ * The rules of a service spec, applied to its normalized form: the exact
+ * shape stored under `service/<org>/<name>`, with units resolved and defaults
+ * filled in. `parseServiceSpec` (spec-parse.ts) turns a YAML file into this
+ * form and then applies these same field checks, so a spec that parses is a
+ * spec that every node accepts. `checkServiceSpec` runs on every service
+ * entry the CRDT merges: no allocation beyond the problem list, no parsing.
+ */
+import { InvalidSpecError } from './errors.js'
+import { NAME_PATTERN } from './keys.js'
+import type { ServiceSpec } from './spec.js'
+
+const MiB = 1024 * 1024
+
+export const SPEC_LIMITS = {
+  maxReplicas: 1000,
+  /** millicores */
+  minCpu: 1,
+  maxCpu: 256_000,
+  /** bytes */
+  minMemory: 4 * MiB,
+  maxMemory: 1024 * 1024 * MiB,
+  maxEnvVars: 200,
+  maxEnvNameLength: 128,
+  /** UTF-8 bytes of all values together */
+  maxEnvBytes: 32 * 1024,
+  maxArgs: 256,
+  /** UTF-8 bytes of all arguments of one command together */
+  maxCommandBytes: 16 * 1024,
+  maxPorts: 64,
+  maxVolumes: 32,
+  maxPathLength: 1024,
+  maxConstraints: 64,
+  maxLabelValueLength: 256,
+  maxAllowOrgs: 100,
+  maxImageLength: 512,
+  /** milliseconds */
+  minHealthInterval: 1_000,
+  maxHealthInterval: 3_600_000,
+  minHealthTimeout: 100,
+  maxHealthTimeout: 3_600_000,
+  maxHealthStartPeriod: 3_600_000,
+  maxHealthRetries: 100,
+  /** canonical JSON of the whole normalized spec; an entry value holds at most 64 KiB */
+  maxSpecBytes: 56 * 1024
+} as const
+
+export const SPEC_FIELDS = ['name', 'org', 'image', 'command', 'env', 'replicas', 'resources', 'spread', 'allowOrgs', 'constraints', 'ports', 'health', 'update', 'singleton', 'volumes'] as const
+// name, org and image report their own absence
+const REQUIRED_FIELDS = ['env', 'replicas', 'resources', 'spread', 'constraints', 'ports', 'update', 'singleton', 'volumes'] as const
+const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
+
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+const LABEL_KEY_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,62}$/
+// eslint-disable-next-line no-control-regex
+const CONTROL_PATTERN = /[\u0000-\u001f\u007f]/
+
+// docker's reference grammar: [domain[:port]/]path[:tag][@sha256:digest]
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const IMAGE_PATTERN = new RegExp(`^(?:(${DOMAIN})/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
+
+export const RULES = {
+  name: 'must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit',
+  image: 'must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path',
+  replicas: `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas}`,
+  spread: 'must be "org" or "node"',
+  singleton: 'must be true or false',
+  envName: 'must be a variable name: letters, digits and _, not starting with a digit, at most 128 characters',
+  labelKey: 'must be a label name: 1 to 63 lower-case letters, digits, ".", "_", "/" or "-", starting with a letter or digit',
+  labelValue: `must be a string of at most ${SPEC_LIMITS.maxLabelValueLength} characters without control characters`,
+  port: 'must be a whole number from 1 to 65535',
+  protocol: 'must be "tcp" or "udp"',
+  volumePath: `must be an absolute path like /data, other than /, without "..", ":" or control characters, at most ${SPEC_LIMITS.maxPathLength} characters`,
+  retries: `must be a whole number from 1 to ${SPEC_LIMITS.maxHealthRetries}`
+} as const
+
+/** Collects every problem with a spec, each as `path: what is wrong (what is allowed)` */
+export class Problems {
+  readonly list: string[] = []
+
+  /** a value that breaks `rule`; a missing value says so */
+  bad (path: string, rule: string, value: unknown): void {
+    this.list.push(value === undefined ? `${path}: missing (${rule})` : `${path}: ${rule} (got ${describe(value)})`)
+  }
+
+  add (path: string, text: string): void {
+    this.list.push(path === '' ? text : `${path}: ${text}`)
+  }
+
+  get size (): number {
+    return this.list.length
+  }
+}
+
+export function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'nothing'
+  if (Array.isArray(value)) return 'a list'
+  switch (typeof value) {
+    case 'string':
+      return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value)
+    case 'number':
+    case 'boolean':
+      return String(value)
+    case 'object':
+      return isPlainObject(value) ? 'a mapping' : 'an object'
+    default:
+      return `a ${typeof value}`
+  }
+}
+
+/** `path.key` or `path[index]`; keys that are not plain words are quoted */
+export function at (path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`
+  const shown = /^[A-Za-z0-9_-]+$/.test(key) ? key : describe(key)
+  return path === '' ? shown : `${path}.${shown}`
+}
+
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+export function isWhole (value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+}
+
+/** unknown fields of `value`, each reported; true when there were none */
+export function checkFields (value: Record<string, unknown>, allowed: ReadonlySet<string>, path: string, problems: Problems): boolean {
+  let ok = true
+  for (const key in value) {
+    if (!allowed.has(key) && Object.hasOwn(value, key)) {
+      problems.add(at(path, key), `unknown field (allowed: ${[...allowed].join(', ')})`)
+      ok = false
+    }
+  }
+  return ok
+}
+
+export function checkName (value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) problems.bad(path, RULES.name, value)
+}
+
+export function checkImage (value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== 'string' || value.length > SPEC_LIMITS.maxImageLength) {
+    problems.bad(path, RULES.image, value)
+    return
+  }
+  const match = IMAGE_PATTERN.exec(value)
+  // as in docker, a first component without "." or ":" is a path, not a registry host, so it must be lower case
+  const host = match?.[1]
+  if (match === null || (host !== undefined && host !== 'localhost' && !/[.:]/.test(host) && host !== host.toLowerCase())) {
+    problems.bad(path, RULES.image, value)
+  }
+}
+
+/** a command as stored: a non-empty list of strings */
+export function checkCommand (value: unknown, path: string, problems: Problems): void {
+  if (!Array.isArray(value) || value.length === 0 || value.length > SPEC_LIMITS.maxArgs) {
+    problems.bad(path, `must be a list of 1 to ${SPEC_LIMITS.maxArgs} strings`, value)
+    return
+  }
+  let bytes = 0
+  for (let i = 0; i < value.length; i++) {
+    const arg: unknown = value[i]
+    if (typeof arg !== 'string' || arg.includes('\0')) problems.bad(at(path, i), 'must be a string without NUL characters', arg)
+    else bytes += Buffer.byteLength(arg)
+  }
+  if (bytes > SPEC_LIMITS.maxCommandBytes) problems.add(path, `is ${bytes} bytes long (at most ${SPEC_LIMITS.maxCommandBytes})`)
+}
+
+export function checkEnv (value: unknown, path: string, problems: Problems): void {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping of NAME: value', value)
+    return
+  }
+  let count = 0
+  let bytes = 0
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    if (++count > SPEC_LIMITS.maxEnvVars) {
+      problems.add(path, `has more than ${SPEC_LIMITS.maxEnvVars} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
+      return
+    }
+    if (!ENV_NAME_PATTERN.test(key) || key.length > SPEC_LIMITS.maxEnvNameLength || key === '__proto__') problems.add(at(path, key), `invalid name (${RULES.envName})`)
+    const item = value[key]
+    if (typeof item !== 'string' || item.includes('\0')) problems.bad(at(path, key), 'must be a string without NUL characters', item)
+    else bytes += Buffer.byteLength(item)
+  }
+  if (bytes > SPEC_LIMITS.maxEnvBytes) problems.add(path, `values total ${bytes} bytes (at most ${SPEC_LIMITS.maxEnvBytes})`)
+}
+
+export function checkConstraints (value: unknown, path: string, problems: Problems): void {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping of label: value', value)
+    return
+  }
+  let count = 0
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    if (++count > SPEC_LIMITS.maxConstraints) {
+      problems.add(path, `has more than ${SPEC_LIMITS.maxConstraints} labels (at most ${SPEC_LIMITS.maxConstraints})`)
+      return
+    }
+    if (!LABEL_KEY_PATTERN.test(key)) problems.add(at(path, key), `invalid label (${RULES.labelKey})`)
+    const item = value[key]
+    if (typeof item !== 'string' || item.length > SPEC_LIMITS.maxLabelValueLength || CONTROL_PATTERN.test(item)) problems.bad(at(path, key), RULES.labelValue, item)
+  }
+}
+
+export function checkAllowOrgs (value: unknown, path: string, problems: Problems): void {
+  if (!Array.isArray(value) || value.length === 0 || value.length > SPEC_LIMITS.maxAllowOrgs) {
+    problems.bad(path, `must be a list of 1 to ${SPEC_LIMITS.maxAllowOrgs} organization names (leave it out to allow any)`, value)
+    return
+  }
+  const seen = new Set<unknown>()
+  for (let i = 0; i < value.length; i++) {
+    checkName(value[i], at(path, i), problems)
+    if (seen.has(value[i])) problems.add(at(path, i), `${describe(value[i])} is listed twice`)
+    seen.add(value[i])
+  }
+}
+
+const PORT_FIELDS = new Set(['container', 'host', 'protocol'])
+
+/** one port as stored: `{ container, host?, protocol }` */
+export function checkPort (value: unknown, path: string, problems: Problems): boolean {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping with container, host and protocol', value)
+    return false
+  }
+  const before = problems.size
+  checkFields(value, PORT_FIELDS, path, problems)
+  if (!isWhole(value.container, 1, 65535)) problems.bad(at(path, 'container'), RULES.port, value.container)
+  if (value.host !== undefined && !isWhole(value.host, 1, 65535)) problems.bad(at(path, 'host'), RULES.port, value.host)
+  if (value.protocol !== 'tcp' && value.protocol !== 'udp') problems.bad(at(path, 'protocol'), RULES.protocol, value.protocol)
+  return problems.size === before
+}
+
+/** a host port can be published once per protocol */
+export function checkPortsUnique (ports: ReadonlyArray<{ host?: number, protocol: string } | undefined>, path: string, problems: Problems): void {
+  const seen = new Set<string>()
+  ports.forEach((port, i) => {
+    if (port?.host === undefined) return
+    const id = `${port.host}/${port.protocol}`
+    if (seen.has(id)) problems.add(at(at(path, i), 'host'), `port ${id} is published twice`)
+    seen.add(id)
+  })
+}
+
+const VOLUME_FIELDS = new Set(['name', 'path', 'readOnly'])
+
+export function isVolumePath (value: unknown): value is string {
+  return typeof value === 'string' && value.length > 1 && value.length <= SPEC_LIMITS.maxPathLength && value.startsWith('/') &&
+    !value.includes(':') && !CONTROL_PATTERN.test(value) && !value.split('/').includes('..')
+}
+
+/** one volume as stored: `{ name, path, readOnly }` */
+export function checkVolume (value: unknown, path: string, problems: Problems): boolean {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping with name, path and readOnly', value)
+    return false
+  }
+  const before = problems.size
+  checkFields(value, VOLUME_FIELDS, path, problems)
+  checkName(value.name, at(path, 'name'), problems)
+  if (!isVolumePath(value.path)) problems.bad(at(path, 'path'), RULES.volumePath, value.path)
+  if (typeof value.readOnly !== 'boolean') problems.bad(at(path, 'readOnly'), 'must be true or false', value.readOnly)
+  return problems.size === before
+}
+
+/** two volumes cannot be mounted on one path */
+export function checkVolumesUnique (volumes: ReadonlyArray<{ path: string } | undefined>, path: string, problems: Problems): void {
+  const seen = new Set<string>()
+  volumes.forEach((volume, i) => {
+    if (volume === undefined) return
+    if (seen.has(volume.path)) problems.add(at(at(path, i), 'path'), `${volume.path} is mounted twice`)
+    seen.add(volume.path)
+  })
+}
+
+/** rules that tie fields together; call only with fields that passed their own checks */
+export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number }, path: string, problems: Problems): void {
+  const { replicas, singleton, maxUnavailable } = spec
+  if (replicas === undefined) return
+  if (singleton === true && replicas > 1) problems.bad(at(path, 'replicas'), 'must be 0 or 1 for a singleton service', replicas)
+  // maxUnavailable 0 means "surge": start the new replica before stopping the old, which needs at least one
+  if (maxUnavailable !== undefined) {
+    if (replicas === 0 && maxUnavailable !== 1) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a service with 0 replicas', maxUnavailable)
+    if (replicas > 0 && maxUnavailable > replicas) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${replicas} (the replicas)`, maxUnavailable)
+  }
+}
+
+const RESOURCE_FIELDS = new Set(['cpu', 'memory'])
+const UPDATE_FIELDS = new Set(['maxUnavailable'])
+const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPeriod'])
+
+/**
+ * Checks an already normalized spec (the form stored in the replicated
+ * state: exact types, no unit strings, no unknown fields) and returns it
+ * unchanged. Throws `InvalidSpecError` listing every problem.
+ */
+export function checkServiceSpec (value: unknown): ServiceSpec {
+  const problems = new Problems()
+  collectSpecProblems(value, '', problems)
+  if (problems.size > 0) throw new InvalidSpecError(problems.list, 'The stored service spec')
+  return value as ServiceSpec
+}
+
+function collectSpecProblems (value: unknown, path: string, problems: Problems): void {
+  if (!isPlainObject(value)) {
+    problems.bad(path === '' ? 'spec' : path, 'must be a mapping of service fields', value)
+    return
+  }
+  checkFields(value, SPEC_FIELD_SET, path, problems)
+  for (const field of REQUIRED_FIELDS) {
+    if (value[field] === undefined) problems.add(at(path, field), 'missing (every stored spec has it)')
+  }
+  checkName(value.name, at(path, 'name'), problems)
+  checkName(value.org, at(path, 'org'), problems)
+  checkImage(value.image, at(path, 'image'), problems)
+  if (value.command !== undefined) checkCommand(value.command, at(path, 'command'), problems)
+  if (value.env !== undefined) checkEnv(value.env, at(path, 'env'), problems)
+  const replicasOk = isWhole(value.replicas, 0, SPEC_LIMITS.maxReplicas)
+  if (!replicasOk && value.replicas !== undefined) problems.bad(at(path, 'replicas'), RULES.replicas, value.replicas)
+
+  const resources = value.resources
+  if (isPlainObject(resources)) {
+    const where = at(path, 'resources')
+    checkFields(resources, RESOURCE_FIELDS, where, problems)
+    if (!isWhole(resources.cpu, SPEC_LIMITS.minCpu, SPEC_LIMITS.maxCpu)) problems.bad(at(where, 'cpu'), `must be a whole number of millicores from ${SPEC_LIMITS.minCpu} to ${SPEC_LIMITS.maxCpu}`, resources.cpu)
+    if (!isWhole(resources.memory, SPEC_LIMITS.minMemory, SPEC_LIMITS.maxMemory)) problems.bad(at(where, 'memory'), `must be a whole number of bytes from ${SPEC_LIMITS.minMemory} to ${SPEC_LIMITS.maxMemory}`, resources.memory)
+  } else if (resources !== undefined) {
+    problems.bad(at(path, 'resources'), 'must be a mapping with cpu and memory', resources)
+  }
+
+  if (value.spread !== undefined && value.spread !== 'org' && value.spread !== 'node') problems.bad(at(path, 'spread'), RULES.spread, value.spread)
+  if (value.allowOrgs !== undefined) checkAllowOrgs(value.allowOrgs, at(path, 'allowOrgs'), problems)
+  if (value.constraints !== undefined) checkConstraints(value.constraints, at(path, 'constraints'), problems)
+
+  const ports = value.ports
+  if (Array.isArray(ports) && ports.length <= SPEC_LIMITS.maxPorts) {
+    let portsOk = true
+    for (let i = 0; i < ports.length; i++) portsOk = checkPort(ports[i], at(at(path, 'ports'), i), problems) && portsOk
+    if (portsOk) checkPortsUnique(ports, at(path, 'ports'), problems)
+  } else if (ports !== undefined) {
+    problems.bad(at(path, 'ports'), `must be a list of at most ${SPEC_LIMITS.maxPorts} ports`, ports)
+  }
+
+  if (value.health !== undefined) checkStoredHealth(value.health, at(path, 'health'), problems)
+
+  const update = value.update
+  let maxUnavailable: number | undefined
+  if (isPlainObject(update)) {
+    checkFields(update, UPDATE_FIELDS, at(path, 'update'), problems)
+    if (isWhole(update.maxUnavailable, 0, SPEC_LIMITS.maxReplicas)) maxUnavailable = update.maxUnavailable
+    else problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas}`, update.maxUnavailable)
+  } else if (update !== undefined) {
+    problems.bad(at(path, 'update'), 'must be a mapping with maxUnavailable', update)
+  }
+
+  const singletonOk = typeof value.singleton === 'boolean'
+  if (!singletonOk && value.singleton !== undefined) problems.bad(at(path, 'singleton'), RULES.singleton, value.singleton)
+
+  const volumes = value.volumes
+  if (Array.isArray(volumes) && volumes.length <= SPEC_LIMITS.maxVolumes) {
+    let volumesOk = true
+    for (let i = 0; i < volumes.length; i++) volumesOk = checkVolume(volumes[i], at(at(path, 'volumes'), i), problems) && volumesOk
+    if (volumesOk) checkVolumesUnique(volumes, at(path, 'volumes'), problems)
+  } else if (volumes !== undefined) {
+    problems.bad(at(path, 'volumes'), `must be a list of at most ${SPEC_LIMITS.maxVolumes} volumes`, volumes)
+  }
+
+  if (replicasOk) {
+    checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable }, path, problems)
+  }
+}
+
+function checkStoredHealth (value: unknown, path: string, problems: Problems): void {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping with cmd, interval, timeout, retries and startPeriod', value)
+    return
+  }
+  checkFields(value, HEALTH_FIELDS, path, problems)
+  checkCommand(value.cmd, at(path, 'cmd'), problems)
+  checkHealthNumbers(value, path, problems)
+}
+
+/** the numeric health fields, in milliseconds and counts; shared with the parser, which shows the written value */
+export function checkHealthNumbers (value: { interval?: unknown, timeout?: unknown, retries?: unknown, startPeriod?: unknown }, path: string, problems: Problems, shown: Record<string, unknown> = value): void {
+  const L = SPEC_LIMITS
+  if (!isWhole(value.interval, L.minHealthInterval, L.maxHealthInterval)) problems.bad(at(path, 'interval'), durationRule(L.minHealthInterval, L.maxHealthInterval), shown.interval)
+  if (!isWhole(value.timeout, L.minHealthTimeout, L.maxHealthTimeout)) problems.bad(at(path, 'timeout'), durationRule(L.minHealthTimeout, L.maxHealthTimeout), shown.timeout)
+  if (!isWhole(value.startPeriod, 0, L.maxHealthStartPeriod)) problems.bad(at(path, 'startPeriod'), durationRule(0, L.maxHealthStartPeriod), shown.startPeriod)
+  if (!isWhole(value.retries, 1, L.maxHealthRetries)) problems.bad(at(path, 'retries'), RULES.retries, shown.retries)
+}
+
+function durationRule (min: number, max: number): string {
+  return `must be a duration like 500ms, 5s, 1m or 1m30s, from ${formatDuration(min)} to ${formatDuration(max)}`
+}
+
+function formatDuration (ms: number): string {
+  if (ms === 0) return '0s'
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`
+  if (ms % 1000 === 0) return `${ms / 1000}s`
+  return `${ms}ms`
+}

@@ -1,0 +1,604 @@
+/**
+ * Service spec files: YAML in, normalized `ServiceSpec`s out, or an
+ * `InvalidSpecError` listing every problem. A file holds one of:
+ *
+ * ```yaml
+ * # one service: a mapping with name
+ * name: web
+ * image: nginx:1.27
+ * ---
+ * # several: a services mapping, name → service (org here applies to all)
+ * org: acme
+ * services:
+ *   web: { image: nginx:1.27, replicas: 3, ports: ["8080:80"] }
+ *   db: { image: postgres:16, singleton: true, volumes: ["pgdata:/var/lib/postgresql/data"] }
+ * ---
+ * # or a plain list of services, each with its name
+ * - { name: web, image: nginx:1.27 }
+ * ```
+ *
+ * (The `---` above only separates the examples: a file holds one YAML
+ * document.) Human units are resolved here: cpu in cores (`0.5`, `2`) or
+ * millicores (`500m`); memory in bytes or `64Mi`, `1Gi` (binary) or `512M`,
+ * `1G` (decimal); health durations like `500ms`, `5s`, `1m30s`. A command
+ * given as one string runs as `sh -c <string>`. Scalars that YAML reads as
+ * numbers keep their written form where a string is meant (`VERSION: 1.10`
+ * stays "1.10"). A field set to null counts as left out.
+ */
+import { createHash } from 'node:crypto'
+import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
+import { canonicalJson } from './canonical.js'
+import { InvalidSpecError } from './errors.js'
+import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeSpec } from './spec.js'
+import {
+  Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand, checkConstraints, checkEnv,
+  checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume, checkVolumesUnique,
+  isPlainObject, isWhole
+} from './spec-check.js'
+
+export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
+
+export const SPEC_FILE_LIMITS = {
+  /** refused before parsing */
+  maxFileBytes: 256 * 1024,
+  maxServices: 100,
+  /** YAML alias expansions: a billion-laughs file stops here */
+  maxAliases: 100,
+  /** nesting of YAML collections, checked on tokens before the parser (which recurses) sees them */
+  maxDepth: 32,
+  /** YAML tokens (scalars, indicators, spaces, line ends), also counted before parsing: bounds its time */
+  maxTokens: 100_000
+} as const
+
+export interface ParseSpecOptions {
+  /** names the file in error messages, e.g. `web.yaml` */
+  source?: string
+  /** the organization of services that do not name one */
+  org?: string
+}
+
+const YAML_OPTIONS = {
+  prettyErrors: false,
+  // !!binary, !!set, !!timestamp… would produce Buffers, Sets and Dates
+  resolveKnownTags: false,
+  logLevel: 'silent',
+  // the library's own duplicate check is quadratic (20,000 keys take seconds); duplicateKeys() is linear
+  uniqueKeys: false,
+  merge: false
+} as const
+
+const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
+const FILE_FIELDS = new Set(['org', 'services'])
+const RESOURCE_FIELDS = new Set(['cpu', 'memory'])
+const UPDATE_FIELDS = new Set(['maxUnavailable'])
+const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPeriod'])
+
+const CPU_RULE = `must be cores like 0.5 or 2, or millicores like 500m, from 1m to ${SPEC_LIMITS.maxCpu / 1000} cores`
+const MEMORY_RULE = 'must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti'
+const COMMAND_RULE = 'must be a command line (run by sh -c) or a list of arguments'
+const PORT_RULE = 'must be a port like "80", "8080:80", "53/udp" or a mapping with container, host and protocol'
+const VOLUME_RULE = 'must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly'
+
+/**
+ * Parses a spec file into fully normalized specs. Throws `InvalidSpecError`
+ * listing every problem found; nothing is returned unless all is well.
+ */
+export function parseServiceSpec (text: string, options: ParseSpecOptions = {}): ServiceSpec[] {
+  const source = options.source ?? 'The service spec'
+  const fail = (problems: string[]): never => {
+    throw new InvalidSpecError(problems, source)
+  }
+  if (typeof text !== 'string') fail(['the spec must be text'])
+  if (text.length > SPEC_FILE_LIMITS.maxFileBytes || Buffer.byteLength(text) > SPEC_FILE_LIMITS.maxFileBytes) {
+    fail([`the file is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; a spec file holds at most ${SPEC_FILE_LIMITS.maxFileBytes / 1024} KiB (split it into several files)`])
+  }
+  const shape = measureYaml(text)
+  if (shape.depth > SPEC_FILE_LIMITS.maxDepth) fail([`the YAML is nested more than ${SPEC_FILE_LIMITS.maxDepth} levels deep (a service spec needs far fewer)`])
+  if (shape.tokens > SPEC_FILE_LIMITS.maxTokens) fail([`the YAML has more than ${SPEC_FILE_LIMITS.maxTokens} tokens (split it into several files)`])
+  const yaml = readYaml(text)
+  if (Array.isArray(yaml)) return fail(yaml)
+  const problems = new Problems()
+  const specs = normalizeFile(yaml.value, yaml.texts, options.org, problems)
+  if (problems.size > 0) fail(problems.list)
+  return specs
+}
+
+/** sha256 (hex, first 16 characters) of the canonical JSON of a normalized spec: equal specs, equal hashes */
+export function specHash (spec: ServiceSpec): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)
+}
+
+/** a lazily read view of the same YAML in which every scalar is its written text */
+type Texts = () => unknown
+
+function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
+  const lineCounter = new LineCounter()
+  let value: unknown
+  try {
+    const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter })
+    if (docs.length === 0) return ['the file is empty: write a service (name:, image:, …), a services: mapping, or a list of services']
+    if (docs.length > 1) return [`the file holds ${docs.length} YAML documents (---); put several services under "services:" or in a list instead`]
+    const doc = docs[0]
+    if (doc.errors.length > 0) {
+      return doc.errors.slice(0, 10).map(err => {
+        const { line, col } = lineCounter.linePos(err.pos[0])
+        return `line ${line}:${col}: ${err.message}`
+      })
+    }
+    const duplicates = duplicateKeys(doc, lineCounter)
+    if (duplicates.length > 0) return duplicates.slice(0, 10)
+    value = doc.toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
+  } catch (err: any) {
+    if (/alias count/i.test(String(err?.message))) return [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`]
+    return [`the file could not be read as YAML (${String(err?.message ?? err).slice(0, 200)})`]
+  }
+  let texts: unknown
+  let read = false
+  return {
+    value,
+    texts: () => {
+      if (!read) {
+        read = true
+        try {
+          texts = parseDocument(text, { ...YAML_OPTIONS, schema: 'failsafe' }).toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
+        } catch {
+          texts = undefined
+        }
+      }
+      return texts
+    }
+  }
+}
+
+/**
+ * An upper bound on how deeply the YAML nests, and its number of tokens,
+ * from the lexer alone. The `yaml` parser recurses once per level (a few
+ * thousand levels take seconds, or exhaust the stack and then crash V8's
+ * regexp compiler) and spends microseconds per token, so both are refused
+ * before it parses. Stops once past either limit.
+ */
+function measureYaml (text: string): { depth: number, tokens: number } {
+  const { maxDepth, maxTokens } = SPEC_FILE_LIMITS
+  const indents: number[] = []
+  let tokens = 0
+  let flow = 0
+  let indicators = 0
+  let indent = 0
+  let lineStart = true
+  let max = 0
+  for (const token of new Lexer().lex(text)) {
+    if (++tokens > maxTokens) break
+    if (token === '\n' || token === '\r\n') {
+      lineStart = true
+      indent = 0
+      indicators = 0
+      continue
+    }
+    if (lineStart && token.trim() === '' && token.length > 0) {
+      indent += token.length
+      continue
+    }
+    if (lineStart) {
+      lineStart = false
+      if (token[0] !== '#' && flow === 0) {
+        while (indents.length > 0 && indents[indents.length - 1] >= indent) indents.pop()
+        indents.push(indent)
+      }
+    }
+    if (token === '[' || token === '{') flow++
+    else if (token === ']' || token === '}') flow = Math.max(0, flow - 1)
+    else if ((token === '-' || token === '?' || token === ':') && flow === 0) indicators++
+    max = Math.max(max, flow + indents.length + indicators)
+    if (max > maxDepth) break
+    if (token.length > 1 && token.endsWith('\n')) {
+      lineStart = true
+      indent = 0
+      indicators = 0
+    }
+  }
+  return { depth: max, tokens }
+}
+
+/** every key that appears twice in one mapping, as `line:col` problems; linear in the size of the document */
+function duplicateKeys (doc: Document, lineCounter: LineCounter): string[] {
+  const problems: string[] = []
+  visit(doc, {
+    Map (_, map) {
+      const seen = new Set<string>()
+      for (const pair of map.items) {
+        const key = pair.key as unknown
+        const name = isScalar(key) ? String(key.value) : String(key)
+        if (seen.has(name)) {
+          const { line, col } = lineCounter.linePos(isNode(key) && key.range !== undefined && key.range !== null ? key.range[0] : 0)
+          problems.push(`line ${line}:${col}: the key ${JSON.stringify(name.slice(0, 60))} appears twice in one mapping`)
+        }
+        seen.add(name)
+      }
+    }
+  })
+  return problems
+}
+
+interface Item { raw: unknown, texts: Texts, path: string, nameFromKey?: string }
+
+function normalizeFile (root: unknown, texts: Texts, defaultOrg: string | undefined, problems: Problems): ServiceSpec[] {
+  let items: Item[]
+  let fileOrg: unknown = defaultOrg
+  if (root === null || root === undefined) {
+    problems.add('', 'the file is empty: write a service (name:, image:, …), a services: mapping, or a list of services')
+    return []
+  } else if (Array.isArray(root)) {
+    items = root.map((raw, i) => ({ raw, texts: child(texts, i), path: `[${i}]` }))
+  } else if (isPlainObject(root) && Object.hasOwn(root, 'services')) {
+    checkFields(root, FILE_FIELDS, '', problems)
+    if (own(root, 'org') !== undefined) {
+      fileOrg = scalarText(root.org, child(texts, 'org'))
+      checkName(fileOrg, 'org', problems)
+    }
+    const services = root.services
+    if (!isPlainObject(services)) {
+      problems.bad('services', 'must be a mapping of service name to service', services)
+      return []
+    }
+    const serviceTexts = child(texts, 'services')
+    items = Object.keys(services).map(name => ({ raw: services[name], texts: child(serviceTexts, name), path: at('services', name), nameFromKey: name }))
+  } else if (isPlainObject(root)) {
+    items = [{ raw: root, texts, path: '' }]
+  } else {
+    problems.add('', `the file must hold a service (a mapping with name:), a services: mapping, or a list of services (got ${describe(root)})`)
+    return []
+  }
+  if (items.length > SPEC_FILE_LIMITS.maxServices) {
+    problems.add('', `the file holds ${items.length} services; at most ${SPEC_FILE_LIMITS.maxServices} per file (split it into several files)`)
+    return []
+  }
+  if (items.length === 0) problems.add('', 'the file lists no services')
+
+  const specs: ServiceSpec[] = []
+  const seen = new Map<string, string>()
+  for (const item of items) {
+    const spec = normalizeService(item, fileOrg, problems)
+    if (spec === undefined) continue
+    const id = `${spec.org}/${spec.name}`
+    const first = seen.get(id)
+    if (first !== undefined) problems.add(item.path, `the service ${id} is defined twice (first at ${first})`)
+    seen.set(id, item.path)
+    specs.push(spec)
+  }
+  return specs
+}
+
+function normalizeService (item: Item, defaultOrg: unknown, problems: Problems): ServiceSpec | undefined {
+  const { raw, texts, path } = item
+  if (!isPlainObject(raw)) {
+    problems.bad(path, 'must be a mapping of service fields (name, image, …)', raw)
+    return undefined
+  }
+  const before = problems.size
+  checkFields(raw, SPEC_FIELD_SET, path, problems)
+  const get = (key: string): unknown => own(raw, key)
+  const text = (key: string): unknown => scalarText(get(key), child(texts, key))
+
+  let name = text('name')
+  if (item.nameFromKey !== undefined) {
+    if (name !== undefined && name !== item.nameFromKey) problems.bad(at(path, 'name'), `must match the key it is listed under (${JSON.stringify(item.nameFromKey)}), or be left out`, name)
+    name = item.nameFromKey
+  }
+  checkName(name, at(path, 'name'), problems)
+
+  const org = text('org') ?? defaultOrg
+  if (org === undefined) problems.add(at(path, 'org'), `missing (name the organization that owns the service, e.g. org: acme; ${RULES.name})`)
+  else checkName(org, at(path, 'org'), problems)
+
+  const image = text('image')
+  checkImage(image, at(path, 'image'), problems)
+
+  const command = get('command') === undefined ? undefined : normalizeCommand(get('command'), child(texts, 'command'), at(path, 'command'), problems)
+  const env = normalizeEnv(get('env'), child(texts, 'env'), at(path, 'env'), problems)
+
+  const replicas = get('replicas') ?? SPEC_DEFAULTS.replicas
+  const replicasOk = isWhole(replicas, 0, SPEC_LIMITS.maxReplicas)
+  if (!replicasOk) problems.bad(at(path, 'replicas'), RULES.replicas, replicas)
+
+  const resources = normalizeResources(get('resources'), at(path, 'resources'), problems)
+
+  const spread = get('spread') ?? SPEC_DEFAULTS.spread
+  if (spread !== 'org' && spread !== 'node') problems.bad(at(path, 'spread'), RULES.spread, spread)
+
+  let allowOrgs: unknown
+  if (get('allowOrgs') !== undefined) {
+    const listed = get('allowOrgs')
+    allowOrgs = Array.isArray(listed) ? listed.map((org, i) => scalarText(org, child(child(texts, 'allowOrgs'), i))) : listed
+    checkAllowOrgs(allowOrgs, at(path, 'allowOrgs'), problems)
+  }
+
+  const constraints = normalizeConstraints(get('constraints'), child(texts, 'constraints'), at(path, 'constraints'), problems)
+  const ports = normalizeList(get('ports'), SPEC_LIMITS.maxPorts, 'ports', at(path, 'ports'), problems, normalizePort, checkPortsUnique)
+  const health = get('health') === undefined ? undefined : normalizeHealth(get('health'), child(texts, 'health'), at(path, 'health'), problems)
+
+  const update = get('update')
+  let maxUnavailable: number | undefined = SPEC_DEFAULTS.maxUnavailable
+  if (update !== undefined && !isPlainObject(update)) {
+    problems.bad(at(path, 'update'), 'must be a mapping with maxUnavailable', update)
+  } else if (update !== undefined) {
+    checkFields(update, UPDATE_FIELDS, at(path, 'update'), problems)
+    const value = own(update, 'maxUnavailable') ?? SPEC_DEFAULTS.maxUnavailable
+    maxUnavailable = isWhole(value, 0, SPEC_LIMITS.maxReplicas) ? value : undefined
+    if (maxUnavailable === undefined) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to the number of replicas (0 starts the new replica before stopping the old)`, value)
+  }
+
+  const singleton = get('singleton') ?? false
+  if (typeof singleton !== 'boolean') problems.bad(at(path, 'singleton'), RULES.singleton, singleton)
+
+  const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, normalizeVolume, checkVolumesUnique)
+
+  if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable }, path, problems)
+  if (problems.size > before) return undefined
+
+  const spec: ServiceSpec = {
+    name: name as string,
+    org: org as string,
+    image: image as string,
+    ...(command !== undefined ? { command } : {}),
+    env,
+    replicas: replicas as number,
+    resources: resources!,
+    spread: spread as ServiceSpec['spread'],
+    ...(allowOrgs !== undefined ? { allowOrgs: allowOrgs as string[] } : {}),
+    constraints,
+    ports: ports as PortSpec[],
+    ...(health !== undefined ? { health } : {}),
+    update: { maxUnavailable: maxUnavailable! },
+    singleton: singleton as boolean,
+    volumes: volumes as VolumeSpec[]
+  }
+  const size = canonicalJson(spec).length
+  if (size > SPEC_LIMITS.maxSpecBytes) {
+    problems.add(path, `the normalized spec is ${size} bytes (at most ${SPEC_LIMITS.maxSpecBytes}); move large values out of env and command`)
+    return undefined
+  }
+  return spec
+}
+
+function normalizeCommand (given: unknown, texts: Texts, path: string, problems: Problems): string[] | undefined {
+  // `cmd: true` means the command true
+  const raw = scalarText(given, texts)
+  let command: unknown
+  if (typeof raw === 'string') {
+    if (raw.trim() === '') {
+      problems.bad(path, COMMAND_RULE, raw)
+      return undefined
+    }
+    command = ['sh', '-c', raw]
+  } else if (Array.isArray(raw)) {
+    command = raw.length > SPEC_LIMITS.maxArgs ? raw : raw.map((arg, i) => scalarText(arg, child(texts, i)))
+  } else {
+    problems.bad(path, COMMAND_RULE, raw)
+    return undefined
+  }
+  const before = problems.size
+  checkCommand(command, path, problems)
+  return problems.size === before ? command as string[] : undefined
+}
+
+function normalizeEnv (raw: unknown, texts: Texts, path: string, problems: Problems): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (raw === undefined) return env
+  if (Array.isArray(raw)) {
+    if (raw.length > SPEC_LIMITS.maxEnvVars) {
+      problems.add(path, `has ${raw.length} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
+      return env
+    }
+    raw.forEach((item, i) => {
+      const line = scalarText(item, child(texts, i))
+      const eq = typeof line === 'string' ? line.indexOf('=') : -1
+      if (typeof line !== 'string' || eq < 1) {
+        problems.bad(at(path, i), 'must be NAME=value', item)
+      } else if (Object.hasOwn(env, line.slice(0, eq))) {
+        problems.add(at(path, i), `${line.slice(0, eq)} is set twice`)
+      } else {
+        define(env, line.slice(0, eq), line.slice(eq + 1))
+      }
+    })
+  } else if (isPlainObject(raw)) {
+    const keys = Object.keys(raw)
+    if (keys.length > SPEC_LIMITS.maxEnvVars) {
+      problems.add(path, `has ${keys.length} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
+      return env
+    }
+    for (const key of keys) {
+      const value = scalarText(raw[key], child(texts, key))
+      if (typeof value === 'string') define(env, key, value)
+      else problems.bad(at(path, key), 'must be a string, a number or true/false (write "" for an empty value)', value)
+    }
+  } else {
+    problems.bad(path, 'must be a mapping of NAME: value or a list of NAME=value', raw)
+    return env
+  }
+  checkEnv(env, path, problems)
+  return env
+}
+
+function normalizeConstraints (raw: unknown, texts: Texts, path: string, problems: Problems): Record<string, string> {
+  const constraints: Record<string, string> = {}
+  if (raw === undefined) return constraints
+  if (!isPlainObject(raw)) {
+    problems.bad(path, 'must be a mapping of node label: value', raw)
+    return constraints
+  }
+  const keys = Object.keys(raw)
+  if (keys.length > SPEC_LIMITS.maxConstraints) {
+    problems.add(path, `has ${keys.length} labels (at most ${SPEC_LIMITS.maxConstraints})`)
+    return constraints
+  }
+  for (const key of keys) {
+    const value = scalarText(raw[key], child(texts, key))
+    if (typeof value === 'string') define(constraints, key, value)
+    else problems.bad(at(path, key), RULES.labelValue, value)
+  }
+  checkConstraints(constraints, path, problems)
+  return constraints
+}
+
+function normalizeResources (raw: unknown, path: string, problems: Problems): ServiceSpec['resources'] | undefined {
+  if (raw === undefined) return { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }
+  if (!isPlainObject(raw)) {
+    problems.bad(path, 'must be a mapping with cpu and memory', raw)
+    return undefined
+  }
+  checkFields(raw, RESOURCE_FIELDS, path, problems)
+  const cpuRaw = own(raw, 'cpu')
+  const memoryRaw = own(raw, 'memory')
+  const cpu = cpuRaw === undefined ? SPEC_DEFAULTS.cpu : parseCpu(cpuRaw)
+  const memory = memoryRaw === undefined ? SPEC_DEFAULTS.memory : parseMemory(memoryRaw)
+  const cpuOk = isWhole(cpu, SPEC_LIMITS.minCpu, SPEC_LIMITS.maxCpu)
+  const memoryOk = isWhole(memory, SPEC_LIMITS.minMemory, SPEC_LIMITS.maxMemory)
+  if (!cpuOk) problems.bad(at(path, 'cpu'), CPU_RULE, cpuRaw)
+  if (!memoryOk) problems.bad(at(path, 'memory'), MEMORY_RULE, memoryRaw)
+  return cpuOk && memoryOk ? { cpu, memory } : undefined
+}
+
+function normalizeHealth (raw: unknown, texts: Texts, path: string, problems: Problems): HealthSpec | undefined {
+  if (!isPlainObject(raw)) {
+    problems.bad(path, 'must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod', raw)
+    return undefined
+  }
+  const before = problems.size
+  checkFields(raw, HEALTH_FIELDS, path, problems)
+  const cmdRaw = own(raw, 'cmd')
+  const cmd = cmdRaw === undefined ? undefined : normalizeCommand(cmdRaw, child(texts, 'cmd'), at(path, 'cmd'), problems)
+  if (cmdRaw === undefined) problems.bad(at(path, 'cmd'), COMMAND_RULE, undefined)
+  const numbers = {
+    interval: parseDuration(own(raw, 'interval') ?? `${SPEC_DEFAULTS.healthInterval}ms`),
+    timeout: parseDuration(own(raw, 'timeout') ?? `${SPEC_DEFAULTS.healthTimeout}ms`),
+    retries: own(raw, 'retries') ?? SPEC_DEFAULTS.healthRetries,
+    startPeriod: parseDuration(own(raw, 'startPeriod') ?? `${SPEC_DEFAULTS.healthStartPeriod}ms`)
+  }
+  checkHealthNumbers(numbers, path, problems, raw)
+  if (problems.size > before || cmd === undefined) return undefined
+  return { cmd, interval: numbers.interval, timeout: numbers.timeout, retries: numbers.retries as number, startPeriod: numbers.startPeriod }
+}
+
+function normalizeList<T> (
+  raw: unknown, max: number, what: string, path: string, problems: Problems,
+  normalizeItem: (item: unknown, path: string, problems: Problems) => T | undefined,
+  checkUnique: (items: Array<T | undefined>, path: string, problems: Problems) => void
+): T[] | undefined {
+  if (raw === undefined) return []
+  if (!Array.isArray(raw) || raw.length > max) {
+    problems.bad(path, `must be a list of at most ${max} ${what}`, raw)
+    return undefined
+  }
+  const before = problems.size
+  const items = raw.map((item, i) => normalizeItem(item, at(path, i), problems))
+  checkUnique(items, path, problems)
+  return problems.size === before ? items as T[] : undefined
+}
+
+function normalizePort (raw: unknown, path: string, problems: Problems): PortSpec | undefined {
+  let port: Record<string, unknown>
+  if (typeof raw === 'number') {
+    port = { container: raw, protocol: 'tcp' }
+  } else if (typeof raw === 'string') {
+    const match = /^(?:(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(raw)
+    if (match === null) {
+      problems.bad(path, PORT_RULE, raw)
+      return undefined
+    }
+    port = { container: Number(match[2]), protocol: match[3] ?? 'tcp' }
+    if (match[1] !== undefined) port.host = Number(match[1])
+  } else if (isPlainObject(raw)) {
+    port = { ...raw, protocol: own(raw, 'protocol') ?? 'tcp' }
+    if (port.host === null) delete port.host
+  } else {
+    problems.bad(path, PORT_RULE, raw)
+    return undefined
+  }
+  if (!checkPort(port, path, problems)) return undefined
+  const { container, host, protocol } = port as unknown as PortSpec
+  return host === undefined ? { container, protocol } : { container, host, protocol }
+}
+
+function normalizeVolume (raw: unknown, path: string, problems: Problems): VolumeSpec | undefined {
+  let volume: Record<string, unknown>
+  if (typeof raw === 'string') {
+    const parts = raw.split(':')
+    if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
+      problems.bad(path, VOLUME_RULE, raw)
+      return undefined
+    }
+    volume = { name: parts[0], path: parts[1], readOnly: parts[2] === 'ro' }
+  } else if (isPlainObject(raw)) {
+    volume = { ...raw, readOnly: own(raw, 'readOnly') ?? false }
+  } else {
+    problems.bad(path, VOLUME_RULE, raw)
+    return undefined
+  }
+  if (!checkVolume(volume, path, problems)) return undefined
+  const { name, path: mountPath, readOnly } = volume as unknown as VolumeSpec
+  return { name, path: mountPath, readOnly }
+}
+
+/** millicores, or NaN when `raw` is not a cpu amount */
+export function parseCpu (raw: unknown): number {
+  let millicores = NaN
+  if (typeof raw === 'number') {
+    millicores = raw * 1000
+  } else if (typeof raw === 'string' && raw.length <= 32) {
+    const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(raw.trim())
+    if (match !== null) millicores = match[2] === 'm' ? Number(match[1]) : Number(match[1]) * 1000
+  }
+  return wholeOrNaN(millicores)
+}
+
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40
+}
+
+/** bytes, or NaN when `raw` is not a memory size */
+export function parseMemory (raw: unknown): number {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : NaN
+  if (typeof raw !== 'string' || raw.length > 32) return NaN
+  const match = /^(\d+(?:\.\d+)?)\s*(k|K|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(raw.trim())
+  return match === null ? NaN : Math.round(Number(match[1]) * MEMORY_UNITS[match[2] ?? ''])
+}
+
+/** milliseconds, or NaN when `raw` is not a duration like `500ms`, `5s`, `1m30s`; a bare 0 is allowed */
+export function parseDuration (raw: unknown): number {
+  if (raw === 0) return 0
+  if (typeof raw !== 'string' || raw.length > 32 || !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(raw)) return NaN
+  const scale: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let ms = 0
+  for (const match of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(match[1]) * scale[match[2]]
+  return wholeOrNaN(ms)
+}
+
+function wholeOrNaN (value: number): number {
+  const whole = Math.round(value)
+  return Math.abs(whole - value) < 1e-6 ? whole : NaN
+}
+
+/** an own field, with null read as absent */
+function own (value: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(value, key) && value[key] !== null ? value[key] : undefined
+}
+
+function child (texts: Texts, key: string | number): Texts {
+  return () => {
+    const parent = texts()
+    if (Array.isArray(parent) && typeof key === 'number') return parent[key]
+    return isPlainObject(parent) && typeof key === 'string' ? own(parent, key) : undefined
+  }
+}
+
+/** a scalar as the string it was written as; anything else as it is */
+function scalarText (value: unknown, texts: Texts): unknown {
+  if (typeof value !== 'number' && typeof value !== 'boolean') return value
+  const written = texts()
+  return typeof written === 'string' ? written : String(value)
+}
+
+/** sets a key even when it is `__proto__`, so that the checks see it */
+function define (target: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}

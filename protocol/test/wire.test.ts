@@ -1,0 +1,216 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import {
+  MAX_GOSSIP_ENTRIES, MAX_HEARTBEAT_REPLICAS, MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_BY_TYPE, decodeMessage, encodeHlc, encodeMessage,
+  generateIdentity, isEntries, isErrorMessage, isHeartbeat, isJoinRequest, isJoinResponse, isSyncRequest, isSyncResponse, signEntry,
+  signHeartbeat, verifyHeartbeat, type Entry, type HeartbeatBody, type WireMessage
+} from '../src/index.js'
+
+const MESH = 'mesh-7f3a'
+const [node, other] = await Promise.all([generateIdentity(), generateIdentity()])
+const encoder = new TextEncoder()
+
+function entry (seq: number, value: unknown = { org: 'acme' }): Entry {
+  return signEntry(MESH, node, { author: node.peerId, seq, hlc: encodeHlc({ wall: 1_800_000_000_000 + seq, counter: 0 }), key: `member/${other.peerId}`, value: value as any })
+}
+
+function body (extra: Partial<HeartbeatBody> = {}): HeartbeatBody {
+  return {
+    node: node.peerId,
+    seq: 42,
+    time: 1_800_000_000_000,
+    org: 'acme',
+    capacity: { cpu: 4000, memory: 8 * 1024 ** 3 },
+    allocated: { cpu: 1500, memory: 2 * 1024 ** 3 },
+    labels: { disk: 'ssd', 'topology.minga.io/zone': 'eu-1' },
+    replicas: [
+      { service: 'acme/web' as any, replica: 0, hash: '0123456789abcdef', state: 'running', healthy: true },
+      { service: 'beta/db' as any, replica: 2, hash: 'fedcba9876543210', state: 'starting', healthy: false }
+    ],
+    version: '0.1.0',
+    digest: '12-00ff00ff00ff00ff00ff00ff00ff00ff',
+    addrs: ['/ip4/203.0.113.7/tcp/4001'],
+    ...extra
+  }
+}
+
+const samples: WireMessage[] = [
+  signHeartbeat(node, MESH, body()),
+  signHeartbeat(node, MESH, body({ addrs: undefined, replicas: [] })),
+  { type: 'entries', entries: [entry(1), entry(2, null), { ...entry(3), value: undefined, tombstone: true }] },
+  { type: 'sync-request', marks: { [node.peerId]: 12, [other.peerId]: 0 }, digest: '3-abcdef' },
+  { type: 'sync-response', entries: [entry(4)], marks: { [node.peerId]: 4 }, more: true },
+  { type: 'join-request', inviteId: 'a'.repeat(32), secret: Buffer.alloc(32, 7).toString('base64'), peerId: other.peerId, addrs: ['/ip4/198.51.100.2/tcp/4001'] },
+  { type: 'join-request', inviteId: 'b'.repeat(16), secret: Buffer.alloc(32).toString('base64'), peerId: other.peerId, org: 'gamma', addrs: [], labels: { gpu: 'true' }, capacity: { cpu: 2000, memory: 1024 } },
+  { type: 'join-response', ok: true, org: 'acme', meshId: MESH, root: node.peerId, entries: [entry(5)] },
+  { type: 'join-response', ok: true, org: 'acme', meshId: MESH, root: node.peerId },
+  { type: 'join-response', ok: false, error: 'This invite expired at 2026-11-24T10:00:00.000Z', code: 'invite-expired' },
+  { type: 'error', code: 'too-many-requests', message: 'Try again in a minute' }
+]
+
+/** the error a decode throws */
+function refusal (bytes: Uint8Array, options?: Parameters<typeof decodeMessage>[1]): Error {
+  try {
+    decodeMessage(bytes, options)
+  } catch (err: any) {
+    return err
+  }
+  assert.unreachable(`accepted ${Buffer.from(bytes).toString().slice(0, 200)}`)
+  throw new Error('unreachable')
+}
+
+const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value))
+
+test('every message type survives a round trip, and its guard knows it', () => {
+  const guards = [isHeartbeat, isEntries, isSyncRequest, isSyncResponse, isJoinRequest, isJoinResponse, isErrorMessage]
+  for (const msg of samples) {
+    const bytes = encodeMessage(msg)
+    assert.ok(Buffer.from(bytes).toString().startsWith(`{"type":"${msg.type}"`))
+    const back = decodeMessage(bytes)
+    assert.equal(back, JSON.parse(JSON.stringify(msg)), msg.type)
+    assert.is(guards.filter(guard => guard(back)).length, 1, msg.type)
+  }
+})
+
+test('a heartbeat verifies for its node and mesh only', () => {
+  const heartbeat = signHeartbeat(node, MESH, body())
+  assert.ok(verifyHeartbeat(MESH, heartbeat))
+  const decoded = decodeMessage(encodeMessage(heartbeat))
+  assert.ok(isHeartbeat(decoded) && verifyHeartbeat(MESH, decoded))
+  assert.not.ok(verifyHeartbeat('another-mesh', heartbeat))
+  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, seq: 43 }))
+  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, replicas: [] }))
+  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, node: other.peerId }))
+  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, sig: 'garbage' }))
+  try {
+    signHeartbeat(other, MESH, body())
+    assert.unreachable('signed for another node')
+  } catch (err: any) {
+    assert.is(err.name, 'InvalidMessageError')
+  }
+})
+
+test('size limits apply before parsing', () => {
+  // not JSON at all: a size refusal proves the parser never ran
+  const huge = new Uint8Array(5 * 1024 * 1024).fill(0x7b)
+  assert.is(refusal(huge).name, 'MessageTooLargeError')
+  assert.match(refusal(huge).message, /5242880 bytes exceeds the limit of 4194304/)
+  // the caller's limit, and each type's own
+  const heartbeatSized = encoder.encode(`{"type":"heartbeat",${' '.repeat(MAX_MESSAGE_BYTES_BY_TYPE.heartbeat)}`)
+  assert.is(refusal(heartbeatSized).name, 'MessageTooLargeError')
+  assert.match(refusal(heartbeatSized).message, /The heartbeat message of \d+ bytes exceeds the limit of 1048576/)
+  const joinSized = encoder.encode(`{"type":"join-request"${' '.repeat(70 * 1024)}`)
+  assert.is(refusal(joinSized).name, 'MessageTooLargeError')
+  const small = encodeMessage(samples[0])
+  assert.is(refusal(small, { maxBytes: 100 }).name, 'MessageTooLargeError')
+  assert.is(decodeMessage(small, { maxBytes: 64 * 1024 }).type, 'heartbeat')
+  assert.is(refusal(new Uint8Array(MAX_MESSAGE_BYTES + 1), { maxBytes: 10 * MAX_MESSAGE_BYTES }).name, 'MessageTooLargeError')
+})
+
+test('the encoder refuses what the decoder would refuse', () => {
+  const many = Array.from({ length: MAX_GOSSIP_ENTRIES + 1 }, () => entry(1))
+  const err = (() => { try { encodeMessage({ type: 'entries', entries: many }) } catch (e: any) { return e } })()
+  assert.is(err?.name, 'InvalidMessageError')
+  assert.match(err.message, /entries has 1001 items \(at most 1000\)/)
+  const big = Array.from({ length: 100 }, (_, i) => entry(i + 1, { blob: 'x'.repeat(50_000) }))
+  const tooLarge = (() => { try { encodeMessage({ type: 'sync-response', entries: big, marks: {}, more: false }) } catch (e: any) { return e } })()
+  assert.is(tooLarge?.name, 'MessageTooLargeError')
+  assert.match(tooLarge.message, /send fewer items per message/)
+  const bogus = (() => { try { encodeMessage({ type: 'shout' } as any) } catch (e: any) { return e } })()
+  assert.is(bogus?.name, 'InvalidMessageError')
+})
+
+test('bad messages are refused with the field that is wrong', () => {
+  const heartbeat = JSON.parse(Buffer.from(encodeMessage(samples[0])).toString())
+  const cases: Array<[unknown, RegExp]> = [
+    [{ type: 'shout' }, /first field is a known "type"/],
+    [{ node: 'x', type: 'heartbeat' }, /first field is a known "type"/],
+    [{ ...heartbeat, seq: -1 }, /heartbeat\.seq must be a whole number/],
+    [{ ...heartbeat, seq: '42' }, /heartbeat\.seq must be a whole number/],
+    [{ ...heartbeat, capacity: { cpu: 1, memory: 2, disk: 3 } }, /heartbeat\.capacity has an unknown field "disk"/],
+    [{ ...heartbeat, extra: 1 }, /heartbeat has an unknown field "extra"/],
+    [{ ...heartbeat, node: 'QmNotEd25519' }, /heartbeat\.node must be an Ed25519 peer id/],
+    [{ ...heartbeat, replicas: [{ service: 'acme/web', replica: 0, hash: 'ab12cd34', state: 'dancing', healthy: true }] }, /replicas\[0\]\.state must be one of/],
+    [{ ...heartbeat, replicas: [{ service: 'web', replica: 0, hash: 'ab12cd34', state: 'running', healthy: true }] }, /replicas\[0\]\.service must be a service id/],
+    [{ ...heartbeat, labels: { 'Bad Label': 'x' } }, /heartbeat\.labels has an invalid label name/],
+    [{ ...heartbeat, sig: 'x' }, /heartbeat\.sig must be a base64 Ed25519 signature/],
+    [{ ...heartbeat, addrs: 'x' }, /heartbeat\.addrs must be a list/],
+    [{ type: 'entries', entries: [{ ...entry(1), seq: 0 }] }, /entries\[0\]: entry\.seq must be a positive integer/],
+    [{ type: 'entries', entries: {} }, /entries must be a list/],
+    [{ type: 'sync-request', marks: { nobody: 1 }, digest: '' }, /has a key that is not a peer id/],
+    [{ type: 'sync-request', marks: { [node.peerId]: 1.5 }, digest: '' }, /must be a whole number/],
+    [{ type: 'sync-response', entries: [], marks: {}, more: 'yes' }, /sync-response\.more must be true or false/],
+    [{ type: 'join-request', inviteId: 'a'.repeat(32), secret: 'short', peerId: other.peerId, addrs: [] }, /join-request\.secret must be the base64 of 32 bytes/],
+    [{ type: 'join-request', inviteId: 'a'.repeat(32), secret: Buffer.alloc(32).toString('base64'), peerId: other.peerId, addrs: [], org: 'Bad' }, /join-request\.org must be/],
+    [{ type: 'join-response', ok: 'maybe', org: 'acme', meshId: MESH, root: node.peerId }, /join-response\.ok must be true or false/],
+    [{ type: 'join-response', ok: false, error: 'x', code: 'bad code' }, /join-response\.code must be a short code/],
+    [{ type: 'join-response', ok: true, org: 'acme', meshId: '', root: node.peerId }, /join-response\.meshId must not be empty/],
+    [{ type: 'error', code: 'x', message: 'y'.repeat(2000) }, /error\.message must be a string of at most 1024 characters/]
+  ]
+  for (const [value, pattern] of cases) {
+    const err = refusal(json(value))
+    assert.is(err.name, 'InvalidMessageError', JSON.stringify(value).slice(0, 100))
+    assert.match(err.message, pattern)
+  }
+})
+
+test('non-finite numbers, bad UTF-8, deep nesting and huge lists are refused', () => {
+  const heartbeat = Buffer.from(encodeMessage(samples[0])).toString()
+  assert.match(refusal(encoder.encode(heartbeat.replace('"seq":42', '"seq":1e400'))).message, /heartbeat\.seq must be a whole number/)
+  assert.match(refusal(encoder.encode(heartbeat.replace('"seq":42', '"seq":NaN'))).message, /not valid UTF-8 JSON/)
+  const badUtf8 = Buffer.concat([Buffer.from('{"type":"error","code":"x","message":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
+  assert.match(refusal(badUtf8).message, /not valid UTF-8 JSON/)
+  const deep = encoder.encode(`{"type":"entries","entries":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
+  assert.match(refusal(deep).message, /nests more than 64 levels deep/)
+  // brackets inside strings do not count as nesting
+  const bracketed = encodeMessage({ type: 'error', code: 'x', message: '['.repeat(1000) })
+  assert.is(decodeMessage(bracketed).type, 'error')
+  const replicas = Array.from({ length: MAX_HEARTBEAT_REPLICAS + 1 }, (_, i) => ({ service: 'a/b', replica: 0, hash: 'abcdef01', state: 'running', healthy: true, i }))
+  assert.match(refusal(json({ ...JSON.parse(heartbeat), replicas })).message, /heartbeat\.replicas has 10001 items \(at most 10000\)/)
+  assert.match(refusal(json({ type: 'entries', entries: Array(MAX_GOSSIP_ENTRIES + 1).fill(0) })).message, /entries has 1001 items/)
+})
+
+test('a decoder can be told which types it accepts', () => {
+  const err = refusal(encodeMessage(samples[2]), { types: ['heartbeat'] })
+  assert.is(err.name, 'InvalidMessageError')
+  assert.match(err.message, /The entries message is not expected here \(expected heartbeat\)/)
+  assert.is(decodeMessage(encodeMessage(samples[0]), { types: ['heartbeat'] }).type, 'heartbeat')
+})
+
+/** decodes, and holds a message that decodes to a round trip */
+function decodeOrRefuse (bytes: Uint8Array): void {
+  try {
+    const msg = decodeMessage(bytes)
+    assert.equal(decodeMessage(encodeMessage(msg)), msg)
+  } catch (err: any) {
+    assert.ok(err.name === 'InvalidMessageError' || err.name === 'MessageTooLargeError', err.stack)
+  }
+}
+
+test('fuzz: garbage bytes only ever give InvalidMessageError or MessageTooLargeError', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), decodeOrRefuse), { numRuns: 1000 })
+  fc.assert(fc.property(fc.constantFrom(...samples.map(msg => msg.type)), fc.jsonValue({ maxDepth: 3 }), (type, value) => {
+    const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value }
+    decodeOrRefuse(json({ type, ...record }))
+  }), { numRuns: 1000 })
+  fc.assert(fc.property(fc.constantFrom(...samples), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }), (msg, patch) => {
+    decodeOrRefuse(json({ ...JSON.parse(JSON.stringify(msg)), ...patch, type: msg.type }))
+  }), { numRuns: 1000 })
+})
+
+test('fuzz: mutated valid messages only ever decode or give those errors', () => {
+  const encoded = samples.map(encodeMessage)
+  const mutation = fc.record({
+    which: fc.nat(encoded.length - 1),
+    flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+    cut: fc.option(fc.nat())
+  })
+  fc.assert(fc.property(mutation, ({ which, flips, cut }) => {
+    const bytes = Uint8Array.from(encoded[which])
+    for (const [at, byte] of flips) bytes[at % bytes.length] = byte
+    decodeOrRefuse(cut === null ? bytes : bytes.subarray(0, cut % bytes.length))
+  }), { numRuns: 3000 })
+})
+
+test.run()

@@ -1,0 +1,24 @@
+/**
+ * One class per failure; `err.name` is the class name, which tests check.
+ * The scheduler is pure: it throws only on input that a keyed, replicated
+ * state can never produce, so reaching one of these means a caller bug.
+ */
+
+export class SchedulerError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class DuplicateServiceError extends SchedulerError {
+  constructor (id: string) {
+    super(`Service ${id} is listed twice; pass each service once (one per service/<org>/<name> key)`)
+  }
+}
+
+export class DuplicateNodeError extends SchedulerError {
+  constructor (id: string) {
+    super(`Node ${id} is listed twice; pass each live node once`)
+  }
+}

@@ -1,0 +1,6 @@
+export * from './types.js'
+export { place } from './place.js'
+export { replicasOn, nodeOf, loadByNode, movedReplicas } from './assignment.js'
+export type { ReplicaRef } from './assignment.js'
+export { replicaCount } from './order.js'
+export * from './errors.js'

@@ -1,0 +1,202 @@
+/**
+ * The placement function. Every node runs it on the same replicated services
+ * and the same live set and gets the same assignment, with no leader.
+ *
+ * Each replica goes to the node with the best weighted rendezvous score for
+ * (service, replica index, node) among the nodes that pass the filters. A
+ * node's weight for a service is how many replicas of it the node could hold
+ * when empty (its dominant resource), so load follows capacity in both cpu
+ * and memory and small nodes do not overflow first. Spread is a preference
+ * on top: with `spread: 'org'` first the orgs that hold no replica of the
+ * service yet, then the nodes that hold none, then any node that fits; with
+ * `spread: 'node'` the middle step is skipped. Capacity, shares, host ports,
+ * constraints, orgs and cordons are hard limits.
+ *
+ * Within a service, replicas claim nodes in order of how strongly they want
+ * their favourite (lowest cost first), not by index. A replica whose node
+ * left has lost its favourite and so tends to yield to its siblings rather
+ * than bump one out of its org, which trims the cascades that spread causes
+ * (bench/scheduler.mjs measures them).
+ */
+import { CandidateCache, hostPortKeys } from './filters.js'
+import { commit, demandOf, fits } from './fit.js'
+import type { Demand } from './fit.js'
+import { FLOOR_SHIFT, NEG_LOG_FLOOR, fmix32, negLogUnit, replicaHash } from './hash.js'
+import { buildNodeTable } from './nodes.js'
+import type { NodeTable } from './nodes.js'
+import { replicaCount, sortServices } from './order.js'
+import { explainUnplaced, noMajority } from './reasons.js'
+import type { Explanation } from './reasons.js'
+import type { Assignment, DesiredService, NodeInfo, PlaceOptions } from './types.js'
+
+/** preference tiers, best first */
+const FRESH = 0
+const SAME_ORG = 1
+const SAME_NODE = 2
+const NONE = 3
+
+/**
+ * Place every replica of every service on the live `nodes`. Pure and
+ * deterministic: inputs in any order give the same assignment. Services are
+ * placed oldest first (`created`, then id), so adding a service never moves
+ * the replicas of an older one.
+ */
+export function place (services: readonly DesiredService[], nodes: readonly NodeInfo[], options: PlaceOptions = {}): Assignment {
+  const table = buildNodeTable(nodes)
+  const memberCount = options.memberCount ?? table.count
+  const hasMajority = table.count * 2 > memberCount
+  const candidatesOf = new CandidateCache(table)
+  const scanner = new Scanner(table)
+  const assignment: Assignment = { services: {}, unplaced: [] }
+
+  for (const service of sortServices(services)) {
+    const spec = service.spec
+    const replicas = replicaCount(spec)
+    const slots: Array<string | null> = new Array(replicas).fill(null)
+    assignment.services[service.id] = slots
+    if (replicas === 0) continue
+    if (spec.singleton && !hasMajority) {
+      assignment.unplaced.push({ service: service.id, replica: 0, ...noMajority(table.count, memberCount) })
+      continue
+    }
+    const candidates = candidatesOf.get(spec)
+    scanner.begin(candidates, demandOf(spec, table, hostPortKeys(spec)), spec.spread !== 'node')
+
+    // each replica's favourite fitting node, spread aside; fit does not depend on the replica
+    const seeds = new Uint32Array(replicas)
+    const favourite = new Int32Array(replicas)
+    const favouriteCost = new Float64Array(replicas)
+    for (let r = 0; r < replicas; r++) {
+      seeds[r] = replicaHash(service.id, r)
+      favourite[r] = scanner.scan(seeds[r])
+      favouriteCost[r] = scanner.bestCost
+    }
+    if (favourite[0] < 0) {
+      const why = explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
+      for (let r = 0; r < replicas; r++) assignment.unplaced.push({ service: service.id, replica: r, ...why })
+      continue
+    }
+
+    const order = Array.from(slots.keys()).sort((a, b) => favouriteCost[a] - favouriteCost[b] || a - b)
+    const failed: number[] = []
+    let why: Explanation | undefined
+    for (const r of order) {
+      // the favourite stands unless a sibling took its org or node, or its room
+      let best = favourite[r]
+      if (scanner.tierOf(best) !== FRESH || !scanner.fits(best)) best = scanner.scanTiered(seeds[r])
+      if (best < 0) {
+        // nothing more will fit: every replica still waiting fails for the same reason
+        why ??= explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
+        failed.push(r)
+        continue
+      }
+      scanner.take(best)
+      slots[r] = table.nodes[best].id
+    }
+    if (why !== undefined) {
+      for (const r of failed.sort((a, b) => a - b)) assignment.unplaced.push({ service: service.id, replica: r, ...why })
+    }
+  }
+  return assignment
+}
+
+/** a service that asks for nothing is weighed as if it asked for a sliver of both */
+const MIN_CPU_WEIGHT = 1
+const MIN_MEMORY_WEIGHT = 1024 * 1024
+
+/** The inner loop: scores nodes for one replica. Holds the per-service state between scans */
+class Scanner {
+  readonly table: NodeTable
+  readonly usedPorts = new Set<number>()
+  demand: Demand = { cpu: 0, memory: 0, org: -1, ports: [] }
+  bestCost = Infinity
+  private candidates: Int32Array = new Int32Array(0)
+  private spreadOrgs = true
+  private cpuWeight = MIN_CPU_WEIGHT
+  private memWeight = MIN_MEMORY_WEIGHT
+  // stamp[i] === stamp: node i (org i) already holds a replica of the current service
+  private stamp = 0
+  private readonly nodeStamp: Int32Array
+  private readonly orgStamp: Int32Array
+
+  constructor (table: NodeTable) {
+    this.table = table
+    this.nodeStamp = new Int32Array(table.count)
+    this.orgStamp = new Int32Array(table.orgNames.length)
+  }
+
+  begin (candidates: Int32Array, demand: Demand, spreadOrgs: boolean): void {
+    this.stamp++
+    this.candidates = candidates
+    this.demand = demand
+    this.spreadOrgs = spreadOrgs
+    this.cpuWeight = Math.max(demand.cpu, MIN_CPU_WEIGHT)
+    this.memWeight = Math.max(demand.memory, MIN_MEMORY_WEIGHT)
+  }
+
+  tierOf (i: number): number {
+    if (this.nodeStamp[i] === this.stamp) return SAME_NODE
+    return this.spreadOrgs && this.orgStamp[this.table.org[i]] === this.stamp ? SAME_ORG : FRESH
+  }
+
+  fits (i: number): boolean {
+    return fits(this.table, this.usedPorts, i, this.demand)
+  }
+
+  take (i: number): void {
+    commit(this.table, this.usedPorts, i, this.demand)
+    this.nodeStamp[i] = this.stamp
+    this.orgStamp[this.table.org[i]] = this.stamp
+  }
+
+  /** the fitting node of lowest cost for a replica, spread aside; -1 if none fits. Sets `bestCost` */
+  scan (seed: number): number {
+    const { candidates, cpuWeight, memWeight, table } = this
+    const { hash, org, invCpuOwn, invMemOwn, invCpuOthers, invMemOthers } = table
+    const ownOrg = this.demand.org
+    let best = -1
+    let bestCost = Infinity
+    for (let k = 0; k < candidates.length; k++) {
+      const i = candidates[k]
+      // cost = Exp(1) / (replicas of this service the node could hold): weighted rendezvous by the dominant resource
+      const invWeight = org[i] === ownOrg
+        ? Math.max(cpuWeight * invCpuOwn[i], memWeight * invMemOwn[i])
+        : Math.max(cpuWeight * invCpuOthers[i], memWeight * invMemOthers[i])
+      const h = fmix32(seed ^ hash[i])
+      // most nodes lose on the cheap lower bound, before any logarithm
+      if (NEG_LOG_FLOOR[h >>> FLOOR_SHIFT] * invWeight >= bestCost) continue
+      const cost = negLogUnit(h) * invWeight
+      if (cost >= bestCost || !this.fits(i)) continue
+      best = i
+      bestCost = cost
+    }
+    this.bestCost = bestCost
+    return best
+  }
+
+  /** like `scan`, but preferring fresh orgs, then fresh nodes (the spread tiers) */
+  scanTiered (seed: number): number {
+    const { candidates, cpuWeight, memWeight, table, nodeStamp, orgStamp, stamp, spreadOrgs } = this
+    const { hash, org, invCpuOwn, invMemOwn, invCpuOthers, invMemOthers } = table
+    const ownOrg = this.demand.org
+    let best = -1
+    let bestTier = NONE
+    let bestCost = Infinity
+    for (let k = 0; k < candidates.length; k++) {
+      const i = candidates[k]
+      const o = org[i]
+      const tier = nodeStamp[i] === stamp ? SAME_NODE : spreadOrgs && orgStamp[o] === stamp ? SAME_ORG : FRESH
+      if (tier > bestTier) continue
+      const invWeight = o === ownOrg
+        ? Math.max(cpuWeight * invCpuOwn[i], memWeight * invMemOwn[i])
+        : Math.max(cpuWeight * invCpuOthers[i], memWeight * invMemOthers[i])
+      const cost = negLogUnit(fmix32(seed ^ hash[i])) * invWeight
+      if ((tier === bestTier && cost >= bestCost) || !this.fits(i)) continue
+      best = i
+      bestTier = tier
+      bestCost = cost
+    }
+    this.bestCost = bestCost
+    return best
+  }
+}

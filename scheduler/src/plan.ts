@@ -1,0 +1,187 @@
+/**
+ * The reconcile planner: what this node must start, stop or restart so that
+ * its containers match the assignment. Pure and synchronous; the node runs it
+ * on every tick and executes the actions in order (stops, then restarts,
+ * then starts). It keeps no memory between ticks, so back-off for crash
+ * loops belongs to the caller.
+ *
+ * For each (service, replica) found on this node:
+ * - service deleted, or replica index ≥ replicas (scale-down): stop at once.
+ * - several containers: keep the best (current hash before old, healthy
+ *   before starting before down, then lowest container id) and stop the rest.
+ * - assigned here: restart it in place when it exited or runs unhealthy; if
+ *   its hash is outdated, replace it (stop, then start the new hash) when it
+ *   is down, or when rolling.ts says its turn has come.
+ * - assigned elsewhere (make before break): keep it — restarting it if it
+ *   went down — until the new owner reports that replica healthy with the
+ *   current hash, then stop it.
+ * - unplaced everywhere: keep it; restart it if it went down.
+ * Then every replica assigned here with no container here is started.
+ *
+ * Singletons never run twice, so they break before make instead: a node that
+ * no longer owns one stops it at once, the owner starts it only once no live
+ * peer reports a copy, and a side of a partition without a majority stops it.
+ */
+import { isDown, isHealthy, reportOf } from './health.js'
+import { compareStrings, replicaCount } from './order.js'
+import { replaceableNow } from './rolling.js'
+import type { Action, DesiredService, LocalReplica, PeerReplica, PlanInput, RestartAction, StartAction, StopAction } from './types.js'
+
+export function plan (input: PlanInput): Action[] {
+  return new Planner(input).run()
+}
+
+class Planner {
+  private readonly input: PlanInput
+  private readonly desired = new Map<string, DesiredService>()
+  /** heartbeat reports by service, with this node's own containers in place of its (staler) heartbeat */
+  private readonly reports = new Map<string, Array<{ node: string, report: PeerReplica }>>()
+  private readonly budgets = new Map<string, Set<number>>()
+  private readonly stops: StopAction[] = []
+  private readonly restarts: RestartAction[] = []
+  private readonly starts: StartAction[] = []
+
+  constructor (input: PlanInput) {
+    this.input = input
+    for (const s of input.services) this.desired.set(s.id, s)
+    for (const [node, replicas] of input.peers) {
+      if (node !== input.self) for (const r of replicas) this.addReport(node, r)
+    }
+    for (const c of input.observed) this.addReport(input.self, reportOf(c))
+  }
+
+  run (): Action[] {
+    const present = new Set<string>()
+    for (const group of groupByReplica(this.input.observed)) {
+      const { service, replica } = group[0]
+      present.add(replicaKey(service, replica))
+      this.reconcile(service, replica, group)
+    }
+    const services = [...this.desired.values()].sort((a, b) => compareStrings(a.id, b.id))
+    for (const service of services) {
+      const slots = this.input.assignment.services[service.id] ?? []
+      for (let replica = 0; replica < replicaCount(service.spec); replica++) {
+        if (slots[replica] !== this.input.self || present.has(replicaKey(service.id, replica))) continue
+        if (service.spec.singleton && this.runsElsewhere(service.id, replica)) continue
+        this.start(service, replica, 'assigned here')
+      }
+    }
+    return [...this.stops, ...this.restarts, ...this.starts]
+  }
+
+  private reconcile (serviceId: string, replica: number, group: LocalReplica[]): void {
+    const service = this.desired.get(serviceId)
+    if (service === undefined) {
+      for (const c of group) this.stop(c, `service ${serviceId} no longer exists`)
+      return
+    }
+    const replicas = replicaCount(service.spec)
+    if (!Number.isInteger(replica) || replica < 0 || replica >= replicas) {
+      for (const c of group) this.stop(c, `scaled down to ${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`)
+      return
+    }
+    const [keeper, ...extra] = [...group].sort((a, b) => rank(a, service.hash) - rank(b, service.hash) || compareStrings(a.containerId, b.containerId))
+    for (const c of extra) this.stop(c, `duplicate of ${keeper.containerId}`)
+
+    const owner = this.input.assignment.services[serviceId]?.[replica] ?? null
+    if (owner === this.input.self) this.reconcileOwned(service, keeper)
+    else if (owner !== null) this.reconcileMoved(service, keeper, owner)
+    else this.reconcileUnplaced(service, keeper)
+  }
+
+  private reconcileOwned (service: DesiredService, c: LocalReplica): void {
+    if (c.hash === service.hash) {
+      if (isDown(c)) this.restart(c, c.state === 'running' ? 'unhealthy' : `${c.state}, restarting`)
+      return
+    }
+    if (!isHealthy(c)) {
+      this.replace(service, c, 'outdated and not healthy, replacing it with the new spec')
+    } else if (this.budget(service).has(c.replica)) {
+      this.replace(service, c, `rolling update to ${service.hash}`)
+    }
+  }
+
+  private reconcileMoved (service: DesiredService, c: LocalReplica, owner: string): void {
+    if (service.spec.singleton) {
+      this.stop(c, `singleton moved to ${owner}; stopping it here before it starts there`)
+    } else if (this.ownerServes(service, c.replica, owner)) {
+      this.stop(c, `moved to ${owner}, which reports it healthy`)
+    } else if (isDown(c)) {
+      this.restart(c, `keeping it until ${owner} reports it healthy`)
+    }
+  }
+
+  private reconcileUnplaced (service: DesiredService, c: LocalReplica): void {
+    const unplaced = this.input.assignment.unplaced.find(u => u.service === service.id && u.replica === c.replica)
+    if (service.spec.singleton && unplaced?.cause === 'no-majority') {
+      this.stop(c, `${unplaced.reason}; stopping it so it never runs twice`)
+    } else if (isDown(c)) {
+      this.restart(c, 'unplaced everywhere, keeping it running here')
+    }
+  }
+
+  /** the new owner reports this replica healthy with the current hash */
+  private ownerServes (service: DesiredService, replica: number, owner: string): boolean {
+    return (this.reports.get(service.id) ?? []).some(({ node, report }) =>
+      node === owner && report.replica === replica && report.hash === service.hash && report.healthy)
+  }
+
+  /** another live node reports a copy of this replica, healthy or not */
+  private runsElsewhere (serviceId: string, replica: number): boolean {
+    return (this.reports.get(serviceId) ?? []).some(({ node, report }) => node !== this.input.self && report.replica === replica)
+  }
+
+  private budget (service: DesiredService): Set<number> {
+    let budget = this.budgets.get(service.id)
+    if (budget === undefined) {
+      budget = replaceableNow(service, (this.reports.get(service.id) ?? []).map(r => r.report))
+      this.budgets.set(service.id, budget)
+    }
+    return budget
+  }
+
+  private addReport (node: string, report: PeerReplica): void {
+    let list = this.reports.get(report.service)
+    if (list === undefined) this.reports.set(report.service, list = [])
+    list.push({ node, report })
+  }
+
+  private replace (service: DesiredService, c: LocalReplica, reason: string): void {
+    this.stop(c, reason)
+    this.start(service, c.replica, reason)
+  }
+
+  private start (service: DesiredService, replica: number, reason: string): void {
+    this.starts.push({ type: 'start', service: service.id, replica, hash: service.hash, reason })
+  }
+
+  private stop (c: LocalReplica, reason: string): void {
+    this.stops.push({ type: 'stop', containerId: c.containerId, service: c.service, replica: c.replica, reason })
+  }
+
+  private restart (c: LocalReplica, reason: string): void {
+    this.restarts.push({ type: 'restart', containerId: c.containerId, service: c.service, replica: c.replica, reason })
+  }
+}
+
+/** lower is better: current hash first, then serving, starting, down */
+function rank (c: LocalReplica, hash: string): number {
+  const health = isHealthy(c) ? 0 : isDown(c) ? 2 : 1
+  return (c.hash === hash ? 0 : 3) + health
+}
+
+function replicaKey (service: string, replica: number): string {
+  return `${service}\u0000${replica}`
+}
+
+/** containers grouped by (service, replica), groups in a fixed order whatever the input order */
+function groupByReplica (observed: readonly LocalReplica[]): LocalReplica[][] {
+  const groups = new Map<string, LocalReplica[]>()
+  for (const c of observed) {
+    const key = replicaKey(c.service, c.replica)
+    let group = groups.get(key)
+    if (group === undefined) groups.set(key, group = [])
+    group.push(c)
+  }
+  return [...groups.values()].sort((a, b) => compareStrings(a[0].service, b[0].service) || a[0].replica - b[0].replica)
+}

@@ -1,0 +1,43 @@
+/**
+ * Rolling updates without coordination. When a service's spec hash changes,
+ * every node computes, from the same heartbeats, which replicas may be
+ * replaced right now; each node then replaces only those it owns.
+ *
+ * - A replica is *available* when some live node reports it healthy, with
+ *   any hash; it is *current* when one reports it healthy with the new hash.
+ * - At most `available - (replicas - maxUnavailable)` replicas may be taken
+ *   down at once, and those are the lowest-index available, not-current
+ *   ones. Choosing by index makes all nodes pick the same replicas; a node
+ *   whose view is stale picks a replica that is already being replaced, which
+ *   is harmless, rather than a fresh one.
+ * - A replica that is already down is replaced at once: that costs nothing.
+ *
+ * There is no surge (host ports and capacity are hard limits), so
+ * `maxUnavailable` below 1 is read as 1: an update must make progress.
+ */
+import { replicaCount } from './order.js'
+import type { DesiredService, PeerReplica } from './types.js'
+
+const AVAILABLE = 1
+const CURRENT = 2
+
+/** replica indices whose outdated, healthy copy may be replaced now */
+export function replaceableNow (service: DesiredService, reports: Iterable<PeerReplica>): Set<number> {
+  const replicas = replicaCount(service.spec)
+  const maxUnavailable = Math.max(1, Math.floor(service.spec.update?.maxUnavailable ?? 1))
+  const status = new Uint8Array(replicas)
+  for (const report of reports) {
+    if (!report.healthy || !Number.isInteger(report.replica) || report.replica < 0 || report.replica >= replicas) continue
+    status[report.replica] |= report.hash === service.hash ? AVAILABLE | CURRENT : AVAILABLE
+  }
+  let budget = -(replicas - maxUnavailable)
+  for (const s of status) if (s !== 0) budget++
+  const chosen = new Set<number>()
+  for (let r = 0; r < replicas && budget > 0; r++) {
+    if (status[r] === AVAILABLE) {
+      chosen.add(r)
+      budget--
+    }
+  }
+  return chosen
+}

@@ -1,0 +1,88 @@
+import type { Resources, ServiceSpec } from '@minga/protocol'
+
+/** A service as the scheduler sees it: the replicated record plus its id and spec hash */
+export interface DesiredService {
+  /** `org/name` */
+  id: string
+  spec: ServiceSpec
+  /** HLC of the first deploy; sorts in time order. Older services are placed first */
+  created: string
+  /** hash of the spec, opaque; a change means a rolling update */
+  hash: string
+}
+
+/** A live node and its policy, as gossiped in heartbeats and entries */
+export interface NodeInfo {
+  id: string
+  org: string
+  capacity: Resources
+  labels: Record<string, string>
+  cordoned: boolean
+  /** organizations whose services this node runs; absent means all */
+  acceptOrgs?: string[]
+  /** fraction (0..1) of this node's capacity that services of other organizations may use in total; absent means 1 */
+  shareForOthers?: number
+}
+
+/** which filter left no node: for programs (the planner, the CLI's colours); `reason` is for people */
+export type UnplacedCause = 'no-majority' | 'no-nodes' | 'orgs' | 'accept' | 'constraints' | 'cordoned' | 'capacity' | 'share' | 'ports'
+
+export interface Unplaced {
+  service: string
+  replica: number
+  cause: UnplacedCause
+  /** human reason, e.g. `no node has 2000m cpu free (largest free: 1500m)` */
+  reason: string
+}
+
+export interface Assignment {
+  /** service id → node id per replica index; null means unplaced */
+  services: Record<string, Array<string | null>>
+  unplaced: Unplaced[]
+}
+
+export interface PlaceOptions {
+  /**
+   * Number of member nodes in the mesh, live or not. A `singleton` service is
+   * placed only when the live nodes passed to `place` are a strict majority of
+   * it. Default: the number of live nodes (a caller that sees everyone)
+   */
+  memberCount?: number
+}
+
+/** A container observed on this node */
+export interface LocalReplica {
+  containerId: string
+  service: string
+  replica: number
+  hash: string
+  state: 'created' | 'running' | 'exited' | 'starting'
+  health: 'healthy' | 'unhealthy' | 'starting' | 'none'
+}
+
+/** A replica as a peer reports it in its heartbeat */
+export interface PeerReplica {
+  service: string
+  replica: number
+  hash: string
+  healthy: boolean
+}
+
+export interface PlanInput {
+  /** this node's id */
+  self: string
+  services: DesiredService[]
+  assignment: Assignment
+  /** containers on this node */
+  observed: LocalReplica[]
+  /** live peers' heartbeats by node id; may include self (ignored: `observed` is fresher) */
+  peers: Map<string, PeerReplica[]>
+}
+
+export interface StartAction { type: 'start', service: string, replica: number, hash: string, reason: string }
+/** stop and remove the container */
+export interface StopAction { type: 'stop', containerId: string, service: string, replica: number, reason: string }
+/** start the same container again, whether it exited or runs unhealthy */
+export interface RestartAction { type: 'restart', containerId: string, service: string, replica: number, reason: string }
+
+export type Action = StartAction | StopAction | RestartAction

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Build minga's local test images on one Docker engine, without a registry:
+#
+#   scripts/test-image.sh SOCKET     (a unix socket path, or unix:///path)
+#
+# minga/busybox:1 and minga/busybox:2 hold a static busybox with its applets
+# (sh, echo, sleep, true, false, cat, wget, httpd, nc…) in /bin. They differ
+# only in /etc/minga-test-image and /var/www/index.html ("1" or "2"), so they
+# have distinct image ids for rolling-update tests; `httpd -f -p 80 -h /var/www`
+# serves the version. Images already on the engine are left alone.
+set -euo pipefail
+
+die () { echo "test-image: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] || die "usage: $0 SOCKET"
+SOCK=${1#unix://}
+[ -S "$SOCK" ] || die "$SOCK is not a socket; start an engine with scripts/docker-engine.sh start NAME"
+BUSYBOX=${MINGA_BUSYBOX:-/bin/busybox}
+[ -x "$BUSYBOX" ] || die "$BUSYBOX is missing; install it with scripts/docker-engine.sh ensure"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is linked dynamically; the image needs busybox-static (scripts/docker-engine.sh ensure)"; fi
+
+docker_ () { docker -H "unix://$SOCK" "$@"; }
+
+build () {
+  local version=$1 image=minga/busybox:$1 dir
+  if docker_ image inspect "$image" >/dev/null 2>&1; then echo "$image is already on the engine"; return 0; fi
+  dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' RETURN
+  mkdir -p "$dir"/{bin,etc,root,tmp,var/www}
+  chmod 1777 "$dir/tmp"
+  cp "$BUSYBOX" "$dir/bin/busybox"
+  # relative links: `busybox --install -s` would point them at the host's path
+  for applet in $("$BUSYBOX" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
+  echo 'root:x:0:' >"$dir/etc/group"
+  echo "$version" >"$dir/etc/minga-test-image"
+  echo "$version" >"$dir/var/www/index.html"
+  tar -C "$dir" --numeric-owner --owner=0 --group=0 -c . |
+    docker_ import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$image" >/dev/null
+  echo "$image built"
+}
+
+build 1
+build 2
