@@ -179,6 +179,7 @@ export function encodeInvite (invite: Invite): string {
  * saying what to do.
  */
 export function decodeInvite (token: string, options: { now: number }): Invite {
+  if (!Number.isFinite(options?.now)) throw new TypeError('decodeInvite needs options.now, in ms since the epoch')
   if (typeof token !== 'string') throw new InvalidInviteError(`An invite is text starting with ${INVITE_PREFIX}; ${ASK}`)
   if (token.length > INVITE_LIMITS.maxInputLength) throw tooLong(token.length)
   const compact = token.replace(/\s+/g, '')

@@ -20,6 +20,8 @@ export interface NodeRecord {
   /** share of this node's capacity that other organizations' services may use, 0..1; absent = 1 */
   shareForOthers?: number
   addrs: string[]
+  /** addresses of this node's door, where joiners knock */
+  door?: string[]
   capacity?: Resources
 }
 export interface CordonRecord { reason: string }
@@ -58,7 +60,7 @@ const checks: Record<Key['kind'], Check> = {
     isShortString((v as any).id, 128) && isPeerIdString((v as any).root) && Number.isSafeInteger((v as any).created) ? undefined : 'mesh record needs id, root peer id and created time'),
   org: (v, k) => fields(v, ['name'], ['invite']) ?? ((v as any).name === (k as any).org ? undefined : 'org record name must match its key'),
   member: (v) => fields(v, ['org'], ['invite']) ?? (isName((v as any).org) && ((v as any).invite === undefined || isShortString((v as any).invite, 64)) ? undefined : 'member record needs an org name'),
-  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity']) ?? checkNode(v as any),
+  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v as any),
   cordon: (v) => fields(v, ['reason']) ?? (isShortString((v as any).reason) ? undefined : 'cordon reason must be text'),
   revoked: (v) => fields(v, ['lastSeq', 'reason']) ?? (Number.isSafeInteger((v as any).lastSeq) && (v as any).lastSeq >= 0 && isShortString((v as any).reason) ? undefined : 'revocation needs lastSeq and reason'),
   invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
@@ -70,7 +72,10 @@ const checks: Record<Key['kind'], Check> = {
 
 function checkNode (v: Record<string, unknown>): string | undefined {
   if (!isStringMap(v.labels)) return 'node labels must map names to short strings'
-  if (!Array.isArray(v.addrs) || v.addrs.length > 16 || !v.addrs.every(a => isShortString(a, 256))) return 'node addrs must be at most 16 multiaddrs'
+  for (const field of ['addrs', 'door'] as const) {
+    const list = v[field]
+    if (list !== undefined && (!Array.isArray(list) || list.length > 16 || !list.every(a => isShortString(a, 256)))) return `node ${field} must be at most 16 multiaddrs`
+  }
   if (v.acceptOrgs !== undefined && (!Array.isArray(v.acceptOrgs) || !v.acceptOrgs.every(isName))) return 'acceptOrgs must be a list of org names'
   if (v.shareForOthers !== undefined && !(typeof v.shareForOthers === 'number' && v.shareForOthers >= 0 && v.shareForOthers <= 1)) return 'shareForOthers must be a number from 0 to 1'
   if (v.capacity !== undefined && !(isObject(v.capacity) && Number.isSafeInteger(v.capacity.cpu) && Number.isSafeInteger(v.capacity.memory))) return 'capacity must be {cpu, memory}'

@@ -26,7 +26,6 @@
  * stays "1.10"). A field set to null counts as left out.
  */
 import { createHash } from 'node:crypto'
-import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
 import { canonicalJson } from './canonical.js'
 import { InvalidSpecError } from './errors.js'
 import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeSpec } from './spec.js'
@@ -35,20 +34,12 @@ import {
   checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume, checkVolumesUnique,
   isPlainObject, isWhole
 } from './spec-check.js'
+import { parseCpu, parseDuration, parseMemory } from './spec-units.js'
+import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
 
 export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
-
-export const SPEC_FILE_LIMITS = {
-  /** refused before parsing */
-  maxFileBytes: 256 * 1024,
-  maxServices: 100,
-  /** YAML alias expansions: a billion-laughs file stops here */
-  maxAliases: 100,
-  /** nesting of YAML collections, checked on tokens before the parser (which recurses) sees them */
-  maxDepth: 32,
-  /** YAML tokens (scalars, indicators, spaces, line ends), also counted before parsing: bounds its time */
-  maxTokens: 100_000
-} as const
+export { parseCpu, parseDuration, parseMemory } from './spec-units.js'
+export { SPEC_FILE_LIMITS } from './spec-yaml.js'
 
 export interface ParseSpecOptions {
   /** names the file in error messages, e.g. `web.yaml` */
@@ -56,16 +47,6 @@ export interface ParseSpecOptions {
   /** the organization of services that do not name one */
   org?: string
 }
-
-const YAML_OPTIONS = {
-  prettyErrors: false,
-  // !!binary, !!set, !!timestamp… would produce Buffers, Sets and Dates
-  resolveKnownTags: false,
-  logLevel: 'silent',
-  // the library's own duplicate check is quadratic (20,000 keys take seconds); duplicateKeys() is linear
-  uniqueKeys: false,
-  merge: false
-} as const
 
 const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
 const FILE_FIELDS = new Set(['org', 'services'])
@@ -88,14 +69,7 @@ export function parseServiceSpec (text: string, options: ParseSpecOptions = {}):
   const fail = (problems: string[]): never => {
     throw new InvalidSpecError(problems, source)
   }
-  if (typeof text !== 'string') fail(['the spec must be text'])
-  if (text.length > SPEC_FILE_LIMITS.maxFileBytes || Buffer.byteLength(text) > SPEC_FILE_LIMITS.maxFileBytes) {
-    fail([`the file is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; a spec file holds at most ${SPEC_FILE_LIMITS.maxFileBytes / 1024} KiB (split it into several files)`])
-  }
-  const shape = measureYaml(text)
-  if (shape.depth > SPEC_FILE_LIMITS.maxDepth) fail([`the YAML is nested more than ${SPEC_FILE_LIMITS.maxDepth} levels deep (a service spec needs far fewer)`])
-  if (shape.tokens > SPEC_FILE_LIMITS.maxTokens) fail([`the YAML has more than ${SPEC_FILE_LIMITS.maxTokens} tokens (split it into several files)`])
-  const yaml = readYaml(text)
+  const yaml = readSpecYaml(text)
   if (Array.isArray(yaml)) return fail(yaml)
   const problems = new Problems()
   const specs = normalizeFile(yaml.value, yaml.texts, options.org, problems)
@@ -106,117 +80,6 @@ export function parseServiceSpec (text: string, options: ParseSpecOptions = {}):
 /** sha256 (hex, first 16 characters) of the canonical JSON of a normalized spec: equal specs, equal hashes */
 export function specHash (spec: ServiceSpec): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)
-}
-
-/** a lazily read view of the same YAML in which every scalar is its written text */
-type Texts = () => unknown
-
-function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
-  const lineCounter = new LineCounter()
-  let value: unknown
-  try {
-    const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter })
-    if (docs.length === 0) return ['the file is empty: write a service (name:, image:, …), a services: mapping, or a list of services']
-    if (docs.length > 1) return [`the file holds ${docs.length} YAML documents (---); put several services under "services:" or in a list instead`]
-    const doc = docs[0]
-    if (doc.errors.length > 0) {
-      return doc.errors.slice(0, 10).map(err => {
-        const { line, col } = lineCounter.linePos(err.pos[0])
-        return `line ${line}:${col}: ${err.message}`
-      })
-    }
-    const duplicates = duplicateKeys(doc, lineCounter)
-    if (duplicates.length > 0) return duplicates.slice(0, 10)
-    value = doc.toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
-  } catch (err: any) {
-    if (/alias count/i.test(String(err?.message))) return [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`]
-    return [`the file could not be read as YAML (${String(err?.message ?? err).slice(0, 200)})`]
-  }
-  let texts: unknown
-  let read = false
-  return {
-    value,
-    texts: () => {
-      if (!read) {
-        read = true
-        try {
-          texts = parseDocument(text, { ...YAML_OPTIONS, schema: 'failsafe' }).toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
-        } catch {
-          texts = undefined
-        }
-      }
-      return texts
-    }
-  }
-}
-
-/**
- * An upper bound on how deeply the YAML nests, and its number of tokens,
- * from the lexer alone. The `yaml` parser recurses once per level (a few
- * thousand levels take seconds, or exhaust the stack and then crash V8's
- * regexp compiler) and spends microseconds per token, so both are refused
- * before it parses. Stops once past either limit.
- */
-function measureYaml (text: string): { depth: number, tokens: number } {
-  const { maxDepth, maxTokens } = SPEC_FILE_LIMITS
-  const indents: number[] = []
-  let tokens = 0
-  let flow = 0
-  let indicators = 0
-  let indent = 0
-  let lineStart = true
-  let max = 0
-  for (const token of new Lexer().lex(text)) {
-    if (++tokens > maxTokens) break
-    if (token === '\n' || token === '\r\n') {
-      lineStart = true
-      indent = 0
-      indicators = 0
-      continue
-    }
-    if (lineStart && token.trim() === '' && token.length > 0) {
-      indent += token.length
-      continue
-    }
-    if (lineStart) {
-      lineStart = false
-      if (token[0] !== '#' && flow === 0) {
-        while (indents.length > 0 && indents[indents.length - 1] >= indent) indents.pop()
-        indents.push(indent)
-      }
-    }
-    if (token === '[' || token === '{') flow++
-    else if (token === ']' || token === '}') flow = Math.max(0, flow - 1)
-    else if ((token === '-' || token === '?' || token === ':') && flow === 0) indicators++
-    max = Math.max(max, flow + indents.length + indicators)
-    if (max > maxDepth) break
-    if (token.length > 1 && token.endsWith('\n')) {
-      lineStart = true
-      indent = 0
-      indicators = 0
-    }
-  }
-  return { depth: max, tokens }
-}
-
-/** every key that appears twice in one mapping, as `line:col` problems; linear in the size of the document */
-function duplicateKeys (doc: Document, lineCounter: LineCounter): string[] {
-  const problems: string[] = []
-  visit(doc, {
-    Map (_, map) {
-      const seen = new Set<string>()
-      for (const pair of map.items) {
-        const key = pair.key as unknown
-        const name = isScalar(key) ? String(key.value) : String(key)
-        if (seen.has(name)) {
-          const { line, col } = lineCounter.linePos(isNode(key) && key.range !== undefined && key.range !== null ? key.range[0] : 0)
-          problems.push(`line ${line}:${col}: the key ${JSON.stringify(name.slice(0, 60))} appears twice in one mapping`)
-        }
-        seen.add(name)
-      }
-    }
-  })
-  return problems
 }
 
 interface Item { raw: unknown, texts: Texts, path: string, nameFromKey?: string }
@@ -262,7 +125,7 @@ function normalizeFile (root: unknown, texts: Texts, defaultOrg: string | undefi
     const id = `${spec.org}/${spec.name}`
     const first = seen.get(id)
     if (first !== undefined) problems.add(item.path, `the service ${id} is defined twice (first at ${first})`)
-    seen.set(id, item.path)
+    else seen.set(id, item.path)
     specs.push(spec)
   }
   return specs
@@ -537,65 +400,6 @@ function normalizeVolume (raw: unknown, path: string, problems: Problems): Volum
   if (!checkVolume(volume, path, problems)) return undefined
   const { name, path: mountPath, readOnly } = volume as unknown as VolumeSpec
   return { name, path: mountPath, readOnly }
-}
-
-/** millicores, or NaN when `raw` is not a cpu amount */
-export function parseCpu (raw: unknown): number {
-  let millicores = NaN
-  if (typeof raw === 'number') {
-    millicores = raw * 1000
-  } else if (typeof raw === 'string' && raw.length <= 32) {
-    const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(raw.trim())
-    if (match !== null) millicores = match[2] === 'm' ? Number(match[1]) : Number(match[1]) * 1000
-  }
-  return wholeOrNaN(millicores)
-}
-
-const MEMORY_UNITS: Record<string, number> = {
-  '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40
-}
-
-/** bytes, or NaN when `raw` is not a memory size */
-export function parseMemory (raw: unknown): number {
-  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : NaN
-  if (typeof raw !== 'string' || raw.length > 32) return NaN
-  const match = /^(\d+(?:\.\d+)?)\s*(k|K|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(raw.trim())
-  return match === null ? NaN : Math.round(Number(match[1]) * MEMORY_UNITS[match[2] ?? ''])
-}
-
-/** milliseconds, or NaN when `raw` is not a duration like `500ms`, `5s`, `1m30s`; a bare 0 is allowed */
-export function parseDuration (raw: unknown): number {
-  if (raw === 0) return 0
-  if (typeof raw !== 'string' || raw.length > 32 || !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(raw)) return NaN
-  const scale: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let ms = 0
-  for (const match of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(match[1]) * scale[match[2]]
-  return wholeOrNaN(ms)
-}
-
-function wholeOrNaN (value: number): number {
-  const whole = Math.round(value)
-  return Math.abs(whole - value) < 1e-6 ? whole : NaN
-}
-
-/** an own field, with null read as absent */
-function own (value: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(value, key) && value[key] !== null ? value[key] : undefined
-}
-
-function child (texts: Texts, key: string | number): Texts {
-  return () => {
-    const parent = texts()
-    if (Array.isArray(parent) && typeof key === 'number') return parent[key]
-    return isPlainObject(parent) && typeof key === 'string' ? own(parent, key) : undefined
-  }
-}
-
-/** a scalar as the string it was written as; anything else as it is */
-function scalarText (value: unknown, texts: Texts): unknown {
-  if (typeof value !== 'number' && typeof value !== 'boolean') return value
-  const written = texts()
-  return typeof written === 'string' ? written : String(value)
 }
 
 /** sets a key even when it is `__proto__`, so that the checks see it */

@@ -28,14 +28,24 @@ export interface SyncRequestMessage {
   type: 'sync-request'
   marks: Record<string, number>
   digest: string
+  /** the `cursor` of the previous page, when asking for the next one */
+  after?: string
 }
 
-/** anti-entropy answer, paged: `more` asks the requester to send another request */
+/** anti-entropy answer, paged: `more` asks the requester to send another request with `after: cursor` */
 export interface SyncResponseMessage {
   type: 'sync-response'
   entries: Entry[]
   marks: Record<string, number>
   more: boolean
+  cursor?: string
+}
+
+/** "my connections to `node` closed after its heartbeat `seq`": speeds up failure detection */
+export interface DownMessage {
+  type: 'down'
+  node: PeerIdString
+  seq: number
 }
 
 export interface JoinRequestMessage {
@@ -70,6 +80,7 @@ export type WireMessage =
   | JoinRequestMessage
   | JoinResponseMessage
   | ErrorMessage
+  | DownMessage
 
 export type WireMessageType = WireMessage['type']
 
@@ -88,7 +99,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   'sync-response': MAX_MESSAGE_BYTES,
   'join-request': 64 * 1024,
   'join-response': MAX_MESSAGE_BYTES,
-  error: 16 * 1024
+  error: 16 * 1024,
+  down: 1024
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -98,6 +110,7 @@ export const isSyncResponse = (msg: WireMessage): msg is SyncResponseMessage => 
 export const isJoinRequest = (msg: WireMessage): msg is JoinRequestMessage => msg.type === 'join-request'
 export const isJoinResponse = (msg: WireMessage): msg is JoinResponseMessage => msg.type === 'join-response'
 export const isErrorMessage = (msg: WireMessage): msg is ErrorMessage => msg.type === 'error'
+export const isDown = (msg: WireMessage): msg is DownMessage => msg.type === 'down'
 
 export interface DecodeOptions {
   /** refuse anything larger, whatever its type (capped at MAX_MESSAGE_BYTES) */
@@ -108,6 +121,8 @@ export interface DecodeOptions {
 
 const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
 const SECRET_PATTERN = /^[A-Za-z0-9+/]{43}=$/
+const CURSOR_PATTERN = /^\d{15}\.\d{6}\/12D3KooW[1-9A-HJ-NP-Za-km-z]{44}\/\d{1,16}$/
+const cursor = (value: unknown, path: string): string => pattern(value, path, CURSOR_PATTERN, 'must be a page cursor (hlc/author/seq)')
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const TYPE_PREFIX = '{"type":"'
 const TYPE_PREFIX_BYTES = new TextEncoder().encode(TYPE_PREFIX)
@@ -121,17 +136,21 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     return { type: 'entries', entries: entries(record.entries, 'entries', MAX_GOSSIP_ENTRIES) }
   },
   'sync-request': (value) => {
-    const record = object(value, 'sync-request', new Set(['type', 'marks', 'digest']))
-    return { type: 'sync-request', marks: marks(record.marks, 'sync-request.marks', MAX_MARKS), digest: token(record.digest, 'sync-request.digest', 0, 128) }
+    const record = object(value, 'sync-request', new Set(['type', 'marks', 'digest', 'after']))
+    const message: SyncRequestMessage = { type: 'sync-request', marks: marks(record.marks, 'sync-request.marks', MAX_MARKS), digest: token(record.digest, 'sync-request.digest', 0, 128) }
+    if (record.after !== undefined) message.after = cursor(record.after, 'sync-request.after')
+    return message
   },
   'sync-response': (value) => {
-    const record = object(value, 'sync-response', new Set(['type', 'entries', 'marks', 'more']))
-    return {
+    const record = object(value, 'sync-response', new Set(['type', 'entries', 'marks', 'more', 'cursor']))
+    const message: SyncResponseMessage = {
       type: 'sync-response',
       entries: entries(record.entries, 'sync-response.entries', MAX_SYNC_ENTRIES),
       marks: marks(record.marks, 'sync-response.marks', MAX_MARKS),
       more: bool(record.more, 'sync-response.more')
     }
+    if (record.cursor !== undefined) message.cursor = cursor(record.cursor, 'sync-response.cursor')
+    return message
   },
   'join-request': (value) => {
     const record = object(value, 'join-request', new Set(['type', 'inviteId', 'secret', 'peerId', 'org', 'addrs', 'labels', 'capacity']))
@@ -165,6 +184,12 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     if (message.meshId === '') fail('join-response.meshId', 'must not be empty')
     if (record.entries !== undefined) message.entries = entries(record.entries, 'join-response.entries', MAX_SYNC_ENTRIES)
     return message
+  },
+  down: (value) => {
+    const record = object(value, 'down', new Set(['type', 'node', 'seq']))
+    const seq = record.seq
+    if (!Number.isSafeInteger(seq) || (seq as number) < 0) fail('down.seq', 'must be a whole number ≥ 0')
+    return { type: 'down', node: peerId(record.node, 'down.node'), seq: seq as number }
   },
   error: (value) => {
     const record = object(value, 'error', new Set(['type', 'code', 'message']))
@@ -207,6 +232,8 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
   } catch (err: any) {
     throw new InvalidMessageError(`The ${type} message is not valid UTF-8 JSON (${String(err?.message).slice(0, 100)})`)
   }
+  // JSON keeps the last of two "type" fields; the limits above were chosen by the first
+  if ((value as Record<string, unknown>).type !== type) throw new InvalidMessageError(`The ${type} message names another type further on`)
   return checkers[type](value)
 }
 

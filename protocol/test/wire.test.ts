@@ -153,6 +153,8 @@ test('bad messages are refused with the field that is wrong', () => {
     assert.is(err.name, 'InvalidMessageError', JSON.stringify(value).slice(0, 100))
     assert.match(err.message, pattern)
   }
+  // a second type field cannot dodge the first one's size limit
+  assert.match(refusal(encoder.encode('{"type":"error","code":"x","message":"y","type":"sync-response"}')).message, /names another type further on/)
 })
 
 test('non-finite numbers, bad UTF-8, deep nesting and huge lists are refused', () => {

@@ -12,11 +12,8 @@
  * `spread: 'node'` the middle step is skipped. Capacity, shares, host ports,
  * constraints, orgs and cordons are hard limits.
  *
- * Within a service, replicas claim nodes in order of how strongly they want
- * their favourite (lowest cost first), not by index. A replica whose node
- * left has lost its favourite and so tends to yield to its siblings rather
- * than bump one out of its org, which trims the cascades that spread causes
- * (bench/scheduler.mjs measures them).
+ * Replicas of a service are placed in index order, so scaling up never moves
+ * the replicas already running and scaling down never moves those that stay.
  */
 import { CandidateCache, hostPortKeys } from './filters.js'
 import { commit, demandOf, fits } from './fit.js'
@@ -26,7 +23,6 @@ import { buildNodeTable } from './nodes.js'
 import type { NodeTable } from './nodes.js'
 import { replicaCount, sortServices } from './order.js'
 import { explainUnplaced, noMajority } from './reasons.js'
-import type { Explanation } from './reasons.js'
 import type { Assignment, DesiredService, NodeInfo, PlaceOptions } from './types.js'
 
 /** preference tiers, best first */
@@ -62,39 +58,19 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
     const candidates = candidatesOf.get(spec)
     scanner.begin(candidates, demandOf(spec, table, hostPortKeys(spec)), spec.spread !== 'node')
 
-    // each replica's favourite fitting node, spread aside; fit does not depend on the replica
-    const seeds = new Uint32Array(replicas)
-    const favourite = new Int32Array(replicas)
-    const favouriteCost = new Float64Array(replicas)
     for (let r = 0; r < replicas; r++) {
-      seeds[r] = replicaHash(service.id, r)
-      favourite[r] = scanner.scan(seeds[r])
-      favouriteCost[r] = scanner.bestCost
-    }
-    if (favourite[0] < 0) {
-      const why = explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
-      for (let r = 0; r < replicas; r++) assignment.unplaced.push({ service: service.id, replica: r, ...why })
-      continue
-    }
-
-    const order = Array.from(slots.keys()).sort((a, b) => favouriteCost[a] - favouriteCost[b] || a - b)
-    const failed: number[] = []
-    let why: Explanation | undefined
-    for (const r of order) {
-      // the favourite stands unless a sibling took its org or node, or its room
-      let best = favourite[r]
-      if (scanner.tierOf(best) !== FRESH || !scanner.fits(best)) best = scanner.scanTiered(seeds[r])
+      const seed = replicaHash(service.id, r)
+      // the favourite fitting node stands unless a sibling already took its org or node
+      let best = scanner.scan(seed)
+      if (best >= 0 && scanner.tierOf(best) !== FRESH) best = scanner.scanTiered(seed)
       if (best < 0) {
-        // nothing more will fit: every replica still waiting fails for the same reason
-        why ??= explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
-        failed.push(r)
-        continue
+        // nothing was committed, so every later replica fails for the same reason
+        const why = explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
+        for (let rest = r; rest < replicas; rest++) assignment.unplaced.push({ service: service.id, replica: rest, ...why })
+        break
       }
       scanner.take(best)
       slots[r] = table.nodes[best].id
-    }
-    if (why !== undefined) {
-      for (const r of failed.sort((a, b) => a - b)) assignment.unplaced.push({ service: service.id, replica: r, ...why })
     }
   }
   return assignment

@@ -16,12 +16,16 @@
  *   went down — until the new owner reports that replica healthy with the
  *   current hash, then stop it.
  * - unplaced everywhere: keep it; restart it if it went down.
- * Then every replica assigned here with no container here is started.
+ * Then every replica assigned here with no container here is started; a
+ * container kept here but owned elsewhere or nowhere is stopped first if it
+ * holds a host port that such a start needs (else two nodes swapping
+ * host-port replicas would wait on each other forever).
  *
  * Singletons never run twice, so they break before make instead: a node that
  * no longer owns one stops it at once, the owner starts it only once no live
  * peer reports a copy, and a side of a partition without a majority stops it.
  */
+import { formatPortKey, hostPortKeys } from './filters.js'
 import { isDown, isHealthy, reportOf } from './health.js'
 import { compareStrings, replicaCount } from './order.js'
 import { replaceableNow } from './rolling.js'
@@ -40,6 +44,8 @@ class Planner {
   private readonly stops: StopAction[] = []
   private readonly restarts: RestartAction[] = []
   private readonly starts: StartAction[] = []
+  /** containers kept here that this node does not own: they yield their host ports to replicas it does own */
+  private readonly holdovers: Array<{ container: LocalReplica, ports: number[] }> = []
 
   constructor (input: PlanInput) {
     this.input = input
@@ -66,7 +72,27 @@ class Planner {
         this.start(service, replica, 'assigned here')
       }
     }
-    return [...this.stops, ...this.restarts, ...this.starts]
+    this.freePortsForStarts()
+    const stopped = new Set(this.stops.map(s => s.containerId))
+    return [...this.stops, ...this.restarts.filter(r => !stopped.has(r.containerId)), ...this.starts]
+  }
+
+  /**
+   * A holdover that holds a host port a replica assigned here needs is stopped
+   * first. Without this, two nodes that swap host-port replicas would each
+   * wait for the other forever.
+   */
+  private freePortsForStarts (): void {
+    for (const start of this.starts) {
+      const service = this.desired.get(start.service)
+      if (service === undefined) continue
+      const needed = new Set(hostPortKeys(service.spec))
+      for (const { container, ports } of this.holdovers) {
+        const clash = ports.find(p => needed.has(p))
+        if (clash === undefined || this.stops.some(s => s.containerId === container.containerId)) continue
+        this.stop(container, `host port ${formatPortKey(clash)} is needed by ${start.service} replica ${start.replica}, assigned here`)
+      }
+    }
   }
 
   private reconcile (serviceId: string, replica: number, group: LocalReplica[]): void {
@@ -84,14 +110,19 @@ class Planner {
     for (const c of extra) this.stop(c, `duplicate of ${keeper.containerId}`)
 
     const owner = this.input.assignment.services[serviceId]?.[replica] ?? null
-    if (owner === this.input.self) this.reconcileOwned(service, keeper)
-    else if (owner !== null) this.reconcileMoved(service, keeper, owner)
+    if (owner === this.input.self) {
+      this.reconcileOwned(service, keeper)
+      return
+    }
+    if (owner !== null) this.reconcileMoved(service, keeper, owner)
     else this.reconcileUnplaced(service, keeper)
+    const ports = hostPortKeys(service.spec)
+    if (ports.length > 0) this.holdovers.push({ container: keeper, ports })
   }
 
   private reconcileOwned (service: DesiredService, c: LocalReplica): void {
     if (c.hash === service.hash) {
-      if (isDown(c)) this.restart(c, c.state === 'running' ? 'unhealthy' : `${c.state}, restarting`)
+      if (isDown(c)) this.restart(c, downReason(c))
       return
     }
     if (!isHealthy(c)) {
@@ -107,7 +138,7 @@ class Planner {
     } else if (this.ownerServes(service, c.replica, owner)) {
       this.stop(c, `moved to ${owner}, which reports it healthy`)
     } else if (isDown(c)) {
-      this.restart(c, `keeping it until ${owner} reports it healthy`)
+      this.restart(c, `${downReason(c)}; keeping it until ${owner} reports it healthy`)
     }
   }
 
@@ -116,7 +147,7 @@ class Planner {
     if (service.spec.singleton && unplaced?.cause === 'no-majority') {
       this.stop(c, `${unplaced.reason}; stopping it so it never runs twice`)
     } else if (isDown(c)) {
-      this.restart(c, 'unplaced everywhere, keeping it running here')
+      this.restart(c, `${downReason(c)}; unplaced everywhere, so keeping it here`)
     }
   }
 
@@ -164,10 +195,18 @@ class Planner {
   }
 }
 
-/** lower is better: current hash first, then serving, starting, down */
+/**
+ * Which duplicate to keep, lower first: a live copy before a dead one, the
+ * current hash before an old one, serving before starting. A half-done
+ * replacement (old copy serving, new one starting) so keeps the new one.
+ */
 function rank (c: LocalReplica, hash: string): number {
-  const health = isHealthy(c) ? 0 : isDown(c) ? 2 : 1
-  return (c.hash === hash ? 0 : 3) + health
+  if (isDown(c)) return c.hash === hash ? 4 : 5
+  return (c.hash === hash ? 0 : 2) + (isHealthy(c) ? 0 : 1)
+}
+
+function downReason (c: LocalReplica): string {
+  return c.state === 'exited' ? 'exited' : c.state === 'created' ? 'created but never started' : 'failing its health check'
 }
 
 function replicaKey (service: string, replica: number): string {

@@ -6,7 +6,7 @@
  * the state in the answer and keeps up by anti-entropy.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { inviteSecretHash, keys, NAME_PATTERN, type Identity, type JoinRequestMessage, type JoinResponseMessage, type MemberRecord, type State } from '@minga/protocol'
+import { inviteSecretHash, keys, NAME_PATTERN, type Identity, type JoinRequestMessage, type JoinResponseMessage, type MemberRecord, type PeerIdString, type State } from '@minga/protocol'
 import type { Clock } from './clock.js'
 import type { EventLog } from './events.js'
 
@@ -56,6 +56,6 @@ export class Admission {
   private welcome (org: string): JoinResponseMessage {
     const { state } = this.init
     const { entries } = state.entriesSince({}, { limit: MAX_JOIN_ENTRIES })
-    return { type: 'join-response', ok: true, org, meshId: state.meshId, root: state.root, entries }
+    return { type: 'join-response', ok: true, org, meshId: state.meshId, root: state.root as PeerIdString, entries }
   }
 }

@@ -4,7 +4,7 @@
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { keys, type Identity, type Json, type NodeRecord, type Resources, type State } from '@minga/protocol'
+import { canonicalJson, keys, type Identity, type Json, type NodeRecord, type Resources, type State } from '@minga/protocol'
 import type { Runtime } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import type { Mesh } from './mesh.js'
@@ -30,6 +30,8 @@ export interface NodeCoreInit {
   shareForOthers?: number
   /** addresses other members dial to reach this node */
   addrs?: () => string[]
+  /** addresses of this node's door, for joiners */
+  door?: () => string[]
   timing?: Partial<Timing>
   random?: () => number
   placementCache?: PlacementCache
@@ -95,10 +97,12 @@ export class NodeCore {
   /** write this node's record (labels, capacity, policy, addresses) when it changed */
   async announce (): Promise<void> {
     const record: NodeRecord = { labels: this.init.labels ?? {}, addrs: this.init.addrs?.() ?? [], capacity: this.capacity }
+    const door = this.init.door?.() ?? []
+    if (door.length > 0) record.door = door
     if (this.init.acceptOrgs !== undefined) record.acceptOrgs = this.init.acceptOrgs
     if (this.init.shareForOthers !== undefined) record.shareForOthers = this.init.shareForOthers
     const current = this.state.value(keys.node(this.identity.peerId))
-    if (JSON.stringify(current) === JSON.stringify(record)) return
+    if (current !== undefined && canonicalJson(current) === canonicalJson(record as unknown as Json)) return
     if (this.state.memberOrg(this.identity.peerId) === undefined) return
     await this.state.write(this.identity, keys.node(this.identity.peerId), record as unknown as Json)
   }

@@ -7,7 +7,7 @@
  * `down` report, and a peer with a report and no newer heartbeat is dead
  * after `downConfirm`. Liveness is soft state, never entries.
  */
-import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type Identity, type Resources, type State } from '@minga/protocol'
+import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type Identity, type PeerIdString, type Resources, type State } from '@minga/protocol'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Mesh } from './mesh.js'
@@ -120,7 +120,6 @@ export class Liveness {
     const report = this.init.report()
     const { identity, state } = this.init
     this.latest = signHeartbeat(identity, state.meshId, {
-      type: 'heartbeat',
       node: identity.peerId,
       seq: ++this.seq,
       time: this.init.clock.now(),
@@ -166,7 +165,7 @@ export class Liveness {
     const known = this.peers.get(peer)
     if (known === undefined || known.status === 'dead') return
     if (this.init.mesh.connections().includes(peer)) return
-    this.init.mesh.publish(topics.down(this.init.state.meshId), encodeMessage({ type: 'down', node: peer, seq: known.heartbeat?.seq ?? 0 }))
+    this.init.mesh.publish(topics.down(this.init.state.meshId), encodeMessage({ type: 'down', node: peer as PeerIdString, seq: known.heartbeat?.seq ?? 0 }))
     this.markDown(known)
   }
 

@@ -7,7 +7,7 @@
  * the payload.
  */
 
-export interface AbortOptions { signal?: AbortSignal }
+import type { AbortOptions } from '../runtime/types.js'
 
 export type GossipHandler = (data: Uint8Array, from: string) => void
 export type RequestHandler = (data: Uint8Array, from: string) => Promise<Uint8Array>

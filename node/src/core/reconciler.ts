@@ -7,7 +7,7 @@
  * replica, so a missing image or a crash loop never spins the node.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import type { Identity, Resources, State } from '@minga/protocol'
+import type { Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
 import type { Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
@@ -32,6 +32,7 @@ export interface ReconcilerInit {
 
 export interface ReplicaProblem { service: string, replica: number, error: string, at: number, retryAt: number }
 
+const REPORTED_STATE: Record<RuntimeContainer['state'], ReplicaState> = { created: 'pending', starting: 'starting', running: 'running', exited: 'failed' }
 const BACKOFF_FIRST = 1000
 const BACKOFF_MAX = 60_000
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
@@ -81,6 +82,11 @@ export class Reconciler {
     return this.assignment
   }
 
+  /** the desired services as of the last pass */
+  desired (): DesiredService[] {
+    return this.services
+  }
+
   containers (): RuntimeContainer[] {
     return this.observed
   }
@@ -90,8 +96,8 @@ export class Reconciler {
   }
 
   /** what this node reports in its heartbeat */
-  replicaReport (): Array<{ service: string, replica: number, hash: string, state: string, healthy: boolean }> {
-    return this.observed.map(c => ({ service: c.service, replica: c.replica, hash: c.hash, state: c.state, healthy: isHealthy(c) }))
+  replicaReport (): ReplicaReport[] {
+    return this.observed.map(c => ({ service: c.service as ServiceId, replica: c.replica, hash: c.hash, state: REPORTED_STATE[c.state], healthy: isHealthy(c) }))
   }
 
   allocated (): Resources {

@@ -80,8 +80,8 @@ export class Sync {
     const request = decodeMessage(data)
     if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
     if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
-    const { entries, more } = state.entriesSince(request.marks, { limit: PAGE_SIZE })
-    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more })
+    const { entries, more, cursor } = state.entriesSince(request.marks, { limit: PAGE_SIZE, after: request.after })
+    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more, cursor })
   }
 
   /** one anti-entropy round with one peer; returns the number of entries applied */
@@ -92,14 +92,17 @@ export class Sync {
     let applied = 0
     try {
       const { state, mesh } = this.init
+      const marks = state.highWaterMarks()
+      let after: string | undefined
       for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
-        const request = encodeMessage({ type: 'sync-request', marks: state.highWaterMarks(), digest: state.digest() })
+        const request = encodeMessage({ type: 'sync-request', marks, digest: state.digest(), after })
         const response = decodeMessage(await mesh.request(peer, protocols.sync(state.meshId), request))
         if (response.type !== 'sync-response') throw new Error(response.type === 'error' ? response.message : 'unexpected sync answer')
         const result = await state.merge(response.entries, response.more ? {} : { remoteMarks: response.marks })
         applied += result.applied.length
         this.stats.pulled += response.entries.length
         if (!response.more) break
+        after = response.cursor
       }
     } catch {
       this.stats.failures++

@@ -8,7 +8,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { AbortOptions, GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '../core/mesh.js'
+import type { GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '../core/mesh.js'
+import type { AbortOptions } from '../runtime/types.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000

@@ -1,0 +1,151 @@
+/**
+ * What people ask a node to do, and what they ask it to show: deploy,
+ * remove, scale, cordon, invite, and the views behind `minga ls`, `ps`,
+ * `nodes` and `status`. Sans I/O: the control API and the simulator both
+ * call it.
+ */
+import {
+  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
+} from '@minga/protocol'
+import type { NodeCore } from './core.js'
+import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js'
+import { servicesView, psView, nodesView, statusView } from './views.js'
+
+export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
+
+export interface InviteOptions {
+  org?: string
+  newOrg?: boolean
+  ttlMs: number
+  uses: number
+  /** door addresses joiners dial */
+  bootstrap: string[]
+  /** the private-network key file */
+  psk: Uint8Array
+}
+
+export class Operations {
+  constructor (private readonly core: NodeCore) {}
+
+  get org (): string {
+    const org = this.core.state.memberOrg(this.core.identity.peerId)
+    if (org === undefined) throw new ForbiddenError('This node is not a member of the mesh yet; run "minga join TOKEN" first')
+    return org
+  }
+
+  /** `name` or `org/name` → `[org, name]`, defaulting to this node's org */
+  resolveService (ref: string): [string, string] {
+    const parts = ref.split('/')
+    if (parts.length === 1) return [this.org, parts[0]]
+    if (parts.length === 2) return [parts[0], parts[1]]
+    throw new BadRequestError(`"${ref}" is not a service name; use NAME or ORG/NAME`)
+  }
+
+  serviceRecord (ref: string): ServiceRecord {
+    const [org, name] = this.resolveService(ref)
+    const record = this.core.state.value<ServiceRecord & Json>(keys.service(org, name))
+    if (record === undefined) throw new NotFoundError(`No service ${org}/${name}; "minga ls" lists the services`)
+    return record
+  }
+
+  async deploy (specs: ServiceSpec[]): Promise<DeployResult[]> {
+    const org = this.org
+    for (const spec of specs) {
+      if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
+    }
+    const results: DeployResult[] = []
+    for (const spec of specs) {
+      const key = keys.service(spec.org, spec.name)
+      const existing = this.core.state.value<ServiceRecord & Json>(key)
+      if (existing !== undefined && canonicalJson(existing.spec) === canonicalJson(spec)) {
+        results.push({ service: `${spec.org}/${spec.name}`, status: 'unchanged' })
+        continue
+      }
+      const created = existing?.created ?? this.core.state.clock.tick()
+      await this.core.state.write(this.core.identity, key, { spec, created } as unknown as Json)
+      this.emit('deploy', `${spec.org}/${spec.name}`, existing === undefined ? `created with ${spec.replicas} replica(s) of ${spec.image}` : `updated to ${spec.image}, ${spec.replicas} replica(s)`)
+      results.push({ service: `${spec.org}/${spec.name}`, status: existing === undefined ? 'created' : 'updated' })
+    }
+    return results
+  }
+
+  async remove (ref: string): Promise<void> {
+    const record = this.serviceRecord(ref)
+    this.requireOwnOrg(record.spec.org)
+    await this.core.state.write(this.core.identity, keys.service(record.spec.org, record.spec.name), undefined)
+    this.emit('service-removed', `${record.spec.org}/${record.spec.name}`, 'removed by an operator')
+  }
+
+  async scale (ref: string, replicas: number): Promise<void> {
+    const record = this.serviceRecord(ref)
+    this.requireOwnOrg(record.spec.org)
+    if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) throw new BadRequestError(`Replicas must be a whole number from 0 to 1000, not ${replicas}`)
+    if (record.spec.singleton && replicas > 1) throw new BadRequestError(`${record.spec.org}/${record.spec.name} is a singleton: it runs 0 or 1 replica`)
+    const spec = { ...record.spec, replicas, update: { maxUnavailable: Math.min(record.spec.update.maxUnavailable, Math.max(replicas, 1)) } }
+    await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { spec, created: record.created } as unknown as Json)
+  }
+
+  /** resolve a node by full peer id or a unique prefix/suffix of it */
+  resolveNode (ref: string): string {
+    const matches = [...this.core.state.members().keys()].filter(id => id === ref || id.endsWith(ref) || id.startsWith(ref))
+    if (matches.length === 1) return matches[0]
+    if (matches.length === 0) throw new NotFoundError(`No member node matches "${ref}"; "minga nodes" lists them`)
+    throw new BadRequestError(`"${ref}" matches ${matches.length} nodes; give more of the id`)
+  }
+
+  async cordon (ref: string, reason: string): Promise<string> {
+    const peer = this.resolveNode(ref)
+    await this.core.state.write(this.core.identity, keys.cordon(peer), { reason })
+    this.emit('cordon', peer, reason)
+    return peer
+  }
+
+  async uncordon (ref: string): Promise<string> {
+    const peer = this.resolveNode(ref)
+    await this.core.state.write(this.core.identity, keys.cordon(peer), undefined)
+    this.emit('uncordon', peer, 'back in service')
+    return peer
+  }
+
+  async invite (options: InviteOptions): Promise<{ token: string, id: string, expires: number }> {
+    const org = this.org
+    if (options.org !== undefined && options.org !== org) throw new ForbiddenError(`This node belongs to ${org}; it invites to ${org} or to a new organization (--new-org)`)
+    if (!(options.ttlMs > 0)) throw new BadRequestError('The invite lifetime must be positive, e.g. --ttl 24h')
+    if (!Number.isSafeInteger(options.uses) || options.uses < 1) throw new BadRequestError('--uses must be a whole number of at least 1')
+    if (options.bootstrap.length === 0) throw new BadRequestError('This node has no door address to put in the invite; start it with "minga up" first')
+    const id = newInviteId()
+    const secret = newInviteSecret()
+    const expires = this.core.clock.now() + options.ttlMs
+    const newOrg = options.newOrg === true
+    const record: InviteRecord = { issuerOrg: org, newOrg, secretHash: inviteSecretHash(secret), expires, uses: options.uses }
+    if (!newOrg) record.org = org
+    await this.core.state.write(this.core.identity, keys.invite(id), record as unknown as Json)
+    const token = createInvite(this.core.identity, {
+      meshId: this.core.state.meshId,
+      root: this.core.state.root as any,
+      psk: swarmKeyFile(swarmKeyBytes(options.psk)),
+      bootstrap: options.bootstrap.slice(0, 8),
+      inviteId: id,
+      secret,
+      org: newOrg ? undefined : org,
+      newOrg,
+      expires,
+      uses: options.uses
+    })
+    return { token, id, expires }
+  }
+
+  services (): ReturnType<typeof servicesView> { return servicesView(this.core) }
+  ps (ref?: string): ReturnType<typeof psView> { return psView(this.core, ref === undefined ? undefined : this.resolveService(ref).join('/')) }
+  nodes (): ReturnType<typeof nodesView> { return nodesView(this.core) }
+  status (): ReturnType<typeof statusView> { return statusView(this.core) }
+
+  private requireOwnOrg (org: string): void {
+    if (org !== this.org) throw new ForbiddenError(`Only members of ${org} change its services; this node belongs to ${this.org}`)
+  }
+
+  private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon', subject: string, reason: string): void {
+    this.core.events.emit({ time: this.core.clock.now(), node: this.core.identity.peerId, kind, subject, reason })
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Read-only views of the mesh for `minga ls`, `ps`, `nodes` and `status`,
+ * built from the replicated state, the last assignment, this node's
+ * containers and the peers' heartbeats.
+ */
+import { keys, type CordonRecord, type Json } from '@minga/protocol'
+import type { NodeCore } from './core.js'
+
+export interface ReplicaView {
+  service: string
+  replica: number
+  /** where the scheduler wants it; null when it cannot be placed */
+  assigned: string | null
+  /** where it runs now, as nodes report it */
+  running: Array<{ node: string, state: string, healthy: boolean, current: boolean, containerId?: string }>
+  /** why it is not running as wanted, when known */
+  problem?: string
+}
+
+export interface ServiceView {
+  id: string
+  image: string
+  replicas: number
+  running: number
+  healthy: number
+  spread: string
+  singleton: boolean
+  hash: string
+  created: string
+}
+
+/** every reported replica per `service#replica`, this node's own from its runtime */
+function reported (core: NodeCore): Map<string, ReplicaView['running']> {
+  const out = new Map<string, ReplicaView['running']>()
+  const add = (service: string, replica: number, item: ReplicaView['running'][number] & { hash: string }, desired: Map<string, string>): void => {
+    const key = `${service}#${replica}`
+    const list = out.get(key) ?? []
+    const { hash, ...rest } = item
+    list.push({ ...rest, current: desired.get(service) === hash })
+    out.set(key, list)
+  }
+  const desired = new Map(core.reconciler.desired().map(s => [s.id, s.hash]))
+  for (const c of core.reconciler.containers()) {
+    add(c.service, c.replica, { node: core.identity.peerId, state: c.state, healthy: c.state === 'running' && (c.health === 'healthy' || c.health === 'none'), current: false, containerId: c.id, hash: c.hash }, desired)
+  }
+  for (const peer of core.liveness.all()) {
+    if (peer.status === 'dead' || peer.heartbeat === undefined) continue
+    for (const r of peer.heartbeat.replicas) add(r.service, r.replica, { node: peer.id, state: r.state, healthy: r.healthy, current: false, hash: r.hash }, desired)
+  }
+  return out
+}
+
+export function psView (core: NodeCore, service?: string): ReplicaView[] {
+  const assignment = core.reconciler.currentAssignment()
+  const runningBy = reported(core)
+  const problems = new Map(core.reconciler.replicaProblems().map(p => [`${p.service}#${p.replica}`, p.error]))
+  const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
+  const out: ReplicaView[] = []
+  for (const s of core.reconciler.desired()) {
+    if (service !== undefined && s.id !== service) continue
+    for (let replica = 0; replica < s.spec.replicas; replica++) {
+      const key = `${s.id}#${replica}`
+      const view: ReplicaView = { service: s.id, replica, assigned: assignment.services[s.id]?.[replica] ?? null, running: runningBy.get(key) ?? [] }
+      const problem = problems.get(key) ?? unplaced.get(key)
+      if (problem !== undefined) view.problem = problem
+      out.push(view)
+    }
+  }
+  return out
+}
+
+export function servicesView (core: NodeCore): ServiceView[] {
+  const runningBy = reported(core)
+  return core.reconciler.desired().map(s => {
+    let running = 0
+    let healthy = 0
+    for (let replica = 0; replica < s.spec.replicas; replica++) {
+      const copies = runningBy.get(`${s.id}#${replica}`) ?? []
+      if (copies.some(c => c.state === 'running')) running++
+      if (copies.some(c => c.healthy && c.current)) healthy++
+    }
+    return { id: s.id, image: s.spec.image, replicas: s.spec.replicas, running, healthy, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
+  }).sort((a, b) => a.id.localeCompare(b.id))
+}
+
+export interface NodeView {
+  id: string
+  org: string
+  status: string
+  self: boolean
+  cordoned: boolean
+  cordonReason?: string
+  revoked: boolean
+  capacity?: { cpu: number, memory: number }
+  allocated?: { cpu: number, memory: number }
+  labels: Record<string, string>
+  replicas: number
+  lastSeenMs?: number
+  version?: string
+  digest?: string
+  addrs: string[]
+}
+
+export function nodesView (core: NodeCore): NodeView[] {
+  const now = core.clock.now()
+  const own = core.liveness.own()
+  const out: NodeView[] = []
+  for (const [id, org] of core.state.members()) {
+    const record = core.state.value<Record<string, any>>(keys.node(id))
+    const cordon = core.state.value<CordonRecord & Json>(keys.cordon(id))
+    const self = id === core.identity.peerId
+    const peer = core.liveness.peer(id)
+    const heartbeat = self ? own : peer?.heartbeat
+    const view: NodeView = {
+      id,
+      org,
+      status: core.state.revoked(id) !== undefined ? 'removed' : core.liveness.status(id),
+      self,
+      cordoned: cordon !== undefined,
+      revoked: core.state.revoked(id) !== undefined,
+      capacity: heartbeat?.capacity ?? record?.capacity,
+      allocated: heartbeat?.allocated,
+      labels: record?.labels ?? {},
+      replicas: heartbeat?.replicas.length ?? 0,
+      version: heartbeat?.version,
+      digest: heartbeat?.digest,
+      addrs: record?.addrs ?? []
+    }
+    if (cordon !== undefined) view.cordonReason = cordon.reason
+    if (!self && peer?.seenAt !== undefined) view.lastSeenMs = now - peer.seenAt
+    out.push(view)
+  }
+  return out.sort((a, b) => a.org.localeCompare(b.org) || a.id.localeCompare(b.id))
+}
+
+export interface StatusView {
+  node: string
+  org: string
+  meshId: string
+  digest: string
+  /** live nodes that report the same state digest as this node */
+  agreeing: number
+  nodes: { total: number, alive: number, suspect: number, dead: number, removed: number, cordoned: number }
+  services: { total: number, degraded: string[] }
+  replicas: { desired: number, running: number, healthy: number, unplaced: number }
+  problems: string[]
+  healthy: boolean
+}
+
+export function statusView (core: NodeCore): StatusView {
+  const nodes = nodesView(core)
+  const services = servicesView(core)
+  const assignment = core.reconciler.currentAssignment()
+  const count = (status: string): number => nodes.filter(n => n.status === status).length
+  const digest = core.state.digest()
+  const problems: string[] = []
+  const dead = nodes.filter(n => n.status === 'dead')
+  if (dead.length > 0) problems.push(`${dead.length} node(s) dead: ${dead.map(n => n.id.slice(-8)).join(', ')} — "minga nodes" shows them; remove a retired one with "minga node rm"`)
+  const degraded = services.filter(s => s.healthy < s.replicas).map(s => s.id)
+  if (degraded.length > 0) problems.push(`${degraded.length} service(s) below their healthy replica count: ${degraded.slice(0, 5).join(', ')} — "minga ps SERVICE" shows why`)
+  if (assignment.unplaced.length > 0) problems.push(`${assignment.unplaced.length} replica(s) cannot be placed: ${assignment.unplaced[0].reason}`)
+  const live = nodes.filter(n => n.status === 'alive' || n.status === 'suspect')
+  const agreeing = live.filter(n => n.digest === digest || n.self).length
+  if (agreeing < live.length) problems.push(`${live.length - agreeing} live node(s) hold a different state; they should agree within seconds`)
+  return {
+    node: core.identity.peerId,
+    org: core.state.memberOrg(core.identity.peerId) ?? '',
+    meshId: core.state.meshId,
+    digest,
+    agreeing,
+    nodes: { total: nodes.length, alive: count('alive'), suspect: count('suspect'), dead: dead.length, removed: count('removed'), cordoned: nodes.filter(n => n.cordoned).length },
+    services: { total: services.length, degraded },
+    replicas: {
+      desired: services.reduce((n, s) => n + s.replicas, 0),
+      running: services.reduce((n, s) => n + s.running, 0),
+      healthy: services.reduce((n, s) => n + s.healthy, 0),
+      unplaced: assignment.unplaced.length
+    },
+    problems,
+    healthy: problems.length === 0
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The daemon: binds the node core to the world. Data dir and LevelDB for
+ * the state, libp2p for the mesh (main host for members, door host for
+ * joiners), Docker (or the in-memory runtime) for containers, timers for
+ * the clock, and the control API on a unix socket.
+ */
+import '../polyfill.js'
+import { createLibp2p } from 'libp2p'
+import { LevelPersistence, State, keys, type Resources } from '@minga/protocol'
+import { systemClock } from '../core/clock.js'
+import { NodeCore } from '../core/core.js'
+import { Operations } from '../core/operations.js'
+import type { Timing } from '../core/timing.js'
+import { startDoor } from '../host/door.js'
+import { Connector } from '../host/connector.js'
+import { MemberGater } from '../host/gater.js'
+import { defaults } from '../host/libp2p-config.js'
+import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
+import { DockerRuntime } from '../runtime/docker.js'
+import { MemoryRuntime } from '../runtime/memory.js'
+import type { Runtime } from '../runtime/types.js'
+import { ApiServer } from './api-server.js'
+import { DataDir } from './data-dir.js'
+
+export const VERSION = '0.1.0'
+
+export interface DaemonOptions {
+  dataDir: string
+  /** main host listen multiaddrs (default /ip4/0.0.0.0/tcp/7946) */
+  listen?: string[]
+  /** door listen multiaddrs (default /ip4/0.0.0.0/tcp/7947) */
+  door?: string[]
+  runtime?: 'docker' | 'memory'
+  dockerSocket?: string
+  labels?: Record<string, string>
+  capacity?: Resources
+  acceptOrgs?: string[]
+  shareForOthers?: number
+  timing?: Partial<Timing>
+  /** enables /v1/test/* routes (partitions); never in production */
+  testMode?: boolean
+  log?: (line: string) => void
+}
+
+export class Daemon {
+  core!: NodeCore
+  operations!: Operations
+  private libp2p!: MeshLibp2p
+  private door!: Awaited<ReturnType<typeof startDoor>>
+  private runtime!: Runtime
+  private state!: State
+  private connector!: Connector
+  private api!: ApiServer
+  gater!: MemberGater
+  readonly dataDir: DataDir
+
+  constructor (readonly options: DaemonOptions) {
+    this.dataDir = new DataDir(options.dataDir)
+  }
+
+  async start (): Promise<void> {
+    const log = this.options.log ?? (() => {})
+    const mesh = await this.dataDir.requireMesh()
+    const identity = await this.dataDir.identity()
+    const doorIdentity = await this.dataDir.doorIdentity()
+    const psk = new Uint8Array(Buffer.from(mesh.psk, 'base64'))
+    this.state = await State.open({ meshId: mesh.meshId, root: mesh.root, persistence: new LevelPersistence(this.dataDir.statePath), now: Date.now })
+    if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
+    const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
+    this.gater = new MemberGater({ isMember })
+    this.libp2p = await createLibp2p(defaults({
+      privateKey: identity.privateKey,
+      meshId: mesh.meshId,
+      psk,
+      listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
+      gater: this.gater
+    })) as MeshLibp2p
+    this.runtime = this.options.runtime === 'memory'
+      ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId })
+      : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
+    if (this.options.runtime !== 'memory') await this.runtime.list()
+    this.door = await startDoor({
+      identity: doorIdentity,
+      meshId: mesh.meshId,
+      psk,
+      listen: this.options.door ?? ['/ip4/0.0.0.0/tcp/7947'],
+      admit: async (request, from) => await this.core.admission.admit(request, from)
+    })
+    this.core = new NodeCore({
+      identity,
+      state: this.state,
+      mesh: new Libp2pMesh(this.libp2p),
+      clock: systemClock,
+      runtime: this.runtime,
+      version: VERSION,
+      capacity: this.options.capacity,
+      labels: this.options.labels,
+      acceptOrgs: this.options.acceptOrgs,
+      shareForOthers: this.options.shareForOthers,
+      addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
+      door: () => this.doorAddrs(),
+      timing: this.options.timing
+    })
+    this.operations = new Operations(this.core)
+    await this.core.start()
+    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p) })
+    this.connector.start()
+    this.state.subscribe((applied) => {
+      for (const entry of applied) {
+        if (entry.key.startsWith('revoked/')) void this.hangUp(entry.key.slice('revoked/'.length))
+      }
+    })
+    this.api = new ApiServer({ daemon: this, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    await this.api.listen()
+    log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
+    log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
+    log(`door on ${this.doorAddrs().join(' ')}`)
+    log(`control socket ${this.dataDir.socketPath}`)
+  }
+
+  doorAddrs (): string[] {
+    return this.door.getMultiaddrs().map(a => a.toString())
+  }
+
+  /** door addresses for an invite: this node's, then other live members' */
+  bootstrapAddrs (): string[] {
+    const out = this.doorAddrs()
+    for (const peer of this.core.liveness.live()) {
+      if (peer === this.core.identity.peerId) continue
+      const record = this.state.value<Record<string, any>>(keys.node(peer))
+      for (const addr of record?.door ?? []) if (!out.includes(addr)) out.push(addr)
+    }
+    return out.slice(0, 8)
+  }
+
+  async psk (): Promise<Uint8Array> {
+    const mesh = await this.dataDir.requireMesh()
+    return new Uint8Array(Buffer.from(mesh.psk, 'base64'))
+  }
+
+  /** test mode: refuse and drop connections to these peers (a partition), or heal with [] */
+  async partition (blocked: string[]): Promise<void> {
+    this.gater.blocked.clear()
+    for (const peer of blocked) {
+      this.gater.blocked.add(peer)
+      await this.hangUp(peer)
+    }
+  }
+
+  private async hangUp (peer: string): Promise<void> {
+    for (const connection of this.libp2p.getConnections()) {
+      if (connection.remotePeer.toString() === peer) await connection.close().catch(() => {})
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.api?.close()
+    this.connector?.stop()
+    await this.core?.stop()
+    await this.door?.stop()
+    await this.libp2p?.stop()
+    await this.runtime?.close()
+    await this.state?.close()
+  }
+}

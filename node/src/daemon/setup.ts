@@ -1,0 +1,71 @@
+/**
+ * Creating a mesh (`minga init`) and joining one (`minga join`): both write
+ * the data dir, and neither needs a running node. The founder signs the
+ * genesis entries itself; a joiner knocks at a member's door with its
+ * invite and stores the state it gets back.
+ */
+import { randomBytes } from 'node:crypto'
+import { decodeInvite, keys, LevelPersistence, NAME_PATTERN, newSwarmKey, State, type PeerIdString } from '@minga/protocol'
+import { knock } from '../host/door.js'
+import { BadRequestError, JoinError } from '../errors.js'
+import { DataDir } from './data-dir.js'
+
+export async function initMesh (dir: DataDir, org: string): Promise<{ meshId: string, peerId: string }> {
+  if (!NAME_PATTERN.test(org)) throw new BadRequestError(`"${org}" is not an organization name; use lowercase letters, digits and dashes, e.g. --org acme`)
+  if (await dir.readMesh() !== undefined) throw new BadRequestError(`${dir.path} already holds a mesh; use another --data DIR, or move it away to start over`)
+  const identity = await dir.identity()
+  const meshId = randomBytes(8).toString('hex')
+  const psk = newSwarmKey()
+  const state = await State.open({ meshId, root: identity.peerId, persistence: new LevelPersistence(dir.statePath), now: Date.now })
+  try {
+    await state.write(identity, keys.mesh(), { id: meshId, root: identity.peerId, created: Date.now() })
+    await state.write(identity, keys.member(identity.peerId), { org })
+    await state.write(identity, keys.org(org), { name: org })
+  } finally {
+    await state.close()
+  }
+  await dir.writeMesh({ meshId, root: identity.peerId, psk: Buffer.from(psk).toString('base64'), org, bootstrap: [], createdAt: Date.now() })
+  return { meshId, peerId: identity.peerId }
+}
+
+export interface JoinOptions {
+  token: string
+  /** the new organization's name, when the invite admits a new one */
+  org?: string
+  labels?: Record<string, string>
+}
+
+export async function joinMesh (dir: DataDir, options: JoinOptions): Promise<{ meshId: string, org: string, peerId: string }> {
+  const invite = decodeInvite(options.token, { now: Date.now() })
+  const existing = await dir.readMesh()
+  if (existing !== undefined && existing.meshId !== invite.meshId) throw new BadRequestError(`${dir.path} already belongs to mesh ${existing.meshId}; use another --data DIR to join a second mesh`)
+  if (invite.newOrg && options.org === undefined) throw new BadRequestError('This invite starts a new organization: give its name with --org NAME')
+  if (!invite.newOrg && options.org !== undefined && options.org !== invite.org) throw new BadRequestError(`This invite admits to ${invite.org}, not ${options.org}; leave out --org or ask for a --new-org invite`)
+  const identity = await dir.identity()
+  const response = await knock({
+    identity,
+    psk: invite.psk,
+    meshId: invite.meshId,
+    doors: invite.bootstrap,
+    request: {
+      type: 'join-request',
+      inviteId: invite.inviteId,
+      secret: Buffer.from(invite.secret).toString('base64'),
+      peerId: identity.peerId as PeerIdString,
+      org: invite.newOrg ? options.org : undefined,
+      addrs: [],
+      labels: options.labels
+    }
+  })
+  if (!response.ok) throw new JoinError(response.error)
+  if (response.meshId !== invite.meshId || response.root !== invite.root) throw new JoinError('The node that answered belongs to another mesh than the invite names; the invite may be forged')
+  const state = await State.open({ meshId: invite.meshId, root: invite.root, persistence: new LevelPersistence(dir.statePath), now: Date.now })
+  try {
+    await state.merge(response.entries ?? [])
+    if (state.memberOrg(identity.peerId) === undefined) throw new JoinError('The mesh admitted this node but its admission did not verify here; try again, or ask for a new invite')
+  } finally {
+    await state.close()
+  }
+  await dir.writeMesh({ meshId: invite.meshId, root: invite.root, psk: Buffer.from(invite.psk).toString('base64'), org: response.org, bootstrap: invite.bootstrap, createdAt: Date.now() })
+  return { meshId: invite.meshId, org: response.org, peerId: identity.peerId }
+}

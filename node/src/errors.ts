@@ -1,0 +1,7 @@
+import { MingaError } from '@minga/protocol'
+
+export class DataDirError extends MingaError {}
+export class JoinError extends MingaError {}
+export class NotFoundError extends MingaError {}
+export class BadRequestError extends MingaError {}
+export class ForbiddenError extends MingaError {}

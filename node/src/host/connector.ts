@@ -1,0 +1,74 @@
+/**
+ * Keeps this node connected to the mesh: dials members it is not connected
+ * to, at the addresses their node records announce (and, failing that,
+ * through the mesh's DHT), up to a target number of connections, with a
+ * per-peer backoff. Small meshes end up fully connected; large ones keep a
+ * random subset, which is all gossipsub needs.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { keys, type NodeRecord, type State } from '@minga/protocol'
+import type { Libp2p } from '@libp2p/interface'
+
+export interface ConnectorInit {
+  libp2p: Libp2p
+  state: State
+  admits: (peer: string) => boolean
+  /** connections to keep (default 16) */
+  target?: number
+  interval?: number
+}
+
+const BACKOFF_FIRST = 1000
+const BACKOFF_MAX = 30_000
+
+export class Connector {
+  private timer?: NodeJS.Timeout
+  private readonly backoff = new Map<string, { until: number, delay: number }>()
+  private readonly dialing = new Set<string>()
+
+  constructor (private readonly init: ConnectorInit) {}
+
+  start (): void {
+    this.timer = setInterval(() => { void this.tick() }, this.init.interval ?? 2000)
+    this.timer.unref()
+    void this.tick()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  async tick (): Promise<void> {
+    const { libp2p, state } = this.init
+    const self = libp2p.peerId.toString()
+    const connected = new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))
+    const target = this.init.target ?? 16
+    const now = Date.now()
+    const candidates = [...state.members().keys()]
+      .filter(p => p !== self && !connected.has(p) && !this.dialing.has(p) && this.init.admits(p))
+      .filter(p => (this.backoff.get(p)?.until ?? 0) <= now)
+      .sort(() => Math.random() - 0.5)
+      .slice(0, Math.max(0, target - connected.size))
+    await Promise.all(candidates.map(async peer => await this.dial(peer)))
+  }
+
+  private async dial (peer: string): Promise<void> {
+    const { libp2p, state } = this.init
+    this.dialing.add(peer)
+    try {
+      const record = state.value<NodeRecord & Record<string, any>>(keys.node(peer))
+      const id = peerIdFromString(peer)
+      const addrs = (record?.addrs ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+      if (addrs.length > 0) await libp2p.peerStore.merge(id, { multiaddrs: addrs })
+      await libp2p.dial(id, { signal: AbortSignal.timeout(5000) })
+      this.backoff.delete(peer)
+    } catch {
+      const previous = this.backoff.get(peer)?.delay ?? BACKOFF_FIRST / 2
+      const delay = Math.min(BACKOFF_MAX, previous * 2)
+      this.backoff.set(peer, { until: Date.now() + delay, delay })
+    } finally {
+      this.dialing.delete(peer)
+    }
+  }
+}

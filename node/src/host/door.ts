@@ -1,0 +1,94 @@
+/**
+ * The door: a second, minimal libp2p host beside the main one, with its own
+ * key and port, behind the same private-network key. It speaks only the
+ * join protocol, to anyone who holds the mesh key, and closes every
+ * connection after a few seconds. The main host admits members only, so a
+ * stranger with the mesh key can open nothing but the join protocol.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { decodeMessage, encodeMessage, protocols, type Identity, type JoinRequestMessage, type JoinResponseMessage } from '@minga/protocol'
+import { MAX_FRAME_BYTES } from './libp2p-mesh.js'
+
+export interface DoorInit {
+  identity: Identity
+  meshId: string
+  psk: Uint8Array
+  listen: string[]
+  admit: (request: JoinRequestMessage, from: string) => Promise<JoinResponseMessage>
+  /** a connection to the door lives at most this long (default 10 s) */
+  connectionTtl?: number
+}
+
+const JOIN_TIMEOUT = 10_000
+
+export async function startDoor (init: DoorInit): Promise<Libp2p> {
+  const ttl = init.connectionTtl ?? 10_000
+  const door = await createLibp2p({
+    privateKey: init.identity.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionManager: { maxConnections: 32, inboundConnectionThreshold: 10 }
+  })
+  door.addEventListener('connection:open', (event) => {
+    const connection = event.detail
+    setTimeout(() => { void connection.close().catch(() => connection.abort(new Error('door timeout'))) }, ttl).unref()
+  })
+  await door.handle(protocols.join(init.meshId), async (stream, connection) => {
+    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+    const signal = AbortSignal.timeout(JOIN_TIMEOUT)
+    try {
+      const request = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-request'] }) as JoinRequestMessage
+      const response = await init.admit(request, connection.remotePeer.toString())
+      await lp.write(encodeMessage(response), { signal })
+      await stream.close()
+    } catch (err: any) {
+      try {
+        await lp.write(encodeMessage({ type: 'join-response', ok: false, code: 'bad-request', error: `The join request was refused: ${err.message}` }), { signal })
+        await stream.close()
+      } catch {
+        stream.abort(err)
+      }
+    }
+  }, { maxInboundStreams: 4 })
+  return door
+}
+
+/** the joiner's side: dial a door, send the request, read the answer */
+export async function knock (options: { identity: Identity, psk: Uint8Array, meshId: string, doors: string[], request: JoinRequestMessage, signal?: AbortSignal }): Promise<JoinResponseMessage> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const client = await createLibp2p({
+    privateKey: options.identity.privateKey,
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: options.psk })
+  })
+  const failures: string[] = []
+  try {
+    for (const door of options.doors) {
+      const signal = options.signal ?? AbortSignal.timeout(JOIN_TIMEOUT)
+      try {
+        const stream = await client.dialProtocol(multiaddr(door), protocols.join(options.meshId), { signal })
+        const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+        await lp.write(encodeMessage(options.request), { signal })
+        const response = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-response'] }) as JoinResponseMessage
+        await stream.close().catch(() => {})
+        return response
+      } catch (err: any) {
+        failures.push(`${door}: ${err.message}`)
+      }
+    }
+  } finally {
+    await client.stop()
+  }
+  return { type: 'join-response', ok: false, code: 'unreachable', error: `No member could be reached at the invite's addresses (${failures.join('; ')}); check that a member runs "minga up" and that its port is reachable from here` }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * The `minga` command. Every verb but init, join and up talks to the node
+ * running on the data dir, through its control socket.
+ */
+import '@minga/node'
+import { Command, CommanderError } from 'commander'
+import { meshCommands } from './commands-mesh.js'
+import { serviceCommands } from './commands-services.js'
+import { CliError, EXIT } from './errors.js'
+
+const program = new Command('minga')
+  .description('Hosting for organizations that share servers: an encrypted peer-to-peer mesh with a leaderless scheduler')
+  .version('0.1.0')
+  .option('--data <dir>', 'the node\'s data dir (default: $MINGA_DATA or ~/.minga)')
+  .showHelpAfterError('(add --help for usage and an example)')
+  .exitOverride()
+
+meshCommands(program)
+serviceCommands(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err: any) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage)
+  }
+  const exitCode = err instanceof CliError ? err.exitCode : ['InvalidInviteError', 'ExpiredInviteError', 'BadRequestError', 'InvalidSpecError'].includes(err?.name) ? EXIT.usage : EXIT.failure
+  process.stderr.write(`minga: ${err?.message ?? String(err)}\n`)
+  process.exit(exitCode)
+}

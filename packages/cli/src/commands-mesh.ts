@@ -1,0 +1,133 @@
+/** mesh verbs: init, invite, join, up, nodes, status */
+import type { Command } from 'commander'
+import { DataDir, Daemon, initMesh, joinMesh } from '@minga/node'
+import { parseCpu, parseMemory } from '@minga/protocol'
+import { collect, context, keyValues } from './context.js'
+import { CliError, EXIT } from './errors.js'
+import { age, bytes, cpu, shortId, table } from './format.js'
+
+export function meshCommands (program: Command): void {
+  program.command('init')
+    .description('create a new mesh with this server as its first node')
+    .requiredOption('--org <name>', 'the organization this server belongs to')
+    .addHelpText('after', '\nExample:\n  minga init --org acme\n  minga up')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const { meshId, peerId } = await initMesh(new DataDir(ctx.dataDir), options.org)
+      ctx.out(`Created mesh ${meshId} with organization ${options.org}.\nThis node is ${peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
+    })
+
+  program.command('invite')
+    .description('print an invite token that lets another server join the mesh')
+    .option('--org <name>', 'admit to this organization (default: this node\'s)')
+    .option('--new-org', 'admit a server of a new organization, which names itself at join')
+    .option('--ttl <duration>', 'how long the invite is valid', '24h')
+    .option('--uses <n>', 'how many servers it may admit', '1')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  minga invite\n  minga invite --new-org --ttl 2h --uses 3')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      if (options.org !== undefined && options.newOrg === true) throw new CliError('Use --org or --new-org, not both', EXIT.usage)
+      const result = await ctx.api.post('/v1/invite', { org: options.org, newOrg: options.newOrg === true, ttl: options.ttl, uses: Number(options.uses) })
+      if (options.json === true) return ctx.json(result)
+      ctx.out(result.token)
+      process.stderr.write(`Valid until ${new Date(result.expires).toISOString()}. On the new server run: minga join <token>${options.newOrg === true ? ' --org NAME' : ''}\n`)
+    })
+
+  program.command('join')
+    .description('join a mesh with an invite token from one of its members')
+    .argument('<token>', 'the token printed by "minga invite"')
+    .option('--org <name>', 'name of the new organization (when the invite admits one)')
+    .option('--label <key=value>', 'a node label (repeatable)', collect)
+    .addHelpText('after', '\nExample:\n  minga join minga1AbC… --org riverside\n  minga up')
+    .action(async (token, options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label) })
+      ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
+    })
+
+  program.command('up')
+    .description('run this node in the foreground')
+    .option('--listen <multiaddr>', 'where members connect (repeatable)', collect)
+    .option('--door <multiaddr>', 'where joiners connect (repeatable)', collect)
+    .option('--runtime <kind>', 'docker, or memory (no containers: for trying minga out)', 'docker')
+    .option('--docker-host <socket>', 'Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock)')
+    .option('--label <key=value>', 'a node label (repeatable)', collect)
+    .option('--cpu <cores>', 'cpu this node offers, e.g. 2 or 1500m (default: all)')
+    .option('--memory <size>', 'memory this node offers, e.g. 4Gi (default: all)')
+    .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
+    .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
+      const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
+      if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
+      const share = options.share === undefined ? undefined : Number(options.share)
+      if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
+      const daemon = new Daemon({
+        dataDir: ctx.dataDir,
+        listen: options.listen,
+        door: options.door,
+        runtime: options.runtime,
+        dockerSocket: options.dockerHost,
+        labels: keyValues(options.label),
+        capacity,
+        acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
+        shareForOthers: share,
+        testMode: process.env.MINGA_TEST_MODE === '1',
+        log: (line) => process.stderr.write(line + '\n')
+      })
+      let stopping = false
+      const stop = async (): Promise<void> => {
+        if (stopping) return
+        stopping = true
+        process.stderr.write('stopping…\n')
+        await daemon.stop()
+        process.exit(0)
+      }
+      process.on('SIGINT', () => { void stop() })
+      process.on('SIGTERM', () => { void stop() })
+      await daemon.start()
+      process.stderr.write('ready\n')
+    })
+
+  program.command('nodes')
+    .description('list the member nodes, their state and capacity')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga nodes')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const nodes = await ctx.api.get('/v1/nodes')
+      if (options.json === true) return ctx.json(nodes)
+      ctx.out(table(['NODE', 'ORG', 'STATE', 'CPU', 'MEMORY', 'REPLICAS', 'SEEN', 'LABELS'], nodes.map((n: any) => [
+        shortId(n.id) + (n.self === true ? '*' : ''),
+        n.org,
+        n.status + (n.cordoned === true ? ',cordoned' : ''),
+        `${cpu(n.allocated?.cpu)}/${cpu(n.capacity?.cpu)}`,
+        `${bytes(n.allocated?.memory)}/${bytes(n.capacity?.memory)}`,
+        String(n.replicas),
+        n.self === true ? 'self' : age(n.lastSeenMs),
+        Object.entries(n.labels).map(([k, v]) => `${k}=${String(v)}`).join(',') || '-'
+      ])))
+    })
+
+  program.command('status')
+    .description('is the mesh healthy, and if not, what to look at')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga status')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const s = await ctx.api.get('/v1/status')
+      if (options.json === true) return ctx.json(s)
+      ctx.out([
+        `mesh ${s.meshId}, node ${shortId(s.node)} of ${s.org}: ${s.healthy === true ? 'HEALTHY' : 'NEEDS ATTENTION'}`,
+        `nodes     ${s.nodes.alive} alive, ${s.nodes.suspect} suspect, ${s.nodes.dead} dead, ${s.nodes.removed} removed, ${s.nodes.cordoned} cordoned (of ${s.nodes.total})`,
+        `state     digest ${s.digest}; ${s.agreeing} live node(s) agree`,
+        `services  ${s.services.total}, ${s.services.degraded.length} degraded`,
+        `replicas  ${s.replicas.healthy} healthy / ${s.replicas.running} running / ${s.replicas.desired} desired, ${s.replicas.unplaced} unplaced`,
+        ...s.problems.map((p: string) => `! ${p}`)
+      ].join('\n'))
+      if (s.healthy !== true) process.exitCode = EXIT.failure
+    })
+}

@@ -1,0 +1,153 @@
+/** service verbs: deploy, ls, ps, rm, scale, drain, uncordon */
+import { readFile, stat } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { parseDurationMs } from '@minga/node'
+import { context, type Context } from './context.js'
+import { CliError, EXIT } from './errors.js'
+import { shortId, table } from './format.js'
+
+const MAX_SPEC_FILE = 256 * 1024
+
+export function serviceCommands (program: Command): void {
+  program.command('deploy')
+    .description('declare services from a minga spec file (YAML)')
+    .requiredOption('-f, --file <path>', 'the spec file')
+    .option('--wait', 'wait until every replica runs healthy with this spec')
+    .option('--timeout <duration>', 'how long --wait waits', '2m')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga deploy -f web.yaml --wait')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const text = await readSpecFile(options.file)
+      const results = await ctx.api.post('/v1/deploy', { text, source: options.file })
+      if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}`)
+      if (options.wait === true) await waitUntil(ctx, parseDurationMs(options.timeout), async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
+      if (options.json === true) ctx.json(results)
+    })
+
+  program.command('ls')
+    .description('list the services of the mesh')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga ls')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const services = await ctx.api.get('/v1/services')
+      if (options.json === true) return ctx.json(services)
+      ctx.out(table(['SERVICE', 'IMAGE', 'HEALTHY', 'RUNNING', 'SPREAD'], services.map((s: any) => [
+        s.id, s.image, `${s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
+      ])))
+    })
+
+  program.command('ps')
+    .description('show where each replica is placed and how it runs')
+    .argument('[service]', 'NAME or ORG/NAME (default: all)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  minga ps\n  minga ps web')
+    .action(async (service, options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const rows = await ctx.api.get(`/v1/ps${service === undefined ? '' : `?service=${encodeURIComponent(service)}`}`)
+      if (options.json === true) return ctx.json(rows)
+      ctx.out(table(['SERVICE', 'REPLICA', 'ASSIGNED', 'RUNNING ON', 'STATE', 'NOTE'], rows.map((r: any) => [
+        r.service,
+        String(r.replica),
+        shortId(r.assigned),
+        r.running.map((c: any) => shortId(c.node)).join(',') || '-',
+        r.running.map((c: any) => `${c.state}${c.healthy === true ? '' : '(unhealthy)'}${c.current === true ? '' : '(old spec)'}`).join(',') || 'missing',
+        r.problem ?? ''
+      ])))
+    })
+
+  program.command('rm')
+    .description('remove a service; its replicas stop everywhere')
+    .argument('<service>', 'NAME or ORG/NAME')
+    .addHelpText('after', '\nExample:\n  minga rm web')
+    .action(async (service, _options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const [org, name] = await resolve(ctx, service)
+      const result = await ctx.api.delete(`/v1/services/${org}/${name}`)
+      ctx.out(`${result.removed}: removed`)
+    })
+
+  program.command('scale')
+    .description('set the number of replicas of a service')
+    .argument('<assignment>', 'SERVICE=N')
+    .addHelpText('after', '\nExample:\n  minga scale web=5')
+    .action(async (assignment, _options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const match = /^([^=]+)=(\d+)$/.exec(assignment)
+      if (match === null) throw new CliError(`Write SERVICE=N, e.g. minga scale web=3 (got "${assignment}")`, EXIT.usage)
+      await ctx.api.post('/v1/scale', { service: match[1], replicas: Number(match[2]) })
+      ctx.out(`${match[1]}: scaled to ${match[2]}`)
+    })
+
+  program.command('drain')
+    .description('cordon a node and move its replicas away (make before break), e.g. to patch it')
+    .argument('<node>', 'peer id, or its last characters as "minga nodes" shows them')
+    .option('--reason <text>', 'why, for the audit trail', 'drained for maintenance')
+    .option('--no-wait', 'return once cordoned, without waiting for the replicas to move')
+    .option('--timeout <duration>', 'how long to wait', '5m')
+    .addHelpText('after', '\nExample:\n  minga drain 3xk9TqPz\n  # patch and reboot the host, then:\n  minga uncordon 3xk9TqPz')
+    .action(async (node, options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const { node: peer } = await ctx.api.post('/v1/cordon', { node, reason: options.reason })
+      ctx.out(`${shortId(peer)}: cordoned`)
+      if (options.wait === false) return
+      await waitUntil(ctx, parseDurationMs(options.timeout), async () => {
+        const nodes = await ctx.api.get('/v1/nodes')
+        const held = nodes.find((n: any) => n.id === peer)?.replicas ?? 0
+        return held === 0 ? undefined : `${held} replica(s) still on ${shortId(peer)}`
+      })
+      ctx.out(`${shortId(peer)}: drained`)
+    })
+
+  program.command('uncordon')
+    .description('let the scheduler place replicas on a node again')
+    .argument('<node>', 'peer id, or its last characters')
+    .addHelpText('after', '\nExample:\n  minga uncordon 3xk9TqPz')
+    .action(async (node, _options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const { node: peer } = await ctx.api.post('/v1/uncordon', { node })
+      ctx.out(`${shortId(peer)}: uncordoned`)
+    })
+}
+
+async function readSpecFile (path: string): Promise<string> {
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_SPEC_FILE) throw new CliError(`${path} is ${info.size} bytes; a spec file holds at most ${MAX_SPEC_FILE}. Split it into several files`, EXIT.usage)
+    return await readFile(path, 'utf8')
+  } catch (err: any) {
+    if (err instanceof CliError) throw err
+    throw new CliError(`Cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage)
+  }
+}
+
+async function resolve (ctx: Context, service: string): Promise<[string, string]> {
+  if (service.includes('/')) return service.split('/', 2) as [string, string]
+  const status = await ctx.api.get('/v1/status')
+  return [status.org, service]
+}
+
+/** undefined when every replica of these services runs healthy on its assigned node with the current spec */
+async function servicesSettled (ctx: Context, services: string[]): Promise<string | undefined> {
+  for (const service of services) {
+    const rows = await ctx.api.get(`/v1/ps?service=${encodeURIComponent(service)}`)
+    for (const r of rows) {
+      if (r.assigned === null) return `${service}#${r.replica} cannot be placed: ${r.problem ?? 'no fitting node'}`
+      const ready = r.running.some((c: any) => c.node === r.assigned && c.healthy === true && c.current === true)
+      if (!ready) return `${service}#${r.replica} not yet healthy on ${shortId(r.assigned)}${r.problem !== undefined ? ` (${r.problem})` : ''}`
+    }
+  }
+  return undefined
+}
+
+async function waitUntil (ctx: Context, timeoutMs: number, check: () => Promise<string | undefined>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: string | undefined
+  while (Date.now() < deadline) {
+    last = await check()
+    if (last === undefined) return
+    await new Promise(resolve => setTimeout(resolve, 300))
+  }
+  throw new CliError(`Gave up waiting after ${Math.round(timeoutMs / 1000)} s: ${last ?? 'not settled'}`, EXIT.timeout)
+}

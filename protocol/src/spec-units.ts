@@ -1,0 +1,45 @@
+/**
+ * Human units in spec files: cpu in cores (`0.5`, `2`) or millicores
+ * (`500m`); memory in bytes, binary (`64Mi`, `1Gi`) or decimal (`512M`,
+ * `1G`) sizes; durations like `500ms`, `5s`, `1m30s`. Each returns NaN for
+ * anything else, so the caller reports the value as written.
+ */
+
+/** millicores, or NaN when `raw` is not a cpu amount */
+export function parseCpu (raw: unknown): number {
+  let millicores = NaN
+  if (typeof raw === 'number') {
+    millicores = raw * 1000
+  } else if (typeof raw === 'string' && raw.length <= 32) {
+    const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(raw.trim())
+    if (match !== null) millicores = match[2] === 'm' ? Number(match[1]) : Number(match[1]) * 1000
+  }
+  return wholeOrNaN(millicores)
+}
+
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40
+}
+
+/** bytes, or NaN when `raw` is not a memory size */
+export function parseMemory (raw: unknown): number {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : NaN
+  if (typeof raw !== 'string' || raw.length > 32) return NaN
+  const match = /^(\d+(?:\.\d+)?)\s*(k|K|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(raw.trim())
+  return match === null ? NaN : Math.round(Number(match[1]) * MEMORY_UNITS[match[2] ?? ''])
+}
+
+/** milliseconds, or NaN when `raw` is not a duration like `500ms`, `5s`, `1m30s`; a bare 0 is allowed */
+export function parseDuration (raw: unknown): number {
+  if (raw === 0) return 0
+  if (typeof raw !== 'string' || raw.length > 32 || !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(raw)) return NaN
+  const scale: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let ms = 0
+  for (const match of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(match[1]) * scale[match[2]]
+  return wholeOrNaN(ms)
+}
+
+function wholeOrNaN (value: number): number {
+  const whole = Math.round(value)
+  return Math.abs(whole - value) < 1e-6 ? whole : NaN
+}
