@@ -1,19 +1,42 @@
 // Scheduler benchmarks: placement speed at mesh scale, and how many replicas
 // move when one node leaves or joins. One JSON object per line.
-//   node bench/scheduler.mjs            (after `npx tsc -b scheduler`)
+//   npx tsc -b scheduler && node bench/scheduler.mjs
+//
+// churn ratio = replicas moved / the least that must move: for a leave, the
+// replicas the leaver held; for a join, the replicas the joiner receives.
+// Each churn figure sums CHURN_SAMPLES different leavers (or joiners).
 import { place, movedReplicas, replicasOn } from '../scheduler/dist/src/index.js'
 import { makeWorkload } from './scheduler-workload.mjs'
 
-const RUNS = 5
+const RUNS = 7
 const CHURN_SAMPLES = 10
+const SHAPE = { services: 10_000, replicas: 30_000, nodes: 1_000, orgs: 50, seed: 1 }
 
 function median (xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
 }
 
-function benchPlace () {
-  const { services, nodes, orgs } = makeWorkload({ services: 10_000, replicas: 30_000, nodes: 1_000, orgs: 50, seed: 1 })
+function round (x, digits = 3) {
+  return Math.round(x * 10 ** digits) / 10 ** digits
+}
+
+/** share of the mesh's cpu and memory that placed replicas request */
+function usage (services, nodes, assignment) {
+  const spec = new Map(services.map(s => [s.id, s.spec]))
+  let cpu = 0
+  let memory = 0
+  for (const [id, slots] of Object.entries(assignment.services)) {
+    const placed = slots.filter(n => n !== null).length
+    cpu += placed * spec.get(id).resources.cpu
+    memory += placed * spec.get(id).resources.memory
+  }
+  const cpuTotal = nodes.reduce((sum, n) => sum + n.capacity.cpu, 0)
+  const memoryTotal = nodes.reduce((sum, n) => sum + n.capacity.memory, 0)
+  return { cpuUsed: round(cpu / cpuTotal, 2), memoryUsed: round(memory / memoryTotal, 2) }
+}
+
+function benchPlace ({ services, nodes, orgs }) {
   place(services, nodes) // warm-up
   place(services, nodes)
   const times = []
@@ -27,45 +50,50 @@ function benchPlace () {
   const replicas = services.reduce((n, s) => n + s.spec.replicas, 0)
   console.log(JSON.stringify({
     name: 'place-10k-1k',
-    ms: Math.round(ms * 10) / 10,
+    ms: round(ms, 1),
     placementsPerSec: Math.round(replicas / ms * 1000),
     services: services.length,
     replicas,
     nodes: nodes.length,
     orgs,
-    unplaced: assignment.unplaced.length
+    unplaced: assignment.unplaced.length,
+    ...usage(services, nodes, assignment)
   }))
-  return { services, nodes, assignment }
+  return assignment
 }
 
-function benchLeave ({ services, nodes, assignment }) {
+function benchLeave (name, { services, nodes }, before) {
   let moved = 0
   let optimal = 0
   for (let k = 0; k < CHURN_SAMPLES; k++) {
     const leaver = nodes[(k * 97 + 13) % nodes.length]
     const after = place(services, nodes.filter(n => n !== leaver))
-    moved += movedReplicas(assignment, after).length
-    optimal += replicasOn(assignment, leaver.id).length
+    moved += movedReplicas(before, after).length
+    optimal += replicasOn(before, leaver.id).length
   }
-  console.log(JSON.stringify({ name: 'churn-leave-1k', samples: CHURN_SAMPLES, moved, optimal, ratio: round(moved / optimal) }))
+  console.log(JSON.stringify({ name, samples: CHURN_SAMPLES, moved, optimal, ratio: round(moved / optimal), ...usage(services, nodes, before) }))
 }
 
-function benchJoin ({ services, nodes, assignment }) {
+function benchJoin (name, { services, nodes }, before) {
   let moved = 0
   let optimal = 0
   for (let k = 0; k < CHURN_SAMPLES; k++) {
+    // a twin of an existing node (same org, size and labels) under a new id
     const joiner = { ...nodes[(k * 131 + 7) % nodes.length], id: `joiner-${k}` }
     const after = place(services, [...nodes, joiner])
-    moved += movedReplicas(assignment, after).length
+    moved += movedReplicas(before, after).length
     optimal += replicasOn(after, joiner.id).length
   }
-  console.log(JSON.stringify({ name: 'churn-join-1k', samples: CHURN_SAMPLES, moved, optimal, ratio: round(moved / optimal) }))
+  console.log(JSON.stringify({ name, samples: CHURN_SAMPLES, moved, optimal, ratio: round(moved / optimal), ...usage(services, nodes, before) }))
 }
 
-function round (x) {
-  return Math.round(x * 1000) / 1000
-}
+const mesh = makeWorkload(SHAPE)
+const assignment = benchPlace(mesh)
+benchLeave('churn-leave-1k', mesh, assignment)
+benchJoin('churn-join-1k', mesh, assignment)
 
-const base = benchPlace()
-benchLeave(base)
-benchJoin(base)
+// the same mesh with bigger requests: fuller nodes spill more, and spills cascade
+const hot = makeWorkload({ ...SHAPE, cpuPower: 2 })
+const hotAssignment = place(hot.services, hot.nodes)
+benchLeave('churn-leave-1k-hot', hot, hotAssignment)
+benchJoin('churn-join-1k-hot', hot, hotAssignment)

@@ -74,7 +74,8 @@ class Planner {
     }
     this.freePortsForStarts()
     const stopped = new Set(this.stops.map(s => s.containerId))
-    return [...this.stops, ...this.restarts.filter(r => !stopped.has(r.containerId)), ...this.starts]
+    const restarts = this.restarts.filter(r => !stopped.has(r.containerId))
+    return [...this.stops.sort(byContainer), ...restarts.sort(byContainer), ...this.starts.sort(byReplica)]
   }
 
   /**
@@ -207,6 +208,14 @@ function rank (c: LocalReplica, hash: string): number {
 
 function downReason (c: LocalReplica): string {
   return c.state === 'exited' ? 'exited' : c.state === 'created' ? 'created but never started' : 'failing its health check'
+}
+
+function byReplica (a: { service: string, replica: number }, b: { service: string, replica: number }): number {
+  return compareStrings(a.service, b.service) || a.replica - b.replica
+}
+
+function byContainer (a: StopAction | RestartAction, b: StopAction | RestartAction): number {
+  return byReplica(a, b) || compareStrings(a.containerId, b.containerId)
 }
 
 function replicaKey (service: string, replica: number): string {

@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert'
 import { loadByNode, movedReplicas, place, replicasOn } from '../src/index.js'
 import { workload } from './workload.js'
 
-// 300 nodes in 20 orgs, 3,000 services, ~9,000 replicas, cpu about half used
-const { services, nodes } = workload({ services: 3000, nodes: 400, orgs: 50, seed: 7 })
+// 500 nodes in 50 orgs, 5,000 services, ~15,000 replicas, cpu about half used: the benchmark's shape at half its size.
+// Cascades from spread grow as orgs get fewer (two siblings more often want one org): ~1.13 with 30 orgs
+const { services, nodes } = workload({ services: 5000, nodes: 500, orgs: 50, seed: 7 })
 const before = place(services, nodes)
 const SAMPLES = 12
 
@@ -45,7 +46,7 @@ test('a joining node takes about its share, and little else moves', () => {
     expected += replicas * joiner.capacity.cpu / (totalCpu + joiner.capacity.cpu)
   }
   assert.ok(received > expected * 0.7 && received < expected * 1.3, `received ${received}, about ${expected} expected`)
-  assert.ok(moved / received <= 1.12, `moved ${moved} for ${received} received: ${moved / received}`)
+  assert.ok(moved / received <= 1.1, `moved ${moved} for ${received} received: ${moved / received}`)
 })
 
 test('load follows capacity', () => {

@@ -94,11 +94,14 @@ export class Sync {
       const { state, mesh } = this.init
       const marks = state.highWaterMarks()
       let after: string | undefined
+      let firstMarks: Record<string, number> | undefined
       for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
         const request = encodeMessage({ type: 'sync-request', marks, digest: state.digest(), after })
         const response = decodeMessage(await mesh.request(peer, protocols.sync(state.meshId), request))
         if (response.type !== 'sync-response') throw new Error(response.type === 'error' ? response.message : 'unexpected sync answer')
-        const result = await state.merge(response.entries, response.more ? {} : { remoteMarks: response.marks })
+        // adopt the marks of the first page: whatever they cover was already held when the paging began
+        firstMarks ??= response.marks
+        const result = await state.merge(response.entries, response.more ? {} : { remoteMarks: firstMarks })
         applied += result.applied.length
         this.stats.pulled += response.entries.length
         if (!response.more) break

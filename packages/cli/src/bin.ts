@@ -1,9 +1,7 @@
-#!/usr/bin/env node
 /**
  * The `minga` command. Every verb but init, join and up talks to the node
  * running on the data dir, through its control socket.
  */
-import '@minga/node'
 import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { serviceCommands } from './commands-services.js'

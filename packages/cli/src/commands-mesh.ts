@@ -1,7 +1,5 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
 import type { Command } from 'commander'
-import { DataDir, Daemon, initMesh, joinMesh } from '@minga/node'
-import { parseCpu, parseMemory } from '@minga/protocol'
 import { collect, context, keyValues } from './context.js'
 import { CliError, EXIT } from './errors.js'
 import { age, bytes, cpu, shortId, table } from './format.js'
@@ -13,6 +11,7 @@ export function meshCommands (program: Command): void {
     .addHelpText('after', '\nExample:\n  minga init --org acme\n  minga up')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      const { DataDir, initMesh } = await import('@minga/node')
       const { meshId, peerId } = await initMesh(new DataDir(ctx.dataDir), options.org)
       ctx.out(`Created mesh ${meshId} with organization ${options.org}.\nThis node is ${peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
@@ -42,6 +41,7 @@ export function meshCommands (program: Command): void {
     .addHelpText('after', '\nExample:\n  minga join minga1AbC… --org riverside\n  minga up')
     .action(async (token, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      const { DataDir, joinMesh } = await import('@minga/node')
       const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label) })
       ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
@@ -61,6 +61,8 @@ export function meshCommands (program: Command): void {
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
+      const { Daemon } = await import('@minga/node')
+      const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)

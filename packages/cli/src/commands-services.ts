@@ -1,7 +1,6 @@
 /** service verbs: deploy, ls, ps, rm, scale, drain, uncordon */
 import { readFile, stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { parseDurationMs } from '@minga/node'
 import { context, type Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId, table } from './format.js'
@@ -109,6 +108,13 @@ export function serviceCommands (program: Command): void {
       const { node: peer } = await ctx.api.post('/v1/uncordon', { node })
       ctx.out(`${shortId(peer)}: uncordoned`)
     })
+}
+
+/** `90s`, `2m`, `1h` → ms */
+function parseDurationMs (text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
+  if (match === null) throw new CliError(`"${text}" is not a duration; use e.g. 90s, 2m or 1h`, EXIT.usage)
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms']
 }
 
 async function readSpecFile (path: string): Promise<string> {

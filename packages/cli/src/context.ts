@@ -1,5 +1,5 @@
-import { join } from 'node:path'
-import { defaultDataDir } from '@minga/node'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { apiClient, type ApiClient } from './client.js'
 
 export interface Context {
@@ -9,8 +9,13 @@ export interface Context {
   json: (value: unknown) => void
 }
 
+/** the data dir: --data, else MINGA_DATA, else ~/.minga (as the node resolves it) */
+function defaultDataDir (): string {
+  return resolve(process.env.MINGA_DATA ?? join(homedir(), '.minga'))
+}
+
 export function context (options: { data?: string }): Context {
-  const dataDir = options.data ?? defaultDataDir()
+  const dataDir = options.data === undefined ? defaultDataDir() : resolve(options.data)
   return {
     dataDir,
     api: apiClient(join(dataDir, 'api.sock')),

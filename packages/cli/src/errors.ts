@@ -1,5 +1,3 @@
-import { MingaError } from '@minga/protocol'
-
 /** exit codes scripts can rely on */
 export const EXIT = {
   ok: 0,
@@ -13,8 +11,10 @@ export const EXIT = {
   timeout: 4
 } as const
 
-export class CliError extends MingaError {
+/** the CLI stays light to start: it loads the node and protocol packages only in the verbs that need them */
+export class CliError extends Error {
   constructor (message: string, readonly exitCode: number = EXIT.failure, readonly code?: string) {
     super(message)
+    this.name = 'CliError'
   }
 }

@@ -1,0 +1,82 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, readFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { table, shortId, bytes, cpu } from '../src/index.js'
+
+const bin = fileURLToPath(new URL('../../bin/minga.js', import.meta.url))
+const minga = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
+
+test('every verb has help with an example', () => {
+  for (const verb of ['init', 'invite', 'join', 'up', 'deploy', 'ls', 'ps', 'nodes', 'status', 'scale', 'rm', 'drain', 'uncordon']) {
+    const run = minga(verb, '--help')
+    assert.is(run.status, 0, verb)
+    assert.match(run.stdout, /Example/, `${verb} help has an example`)
+  }
+})
+
+test('bad arguments exit 2 with a message that says what to do', () => {
+  const unknown = minga('frobnicate')
+  assert.is(unknown.status, 2)
+  assert.match(unknown.stderr, /unknown command/)
+  const missing = minga('init')
+  assert.is(missing.status, 2)
+  assert.match(missing.stderr, /--org/)
+})
+
+test('init writes a data dir with private keys; a second init refuses and changes nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  const first = minga('--data', dir, 'init', '--org', 'acme')
+  assert.is(first.status, 0, first.stderr)
+  assert.match(first.stdout, /Created mesh [0-9a-f]+ with organization acme/)
+  assert.is((await stat(join(dir, 'node.key'))).mode & 0o777, 0o600)
+  assert.is((await stat(join(dir, 'mesh.json'))).mode & 0o777, 0o600)
+  const mesh = await readFile(join(dir, 'mesh.json'), 'utf8')
+  const again = minga('--data', dir, 'init', '--org', 'other')
+  assert.is(again.status, 2)
+  assert.match(again.stderr, /already holds a mesh/)
+  assert.is(await readFile(join(dir, 'mesh.json'), 'utf8'), mesh)
+  const badOrg = minga('--data', join(dir, 'x'), 'init', '--org', 'Not A Name')
+  assert.is(badOrg.status, 2)
+  assert.match(badOrg.stderr, /not an organization name/)
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('a read verb without a running node exits 3 and says how to start one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  const run = minga('--data', dir, 'status')
+  assert.is(run.status, 3)
+  assert.match(run.stderr, /No minga node is running .* start it with "minga up"/)
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('a damaged or garbage invite is refused with exit 2 and nothing is written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  for (const token of ['minga1AAAA', 'hello', 'x'.repeat(5000)]) {
+    const run = minga('--data', dir, 'join', token)
+    assert.is(run.status, 2, token.slice(0, 10))
+    assert.match(run.stderr, /minga invite/)
+  }
+  const mesh = await stat(join(dir, 'mesh.json')).catch(() => undefined)
+  assert.is(mesh, undefined)
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('deploy of a missing file is a usage error', async () => {
+  const run = minga('--data', '/nonexistent', 'deploy', '-f', '/nonexistent/web.yaml')
+  assert.is(run.status, 2)
+  assert.match(run.stderr, /no such file/)
+})
+
+test('output helpers', () => {
+  assert.is(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y')
+  assert.is(shortId('12D3KooWabcdefgh12345678'), '12345678')
+  assert.is(bytes(64 * 1024 * 1024), '64Mi')
+  assert.is(cpu(1500), '1500m')
+  assert.is(cpu(2000), '2')
+})
+
+test.run()
