@@ -15,6 +15,7 @@ import type { Liveness } from './liveness.js'
 import type { PlacementCache } from './placement-cache.js'
 import type { Timing } from './timing.js'
 import { LruPlacementCache } from './placement-cache.js'
+import { Semaphore } from './semaphore.js'
 import { desiredServices, liveNodeInfos, memberCount } from './view.js'
 
 export interface ReconcilerInit {
@@ -35,10 +36,14 @@ export interface ReplicaProblem { service: string, replica: number, error: strin
 const REPORTED_STATE: Record<RuntimeContainer['state'], ReplicaState> = { created: 'pending', starting: 'starting', running: 'running', exited: 'failed' }
 const BACKOFF_FIRST = 1000
 const BACKOFF_MAX = 60_000
+/** healthy this long after its last failure, a replica starts over with a clean record */
+const STEADY_AFTER = 30_000
+const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
 
 export class Reconciler {
   private readonly cache: PlacementCache
+  private readonly slots: Semaphore
   private readonly timers: Timer[] = []
   private readonly unsubscribe: Array<() => void> = []
   private readonly inFlight = new Set<string>()
@@ -54,6 +59,7 @@ export class Reconciler {
 
   constructor (private readonly init: ReconcilerInit) {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
+    this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
   }
 
   async start (): Promise<void> {
@@ -127,8 +133,11 @@ export class Reconciler {
       this.stats.runs++
       const { runtime } = this.init
       this.observed = await runtime.list()
+      this.forgiveSteadyReplicas()
       const actions = this.planNow()
-      for (const action of actions) this.execute(action)
+      // stops first and to completion: a start may need the host port or the capacity they free
+      await Promise.all(actions.filter(a => a.type === 'stop').map(async a => await this.execute(a)))
+      for (const action of actions) if (action.type !== 'stop') void this.execute(action)
       return actions
     } catch (err: any) {
       this.stats.failures++
@@ -162,16 +171,23 @@ export class Reconciler {
     return plan({ self: identity.peerId, services: this.services, assignment, observed, peers })
   }
 
-  private execute (action: Action): void {
+  private async execute (action: Action): Promise<void> {
     const key = `${action.service}#${action.replica}`
     if (this.inFlight.has(key)) return
     const problem = this.problems.get(key)
     if (action.type !== 'stop' && problem !== undefined && this.init.clock.now() < problem.retryAt) return
     this.inFlight.add(key)
-    void this.carryOut(action).finally(() => {
+    try {
+      if (action.type !== 'stop') await this.slots.acquire()
+      try {
+        await this.carryOut(action)
+      } finally {
+        if (action.type !== 'stop') this.slots.release()
+      }
+    } finally {
       this.inFlight.delete(key)
       this.schedule()
-    })
+    }
   }
 
   private async carryOut (action: Action): Promise<void> {
@@ -184,6 +200,8 @@ export class Reconciler {
         await runtime.stop(action.containerId)
         this.stats.stops++
         if (action.type === 'stop') emit('replica-stop', action.reason)
+        // a crashed or unhealthy replica counts against its back-off, so a crash loop slows down
+        else this.recordFailure(action, action.reason)
       }
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.services.find(s => s.id === action.service)
@@ -191,18 +209,35 @@ export class Reconciler {
         await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec })
         this.stats.starts++
         emit('replica-start', action.reason)
-        if (action.type === 'start') this.problems.delete(key)
         // tell the mesh now: an old owner is waiting for this replica to be healthy
         liveness.beat()
       }
     } catch (err: any) {
       this.stats.failures++
-      const failures = (this.problems.get(key)?.failures ?? 0) + 1
-      const now = clock.now()
-      const retryAt = now + Math.min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
-      this.problems.set(key, { service: action.service, replica: action.replica, error: err.message, at: now, retryAt, failures })
+      this.recordFailure(action, err.message)
       emit('replica-error', err.message)
     }
+  }
+
+  private recordFailure (action: Action, error: string): void {
+    const key = `${action.service}#${action.replica}`
+    const failures = (this.problems.get(key)?.failures ?? 0) + 1
+    const now = this.init.clock.now()
+    const retryAt = now + Math.min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+    this.problems.set(key, { service: action.service, replica: action.replica, error, at: now, retryAt, failures })
+  }
+
+  /** a replica that has run healthy for a while is forgiven its past failures */
+  private forgiveSteadyReplicas (): void {
+    if (this.problems.size === 0) return
+    const now = this.init.clock.now()
+    for (const c of this.observed) {
+      const key = `${c.service}#${c.replica}`
+      const problem = this.problems.get(key)
+      if (problem !== undefined && isHealthy(c) && now - problem.at > STEADY_AFTER) this.problems.delete(key)
+    }
+    const wanted = new Set(this.services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => `${s.id}#${r}`)))
+    for (const key of this.problems.keys()) if (!wanted.has(key)) this.problems.delete(key)
   }
 
   private events?: AbortController
