@@ -7,10 +7,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { chmod, rm } from 'node:fs/promises'
-import { parseServiceSpec } from '@minga/protocol'
 import type { Daemon } from './daemon.js'
 import { BadRequestError } from '../errors.js'
-import { parseDurationMs } from './duration.js'
+import { meshRoutes } from './routes-mesh.js'
+import { serviceRoutes } from './routes-services.js'
 
 export interface ApiServerInit {
   daemon: Daemon
@@ -26,7 +26,12 @@ const STATUS_BY_ERROR: Record<string, number> = {
   StorageError: 507
 }
 
-type Handler = (ctx: { body: any, params: string[], query: URLSearchParams, res: ServerResponse }) => Promise<unknown>
+export type Handler = (ctx: { body: any, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse }) => Promise<unknown>
+
+/** where route modules register their routes; a handler that writes `res` itself (streams) returns nothing */
+export interface ApiRoutes {
+  add: (method: 'GET' | 'POST' | 'DELETE', path: string, handler: Handler) => void
+}
 
 export class ApiServer {
   private readonly server: Server
@@ -59,40 +64,9 @@ export class ApiServer {
   }
 
   private defineRoutes (): void {
-    const d = this.init.daemon
-    const ops = () => d.operations
-    this.route('GET', '/v1/status', async () => ops().status())
-    this.route('GET', '/v1/nodes', async () => ops().nodes())
-    this.route('GET', '/v1/services', async () => ops().services())
-    this.route('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
-    this.route('GET', '/v1/ps', async ({ query }) => ops().ps(query.get('service') ?? undefined))
-    this.route('GET', '/v1/events', async ({ query }) => d.core.events.recent({ since: Number(query.get('since') ?? 0), limit: 1000 }))
-    this.route('POST', '/v1/deploy', async ({ body }) => {
-      if (typeof body?.text !== 'string') throw new BadRequestError('Send the spec file as {"text": "..."}')
-      const specs = parseServiceSpec(body.text, { source: typeof body.source === 'string' ? body.source : undefined, org: ops().org })
-      return await ops().deploy(specs)
-    })
-    this.route('DELETE', '/v1/services/:org/:name', async ({ params }) => {
-      await ops().remove(`${params[0]}/${params[1]}`)
-      return { removed: `${params[0]}/${params[1]}` }
-    })
-    this.route('POST', '/v1/scale', async ({ body }) => {
-      await ops().scale(String(body?.service ?? ''), Number(body?.replicas))
-      return { service: body.service, replicas: Number(body.replicas) }
-    })
-    this.route('POST', '/v1/invite', async ({ body }) => {
-      const ttlMs = parseDurationMs(body?.ttl ?? '24h')
-      return await ops().invite({ org: body?.org, newOrg: body?.newOrg === true, ttlMs, uses: Number(body?.uses ?? 1), bootstrap: d.bootstrapAddrs(), psk: await d.psk() })
-    })
-    this.route('POST', '/v1/cordon', async ({ body }) => ({ node: await ops().cordon(String(body?.node ?? ''), String(body?.reason ?? 'cordoned by an operator')) }))
-    this.route('POST', '/v1/uncordon', async ({ body }) => ({ node: await ops().uncordon(String(body?.node ?? '')) }))
-    if (this.init.testMode) {
-      this.route('POST', '/v1/test/partition', async ({ body }) => {
-        if (!Array.isArray(body?.blocked)) throw new BadRequestError('Send {"blocked": [peer ids]}')
-        await d.partition(body.blocked.map(String))
-        return { blocked: body.blocked }
-      })
-    }
+    const routes: ApiRoutes = { add: (method, path, handler) => this.route(method, path, handler) }
+    serviceRoutes(routes, this.init.daemon)
+    meshRoutes(routes, this.init.daemon, this.init.testMode)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -105,7 +79,7 @@ export class ApiServer {
         return
       }
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req)
-      const result = await match.r.handler({ body, params: match.m!.slice(1).map(decodeURIComponent), query: url.searchParams, res })
+      const result = await match.r.handler({ body, params: match.m!.slice(1).map(decodeURIComponent), query: url.searchParams, req, res })
       if (!res.headersSent) reply(res, 200, result ?? {})
     } catch (err: any) {
       const status = STATUS_BY_ERROR[err?.name] ?? 500

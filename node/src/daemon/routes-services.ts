@@ -1,0 +1,25 @@
+/** control API: services (ls, ps, deploy, rm, scale) */
+import { parseServiceSpec } from '@minga/protocol'
+import { BadRequestError } from '../errors.js'
+import type { ApiRoutes } from './api-server.js'
+import type { Daemon } from './daemon.js'
+
+export function serviceRoutes (routes: ApiRoutes, d: Daemon): void {
+  const ops = () => d.operations
+  routes.add('GET', '/v1/services', async () => ops().services())
+  routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
+  routes.add('GET', '/v1/ps', async ({ query }) => ops().ps(query.get('service') ?? undefined))
+  routes.add('POST', '/v1/deploy', async ({ body }) => {
+    if (typeof body?.text !== 'string') throw new BadRequestError('Send the spec file as {"text": "..."}')
+    const specs = parseServiceSpec(body.text, { source: typeof body.source === 'string' ? body.source : undefined, org: ops().org })
+    return await ops().deploy(specs)
+  })
+  routes.add('DELETE', '/v1/services/:org/:name', async ({ params }) => {
+    await ops().remove(`${params[0]}/${params[1]}`)
+    return { removed: `${params[0]}/${params[1]}` }
+  })
+  routes.add('POST', '/v1/scale', async ({ body }) => {
+    await ops().scale(String(body?.service ?? ''), Number(body?.replicas))
+    return { service: body.service, replicas: Number(body.replicas) }
+  })
+}
