@@ -28,10 +28,12 @@ for (let i = entries.length; i < TOTAL; i++) {
     spec: { name, org: 'acme', image: 'minga/busybox:1', env: { I: String(i) }, replicas: 1 + (i % 3), resources: { cpu: 100, memory: 67108864 }, spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [] }
   }))
 }
-// shuffle deterministically so that delivery order is not write order
+// shuffle the service writes deterministically so that delivery order is not write order; the admissions
+// go first, as anti-entropy (oldest clock first) delivers them
+const admissions = entries.length - (TOTAL - AUTHORS - 2)
 let seed = 42
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
-for (let i = entries.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [entries[i], entries[j]] = [entries[j], entries[i]] }
+for (let i = entries.length - 1; i > admissions; i--) { const j = admissions + Math.floor(rand() * (i - admissions + 1)); [entries[i], entries[j]] = [entries[j], entries[i]] }
 
 const state = await State.open({ meshId: MESH, root: root.peerId, persistence: new MemoryPersistence(), now: () => wall + 1000 })
 const t0 = performance.now()
