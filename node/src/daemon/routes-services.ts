@@ -1,5 +1,5 @@
 /** control API: services (ls, ps, deploy, rm, scale) */
-import { parseServiceSpec } from '@minga/protocol'
+import { checkServiceSpec, parseServiceSpec } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type { ApiRoutes } from './api-server.js'
 import type { Daemon } from './daemon.js'
@@ -10,7 +10,12 @@ export function serviceRoutes (routes: ApiRoutes, d: Daemon): void {
   routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
   routes.add('GET', '/v1/ps', async ({ query }) => ops().ps(query.get('service') ?? undefined))
   routes.add('POST', '/v1/deploy', async ({ body }) => {
-    if (typeof body?.text !== 'string') throw new BadRequestError('Send the spec file as {"text": "..."}')
+    if (Array.isArray(body?.specs)) {
+      // already translated (e.g. from Compose by the CLI): each must be a complete, normalized spec
+      if (body.specs.length > 100) throw new BadRequestError('At most 100 services per deploy')
+      return await ops().deploy(body.specs.map((spec: unknown) => checkServiceSpec(spec)))
+    }
+    if (typeof body?.text !== 'string') throw new BadRequestError('Send the spec file as {"text": "..."} or normalized specs as {"specs": [...]}')
     const specs = parseServiceSpec(body.text, { source: typeof body.source === 'string' ? body.source : undefined, org: ops().org })
     return await ops().deploy(specs)
   })

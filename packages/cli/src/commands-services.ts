@@ -9,16 +9,17 @@ const MAX_SPEC_FILE = 256 * 1024
 
 export function serviceCommands (program: Command): void {
   program.command('deploy')
-    .description('declare services from a minga spec file (YAML)')
+    .description('declare services from a minga spec file or a Docker Compose file (YAML)')
     .requiredOption('-f, --file <path>', 'the spec file')
+    .option('--compose', 'read the file as Docker Compose (default for compose*.yml / docker-compose*.yml)')
     .option('--wait', 'wait until every replica runs healthy with this spec')
     .option('--timeout <duration>', 'how long --wait waits', '2m')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  minga deploy -f web.yaml --wait')
+    .addHelpText('after', '\nExamples:\n  minga deploy -f web.yaml --wait\n  minga deploy -f docker-compose.yml')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const text = await readSpecFile(options.file)
-      const results = await ctx.api.post('/v1/deploy', { text, source: options.file })
+      const results = await ctx.api.post('/v1/deploy', await deployBody(ctx, text, options.file, options.compose === true))
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}`)
       if (options.wait === true) await waitUntil(ctx, parseDurationMs(options.timeout), async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
       if (options.json === true) ctx.json(results)
@@ -115,6 +116,20 @@ function parseDurationMs (text: string): number {
   const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
   if (match === null) throw new CliError(`"${text}" is not a duration; use e.g. 90s, 2m or 1h`, EXIT.usage)
   return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms']
+}
+
+/** a minga spec goes as text; a Compose file is translated here (the node speaks minga only) */
+async function deployBody (ctx: Context, text: string, file: string, compose: boolean): Promise<unknown> {
+  const { isComposeFileName, parseComposeFile } = await import('@minga/compose')
+  if (!compose && !isComposeFileName(file)) return { text, source: file }
+  const { org } = await ctx.api.get('/v1/status')
+  try {
+    const { specs, warnings } = parseComposeFile(text, { org, source: file })
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`)
+    return { specs }
+  } catch (err: any) {
+    throw new CliError(err.message, EXIT.usage)
+  }
 }
 
 async function readSpecFile (path: string): Promise<string> {
