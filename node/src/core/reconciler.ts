@@ -206,7 +206,9 @@ export class Reconciler {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.services.find(s => s.id === action.service)
         if (service === undefined) return
-        await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec })
+        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec })
+        // report it in the very next heartbeat, without waiting for the next pass to list it
+        this.observed = [...this.observed.filter(c => c.id !== started.id), started]
         this.stats.starts++
         emit('replica-start', action.reason)
         // tell the mesh now: an old owner is waiting for this replica to be healthy
