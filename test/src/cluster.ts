@@ -1,0 +1,336 @@
+/**
+ * A mesh of real minga node processes on 127.0.0.1, driven through the real
+ * CLI (`node packages/cli/bin/minga.js`), each with its own temp data dir,
+ * the in-memory runtime and ephemeral ports. Test mode is on, so a test can
+ * cut the mesh apart with `POST /v1/test/partition`. Every process started
+ * here is killed when the cluster stops, and in any case when this process
+ * exits, so a failed test never leaves nodes behind.
+ *
+ * @example
+ * ```ts
+ * const mesh = await startCluster({ nodes: ['acme', 'acme', 'riverside'] })
+ * try {
+ *   await mesh.cli(mesh.nodes[0], 'deploy', '-f', file)
+ *   await mesh.waitForSameDigest()
+ * } finally {
+ *   await mesh.stop()
+ * }
+ * ```
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { apiClient } from '@minga/cli'
+import { timing, waitFor } from './wait.js'
+
+export const MINGA_BIN = fileURLToPath(new URL('../../../packages/cli/bin/minga.js', import.meta.url))
+
+export interface CliResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface MingaNode {
+  /** n1, n2… for messages */
+  readonly name: string
+  readonly dir: string
+  readonly org: string
+  peerId: string
+  /** the running `minga up` process, if any */
+  process?: ChildProcess
+  /** the main host's and the door's addresses, as the running process printed them */
+  listen: string[]
+  door: string[]
+  /** everything the node process wrote on stderr, across restarts (for failure messages) */
+  log: string[]
+}
+
+export interface NodeSpec {
+  org: string
+  /** extra `minga up` arguments, e.g. ['--cpu', '2', '--memory', '4Gi'] */
+  upArgs?: string[]
+}
+
+export interface ClusterOptions {
+  /** one organization name (or spec) per node; the first creates the mesh, a new name joins with --new-org */
+  nodes: Array<string | NodeSpec>
+  /** extra `minga up` arguments for every node */
+  upArgs?: string[]
+  /** start the nodes (default true); false stops after init/join */
+  up?: boolean
+}
+
+const READY_TIMEOUT = 30_000
+const CLI_TIMEOUT = 45_000
+const live = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
+
+/** run the minga CLI with these arguments; never throws on a non-zero exit */
+export async function runMinga (args: string[], options: { env?: NodeJS.ProcessEnv, timeout?: number } = {}): Promise<CliResult> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MINGA_BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    live.add(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? CLI_TIMEOUT)
+    child.on('error', reject)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      live.delete(child)
+      resolve({ status, stdout, stderr })
+    })
+  })
+}
+
+export class Cluster {
+  readonly nodes: MingaNode[] = []
+  private readonly upArgs: string[]
+  private readonly extraUpArgs = new Map<MingaNode, string[]>()
+  private readonly root: string
+
+  private constructor (root: string, upArgs: string[]) {
+    this.root = root
+    this.upArgs = upArgs
+  }
+
+  static async create (options: { upArgs?: string[] } = {}): Promise<Cluster> {
+    return new Cluster(await mkdtemp(join(tmpdir(), 'minga-mesh-')), options.upArgs ?? [])
+  }
+
+  /** `minga --data <node dir> ...args` */
+  async cli (node: MingaNode, ...args: string[]): Promise<CliResult> {
+    const since = Date.now()
+    const result = await runMinga(['--data', node.dir, ...args])
+    timing(`${node.name} minga ${args.join(' ').slice(0, 60)}`, since)
+    return result
+  }
+
+  /** the parsed `--json` output of a read verb; throws with the CLI's stderr on failure */
+  async json<T = any> (node: MingaNode, ...args: string[]): Promise<T> {
+    const run = await this.cli(node, ...args, '--json')
+    if (run.status !== 0) throw new Error(`minga ${args.join(' ')} on ${node.name} exited ${run.status}: ${run.stderr.trim()}`)
+    return JSON.parse(run.stdout) as T
+  }
+
+  /** a data dir for a node that has not joined yet */
+  newNode (org: string, upArgs: string[] = [], name = `n${this.nodes.length + 1}`): MingaNode {
+    const node: MingaNode = { name, dir: join(this.root, name), org, peerId: '', listen: [], door: [], log: [] }
+    this.nodes.push(node)
+    this.extraUpArgs.set(node, upArgs)
+    return node
+  }
+
+  /** `minga init --org ORG` in a fresh data dir */
+  async init (org: string, upArgs: string[] = []): Promise<MingaNode> {
+    const node = this.newNode(org, upArgs)
+    const run = await this.cli(node, 'init', '--org', org)
+    if (run.status !== 0) throw new Error(`init failed (${run.status}): ${run.stderr}`)
+    node.peerId = peerIdIn(run.stdout)
+    return node
+  }
+
+  /** an invite from `issuer`; extra args e.g. ['--new-org', '--uses', '2'] */
+  async invite (issuer: MingaNode, ...args: string[]): Promise<string> {
+    const run = await this.cli(issuer, 'invite', ...args)
+    if (run.status !== 0) throw new Error(`invite on ${issuer.name} failed (${run.status}): ${run.stderr}`)
+    return run.stdout.trim()
+  }
+
+  /** a new node of `org` joins through an invite from `via` (a new org name joins with --new-org) */
+  async join (org: string, via: MingaNode, upArgs: string[] = []): Promise<MingaNode> {
+    const known = this.nodes.some(n => n.org === org && n.peerId !== '')
+    // a node invites to its own organization, or to a new one
+    const issuer = !known || via.org === org ? via : this.running().find(n => n.org === org)
+    if (issuer === undefined) throw new Error(`no running node of ${org} to invite a new one`)
+    const token = await this.invite(issuer, ...(known ? [] : ['--new-org']))
+    return await this.joinWith(token, org, known ? [] : ['--org', org], upArgs)
+  }
+
+  /** a new node runs `minga join TOKEN ...joinArgs`; throws if it fails */
+  async joinWith (token: string, org: string, joinArgs: string[] = [], upArgs: string[] = [], name?: string): Promise<MingaNode> {
+    const node = this.newNode(org, upArgs, name)
+    const run = await this.cli(node, 'join', token, ...joinArgs)
+    if (run.status !== 0) throw new Error(`join of ${node.name} (${org}) failed (${run.status}): ${run.stderr}`)
+    node.peerId = peerIdIn(run.stdout)
+    return node
+  }
+
+  /** `minga up` on the node's data dir; resolves once it printed "ready" */
+  async up (node: MingaNode): Promise<MingaNode> {
+    if (node.process !== undefined) throw new Error(`${node.name} is already running`)
+    const args = [
+      MINGA_BIN, '--data', node.dir, 'up', '--runtime', 'memory',
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--door', '/ip4/127.0.0.1/tcp/0',
+      ...this.upArgs, ...(this.extraUpArgs.get(node) ?? [])
+    ]
+    const child = spawn(process.execPath, args, { env: { ...process.env, MINGA_TEST_MODE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    live.add(child)
+    node.process = child
+    node.log.push(`--- ${node.name} up (pid ${child.pid})`)
+    let buffer = ''
+    let ready = false
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${node.name} did not print "ready" within ${READY_TIMEOUT / 1000} s:\n${node.log.slice(-20).join('\n')}`)), READY_TIMEOUT)
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk
+        const lines = buffer.split('\n')
+        buffer = lines.pop() ?? ''
+        for (const line of lines) {
+          node.log.push(line)
+          if (node.log.length > 2000) node.log.splice(0, 1000)
+          if (line.startsWith('listening on ')) node.listen = line.slice('listening on '.length).split(' ').filter(Boolean)
+          if (line.startsWith('door on ')) node.door = line.slice('door on '.length).split(' ').filter(Boolean)
+          if (line === 'ready' && !ready) { ready = true; clearTimeout(timer); resolve() }
+        }
+      })
+      child.on('exit', (code, signal) => {
+        live.delete(child)
+        if (node.process === child) node.process = undefined
+        node.log.push(`--- ${node.name} exited (${code ?? signal})`)
+        if (!ready) { clearTimeout(timer); reject(new Error(`${node.name} exited (${code ?? signal}) before it was ready:\n${node.log.slice(-20).join('\n')}`)) }
+      })
+    })
+    const since = Date.now()
+    await done
+    timing(`${node.name} up`, since)
+    return node
+  }
+
+  /** kill -9: no goodbye, no flush */
+  async kill9 (node: MingaNode): Promise<void> {
+    await this.signal(node, 'SIGKILL')
+  }
+
+  /** a clean stop (SIGTERM) */
+  async down (node: MingaNode): Promise<void> {
+    await this.signal(node, 'SIGTERM')
+  }
+
+  /** start a stopped or killed node again on its data dir */
+  async restart (node: MingaNode): Promise<MingaNode> {
+    if (node.process !== undefined) await this.kill9(node)
+    return await this.up(node)
+  }
+
+  /** cut the mesh in two: each side's gater refuses and drops the other side (test mode) */
+  async partition (a: MingaNode[], b: MingaNode[]): Promise<void> {
+    await Promise.all([
+      ...a.map(async n => await this.block(n, b)),
+      ...b.map(async n => await this.block(n, a))
+    ])
+  }
+
+  /** undo every partition */
+  async heal (nodes: MingaNode[] = this.running()): Promise<void> {
+    await Promise.all(nodes.map(async n => await this.block(n, [])))
+  }
+
+  running (): MingaNode[] {
+    return this.nodes.filter(n => n.process !== undefined)
+  }
+
+  /** `minga status --json` of every given node */
+  async statuses (nodes: MingaNode[] = this.running()): Promise<any[]> {
+    return await Promise.all(nodes.map(async n => await this.json(n, 'status')))
+  }
+
+  /** `minga nodes --json` as `node` sees them */
+  async nodesOf (node: MingaNode): Promise<any[]> {
+    return await this.json(node, 'nodes')
+  }
+
+  /** `minga ps [service] --json` as `node` sees it */
+  async ps (node: MingaNode, service?: string): Promise<any[]> {
+    return await this.json(node, 'ps', ...(service === undefined ? [] : [service]))
+  }
+
+  /** the node with this peer id */
+  byPeer (peerId: string): MingaNode | undefined {
+    return this.nodes.find(n => n.peerId === peerId)
+  }
+
+  /** waits until every given node reports one state digest; returns it */
+  async waitForSameDigest (nodes: MingaNode[] = this.running(), timeoutMs = 30_000): Promise<string> {
+    let digests: string[] = []
+    await waitFor(async () => {
+      digests = (await this.statuses(nodes)).map(s => s.digest)
+      return digests.every(d => d === digests[0])
+    }, { timeoutMs, label: 'same digest', message: () => `digests differ: ${nodes.map((n, i) => `${n.name}=${digests[i]?.slice(0, 12)}`).join(' ')}` })
+    return digests[0]
+  }
+
+  /** kill every process, remove every data dir */
+  async stop (): Promise<void> {
+    await Promise.all(this.running().map(async n => await this.kill9(n)))
+    await rm(this.root, { recursive: true, force: true })
+  }
+
+  /** the last lines each node logged, for a failure message */
+  logs (lines = 15): string {
+    return this.nodes.map(n => `${n.name} ${n.peerId.slice(-8)}:\n  ${n.log.slice(-lines).join('\n  ')}`).join('\n')
+  }
+
+  private async block (node: MingaNode, others: MingaNode[]): Promise<void> {
+    await apiClient(join(node.dir, 'api.sock')).post('/v1/test/partition', { blocked: others.map(o => o.peerId) })
+  }
+
+  private async signal (node: MingaNode, signal: NodeJS.Signals): Promise<void> {
+    const child = node.process
+    if (child === undefined) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill(signal)
+    await exited
+  }
+}
+
+/**
+ * Inits the first node and joins the others, in waves: every node of an
+ * organization already in the mesh joins at once (through one invite with
+ * enough uses), and the first node of a new organization joins with a
+ * --new-org invite; then the wave starts together.
+ */
+export async function startCluster (options: ClusterOptions): Promise<Cluster> {
+  const cluster = await Cluster.create({ upArgs: options.upArgs })
+  const up = options.up !== false
+  try {
+    const specs = options.nodes.map((n, i) => ({ ...(typeof n === 'string' ? { org: n } : n), name: `n${i + 1}` }))
+    const first = await cluster.init(specs[0].org, specs[0].upArgs)
+    if (up) await cluster.up(first)
+    let pending = specs.slice(1)
+    while (pending.length > 0) {
+      const known = new Set(cluster.nodes.filter(n => n.peerId !== '').map(n => n.org))
+      const wave: typeof specs = []
+      for (const spec of pending) {
+        if (known.has(spec.org) || !wave.some(w => w.org === spec.org)) wave.push(spec)
+      }
+      pending = pending.filter(p => !wave.includes(p))
+      const issuerOf = (org: string): MingaNode => (up ? cluster.running() : cluster.nodes).find(n => n.org === org && n.peerId !== '') ?? first
+      const tokens = new Map<string, string>()
+      for (const org of new Set(wave.filter(w => known.has(w.org)).map(w => w.org))) {
+        tokens.set(org, await cluster.invite(issuerOf(org), '--uses', String(wave.filter(w => w.org === org).length)))
+      }
+      for (const spec of wave) if (!known.has(spec.org)) tokens.set(spec.name, await cluster.invite(first, '--new-org'))
+      const joined = await Promise.all(wave.map(async spec => {
+        const token = tokens.get(known.has(spec.org) ? spec.org : spec.name)!
+        return await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
+      }))
+      if (up) await Promise.all(joined.map(async node => await cluster.up(node)))
+    }
+    cluster.nodes.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
+    return cluster
+  } catch (err) {
+    await cluster.stop()
+    throw err
+  }
+}
+
+function peerIdIn (stdout: string): string {
+  const match = /This node is (12D3KooW\w+)/.exec(stdout)
+  if (match === null) throw new Error(`no peer id in: ${stdout}`)
+  return match[1]
+}

@@ -1,0 +1,280 @@
+/**
+ * A mesh of real `minga up` processes on one machine, each node on its own
+ * Docker engine, set up the way an operator does it: `minga init` on the
+ * first node, `minga invite` / `minga join` for the others. The tests drive
+ * it through the CLI and watch the engines directly (docker-engines.ts).
+ *
+ * @example
+ * ```ts
+ * const started = await engines(['e2e-a', 'e2e-b', 'e2e-c'])
+ * const cluster = await DockerCluster.start(started, { orgs: ['acme', 'acme', 'riverside'] })
+ * try {
+ *   await cluster.deploy(0, WEB)
+ *   await cluster.waitFor('2 healthy', async () => (await cluster.serving('acme/web')).length === 2)
+ * } finally { await cluster.close() }
+ * ```
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { REPO_ROOT, isServing, stopEngine, startEngine, type ContainerInfo, type Engine } from './docker-engines.js'
+
+const BIN = join(REPO_ROOT, 'packages/cli/bin/minga.js')
+const CLI_TIMEOUT_MS = 120_000
+const LIVE = new Set<ChildProcess>()
+
+// never leave node processes behind, whatever ends the test run
+process.once('exit', () => { for (const child of LIVE) child.kill('SIGKILL') })
+
+export interface ClusterNode {
+  index: number
+  dataDir: string
+  engine: Engine
+  org: string
+  peerId: string
+  listenPort: number
+  doorPort: number
+  logPath: string
+  process?: ChildProcess
+  /** the engine was stopped by the test */
+  engineStopped?: boolean
+}
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+export interface ClusterOptions {
+  /** organization of each node; nodes after the first join by invite (a new org gets a --new-org invite) */
+  orgs?: string[]
+  /** extra environment for every node process */
+  env?: Record<string, string>
+}
+
+export class DockerCluster {
+  readonly nodes: ClusterNode[] = []
+  meshId = ''
+
+  private constructor (readonly dir: string, private readonly env: Record<string, string>) {}
+
+  static async start (engines: Engine[], options: ClusterOptions = {}): Promise<DockerCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'minga-e2e-'))
+    const cluster = new DockerCluster(dir, options.env ?? {})
+    const orgs = options.orgs ?? engines.map(() => 'acme')
+    try {
+      for (const [index, engine] of engines.entries()) {
+        const node: ClusterNode = {
+          index, engine, org: orgs[index], peerId: '',
+          dataDir: join(dir, `n${index}`), logPath: join(dir, `n${index}.log`),
+          listenPort: await freePort(), doorPort: await freePort()
+        }
+        if (index === 0) {
+          await cluster.mustMinga(node, ['init', '--org', node.org])
+        } else {
+          const newOrg = !cluster.nodes.slice(0, index).some(n => n.org === node.org)
+          const token = (await cluster.mustMinga(0, newOrg ? ['invite', '--new-org'] : ['invite'])).stdout.trim()
+          await cluster.mustMinga(node, ['join', token, ...(newOrg ? ['--org', node.org] : [])])
+        }
+        const mesh = JSON.parse(await readFile(join(node.dataDir, 'mesh.json'), 'utf8'))
+        cluster.meshId = mesh.meshId
+        cluster.nodes.push(node)
+        await cluster.up(index)
+        node.peerId = (await cluster.api(index, '/v1/status')).node
+      }
+      await cluster.waitFor('every node sees every other alive', async () => {
+        for (const node of cluster.nodes) {
+          const nodes: any[] = await cluster.api(node.index, '/v1/nodes')
+          if (nodes.filter(n => n.status === 'alive').length !== cluster.nodes.length) return false
+        }
+        return true
+      })
+      return cluster
+    } catch (err) {
+      await cluster.close({ failed: true })
+      throw err
+    }
+  }
+
+  /** run `minga --data <node> ...args` */
+  async minga (node: number | ClusterNode, args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
+    const n = typeof node === 'number' ? this.nodes[node] : node
+    return await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, '--data', n.dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+      child.on('error', reject)
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+    })
+  }
+
+  /** like `minga`, but a non-zero exit is an error that shows the output */
+  async mustMinga (node: number | ClusterNode, args: string[], timeoutMs?: number): Promise<CliResult> {
+    const result = await this.minga(node, args, timeoutMs)
+    if (result.code !== 0) throw new Error(`minga ${args.join(' ')} exited ${result.code}:\n${result.stderr}${result.stdout}`)
+    return result
+  }
+
+  /** `minga deploy -f` of a spec text */
+  async deploy (node: number, spec: string, extra: string[] = []): Promise<CliResult> {
+    const file = join(this.dir, `spec-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`)
+    await writeFile(file, spec)
+    return await this.mustMinga(node, ['deploy', '-f', file, ...extra])
+  }
+
+  /** a GET on a node's control API, answered as JSON */
+  async api (node: number, path: string): Promise<any> {
+    const socketPath = join(this.nodes[node].dataDir, 'api.sock')
+    return await new Promise((resolve, reject) => {
+      const req = request({ socketPath, path, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch (err) { reject(err) }
+        })
+      })
+      req.on('timeout', () => req.destroy(new Error(`node ${node} did not answer ${path}`)))
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  /** `minga up` the node on its data dir and engine; resolves once it says ready */
+  async up (index: number): Promise<void> {
+    const node = this.nodes[index]
+    const log = createWriteStream(node.logPath, { flags: 'a' })
+    const child = spawn(process.execPath, [BIN, '--data', node.dataDir, 'up',
+      '--docker-host', node.engine.socket,
+      '--listen', `/ip4/127.0.0.1/tcp/${node.listenPort}`,
+      '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
+    LIVE.add(child)
+    node.process = child
+    child.on('exit', () => { LIVE.delete(child); if (node.process === child) node.process = undefined })
+    await waitReady(child, log, 60_000)
+  }
+
+  /** kill -9 the node's process */
+  async kill (index: number): Promise<void> {
+    const child = this.nodes[index].process
+    if (child === undefined) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  async stopEngine (index: number): Promise<void> {
+    this.nodes[index].engineStopped = true
+    await stopEngine(this.nodes[index].engine.name)
+  }
+
+  async startEngine (index: number): Promise<void> {
+    await startEngine(this.nodes[index].engine.name)
+    this.nodes[index].engineStopped = false
+  }
+
+  /** this mesh's containers on one node's engine, any state; none when its engine is stopped */
+  async containers (index: number, service?: string): Promise<ContainerInfo[]> {
+    const node = this.nodes[index]
+    if (node.engineStopped === true) return []
+    const label = [`io.minga.mesh=${this.meshId}`, ...(service === undefined ? [] : [`io.minga.service=${service}`])]
+    return await node.engine.api.containers({ label })
+  }
+
+  /** containers of a service on every engine that runs, with the index of the engine's node */
+  async everywhere (service?: string): Promise<Array<ContainerInfo & { at: number }>> {
+    const lists = await Promise.all(this.nodes.map(async n => (await this.containers(n.index, service)).map(c => ({ ...c, at: n.index }))))
+    return lists.flat()
+  }
+
+  /** containers of a service that run and pass their health check, on any engine */
+  async serving (service: string): Promise<Array<ContainerInfo & { at: number }>> {
+    return (await this.everywhere(service)).filter(isServing)
+  }
+
+  /** poll until `check` is true (or returns nothing falsy), failing after `timeoutMs` with `what` */
+  async waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let last: unknown
+    while (Date.now() < deadline) {
+      try {
+        if (await check()) return
+      } catch (err) { last = err }
+      await sleep(intervalMs)
+    }
+    throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`)
+  }
+
+  /** the last lines of every node's log, to print when a test fails */
+  async logs (lines = 40): Promise<string> {
+    const parts: string[] = []
+    for (const node of this.nodes) {
+      const text = await readFile(node.logPath, 'utf8').catch(() => '')
+      parts.push(`--- node ${node.index} (${node.peerId.slice(-8)}) ---\n${text.split('\n').slice(-lines).join('\n')}`)
+    }
+    return parts.join('\n')
+  }
+
+  /**
+   * Kill every node, remove this mesh's containers from the engines, stop
+   * the engines and delete the data dirs. Safe to call twice and after a failure
+   */
+  async close (options: { failed?: boolean } = {}): Promise<void> {
+    if (options.failed === true) console.error(await this.logs())
+    for (const node of this.nodes) await this.kill(node.index).catch(() => {})
+    for (const node of this.nodes) {
+      try {
+        if (node.engineStopped !== true && this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
+      } catch {}
+    }
+    const names = [...new Set(this.nodes.map(n => n.engine.name))]
+    await Promise.all(names.map(async name => await stopEngine(name).catch(() => {})))
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** run `body` with the cluster; on failure print the nodes' logs; always close it */
+export async function withCluster (engines: Engine[], options: ClusterOptions, body: (cluster: DockerCluster) => Promise<void>): Promise<void> {
+  const cluster = await DockerCluster.start(engines, options)
+  let failed = true
+  try {
+    await body(cluster)
+    failed = false
+  } finally {
+    await cluster.close({ failed })
+  }
+}
+
+async function waitReady (child: ChildProcess, log: WriteStream, timeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`node did not say ready within ${timeoutMs} ms:\n${seen}`)), timeoutMs)
+    const onData = (chunk: Buffer): void => {
+      log.write(chunk)
+      if (!seen.includes('\nready\n')) {
+        seen += chunk.toString()
+        if (/(^|\n)ready\n/.test(seen)) { clearTimeout(timer); resolve() }
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code, signal) => { clearTimeout(timer); log.end(); reject(new Error(`node exited (${code ?? signal}) before it was ready:\n${seen}`)) })
+  })
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { if (typeof address === 'object' && address !== null) resolve(address.port); else reject(new Error('no port')) })
+    })
+  })
+}
+
+export async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}

@@ -1,0 +1,177 @@
+/**
+ * Real Docker engines for the end-to-end tests: one isolated dockerd per
+ * name (scripts/docker-engine.sh), the test images built on each
+ * (scripts/test-image.sh), and a tiny client of the engine's HTTP API over
+ * its unix socket, so the tests check what really runs without going
+ * through minga's own runtime code.
+ */
+import { execFile } from 'node:child_process'
+import { request } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const exec = promisify(execFile)
+
+/** the repository's root, from test/dist/src */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+const LABEL = {
+  mesh: 'io.minga.mesh',
+  node: 'io.minga.node',
+  service: 'io.minga.service',
+  replica: 'io.minga.replica',
+  hash: 'io.minga.hash'
+} as const
+export { LABEL as LABELS }
+
+export interface Engine {
+  name: string
+  socket: string
+  api: EngineClient
+}
+
+async function script (name: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  const { stdout } = await exec('bash', [`${REPO_ROOT}scripts/${name}`, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 })
+  return stdout.trim()
+}
+
+async function hasCommand (command: string): Promise<boolean> {
+  return await exec('bash', ['-c', `command -v ${command}`]).then(() => true, () => false)
+}
+
+/** start (or reuse) engine NAME, with the test images on it */
+export async function startEngine (name: string): Promise<Engine> {
+  const socket = (await script('docker-engine.sh', ['start', name])).split('\n').pop() ?? ''
+  await script('test-image.sh', [socket])
+  return { name, socket, api: new EngineClient(socket) }
+}
+
+/** stop engine NAME; its containers stop with it, its images stay for the next run */
+export async function stopEngine (name: string): Promise<void> {
+  await script('docker-engine.sh', ['stop', name], 60_000)
+}
+
+/**
+ * Start the engines the end-to-end tests need. Where engines cannot run
+ * (no dockerd, not root) this prints why and returns undefined, so the
+ * tests are skipped; under CI (`CI` set) it throws instead.
+ */
+export async function engines (names: string[]): Promise<Engine[] | undefined> {
+  const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
+    : process.getuid?.() !== 0 ? 'dockerd needs root to run isolated engines'
+      : undefined
+  try {
+    if (missing !== undefined) throw new Error(missing)
+    const started: Engine[] = []
+    for (const name of names) started.push(await startEngine(name))
+    // containers a crashed earlier run left behind on these test-only engines
+    for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
+    return started
+  } catch (err: any) {
+    const reason = String(err?.stderr ?? '').trim() || err?.message || String(err)
+    if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
+      throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${reason}`)
+    }
+    console.log(`skipped: no Docker (${reason})`)
+    return undefined
+  }
+}
+
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none'
+
+/** one container as the engine lists it */
+export interface ContainerInfo {
+  id: string
+  name: string
+  image: string
+  /** created, running, exited, … as Docker says */
+  state: string
+  health: Health
+  labels: Record<string, string>
+  mesh?: string
+  node?: string
+  service?: string
+  replica?: number
+  hash?: string
+}
+
+export function isServing (c: ContainerInfo): boolean {
+  return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
+}
+
+/** the Docker Engine API over a unix socket, only what the tests need */
+export class EngineClient {
+  constructor (readonly socket: string) {}
+
+  async call<T = any> (method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number, body: T }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    return await new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socket, method, path, timeout: timeoutMs, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let value: any = text
+          try { value = text === '' ? undefined : JSON.parse(text) } catch {}
+          resolve({ status: res.statusCode ?? 0, body: value })
+        })
+        res.on('error', reject)
+      })
+      req.on('timeout', () => req.destroy(new Error(`engine ${this.socket} did not answer ${method} ${path} within ${timeoutMs} ms`)))
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+
+  /** every container (any state) whose labels match, e.g. `{ label: ['io.minga.mesh=abc'] }` */
+  async containers (filters: Record<string, string[]> = {}): Promise<ContainerInfo[]> {
+    const query = new URLSearchParams({ all: 'true', filters: JSON.stringify(filters) })
+    const res = await this.call<any[]>('GET', `/containers/json?${query.toString()}`)
+    if (res.status !== 200) throw new Error(`engine ${this.socket} answered ${res.status} to a container list: ${JSON.stringify(res.body)}`)
+    return res.body.map(toInfo)
+  }
+
+  async create (name: string, config: { Image: string, Cmd: string[], Labels?: Record<string, string> }): Promise<string> {
+    const res = await this.call<{ Id: string }>('POST', `/containers/create?name=${encodeURIComponent(name)}`, { ...config, HostConfig: { NetworkMode: 'none' } })
+    if (res.status !== 201) throw new Error(`engine ${this.socket} refused to create ${name}: ${JSON.stringify(res.body)}`)
+    const started = await this.call('POST', `/containers/${res.body.Id}/start`)
+    if (started.status !== 204 && started.status !== 304) throw new Error(`engine ${this.socket} refused to start ${name}: ${JSON.stringify(started.body)}`)
+    return res.body.Id
+  }
+
+  /** true when the container exists, in any state */
+  async exists (id: string): Promise<boolean> {
+    return (await this.call('GET', `/containers/${id}/json`)).status === 200
+  }
+
+  async remove (id: string): Promise<void> {
+    await this.call('DELETE', `/containers/${id}?force=true&v=true`, undefined, 30_000)
+  }
+
+  async removeAll (filters: Record<string, string[]>): Promise<void> {
+    for (const c of await this.containers(filters)) await this.remove(c.id)
+  }
+}
+
+function toInfo (summary: any): ContainerInfo {
+  const labels: Record<string, string> = summary.Labels ?? {}
+  const status = String(summary.Status ?? '')
+  const health: Health = status.includes('(healthy)') ? 'healthy'
+    : status.includes('(unhealthy)') ? 'unhealthy'
+      : status.includes('(health: starting)') ? 'starting'
+        : 'none'
+  const info: ContainerInfo = {
+    id: summary.Id,
+    name: String(summary.Names?.[0] ?? '').replace(/^\//, ''),
+    image: summary.Image,
+    state: summary.State,
+    health,
+    labels
+  }
+  if (labels[LABEL.mesh] !== undefined) info.mesh = labels[LABEL.mesh]
+  if (labels[LABEL.node] !== undefined) info.node = labels[LABEL.node]
+  if (labels[LABEL.service] !== undefined) info.service = labels[LABEL.service]
+  if (labels[LABEL.replica] !== undefined) info.replica = Number(labels[LABEL.replica])
+  if (labels[LABEL.hash] !== undefined) info.hash = labels[LABEL.hash]
+  return info
+}

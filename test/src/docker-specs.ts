@@ -1,0 +1,32 @@
+/**
+ * Service specs for the end-to-end tests, on the local test images
+ * (scripts/test-image.sh): a long-running busybox process that stops at once
+ * on SIGTERM, with a health check of a one-second interval (the shortest a
+ * spec allows), so replicas turn healthy about a second after they start.
+ */
+
+export interface LongRunningOptions {
+  name: string
+  replicas: number
+  /** minga/busybox:1 by default */
+  image?: string
+  maxUnavailable?: number
+  spread?: 'node' | 'org'
+}
+
+/** `sleep` in the background so the TERM trap runs at once, not after the sleep */
+export const LOOP_COMMAND = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
+
+export function longRunning (options: LongRunningOptions): string {
+  return [
+    `name: ${options.name}`,
+    `image: ${options.image ?? 'minga/busybox:1'}`,
+    `command: ${JSON.stringify(LOOP_COMMAND)}`,
+    `replicas: ${options.replicas}`,
+    'resources: { cpu: 50m, memory: 16Mi }',
+    `spread: ${options.spread ?? 'node'}`,
+    'health: { cmd: ["cat", "/etc/minga-test-image"], interval: 1s, timeout: 1s, retries: 2 }',
+    `update: { maxUnavailable: ${options.maxUnavailable ?? 1} }`,
+    ''
+  ].join('\n')
+}

@@ -1,0 +1,10 @@
+/**
+ * @packageDocumentation
+ *
+ * Helpers for minga's integration tests and benchmarks: a mesh of real
+ * node processes driven through the CLI, and polling waits.
+ */
+export * from './cluster.js'
+export * from './wait.js'
+export * from './specs.js'
+export * from './checks.js'
