@@ -3,13 +3,9 @@
  * The scheduler is pure: it throws only on input that a keyed, replicated
  * state can never produce, so reaching one of these means a caller bug.
  */
+import { MingaError } from '@minga/protocol'
 
-export class SchedulerError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = new.target.name
-  }
-}
+export class SchedulerError extends MingaError {}
 
 export class DuplicateServiceError extends SchedulerError {
   constructor (id: string) {

@@ -35,36 +35,50 @@ export function formatConstraints (constraints: Record<string, string>): string 
 }
 
 /**
- * Nodes eligible for a service, as indices into the node table. Services that
- * share an org, `allowOrgs` and constraints share one list, which keeps the
- * filtering cost at O(distinct rule sets × nodes) rather than O(services × nodes).
+ * Nodes eligible for a service, as ascending indices into the node table.
+ * Services with the same rules share one list, and a list with `allowOrgs`
+ * is built from those orgs' nodes only, so filtering stays far below
+ * O(services × nodes).
  */
 export class CandidateCache {
   private readonly table: NodeTable
   private readonly lists = new Map<string, Int32Array>()
+  private readonly byOrg: number[][]
 
   constructor (table: NodeTable) {
     this.table = table
+    this.byOrg = table.orgNames.map(() => [])
+    for (let i = 0; i < table.count; i++) this.byOrg[table.org[i]].push(i)
   }
 
   get (spec: ServiceSpec): Int32Array {
-    const allow = spec.allowOrgs === undefined ? null : [...spec.allowOrgs].sort(compareStrings)
-    const constraints = Object.keys(spec.constraints).sort(compareStrings).map(k => [k, spec.constraints[k]])
-    const key = JSON.stringify([spec.org, allow, constraints])
+    const key = rulesKey(spec)
     let list = this.lists.get(key)
     if (list === undefined) {
-      const picked: number[] = []
-      for (let i = 0; i < this.table.count; i++) {
-        if (isEligible(spec, this.table.nodes[i])) picked.push(i)
-      }
-      list = Int32Array.from(picked)
+      list = Int32Array.from(this.pool(spec).filter(i => isEligible(spec, this.table.nodes[i])))
       this.lists.set(key, list)
     }
     return list
   }
+
+  /** the nodes worth checking: all, or those of the allowed orgs */
+  private pool (spec: ServiceSpec): number[] {
+    if (spec.allowOrgs === undefined) return Array.from({ length: this.table.count }, (_, i) => i)
+    const orgs = new Set(spec.allowOrgs.map(o => this.table.orgIndex.get(o)).filter(o => o !== undefined))
+    return [...orgs].flatMap(o => this.byOrg[o]).sort((a, b) => a - b)
+  }
+}
+
+/** the rules that decide eligibility, as a string; most services have none but their org */
+function rulesKey (spec: ServiceSpec): string {
+  const constraints = Object.keys(spec.constraints)
+  if (spec.allowOrgs === undefined && constraints.length === 0) return `org:${spec.org}`
+  const allow = spec.allowOrgs === undefined ? null : [...spec.allowOrgs].sort(compareStrings)
+  return JSON.stringify([spec.org, allow, constraints.sort(compareStrings).map(k => [k, spec.constraints[k]])])
 }
 
 const UDP_BIT = 1
+const MAX_PORT = 65535
 /** port and protocol in one integer below 2^17 */
 export const PORT_KEYS = 1 << 17
 
@@ -72,7 +86,9 @@ export const PORT_KEYS = 1 << 17
 export function hostPortKeys (spec: ServiceSpec): number[] {
   const keys = new Set<number>()
   for (const p of spec.ports) {
-    if (p.host !== undefined) keys.add(p.host * 2 + (p.protocol === 'udp' ? UDP_BIT : 0))
+    // spec parsing rejects other values; skipping them here keeps keys from aliasing another node's
+    if (p.host === undefined || !Number.isInteger(p.host) || p.host < 0 || p.host > MAX_PORT) continue
+    keys.add(p.host * 2 + (p.protocol === 'udp' ? UDP_BIT : 0))
   }
   return [...keys].sort((a, b) => a - b)
 }

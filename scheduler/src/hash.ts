@@ -37,7 +37,7 @@ const LN2 = 0.6931471805599453
 /**
  * -ln(u) for u = (h + 0.5) / 2^32, h a uint32: the exponential variate that
  * weighted rendezvous hashing divides by a node's weight. Decreasing in h and
- * always > 0. ln of the mantissa comes from the atanh series (error < 1e-6),
+ * always > 0. ln of the mantissa comes from the atanh series (error below 1.2e-6),
  * which is ample: the scores only need to be identical everywhere, not exact.
  */
 export function negLogUnit (h: number): number {

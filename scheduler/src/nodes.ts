@@ -22,6 +22,9 @@ export interface NodeTable {
   readonly invMemOwn: Float64Array
   readonly invCpuOthers: Float64Array
   readonly invMemOthers: Float64Array
+  /** the least of invCpuOwn and of invMemOwn (the others' are never less): a bound that lets scans skip nodes early */
+  minInvCpu: number
+  minInvMem: number
   readonly cpuFree: Float64Array
   readonly memFree: Float64Array
   /** what is left of the share (`shareForOthers`) that other orgs' services may use */
@@ -54,7 +57,9 @@ export function buildNodeTable (input: readonly NodeInfo[]): NodeTable {
     cpuFree: new Float64Array(count),
     memFree: new Float64Array(count),
     shareCpuFree: new Float64Array(count),
-    shareMemFree: new Float64Array(count)
+    shareMemFree: new Float64Array(count),
+    minInvCpu: Infinity,
+    minInvMem: Infinity
   }
   for (let i = 0; i < count; i++) {
     const node = nodes[i]
@@ -78,6 +83,8 @@ export function buildNodeTable (input: readonly NodeInfo[]): NodeTable {
     table.memFree[i] = mem
     table.shareCpuFree[i] = cpu * share
     table.shareMemFree[i] = mem * share
+    table.minInvCpu = Math.min(table.minInvCpu, table.invCpuOwn[i])
+    table.minInvMem = Math.min(table.minInvMem, table.invMemOwn[i])
   }
   return table
 }

@@ -14,6 +14,13 @@
  *
  * Replicas of a service are placed in index order, so scaling up never moves
  * the replicas already running and scaling down never moves those that stay.
+ *
+ * When a node leaves (or joins), the replicas it held (or wins) move, and a
+ * few more follow: a moved replica that lands in a sibling's org pushes the
+ * sibling out, one that leaves an org lets a later sibling back in, and one
+ * that fills a nearly full node pushes a younger service's replica on. These
+ * cascades grow as orgs get fewer and nodes fuller; bench/scheduler.mjs and
+ * test/churn.test.ts measure them.
  */
 import { CandidateCache, hostPortKeys } from './filters.js'
 import { commit, demandOf, fits } from './fit.js'
@@ -85,11 +92,12 @@ class Scanner {
   readonly table: NodeTable
   readonly usedPorts = new Set<number>()
   demand: Demand = { cpu: 0, memory: 0, org: -1, ports: [] }
-  bestCost = Infinity
   private candidates: Int32Array = new Int32Array(0)
   private spreadOrgs = true
   private cpuWeight = MIN_CPU_WEIGHT
   private memWeight = MIN_MEMORY_WEIGHT
+  /** no node's inverse weight is below this, for the current service */
+  private leastInverseWeight = 0
   // stamp[i] === stamp: node i (org i) already holds a replica of the current service
   private stamp = 0
   private readonly nodeStamp: Int32Array
@@ -108,6 +116,7 @@ class Scanner {
     this.spreadOrgs = spreadOrgs
     this.cpuWeight = Math.max(demand.cpu, MIN_CPU_WEIGHT)
     this.memWeight = Math.max(demand.memory, MIN_MEMORY_WEIGHT)
+    this.leastInverseWeight = Math.max(this.cpuWeight * this.table.minInvCpu, this.memWeight * this.table.minInvMem)
   }
 
   tierOf (i: number): number {
@@ -125,54 +134,55 @@ class Scanner {
     this.orgStamp[this.table.org[i]] = this.stamp
   }
 
-  /** the fitting node of lowest cost for a replica, spread aside; -1 if none fits. Sets `bestCost` */
+  /** the fitting node of lowest cost for a replica, spread aside; -1 if none fits */
   scan (seed: number): number {
-    const { candidates, cpuWeight, memWeight, table } = this
-    const { hash, org, invCpuOwn, invMemOwn, invCpuOthers, invMemOthers } = table
-    const ownOrg = this.demand.org
+    const { candidates, leastInverseWeight, table: { hash } } = this
     let best = -1
     let bestCost = Infinity
     for (let k = 0; k < candidates.length; k++) {
       const i = candidates[k]
-      // cost = Exp(1) / (replicas of this service the node could hold): weighted rendezvous by the dominant resource
-      const invWeight = org[i] === ownOrg
-        ? Math.max(cpuWeight * invCpuOwn[i], memWeight * invMemOwn[i])
-        : Math.max(cpuWeight * invCpuOthers[i], memWeight * invMemOthers[i])
       const h = fmix32(seed ^ hash[i])
-      // most nodes lose on the cheap lower bound, before any logarithm
-      if (NEG_LOG_FLOOR[h >>> FLOOR_SHIFT] * invWeight >= bestCost) continue
+      // most nodes lose on cheap lower bounds, before their weight or any logarithm
+      const floor = NEG_LOG_FLOOR[h >>> FLOOR_SHIFT]
+      if (floor * leastInverseWeight >= bestCost) continue
+      const invWeight = this.inverseWeight(i)
+      if (floor * invWeight >= bestCost) continue
       const cost = negLogUnit(h) * invWeight
       if (cost >= bestCost || !this.fits(i)) continue
       best = i
       bestCost = cost
     }
-    this.bestCost = bestCost
     return best
   }
 
   /** like `scan`, but preferring fresh orgs, then fresh nodes (the spread tiers) */
   scanTiered (seed: number): number {
-    const { candidates, cpuWeight, memWeight, table, nodeStamp, orgStamp, stamp, spreadOrgs } = this
-    const { hash, org, invCpuOwn, invMemOwn, invCpuOthers, invMemOthers } = table
-    const ownOrg = this.demand.org
+    const { candidates, table: { hash } } = this
     let best = -1
     let bestTier = NONE
     let bestCost = Infinity
     for (let k = 0; k < candidates.length; k++) {
       const i = candidates[k]
-      const o = org[i]
-      const tier = nodeStamp[i] === stamp ? SAME_NODE : spreadOrgs && orgStamp[o] === stamp ? SAME_ORG : FRESH
+      const tier = this.tierOf(i)
       if (tier > bestTier) continue
-      const invWeight = o === ownOrg
-        ? Math.max(cpuWeight * invCpuOwn[i], memWeight * invMemOwn[i])
-        : Math.max(cpuWeight * invCpuOthers[i], memWeight * invMemOthers[i])
-      const cost = negLogUnit(fmix32(seed ^ hash[i])) * invWeight
+      const cost = negLogUnit(fmix32(seed ^ hash[i])) * this.inverseWeight(i)
       if ((tier === bestTier && cost >= bestCost) || !this.fits(i)) continue
       best = i
       bestTier = tier
       bestCost = cost
     }
-    this.bestCost = bestCost
     return best
+  }
+
+  /**
+   * 1 / (replicas of this service the node could hold when empty): the
+   * weight of weighted rendezvous hashing, so a replica's cost is Exp(1)
+   * divided by it, and the node's dominant resource for this service decides
+   */
+  private inverseWeight (i: number): number {
+    const t = this.table
+    return t.org[i] === this.demand.org
+      ? Math.max(this.cpuWeight * t.invCpuOwn[i], this.memWeight * t.invMemOwn[i])
+      : Math.max(this.cpuWeight * t.invCpuOthers[i], this.memWeight * t.invMemOthers[i])
   }
 }

@@ -7,8 +7,9 @@
  *
  * For each (service, replica) found on this node:
  * - service deleted, or replica index ≥ replicas (scale-down): stop at once.
- * - several containers: keep the best (current hash before old, healthy
- *   before starting before down, then lowest container id) and stop the rest.
+ * - several containers: keep the best (live before down, then current hash
+ *   before old, then serving before starting, then lowest container id) and
+ *   stop the rest.
  * - assigned here: restart it in place when it exited or runs unhealthy; if
  *   its hash is outdated, replace it (stop, then start the new hash) when it
  *   is down, or when rolling.ts says its turn has come.
@@ -24,6 +25,9 @@
  * Singletons never run twice, so they break before make instead: a node that
  * no longer owns one stops it at once, the owner starts it only once no live
  * peer reports a copy, and a side of a partition without a majority stops it.
+ * Across a partition the two sides cannot see each other's copies, so the
+ * node layer must be slower to declare a peer dead than a peer is to notice
+ * it lost the majority.
  */
 import { formatPortKey, hostPortKeys } from './filters.js'
 import { isDown, isHealthy, reportOf } from './health.js'
