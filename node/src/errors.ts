@@ -5,3 +5,5 @@ export class JoinError extends MingaError {}
 export class NotFoundError extends MingaError {}
 export class BadRequestError extends MingaError {}
 export class ForbiddenError extends MingaError {}
+/** a secret of a service is not (yet) sealed to this node */
+export class SecretUnavailableError extends MingaError {}

@@ -18,6 +18,7 @@ export class InvalidInviteError extends MingaError {}
 export class ExpiredInviteError extends MingaError {}
 export class InvalidMessageError extends MingaError {}
 export class MessageTooLargeError extends MingaError {}
+export class InvalidSecretError extends MingaError {}
 
 export class InvalidSpecError extends MingaError {
   /** every problem found, each `path: what is wrong (what is allowed)` */

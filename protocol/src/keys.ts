@@ -68,7 +68,28 @@ export function parseKey (key: string): Key | undefined {
   }
 }
 
-/** keys whose entries change who may write what: a change re-checks entries held back for them */
+/**
+ * keys whose entries change who may write what: a change re-checks entries
+ * held back for them (governance entries included: a passed removal
+ * authorizes the entries that carry it out)
+ */
 export function isMembershipKey (key: string): boolean {
-  return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/')
+  return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/') ||
+    key.startsWith('proposal/') || key.startsWith('vote/')
+}
+
+/**
+ * How two valid entries for one key are ordered by the merge:
+ * - `last-wins`: the highest (hlc, author) wins (desired state)
+ * - `first-wins`: the lowest wins, so a fact, once made, never changes
+ *   wherever later writes arrive (admissions, orgs, proposals, votes)
+ * - `most-seqs`: revocations; the highest `lastSeq` wins, so a revocation
+ *   only ever grows to cover what some node had already accepted (auth.ts)
+ */
+export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
+
+export function mergeRule (key: string): MergeRule {
+  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
+  if (key.startsWith('revoked/')) return 'most-seqs'
+  return 'last-wins'
 }

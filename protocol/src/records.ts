@@ -4,7 +4,9 @@
  * before it can reach anyone's scheduler.
  */
 import type { Json } from './canonical.js'
+import type { Entry } from './entry.js'
 import type { Resources } from './spec.js'
+import { sealedSecretProblem, type SealedSecret } from './secret-box.js'
 import { isHlc } from './hlc.js'
 import { isPeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key } from './keys.js'
@@ -25,8 +27,13 @@ export interface NodeRecord {
   capacity?: Resources
 }
 export interface CordonRecord { reason: string }
-/** a removed node: its entries up to `lastSeq` stand, later ones are refused */
-export interface RevokedRecord { lastSeq: number, reason: string }
+/**
+ * a removed node: its entries up to `lastSeq` stand, later ones are refused.
+ * A node that had already accepted later entries of it raises `lastSeq` to
+ * cover them (auth.ts), with one of them as `proof` when it is not of the
+ * removed node's org, so every node ends up holding the same entries.
+ */
+export interface RevokedRecord { lastSeq: number, reason: string, proof?: Entry }
 export interface InviteRecord {
   issuerOrg: string
   /** the organization it admits to; absent when it admits a new organization */
@@ -38,8 +45,20 @@ export interface InviteRecord {
   /** HLC from which the invite admits nobody */
   revokedAt?: string
 }
-export interface ProposalRecord { action: 'remove-org', org: string, reason: string }
-export interface VoteRecord { approve: boolean }
+/**
+ * a governance proposal, immutable: its id is derived from its author and
+ * content (`proposalId`). `electorate` is every organization of the mesh
+ * when it was opened, the target excepted; it passes when more than half
+ * of them have approved.
+ */
+export interface ProposalRecord { action: 'remove-org', org: string, reason: string, electorate: string[], opened: number }
+/** an organization's approval of a proposal; there is no "no": an org that does not approve does not vote */
+export interface VoteRecord { approve: true }
+/** a secret of a service, sealed to the nodes that may run it (secret-box.ts) */
+export interface SecretRecord { sealed: SealedSecret }
+
+/** organizations one proposal can count; more would not fit an entry */
+export const MAX_ELECTORATE = 500
 
 type Check = (value: Json, key: Key) => string | undefined
 
@@ -62,12 +81,14 @@ const checks: Record<Key['kind'], Check> = {
   member: (v) => fields(v, ['org'], ['invite']) ?? (isName((v as any).org) && ((v as any).invite === undefined || isShortString((v as any).invite, 64)) ? undefined : 'member record needs an org name'),
   node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v as any),
   cordon: (v) => fields(v, ['reason']) ?? (isShortString((v as any).reason) ? undefined : 'cordon reason must be text'),
-  revoked: (v) => fields(v, ['lastSeq', 'reason']) ?? (Number.isSafeInteger((v as any).lastSeq) && (v as any).lastSeq >= 0 && isShortString((v as any).reason) ? undefined : 'revocation needs lastSeq and reason'),
+  revoked: (v) => fields(v, ['lastSeq', 'reason'], ['proof']) ?? (Number.isSafeInteger((v as any).lastSeq) && (v as any).lastSeq >= 0 && isShortString((v as any).reason) && ((v as any).proof === undefined || isObject((v as any).proof))
+    ? undefined
+    : 'revocation needs lastSeq, a reason and at most a proof entry'),
   invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
   service: (v, k) => checkService(v, k as Extract<Key, { kind: 'service' }>),
-  secret: (v) => fields(v, ['sealed']) ?? (isObject((v as any).sealed) ? undefined : 'secret must be sealed'),
-  proposal: (v) => fields(v, ['action', 'org', 'reason']) ?? ((v as any).action === 'remove-org' && isName((v as any).org) && isShortString((v as any).reason) ? undefined : 'proposal must be remove-org with an org and a reason'),
-  vote: (v) => fields(v, ['approve']) ?? (typeof (v as any).approve === 'boolean' ? undefined : 'vote.approve must be true or false')
+  secret: (v) => fields(v, ['sealed']) ?? sealedSecretProblem((v as any).sealed),
+  proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v as any),
+  vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {
@@ -79,6 +100,17 @@ function checkNode (v: Record<string, unknown>): string | undefined {
   if (v.acceptOrgs !== undefined && (!Array.isArray(v.acceptOrgs) || !v.acceptOrgs.every(isName))) return 'acceptOrgs must be a list of org names'
   if (v.shareForOthers !== undefined && !(typeof v.shareForOthers === 'number' && v.shareForOthers >= 0 && v.shareForOthers <= 1)) return 'shareForOthers must be a number from 0 to 1'
   if (v.capacity !== undefined && !(isObject(v.capacity) && Number.isSafeInteger(v.capacity.cpu) && Number.isSafeInteger(v.capacity.memory))) return 'capacity must be {cpu, memory}'
+  return undefined
+}
+
+function checkProposal (v: Record<string, unknown>): string | undefined {
+  if (v.action !== 'remove-org') return 'proposal action must be remove-org'
+  if (!isName(v.org) || !isShortString(v.reason)) return 'proposal needs the org to remove and a reason'
+  if (!Number.isSafeInteger(v.opened)) return 'proposal opened must be a time in ms'
+  const electorate = v.electorate
+  if (!Array.isArray(electorate) || electorate.length === 0 || electorate.length > MAX_ELECTORATE || !electorate.every(isName)) return `proposal electorate must list 1 to ${MAX_ELECTORATE} orgs`
+  for (let i = 1; i < electorate.length; i++) if (electorate[i - 1] >= electorate[i]) return 'proposal electorate must be sorted, without repeats'
+  if (electorate.includes(v.org)) return 'the org to remove does not vote on its own removal'
   return undefined
 }
 

@@ -10,7 +10,7 @@ import type { Json } from './canonical.js'
 import type { AuthView, RejectCode, Verdict } from './auth.js'
 import type { StatePersistence } from './persistence.js'
 import type { InviteRecord, RevokedRecord } from './records.js'
-import { authorize } from './auth.js'
+import { authorize, supersedes } from './auth.js'
 import { StateDigest } from './digest.js'
 import { compareEntries, entryId, signEntry, verifyEntry, type Entry } from './entry.js'
 import { UnauthorizedWriteError } from './errors.js'
@@ -186,6 +186,7 @@ export class State implements AuthView {
       const result = await this.mergeNow([entry], {})
       const refused = result.rejected[0]
       if (refused !== undefined) throw new UnauthorizedWriteError(`Cannot write ${key}: ${refused.reason}`)
+      if (result.applied.length === 0 && this.revoked(identity.peerId) !== undefined) throw new UnauthorizedWriteError(`Cannot write ${key}: this node was removed from the mesh`)
       if (result.applied.length === 0) throw new UnauthorizedWriteError(`Cannot write ${key}: this node is not a member of the mesh (yet)`)
       return entry
     })
@@ -335,14 +336,4 @@ function isAfter (entry: Entry, cursor: Cursor): boolean {
   if (entry.hlc !== cursor.hlc) return entry.hlc > cursor.hlc
   if (entry.author !== cursor.author) return entry.author > cursor.author
   return entry.seq > cursor.seq
-}
-
-/**
- * Per key the highest (hlc, author) wins, except admissions: a node's first
- * admission fixes its org for good, so there the earliest entry wins and a
- * later, conflicting one changes nothing wherever it arrives
- */
-function supersedes (entry: Entry, current: Entry): boolean {
-  const order = compareEntries(entry, current)
-  return entry.key.startsWith('member/') ? order < 0 : order > 0
 }

@@ -13,6 +13,8 @@ import { Admission } from './admission.js'
 import { EventLog } from './events.js'
 import { Liveness } from './liveness.js'
 import { Reconciler } from './reconciler.js'
+import { Secrets } from './secrets.js'
+import { Trust } from './trust.js'
 import { Sync } from './sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 
@@ -48,6 +50,8 @@ export class NodeCore {
   readonly sync: Sync
   readonly admission: Admission
   readonly reconciler: Reconciler
+  readonly trust: Trust
+  readonly secrets: Secrets
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -73,7 +77,9 @@ export class NodeCore {
     })
     this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random })
     this.admission = new Admission(common)
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache })
+    this.trust = new Trust({ ...common, liveness: this.liveness })
+    this.secrets = new Secrets({ ...common, liveness: this.liveness })
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, secretEnv: (id) => this.secrets.envFor(id) })
   }
 
   async start (): Promise<void> {
@@ -83,6 +89,8 @@ export class NodeCore {
     await this.announce()
     this.liveness.start()
     this.sync.start()
+    this.trust.start()
+    this.secrets.start()
     await this.reconciler.start()
   }
 
@@ -91,6 +99,8 @@ export class NodeCore {
     this.started = false
     await this.reconciler.stop()
     this.sync.stop()
+    this.secrets.stop()
+    this.trust.stop()
     this.liveness.stop()
   }
 

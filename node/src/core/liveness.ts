@@ -60,6 +60,8 @@ export class Liveness {
   private wasInBootGrace = true
   /** heartbeats refused, by reason */
   readonly dropped = { rate: 0, invalid: 0, stranger: 0, replay: 0 }
+  private readonly lastDownFrom = new Map<string, number>()
+  private lastRefuted = -Infinity
 
   constructor (private readonly init: LivenessInit) {
     this.bootedAt = init.clock.now()
@@ -139,6 +141,9 @@ export class Liveness {
     const { state, clock, timing } = this.init
     if (from === this.init.identity.peerId) return
     if (state.memberOrg(from) === undefined || this.isRevoked(from)) { this.dropped.stranger++; return }
+    // a flood costs a map lookup per message, before any parsing or signature check
+    const seenAt = this.peers.get(from)?.seenAt
+    if (seenAt !== undefined && clock.now() - seenAt < timing.heartbeatInterval * RATE_LIMIT_SHARE) { this.dropped.rate++; return }
     let heartbeat: HeartbeatMessage
     try {
       const message = decodeMessage(data)
@@ -152,7 +157,6 @@ export class Liveness {
     const previous = this.peers.get(from)
     if (previous?.heartbeat !== undefined) {
       if (heartbeat.seq <= previous.heartbeat.seq) { this.dropped.replay++; return }
-      if (previous.seenAt !== undefined && now - previous.seenAt < timing.heartbeatInterval * RATE_LIMIT_SHARE) { this.dropped.rate++; return }
     }
     const replicasChanged = previous?.heartbeat === undefined || replicaKey(previous.heartbeat) !== replicaKey(heartbeat)
     const entry: PeerLiveness = { id: from, status: 'alive', heartbeat, seenAt: now }
@@ -170,7 +174,11 @@ export class Liveness {
   }
 
   private onDownReport (data: Uint8Array, from: string): void {
-    if (this.init.state.memberOrg(from) === undefined) return
+    if (this.init.state.memberOrg(from) === undefined || this.isRevoked(from)) { this.dropped.stranger++; return }
+    const now = this.init.clock.now()
+    const minGap = this.init.timing.heartbeatInterval * RATE_LIMIT_SHARE
+    if (now - (this.lastDownFrom.get(from) ?? -Infinity) < minGap) { this.dropped.rate++; return }
+    this.lastDownFrom.set(from, now)
     let report
     try {
       report = decodeMessage(data)
@@ -179,7 +187,11 @@ export class Liveness {
     }
     if (report.type !== 'down') return
     if (report.node === this.init.identity.peerId) {
-      this.beat()
+      // refute, but a stream of false reports from many peers gets one extra heartbeat per gap, not one each
+      if (now - this.lastRefuted >= minGap) {
+        this.lastRefuted = now
+        this.beat()
+      }
       return
     }
     const known = this.peers.get(report.node)

@@ -29,6 +29,8 @@ export interface ReconcilerInit {
   placementCache?: PlacementCache
   /** containers started at once, at most */
   concurrency?: number
+  /** the decrypted secrets a replica of a service gets as environment (secrets.ts); throws when one is not readable here yet */
+  secretEnv?: (serviceId: string) => Record<string, string> | undefined
 }
 
 export interface ReplicaProblem { service: string, replica: number, error: string, at: number, retryAt: number }
@@ -206,7 +208,7 @@ export class Reconciler {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.services.find(s => s.id === action.service)
         if (service === undefined) return
-        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec })
+        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, secretEnv: this.init.secretEnv?.(service.id) })
         // report it in the very next heartbeat, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
         this.stats.starts++

@@ -60,7 +60,7 @@ export class Sync {
 
   private async onGossip (data: Uint8Array, from: string): Promise<void> {
     const { state } = this.init
-    if (state.memberOrg(from) === undefined) return
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) return
     try {
       const message = decodeMessage(data)
       if (message.type !== 'entries') return

@@ -11,6 +11,7 @@ import type { Daemon } from './daemon.js'
 import { BadRequestError } from '../errors.js'
 import { meshRoutes } from './routes-mesh.js'
 import { serviceRoutes } from './routes-services.js'
+import { trustRoutes } from './routes-trust.js'
 
 export interface ApiServerInit {
   daemon: Daemon
@@ -67,6 +68,7 @@ export class ApiServer {
     const routes: ApiRoutes = { add: (method, path, handler) => this.route(method, path, handler) }
     serviceRoutes(routes, this.init.daemon)
     meshRoutes(routes, this.init.daemon, this.init.testMode)
+    trustRoutes(routes, this.init.daemon)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {

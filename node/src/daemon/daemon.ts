@@ -107,7 +107,10 @@ export class Daemon {
     this.connector.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {
-        if (entry.key.startsWith('revoked/')) void this.hangUp(entry.key.slice('revoked/'.length))
+        if (!entry.key.startsWith('revoked/')) continue
+        const peer = entry.key.slice('revoked/'.length)
+        if (peer === identity.peerId) log(`this node was removed from the mesh (${String((entry.value as any)?.reason)}); the other nodes refuse it from now on`)
+        else void this.hangUp(peer)
       }
     })
     this.api = new ApiServer({ daemon: this, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { serviceCommands } from './commands-services.js'
+import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
 
 const program = new Command('minga')
@@ -16,6 +17,7 @@ const program = new Command('minga')
 
 meshCommands(program)
 serviceCommands(program)
+trustCommands(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -1,0 +1,224 @@
+/**
+ * Secrets of services: `secret/<org>/<service>/<name>`, sealed (protocol's
+ * secret-box.ts) to exactly the nodes that may read it. The rule, the same
+ * on every node because it reads only replicated state:
+ *
+ *   readers(org, service) = the unremoved nodes of <org> (the owners)
+ *     ∪ the unremoved nodes of other orgs that may ever run the service:
+ *       the spec's allowOrgs admit their org, their acceptOrgs admit <org>,
+ *       their shareForOthers is above 0, and their labels meet the spec's
+ *       constraints (cordons and capacity do not count: they change by the
+ *       minute). Before the service is deployed: the owners only.
+ *
+ * When the readers change (a node joins, leaves, is removed, changes its
+ * policy; the spec changes), a live owner node that can read the secret
+ * seals it again under a fresh data key to the new readers; the first such
+ * node by peer id does it. The reconciler asks `envFor` when it starts a
+ * replica; a node that cannot read a secret yet fails that start, which is
+ * retried with back-off until the re-sealed secret arrives.
+ */
+import {
+  keys, openSecret, parseKey, removedOrgs, sealSecret,
+  type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec, type State, type Identity
+} from '@minga/protocol'
+import type { Clock, Timer } from './clock.js'
+import type { EventLog } from './events.js'
+import type { Liveness } from './liveness.js'
+import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../errors.js'
+
+export interface SecretsInit {
+  identity: Identity
+  state: State
+  clock: Clock
+  liveness: Liveness
+  events: EventLog
+}
+
+export interface SecretView {
+  service: string
+  name: string
+  /** nodes it is sealed to */
+  readers: number
+  /** true when those are exactly the nodes that may read it now */
+  current: boolean
+  /** this node can read it */
+  readable: boolean
+  author: string
+  updated: string
+}
+
+const RESEAL_KEYS = ['secret/', 'service/', 'node/', 'member/', 'revoked/', 'vote/']
+const RESEAL_DEBOUNCE = 200
+const decoder = new TextDecoder('utf-8', { fatal: false })
+
+export class Secrets {
+  private readonly unsubscribe: Array<() => void> = []
+  private readonly opened = new Map<string, { sig: string, value: string }>()
+  private pending?: Timer
+  private running = false
+  private stopped = true
+  readonly stats = { resealed: 0, failures: 0 }
+
+  constructor (private readonly init: SecretsInit) {}
+
+  start (): void {
+    this.stopped = false
+    this.unsubscribe.push(this.init.state.subscribe((applied) => {
+      if (applied.some(e => RESEAL_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
+    }))
+    this.unsubscribe.push(this.init.liveness.onChange(() => this.schedule()))
+    this.schedule()
+  }
+
+  stop (): void {
+    this.stopped = true
+    this.pending?.cancel()
+    for (const off of this.unsubscribe.splice(0)) off()
+  }
+
+  /** the nodes that may read secrets of `org/service` (see the rule above), sorted */
+  readers (org: string, service: string): string[] {
+    const { state } = this.init
+    const removed = removedOrgs(state)
+    const spec = state.value<ServiceRecord & Json>(keys.service(org, service))?.spec
+    const out: string[] = []
+    for (const [peer, peerOrg] of state.members()) {
+      if (state.revoked(peer) !== undefined || removed.has(peerOrg)) continue
+      if (peerOrg === org || (spec !== undefined && mayRun(spec, peerOrg, state.value<NodeRecord & Json>(keys.node(peer))))) out.push(peer)
+    }
+    return out.sort()
+  }
+
+  async set (org: string, service: string, name: string, value: Uint8Array): Promise<{ key: string, readers: number }> {
+    const key = keys.secret(org, service, name)
+    if (parseKey(key) === undefined) throw new BadRequestError(`"${name}" is not a secret name: use letters, digits and _ . - (an environment variable name), up to 128 characters`)
+    this.requireOwner(org)
+    const readers = this.readers(org, service)
+    let sealed
+    try {
+      sealed = sealSecret(key, value, readers)
+    } catch (err: any) {
+      throw new BadRequestError(err.message)
+    }
+    await this.init.state.write(this.init.identity, key, { sealed } as unknown as Json)
+    this.opened.delete(key)
+    this.emit(`${org}/${service}`, `secret ${name} set, sealed to ${readers.length} node(s)`)
+    return { key, readers: readers.length }
+  }
+
+  async remove (org: string, service: string, name: string): Promise<void> {
+    const key = keys.secret(org, service, name)
+    this.requireOwner(org)
+    if (this.init.state.value(key) === undefined) throw new BadRequestError(`No secret ${name} for ${org}/${service}; "minga secret ls" lists them`)
+    await this.init.state.write(this.init.identity, key, undefined)
+    this.opened.delete(key)
+    this.emit(`${org}/${service}`, `secret ${name} removed`)
+  }
+
+  /** names and readers, never values */
+  list (org?: string, service?: string): SecretView[] {
+    const prefix = org === undefined ? 'secret/' : service === undefined ? `secret/${org}/` : `secret/${org}/${service}/`
+    return this.init.state.list(prefix).map(entry => {
+      const [, o, s, name] = entry.key.split('/')
+      const record = entry.value as unknown as SecretRecord
+      const sealedTo = Object.keys(record.sealed.keys).sort()
+      return {
+        service: `${o}/${s}`,
+        name,
+        readers: sealedTo.length,
+        current: sealedTo.join(',') === this.readers(o, s).join(','),
+        readable: Object.hasOwn(record.sealed.keys, this.init.identity.peerId),
+        author: entry.author,
+        updated: new Date(Number(entry.hlc.slice(0, 15))).toISOString()
+      }
+    }).sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name))
+  }
+
+  /**
+   * the environment a replica of `serviceId` (`org/name`) gets: every secret
+   * of the service, opened with this node's key; throws
+   * `SecretUnavailableError` when one is not sealed to this node (yet)
+   */
+  envFor (serviceId: string): Record<string, string> | undefined {
+    const [org, service] = serviceId.split('/')
+    const entries = this.init.state.list(`secret/${org}/${service}/`)
+    if (entries.length === 0) return undefined
+    const env: Record<string, string> = {}
+    for (const entry of entries) {
+      const name = entry.key.split('/')[3]
+      const cached = this.opened.get(entry.key)
+      if (cached !== undefined && cached.sig === entry.sig) {
+        env[name] = cached.value
+        continue
+      }
+      try {
+        const value = decoder.decode(openSecret(this.init.identity, entry.key, (entry.value as unknown as SecretRecord).sealed))
+        this.opened.set(entry.key, { sig: entry.sig, value })
+        env[name] = value
+      } catch (err: any) {
+        throw new SecretUnavailableError(`Secret ${name} of ${serviceId} is not readable on this node yet (${err.message}); a live node of ${org} seals it again for this node`)
+      }
+    }
+    return env
+  }
+
+  schedule (): void {
+    if (this.stopped || this.pending !== undefined) return
+    this.pending = this.init.clock.after(RESEAL_DEBOUNCE, () => {
+      this.pending = undefined
+      void this.reseal()
+    })
+  }
+
+  /** seal again every secret of this node's org whose readers changed, where this node is the one to do it */
+  async reseal (): Promise<number> {
+    if (this.running) return 0
+    this.running = true
+    let count = 0
+    try {
+      const { state, identity, liveness } = this.init
+      const org = state.memberOrg(identity.peerId)
+      if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
+      const live = new Set(liveness.live())
+      for (const entry of state.list(`secret/${org}/`)) {
+        const [, , service] = entry.key.split('/')
+        const sealed = (entry.value as unknown as SecretRecord).sealed
+        const readers = this.readers(org, service)
+        if (Object.keys(sealed.keys).sort().join(',') === readers.join(',')) continue
+        // the first live owner that can open it seals it again
+        const resealer = Object.keys(sealed.keys).filter(p => state.memberOrg(p) === org && live.has(p) && state.revoked(p) === undefined).sort()[0]
+        if (resealer !== identity.peerId) continue
+        try {
+          const value = openSecret(identity, entry.key, sealed)
+          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers) } as unknown as Json)
+          this.stats.resealed++
+          count++
+        } catch {
+          this.stats.failures++
+        }
+      }
+    } finally {
+      this.running = false
+    }
+    return count
+  }
+
+  private requireOwner (org: string): void {
+    const own = this.init.state.memberOrg(this.init.identity.peerId)
+    if (own !== org) throw new ForbiddenError(`Only nodes of ${org} set or remove its secrets; this node belongs to ${own ?? 'no organization yet'}`)
+  }
+
+  private emit (subject: string, reason: string): void {
+    this.init.events.emit({ time: this.init.clock.now(), node: this.init.identity.peerId, kind: 'secret', subject, reason })
+  }
+}
+
+/** a node of `org` with this policy may ever run `spec` (cordons and capacity aside) */
+function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined): boolean {
+  if (record === undefined) return false
+  if (spec.allowOrgs !== undefined && !spec.allowOrgs.includes(org)) return false
+  if (record.acceptOrgs !== undefined && !record.acceptOrgs.includes(spec.org)) return false
+  if ((record.shareForOthers ?? 1) <= 0) return false
+  for (const label in spec.constraints) if (record.labels?.[label] !== spec.constraints[label]) return false
+  return true
+}
