@@ -12,7 +12,9 @@
  *   stop the rest.
  * - assigned here: restart it in place when it exited or runs unhealthy; if
  *   its hash is outdated, replace it (stop, then start the new hash) when it
- *   is down, or when rolling.ts says its turn has come.
+ *   is down, when rolling.ts says its turn has come, or when another node
+ *   already serves it with the new hash (after a partition heals, that node
+ *   waits for this one: see reconcileMoved).
  * - assigned elsewhere (make before break): keep it — restarting it if it
  *   went down — until the new owner reports that replica healthy with the
  *   current hash, then stop it.
@@ -134,6 +136,10 @@ class Planner {
       this.replace(service, c, 'outdated and not healthy, replacing it with the new spec')
     } else if (this.budget(service).has(c.replica)) {
       this.replace(service, c, `rolling update to ${service.hash}`)
+    } else if (!service.spec.singleton && this.currentElsewhere(service, c.replica)) {
+      // another node (e.g. the other side of a healed partition) serves the new spec and waits
+      // for this owner to do so before it stops: replacing costs no availability, and waiting would be forever
+      this.replace(service, c, `outdated while another node serves ${service.hash}, replacing it`)
     }
   }
 
@@ -160,6 +166,12 @@ class Planner {
   private ownerServes (service: DesiredService, replica: number, owner: string): boolean {
     return (this.reports.get(service.id) ?? []).some(({ node, report }) =>
       node === owner && report.replica === replica && report.hash === service.hash && report.healthy)
+  }
+
+  /** another live node reports this replica healthy with the current hash */
+  private currentElsewhere (service: DesiredService, replica: number): boolean {
+    return (this.reports.get(service.id) ?? []).some(({ node, report }) =>
+      node !== this.input.self && report.replica === replica && report.hash === service.hash && report.healthy)
   }
 
   /** another live node reports a copy of this replica, healthy or not */

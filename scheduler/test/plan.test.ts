@@ -107,6 +107,26 @@ test('replaceableNow: lowest-index, outdated, healthy replicas within maxUnavail
   assert.equal([...replaceableNow(strict, [report(0, 'h1'), report(1, 'h1')])], [0])
 })
 
+test('after a heal, an owner with an outdated copy replaces it when another node serves the new spec', () => {
+  // the other side of the partition ran replica 0 with the new spec; it waits for the owner (make before break)
+  const peers = new Map([['other', [{ service: 'a/web', replica: 0, hash: 'h2', healthy: true }]]])
+  const observed = [container(0, { hash: 'h1' }), container(1)]
+  const mine = assigned({ 'a/web': ['me', 'me'] })
+  // every replica is current somewhere, so rolling.ts picks none; without the shortcut both nodes would wait forever
+  assert.equal([...replaceableNow(web, [...observed.map(c => ({ service: c.service, replica: c.replica, hash: c.hash, healthy: true })), ...peers.get('other')!])], [])
+  assert.equal(brief(plan({ self: 'me', services: [web], assignment: mine, observed, peers })), ['stop a/web#0 c-0', 'start a/web#0'])
+  // and the holder stops its copy once the owner reports the new spec healthy
+  const served = new Map([['me', [{ service: 'a/web', replica: 0, hash: 'h2', healthy: true }]]])
+  const holder = plan({ self: 'other', services: [web], assignment: mine, observed: [container(0, { containerId: 'x-0' })], peers: served })
+  assert.equal(brief(holder), ['stop a/web#0 x-0'])
+  // a singleton never runs twice, so it does not take this shortcut
+  const db = service('a/db', { singleton: true, hash: 'h2' })
+  const dbOld = container(0, { containerId: 'db', service: 'a/db', hash: 'h1' })
+  const dbPeers = new Map([['other', [{ service: 'a/db', replica: 0, hash: 'h2', healthy: true }]]])
+  const single = plan({ self: 'me', services: [db], assignment: assigned({ 'a/db': ['me'] }), observed: [dbOld], peers: dbPeers })
+  assert.not.ok(brief(single).includes('start a/db#0'))
+})
+
 test('this node trusts its own containers over its heartbeat', () => {
   const stale = new Map([['me', [{ service: 'a/web', replica: 0, hash: 'h2', healthy: true }]]])
   assert.equal(brief(plan(input({ peers: stale }))), ['start a/web#0'])
