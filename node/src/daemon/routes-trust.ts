@@ -3,7 +3,7 @@
  * proposals and votes, the audit trail, and service secrets (values go in,
  * never come out)
  */
-import { BadRequestError } from '../errors.js'
+import { BadRequestError, NotFoundError } from '../errors.js'
 import { auditView } from '../core/audit.js'
 import type { ApiRoutes } from './api-server.js'
 import type { Daemon } from './daemon.js'
@@ -16,12 +16,23 @@ function text (value: unknown, what: string, fallback?: string): string {
   return value
 }
 
+/** removal cannot be undone: a full peer id, or a unique suffix of at least 6 characters (as "minga nodes" shows 8) */
+function strictNode (d: Daemon, ref: string): string {
+  const members = [...d.core.state.members().keys()]
+  if (members.includes(ref)) return ref
+  if (ref.length < 6) throw new BadRequestError(`"${ref}" is too short to name a node for removal; give its full id or at least its last 6 characters`)
+  const matches = members.filter(id => id.endsWith(ref))
+  if (matches.length === 1) return matches[0]
+  if (matches.length === 0) throw new NotFoundError(`No member node ends with "${ref}"; "minga nodes" lists them`)
+  throw new BadRequestError(`"${ref}" matches ${matches.length} nodes; give more of the id`)
+}
+
 export function trustRoutes (routes: ApiRoutes, d: Daemon): void {
   const trust = () => d.core.trust
   const secrets = () => d.core.secrets
 
   routes.add('POST', '/v1/nodes/remove', async ({ body }) => {
-    const peer = d.operations.resolveNode(text(body?.node, 'node'))
+    const peer = strictNode(d, text(body?.node, 'node'))
     return await trust().removeNode(peer, text(body?.reason, 'reason', 'removed by an operator'))
   })
 
