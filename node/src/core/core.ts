@@ -11,7 +11,11 @@ import type { Mesh } from './mesh.js'
 import type { PlacementCache } from './placement-cache.js'
 import { Admission } from './admission.js'
 import { EventLog } from './events.js'
+import { EventWatch } from './event-watch.js'
 import { Liveness } from './liveness.js'
+import { LogsServer } from './logs.js'
+import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs-gather.js'
+import { MeshEvents } from './mesh-events.js'
 import { Reconciler } from './reconciler.js'
 import { Secrets } from './secrets.js'
 import { Trust } from './trust.js'
@@ -52,6 +56,9 @@ export class NodeCore {
   readonly reconciler: Reconciler
   readonly trust: Trust
   readonly secrets: Secrets
+  readonly logs: LogsServer
+  readonly meshEvents: MeshEvents
+  private readonly eventWatch: EventWatch
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -80,6 +87,35 @@ export class NodeCore {
     this.trust = new Trust({ ...common, liveness: this.liveness })
     this.secrets = new Secrets({ ...common, liveness: this.liveness })
     this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, secretEnv: (id) => this.secrets.envFor(id) })
+    // operating the mesh: logs and events served to members, events nobody else emits
+    const self = init.identity.peerId
+    const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
+    this.logs = new LogsServer({ ...common, mesh: init.mesh, runtime: init.runtime, containers: () => this.reconciler.containers() })
+    this.meshEvents = new MeshEvents({ self, meshId: init.state.meshId, mesh: init.mesh, clock: init.clock, events: this.events, isMember, live: () => this.liveness.live() })
+    this.eventWatch = new EventWatch({
+      self,
+      state: init.state,
+      clock: init.clock,
+      events: this.events,
+      assignment: () => this.reconciler.currentAssignment(),
+      containers: () => this.reconciler.containers(),
+      status: (peer) => this.liveness.status(peer),
+      live: () => this.liveness.live(),
+      syncPulled: () => this.sync.stats.pulled
+    })
+  }
+
+  /** the logs of a service's replicas from every node that runs them, merged by time */
+  readLogs (options: GatherLogsOptions): AsyncGenerator<LogItem> {
+    return gatherLogs({
+      self: this.identity.peerId,
+      meshId: this.state.meshId,
+      mesh: this.init.mesh,
+      clock: this.clock,
+      server: this.logs,
+      locate: (service, replicas) => replicaHolders(this, service, replicas),
+      alive: (peer) => this.liveness.status(peer) !== 'dead'
+    }, options)
   }
 
   async start (): Promise<void> {
@@ -89,6 +125,9 @@ export class NodeCore {
     await this.announce()
     this.liveness.start()
     this.sync.start()
+    this.logs.start()
+    this.meshEvents.start()
+    this.eventWatch.start()
     this.trust.start()
     this.secrets.start()
     await this.reconciler.start()
@@ -98,6 +137,9 @@ export class NodeCore {
     if (!this.started) return
     this.started = false
     await this.reconciler.stop()
+    this.eventWatch.stop()
+    this.meshEvents.stop()
+    this.logs.stop()
     this.sync.stop()
     this.secrets.stop()
     this.trust.stop()

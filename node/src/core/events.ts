@@ -18,6 +18,8 @@ export interface MeshEvent {
   /** what it is about: a peer id, a service id, `service#replica` */
   subject: string
   reason: string
+  /** set by the EventLog: increases with every event this node keeps, from 1 at each start */
+  seq?: number
 }
 
 export type EventListener = (event: MeshEvent) => void
@@ -27,13 +29,28 @@ const DEFAULT_CAPACITY = 2000
 export class EventLog {
   private readonly ring: MeshEvent[] = []
   private readonly listeners = new Set<EventListener>()
+  private seq = 0
 
   constructor (private readonly capacity = DEFAULT_CAPACITY) {}
 
   emit (event: MeshEvent): void {
-    this.ring.push(event)
+    const stamped = { ...event, seq: ++this.seq }
+    this.ring.push(stamped)
     if (this.ring.length > this.capacity) this.ring.shift()
-    for (const listener of this.listeners) listener(event)
+    for (const listener of this.listeners) listener(stamped)
+  }
+
+  /** the seq of the last event kept */
+  get lastSeq (): number {
+    return this.seq
+  }
+
+  /** events after `seq`, oldest first, at most `limit` */
+  after (seq: number, limit = this.capacity): MeshEvent[] {
+    const out: MeshEvent[] = []
+    for (let i = this.ring.length - 1; i >= 0 && (this.ring[i].seq ?? 0) > seq; i--) out.push(this.ring[i])
+    out.reverse()
+    return out.length > limit ? out.slice(0, limit) : out
   }
 
   recent (options: { since?: number, limit?: number } = {}): MeshEvent[] {

@@ -10,6 +10,7 @@ import { chmod, rm } from 'node:fs/promises'
 import type { Daemon } from './daemon.js'
 import { BadRequestError } from '../errors.js'
 import { meshRoutes } from './routes-mesh.js'
+import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
 import { trustRoutes } from './routes-trust.js'
 
@@ -68,6 +69,7 @@ export class ApiServer {
     const routes: ApiRoutes = { add: (method, path, handler) => this.route(method, path, handler) }
     serviceRoutes(routes, this.init.daemon)
     meshRoutes(routes, this.init.daemon, this.init.testMode)
+    opsRoutes(routes, this.init.daemon)
     trustRoutes(routes, this.init.daemon)
   }
 

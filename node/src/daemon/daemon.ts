@@ -19,8 +19,12 @@ import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
+import { libp2pMetrics } from '../metrics/libp2p.js'
 import { ApiServer } from './api-server.js'
+import { DataDirError } from '../errors.js'
 import { DataDir } from './data-dir.js'
+import type { HttpServer } from './http-server.js'
+import { metricsRegistry, startMonitoring } from './monitoring.js'
 
 export const VERSION = '0.1.0'
 
@@ -37,6 +41,8 @@ export interface DaemonOptions {
   acceptOrgs?: string[]
   shareForOthers?: number
   timing?: Partial<Timing>
+  /** where the dashboard and /metrics listen: ADDRESS:PORT or 'off' (default 127.0.0.1:7948, skipped with a warning when taken) */
+  http?: string
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
   log?: (line: string) => void
@@ -51,6 +57,9 @@ export class Daemon {
   private state!: State
   private connector!: Connector
   private api!: ApiServer
+  private http?: HttpServer
+  /** every metric of this node: minga's, libp2p's, the process's */
+  readonly metrics = metricsRegistry()
   gater!: MemberGater
   readonly dataDir: DataDir
 
@@ -65,16 +74,24 @@ export class Daemon {
     const doorIdentity = await this.dataDir.doorIdentity()
     const psk = new Uint8Array(Buffer.from(mesh.psk, 'base64'))
     this.state = await State.open({ meshId: mesh.meshId, root: mesh.root, persistence: new LevelPersistence(this.dataDir.statePath), now: Date.now })
+    const removed = this.state.revoked(identity.peerId)
+    if (removed !== undefined) {
+      await this.state.close()
+      throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
+    }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
     this.gater = new MemberGater({ isMember })
-    this.libp2p = await createLibp2p(defaults({
-      privateKey: identity.privateKey,
-      meshId: mesh.meshId,
-      psk,
-      listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
-      gater: this.gater
-    })) as MeshLibp2p
+    this.libp2p = await createLibp2p({
+      ...defaults({
+        privateKey: identity.privateKey,
+        meshId: mesh.meshId,
+        psk,
+        listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
+        gater: this.gater
+      }),
+      metrics: libp2pMetrics(this.metrics)
+    }) as MeshLibp2p
     this.runtime = this.options.runtime === 'memory'
       ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId })
       : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
@@ -115,6 +132,7 @@ export class Daemon {
     })
     this.api = new ApiServer({ daemon: this, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
+    this.http = await startMonitoring(this.core, this.metrics, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
     log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
     log(`door on ${this.doorAddrs().join(' ')}`)
@@ -156,7 +174,13 @@ export class Daemon {
     }
   }
 
+  /** where the dashboard and /metrics answer, if they do */
+  get httpUrl (): string | undefined {
+    return this.http?.url
+  }
+
   async stop (): Promise<void> {
+    await this.http?.close()
     await this.api?.close()
     this.connector?.stop()
     await this.core?.stop()

@@ -39,6 +39,10 @@ export function defaults (init: HostConfigInit): Libp2pOptions<any> {
     connectionProtector: preSharedKey({ psk: init.psk }),
     connectionGater: init.gater,
     connectionManager: { maxConnections: 200 },
+    // liveness is our heartbeats' job. libp2p's monitor aborts a healthy connection when one ping
+    // fails, and under load a ping that timed out leaks its stream slot (ping allows one), so every
+    // later ping fails at once: members flapped dead/alive every ~10 s (js-libp2p#3464, #3463)
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
       identify: identify(),
       ping: ping(),

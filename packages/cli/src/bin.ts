@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
+import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
@@ -17,6 +18,7 @@ const program = new Command('minga')
 
 meshCommands(program)
 serviceCommands(program)
+opsCommands(program)
 trustCommands(program)
 
 try {

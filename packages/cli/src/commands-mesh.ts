@@ -57,11 +57,13 @@ export function meshCommands (program: Command): void {
     .option('--memory <size>', 'memory this node offers, e.g. 4Gi (default: all)')
     .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
     .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5')
+    .option('--http <address>', 'where the dashboard and /metrics listen: ADDRESS:PORT, or off (default 127.0.0.1:7948)')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
-      const { Daemon } = await import('@minga/node')
+      const { Daemon, parseHttpAddress } = await import('@minga/node')
+      if (options.http !== undefined) parseHttpAddress(options.http)
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
@@ -77,6 +79,7 @@ export function meshCommands (program: Command): void {
         capacity,
         acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
         shareForOthers: share,
+        http: options.http,
         testMode: process.env.MINGA_TEST_MODE === '1',
         log: (line) => process.stderr.write(line + '\n')
       })
@@ -122,14 +125,35 @@ export function meshCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const s = await ctx.api.get('/v1/status')
       if (options.json === true) return ctx.json(s)
-      ctx.out([
-        `mesh ${s.meshId}, node ${shortId(s.node)} of ${s.org}: ${s.healthy === true ? 'HEALTHY' : 'NEEDS ATTENTION'}`,
-        `nodes     ${s.nodes.alive} alive, ${s.nodes.suspect} suspect, ${s.nodes.dead} dead, ${s.nodes.removed} removed, ${s.nodes.cordoned} cordoned (of ${s.nodes.total})`,
-        `state     digest ${s.digest}; ${s.agreeing} live node(s) agree`,
-        `services  ${s.services.total}, ${s.services.degraded.length} degraded`,
-        `replicas  ${s.replicas.healthy} healthy / ${s.replicas.running} running / ${s.replicas.desired} desired, ${s.replicas.unplaced} unplaced`,
-        ...s.problems.map((p: string) => `! ${p}`)
-      ].join('\n'))
+      ctx.out(statusScreen(s))
       if (s.healthy !== true) process.exitCode = EXIT.failure
     })
+}
+
+function percent (used: number, total: number): string {
+  return total > 0 ? ` (${Math.round(100 * used / total)}%)` : ''
+}
+
+/** the status as one screen: a verdict, the numbers, then what to look at */
+function statusScreen (s: any): string {
+  const live = s.nodes.total - s.nodes.removed
+  const lines = [
+    `mesh ${s.meshId} · node ${shortId(s.node)} of ${s.org} · ${s.healthy === true ? 'HEALTHY' : 'NEEDS ATTENTION'}`,
+    '',
+    `nodes     ${s.nodes.alive} of ${live} alive${s.nodes.suspect > 0 ? `, ${s.nodes.suspect} suspect` : ''}${s.nodes.dead > 0 ? `, ${s.nodes.dead} dead` : ''}${s.nodes.cordoned > 0 ? `, ${s.nodes.cordoned} cordoned` : ''}${s.nodes.removed > 0 ? ` (${s.nodes.removed} removed)` : ''}`,
+    `state     ${s.agreeing} of ${s.nodes.alive + s.nodes.suspect} live nodes agree (digest ${String(s.digest).slice(0, 12)})`,
+    `services  ${s.services.total - s.services.degraded.length} of ${s.services.total} at full health`,
+    `replicas  ${s.replicas.healthy} healthy, ${s.replicas.running} running, ${s.replicas.desired} desired${s.replicas.unplaced > 0 ? `, ${s.replicas.unplaced} unplaced` : ''}`
+  ]
+  if (s.capacity !== undefined) {
+    const { cpu: c, memory: m } = s.capacity
+    lines.push(`capacity  cpu ${cpu(c.allocated)}/${cpu(c.capacity)}${percent(c.allocated, c.capacity)}, memory ${bytes(m.allocated)}/${bytes(m.capacity)}${percent(m.allocated, m.capacity)} requested`)
+  }
+  if (s.recent !== undefined) {
+    const r = s.recent
+    lines.push(`last hour ${r.crashes} crash(es), ${r.startErrors} failed start(s), ${r.nodesDied} node death(s), ${r.rejectedEntries} rejected entr${r.rejectedEntries === 1 ? 'y' : 'ies'} seen by this node`)
+  }
+  if (s.problems.length > 0) lines.push('', 'What to look at:', ...s.problems.map((p: string) => `  ! ${p}`))
+  if ((s.notes ?? []).length > 0) lines.push('', ...s.notes.map((n: string) => `  - ${n}`))
+  return lines.join('\n')
 }

@@ -1,0 +1,337 @@
+/**
+ * `minga logs`, the reader's side: finds the nodes that run a service's
+ * replicas (their heartbeats and the assignment), opens a logs session on
+ * each (this node's own server directly), pulls batches with a credit, and
+ * merges the lines of every container by time, labelled with node and
+ * replica.
+ *
+ * Ordering: a one-shot read is an exact merge (a line goes out only when
+ * every container that may still have an older one has answered). While
+ * following, a container with nothing pending does not hold the others
+ * back, and nothing is held longer than `holdMs`: live lines arrive about
+ * in order, in time.
+ *
+ * Following survives moves and failures: every `resolveMs` the reader looks
+ * again where the replicas run and opens sessions on new owners; a node
+ * that fails is retried while it is alive, and a session that is gone
+ * (node restarted) is opened again from the last line seen, with lines
+ * already delivered skipped.
+ */
+import { protocols } from '@minga/protocol'
+import { linkSignals } from '../runtime/signals.js'
+import type { Clock } from './clock.js'
+import type { LogsServer } from './logs.js'
+import type { Mesh } from './mesh.js'
+import type { NodeCore } from './core.js'
+import { decodeLogsResponse, encodeLogs, type ContainerBatch, type LogsRequest, type LogsResponse } from './logs-wire.js'
+
+export type LogItem =
+  | { type: 'line', time: number, node: string, replica: number, container: string, stream: 'stdout' | 'stderr', text: string }
+  | { type: 'dropped', time: number, node: string, replica: number, container: string, count: number }
+  | { type: 'notice', time: number, node?: string, text: string }
+
+export interface GatherLogsOptions {
+  /** `org/name` */
+  service: string
+  follow?: boolean
+  /** ms since epoch */
+  since?: number
+  tail?: number
+  replicas?: number[]
+  signal?: AbortSignal
+}
+
+export interface LogsGatherInit {
+  self: string
+  meshId: string
+  mesh: Mesh
+  clock: Clock
+  server: LogsServer
+  /** nodes that run or are assigned replicas of the service, dead ones excluded */
+  locate: (service: string, replicas?: number[]) => string[]
+  alive: (peer: string) => boolean
+  /** lines buffered per node before its reader stops pulling */
+  budgetPerNode?: number
+  holdMs?: number
+  resolveMs?: number
+  /** how long a node that has not answered yet holds back a follower's output */
+  openGraceMs?: number
+}
+
+interface Source { node: string, replica: number, container: string, buffer: Array<{ item: LogItem, at: number }>, more: boolean, ended: boolean }
+interface Mark { lastTime: number, atLast: string[], replay: string[] }
+
+const REQUEST_MARGIN_MS = 10_000
+const RETRY_MAX_MS = 5000
+
+export async function * gatherLogs (init: LogsGatherInit, options: GatherLogsOptions): AsyncGenerator<LogItem> {
+  const gather = new LogsGather(init, options)
+  try {
+    yield * gather.items()
+  } finally {
+    gather.close()
+  }
+}
+
+class LogsGather {
+  readonly readers = new Map<string, NodeReader>()
+  readonly sources = new Map<string, Source>()
+  readonly marks = new Map<string, Mark>()
+  readonly notices: LogItem[] = []
+  readonly controller = new AbortController()
+  readonly followStart: number
+  readonly budget: number
+  readonly holdMs: number
+  private wakeUp?: () => void
+  private unlink: () => void
+
+  constructor (readonly init: LogsGatherInit, readonly options: GatherLogsOptions) {
+    this.followStart = init.clock.now()
+    this.budget = init.budgetPerNode ?? 2000
+    this.holdMs = init.holdMs ?? 1000
+    const linked = linkSignals([options.signal])
+    linked.signal.addEventListener('abort', () => { this.controller.abort(); this.wake() }, { once: true })
+    this.unlink = linked.dispose
+  }
+
+  async * items (): AsyncGenerator<LogItem> {
+    const { clock } = this.init
+    this.resolve()
+    if (this.readers.size === 0) this.notice(undefined, `No node reports a replica of ${this.options.service}${this.options.follow === true ? '; waiting for one to start' : ''}`)
+    const resolver = this.options.follow === true ? clock.every(this.init.resolveMs ?? 1000, () => this.resolve()) : undefined
+    try {
+      while (!this.controller.signal.aborted) {
+        const notice = this.notices.shift()
+        if (notice !== undefined) { yield notice; continue }
+        const next = this.pick()
+        if (next === 'end') return
+        if (next !== undefined) { yield next; continue }
+        await this.changed(this.options.follow === true ? this.holdMs : undefined)
+      }
+    } finally {
+      resolver?.cancel()
+    }
+  }
+
+  close (): void {
+    this.controller.abort()
+    this.unlink()
+    for (const reader of this.readers.values()) reader.closeRemote()
+  }
+
+  wake (): void {
+    const wake = this.wakeUp
+    this.wakeUp = undefined
+    wake?.()
+  }
+
+  notice (node: string | undefined, text: string): void {
+    this.notices.push({ type: 'notice', time: this.init.clock.now(), ...(node === undefined ? {} : { node }), text })
+    this.wake()
+  }
+
+  /** start readers on nodes that run replicas and have none */
+  private resolve (): void {
+    for (const peer of this.init.locate(this.options.service, this.options.replicas)) {
+      if (this.readers.has(peer)) continue
+      const reader = new NodeReader(this, peer)
+      this.readers.set(peer, reader)
+      if (this.options.follow === true && this.readers.size > 1 && this.init.clock.now() - this.followStart > 2000) this.notice(peer, `${short(peer)} now runs a replica of ${this.options.service}; following it`)
+      void reader.run()
+    }
+  }
+
+  private pick (): LogItem | undefined | 'end' {
+    const now = this.init.clock.now()
+    const follow = this.options.follow === true
+    let blocked = false
+    for (const reader of this.readers.values()) {
+      if (reader.state === 'opening' && !(follow && now - reader.startedAt > (this.init.openGraceMs ?? 3000))) blocked = true
+    }
+    let oldest: Source | undefined
+    for (const [key, source] of this.sources) {
+      if (source.buffer.length > 0) {
+        if (oldest === undefined || source.buffer[0].item.time < oldest.buffer[0].item.time) oldest = source
+      } else if (source.ended) {
+        this.sources.delete(key)
+      } else if (!follow || source.more) {
+        blocked = true
+      }
+    }
+    if (oldest === undefined) {
+      if (!follow && !blocked && [...this.readers.values()].every(r => r.state === 'done' || r.state === 'failed')) return 'end'
+      return undefined
+    }
+    if (blocked && !(follow && now - oldest.buffer[0].at > this.holdMs)) return undefined
+    const { item } = oldest.buffer.shift()!
+    this.readers.get(oldest.node)?.taken()
+    return item
+  }
+
+  private async changed (timeoutMs?: number): Promise<void> {
+    await new Promise<void>(resolve => {
+      const timer = timeoutMs === undefined ? undefined : this.init.clock.after(timeoutMs, () => { this.wakeUp = undefined; resolve() })
+      this.wakeUp = () => { timer?.cancel(); resolve() }
+    })
+  }
+}
+
+class NodeReader {
+  state: 'opening' | 'open' | 'failed' | 'done' = 'opening'
+  readonly startedAt: number
+  private buffered = 0
+  private session?: string
+  private room?: () => void
+  private opens = 0
+
+  constructor (private readonly gather: LogsGather, readonly peer: string) {
+    this.startedAt = gather.init.clock.now()
+  }
+
+  async run (): Promise<void> {
+    const { init, options, controller } = this.gather
+    const follow = options.follow === true
+    let retryMs = 1000
+    while (!controller.signal.aborted) {
+      try {
+        const opened = await this.call(this.openRequest())
+        if (opened.type !== 'logs-opened') throw new Error('unexpected answer to logs-open')
+        this.session = opened.session
+        if (this.state === 'failed') this.gather.notice(this.peer, `${short(this.peer)}: reading logs again`)
+        retryMs = 1000
+        while (!controller.signal.aborted) {
+          await this.waitForRoom()
+          const batch = await this.call({ type: 'logs-poll', session: opened.session, credit: Math.max(1, this.gather.budget - this.buffered), wait: follow ? 1000 : 2000 })
+          if (batch.type !== 'logs-batch') throw new Error('unexpected answer to logs-poll')
+          this.state = 'open'
+          this.deliver(batch.containers)
+          if (batch.done) { this.finish('done'); return }
+        }
+      } catch (err: any) {
+        if (controller.signal.aborted) return
+        this.session = undefined
+        const why = err?.name === 'LogsProtocolError' ? err.message : `unreachable (${err?.message ?? String(err)})`
+        if (this.state !== 'failed') this.gather.notice(this.peer, `${short(this.peer)}: ${why}${follow ? '; following its replicas where they move' : '; its lines are missing'}`)
+        this.finish('failed')
+        if (!follow) return
+        // retry while the node is alive; a dead one is retried once it is back
+        do {
+          await init.clock.sleep(retryMs, controller.signal).catch(() => {})
+          retryMs = Math.min(RETRY_MAX_MS, retryMs * 2)
+        } while (!controller.signal.aborted && !init.alive(this.peer))
+      }
+    }
+  }
+
+  /** a line of this node left the merge */
+  taken (): void {
+    this.buffered--
+    if (this.buffered < this.gather.budget / 2) {
+      const room = this.room
+      this.room = undefined
+      room?.()
+    }
+  }
+
+  closeRemote (): void {
+    const session = this.session
+    this.session = undefined
+    this.room?.()
+    if (session === undefined || this.state === 'done') return
+    void this.call({ type: 'logs-close', session }, 2000).catch(() => {})
+  }
+
+  private openRequest (): LogsRequest {
+    const { options, marks, followStart } = this.gather
+    const first = this.opens++ === 0
+    let since = options.since
+    if (!first) {
+      // again after a failure: from the last line seen of its containers that were still going
+      const times = [...marks.entries()].filter(([key]) => key.startsWith(this.peer + '/')).map(([, m]) => m.lastTime)
+      since = times.length > 0 ? Math.min(...times) : Math.max(options.since ?? 0, followStart)
+      for (const [key, mark] of marks) if (key.startsWith(this.peer + '/')) mark.replay = [...mark.atLast]
+    }
+    return {
+      type: 'logs-open',
+      service: options.service,
+      follow: options.follow === true,
+      ...(since === undefined ? {} : { since }),
+      ...(first && options.tail !== undefined ? { tail: options.tail } : {}),
+      ...(options.replicas === undefined ? {} : { replicas: options.replicas })
+    }
+  }
+
+  private deliver (containers: ContainerBatch[]): void {
+    const { sources, marks, init } = this.gather
+    const now = init.clock.now()
+    for (const c of containers) {
+      const key = `${this.peer}/${c.id}`
+      let source = sources.get(key)
+      if (source === undefined) sources.set(key, source = { node: this.peer, replica: c.replica, container: c.id, buffer: [], more: false, ended: false })
+      source.more = c.more
+      source.ended = c.ended
+      let mark = marks.get(key)
+      for (const [time, kind, value] of c.lines) {
+        if (mark !== undefined && time < mark.lastTime) continue
+        if (mark !== undefined && time === mark.lastTime) {
+          const at = kind === 2 ? -1 : mark.replay.indexOf(value as string)
+          if (at >= 0) { mark.replay.splice(at, 1); continue }
+        }
+        if (mark === undefined) marks.set(key, mark = { lastTime: time, atLast: [], replay: [] })
+        if (time !== mark.lastTime) { mark.lastTime = time; mark.atLast = []; mark.replay = [] }
+        if (kind !== 2) mark.atLast.push(value as string)
+        const item: LogItem = kind === 2
+          ? { type: 'dropped', time, node: this.peer, replica: c.replica, container: c.id, count: value as number }
+          : { type: 'line', time, node: this.peer, replica: c.replica, container: c.id, stream: kind === 1 ? 'stderr' : 'stdout', text: value as string }
+        source.buffer.push({ item, at: now })
+        this.buffered++
+      }
+    }
+    this.gather.wake()
+  }
+
+  private finish (state: 'done' | 'failed'): void {
+    this.state = state
+    // nothing more will come from this session: its containers hold nobody back
+    for (const source of this.gather.sources.values()) if (source.node === this.peer) { source.ended = true; source.more = false }
+    this.gather.wake()
+  }
+
+  private async waitForRoom (): Promise<void> {
+    if (this.buffered < this.gather.budget) return
+    await new Promise<void>(resolve => { this.room = resolve })
+  }
+
+  private async call (request: LogsRequest, timeoutMs?: number): Promise<LogsResponse> {
+    const { init, controller } = this.gather
+    const data = encodeLogs(request)
+    if (this.peer === init.self) return decodeLogsResponse(await init.server.answer(data, init.self))
+    const wait = request.type === 'logs-poll' ? request.wait : 0
+    const linked = linkSignals(request.type === 'logs-close' ? [] : [controller.signal], timeoutMs ?? wait + REQUEST_MARGIN_MS)
+    try {
+      return decodeLogsResponse(await init.mesh.request(this.peer, protocols.logs(init.meshId), data, { signal: linked.signal }))
+    } finally {
+      linked.dispose()
+    }
+  }
+}
+
+function short (peer: string): string {
+  return peer.slice(-8)
+}
+
+/** nodes that run (by their heartbeats, or this node's own containers) or are assigned replicas of `service`, dead ones excluded */
+export function replicaHolders (core: Pick<NodeCore, 'identity' | 'reconciler' | 'liveness'>, service: string, replicas?: number[]): string[] {
+  const wanted = (replica: number): boolean => replicas === undefined || replicas.includes(replica)
+  const out = new Set<string>()
+  if (core.reconciler.containers().some(c => c.service === service && wanted(c.replica))) out.add(core.identity.peerId)
+  for (const peer of core.liveness.all()) {
+    if (peer.status === 'dead') continue
+    if (peer.heartbeat?.replicas.some(r => r.service === service && wanted(r.replica)) === true) out.add(peer.id)
+  }
+  const assigned = core.reconciler.currentAssignment().services[service] ?? []
+  assigned.forEach((node, replica) => {
+    if (node !== null && wanted(replica) && core.liveness.status(node) !== 'dead') out.add(node)
+  })
+  return [...out]
+}

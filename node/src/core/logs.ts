@@ -1,0 +1,331 @@
+/**
+ * The logs protocol, node side: serves the logs of this node's containers
+ * to members of the mesh (protocols.logs). A reader opens a session for a
+ * service; the node reads each matching container's log into the
+ * session's bounded buffer, and the reader pulls batches with a credit.
+ *
+ * Memory stays bounded however much a container prints:
+ *   - history (`since`/`tail`, and the backlog before following) is read
+ *     with backpressure: a full buffer pauses the reading, nothing is lost;
+ *   - live lines of a followed container that find the buffer full are
+ *     dropped and counted, and the reader gets a `dropped` marker in their
+ *     place: a reader too slow for a chatty container loses lines, never
+ *     the node its memory;
+ *   - sessions are limited in number and expire when nobody polls them.
+ * Sans I/O: it takes a Mesh, a Clock and a Runtime.
+ */
+import { randomUUID } from 'node:crypto'
+import { protocols, type Identity, type State } from '@minga/protocol'
+import type { LogLine, Runtime, RuntimeContainer } from '../runtime/types.js'
+import type { Clock, Timer } from './clock.js'
+import type { Mesh } from './mesh.js'
+import {
+  decodeLogsRequest, encodeLogs, LogsProtocolError, MAX_LINE_CHARS,
+  type ContainerBatch, type LogsOpenRequest, type LogsResponse, type WireLine
+} from './logs-wire.js'
+
+export interface LogsLimits {
+  /** open sessions on this node, at most */
+  sessions: number
+  sessionsPerPeer: number
+  /** lines and bytes one session holds, at most */
+  bufferLines: number
+  bufferBytes: number
+  /** a session nobody polled for this long is closed */
+  idleMs: number
+  /** how often a following session looks for new containers of its service */
+  scanMs: number
+  /** lines and bytes in one answer, at most */
+  batchBytes: number
+}
+
+export const DEFAULT_LOGS_LIMITS: LogsLimits = {
+  sessions: 64,
+  sessionsPerPeer: 16,
+  bufferLines: 10_000,
+  bufferBytes: 4 * 1024 * 1024,
+  idleMs: 30_000,
+  scanMs: 1000,
+  batchBytes: 512 * 1024
+}
+
+export interface LogsInit {
+  identity: Identity
+  state: State
+  mesh: Mesh
+  clock: Clock
+  runtime: Runtime
+  /** this node's containers as of the last reconcile pass (no I/O) */
+  containers: () => RuntimeContainer[]
+  limits?: Partial<LogsLimits>
+}
+
+export class LogsServer {
+  private readonly sessions = new Map<string, Session>()
+  private readonly limits: LogsLimits
+  private sweeper?: Timer
+  readonly stats = { sessionsOpened: 0, linesSent: 0, linesDropped: 0, refused: 0 }
+
+  constructor (private readonly init: LogsInit) {
+    this.limits = { ...DEFAULT_LOGS_LIMITS, ...init.limits }
+  }
+
+  start (): void {
+    this.init.mesh.handle(protocols.logs(this.init.state.meshId), async (data, from) => await this.answer(data, from))
+    this.sweeper = this.init.clock.every(Math.max(1000, this.limits.idleMs / 6), () => this.sweep())
+  }
+
+  stop (): void {
+    this.sweeper?.cancel()
+    for (const session of this.sessions.values()) session.close()
+    this.sessions.clear()
+  }
+
+  get openSessions (): number {
+    return this.sessions.size
+  }
+
+  /** one request from the wire, from the authenticated peer `from` */
+  async answer (data: Uint8Array, from: string): Promise<Uint8Array> {
+    try {
+      const request = decodeLogsRequest(data)
+      if (request.type === 'logs-open') return encodeLogs(await this.open(request, from))
+      if (request.type === 'logs-poll') return encodeLogs(await this.poll(request.session, from, request.credit, request.wait))
+      this.close(request.session, from)
+      return encodeLogs({ type: 'logs-closed' })
+    } catch (err: any) {
+      if (err instanceof LogsProtocolError) this.stats.refused++
+      return encodeLogs({ type: 'error', code: err instanceof LogsProtocolError ? err.code : 'internal', message: err?.message ?? String(err) })
+    }
+  }
+
+  async open (request: LogsOpenRequest, from: string): Promise<LogsResponse> {
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) throw new LogsProtocolError('not-member', 'Only members of the mesh may read logs')
+    if (this.sessions.size >= this.limits.sessions) throw new LogsProtocolError('busy', `This node serves ${this.limits.sessions} log readers already; try again later`)
+    if ([...this.sessions.values()].filter(s => s.from === from).length >= this.limits.sessionsPerPeer) throw new LogsProtocolError('busy', `Your node reads ${this.limits.sessionsPerPeer} logs from this node already; close some first`)
+    const session = new Session(randomUUID(), from, request, this.init, this.limits, this.stats)
+    this.sessions.set(session.id, session)
+    this.stats.sessionsOpened++
+    // a fresh listing for history; a follower then watches the reconciler's view for new containers
+    const containers = request.follow ? this.init.containers() : await this.init.runtime.list().catch(() => this.init.containers())
+    session.attach(containers)
+    return { type: 'logs-opened', session: session.id }
+  }
+
+  async poll (id: string, from: string, credit: number, wait: number): Promise<LogsResponse> {
+    const session = this.session(id, from)
+    const response = await session.take(credit, wait)
+    if (response.done) this.close(id, from)
+    return response
+  }
+
+  close (id: string, from: string): void {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.from !== from) return
+    session.close()
+    this.sessions.delete(id)
+  }
+
+  private session (id: string, from: string): Session {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.from !== from) throw new LogsProtocolError('no-session', 'No such logs session on this node (it expired or the node restarted); open a new one')
+    session.lastPoll = this.init.clock.now()
+    return session
+  }
+
+  private sweep (): void {
+    const now = this.init.clock.now()
+    for (const [id, session] of this.sessions) {
+      if (now - session.lastPoll > this.limits.idleMs) {
+        session.close()
+        this.sessions.delete(id)
+      }
+    }
+  }
+}
+
+interface Pump {
+  container: RuntimeContainer
+  lines: WireLine[]
+  ended: boolean
+  /** past its backlog, following new lines */
+  live: boolean
+  /** reported ended to the reader: the pump can go */
+  reported: boolean
+  dropped: number
+  droppedAt: number
+}
+
+class Session {
+  readonly opened: number
+  lastPoll: number
+  private readonly pumps = new Map<string, Pump>()
+  private readonly seen = new Set<string>()
+  private readonly controller = new AbortController()
+  private scanner?: Timer
+  private buffered = 0
+  private bytes = 0
+  private wakeReader?: () => void
+  private wakeWriters: Array<() => void> = []
+
+  constructor (
+    readonly id: string,
+    readonly from: string,
+    readonly request: LogsOpenRequest,
+    private readonly init: LogsInit,
+    private readonly limits: LogsLimits,
+    private readonly stats: LogsServer['stats']
+  ) {
+    this.opened = init.clock.now()
+    this.lastPoll = this.opened
+    if (request.follow) this.scanner = init.clock.every(limits.scanMs, () => this.attach(init.containers()))
+  }
+
+  attach (containers: RuntimeContainer[]): void {
+    if (this.controller.signal.aborted) return
+    const { service, replicas } = this.request
+    for (const container of containers) {
+      if (container.service !== service || this.seen.has(container.id)) continue
+      if (replicas !== undefined && !replicas.includes(container.replica)) continue
+      this.seen.add(container.id)
+      const pump: Pump = { container, lines: [], ended: false, live: false, reported: false, dropped: 0, droppedAt: 0 }
+      this.pumps.set(container.id, pump)
+      void this.run(pump)
+    }
+  }
+
+  close (): void {
+    this.scanner?.cancel()
+    this.controller.abort()
+    this.pumps.clear()
+    this.release()
+    this.wakeReader?.()
+  }
+
+  /** up to `credit` lines, oldest first across containers; waits up to `wait` ms when there is nothing to say */
+  async take (credit: number, wait: number): Promise<Extract<LogsResponse, { type: 'logs-batch' }>> {
+    if (this.buffered === 0 && !this.finished() && wait > 0 && ![...this.pumps.values()].some(p => p.ended && !p.reported)) {
+      await new Promise<void>(resolve => {
+        const timer = this.init.clock.after(wait, () => resolve())
+        this.wakeReader = () => { timer.cancel(); resolve() }
+      })
+      this.wakeReader = undefined
+    }
+    // room again: lines dropped while it was full are reported where they were
+    for (const pump of this.pumps.values()) if (pump.dropped > 0 && !this.full()) this.flushDropped(pump)
+    const out = new Map<string, WireLine[]>()
+    let sent = 0
+    let bytes = 0
+    while (sent < credit && bytes < this.limits.batchBytes) {
+      let oldest: Pump | undefined
+      for (const pump of this.pumps.values()) {
+        if (pump.lines.length > 0 && (oldest === undefined || pump.lines[0][0] < oldest.lines[0][0])) oldest = pump
+      }
+      if (oldest === undefined) break
+      const line = oldest.lines.shift()!
+      const size = lineBytes(line)
+      this.buffered--
+      this.bytes -= size
+      bytes += size
+      sent++
+      let list = out.get(oldest.container.id)
+      if (list === undefined) out.set(oldest.container.id, list = [])
+      list.push(line)
+    }
+    this.stats.linesSent += sent
+    const containers: ContainerBatch[] = []
+    for (const pump of this.pumps.values()) {
+      const ended = pump.ended && pump.lines.length === 0 && pump.dropped === 0
+      containers.push({ id: pump.container.id, replica: pump.container.replica, lines: out.get(pump.container.id) ?? [], more: pump.lines.length > 0, ended })
+      if (ended) pump.reported = true
+    }
+    for (const [id, pump] of this.pumps) if (pump.reported) this.pumps.delete(id)
+    this.release()
+    return { type: 'logs-batch', containers, done: this.finished() }
+  }
+
+  /** a one-shot read with every container read to its end */
+  private finished (): boolean {
+    return !this.request.follow && this.pumps.size === 0
+  }
+
+  private async run (pump: Pump): Promise<void> {
+    const { runtime, clock } = this.init
+    const signal = this.controller.signal
+    const { since, tail, follow } = this.request
+    const startedAt = clock.now()
+    let lastTime: number | undefined
+    let atLast: string[] = []
+    try {
+      // the backlog first, losslessly; then the live lines from where it ended
+      for await (const line of runtime.logs(pump.container.id, { since, tail, follow: false, signal })) {
+        if (line.time !== lastTime) atLast = []
+        lastTime = line.time
+        atLast.push(line.text)
+        await this.push(pump, line, true)
+      }
+      if (follow && !signal.aborted) {
+        pump.live = true
+        for await (const line of runtime.logs(pump.container.id, { since: lastTime ?? Math.max(since ?? 0, startedAt), follow: true, signal })) {
+          if (lastTime !== undefined && line.time < lastTime) continue
+          if (line.time === lastTime) {
+            const at = atLast.indexOf(line.text)
+            if (at >= 0) { atLast.splice(at, 1); continue }
+          }
+          await this.push(pump, line, false)
+        }
+      }
+    } catch {
+      // the container is gone, or the session closed: its log ends here
+    } finally {
+      pump.ended = true
+      this.flushDropped(pump)
+      this.wakeReader?.()
+    }
+  }
+
+  private async push (pump: Pump, line: LogLine, lossless: boolean): Promise<void> {
+    const text = line.text.length > MAX_LINE_CHARS ? line.text.slice(0, MAX_LINE_CHARS) + '…[cut]' : line.text
+    const wire: WireLine = [line.time, line.stream === 'stderr' ? 1 : 0, text]
+    while (this.full()) {
+      if (this.controller.signal.aborted) return
+      if (!lossless) {
+        if (pump.dropped === 0) pump.droppedAt = line.time
+        pump.dropped++
+        this.stats.linesDropped++
+        return
+      }
+      await new Promise<void>(resolve => this.wakeWriters.push(resolve))
+    }
+    this.flushDropped(pump)
+    this.add(pump, wire)
+  }
+
+  /** the marker for lines dropped since the last one that fit */
+  private flushDropped (pump: Pump): void {
+    if (pump.dropped === 0 || this.controller.signal.aborted) return
+    this.add(pump, [pump.droppedAt, 2, pump.dropped])
+    pump.dropped = 0
+  }
+
+  private add (pump: Pump, wire: WireLine): void {
+    pump.lines.push(wire)
+    this.buffered++
+    this.bytes += lineBytes(wire)
+    this.wakeReader?.()
+  }
+
+  private full (): boolean {
+    return this.buffered >= this.limits.bufferLines || this.bytes >= this.limits.bufferBytes
+  }
+
+  private release (): void {
+    if (this.full() && !this.controller.signal.aborted) return
+    for (const wake of this.wakeWriters.splice(0)) wake()
+  }
+}
+
+function lineBytes (line: WireLine): number {
+  return 32 + (typeof line[2] === 'string' ? line[2].length : 0)
+}

@@ -1,0 +1,118 @@
+/**
+ * `minga status`: one screen that says whether the mesh is healthy and,
+ * when it is not, what to look at first. Problems make the mesh unhealthy
+ * (and the command exit 1); notes are worth knowing but need no action now.
+ * Every problem names the command that shows more.
+ */
+import type { NodeCore } from './core.js'
+import { nodesView, psView, servicesView } from './views.js'
+
+export interface StatusView {
+  node: string
+  org: string
+  meshId: string
+  digest: string
+  /** live nodes that report the same state digest as this node */
+  agreeing: number
+  nodes: { total: number, alive: number, suspect: number, dead: number, removed: number, cordoned: number }
+  services: { total: number, degraded: string[] }
+  replicas: { desired: number, running: number, healthy: number, unplaced: number }
+  /** requested by replicas / offered, over the live nodes (cpu in millicores, memory in bytes) */
+  capacity: { cpu: { allocated: number, capacity: number }, memory: { allocated: number, capacity: number } }
+  /** what this node observed in the last hour, by kind of trouble */
+  recent: { crashes: number, startErrors: number, nodesDied: number, rejectedEntries: number }
+  problems: string[]
+  notes: string[]
+  healthy: boolean
+}
+
+const HOUR = 3_600_000
+const FULL_SHARE = 0.9
+
+export function statusView (core: NodeCore): StatusView {
+  const nodes = nodesView(core)
+  const services = servicesView(core)
+  const assignment = core.reconciler.currentAssignment()
+  const count = (status: string): number => nodes.filter(n => n.status === status).length
+  const digest = core.state.digest()
+  const short = (ids: string[]): string => ids.slice(0, 5).map(id => id.slice(-8)).join(', ') + (ids.length > 5 ? ', …' : '')
+  const problems: string[] = []
+  const notes: string[] = []
+  const self = core.identity.peerId
+
+  if (core.state.memberOrg(self) === undefined) problems.push('This node is not a member of the mesh yet: its admission has not arrived; check that "minga join" succeeded')
+  const dead = nodes.filter(n => n.status === 'dead')
+  if (dead.length > 0) problems.push(`${dead.length} node(s) dead: ${short(dead.map(n => n.id))} — their replicas move to other nodes if they fit; see "minga nodes" and "minga events --kind node-dead"`)
+  const suspect = nodes.filter(n => n.status === 'suspect')
+  if (suspect.length > 0) notes.push(`${suspect.length} node(s) suspect (heartbeats late): ${short(suspect.map(n => n.id))}`)
+  const live = nodes.filter(n => n.status === 'alive' || n.status === 'suspect')
+  if (live.length === 1 && nodes.filter(n => !n.revoked).length > 1) problems.push('This node sees no other node alive: check its network and firewall (TCP 7946), or whether it is cut off from the mesh')
+
+  const ps = psView(core)
+  const degraded = services.filter(s => s.healthy < s.replicas)
+  for (const s of degraded.slice(0, 5)) {
+    const why = ps.find(r => r.service === s.id && r.problem !== undefined)?.problem
+    problems.push(`${s.id}: ${s.healthy}/${s.replicas} replicas healthy${why !== undefined ? ` (${why})` : ''} — "minga ps ${s.id}", "minga logs ${s.id}"`)
+  }
+  if (degraded.length > 5) problems.push(`${degraded.length - 5} more service(s) below their healthy replica count — "minga ls"`)
+  if (assignment.unplaced.length > 0) problems.push(`${assignment.unplaced.length} replica(s) cannot be placed: ${assignment.unplaced[0].reason} — add capacity or relax the spec`)
+
+  const agreeing = live.filter(n => n.digest === digest || n.self).length
+  if (agreeing < live.length) {
+    const others = live.filter(n => n.digest !== digest && !n.self).map(n => n.id)
+    problems.push(`${others.length} live node(s) hold a different state (${short(others)}); they should agree within seconds — if it lasts, "minga events --kind sync,entry-rejected"`)
+  }
+
+  const capacity = { cpu: { allocated: 0, capacity: 0 }, memory: { allocated: 0, capacity: 0 } }
+  for (const n of nodes) {
+    if (n.status !== 'alive' || n.cordoned) continue
+    capacity.cpu.capacity += n.capacity?.cpu ?? 0
+    capacity.cpu.allocated += n.allocated?.cpu ?? 0
+    capacity.memory.capacity += n.capacity?.memory ?? 0
+    capacity.memory.allocated += n.allocated?.memory ?? 0
+  }
+  for (const [resource, used] of Object.entries(capacity)) {
+    if (used.capacity > 0 && used.allocated / used.capacity >= FULL_SHARE) notes.push(`The mesh is ${Math.round(100 * used.allocated / used.capacity)}% full on ${resource}: new replicas may not fit`)
+  }
+
+  const since = core.clock.now() - HOUR
+  const recentEvents = core.events.recent({ since })
+  const recent = {
+    crashes: recentEvents.filter(e => e.kind === 'replica-crash').length,
+    startErrors: recentEvents.filter(e => e.kind === 'replica-error').length,
+    nodesDied: recentEvents.filter(e => e.kind === 'node-dead').length,
+    rejectedEntries: recentEvents.filter(e => e.kind === 'entry-rejected').length
+  }
+  const failing = core.reconciler.replicaProblems()
+  if (failing.length > 0) {
+    const first = failing[0]
+    problems.push(`${failing.length} replica(s) on this node keep failing, e.g. ${first.service}#${first.replica}: ${first.error} — "minga logs ${first.service}", "minga events --kind replica-crash,replica-error"`)
+  } else if (recent.crashes + recent.startErrors > 0) {
+    notes.push(`${recent.crashes} crash(es) and ${recent.startErrors} failed start(s) on this node in the last hour — "minga events"`)
+  }
+  const rejected = Object.entries(core.state.stats().rejected)
+  if (rejected.length > 0) notes.push(`Entries rejected since this node started: ${rejected.map(([reason, n]) => `${n} ${reason}`).join(', ')} — "minga events --kind entry-rejected"`)
+  const cordoned = nodes.filter(n => n.cordoned && !n.revoked)
+  if (cordoned.length > 0) notes.push(`${cordoned.length} node(s) cordoned: ${short(cordoned.map(n => n.id))} — "minga uncordon NODE" when done`)
+
+  return {
+    node: self,
+    org: core.state.memberOrg(self) ?? '',
+    meshId: core.state.meshId,
+    digest,
+    agreeing,
+    nodes: { total: nodes.length, alive: count('alive'), suspect: suspect.length, dead: dead.length, removed: count('removed'), cordoned: cordoned.length },
+    services: { total: services.length, degraded: degraded.map(s => s.id) },
+    replicas: {
+      desired: services.reduce((n, s) => n + s.replicas, 0),
+      running: services.reduce((n, s) => n + s.running, 0),
+      healthy: services.reduce((n, s) => n + s.healthy, 0),
+      unplaced: assignment.unplaced.length
+    },
+    capacity,
+    recent,
+    problems,
+    notes,
+    healthy: problems.length === 0
+  }
+}

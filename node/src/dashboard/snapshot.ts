@@ -1,0 +1,73 @@
+/**
+ * What the dashboard shows, as one JSON document: the mesh's health, its
+ * organizations and their nodes (state, capacity, allocation), its services
+ * and where each replica runs, and recent events from every live node.
+ * Mesh-wide events cost a request to every node, so they are gathered at
+ * most every `eventsEveryMs` however many pages are open.
+ */
+import type { NodeCore } from '../core/core.js'
+import type { EventItem } from '../core/mesh-events.js'
+import { nodesView, psView, servicesView, statusView, type NodeView, type ReplicaView, type ServiceView, type StatusView } from '../core/views.js'
+
+export interface DashboardSnapshot {
+  time: number
+  node: string
+  org: string
+  meshId: string
+  status: StatusView
+  orgs: Array<{ name: string, nodes: NodeView[] }>
+  services: Array<ServiceView & { replicaViews: ReplicaView[] }>
+  events: EventItem[]
+}
+
+const EVENTS_SHOWN = 60
+const EVENTS_WINDOW_MS = 3_600_000
+
+export class DashboardData {
+  private events: EventItem[] = []
+  private eventsAt = 0
+  private gathering?: Promise<void>
+
+  constructor (private readonly core: NodeCore, private readonly eventsEveryMs = 3000) {}
+
+  async snapshot (): Promise<DashboardSnapshot> {
+    const core = this.core
+    await this.refreshEvents()
+    const orgs = new Map<string, NodeView[]>()
+    for (const node of nodesView(core)) {
+      if (node.revoked) continue
+      const list = orgs.get(node.org) ?? []
+      list.push(node)
+      orgs.set(node.org, list)
+    }
+    const replicas = psView(core)
+    return {
+      time: core.clock.now(),
+      node: core.identity.peerId,
+      org: core.state.memberOrg(core.identity.peerId) ?? '',
+      meshId: core.state.meshId,
+      status: statusView(core),
+      orgs: [...orgs].sort(([a], [b]) => a.localeCompare(b)).map(([name, nodes]) => ({ name, nodes })),
+      services: servicesView(core).map(s => ({ ...s, replicaViews: replicas.filter(r => r.service === s.id) })),
+      events: this.events
+    }
+  }
+
+  private async refreshEvents (): Promise<void> {
+    const now = this.core.clock.now()
+    if (now - this.eventsAt < this.eventsEveryMs) return
+    this.gathering ??= (async () => {
+      try {
+        const items = await this.core.meshEvents.gather({ since: now - EVENTS_WINDOW_MS, limit: EVENTS_SHOWN, signal: AbortSignal.timeout(5000) })
+        this.events = items.filter(i => i.type === 'event').reverse()
+        this.eventsAt = this.core.clock.now()
+      } catch {
+        // keep the last events; the next snapshot tries again
+      } finally {
+        this.gathering = undefined
+      }
+    })()
+    // the first page load waits for events; later ones show the cached list while a gather runs
+    if (this.eventsAt === 0) await this.gathering
+  }
+}

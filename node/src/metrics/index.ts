@@ -1,0 +1,3 @@
+export * from './metrics.js'
+export * from './counter-from.js'
+export * from './libp2p.js'

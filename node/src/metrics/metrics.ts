@@ -1,0 +1,192 @@
+/**
+ * The node's Prometheus metrics, computed from the core when scraped (no
+ * timers, no bookkeeping on hot paths): nodes by state, replicas desired /
+ * running / healthy per service, sync lag, heartbeat age per peer,
+ * reconcile actions and errors, rejected entries by reason, events by kind,
+ * log readers. One registry per node, so several nodes in one process
+ * (tests, benchmarks) never mix their series; libp2p's own metrics
+ * (@libp2p/prometheus-metrics) go into the same registry.
+ *
+ * @example
+ * ```ts
+ * const registry = new Registry()
+ * nodeMetrics(core, { registry })
+ * const text = await registry.metrics()
+ * ```
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { NodeCore } from '../core/core.js'
+import { nodesView, servicesView } from '../core/views.js'
+import { counterFrom } from './counter-from.js'
+
+export interface NodeMetricsOptions {
+  registry?: Registry
+  version?: string
+  /** process and Node.js metrics (skip when libp2p's metrics already collect them) */
+  processMetrics?: boolean
+}
+
+export function nodeMetrics (core: NodeCore, options: NodeMetricsOptions = {}): Registry {
+  const registry = options.registry ?? new Registry()
+  const registers = [registry]
+  if (options.processMetrics === true) collectDefaultMetrics({ register: registry })
+  const self = core.identity.peerId
+
+  new Gauge({
+    name: 'minga_info',
+    help: 'This node: its peer id, organization, mesh and version (always 1)',
+    labelNames: ['node', 'org', 'mesh', 'version'],
+    registers,
+    collect () {
+      this.reset()
+      this.set({ node: self, org: core.state.memberOrg(self) ?? '', mesh: core.state.meshId, version: options.version ?? '' }, 1)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_nodes',
+    help: 'Member nodes by state, as this node sees them',
+    labelNames: ['state'],
+    registers,
+    collect () {
+      const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, removed: 0 }
+      for (const node of nodesView(core)) counts[node.status] = (counts[node.status] ?? 0) + 1
+      for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_nodes_cordoned',
+    help: 'Member nodes that are cordoned (no new replicas)',
+    registers,
+    collect () {
+      this.set(nodesView(core).filter(n => n.cordoned && !n.revoked).length)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_service_replicas',
+    help: 'Replicas per service: desired, running (somewhere, any spec) and healthy (current spec)',
+    labelNames: ['service', 'state'],
+    registers,
+    collect () {
+      this.reset()
+      for (const s of servicesView(core)) {
+        this.set({ service: s.id, state: 'desired' }, s.replicas)
+        this.set({ service: s.id, state: 'running' }, s.running)
+        this.set({ service: s.id, state: 'healthy' }, s.healthy)
+      }
+    }
+  })
+
+  new Gauge({
+    name: 'minga_replicas_unplaced',
+    help: 'Replicas the scheduler cannot place on any live node (capacity, labels, policy)',
+    registers,
+    collect () { this.set(core.reconciler.currentAssignment().unplaced.length) }
+  })
+
+  new Gauge({
+    name: 'minga_heartbeat_age_seconds',
+    help: 'Seconds since the last heartbeat from each peer',
+    labelNames: ['peer', 'org'],
+    registers,
+    collect () {
+      this.reset()
+      const now = core.clock.now()
+      for (const peer of core.liveness.all()) {
+        if (peer.seenAt === undefined || core.state.revoked(peer.id) !== undefined) continue
+        this.set({ peer: peer.id, org: core.state.memberOrg(peer.id) ?? '' }, (now - peer.seenAt) / 1000)
+      }
+    }
+  })
+
+  new Gauge({
+    name: 'minga_state_entries',
+    help: 'Entries in this node\'s replicated state, and entries held back waiting for a membership fact',
+    labelNames: ['kind'],
+    registers,
+    collect () {
+      const stats = core.state.stats()
+      this.set({ kind: 'current' }, stats.entries)
+      this.set({ kind: 'pending' }, stats.pending)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_sync_disagreeing_nodes',
+    help: 'Live peers whose last heartbeat reports another state digest than this node holds (sync lag)',
+    registers,
+    collect () {
+      const digest = core.state.digest()
+      let count = 0
+      for (const peer of core.liveness.all()) {
+        if (peer.status !== 'dead' && peer.heartbeat !== undefined && peer.heartbeat.digest !== digest) count++
+      }
+      this.set(count)
+    }
+  })
+
+  const sync = core.sync.stats
+  counterFrom(registry, 'minga_sync_entries_pulled_total', 'Entries pulled by anti-entropy (non-zero when gossip was lost or a partition healed)', () => [[{}, sync.pulled]])
+  counterFrom(registry, 'minga_sync_rounds_total', 'Anti-entropy rounds run', () => [[{}, sync.rounds]])
+  counterFrom(registry, 'minga_sync_failures_total', 'Anti-entropy rounds that failed (peer unreachable or refused)', () => [[{}, sync.failures]])
+  counterFrom(registry, 'minga_sync_gossip_entries_total', 'Entries sent and received on the entries topic', () => [[{ direction: 'in' }, sync.gossipIn], [{ direction: 'out' }, sync.gossipOut]], ['direction'])
+
+  const reconcile = core.reconciler.stats
+  counterFrom(registry, 'minga_reconcile_runs_total', 'Reconcile passes run', () => [[{}, reconcile.runs]])
+  counterFrom(registry, 'minga_reconcile_actions_total', 'Containers started and stopped by the reconcile loop', () => [[{ action: 'start' }, reconcile.starts], [{ action: 'stop' }, reconcile.stops]], ['action'])
+  counterFrom(registry, 'minga_reconcile_errors_total', 'Reconcile passes and actions that failed', () => [[{}, reconcile.failures]])
+
+  new Gauge({
+    name: 'minga_replicas_backing_off',
+    help: 'Replicas on this node that failed to start or crashed and wait before the next try',
+    registers,
+    collect () { this.set(core.reconciler.replicaProblems().length) }
+  })
+
+  new Gauge({
+    name: 'minga_containers',
+    help: 'Containers of this node, by state',
+    labelNames: ['state'],
+    registers,
+    collect () {
+      const counts: Record<string, number> = { created: 0, starting: 0, running: 0, exited: 0 }
+      for (const c of core.reconciler.containers()) counts[c.state] = (counts[c.state] ?? 0) + 1
+      for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_node_resources',
+    help: 'This node\'s capacity and what its replicas request (cpu in cores, memory in bytes)',
+    labelNames: ['resource', 'kind'],
+    registers,
+    collect () {
+      const own = core.liveness.own()
+      if (own === undefined) return
+      this.set({ resource: 'cpu', kind: 'capacity' }, own.capacity.cpu / 1000)
+      this.set({ resource: 'memory', kind: 'capacity' }, own.capacity.memory)
+      this.set({ resource: 'cpu', kind: 'allocated' }, own.allocated.cpu / 1000)
+      this.set({ resource: 'memory', kind: 'allocated' }, own.allocated.memory)
+    }
+  })
+
+  counterFrom(registry, 'minga_entries_rejected_total', 'Entries this node refused to merge, by reason', () => Object.entries(core.state.stats().rejected).map(([reason, count]) => [{ reason }, count]), ['reason'])
+  counterFrom(registry, 'minga_heartbeats_dropped_total', 'Heartbeats refused, by reason', () => Object.entries(core.liveness.dropped).map(([reason, count]) => [{ reason }, count]), ['reason'])
+
+  const events = new Counter({ name: 'minga_events_total', help: 'Events this node observed or did, by kind', labelNames: ['kind'], registers })
+  core.events.subscribe((event) => events.inc({ kind: event.kind }))
+
+  new Gauge({
+    name: 'minga_log_sessions',
+    help: 'Log readers this node serves now',
+    registers,
+    collect () { this.set(core.logs.openSessions) }
+  })
+  const logs = core.logs.stats
+  counterFrom(registry, 'minga_log_lines_sent_total', 'Container log lines sent to readers', () => [[{}, logs.linesSent]])
+  counterFrom(registry, 'minga_log_lines_dropped_total', 'Live log lines dropped because a reader was too slow', () => [[{}, logs.linesDropped]])
+
+  return registry
+}

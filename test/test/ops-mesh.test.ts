@@ -1,0 +1,234 @@
+/**
+ * Operating a mesh of three real node processes (memory runtime), through
+ * the CLI and the HTTP endpoint: `minga logs` gathers every replica's lines
+ * in time order and `-f` follows a replica to its new node after kill -9;
+ * `minga events` shows what every node did; /metrics is valid Prometheus
+ * text with minga's and libp2p's series; `minga status` says what to look
+ * at; the new routes answer bad requests with clear errors.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MINGA_BIN, startCluster, waitFor, type Cluster, type MingaNode } from '../src/index.js'
+import { httpOf, parsePrometheus } from './ops-helpers.js'
+
+let mesh: Cluster
+let dir: string
+/** the node the follow test kills */
+let victim: MingaNode
+
+/** each replica prints its lines a fifth of a second apart, then keeps running */
+const TALK = `name: talk
+image: minga/busybox:1
+command: ["sh", "-c", "echo hello; sleep 0.2; echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; sleep 3600"]
+replicas: 3
+spread: node
+resources: { cpu: 100m, memory: 32Mi }
+`
+const TICKS = Array.from({ length: 300 }, (_, i) => `echo tick-${i}; sleep 0.2`).join('; ')
+const CHAT = `name: chat
+image: minga/busybox:1
+command: ["sh", "-c", "${TICKS}"]
+replicas: 2
+spread: node
+resources: { cpu: 100m, memory: 32Mi }
+`
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'minga-ops-'))
+  mesh = await startCluster({ nodes: ['acme', 'acme', 'riverside'], upArgs: ['--http', '127.0.0.1:0'] })
+})
+
+test.after(async () => {
+  await mesh?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function deploy (node: MingaNode, name: string, text: string): Promise<void> {
+  const file = join(dir, `${name}.yaml`)
+  await writeFile(file, text)
+  const run = await mesh.cli(node, 'deploy', '-f', file, '--wait', '--timeout', '60s')
+  assert.is(run.status, 0, run.stderr)
+}
+
+test('minga logs gathers the lines of every replica from every node, in time order, labelled', async () => {
+  const [n1, , n3] = mesh.nodes
+  await deploy(n1, 'talk', TALK)
+  let lines: any[] = []
+  let rows: any[] = []
+  // a replica may start somewhere else first while the mesh settles: wait for the copy on its assigned node
+  const onAssigned = (replica: number): any[] => lines.filter(l => l.replica === replica && l.node === rows.find(r => r.replica === replica)?.assigned)
+  await waitFor(async () => {
+    rows = await mesh.json(n3, 'ps', 'acme/talk')
+    const run = await mesh.cli(n3, 'logs', 'acme/talk', '--json')
+    lines = run.stdout.trim().split('\n').filter(Boolean).map(l => JSON.parse(l)).filter(i => i.type === 'line')
+    return [0, 1, 2].every(r => onAssigned(r).length === 4)
+  }, { label: 'four lines of each replica', message: () => JSON.stringify({ rows, lines }) })
+  for (let i = 1; i < lines.length; i++) assert.ok(lines[i].time >= lines[i - 1].time, 'merged by time')
+  const keys = lines.map(l => `${l.container} ${l.time} ${l.text}`)
+  assert.is(new Set(keys).size, keys.length, 'no line twice')
+  for (const replica of [0, 1, 2]) {
+    const own = onAssigned(replica)
+    assert.equal(own.map(l => l.text), ['hello', 'one', 'two', 'three'], `replica ${replica} on its node`)
+    assert.is(own[2].stream, 'stderr')
+    assert.is(new Set(own.map(l => l.container)).size, 1)
+  }
+  assert.is(new Set(lines.map(l => l.node)).size, 3, 'spread over the three nodes, and read from all of them')
+  const peers = new Set(mesh.nodes.map(n => n.peerId))
+  assert.ok(lines.every(l => peers.has(l.node)), 'labelled with member nodes')
+
+  // NAME alone is a service of this node's organization: ask an acme node
+  const human = await mesh.cli(mesh.nodes[1], 'logs', 'talk', '--replica', '1', '--tail', '2')
+  assert.is(human.status, 0, human.stderr)
+  assert.match(human.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \w{8} #1 {2}three$/m)
+  assert.is(human.stdout.trim().split('\n').length, 1, 'stdout has the last two lines minus the stderr one')
+  assert.match(human.stderr, /#1 {2}two/)
+})
+
+test('minga events shows what every node did, merged by time', async () => {
+  const [n1, n2] = mesh.nodes
+  const events = (await mesh.cli(n2, 'events', '--json', '--since', '10m')).stdout.trim().split('\n').map(l => JSON.parse(l)).filter(e => e.type === 'event')
+  for (let i = 1; i < events.length; i++) assert.ok(events[i].time >= events[i - 1].time, 'merged by time')
+  const kinds = new Set(events.map(e => e.kind))
+  for (const kind of ['node-joined', 'node-up', 'deploy', 'placement', 'replica-start']) assert.ok(kinds.has(kind), `has ${kind}: ${[...kinds].join(',')}`)
+  assert.is(new Set(events.map(e => e.node)).size, 3, 'events of every node')
+  const deploys = events.filter(e => e.kind === 'deploy')
+  assert.ok(deploys.length > 0 && deploys.every(e => e.node === n1.peerId), 'the deploy is told by the node that did it')
+  const starts = events.filter(e => e.kind === 'replica-start' && e.subject.startsWith('acme/talk#'))
+  assert.ok(new Set(starts.map(e => e.node)).size === 3, 'each node told of the replica it started')
+  const ups = events.filter(e => e.kind === 'node-up')
+  assert.ok(ups.some(e => (e.observers ?? 1) >= 2), 'a liveness change seen by several nodes is one event with its observers')
+})
+
+test('minga logs -f follows a replica to its new node after kill -9 of the node that ran it', async () => {
+  const [n1, , n3] = mesh.nodes
+  await deploy(n1, 'chat', CHAT)
+  const rows: any[] = await mesh.json(n3, 'ps', 'acme/chat')
+  const victimPeer = rows.map(r => r.assigned).find(p => p !== n3.peerId)
+  victim = mesh.nodes.find(n => n.peerId === victimPeer)!
+  const moved = rows.find(r => r.assigned === victimPeer).replica
+  const items: any[] = []
+  const follower = spawn(process.execPath, [MINGA_BIN, '--data', n3.dir, 'logs', 'acme/chat', '-f', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let pending = ''
+  follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) if (line !== '') items.push(JSON.parse(line))
+  })
+  try {
+    await waitFor(() => items.some(i => i.type === 'line' && i.node === victimPeer), { label: 'lines from the victim', message: () => JSON.stringify(items.slice(-5)) })
+    const killedAt = Date.now()
+    await mesh.kill9(victim)
+    await waitFor(() => items.some(i => i.type === 'line' && i.replica === moved && i.node !== victimPeer && i.time > killedAt), {
+      timeoutMs: 45_000, label: 'the moved replica\'s lines', message: () => `${JSON.stringify(items.slice(-8))}\n${mesh.logs(8)}`
+    })
+    assert.ok(items.some(i => i.type === 'notice' && i.node === victimPeer), 'the reader was told the node went away')
+    const lines = items.filter(i => i.type === 'line')
+    const keys = lines.map(l => `${l.container} ${l.time} ${l.text}`)
+    assert.is(new Set(keys).size, keys.length, 'no line twice')
+    for (const replica of [0, 1]) {
+      const own = lines.filter(l => l.replica === replica && l.node !== victimPeer)
+      const ticks = own.filter(l => l.container === own[0]?.container).map(l => l.text)
+      assert.equal(ticks, ticks.map((_, i) => `tick-${i}`), `replica ${replica}: its container's lines in order, none missing`)
+    }
+  } finally {
+    follower.kill('SIGINT')
+  }
+  await mesh.up(victim)
+})
+
+test('after a kill, mesh-wide events show one node-dead seen by both survivors', async () => {
+  const survivor = mesh.nodes.find(n => n !== victim)!
+  await waitFor(async () => (await mesh.json(survivor, 'nodes')).every((n: any) => n.status === 'alive'), { label: 'all alive again' })
+  const events = (await mesh.cli(survivor, 'events', '--json', '--since', '10m', '--kind', 'node-dead')).stdout.trim().split('\n').map(l => JSON.parse(l)).filter(e => e.type === 'event')
+  assert.is(events.length, 1, `one node-dead event for the killed node: ${JSON.stringify(events)}`)
+  assert.is(events[0].subject, victim.peerId)
+  assert.is(events[0].observers, 2, 'observed by both survivors')
+  const human = await mesh.cli(survivor, 'events', '--kind', 'node-dead')
+  assert.match(human.stdout, /node-dead\s+\w{8}\s+.*\(seen by 2 nodes\)/)
+})
+
+test('/metrics is valid Prometheus text with the mesh\'s series', async () => {
+  const n1 = mesh.nodes.find(n => n !== victim)!
+  const response = await fetch(new URL('/metrics', httpOf(n1)))
+  assert.is(response.status, 200)
+  assert.match(response.headers.get('content-type') ?? '', /text\/plain/)
+  const families = parsePrometheus(await response.text())
+  const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+    families.get(name)?.samples.find(s => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+  assert.is(value('minga_nodes', { state: 'alive' }), 3, 'nodes by state')
+  assert.is(value('minga_service_replicas', { service: 'acme/talk', state: 'desired' }), 3, 'desired replicas')
+  assert.is(value('minga_service_replicas', { service: 'acme/talk', state: 'healthy' }), 3, 'healthy replicas')
+  assert.is(families.get('minga_heartbeat_age_seconds')?.samples.length, 2, 'one age per peer')
+  for (const name of ['minga_sync_disagreeing_nodes', 'minga_sync_entries_pulled_total', 'minga_reconcile_actions_total', 'minga_reconcile_errors_total', 'minga_entries_rejected_total', 'minga_events_total', 'minga_info']) {
+    assert.ok(families.has(name), `has ${name}`)
+  }
+  assert.is(families.get('minga_reconcile_actions_total')?.type, 'counter', 'counters are counters')
+  assert.ok((value('minga_events_total', { kind: 'node-dead' }) ?? 0) >= 1, 'events counted by kind')
+  assert.ok([...families.keys()].some(n => n.startsWith('libp2p_')), 'libp2p\'s own metrics')
+  assert.ok(families.has('process_cpu_user_seconds_total'), 'process metrics')
+  const rebound = await new Promise<number>((resolve, reject) => {
+    request(new URL('/metrics', httpOf(n1)), { headers: { host: 'evil.example:7948' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject).end()
+  })
+  assert.is(rebound, 403, 'a loopback listener answers loopback names only (DNS rebinding)')
+})
+
+test('minga status is one screen that says what to look at', async () => {
+  const [n1, n2, n3] = mesh.nodes
+  await mesh.waitForSameDigest()
+  const ok = await mesh.cli(n1, 'status')
+  assert.is(ok.status, 0, ok.stdout)
+  assert.match(ok.stdout, /HEALTHY/)
+  assert.match(ok.stdout, /nodes {5}3 of 3 alive/)
+  assert.match(ok.stdout, /capacity {2}cpu/)
+  await mesh.kill9(n3)
+  const bad = await waitFor(async () => {
+    const run = await mesh.cli(n2, 'status')
+    return run.status === 1 && /dead/.test(run.stdout) ? run : undefined
+  }, { label: 'status shows the dead node' })
+  assert.match(bad.stdout, /NEEDS ATTENTION/)
+  assert.match(bad.stdout, /What to look at:\n {2}! 1 node\(s\) dead: \w{8}/)
+  await mesh.up(n3)
+})
+
+test('the new routes answer bad requests with clear errors', async () => {
+  const [n1] = mesh.nodes
+  const socket = join(n1.dir, 'api.sock')
+  const cases: Array<[string, number, RegExp]> = [
+    ['/v1/logs', 400, /Name the service/],
+    ['/v1/logs?service=acme/nope', 404, /No service acme\/nope/],
+    ['/v1/logs?service=talk&since=yesterday', 400, /since is a duration/],
+    ['/v1/logs?service=talk&tail=-3', 400, /tail is a whole number/],
+    ['/v1/logs?service=talk&replica=7', 400, /has 3 replica\(s\), numbered 0 to 2/],
+    ['/v1/logs?service=talk&follow=maybe', 400, /follow is 1 or 0/],
+    ['/v1/logs?service=a/b/c', 400, /not a service name/],
+    ['/v1/mesh/events?limit=lots', 400, /limit is a whole number/]
+  ]
+  for (const [path, status, message] of cases) {
+    const answer = await get(socket, path)
+    assert.is(answer.status, status, `${path}: ${answer.body}`)
+    assert.match(JSON.parse(answer.body).error, message, path)
+  }
+  const cli = await mesh.cli(n1, 'logs', 'talk', '--tail', 'lots')
+  assert.is(cli.status, 2)
+  assert.match(cli.stderr, /--tail takes a whole number/)
+  const http = await get(socket, '/v1/http')
+  assert.is(JSON.parse(http.body).url, httpOf(n1))
+})
+
+async function get (socketPath: string, path: string): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ socketPath, path }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (c: string) => { body += c }).on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject).end()
+  })
+}
+
+test.run()
