@@ -44,6 +44,8 @@ export interface MingaNode {
   /** the main host's and the door's addresses, as the running process printed them */
   listen: string[]
   door: string[]
+  /** the dashboard and /metrics URL, when this minga serves one */
+  http?: string
   /** everything the node process wrote on stderr, across restarts (for failure messages) */
   log: string[]
 }
@@ -63,7 +65,7 @@ export interface ClusterOptions {
   up?: boolean
 }
 
-const READY_TIMEOUT = 30_000
+const READY_TIMEOUT = 45_000
 const CLI_TIMEOUT = 45_000
 const live = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
@@ -85,6 +87,14 @@ export async function runMinga (args: string[], options: { env?: NodeJS.ProcessE
       resolve({ status, stdout, stderr })
     })
   })
+}
+
+let httpOption: Promise<string[]> | undefined
+
+/** `--http 127.0.0.1:0` where `minga up` has the option: an ephemeral port, never the shared default 7948 */
+async function httpArgs (): Promise<string[]> {
+  httpOption ??= runMinga(['up', '--help']).then(help => help.stdout.includes('--http') ? ['--http', '127.0.0.1:0'] : [])
+  return await httpOption
 }
 
 export class Cluster {
@@ -165,7 +175,7 @@ export class Cluster {
     if (node.process !== undefined) throw new Error(`${node.name} is already running`)
     const args = [
       MINGA_BIN, '--data', node.dir, 'up', '--runtime', 'memory',
-      '--listen', '/ip4/127.0.0.1/tcp/0', '--door', '/ip4/127.0.0.1/tcp/0',
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--door', '/ip4/127.0.0.1/tcp/0', ...await httpArgs(),
       ...this.upArgs, ...(this.extraUpArgs.get(node) ?? [])
     ]
     const child = spawn(process.execPath, args, { env: { ...process.env, MINGA_TEST_MODE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -185,6 +195,7 @@ export class Cluster {
           if (node.log.length > 2000) node.log.splice(0, 1000)
           if (line.startsWith('listening on ')) node.listen = line.slice('listening on '.length).split(' ').filter(Boolean)
           if (line.startsWith('door on ')) node.door = line.slice('door on '.length).split(' ').filter(Boolean)
+          if (line.startsWith('http on ')) node.http = line.slice('http on '.length).split(' ')[0]
           if (line === 'ready' && !ready) { ready = true; clearTimeout(timer); resolve() }
         }
       })
@@ -255,7 +266,7 @@ export class Cluster {
   }
 
   /** waits until every given node reports one state digest; returns it */
-  async waitForSameDigest (nodes: MingaNode[] = this.running(), timeoutMs = 30_000): Promise<string> {
+  async waitForSameDigest (nodes: MingaNode[] = this.running(), timeoutMs = 45_000): Promise<string> {
     let digests: string[] = []
     await waitFor(async () => {
       digests = (await this.statuses(nodes)).map(s => s.digest)

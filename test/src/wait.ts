@@ -1,7 +1,7 @@
 /** polling helpers: tests wait for behaviour with generous timeouts, never assert speed */
 
 export interface WaitOptions {
-  /** give up after this long (default 30 s) */
+  /** give up after this long (default 45 s: a loaded CI machine is slow, and a test never asserts speed) */
   timeoutMs?: number
   /** poll every this long (default 250 ms) */
   intervalMs?: number
@@ -17,7 +17,7 @@ export interface WaitOptions {
  * on timeout the error names the last throw, if any.
  */
 export async function waitFor<T> (predicate: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
-  const timeoutMs = options.timeoutMs ?? 30_000
+  const timeoutMs = options.timeoutMs ?? 45_000
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   const since = Date.now()
