@@ -3,8 +3,9 @@
  * admissions, organizations, invites, removals, cordons, proposals, votes
  * and secrets (names and readers only) — with its author, the author's org,
  * its clock stamp, and whether its signature verifies against the author's
- * key (the peer id). Anyone can check: the entry and signature are given in
- * full. The state keeps the current entry of each key, not its history.
+ * key (the peer id). Anyone can check: each record carries the signed
+ * entry itself, which `verifyEntry(meshId, entry)` checks offline. The
+ * state keeps the current entry of each key, not its history.
  */
 import { tally, verifyEntry, type Entry, type InviteRecord, type ProposalRecord, type RevokedRecord, type SecretRecord, type State } from '@minga/protocol'
 
@@ -20,8 +21,9 @@ export interface AuditRecord {
   summary: string
   /** the Ed25519 signature verifies against the author's peer id for this mesh */
   verified: boolean
-  sig: string
   deleted: boolean
+  /** the signed entry itself, to check offline: verifyEntry(meshId, entry) */
+  entry: Entry
 }
 
 const AUDITED = ['member/', 'org/', 'invite/', 'revoked/', 'cordon/', 'proposal/', 'vote/', 'secret/']
@@ -41,8 +43,8 @@ export function auditView (state: State, options: { kinds?: string[], limit?: nu
       seq: entry.seq,
       summary: summarize(state, entry),
       verified: verifyEntry(state.meshId, entry),
-      sig: entry.sig,
-      deleted: entry.tombstone === true
+      deleted: entry.tombstone === true,
+      entry
     })
   }
   out.sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.key.localeCompare(b.key))
