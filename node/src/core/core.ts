@@ -4,7 +4,7 @@
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { canonicalJson, keys, type Identity, type Json, type NodeRecord, type Resources, type State } from '@minga/protocol'
+import { canonicalJson, keys, type HeartbeatMessage, type Identity, type Json, type NodeRecord, type Resources, type State, type WireMessage } from '@minga/protocol'
 import type { Runtime } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import type { Mesh } from './mesh.js'
@@ -41,6 +41,9 @@ export interface NodeCoreInit {
   timing?: Partial<Timing>
   random?: () => number
   placementCache?: PlacementCache
+  /** the simulator shares caches of decoded wire messages and heartbeat verdicts between its nodes */
+  decode?: (data: Uint8Array) => WireMessage
+  verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
   events?: EventLog
 }
 
@@ -74,6 +77,8 @@ export class NodeCore {
       ...common,
       mesh: init.mesh,
       version: init.version,
+      decode: init.decode,
+      verifyHeartbeat: init.verifyHeartbeat,
       report: () => ({
         capacity: this.capacity,
         allocated: this.reconciler.allocated(),
@@ -82,7 +87,7 @@ export class NodeCore {
         addrs: this.init.addrs?.() ?? []
       })
     })
-    this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random })
+    this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random, decode: init.decode })
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
     this.secrets = new Secrets({ ...common, liveness: this.liveness })

@@ -7,7 +7,7 @@
  * `down` report, and a peer with a report and no newer heartbeat is dead
  * after `downConfirm`. Liveness is soft state, never entries.
  */
-import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type Identity, type PeerIdString, type Resources, type State } from '@minga/protocol'
+import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type Identity, type PeerIdString, type Resources, type State, type WireMessage } from '@minga/protocol'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Mesh } from './mesh.js'
@@ -44,6 +44,9 @@ export interface LivenessInit {
   events: EventLog
   version: string
   report: () => LocalReport
+  /** the simulator shares caches of decoded messages and heartbeat verdicts between its nodes */
+  decode?: (data: Uint8Array) => WireMessage
+  verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
 }
 
 /** heartbeats from one peer faster than this share of the period are dropped */
@@ -146,8 +149,8 @@ export class Liveness {
     if (seenAt !== undefined && clock.now() - seenAt < timing.heartbeatInterval * RATE_LIMIT_SHARE) { this.dropped.rate++; return }
     let heartbeat: HeartbeatMessage
     try {
-      const message = decodeMessage(data)
-      if (message.type !== 'heartbeat' || message.node !== from || !verifyHeartbeat(state.meshId, message)) throw new Error('not a valid heartbeat')
+      const message = (this.init.decode ?? decodeMessage)(data)
+      if (message.type !== 'heartbeat' || message.node !== from || !(this.init.verifyHeartbeat ?? verifyHeartbeat)(state.meshId, message)) throw new Error('not a valid heartbeat')
       heartbeat = message
     } catch {
       this.dropped.invalid++
@@ -181,7 +184,7 @@ export class Liveness {
     this.lastDownFrom.set(from, now)
     let report
     try {
-      report = decodeMessage(data)
+      report = (this.init.decode ?? decodeMessage)(data)
     } catch {
       return
     }

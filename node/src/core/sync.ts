@@ -5,7 +5,7 @@
  * high-water marks, the peer answers with what it holds above them, in
  * pages, plus its own marks. This heals lost gossip and partitions.
  */
-import { decodeMessage, encodeMessage, protocols, topics, type Entry, type Identity, type State } from '@minga/protocol'
+import { decodeMessage, encodeMessage, protocols, topics, type Entry, type Identity, type State, type WireMessage } from '@minga/protocol'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Liveness } from './liveness.js'
@@ -21,6 +21,8 @@ export interface SyncInit {
   liveness: Liveness
   events: EventLog
   random: () => number
+  /** the simulator shares a cache of decoded messages between its nodes */
+  decode?: (data: Uint8Array) => WireMessage
 }
 
 const PAGE_SIZE = 500
@@ -62,7 +64,7 @@ export class Sync {
     const { state } = this.init
     if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) return
     try {
-      const message = decodeMessage(data)
+      const message = (this.init.decode ?? decodeMessage)(data)
       if (message.type !== 'entries') return
       this.stats.gossipIn += message.entries.length
       await state.merge(message.entries)
@@ -77,7 +79,7 @@ export class Sync {
     if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) {
       return encodeMessage({ type: 'error', code: 'not-member', message: 'Only members of the mesh may sync' })
     }
-    const request = decodeMessage(data)
+    const request = (this.init.decode ?? decodeMessage)(data)
     if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
     if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
     const { entries, more, cursor } = state.entriesSince(request.marks, { limit: PAGE_SIZE, after: request.after })
@@ -97,7 +99,7 @@ export class Sync {
       let firstMarks: Record<string, number> | undefined
       for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
         const request = encodeMessage({ type: 'sync-request', marks, digest: state.digest(), after })
-        const response = decodeMessage(await mesh.request(peer, protocols.sync(state.meshId), request))
+        const response = (this.init.decode ?? decodeMessage)(await mesh.request(peer, protocols.sync(state.meshId), request))
         if (response.type !== 'sync-response') throw new Error(response.type === 'error' ? response.message : 'unexpected sync answer')
         // adopt the marks of the first page: whatever they cover was already held when the paging began
         firstMarks ??= response.marks

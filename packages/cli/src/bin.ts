@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
+import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
 
@@ -20,6 +21,7 @@ meshCommands(program)
 serviceCommands(program)
 opsCommands(program)
 trustCommands(program)
+simCommands(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -1,0 +1,19 @@
+/**
+ * Node identities derived from the run's seed, so one seed gives the same
+ * peer ids (and with them the same placements) every time. Real Ed25519
+ * keys: the core signs and verifies exactly as in production.
+ */
+import { createHash } from 'node:crypto'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { identityFromPrivateKey, type Identity } from '@minga/protocol'
+
+export async function simIdentity (seed: number, index: number): Promise<Identity> {
+  const keySeed = createHash('sha256').update(`minga-sim/${seed}/${index}`).digest()
+  return identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', new Uint8Array(keySeed)))
+}
+
+export async function simIdentities (seed: number, count: number): Promise<Identity[]> {
+  const out: Identity[] = []
+  for (let i = 0; i < count; i++) out.push(await simIdentity(seed, i))
+  return out
+}

@@ -1,0 +1,30 @@
+/** the services a scenario deploys: valid minga specs, drawn from the scenario's mix */
+import { checkServiceSpec, type ServiceSpec } from '@minga/protocol'
+import type { Prng } from '../engine/prng.js'
+import type { ServiceMix } from '../scenario/types.js'
+
+export function makeSpec (mix: ServiceMix, org: string, name: string, random: Prng, singleton: boolean): ServiceSpec {
+  const replicas = singleton ? 1 : mix.replicas.min + random.int(mix.replicas.max - mix.replicas.min + 1)
+  return checkServiceSpec({
+    name,
+    org,
+    image: `registry.example/${org}/${name}:1`,
+    env: {},
+    replicas,
+    resources: { cpu: mix.cpu, memory: mix.memory },
+    spread: 'org',
+    constraints: {},
+    ports: [],
+    ...(mix.healthCheck ? { health: { cmd: ['true'], interval: 5000, timeout: 3000, retries: 3, startPeriod: 0 } } : {}),
+    update: { maxUnavailable: 1 },
+    singleton,
+    volumes: singleton ? [{ name: 'data', path: '/data', readOnly: false }] : []
+  })
+}
+
+/** the same service with a new image: a rolling update */
+export function nextVersion (spec: ServiceSpec): ServiceSpec {
+  const match = /:(\d+)$/.exec(spec.image)
+  const version = match === null ? 2 : Number(match[1]) + 1
+  return checkServiceSpec({ ...spec, image: `${spec.image.replace(/:\d+$/, '')}:${version}` })
+}

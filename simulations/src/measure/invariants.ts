@@ -1,0 +1,110 @@
+/**
+ * The invariants every run must keep, as pure checks over a snapshot of
+ * the mesh, so a test can plant a violation and see it caught:
+ *   - agreement: after quiescence all live nodes hold the same state digest
+ *     and the same assignment;
+ *   - placement: no replica runs on, or is assigned to, a dead or cordoned
+ *     node;
+ *   - durability: every acknowledged write (its `write` resolved) is held,
+ *     or superseded, by every live node;
+ *   - singletons: a singleton never ran on two nodes at once (tracked
+ *     during the whole run, see singletons.ts).
+ */
+import type { Entry } from '@minga/protocol'
+
+export interface NodeSnapshot {
+  id: string
+  up: boolean
+  cordoned: boolean
+  digest?: string
+  /** canonical text (or hash) of the node's current assignment */
+  assignmentKey?: string
+  /** service id → node per replica, as this node computed it */
+  assignment?: Record<string, Array<string | null>>
+  /** containers on the host that are running or starting */
+  containers: Array<{ service: string, replica: number }>
+  /** the winning entry under a key */
+  entry: (key: string) => Entry | undefined
+}
+
+export interface MeshSnapshot {
+  nodes: NodeSnapshot[]
+  acknowledged: Entry[]
+  singletonViolations: Array<{ at: number, service: string, nodes: string[] }>
+}
+
+export interface Violation {
+  invariant: 'agreement' | 'placement' | 'durability' | 'singleton'
+  detail: string
+}
+
+export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
+  const live = snapshot.nodes.filter(n => n.up)
+  if (live.length === 0) return []
+  const digests = countBy(live, n => n.digest ?? '?')
+  const assignments = countBy(live, n => n.assignmentKey ?? '?')
+  const out: Violation[] = []
+  if (digests.size > 1) out.push({ invariant: 'agreement', detail: `${digests.size} different state digests among ${live.length} live nodes: ${summarize(digests)}` })
+  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${live.length} live nodes: ${summarize(assignments)}` })
+  return out
+}
+
+export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
+  const out: Violation[] = []
+  const bad = new Map<string, string>()
+  for (const n of snapshot.nodes) {
+    if (!n.up) bad.set(n.id, 'dead')
+    else if (n.cordoned) bad.set(n.id, 'cordoned')
+  }
+  for (const n of snapshot.nodes) {
+    const why = bad.get(n.id)
+    if (why !== undefined && n.containers.length > 0) out.push({ invariant: 'placement', detail: `${n.containers.length} replica(s) run on ${why} node ${n.id}, e.g. ${n.containers[0].service}#${n.containers[0].replica}` })
+  }
+  const reported = new Set<string>()
+  for (const n of snapshot.nodes) {
+    if (!n.up || n.assignment === undefined) continue
+    for (const [service, slots] of Object.entries(n.assignment)) {
+      slots.forEach((owner, replica) => {
+        const why = owner === null ? undefined : bad.get(owner)
+        if (why === undefined || reported.has(`${service}#${replica}`)) return
+        reported.add(`${service}#${replica}`)
+        out.push({ invariant: 'placement', detail: `${n.id} assigns ${service}#${replica} to ${why} node ${owner!}` })
+      })
+    }
+  }
+  return out
+}
+
+export function checkDurability (snapshot: MeshSnapshot): Violation[] {
+  const out: Violation[] = []
+  for (const entry of snapshot.acknowledged) {
+    const missing = snapshot.nodes.filter(n => n.up && !holds(n.entry(entry.key), entry))
+    if (missing.length > 0) out.push({ invariant: 'durability', detail: `acknowledged ${entry.key} (${entry.author.slice(-6)}#${entry.seq}) is missing on ${missing.length} live node(s), e.g. ${missing[0].id}` })
+  }
+  return out
+}
+
+export function checkSingletons (snapshot: MeshSnapshot): Violation[] {
+  return snapshot.singletonViolations.map(v => ({ invariant: 'singleton', detail: `${v.service} ran on ${v.nodes.length} nodes at once at +${Math.round(v.at / 100) / 10} s: ${v.nodes.join(', ')}` }))
+}
+
+export function checkAll (snapshot: MeshSnapshot): Violation[] {
+  return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot)]
+}
+
+/** `held` is `entry` or supersedes it (later clock, or same clock and a higher author) */
+export function holds (held: Entry | undefined, entry: Entry): boolean {
+  if (held === undefined) return false
+  if (held.hlc !== entry.hlc) return held.hlc > entry.hlc
+  return held.author >= entry.author
+}
+
+function countBy<T> (items: T[], key: (item: T) => string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1)
+  return out
+}
+
+function summarize (groups: Map<string, number>): string {
+  return [...groups].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n}× ${k.slice(0, 16)}`).join(', ')
+}

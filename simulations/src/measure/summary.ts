@@ -1,0 +1,72 @@
+/** the figures of one run, as the JSON summary and the report show them */
+import type { Scenario } from '../scenario/types.js'
+import type { Violation } from './invariants.js'
+import type { Change, Sample } from './series.js'
+
+export interface Stats { n: number, mean: number, p50: number, p99: number, max: number }
+
+export interface Summary {
+  scenario: string
+  seed: number
+  nodes: number
+  orgs: number
+  services: number
+  virtualSeconds: number
+  digest: string
+  availability: { mean: number, min: number, final: number, steadyFrom: number | null }
+  convergenceMs: Stats & { never: number }
+  convergenceByKind: Record<string, Stats & { never: number }>
+  recoveries: Array<{ label: string, at: number, recoveredMs: number | null, availabilityBefore: number }>
+  moved: { moved: number, optimal: number, ratio: number | null }
+  overReplication: { maxExtraCopies: number, maxDuringPartition: number }
+  singletonViolations: number
+  traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
+  containers: { starts: number, stops: number, startErrors: number }
+  quiescentAfterMs: number | null
+  invariants: { ok: boolean, violations: Violation[] }
+  coreErrors: string[]
+  speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
+}
+
+export function stats (values: number[]): Stats {
+  if (values.length === 0) return { n: 0, mean: 0, p50: 0, p99: 0, max: 0 }
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  return { n: sorted.length, mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) }
+}
+
+export function convergence (changes: Change[]): Stats & { never: number } {
+  return { ...stats(changes.filter(c => c.converged !== null).map(c => c.converged!)), never: changes.filter(c => c.converged === null).length }
+}
+
+export function availabilityFigures (samples: Sample[]): Summary['availability'] {
+  const steady = samples.findIndex(s => s.availability >= 0.999)
+  const after = steady < 0 ? samples : samples.slice(steady)
+  const values = after.map(s => s.availability)
+  return {
+    mean: round(values.reduce((a, b) => a + b, 0) / Math.max(1, values.length), 5),
+    min: round(Math.min(...values, 1), 5),
+    final: round(samples.at(-1)?.availability ?? 0, 5),
+    steadyFrom: steady < 0 ? null : samples[steady].t
+  }
+}
+
+export function movedFigures (changes: Change[]): Summary['moved'] {
+  let moved = 0
+  let optimal = 0
+  for (const c of changes) {
+    if (c.moved === undefined || c.optimal === undefined) continue
+    moved += c.moved
+    optimal += c.optimal
+  }
+  return { moved, optimal, ratio: optimal === 0 ? null : round(moved / optimal, 3) }
+}
+
+export function scenarioShape (s: Scenario): Pick<Summary, 'scenario' | 'seed' | 'nodes' | 'orgs' | 'services'> {
+  return { scenario: s.name, seed: s.seed, nodes: s.nodes, orgs: s.orgs, services: s.services.count }
+}
+
+export function round (x: number, digits = 2): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}

@@ -1,0 +1,253 @@
+/**
+ * The modelled network: which node processes run, which hosts are
+ * reachable, partitions, the per-topic gossipsub overlays and the
+ * connections they imply, and the peer events the core sees.
+ *
+ * A node's connections are its overlay neighbours (over all topics). When a
+ * process is killed its peers see the connections close after
+ * `crashDisconnect` (TCP RST); when a host or a link goes silent (an
+ * organization vanishing, a partition), after `silentDisconnect`
+ * (keep-alive timeout). Overlays are then repaired at the next gossipsub
+ * heartbeat. Messages never cross a partition; after a heal the cut links
+ * come back after `reconnect`.
+ */
+import type { AbortOptions } from '@minga/node'
+import type { RunDigest } from '../engine/digest.js'
+import { Prng } from '../engine/prng.js'
+import type { Simulator } from '../engine/simulator.js'
+import { publishGossip } from './gossip.js'
+import { LinkModel, type NetworkParams } from './model.js'
+import { Overlay } from './overlay.js'
+import { PathCache, type Reach } from './paths.js'
+import { sendRequest, openStream } from './requests.js'
+import { SimMesh } from './sim-mesh.js'
+import { Traffic } from './traffic.js'
+
+export interface NetworkInit {
+  sim: Simulator
+  params: NetworkParams
+  seed: number
+  peerIds: string[]
+  org: Int32Array
+  region: Int32Array
+  digest: RunDigest
+  /** byte budget of cached shortest-path trees */
+  pathBudget?: number
+}
+
+const MAX_ERRORS = 20
+
+export class Network {
+  readonly sim: Simulator
+  readonly params: NetworkParams
+  readonly peerIds: string[]
+  readonly n: number
+  readonly links: LinkModel
+  readonly traffic: Traffic
+  readonly digest: RunDigest
+  readonly paths: PathCache
+  readonly random: Prng
+  /** the current process of every node, undefined while it is down */
+  readonly meshes: Array<SimMesh | undefined>
+  /** false once the host itself is gone (vanished) */
+  readonly hostUp: Uint8Array
+  /** partition side of every node; one side when 0 everywhere */
+  readonly group: Int32Array
+  readonly overlays = new Map<string, Overlay>()
+  readonly topicCodes = new Map<string, number>()
+  readonly reach: Reach
+  readonly indexOf = new Map<string, number>()
+  /** exceptions thrown by core handlers; the run goes on, the report shows them */
+  readonly errors: string[] = []
+  errorCount = 0
+  private readonly pairs = new Map<number, number>()
+  private readonly dirty = new Set<number>()
+  private maintenanceDue = false
+  private partitionId = 0
+  private cut: Array<[string, number, number]> = []
+
+  constructor (init: NetworkInit) {
+    this.sim = init.sim
+    this.params = init.params
+    this.peerIds = init.peerIds
+    this.n = init.peerIds.length
+    this.digest = init.digest
+    this.random = new Prng(init.seed, 'network')
+    this.links = new LinkModel(init.params, init.seed, init.org, init.region)
+    this.traffic = new Traffic(this.n)
+    this.meshes = new Array(this.n).fill(undefined)
+    this.hostUp = new Uint8Array(this.n).fill(1)
+    this.group = new Int32Array(this.n)
+    init.peerIds.forEach((id, i) => this.indexOf.set(id, i))
+    const processing = init.params.processing
+    this.paths = new PathCache(this.n, (a, b) => this.links.latency(a, b) + processing, init.pathBudget)
+    const meshes = this.meshes
+    const group = this.group
+    this.reach = { epoch: 0, passable: (source, v) => meshes[v] !== undefined && group[v] === group[source] }
+  }
+
+  isUp (v: number): boolean {
+    return this.meshes[v] !== undefined
+  }
+
+  /** both processes run and no partition separates them */
+  reachable (a: number, b: number): boolean {
+    return this.meshes[a] !== undefined && this.meshes[b] !== undefined && this.group[a] === this.group[b]
+  }
+
+  overlay (topic: string): Overlay {
+    let overlay = this.overlays.get(topic)
+    if (overlay === undefined) {
+      overlay = new Overlay(this.n, this.params.gossip, this.random.fork(`overlay:${topic}`))
+      this.overlays.set(topic, overlay)
+      this.topicCodes.set(topic, this.topicCodes.size + 1)
+      for (let a = 0; a < this.n; a++) for (const b of overlay.adj[a]) if (a < b) this.pairUp(a, b)
+    }
+    return overlay
+  }
+
+  topicCode (topic: string): number {
+    return this.topicCodes.get(topic) ?? 0
+  }
+
+  /** a node process starts: a new Mesh, grafted into every overlay */
+  attach (v: number): SimMesh {
+    if (this.meshes[v] !== undefined) throw new Error(`node ${v} is already up`)
+    const mesh = new SimMesh(this, v)
+    this.meshes[v] = mesh
+    this.hostUp[v] = 1
+    this.bumpReach()
+    this.dirty.add(v)
+    this.maintainSoon()
+    return mesh
+  }
+
+  /** the process dies; with `silent`, the host or its network goes too (no RST reaches anyone) */
+  kill (v: number, options: { silent?: boolean } = {}): void {
+    const mesh = this.meshes[v]
+    if (mesh === undefined) return
+    mesh.closed = true
+    this.meshes[v] = undefined
+    if (options.silent === true) this.hostUp[v] = 0
+    this.bumpReach()
+    const delay = options.silent === true ? this.params.silentDisconnect : this.params.crashDisconnect
+    this.sim.after(delay, () => {
+      if (this.meshes[v] !== undefined) return
+      for (const overlay of this.overlays.values()) {
+        for (const u of overlay.adj[v].slice()) this.unlink(overlay, v, u)
+      }
+    })
+  }
+
+  /** split the mesh: `side(v)` gives each node's side */
+  partition (side: (v: number) => number): void {
+    const id = ++this.partitionId
+    for (let v = 0; v < this.n; v++) this.group[v] = side(v)
+    this.bumpReach()
+    this.sim.after(this.params.silentDisconnect, () => {
+      if (this.partitionId !== id) return
+      for (const [topic, overlay] of this.overlays) {
+        for (let a = 0; a < this.n; a++) {
+          for (const b of overlay.adj[a].slice()) {
+            if (a < b && this.group[a] !== this.group[b]) { this.unlink(overlay, a, b); this.cut.push([topic, a, b]) }
+          }
+        }
+      }
+    })
+  }
+
+  heal (): void {
+    const id = ++this.partitionId
+    this.group.fill(0)
+    this.bumpReach()
+    const cut = this.cut
+    this.cut = []
+    this.sim.after(this.params.reconnect, () => {
+      if (this.partitionId !== id) return
+      for (const [topic, a, b] of cut) {
+        const overlay = this.overlays.get(topic)!
+        if (this.reachable(a, b) && !overlay.has(a, b)) this.link(overlay, a, b)
+      }
+    })
+  }
+
+  connections (v: number): string[] {
+    const out = new Set<number>()
+    for (const overlay of this.overlays.values()) for (const u of overlay.adj[v]) out.add(u)
+    return [...out].map(u => this.peerIds[u])
+  }
+
+  publish (v: number, topic: string, data: Uint8Array): void {
+    publishGossip(this, v, topic, data)
+  }
+
+  async request (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
+    return await sendRequest(this, from, peer, protocol, data, options)
+  }
+
+  stream (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
+    return openStream(this, from, peer, protocol, data, options)
+  }
+
+  /** run a core callback; an exception is recorded, not fatal to the run */
+  guard (fn: () => void): void {
+    try {
+      fn()
+    } catch (err: any) {
+      this.errorCount++
+      if (this.errors.length < MAX_ERRORS) this.errors.push(`${new Date(this.sim.now()).toISOString()} ${err?.stack ?? String(err)}`)
+    }
+  }
+
+  private bumpReach (): void {
+    this.reach.epoch++
+  }
+
+  private link (overlay: Overlay, a: number, b: number): void {
+    overlay.link(a, b)
+    this.pairUp(a, b)
+  }
+
+  private unlink (overlay: Overlay, a: number, b: number): void {
+    if (!overlay.unlink(a, b)) return
+    this.pairDown(a, b)
+    this.dirty.add(a)
+    this.dirty.add(b)
+    this.maintainSoon()
+  }
+
+  private pairUp (a: number, b: number): void {
+    const key = a < b ? a * this.n + b : b * this.n + a
+    const count = (this.pairs.get(key) ?? 0) + 1
+    this.pairs.set(key, count)
+    if (count === 1) {
+      this.meshes[a]?.peerEvent('connect', this.peerIds[b])
+      this.meshes[b]?.peerEvent('connect', this.peerIds[a])
+    }
+  }
+
+  private pairDown (a: number, b: number): void {
+    const key = a < b ? a * this.n + b : b * this.n + a
+    const count = (this.pairs.get(key) ?? 1) - 1
+    if (count > 0) { this.pairs.set(key, count); return }
+    this.pairs.delete(key)
+    this.meshes[a]?.peerEvent('disconnect', this.peerIds[b])
+    this.meshes[b]?.peerEvent('disconnect', this.peerIds[a])
+  }
+
+  /** gossipsub's heartbeat repairs the overlays of the nodes touched since the last one */
+  private maintainSoon (): void {
+    if (this.maintenanceDue) return
+    this.maintenanceDue = true
+    const period = this.params.gossip.heartbeat
+    this.sim.after(period - (this.sim.elapsed % period), () => {
+      this.maintenanceDue = false
+      const active = [...this.dirty].filter(v => this.meshes[v] !== undefined).sort((a, b) => a - b)
+      this.dirty.clear()
+      const eligible = (v: number, peer: number): boolean => this.reachable(v, peer)
+      for (const overlay of this.overlays.values()) {
+        overlay.maintain(active, eligible, this.random, (a, b) => this.pairUp(a, b), (a, b) => this.pairDown(a, b))
+      }
+    })
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * One node process's `Mesh`: what the core calls, bound to the modelled
+ * network. A new one is made for every incarnation of a node, so a killed
+ * process's handlers and listeners die with it.
+ */
+import type { AbortOptions, GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '@minga/node'
+import type { Network } from './network.js'
+
+export class SimMesh implements Mesh {
+  readonly self: string
+  readonly topics = new Map<string, GossipHandler[]>()
+  readonly handlers = new Map<string, RequestHandler>()
+  readonly streamHandlers = new Map<string, StreamHandler>()
+  private readonly peerListeners = new Set<PeerListener>()
+  closed = false
+
+  constructor (private readonly net: Network, readonly index: number) {
+    this.self = net.peerIds[index]
+  }
+
+  publish (topic: string, data: Uint8Array): void {
+    if (!this.closed) this.net.publish(this.index, topic, data)
+  }
+
+  subscribe (topic: string, handler: GossipHandler): () => void {
+    let list = this.topics.get(topic)
+    if (list === undefined) this.topics.set(topic, list = [])
+    list.push(handler)
+    return () => {
+      const at = list.indexOf(handler)
+      if (at >= 0) list.splice(at, 1)
+    }
+  }
+
+  async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+    return await this.net.request(this, peer, protocol, data, options)
+  }
+
+  handle (protocol: string, handler: RequestHandler): void {
+    this.handlers.set(protocol, handler)
+  }
+
+  stream (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): AsyncIterable<Uint8Array> {
+    return this.net.stream(this, peer, protocol, data, options)
+  }
+
+  handleStream (protocol: string, handler: StreamHandler): void {
+    this.streamHandlers.set(protocol, handler)
+  }
+
+  connections (): string[] {
+    return this.closed ? [] : this.net.connections(this.index)
+  }
+
+  onPeer (listener: PeerListener): () => void {
+    this.peerListeners.add(listener)
+    return () => { this.peerListeners.delete(listener) }
+  }
+
+  /** a gossip message arrives */
+  deliver (topic: string, data: Uint8Array, from: string): void {
+    const list = this.topics.get(topic)
+    if (list === undefined) return
+    for (const handler of list.length === 1 ? list : list.slice()) this.net.guard(() => handler(data, from))
+  }
+
+  /** a connection to `peer` opened or closed */
+  peerEvent (type: 'connect' | 'disconnect', peer: string): void {
+    for (const listener of [...this.peerListeners]) this.net.guard(() => listener({ type, peer }))
+  }
+}

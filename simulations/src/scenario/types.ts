@@ -1,0 +1,50 @@
+/**
+ * A scenario, resolved: every duration in virtual ms, every default filled
+ * in. `parse.ts` reads one from YAML.
+ */
+import type { Timing } from '@minga/node'
+import type { LatencyDist, NetworkParams } from '../network/model.js'
+
+export interface ServiceMix {
+  count: number
+  /** replicas per service, uniform in [min, max] */
+  replicas: { min: number, max: number }
+  /** millicores and bytes each replica requests */
+  cpu: number
+  memory: number
+  /** how many of the services are singletons (one replica that must never run twice) */
+  singletons: number
+  /** give services a health check (healthy one interval after start) */
+  healthCheck: boolean
+}
+
+export type Action =
+  | { at: number, kind: 'kill', nodes: number, restartAfter?: number, silent: boolean }
+  | { at: number, kind: 'churn', until: number, mtbf: number, repair: number }
+  | { at: number, kind: 'org-loss', org: 'largest' | number }
+  | { at: number, kind: 'partition', duration: number, share: number }
+  | { at: number, kind: 'deploy', services: number, over: number }
+  | { at: number, kind: 'rolling-update', services: number | 'all', over: number }
+  | { at: number, kind: 'cordon', nodes: number }
+
+export interface Scenario {
+  name: string
+  description: string
+  seed: number
+  /** virtual ms of the timeline */
+  duration: number
+  /** after the timeline, at most this long for the mesh to settle before the invariants are checked */
+  settle: number
+  /** ms between measurement samples */
+  sample: number
+  nodes: number
+  orgs: number
+  /** shares of the nodes held by the first orgs, e.g. [0.1]; the rest split the remainder evenly */
+  orgShares: number[]
+  node: { cpu: number, memory: number }
+  runtime: { startDelay: LatencyDist, failureRate: number }
+  services: ServiceMix
+  network: NetworkParams
+  timing: Partial<Timing>
+  timeline: Action[]
+}

@@ -1,0 +1,63 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Entry } from '@minga/protocol'
+import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, type MeshSnapshot, type NodeSnapshot } from '../src/index.js'
+
+const entry = (key: string, hlc: string, author = 'a'): Entry => ({ author, seq: 1, hlc, key, value: {}, sig: 'x' })
+const written = entry('service/acme/web', '001767225600000.000001')
+
+function node (id: string, patch: Partial<NodeSnapshot> = {}): NodeSnapshot {
+  return { id, up: true, cordoned: false, digest: 'd1', assignmentKey: 'a1', assignment: { 'acme/web': ['n1', 'n2'] }, containers: [], entry: key => key === written.key ? written : undefined, ...patch }
+}
+
+function healthy (): MeshSnapshot {
+  return {
+    nodes: [node('n1', { containers: [{ service: 'acme/web', replica: 0 }] }), node('n2', { containers: [{ service: 'acme/web', replica: 1 }] }), node('n3', { up: false, digest: undefined, assignmentKey: undefined, assignment: undefined })],
+    acknowledged: [written],
+    singletonViolations: []
+  }
+}
+
+test('a healthy mesh breaks no invariant', () => {
+  assert.equal(checkAll(healthy()), [])
+})
+
+test('agreement: a node with another digest or assignment is caught', () => {
+  const s = healthy()
+  s.nodes[1].digest = 'd2'
+  assert.is(checkAgreement(s).length, 1)
+  assert.match(checkAgreement(s)[0].detail, /2 different state digests/)
+  s.nodes[1].digest = 'd1'
+  s.nodes[0].assignmentKey = 'other'
+  assert.match(checkAgreement(s)[0].detail, /2 different assignments/)
+})
+
+test('placement: a replica on a dead node, or assigned to a cordoned one, is caught', () => {
+  const s = healthy()
+  s.nodes[2].containers = [{ service: 'acme/web', replica: 0 }]
+  assert.match(checkPlacement(s)[0].detail, /run on dead node n3/)
+  const t = healthy()
+  t.nodes[1].cordoned = true
+  t.nodes[1].containers = []
+  const found = checkPlacement(t)
+  assert.ok(found.some(v => /assigns acme\/web#1 to cordoned node n2/.test(v.detail)), JSON.stringify(found))
+})
+
+test('durability: an acknowledged entry missing on a live node is caught; a newer one is fine', () => {
+  const s = healthy()
+  s.nodes[1].entry = () => undefined
+  assert.match(checkDurability(s)[0].detail, /missing on 1 live node/)
+  s.nodes[1].entry = () => entry(written.key, '001767225600000.000002', 'b')
+  assert.equal(checkDurability(s), [])
+  s.nodes[1].entry = () => entry(written.key, '001767225600000.000000', 'b')
+  assert.is(checkDurability(s).length, 1)
+})
+
+test('singletons: a singleton seen on two nodes is caught', () => {
+  const s = healthy()
+  s.singletonViolations.push({ at: 1500, service: 'acme/db#0', nodes: ['n1', 'n2'] })
+  assert.match(checkSingletons(s)[0].detail, /acme\/db#0 ran on 2 nodes/)
+  assert.is(checkAll(s)[0].invariant, 'singleton')
+})
+
+test.run()
