@@ -69,7 +69,7 @@ test('minga logs gathers the lines of every replica from every node, in time ord
     return [0, 1, 2].every(r => onAssigned(r).length === 4)
   }, { label: 'four lines of each replica', message: () => JSON.stringify({ rows, lines }) })
   for (let i = 1; i < lines.length; i++) assert.ok(lines[i].time >= lines[i - 1].time, 'merged by time')
-  const keys = lines.map(l => `${l.container} ${l.time} ${l.text}`)
+  const keys = lines.map(l => `${l.node} ${l.container} ${l.time} ${l.text}`)
   assert.is(new Set(keys).size, keys.length, 'no line twice')
   for (const replica of [0, 1, 2]) {
     const own = onAssigned(replica)
@@ -129,11 +129,11 @@ test('minga logs -f follows a replica to its new node after kill -9 of the node 
     })
     assert.ok(items.some(i => i.type === 'notice' && i.node === victimPeer), 'the reader was told the node went away')
     const lines = items.filter(i => i.type === 'line')
-    const keys = lines.map(l => `${l.container} ${l.time} ${l.text}`)
+    const keys = lines.map(l => `${l.node} ${l.container} ${l.time} ${l.text}`)
     assert.is(new Set(keys).size, keys.length, 'no line twice')
     for (const replica of [0, 1]) {
       const own = lines.filter(l => l.replica === replica && l.node !== victimPeer)
-      const ticks = own.filter(l => l.container === own[0]?.container).map(l => l.text)
+      const ticks = own.filter(l => l.node === own[0]?.node && l.container === own[0]?.container).map(l => l.text)
       assert.equal(ticks, ticks.map((_, i) => `tick-${i}`), `replica ${replica}: its container's lines in order, none missing`)
     }
   } finally {
