@@ -61,7 +61,7 @@ export function lineChart (id: string, title: string, lines: Line[], options: { 
   const x0 = Math.min(...all.map(p => p[0]))
   const x1 = Math.max(...all.map(p => p[0]))
   const y0 = options.yMin ?? Math.min(0, ...all.map(p => p[1]))
-  const y1 = options.yMax ?? Math.max(...all.map(p => p[1]), y0 + 1e-9)
+  const y1 = options.yMax ?? Math.max(...all.map(p => p[1]), y0 + 1)
   const { sx, sy, svg: grid } = axes(x0, x1, y0, y1, options.yFormat ?? fmt)
   let body = ''
   for (const band of options.bands ?? []) {
