@@ -5,7 +5,6 @@
  */
 export const DASHBOARD_SCRIPT = String.raw`
 'use strict';
-var started = performance.now();
 function h(tag, attrs, children) {
   var el = document.createElement(tag);
   if (attrs) for (var k in attrs) {
@@ -106,7 +105,8 @@ function render(s) {
   replace('events', events.length ? events : [h('tr', null, [h('td', { cls: 'empty', text: 'No events in the last hour' })])]);
   if (!document.body.dataset.ready) {
     document.body.dataset.ready = 'true';
-    window.__firstRenderMs = performance.now() - started;
+    // ms since the navigation started: what the dashboard benchmark reports
+    window.__firstRenderMs = performance.now();
   }
   document.body.dataset.updated = String(s.time);
 }

@@ -22,6 +22,7 @@ export interface DashboardSnapshot {
 
 const EVENTS_SHOWN = 60
 const EVENTS_WINDOW_MS = 3_600_000
+const FIRST_EVENTS_WAIT_MS = 500
 
 export class DashboardData {
   private events: EventItem[] = []
@@ -67,7 +68,7 @@ export class DashboardData {
         this.gathering = undefined
       }
     })()
-    // the first page load waits for events; later ones show the cached list while a gather runs
-    if (this.eventsAt === 0) await this.gathering
+    // the first page load waits a little for events (not for a slow node); later ones show the cached list while a gather runs
+    if (this.eventsAt === 0) await Promise.race([this.gathering, new Promise(resolve => setTimeout(resolve, FIRST_EVENTS_WAIT_MS).unref())])
   }
 }
