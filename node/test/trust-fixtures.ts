@@ -11,7 +11,8 @@ import {
 } from '@minga/protocol'
 import { NodeCore, systemClock, MemoryRuntime, type GossipHandler, type Mesh, type PeerListener, type RequestHandler, type StreamHandler, type ReplicaSpec, type Runtime, type Timing } from '../src/index.js'
 
-export const FAST: Partial<Timing> = { heartbeatInterval: 100, suspectAfter: 400, deadAfter: 700, downConfirm: 300, syncInterval: 300, reconcileInterval: 500, reconcileDebounce: 20 }
+/** fast heartbeats and sync, but a failure detector lenient enough for a loaded CI machine */
+export const FAST: Partial<Timing> = { heartbeatInterval: 100, suspectAfter: 1500, deadAfter: 3000, downConfirm: 1000, syncInterval: 300, reconcileInterval: 500, reconcileDebounce: 20 }
 
 export class LocalNet {
   readonly meshes = new Map<string, LocalMesh>()

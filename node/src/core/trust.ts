@@ -172,11 +172,19 @@ export class Trust {
   private async raiseRevocations (): Promise<void> {
     const { state } = this.init
     const org = state.memberOrg(this.self)
-    for (const entry of state.list('revoked/')) {
+    const revocations = state.list('revoked/')
+    if (revocations.length === 0) return
+    // one pass over the state: the highest held entry of every removed node
+    const removed = new Set(revocations.map(e => e.key.slice('revoked/'.length)))
+    const highest = new Map<string, Entry>()
+    for (const entry of state.all()) {
+      if (removed.has(entry.author) && (highest.get(entry.author)?.seq ?? 0) < entry.seq) highest.set(entry.author, entry)
+    }
+    for (const entry of revocations) {
       const peer = entry.key.slice('revoked/'.length)
       const record = entry.value as unknown as RevokedRecord
       if (peer === this.self) continue
-      const held = highestHeld(state, peer)
+      const held = highest.get(peer)
       if (held === undefined || held.seq <= record.lastSeq) continue
       const peerOrg = state.memberOrg(peer)
       const vouched = peerOrg === org || (peerOrg !== undefined && removalOf(state, peerOrg) !== undefined)
