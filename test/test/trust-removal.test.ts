@@ -61,6 +61,17 @@ test('minga node rm: refused everywhere, its invites dead, and it cannot come ba
   const rejoin = await mesh.cli(n2, 'join', await mesh.invite(n1))
   assert.is(rejoin.status, 1, rejoin.stderr)
   assert.match(rejoin.stderr, /removed from the mesh/)
+
+  // a node that knows it was removed (here: it removed itself) refuses to start, and says why
+  const self = await mesh.cli(n3, 'node', 'rm', n3.peerId, '--reason', 'leaving')
+  assert.is(self.status, 0, self.stderr)
+  await mesh.kill9(n3)
+  try {
+    await mesh.up(n3)
+    assert.unreachable('a removed node started')
+  } catch (err: any) {
+    assert.match(err.message, /This node was removed from the mesh \(leaving\)/)
+  }
 })
 
 test.run()
