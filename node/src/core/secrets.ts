@@ -56,6 +56,7 @@ export class Secrets {
   private readonly opened = new Map<string, { sig: string, value: string }>()
   private pending?: Timer
   private running = false
+  private again = false
   private stopped = true
   readonly stats = { resealed: 0, failures: 0 }
 
@@ -172,7 +173,7 @@ export class Secrets {
 
   /** seal again every secret of this node's org whose readers changed, where this node is the one to do it */
   async reseal (): Promise<number> {
-    if (this.running) return 0
+    if (this.running) { this.again = true; return 0 }
     this.running = true
     let count = 0
     try {
@@ -199,6 +200,7 @@ export class Secrets {
       }
     } finally {
       this.running = false
+      if (this.again) { this.again = false; this.schedule() }
     }
     return count
   }
