@@ -39,21 +39,26 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     assert.equal(a1.core.secrets.readers('acme', 'web'), readers)
     await waitFor(() => mesh.nodes.every(n => n.core.secrets.list('acme', 'web')[0]?.readers === 3 && n.core.secrets.list('acme', 'web')[0]?.current), 're-sealed to 3 nodes, seen everywhere')
 
-    // the replicas got the value as environment, wherever they run
-    await waitFor(() => [a1, b1].every(n => n.runtime.started.some(r => r.service === 'acme/web')), 'replicas on a1 and b1')
-    for (const n of [a1, b1]) {
-      const started = n.runtime.started.find(r => r.service === 'acme/web')!
-      assert.equal(started.secretEnv, { DB_PASSWORD: VALUE })
-      assert.not.ok(JSON.stringify(started.spec).includes(VALUE), 'the value is not in the spec (labels, hash)')
-    }
+    // the replicas run with the value as environment, wherever they run (a replica that started before
+    // the secret reached its node is rolled, as the secret's version is part of the desired hash)
+    const latest = (n: typeof a1): any => n.runtime.started.filter(r => r.service === 'acme/web').at(-1)
+    await waitFor(() => [a1, b1].every(n => latest(n)?.secretEnv?.DB_PASSWORD === VALUE), 'replicas on a1 and b1 run with the secret')
+    for (const n of [a1, b1]) assert.not.ok(JSON.stringify(latest(n).spec).includes(VALUE), 'the value is not in the spec (labels, hash)')
+
+    // a new value rolls the replicas onto it; re-sealing alone does not
+    const NEW = VALUE + '-rotated'
+    await a1.core.secrets.set('acme', 'web', 'DB_PASSWORD', new TextEncoder().encode(NEW))
+    await waitFor(() => [a1, b1].every(n => latest(n)?.secretEnv?.DB_PASSWORD === NEW), 'replicas restarted with the new value')
     for (const n of [g1, d1]) {
       assert.throws(() => n.core.secrets.envFor('acme/web'), (err: Error) => err.name === 'SecretUnavailableError')
     }
     // no plain text in any node's state or events; ls shows names only
     for (const n of mesh.nodes) {
-      assert.not.ok(JSON.stringify([...n.state.all()]).includes(VALUE), 'no plain value in the state')
-      assert.not.ok(JSON.stringify(n.core.events.recent()).includes(VALUE), 'no plain value in the events')
-      assert.not.ok(JSON.stringify(n.core.secrets.list()).includes(VALUE))
+      for (const value of [VALUE, NEW]) {
+        assert.not.ok(JSON.stringify([...n.state.all()]).includes(value), 'no plain value in the state')
+        assert.not.ok(JSON.stringify(n.core.events.recent()).includes(value), 'no plain value in the events')
+        assert.not.ok(JSON.stringify(n.core.secrets.list()).includes(value))
+      }
     }
 
     // beta's node leaves: the secret is sealed again without it, under a new data key
@@ -62,6 +67,9 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     await waitFor(() => a1.core.secrets.list('acme', 'web')[0]?.readers === 2, 're-sealed without b1')
     const record = a1.state.value<any>('secret/acme/web/DB_PASSWORD')
     assert.equal(Object.keys(record.sealed.keys).sort(), [id(a1), id(a2)].sort())
+    const starts = a1.runtime.started.length
+    await new Promise(resolve => setTimeout(resolve, 700))
+    assert.ok(a1.runtime.started.slice(starts).every(r => r.service !== 'acme/web' || r.secretEnv?.DB_PASSWORD === NEW), 're-sealing does not change what replicas get')
   } finally {
     await mesh.stop()
   }

@@ -54,8 +54,12 @@ export interface InviteRecord {
 export interface ProposalRecord { action: 'remove-org', org: string, reason: string, electorate: string[], opened: number }
 /** an organization's approval of a proposal; there is no "no": an org that does not approve does not vote */
 export interface VoteRecord { approve: true }
-/** a secret of a service, sealed to the nodes that may run it (secret-box.ts) */
-export interface SecretRecord { sealed: SealedSecret }
+/**
+ * a secret of a service, sealed to the nodes that may run it (secret-box.ts);
+ * `version` is the clock stamp of the `minga secret set` that gave it its
+ * value: re-sealing keeps it, so only a new value restarts the replicas
+ */
+export interface SecretRecord { sealed: SealedSecret, version: string }
 
 /** organizations one proposal can count; more would not fit an entry */
 export const MAX_ELECTORATE = 500
@@ -86,7 +90,7 @@ const checks: Record<Key['kind'], Check> = {
     : 'revocation needs lastSeq, a reason and at most a proof entry'),
   invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
   service: (v, k) => checkService(v, k as Extract<Key, { kind: 'service' }>),
-  secret: (v) => fields(v, ['sealed']) ?? sealedSecretProblem((v as any).sealed),
+  secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc((v as any).version) ? sealedSecretProblem((v as any).sealed) : 'secret version must be a clock stamp'),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v as any),
   vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
 }

@@ -58,14 +58,16 @@ test('the replicated record holds ciphertext only, of a checked shape; plain val
   const f = await buildFixture()
   const key = parseKey(KEY)!
   const sealed = sealSecret(KEY, value, [f.root.peerId])
-  assert.is(checkRecord(key, { sealed } as unknown as Json), undefined)
+  const version = f.source.clock.tick()
+  assert.is(checkRecord(key, { sealed, version } as unknown as Json), undefined)
+  assert.ok(checkRecord(key, { sealed } as unknown as Json), 'a secret without a version')
   assert.ok(checkRecord(key, { value: 'plain text' }))
-  assert.ok(checkRecord(key, { sealed: { ...sealed, plain: 'x' } } as unknown as Json))
-  assert.ok(checkRecord(key, { sealed: { ...sealed, keys: { 'not-a-peer': sealed.keys[f.root.peerId] } } } as unknown as Json))
-  await f.write(f.acme2, KEY, { sealed } as unknown as Json)
+  assert.ok(checkRecord(key, { sealed: { ...sealed, plain: 'x' }, version } as unknown as Json))
+  assert.ok(checkRecord(key, { sealed: { ...sealed, keys: { 'not-a-peer': sealed.keys[f.root.peerId] } }, version } as unknown as Json))
+  await f.write(f.acme2, KEY, { sealed, version } as unknown as Json)
   assert.ok(f.source.value(KEY) !== undefined)
   try {
-    await f.write(f.beta, KEY, { sealed } as unknown as Json)
+    await f.write(f.beta, KEY, { sealed, version } as unknown as Json)
     assert.unreachable('beta wrote an acme secret')
   } catch (err: any) {
     assert.is(err.name, 'UnauthorizedWriteError')

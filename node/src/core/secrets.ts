@@ -17,6 +17,7 @@
  * replica; a node that cannot read a secret yet fails that start, which is
  * retried with back-off until the re-sealed secret arrives.
  */
+import { createHash } from 'node:crypto'
 import {
   keys, openSecret, parseKey, removedOrgs, sealSecret,
   type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec, type State, type Identity
@@ -101,7 +102,7 @@ export class Secrets {
     } catch (err: any) {
       throw new BadRequestError(err.message)
     }
-    await this.init.state.write(this.init.identity, key, { sealed } as unknown as Json)
+    await this.init.state.write(this.init.identity, key, { sealed, version: this.init.state.clock.tick() } as unknown as Json)
     this.opened.delete(key)
     this.emit(`${org}/${service}`, `secret ${name} set, sealed to ${readers.length} node(s)`)
     return { key, readers: readers.length }
@@ -191,7 +192,7 @@ export class Secrets {
         if (resealer !== identity.peerId) continue
         try {
           const value = openSecret(identity, entry.key, sealed)
-          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers) } as unknown as Json)
+          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: (entry.value as unknown as SecretRecord).version } as unknown as Json)
           this.stats.resealed++
           count++
         } catch {
@@ -223,4 +224,24 @@ function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined)
   if ((record.shareForOthers ?? 1) <= 0) return false
   for (const label in spec.constraints) if (record.labels?.[label] !== spec.constraints[label]) return false
   return true
+}
+
+/**
+ * `org/service` → the versions of its secrets, for services that have any:
+ * mixed into the service's desired hash (view.ts), so a new or changed
+ * secret rolls its replicas like a spec change, and a re-seal does not
+ */
+export function secretVersions (state: State): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const entry of state.list('secret/').sort((a, b) => a.key < b.key ? -1 : 1)) {
+    const [, org, service, name] = entry.key.split('/')
+    const id = `${org}/${service}`
+    out.set(id, `${out.get(id) ?? ''}${name}@${(entry.value as unknown as SecretRecord).version};`)
+  }
+  return out
+}
+
+/** a spec hash with the service's secret versions folded in (same length, still hex) */
+export function withSecrets (hash: string, versions: string | undefined): string {
+  return versions === undefined ? hash : createHash('sha256').update(`${hash}\0${versions}`).digest('hex').slice(0, hash.length)
 }

@@ -6,11 +6,13 @@
  */
 import { keys, specHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
+import { secretVersions, withSecrets } from './secrets.js'
 
 const hashes = new WeakMap<object, string>()
 
 export function desiredServices (state: State): DesiredService[] {
   const out: DesiredService[] = []
+  const secrets = secretVersions(state)
   for (const entry of state.list('service/')) {
     const record = entry.value as unknown as ServiceRecord
     let hash = hashes.get(record)
@@ -18,7 +20,8 @@ export function desiredServices (state: State): DesiredService[] {
       hash = specHash(record.spec)
       hashes.set(record, hash)
     }
-    out.push({ id: `${record.spec.org}/${record.spec.name}`, spec: record.spec, created: record.created, hash })
+    const id = `${record.spec.org}/${record.spec.name}`
+    out.push({ id, spec: record.spec, created: record.created, hash: withSecrets(hash, secrets.get(id)) })
   }
   return out
 }
