@@ -7,6 +7,9 @@
 import { createHash } from 'node:crypto'
 import type { Entry } from './entry.js'
 
+/** one hash per entry object: replicas of the same entry (the simulator's thousands of nodes) hash it once */
+const hashes = new WeakMap<Entry, Uint8Array>()
+
 export class StateDigest {
   private readonly acc = new Uint8Array(32)
   private count = 0
@@ -26,7 +29,11 @@ export class StateDigest {
   }
 
   private xor (entry: Entry): void {
-    const hash = createHash('sha256').update(`${entry.key}\n${entry.author}\n${entry.seq}\n${entry.sig}`).digest()
+    let hash = hashes.get(entry)
+    if (hash === undefined) {
+      hash = createHash('sha256').update(`${entry.key}\n${entry.author}\n${entry.seq}\n${entry.sig}`).digest()
+      hashes.set(entry, hash)
+    }
     for (let i = 0; i < 32; i++) this.acc[i] ^= hash[i]
   }
 }

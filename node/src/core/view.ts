@@ -9,8 +9,13 @@ import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from './secrets.js'
 
 const hashes = new WeakMap<object, string>()
+/** the last list per state, valid while the state digest is unchanged */
+const lastDesired = new WeakMap<State, { digest: string, services: DesiredService[] }>()
 
 export function desiredServices (state: State): DesiredService[] {
+  const digest = state.digest()
+  const cached = lastDesired.get(state)
+  if (cached?.digest === digest) return cached.services
   const out: DesiredService[] = []
   const secrets = secretVersions(state)
   for (const entry of state.list('service/')) {
