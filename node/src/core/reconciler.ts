@@ -4,7 +4,15 @@
  * plan on the runtime. Runs on every relevant state change, live-set
  * change, peer replica report and runtime event (debounced), and every
  * `reconcileInterval` regardless. Failed starts back off exponentially per
- * replica, so a missing image or a crash loop never spins the node.
+ * replica (replica-backoff.ts), so a missing image or a crash loop never
+ * spins the node.
+ *
+ * Stops run in the background: a replica that takes its grace period to
+ * stop holds up only the starts that need what it frees (its own slot, or
+ * host ports), never the loop. Whenever what this node runs changes, it
+ * tells the mesh at once in a heartbeat, because peers wait on it: an old
+ * owner stops a moved replica only once the new owner reports it healthy,
+ * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import type { Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
@@ -15,8 +23,11 @@ import type { Liveness } from './liveness.js'
 import type { PlacementCache } from './placement-cache.js'
 import type { Timing } from './timing.js'
 import { LruPlacementCache } from './placement-cache.js'
+import { ReplicaBackoff, replicaKey, type ReplicaProblem } from './replica-backoff.js'
 import { Semaphore } from './semaphore.js'
 import { desiredServices, liveNodeInfos, memberCount } from './view.js'
+
+export type { ReplicaProblem } from './replica-backoff.js'
 
 export interface ReconcilerInit {
   identity: Identity
@@ -33,30 +44,36 @@ export interface ReconcilerInit {
   secretEnv?: (serviceId: string) => Record<string, string> | undefined
 }
 
-export interface ReplicaProblem { service: string, replica: number, error: string, at: number, retryAt: number }
-
 const REPORTED_STATE: Record<RuntimeContainer['state'], ReplicaState> = { created: 'pending', starting: 'starting', running: 'running', exited: 'failed' }
-const BACKOFF_FIRST = 1000
-const BACKOFF_MAX = 60_000
-/** healthy this long after its last failure, a replica starts over with a clean record */
-const STEADY_AFTER = 30_000
 const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
+/** peers drop heartbeats that come faster than a quarter period; stay clear of that */
+const MIN_BEAT_SHARE = 0.3
+/** wait this long before watching the runtime's events again after the stream broke */
+const WATCH_RETRY_MS = 1000
+
+interface View { fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
 
 export class Reconciler {
   private readonly cache: PlacementCache
   private readonly slots: Semaphore
   private readonly timers: Timer[] = []
   private readonly unsubscribe: Array<() => void> = []
+  /** service#replica of starts and restarts under way */
   private readonly inFlight = new Set<string>()
-  private readonly problems = new Map<string, ReplicaProblem & { failures: number }>()
+  /** stops under way, by container id */
+  private readonly stopping = new Map<string, { key: string, ports: boolean, done: Promise<void> }>()
+  private readonly backoff = new ReplicaBackoff()
   private pendingRun?: Timer
+  private pendingBeat?: Timer
+  private retryTimer?: { at: number, timer: Timer }
+  private watcher?: AbortController
   private running = false
   private again = false
   private stopped = true
   private observed: RuntimeContainer[] = []
-  private assignment: Assignment = { services: {}, unplaced: [] }
-  private services: DesiredService[] = []
+  private view?: View
+  private reported = ''
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   constructor (private readonly init: ReconcilerInit) {
@@ -80,19 +97,21 @@ export class Reconciler {
   async stop (): Promise<void> {
     this.stopped = true
     this.pendingRun?.cancel()
+    this.pendingBeat?.cancel()
+    this.retryTimer?.timer.cancel()
     for (const timer of this.timers.splice(0)) timer.cancel()
     for (const off of this.unsubscribe.splice(0)) off()
-    this.events?.abort()
+    this.watcher?.abort()
   }
 
-  /** the last computed assignment of the whole mesh */
+  /** the assignment of the whole mesh for the current state and live set */
   currentAssignment (): Assignment {
-    return this.assignment
+    return this.refresh().assignment
   }
 
-  /** the desired services as of the last pass */
+  /** the desired services of the current state (not of the last pass: a deploy shows at once) */
   desired (): DesiredService[] {
-    return this.services
+    return this.refresh().services
   }
 
   containers (): RuntimeContainer[] {
@@ -100,7 +119,7 @@ export class Reconciler {
   }
 
   replicaProblems (): ReplicaProblem[] {
-    return [...this.problems.values()].map(({ failures, ...p }) => p)
+    return this.backoff.list()
   }
 
   /** what this node reports in its heartbeat */
@@ -109,7 +128,7 @@ export class Reconciler {
   }
 
   allocated (): Resources {
-    const byId = new Map(this.services.map(s => [s.id, s.spec.resources]))
+    const byId = new Map(this.desired().map(s => [s.id, s.spec.resources]))
     const total = { cpu: 0, memory: 0 }
     for (const c of this.observed) {
       if (c.state === 'exited') continue
@@ -133,13 +152,17 @@ export class Reconciler {
     this.running = true
     try {
       this.stats.runs++
-      const { runtime } = this.init
-      this.observed = await runtime.list()
-      this.forgiveSteadyReplicas()
+      this.observed = await this.init.runtime.list()
+      this.announce()
       const actions = this.planNow()
-      // stops first and to completion: a start may need the host port or the capacity they free
-      await Promise.all(actions.filter(a => a.type === 'stop').map(async a => await this.execute(a)))
-      for (const action of actions) if (action.type !== 'stop') void this.execute(action)
+      const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
+      for (const action of actions) {
+        if (action.type === 'stop') continue
+        // a start waits for the stops it needs: its own replica's old copy, or a copy holding host ports
+        const needs = stops.filter(s => s.key === replicaKey(action.service, action.replica) || (s.ports && this.publishesPorts(action.service)))
+        if (needs.length === 0) void this.execute(action)
+        else void Promise.all(needs.map(async s => await s.done)).then(() => this.execute(action))
+      }
       return actions
     } catch (err: any) {
       this.stats.failures++
@@ -153,38 +176,64 @@ export class Reconciler {
     }
   }
 
-  private planNow (): Action[] {
-    const { state, liveness, identity } = this.init
-    this.services = desiredServices(state)
+  /** services and assignment for the current state digest and live set, placed only when they changed */
+  private refresh (): View {
+    const { state, liveness } = this.init
     const live = liveness.live().sort()
     const fingerprint = `${state.digest()}|${live.join(',')}`
+    if (this.view?.fingerprint === fingerprint) return this.view
+    const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      assignment = place(this.services, liveNodeInfos(state, live), { memberCount: memberCount(state) })
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: memberCount(state) })
       this.cache.set(fingerprint, assignment)
     }
-    this.assignment = assignment
+    this.view = { fingerprint, live, services, assignment }
+    return this.view
+  }
+
+  private planNow (): Action[] {
+    const { liveness, identity, clock } = this.init
+    const { services, assignment, live } = this.refresh()
+    const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
+    this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
     const peers = new Map<string, PeerReplica[]>()
     for (const peer of live) {
       const heartbeat = liveness.peer(peer)?.heartbeat
       if (heartbeat !== undefined) peers.set(peer, heartbeat.replicas.map(r => ({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })))
     }
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
-    return plan({ self: identity.peerId, services: this.services, assignment, observed, peers })
+    return plan({ self: identity.peerId, services, assignment, observed, peers })
+  }
+
+  private publishesPorts (service: string): boolean {
+    return this.refresh().services.find(s => s.id === service)?.spec.ports.some(p => p.host !== undefined) ?? false
+  }
+
+  /** start the stop, or join the one already under way for that container */
+  private stopInBackground (action: Action & { type: 'stop' }): { key: string, ports: boolean, done: Promise<void> } {
+    const under = this.stopping.get(action.containerId)
+    if (under !== undefined) return under
+    const key = replicaKey(action.service, action.replica)
+    const stop = { key, ports: this.publishesPorts(action.service), done: Promise.resolve() }
+    this.stopping.set(action.containerId, stop)
+    stop.done = this.carryOut(action).finally(() => {
+      this.stopping.delete(action.containerId)
+      this.schedule()
+    })
+    return stop
   }
 
   private async execute (action: Action): Promise<void> {
-    const key = `${action.service}#${action.replica}`
-    if (this.inFlight.has(key)) return
-    const problem = this.problems.get(key)
-    if (action.type !== 'stop' && problem !== undefined && this.init.clock.now() < problem.retryAt) return
+    const key = replicaKey(action.service, action.replica)
+    if (this.stopped || this.inFlight.has(key) || this.backoff.waiting(key, this.init.clock.now())) return
     this.inFlight.add(key)
     try {
-      if (action.type !== 'stop') await this.slots.acquire()
+      await this.slots.acquire()
       try {
         await this.carryOut(action)
       } finally {
-        if (action.type !== 'stop') this.slots.release()
+        this.slots.release()
       }
     } finally {
       this.inFlight.delete(key)
@@ -193,28 +242,29 @@ export class Reconciler {
   }
 
   private async carryOut (action: Action): Promise<void> {
-    const { runtime, clock, identity, events, liveness } = this.init
-    const key = `${action.service}#${action.replica}`
+    const { runtime, clock, identity, events } = this.init
+    const key = replicaKey(action.service, action.replica)
     const emit = (kind: 'replica-start' | 'replica-stop' | 'replica-error', reason: string): void =>
       events.emit({ time: clock.now(), node: identity.peerId, kind, subject: key, reason })
     try {
       if (action.type === 'stop' || action.type === 'restart') {
         await runtime.stop(action.containerId)
         this.stats.stops++
+        this.observed = this.observed.filter(c => c.id !== action.containerId)
         if (action.type === 'stop') emit('replica-stop', action.reason)
         // a crashed or unhealthy replica counts against its back-off, so a crash loop slows down
         else this.recordFailure(action, action.reason)
+        this.announce()
       }
       if (action.type === 'start' || action.type === 'restart') {
-        const service = this.services.find(s => s.id === action.service)
+        const service = this.desired().find(s => s.id === action.service)
         if (service === undefined) return
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, secretEnv: this.init.secretEnv?.(service.id) })
         // report it in the very next heartbeat, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
         this.stats.starts++
         emit('replica-start', action.reason)
-        // tell the mesh now: an old owner is waiting for this replica to be healthy
-        liveness.beat()
+        this.announce()
       }
     } catch (err: any) {
       this.stats.failures++
@@ -224,44 +274,68 @@ export class Reconciler {
   }
 
   private recordFailure (action: Action, error: string): void {
-    const key = `${action.service}#${action.replica}`
-    const failures = (this.problems.get(key)?.failures ?? 0) + 1
-    const now = this.init.clock.now()
-    const retryAt = now + Math.min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
-    this.problems.set(key, { service: action.service, replica: action.replica, error, at: now, retryAt, failures })
-  }
-
-  /** a replica that has run healthy for a while is forgiven its past failures */
-  private forgiveSteadyReplicas (): void {
-    if (this.problems.size === 0) return
-    const now = this.init.clock.now()
-    for (const c of this.observed) {
-      const key = `${c.service}#${c.replica}`
-      const problem = this.problems.get(key)
-      if (problem !== undefined && isHealthy(c) && now - problem.at > STEADY_AFTER) this.problems.delete(key)
+    const { clock } = this.init
+    const retryAt = this.backoff.fail(action.service, action.replica, error, clock.now())
+    // a pass when the back-off ends, not only at the next periodic one
+    if (this.stopped || (this.retryTimer !== undefined && this.retryTimer.at <= retryAt)) return
+    this.retryTimer?.timer.cancel()
+    this.retryTimer = {
+      at: retryAt,
+      timer: clock.after(Math.max(0, retryAt - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
     }
-    const wanted = new Set(this.services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => `${s.id}#${r}`)))
-    for (const key of this.problems.keys()) if (!wanted.has(key)) this.problems.delete(key)
   }
 
-  private events?: AbortController
+  /**
+   * Publish a heartbeat now when what this node reports changed since its
+   * last one; a peer that waits for this replica need not wait a whole
+   * period. Never faster than peers accept heartbeats.
+   */
+  private announce (): void {
+    if (this.stopped) return
+    const { liveness, clock, timing } = this.init
+    const report = reportKey(this.replicaReport())
+    const last = liveness.own()
+    if (last !== undefined && reportKey(last.replicas) === report) return
+    if (this.pendingBeat !== undefined) return
+    const gap = timing.heartbeatInterval * MIN_BEAT_SHARE
+    const wait = last === undefined ? 0 : last.time + gap - clock.now()
+    if (wait <= 0) {
+      liveness.beat()
+      return
+    }
+    this.pendingBeat = clock.after(wait, () => {
+      this.pendingBeat = undefined
+      this.announce()
+    })
+  }
 
   private async watchRuntime (): Promise<void> {
-    this.events = new AbortController()
-    try {
-      for await (const event of this.init.runtime.events({ signal: this.events.signal })) {
-        if (event.type === 'die') {
+    const { runtime, clock, events, identity } = this.init
+    while (!this.stopped) {
+      this.watcher = new AbortController()
+      try {
+        for await (const event of runtime.events({ signal: this.watcher.signal })) {
           const c = this.observed.find(o => o.id === event.id)
-          if (c !== undefined) this.init.events.emit({ time: this.init.clock.now(), node: this.init.identity.peerId, kind: 'replica-crash', subject: `${c.service}#${c.replica}`, reason: `exited with code ${event.exitCode}` })
+          const subject = c === undefined ? event.id : replicaKey(c.service, c.replica)
+          if (event.type === 'die' && c !== undefined) events.emit({ time: clock.now(), node: identity.peerId, kind: 'replica-crash', subject, reason: `exited with code ${event.exitCode}` })
+          if (event.type === 'health' && event.health !== 'starting') {
+            events.emit({ time: clock.now(), node: identity.peerId, kind: event.health === 'healthy' ? 'replica-healthy' : 'replica-unhealthy', subject, reason: `health check ${event.health === 'healthy' ? 'passes' : 'fails'}` })
+          }
+          this.schedule()
         }
-        this.schedule()
-      }
-    } catch {
-      // the runtime's event stream ended; the periodic pass keeps reconciling
+      } catch {}
+      // the stream ended (engine restarted or unreachable): the periodic pass goes on, and we watch again
+      if (this.stopped) return
+      this.schedule()
+      await clock.sleep(WATCH_RETRY_MS, this.watcher.signal).catch(() => {})
     }
   }
 }
 
 function isHealthy (c: RuntimeContainer): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
+}
+
+function reportKey (replicas: readonly ReplicaReport[]): string {
+  return replicas.map(r => `${r.service}#${r.replica}@${r.hash}:${r.state}:${r.healthy ? 1 : 0}`).sort().join(',')
 }

@@ -181,6 +181,7 @@ export class Secrets {
       const { state, identity, liveness } = this.init
       const org = state.memberOrg(identity.peerId)
       if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
+      if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
       const live = new Set(liveness.live())
       for (const entry of state.list(`secret/${org}/`)) {
         const [, , service] = entry.key.split('/')
@@ -232,14 +233,21 @@ function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined)
  * secret rolls its replicas like a spec change, and a re-seal does not
  */
 export function secretVersions (state: State): Map<string, string> {
+  // every reconcile pass asks; the state changes far less often
+  const digest = state.digest()
+  const cached = versionsCache.get(state)
+  if (cached?.digest === digest) return cached.versions
   const out = new Map<string, string>()
   for (const entry of state.list('secret/').sort((a, b) => a.key < b.key ? -1 : 1)) {
     const [, org, service, name] = entry.key.split('/')
     const id = `${org}/${service}`
     out.set(id, `${out.get(id) ?? ''}${name}@${(entry.value as unknown as SecretRecord).version};`)
   }
+  versionsCache.set(state, { digest, versions: out })
   return out
 }
+
+const versionsCache = new WeakMap<State, { digest: string, versions: Map<string, string> }>()
 
 /** a spec hash with the service's secret versions folded in (same length, still hex) */
 export function withSecrets (hash: string, versions: string | undefined): string {

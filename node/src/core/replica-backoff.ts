@@ -1,0 +1,59 @@
+/**
+ * Per-replica failure records for the reconciler: a replica whose start
+ * fails (missing image, engine refusal) or that crashes waits before its
+ * next start, twice as long after each failure up to a minute, so a crash
+ * loop or a missing image never spins the node. The last error is what
+ * `minga ps` shows as the replica's problem. A replica that runs healthy for
+ * a while is forgiven.
+ */
+
+export interface ReplicaProblem { service: string, replica: number, error: string, at: number, retryAt: number }
+
+export const BACKOFF_FIRST = 1000
+export const BACKOFF_MAX = 60_000
+/** healthy this long after its last failure, a replica starts over with a clean record */
+export const STEADY_AFTER = 30_000
+
+export function replicaKey (service: string, replica: number): string {
+  return `${service}#${replica}`
+}
+
+export class ReplicaBackoff {
+  private readonly records = new Map<string, ReplicaProblem & { failures: number }>()
+
+  get size (): number {
+    return this.records.size
+  }
+
+  /** record a failure; returns when the replica may start again */
+  fail (service: string, replica: number, error: string, now: number): number {
+    const key = replicaKey(service, replica)
+    const failures = (this.records.get(key)?.failures ?? 0) + 1
+    const retryAt = now + Math.min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+    this.records.set(key, { service, replica, error, at: now, retryAt, failures })
+    return retryAt
+  }
+
+  /** true while the replica must not be started */
+  waiting (key: string, now: number): boolean {
+    const record = this.records.get(key)
+    return record !== undefined && now < record.retryAt
+  }
+
+  /**
+   * forget replicas that ran healthy for STEADY_AFTER since their last
+   * failure, and replicas that are no longer wanted
+   */
+  forgive (healthy: Iterable<string>, wanted: Set<string>, now: number): void {
+    if (this.records.size === 0) return
+    for (const key of healthy) {
+      const record = this.records.get(key)
+      if (record !== undefined && now - record.at > STEADY_AFTER) this.records.delete(key)
+    }
+    for (const key of this.records.keys()) if (!wanted.has(key)) this.records.delete(key)
+  }
+
+  list (): ReplicaProblem[] {
+    return [...this.records.values()].map(({ failures, ...problem }) => problem)
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The reconcile loop of one node over the in-memory runtime, in real time,
+ * with a stand-in for liveness (this node alone, heartbeats recorded): what
+ * the end-to-end tests on Docker showed it must do.
+ */
+import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity, type Json } from '@minga/protocol'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { DEFAULT_TIMING, EventLog, MemoryRuntime, Reconciler, systemClock, type Liveness, type Runtime, type RuntimeEvent } from '../src/index.js'
+
+const MESH = 'reconciler-test'
+
+interface Rig { identity: Identity, state: State, runtime: Runtime, reconciler: Reconciler, beats: HeartbeatMessage[], events: EventLog, deploy: (yaml: string) => Promise<void> }
+
+async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof DEFAULT_TIMING> = {}): Promise<Rig> {
+  const identity = await generateIdentity()
+  const state = await State.open({ meshId: MESH, root: identity.peerId, persistence: new MemoryPersistence(), now: Date.now })
+  await state.write(identity, keys.mesh(), { id: MESH, root: identity.peerId, created: Date.now() })
+  await state.write(identity, keys.member(identity.peerId), { org: 'acme' })
+  await state.write(identity, keys.org('acme'), { name: 'acme' })
+  await state.write(identity, keys.node(identity.peerId), { labels: {}, addrs: [], capacity: { cpu: 4000, memory: 8 * 1024 ** 3 } })
+  const beats: HeartbeatMessage[] = []
+  const events = new EventLog()
+  const rt = runtime(identity.peerId)
+  let reconciler: Reconciler | undefined
+  // this node alone; a beat records what the reconciler reports, as Liveness would publish it
+  const liveness = {
+    live: () => [identity.peerId],
+    peer: () => undefined,
+    onChange: () => () => {},
+    own: () => beats[beats.length - 1],
+    beat: () => { beats.push({ time: Date.now(), replicas: reconciler?.replicaReport() ?? [] } as unknown as HeartbeatMessage) }
+  } as unknown as Liveness
+  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events })
+  const deploy = async (yaml: string): Promise<void> => {
+    const [spec] = parseServiceSpec(yaml, { org: 'acme' })
+    const existing = state.value<{ created: string }>(keys.service('acme', spec.name))
+    await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() } as unknown as Json)
+  }
+  return { identity, state, runtime: rt, reconciler, beats, events, deploy }
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await sleep(20)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+test('a deploy shows in desired() and the assignment at once, before any pass (deploy --wait relies on it)', async () => {
+  const r = await rig(node => new MemoryRuntime({ meshId: MESH, nodeId: node }))
+  await r.deploy('name: web\nimage: minga/busybox:1\nreplicas: 2\n')
+  assert.equal(r.reconciler.desired().map(s => s.id), ['acme/web'])
+  assert.equal(r.reconciler.currentAssignment().services['acme/web'], [r.identity.peerId, r.identity.peerId])
+  assert.is(r.reconciler.stats.runs, 0)
+})
+
+test('a missing image backs off 1 s, 2 s, … and is retried when the back-off ends, not only at the periodic pass', async () => {
+  const r = await rig(node => new MemoryRuntime({ meshId: MESH, nodeId: node, images: [], registry: [] }), { reconcileInterval: 60_000 })
+  await r.deploy('name: ghost\nimage: registry.invalid/ghost:1\nreplicas: 1\n')
+  await r.reconciler.start()
+  try {
+    await sleep(3600)
+    const attempts = r.events.recent().filter(e => e.kind === 'replica-error').length
+    // at 0, ~1 s and ~3 s: three; a spinning loop makes hundreds, a loop that waits for the periodic pass one
+    assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts in 3.6 s`)
+    const [problem] = r.reconciler.replicaProblems()
+    assert.is(problem.service, 'acme/ghost')
+    assert.match(problem.error, 'Image registry.invalid/ghost:1 is not on this node')
+  } finally {
+    await r.reconciler.stop()
+  }
+})
+
+/** a memory runtime whose stops take `stopMs` */
+class SlowStops extends MemoryRuntime {
+  stopMs = 0
+  override async stop (id: string): Promise<void> {
+    await sleep(this.stopMs)
+    await super.stop(id)
+  }
+}
+
+test('a replica that takes long to stop holds up neither the loop nor the start of another replica', async () => {
+  let runtime!: SlowStops
+  const r = await rig(node => (runtime = new SlowStops({ meshId: MESH, nodeId: node })), { reconcileInterval: 60_000 })
+  await r.deploy('name: old\nimage: minga/busybox:1\nreplicas: 1\n')
+  await r.reconciler.start()
+  try {
+    await until('old runs', async () => (await runtime.list()).some(c => c.service === 'acme/old' && c.state === 'running'))
+    runtime.stopMs = 3000
+    await r.deploy('name: old\nimage: minga/busybox:1\nreplicas: 0\n')
+    await sleep(100)
+    await r.deploy('name: new\nimage: minga/busybox:1\nreplicas: 1\n')
+    const began = Date.now()
+    await until('new runs', async () => (await runtime.list()).some(c => c.service === 'acme/new' && c.state === 'running'))
+    assert.ok(Date.now() - began < 2000, `new started after ${Date.now() - began} ms, while old was still stopping`)
+    assert.ok((await runtime.list()).some(c => c.service === 'acme/old'), 'old is still stopping')
+    await until('old is gone', async () => !(await runtime.list()).some(c => c.service === 'acme/old'), 6000)
+  } finally {
+    await r.reconciler.stop()
+  }
+})
+
+test('a replica that turns healthy is reported in a heartbeat at once, not at the next period', async () => {
+  // the stand-in liveness never beats on its own: every heartbeat here is the reconciler's announcement
+  const r = await rig(node => new MemoryRuntime({ meshId: MESH, nodeId: node }), { reconcileInterval: 60_000 })
+  await r.deploy('name: web\nimage: minga/busybox:1\nreplicas: 1\nhealth: { cmd: ["true"], interval: 1s }\n')
+  await r.reconciler.start()
+  try {
+    await until('a heartbeat reports it starting', () => r.beats.some(b => b.replicas.some(x => x.service === 'acme/web' && !x.healthy)))
+    await until('a heartbeat reports it healthy', () => r.beats.some(b => b.replicas.some(x => x.service === 'acme/web' && x.healthy)), 4000)
+  } finally {
+    await r.reconciler.stop()
+  }
+})
+
+/** a memory runtime whose first event stream ends at once, like an engine that restarted */
+class FlakyEvents extends MemoryRuntime {
+  subscriptions = 0
+  override events (options: { signal?: AbortSignal } = {}): AsyncIterable<RuntimeEvent> {
+    this.subscriptions++
+    if (this.subscriptions === 1) return (async function * () {})()
+    return super.events(options)
+  }
+}
+
+test('the runtime event stream is watched again after it ends, so a crash is handled at once', async () => {
+  let runtime!: FlakyEvents
+  const r = await rig(node => (runtime = new FlakyEvents({ meshId: MESH, nodeId: node })), { reconcileInterval: 60_000 })
+  await r.deploy('name: web\nimage: minga/busybox:1\nreplicas: 1\n')
+  await r.reconciler.start()
+  try {
+    await until('web runs and events are watched again', async () => runtime.subscriptions >= 2 && (await runtime.list()).some(c => c.state === 'running'), 4000)
+    const [first] = await runtime.list()
+    runtime.crash(first.id, 3)
+    await until('a crash event is logged', () => r.events.recent().some(e => e.kind === 'replica-crash'), 2000)
+    await until('the replica runs again', async () => (await runtime.list()).some(c => c.state === 'running'), 3000)
+  } finally {
+    await r.reconciler.stop()
+  }
+})
+
+test.run()
+
+
