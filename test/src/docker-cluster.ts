@@ -83,10 +83,11 @@ export class DockerCluster {
         await cluster.up(index)
         node.peerId = (await cluster.api(index, '/v1/status')).node
       }
-      await cluster.waitFor('every node sees every other alive', async () => {
+      // every node alive in every view, and one state everywhere: then all place alike
+      await cluster.waitFor('every node sees every other alive, with the same state', async () => {
         for (const node of cluster.nodes) {
-          const nodes: any[] = await cluster.api(node.index, '/v1/nodes')
-          if (nodes.filter(n => n.status === 'alive').length !== cluster.nodes.length) return false
+          const status = await cluster.api(node.index, '/v1/status')
+          if (status.nodes.alive !== cluster.nodes.length || status.agreeing !== cluster.nodes.length) return false
         }
         return true
       })
@@ -149,7 +150,8 @@ export class DockerCluster {
     const child = spawn(process.execPath, [BIN, '--data', node.dataDir, 'up',
       '--docker-host', node.engine.socket,
       '--listen', `/ip4/127.0.0.1/tcp/${node.listenPort}`,
-      '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
+      '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`,
+      '--http', 'off'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
     LIVE.add(child)
     node.process = child
     child.on('exit', () => { LIVE.delete(child); if (node.process === child) node.process = undefined })
@@ -207,30 +209,35 @@ export class DockerCluster {
     throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`)
   }
 
-  /** the last lines of every node's log, to print when a test fails */
+  /** the last lines of every node's log, its last events and its ps, to print when a test fails */
   async logs (lines = 40): Promise<string> {
     const parts: string[] = []
     for (const node of this.nodes) {
       const text = await readFile(node.logPath, 'utf8').catch(() => '')
       parts.push(`--- node ${node.index} (${node.peerId.slice(-8)}) ---\n${text.split('\n').slice(-lines).join('\n')}`)
+      if (node.process === undefined) continue
+      const events: any[] = await this.api(node.index, '/v1/events').catch(() => [])
+      parts.push(events.slice(-lines).map(e => `${new Date(e.time).toISOString().slice(11, 23)} ${e.kind} ${String(e.subject).slice(-24)} ${e.reason}`).join('\n'))
+      parts.push('ps: ' + JSON.stringify(await this.api(node.index, '/v1/ps').catch((err: unknown) => String(err))))
     }
     return parts.join('\n')
   }
 
   /**
-   * Kill every node, remove this mesh's containers from the engines, stop
-   * the engines and delete the data dirs. Safe to call twice and after a failure
+   * Kill every node, remove this mesh's containers from the engines, start
+   * again an engine the test stopped (the next test needs it) and delete the
+   * data dirs. The engines stop when the test process exits (docker-engines.ts).
+   * Safe to call twice and after a failure
    */
   async close (options: { failed?: boolean } = {}): Promise<void> {
     if (options.failed === true) console.error(await this.logs())
     for (const node of this.nodes) await this.kill(node.index).catch(() => {})
     for (const node of this.nodes) {
       try {
-        if (node.engineStopped !== true && this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
+        if (node.engineStopped === true) await this.startEngine(node.index)
+        if (this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
       } catch {}
     }
-    const names = [...new Set(this.nodes.map(n => n.engine.name))]
-    await Promise.all(names.map(async name => await stopEngine(name).catch(() => {})))
     await rm(this.dir, { recursive: true, force: true })
   }
 }

@@ -5,7 +5,7 @@
  * its unix socket, so the tests check what really runs without going
  * through minga's own runtime code.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -51,10 +51,24 @@ export async function stopEngine (name: string): Promise<void> {
   await script('docker-engine.sh', ['stop', name], 60_000)
 }
 
+const toStop = new Set<string>()
+
+/** stop the engines this process started when it exits, however it exits (exit handlers must be synchronous) */
+function stopAtExit (name: string): void {
+  if (toStop.size === 0) {
+    process.once('exit', () => {
+      for (const engine of toStop) spawnSync('bash', [`${REPO_ROOT}scripts/docker-engine.sh`, 'stop', engine], { stdio: 'ignore', timeout: 60_000 })
+    })
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+  }
+  toStop.add(name)
+}
+
 /**
- * Start the engines the end-to-end tests need. Where engines cannot run
- * (no dockerd, not root) this prints why and returns undefined, so the
- * tests are skipped; under CI (`CI` set) it throws instead.
+ * Start the engines the end-to-end tests need; they run until this process
+ * exits, so several test files share them. Where engines cannot run (no
+ * dockerd, not root) this prints why and returns undefined, so the tests
+ * are skipped; under CI (`CI` set) it throws instead.
  */
 export async function engines (names: string[]): Promise<Engine[] | undefined> {
   const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
@@ -63,7 +77,10 @@ export async function engines (names: string[]): Promise<Engine[] | undefined> {
   try {
     if (missing !== undefined) throw new Error(missing)
     const started: Engine[] = []
-    for (const name of names) started.push(await startEngine(name))
+    for (const name of names) {
+      stopAtExit(name)
+      started.push(await startEngine(name))
+    }
     // containers a crashed earlier run left behind on these test-only engines
     for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
     return started

@@ -3,6 +3,8 @@
  * (scripts/test-image.sh): a long-running busybox process that stops at once
  * on SIGTERM, with a health check of a one-second interval (the shortest a
  * spec allows), so replicas turn healthy about a second after they start.
+ * The timeout is generous: on a loaded machine `docker exec` of the check
+ * alone can take seconds, and a failing check restarts the replica.
  */
 
 export interface LongRunningOptions {
@@ -25,7 +27,7 @@ export function longRunning (options: LongRunningOptions): string {
     `replicas: ${options.replicas}`,
     'resources: { cpu: 50m, memory: 16Mi }',
     `spread: ${options.spread ?? 'node'}`,
-    'health: { cmd: ["cat", "/etc/minga-test-image"], interval: 1s, timeout: 1s, retries: 2 }',
+    'health: { cmd: ["cat", "/etc/minga-test-image"], interval: 1s, timeout: 10s, retries: 3 }',
     `update: { maxUnavailable: ${options.maxUnavailable ?? 1} }`,
     ''
   ].join('\n')
