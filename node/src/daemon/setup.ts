@@ -59,6 +59,8 @@ export async function joinMesh (dir: DataDir, options: JoinOptions): Promise<{ m
   })
   if (!response.ok) throw new JoinError(response.error)
   if (response.meshId !== invite.meshId || response.root !== invite.root) throw new JoinError('The node that answered belongs to another mesh than the invite names; the invite may be forged')
+  const expectedOrg = invite.newOrg ? options.org : invite.org
+  if (response.org !== expectedOrg) throw new JoinError(`The mesh admitted this node to ${response.org}, not ${expectedOrg} as the invite says; ask a member for a new invite`)
   const state = await State.open({ meshId: invite.meshId, root: invite.root, persistence: new LevelPersistence(dir.statePath), now: Date.now })
   try {
     await state.merge(response.entries ?? [])
