@@ -63,6 +63,8 @@ export interface ClusterOptions {
   upArgs?: string[]
   /** start the nodes (default true); false stops after init/join */
   up?: boolean
+  /** join and start at most this many nodes at once (default: a whole wave) */
+  concurrency?: number
 }
 
 const READY_TIMEOUT = 45_000
@@ -326,11 +328,14 @@ export async function startCluster (options: ClusterOptions): Promise<Cluster> {
         tokens.set(org, await cluster.invite(issuerOf(org), '--uses', String(wave.filter(w => w.org === org).length)))
       }
       for (const spec of wave) if (!known.has(spec.org)) tokens.set(spec.name, await cluster.invite(first, '--new-org'))
-      const joined = await Promise.all(wave.map(async spec => {
-        const token = tokens.get(known.has(spec.org) ? spec.org : spec.name)!
-        return await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
-      }))
-      if (up) await Promise.all(joined.map(async node => await cluster.up(node)))
+      const size = options.concurrency ?? wave.length
+      for (let i = 0; i < wave.length; i += size) {
+        const joined = await Promise.all(wave.slice(i, i + size).map(async spec => {
+          const token = tokens.get(known.has(spec.org) ? spec.org : spec.name)!
+          return await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
+        }))
+        if (up) await Promise.all(joined.map(async node => await cluster.up(node)))
+      }
     }
     cluster.nodes.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
     return cluster

@@ -1,0 +1,64 @@
+/**
+ * What a node process costs, read from Linux: its resident memory from
+ * /proc/PID/status, and the bytes its TCP sockets carried from the kernel's
+ * tcp_info (`ss -tinp`). Used by the mesh benchmarks.
+ */
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+/** resident set size of a process, in MiB */
+export async function rssMb (pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  if (match === null) throw new Error(`no VmRSS in /proc/${pid}/status`)
+  return Number(match[1]) / 1024
+}
+
+/** CPU time (user + system) a process has used, in ms */
+export async function cpuMs (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // fields after the command name (which may hold spaces) start after the last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+export interface SocketBytes {
+  /** payload bytes the process's TCP sockets sent (tcp_info bytes_sent, retransmits included) */
+  sent: number
+  /** payload bytes they received (tcp_info bytes_received) */
+  received: number
+  sockets: number
+}
+
+/**
+ * Bytes carried by the open TCP sockets of each process, from `ss -tinp`.
+ * A socket that closed is no longer listed, so measure the difference of
+ * two readings over long-lived connections (a mesh's member connections).
+ */
+export async function tcpBytes (pids: number[]): Promise<Map<number, SocketBytes>> {
+  const { stdout } = await run('ss', ['-tinpH', 'state', 'established'], { maxBuffer: 64 * 1024 * 1024 })
+  const out = new Map<number, SocketBytes>(pids.map(p => [p, { sent: 0, received: 0, sockets: 0 }]))
+  // each socket is a line with users:(("node",pid=N,fd=M)) followed by an indented line of tcp_info fields
+  let owner: number | undefined
+  for (const line of stdout.split('\n')) {
+    const pid = /pid=(\d+)/.exec(line)
+    if (pid !== null) {
+      owner = Number(pid[1])
+      continue
+    }
+    if (owner === undefined || !out.has(owner)) continue
+    const sent = /\bbytes_sent:(\d+)/.exec(line)
+    const received = /\bbytes_received:(\d+)/.exec(line)
+    if (sent === null && received === null) continue
+    const counts = out.get(owner)!
+    counts.sent += Number(sent?.[1] ?? 0)
+    counts.received += Number(received?.[1] ?? 0)
+    counts.sockets++
+    owner = undefined
+  }
+  return out
+}
