@@ -153,6 +153,29 @@ test('history is read losslessly through a small buffer; the node never holds mo
   assert.not.ok(items.some(i => i.type === 'dropped'))
 })
 
+test('many containers with more history than any buffer holds: every line, in time order, no deadlock', async () => {
+  let now = 2_000_000
+  const engine = new MemoryEngine({ now: () => now })
+  const net = new FakeNet()
+  const a = node(net, 'a', engine, { bufferLines: 300 })
+  const b = node(net, 'b', engine, { bufferLines: 300 })
+  const ids: Array<[TestNode, string]> = []
+  for (let r = 0; r < 24; r++) {
+    const n = r % 2 === 0 ? a : b
+    ids.push([n, await start(n, r)])
+  }
+  // interleaved in time across all 24 containers on both nodes
+  for (let i = 0; i < 4800; i++) {
+    now += 1
+    const [n, id] = ids[(i * 5) % 24]
+    n.runtime.emitLog(id, `l${i}`)
+  }
+  const items = await collect(reader(a, () => ['a', 'b'], { budgetPerNode: 50 })({}))
+  const lines = items.filter(i => i.type === 'line')
+  assert.is(lines.length, 4800, JSON.stringify(items.filter(i => i.type !== 'line')))
+  assert.ok(lines.every((l, i) => l.text === `l${i}`), 'exactly in time order')
+})
+
 test('a live reader too slow for a chatty container gets a dropped marker, and the node stays within its limit', async () => {
   const engine = new MemoryEngine()
   const net = new FakeNet()

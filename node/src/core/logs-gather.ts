@@ -5,11 +5,13 @@
  * merges the lines of every container by time, labelled with node and
  * replica.
  *
- * Ordering: a one-shot read is an exact merge (a line goes out only when
- * every container that may still have an older one has answered). While
- * following, a container with nothing pending does not hold the others
- * back, and nothing is held longer than `holdMs`: live lines arrive about
- * in order, in time.
+ * Ordering: every node sends its containers' lines in time order (logs.ts),
+ * and the reader merges the nodes' streams, so a one-shot read comes out
+ * exactly in time order. While following, a node or container with nothing
+ * new holds nobody back, and nothing is held longer than `holdMs`: live
+ * lines come about in order, in time. Buffers are bounded at both ends
+ * (the node's session, `budgetPerNode` here), and neither end can wait on
+ * the other for room while holding the line the other needs.
  *
  * Following survives moves and failures: every `resolveMs` the reader looks
  * again where the replicas run and opens sessions on new owners; a node
@@ -58,7 +60,6 @@ export interface LogsGatherInit {
   openGraceMs?: number
 }
 
-interface Source { node: string, replica: number, container: string, buffer: Array<{ item: LogItem, at: number }>, more: boolean, ended: boolean }
 interface Mark { lastTime: number, atLast: string[], replay: string[] }
 
 const REQUEST_MARGIN_MS = 10_000
@@ -75,7 +76,6 @@ export async function * gatherLogs (init: LogsGatherInit, options: GatherLogsOpt
 
 class LogsGather {
   readonly readers = new Map<string, NodeReader>()
-  readonly sources = new Map<string, Source>()
   readonly marks = new Map<string, Mark>()
   readonly notices: LogItem[] = []
   readonly controller = new AbortController()
@@ -141,20 +141,24 @@ class LogsGather {
     }
   }
 
+  /**
+   * the oldest line any node has sent, once no node that may still send an
+   * older one is pending: each node sends its lines in time order, so this
+   * is a merge of sorted streams. A follower does not wait on a node that
+   * has nothing new, nor on any node longer than `holdMs`
+   */
   private pick (): LogItem | undefined | 'end' {
     const now = this.init.clock.now()
     const follow = this.options.follow === true
     let blocked = false
+    let oldest: NodeReader | undefined
     for (const reader of this.readers.values()) {
-      if (reader.state === 'opening' && !(follow && now - reader.startedAt > (this.init.openGraceMs ?? 3000))) blocked = true
-    }
-    let oldest: Source | undefined
-    for (const [key, source] of this.sources) {
-      if (source.buffer.length > 0) {
-        if (oldest === undefined || source.buffer[0].item.time < oldest.buffer[0].item.time) oldest = source
-      } else if (source.ended) {
-        this.sources.delete(key)
-      } else if (!follow || source.more) {
+      const head = reader.buffer[0]
+      if (head !== undefined) {
+        if (oldest === undefined || head.item.time < oldest.buffer[0].item.time) oldest = reader
+      } else if (reader.state === 'opening') {
+        if (!(follow && now - reader.startedAt > (this.init.openGraceMs ?? 3000))) blocked = true
+      } else if (reader.state === 'open' && (!follow || reader.more)) {
         blocked = true
       }
     }
@@ -163,9 +167,7 @@ class LogsGather {
       return undefined
     }
     if (blocked && !(follow && now - oldest.buffer[0].at > this.holdMs)) return undefined
-    const { item } = oldest.buffer.shift()!
-    this.readers.get(oldest.node)?.taken()
-    return item
+    return oldest.take()
   }
 
   private async changed (timeoutMs?: number): Promise<void> {
@@ -179,7 +181,10 @@ class LogsGather {
 class NodeReader {
   state: 'opening' | 'open' | 'failed' | 'done' = 'opening'
   readonly startedAt: number
-  private buffered = 0
+  /** its lines in the order the node sent them (time order), not yet passed on */
+  readonly buffer: Array<{ item: LogItem, at: number }> = []
+  /** the node said it holds more lines, or still reads a backlog */
+  more = true
   private session?: string
   private room?: () => void
   private opens = 0
@@ -201,9 +206,10 @@ class NodeReader {
         retryMs = 1000
         while (!controller.signal.aborted) {
           await this.waitForRoom()
-          const batch = await this.call({ type: 'logs-poll', session: opened.session, credit: Math.max(1, this.gather.budget - this.buffered), wait: follow ? 1000 : 2000 })
+          const batch = await this.call({ type: 'logs-poll', session: opened.session, credit: Math.max(1, this.gather.budget - this.buffer.length), wait: follow ? 1000 : 2000 })
           if (batch.type !== 'logs-batch') throw new Error('unexpected answer to logs-poll')
           this.state = 'open'
+          this.more = batch.more !== false
           this.deliver(batch.containers)
           if (batch.done) { this.finish('done'); return }
         }
@@ -223,14 +229,15 @@ class NodeReader {
     }
   }
 
-  /** a line of this node left the merge */
-  taken (): void {
-    this.buffered--
-    if (this.buffered < this.gather.budget / 2) {
+  /** its oldest line, leaving the merge */
+  take (): LogItem {
+    const { item } = this.buffer.shift()!
+    if (this.buffer.length < this.gather.budget / 2) {
       const room = this.room
       this.room = undefined
       room?.()
     }
+    return item
   }
 
   closeRemote (): void {
@@ -262,16 +269,14 @@ class NodeReader {
   }
 
   private deliver (containers: ContainerBatch[]): void {
-    const { sources, marks, init } = this.gather
+    const { marks, init } = this.gather
     const now = init.clock.now()
+    const fresh: LogItem[] = []
     for (const c of containers) {
       const key = `${this.peer}/${c.id}`
-      let source = sources.get(key)
-      if (source === undefined) sources.set(key, source = { node: this.peer, replica: c.replica, container: c.id, buffer: [], more: false, ended: false })
-      source.more = c.more
-      source.ended = c.ended
       let mark = marks.get(key)
       for (const [time, kind, value] of c.lines) {
+        // lines already passed on, sent again by a session opened after a failure
         if (mark !== undefined && time < mark.lastTime) continue
         if (mark !== undefined && time === mark.lastTime) {
           const at = kind === 2 ? -1 : mark.replay.indexOf(value as string)
@@ -280,25 +285,25 @@ class NodeReader {
         if (mark === undefined) marks.set(key, mark = { lastTime: time, atLast: [], replay: [] })
         if (time !== mark.lastTime) { mark.lastTime = time; mark.atLast = []; mark.replay = [] }
         if (kind !== 2) mark.atLast.push(value as string)
-        const item: LogItem = kind === 2
+        fresh.push(kind === 2
           ? { type: 'dropped', time, node: this.peer, replica: c.replica, container: c.id, count: value as number }
-          : { type: 'line', time, node: this.peer, replica: c.replica, container: c.id, stream: kind === 1 ? 'stderr' : 'stdout', text: value as string }
-        source.buffer.push({ item, at: now })
-        this.buffered++
+          : { type: 'line', time, node: this.peer, replica: c.replica, container: c.id, stream: kind === 1 ? 'stderr' : 'stdout', text: value as string })
       }
     }
+    // the node sent them in time order, grouped by container: restore that order (stable, so a container's own order stays)
+    fresh.sort((a, b) => a.time - b.time)
+    for (const item of fresh) this.buffer.push({ item, at: now })
     this.gather.wake()
   }
 
   private finish (state: 'done' | 'failed'): void {
     this.state = state
-    // nothing more will come from this session: its containers hold nobody back
-    for (const source of this.gather.sources.values()) if (source.node === this.peer) { source.ended = true; source.more = false }
+    this.more = false
     this.gather.wake()
   }
 
   private async waitForRoom (): Promise<void> {
-    if (this.buffered < this.gather.budget) return
+    if (this.buffer.length < this.gather.budget) return
     await new Promise<void>(resolve => { this.room = resolve })
   }
 

@@ -48,7 +48,7 @@ export interface ContainerBatch {
 
 export type LogsResponse =
   | { type: 'logs-opened', session: string }
-  | { type: 'logs-batch', containers: ContainerBatch[], done: boolean }
+  | { type: 'logs-batch', containers: ContainerBatch[], /** lines wait on the node, or a container still reads its backlog */ more: boolean, done: boolean }
   | { type: 'logs-closed' }
   | { type: 'error', code: string, message: string }
 

@@ -15,6 +15,7 @@
  * Sans I/O: it takes a Mesh, a Clock and a Runtime.
  */
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { protocols, type Identity, type State } from '@minga/protocol'
 import type { LogLine, Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
@@ -28,7 +29,7 @@ export interface LogsLimits {
   /** open sessions on this node, at most */
   sessions: number
   sessionsPerPeer: number
-  /** lines and bytes one session holds, at most */
+  /** lines and bytes one session holds, at most (shared out among its containers, at least 64 lines / 64 KiB each) */
   bufferLines: number
   bufferBytes: number
   /** a session nobody polled for this long is closed */
@@ -38,6 +39,10 @@ export interface LogsLimits {
   /** lines and bytes in one answer, at most */
   batchBytes: number
 }
+
+/** the smallest share of the buffer a container gets, however many the session reads */
+const MIN_SHARE_LINES = 64
+const MIN_SHARE_BYTES = 64 * 1024
 
 export const DEFAULT_LOGS_LIMITS: LogsLimits = {
   sessions: 64,
@@ -155,6 +160,9 @@ interface Pump {
   reported: boolean
   dropped: number
   droppedAt: number
+  bytes: number
+  /** wakes the reading of this container when its share has room again */
+  space?: () => void
 }
 
 class Session {
@@ -164,10 +172,9 @@ class Session {
   private readonly seen = new Set<string>()
   private readonly controller = new AbortController()
   private scanner?: Timer
-  private buffered = 0
-  private bytes = 0
+  /** lines held, all containers together */
+  buffered = 0
   private wakeReader?: () => void
-  private wakeWriters: Array<() => void> = []
 
   constructor (
     readonly id: string,
@@ -179,6 +186,8 @@ class Session {
   ) {
     this.opened = init.clock.now()
     this.lastPoll = this.opened
+    // every container read listens on it: a service with many replicas on this node is not a leak
+    setMaxListeners(0, this.controller.signal)
     if (request.follow) this.scanner = init.clock.every(limits.scanMs, () => this.attach(init.containers()))
   }
 
@@ -189,7 +198,7 @@ class Session {
       if (container.service !== service || this.seen.has(container.id)) continue
       if (replicas !== undefined && !replicas.includes(container.replica)) continue
       this.seen.add(container.id)
-      const pump: Pump = { container, lines: [], ended: false, live: false, reported: false, dropped: 0, droppedAt: 0 }
+      const pump: Pump = { container, lines: [], ended: false, live: false, reported: false, dropped: 0, droppedAt: 0, bytes: 0 }
       this.pumps.set(container.id, pump)
       void this.run(pump)
     }
@@ -198,40 +207,46 @@ class Session {
   close (): void {
     this.scanner?.cancel()
     this.controller.abort()
-    this.pumps.clear()
     this.release()
+    this.pumps.clear()
     this.wakeReader?.()
   }
 
-  /** up to `credit` lines, oldest first across containers; waits up to `wait` ms when there is nothing to say */
+  /**
+   * up to `credit` lines in time order across containers: a line goes out
+   * only when no container that may still have an older one is pending
+   * (one still reading its backlog); a followed container with nothing new
+   * holds nobody back. Waits up to `wait` ms while there is nothing to say
+   */
   async take (credit: number, wait: number): Promise<Extract<LogsResponse, { type: 'logs-batch' }>> {
-    if (this.buffered === 0 && !this.finished() && wait > 0 && ![...this.pumps.values()].some(p => p.ended && !p.reported)) {
+    const deadline = this.init.clock.now() + wait
+    while (true) {
+      // room again: lines dropped while a container's share was full are reported where they were
+      for (const pump of this.pumps.values()) if (pump.dropped > 0 && !this.full(pump)) this.flushDropped(pump)
+      const remaining = deadline - this.init.clock.now()
+      if (this.controller.signal.aborted || remaining <= 0 || this.finished() || this.next() !== undefined || [...this.pumps.values()].some(p => p.ended && p.lines.length === 0)) break
       await new Promise<void>(resolve => {
-        const timer = this.init.clock.after(wait, () => resolve())
+        const timer = this.init.clock.after(remaining, () => resolve())
         this.wakeReader = () => { timer.cancel(); resolve() }
       })
       this.wakeReader = undefined
     }
-    // room again: lines dropped while it was full are reported where they were
-    for (const pump of this.pumps.values()) if (pump.dropped > 0 && !this.full()) this.flushDropped(pump)
     const out = new Map<string, WireLine[]>()
     let sent = 0
     let bytes = 0
     while (sent < credit && bytes < this.limits.batchBytes) {
-      let oldest: Pump | undefined
-      for (const pump of this.pumps.values()) {
-        if (pump.lines.length > 0 && (oldest === undefined || pump.lines[0][0] < oldest.lines[0][0])) oldest = pump
-      }
+      const oldest = this.next()
       if (oldest === undefined) break
       const line = oldest.lines.shift()!
       const size = lineBytes(line)
+      oldest.bytes -= size
       this.buffered--
-      this.bytes -= size
       bytes += size
       sent++
       let list = out.get(oldest.container.id)
       if (list === undefined) out.set(oldest.container.id, list = [])
       list.push(line)
+      if (!this.full(oldest)) oldest.space?.()
     }
     this.stats.linesSent += sent
     const containers: ContainerBatch[] = []
@@ -241,8 +256,26 @@ class Session {
       if (ended) pump.reported = true
     }
     for (const [id, pump] of this.pumps) if (pump.reported) this.pumps.delete(id)
-    this.release()
-    return { type: 'logs-batch', containers, done: this.finished() }
+    const more = [...this.pumps.values()].some(p => p.lines.length > 0 || this.pending(p))
+    return { type: 'logs-batch', containers, more, done: this.finished() }
+  }
+
+  /** the container whose oldest line goes out next, unless one that may have an older line is pending */
+  private next (): Pump | undefined {
+    let oldest: Pump | undefined
+    for (const pump of this.pumps.values()) {
+      if (pump.lines.length === 0) {
+        if (this.pending(pump)) return undefined
+        continue
+      }
+      if (oldest === undefined || pump.lines[0][0] < oldest.lines[0][0]) oldest = pump
+    }
+    return oldest
+  }
+
+  /** no line buffered, but more may come from its backlog (a followed container that is idle is not pending) */
+  private pending (pump: Pump): boolean {
+    return pump.lines.length === 0 && !pump.ended && !(this.request.follow && pump.live)
   }
 
   /** a one-shot read with every container read to its end */
@@ -267,6 +300,7 @@ class Session {
       }
       if (follow && !signal.aborted) {
         pump.live = true
+        this.wakeReader?.()
         for await (const line of runtime.logs(pump.container.id, { since: lastTime ?? Math.max(since ?? 0, startedAt), follow: true, signal })) {
           if (lastTime !== undefined && line.time < lastTime) continue
           if (line.time === lastTime) {
@@ -288,7 +322,7 @@ class Session {
   private async push (pump: Pump, line: LogLine, lossless: boolean): Promise<void> {
     const text = line.text.length > MAX_LINE_CHARS ? line.text.slice(0, MAX_LINE_CHARS) + '…[cut]' : line.text
     const wire: WireLine = [line.time, line.stream === 'stderr' ? 1 : 0, text]
-    while (this.full()) {
+    while (this.full(pump)) {
       if (this.controller.signal.aborted) return
       if (!lossless) {
         if (pump.dropped === 0) pump.droppedAt = line.time
@@ -296,7 +330,8 @@ class Session {
         this.stats.linesDropped++
         return
       }
-      await new Promise<void>(resolve => this.wakeWriters.push(resolve))
+      await new Promise<void>(resolve => { pump.space = resolve })
+      pump.space = undefined
     }
     this.flushDropped(pump)
     this.add(pump, wire)
@@ -311,18 +346,24 @@ class Session {
 
   private add (pump: Pump, wire: WireLine): void {
     pump.lines.push(wire)
+    pump.bytes += lineBytes(wire)
     this.buffered++
-    this.bytes += lineBytes(wire)
     this.wakeReader?.()
   }
 
-  private full (): boolean {
-    return this.buffered >= this.limits.bufferLines || this.bytes >= this.limits.bufferBytes
+  /**
+   * each container has its share of the session's buffer, so one that is
+   * still empty can always take its next line: the merge by time never
+   * waits on a container that waits for room
+   */
+  private full (pump: Pump): boolean {
+    const shares = Math.max(1, this.pumps.size)
+    return pump.lines.length >= Math.max(MIN_SHARE_LINES, Math.floor(this.limits.bufferLines / shares)) ||
+      pump.bytes >= Math.max(MIN_SHARE_BYTES, Math.floor(this.limits.bufferBytes / shares))
   }
 
   private release (): void {
-    if (this.full() && !this.controller.signal.aborted) return
-    for (const wake of this.wakeWriters.splice(0)) wake()
+    for (const pump of this.pumps.values()) pump.space?.()
   }
 }
 
