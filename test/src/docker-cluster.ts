@@ -15,7 +15,7 @@
  * ```
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
@@ -26,9 +26,13 @@ import { REPO_ROOT, isServing, stopEngine, startEngine, type ContainerInfo, type
 const BIN = join(REPO_ROOT, 'packages/cli/bin/minga.js')
 const CLI_TIMEOUT_MS = 120_000
 const LIVE = new Set<ChildProcess>()
+const DIRS = new Set<string>()
 
-// never leave node processes behind, whatever ends the test run
-process.once('exit', () => { for (const child of LIVE) child.kill('SIGKILL') })
+// never leave node processes or data dirs behind, whatever ends the test run
+process.once('exit', () => {
+  for (const child of LIVE) child.kill('SIGKILL')
+  for (const dir of DIRS) rmSync(dir, { recursive: true, force: true })
+})
 
 export interface ClusterNode {
   index: number
@@ -61,6 +65,7 @@ export class DockerCluster {
 
   static async start (engines: Engine[], options: ClusterOptions = {}): Promise<DockerCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'minga-e2e-'))
+    DIRS.add(dir)
     const cluster = new DockerCluster(dir, options.env ?? {})
     const orgs = options.orgs ?? engines.map(() => 'acme')
     try {
@@ -239,6 +244,7 @@ export class DockerCluster {
       } catch {}
     }
     await rm(this.dir, { recursive: true, force: true })
+    DIRS.delete(this.dir)
   }
 }
 

@@ -68,7 +68,7 @@ export function engineError (err: unknown, ctx: CallContext, callerSignal?: Abor
 }
 
 export function unavailable (address: string, reason: string): RuntimeUnavailableError {
-  return new RuntimeUnavailableError(`Docker engine at ${address} does not answer (${reason}); start it (see scripts/docker-engine.sh) or check DOCKER_HOST`)
+  return new RuntimeUnavailableError(`Docker engine at ${address} does not answer (${reason}); start it, or start an isolated one with "bash scripts/docker-engine.sh start main" (in the minga checkout) and give its socket: minga up --docker-host /tmp/minga-docker/main/docker.sock`)
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNABORTED'])
