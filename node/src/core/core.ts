@@ -61,7 +61,7 @@ export class NodeCore {
   readonly secrets: Secrets
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
-  private readonly eventWatch: EventWatch
+  readonly eventWatch: EventWatch
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -106,7 +106,9 @@ export class NodeCore {
       containers: () => this.reconciler.containers(),
       status: (peer) => this.liveness.status(peer),
       live: () => this.liveness.live(),
-      syncPulled: () => this.sync.stats.pulled
+      syncPulled: () => this.sync.stats.pulled,
+      digest: () => init.state.digest(),
+      peerDigests: () => this.liveness.all().flatMap(p => p.status !== 'dead' && p.heartbeat !== undefined ? [{ id: p.id, digest: p.heartbeat.digest }] : [])
     })
   }
 

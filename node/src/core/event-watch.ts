@@ -8,6 +8,9 @@
  *   - entry-rejected: entries refused by this node's state, with the reason
  *     (at most a few a second; a flood becomes one summary event)
  *   - node-removed: a removal this node wrote
+ *   - state drift: how long each live peer's heartbeat has shown another
+ *     state digest than this node holds (`disagreeingFor`); a drift that
+ *     outlasts `DRIFT_AFTER_MS` is an event, and a problem for `minga status`
  *   - sync: anti-entropy had to pull entries (the state had drifted), at most once a
  *     minute, and not in the node's first minute (catching up after a start is routine)
  */
@@ -27,10 +30,15 @@ export interface EventWatchInit {
   status: (peer: string) => 'alive' | 'suspect' | 'dead'
   live: () => string[]
   syncPulled: () => number
+  /** this node's state digest, and each live peer's as its last heartbeat said */
+  digest: () => string
+  peerDigests: () => Array<{ id: string, digest: string }>
   intervalMs?: number
 }
 
 const MAX_REJECTION_EVENTS_PER_TICK = 5
+/** a state difference that lasts longer than this is not convergence in progress */
+export const DRIFT_AFTER_MS = 15_000
 const SYNC_EVENT_EVERY_MS = 60_000
 /** catching up right after a start or a join is routine, not news */
 const SYNC_QUIET_AFTER_START_MS = 60_000
@@ -45,6 +53,7 @@ export class EventWatch {
   private rejected = 0
   private pulled = 0
   private lastSyncEvent = 0
+  private readonly drift = new Map<string, { since: number, told: boolean }>()
   private startedAt = 0
 
   constructor (private readonly init: EventWatchInit) {}
@@ -73,6 +82,30 @@ export class EventWatch {
     this.watchHealth()
     this.watchRejections()
     this.watchSync()
+    this.watchDrift()
+  }
+
+  /** ms for which `peer`'s heartbeats have shown another state than this node's (0: they agree) */
+  disagreeingFor (peer: string): number {
+    const drift = this.drift.get(peer)
+    return drift === undefined ? 0 : this.init.clock.now() - drift.since
+  }
+
+  private watchDrift (): void {
+    const now = this.init.clock.now()
+    const digest = this.init.digest()
+    const seen = new Set<string>()
+    for (const peer of this.init.peerDigests()) {
+      if (peer.digest === digest) continue
+      seen.add(peer.id)
+      const drift = this.drift.get(peer.id) ?? { since: now, told: false }
+      this.drift.set(peer.id, drift)
+      if (!drift.told && now - drift.since > DRIFT_AFTER_MS) {
+        drift.told = true
+        this.emit('sync', peer.id, `its state has differed from this node's for ${Math.round((now - drift.since) / 1000)} s (anti-entropy should have healed it; see rejected entries)`)
+      }
+    }
+    for (const id of this.drift.keys()) if (!seen.has(id)) this.drift.delete(id)
   }
 
   private watchPlacement (): void {

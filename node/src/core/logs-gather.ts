@@ -309,8 +309,8 @@ class NodeReader {
 
   private async call (request: LogsRequest, timeoutMs?: number): Promise<LogsResponse> {
     const { init, controller } = this.gather
+    if (this.peer === init.self) return await init.server.request(request, init.self)
     const data = encodeLogs(request)
-    if (this.peer === init.self) return decodeLogsResponse(await init.server.answer(data, init.self))
     const wait = request.type === 'logs-poll' ? request.wait : 0
     const linked = linkSignals(request.type === 'logs-close' ? [] : [controller.signal], timeoutMs ?? wait + REQUEST_MARGIN_MS)
     try {

@@ -22,7 +22,7 @@ import type { Clock, Timer } from './clock.js'
 import type { Mesh } from './mesh.js'
 import {
   decodeLogsRequest, encodeLogs, LogsProtocolError, MAX_LINE_CHARS,
-  type ContainerBatch, type LogsOpenRequest, type LogsResponse, type WireLine
+  type ContainerBatch, type LogsOpenRequest, type LogsRequest, type LogsResponse, type WireLine
 } from './logs-wire.js'
 
 export interface LogsLimits {
@@ -93,15 +93,19 @@ export class LogsServer {
   /** one request from the wire, from the authenticated peer `from` */
   async answer (data: Uint8Array, from: string): Promise<Uint8Array> {
     try {
-      const request = decodeLogsRequest(data)
-      if (request.type === 'logs-open') return encodeLogs(await this.open(request, from))
-      if (request.type === 'logs-poll') return encodeLogs(await this.poll(request.session, from, request.credit, request.wait))
-      this.close(request.session, from)
-      return encodeLogs({ type: 'logs-closed' })
+      return encodeLogs(await this.request(decodeLogsRequest(data), from))
     } catch (err: any) {
       if (err instanceof LogsProtocolError) this.stats.refused++
       return encodeLogs({ type: 'error', code: err instanceof LogsProtocolError ? err.code : 'internal', message: err?.message ?? String(err) })
     }
+  }
+
+  /** a checked request, answered as a message (this node's own reader skips the encoding); throws LogsProtocolError */
+  async request (request: LogsRequest, from: string): Promise<LogsResponse> {
+    if (request.type === 'logs-open') return await this.open(request, from)
+    if (request.type === 'logs-poll') return await this.poll(request.session, from, request.credit, request.wait)
+    this.close(request.session, from)
+    return { type: 'logs-closed' }
   }
 
   async open (request: LogsOpenRequest, from: string): Promise<LogsResponse> {

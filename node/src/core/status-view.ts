@@ -5,6 +5,7 @@
  * Every problem names the command that shows more.
  */
 import type { NodeCore } from './core.js'
+import { DRIFT_AFTER_MS } from './event-watch.js'
 import { nodesView, psView, servicesView } from './views.js'
 
 export interface StatusView {
@@ -59,8 +60,11 @@ export function statusView (core: NodeCore): StatusView {
 
   const agreeing = live.filter(n => n.digest === digest || n.self).length
   if (agreeing < live.length) {
+    // right after a write the heartbeats lag a second or two: only a difference that lasts is a problem
     const others = live.filter(n => n.digest !== digest && !n.self).map(n => n.id)
-    problems.push(`${others.length} live node(s) hold a different state (${short(others)}); they should agree within seconds — if it lasts, "minga events --kind sync,entry-rejected"`)
+    const lasting = others.filter(id => core.eventWatch.disagreeingFor(id) > DRIFT_AFTER_MS)
+    if (lasting.length > 0) problems.push(`${lasting.length} live node(s) have held a different state for over ${DRIFT_AFTER_MS / 1000} s (${short(lasting)}) — "minga events --kind sync,entry-rejected" on both sides`)
+    if (lasting.length < others.length) notes.push(`${others.length - lasting.length} node(s) are catching up with the latest changes`)
   }
 
   const capacity = { cpu: { allocated: 0, capacity: 0 }, memory: { allocated: 0, capacity: 0 } }

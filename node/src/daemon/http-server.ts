@@ -21,10 +21,10 @@ export interface HttpAddress { host: string, port: number }
 export function parseHttpAddress (text: string): HttpAddress | undefined {
   const value = text.trim()
   if (value === 'off' || value === 'none' || value === 'false') return undefined
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*))?:?(\d{1,5})$/.exec(value)
-  const port = Number(match?.[3])
+  const match = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:[\]]*):(\d{1,5})$/.exec(value) ?? /^()(\d{1,5})$/.exec(value)
+  const port = Number(match?.[2])
   if (match === null || !(port >= 0 && port <= 65535)) throw new BadRequestError(`--http takes ADDRESS:PORT (e.g. 127.0.0.1:7948 or 0.0.0.0:7948) or off, not "${text}"`)
-  const host = match[1] ?? (match[2] === undefined || match[2] === '' ? '127.0.0.1' : match[2])
+  const host = match[1] === '' ? '127.0.0.1' : match[1]
   return { host, port }
 }
 
