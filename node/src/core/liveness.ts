@@ -54,7 +54,7 @@ const RATE_LIMIT_SHARE = 0.25
 
 export class Liveness {
   private readonly peers = new Map<string, PeerLiveness>()
-  private readonly listeners = new Set<() => void>()
+  private readonly listeners = new Set<LivenessListener>()
   private readonly timers: Timer[] = []
   private readonly unsubscribe: Array<() => void> = []
   private readonly bootedAt: number
@@ -87,7 +87,7 @@ export class Liveness {
     for (const off of this.unsubscribe.splice(0)) off()
   }
 
-  onChange (listener: () => void): () => void {
+  onChange (listener: LivenessListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
@@ -161,11 +161,11 @@ export class Liveness {
     if (previous?.heartbeat !== undefined) {
       if (heartbeat.seq <= previous.heartbeat.seq) { this.dropped.replay++; return }
     }
-    const replicasChanged = previous?.heartbeat === undefined || replicaKey(previous.heartbeat) !== replicaKey(heartbeat)
+    const services = changedServices(previous?.heartbeat, heartbeat)
     const entry: PeerLiveness = { id: from, status: 'alive', heartbeat, seenAt: now }
     this.peers.set(from, entry)
     if (previous?.status !== 'alive') this.emitStatus(from, 'alive', previous === undefined ? 'first heartbeat' : 'heartbeat resumed')
-    if (previous?.status !== 'alive' || replicasChanged) this.notify()
+    if (previous?.status !== 'alive' || services.size > 0) this.notify({ status: previous?.status !== 'alive', services })
   }
 
   private onDisconnect (peer: string): void {
@@ -228,7 +228,7 @@ export class Liveness {
       this.wasInBootGrace = false
       changed = true
     }
-    if (changed) this.notify()
+    if (changed) this.notify({ status: true, services: NO_SERVICES })
   }
 
   private inBootGrace (): boolean {
@@ -244,11 +244,33 @@ export class Liveness {
     this.init.events.emit({ time: this.init.clock.now(), node: this.init.identity.peerId, kind, subject: peer, reason })
   }
 
-  private notify (): void {
-    for (const listener of this.listeners) listener()
+  private notify (change: LivenessChange): void {
+    for (const listener of this.listeners) listener(change)
   }
 }
 
-function replicaKey (heartbeat: HeartbeatMessage): string {
-  return heartbeat.replicas.map(r => `${r.service}#${r.replica}@${r.hash}:${r.healthy ? 1 : 0}`).join(',')
+/** what changed: the live set (`status`), and the services whose replicas a peer now reports differently */
+export interface LivenessChange {
+  status: boolean
+  services: ReadonlySet<string>
+}
+
+export type LivenessListener = (change: LivenessChange) => void
+
+const NO_SERVICES: ReadonlySet<string> = new Set()
+
+/** per service, the replicas a heartbeat reports, as one comparable string */
+function reportsByService (heartbeat: HeartbeatMessage | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const r of heartbeat?.replicas ?? []) out.set(r.service, `${out.get(r.service) ?? ''}${r.replica}@${r.hash}:${r.healthy ? 1 : 0},`)
+  return out
+}
+
+function changedServices (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
+  const old = reportsByService(before)
+  const now = reportsByService(after)
+  const changed = new Set<string>()
+  for (const [service, text] of now) if (old.get(service) !== text) changed.add(service)
+  for (const service of old.keys()) if (!now.has(service)) changed.add(service)
+  return changed
 }

@@ -15,7 +15,7 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import type { Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
+import type { HeartbeatMessage, Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
 import type { Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
@@ -88,7 +88,10 @@ export class Reconciler {
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
-    this.unsubscribe.push(liveness.onChange(() => this.schedule()))
+    // a peer's changed replicas matter here only for services this node runs or is assigned
+    this.unsubscribe.push(liveness.onChange((change) => {
+      if (change.status || [...change.services].some(service => this.concerns(service))) this.schedule()
+    }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
     void this.watchRuntime()
     this.schedule()
@@ -192,15 +195,32 @@ export class Reconciler {
     return this.view
   }
 
+  /** true when this node runs or is assigned a replica of the service */
+  private concerns (service: string): boolean {
+    return this.observed.some(c => c.service === service) || servicesOn(this.refresh().assignment, this.init.identity.peerId).has(service)
+  }
+
+  /**
+   * The plan for this node. The planner sees only the services this node
+   * runs or is assigned, and the peers' reports of those: what it decides
+   * for a service depends on nothing else, and a mesh of thousands of
+   * services then costs each node only its own share
+   */
   private planNow (): Action[] {
     const { liveness, identity, clock } = this.init
-    const { services, assignment, live } = this.refresh()
+    const { services: all, assignment, live } = this.refresh()
+    const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
+    const services = all.filter(s => mine.has(s.id))
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
     this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
     const peers = new Map<string, PeerReplica[]>()
     for (const peer of live) {
       const heartbeat = liveness.peer(peer)?.heartbeat
-      if (heartbeat !== undefined) peers.set(peer, heartbeat.replicas.map(r => ({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })))
+      if (heartbeat === undefined) continue
+      const byService = reportsOf(heartbeat)
+      const reports: PeerReplica[] = []
+      for (const service of mine) for (const r of byService.get(service) ?? []) reports.push(r)
+      if (reports.length > 0) peers.set(peer, reports)
     }
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     return plan({ self: identity.peerId, services, assignment, observed, peers })
@@ -330,6 +350,44 @@ export class Reconciler {
       await clock.sleep(WATCH_RETRY_MS, this.watcher.signal).catch(() => {})
     }
   }
+}
+
+const servicesByNode = new WeakMap<Assignment, Map<string, Set<string>>>()
+
+/** the services with a replica assigned to `node`, indexed once per assignment (the simulator shares assignments between nodes) */
+function servicesOn (assignment: Assignment, node: string): Set<string> {
+  let index = servicesByNode.get(assignment)
+  if (index === undefined) {
+    index = new Map()
+    for (const [service, slots] of Object.entries(assignment.services)) {
+      for (const owner of slots) {
+        if (owner === null) continue
+        let set = index.get(owner)
+        if (set === undefined) index.set(owner, set = new Set())
+        set.add(service)
+      }
+    }
+    servicesByNode.set(assignment, index)
+  }
+  return index.get(node) ?? NO_SERVICES
+}
+
+const NO_SERVICES = new Set<string>()
+const reportsByHeartbeat = new WeakMap<HeartbeatMessage, Map<string, PeerReplica[]>>()
+
+/** a heartbeat's replica reports by service, indexed once per heartbeat */
+function reportsOf (heartbeat: HeartbeatMessage): Map<string, PeerReplica[]> {
+  let index = reportsByHeartbeat.get(heartbeat)
+  if (index === undefined) {
+    index = new Map()
+    for (const r of heartbeat.replicas) {
+      let list = index.get(r.service)
+      if (list === undefined) index.set(r.service, list = [])
+      list.push({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })
+    }
+    reportsByHeartbeat.set(heartbeat, index)
+  }
+  return index
 }
 
 function isHealthy (c: RuntimeContainer): boolean {

@@ -68,7 +68,8 @@ export class Secrets {
     this.unsubscribe.push(this.init.state.subscribe((applied) => {
       if (applied.some(e => RESEAL_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
-    this.unsubscribe.push(this.init.liveness.onChange(() => this.schedule()))
+    // who may read a secret depends on who is live, not on what peers run
+    this.unsubscribe.push(this.init.liveness.onChange((change) => { if (change.status) this.schedule() }))
     this.schedule()
   }
 
