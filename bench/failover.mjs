@@ -5,7 +5,9 @@
 // between runs. FAILOVER_RUNS runs (default 5). Breakdown, from the survivors' event logs: detection
 // (kill → a survivor declares the node dead), start (→ the last replacement container started),
 // healthy (→ its first passing health check, as seen on the engine).
+// The host's load average is printed too: on a busy host container starts and health checks take longer.
 // Without Docker engines (no dockerd, not root) it prints a skipped line.
+import { cpus, loadavg } from 'node:os'
 import { DockerCluster, sleep } from '../test/dist/src/docker-cluster.js'
 import { engines } from '../test/dist/src/docker-engines.js'
 import { longRunning } from '../test/dist/src/docker-specs.js'
@@ -66,7 +68,9 @@ console.log(JSON.stringify({
   minMs: totals[0],
   targetMs: TARGET_MS,
   breakdownP50Ms: { detect: p50(pick('detectMs')), start: p50(pick('startMs')), healthy: p50(pick('healthyMs')) },
-  replicasMoved: runs.map(r => r.moved)
+  replicasMoved: runs.map(r => r.moved),
+  // Docker's create/start and health checks slow down on a busy host: say how busy it was
+  host: { cpus: cpus().length, loadAvg1m: Math.round(loadavg()[0] * 10) / 10 }
 }))
 
 async function servingAll () {
