@@ -131,7 +131,8 @@ export class Reconciler {
   }
 
   allocated (): Resources {
-    const byId = new Map(this.desired().map(s => [s.id, s.spec.resources]))
+    // the services of the last placement: every heartbeat asks, and a fresh view costs a pass over the live set
+    const byId = new Map((this.view?.services ?? []).map(s => [s.id, s.spec.resources]))
     const total = { cpu: 0, memory: 0 }
     for (const c of this.observed) {
       if (c.state === 'exited') continue
