@@ -26,6 +26,8 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
   // this node alone; a beat records what the reconciler reports, as Liveness would publish it
   const liveness = {
     live: () => [identity.peerId],
+    // the live set never changes here: the key changes with the state only
+    liveKey: () => state.digest(),
     peer: () => undefined,
     onChange: () => () => {},
     own: () => beats[beats.length - 1],
