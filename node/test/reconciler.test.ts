@@ -29,6 +29,7 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     // the live set never changes here: the key changes with the state only
     liveKey: () => state.digest(),
     peer: () => undefined,
+    reportsFor: () => new Map(),
     onChange: () => () => {},
     own: () => beats[beats.length - 1],
     beat: () => { beats.push({ time: Date.now(), replicas: reconciler?.replicaReport() ?? [] } as unknown as HeartbeatMessage) }

@@ -70,6 +70,8 @@ export class State implements AuthView {
   private readonly marks = new Marks()
   private readonly digestAcc = new StateDigest()
   private readonly orgOf = new Map<string, string>()
+  /** revocations held: while there are none, asking about one costs nothing */
+  private revokedCount = 0
   private readonly pending = new Map<string, Entry>()
   private readonly listeners = new Set<StateListener>()
   private readonly rejectedByCode = new Map<RejectCode, number>()
@@ -142,8 +144,17 @@ export class State implements AuthView {
     return new Map(this.orgOf)
   }
 
+  /** the admitted nodes' ids, revoked ones included, without copying */
+  memberIds (): IterableIterator<string> {
+    return this.orgOf.keys()
+  }
+
+  get memberCount (): number {
+    return this.orgOf.size
+  }
+
   revoked (peer: string): RevokedRecord | undefined {
-    return this.value<RevokedRecord & Json>(`revoked/${peer}`)
+    return this.revokedCount === 0 ? undefined : this.value<RevokedRecord & Json>(`revoked/${peer}`)
   }
 
   invite (id: string): InviteRecord | undefined {
@@ -285,6 +296,7 @@ export class State implements AuthView {
     if (previous !== undefined) this.digestAcc.remove(previous)
     this.winners.set(entry.key, entry)
     this.digestAcc.add(entry)
+    if (previous === undefined && entry.key.startsWith('revoked/')) this.revokedCount++
     if (entry.key.startsWith('member/') && entry.tombstone !== true) {
       this.orgOf.set(entry.key.slice('member/'.length), (entry.value as { org: string }).org)
     }
@@ -298,6 +310,7 @@ export class State implements AuthView {
       }
       this.digestAcc.remove(this.winners.get(key)!)
       this.winners.delete(key)
+      if (key.startsWith('revoked/')) this.revokedCount--
       if (key.startsWith('member/')) this.orgOf.delete(key.slice('member/'.length))
     }
     this.marks.restore(marksBefore)

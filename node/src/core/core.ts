@@ -70,7 +70,7 @@ export class NodeCore {
     this.state = init.state
     this.clock = init.clock
     this.events = init.events ?? new EventLog()
-    this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.members().size))
+    this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.memberCount))
     const random = init.random ?? Math.random
     const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events }
     this.liveness = new Liveness({
@@ -108,7 +108,9 @@ export class NodeCore {
       live: () => this.liveness.live(),
       syncPulled: () => this.sync.stats.pulled,
       digest: () => init.state.digest(),
-      peerDigests: () => this.liveness.all().flatMap(p => p.status !== 'dead' && p.heartbeat !== undefined ? [{ id: p.id, digest: p.heartbeat.digest }] : [])
+      peerDigests: () => this.liveness.all().flatMap(p => p.status !== 'dead' && p.heartbeat !== undefined ? [{ id: p.id, digest: p.heartbeat.digest }] : []),
+      // what it watches changes at heartbeat pace: large meshes stretch both
+      intervalMs: Math.max(1000, this.timing.heartbeatInterval)
     })
   }
 

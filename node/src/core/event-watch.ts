@@ -17,6 +17,7 @@
 import type { State } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
+import { replicaKeysOn } from './assignment-index.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventKind, EventLog } from './events.js'
 
@@ -47,7 +48,6 @@ export class EventWatch {
   private timer?: Timer
   private unsubscribe?: () => void
   private lastAssignment?: Assignment
-  private owners = new Map<string, string | null>()
   private unplaced = new Set<string>()
   private health = new Map<string, string>()
   private rejected = 0
@@ -110,27 +110,26 @@ export class EventWatch {
 
   private watchPlacement (): void {
     const assignment = this.init.assignment()
-    if (assignment === this.lastAssignment) return
-    const first = this.lastAssignment === undefined
+    const previous = this.lastAssignment
+    if (assignment === previous) return
     this.lastAssignment = assignment
     const { self } = this.init
-    const owners = new Map<string, string | null>()
-    for (const [service, replicas] of Object.entries(assignment.services)) {
-      replicas.forEach((owner, replica) => {
-        const key = `${service}#${replica}`
-        owners.set(key, owner)
-        const before = this.owners.get(key)
-        if (first || owner !== self || before === self) return
-        const reason = before === undefined
+    if (previous !== undefined) {
+      // only this node's share: every node reports what moved to it
+      const before = new Set(replicaKeysOn(previous, self))
+      for (const key of replicaKeysOn(assignment, self)) {
+        if (before.has(key)) continue
+        const at = key.lastIndexOf('#')
+        const from = previous.services[key.slice(0, at)]?.[Number(key.slice(at + 1))]
+        const reason = from === undefined
           ? 'placed here (new replica)'
-          : before === null ? 'placed here; it could not be placed before' : `moved here from ${before.slice(-8)}: ${this.whyMoved(before)}`
+          : from === null ? 'placed here; it could not be placed before' : `moved here from ${from.slice(-8)}: ${this.whyMoved(from)}`
         this.emit('placement', key, reason)
-      })
+      }
     }
-    this.owners = owners
     const unplaced = new Set(assignment.unplaced.map(u => `${u.service}#${u.replica}`))
     const reporter = this.init.live().sort()[0] === self
-    if (!first && reporter) {
+    if (previous !== undefined && reporter) {
       for (const u of assignment.unplaced) {
         const key = `${u.service}#${u.replica}`
         if (!this.unplaced.has(key)) this.emit('placement', key, `cannot be placed: ${u.reason}`)

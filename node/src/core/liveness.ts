@@ -56,11 +56,17 @@ export class Liveness {
   private readonly peers = new Map<string, PeerLiveness>()
   private readonly listeners = new Set<LivenessListener>()
   private readonly timers: Timer[] = []
+  private readonly confirmTimers = new Set<Timer>()
+  /** service → peer → the replicas of it that the peer last reported */
+  private readonly holders = new Map<string, Map<string, PeerReplicaReport[]>>()
   private readonly unsubscribe: Array<() => void> = []
   private readonly bootedAt: number
   private seq: number
   private latest?: HeartbeatMessage
   private wasInBootGrace = true
+  /** bumped whenever a peer enters or leaves the live set (alive or suspect ↔ dead) */
+  private liveVersion = 0
+  private liveCache?: { key: string, live: string[] }
   /** heartbeats refused, by reason */
   readonly dropped = { rate: 0, invalid: 0, stranger: 0, replay: 0 }
   private readonly lastDownFrom = new Map<string, number>()
@@ -84,6 +90,8 @@ export class Liveness {
 
   stop (): void {
     for (const timer of this.timers.splice(0)) timer.cancel()
+    for (const timer of this.confirmTimers) timer.cancel()
+    this.confirmTimers.clear()
     for (const off of this.unsubscribe.splice(0)) off()
   }
 
@@ -102,14 +110,47 @@ export class Liveness {
     return this.peers.get(peer)?.status ?? (this.inBootGrace() ? 'suspect' : 'dead')
   }
 
-  /** members that are alive or suspect, this node included */
+  /**
+   * Names the current live set: it changes exactly when `live()` may
+   * return something else (a status change, the end of the boot grace, or a
+   * state change that admits or removes members), so callers key caches by it
+   */
+  liveKey (): string {
+    return `${this.init.state.digest()}|${this.liveVersion}|${this.inBootGrace() ? 1 : 0}`
+  }
+
+  /** members that are alive or suspect, this node included, sorted by peer id */
   live (): string[] {
-    const out: string[] = []
-    for (const [peer] of this.init.state.members()) {
-      if (this.isRevoked(peer)) continue
-      if (this.status(peer) !== 'dead') out.push(peer)
+    const key = this.liveKey()
+    if (this.liveCache?.key !== key) {
+      const out: string[] = []
+      for (const peer of this.init.state.memberIds()) {
+        if (this.isRevoked(peer)) continue
+        if (this.status(peer) !== 'dead') out.push(peer)
+      }
+      this.liveCache = { key, live: out.sort() }
     }
-    return out
+    return this.liveCache.live.slice()
+  }
+
+  /** per peer, its last reported replicas of `service` (dead peers included: filter by `live()`) */
+  reportsFor (service: string): ReadonlyMap<string, readonly PeerReplicaReport[]> {
+    return this.holders.get(service) ?? NO_HOLDERS
+  }
+
+  private indexReports (peer: string, heartbeat: HeartbeatMessage, changed: ReadonlySet<string>): void {
+    const byService = reportsOf(heartbeat)
+    for (const service of changed) {
+      const reports = byService.get(service)
+      let holders = this.holders.get(service)
+      if (reports !== undefined) {
+        if (holders === undefined) this.holders.set(service, holders = new Map())
+        holders.set(peer, reports)
+      } else if (holders !== undefined) {
+        holders.delete(peer)
+        if (holders.size === 0) this.holders.delete(service)
+      }
+    }
   }
 
   peer (id: string): PeerLiveness | undefined {
@@ -164,8 +205,12 @@ export class Liveness {
     const services = changedServices(previous?.heartbeat, heartbeat)
     const entry: PeerLiveness = { id: from, status: 'alive', heartbeat, seenAt: now }
     this.peers.set(from, entry)
+    this.indexReports(from, heartbeat, services)
+    // a peer never heard from counts as live during the boot grace (see status())
+    const wasLive = previous === undefined ? this.inBootGrace() : previous.status !== 'dead'
+    if (!wasLive) this.liveVersion++
     if (previous?.status !== 'alive') this.emitStatus(from, 'alive', previous === undefined ? 'first heartbeat' : 'heartbeat resumed')
-    if (previous?.status !== 'alive' || services.size > 0) this.notify({ status: previous?.status !== 'alive', services })
+    if (!wasLive || services.size > 0) this.notify({ status: !wasLive, services })
   }
 
   private onDisconnect (peer: string): void {
@@ -206,6 +251,12 @@ export class Liveness {
     if (peer.downSince !== undefined) return
     peer.downSince = this.init.clock.now()
     this.evaluate()
+    // judge it the moment the confirmation window ends, not at the next tick
+    const timer = this.init.clock.after(this.init.timing.downConfirm, () => {
+      this.confirmTimers.delete(timer)
+      this.evaluate()
+    })
+    this.confirmTimers.add(timer)
   }
 
   private evaluate (): void {
@@ -219,9 +270,12 @@ export class Liveness {
       else if (age >= suspectAfter || peer.downSince !== undefined) status = 'suspect'
       if (status !== peer.status) {
         const reason = peer.downSince !== undefined ? 'connection closed and no heartbeat since' : `no heartbeat for ${Math.round(age / 100) / 10} s`
+        if ((peer.status === 'dead') !== (status === 'dead')) {
+          this.liveVersion++
+          changed = true
+        }
         peer.status = status
         this.emitStatus(peer.id, status, reason)
-        changed = true
       }
     }
     if (this.wasInBootGrace && !this.inBootGrace()) {
@@ -258,6 +312,27 @@ export interface LivenessChange {
 export type LivenessListener = (change: LivenessChange) => void
 
 const NO_SERVICES: ReadonlySet<string> = new Set()
+const NO_HOLDERS: ReadonlyMap<string, readonly PeerReplicaReport[]> = new Map()
+
+/** a replica as a peer reports it, in the form the planner reads */
+export interface PeerReplicaReport { service: string, replica: number, hash: string, healthy: boolean }
+
+const reportsByHeartbeat = new WeakMap<HeartbeatMessage, Map<string, PeerReplicaReport[]>>()
+
+/** a heartbeat's replica reports by service, indexed once per heartbeat object */
+function reportsOf (heartbeat: HeartbeatMessage): Map<string, PeerReplicaReport[]> {
+  let index = reportsByHeartbeat.get(heartbeat)
+  if (index === undefined) {
+    index = new Map()
+    for (const r of heartbeat.replicas) {
+      let list = index.get(r.service)
+      if (list === undefined) index.set(r.service, list = [])
+      list.push({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })
+    }
+    reportsByHeartbeat.set(heartbeat, index)
+  }
+  return index
+}
 
 /** per service, the replicas a heartbeat reports, as one comparable string */
 function reportsByService (heartbeat: HeartbeatMessage | undefined): Map<string, string> {
@@ -266,7 +341,18 @@ function reportsByService (heartbeat: HeartbeatMessage | undefined): Map<string,
   return out
 }
 
+/** the last comparison per heartbeat pair: every receiver compares the same two heartbeats (the simulator shares them) */
+const lastComparison = new WeakMap<HeartbeatMessage, { before: HeartbeatMessage | undefined, changed: Set<string> }>()
+
 function changedServices (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
+  const cached = lastComparison.get(after)
+  if (cached !== undefined && cached.before === before) return cached.changed
+  const changed = compareReports(before, after)
+  lastComparison.set(after, { before, changed })
+  return changed
+}
+
+function compareReports (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
   const old = reportsByService(before)
   const now = reportsByService(after)
   const changed = new Set<string>()

@@ -15,13 +15,14 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import type { HeartbeatMessage, Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
+import type { Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
 import type { Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Liveness } from './liveness.js'
 import type { PlacementCache } from './placement-cache.js'
 import type { Timing } from './timing.js'
+import { servicesOn } from './assignment-index.js'
 import { LruPlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, replicaKey, type ReplicaProblem } from './replica-backoff.js'
 import { Semaphore } from './semaphore.js'
@@ -52,7 +53,7 @@ const MIN_BEAT_SHARE = 0.3
 /** wait this long before watching the runtime's events again after the stream broke */
 const WATCH_RETRY_MS = 1000
 
-interface View { fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
+interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
 
 export class Reconciler {
   private readonly cache: PlacementCache
@@ -183,22 +184,25 @@ export class Reconciler {
   /** services and assignment for the current state digest and live set, placed only when they changed */
   private refresh (): View {
     const { state, liveness } = this.init
-    const live = liveness.live().sort()
+    const key = liveness.liveKey()
+    if (this.view?.key === key) return this.view
+    const live = liveness.live()
     const fingerprint = `${state.digest()}|${live.join(',')}`
-    if (this.view?.fingerprint === fingerprint) return this.view
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
       assignment = place(services, liveNodeInfos(state, live), { memberCount: memberCount(state) })
       this.cache.set(fingerprint, assignment)
     }
-    this.view = { fingerprint, live, services, assignment }
+    this.view = { key, fingerprint, live, services, assignment }
     return this.view
   }
 
   /** true when this node runs or is assigned a replica of the service */
   private concerns (service: string): boolean {
-    return this.observed.some(c => c.service === service) || servicesOn(this.refresh().assignment, this.init.identity.peerId).has(service)
+    // the last pass's assignment is good enough here: a change of the live set schedules a pass anyway
+    const assignment = this.view?.assignment
+    return this.observed.some(c => c.service === service) || (assignment !== undefined && servicesOn(assignment, this.init.identity.peerId).has(service))
   }
 
   /**
@@ -211,17 +215,19 @@ export class Reconciler {
     const { liveness, identity, clock } = this.init
     const { services: all, assignment, live } = this.refresh()
     const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
-    const services = all.filter(s => mine.has(s.id))
+    const byId = servicesById(all)
+    const services = [...mine].flatMap(id => byId.get(id) ?? [])
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
     this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
+    const liveSet = new Set(live)
     const peers = new Map<string, PeerReplica[]>()
-    for (const peer of live) {
-      const heartbeat = liveness.peer(peer)?.heartbeat
-      if (heartbeat === undefined) continue
-      const byService = reportsOf(heartbeat)
-      const reports: PeerReplica[] = []
-      for (const service of mine) for (const r of byService.get(service) ?? []) reports.push(r)
-      if (reports.length > 0) peers.set(peer, reports)
+    for (const service of mine) {
+      for (const [peer, reports] of liveness.reportsFor(service)) {
+        if (!liveSet.has(peer)) continue
+        const list = peers.get(peer)
+        if (list === undefined) peers.set(peer, [...reports])
+        else list.push(...reports)
+      }
     }
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     return plan({ self: identity.peerId, services, assignment, observed, peers })
@@ -353,41 +359,11 @@ export class Reconciler {
   }
 }
 
-const servicesByNode = new WeakMap<Assignment, Map<string, Set<string>>>()
+const servicesByIdCache = new WeakMap<DesiredService[], Map<string, DesiredService>>()
 
-/** the services with a replica assigned to `node`, indexed once per assignment (the simulator shares assignments between nodes) */
-function servicesOn (assignment: Assignment, node: string): Set<string> {
-  let index = servicesByNode.get(assignment)
-  if (index === undefined) {
-    index = new Map()
-    for (const [service, slots] of Object.entries(assignment.services)) {
-      for (const owner of slots) {
-        if (owner === null) continue
-        let set = index.get(owner)
-        if (set === undefined) index.set(owner, set = new Set())
-        set.add(service)
-      }
-    }
-    servicesByNode.set(assignment, index)
-  }
-  return index.get(node) ?? NO_SERVICES
-}
-
-const NO_SERVICES = new Set<string>()
-const reportsByHeartbeat = new WeakMap<HeartbeatMessage, Map<string, PeerReplica[]>>()
-
-/** a heartbeat's replica reports by service, indexed once per heartbeat */
-function reportsOf (heartbeat: HeartbeatMessage): Map<string, PeerReplica[]> {
-  let index = reportsByHeartbeat.get(heartbeat)
-  if (index === undefined) {
-    index = new Map()
-    for (const r of heartbeat.replicas) {
-      let list = index.get(r.service)
-      if (list === undefined) index.set(r.service, list = [])
-      list.push({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })
-    }
-    reportsByHeartbeat.set(heartbeat, index)
-  }
+function servicesById (services: DesiredService[]): Map<string, DesiredService> {
+  let index = servicesByIdCache.get(services)
+  if (index === undefined) servicesByIdCache.set(services, index = new Map(services.map(s => [s.id, s])))
   return index
 }
 
