@@ -1,7 +1,9 @@
 // mesh-converge-5: five real node processes (minga up, in-memory runtime, 127.0.0.1). 50 deploys
 // through the control API, one at a time; for each, the time from POST /v1/deploy returning to all
 // five nodes holding the service (GET /v1/services/ORG/NAME answers 200 everywhere, polled every 20 ms).
+// On a loaded machine the figures include the nodes' wait for a CPU: loadAvg1m says how loaded it was.
 import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
 import { startCluster, sleep } from '../test/dist/src/index.js'
 
@@ -44,7 +46,8 @@ try {
     p99Ms: Math.round(at(0.99)),
     maxMs: Math.round(times[times.length - 1]),
     minMs: Math.round(times[0]),
-    timeouts
+    timeouts,
+    loadAvg1m: Math.round(loadavg()[0] * 10) / 10
   }))
 } finally {
   await mesh.stop()

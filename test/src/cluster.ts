@@ -65,12 +65,28 @@ export interface ClusterOptions {
   up?: boolean
   /** join and start at most this many nodes at once (default: a whole wave) */
   concurrency?: number
+  /** wait until every node holds the same state and sees every other alive (default true) */
+  settle?: boolean
+  /** how long a CLI call and a node's start may take (default 45 s; raise it for 20 nodes on 2 cores) */
+  timeoutMs?: number
+  /**
+   * join every node before starting the others (default false), so that joins do not compete for the
+   * CPU with many running nodes; a node that must invite others of its organization starts early
+   */
+  joinFirst?: boolean
 }
 
-const READY_TIMEOUT = 45_000
 const CLI_TIMEOUT = 45_000
 const live = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
+// a runner stopped by Ctrl-C or a CI timeout exits without 'exit' handlers unless the signal is handled
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of live) child.kill('SIGKILL')
+    // exit as the default handler would, unless someone else handles the signal too
+    if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143)
+  })
+}
 
 /** run the minga CLI with these arguments; never throws on a non-zero exit */
 export async function runMinga (args: string[], options: { env?: NodeJS.ProcessEnv, timeout?: number } = {}): Promise<CliResult> {
@@ -104,20 +120,22 @@ export class Cluster {
   private readonly upArgs: string[]
   private readonly extraUpArgs = new Map<MingaNode, string[]>()
   private readonly root: string
+  private readonly timeoutMs: number
 
-  private constructor (root: string, upArgs: string[]) {
+  private constructor (root: string, upArgs: string[], timeoutMs: number) {
     this.root = root
     this.upArgs = upArgs
+    this.timeoutMs = timeoutMs
   }
 
-  static async create (options: { upArgs?: string[] } = {}): Promise<Cluster> {
-    return new Cluster(await mkdtemp(join(tmpdir(), 'minga-mesh-')), options.upArgs ?? [])
+  static async create (options: { upArgs?: string[], timeoutMs?: number } = {}): Promise<Cluster> {
+    return new Cluster(await mkdtemp(join(tmpdir(), 'minga-mesh-')), options.upArgs ?? [], options.timeoutMs ?? CLI_TIMEOUT)
   }
 
   /** `minga --data <node dir> ...args` */
   async cli (node: MingaNode, ...args: string[]): Promise<CliResult> {
     const since = Date.now()
-    const result = await runMinga(['--data', node.dir, ...args])
+    const result = await runMinga(['--data', node.dir, ...args], { timeout: this.timeoutMs })
     timing(`${node.name} minga ${args.join(' ').slice(0, 60)}`, since)
     return result
   }
@@ -166,7 +184,12 @@ export class Cluster {
   /** a new node runs `minga join TOKEN ...joinArgs`; throws if it fails */
   async joinWith (token: string, org: string, joinArgs: string[] = [], upArgs: string[] = [], name?: string): Promise<MingaNode> {
     const node = this.newNode(org, upArgs, name)
-    const run = await this.cli(node, 'join', token, ...joinArgs)
+    let run = await this.cli(node, 'join', token, ...joinArgs)
+    // on a starved machine a door may not answer within the join timeout; a member admits the same node
+    // again, so trying again is what an operator would do
+    for (let attempt = 1; attempt < 3 && run.status !== 0 && run.stderr.includes('No member could be reached'); attempt++) {
+      run = await this.cli(node, 'join', token, ...joinArgs)
+    }
     if (run.status !== 0) throw new Error(`join of ${node.name} (${org}) failed (${run.status}): ${run.stderr}`)
     node.peerId = peerIdIn(run.stdout)
     return node
@@ -187,7 +210,7 @@ export class Cluster {
     let buffer = ''
     let ready = false
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${node.name} did not print "ready" within ${READY_TIMEOUT / 1000} s:\n${node.log.slice(-20).join('\n')}`)), READY_TIMEOUT)
+      const timer = setTimeout(() => reject(new Error(`${node.name} did not print "ready" within ${this.timeoutMs / 1000} s:\n${node.log.slice(-20).join('\n')}`)), this.timeoutMs)
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
         buffer += chunk
         const lines = buffer.split('\n')
@@ -277,6 +300,18 @@ export class Cluster {
     return digests[0]
   }
 
+  /**
+   * waits until every given node holds one state digest and sees all of them alive: what a test needs
+   * before it acts, or a node may place a service over the part of the mesh it has heard of so far
+   */
+  async waitForSettled (nodes: MingaNode[] = this.running(), timeoutMs = this.timeoutMs): Promise<void> {
+    let statuses: any[] = []
+    await waitFor(async () => {
+      statuses = await this.statuses(nodes)
+      return statuses.every(s => s.digest === statuses[0].digest && s.nodes.alive >= nodes.length)
+    }, { timeoutMs, intervalMs: 250, label: 'settled', message: () => `not settled: ${nodes.map((n, i) => `${n.name}=${String(statuses[i]?.digest).slice(0, 12)}/${String(statuses[i]?.nodes?.alive)} alive`).join(' ')}` })
+  }
+
   /** kill every process, remove every data dir */
   async stop (): Promise<void> {
     await Promise.all(this.running().map(async n => await this.kill9(n)))
@@ -308,7 +343,7 @@ export class Cluster {
  * --new-org invite; then the wave starts together.
  */
 export async function startCluster (options: ClusterOptions): Promise<Cluster> {
-  const cluster = await Cluster.create({ upArgs: options.upArgs })
+  const cluster = await Cluster.create({ upArgs: options.upArgs, timeoutMs: options.timeoutMs })
   const up = options.up !== false
   try {
     const specs = options.nodes.map((n, i) => ({ ...(typeof n === 'string' ? { org: n } : n), name: `n${i + 1}` }))
@@ -322,10 +357,15 @@ export async function startCluster (options: ClusterOptions): Promise<Cluster> {
         if (known.has(spec.org) || !wave.some(w => w.org === spec.org)) wave.push(spec)
       }
       pending = pending.filter(p => !wave.includes(p))
-      const issuerOf = (org: string): MingaNode => (up ? cluster.running() : cluster.nodes).find(n => n.org === org && n.peerId !== '') ?? first
+      const issuerOf = async (org: string): Promise<MingaNode> => {
+        const running = cluster.running().find(n => n.org === org)
+        if (running !== undefined || !up) return running ?? first
+        // with joinFirst, the organization's first node has joined but not started yet
+        return await cluster.up(cluster.nodes.find(n => n.org === org && n.peerId !== '')!)
+      }
       const tokens = new Map<string, string>()
       for (const org of new Set(wave.filter(w => known.has(w.org)).map(w => w.org))) {
-        tokens.set(org, await cluster.invite(issuerOf(org), '--uses', String(wave.filter(w => w.org === org).length)))
+        tokens.set(org, await cluster.invite(await issuerOf(org), '--uses', String(wave.filter(w => w.org === org).length)))
       }
       for (const spec of wave) if (!known.has(spec.org)) tokens.set(spec.name, await cluster.invite(first, '--new-org'))
       const size = options.concurrency ?? wave.length
@@ -334,10 +374,16 @@ export async function startCluster (options: ClusterOptions): Promise<Cluster> {
           const token = tokens.get(known.has(spec.org) ? spec.org : spec.name)!
           return await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
         }))
-        if (up) await Promise.all(joined.map(async node => await cluster.up(node)))
+        if (up && options.joinFirst !== true) await Promise.all(joined.map(async node => await cluster.up(node)))
       }
     }
+    if (up && options.joinFirst === true) {
+      const waiting = cluster.nodes.filter(n => n.process === undefined)
+      const size = options.concurrency ?? waiting.length
+      for (let i = 0; i < waiting.length; i += size) await Promise.all(waiting.slice(i, i + size).map(async node => await cluster.up(node)))
+    }
     cluster.nodes.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
+    if (up && options.settle !== false) await cluster.waitForSettled()
     return cluster
   } catch (err) {
     await cluster.stop()
