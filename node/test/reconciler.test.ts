@@ -29,6 +29,8 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     // the live set never changes here: the key changes with the state only
     liveKey: () => state.digest(),
     peer: () => undefined,
+    confirmed: () => 1,
+    diedAt: () => undefined,
     reportsFor: () => new Map(),
     onChange: () => () => {},
     own: () => beats[beats.length - 1],

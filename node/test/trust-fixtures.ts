@@ -35,6 +35,17 @@ export class LocalNet {
     for (const mesh of this.meshes.values()) if (mesh.self !== from && (options.relayed === true || mesh.admits(from))) mesh.deliver(topic, data, from)
   }
 
+  /** cut every link between the two groups (each side still runs), or heal every cut with `heal()` */
+  partition (a: string[], b: string[]): void {
+    for (const x of a) for (const y of b) { this.meshes.get(x)?.cut.add(y); this.meshes.get(y)?.cut.add(x) }
+    this.regate()
+  }
+
+  heal (): void {
+    for (const mesh of this.meshes.values()) mesh.cut.clear()
+    for (const a of this.meshes.values()) for (const b of this.meshes.values()) if (a !== b && !a.linked.has(b.self) && a.link(b)) { a.emit('connect', b.self); b.emit('connect', a.self) }
+  }
+
   /** re-evaluate gates: hang up links a side no longer admits */
   regate (): void {
     for (const a of this.meshes.values()) {
@@ -49,6 +60,8 @@ export class LocalNet {
 
 export class LocalMesh implements Mesh {
   readonly linked = new Set<string>()
+  /** peers this one is cut off from (a partition) */
+  readonly cut = new Set<string>()
   private readonly topics = new Map<string, Set<GossipHandler>>()
   private readonly handlers = new Map<string, RequestHandler>()
   private readonly streams = new Map<string, StreamHandler>()
@@ -58,7 +71,7 @@ export class LocalMesh implements Mesh {
   constructor (private readonly net: LocalNet, readonly self: string, readonly admits: (peer: string) => boolean) {}
 
   link (other: LocalMesh): boolean {
-    const ok = !this.down && !other.down && this.admits(other.self) && other.admits(this.self)
+    const ok = !this.down && !other.down && !this.cut.has(other.self) && this.admits(other.self) && other.admits(this.self)
     if (ok) { this.linked.add(other.self); other.linked.add(this.self) }
     return ok
   }
@@ -75,7 +88,7 @@ export class LocalMesh implements Mesh {
   }
 
   private peers (): LocalMesh[] {
-    return [...this.net.meshes.values()].filter(m => m !== this && !this.down && !m.down && this.admits(m.self) && m.admits(this.self))
+    return [...this.net.meshes.values()].filter(m => m !== this && !this.down && !m.down && !this.cut.has(m.self) && this.admits(m.self) && m.admits(this.self))
   }
 
   publish (topic: string, data: Uint8Array): void {
@@ -134,7 +147,17 @@ export interface TestNode {
   persistence: MemoryPersistence
 }
 
-export interface NodeOptions { org: string, acceptOrgs?: string[], shareForOthers?: number, labels?: Record<string, string>, capacity?: Resources }
+export interface NodeOptions {
+  org: string
+  acceptOrgs?: string[]
+  shareForOthers?: number
+  labels?: Record<string, string>
+  capacity?: Resources
+  /** over FAST */
+  timing?: Partial<Timing>
+  /** default: a RecordingRuntime */
+  runtime?: RecordingRuntime
+}
 
 export const MESH_ID = 'trust-mesh'
 
@@ -191,11 +214,11 @@ export class TestCluster {
     await state.merge(this.genesis)
     const admits = (peer: string): boolean => state.memberOrg(peer) !== undefined && state.revoked(peer) === undefined
     const mesh = this.net.add(identity.peerId, admits)
-    const runtime = new RecordingRuntime({ meshId: MESH_ID, nodeId: identity.peerId })
+    const runtime = options.runtime ?? new RecordingRuntime({ meshId: MESH_ID, nodeId: identity.peerId })
     const core = new NodeCore({
       identity, state, mesh, clock: systemClock, runtime, version: 'test',
       capacity: options.capacity ?? { cpu: 4000, memory: 8 * 1024 ** 3 },
-      labels: options.labels, acceptOrgs: options.acceptOrgs, shareForOthers: options.shareForOthers, timing: FAST
+      labels: options.labels, acceptOrgs: options.acceptOrgs, shareForOthers: options.shareForOthers, timing: { ...FAST, ...options.timing }
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
     await core.start()

@@ -153,6 +153,11 @@ export class State implements AuthView {
     return this.orgOf.size
   }
 
+  /** how many nodes have been removed: with `memberCount`, changes whenever the membership does */
+  get revocations (): number {
+    return this.revokedCount
+  }
+
   revoked (peer: string): RevokedRecord | undefined {
     return this.revokedCount === 0 ? undefined : this.value<RevokedRecord & Json>(`revoked/${peer}`)
   }

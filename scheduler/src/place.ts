@@ -47,7 +47,8 @@ const NONE = 3
 export function place (services: readonly DesiredService[], nodes: readonly NodeInfo[], options: PlaceOptions = {}): Assignment {
   const table = buildNodeTable(nodes)
   const memberCount = options.memberCount ?? table.count
-  const hasMajority = table.count * 2 > memberCount
+  const confirmed = Math.min(table.count, options.confirmed ?? table.count)
+  const hasMajority = confirmed * 2 > memberCount
   const candidatesOf = new CandidateCache(table)
   const scanner = new Scanner(table)
   const assignment: Assignment = { services: {}, unplaced: [] }
@@ -59,7 +60,7 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
     assignment.services[service.id] = slots
     if (replicas === 0) continue
     if (spec.singleton && !hasMajority) {
-      assignment.unplaced.push({ service: service.id, replica: 0, ...noMajority(table.count, memberCount) })
+      assignment.unplaced.push({ service: service.id, replica: 0, ...noMajority(confirmed, memberCount) })
       continue
     }
     const candidates = candidatesOf.get(spec)

@@ -48,6 +48,13 @@ export interface PlaceOptions {
    * it. Default: the number of live nodes (a caller that sees everyone)
    */
   memberCount?: number
+  /**
+   * How many of the live nodes the caller heard from recently, not merely
+   * suspects it still counts as live. Singletons need these to be a strict
+   * majority too, so that a side that is losing sight of the mesh gives its
+   * singletons up before the other side declares it dead. Default: all of them
+   */
+  confirmed?: number
 }
 
 /** A container observed on this node */

@@ -40,6 +40,17 @@ test('a singleton needs a strict majority of the members', () => {
   assert.equal(half.unplaced, [{ service: 'a/db', replica: 0, cause: 'no-majority', reason: 'singleton needs a majority of the mesh (sees 2 of 4 nodes)' }])
 })
 
+test('a singleton counts only the live nodes heard from recently toward its majority', () => {
+  const db = service('a/db', { singleton: true })
+  // three live of five, but one of them only suspected: a side losing sight of the mesh gives the singleton up
+  const losing = place([db], nodes.slice(0, 3), { memberCount: 5, confirmed: 2 })
+  assert.is(losing.services['a/db'][0], null)
+  assert.is(losing.unplaced[0].reason, 'singleton needs a majority of the mesh (sees 2 of 5 nodes)')
+  assert.ok(place([db], nodes.slice(0, 3), { memberCount: 5, confirmed: 3 }).services['a/db'][0] !== null)
+  assert.ok(place([db], nodes.slice(0, 3), { memberCount: 5, confirmed: 9 }).services['a/db'][0] !== null, 'never more than the live nodes')
+  assert.is(place([db], nodes.slice(0, 2), { memberCount: 5, confirmed: 9 }).services['a/db'][0], null)
+})
+
 test('scale to zero places nothing and reports nothing', () => {
   assert.equal(place([service('a/web', { replicas: 0 })], nodes), { services: { 'a/web': [] }, unplaced: [] })
 })

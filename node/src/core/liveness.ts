@@ -33,6 +33,8 @@ export interface PeerLiveness {
   seenAt?: number
   /** local clock when a disconnect report about it arrived, if no heartbeat came since */
   downSince?: number
+  /** local clock when it was last declared dead */
+  deadAt?: number
 }
 
 export interface LivenessInit {
@@ -71,6 +73,11 @@ export class Liveness {
   readonly dropped = { rate: 0, invalid: 0, stranger: 0, replay: 0 }
   private readonly lastDownFrom = new Map<string, number>()
   private lastRefuted = -Infinity
+  /** members heard from recently (alive, not suspect), this node included: see `confirmed()` */
+  private confirmedCount = 1
+  private quorum = false
+  private quorumDirty = true
+  private countedMembers = ''
 
   constructor (private readonly init: LivenessInit) {
     this.bootedAt = init.clock.now()
@@ -85,6 +92,7 @@ export class Liveness {
     this.unsubscribe.push(mesh.onPeer(({ type, peer }) => { if (type === 'disconnect') this.onDisconnect(peer) }))
     this.timers.push(clock.every(timing.heartbeatInterval, () => this.beat()))
     this.timers.push(clock.every(Math.max(100, timing.heartbeatInterval / 2), () => this.evaluate()))
+    this.recount()
     this.beat()
   }
 
@@ -117,6 +125,25 @@ export class Liveness {
    */
   liveKey (): string {
     return `${this.init.state.digest()}|${this.liveVersion}|${this.inBootGrace() ? 1 : 0}`
+  }
+
+  /**
+   * Members heard from recently (alive, not merely suspect), this node
+   * included; during the boot grace, members not heard from yet count too, so
+   * a restarted node keeps what it runs until it knows better. Singletons need
+   * these to be a majority: a node cut off from most of the mesh counts them
+   * out as soon as they are suspect, before the others declare it dead.
+   * Recounted on the failure detector's tick; a change of the majority
+   * changes `liveKey()`
+   */
+  confirmed (): number {
+    return this.confirmedCount
+  }
+
+  /** when the peer was declared dead, if it is dead */
+  diedAt (peer: string): number | undefined {
+    const known = this.peers.get(peer)
+    return known?.status === 'dead' ? known.deadAt : undefined
   }
 
   /** members that are alive or suspect, this node included, sorted by peer id */
@@ -209,7 +236,10 @@ export class Liveness {
     // a peer never heard from counts as live during the boot grace (see status())
     const wasLive = previous === undefined ? this.inBootGrace() : previous.status !== 'dead'
     if (!wasLive) this.liveVersion++
-    if (previous?.status !== 'alive') this.emitStatus(from, 'alive', previous === undefined ? 'first heartbeat' : 'heartbeat resumed')
+    if (previous?.status !== 'alive') {
+      this.quorumDirty = true
+      this.emitStatus(from, 'alive', previous === undefined ? 'first heartbeat' : 'heartbeat resumed')
+    }
     if (!wasLive || services.size > 0) this.notify({ status: !wasLive, services })
   }
 
@@ -274,15 +304,44 @@ export class Liveness {
           this.liveVersion++
           changed = true
         }
+        if (status === 'dead') peer.deadAt = now
         peer.status = status
+        this.quorumDirty = true
         this.emitStatus(peer.id, status, reason)
       }
     }
     if (this.wasInBootGrace && !this.inBootGrace()) {
       this.wasInBootGrace = false
+      this.quorumDirty = true
       changed = true
     }
+    const members = `${this.init.state.memberCount}/${this.init.state.revocations}`
+    if (members !== this.countedMembers) { this.countedMembers = members; this.quorumDirty = true }
+    if (this.quorumDirty && this.recount()) changed = true
     if (changed) this.notify({ status: true, services: NO_SERVICES })
+  }
+
+  /** recounts `confirmed()`; true when the majority came or went (the live key then changes) */
+  private recount (): boolean {
+    this.quorumDirty = false
+    const grace = this.inBootGrace()
+    const self = this.init.identity.peerId
+    let members = 0
+    let confirmed = 0
+    for (const id of this.init.state.memberIds()) {
+      if (this.isRevoked(id)) continue
+      members++
+      const peer = this.peers.get(id)
+      if (id === self || peer?.status === 'alive' || (peer === undefined && grace)) confirmed++
+    }
+    const before = this.confirmedCount
+    this.confirmedCount = Math.max(1, confirmed)
+    const quorum = this.confirmedCount * 2 > members
+    // without the majority, the count is in the reason a singleton gives for not running
+    if (quorum === this.quorum && (quorum || before === this.confirmedCount)) return false
+    this.quorum = quorum
+    this.liveVersion++
+    return true
   }
 
   private inBootGrace (): boolean {

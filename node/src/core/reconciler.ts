@@ -187,11 +187,13 @@ export class Reconciler {
     const key = liveness.liveKey()
     if (this.view?.key === key) return this.view
     const live = liveness.live()
-    const fingerprint = `${state.digest()}|${live.join(',')}`
+    const members = memberCount(state)
+    const confirmed = liveness.confirmed()
+    const fingerprint = `${state.digest()}|${live.join(',')}|${confirmed * 2 > members ? 'q' : confirmed}`
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      assignment = place(services, liveNodeInfos(state, live), { memberCount: memberCount(state) })
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed })
       this.cache.set(fingerprint, assignment)
     }
     this.view = { key, fingerprint, live, services, assignment }
@@ -220,10 +222,11 @@ export class Reconciler {
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
     this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
     const liveSet = new Set(live)
+    const singletons = new Set(services.filter(s => s.spec.singleton).map(s => s.id))
     const peers = new Map<string, PeerReplica[]>()
     for (const service of mine) {
       for (const [peer, reports] of liveness.reportsFor(service)) {
-        if (!liveSet.has(peer)) continue
+        if (!liveSet.has(peer) && !(singletons.has(service) && this.fenced(peer))) continue
         const list = peers.get(peer)
         if (list === undefined) peers.set(peer, [...reports])
         else list.push(...reports)
@@ -231,6 +234,20 @@ export class Reconciler {
     }
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     return plan({ self: identity.peerId, services, assignment, observed, peers })
+  }
+
+  /**
+   * A peer declared dead within the singleton fence: its last report of a
+   * singleton still counts as a running copy, so the new owner does not start
+   * it while the peer, if it is only cut off, may still be stopping it
+   */
+  private fenced (peer: string): boolean {
+    const diedAt = this.init.liveness.diedAt(peer)
+    if (diedAt === undefined) return false
+    const until = diedAt + this.init.timing.singletonFence
+    if (until <= this.init.clock.now()) return false
+    this.passAt(until)
+    return true
   }
 
   private publishesPorts (service: string): boolean {
@@ -302,13 +319,18 @@ export class Reconciler {
 
   private recordFailure (action: Action, error: string): void {
     const { clock } = this.init
-    const retryAt = this.backoff.fail(action.service, action.replica, error, clock.now())
     // a pass when the back-off ends, not only at the next periodic one
-    if (this.stopped || (this.retryTimer !== undefined && this.retryTimer.at <= retryAt)) return
+    this.passAt(this.backoff.fail(action.service, action.replica, error, clock.now()))
+  }
+
+  /** a pass at this time (local clock), unless one is due before */
+  private passAt (at: number): void {
+    const { clock } = this.init
+    if (this.stopped || (this.retryTimer !== undefined && this.retryTimer.at <= at)) return
     this.retryTimer?.timer.cancel()
     this.retryTimer = {
-      at: retryAt,
-      timer: clock.after(Math.max(0, retryAt - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
+      at,
+      timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * The core's timing. Defaults suit meshes of a few to a hundred nodes:
  * heartbeats every second, suspect after 3 s, dead after 5 s, dead after
- * 1.5 s once a peer's connections close with no newer heartbeat. Larger
+ * 1.5 s once a peer's connections close with no newer heartbeat; a
+ * singleton waits 15 s after its node is declared dead. Larger
  * meshes stretch the heartbeat period (`scaledTiming`) so that a node never
  * receives more than ~100 heartbeats a second; disconnect reports keep
  * failure detection fast regardless.
@@ -16,6 +17,14 @@ export interface Timing {
   syncInterval: number
   reconcileInterval: number
   reconcileDebounce: number
+  /**
+   * How long a singleton's new owner waits, after the node that ran it is
+   * declared dead, before starting it: time for that node, if it is only cut
+   * off, to notice it lost the majority (it stops hearing from most nodes at
+   * about the moment they stop hearing from it, and counts them out once they
+   * are suspect) and to stop its copy (Docker's stop grace is 10 s)
+   */
+  singletonFence: number
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -25,7 +34,8 @@ export const DEFAULT_TIMING: Timing = {
   downConfirm: 1500,
   syncInterval: 3000,
   reconcileInterval: 5000,
-  reconcileDebounce: 50
+  reconcileDebounce: 50,
+  singletonFence: 15_000
 }
 
 const MAX_HEARTBEATS_PER_SECOND = 100
@@ -38,6 +48,7 @@ export function scaledTiming (base: Timing, members: number): Timing {
     heartbeatInterval: base.heartbeatInterval * factor,
     suspectAfter: base.suspectAfter * factor,
     deadAfter: base.deadAfter * factor,
-    syncInterval: base.syncInterval * factor
+    syncInterval: base.syncInterval * factor,
+    singletonFence: base.singletonFence + base.suspectAfter * (factor - 1)
   }
 }

@@ -93,7 +93,8 @@ export class Daemon {
       metrics: libp2pMetrics(this.metrics)
     }) as MeshLibp2p
     this.runtime = this.options.runtime === 'memory'
-      ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId })
+      // MINGA_MEMORY_START_MS: how long a pretend container takes to start (the sim-vs-real bench sets the simulator's figure)
+      ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, startDelayMs: Number(process.env.MINGA_MEMORY_START_MS ?? 0) || 0 })
       : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
     if (this.options.runtime !== 'memory') await this.runtime.list()
     this.door = await startDoor({

@@ -1,0 +1,92 @@
+// sim-vs-real: the scenario simulations/scenarios/deploy-kill-10.yaml twice: in the simulator, and with ten
+// real node processes (minga up, in-memory runtime whose containers take the scenario's 500 ms to start,
+// libp2p over 127.0.0.1). Both deploy 4 services of 2-3 replicas, then kill -9 a node that runs replicas.
+// Measured the same way on both sides:
+//   converged: every live node holds the new services (deploy) or places nothing on the dead node (kill),
+//              and all of them compute the same assignment
+//   recovered: every replica runs healthy on a live node, as that node itself reports it
+// Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side.
+//   npx tsc -b && node bench/sim-vs-real.mjs
+import { join } from 'node:path'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { apiClient } from '../packages/cli/dist/src/index.js'
+import { startCluster, sleep } from '../test/dist/src/index.js'
+import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
+
+const POLL_MS = 50
+const SERVICES = [2, 3, 2, 3]
+const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
+process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
+
+const real = await measureReal()
+const sim = await runScenario(scenario)
+const simulated = {
+  deployConvergeMs: sim.changes.find(c => c.kind === 'deploy')?.converged ?? null,
+  deployRunningMs: sim.changes.find(c => c.kind === 'deploy')?.recovered ?? null,
+  failoverConvergeMs: sim.changes.find(c => c.kind === 'kill')?.converged ?? null,
+  failoverRecoveredMs: sim.changes.find(c => c.kind === 'kill')?.recovered ?? null
+}
+const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
+await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated }))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, loadAvg1m: Math.round(loadavg()[0] * 10) / 10, report: join(out, 'report.html') }))
+
+async function measureReal () {
+  const orgs = ['acme', 'beta', 'gamma']
+  const mesh = await startCluster({ nodes: Array.from({ length: 10 }, (_, i) => orgs[i % 3]), upArgs: ['--cpu', '4', '--memory', '8Gi'], concurrency: 4, timeoutMs: 120_000 })
+  try {
+    let live = mesh.nodes.map(n => ({ node: n, api: apiClient(join(n.dir, 'api.sock')) }))
+    await sleep(2000)
+    const ids = SERVICES.map((_, i) => `acme/cmp-${i}`)
+
+    const views = async () => await Promise.all(live.map(async ({ node, api }) => ({ node, rows: await api.get('/v1/ps').catch(() => null) })))
+    const agreed = (all, gone) => {
+      if (all.some(v => v.rows === null)) return false
+      const key = v => JSON.stringify(ids.map(id => v.rows.filter(r => r.service === id).map(r => r.assigned)))
+      const first = key(all[0])
+      return all.every(v => key(v) === first && ids.every(id => v.rows.filter(r => r.service === id).length === SERVICES[ids.indexOf(id)])) &&
+        all[0].rows.filter(r => ids.includes(r.service)).every(r => r.assigned !== null && r.assigned !== gone)
+    }
+    const healthy = all => {
+      const up = new Set()
+      for (const v of all) for (const r of v.rows ?? []) if (r.running.some(c => c.node === v.node.peerId && c.healthy && c.current)) up.add(`${r.service}#${r.replica}`)
+      return ids.every((id, i) => Array.from({ length: SERVICES[i] }, (_, r) => `${id}#${r}`).every(slot => up.has(slot)))
+    }
+    const watch = async (gone) => {
+      const start = performance.now()
+      let converged = null
+      let recovered = null
+      while ((converged === null || recovered === null) && performance.now() - start < 60_000) {
+        const all = await views()
+        const at = Math.round(performance.now() - start)
+        if (converged === null && agreed(all, gone)) converged = at
+        if (recovered === null && healthy(all)) recovered = at
+        await sleep(POLL_MS)
+      }
+      return { converged, recovered }
+    }
+
+    const [first] = live
+    const deployed = performance.now()
+    await Promise.all(SERVICES.map(async (replicas, i) => await first.api.post('/v1/deploy', { text: `name: cmp-${i}\nimage: minga/busybox:1\nreplicas: ${replicas}\nresources: { cpu: 100m, memory: 64Mi }\n` })))
+    const ackMs = performance.now() - deployed
+    const deploy = await watch(undefined)
+    await sleep(5000)
+
+    const rows = await first.api.get('/v1/ps')
+    const victimId = rows.find(r => ids.includes(r.service) && r.assigned !== first.node.peerId)?.assigned
+    const victim = mesh.byPeer(victimId)
+    await mesh.kill9(victim)
+    live = live.filter(l => l.node !== victim)
+    const kill = await watch(victimId)
+    return {
+      deployConvergeMs: deploy.converged === null ? null : Math.round(deploy.converged + ackMs),
+      deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
+      failoverConvergeMs: kill.converged,
+      failoverRecoveredMs: kill.recovered
+    }
+  } finally {
+    await mesh.stop()
+  }
+}

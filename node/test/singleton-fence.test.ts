@@ -1,0 +1,76 @@
+/**
+ * Singletons across a partition, at the core level: five NodeCores, the
+ * node that runs a singleton cut off with one other. Its containers take a
+ * while to stop (as Docker's do: SIGTERM, a grace period). The minority
+ * gives the singleton up as soon as it stops hearing from most of the mesh;
+ * the majority starts it only after the fence, so no moment has two copies.
+ * The same cut with no fence does run it twice: the fence is what prevents it.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Operations, type Timing } from '../src/index.js'
+import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor, type TestNode } from './trust-fixtures.js'
+
+const STOP_MS = 1500
+
+/** a memory runtime whose stops take STOP_MS, like a container that uses its grace period */
+class SlowStopRuntime extends RecordingRuntime {
+  override async stop (id: string): Promise<void> {
+    await sleep(STOP_MS)
+    await super.stop(id)
+  }
+}
+
+interface Outcome { maxCopies: number, startedOn: string[] }
+
+async function cutTheHolder (timing: Partial<Timing>): Promise<Outcome> {
+  const mesh = await TestCluster.start(Array.from({ length: 5 }, () => ({ org: 'acme', timing, runtime: new SlowStopRuntime({ meshId: MESH_ID }) })))
+  try {
+    const id = (n: TestNode): string => n.identity.peerId
+    await waitFor(() => mesh.nodes.every(n => n.core.liveness.live().length === 5 && n.core.liveness.confirmed() === 5), 'everyone hears from everyone')
+    await new Operations(mesh.nodes[0].core).deploy([spec('acme', 'db', { singleton: true })])
+    const running = async (n: TestNode): Promise<boolean> => (await n.runtime.list()).some(c => c.service === 'acme/db' && c.state === 'running')
+    const holder = await waitFor(async () => {
+      for (const n of mesh.nodes) if (await running(n)) return n
+      return undefined
+    }, 'the singleton runs somewhere')
+    const minority = [holder, mesh.nodes.find(n => n !== holder)!]
+    const majority = mesh.nodes.filter(n => !minority.includes(n))
+
+    let maxCopies = 0
+    let watching = true
+    const watch = (async () => {
+      while (watching) {
+        const copies = (await Promise.all(mesh.nodes.map(running))).filter(Boolean).length
+        maxCopies = Math.max(maxCopies, copies)
+        await sleep(10)
+      }
+    })()
+    mesh.net.partition(minority.map(id), majority.map(id))
+    const movedTo = await waitFor(async () => {
+      for (const n of majority) if (await running(n)) return n
+      return undefined
+    }, 'the majority runs the singleton', 20_000)
+    await waitFor(async () => !(await running(holder)), 'the cut-off holder stopped it')
+    await sleep(500)
+    watching = false
+    await watch
+    return { maxCopies, startedOn: [id(holder), id(movedTo)] }
+  } finally {
+    await mesh.stop()
+  }
+}
+
+test('a cut-off singleton is stopped before the majority starts it: never two copies', async () => {
+  const outcome = await cutTheHolder({ singletonFence: 4000 })
+  assert.is(outcome.maxCopies, 1, 'two copies of a singleton ran at once')
+  assert.is.not(outcome.startedOn[0], outcome.startedOn[1])
+})
+
+test('without the fence, the same cut runs it twice (what the fence is for)', async () => {
+  const outcome = await cutTheHolder({ singletonFence: 0 })
+  assert.is(outcome.maxCopies, 2)
+})
+
+test.run()
