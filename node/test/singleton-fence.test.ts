@@ -28,7 +28,7 @@ async function cutTheHolder (timing: Partial<Timing>): Promise<Outcome> {
   const mesh = await TestCluster.start(Array.from({ length: 5 }, () => ({ org: 'acme', timing, runtime: new SlowStopRuntime({ meshId: MESH_ID }) })))
   try {
     const id = (n: TestNode): string => n.identity.peerId
-    await waitFor(() => mesh.nodes.every(n => n.core.liveness.live().length === 5 && n.core.liveness.confirmed() === 5), 'everyone hears from everyone')
+    await mesh.settled()
     await new Operations(mesh.nodes[0].core).deploy([spec('acme', 'db', { singleton: true })])
     const running = async (n: TestNode): Promise<boolean> => (await n.runtime.list()).some(c => c.service === 'acme/db' && c.state === 'running')
     const holder = await waitFor(async () => {

@@ -227,6 +227,12 @@ export class TestCluster {
     return node
   }
 
+  /** until every node holds every node's record and hears from all of them */
+  async settled (): Promise<void> {
+    const n = this.nodes.length
+    await waitFor(() => this.nodes.every(a => a.core.liveness.confirmed() === n && this.nodes.every(b => a.state.value(keys.node(b.identity.peerId)) !== undefined)), 'everyone knows and hears from everyone')
+  }
+
   async stop (): Promise<void> {
     for (const node of this.nodes) {
       node.mesh.down = true

@@ -283,11 +283,13 @@ export function checkVolumesUnique (volumes: ReadonlyArray<{ path: string } | un
 }
 
 /** rules that tie fields together; call only with fields that passed their own checks */
-export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number }, path: string, problems: Problems): void {
+export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number, hostPorts?: boolean }, path: string, problems: Problems): void {
   const { replicas, singleton, maxUnavailable } = spec
   if (replicas === undefined) return
   if (singleton === true && replicas > 1) problems.bad(at(path, 'replicas'), 'must be 0 or 1 for a singleton service', replicas)
-  // maxUnavailable 0 means "surge": start the new replica before stopping the old, which needs at least one
+  // maxUnavailable 0 means "surge": the new copy of a replica starts beside the old one, so the two run together for a moment
+  if (maxUnavailable === 0 && singleton === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice)', maxUnavailable)
+  if (maxUnavailable === 0 && spec.hostPorts === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port)', maxUnavailable)
   if (maxUnavailable !== undefined) {
     if (replicas === 0 && maxUnavailable !== 1) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a service with 0 replicas', maxUnavailable)
     if (replicas > 0 && maxUnavailable > replicas) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${replicas} (the replicas)`, maxUnavailable)
@@ -375,7 +377,8 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
   }
 
   if (replicasOk) {
-    checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable }, path, problems)
+    const hostPorts = Array.isArray(value.ports) && value.ports.some((p: unknown) => isPlainObject(p) && p.host !== undefined)
+    checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable, hostPorts }, path, problems)
   }
 }
 

@@ -195,7 +195,8 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
 
   const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, normalizeVolume, checkVolumesUnique)
 
-  if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable }, path, problems)
+  const hostPorts = Array.isArray(ports) && ports.some(p => p?.host !== undefined)
+  if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable, hostPorts }, path, problems)
   if (problems.size > before) return undefined
 
   const spec: ServiceSpec = {

@@ -71,7 +71,7 @@ test('a services mapping resolves units, forms and defaults', () => {
       { container: 9000, host: 9001, protocol: 'tcp' }
     ],
     health: { cmd: ['curl', '-f', 'http://localhost/health'], interval: 10_000, timeout: 500, retries: 5, startPeriod: 90_000 },
-    update: { maxUnavailable: 0 },
+    update: { maxUnavailable: 2 },
     singleton: false,
     volumes: []
   })
@@ -212,6 +212,8 @@ test('each field refuses what it cannot hold', () => {
     ['replicas: 2\nupdate: { maxUnavailable: 3 }', 'update.maxUnavailable: must be a whole number from 0 to 2 (the replicas) (got 3)'],
     ['replicas: 0\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be 1 for a service with 0 replicas (got 0)'],
     ['singleton: true\nreplicas: 2', 'replicas: must be 0 or 1 for a singleton service (got 2)'],
+    ['singleton: true\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice) (got 0)'],
+    ['ports: ["8080:80"]\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port) (got 0)'],
     ['allowOrgs: []', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got a list)'],
     ['allowOrgs: acme', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got "acme")'],
     ['constraints: [disk]', 'constraints: must be a mapping of node label: value (got a list)']
@@ -355,6 +357,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
   refuse({ ...minimal, replicas: Number.NaN }, ['replicas: must be a whole number from 0 to 1000 (got NaN)'])
   refuse({ ...minimal, singleton: true, replicas: 2 }, ['replicas: must be 0 or 1 for a singleton service (got 2)'])
   refuse({ ...minimal, update: { maxUnavailable: 2 } }, ['update.maxUnavailable: must be a whole number from 0 to 1 (the replicas) (got 2)'])
+  refuse({ ...minimal, update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 80, protocol: 'tcp' }] }, ['update.maxUnavailable: must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port) (got 0)'])
   refuse({ ...minimal, env: { A: 1 } }, ['env.A: must be a string without NUL characters (got 1)'])
 })
 

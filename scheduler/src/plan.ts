@@ -14,7 +14,9 @@
  *   its hash is outdated, replace it (stop, then start the new hash) when it
  *   is down, when rolling.ts says its turn has come, or when another node
  *   already serves it with the new hash (after a partition heals, that node
- *   waits for this one: see reconcileMoved).
+ *   waits for this one: see reconcileMoved). With `maxUnavailable: 0` the
+ *   new copy starts beside the old one instead, one replica at a time, and
+ *   the old one stops once the new one is healthy (see surge).
  * - assigned elsewhere (make before break): keep it — restarting it if it
  *   went down — until the new owner reports that replica healthy with the
  *   current hash, then stop it.
@@ -34,7 +36,7 @@
 import { formatPortKey, hostPortKeys } from './filters.js'
 import { isDown, isHealthy, reportOf } from './health.js'
 import { compareStrings, replicaCount } from './order.js'
-import { replaceableNow } from './rolling.js'
+import { replaceableNow, surges } from './rolling.js'
 import type { Action, DesiredService, LocalReplica, PeerReplica, PlanInput, RestartAction, StartAction, StopAction } from './types.js'
 
 export function plan (input: PlanInput): Action[] {
@@ -113,10 +115,11 @@ class Planner {
       for (const c of group) this.stop(c, `scaled down to ${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`)
       return
     }
+    const owner = this.input.assignment.services[serviceId]?.[replica] ?? null
+    if (owner === this.input.self && this.surge(service, replica, group)) return
     const [keeper, ...extra] = [...group].sort((a, b) => rank(a, service.hash) - rank(b, service.hash) || compareStrings(a.containerId, b.containerId))
     for (const c of extra) this.stop(c, `duplicate of ${keeper.containerId}`)
 
-    const owner = this.input.assignment.services[serviceId]?.[replica] ?? null
     if (owner === this.input.self) {
       this.reconcileOwned(service, keeper)
       return
@@ -127,6 +130,30 @@ class Planner {
     if (ports.length > 0) this.holdovers.push({ container: keeper, ports })
   }
 
+  /**
+   * `maxUnavailable: 0`: an outdated replica that serves keeps serving while
+   * its new copy starts beside it, one replica of the service at a time;
+   * once the new copy is healthy, the old one is a duplicate and stops.
+   * True when this took care of the replica
+   */
+  private surge (service: DesiredService, replica: number, group: LocalReplica[]): boolean {
+    if (!surges(service.spec)) return false
+    const serving = group.filter(c => c.hash !== service.hash && isHealthy(c))
+    const fresh = group.filter(c => c.hash === service.hash && !isDown(c))
+    if (serving.length === 0 || fresh.some(isHealthy)) return false
+    if (fresh.length === 0 && this.surgeTurn(service) === replica) this.start(service, replica, `rolling update to ${service.hash}: the new copy starts before the old one stops`)
+    return true
+  }
+
+  /** the replica whose turn it is to surge: the lowest index with no healthy current copy anywhere */
+  private surgeTurn (service: DesiredService): number {
+    const current = new Set<number>()
+    for (const { report } of this.reports.get(service.id) ?? []) if (report.healthy && report.hash === service.hash) current.add(report.replica)
+    let r = 0
+    while (current.has(r)) r++
+    return r
+  }
+
   private reconcileOwned (service: DesiredService, c: LocalReplica): void {
     if (c.hash === service.hash) {
       if (isDown(c)) this.restart(c, downReason(c))
@@ -134,7 +161,7 @@ class Planner {
     }
     if (!isHealthy(c)) {
       this.replace(service, c, 'outdated and not healthy, replacing it with the new spec')
-    } else if (this.budget(service).has(c.replica)) {
+    } else if (!surges(service.spec) && this.budget(service).has(c.replica)) {
       this.replace(service, c, `rolling update to ${service.hash}`)
     } else if (!service.spec.singleton && this.currentElsewhere(service, c.replica)) {
       // another node (e.g. the other side of a healed partition) serves the new spec and waits

@@ -12,14 +12,24 @@
  *   is harmless, rather than a fresh one.
  * - A replica that is already down is replaced at once: that costs nothing.
  *
- * There is no surge (host ports and capacity are hard limits), so
- * `maxUnavailable` below 1 is read as 1: an update must make progress.
+ * `maxUnavailable: 0` is a surge instead (`surges`, and plan.ts): the new
+ * copy of one replica at a time starts beside the old one, so nothing goes
+ * down; the spec check allows it only without host ports (two copies would
+ * both bind them) and for services that may run twice for a moment (not
+ * singletons). Here it reads as 1, for callers that do not surge.
  */
+import { hostPortKeys } from './filters.js'
 import { replicaCount } from './order.js'
+import type { ServiceSpec } from '@minga/protocol'
 import type { DesiredService, PeerReplica } from './types.js'
 
 const AVAILABLE = 1
 const CURRENT = 2
+
+/** whether updates of this service start each new copy before stopping the old (`maxUnavailable: 0`) */
+export function surges (spec: ServiceSpec): boolean {
+  return spec.update?.maxUnavailable === 0 && !spec.singleton && hostPortKeys(spec).length === 0
+}
 
 /** replica indices whose outdated, healthy copy may be replaced now */
 export function replaceableNow (service: DesiredService, reports: Iterable<PeerReplica>): Set<number> {

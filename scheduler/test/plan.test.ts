@@ -102,9 +102,33 @@ test('replaceableNow: lowest-index, outdated, healthy replicas within maxUnavail
   assert.equal([...replaceableNow(five, [report(0, 'h2'), report(1, 'h2', false), report(2, 'h1'), report(3, 'h1'), report(4, 'h1')])], [2])
   assert.equal([...replaceableNow(five, [report(1, 'h1'), report(2, 'h1'), report(3, 'h1'), report(4, 'h1')])], [1])
   assert.equal([...replaceableNow(five, [report(2, 'h1'), report(3, 'h1'), report(4, 'h1')])], [])
-  // maxUnavailable 0 would never progress; it counts as 1
+  // maxUnavailable 0 surges in plan(); for callers that do not surge, it counts as 1
   const strict = service('a/web', { replicas: 2, hash: 'h2', update: { maxUnavailable: 0 } })
   assert.equal([...replaceableNow(strict, [report(0, 'h1'), report(1, 'h1')])], [0])
+})
+
+test('maxUnavailable 0: the new copy starts beside the old one, one replica at a time, and the old one stops once it is healthy', () => {
+  const surge = service('a/web', { replicas: 3, hash: 'h2', update: { maxUnavailable: 0 } })
+  const assignment = assigned({ 'a/web': ['me', 'me', 'other'] })
+  const run = (observed: LocalReplica[], peers: PlanInput['peers'] = new Map([['other', [{ service: 'a/web', replica: 2, hash: 'h1', healthy: true }]]])): string[] =>
+    brief(plan({ self: 'me', services: [surge], assignment, observed, peers }))
+  const old = [0, 1].map(r => container(r, { hash: 'h1', containerId: `old-${r}` }))
+  // replica 0's turn: its new copy starts and nothing stops
+  assert.equal(run(old), ['start a/web#0'])
+  // starting beside the serving old copy: both stay, and replica 1 waits its turn
+  const starting = container(0, { containerId: 'new-0', health: 'starting' })
+  assert.equal(run([...old, starting]), [])
+  // healthy: the old copy of 0 is a duplicate now, and replica 1's turn comes
+  const healthy = container(0, { containerId: 'new-0' })
+  assert.equal(run([...old, healthy]), ['stop a/web#0 old-0', 'start a/web#1'])
+  // replica 2 is another node's: this node starts nothing for it, whatever the turn
+  assert.equal(run([healthy, container(1, { containerId: 'new-1' })]), [])
+  // an outdated copy that is down is replaced at once, as always
+  assert.equal(run([{ ...old[0], state: 'exited' }, old[1]]), ['stop a/web#0 old-0', 'start a/web#0'])
+  // with host ports or as a singleton, a service does not surge (the spec check refuses that pairing anyway)
+  const ported = service('a/web', { replicas: 3, hash: 'h2', update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] })
+  const others = new Map([['other', [{ service: 'a/web', replica: 2, hash: 'h1', healthy: true }]]])
+  assert.equal(brief(plan({ self: 'me', services: [ported], assignment, observed: old, peers: others })), ['stop a/web#0 old-0', 'start a/web#0'])
 })
 
 test('after a heal, an owner with an outdated copy replaces it when another node serves the new spec', () => {
