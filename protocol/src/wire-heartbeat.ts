@@ -9,7 +9,7 @@ import { InvalidMessageError } from './errors.js'
 import { verifySignature, type Identity, type PeerIdString } from './identity.js'
 import { SPEC_LIMITS } from './spec-check.js'
 import type { ServiceId } from './spec.js'
-import { addrs, bool, capacity, fail, labels, list, name, object, pattern, peerId, signature, token, whole, type Capacity } from './wire-check.js'
+import { addrs, bool, capacity, fail, labels, list, name, object, pattern, peerId, signature, text, token, whole, type Capacity } from './wire-check.js'
 
 export const REPLICA_STATES = ['pending', 'starting', 'running', 'stopping', 'stopped', 'failed'] as const
 export type ReplicaState = typeof REPLICA_STATES[number]
@@ -22,6 +22,14 @@ export interface ReplicaReport {
   hash: string
   state: ReplicaState
   healthy: boolean
+}
+
+/** a replica this node should run but cannot (e.g. its image is missing), so every node's `minga ps` shows why */
+export interface ReplicaProblemReport {
+  service: ServiceId
+  replica: number
+  /** what is wrong, in words an operator can act on */
+  error: string
 }
 
 export interface HeartbeatMessage {
@@ -41,6 +49,8 @@ export interface HeartbeatMessage {
   /** the node's state digest, to spot disagreement without a sync */
   digest: string
   addrs?: string[]
+  /** replicas it cannot run, and why; absent when there are none */
+  problems?: ReplicaProblemReport[]
   /** base64 Ed25519 signature by `node` */
   sig: string
 }
@@ -48,11 +58,14 @@ export interface HeartbeatMessage {
 export type HeartbeatBody = Omit<HeartbeatMessage, 'type' | 'sig'>
 
 export const MAX_HEARTBEAT_REPLICAS = 10_000
+export const MAX_HEARTBEAT_PROBLEMS = 100
+export const MAX_PROBLEM_LENGTH = 500
 /** 10,000 replica reports of about 90 bytes each fit */
 export const MAX_HEARTBEAT_BYTES = 1024 * 1024
 
 const SIGNING_DOMAIN = 'minga/heartbeat/1'
-const HEARTBEAT_FIELDS = new Set(['type', 'node', 'seq', 'time', 'org', 'capacity', 'allocated', 'labels', 'replicas', 'version', 'digest', 'addrs', 'sig'])
+const HEARTBEAT_FIELDS = new Set(['type', 'node', 'seq', 'time', 'org', 'capacity', 'allocated', 'labels', 'replicas', 'version', 'digest', 'addrs', 'problems', 'sig'])
+const PROBLEM_FIELDS = new Set(['service', 'replica', 'error'])
 const REPLICA_FIELDS = new Set(['service', 'replica', 'hash', 'state', 'healthy'])
 const SERVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 const HASH_PATTERN = /^[0-9a-f]{8,64}$/
@@ -103,7 +116,17 @@ function checkHeartbeatBody (value: unknown): HeartbeatBody {
     digest: token(record.digest, 'heartbeat.digest', 0, 128)
   }
   if (record.addrs !== undefined) body.addrs = addrs(record.addrs, 'heartbeat.addrs')
+  if (record.problems !== undefined) body.problems = list(record.problems, 'heartbeat.problems', MAX_HEARTBEAT_PROBLEMS).map((item, i) => problemReport(item, `heartbeat.problems[${i}]`))
   return body
+}
+
+function problemReport (value: unknown, path: string): ReplicaProblemReport {
+  const record = object(value, path, PROBLEM_FIELDS)
+  return {
+    service: pattern(record.service, `${path}.service`, SERVICE_ID_PATTERN, 'must be a service id org/name') as ServiceId,
+    replica: whole(record.replica, `${path}.replica`, 0, SPEC_LIMITS.maxReplicas - 1),
+    error: text(record.error, `${path}.error`, MAX_PROBLEM_LENGTH)
+  }
 }
 
 function replicaReport (value: unknown, path: string): ReplicaReport {

@@ -38,6 +38,7 @@ function body (extra: Partial<HeartbeatBody> = {}): HeartbeatBody {
 const samples: WireMessage[] = [
   signHeartbeat(node, MESH, body()),
   signHeartbeat(node, MESH, body({ addrs: undefined, replicas: [] })),
+  signHeartbeat(node, MESH, body({ problems: [{ service: 'acme/ghost' as any, replica: 0, error: 'Image registry.invalid/ghost:1 is not on this node and could not be pulled' }] })),
   { type: 'entries', entries: [entry(1), entry(2, null), { ...entry(3), value: undefined, tombstone: true }] },
   { type: 'sync-request', marks: { [node.peerId]: 12, [other.peerId]: 0 }, digest: '3-abcdef' },
   { type: 'sync-response', entries: [entry(4)], marks: { [node.peerId]: 4 }, more: true },
@@ -136,6 +137,9 @@ test('bad messages are refused with the field that is wrong', () => {
     [{ ...heartbeat, labels: { 'Bad Label': 'x' } }, /heartbeat\.labels has an invalid label name/],
     [{ ...heartbeat, sig: 'x' }, /heartbeat\.sig must be a base64 Ed25519 signature/],
     [{ ...heartbeat, addrs: 'x' }, /heartbeat\.addrs must be a list/],
+    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x'.repeat(501) }] }, /heartbeat\.problems\[0\]\.error must be a string of at most 500 characters/],
+    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', more: 1 }] }, /heartbeat\.problems\[0\] has an unknown field "more"/],
+    [{ ...heartbeat, problems: Array.from({ length: 101 }, () => ({ service: 'acme/web', replica: 0, error: 'x' })) }, /heartbeat\.problems has 101 items \(at most 100\)/],
     [{ type: 'entries', entries: [{ ...entry(1), seq: 0 }] }, /entries\[0\]: entry\.seq must be a positive integer/],
     [{ type: 'entries', entries: {} }, /entries must be a list/],
     [{ type: 'sync-request', marks: { nobody: 1 }, digest: '' }, /has a key that is not a peer id/],
@@ -174,7 +178,7 @@ test('non-finite numbers, bad UTF-8, deep nesting and huge lists are refused', (
 })
 
 test('a decoder can be told which types it accepts', () => {
-  const err = refusal(encodeMessage(samples[2]), { types: ['heartbeat'] })
+  const err = refusal(encodeMessage(samples.find(m => m.type === 'entries')!), { types: ['heartbeat'] })
   assert.is(err.name, 'InvalidMessageError')
   assert.match(err.message, /The entries message is not expected here \(expected heartbeat\)/)
   assert.is(decodeMessage(encodeMessage(samples[0]), { types: ['heartbeat'] }).type, 'heartbeat')

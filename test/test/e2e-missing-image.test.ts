@@ -1,7 +1,7 @@
 /**
  * End to end on real Docker engines: a service whose image no engine has
  * and no registry serves is a clear per-replica problem in `minga ps` on
- * the node that should run it; that node keeps running, retries with a
+ * the node that should run it and, through its heartbeats, on every other; that node keeps running, retries with a
  * growing back-off instead of spinning, and the rest of the mesh — another
  * service, the other nodes — goes on unaffected.
  */
@@ -33,6 +33,12 @@ if (started !== undefined) {
       await cluster.waitFor('minga ps on its node names the missing image', async () => {
         const out = (await cluster.mustMinga(owner, ['ps', 'acme/ghost'])).stdout
         return out.includes(`Image ${MISSING} is not on this node and could not be pulled`)
+      })
+      // the owner tells the mesh in its heartbeats: any node's minga ps shows it, naming the node
+      const other = (owner + 1) % cluster.nodes.length
+      await cluster.waitFor('minga ps on another node shows it too', async () => {
+        const out = (await cluster.mustMinga(other, ['ps', 'acme/ghost'])).stdout
+        return out.includes(`reports: Image ${MISSING} is not on this node and could not be pulled`) && out.includes(cluster.nodes[owner].peerId.slice(-8))
       })
       const rows: any[] = JSON.parse((await cluster.mustMinga(owner, ['ps', 'acme/ghost', '--json'])).stdout)
       assert.match(rows[0].problem, 'load it with "docker load" or push it to a registry the node can reach')

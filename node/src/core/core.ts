@@ -84,7 +84,8 @@ export class NodeCore {
         allocated: this.reconciler.allocated(),
         labels: this.init.labels ?? {},
         replicas: this.reconciler.replicaReport(),
-        addrs: this.init.addrs?.() ?? []
+        addrs: this.init.addrs?.() ?? [],
+        problems: this.reconciler.problemReport()
       })
     })
     this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random, decode: init.decode })

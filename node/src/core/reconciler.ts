@@ -15,7 +15,7 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import type { Identity, ReplicaReport, ReplicaState, Resources, ServiceId, State } from '@minga/protocol'
+import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type Identity, type ReplicaProblemReport, type ReplicaReport, type ReplicaState, type Resources, type ServiceId, type State } from '@minga/protocol'
 import type { Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
@@ -124,6 +124,16 @@ export class Reconciler {
 
   replicaProblems (): ReplicaProblem[] {
     return this.backoff.list()
+  }
+
+  /** the replicas assigned here that keep failing to start, for the heartbeat: every node's `minga ps` shows why */
+  problemReport (): ReplicaProblemReport[] {
+    const assignment = this.view?.assignment
+    if (assignment === undefined) return []
+    return this.backoff.list()
+      .filter(p => assignment.services[p.service]?.[p.replica] === this.init.identity.peerId)
+      .slice(0, MAX_HEARTBEAT_PROBLEMS)
+      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH) }))
   }
 
   /** what this node reports in its heartbeat */

@@ -53,7 +53,13 @@ function reported (core: NodeCore): Map<string, ReplicaView['running']> {
 export function psView (core: NodeCore, service?: string): ReplicaView[] {
   const assignment = core.reconciler.currentAssignment()
   const runningBy = reported(core)
-  const problems = new Map(core.reconciler.replicaProblems().map(p => [`${p.service}#${p.replica}`, p.error]))
+  // this node's own problems, and what the other nodes report of the replicas assigned to them
+  const problems = new Map<string, string>()
+  for (const peer of core.liveness.all()) {
+    if (peer.status === 'dead') continue
+    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${p.service}#${p.replica}@${peer.id}`, `node ${peer.id.slice(-8)} reports: ${p.error}`)
+  }
+  for (const p of core.reconciler.replicaProblems()) problems.set(`${p.service}#${p.replica}@${core.identity.peerId}`, p.error)
   const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
   const out: ReplicaView[] = []
   for (const s of core.reconciler.desired()) {
@@ -61,7 +67,7 @@ export function psView (core: NodeCore, service?: string): ReplicaView[] {
     for (let replica = 0; replica < s.spec.replicas; replica++) {
       const key = `${s.id}#${replica}`
       const view: ReplicaView = { service: s.id, replica, assigned: assignment.services[s.id]?.[replica] ?? null, running: runningBy.get(key) ?? [] }
-      const problem = problems.get(key) ?? unplaced.get(key)
+      const problem = (view.assigned === null ? undefined : problems.get(`${key}@${view.assigned}`)) ?? unplaced.get(key)
       if (problem !== undefined) view.problem = problem
       out.push(view)
     }
