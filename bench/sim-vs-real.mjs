@@ -81,6 +81,7 @@ async function measureReal () {
     live = live.filter(l => l.node !== victim)
     const kill = await watch(victimId)
     return {
+      deployAckMs: Math.round(ackMs),
       deployConvergeMs: deploy.converged === null ? null : Math.round(deploy.converged + ackMs),
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
