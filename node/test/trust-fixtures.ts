@@ -9,7 +9,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources
 } from '@minga/protocol'
-import { NodeCore, systemClock, MemoryRuntime, type GossipHandler, type Mesh, type PeerListener, type RequestHandler, type StreamHandler, type ReplicaSpec, type Runtime, type Timing } from '../src/index.js'
+import { NodeCore, systemClock, MemoryRuntime, type GossipHandler, type Mesh, type PeerListener, type ProbeResult, type RequestHandler, type StreamHandler, type ReplicaSpec, type Runtime, type Timing } from '../src/index.js'
 
 /** fast heartbeats and sync, but a failure detector lenient enough for a loaded CI machine */
 export const FAST: Partial<Timing> = { heartbeatInterval: 100, suspectAfter: 1500, deadAfter: 3000, downConfirm: 1000, syncInterval: 300, reconcileInterval: 500, reconcileDebounce: 20 }
@@ -66,7 +66,10 @@ export class LocalMesh implements Mesh {
   private readonly handlers = new Map<string, RequestHandler>()
   private readonly streams = new Map<string, StreamHandler>()
   private readonly peerListeners = new Set<PeerListener>()
+  /** the process is gone: nothing is delivered, and a probe is refused */
   down = false
+  /** the host is gone too (or unreachable): a probe gets no answer */
+  silent = false
 
   constructor (private readonly net: LocalNet, readonly self: string, readonly admits: (peer: string) => boolean) {}
 
@@ -121,6 +124,12 @@ export class LocalMesh implements Mesh {
 
   handleStream (protocol: string, handler: StreamHandler): void { this.streams.set(protocol, handler) }
   connections (): string[] { return this.peers().map(m => m.self) }
+  readonly probe = async (peer: string): Promise<ProbeResult> => {
+    await new Promise(resolve => setImmediate(resolve))
+    const target = this.net.meshes.get(peer)
+    if (target === undefined || target.silent || this.cut.has(peer)) return 'unknown'
+    return target.down ? 'refused' : 'up'
+  }
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)
     return () => this.peerListeners.delete(listener)

@@ -142,13 +142,15 @@ test('minga logs -f follows a replica to its new node after kill -9 of the node 
   await mesh.up(victim)
 })
 
-test('after a kill, mesh-wide events show one node-dead seen by both survivors', async () => {
+test('after a kill, mesh-wide events show one node-dead seen by both survivors, found by a refused dial', async () => {
   const survivor = mesh.nodes.find(n => n !== victim)!
   await waitFor(async () => (await mesh.json(survivor, 'nodes')).every((n: any) => n.status === 'alive'), { label: 'all alive again' })
   const events = (await mesh.cli(survivor, 'events', '--json', '--since', '10m', '--kind', 'node-dead')).stdout.trim().split('\n').map(l => JSON.parse(l)).filter(e => e.type === 'event')
   assert.is(events.length, 1, `one node-dead event for the killed node: ${JSON.stringify(events)}`)
   assert.is(events[0].subject, victim.peerId)
   assert.is(events[0].observers, 2, 'observed by both survivors')
+  // its connections closed and a dial to it was refused: dead at once, without waiting out the confirmation
+  assert.match(events[0].reason, /its address refuses connections/)
   const human = await mesh.cli(survivor, 'events', '--kind', 'node-dead')
   assert.match(human.stdout, /node-dead\s+\w{8}\s+.*\(seen by 2 nodes\)/)
 })

@@ -37,6 +37,8 @@ export interface PeerLiveness {
   downSince?: number
   /** local clock when it was last declared dead */
   deadAt?: number
+  /** since the disconnect, a probe found its address refusing connections: the process is gone */
+  refused?: boolean
 }
 
 export interface LivenessInit {
@@ -284,12 +286,29 @@ export class Liveness {
     if (peer.downSince !== undefined) return
     peer.downSince = this.init.clock.now()
     this.evaluate()
+    this.probe(peer)
     // judge it the moment the confirmation window ends, not at the next tick
     const timer = this.init.clock.after(this.init.timing.downConfirm, () => {
       this.confirmTimers.delete(timer)
       this.evaluate()
     })
     this.confirmTimers.add(timer)
+  }
+
+  /**
+   * A peer reported down is dialled: if its host refuses the connection, its
+   * process is gone (kill -9, a crash) and it is dead now, not after the
+   * confirmation window. A heartbeat since, or any other answer, changes nothing
+   */
+  private probe (peer: PeerLiveness): void {
+    const { mesh } = this.init
+    if (mesh.probe === undefined || mesh.connections().includes(peer.id)) return
+    const since = peer.downSince
+    mesh.probe(peer.id).then((result) => {
+      if (result !== 'refused' || this.peers.get(peer.id) !== peer || peer.downSince !== since || peer.status === 'dead') return
+      peer.refused = true
+      this.evaluate()
+    }, () => {})
   }
 
   private evaluate (): void {
@@ -299,10 +318,12 @@ export class Liveness {
     for (const peer of this.peers.values()) {
       const age = now - (peer.seenAt ?? 0)
       let status: PeerStatus = 'alive'
-      if (age >= deadAfter || (peer.downSince !== undefined && now - peer.downSince >= downConfirm)) status = 'dead'
+      if (age >= deadAfter || (peer.downSince !== undefined && (peer.refused === true || now - peer.downSince >= downConfirm))) status = 'dead'
       else if (age >= suspectAfter || peer.downSince !== undefined) status = 'suspect'
       if (status !== peer.status) {
-        const reason = peer.downSince !== undefined ? 'connection closed and no heartbeat since' : `no heartbeat for ${Math.round(age / 100) / 10} s`
+        const reason = peer.refused === true
+          ? 'connection closed and its address refuses connections'
+          : peer.downSince !== undefined ? 'connection closed and no heartbeat since' : `no heartbeat for ${Math.round(age / 100) / 10} s`
         if ((peer.status === 'dead') !== (status === 'dead')) {
           this.liveVersion++
           changed = true

@@ -13,6 +13,8 @@ export type GossipHandler = (data: Uint8Array, from: string) => void
 export type RequestHandler = (data: Uint8Array, from: string) => Promise<Uint8Array>
 export type StreamHandler = (data: Uint8Array, from: string, signal: AbortSignal) => AsyncIterable<Uint8Array>
 export type PeerListener = (event: { type: 'connect' | 'disconnect', peer: string }) => void
+/** `refused`: its host answered that nothing listens there (TCP RST): the process is gone */
+export type ProbeResult = 'up' | 'refused' | 'unknown'
 
 export interface Mesh {
   /** this node's peer id */
@@ -28,4 +30,9 @@ export interface Mesh {
   /** peers with an open connection */
   connections (): string[]
   onPeer (listener: PeerListener): () => void
+  /**
+   * Try to reach a peer that just disconnected, for at most about a second.
+   * Optional: without it, a disconnect is confirmed by the missing heartbeats
+   */
+  probe?: (peer: string) => Promise<ProbeResult>
 }

@@ -1,7 +1,8 @@
 /**
  * The core's timing. Defaults suit meshes of a few to a hundred nodes:
  * heartbeats every second, suspect after 3 s, dead after 5 s, dead after
- * 1.5 s once a peer's connections close with no newer heartbeat; a
+ * 1.5 s once a peer's connections close with no newer heartbeat (at once
+ * if a dial to it is refused: see Liveness.probe); a
  * singleton waits 15 s after its node is declared dead. Larger
  * meshes stretch the heartbeat period (`scaledTiming`) so that a node never
  * receives more than ~100 heartbeats a second; disconnect reports keep

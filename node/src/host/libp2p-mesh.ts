@@ -8,11 +8,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '../core/mesh.js'
+import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
+const PROBE_TIMEOUT = 1000
 const END_OF_STREAM = new Uint8Array(0)
 
 export type MeshLibp2p = Libp2p<{ pubsub: GossipSub }>
@@ -122,6 +123,16 @@ export class Libp2pMesh implements Mesh {
     return [...new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))]
   }
 
+  /** dial it: connected is `up`; every address refusing the TCP connection is `refused`; anything else `unknown` */
+  readonly probe = async (peer: string): Promise<ProbeResult> => {
+    try {
+      await this.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(PROBE_TIMEOUT) })
+      return 'up'
+    } catch (err: any) {
+      return refusedEverywhere(err) ? 'refused' : 'unknown'
+    }
+  }
+
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)
     return () => this.peerListeners.delete(listener)
@@ -130,6 +141,12 @@ export class Libp2pMesh implements Mesh {
   private emitPeer (type: 'connect' | 'disconnect', peer: string): void {
     for (const listener of this.peerListeners) listener({ type, peer })
   }
+}
+
+/** a dial error that is a connection refusal on every address tried */
+function refusedEverywhere (err: any): boolean {
+  if (Array.isArray(err?.errors) && err.errors.length > 0) return err.errors.every(refusedEverywhere)
+  return err?.code === 'ECONNREFUSED' || (err?.cause !== undefined && refusedEverywhere(err.cause))
 }
 
 async function serve (stream: Stream, body: (lp: ReturnType<typeof lpStream<Stream>>, signal: AbortSignal) => Promise<void>): Promise<void> {

@@ -11,7 +11,7 @@
  * heartbeat. Messages never cross a partition; after a heal the cut links
  * come back after `reconnect`.
  */
-import type { AbortOptions } from '@minga/node'
+import type { AbortOptions, ProbeResult } from '@minga/node'
 import type { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import type { Simulator } from '../engine/simulator.js'
@@ -36,6 +36,8 @@ export interface NetworkInit {
 }
 
 const MAX_ERRORS = 20
+/** how long Libp2pMesh.probe waits for a dial */
+const PROBE_TIMEOUT = 1000
 
 export class Network {
   readonly sim: Simulator
@@ -187,6 +189,32 @@ export class Network {
 
   stream (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
     return openStream(this, from, peer, protocol, data, options)
+  }
+
+  /**
+   * Dial `peer` from `from`: the SYN arrives after the link's latency; a
+   * running process answers (`up`), a host whose process died answers with a
+   * reset (`refused`), and a vanished host or one across a partition does not
+   * answer within the probe timeout (`unknown`)
+   */
+  async probe (from: SimMesh, peer: string): Promise<ProbeResult> {
+    const u = this.indexOf.get(peer)
+    const v = from.index
+    if (u === undefined) return 'unknown'
+    const oneWay = this.links.latency(v, u) + this.params.processing
+    await this.sleep(oneWay)
+    const answered = this.hostUp[u] === 1 && this.group[u] === this.group[v]
+    if (!answered) {
+      await this.sleep(Math.max(0, PROBE_TIMEOUT - oneWay))
+      return 'unknown'
+    }
+    const result = this.meshes[u] !== undefined ? 'up' : 'refused'
+    await this.sleep(oneWay)
+    return from.closed ? 'unknown' : result
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>(resolve => { this.sim.after(ms, resolve) })
   }
 
   /** run a core callback; an exception is recorded, not fatal to the run */

@@ -3,7 +3,7 @@
  * network. A new one is made for every incarnation of a node, so a killed
  * process's handlers and listeners die with it.
  */
-import type { AbortOptions, GossipHandler, Mesh, PeerListener, RequestHandler, StreamHandler } from '@minga/node'
+import type { AbortOptions, GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '@minga/node'
 import type { Network } from './network.js'
 
 export class SimMesh implements Mesh {
@@ -47,6 +47,8 @@ export class SimMesh implements Mesh {
   handleStream (protocol: string, handler: StreamHandler): void {
     this.streamHandlers.set(protocol, handler)
   }
+
+  readonly probe = async (peer: string): Promise<ProbeResult> => await this.net.probe(this, peer)
 
   connections (): string[] {
     return this.closed ? [] : this.net.connections(this.index)
