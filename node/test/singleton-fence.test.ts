@@ -3,7 +3,9 @@
  * node that runs a singleton cut off with one other. Its containers take a
  * while to stop (as Docker's do: SIGTERM, a grace period). The minority
  * gives the singleton up as soon as it stops hearing from most of the mesh;
- * the majority starts it only after the fence, so no moment has two copies.
+ * the majority starts it only after the fence — even when the holder started
+ * it just before the cut and its report never arrived — so no moment has two
+ * copies.
  * The same cut with no fence does run it twice: the fence is what prevents it.
  */
 import { test } from 'uvu'
