@@ -26,6 +26,7 @@ import { servicesOn } from './assignment-index.js'
 import { LruPlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, replicaKey, type ReplicaProblem } from './replica-backoff.js'
 import { Semaphore } from './semaphore.js'
+import { SingletonFences } from './singleton-fences.js'
 import { desiredServices, liveNodeInfos, memberCount } from './view.js'
 
 export type { ReplicaProblem } from './replica-backoff.js'
@@ -74,14 +75,14 @@ export class Reconciler {
   private stopped = true
   private observed: RuntimeContainer[] = []
   private view?: View
-  /** singletons whose owner died: the dead owner and until when its copy counts as running */
-  private readonly fences = new Map<string, { peer: string, until: number }>()
+  private readonly fences: SingletonFences
   private reported = ''
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   constructor (private readonly init: ReconcilerInit) {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
+    this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
   }
 
   async start (): Promise<void> {
@@ -208,7 +209,7 @@ export class Reconciler {
       assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed })
       this.cache.set(fingerprint, assignment)
     }
-    if (this.view !== undefined) this.fenceMovedSingletons(this.view.assignment, assignment, services, live)
+    if (this.view !== undefined) this.fences.moved(this.view.assignment, assignment, services, live)
     this.view = { key, fingerprint, live, services, assignment }
     return this.view
   }
@@ -239,58 +240,15 @@ export class Reconciler {
     const peers = new Map<string, PeerReplica[]>()
     for (const service of mine) {
       for (const [peer, reports] of liveness.reportsFor(service)) {
-        if (!liveSet.has(peer) && !(singletons.has(service) && this.fenced(peer))) continue
+        if (!liveSet.has(peer) && !(singletons.has(service) && this.fences.holds(peer))) continue
         const list = peers.get(peer)
         if (list === undefined) peers.set(peer, [...reports])
         else list.push(...reports)
       }
     }
-    this.addFencedCopies(peers, singletons, liveSet)
+    this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     return plan({ self: identity.peerId, services, assignment, observed, peers })
-  }
-
-  /**
-   * A singleton placed on a node that is now dead moves; the node may only be
-   * cut off and still run it, even if its report of it never arrived here
-   * (it started just before the cut). Until the fence passes, its copy counts
-   * as running
-   */
-  private fenceMovedSingletons (before: Assignment, after: Assignment, services: DesiredService[], live: string[]): void {
-    const liveSet = new Set(live)
-    for (const s of services) {
-      if (!s.spec.singleton) continue
-      const owner = before.services[s.id]?.[0] ?? null
-      if (owner === null || liveSet.has(owner) || owner === (after.services[s.id]?.[0] ?? null)) continue
-      const diedAt = this.init.liveness.diedAt(owner) ?? this.init.clock.now()
-      this.fences.set(s.id, { peer: owner, until: diedAt + this.init.timing.singletonFence })
-    }
-  }
-
-  /** a report of each fenced singleton from its dead owner, as if still running there */
-  private addFencedCopies (peers: Map<string, PeerReplica[]>, singletons: Set<string>, live: Set<string>): void {
-    const now = this.init.clock.now()
-    for (const [service, fence] of this.fences) {
-      if (fence.until <= now || live.has(fence.peer)) { this.fences.delete(service); continue }
-      if (!singletons.has(service)) continue
-      this.passAt(fence.until)
-      const reports = peers.get(fence.peer) ?? []
-      if (!reports.some(r => r.service === service)) peers.set(fence.peer, [...reports, { service, replica: 0, hash: '', healthy: true }])
-    }
-  }
-
-  /**
-   * A peer declared dead within the singleton fence: its last report of a
-   * singleton still counts as a running copy, so the new owner does not start
-   * it while the peer, if it is only cut off, may still be stopping it
-   */
-  private fenced (peer: string): boolean {
-    const diedAt = this.init.liveness.diedAt(peer)
-    if (diedAt === undefined) return false
-    const until = diedAt + this.init.timing.singletonFence
-    if (until <= this.init.clock.now()) return false
-    this.passAt(until)
-    return true
   }
 
   private publishesPorts (service: string): boolean {
