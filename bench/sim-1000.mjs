@@ -23,5 +23,8 @@ console.log(JSON.stringify({
   peakRssMb: s.speed.peakRssMb,
   availability: s.availability.mean,
   failures: result.changes.filter(c => c.kind === 'kill').length,
-  invariantsOk: s.invariants.ok
+  // the run ends mid-churn (no settling time), so a check may catch a node that has not caught up yet
+  invariantsOk: s.invariants.ok,
+  violations: Object.fromEntries([...new Set(s.invariants.violations.map(v => v.invariant))].map(k => [k, s.invariants.violations.filter(v => v.invariant === k).length])),
+  firstViolation: s.invariants.violations[0]?.detail
 }))
