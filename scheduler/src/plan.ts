@@ -145,13 +145,20 @@ class Planner {
     return true
   }
 
-  /** the replica whose turn it is to surge: the lowest index with no healthy current copy anywhere */
-  private surgeTurn (service: DesiredService): number {
+  /**
+   * The replica whose turn it is to surge: the lowest index that some node
+   * serves with an old hash and none with the current one (a replica that
+   * runs nowhere, e.g. unplaced, never holds up the others)
+   */
+  private surgeTurn (service: DesiredService): number | undefined {
     const current = new Set<number>()
-    for (const { report } of this.reports.get(service.id) ?? []) if (report.healthy && report.hash === service.hash) current.add(report.replica)
-    let r = 0
-    while (current.has(r)) r++
-    return r
+    const outdated = new Set<number>()
+    for (const { report } of this.reports.get(service.id) ?? []) {
+      if (report.healthy) (report.hash === service.hash ? current : outdated).add(report.replica)
+    }
+    let turn: number | undefined
+    for (const r of outdated) if (!current.has(r) && (turn === undefined || r < turn)) turn = r
+    return turn
   }
 
   private reconcileOwned (service: DesiredService, c: LocalReplica): void {

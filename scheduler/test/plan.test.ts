@@ -123,8 +123,11 @@ test('maxUnavailable 0: the new copy starts beside the old one, one replica at a
   assert.equal(run([...old, healthy]), ['stop a/web#0 old-0', 'start a/web#1'])
   // replica 2 is another node's: this node starts nothing for it, whatever the turn
   assert.equal(run([healthy, container(1, { containerId: 'new-1' })]), [])
-  // an outdated copy that is down is replaced at once, as always
-  assert.equal(run([{ ...old[0], state: 'exited' }, old[1]]), ['stop a/web#0 old-0', 'start a/web#0'])
+  // a lower replica that runs nowhere (here: its container is gone) starts afresh and does not hold up the others
+  const noZero = new Map([['other', [{ service: 'a/web', replica: 2, hash: 'h1', healthy: true }]]])
+  assert.equal(run([old[1]], noZero), ['start a/web#0', 'start a/web#1'])
+  // an outdated copy that is down is replaced at once, as always; being down, it is not a surge and holds up nobody
+  assert.equal(run([{ ...old[0], state: 'exited' }, old[1]]), ['stop a/web#0 old-0', 'start a/web#0', 'start a/web#1'])
   // with host ports or as a singleton, a service does not surge (the spec check refuses that pairing anyway)
   const ported = service('a/web', { replicas: 3, hash: 'h2', update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] })
   const others = new Map([['other', [{ service: 'a/web', replica: 2, hash: 'h1', healthy: true }]]])
