@@ -4,6 +4,7 @@
  * simulator's nodes share assignment objects, so each is indexed only once.
  */
 import type { Assignment } from '@minga/scheduler'
+import { replicaKey } from './replica-backoff.js'
 
 interface Index {
   /** node → `service#replica` keys assigned to it */
@@ -25,7 +26,7 @@ function indexOf (assignment: Assignment): Index {
         if (owner === null) return
         let keys = index!.replicas.get(owner)
         if (keys === undefined) index!.replicas.set(owner, keys = [])
-        keys.push(`${service}#${replica}`)
+        keys.push(replicaKey(service, replica))
         let services = index!.services.get(owner)
         if (services === undefined) index!.services.set(owner, services = new Set())
         services.add(service)

@@ -7,7 +7,7 @@
  * `down` report, and a peer with a report and no newer heartbeat is dead
  * after `downConfirm`. Liveness is soft state, never entries.
  */
-import { MAX_HEARTBEAT_PROBLEMS, decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type ReplicaProblemReport, type Identity, type PeerIdString, type Resources, type State, type WireMessage } from '@minga/protocol'
+import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type ReplicaProblemReport, type Identity, type PeerIdString, type Resources, type State, type WireMessage } from '@minga/protocol'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Mesh } from './mesh.js'
@@ -22,7 +22,7 @@ export interface LocalReport {
   labels: Record<string, string>
   replicas: HeartbeatMessage['replicas']
   addrs: string[]
-  /** replicas assigned here that cannot run, and why */
+  /** replicas assigned here that cannot run, and why; within the heartbeat's bounds */
   problems?: ReplicaProblemReport[]
 }
 
@@ -208,7 +208,7 @@ export class Liveness {
       version: this.init.version,
       digest: state.digest(),
       addrs: report.addrs,
-      ...(report.problems === undefined || report.problems.length === 0 ? {} : { problems: report.problems.slice(0, MAX_HEARTBEAT_PROBLEMS) })
+      ...(report.problems === undefined || report.problems.length === 0 ? {} : { problems: report.problems })
     })
     this.init.mesh.publish(topics.heartbeat(state.meshId), encodeMessage(this.latest))
   }

@@ -251,8 +251,13 @@ export class Reconciler {
     return plan({ self: identity.peerId, services, assignment, observed, peers })
   }
 
+  /** the desired service with this id, in the current state */
+  private service (id: string): DesiredService | undefined {
+    return servicesById(this.refresh().services).get(id)
+  }
+
   private publishesPorts (service: string): boolean {
-    return this.refresh().services.find(s => s.id === service)?.spec.ports.some(p => p.host !== undefined) ?? false
+    return this.service(service)?.spec.ports.some(p => p.host !== undefined) ?? false
   }
 
   /** start the stop, or join the one already under way for that container */
@@ -302,7 +307,7 @@ export class Reconciler {
         this.announce()
       }
       if (action.type === 'start' || action.type === 'restart') {
-        const service = this.desired().find(s => s.id === action.service)
+        const service = this.service(action.service)
         if (service === undefined) return
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, secretEnv: this.init.secretEnv?.(service.id) })
         // report it in the very next heartbeat, without waiting for the next pass to list it

@@ -5,6 +5,7 @@
  */
 import { keys, type CordonRecord, type Json } from '@minga/protocol'
 import type { NodeCore } from './core.js'
+import { replicaKey } from './replica-backoff.js'
 
 export interface ReplicaView {
   service: string
@@ -57,9 +58,9 @@ export function psView (core: NodeCore, service?: string): ReplicaView[] {
   const problems = new Map<string, string>()
   for (const peer of core.liveness.all()) {
     if (peer.status === 'dead') continue
-    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${p.service}#${p.replica}@${peer.id}`, `node ${peer.id.slice(-8)} reports: ${p.error}`)
+    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer.id}`, `node ${peer.id.slice(-8)} reports: ${p.error}`)
   }
-  for (const p of core.reconciler.replicaProblems()) problems.set(`${p.service}#${p.replica}@${core.identity.peerId}`, p.error)
+  for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.identity.peerId}`, p.error)
   const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
   const out: ReplicaView[] = []
   for (const s of core.reconciler.desired()) {
