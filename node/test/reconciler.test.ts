@@ -7,6 +7,7 @@ import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, typ
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_TIMING, EventLog, MemoryRuntime, Reconciler, systemClock, type Liveness, type Runtime, type RuntimeEvent } from '../src/index.js'
+import { SlowStopRuntime } from './trust-fixtures.js'
 
 const MESH = 'reconciler-test'
 
@@ -81,18 +82,9 @@ test('a missing image backs off 1 s, 2 s, … and is retried when the back-off e
   }
 })
 
-/** a memory runtime whose stops take `stopMs` */
-class SlowStops extends MemoryRuntime {
-  stopMs = 0
-  override async stop (id: string): Promise<void> {
-    await sleep(this.stopMs)
-    await super.stop(id)
-  }
-}
-
 test('a replica that takes long to stop holds up neither the loop nor the start of another replica', async () => {
-  let runtime!: SlowStops
-  const r = await rig(node => (runtime = new SlowStops({ meshId: MESH, nodeId: node })), { reconcileInterval: 60_000 })
+  let runtime!: SlowStopRuntime
+  const r = await rig(node => (runtime = new SlowStopRuntime({ meshId: MESH, nodeId: node })), { reconcileInterval: 60_000 })
   await r.deploy('name: old\nimage: minga/busybox:1\nreplicas: 1\n')
   await r.reconciler.start()
   try {

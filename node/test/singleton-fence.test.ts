@@ -12,22 +12,18 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Operations, type Timing } from '../src/index.js'
-import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor, type TestNode } from './trust-fixtures.js'
+import { MESH_ID, SlowStopRuntime, TestCluster, spec, waitFor, type TestNode } from './trust-fixtures.js'
 
-const STOP_MS = 1500
-
-/** a memory runtime whose stops take STOP_MS, like a container that uses its grace period */
-class SlowStopRuntime extends RecordingRuntime {
-  override async stop (id: string): Promise<void> {
-    await sleep(STOP_MS)
-    await super.stop(id)
-  }
+function slowStops (stopMs: number): SlowStopRuntime {
+  const runtime = new SlowStopRuntime({ meshId: MESH_ID })
+  runtime.stopMs = stopMs
+  return runtime
 }
 
 interface Outcome { maxCopies: number, startedOn: string[] }
 
-async function cutTheHolder (timing: Partial<Timing>): Promise<Outcome> {
-  const mesh = await TestCluster.start(Array.from({ length: 5 }, () => ({ org: 'acme', timing, runtime: new SlowStopRuntime({ meshId: MESH_ID }) })))
+async function cutTheHolder (timing: Partial<Timing>, stopMs: number): Promise<Outcome> {
+  const mesh = await TestCluster.start(Array.from({ length: 5 }, () => ({ org: 'acme', timing, runtime: slowStops(stopMs) })))
   try {
     const id = (n: TestNode): string => n.identity.peerId
     await mesh.settled()
@@ -65,13 +61,14 @@ async function cutTheHolder (timing: Partial<Timing>): Promise<Outcome> {
 }
 
 test('a cut-off singleton is stopped before the majority starts it: never two copies', async () => {
-  const outcome = await cutTheHolder({ singletonFence: 4000 })
+  const outcome = await cutTheHolder({ singletonFence: 4000 }, 1500)
   assert.is(outcome.maxCopies, 1, 'two copies of a singleton ran at once')
   assert.is.not(outcome.startedOn[0], outcome.startedOn[1])
 })
 
 test('without the fence, the same cut runs it twice (what the fence is for)', async () => {
-  const outcome = await cutTheHolder({ singletonFence: 0 })
+  // stops that take 3 s leave a 2 s window after the majority declares the holder dead (1 s): wide enough on a busy machine
+  const outcome = await cutTheHolder({ singletonFence: 0 }, 3000)
   assert.is(outcome.maxCopies, 2)
 })
 

@@ -146,6 +146,15 @@ export class RecordingRuntime extends MemoryRuntime {
   }
 }
 
+/** a runtime whose stops take `stopMs`, like a container that uses its grace period */
+export class SlowStopRuntime extends RecordingRuntime {
+  stopMs = 0
+  override async stop (id: string): Promise<void> {
+    await new Promise(resolve => setTimeout(resolve, this.stopMs))
+    await super.stop(id)
+  }
+}
+
 export interface TestNode {
   identity: Identity
   org: string

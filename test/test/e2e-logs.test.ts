@@ -7,13 +7,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { withCluster } from '../src/docker-cluster.js'
-import { engines, REPO_ROOT } from '../src/docker-engines.js'
+import { engines } from '../src/docker-engines.js'
+import { followMinga } from '../src/follow.js'
 
 const started = await engines(['e2e-a', 'e2e-b', 'e2e-c'])
-const BIN = join(REPO_ROOT, 'packages/cli/bin/minga.js')
 
 /** three known lines (one on stderr), then a tick every 0.3 s; stops at once on SIGTERM */
 const SCRIPT = 'trap "exit 0" TERM; echo known-1; sleep 0.2; echo known-2 >&2; sleep 0.2; echo known-3; i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.3 & wait $!; done'
@@ -54,15 +52,8 @@ if (started !== undefined) {
         assert.ok(c.id.startsWith(own[0].container) || own[0].container.startsWith(c.id.slice(0, 12)), 'the container that printed it')
       }
 
-      const items: any[] = []
-      const follower = spawn(process.execPath, [BIN, '--data', reader.dataDir, 'logs', 'acme/echo', '-f', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-      let pending = ''
-      follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        pending += chunk
-        const parts = pending.split('\n')
-        pending = parts.pop() ?? ''
-        for (const part of parts) if (part !== '') items.push(JSON.parse(part))
-      })
+      const follower = followMinga(reader.dataDir, 'logs', 'acme/echo', '-f', '--json')
+      const items = follower.items
       try {
         const victim = running[0]
         await cluster.waitFor('ticks from both nodes', async () => running.every(c => items.some(i => i.type === 'line' && i.node === peerOf(c.at) && i.text.startsWith('tick'))))
@@ -81,7 +72,7 @@ if (started !== undefined) {
         assert.ok(ticks.length >= 2 && ticks.some(t => t > ticks[0]), `the surviving container ticked on: ${JSON.stringify(ticks)}`)
         assert.ok(ticks.every((t, i) => i === 0 || t === ticks[i - 1] + 1), `the surviving replica: every tick, in order, across the failure: ${JSON.stringify(ticks)}`)
       } finally {
-        follower.kill('SIGINT')
+        follower.stop()
       }
     })
   })

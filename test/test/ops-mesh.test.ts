@@ -8,12 +8,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MINGA_BIN, startCluster, waitFor, type Cluster, type MingaNode } from '../src/index.js'
+import { followMinga, startCluster, waitFor, type Cluster, type MingaNode } from '../src/index.js'
 import { httpOf, parsePrometheus } from './ops-helpers.js'
 
 let mesh: Cluster
@@ -111,15 +110,8 @@ test('minga logs -f follows a replica to its new node after kill -9 of the node 
   const victimPeer = rows.map(r => r.assigned).find(p => p !== n3.peerId)
   victim = mesh.nodes.find(n => n.peerId === victimPeer)!
   const moved = rows.find(r => r.assigned === victimPeer).replica
-  const items: any[] = []
-  const follower = spawn(process.execPath, [MINGA_BIN, '--data', n3.dir, 'logs', 'acme/chat', '-f', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let pending = ''
-  follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk
-    const lines = pending.split('\n')
-    pending = lines.pop() ?? ''
-    for (const line of lines) if (line !== '') items.push(JSON.parse(line))
-  })
+  const follower = followMinga(n3.dir, 'logs', 'acme/chat', '-f', '--json')
+  const items = follower.items
   try {
     await waitFor(() => items.some(i => i.type === 'line' && i.node === victimPeer), { label: 'lines from the victim', message: () => JSON.stringify(items.slice(-5)) })
     const killedAt = Date.now()
@@ -137,7 +129,7 @@ test('minga logs -f follows a replica to its new node after kill -9 of the node 
       assert.equal(ticks, ticks.map((_, i) => `tick-${i}`), `replica ${replica}: its container's lines in order, none missing`)
     }
   } finally {
-    follower.kill('SIGINT')
+    follower.stop()
   }
   await mesh.up(victim)
 })
