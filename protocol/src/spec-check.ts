@@ -6,6 +6,7 @@
  * spec that every node accepts. `checkServiceSpec` runs on every service
  * entry the CRDT merges: no allocation beyond the problem list, no parsing.
  */
+import { durationRuleText } from './duration.js'
 import { InvalidSpecError } from './errors.js'
 import { NAME_PATTERN } from './keys.js'
 import type { ServiceSpec } from './spec.js'
@@ -402,13 +403,5 @@ export function checkHealthNumbers (value: { interval?: unknown, timeout?: unkno
 }
 
 function durationRule (min: number, max: number): string {
-  return `must be a duration like 500ms, 5s, 1m or 1m30s, from ${formatDuration(min)} to ${formatDuration(max)}`
-}
-
-function formatDuration (ms: number): string {
-  if (ms === 0) return '0s'
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
+  return durationRuleText({ min, max })
 }

@@ -34,11 +34,12 @@ import {
   checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume, checkVolumesUnique,
   isPlainObject, isWhole
 } from './spec-check.js'
-import { parseCpu, parseDuration, parseMemory } from './spec-units.js'
+import { parseDuration } from './duration.js'
+import { parseCpu, parseMemory } from './spec-units.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
 
 export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
-export { parseCpu, parseDuration, parseMemory } from './spec-units.js'
+export { parseCpu, parseMemory } from './spec-units.js'
 export { SPEC_FILE_LIMITS } from './spec-yaml.js'
 
 export interface ParseSpecOptions {

@@ -1,8 +1,8 @@
 /**
  * Human units in spec files: cpu in cores (`0.5`, `2`) or millicores
  * (`500m`); memory in bytes, binary (`64Mi`, `1Gi`) or decimal (`512M`,
- * `1G`) sizes; durations like `500ms`, `5s`, `1m30s`. Each returns NaN for
- * anything else, so the caller reports the value as written.
+ * `1G`) sizes. Each returns NaN for anything else, so the caller reports the
+ * value as written. Durations have their own module (duration.ts).
  */
 
 /** millicores, or NaN when `raw` is not a cpu amount */
@@ -27,16 +27,6 @@ export function parseMemory (raw: unknown): number {
   if (typeof raw !== 'string' || raw.length > 32) return NaN
   const match = /^(\d+(?:\.\d+)?)\s*(k|K|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(raw.trim())
   return match === null ? NaN : Math.round(Number(match[1]) * MEMORY_UNITS[match[2] ?? ''])
-}
-
-/** milliseconds, or NaN when `raw` is not a duration like `500ms`, `5s`, `1m30s`; a bare 0 is allowed */
-export function parseDuration (raw: unknown): number {
-  if (raw === 0) return 0
-  if (typeof raw !== 'string' || raw.length > 32 || !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(raw)) return NaN
-  const scale: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let ms = 0
-  for (const match of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(match[1]) * scale[match[2]]
-  return wholeOrNaN(ms)
 }
 
 function wholeOrNaN (value: number): number {

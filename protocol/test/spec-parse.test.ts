@@ -3,7 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { stringify } from 'yaml'
-import { checkServiceSpec, parseCpu, parseDuration, parseMemory, parseServiceSpec, specHash, SPEC_FILE_LIMITS, type ServiceSpec } from '../src/index.js'
+import { checkServiceSpec, parseCpu, parseMemory, parseServiceSpec, specHash, SPEC_FILE_LIMITS, type ServiceSpec } from '../src/index.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -108,10 +108,7 @@ test('human units', () => {
     assert.is(parseMemory(given), bytes, `memory ${given}`)
   }
   for (const bad of ['64MB', '1gb', '64mi', 'lots', 1.5, '-1Mi', '']) assert.ok(Number.isNaN(parseMemory(bad)), `memory ${String(bad)}`)
-  for (const [given, ms] of [['5s', 5000], ['500ms', 500], ['1m', 60_000], ['1m30s', 90_000], ['1h', 3_600_000], ['1.5s', 1500], [0, 0]] as const) {
-    assert.is(parseDuration(given), ms, `duration ${given}`)
-  }
-  for (const bad of [5, '5', 's', '5 s', '1d', '-1s', '0.1ms', '']) assert.ok(Number.isNaN(parseDuration(bad)), `duration ${String(bad)}`)
+  // durations: duration.test.ts
 })
 
 test('a file with many mistakes lists every one, with its path', () => {
@@ -150,8 +147,8 @@ services:
     'services.web.ports[1].host: must be a whole number from 1 to 65535 (got 99999)',
     'services.web.ports[3].host: port 80/tcp is published twice',
     'services.web.health.cmd: missing (must be a command line (run by sh -c) or a list of arguments)',
-    'services.web.health.interval: must be a duration like 500ms, 5s, 1m or 1m30s, from 1s to 1h (got 5)',
-    'services.web.health.timeout: must be a duration like 500ms, 5s, 1m or 1m30s, from 100ms to 1h (got "1ms")',
+    'services.web.health.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got 5)',
+    'services.web.health.timeout: must be a duration like 500ms, 90s or 10m, from 100ms to 1h (got "1ms")',
     'services.web.health.retries: must be a whole number from 1 to 100 (got 0)',
     'services.web.singleton: must be true or false (got "yes")',
     'services.web.volumes[0]: must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly (got "a")',
@@ -206,7 +203,7 @@ test('each field refuses what it cannot hold', () => {
     ['volumes: ["data:/a:rx"]', 'volumes[0]: must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly (got "data:/a:rx")'],
     ['volumes: ["a:/data", "b:/data"]', 'volumes[1].path: /data is mounted twice'],
     ['volumes: [{ name: a, path: /a, readOnly: maybe }]', 'volumes[0].readOnly: must be true or false (got "maybe")'],
-    ['health: { cmd: true, interval: 2h }', 'health.interval: must be a duration like 500ms, 5s, 1m or 1m30s, from 1s to 1h (got "2h")'],
+    ['health: { cmd: true, interval: 2h }', 'health.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got "2h")'],
     ['health: curl localhost', 'health: must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod (got "curl localhost")'],
     ['update: { maxUnavailable: -1 }', 'update.maxUnavailable: must be a whole number from 0 to the number of replicas (0 starts the new replica before stopping the old) (got -1)'],
     ['replicas: 2\nupdate: { maxUnavailable: 3 }', 'update.maxUnavailable: must be a whole number from 0 to 2 (the replicas) (got 3)'],
@@ -351,7 +348,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
   refuse({ ...minimal, ports: ['80'] }, ['ports[0]: must be a mapping with container, host and protocol (got "80")'])
   refuse({ ...minimal, ports: [{ container: 80 }] }, ['ports[0].protocol: missing (must be "tcp" or "udp")'])
   refuse({ ...minimal, health: { cmd: ['true'], interval: '5s', timeout: 3000, retries: 3, startPeriod: 0 } }, [
-    'health.interval: must be a duration like 500ms, 5s, 1m or 1m30s, from 1s to 1h (got "5s")'
+    'health.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got "5s")'
   ])
   refuse({ ...minimal, volumes: [{ name: 'a', path: '/a' }] }, ['volumes[0].readOnly: missing (must be true or false)'])
   refuse({ ...minimal, replicas: Number.NaN }, ['replicas: must be a whole number from 0 to 1000 (got NaN)'])

@@ -19,10 +19,17 @@ test('a bad scenario gets every problem listed with its path', () => {
     assert.is(err.name, 'ScenarioError')
     assert.match(err.message, /bad\.yaml is not a valid scenario/)
     assert.match(err.message, /mesh\.colour: unknown field/)
-    assert.match(err.message, /duration: expected a duration like 500ms/)
+    assert.match(err.message, /duration: must be a duration like 500ms, 1h30m or 365d, not "soon"/)
     assert.match(err.message, /timeline\[0\]\.kill\.nodes: expected a whole number from 1/)
     assert.match(err.message, /timeline\[1\]: expected exactly one action/)
   }
+})
+
+test('durations follow the one grammar: 1h30m and 0.2ms latencies (not rounded to 0), no unit-less numbers', () => {
+  const s = parseScenario('name: x\nmesh: { nodes: 10, orgs: 2 }\nduration: 1h30m\nnetwork: { latency: { sameOrg: 0.2ms } }\n')
+  assert.is(s.duration, 5_400_000)
+  assert.is(s.network.sameOrg.median, 0.2)
+  assert.throws(() => parseScenario('name: x\nmesh: { nodes: 10, orgs: 2 }\nsettle: 300\n'), /settle: must be a duration like .*, not 300/)
 })
 
 test('missing essentials are named', () => {

@@ -1,8 +1,9 @@
 /** control API: the mesh (status, nodes, events, invites, cordons, test-mode partitions) */
+import { DURATION_RULES } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type { ApiRoutes } from './api-server.js'
 import type { Daemon } from './daemon.js'
-import { parseDurationMs } from './duration.js'
+import { requestDuration } from './duration.js'
 
 export function meshRoutes (routes: ApiRoutes, d: Daemon, testMode: boolean): void {
   const ops = () => d.operations
@@ -10,7 +11,7 @@ export function meshRoutes (routes: ApiRoutes, d: Daemon, testMode: boolean): vo
   routes.add('GET', '/v1/nodes', async () => ops().nodes())
   routes.add('GET', '/v1/events', async ({ query }) => d.core.events.recent({ since: Number(query.get('since') ?? 0), limit: 1000 }))
   routes.add('POST', '/v1/invite', async ({ body }) => {
-    const ttlMs = parseDurationMs(body?.ttl ?? '24h')
+    const ttlMs = requestDuration(body?.ttl ?? '24h', 'ttl', DURATION_RULES.inviteTtl)
     return await ops().invite({ org: body?.org, newOrg: body?.newOrg === true, ttlMs, uses: Number(body?.uses ?? 1), bootstrap: d.bootstrapAddrs(), psk: await d.psk() })
   })
   routes.add('POST', '/v1/cordon', async ({ body }) => ({ node: await ops().cordon(String(body?.node ?? ''), String(body?.reason ?? 'cordoned by an operator')) }))

@@ -8,7 +8,7 @@
  *   GET /v1/metrics
  *   GET /v1/http          where the dashboard and /metrics listen
  */
-import { parseDuration } from '@minga/protocol'
+import { DURATION_RULES, durationRuleText, parseDuration } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type { ApiRoutes } from './api-server.js'
 import type { Daemon } from './daemon.js'
@@ -65,14 +65,13 @@ export function parseSince (value: string | null, now: number): number | undefin
   if (value === null || value.trim() === '') return undefined
   const text = value.trim()
   if (/^\d{12,}$/.test(text)) return Number(text)
-  const days = /^(\d+)d$/.exec(text)
-  const duration = days === null ? parseDuration(text) : Number(days[1]) * 86_400_000
-  if (duration > 0) return now - duration
+  const duration = parseDuration(text, DURATION_RULES.since)
+  if (!Number.isNaN(duration)) return now - duration
   if (/^\d{4}-\d\d-\d\d/.test(text)) {
     const time = Date.parse(text)
     if (!Number.isNaN(time)) return time
   }
-  throw new BadRequestError(`since is a duration (90s, 10m, 2h, 3d) or a time (2026-11-26T10:00:00Z), not "${text}"`)
+  throw new BadRequestError(`since is a time (2026-11-26T10:00:00Z) or a duration back from now; a duration ${durationRuleText(DURATION_RULES.since)}. Not "${text.slice(0, 40)}"`)
 }
 
 function parseCount (value: string | null, name: string, max: number): number | undefined {

@@ -2,6 +2,7 @@
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
 import { collect, context, keyValues } from './context.js'
+import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { age, bytes, cpu, shortId, table } from './format.js'
 
@@ -28,6 +29,7 @@ export function meshCommands (program: Command): void {
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (options.org !== undefined && options.newOrg === true) throw new CliError('Use --org or --new-org, not both', EXIT.usage)
+      await durationFlag(options.ttl, '--ttl', 'inviteTtl')
       const result = await ctx.api.post('/v1/invite', { org: options.org, newOrg: options.newOrg === true, ttl: options.ttl, uses: Number(options.uses) })
       if (options.json === true) return ctx.json(result)
       ctx.out(result.token)

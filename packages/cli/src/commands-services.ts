@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { context, type Context } from './context.js'
+import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId, table } from './format.js'
 
@@ -18,10 +19,11 @@ export function serviceCommands (program: Command): void {
     .addHelpText('after', '\nExamples:\n  minga deploy -f web.yaml --wait\n  minga deploy -f docker-compose.yml')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      const timeout = await durationFlag(options.timeout, '--timeout', 'wait')
       const text = await readSpecFile(options.file)
       const results = await ctx.api.post('/v1/deploy', await deployBody(ctx, text, options.file, options.compose === true))
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}`)
-      if (options.wait === true) await waitUntil(ctx, parseDurationMs(options.timeout), async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
+      if (options.wait === true) await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
       if (options.json === true) ctx.json(results)
     })
 
@@ -89,10 +91,11 @@ export function serviceCommands (program: Command): void {
     .addHelpText('after', '\nExample:\n  minga drain 3xk9TqPz\n  # patch and reboot the host, then:\n  minga uncordon 3xk9TqPz')
     .action(async (node, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      const timeout = await durationFlag(options.timeout, '--timeout', 'wait')
       const { node: peer } = await ctx.api.post('/v1/cordon', { node, reason: options.reason })
       ctx.out(`${shortId(peer)}: cordoned`)
       if (options.wait === false) return
-      await waitUntil(ctx, parseDurationMs(options.timeout), async () => {
+      await waitUntil(ctx, timeout, async () => {
         const nodes = await ctx.api.get('/v1/nodes')
         const held = nodes.find((n: any) => n.id === peer)?.replicas ?? 0
         return held === 0 ? undefined : `${held} replica(s) still on ${shortId(peer)}`
@@ -109,13 +112,6 @@ export function serviceCommands (program: Command): void {
       const { node: peer } = await ctx.api.post('/v1/uncordon', { node })
       ctx.out(`${shortId(peer)}: uncordoned`)
     })
-}
-
-/** `90s`, `2m`, `1h` → ms */
-function parseDurationMs (text: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
-  if (match === null) throw new CliError(`"${text}" is not a duration; use e.g. 90s, 2m or 1h`, EXIT.usage)
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms']
 }
 
 /** a minga spec goes as text; a Compose file is translated here (the node speaks minga only) */

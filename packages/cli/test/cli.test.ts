@@ -71,6 +71,30 @@ test('deploy of a missing file is a usage error', async () => {
   assert.match(run.stderr, /no such file/)
 })
 
+test('every duration flag reads one grammar (1h30m, 500ms), and its error gives examples that work', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  // the duration is read before anything else: a good one gets as far as the missing file or the missing node
+  const deploy = (timeout: string) => minga('--data', dir, 'deploy', '-f', join(dir, 'none.yaml'), '--wait', '--timeout', timeout)
+  for (const good of ['1h30m', '90s', '2m', '1.5h', '2500ms']) {
+    const run = deploy(good)
+    assert.is(run.status, 2, `deploy --timeout ${good}`)
+    assert.match(run.stderr, /no such file/, `deploy --timeout ${good}: ${run.stderr}`)
+  }
+  for (const [verb, flag, good] of [['drain', '--timeout', '1h30m'], ['invite', '--ttl', '1h30m']]) {
+    const args = verb === 'drain' ? ['drain', 'abcdefgh'] : ['invite']
+    assert.is(minga('--data', dir, ...args, flag, good).status, 3, `${verb} ${flag} ${good} reaches the (missing) node`)
+    const bad = minga('--data', dir, ...args, flag, '90')
+    assert.is(bad.status, 2, `${verb} ${flag} 90`)
+    assert.match(bad.stderr, new RegExp(`${flag} must be a duration like`))
+  }
+  const bad = deploy('1 hour')
+  assert.is(bad.status, 2)
+  const examples = /like ([^,]+), ([^ ]+) or ([^,]+),/.exec(bad.stderr)
+  assert.ok(examples !== null, bad.stderr)
+  for (const example of examples.slice(1)) assert.match(deploy(example).stderr, /no such file/, `the example ${example} is valid`)
+  await rm(dir, { recursive: true, force: true })
+})
+
 test('output helpers', () => {
   assert.is(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y')
   assert.is(shortId('12D3KooWabcdefgh12345678'), '12345678')

@@ -5,9 +5,8 @@
  * default.
  */
 import { parse as parseYaml } from 'yaml'
-import { parseCpu, parseMemory } from '@minga/protocol'
+import { durationRuleText, parseCpu, parseDuration, parseMemory, type DurationRule } from '@minga/protocol'
 import { DEFAULT_NETWORK, type LatencyDist, type NetworkParams } from '../network/model.js'
-import { parseDurationText } from './duration.js'
 import type { Action, Scenario } from './types.js'
 
 export class ScenarioError extends Error {
@@ -19,6 +18,9 @@ export class ScenarioError extends Error {
 
 type Obj = Record<string, unknown>
 
+/** network latencies are modelled below a millisecond (`0.2ms` on a LAN) */
+const LATENCY: DurationRule = { step: 0 }
+
 class Reader {
   readonly problems: string[] = []
 
@@ -29,10 +31,11 @@ class Reader {
     return value as Obj
   }
 
-  duration (value: unknown, path: string, fallback: number): number {
+  /** a duration of the one grammar (protocol's duration.ts); latencies take fractions of a millisecond */
+  duration (value: unknown, path: string, fallback: number, rule: DurationRule = {}): number {
     if (value === undefined) return fallback
-    const ms = parseDurationText(value)
-    if (ms === undefined) { this.problems.push(`${path}: expected a duration like 500ms, 30s, 10m or 1h, got ${JSON.stringify(value)}`); return fallback }
+    const ms = parseDuration(value, rule)
+    if (Number.isNaN(ms)) { this.problems.push(`${path}: ${durationRuleText(rule)}, not ${JSON.stringify(value)}`); return fallback }
     return ms
   }
 
@@ -54,7 +57,7 @@ class Reader {
 
   latency (value: unknown, path: string, fallback: LatencyDist, sigma: number): LatencyDist {
     if (value === undefined) return { ...fallback, sigma }
-    return { median: this.duration(value, path, fallback.median), sigma }
+    return { median: this.duration(value, path, fallback.median, LATENCY), sigma }
   }
 }
 
@@ -134,7 +137,7 @@ function parseNetwork (r: Reader, value: unknown): NetworkParams {
   const pairs: Record<string, LatencyDist> = latency.pairs === undefined ? { ...d.regionPairs } : {}
   for (const [pair, ms] of Object.entries(r.obj(latency.pairs, 'network.latency.pairs', Object.keys(latency.pairs ?? {})))) {
     if (!/^[^-]+-[^-]+$/.test(pair) || !pair.split('-').every(x => regions.includes(x))) r.problems.push(`network.latency.pairs.${pair}: expected two regions of network.regions joined by a dash`)
-    pairs[pair] = { median: r.duration(ms, `network.latency.pairs.${pair}`, 50), sigma: Math.min(sigma, 0.25) }
+    pairs[pair] = { median: r.duration(ms, `network.latency.pairs.${pair}`, 50, LATENCY), sigma: Math.min(sigma, 0.25) }
   }
   const bandwidth = n.bandwidth === undefined ? d.bandwidth : parseBandwidth(n.bandwidth)
   if (!Number.isFinite(bandwidth) || bandwidth <= 0) r.problems.push(`network.bandwidth: expected a rate like 100Mbit or 1Gbit, got ${JSON.stringify(n.bandwidth)}`)
@@ -147,7 +150,7 @@ function parseNetwork (r: Reader, value: unknown): NetworkParams {
     regionPairs: pairs,
     loss: r.number(n.loss, 'network.loss', d.loss, 0, 0.5),
     bandwidth: Number.isFinite(bandwidth) && bandwidth > 0 ? bandwidth : d.bandwidth,
-    processing: r.duration(n.processing, 'network.processing', d.processing),
+    processing: r.duration(n.processing, 'network.processing', d.processing, LATENCY),
     crashDisconnect: r.duration(n.crashDisconnect, 'network.crashDisconnect', d.crashDisconnect),
     silentDisconnect: r.duration(n.silentDisconnect, 'network.silentDisconnect', d.silentDisconnect),
     reconnect: r.duration(n.reconnect, 'network.reconnect', d.reconnect),
