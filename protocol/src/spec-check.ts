@@ -291,10 +291,7 @@ export function checkCombined (spec: { replicas?: number, singleton?: boolean, m
   // maxUnavailable 0 means "surge": the new copy of a replica starts beside the old one, so the two run together for a moment
   if (maxUnavailable === 0 && singleton === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice)', maxUnavailable)
   if (maxUnavailable === 0 && spec.hostPorts === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port)', maxUnavailable)
-  if (maxUnavailable !== undefined) {
-    if (replicas === 0 && maxUnavailable !== 1) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a service with 0 replicas', maxUnavailable)
-    if (replicas > 0 && maxUnavailable > replicas) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${replicas} (the replicas)`, maxUnavailable)
-  }
+  // maxUnavailable above the replica count means all at once: it is not tied to the count, so scaling never rewrites it
 }
 
 const RESOURCE_FIELDS = new Set(['cpu', 'memory'])

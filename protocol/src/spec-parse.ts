@@ -25,7 +25,6 @@
  * numbers keep their written form where a string is meant (`VERSION: 1.10`
  * stays "1.10"). A field set to null counts as left out.
  */
-import { createHash } from 'node:crypto'
 import { canonicalJson } from './canonical.js'
 import { InvalidSpecError } from './errors.js'
 import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeSpec } from './spec.js'
@@ -76,11 +75,6 @@ export function parseServiceSpec (text: string, options: ParseSpecOptions = {}):
   const specs = normalizeFile(yaml.value, yaml.texts, options.org, problems)
   if (problems.size > 0) fail(problems.list)
   return specs
-}
-
-/** sha256 (hex, first 16 characters) of the canonical JSON of a normalized spec: equal specs, equal hashes */
-export function specHash (spec: ServiceSpec): string {
-  return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)
 }
 
 interface Item { raw: unknown, texts: Texts, path: string, nameFromKey?: string }
@@ -188,7 +182,7 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
     checkFields(update, UPDATE_FIELDS, at(path, 'update'), problems)
     const value = own(update, 'maxUnavailable') ?? SPEC_DEFAULTS.maxUnavailable
     maxUnavailable = isWhole(value, 0, SPEC_LIMITS.maxReplicas) ? value : undefined
-    if (maxUnavailable === undefined) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to the number of replicas (0 starts the new replica before stopping the old)`, value)
+    if (maxUnavailable === undefined) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas} (0 starts each new replica before stopping the old; the replicas or more replaces all at once)`, value)
   }
 
   const singleton = get('singleton') ?? false

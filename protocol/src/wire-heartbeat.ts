@@ -18,7 +18,7 @@ export interface ReplicaReport {
   service: ServiceId
   /** 0-based replica index */
   replica: number
-  /** `specHash` of the spec the replica runs */
+  /** `containerHash` of the spec the replica was made from */
   hash: string
   state: ReplicaState
   healthy: boolean
@@ -136,7 +136,7 @@ function replicaReport (value: unknown, path: string): ReplicaReport {
   return {
     service: pattern(record.service, `${path}.service`, SERVICE_ID_PATTERN, 'must be a service id org/name') as ServiceId,
     replica: whole(record.replica, `${path}.replica`, 0, SPEC_LIMITS.maxReplicas - 1),
-    hash: pattern(record.hash, `${path}.hash`, HASH_PATTERN, 'must be a spec hash (hex)'),
+    hash: pattern(record.hash, `${path}.hash`, HASH_PATTERN, 'must be a container hash (hex)'),
     state: state as ReplicaState,
     healthy: bool(record.healthy, `${path}.healthy`)
   }

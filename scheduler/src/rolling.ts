@@ -1,5 +1,5 @@
 /**
- * Rolling updates without coordination. When a service's spec hash changes,
+ * Rolling updates without coordination. When a service's container hash changes,
  * every node computes, from the same heartbeats, which replicas may be
  * replaced right now; each node then replaces only those it owns.
  *
@@ -34,7 +34,8 @@ export function surges (spec: ServiceSpec): boolean {
 /** replica indices whose outdated, healthy copy may be replaced now */
 export function replaceableNow (service: DesiredService, reports: Iterable<PeerReplica>): Set<number> {
   const replicas = replicaCount(service.spec)
-  const maxUnavailable = Math.max(1, Math.floor(service.spec.update?.maxUnavailable ?? 1))
+  // above the replica count it means all at once (the spec does not tie it to the count, so scaling leaves it alone)
+  const maxUnavailable = Math.min(replicas, Math.max(1, Math.floor(service.spec.update?.maxUnavailable ?? 1)))
   const status = new Uint8Array(replicas)
   for (const report of reports) {
     if (!report.healthy || !Number.isInteger(report.replica) || report.replica < 0 || report.replica >= replicas) continue

@@ -1,13 +1,13 @@
 import type { Resources, ServiceSpec } from '@minga/protocol'
 
-/** A service as the scheduler sees it: the replicated record plus its id and spec hash */
+/** A service as the scheduler sees it: the replicated record plus its id and container hash */
 export interface DesiredService {
   /** `org/name` */
   id: string
   spec: ServiceSpec
   /** HLC of the first deploy; sorts in time order. Older services are placed first */
   created: string
-  /** hash of the spec, opaque; a change means a rolling update */
+  /** the container hash (what a container is made of, not how many or where), opaque; a change means a rolling update */
   hash: string
 }
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseServiceSpec, specHash, type State } from '@minga/protocol'
+import { parseServiceSpec, containerHash, type State } from '@minga/protocol'
 import {
   LogsServer, MemoryRuntime, MemoryEngine, decodeLogsRequest, decodeLogsResponse, encodeLogs, gatherLogs, systemClock,
   type LogItem, type LogsLimits, type Mesh, type RequestHandler
@@ -64,7 +64,7 @@ function node (net: FakeNet, id: string, engine: MemoryEngine, limits: Partial<L
 }
 
 async function start (n: TestNode, replica: number): Promise<string> {
-  const c = await n.runtime.start({ service: 'acme/talk', replica, hash: specHash(SPEC), spec: SPEC })
+  const c = await n.runtime.start({ service: 'acme/talk', replica, hash: containerHash(SPEC), spec: SPEC })
   return c.id
 }
 

@@ -82,7 +82,8 @@ export class Operations {
     this.requireOwnOrg(record.spec.org)
     if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) throw new BadRequestError(`Replicas must be a whole number from 0 to 1000, not ${replicas}`)
     if (record.spec.singleton && replicas > 1) throw new BadRequestError(`${record.spec.org}/${record.spec.name} is a singleton: it runs 0 or 1 replica`)
-    const spec = { ...record.spec, replicas, update: { maxUnavailable: Math.min(record.spec.update.maxUnavailable, Math.max(replicas, 1)) } }
+    // only the count changes: the update policy and every container field stay as deployed, so no replica restarts
+    const spec = { ...record.spec, replicas }
     await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { spec, created: record.created } as unknown as Json)
   }
 

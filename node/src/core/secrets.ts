@@ -250,7 +250,7 @@ export function secretVersions (state: State): Map<string, string> {
 
 const versionsCache = new WeakMap<State, { digest: string, versions: Map<string, string> }>()
 
-/** a spec hash with the service's secret versions folded in (same length, still hex) */
+/** a container hash with the service's secret versions folded in (same length, still hex) */
 export function withSecrets (hash: string, versions: string | undefined): string {
   return versions === undefined ? hash : createHash('sha256').update(`${hash}\0${versions}`).digest('hex').slice(0, hash.length)
 }

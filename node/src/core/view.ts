@@ -1,10 +1,10 @@
 /**
  * What the scheduler sees, derived from the replicated state and the live
- * set: desired services with their spec hashes, and the live member nodes
+ * set: desired services with their container hashes, and the live member nodes
  * with their capacity, labels, policy and cordons. Every node derives the
  * same view from the same entries and live set, so all of them place alike.
  */
-import { keys, specHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
+import { keys, containerHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from './secrets.js'
 
@@ -22,7 +22,7 @@ export function desiredServices (state: State): DesiredService[] {
     const record = entry.value as unknown as ServiceRecord
     let hash = hashes.get(record)
     if (hash === undefined) {
-      hash = specHash(record.spec)
+      hash = containerHash(record.spec)
       hashes.set(record, hash)
     }
     const id = `${record.spec.org}/${record.spec.name}`

@@ -5,7 +5,7 @@
  * availability is back (recovery), counts replicas moved against the
  * least that had to move, and watches singletons on every replica start.
  */
-import { specHash, type Entry, type ServiceSpec } from '@minga/protocol'
+import { containerHash, type Entry, type ServiceSpec } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
@@ -201,7 +201,7 @@ export class Observer {
 
   private hashOf (spec: ServiceSpec): string {
     let hash = this.hashes.get(spec)
-    if (hash === undefined) { hash = specHash(spec); this.hashes.set(spec, hash) }
+    if (hash === undefined) { hash = containerHash(spec); this.hashes.set(spec, hash) }
     return hash
   }
 

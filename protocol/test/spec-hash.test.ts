@@ -1,0 +1,52 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { containerHash, parseServiceSpec, PLACEMENT_FIELDS, type ServiceSpec } from '../src/index.js'
+import { SPEC_FIELDS } from '../src/spec-check.js'
+
+const spec: ServiceSpec = parseServiceSpec(`
+name: web
+org: acme
+image: minga/busybox:1
+command: [httpd, -f, -p, "8080", -h, /www]
+env: { GREETING: hello }
+replicas: 3
+resources: { cpu: 200m, memory: 64Mi }
+spread: node
+allowOrgs: [acme, riverside]
+constraints: { disk: ssd }
+ports: ["8080:8080"]
+health: { cmd: [wget, -q, -O-, "http://127.0.0.1:8080/"], interval: 5s }
+update: { maxUnavailable: 2 }
+volumes: ["data:/data"]
+`)[0]
+
+test('containerHash: equal specs give equal hashes, whatever their key order', () => {
+  const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(spec).reverse())))
+  assert.is(containerHash(reordered), containerHash(spec))
+  assert.match(containerHash(spec), /^[0-9a-f]{16}$/)
+})
+
+test('containerHash covers every spec field but placement and rollout, new fields included', () => {
+  // SPEC_FIELDS is the list of every field a stored spec may have: a field added to it is covered here without a change
+  for (const field of SPEC_FIELDS) {
+    const changed = { ...spec, [field]: '__changed__' } as unknown as ServiceSpec
+    const placement = (PLACEMENT_FIELDS as readonly string[]).includes(field)
+    if (placement) assert.is(containerHash(changed), containerHash(spec), `${field} says how many or where: no container changes`)
+    else assert.is.not(containerHash(changed), containerHash(spec), `${field} is part of a container`)
+  }
+  for (const field of PLACEMENT_FIELDS) assert.ok((SPEC_FIELDS as readonly string[]).includes(field), `${field} is a spec field`)
+})
+
+test('scaling, placement and the update policy leave the hash alone; image, env, resources, ports, volumes and health do not', () => {
+  const same: Array<Partial<ServiceSpec>> = [
+    { replicas: 0 }, { replicas: 7 }, { spread: 'org' }, { constraints: {} }, { allowOrgs: undefined }, { update: { maxUnavailable: 0 } }, { singleton: true }
+  ]
+  for (const patch of same) assert.is(containerHash({ ...spec, ...patch }), containerHash(spec), JSON.stringify(patch))
+  const other: Array<Partial<ServiceSpec>> = [
+    { image: 'minga/busybox:2' }, { command: ['sleep', '1d'] }, { env: { GREETING: 'hi' } }, { resources: { cpu: 300, memory: spec.resources.memory } },
+    { ports: [] }, { volumes: [] }, { health: undefined }
+  ]
+  for (const patch of other) assert.is.not(containerHash({ ...spec, ...patch }), containerHash(spec), JSON.stringify(patch))
+})
+
+test.run()
