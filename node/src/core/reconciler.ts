@@ -53,6 +53,8 @@ const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
 const MIN_BEAT_SHARE = 0.3
 /** wait this long before watching the runtime's events again after the stream broke */
 const WATCH_RETRY_MS = 1000
+/** own stops remembered, at most */
+const MAX_OWN_STOPS = 1000
 
 interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
 
@@ -65,6 +67,8 @@ export class Reconciler {
   private readonly inFlight = new Set<string>()
   /** stops under way, by container id */
   private readonly stopping = new Map<string, { key: string, ports: boolean, done: Promise<void> }>()
+  /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
+  private readonly ownStops = new Set<string>()
   private readonly backoff = new ReplicaBackoff()
   private pendingRun?: Timer
   private pendingBeat?: Timer
@@ -298,6 +302,7 @@ export class Reconciler {
       events.emit({ time: clock.now(), node: identity.peerId, kind, subject: key, reason })
     try {
       if (action.type === 'stop' || action.type === 'restart') {
+        this.markOwnStop(action.containerId)
         await runtime.stop(action.containerId)
         this.stats.stops++
         this.observed = this.observed.filter(c => c.id !== action.containerId)
@@ -321,6 +326,12 @@ export class Reconciler {
       this.recordFailure(action, err.message)
       emit('replica-error', err.message)
     }
+  }
+
+  private markOwnStop (containerId: string): void {
+    this.ownStops.add(containerId)
+    // the engine reports an exit after the stop returns at the latest; a few hundred ids outlast any such delay
+    if (this.ownStops.size > MAX_OWN_STOPS) this.ownStops.delete(this.ownStops.values().next().value as string)
   }
 
   private recordFailure (action: Action, error: string): void {
@@ -372,7 +383,8 @@ export class Reconciler {
         for await (const event of runtime.events({ signal: this.watcher.signal })) {
           const c = this.observed.find(o => o.id === event.id)
           const subject = c === undefined ? event.id : replicaKey(c.service, c.replica)
-          if (event.type === 'die' && c !== undefined) events.emit({ time: clock.now(), node: identity.peerId, kind: 'replica-crash', subject, reason: `exited with code ${event.exitCode}` })
+          // a container that exits because this node stopped it did not crash: its stop is an event of its own
+          if (event.type === 'die' && c !== undefined && !this.ownStops.has(event.id)) events.emit({ time: clock.now(), node: identity.peerId, kind: 'replica-crash', subject, reason: `exited with code ${event.exitCode}` })
           if (event.type === 'health' && event.health !== 'starting') {
             events.emit({ time: clock.now(), node: identity.peerId, kind: event.health === 'healthy' ? 'replica-healthy' : 'replica-unhealthy', subject, reason: `health check ${event.health === 'healthy' ? 'passes' : 'fails'}` })
           }
