@@ -100,6 +100,15 @@ export function runRuntimeTests (name: string, setup: () => Promise<RuntimeSetup
     }
   })
 
+  it('a failing health check leaves its last probe: exit code and output, on one bounded line', async ({ runtime }) => {
+    const failing = await runtime.start(replicaOf('sick', { health: { cmd: ['sh', '-c', 'echo database   not ready; echo retry later; exit 3'], ...FAST_HEALTH } }))
+    const sick = await waitFor('unhealthy', async () => { const c = await listed(runtime, failing.id); return c?.health === 'unhealthy' ? c : undefined })
+    assert.equal(sick.probe, { exitCode: 3, output: 'database not ready retry later' })
+    const passing = await runtime.start(replicaOf('fine', { health: { cmd: ['sh', '-c', 'echo ok'], ...FAST_HEALTH } }))
+    const fine = await waitFor('healthy', async () => { const c = await listed(runtime, passing.id); return c?.health === 'healthy' ? c : undefined })
+    assert.equal(fine.probe, { exitCode: 0, output: 'ok' })
+  })
+
   it('logs give stdout and stderr lines in order, with times; tail and since narrow them', async ({ runtime }) => {
     const before = Date.now()
     // Docker reads stdout and stderr apart: lines printed in the same instant may swap

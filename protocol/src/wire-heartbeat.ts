@@ -24,12 +24,23 @@ export interface ReplicaReport {
   healthy: boolean
 }
 
-/** a replica this node should run but cannot (e.g. its image is missing), so every node's `minga ps` shows why */
+/**
+ * a replica this node should run but cannot (e.g. its image is missing), or
+ * runs but fails its health check, so every node's `minga ps` shows why
+ */
 export interface ReplicaProblemReport {
   service: ServiceId
   replica: number
   /** what is wrong, in words an operator can act on */
   error: string
+  /** the last health check of a replica that fails it: the probe's exit code (-1 when it timed out) and output */
+  probe?: HealthProbe
+}
+
+export interface HealthProbe {
+  exitCode: number
+  /** the probe's output, whitespace collapsed, at most MAX_PROBE_OUTPUT characters */
+  output: string
 }
 
 export interface HeartbeatMessage {
@@ -60,12 +71,14 @@ export type HeartbeatBody = Omit<HeartbeatMessage, 'type' | 'sig'>
 export const MAX_HEARTBEAT_REPLICAS = 10_000
 export const MAX_HEARTBEAT_PROBLEMS = 100
 export const MAX_PROBLEM_LENGTH = 500
+export const MAX_PROBE_OUTPUT = 200
 /** 10,000 replica reports of about 90 bytes each fit */
 export const MAX_HEARTBEAT_BYTES = 1024 * 1024
 
 const SIGNING_DOMAIN = 'minga/heartbeat/1'
 const HEARTBEAT_FIELDS = new Set(['type', 'node', 'seq', 'time', 'org', 'capacity', 'allocated', 'labels', 'replicas', 'version', 'digest', 'addrs', 'problems', 'sig'])
-const PROBLEM_FIELDS = new Set(['service', 'replica', 'error'])
+const PROBLEM_FIELDS = new Set(['service', 'replica', 'error', 'probe'])
+const PROBE_FIELDS = new Set(['exitCode', 'output'])
 const REPLICA_FIELDS = new Set(['service', 'replica', 'hash', 'state', 'healthy'])
 const SERVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 const HASH_PATTERN = /^[0-9a-f]{8,64}$/
@@ -122,11 +135,23 @@ function checkHeartbeatBody (value: unknown): HeartbeatBody {
 
 function problemReport (value: unknown, path: string): ReplicaProblemReport {
   const record = object(value, path, PROBLEM_FIELDS)
-  return {
+  const problem: ReplicaProblemReport = {
     service: pattern(record.service, `${path}.service`, SERVICE_ID_PATTERN, 'must be a service id org/name') as ServiceId,
     replica: whole(record.replica, `${path}.replica`, 0, SPEC_LIMITS.maxReplicas - 1),
     error: text(record.error, `${path}.error`, MAX_PROBLEM_LENGTH)
   }
+  if (record.probe !== undefined) {
+    const probe = object(record.probe, `${path}.probe`, PROBE_FIELDS)
+    problem.probe = { exitCode: whole(probe.exitCode, `${path}.probe.exitCode`, -1, 255), output: text(probe.output, `${path}.probe.output`, MAX_PROBE_OUTPUT) }
+  }
+  return problem
+}
+
+/** a probe's output as it travels: control characters and runs of whitespace become one space, at most MAX_PROBE_OUTPUT characters */
+export function probeOutput (raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = raw.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim()
+  return flat.length <= MAX_PROBE_OUTPUT ? flat : `${flat.slice(0, MAX_PROBE_OUTPUT - 1)}…`
 }
 
 function replicaReport (value: unknown, path: string): ReplicaReport {

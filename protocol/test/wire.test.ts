@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  MAX_GOSSIP_ENTRIES, MAX_HEARTBEAT_REPLICAS, MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_BY_TYPE, decodeMessage, encodeHlc, encodeMessage,
+  MAX_GOSSIP_ENTRIES, MAX_HEARTBEAT_REPLICAS, MAX_PROBE_OUTPUT, probeOutput, MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_BY_TYPE, decodeMessage, encodeHlc, encodeMessage,
   generateIdentity, isEntries, isErrorMessage, isHeartbeat, isJoinRequest, isJoinResponse, isSyncRequest, isSyncResponse, signEntry,
   signHeartbeat, verifyHeartbeat, type Entry, type HeartbeatBody, type WireMessage
 } from '../src/index.js'
@@ -39,6 +39,7 @@ const samples: WireMessage[] = [
   signHeartbeat(node, MESH, body()),
   signHeartbeat(node, MESH, body({ addrs: undefined, replicas: [] })),
   signHeartbeat(node, MESH, body({ problems: [{ service: 'acme/ghost' as any, replica: 0, error: 'Image registry.invalid/ghost:1 is not on this node and could not be pulled' }] })),
+  signHeartbeat(node, MESH, body({ problems: [{ service: 'acme/db' as any, replica: 1, error: 'failing its health check: exit 3, "not ready"', probe: { exitCode: 3, output: 'not ready' } }] })),
   { type: 'entries', entries: [entry(1), entry(2, null), { ...entry(3), value: undefined, tombstone: true }] },
   { type: 'sync-request', marks: { [node.peerId]: 12, [other.peerId]: 0 }, digest: '3-abcdef' },
   { type: 'sync-response', entries: [entry(4)], marks: { [node.peerId]: 4 }, more: true },
@@ -139,6 +140,9 @@ test('bad messages are refused with the field that is wrong', () => {
     [{ ...heartbeat, addrs: 'x' }, /heartbeat\.addrs must be a list/],
     [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x'.repeat(501) }] }, /heartbeat\.problems\[0\]\.error must be a string of at most 500 characters/],
     [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', more: 1 }] }, /heartbeat\.problems\[0\] has an unknown field "more"/],
+    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 3, output: 'x'.repeat(201) } }] }, /heartbeat\.problems\[0\]\.probe\.output must be a string of at most 200 characters/],
+    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 256, output: '' } }] }, /heartbeat\.problems\[0\]\.probe\.exitCode must be a whole number from -1 to 255/],
+    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 1 } }] }, /heartbeat\.problems\[0\]\.probe\.output must be a string/],
     [{ ...heartbeat, problems: Array.from({ length: 101 }, () => ({ service: 'acme/web', replica: 0, error: 'x' })) }, /heartbeat\.problems has 101 items \(at most 100\)/],
     [{ type: 'entries', entries: [{ ...entry(1), seq: 0 }] }, /entries\[0\]: entry\.seq must be a positive integer/],
     [{ type: 'entries', entries: {} }, /entries must be a list/],
@@ -217,6 +221,13 @@ test('fuzz: mutated valid messages only ever decode or give those errors', () =>
     for (const [at, byte] of flips) bytes[at % bytes.length] = byte
     decodeOrRefuse(cut === null ? bytes : bytes.subarray(0, cut % bytes.length))
   }), { numRuns: 3000 })
+})
+
+test('probeOutput: one line, control characters gone, bounded', () => {
+  assert.is(probeOutput('database\n  not ready\r\n\u0007retry'), 'database not ready retry')
+  const long = probeOutput('y'.repeat(5000))
+  assert.is(long.length, MAX_PROBE_OUTPUT)
+  assert.ok(long.endsWith('…'))
 })
 
 test.run()

@@ -24,12 +24,13 @@ import type { PlacementCache } from './placement-cache.js'
 import type { Timing } from './timing.js'
 import { servicesOn } from './assignment-index.js'
 import { LruPlacementCache } from './placement-cache.js'
-import { ReplicaBackoff, replicaKey, type ReplicaProblem } from './replica-backoff.js'
+import { ReplicaBackoff, replicaKey } from './replica-backoff.js'
+import { replicaNotes, type ReplicaNote } from './replica-notes.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
 import { desiredServices, liveNodeInfos, memberCount } from './view.js'
 
-export type { ReplicaProblem } from './replica-backoff.js'
+export type { ReplicaNote } from './replica-notes.js'
 
 export interface ReconcilerInit {
   identity: Identity
@@ -129,18 +130,23 @@ export class Reconciler {
     return this.observed
   }
 
-  replicaProblems (): ReplicaProblem[] {
-    return this.backoff.list()
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
+  replicaProblems (): ReplicaNote[] {
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
+    const hashes = new Map(this.refresh().services.map(s => [s.id, s.hash]))
+    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashes, now: this.init.clock.now() })
   }
 
-  /** the replicas assigned here that keep failing to start, for the heartbeat: every node's `minga ps` shows why */
+  /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
   problemReport (): ReplicaProblemReport[] {
     const assignment = this.view?.assignment
     if (assignment === undefined) return []
-    return this.backoff.list()
-      .filter(p => assignment.services[p.service]?.[p.replica] === this.init.identity.peerId)
+    const self = this.init.identity.peerId
+    const runs = new Set(this.observed.map(c => replicaKey(c.service, c.replica)))
+    return this.replicaProblems()
+      .filter(p => assignment.services[p.service]?.[p.replica] === self || runs.has(replicaKey(p.service, p.replica)))
       .slice(0, MAX_HEARTBEAT_PROBLEMS)
-      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH) }))
+      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH), ...(p.probe === undefined ? {} : { probe: p.probe }) }))
   }
 
   /** what this node reports in its heartbeat */

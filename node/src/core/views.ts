@@ -3,7 +3,7 @@
  * built from the replicated state, the last assignment, this node's
  * containers and the peers' heartbeats.
  */
-import { keys, type CordonRecord, type Json } from '@minga/protocol'
+import { keys, type CordonRecord, type HealthProbe, type Json } from '@minga/protocol'
 import type { NodeCore } from './core.js'
 import { replicaKey } from './replica-backoff.js'
 
@@ -12,8 +12,8 @@ export interface ReplicaView {
   replica: number
   /** where the scheduler wants it; null when it cannot be placed */
   assigned: string | null
-  /** where it runs now, as nodes report it */
-  running: Array<{ node: string, state: string, healthy: boolean, current: boolean, containerId?: string }>
+  /** where it runs now, as nodes report it; `probe`: the last health check of a copy that fails it */
+  running: Array<{ node: string, state: string, healthy: boolean, current: boolean, containerId?: string, probe?: HealthProbe }>
   /** why it is not running as wanted, when known */
   problem?: string
 }
@@ -54,21 +54,27 @@ function reported (core: NodeCore): Map<string, ReplicaView['running']> {
 export function psView (core: NodeCore, service?: string): ReplicaView[] {
   const assignment = core.reconciler.currentAssignment()
   const runningBy = reported(core)
-  // this node's own problems, and what the other nodes report of the replicas assigned to them
-  const problems = new Map<string, string>()
+  // this node's own notes, and what the other nodes report of the replicas they run or are assigned
+  const problems = new Map<string, { error: string, probe?: HealthProbe }>()
   for (const peer of core.liveness.all()) {
     if (peer.status === 'dead') continue
-    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer.id}`, `node ${peer.id.slice(-8)} reports: ${p.error}`)
+    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer.id}`, { error: `node ${peer.id.slice(-8)} reports: ${p.error}`, probe: p.probe })
   }
-  for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.identity.peerId}`, p.error)
+  for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.identity.peerId}`, p)
   const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
   const out: ReplicaView[] = []
   for (const s of core.reconciler.desired()) {
     if (service !== undefined && s.id !== service) continue
     for (let replica = 0; replica < s.spec.replicas; replica++) {
       const key = `${s.id}#${replica}`
-      const view: ReplicaView = { service: s.id, replica, assigned: assignment.services[s.id]?.[replica] ?? null, running: runningBy.get(key) ?? [] }
-      const problem = (view.assigned === null ? undefined : problems.get(`${key}@${view.assigned}`)) ?? unplaced.get(key)
+      const running = (runningBy.get(key) ?? []).map(copy => {
+        const probe = copy.healthy ? undefined : problems.get(`${key}@${copy.node}`)?.probe
+        return probe === undefined ? copy : { ...copy, probe }
+      })
+      const view: ReplicaView = { service: s.id, replica, assigned: assignment.services[s.id]?.[replica] ?? null, running }
+      // the assigned node's note, else a note of a copy that runs elsewhere (an old owner's, failing its check)
+      const problem = (view.assigned === null ? undefined : problems.get(`${key}@${view.assigned}`)?.error) ??
+        unplaced.get(key) ?? running.map(copy => problems.get(`${key}@${copy.node}`)?.error).find(e => e !== undefined)
       if (problem !== undefined) view.problem = problem
       out.push(view)
     }

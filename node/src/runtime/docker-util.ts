@@ -3,6 +3,7 @@
  * turned into the runtime's own, and inspect answers turned into
  * RuntimeContainers.
  */
+import { probeOutput } from '@minga/protocol'
 import { CALL_TIMEOUT_MS, DEFAULT_DOCKER_SOCKET } from './constants.js'
 import { RuntimeUnavailableError } from './errors.js'
 import { linkSignals, rejectOnAbort } from './signals.js'
@@ -115,6 +116,8 @@ export function toRuntimeContainer (info: ContainerInspectInfo): RuntimeContaine
     health = state === 'exited' ? 'unhealthy' : (status === 'healthy' || status === 'unhealthy' ? status : 'starting')
   }
   const startedAt = Date.parse(info.State.StartedAt)
+  const last = (info.State.Health as { Log?: Array<{ ExitCode?: number, Output?: string }> } | undefined)?.Log?.at(-1)
+  const probe = last === undefined ? undefined : { exitCode: Number.isSafeInteger(last.ExitCode) ? Math.max(-1, Math.min(255, last.ExitCode!)) : -1, output: probeOutput(last.Output ?? '') }
   return {
     id: info.Id,
     service: labels[LABELS.service] ?? '',
@@ -125,6 +128,7 @@ export function toRuntimeContainer (info: ContainerInspectInfo): RuntimeContaine
     health,
     ...(state === 'exited' ? { exitCode: info.State.ExitCode } : {}),
     ...(startedAt > 0 ? { startedAt } : {}),
-    ...(info.State.Error === '' || info.State.Error === undefined ? {} : { error: info.State.Error })
+    ...(info.State.Error === '' || info.State.Error === undefined ? {} : { error: info.State.Error }),
+    ...(probe === undefined ? {} : { probe })
   }
 }

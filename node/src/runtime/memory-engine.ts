@@ -7,11 +7,11 @@
  * Time comes from `now` and `delay`, so the simulator can run it on a
  * virtual clock; randomness (start failures) from `random`.
  */
-import type { Resources } from '@minga/protocol'
+import { probeOutput, type HealthProbe, type Resources } from '@minga/protocol'
 import { AsyncQueue } from './async-queue.js'
 import { MEMORY_LOG_LINES } from './constants.js'
 import { ImageNotFoundError, RuntimeStartError } from './errors.js'
-import { healthPasses, parseProgram } from './memory-program.js'
+import { healthProbe, parseProgram } from './memory-program.js'
 import { linkSignals } from './signals.js'
 import type { ContainerHealth, ContainerState, ImageProgress, LogLine, LogOptions, ReplicaSpec, RuntimeContainer, RuntimeEvent } from './types.js'
 
@@ -53,6 +53,8 @@ export interface MemoryContainer {
   readonly life: AbortController
   /** set by setHealth: the modelled check no longer decides */
   healthPinned: boolean
+  /** the last modelled health check */
+  probe?: HealthProbe
 }
 
 export type EngineListener = (container: MemoryContainer, event: RuntimeEvent) => void
@@ -211,7 +213,8 @@ export class MemoryEngine {
       state: c.state,
       health: c.state === 'exited' ? (hasCheck ? 'unhealthy' : 'none') : c.health,
       ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }),
-      ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt })
+      ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }),
+      ...(c.probe === undefined ? {} : { probe: { ...c.probe } })
     }
   }
 
@@ -254,15 +257,17 @@ export class MemoryEngine {
     if (!c.life.signal.aborted) this.exit(c, status)
   }
 
-  /** one modelled check, as Docker would conclude it: see healthPasses */
+  /** one modelled check, as Docker would conclude it: see healthProbe */
   private async checkHealth (c: MemoryContainer): Promise<void> {
     const check = c.replica.spec.health
     if (check === undefined) return
-    const passes = healthPasses(check.cmd)
+    const probe = healthProbe(check.cmd)
+    const passes = probe.exitCode === 0
     const interval = Math.max(1, check.interval)
     const wait = passes ? interval : interval * (Math.floor(check.startPeriod / interval) + Math.max(1, check.retries))
     try { await this.delay(wait, c.life.signal) } catch { return }
     if (c.life.signal.aborted || c.healthPinned || c.state !== 'running') return
+    c.probe = { exitCode: probe.exitCode, output: probeOutput(probe.output) }
     this.setHealth(c, passes ? 'healthy' : 'unhealthy', false)
   }
 }

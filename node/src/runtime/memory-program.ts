@@ -38,17 +38,19 @@ export function parseScript (script: string): Step[] {
 }
 
 /**
- * Whether a health check command passes in the memory runtime: `['false']`
- * and scripts that end with a non-zero status fail, everything else passes
+ * A health check command as the memory runtime runs it, with the exit code
+ * and output Docker would record: `['false']` and scripts that end with a
+ * non-zero status fail, everything else passes; `echo` lines are the output
  */
-export function healthPasses (cmd: string[]): boolean {
+export function healthProbe (cmd: string[]): { exitCode: number, output: string } {
   let status = 0
+  const output: string[] = []
   for (const step of parseProgram(cmd)) {
-    if (step.op === 'exit') return step.code === 0
+    if (step.op === 'exit') return { exitCode: step.code, output: output.join('\n') }
     if (step.op === 'status') status = step.code
-    if (step.op === 'echo') status = 0
+    if (step.op === 'echo') { status = 0; output.push(step.text) }
   }
-  return status === 0
+  return { exitCode: status, output: output.join('\n') }
 }
 
 function parseStatement (argv: string[]): Step[] {

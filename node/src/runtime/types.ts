@@ -9,7 +9,7 @@
  * hash, and it only ever lists, stops or reads containers that carry its own
  * mesh and node labels.
  */
-import type { Resources, ServiceSpec } from '@minga/protocol'
+import type { HealthProbe, Resources, ServiceSpec } from '@minga/protocol'
 
 export interface ReplicaSpec {
   /** `org/name` */
@@ -39,6 +39,8 @@ export interface RuntimeContainer {
   startedAt?: number
   /** why the container could not be created or started, in words an operator can act on */
   error?: string
+  /** the last health check: its exit code (-1: timed out) and output (protocol's probeOutput: one line, bounded) */
+  probe?: HealthProbe
 }
 
 export interface LogLine {

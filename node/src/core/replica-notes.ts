@@ -1,0 +1,61 @@
+/**
+ * What `minga ps` and `minga status` say is wrong with a replica, as it
+ * stands now. A note must be true when it is shown: a failure to start is
+ * the replica's note only while no copy of it with the current spec runs or
+ * starts here (the back-off record that times its retries lives on, out of
+ * sight), and a copy that runs but fails its health check says so with the
+ * last probe's exit code and output.
+ */
+import type { HealthProbe } from '@minga/protocol'
+import type { RuntimeContainer } from '../runtime/types.js'
+import { replicaKey, type ReplicaProblem } from './replica-backoff.js'
+
+export interface ReplicaNote {
+  service: string
+  replica: number
+  /** in words an operator can act on */
+  error: string
+  /** local ms when this became true */
+  at: number
+  /** the last health check, for a copy that fails it */
+  probe?: HealthProbe
+}
+
+export interface NotesInput {
+  /** the back-off records: failed starts and crashes */
+  failures: readonly ReplicaProblem[]
+  /** this node's containers */
+  containers: readonly RuntimeContainer[]
+  /** the current container hash of every desired service */
+  hashes: ReadonlyMap<string, string>
+  now: number
+}
+
+/** one note per replica at most, the health check's first: it is what is wrong right now */
+export function replicaNotes ({ failures, containers, hashes, now }: NotesInput): ReplicaNote[] {
+  const notes = new Map<string, ReplicaNote>()
+  const going = new Set<string>()
+  for (const c of containers) {
+    const hash = hashes.get(c.service)
+    if (hash === undefined) continue
+    const key = replicaKey(c.service, c.replica)
+    if (c.state === 'running' && c.health === 'unhealthy') {
+      notes.set(key, { service: c.service, replica: c.replica, error: healthNote(c.probe), at: c.startedAt ?? now, ...(c.probe === undefined ? {} : { probe: c.probe }) })
+    } else if (c.hash === hash && (c.state === 'running' || c.state === 'starting')) {
+      going.add(key)
+    }
+  }
+  for (const failure of failures) {
+    const key = replicaKey(failure.service, failure.replica)
+    if (notes.has(key) || going.has(key)) continue
+    notes.set(key, { service: failure.service, replica: failure.replica, error: failure.error, at: failure.at })
+  }
+  return [...notes.values()]
+}
+
+/** `failing its health check: exit 3, "database not ready"` */
+export function healthNote (probe: HealthProbe | undefined): string {
+  if (probe === undefined) return 'failing its health check'
+  const exit = probe.exitCode === -1 ? 'the check timed out' : `exit ${probe.exitCode}`
+  return `failing its health check: ${exit}${probe.output === '' ? '' : `, ${JSON.stringify(probe.output)}`}`
+}
