@@ -84,8 +84,33 @@ test('minga logs gathers the lines of every replica from every node, in time ord
   const human = await mesh.cli(mesh.nodes[1], 'logs', 'talk', '--replica', '1', '--tail', '2')
   assert.is(human.status, 0, human.stderr)
   assert.match(human.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \w{8} #1 {2}three$/m)
-  assert.is(human.stdout.trim().split('\n').length, 1, 'stdout has the last two lines minus the stderr one')
-  assert.match(human.stderr, /#1 {2}two/)
+  // like docker logs: the containers' stderr lines go to stdout too, so "minga logs talk | tail" shows them
+  assert.equal(human.stdout.trim().split('\n').map(l => l.split('  ').at(-1)), ['two', 'three'], 'stdout has both lines, the stderr one included')
+  assert.is(human.stderr, '')
+  const split = await mesh.cli(mesh.nodes[1], 'logs', 'talk', '--replica', '1', '--tail', '2', '--split-streams')
+  assert.is(split.status, 0, split.stderr)
+  assert.equal(split.stdout.trim().split('\n').map(l => l.split('  ').at(-1)), ['three'], 'with --split-streams stdout has the stdout line')
+  assert.match(split.stderr, /#1 {2}two$/m)
+})
+
+test('minga ps NAME finds another organization\'s service when the name is unique; ps of no such service exits 1', async () => {
+  const riverside = mesh.nodes[2]
+  const rows = await mesh.json(riverside, 'ps', 'talk')
+  assert.is(rows.length, 3, JSON.stringify(rows))
+  assert.ok(rows.every((r: any) => r.service === 'acme/talk'))
+  const table = await mesh.cli(riverside, 'ps', 'talk')
+  assert.match(table.stdout, /^acme\/talk\s+0\s/m)
+  for (const name of ['nosuch', 'acme/nosuch']) {
+    const missing = await mesh.cli(riverside, 'ps', name)
+    assert.is(missing.status, 1, `ps ${name}: ${missing.stdout}`)
+    assert.match(missing.stderr, /No service .*nosuch in the mesh; "minga ls" lists the services/)
+    assert.is(missing.stdout, '', 'no empty table')
+  }
+  const logs = await mesh.cli(riverside, 'logs', 'talk', '--tail', '1')
+  assert.is(logs.status, 0, logs.stderr)
+  const rm = await mesh.cli(riverside, 'rm', 'talk')
+  assert.is(rm.status, 1)
+  assert.match(rm.stderr, /Only members of acme change its services/)
 })
 
 test('minga events shows what every node did, merged by time', async () => {
@@ -134,15 +159,16 @@ test('minga logs -f follows a replica to its new node after kill -9 of the node 
   await mesh.up(victim)
 })
 
-test('after a kill, mesh-wide events show one node-dead seen by both survivors, found by a refused dial', async () => {
+test('after a kill, mesh-wide events show one node-dead seen by both survivors, found by the closed connection', async () => {
   const survivor = mesh.nodes.find(n => n !== victim)!
   await waitFor(async () => (await mesh.json(survivor, 'nodes')).every((n: any) => n.status === 'alive'), { label: 'all alive again' })
   const events = (await mesh.cli(survivor, 'events', '--json', '--since', '10m', '--kind', 'node-dead')).stdout.trim().split('\n').map(l => JSON.parse(l)).filter(e => e.type === 'event')
   assert.is(events.length, 1, `one node-dead event for the killed node: ${JSON.stringify(events)}`)
   assert.is(events[0].subject, victim.peerId)
   assert.is(events[0].observers, 2, 'observed by both survivors')
-  // its connections closed and a dial to it was refused: dead at once, without waiting out the confirmation
-  assert.match(events[0].reason, /its address refuses connections/)
+  // its connections closed: found either by a refused dial or by the short confirmation after the disconnect, whichever
+  // comes first on a busy machine (the core test failure-detector.test.ts shows the refused dial on its own)
+  assert.match(events[0].reason, /^connection closed and (its address refuses connections|no heartbeat since)$/)
   const human = await mesh.cli(survivor, 'events', '--kind', 'node-dead')
   assert.match(human.stdout, /node-dead\s+\w{8}\s+.*\(seen by 2 nodes\)/)
 })
@@ -196,7 +222,8 @@ test('the new routes answer bad requests with clear errors', async () => {
   const cases: Array<[string, number, RegExp]> = [
     ['/v1/logs', 400, /Name the service/],
     ['/v1/logs?service=acme/nope', 404, /No service acme\/nope/],
-    ['/v1/logs?service=talk&since=yesterday', 400, /since is a duration/],
+    ['/v1/logs?service=talk&since=yesterday', 400, /since is a time .* or a duration back from now; a duration must be a duration like/],
+    ['/v1/logs?service=talk&since=1h30m', 200, /./],
     ['/v1/logs?service=talk&tail=-3', 400, /tail is a whole number/],
     ['/v1/logs?service=talk&replica=7', 400, /has 3 replica\(s\), numbered 0 to 2/],
     ['/v1/logs?service=talk&follow=maybe', 400, /follow is 1 or 0/],
@@ -206,7 +233,7 @@ test('the new routes answer bad requests with clear errors', async () => {
   for (const [path, status, message] of cases) {
     const answer = await get(socket, path)
     assert.is(answer.status, status, `${path}: ${answer.body}`)
-    assert.match(JSON.parse(answer.body).error, message, path)
+    if (status >= 400) assert.match(JSON.parse(answer.body).error, message, path)
   }
   const cli = await mesh.cli(n1, 'logs', 'talk', '--tail', 'lots')
   assert.is(cli.status, 2)

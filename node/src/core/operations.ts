@@ -42,10 +42,25 @@ export class Operations {
     throw new BadRequestError(`"${ref}" is not a service name; use NAME or ORG/NAME`)
   }
 
-  serviceRecord (ref: string): ServiceRecord {
+  /**
+   * `org/name`, or a name: this node's organization's service of that name,
+   * else the one service of that name in any organization (as `minga ls`
+   * shows them all). NotFoundError when none; BadRequestError when several
+   * other organizations have one
+   */
+  findService (ref: string): [string, string] {
     const [org, name] = this.resolveService(ref)
+    if (ref.includes('/') || this.core.state.value(keys.service(org, name)) !== undefined) return [org, name]
+    const orgs = this.core.reconciler.desired().filter(s => s.spec.name === name).map(s => s.spec.org)
+    if (orgs.length === 1) return [orgs[0], name]
+    if (orgs.length > 1) throw new BadRequestError(`${orgs.length} organizations have a service ${name} (${orgs.slice(0, 5).join(', ')}); name one as ORG/${name}`)
+    return [org, name]
+  }
+
+  serviceRecord (ref: string): ServiceRecord {
+    const [org, name] = this.findService(ref)
     const record = this.core.state.value<ServiceRecord & Json>(keys.service(org, name))
-    if (record === undefined) throw new NotFoundError(`No service ${org}/${name}; "minga ls" lists the services`)
+    if (record === undefined) throw new NotFoundError(`No service ${ref.includes('/') ? ref : name} in the mesh; "minga ls" lists the services`)
     return record
   }
 
@@ -138,7 +153,12 @@ export class Operations {
   }
 
   services (): ReturnType<typeof servicesView> { return servicesView(this.core) }
-  ps (ref?: string): ReturnType<typeof psView> { return psView(this.core, ref === undefined ? undefined : this.resolveService(ref).join('/')) }
+  /** every replica, or those of one service (NotFoundError when there is no such service) */
+  ps (ref?: string): ReturnType<typeof psView> {
+    if (ref === undefined) return psView(this.core)
+    const { spec } = this.serviceRecord(ref)
+    return psView(this.core, `${spec.org}/${spec.name}`)
+  }
   nodes (): ReturnType<typeof nodesView> { return nodesView(this.core) }
   status (): ReturnType<typeof statusView> { return statusView(this.core) }
 

@@ -8,6 +8,8 @@ export function serviceRoutes (routes: ApiRoutes, d: Daemon): void {
   const ops = () => d.operations
   routes.add('GET', '/v1/services', async () => ops().services())
   routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
+  // a bare name: this org's service of that name, else the one in any org
+  routes.add('GET', '/v1/services/:name', async ({ params }) => ({ ...ops().serviceRecord(params[0]), replicas: ops().ps(params[0]) }))
   routes.add('GET', '/v1/ps', async ({ query }) => ops().ps(query.get('service') ?? undefined))
   routes.add('POST', '/v1/deploy', async ({ body }) => {
     if (Array.isArray(body?.specs)) {

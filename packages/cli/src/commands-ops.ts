@@ -14,8 +14,9 @@ export function opsCommands (program: Command): void {
     .option('--since <when>', 'only lines since then: a duration (10m, 2h, 3d) or a time (2026-11-26T10:00:00Z)')
     .option('--tail <n>', 'only the last N lines of each replica')
     .option('--replica <n>', 'only these replicas (a number, or a comma-separated list)')
+    .option('--split-streams', 'write the containers\' stderr lines to stderr (default: every line to stdout, so "minga logs web | grep x" sees them all)')
     .option('--json', 'one JSON object a line (type line, dropped or notice)')
-    .addHelpText('after', '\nExamples:\n  minga logs web --since 10m\n  minga logs web -f --tail 20\n  minga logs acme/db --replica 0')
+    .addHelpText('after', '\nExamples:\n  minga logs web --since 10m\n  minga logs web -f --tail 20\n  minga logs acme/db --replica 0\n  minga logs web --split-streams 2>errors.log')
     .action(async (service, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const query = new URLSearchParams({ service })
@@ -25,7 +26,7 @@ export function opsCommands (program: Command): void {
       if (options.replica !== undefined) query.set('replica', options.replica)
       await follow(join(ctx.dataDir, 'api.sock'), `/v1/logs?${query.toString()}`, (item, write) => {
         if (options.json === true) return write(process.stdout, JSON.stringify(item) + '\n')
-        if (item.type === 'line') return write(item.stream === 'stderr' ? process.stderr : process.stdout, `${stamp(item.time)} ${shortId(item.node)} #${item.replica}  ${item.text}\n`)
+        if (item.type === 'line') return write(item.stream === 'stderr' && options.splitStreams === true ? process.stderr : process.stdout, `${stamp(item.time)} ${shortId(item.node)} #${item.replica}  ${item.text}\n`)
         if (item.type === 'dropped') return write(process.stderr, `-- ${item.count} line(s) of #${item.replica} on ${shortId(item.node)} dropped: this reader was too slow --\n`)
         write(process.stderr, `minga: ${item.text}\n`)
       })

@@ -139,10 +139,11 @@ async function readSpecFile (path: string): Promise<string> {
   }
 }
 
+/** ORG/NAME as given, or the node's pick for a bare NAME: this org's service of that name, else the one in any org */
 async function resolve (ctx: Context, service: string): Promise<[string, string]> {
   if (service.includes('/')) return service.split('/', 2) as [string, string]
-  const status = await ctx.api.get('/v1/status')
-  return [status.org, service]
+  const { spec } = await ctx.api.get(`/v1/services/${encodeURIComponent(service)}`)
+  return [spec.org, spec.name]
 }
 
 /** undefined when every replica of these services runs healthy on its assigned node with the current spec */

@@ -1,0 +1,31 @@
+/** Operations at the core level: how a bare service name is found across organizations */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { parseServiceSpec } from '@minga/protocol'
+import { Operations } from '../src/index.js'
+import { TestCluster, waitFor } from './trust-fixtures.js'
+
+test('a bare NAME is this org\'s service, else the one service of that name in any org; several are an error; none is not found', async () => {
+  const mesh = await TestCluster.start(['acme', 'riverside', 'hilltop'])
+  try {
+    await mesh.settled()
+    const [acme, riverside, hilltop] = mesh.nodes.map(n => new Operations(n.core))
+    await acme.deploy(parseServiceSpec('name: web\nimage: minga/busybox:1\n', { org: 'acme' }))
+    await waitFor(() => mesh.nodes.every(n => n.state.digest() === mesh.nodes[0].state.digest()), 'every node holds acme/web')
+    assert.equal(hilltop.findService('web'), ['acme', 'web'], 'unique in the mesh: found in another org')
+    assert.is(hilltop.ps('web').length, 1)
+    assert.is(hilltop.serviceRecord('web').spec.org, 'acme')
+    await riverside.deploy(parseServiceSpec('name: web\nimage: minga/busybox:1\n', { org: 'riverside' }))
+    await waitFor(() => mesh.nodes.every(n => n.state.digest() === mesh.nodes[0].state.digest()), 'every node holds riverside/web')
+    assert.equal(acme.findService('web'), ['acme', 'web'], 'this org\'s own comes first')
+    assert.equal(riverside.findService('web'), ['riverside', 'web'])
+    assert.throws(() => hilltop.ps('web'), (err: Error) => err.name === 'BadRequestError' && /2 organizations have a service web \(acme, riverside\); name one as ORG\/web/.test(err.message))
+    assert.throws(() => hilltop.ps('nosuch'), (err: Error) => err.name === 'NotFoundError' && /No service nosuch in the mesh/.test(err.message))
+    assert.throws(() => hilltop.ps('acme/nosuch'), (err: Error) => err.name === 'NotFoundError')
+    assert.is(hilltop.ps().length, 2, 'ps of everything')
+  } finally {
+    await mesh.stop()
+  }
+})
+
+test.run()
