@@ -17,7 +17,8 @@ export interface StatusView {
   agreeing: number
   nodes: { total: number, alive: number, suspect: number, dead: number, removed: number, cordoned: number }
   services: { total: number, degraded: string[] }
-  replicas: { desired: number, running: number, healthy: number, unplaced: number }
+  /** healthy: served by a healthy copy of any spec; updated: of the current spec */
+  replicas: { desired: number, running: number, healthy: number, updated: number, unplaced: number }
   /** requested by replicas / offered, over the live nodes (cpu in millicores, memory in bytes) */
   capacity: { cpu: { allocated: number, capacity: number }, memory: { allocated: number, capacity: number } }
   /** what this node observed in the last hour, by kind of trouble */
@@ -56,6 +57,12 @@ export function statusView (core: NodeCore): StatusView {
     problems.push(`${s.id}: ${s.healthy}/${s.replicas} replicas healthy${why !== undefined ? ` (${why})` : ''} — "minga ps ${s.id}", "minga logs ${s.id}"`)
   }
   if (degraded.length > 5) problems.push(`${degraded.length - 5} more service(s) below their healthy replica count — "minga ls"`)
+  // a rolling update under way serves with old and new copies; one whose new copies fail has halted
+  for (const s of services.filter(s => s.updated < s.replicas && !degraded.includes(s)).slice(0, 5)) {
+    const why = ps.find(r => r.service === s.id && r.problem !== undefined)?.problem
+    if (why !== undefined) problems.push(`${s.id}: rolling update halted at ${s.updated}/${s.replicas} on the current spec, the rest serve the old one (${why}) — "minga ps ${s.id}"; deploy a fixed spec or the previous one`)
+    else notes.push(`${s.id}: rolling update under way, ${s.updated}/${s.replicas} replicas on the current spec`)
+  }
   if (assignment.unplaced.length > 0) problems.push(`${assignment.unplaced.length} replica(s) cannot be placed: ${assignment.unplaced[0].reason} — add capacity or relax the spec`)
 
   const agreeing = live.filter(n => n.digest === digest || n.self).length
@@ -111,6 +118,7 @@ export function statusView (core: NodeCore): StatusView {
       desired: services.reduce((n, s) => n + s.replicas, 0),
       running: services.reduce((n, s) => n + s.running, 0),
       healthy: services.reduce((n, s) => n + s.healthy, 0),
+      updated: services.reduce((n, s) => n + s.updated, 0),
       unplaced: assignment.unplaced.length
     },
     capacity,

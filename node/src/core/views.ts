@@ -23,7 +23,10 @@ export interface ServiceView {
   image: string
   replicas: number
   running: number
+  /** replicas that a healthy copy serves, of the current spec or an older one (a rolling update serves with both) */
   healthy: number
+  /** replicas that a healthy copy of the current spec serves (kubectl's UP-TO-DATE) */
+  updated: number
   spread: string
   singleton: boolean
   hash: string
@@ -87,12 +90,14 @@ export function servicesView (core: NodeCore): ServiceView[] {
   return core.reconciler.desired().map(s => {
     let running = 0
     let healthy = 0
+    let updated = 0
     for (let replica = 0; replica < s.spec.replicas; replica++) {
       const copies = runningBy.get(`${s.id}#${replica}`) ?? []
       if (copies.some(c => c.state === 'running')) running++
-      if (copies.some(c => c.healthy && c.current)) healthy++
+      if (copies.some(c => c.healthy)) healthy++
+      if (copies.some(c => c.healthy && c.current)) updated++
     }
-    return { id: s.id, image: s.spec.image, replicas: s.spec.replicas, running, healthy, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
+    return { id: s.id, image: s.spec.image, replicas: s.spec.replicas, running, healthy, updated, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
   }).sort((a, b) => a.id.localeCompare(b.id))
 }
 

@@ -86,7 +86,7 @@ function render(s) {
     var problems = svc.replicaViews.filter(function (r) { return r.problem; }).map(function (r) { return '#' + r.replica + ': ' + shortIds(r.problem); });
     return h('tr', { 'data-service': svc.id }, [
       h('td', null, [h('strong', { text: svc.id }), h('div', { cls: 'barlabel', text: svc.image })]),
-      h('td', { text: svc.healthy + '/' + svc.replicas + ' healthy', cls: svc.healthy < svc.replicas ? 'problem' : '' }),
+      h('td', { text: svc.healthy + '/' + svc.replicas + ' healthy' + (svc.updated < svc.healthy ? ', ' + svc.updated + ' on the current spec' : ''), cls: svc.healthy < svc.replicas ? 'problem' : '' }),
       h('td', null, chips.concat(problems.length ? [h('div', { cls: 'problem', text: problems.join('; ') })] : []))
     ]);
   });

@@ -66,7 +66,7 @@ export function nodeMetrics (core: NodeCore, options: NodeMetricsOptions = {}): 
 
   new Gauge({
     name: 'minga_service_replicas',
-    help: 'Replicas per service: desired, running (somewhere, any spec) and healthy (current spec)',
+    help: 'Replicas per service: desired, running (somewhere, any spec), healthy (served by a healthy copy of any spec) and updated (healthy on the current spec)',
     labelNames: ['service', 'state'],
     registers,
     collect () {
@@ -75,6 +75,7 @@ export function nodeMetrics (core: NodeCore, options: NodeMetricsOptions = {}): 
         this.set({ service: s.id, state: 'desired' }, s.replicas)
         this.set({ service: s.id, state: 'running' }, s.running)
         this.set({ service: s.id, state: 'healthy' }, s.healthy)
+        this.set({ service: s.id, state: 'updated' }, s.updated)
       }
     }
   })

@@ -149,7 +149,7 @@ function statusScreen (s: any): string {
     `nodes     ${s.nodes.alive} of ${live} alive${s.nodes.suspect > 0 ? `, ${s.nodes.suspect} suspect` : ''}${s.nodes.dead > 0 ? `, ${s.nodes.dead} dead` : ''}${s.nodes.cordoned > 0 ? `, ${s.nodes.cordoned} cordoned` : ''}${s.nodes.removed > 0 ? ` (${s.nodes.removed} removed)` : ''}`,
     `state     ${s.agreeing} of ${s.nodes.alive + s.nodes.suspect} live nodes agree (digest ${String(s.digest).slice(0, 12)})`,
     `services  ${s.services.total - s.services.degraded.length} of ${s.services.total} at full health`,
-    `replicas  ${s.replicas.healthy} healthy, ${s.replicas.running} running, ${s.replicas.desired} desired${s.replicas.unplaced > 0 ? `, ${s.replicas.unplaced} unplaced` : ''}`
+    `replicas  ${s.replicas.healthy} healthy${s.replicas.updated !== undefined && s.replicas.updated < s.replicas.healthy ? ` (${s.replicas.updated} on the current spec)` : ""}, ${s.replicas.running} running, ${s.replicas.desired} desired${s.replicas.unplaced > 0 ? `, ${s.replicas.unplaced} unplaced` : ''}`
   ]
   if (s.capacity !== undefined) {
     const { cpu: c, memory: m } = s.capacity

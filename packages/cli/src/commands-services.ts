@@ -35,8 +35,9 @@ export function serviceCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const services = await ctx.api.get('/v1/services')
       if (options.json === true) return ctx.json(services)
-      ctx.out(table(['SERVICE', 'IMAGE', 'HEALTHY', 'RUNNING', 'SPREAD'], services.map((s: any) => [
-        s.id, s.image, `${s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
+      // HEALTHY counts replicas served by any spec (a rolling update serves with old and new); UP-TO-DATE those on the current one
+      ctx.out(table(['SERVICE', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s: any) => [
+        s.id, s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
       ])))
     })
 
