@@ -7,3 +7,5 @@ export class BadRequestError extends MingaError {}
 export class ForbiddenError extends MingaError {}
 /** a secret of a service is not (yet) sealed to this node */
 export class SecretUnavailableError extends MingaError {}
+/** this node's clock is so far from the mesh's that the other nodes would refuse what it writes */
+export class ClockSkewError extends MingaError {}

@@ -175,6 +175,8 @@ export interface NodeOptions {
   timing?: Partial<Timing>
   /** default: a RecordingRuntime */
   runtime?: RecordingRuntime
+  /** this node's clock runs this many ms ahead of the others (negative: behind) */
+  clockOffsetMs?: number
 }
 
 export const MESH_ID = 'trust-mesh'
@@ -228,13 +230,15 @@ export class TestCluster {
   }
 
   async boot (identity: Identity, options: NodeOptions, persistence = new MemoryPersistence()): Promise<TestNode> {
-    const state = await State.open({ meshId: MESH_ID, root: this.root.peerId, persistence, now: Date.now })
+    const offset = options.clockOffsetMs ?? 0
+    const clock = offset === 0 ? systemClock : { ...systemClock, now: () => Date.now() + offset }
+    const state = await State.open({ meshId: MESH_ID, root: this.root.peerId, persistence, now: clock.now })
     await state.merge(this.genesis)
     const admits = (peer: string): boolean => state.memberOrg(peer) !== undefined && state.revoked(peer) === undefined
     const mesh = this.net.add(identity.peerId, admits)
     const runtime = options.runtime ?? new RecordingRuntime({ meshId: MESH_ID, nodeId: identity.peerId })
     const core = new NodeCore({
-      identity, state, mesh, clock: systemClock, runtime, version: 'test',
+      identity, state, mesh, clock, runtime, version: 'test',
       capacity: options.capacity ?? { cpu: 4000, memory: 8 * 1024 ** 3 },
       labels: options.labels, acceptOrgs: options.acceptOrgs, shareForOthers: options.shareForOthers, timing: { ...FAST, ...options.timing }
     })

@@ -63,7 +63,8 @@ export class State implements AuthView {
   readonly clock: HybridClock
   private readonly persistence: StatePersistence
   private readonly now: () => number
-  private readonly maxClockAhead: number
+  /** ms: entries stamped further ahead of this node's clock are refused */
+  readonly maxClockAhead: number
   private readonly maxPending: number
   private readonly verify: (meshId: string, entry: Entry) => boolean
   private readonly winners = new Map<string, Entry>()

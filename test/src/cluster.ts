@@ -18,6 +18,7 @@
  * ```
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,6 +55,8 @@ export interface NodeSpec {
   org: string
   /** extra `minga up` arguments, e.g. ['--cpu', '2', '--memory', '4Gi'] */
   upArgs?: string[]
+  /** extra environment of its `minga up` process, e.g. libfaketime's (see `fakeClockEnv`) */
+  env?: Record<string, string>
 }
 
 export interface ClusterOptions {
@@ -119,6 +122,8 @@ export class Cluster {
   readonly nodes: MingaNode[] = []
   private readonly upArgs: string[]
   private readonly extraUpArgs = new Map<MingaNode, string[]>()
+  /** extra environment of a node's `minga up` */
+  readonly upEnv = new Map<MingaNode, Record<string, string>>()
   private readonly root: string
   private readonly timeoutMs: number
 
@@ -203,7 +208,7 @@ export class Cluster {
       '--listen', '/ip4/127.0.0.1/tcp/0', '--door', '/ip4/127.0.0.1/tcp/0', ...await httpArgs(),
       ...this.upArgs, ...(this.extraUpArgs.get(node) ?? [])
     ]
-    const child = spawn(process.execPath, args, { env: { ...process.env, MINGA_TEST_MODE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, args, { env: { ...process.env, MINGA_TEST_MODE: '1', ...this.upEnv.get(node) }, stdio: ['ignore', 'ignore', 'pipe'] })
     live.add(child)
     node.process = child
     node.log.push(`--- ${node.name} up (pid ${child.pid})`)
@@ -348,6 +353,7 @@ export async function startCluster (options: ClusterOptions): Promise<Cluster> {
   try {
     const specs = options.nodes.map((n, i) => ({ ...(typeof n === 'string' ? { org: n } : n), name: `n${i + 1}` }))
     const first = await cluster.init(specs[0].org, specs[0].upArgs)
+    if (specs[0].env !== undefined) cluster.upEnv.set(first, specs[0].env)
     if (up) await cluster.up(first)
     let pending = specs.slice(1)
     while (pending.length > 0) {
@@ -372,7 +378,9 @@ export async function startCluster (options: ClusterOptions): Promise<Cluster> {
       for (let i = 0; i < wave.length; i += size) {
         const joined = await Promise.all(wave.slice(i, i + size).map(async spec => {
           const token = tokens.get(known.has(spec.org) ? spec.org : spec.name)!
-          return await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
+          const node = await cluster.joinWith(token, spec.org, known.has(spec.org) ? [] : ['--org', spec.org], spec.upArgs, spec.name)
+          if (spec.env !== undefined) cluster.upEnv.set(node, spec.env)
+          return node
         }))
         if (up && options.joinFirst !== true) await Promise.all(joined.map(async node => await cluster.up(node)))
       }
@@ -395,4 +403,16 @@ function peerIdIn (stdout: string): string {
   const match = /This node is (12D3KooW\w+)/.exec(stdout)
   if (match === null) throw new Error(`no peer id in: ${stdout}`)
   return match[1]
+}
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
+
+/**
+ * The environment that runs a process with its wall clock shifted by
+ * `offset` (libfaketime's syntax: '+5m', '-30s'), timers left alone; undefined
+ * when libfaketime is not installed (apt-get install faketime)
+ */
+export function fakeClockEnv (offset: string): Record<string, string> | undefined {
+  if (!existsSync(LIBFAKETIME)) return undefined
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' }
 }

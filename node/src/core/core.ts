@@ -10,6 +10,8 @@ import type { Clock } from './clock.js'
 import type { Mesh } from './mesh.js'
 import type { PlacementCache } from './placement-cache.js'
 import { Admission } from './admission.js'
+import { ClockOffsets, clockVerdict, type ClockOffset } from './clock-offset.js'
+import { ClockSkewError } from '../errors.js'
 import { EventLog } from './events.js'
 import { EventWatch } from './event-watch.js'
 import { Liveness } from './liveness.js'
@@ -62,6 +64,8 @@ export class NodeCore {
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
+  /** how far this node's clock is from its peers', from their heartbeats */
+  readonly clockOffsets = new ClockOffsets()
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -79,6 +83,7 @@ export class NodeCore {
       version: init.version,
       decode: init.decode,
       verifyHeartbeat: init.verifyHeartbeat,
+      heard: (peer, heartbeat, at) => this.clockOffsets.sample(peer, heartbeat.time, at),
       report: () => ({
         capacity: this.capacity,
         allocated: this.reconciler.allocated(),
@@ -109,10 +114,26 @@ export class NodeCore {
       live: () => this.liveness.live(),
       syncPulled: () => this.sync.stats.pulled,
       digest: () => init.state.digest(),
+      clockVerdict: () => clockVerdict(this.clockOffset(), init.state.maxClockAhead),
       peerDigests: () => this.liveness.all().flatMap(p => p.status !== 'dead' && p.heartbeat !== undefined ? [{ id: p.id, digest: p.heartbeat.digest }] : []),
       // what it watches changes at heartbeat pace: large meshes stretch both
       intervalMs: Math.max(1000, this.timing.heartbeatInterval)
     })
+  }
+
+  /** this node's clock against the mesh's, from the heartbeats of the peers it hears now; undefined before any */
+  clockOffset (): ClockOffset | undefined {
+    return this.clockOffsets.estimate(this.liveness.all().filter(p => p.status === 'alive').map(p => p.id), this.state.maxClockAhead)
+  }
+
+  /**
+   * Throws ClockSkewError when this node's clock runs so far ahead of the
+   * mesh's that every other node would refuse what it writes now (an
+   * acknowledged write that the mesh refuses would be a lie)
+   */
+  checkClockForWrite (): void {
+    const verdict = clockVerdict(this.clockOffset(), this.state.maxClockAhead)
+    if (verdict.level === 'refused') throw new ClockSkewError(verdict.text)
   }
 
   /** the logs of a service's replicas from every node that runs them, merged by time */

@@ -13,6 +13,8 @@
  *     outlasts `DRIFT_AFTER_MS` is an event, and a problem for `minga status`
  *   - sync: anti-entropy had to pull entries (the state had drifted), at most once a
  *     minute, and not in the node's first minute (catching up after a start is routine)
+ *   - clock: this node's clock went beyond a few seconds from the mesh's, or
+ *     beyond the drift bound, or came back (clock-offset.ts)
  */
 import type { State } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
@@ -34,6 +36,8 @@ export interface EventWatchInit {
   /** this node's state digest, and each live peer's as its last heartbeat said */
   digest: () => string
   peerDigests: () => Array<{ id: string, digest: string }>
+  /** what this node's offset from the mesh's clock means now (clock-offset.ts) */
+  clockVerdict?: () => { level: 'ok' | 'warn' | 'refused', text: string }
   intervalMs?: number
 }
 
@@ -55,6 +59,7 @@ export class EventWatch {
   private lastSyncEvent = 0
   private readonly drift = new Map<string, { since: number, told: boolean }>()
   private startedAt = 0
+  private clockLevel = 'ok'
 
   constructor (private readonly init: EventWatchInit) {}
 
@@ -83,6 +88,14 @@ export class EventWatch {
     this.watchRejections()
     this.watchSync()
     this.watchDrift()
+    this.watchClock()
+  }
+
+  private watchClock (): void {
+    const verdict = this.init.clockVerdict?.()
+    if (verdict === undefined || verdict.level === this.clockLevel) return
+    this.clockLevel = verdict.level
+    this.emit('clock', this.init.self, verdict.level === 'ok' ? 'this node\'s clock agrees with the mesh again' : verdict.text)
   }
 
   /** ms for which `peer`'s heartbeats have shown another state than this node's (0: they agree) */

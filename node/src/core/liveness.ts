@@ -50,6 +50,8 @@ export interface LivenessInit {
   events: EventLog
   version: string
   report: () => LocalReport
+  /** told of every heartbeat accepted, with the local time it arrived (the clock offset estimate) */
+  heard?: (peer: string, heartbeat: HeartbeatMessage, at: number) => void
   /** the simulator shares caches of decoded messages and heartbeat verdicts between its nodes */
   decode?: (data: Uint8Array) => WireMessage
   verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
@@ -235,6 +237,7 @@ export class Liveness {
       if (heartbeat.seq <= previous.heartbeat.seq) { this.dropped.replay++; return }
     }
     const services = changedServices(previous?.heartbeat, heartbeat)
+    this.init.heard?.(from, heartbeat, now)
     const entry: PeerLiveness = { id: from, status: 'alive', heartbeat, seenAt: now }
     this.peers.set(from, entry)
     this.indexReports(from, heartbeat, services)

@@ -5,6 +5,7 @@
  * Every problem names the command that shows more.
  */
 import type { NodeCore } from './core.js'
+import { clockVerdict, type ClockOffset } from './clock-offset.js'
 import { DRIFT_AFTER_MS } from './event-watch.js'
 import { nodesView, psView, servicesView } from './views.js'
 
@@ -23,6 +24,8 @@ export interface StatusView {
   capacity: { cpu: { allocated: number, capacity: number }, memory: { allocated: number, capacity: number } }
   /** what this node observed in the last hour, by kind of trouble */
   recent: { crashes: number, startErrors: number, nodesDied: number, rejectedEntries: number }
+  /** this node's clock against the mesh's (from peers' heartbeats); absent before any peer is heard */
+  clock?: ClockOffset
   problems: string[]
   notes: string[]
   healthy: boolean
@@ -42,6 +45,9 @@ export function statusView (core: NodeCore): StatusView {
   const notes: string[] = []
   const self = core.identity.peerId
 
+  const clock = core.clockOffset()
+  const verdict = clockVerdict(clock, core.state.maxClockAhead)
+  if (verdict.level !== 'ok') problems.push(verdict.text)
   if (core.state.memberOrg(self) === undefined) problems.push('This node is not a member of the mesh yet: its admission has not arrived; check that "minga join" succeeded')
   const dead = nodes.filter(n => n.status === 'dead')
   if (dead.length > 0) problems.push(`${dead.length} node(s) dead: ${short(dead.map(n => n.id))} — their replicas move to other nodes if they fit; see "minga nodes" and "minga events --kind node-dead"`)
@@ -123,6 +129,7 @@ export function statusView (core: NodeCore): StatusView {
     },
     capacity,
     recent,
+    ...(clock === undefined ? {} : { clock }),
     problems,
     notes,
     healthy: problems.length === 0

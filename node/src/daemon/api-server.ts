@@ -25,6 +25,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400, InvalidSpecError: 400, InvalidInviteError: 400, SyntaxError: 400,
   ForbiddenError: 403, UnauthorizedWriteError: 403,
   NotFoundError: 404,
+  ClockSkewError: 409,
   StorageError: 507
 }
 
@@ -82,6 +83,8 @@ export class ApiServer {
         reply(res, known ? 405 : 404, { error: known ? `${req.method} is not allowed on ${url.pathname}` : `No such API route: ${url.pathname}`, code: 'NotFound' })
         return
       }
+      // a write the mesh will refuse is refused here, with what to do, rather than acknowledged
+      if (req.method !== 'GET' && !url.pathname.startsWith('/v1/test/')) this.init.daemon.core.checkClockForWrite()
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req)
       const result = await match.r.handler({ body, params: match.m!.slice(1).map(decodeURIComponent), query: url.searchParams, req, res })
       if (!res.headersSent) reply(res, 200, result ?? {})

@@ -120,6 +120,8 @@ export class Daemon {
       timing: this.options.timing
     })
     this.operations = new Operations(this.core)
+    // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
+    this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p) })
     this.connector.start()

@@ -149,8 +149,14 @@ function statusScreen (s: any): string {
     `nodes     ${s.nodes.alive} of ${live} alive${s.nodes.suspect > 0 ? `, ${s.nodes.suspect} suspect` : ''}${s.nodes.dead > 0 ? `, ${s.nodes.dead} dead` : ''}${s.nodes.cordoned > 0 ? `, ${s.nodes.cordoned} cordoned` : ''}${s.nodes.removed > 0 ? ` (${s.nodes.removed} removed)` : ''}`,
     `state     ${s.agreeing} of ${s.nodes.alive + s.nodes.suspect} live nodes agree (digest ${String(s.digest).slice(0, 12)})`,
     `services  ${s.services.total - s.services.degraded.length} of ${s.services.total} at full health`,
-    `replicas  ${s.replicas.healthy} healthy${s.replicas.updated !== undefined && s.replicas.updated < s.replicas.healthy ? ` (${s.replicas.updated} on the current spec)` : ""}, ${s.replicas.running} running, ${s.replicas.desired} desired${s.replicas.unplaced > 0 ? `, ${s.replicas.unplaced} unplaced` : ''}`
+    `replicas  ${s.replicas.healthy} healthy${s.replicas.updated !== undefined && s.replicas.updated < s.replicas.healthy ? ` (${s.replicas.updated} on the current spec)` : ''}, ${s.replicas.running} running, ${s.replicas.desired} desired${s.replicas.unplaced > 0 ? `, ${s.replicas.unplaced} unplaced` : ''}`
   ]
+  if (s.clock !== undefined) {
+    const c = s.clock
+    const refused = c.refusedBy?.length > 0 ? `; ${c.refusedBy.length} node(s) refuse this node's changes` : ''
+    const refusing = c.refusing?.length > 0 ? `; this node refuses ${c.refusing.length} node(s)' changes` : ''
+    lines.push(`clock     ${Math.abs(c.aheadMs) < 1000 ? 'agrees with' : `${age(Math.abs(c.aheadMs))} ${c.aheadMs > 0 ? 'ahead of' : 'behind'}`} the mesh (from ${c.peers} node(s)' heartbeats)${refused}${refusing}`)
+  }
   if (s.capacity !== undefined) {
     const { cpu: c, memory: m } = s.capacity
     lines.push(`capacity  cpu ${cpu(c.allocated)}/${cpu(c.capacity)}${percent(c.allocated, c.capacity)}, memory ${bytes(m.allocated)}/${bytes(m.capacity)}${percent(m.allocated, m.capacity)} requested`)
