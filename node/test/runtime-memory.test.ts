@@ -11,7 +11,7 @@ async function stopAll (runtime: Runtime): Promise<void> {
   await runtime.close()
 }
 
-runRuntimeTests('memory', async () => {
+runRuntimeTests('memory', test, async () => {
   const engine = new MemoryEngine({ images: [TEST_IMAGE] })
   const runtime = new MemoryRuntime({ meshId: 'm', nodeId: 'a', engine })
   const other = new MemoryRuntime({ meshId: 'm', nodeId: 'b', engine })

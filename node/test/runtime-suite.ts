@@ -25,9 +25,10 @@ async function listed (runtime: Runtime, id: string): Promise<RuntimeContainer |
   return (await runtime.list()).find(c => c.id === id)
 }
 
-export function runRuntimeTests (name: string, setup: () => Promise<RuntimeSetup>): void {
+/** `register` is uvu's `test`, or `test.skip` where the runtime cannot run here */
+export function runRuntimeTests (name: string, register: (title: string, fn: () => Promise<void>) => void, setup: () => Promise<RuntimeSetup>): void {
   const it = (title: string, body: (s: RuntimeSetup) => Promise<void>): void => {
-    test(`${name}: ${title}`, async () => {
+    register(`${name}: ${title}`, async () => {
       const s = await setup()
       try { await body(s) } finally { await s.cleanup() }
     })

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * const started = await engines(['e2e-a', 'e2e-b', 'e2e-c'])
+ * const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
  * const cluster = await DockerCluster.start(started, { orgs: ['acme', 'acme', 'riverside'] })
  * try {
  *   await cluster.deploy(0, WEB)

@@ -9,6 +9,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { isCi, testIf } from './skip.js'
 
 const exec = promisify(execFile)
 
@@ -66,11 +67,10 @@ function stopAtExit (name: string): void {
 
 /**
  * Start the engines the end-to-end tests need; they run until this process
- * exits, so several test files share them. Where engines cannot run (no
- * dockerd, not root) this prints why and returns undefined, so the tests
- * are skipped; under CI (`CI` set) it throws instead.
+ * exits, so several test files share them. Throws with the reason where
+ * engines cannot run (no dockerd, not root).
  */
-export async function engines (names: string[]): Promise<Engine[] | undefined> {
+async function startEngines (names: string[]): Promise<Engine[]> {
   const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
     : process.getuid?.() !== 0 ? 'dockerd needs root to run isolated engines'
       : undefined
@@ -85,12 +85,34 @@ export async function engines (names: string[]): Promise<Engine[] | undefined> {
     for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
     return started
   } catch (err: any) {
-    const reason = String(err?.stderr ?? '').trim() || err?.message || String(err)
-    if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
-      throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${reason}`)
-    }
-    console.log(`skipped: no Docker (${reason})`)
+    throw new Error(`no Docker (${String(err?.stderr ?? '').trim() || err?.message || String(err)})`)
+  }
+}
+
+/**
+ * For benchmarks: the engines, or undefined (printing why) where they cannot
+ * run; under CI (`CI` set) it throws instead
+ */
+export async function engines (names: string[]): Promise<Engine[] | undefined> {
+  try {
+    return await startEngines(names)
+  } catch (err: any) {
+    if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${err.message}`)
+    console.log(`skipped: ${err.message}`)
     return undefined
+  }
+}
+
+/**
+ * For end-to-end tests: the engines, and `it`, which registers a test that
+ * needs them; without Docker each is registered as skipped (counted so, never
+ * as passed) with the reason printed once, and under CI it fails
+ */
+export async function dockerTests (names: string[]): Promise<{ engines: Engine[], it: ReturnType<typeof testIf> }> {
+  try {
+    return { engines: await startEngines(names), it: testIf(undefined) }
+  } catch (err: any) {
+    return { engines: [], it: testIf(err.message) }
   }
 }
 

@@ -8,50 +8,48 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { withCluster, sleep, type DockerCluster } from '../src/docker-cluster.js'
-import { engines, LABELS } from '../src/docker-engines.js'
+import { dockerTests, LABELS } from '../src/docker-engines.js'
 import { longRunning } from '../src/docker-specs.js'
 
-const started = await engines(['e2e-a', 'e2e-b', 'e2e-c'])
+const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
 
-if (started !== undefined) {
-  test('e2e: a restarted node adopts its running containers and removes only its own orphans', async () => {
-    await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
-      await cluster.deploy(0, longRunning({ name: 'web', replicas: 3 }), ['--wait', '--timeout', '90s'])
-      await cluster.waitFor('three healthy replicas, one per engine', async () => new Set((await cluster.serving('acme/web')).map(c => c.at)).size === 3)
-      const node = 1
-      const { engine, peerId } = cluster.nodes[node]
-      const before = (await cluster.containers(node)).map(c => c.id).sort()
-      assert.is(before.length, 1, 'the node runs one replica')
+it('e2e: a restarted node adopts its running containers and removes only its own orphans', async () => {
+  await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
+    await cluster.deploy(0, longRunning({ name: 'web', replicas: 3 }), ['--wait', '--timeout', '90s'])
+    await cluster.waitFor('three healthy replicas, one per engine', async () => new Set((await cluster.serving('acme/web')).map(c => c.at)).size === 3)
+    const node = 1
+    const { engine, peerId } = cluster.nodes[node]
+    const before = (await cluster.containers(node)).map(c => c.id).sort()
+    assert.is(before.length, 1, 'the node runs one replica')
 
-      await cluster.kill(node)
-      const planted = await plant(cluster, node)
-      try {
-        await cluster.up(node)
-        await cluster.waitFor('the restarted node reports its replica healthy', async () => {
-          const ps: any[] = await cluster.api(node, '/v1/ps?service=acme/web')
-          return ps.some(r => r.running.some((c: any) => c.node === peerId && c.healthy === true && c.containerId === before[0]))
-        })
-        await cluster.waitFor('the orphan is removed', async () => !await engine.api.exists(planted.orphan), 30_000)
-        // a few passes later: still the same container, and nothing else of ours was created
-        await sleep(6000)
-        const after = (await cluster.containers(node)).filter(c => c.node === peerId)
-        assert.equal(after.map(c => c.id).sort(), before, 'the same container, adopted, not recreated')
-        assert.is(after[0].state, 'running')
-        for (const [what, id] of Object.entries(planted.foreign)) {
-          const there = (await engine.api.containers({ id: [id] }))[0]
-          assert.is(there?.state, 'running', `${what} is left alone`)
-        }
-
-        // an orphan that appears while the node runs goes too
-        const late = await engine.api.create(`minga-e2e-orphan-late-${cluster.meshId}`, orphanConfig(cluster.meshId, peerId, 'acme/retired'))
-        await cluster.waitFor('an orphan created while the node runs is removed', async () => !await engine.api.exists(late), 30_000)
-        assert.ok(await engine.api.exists(before[0]), 'the replica still runs')
-      } finally {
-        for (const id of Object.values(planted.foreign)) await engine.api.remove(id).catch(() => {})
+    await cluster.kill(node)
+    const planted = await plant(cluster, node)
+    try {
+      await cluster.up(node)
+      await cluster.waitFor('the restarted node reports its replica healthy', async () => {
+        const ps: any[] = await cluster.api(node, '/v1/ps?service=acme/web')
+        return ps.some(r => r.running.some((c: any) => c.node === peerId && c.healthy === true && c.containerId === before[0]))
+      })
+      await cluster.waitFor('the orphan is removed', async () => !await engine.api.exists(planted.orphan), 30_000)
+      // a few passes later: still the same container, and nothing else of ours was created
+      await sleep(6000)
+      const after = (await cluster.containers(node)).filter(c => c.node === peerId)
+      assert.equal(after.map(c => c.id).sort(), before, 'the same container, adopted, not recreated')
+      assert.is(after[0].state, 'running')
+      for (const [what, id] of Object.entries(planted.foreign)) {
+        const there = (await engine.api.containers({ id: [id] }))[0]
+        assert.is(there?.state, 'running', `${what} is left alone`)
       }
-    })
+
+      // an orphan that appears while the node runs goes too
+      const late = await engine.api.create(`minga-e2e-orphan-late-${cluster.meshId}`, orphanConfig(cluster.meshId, peerId, 'acme/retired'))
+      await cluster.waitFor('an orphan created while the node runs is removed', async () => !await engine.api.exists(late), 30_000)
+      assert.ok(await engine.api.exists(before[0]), 'the replica still runs')
+    } finally {
+      for (const id of Object.values(planted.foreign)) await engine.api.remove(id).catch(() => {})
+    }
   })
-}
+})
 
 function orphanConfig (meshId: string, nodeId: string, service: string): { Image: string, Cmd: string[], Labels: Record<string, string> } {
   return {

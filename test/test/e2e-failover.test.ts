@@ -8,50 +8,48 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { withCluster, sleep } from '../src/docker-cluster.js'
-import { engines } from '../src/docker-engines.js'
+import { dockerTests } from '../src/docker-engines.js'
 import { servingReplicas, Sampler, describe } from '../src/docker-samples.js'
 import { longRunning } from '../src/docker-specs.js'
 
-const started = await engines(['e2e-a', 'e2e-b', 'e2e-c'])
+const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
 
-if (started !== undefined) {
-  test('e2e: two replicas run on two engines, and run again on the survivors after kill -9 of a node and its engine', async () => {
-    await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
-      await cluster.deploy(0, longRunning({ name: 'web', replicas: 2 }), ['--wait', '--timeout', '90s'])
-      await cluster.waitFor('two healthy replicas', async () => servingReplicasNow(await cluster.serving('acme/web')) === 2)
-      const before = await cluster.everywhere('acme/web')
-      assert.is(before.filter(c => c.state === 'running').length, 2, `exactly two containers run: ${JSON.stringify(before.map(c => [c.at, c.replica, c.state, c.health]))}`)
-      const hosts = new Set(before.map(c => c.at))
-      assert.is(hosts.size, 2, 'spread: node puts the replicas on two engines')
-      const victim = before[0].at
-      const survivor = cluster.nodes.find(n => n.index !== victim)!.index
+it('e2e: two replicas run on two engines, and run again on the survivors after kill -9 of a node and its engine', async () => {
+  await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
+    await cluster.deploy(0, longRunning({ name: 'web', replicas: 2 }), ['--wait', '--timeout', '90s'])
+    await cluster.waitFor('two healthy replicas', async () => servingReplicasNow(await cluster.serving('acme/web')) === 2)
+    const before = await cluster.everywhere('acme/web')
+    assert.is(before.filter(c => c.state === 'running').length, 2, `exactly two containers run: ${JSON.stringify(before.map(c => [c.at, c.replica, c.state, c.health]))}`)
+    const hosts = new Set(before.map(c => c.at))
+    assert.is(hosts.size, 2, 'spread: node puts the replicas on two engines')
+    const victim = before[0].at
+    const survivor = cluster.nodes.find(n => n.index !== victim)!.index
 
-      await Promise.all([cluster.kill(victim), cluster.stopEngine(victim)])
-      await cluster.waitFor('two healthy replicas on the survivors', async () => servingReplicasNow(await cluster.serving('acme/web')) === 2, 60_000)
-      const moved = await cluster.serving('acme/web')
-      assert.ok(moved.every(c => c.at !== victim), 'nothing runs on the dead node')
+    await Promise.all([cluster.kill(victim), cluster.stopEngine(victim)])
+    await cluster.waitFor('two healthy replicas on the survivors', async () => servingReplicasNow(await cluster.serving('acme/web')) === 2, 60_000)
+    const moved = await cluster.serving('acme/web')
+    assert.ok(moved.every(c => c.at !== victim), 'nothing runs on the dead node')
 
-      // convergence: the mesh agrees, and extra copies (if any) are gone
-      await cluster.waitFor('minga ls shows 2/2 healthy', async () => {
-        const ls = JSON.parse((await cluster.mustMinga(survivor, ['ls', '--json'])).stdout)
-        return ls.find((s: any) => s.id === 'acme/web')?.healthy === 2
-      })
-      await sleep(3000)
-      const sampler = new Sampler(cluster, 'acme/web').start()
-      await sleep(4000)
-      const samples = await sampler.stop()
-      assert.ok(samples.length >= 10, `sampled ${samples.length} times`)
-      for (const s of samples) {
-        const running = s.containers.filter(c => c.state === 'running')
-        assert.ok(running.length <= 2, `at most two run after convergence:\n${describe(samples)}`)
-        assert.is(servingReplicas(s).size, 2, `both replicas stay healthy:\n${describe(samples)}`)
-      }
-      const ps = JSON.parse((await cluster.mustMinga(survivor, ['ps', 'web', '--json'])).stdout)
-      const deadPeer = cluster.nodes[victim].peerId
-      assert.ok(ps.every((r: any) => r.assigned !== null && r.assigned !== deadPeer), 'both replicas are assigned to live nodes')
+    // convergence: the mesh agrees, and extra copies (if any) are gone
+    await cluster.waitFor('minga ls shows 2/2 healthy', async () => {
+      const ls = JSON.parse((await cluster.mustMinga(survivor, ['ls', '--json'])).stdout)
+      return ls.find((s: any) => s.id === 'acme/web')?.healthy === 2
     })
+    await sleep(3000)
+    const sampler = new Sampler(cluster, 'acme/web').start()
+    await sleep(4000)
+    const samples = await sampler.stop()
+    assert.ok(samples.length >= 10, `sampled ${samples.length} times`)
+    for (const s of samples) {
+      const running = s.containers.filter(c => c.state === 'running')
+      assert.ok(running.length <= 2, `at most two run after convergence:\n${describe(samples)}`)
+      assert.is(servingReplicas(s).size, 2, `both replicas stay healthy:\n${describe(samples)}`)
+    }
+    const ps = JSON.parse((await cluster.mustMinga(survivor, ['ps', 'web', '--json'])).stdout)
+    const deadPeer = cluster.nodes[victim].peerId
+    assert.ok(ps.every((r: any) => r.assigned !== null && r.assigned !== deadPeer), 'both replicas are assigned to live nodes')
   })
-}
+})
 
 function servingReplicasNow (containers: Array<{ replica?: number }>): number {
   return new Set(containers.map(c => c.replica)).size

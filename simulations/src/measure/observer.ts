@@ -104,6 +104,7 @@ export class Observer {
     const agreed = agreement(live)
     if (agreed.agree) this.lastAgreed = agreed.assignment
     const seconds = this.cluster.scenario.sample / 1000
+    const bytes = this.cluster.net.traffic.window()
     const sample: Sample = {
       t: this.elapsed / 1000,
       availability: establishedDesired === 0 ? 1 : establishedHealthy / establishedDesired,
@@ -113,7 +114,8 @@ export class Observer {
       extraCopies: extra,
       live: live.length,
       agree: agreed.agree,
-      bytesPerNode: live.length === 0 ? 0 : this.cluster.net.traffic.window() / seconds / live.length
+      bytesPerNode: live.length === 0 ? 0 : bytes / seconds / live.length,
+      bytes
     }
     this.samples.push(sample)
     this.lastAvailability = sample.availability

@@ -18,6 +18,8 @@ export interface Sample {
   agree: boolean
   /** bytes sent per live node per second over the last window */
   bytesPerNode: number
+  /** bytes sent by all nodes over the last window (one sample period) */
+  bytes: number
 }
 
 export type ChangeKind = 'deploy' | 'update' | 'kill' | 'restart' | 'org-loss' | 'partition' | 'heal' | 'cordon'

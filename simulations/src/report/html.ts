@@ -22,6 +22,7 @@ const CONVERGENCE_EDGES = [0, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 60_000
 export function renderReport (result: SimResult, real?: RealFigures): string {
   const { summary: s, samples, changes, windows, scenario } = result
   const bands: Band[] = windows.map(w => ({ from: w.from / 1000, to: w.to / 1000, label: w.label, kind: w.kind }))
+  const bandwidth = bandwidthSeries(samples, scenario.sample, s.nodes)
   const charts = [
     lineChart('availability', 'Availability: healthy replicas / desired (shaded: faults and rollouts)', [
       { points: samples.map(x => [x.t, x.availability * 100]), color: '#1a73e8', label: 'available' },
@@ -31,8 +32,9 @@ export function renderReport (result: SimResult, real?: RealFigures): string {
     barChart('convergence', 'Convergence: time for all live nodes to agree after each change', histogram(changes.filter(c => c.converged !== null).map(c => c.converged!), CONVERGENCE_EDGES), {
       series: [{ label: 'changes', color: '#1a73e8' }], xLabel: 'ms after the change (bin start)', yLabel: 'changes'
     }),
-    lineChart('bandwidth-time', 'Bandwidth: bytes sent per live node per second', [
-      { points: samples.map(x => [x.t, x.bytesPerNode]), color: '#a142f4', label: 'bytes/node/s' }
+    lineChart('bandwidth-time', `Bandwidth: bytes sent per node per second, ${bandwidth.windowSeconds} s averages (dashed: the run's mean, as in the figures)`, [
+      { points: bandwidth.points, color: '#a142f4', label: 'bytes/node/s' },
+      { points: bandwidth.points.length === 0 ? [] : [[bandwidth.points[0][0], s.traffic.bytesPerNodePerSec.mean], [bandwidth.points.at(-1)![0], s.traffic.bytesPerNodePerSec.mean]], color: '#5f6368', label: 'run mean', dashed: true }
     ], { bands, xLabel: 'virtual seconds', yLabel: 'bytes/s' }),
     barChart('bandwidth-nodes', 'Bandwidth per node over the whole run (nodes per bin)', histogram(result.bytesPerNode, bandwidthEdges(result.bytesPerNode)), {
       series: [{ label: 'nodes', color: '#a142f4' }], xLabel: 'bytes sent per second (bin start)', yLabel: 'nodes'
@@ -94,6 +96,26 @@ function comparison (result: SimResult, real: RealFigures): string {
   return `<h2>Simulation and real nodes</h2><table id="comparison"><tr><th>measure</th><th>simulated</th><th>real (${escapeHtml(real.source)})</th></tr>
 ${row('deploy: all nodes agree', deploy?.converged, real.deployConvergeMs)}${row('deploy: replicas running', deploy?.recovered, real.deployRunningMs)}
 ${row('node killed: all nodes agree', kill?.converged, real.failoverConvergeMs)}${row('node killed: replicas back', kill?.recovered, real.failoverRecoveredMs)}</table>`
+}
+
+/** at most this many points on a line: a chart 760 px wide shows no more */
+const MAX_POINTS = 380
+
+/**
+ * Bytes sent per node per second over windows of at least a second (and few
+ * enough to draw): a 100 ms sample holds a heartbeat burst or none, and its
+ * spikes drawn as a line read as the rate. Divided by every node of the run,
+ * as the summary's figure is, so the windows' mean is the run's mean
+ */
+function bandwidthSeries (samples: SimResult['samples'], sampleMs: number, nodes: number): { points: Array<[number, number]>, windowSeconds: number } {
+  const per = Math.max(Math.ceil(1000 / sampleMs), Math.ceil(samples.length / MAX_POINTS))
+  const points: Array<[number, number]> = []
+  for (let i = 0; i < samples.length; i += per) {
+    const group = samples.slice(i, i + per)
+    const bytes = group.reduce((sum, x) => sum + x.bytes, 0)
+    points.push([group.at(-1)!.t, bytes / (group.length * sampleMs / 1000) / Math.max(1, nodes)])
+  }
+  return { points, windowSeconds: per * sampleMs / 1000 }
 }
 
 function bandwidthEdges (values: number[]): number[] {

@@ -37,9 +37,15 @@ function niceStep (raw: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p
 }
 
-function frame (id: string, title: string, body: string, xLabel: string, yLabel: string): string {
+/**
+ * The svg carries its scale (`data-x0`… the data values at the plot's edges,
+ * `data-plot` the plot's box in px), so a reader (the report's test) can turn
+ * what is drawn back into numbers and check them against the summary
+ */
+function frame (id: string, title: string, body: string, xLabel: string, yLabel: string, scale?: { x0: number, x1: number, y0: number, y1: number }): string {
+  const data = scale === undefined ? '' : ` data-x0="${scale.x0}" data-x1="${scale.x1}" data-y0="${scale.y0}" data-y1="${scale.y1}" data-plot="${M.left} ${M.top} ${W - M.left - M.right} ${H - M.top - M.bottom}"`
   return `<figure class="chart" data-chart="${id}"><figcaption>${escapeHtml(title)}</figcaption>` +
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}"${data}>` +
     `${body}<text x="${W / 2}" y="${H - 4}" text-anchor="middle" class="axis-label">${escapeHtml(xLabel)}</text>` +
     `<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})" class="axis-label">${escapeHtml(yLabel)}</text></svg></figure>`
 }
@@ -75,10 +81,10 @@ export function lineChart (id: string, title: string, lines: Line[], options: { 
   body = grid + body
   lines.forEach((line, i) => {
     const d = line.points.map((p, k) => `${k === 0 ? 'M' : 'L'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join('')
-    body += `<path class="series" d="${d}" fill="none" stroke="${line.color}" stroke-width="1.6"${line.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`
+    body += `<path class="series" data-label="${escapeHtml(line.label)}" d="${d}" fill="none" stroke="${line.color}" stroke-width="1.6"${line.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`
     body += `<rect x="${M.left + 10 + i * 170}" y="${M.top + 6}" width="12" height="3" fill="${line.color}"/><text x="${M.left + 26 + i * 170}" y="${M.top + 11}" class="legend">${escapeHtml(line.label)}</text>`
   })
-  return frame(id, title, body, options.xLabel, options.yLabel)
+  return frame(id, title, body, options.xLabel, options.yLabel, { x0, x1, y0, y1 })
 }
 
 export function barChart (id: string, title: string, bars: Array<{ label: string, values: number[] }>, options: { series: Array<{ label: string, color: string }>, xLabel: string, yLabel: string }): string {
@@ -93,12 +99,12 @@ export function barChart (id: string, title: string, bars: Array<{ label: string
   bars.forEach((bar, i) => {
     bar.values.forEach((v, j) => {
       const x = M.left + i * slot + slot * 0.1 + j * bw
-      body += `<rect class="bar" x="${x.toFixed(1)}" y="${sy(v).toFixed(1)}" width="${bw.toFixed(1)}" height="${(sy(0) - sy(v)).toFixed(1)}" fill="${options.series[j].color}"><title>${escapeHtml(`${bar.label}: ${options.series[j].label} ${fmt(v)}`)}</title></rect>`
+      body += `<rect class="bar" data-series="${escapeHtml(options.series[j].label)}" x="${x.toFixed(1)}" y="${sy(v).toFixed(1)}" width="${bw.toFixed(1)}" height="${(sy(0) - sy(v)).toFixed(1)}" fill="${options.series[j].color}"><title>${escapeHtml(`${bar.label}: ${options.series[j].label} ${fmt(v)}`)}</title></rect>`
     })
     if (bars.length <= 24 || i % Math.ceil(bars.length / 12) === 0) body += `<text x="${(M.left + (i + 0.5) * slot).toFixed(1)}" y="${H - M.bottom + 14}" text-anchor="middle" class="tick">${escapeHtml(bar.label)}</text>`
   })
   options.series.forEach((s, j) => { body += `<rect x="${M.left + 10 + j * 170}" y="${M.top + 6}" width="12" height="8" fill="${s.color}"/><text x="${M.left + 26 + j * 170}" y="${M.top + 14}" class="legend">${escapeHtml(s.label)}</text>` })
-  return frame(id, title, body, options.xLabel, options.yLabel)
+  return frame(id, title, body, options.xLabel, options.yLabel, { x0: 0, x1: bars.length, y0: 0, y1 })
 }
 
 /** counts of values in `edges` bins (the last bin is open-ended) */
