@@ -5,9 +5,11 @@
 #
 # minga/busybox:1 and minga/busybox:2 hold a static busybox with its applets
 # (sh, echo, sleep, true, false, cat, wget, httpd, nc…) in /bin. They differ
-# only in /etc/minga-test-image and /var/www/index.html ("1" or "2"), so they
-# have distinct image ids for rolling-update tests; `httpd -f -p 80 -h /var/www`
-# serves the version. Images already on the engine are left alone.
+# only in /etc/minga-test-image ("1" or "2") and the version named in
+# /var/www/index.html (a "Hello from minga" page), so they have distinct image
+# ids for rolling-update tests; `httpd -f -p 8080 -h /var/www` serves the page
+# (examples/hello.yaml). Images already on the engine at this revision
+# (REV, in the image's environment) are left alone; older ones are rebuilt.
 set -euo pipefail
 
 die () { echo "test-image: $*" >&2; exit 1; }
@@ -20,10 +22,13 @@ BUSYBOX=${MINGA_BUSYBOX:-/bin/busybox}
 if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is linked dynamically; the image needs busybox-static (scripts/docker-engine.sh ensure)"; fi
 
 docker_ () { docker -H "unix://$SOCK" "$@"; }
+REV=2
 
 build () {
   local version=$1 image=minga/busybox:$1 dir
-  if docker_ image inspect "$image" >/dev/null 2>&1; then echo "$image is already on the engine"; return 0; fi
+  if docker_ image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" 2>/dev/null | grep -qx "MINGA_TEST_IMAGE_REV=$REV"; then
+    echo "$image is already on the engine"; return 0
+  fi
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' RETURN
   mkdir -p "$dir"/{bin,etc,root,tmp,var/www}
@@ -36,9 +41,17 @@ build () {
   echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
   echo 'root:x:0:' >"$dir/etc/group"
   echo "$version" >"$dir/etc/minga-test-image"
-  echo "$version" >"$dir/var/www/index.html"
+  cat >"$dir/var/www/index.html" <<HTML
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hello from minga</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 3em">
+<h1>Hello from minga</h1>
+<p>This page is served by a replica of <code>$image</code>, placed and started by the mesh.</p>
+<p>Try <code>minga ps hello</code> to see where it runs, and <code>minga scale hello=2</code>.</p>
+</body></html>
+HTML
   tar -C "$dir" --numeric-owner --owner=0 --group=0 -c . |
-    docker_ import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$image" >/dev/null
+    docker_ import -c 'ENV PATH=/bin' -c "ENV MINGA_TEST_IMAGE_REV=$REV" -c 'CMD ["sh"]' - "$image" >/dev/null
   echo "$image built"
 }
 

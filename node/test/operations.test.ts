@@ -23,6 +23,11 @@ test('a bare NAME is this org\'s service, else the one service of that name in a
     assert.throws(() => hilltop.ps('nosuch'), (err: Error) => err.name === 'NotFoundError' && /No service nosuch in the mesh/.test(err.message))
     assert.throws(() => hilltop.ps('acme/nosuch'), (err: Error) => err.name === 'NotFoundError')
     assert.is(hilltop.ps().length, 2, 'ps of everything')
+    // nodes are drained by their own organization, and the refusal says where to run it
+    const acmeNode = mesh.nodes[0].identity.peerId
+    const refused = await hilltop.cordon(acmeNode.slice(-8), 'patching').then(() => undefined, (err: Error) => err)
+    assert.is(refused?.name, 'ForbiddenError')
+    assert.is(refused?.message, `Node ${acmeNode.slice(-8)} belongs to acme; only its members drain or cordon it (run this on a node of acme)`)
   } finally {
     await mesh.stop()
   }

@@ -48,7 +48,8 @@ it('e2e: rolling update one by one, then drain and uncordon, never below the hea
     const other = cluster.nodes.find(n => n.index !== victim)!.index
     const draining = new Sampler(cluster, SERVICE).start()
     await sleep(600)
-    const drained = await cluster.mustMinga(other, ['drain', peer.slice(-8), '--timeout', '90s'])
+    // only the node's own organization drains it: the victim's own CLI does (another org's would be refused)
+    const drained = await cluster.mustMinga(victim, ['drain', peer.slice(-8), '--timeout', '90s'])
     assert.match(drained.stdout, 'drained')
     await cluster.waitFor('three healthy replicas, none on the drained node', async () => {
       const serving = await cluster.serving(SERVICE)
@@ -62,7 +63,7 @@ it('e2e: rolling update one by one, then drain and uncordon, never below the hea
 
     // uncordon: the scheduler uses the node again (its replica comes back, make before break)
     const back = new Sampler(cluster, SERVICE).start()
-    await cluster.mustMinga(other, ['uncordon', peer.slice(-8)])
+    await cluster.mustMinga(victim, ['uncordon', peer.slice(-8)])
     await cluster.waitFor('the uncordoned node runs a healthy replica again', async () => (await cluster.serving(SERVICE)).some(c => c.at === victim), 60_000)
     await cluster.waitFor('three replicas, three containers', async () => (await cluster.everywhere(SERVICE)).filter(c => c.state === 'running').length === REPLICAS, 60_000)
     const uncordon = await back.stop()

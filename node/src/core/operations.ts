@@ -110,15 +110,23 @@ export class Operations {
     throw new BadRequestError(`"${ref}" matches ${matches.length} nodes; give more of the id`)
   }
 
-  async cordon (ref: string, reason: string): Promise<string> {
+  /** a node of this node's organization: only its own organization drains, uncordons or removes it */
+  private ownNode (ref: string, verb: string): string {
     const peer = this.resolveNode(ref)
+    const org = this.core.state.memberOrg(peer)
+    if (org !== this.org) throw new ForbiddenError(`Node ${peer.slice(-8)} belongs to ${org}; only its members ${verb} it (run this on a node of ${org})`)
+    return peer
+  }
+
+  async cordon (ref: string, reason: string): Promise<string> {
+    const peer = this.ownNode(ref, 'drain or cordon')
     await this.core.state.write(this.core.identity, keys.cordon(peer), { reason })
     this.emit('cordon', peer, reason)
     return peer
   }
 
   async uncordon (ref: string): Promise<string> {
-    const peer = this.resolveNode(ref)
+    const peer = this.ownNode(ref, 'uncordon')
     await this.core.state.write(this.core.identity, keys.cordon(peer), undefined)
     this.emit('uncordon', peer, 'back in service')
     return peer

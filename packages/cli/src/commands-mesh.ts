@@ -2,6 +2,7 @@
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
 import { collect, context, keyValues } from './context.js'
+import { detachUp } from './detach.js'
 import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { age, bytes, cpu, shortId, table } from './format.js'
@@ -61,10 +62,12 @@ export function meshCommands (program: Command): void {
     .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
     .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
     .option('--http <address>', 'where the dashboard and /metrics listen: ADDRESS:PORT, or off (default 127.0.0.1:7948)')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN')
+    .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --detach              # in the background, once ready')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
+      if (options.detach === true) return await detachUp(ctx.dataDir)
       // a node allocates little but steadily; V8 would grow its young generation to 16 MB semi-spaces,
       // about 20 MB of resident memory an idle node never needs (bench/mesh-idle-rss.mjs: ~110 → ~90 MB)
       setFlagsFromString('--semi-space-growth-factor=1')

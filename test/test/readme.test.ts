@@ -1,0 +1,207 @@
+/**
+ * README.md's own examples, run as written (memory runtime, no Docker): the
+ * quick start block, every verb's example in the table, and the Monitoring
+ * and Simulations commands. Only what cannot be the same on a shared test
+ * machine is changed: data dirs become temporary ones, fixed ports become
+ * ephemeral ones, placeholders (a token, a node id, a proposal id) become the
+ * real ones. The Docker examples run in e2e-readme.test.ts. The last test
+ * checks that no command of the README is left unrun.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { blockWith, readmeExamples, waitFor } from '../src/index.js'
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+const examples = readmeExamples()
+/** README commands this file ran (as written in the README) */
+const ran = new Set<string>()
+/** README commands the Docker end-to-end test runs (e2e-readme.test.ts), and `npm test`, which is what runs this */
+const ELSEWHERE = [/^bash scripts\/quickstart\.sh$/, /^node_modules\/\.bin\/minga deploy -f examples\/hello\.yaml/, /^npm test$/, /scripts\/docker-engine\.sh (start|stop) main$/, /^bash scripts\/test-image\.sh /, /^minga up --docker-host /]
+
+const pids = new Set<number>()
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch {}
+  for (const child of children) child.kill('SIGKILL')
+})
+
+let work: string
+
+test.before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'minga-readme-'))
+  // the sim examples name scenario files relative to the repository
+  await symlink(join(REPO, 'simulations'), join(work, 'simulations'))
+})
+
+test.after(async () => {
+  for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch {}
+  for (const child of children) child.kill('SIGKILL')
+  await rm(work, { recursive: true, force: true })
+})
+
+interface Run { status: number | null, stdout: string, stderr: string }
+
+/** bash -c TEXT in the work dir, with the repository's minga on PATH */
+async function sh (text: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Run> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', text], { cwd: work, env: { ...process.env, PATH: `${REPO}node_modules/.bin:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
+  })
+}
+
+/** runs the README's example `example` (after `adapt`) and expects exit 0 */
+async function example (readme: string, env: Record<string, string>, adapt: (text: string) => string = t => t): Promise<Run> {
+  const run = await sh(adapt(readme), env)
+  assert.is(run.status, 0, `README example "${readme}" exited ${run.status}:\n${run.stdout}\n${run.stderr}`)
+  ran.add(readme)
+  for (const m of run.stdout.matchAll(/running in the background as pid (\d+)/g)) pids.add(Number(m[1]))
+  return run
+}
+
+function verb (name: string): string {
+  const text = examples.verbs.get(name)
+  assert.ok(text !== undefined, `the README's verb table has no example for ${name}`)
+  return text
+}
+
+/** a README example that runs until stopped (up in the foreground, -f): started in the background */
+function background (readme: string, env: Record<string, string>, extra = ''): { child: ChildProcess, out: () => string } {
+  const child = spawn('bash', ['-c', `exec ${readme} ${extra}`], { cwd: work, env: { ...process.env, PATH: `${REPO}node_modules/.bin:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  let text = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { text += d })
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { text += d })
+  ran.add(readme)
+  return { child, out: () => text }
+}
+
+async function stop (child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode
+  const exited = new Promise<number | null>(resolve => child.once('exit', (code) => resolve(code)))
+  child.kill('SIGINT')
+  return await exited
+}
+
+/** the data dirs and fixed ports of an example, made this run's own */
+const local = (text: string): string => text
+  .replace(/\/tmp\/n(\d)/g, `${work}/n$1`)
+  .replace(/\/tcp\/79\d\d/g, '/tcp/0')
+  .replace(/--http 127\.0\.0\.1:79\d\d/g, '--http 127.0.0.1:0')
+
+test('the quick start block runs as written and gives a three-node mesh; init and join print what the README shows', async () => {
+  const block = blockWith(examples, 'minga --data /tmp/n1 init --org acme')
+  const lines = block.lines.filter(l => l.trim() !== '' && !l.trim().startsWith('#'))
+  // npm ci && npm run build: the suite is built before it runs (npm test builds), and npm ci would reinstall under it
+  assert.is(lines[0], 'npm ci && npm run build')
+  ran.add(lines[0])
+  const script = ['set -euo pipefail', ...lines.slice(1)].join('\n')
+  const run = await sh(local(script), {}, 300_000)
+  for (const line of lines.slice(1)) ran.add(line)
+  for (const m of run.stdout.matchAll(/running in the background as pid (\d+)/g)) pids.add(Number(m[1]))
+  assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`)
+  assert.is([...run.stdout.matchAll(/running in the background as pid/g)].length, 3, 'three nodes run in the background')
+  const table = run.stdout.slice(run.stdout.lastIndexOf('NODE '))
+  assert.match(table, /acme[\s\S]*acme[\s\S]*riverside|acme[\s\S]*riverside[\s\S]*acme|riverside[\s\S]*acme[\s\S]*acme/, 'nodes lists the three members')
+  await waitFor(async () => {
+    const nodes = JSON.parse((await sh(`minga --data ${work}/n1 nodes --json`)).stdout)
+    return nodes.length === 3 && nodes.every((n: any) => n.status === 'alive')
+  }, { label: 'all three alive' })
+  // what `init` and `join` print, as the README shows it (ids aside)
+  const printed = blockWith(examples, 'Created mesh').lines.join('\n')
+  const shape = (text: string): string => text.replace(/\b[0-9a-f]{16}\b/g, 'MESH').replace(/12D3KooW\w+/g, 'PEER').replace(/\/tmp\/minga-readme-\w+/g, '/tmp')
+  assert.ok(shape(run.stdout).includes(shape(printed.split('\n\n')[0])), `init prints:\n${printed.split('\n\n')[0]}`)
+  assert.ok(shape(run.stdout).includes(shape(printed.split('\n\n')[1])), `join prints:\n${printed.split('\n\n')[1]}`)
+  for (const pid of pids) try { process.kill(pid, 'SIGTERM') } catch {}
+})
+
+test('every verb of the table runs with its example', async () => {
+  const spec = examples.blocks.find(b => b.lang === 'yaml' && b.lines[0] === 'name: web')
+  assert.ok(spec !== undefined, 'the README has the web spec')
+  await writeFile(join(work, 'web.yaml'), spec.lines.join('\n') + '\n')
+  const dir = (name: string): Record<string, string> => ({ MINGA_DATA: join(work, 'verbs', name), PW: 'correct horse' })
+  const node = ['--runtime', 'memory', '--listen', '/ip4/127.0.0.1/tcp/0', '--door', '/ip4/127.0.0.1/tcp/0', '--http', 'off'].join(' ')
+  const peerOf = async (name: string): Promise<string> => JSON.parse((await sh('minga status --json', dir(name))).stdout).node
+
+  // a mesh made by the examples themselves: acme (init, up in the foreground), riverside (join)
+  await example(verb('init'), dir('acme'))
+  const up = background(verb('up'), dir('acme'), node)
+  await waitFor(() => up.out().includes('\nready\n') ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.out())) : false, { label: 'up is ready', message: up.out })
+  const token = (await example(verb('invite'), dir('acme'))).stdout.trim()
+  await example(verb('join'), dir('riverside'), t => t.replace(/minga1\S+/, token))
+  // more nodes, not examples: an organization that votes, and an acme node to remove
+  assert.is((await sh(`minga join ${token} --org hilltop`, dir('hilltop'))).status, 0)
+  assert.is((await sh(`minga join "$(MINGA_DATA=${dir('acme').MINGA_DATA} minga invite)"`, dir('spare'))).status, 0)
+  for (const name of ['riverside', 'hilltop', 'spare']) await example(`minga up --detach ${node}`, dir(name))
+  await waitFor(async () => JSON.parse((await sh('minga status --json', dir('acme'))).stdout).nodes.alive === 4, { label: 'four nodes alive' })
+
+  await example(verb('deploy'), dir('acme'))
+  const ls = await example(verb('ls'), dir('acme'))
+  assert.match(ls.stdout, /acme\/web\s+minga\/busybox:1\s+2\/2\s+2\/2/)
+  assert.match((await example(verb('ps'), dir('riverside'))).stdout, /acme\/web\s+0\s/)
+  assert.match((await example(verb('nodes'), dir('acme'))).stdout, /hilltop/)
+  await waitFor(async () => (await sh(verb('status'), dir('acme'))).status === 0, { label: 'status says healthy' })
+  await example(verb('status'), dir('acme'))
+  const logs = background(verb('logs'), dir('acme'))
+  const events = background(verb('events'), dir('acme'))
+  await waitFor(() => /placement\s+acme\/web#\d/.test(events.out()), { label: 'events -f shows the placements', message: events.out })
+  await example(verb('scale'), dir('acme'))
+  await waitFor(async () => JSON.parse((await sh('minga ls --json', dir('acme'))).stdout)[0]?.healthy === 5, { label: 'five replicas' })
+  await example(verb('secret set'), dir('acme'))
+  assert.match((await sh('minga secret ls', dir('acme'))).stdout, /DB_PASSWORD/)
+
+  // an organization drains and removes its own nodes
+  const spare = (await peerOf('spare')).slice(-8)
+  await example(verb('drain'), dir('acme'), t => t.replace('3xk9TqPz', spare))
+  await example(verb('uncordon'), dir('acme'), t => t.replace('3xk9TqPz', spare))
+  await example(verb('node rm'), dir('acme'), t => t.replace('3xk9TqPz', spare))
+  await example(verb('org rm'), dir('acme'))
+  const proposals = JSON.parse((await sh('minga org proposals --json', dir('hilltop'))).stdout)
+  assert.is(proposals.length, 1, JSON.stringify(proposals))
+  await example(verb('org approve'), dir('hilltop'), t => t.replace('5f1c', proposals[0].id.slice(0, 6)))
+  const audit = await example(verb('audit'), dir('acme'))
+  for (const kind of ['revoked', 'proposal', 'vote']) assert.match(audit.stdout, new RegExp(kind))
+  await example(verb('sim'), {})
+  await example(verb('rm'), dir('acme'))
+
+  assert.is(logs.child.exitCode, null, `logs -f is still following: ${logs.out()}`)
+  assert.is(await stop(logs.child), 0)
+  assert.is(await stop(events.child), 0)
+  assert.is(await stop(up.child), 0, up.out())
+})
+
+test('the Monitoring and Simulations commands run as written', async () => {
+  const env = { MINGA_DATA: join(work, 'monitoring') }
+  await sh('minga init --org acme', env)
+  await example(`minga up --detach --runtime memory --listen /ip4/127.0.0.1/tcp/0 --door /ip4/127.0.0.1/tcp/0 --http off`, env)
+  await writeFile(join(work, 'talk.yaml'), 'name: talk\nimage: minga/busybox:1\ncommand: ["sh", "-c", "echo one; sleep 0.2; echo two; sleep 3600"]\n')
+  assert.is((await sh('minga deploy -f talk.yaml --wait', env)).status, 0)
+  const monitoring = blockWith(examples, 'minga logs talk --since 10m').lines.map(l => l.replace(/^\$ /, ''))
+  const logs = await waitFor(async () => {
+    const run = await example(monitoring.find(l => l.startsWith('minga logs'))!, env)
+    return /#0 {2}one\n.*#0 {2}two/.test(run.stdout) ? run : undefined
+  }, { label: 'the talk service\'s lines' })
+  assert.match(logs.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \w{8} #0 {2}one$/m, 'lines as the README shows them')
+  await example(monitoring.find(l => l.startsWith('minga events'))!, env)
+  for (const line of blockWith(examples, 'minga sim simulations/scenarios/deploy-kill-10.yaml').lines) {
+    const run = await example(line, {})
+    assert.match(run.stdout, /invariants|every invariant held/)
+  }
+})
+
+test('no command of the README is left unrun', () => {
+  const left = examples.commands.filter(c => !ran.has(c) && !ELSEWHERE.some(r => r.test(c)))
+  assert.equal(left, [], 'README commands no test runs: run them in readme.test.ts or e2e-readme.test.ts')
+})
+
+test.run()
