@@ -277,7 +277,8 @@ async function waitReady (child: ChildProcess, log: WriteStream, timeoutMs: numb
   })
 }
 
-async function freePort (): Promise<number> {
+/** a TCP port on 127.0.0.1 that nothing listens on right now */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
