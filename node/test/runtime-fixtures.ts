@@ -39,7 +39,7 @@ export async function sleep (ms: number): Promise<void> {
 }
 
 /** poll until `check` returns a value other than undefined */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {
@@ -53,7 +53,7 @@ export async function waitFor<T> (what: string, check: () => Promise<T | undefin
 }
 
 /** iterate until `done` says so, then stop; fails after the timeout */
-export async function collectUntil<T> (what: string, source: AsyncIterable<T>, done: (seen: T[]) => boolean, timeoutMs = 10_000): Promise<T[]> {
+export async function collectUntil<T> (what: string, source: AsyncIterable<T>, done: (seen: T[]) => boolean, timeoutMs = 30_000): Promise<T[]> {
   const seen: T[] = []
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {

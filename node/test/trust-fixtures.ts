@@ -124,11 +124,14 @@ export class LocalMesh implements Mesh {
 
   handleStream (protocol: string, handler: StreamHandler): void { this.streams.set(protocol, handler) }
   connections (): string[] { return this.peers().map(m => m.self) }
+  /** peers this mesh probed, with what each probe answered */
+  readonly probed: Array<{ peer: string, result: ProbeResult }> = []
   readonly probe = async (peer: string): Promise<ProbeResult> => {
     await new Promise(resolve => setImmediate(resolve))
     const target = this.net.meshes.get(peer)
-    if (target === undefined || target.silent || this.cut.has(peer)) return 'unknown'
-    return target.down ? 'refused' : 'up'
+    const result: ProbeResult = target === undefined || target.silent || this.cut.has(peer) ? 'unknown' : target.down ? 'refused' : 'up'
+    this.probed.push({ peer, result })
+    return result
   }
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)
@@ -146,12 +149,20 @@ export class RecordingRuntime extends MemoryRuntime {
   }
 }
 
-/** a runtime whose stops take `stopMs`, like a container that uses its grace period */
+/** a runtime whose stops take `stopMs`, like a container that uses its grace period, or last until `gate` resolves */
 export class SlowStopRuntime extends RecordingRuntime {
   stopMs = 0
+  gate?: Promise<void>
+  /** stops under way */
+  stopping = 0
   override async stop (id: string): Promise<void> {
-    await new Promise(resolve => setTimeout(resolve, this.stopMs))
-    await super.stop(id)
+    this.stopping++
+    try {
+      await (this.gate ?? new Promise(resolve => setTimeout(resolve, this.stopMs)))
+      await super.stop(id)
+    } finally {
+      this.stopping--
+    }
   }
 }
 
@@ -264,7 +275,7 @@ export class TestCluster {
   }
 }
 
-export async function waitFor<T> (predicate: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+export async function waitFor<T> (predicate: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '../src/index.js'
 import { fuzz, heapGrowth } from './fuzz-harness.js'
 import { specTarget } from './fuzz-targets.js'
+import { cpuMs } from './fixtures.js'
 
 test('every spec file parses or is refused with InvalidSpecError, each in bounded time', async () => {
   const report = await fuzz(await specTarget(), { numRuns: 1500 })
@@ -18,9 +19,9 @@ test('a huge file and a billion-laughs file are refused in bounded time and memo
   assert.throws(() => parseServiceSpec(huge, { org: 'acme' }), (err: Error) => err.name === 'InvalidSpecError')
   const levels = Array.from({ length: 10 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`)
   const lol = ['l0: &l0 "lol"', ...levels, 'name: x', 'image: y'].join('\n')
-  const t0 = performance.now()
+  const t0 = cpuMs()
   assert.throws(() => parseServiceSpec(lol, { org: 'acme' }), (err: Error) => err.name === 'InvalidSpecError')
-  assert.ok(performance.now() - t0 < 2000)
+  assert.ok(cpuMs() - t0 < 2000)
 })
 
 test.run()

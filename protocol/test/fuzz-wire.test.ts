@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { decodeMessage } from '../src/index.js'
 import { fuzz, heapGrowth } from './fuzz-harness.js'
 import { wireTarget } from './fuzz-targets.js'
+import { cpuMs } from './fixtures.js'
 
 test('every wire input is decoded to a clean message or refused with a wire error, each in bounded time', async () => {
   const report = await fuzz(await wireTarget(), { numRuns: 3000 })
@@ -14,9 +15,9 @@ test('every wire input is decoded to a clean message or refused with a wire erro
 test('a 64 MiB message is refused before it is read: no time, no memory', async () => {
   const huge = new Uint8Array(64 * 1024 * 1024).fill(0x5b)
   huge.set(new TextEncoder().encode('{"type":"entries","entries":'))
-  const t0 = performance.now()
+  const t0 = cpuMs()
   const grew = await heapGrowth(() => decodeMessage(huge))
-  assert.ok(performance.now() - t0 < 1000)
+  assert.ok(cpuMs() - t0 < 1000)
   assert.ok(grew < 8 * 1024 * 1024, `heap grew ${grew} bytes`)
   assert.throws(() => decodeMessage(huge), (err: Error) => err.name === 'MessageTooLargeError')
   // within the size limit but nested a million deep: refused before JSON.parse

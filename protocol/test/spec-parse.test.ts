@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { stringify } from 'yaml'
 import { checkServiceSpec, parseCpu, parseMemory, parseServiceSpec, containerHash, SPEC_FILE_LIMITS, type ServiceSpec } from '../src/index.js'
+import { cpuMs } from './fixtures.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -274,9 +275,9 @@ test('a billion laughs is refused quickly', () => {
     const prev = String.fromCharCode(96 + i)
     levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`)
   }
-  const started = performance.now()
+  const started = cpuMs()
   assert.equal(problemsOf(levels.join('\n')), ['the file expands YAML aliases (*name) more than 100 times; write the values out instead'])
-  assert.ok(performance.now() - started < 1000, 'took over a second')
+  assert.ok(cpuMs() - started < 1000, 'took over a second of CPU')
 })
 
 test('a file over 256 KiB is refused before it is read', () => {
@@ -295,18 +296,18 @@ test('deep nesting and token floods are refused before the YAML parser sees them
     'a: ' + '{a: '.repeat(40) + '1' + '}'.repeat(40)
   ]
   for (const text of deep) {
-    const started = performance.now()
+    const started = cpuMs()
     assert.equal(problemsOf(text), ['the YAML is nested more than 32 levels deep (a service spec needs far fewer)'])
-    assert.ok(performance.now() - started < 1000, 'slow depth check')
+    assert.ok(cpuMs() - started < 1000, 'slow depth check')
   }
-  const started = performance.now()
+  const started = cpuMs()
   assert.equal(problemsOf(':\n'.repeat(120_000)), [`the YAML has more than ${SPEC_FILE_LIMITS.maxTokens} tokens (split it into several files)`])
-  assert.ok(performance.now() - started < 1000, 'slow token count')
+  assert.ok(cpuMs() - started < 1000, 'slow token count')
   // a mapping of 10,000 keys takes about 2 s with the library's quadratic duplicate check, 0.3 s with ours
   const wide = `name: web\nimage: nginx\n${Array.from({ length: 10_000 }, (_, i) => `k${i}: 1`).join('\n')}`
-  const wideStarted = performance.now()
+  const wideStarted = cpuMs()
   assert.is(problemsOf(wide).length, 10_000)
-  assert.ok(performance.now() - wideStarted < 1500, 'slow wide mapping')
+  assert.ok(cpuMs() - wideStarted < 1500, 'slow wide mapping')
 })
 
 test('more than 100 services in a file are refused', () => {
@@ -365,7 +366,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
 
 /** parses, and holds a parse that succeeds to the stored-form check */
 function parseOrRefuse (text: string): void {
-  const started = performance.now()
+  const started = cpuMs()
   try {
     for (const spec of parseServiceSpec(text, { org: 'acme' })) {
       checkServiceSpec(JSON.parse(JSON.stringify(spec)))
@@ -375,7 +376,7 @@ function parseOrRefuse (text: string): void {
     if (err.name !== 'InvalidSpecError') throw err
     assert.ok(err.problems.length > 0)
   }
-  assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`)
+  assert.ok(cpuMs() - started < 1000, `took ${cpuMs() - started} ms`)
 }
 
 test('fuzz: random text only ever parses or gives InvalidSpecError', () => {

@@ -133,14 +133,23 @@ export class DockerCluster {
 
   /** a GET on a node's control API, answered as JSON */
   async api (node: number, path: string): Promise<any> {
+    return JSON.parse(await this.apiText(node, path))
+  }
+
+  /** one unlabelled series of a node's Prometheus metrics, e.g. minga_reconcile_runs_total */
+  async metric (node: number, name: string): Promise<number> {
+    const line = (await this.apiText(node, '/v1/metrics')).split('\n').find(l => l.startsWith(`${name} `))
+    if (line === undefined) throw new Error(`node ${node} has no metric ${name}`)
+    return Number(line.slice(name.length + 1))
+  }
+
+  private async apiText (node: number, path: string): Promise<string> {
     const socketPath = join(this.nodes[node].dataDir, 'api.sock')
     return await new Promise((resolve, reject) => {
       const req = request({ socketPath, path, timeout: 10_000 }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch (err) { reject(err) }
-        })
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
       })
       req.on('timeout', () => req.destroy(new Error(`node ${node} did not answer ${path}`)))
       req.on('error', reject)

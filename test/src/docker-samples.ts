@@ -30,6 +30,11 @@ export class Sampler {
     return this
   }
 
+  /** resolves once `count` samples are in: a test that watches "for a while" watches for so many looks, however slow the machine */
+  async collected (count: number): Promise<void> {
+    while (this.running && this.samples.length < count) await new Promise(resolve => setTimeout(resolve, this.intervalMs))
+  }
+
   async stop (): Promise<Sample[]> {
     this.running = false
     await this.loop

@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { withCluster, sleep, type DockerCluster } from '../src/docker-cluster.js'
+import { withCluster, type DockerCluster } from '../src/docker-cluster.js'
 import { dockerTests, LABELS } from '../src/docker-engines.js'
 import { longRunning } from '../src/docker-specs.js'
 
@@ -31,8 +31,9 @@ it('e2e: a restarted node adopts its running containers and removes only its own
         return ps.some(r => r.running.some((c: any) => c.node === peerId && c.healthy === true && c.containerId === before[0]))
       })
       await cluster.waitFor('the orphan is removed', async () => !await engine.api.exists(planted.orphan), 30_000)
-      // a few passes later: still the same container, and nothing else of ours was created
-      await sleep(6000)
+      // three reconcile passes later: still the same container, and nothing else of ours was created
+      const passes = await cluster.metric(node, 'minga_reconcile_runs_total')
+      await cluster.waitFor('three more reconcile passes', async () => await cluster.metric(node, 'minga_reconcile_runs_total') >= passes + 3, 60_000)
       const after = (await cluster.containers(node)).filter(c => c.node === peerId)
       assert.equal(after.map(c => c.id).sort(), before, 'the same container, adopted, not recreated')
       assert.is(after[0].state, 'running')

@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { withCluster, sleep } from '../src/docker-cluster.js'
+import { withCluster } from '../src/docker-cluster.js'
 import { dockerTests } from '../src/docker-engines.js'
 import { Sampler, describe, servingReplicas } from '../src/docker-samples.js'
 import { longRunning } from '../src/docker-specs.js'
@@ -43,11 +43,13 @@ it('e2e: a missing image is a clear problem in minga ps, retried with back-off, 
     assert.match(rows[0].problem, 'load it with "docker load" or push it to a registry the node can reach')
     assert.equal(rows[0].running, [], 'nothing runs for it')
 
-    // no spin: over ~15 s, a back-off of 1, 2, 4, 8 s allows about five attempts, a loop would make hundreds
-    await sleep(15_000)
-    const events: any[] = await cluster.api(owner, `/v1/events?since=${since}`)
-    const attempts = events.filter(e => e.kind === 'replica-error' && e.subject === 'acme/ghost#0').length
-    assert.ok(attempts >= 2 && attempts <= 8, `the node retried ${attempts} times in ~15 s`)
+    // no spin: the attempts come a back-off of 1, 2, 4 s apart, or later on a busy machine, never sooner
+    const attempts = async (): Promise<number[]> => (await cluster.api(owner, `/v1/events?since=${since}`) as any[])
+      .filter(e => e.kind === 'replica-error' && e.subject === 'acme/ghost#0').map(e => e.time)
+    await cluster.waitFor('four attempts', async () => (await attempts()).length >= 4, 120_000)
+    const times = await attempts()
+    const gaps = times.slice(1, 4).map((t, i) => t - times[i])
+    assert.ok(gaps[0] >= 990 && gaps[1] >= 1990 && gaps[2] >= 3990, `attempts ${gaps.join(', ')} ms apart`)
 
     // the node and the mesh are fine
     const status = await cluster.api(owner, '/v1/status')

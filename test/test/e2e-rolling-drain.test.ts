@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { withCluster, sleep } from '../src/docker-cluster.js'
+import { withCluster } from '../src/docker-cluster.js'
 import { dockerTests } from '../src/docker-engines.js'
 import { Sampler, describe, servingReplicas, type Sample } from '../src/docker-samples.js'
 import { longRunning } from '../src/docker-specs.js'
@@ -24,13 +24,13 @@ it('e2e: rolling update one by one, then drain and uncordon, never below the hea
 
     // rolling update: at least replicas - maxUnavailable = 2 healthy at every moment
     const rolling = new Sampler(cluster, SERVICE).start()
-    await sleep(600)
+    await rolling.collected(3)
     await cluster.deploy(1, longRunning({ name: 'web', replicas: REPLICAS, maxUnavailable: 1, image: 'minga/busybox:2' }))
     await cluster.waitFor('every replica runs :2, healthy, and no :1 is left', async () => {
       const all = await cluster.everywhere(SERVICE)
       return servingImage(all.filter(c => c.state === 'running' && (c.health === 'healthy')), 'minga/busybox:2') === REPLICAS && all.every(c => c.image === 'minga/busybox:2')
     }, 120_000)
-    await sleep(1000)
+    await rolling.collected(rolling.samples.length + 5)
     const update = await rolling.stop()
     assertFloor(update, REPLICAS - 1, 'rolling update')
     const mixed = update.some(s => {
@@ -47,7 +47,7 @@ it('e2e: rolling update one by one, then drain and uncordon, never below the hea
     const peer = cluster.nodes[victim].peerId
     const other = cluster.nodes.find(n => n.index !== victim)!.index
     const draining = new Sampler(cluster, SERVICE).start()
-    await sleep(600)
+    await draining.collected(3)
     // only the node's own organization drains it: the victim's own CLI does (another org's would be refused)
     const drained = await cluster.mustMinga(victim, ['drain', peer.slice(-8), '--timeout', '90s'])
     assert.match(drained.stdout, 'drained')
@@ -55,7 +55,7 @@ it('e2e: rolling update one by one, then drain and uncordon, never below the hea
       const serving = await cluster.serving(SERVICE)
       return servingReplicas({ t: 0, containers: serving }).size === REPLICAS && (await cluster.containers(victim, SERVICE)).length === 0
     })
-    await sleep(1000)
+    await draining.collected(draining.samples.length + 5)
     const drain = await draining.stop()
     assertFloor(drain, REPLICAS, 'drain')
     const nodes: any[] = JSON.parse((await cluster.mustMinga(other, ['nodes', '--json'])).stdout)

@@ -233,7 +233,7 @@ test('following survives a node restart (session gone): reopened from the last l
   net.down.delete('b')
   b = node(net, 'b', engine)
   b.runtime.emitLog(id, 'after restart')
-  await until(() => items.some(i => i.type === 'line' && i.text === 'after restart'), 8000)
+  await until(() => items.some(i => i.type === 'line' && i.text === 'after restart'))
   controller.abort()
   await done
   const texts = items.filter(i => i.type === 'line').map(i => (i as any).text)
@@ -256,7 +256,8 @@ async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
-async function until (check: () => boolean, timeoutMs = 5000): Promise<void> {
+/** waits for a condition; the limit only says when to give up */
+async function until (check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not met in time')

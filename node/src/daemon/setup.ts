@@ -33,6 +33,8 @@ export interface JoinOptions {
   /** the new organization's name, when the invite admits a new one */
   org?: string
   labels?: Record<string, string>
+  /** ms each door of the invite gets to answer (default JOIN_TIMEOUT, 30 s) */
+  timeoutMs?: number
 }
 
 export async function joinMesh (dir: DataDir, options: JoinOptions): Promise<{ meshId: string, org: string, peerId: string }> {
@@ -47,6 +49,7 @@ export async function joinMesh (dir: DataDir, options: JoinOptions): Promise<{ m
     psk: invite.psk,
     meshId: invite.meshId,
     doors: invite.bootstrap,
+    timeoutMs: options.timeoutMs,
     request: {
       type: 'join-request',
       inviteId: invite.inviteId,

@@ -1,8 +1,9 @@
 /**
  * The door: a second, minimal libp2p host beside the main one, with its own
  * key and port, behind the same private-network key. It speaks only the
- * join protocol, to anyone who holds the mesh key, and closes every
- * connection after a few seconds. The main host admits members only, so a
+ * join protocol, to anyone who holds the mesh key, and closes a connection
+ * that has not sent its request within a few seconds (one whose request
+ * arrived waits for the door's answer, however busy the door is). The main host admits members only, so a
  * stranger with the mesh key can open nothing but the join protocol.
  */
 import { noise } from '@chainsafe/libp2p-noise'
@@ -11,6 +12,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Connection } from '@libp2p/interface'
 import { decodeMessage, encodeMessage, protocols, type Identity, type JoinRequestMessage, type JoinResponseMessage } from '@minga/protocol'
 import { MAX_FRAME_BYTES } from './libp2p-mesh.js'
 
@@ -20,11 +22,14 @@ export interface DoorInit {
   psk: Uint8Array
   listen: string[]
   admit: (request: JoinRequestMessage, from: string) => Promise<JoinResponseMessage>
-  /** a connection to the door lives at most this long (default 10 s) */
+  /** a connection to the door that has not sent its join request lives at most this long (default 10 s) */
   connectionTtl?: number
 }
 
-const JOIN_TIMEOUT = 10_000
+/** how long a joiner has to send its request, and to read the answer once it is ready */
+const REQUEST_TIMEOUT = 10_000
+/** how long a joiner waits for one door by default: the door's own work (a signed, fsync'd admission) counts, and a busy door is slow */
+export const JOIN_TIMEOUT = 30_000
 
 export async function startDoor (init: DoorInit): Promise<Libp2p> {
   const ttl = init.connectionTtl ?? 10_000
@@ -37,21 +42,29 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
     connectionProtector: preSharedKey({ psk: init.psk }),
     connectionManager: { maxConnections: 32, inboundConnectionThreshold: 10 }
   })
-  door.addEventListener('connection:open', (event) => {
-    const connection = event.detail
-    setTimeout(() => { void connection.close().catch(() => connection.abort(new Error('door timeout'))) }, ttl).unref()
-  })
+  // a connection that sends no request in time is closed; one whose request arrived waits for the door's own answer
+  const deadlines = new Map<string, ReturnType<typeof setTimeout>>()
+  const closeLater = (connection: Connection): void => {
+    clearTimeout(deadlines.get(connection.id))
+    const timer = setTimeout(() => { deadlines.delete(connection.id); void connection.close().catch(() => connection.abort(new Error('door timeout'))) }, ttl)
+    timer.unref()
+    deadlines.set(connection.id, timer)
+  }
+  door.addEventListener('connection:open', (event) => closeLater(event.detail))
+  door.addEventListener('connection:close', (event) => { clearTimeout(deadlines.get(event.detail.id)); deadlines.delete(event.detail.id) })
   await door.handle(protocols.join(init.meshId), async (stream, connection) => {
     const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    const signal = AbortSignal.timeout(JOIN_TIMEOUT)
     try {
-      const request = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-request'] }) as JoinRequestMessage
+      const request = decodeMessage((await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT) })).subarray(), { types: ['join-request'] }) as JoinRequestMessage
+      clearTimeout(deadlines.get(connection.id))
       const response = await init.admit(request, connection.remotePeer.toString())
-      await lp.write(encodeMessage(response), { signal })
+      closeLater(connection)
+      await lp.write(encodeMessage(response), { signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
       await stream.close()
     } catch (err: any) {
+      closeLater(connection)
       try {
-        await lp.write(encodeMessage({ type: 'join-response', ok: false, code: 'bad-request', error: `The join request was refused: ${err.message}` }), { signal })
+        await lp.write(encodeMessage({ type: 'join-response', ok: false, code: 'bad-request', error: `The join request was refused: ${err.message}` }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
         await stream.close()
       } catch {
         stream.abort(err)
@@ -61,8 +74,8 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
   return door
 }
 
-/** the joiner's side: dial a door, send the request, read the answer */
-export async function knock (options: { identity: Identity, psk: Uint8Array, meshId: string, doors: string[], request: JoinRequestMessage, signal?: AbortSignal }): Promise<JoinResponseMessage> {
+/** the joiner's side: dial a door, send the request, read the answer; each door gets `timeoutMs` (default JOIN_TIMEOUT) */
+export async function knock (options: { identity: Identity, psk: Uint8Array, meshId: string, doors: string[], request: JoinRequestMessage, signal?: AbortSignal, timeoutMs?: number }): Promise<JoinResponseMessage> {
   const { multiaddr } = await import('@multiformats/multiaddr')
   const client = await createLibp2p({
     privateKey: options.identity.privateKey,
@@ -75,7 +88,7 @@ export async function knock (options: { identity: Identity, psk: Uint8Array, mes
   const failures: string[] = []
   try {
     for (const door of options.doors) {
-      const signal = options.signal ?? AbortSignal.timeout(JOIN_TIMEOUT)
+      const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? JOIN_TIMEOUT)
       try {
         const stream = await client.dialProtocol(multiaddr(door), protocols.join(options.meshId), { signal })
         const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })

@@ -42,11 +42,13 @@ export function meshCommands (program: Command): void {
     .argument('<token>', 'the token printed by "minga invite"')
     .option('--org <name>', 'name of the new organization (when the invite admits one)')
     .option('--label <key=value>', 'a node label (repeatable)', collect)
+    .option('--timeout <duration>', 'how long each member named in the invite gets to answer', '30s')
     .addHelpText('after', '\nExample:\n  minga join minga1AbC… --org riverside\n  minga up')
     .action(async (token, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      const timeoutMs = await durationFlag(options.timeout, '--timeout', 'wait')
       const { DataDir, joinMesh } = await import('@minga/node')
-      const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label) })
+      const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label), timeoutMs })
       ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
 
