@@ -2,7 +2,7 @@
  * How far this node's clock is from the mesh's, from what it already
  * receives: every heartbeat carries its sender's clock (`time`, signed).
  * `time - arrival` is the sender's clock minus ours, less the message's
- * delay; the largest of a peer's last few samples is the one with the least
+ * delay; the largest of a peer's last 20 samples is the one with the least
  * delay (NTP's minimum-delay filter, RFC 5905 §10). The mesh's clock is the
  * median over this node and its peers, so one node with a bad clock moves
  * no one else's estimate. Entries stamped more than the drift bound
@@ -25,8 +25,8 @@ export interface ClockOffset {
 /** ms this node's clock is ahead of one peer's (negative: behind) */
 export interface PeerOffset { node: string, aheadMs: number }
 
-/** samples kept per peer */
-const WINDOW = 8
+/** samples kept per peer: a busy machine delays some heartbeats by seconds, rarely twenty in a row */
+const WINDOW = 20
 /** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
 export const CLOCK_WARN_MS = 5_000
 

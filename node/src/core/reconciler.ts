@@ -133,8 +133,8 @@ export class Reconciler {
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
   replicaProblems (): ReplicaNote[] {
     if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
-    const hashes = new Map(this.refresh().services.map(s => [s.id, s.hash]))
-    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashes, now: this.init.clock.now() })
+    const byId = servicesById(this.refresh().services)
+    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
   }
 
   /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */

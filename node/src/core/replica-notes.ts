@@ -26,17 +26,17 @@ export interface NotesInput {
   failures: readonly ReplicaProblem[]
   /** this node's containers */
   containers: readonly RuntimeContainer[]
-  /** the current container hash of every desired service */
-  hashes: ReadonlyMap<string, string>
+  /** the current container hash of a desired service; undefined for one that is not desired */
+  hashOf: (service: string) => string | undefined
   now: number
 }
 
 /** one note per replica at most, the health check's first: it is what is wrong right now */
-export function replicaNotes ({ failures, containers, hashes, now }: NotesInput): ReplicaNote[] {
+export function replicaNotes ({ failures, containers, hashOf, now }: NotesInput): ReplicaNote[] {
   const notes = new Map<string, ReplicaNote>()
   const going = new Set<string>()
   for (const c of containers) {
-    const hash = hashes.get(c.service)
+    const hash = hashOf(c.service)
     if (hash === undefined) continue
     const key = replicaKey(c.service, c.replica)
     if (c.state === 'running' && c.health === 'unhealthy') {
