@@ -113,6 +113,43 @@ test('minga ps NAME finds another organization\'s service when the name is uniqu
   assert.match(rm.stderr, /Only members of acme change its services/)
 })
 
+test('minga scale never restarts a running replica; 3 → 0 → 3 and redeploying the file change nothing', async () => {
+  const [n1, n2] = mesh.nodes
+  const file = 'name: scaled\nimage: minga/busybox:1\nreplicas: 3\nspread: node\nupdate: { maxUnavailable: 2 }\nresources: { cpu: 50m, memory: 16Mi }\n'
+  await deploy(n1, 'scaled', file)
+  const healthy = async (n: number): Promise<boolean> => (await mesh.json(n2, 'ls')).find((s: any) => s.id === 'acme/scaled')?.updated === n
+  const lifecycle = async (since: number): Promise<string[]> => (await mesh.cli(n2, 'events', '--json', '--since', new Date(since).toISOString(), '--kind', 'replica-start,replica-stop,replica-crash')).stdout
+    .trim().split('\n').filter(Boolean).map(l => JSON.parse(l)).filter((e: any) => e.type === 'event' && e.subject.startsWith('acme/scaled#')).map((e: any) => `${e.kind} ${e.subject}`)
+  const before = Date.now()
+  assert.is((await mesh.cli(n1, 'scale', 'scaled=5')).status, 0)
+  await waitFor(async () => await healthy(5), { label: 'five replicas' })
+  assert.equal((await lifecycle(before)).sort(), ['replica-start acme/scaled#3', 'replica-start acme/scaled#4'], 'scaling up started two and stopped none')
+  for (const count of [1, 0, 3]) {
+    const scaled = await mesh.cli(n1, 'scale', `scaled=${count}`)
+    assert.is(scaled.status, 0, scaled.stderr)
+    await waitFor(async () => count === 0 ? (await mesh.json(n2, 'ls')).find((s: any) => s.id === 'acme/scaled')?.running === 0 : await healthy(count), { label: `${count} replicas` })
+  }
+  assert.ok((await lifecycle(before)).every(e => !e.startsWith('replica-crash')), 'minga\'s own stops are no crashes')
+  const redeployed = Date.now()
+  const again = await mesh.cli(n1, 'deploy', '-f', join(dir, 'scaled.yaml'))
+  assert.match(again.stdout, /^acme\/scaled: unchanged$/m, 'the file deploys unchanged: scaling rewrote nothing')
+  assert.equal(await lifecycle(redeployed), [], 'and nothing restarted')
+})
+
+test('minga ls during a halted rolling update shows the old copies serving', async () => {
+  const [n1] = mesh.nodes
+  await deploy(n1, 'halting', 'name: halting\nimage: minga/busybox:1\nreplicas: 2\nspread: node\nresources: { cpu: 50m, memory: 16Mi }\n')
+  await writeFile(join(dir, 'halting.yaml'), 'name: halting\nimage: minga/busybox:2\nreplicas: 2\nspread: node\nresources: { cpu: 50m, memory: 16Mi }\nhealth: { cmd: [sh, -c, "echo no database; exit 1"], interval: 1s, retries: 1 }\n')
+  assert.is((await mesh.cli(n1, 'deploy', '-f', join(dir, 'halting.yaml'))).status, 0)
+  const row = await waitFor(async () => {
+    const ls = await mesh.cli(n1, 'ls')
+    return /^acme\/halting\s+minga\/busybox:2\s+1\/2\s+0\/2\s/m.test(ls.stdout) ? ls.stdout : undefined
+  }, { label: 'ls shows one replica served by the old spec, none on the new one' })
+  assert.match(row, /SERVICE\s+IMAGE\s+HEALTHY\s+UP-TO-DATE\s+RUNNING/)
+  await waitFor(async () => /failing its health check: exit 1, "no database"/.test((await mesh.cli(n1, 'ps', 'halting')).stdout), { label: 'ps shows the failing probe' })
+  assert.is((await mesh.cli(n1, 'rm', 'halting')).status, 0)
+})
+
 test('minga events shows what every node did, merged by time', async () => {
   const [n1, n2] = mesh.nodes
   const events = (await mesh.cli(n2, 'events', '--json', '--since', '10m')).stdout.trim().split('\n').map(l => JSON.parse(l)).filter(e => e.type === 'event')

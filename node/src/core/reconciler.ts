@@ -24,8 +24,8 @@ import type { PlacementCache } from './placement-cache.js'
 import type { Timing } from './timing.js'
 import { servicesOn } from './assignment-index.js'
 import { LruPlacementCache } from './placement-cache.js'
-import { ReplicaBackoff, replicaKey } from './replica-backoff.js'
-import { replicaNotes, type ReplicaNote } from './replica-notes.js'
+import { ReplicaBackoff, replicaKey, type FailureDetails } from './replica-backoff.js'
+import { replicaNotes, runNote, type ReplicaNote } from './replica-notes.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
 import { desiredServices, liveNodeInfos, memberCount } from './view.js'
@@ -308,13 +308,14 @@ export class Reconciler {
       events.emit({ time: clock.now(), node: identity.peerId, kind, subject: key, reason })
     try {
       if (action.type === 'stop' || action.type === 'restart') {
+        const down = this.observed.find(c => c.id === action.containerId)
         this.markOwnStop(action.containerId)
         await runtime.stop(action.containerId)
         this.stats.stops++
         this.observed = this.observed.filter(c => c.id !== action.containerId)
         if (action.type === 'stop') emit('replica-stop', action.reason)
-        // a crashed or unhealthy replica counts against its back-off, so a crash loop slows down
-        else this.recordFailure(action, action.reason)
+        // a crashed or unhealthy replica counts against its back-off, so a crash loop slows down; its note says why, until a copy serves
+        else this.recordFailure(action, down === undefined ? action.reason : runNote(down, action.reason), { ran: true, probe: down?.probe })
         this.announce()
       }
       if (action.type === 'start' || action.type === 'restart') {
@@ -340,10 +341,10 @@ export class Reconciler {
     if (this.ownStops.size > MAX_OWN_STOPS) this.ownStops.delete(this.ownStops.values().next().value as string)
   }
 
-  private recordFailure (action: Action, error: string): void {
+  private recordFailure (action: Action, error: string, how?: FailureDetails): void {
     const { clock } = this.init
     // a pass when the back-off ends, not only at the next periodic one
-    this.passAt(this.backoff.fail(action.service, action.replica, error, clock.now()))
+    this.passAt(this.backoff.fail(action.service, action.replica, error, clock.now(), how))
   }
 
   /** a pass at this time (local clock), unless one is due before */

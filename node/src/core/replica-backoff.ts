@@ -6,8 +6,12 @@
  * `minga ps` shows as the replica's problem. A replica that runs healthy for
  * a while is forgiven.
  */
+import type { HealthProbe } from '@minga/protocol'
 
-export interface ReplicaProblem { service: string, replica: number, error: string, at: number, retryAt: number }
+export interface ReplicaProblem extends FailureDetails { service: string, replica: number, error: string, at: number, retryAt: number }
+
+/** how a replica failed: `ran` when a copy ran and then crashed or failed its health check (else it could not start), with its last probe */
+export interface FailureDetails { ran?: boolean, probe?: HealthProbe }
 
 export const BACKOFF_FIRST = 1000
 export const BACKOFF_MAX = 60_000
@@ -26,11 +30,11 @@ export class ReplicaBackoff {
   }
 
   /** record a failure; returns when the replica may start again */
-  fail (service: string, replica: number, error: string, now: number): number {
+  fail (service: string, replica: number, error: string, now: number, how: FailureDetails = {}): number {
     const key = replicaKey(service, replica)
     const failures = (this.records.get(key)?.failures ?? 0) + 1
     const retryAt = now + Math.min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
-    this.records.set(key, { service, replica, error, at: now, retryAt, failures })
+    this.records.set(key, { service, replica, error, at: now, retryAt, failures, ...how })
     return retryAt
   }
 
