@@ -22,6 +22,7 @@ import {
   keys, openSecret, parseKey, removedOrgs, sealSecret,
   type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec, type State, type Identity
 } from '@minga/protocol'
+import { matchesConstraints } from '@minga/scheduler'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Liveness } from './liveness.js'
@@ -224,8 +225,7 @@ function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined)
   if (spec.allowOrgs !== undefined && !spec.allowOrgs.includes(org)) return false
   if (record.acceptOrgs !== undefined && !record.acceptOrgs.includes(spec.org)) return false
   if ((record.shareForOthers ?? 1) <= 0) return false
-  for (const label in spec.constraints) if (record.labels?.[label] !== spec.constraints[label]) return false
-  return true
+  return matchesConstraints(spec, { labels: record.labels ?? {} })
 }
 
 /**
