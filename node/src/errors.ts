@@ -7,3 +7,7 @@ export class BadRequestError extends MingaError {}
 export class ForbiddenError extends MingaError {}
 /** a secret of a service is not (yet) sealed to this node */
 export class SecretUnavailableError extends MingaError {}
+/** a config file's content has not reached this node (yet) */
+export class ConfigUnavailableError extends MingaError {}
+/** the request would replace something it does not own, e.g. another project's service */
+export class ConflictError extends MingaError {}

@@ -25,6 +25,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400, InvalidSpecError: 400, InvalidInviteError: 400, SyntaxError: 400,
   ForbiddenError: 403, UnauthorizedWriteError: 403,
   NotFoundError: 404,
+  ConflictError: 409,
   StorageError: 507
 }
 
