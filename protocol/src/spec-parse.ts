@@ -43,7 +43,7 @@ export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
 export { parseMode } from './spec-parse-container.js'
 export { splitWords, type Words } from './spec-words.js'
 export { parseCpu, parseDuration, parseMemory } from './spec-units.js'
-export { SPEC_FILE_LIMITS } from './spec-yaml.js'
+export { SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from './spec-yaml.js'
 
 export interface ParseSpecOptions {
   /** names the file in error messages, e.g. `web.yaml` */
