@@ -177,7 +177,7 @@ export function checkMountPathsUnique (spec: Record<string, unknown>, path: stri
       if (mount === undefined) return
       const first = seen.get(mount)
       if (first !== undefined) problems.add(at(at(at(path, list), i), 'path'), `${mount} is mounted twice (first at ${first})`)
-      else seen.set(mount, at(at(path, list), i))
+      else seen.set(mount, `${list}[${i}]`)
     })
   }
 }

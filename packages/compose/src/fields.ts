@@ -6,7 +6,7 @@
  * another by name.
  */
 
-const NO_NAMES = 'services cannot reach each other by name yet: a service reaches another only through a port it publishes on the nodes'
+const NO_NAMES = 'services cannot reach each other by name yet, only through the ports they publish'
 
 /** service fields minga ignores, and what happens instead */
 export const IGNORED: Record<string, (value: unknown) => string> = {

@@ -41,7 +41,7 @@ function short (text: string, where: string, t: Translation): MingaPort[] {
     return []
   }
   const [, ip, host, container, protocol] = match
-  return expand({ ip: ip?.replace(/^\[|\]$/g, ''), host: host === '' ? undefined : host, container, protocol: protocol ?? 'tcp' }, where, text, t)
+  return expand({ ip: ip?.replace(/^\[|\]$/g, ''), host: host === '' ? undefined : host, container, protocol: protocol ?? 'tcp' }, where, JSON.stringify(text), t)
 }
 
 function long (port: Record<string, unknown>, where: string, t: Translation): MingaPort[] {

@@ -59,7 +59,8 @@ export function translateService (service: Record<string, unknown>, t: Translati
   const mounts = translateMounts(service, t)
   if (mounts.volumes.length > 0) fields.volumes = mounts.volumes
   if (mounts.tmpfs.length > 0) fields.tmpfs = mounts.tmpfs
-  if (mounts.secretFiles.length > 0) fields.secretFiles = mounts.secretFiles
+  // minga spec files write modes in octal
+  if (mounts.secretFiles.length > 0) fields.secretFiles = mounts.secretFiles.map(f => ({ ...f, mode: `0${f.mode.toString(8)}` }))
   return { fields, mounts }
 }
 

@@ -104,8 +104,11 @@ export function parseComposeFile (text: string, options: ComposeOptions = {}): C
     if (first !== undefined) { problems.push(`${prefix}: becomes ${named.name} in minga, as services.${first} does; rename one of them`); continue }
     names.set(named.name, composeName)
     const t = new Translation(prefix, ctx)
+    const before = problems.length
     const translated = translateService(service, t)
     for (const volume of translated.mounts.named) volumeUsers.set(volume, [...(volumeUsers.get(volume) ?? []), composeName])
+    // minga's checks would only restate what the translation found (an image missing where build: was refused)
+    if (problems.length > before) continue
     const spec = toSpec(named.name, translated, t, options)
     if (spec === undefined) continue
     out.specs.push(spec.spec)
@@ -187,5 +190,6 @@ function rewrite (problem: string, prefix: string, t: Translation): string {
   const colon = rest.indexOf(': ')
   if (rest.startsWith(':') || colon < 0) return `${t.prefix}${rest}`
   const path = rest.slice(0, colon)
-  return `${t.at(t.composePath(path))}${rest.slice(colon)}`
+  const text = rest.slice(colon).replace(/\(first at ([\w.[\]]+)\)/, (_, first: string) => `(first at ${t.composePath(first)})`)
+  return `${t.at(t.composePath(path))}${text}`
 }
