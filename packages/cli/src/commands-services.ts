@@ -22,15 +22,14 @@ export function serviceCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       if (options.dryRun === true) {
         const { org, known } = await dryRunOrg(ctx.dataDir, options.org)
-        const plan = await planDeploy(options, org)
+        const plan = await planDeploy(options, async () => org)
         for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
         if (!known) process.stderr.write(`note: no organization known here (no --org, no mesh in ${ctx.dataDir}); shown as ${org}\n`)
         ctx.out(describePlan(plan, options.json === true))
         return
       }
       if (options.org !== undefined) throw new CliError('--org applies to --dry-run; a deploy declares services of the node\'s own organization', EXIT.usage)
-      const { org } = await ctx.api.get('/v1/status')
-      const plan = await planDeploy(options, org)
+      const plan = await planDeploy(options, async () => (await ctx.api.get('/v1/status')).org)
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
       const results = await carryOut(ctx, plan, options.file)
       for (const id of await orphans(ctx, plan)) process.stderr.write(`warning: ${id} belongs to project ${plan.project ?? ''} but ${options.file} no longer declares it; remove it with "minga rm ${id}"\n`)

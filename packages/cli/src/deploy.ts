@@ -38,9 +38,10 @@ export interface Plan {
   text?: string
 }
 
-/** read and translate the file; `org` is whose services they are */
-export async function planDeploy (options: DeployOptions, org: string): Promise<Plan> {
+/** read and translate the file; `orgOf` says whose services they are (asked once the file is read) */
+export async function planDeploy (options: DeployOptions, orgOf: () => Promise<string>): Promise<Plan> {
   const text = await readSpecFile(options.file)
+  const org = await orgOf()
   const compose = await import('@minga/compose')
   const isCompose = options.compose === true || compose.isComposeFileName(options.file) || compose.looksLikeCompose(text)
   if (!isCompose) {
