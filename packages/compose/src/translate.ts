@@ -8,7 +8,7 @@
 import { basename } from 'node:path'
 import { stringify } from 'yaml'
 import {
-  CONFIG_CHUNK_BYTES, InvalidSpecError, SPEC_FILE_LIMITS, checkServiceSpec, parseServiceSpec, type ConfigFileSpec, type ServiceSpec
+  CONFIG_CHUNK_BYTES, InvalidSpecError, SPEC_FILE_LIMITS, SPEC_LIMITS, canonicalJson, checkServiceSpec, parseServiceSpec, type ConfigFileSpec, type ServiceSpec
 } from '@minga/protocol'
 import { createHash } from 'node:crypto'
 import { Translation, type ProjectContext } from './context.js'
@@ -174,6 +174,11 @@ function toSpec (name: string, translated: ServiceOut, t: Translation, options: 
     return { path: file.path, size: file.content.length, chunks: digests, mode: file.mode, ...(file.uid === undefined ? {} : { uid: file.uid }), ...(file.gid === undefined ? {} : { gid: file.gid }) }
   })
   if (configs.length > 0) spec = { ...spec, configs }
+  const size = canonicalJson(spec).length
+  if (size > SPEC_LIMITS.maxSpecBytes) {
+    t.problem('', `the service comes to ${size} bytes as minga stores it (at most ${SPEC_LIMITS.maxSpecBytes}); mount fewer files (each is listed with the service), or move large values out of environment and command`)
+    return undefined
+  }
   try {
     checkServiceSpec(spec)
   } catch (err) {

@@ -162,6 +162,14 @@ test('host paths outside the project folder are refused with what to do; so is a
   assert.match(problems[6], 'write NAME:/var/lib/data and declare NAME under volumes:')
 })
 
+test('a service whose many files would not fit its entry is refused, naming it', () => {
+  const files: Record<string, string> = {}
+  for (let i = 0; i < 100; i++) files[`conf/${'d'.repeat(250)}/${'e'.repeat(250)}/file-${i}.conf`] = `${i}\n`
+  const problems = problemsOf(svc('volumes: ["./conf:/etc/app"]'), { dir: projectDir(files) })
+  assert.equal(problems.length, 1)
+  assert.match(problems[0], /^services\.app: the service comes to \d+ bytes as minga stores it \(at most 57344\); mount fewer files/)
+})
+
 test('configs: from a file, inline content or a variable, at the target with the mode; secrets become minga secrets in /run/secrets', () => {
   const dir = projectDir({ 'app.conf': 'mode=fast\n', 'db/password.txt': 'hunter2' })
   const project = translate(`
