@@ -136,16 +136,7 @@ export function normalizePlacement (raw: unknown, excludedRaw: unknown, texts: T
       else define(placement.constraints, label, value)
     })
   } else if (isPlainObject(raw)) {
-    const keys = Object.keys(raw)
-    if (keys.length > SPEC_LIMITS.maxConstraints) {
-      problems.add(path, `has ${keys.length} labels (at most ${SPEC_LIMITS.maxConstraints})`)
-      return placement
-    }
-    for (const key of keys) {
-      const value = scalarText(raw[key], child(texts, key))
-      if (typeof value === 'string') define(placement.constraints, key, value)
-      else problems.bad(at(path, key), `must be a string of at most ${SPEC_LIMITS.maxLabelValueLength} characters without control characters`, value)
-    }
+    readStrings(raw, texts, placement.constraints, { path, max: SPEC_LIMITS.maxConstraints, what: 'labels', rule: `must be a string of at most ${SPEC_LIMITS.maxLabelValueLength} characters without control characters` }, problems)
   } else if (raw !== undefined) {
     problems.bad(path, 'must be a mapping of node label: value, or a list of "label == value" / "label != value"', raw)
     return placement
@@ -159,7 +150,25 @@ export function normalizePlacement (raw: unknown, excludedRaw: unknown, texts: T
   return placement
 }
 
+/**
+ * a mapping of name → scalar (numbers and booleans as written) into
+ * `target`; false when it holds more than `max` keys
+ */
+export function readStrings (raw: Record<string, unknown>, texts: Texts, target: Record<string, string>, options: { path: string, max: number, what: string, rule: string }, problems: Problems): boolean {
+  const keys = Object.keys(raw)
+  if (keys.length > options.max) {
+    problems.add(options.path, `has ${keys.length} ${options.what} (at most ${options.max})`)
+    return false
+  }
+  for (const key of keys) {
+    const value = scalarText(raw[key], child(texts, key))
+    if (typeof value === 'string') define(target, key, value)
+    else problems.bad(at(options.path, key), options.rule, value)
+  }
+  return true
+}
+
 /** sets a key even when it is `__proto__`, so that the checks see it */
-function define (target: Record<string, string>, key: string, value: string): void {
+export function define (target: Record<string, string>, key: string, value: string): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
 }

@@ -35,7 +35,7 @@ import {
   isPlainObject, isWhole
 } from './spec-check.js'
 import { checkMountPathsUnique } from './spec-check-container.js'
-import { normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser } from './spec-parse-container.js'
+import { define, normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser, readStrings } from './spec-parse-container.js'
 import { parseCpu, parseDuration, parseMemory } from './spec-units.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
 
@@ -283,16 +283,7 @@ function normalizeEnv (raw: unknown, texts: Texts, path: string, problems: Probl
       }
     })
   } else if (isPlainObject(raw)) {
-    const keys = Object.keys(raw)
-    if (keys.length > SPEC_LIMITS.maxEnvVars) {
-      problems.add(path, `has ${keys.length} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
-      return env
-    }
-    for (const key of keys) {
-      const value = scalarText(raw[key], child(texts, key))
-      if (typeof value === 'string') define(env, key, value)
-      else problems.bad(at(path, key), 'must be a string, a number or true/false (write "" for an empty value)', value)
-    }
+    if (!readStrings(raw, texts, env, { path, max: SPEC_LIMITS.maxEnvVars, what: 'variables', rule: 'must be a string, a number or true/false (write "" for an empty value)' }, problems)) return env
   } else {
     problems.bad(path, 'must be a mapping of NAME: value or a list of NAME=value', raw)
     return env
@@ -426,9 +417,4 @@ function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, 
   if (get('secretFiles') !== undefined) extra.secretFiles = normalizeList(get('secretFiles'), SPEC_LIMITS.maxSecretFiles, 'secret files', at(path, 'secretFiles'), problems, (item, where, p, i) => normalizeSecretFile(item, child(secretTexts, i), where, p), () => {})
   if (get('configs') !== undefined) problems.add(at(path, 'configs'), 'config files come from a Docker Compose file (its configs: and bind mounts of project files); a minga spec file cannot carry their content')
   return extra
-}
-
-/** sets a key even when it is `__proto__`, so that the checks see it */
-function define (target: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
 }
