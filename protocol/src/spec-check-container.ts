@@ -185,3 +185,15 @@ export function checkMountPathsUnique (spec: Record<string, unknown>, path: stri
 function mountPathRule (): string {
   return `must be an absolute path like /data, other than /, without "..", ":" or control characters, at most ${SPEC_LIMITS.maxPathLength} characters`
 }
+
+/**
+ * Why a service of project `next` may not replace the service `id` of
+ * project `current` (either may be undefined: no project); undefined when
+ * it may. Deploying a Compose file never replaces another project's service
+ */
+export function projectConflict (id: string, current: string | undefined, next: string | undefined): string | undefined {
+  if (current === next) return undefined
+  if (current === undefined) return `${id} was deployed without a project (from a minga spec file); project ${next ?? ''} would replace it. Choose another project name (minga deploy -p NAME), or remove it first with "minga rm ${id}"`
+  if (next === undefined) return `${id} belongs to project ${current}; deploy it from that project's Compose file, or remove the project first with "minga rm -p ${current}"`
+  return `${id} belongs to project ${current}; project ${next} would replace it. Choose another project name (minga deploy -p NAME), or remove it first with "minga rm -p ${current}"`
+}

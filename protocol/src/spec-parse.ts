@@ -41,6 +41,7 @@ import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } fr
 
 export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
 export { parseMode } from './spec-parse-container.js'
+export { projectConflict } from './spec-check-container.js'
 export { splitWords, type Words } from './spec-words.js'
 export { parseCpu, parseDuration, parseMemory } from './spec-units.js'
 export { SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from './spec-yaml.js'

@@ -7,8 +7,8 @@
  * engine's API and through what the containers print: entrypoint and command
  * as Compose splits them (`uname -m -o`), a config file from the project
  * folder, a secret file in /run/secrets, `user:`, a tmpfs, an anonymous
- * volume, a variable from .env. Deploying again changes nothing; `minga rm -p`
- * removes the project.
+ * volume, a variable from .env. Deploying again changes nothing, a spec file
+ * of the same name is refused; `minga rm -p` removes the project.
  */
 import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -133,9 +133,14 @@ if (started !== undefined) {
       assert.match(again.stdout, 'acme/e2e-app: unchanged')
       assert.is((await containerOf('e2e-app')).Id, app.Id, 'the container was not replaced')
 
-      // another project's services never replace these
+      // nothing outside the project replaces its services: a spec file of the same name is refused, and changes nothing
+      await writeFile(join(cluster.dir, 'plain.yaml'), 'name: e2e-app\nimage: minga/busybox:2\n')
+      const plain = await cluster.minga(0, ['deploy', '-f', join(cluster.dir, 'plain.yaml')])
+      assert.is(plain.code, 1, plain.stderr)
+      assert.match(plain.stderr, 'acme/e2e-app belongs to project e2e; deploy it from that project\'s Compose file, or remove the project first with "minga rm -p e2e"')
       const other = await cluster.minga(0, ['deploy', '-f', file, '-p', 'e2e-2', '--dry-run', '--json'])
       assert.equal(JSON.parse(other.stdout).services.map((s: any) => s.name).sort(), ['e2e-2-app', 'e2e-2-probe'])
+      assert.is((await containerOf('e2e-app')).Id, app.Id, 'the container was not replaced')
 
       const removed = await cluster.mustMinga(0, ['rm', '-p', 'e2e'])
       assert.match(removed.stdout, 'acme/e2e-app: removed')

@@ -5,7 +5,7 @@
  * call it.
  */
 import {
-  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { NodeCore } from './core.js'
@@ -60,7 +60,8 @@ export class Operations {
     for (const spec of specs) {
       if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
       const existing = this.core.state.value<ServiceRecord & Json>(keys.service(spec.org, spec.name))
-      if (existing !== undefined && existing.spec.project !== spec.project) throw new ConflictError(projectConflict(existing.spec, spec))
+      const conflict = existing === undefined ? undefined : projectConflict(`${spec.org}/${spec.name}`, existing.spec.project, spec.project)
+      if (conflict !== undefined) throw new ConflictError(conflict)
       const missing = missingChunks(this.core.state, spec)
       if (missing.length > 0) throw new BadRequestError(`The content of ${spec.org}/${spec.name}'s config files is not on this node (${missing.length} chunk(s) missing); send it first (POST /v1/configs), as "minga deploy" does`)
     }
@@ -182,12 +183,4 @@ export class Operations {
   private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon', subject: string, reason: string): void {
     this.core.events.emit({ time: this.core.clock.now(), node: this.core.identity.peerId, kind, subject, reason })
   }
-}
-
-/** why `next` may not replace `current`: they belong to different Compose projects (or one to none) */
-function projectConflict (current: ServiceSpec, next: ServiceSpec): string {
-  const id = `${current.org}/${current.name}`
-  if (current.project === undefined) return `${id} was deployed without a project (from a minga spec file); project ${next.project ?? ''} would replace it. Choose another project name (minga deploy -p NAME), or remove it first with "minga rm ${id}"`
-  if (next.project === undefined) return `${id} belongs to project ${current.project}; deploy it from that project's Compose file, or remove the project first with "minga rm -p ${current.project}"`
-  return `${id} belongs to project ${current.project}; project ${next.project} would replace it. Choose another project name (minga deploy -p NAME), or remove it first with "minga rm -p ${current.project}"`
 }

@@ -57,6 +57,15 @@ export async function planDeploy (options: DeployOptions, orgOf: () => Promise<s
 /** secrets and config content first, then the services; returns the node's results */
 export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<any[]> {
   if (!plan.compose) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
+  // the node refuses these too, but only once secrets and files are written: refuse before anything is
+  const { projectConflict } = await import('@minga/protocol')
+  const existing: any[] = await ctx.api.get('/v1/services')
+  for (const spec of plan.specs) {
+    const id = `${spec.org}/${spec.name}`
+    const other = existing.find(s => s.id === id)
+    const conflict = other === undefined ? undefined : projectConflict(id, other.project, spec.project)
+    if (conflict !== undefined) throw new CliError(conflict, EXIT.failure, 'ConflictError')
+  }
   for (const s of plan.secrets) {
     await ctx.api.post('/v1/secrets', { service: s.service, name: s.name, value: s.value.toString('base64'), encoding: 'base64', ifChanged: true })
   }
