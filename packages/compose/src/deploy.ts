@@ -45,6 +45,7 @@ export function translateDeploy (service: Record<string, unknown>, hostPorts: bo
   placement(deploy, out, t)
   if (deploy.restart_policy !== undefined) t.warn('deploy.restart_policy', 'ignored: minga restarts every replica that exits, with a growing back-off')
   if (deploy.rollback_config !== undefined) t.warn('deploy.rollback_config', 'ignored: minga does not roll back by itself; deploy the previous file again')
+  if (deploy.labels !== undefined) t.warn('deploy.labels', 'ignored: minga labels services and containers itself')
   if (deploy.endpoint_mode !== undefined) t.warn('deploy.endpoint_mode', 'ignored: services cannot reach each other by name yet')
   return out
 }

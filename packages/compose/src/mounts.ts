@@ -70,6 +70,10 @@ function volume (item: unknown, path: string, mounts: ServiceMounts, budget: Bud
     const unknown = options.filter(o => !['ro', 'rw', 'z', 'Z', 'nocopy', 'cached', 'delegated', 'consistent', 'shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate'].includes(o))
     if (unknown.length > 0) t.problem(path, `${JSON.stringify(item)}: unknown volume option ${unknown.join(', ')}`)
     const readOnly = options.includes('ro')
+    if (source === '' || target === '') {
+      t.problem(path, `${JSON.stringify(item)} has an empty ${source === '' ? 'source' : 'target'}; is a variable in it unset?`)
+      return
+    }
     if (isPath(source)) bind(source, target, readOnly, path, mounts, budget, t)
     else named(source, target, readOnly, path, mounts, t)
     return

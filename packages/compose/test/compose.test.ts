@@ -127,6 +127,7 @@ tmpfs: ["/run", "/tmp:size=16m,mode=1770"]`, 'volumes:\n  named: {}\n')), 'shop-
   assert.equal(s.tmpfs, [{ path: '/scratch', size: 64 * 1024 * 1024, mode: 0o1777 }, { path: '/run' }, { path: '/tmp', size: 16 * 1024 * 1024, mode: 0o1770 }])
   assert.not.match(JSON.stringify(s), 'undefined')
   assert.match(problemsOf(svc('volumes: ["/data", "/data"]'))[0], 'services.app.volumes[1].path: /data is mounted twice (first at volumes[0])')
+  assert.equal(problemsOf(svc('volumes: ["${MEDIA_PATH}:/media"]')), ['services.app.volumes[0]: ":/media" has an empty source; is a variable in it unset?'])
 })
 
 test('bind mounts of project files and folders become config files carried with the service; the content goes into its chunks', () => {
