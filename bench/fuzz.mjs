@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Fuzz throughput: hostile inputs per second through each decoder (wire messages, invite tokens,
-// service spec files, entries merged into a state), and the total. Inputs come from the same
-// generators as the fuzz tests (protocol/test/fuzz-targets.ts), generated before the clock starts.
+// service spec files, entries merged into a state, Compose files), and the total. Inputs come from the same
+// generators as the fuzz tests (protocol/test/fuzz-targets.ts, packages/compose/test/fuzz-target.ts),
+// generated before the clock starts.
 // A "crash" is any error other than the decoder's own refusal; there must be none.
 // FUZZ_SECONDS (default 3) per decoder.
 import fc from 'fast-check'
 import { entryTarget, inviteTarget, specTarget, wireTarget } from '../protocol/dist/test/fuzz-targets.js'
+import { composeTarget } from '../packages/compose/dist/test/fuzz-target.js'
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 3)
-const targets = [await wireTarget(), await inviteTarget(), await specTarget(), await entryTarget()]
+const targets = [await wireTarget(), await inviteTarget(), await specTarget(), await entryTarget(), composeTarget()]
 let total = 0
 let totalCrashes = 0
 for (const target of targets) {

@@ -8,10 +8,16 @@
 #   scripts/docker-engine.sh stop NAME    stop engine NAME (its containers stop with it)
 #   scripts/docker-engine.sh purge NAME   stop it and delete all its data
 #   scripts/docker-engine.sh socket NAME  print the socket path of NAME
+#   scripts/docker-engine.sh netns NAME   print the network namespace of a bridged engine NAME
 #
 # Engines run with `--bridge none --iptables=false`: they never touch the
 # host's firewall or network, and containers get no network (or the host's,
-# when they publish ports; see node/src/runtime/docker-spec.ts). The storage
+# when they publish ports; see node/src/runtime/docker-spec.ts).
+# With MINGA_DOCKER_BRIDGE=1, `start` runs the engine in a network namespace
+# of its own (`ip netns`), where it has Docker's default bridge: containers
+# get their own network and published ports bind the addresses they ask for
+# (docker-proxy, still without iptables), all inside that namespace; enter it
+# with `nsenter --net=$(scripts/docker-engine.sh netns NAME)`. `stop` deletes it. The storage
 # driver is Docker's default (overlay2 here); if the engine does not come up
 # with it, it is started again with vfs. MINGA_DOCKER_STORAGE_DRIVER forces one.
 set -euo pipefail
@@ -50,6 +56,12 @@ paths () {
   SOCK=$DIR/docker.sock
   PIDFILE=$DIR/docker.pid
   LOG=$DIR/dockerd.log
+  NETNS_FILE=$DIR/netns
+}
+
+# a bridged engine's namespace: unique per engine folder, so engines of other roots never share it
+netns_name () {
+  echo "minga-$(printf %s "$DIR" | sha256sum | cut -c1-10)"
 }
 
 answers () {
@@ -66,11 +78,23 @@ running_pid () {
 launch () {
   local driver=$1 args=(
     --data-root "$DIR/root" --exec-root "$DIR/exec" --pidfile "$PIDFILE"
-    -H "unix://$SOCK" --bridge none --iptables=false --ip-masq=false
-  )
+    -H "unix://$SOCK" --iptables=false --ip-masq=false
+  ) prefix=()
+  if [ "${MINGA_DOCKER_BRIDGE:-}" = 1 ]; then
+    local ns
+    ns=$(netns_name)
+    ip netns list | grep -qw "$ns" || as_root ip netns add "$ns"
+    as_root ip netns exec "$ns" ip link set lo up
+    echo "$ns" >"$NETNS_FILE"
+    # nsenter, not `ip netns exec`: that one remounts /sys, and dockerd then finds no cgroups
+    prefix=(nsenter "--net=/var/run/netns/$ns")
+  else
+    args+=(--bridge none)
+    rm -f "$NETNS_FILE"
+  fi
   [ -n "$driver" ] && args+=(--storage-driver "$driver")
-  echo "--- $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
-  setsid dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null &
+  echo "--- $(date -u +%FT%TZ) ${prefix[*]} dockerd ${args[*]}" >>"$LOG"
+  setsid "${prefix[@]}" dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null &
   LAUNCHED=$!
 }
 
@@ -89,7 +113,12 @@ start () {
   paths "$1"
   ensure
   mkdir -p "$DIR"
-  if answers; then echo "$SOCK"; return 0; fi
+  local bridged=0
+  [ -f "$NETNS_FILE" ] && bridged=1
+  if answers; then
+    [ "$bridged" = "${MINGA_DOCKER_BRIDGE:-0}" ] || die "engine $1 runs $([ $bridged = 1 ] && echo with || echo without) a bridge; stop it first ($0 stop $1)"
+    echo "$SOCK"; return 0
+  fi
   if pid=$(running_pid); then
     LAUNCHED=$pid
     await_engine && { echo "$SOCK"; return 0; }
@@ -124,6 +153,13 @@ stop () {
   paths "$1"
   stop_engine
   rm -f "$PIDFILE"
+  drop_netns
+}
+
+drop_netns () {
+  [ -f "$NETNS_FILE" ] || return 0
+  as_root ip netns del "$(cat "$NETNS_FILE")" 2>/dev/null || true
+  rm -f "$NETNS_FILE"
 }
 
 purge () {
@@ -133,6 +169,7 @@ purge () {
   if [ -d "$DIR" ]; then
     awk -v dir="$DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r |
       while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+    drop_netns
     rm -rf "$DIR"
   fi
 }
@@ -143,5 +180,6 @@ case ${1:-} in
   stop) [ $# -eq 2 ] || die "usage: $0 stop NAME"; stop "$2" ;;
   purge) [ $# -eq 2 ] || die "usage: $0 purge NAME"; purge "$2" ;;
   socket) [ $# -eq 2 ] || die "usage: $0 socket NAME"; paths "$2"; echo "$SOCK" ;;
-  *) die "usage: $0 ensure | start NAME | stop NAME | purge NAME | socket NAME" ;;
+  netns) [ $# -eq 2 ] || die "usage: $0 netns NAME"; paths "$2"; [ -f "$NETNS_FILE" ] || die "engine $2 has no network namespace (start it with MINGA_DOCKER_BRIDGE=1)"; echo "/var/run/netns/$(cat "$NETNS_FILE")" ;;
+  *) die "usage: $0 ensure | start NAME | stop NAME | purge NAME | socket NAME | netns NAME" ;;
 esac

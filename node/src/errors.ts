@@ -9,3 +9,7 @@ export class ForbiddenError extends MingaError {}
 export class SecretUnavailableError extends MingaError {}
 /** this node's clock is so far from the mesh's that the other nodes would refuse what it writes */
 export class ClockSkewError extends MingaError {}
+/** a config file's content has not reached this node (yet) */
+export class ConfigUnavailableError extends MingaError {}
+/** the request would replace something it does not own, e.g. another project's service */
+export class ConflictError extends MingaError {}

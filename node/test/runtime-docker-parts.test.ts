@@ -109,12 +109,40 @@ test('createBody: limits, env with secrets but labels without, ports, health in 
   assert.is(createBody(replica, { meshId: 'm', nodeId: 'n' }, { init: true }).HostConfig?.Init, true)
 })
 
+test('createBody: entrypoint (an empty one resets the image\'s), user, tmpfs, anonymous volumes, ports bound to an address, memory reservation', () => {
+  const replica = replicaOf('db', {
+    entrypoint: ['uname'],
+    command: ['-m', '-o'],
+    user: '999:999',
+    reservations: { memory: 32 * 1024 * 1024 },
+    ports: [{ container: 5432, host: 5432, hostIp: '127.0.0.1', protocol: 'tcp' }, { container: 5432, host: 15432, protocol: 'tcp' }],
+    volumes: [{ path: '/var/lib/data', readOnly: false }, { name: 'data', path: '/data', readOnly: true }],
+    tmpfs: [{ path: '/run', size: 16 * 1024 * 1024, mode: 0o1777 }, { path: '/tmp' }]
+  })
+  const body = createBody(replica, { meshId: 'm', nodeId: 'n' })
+  assert.equal(body.Entrypoint, ['uname'])
+  assert.equal(body.Cmd, ['-m', '-o'])
+  assert.is(body.User, '999:999')
+  assert.is(body.HostConfig?.MemoryReservation, 32 * 1024 * 1024)
+  assert.equal(body.HostConfig?.PortBindings?.['5432/tcp'], [{ HostPort: '5432', HostIp: '127.0.0.1' }, { HostPort: '15432' }])
+  const mounts = body.HostConfig?.Mounts as any[]
+  assert.equal(mounts.map(m => [m.Type, m.Source, m.Target]), [
+    ['volume', undefined, '/var/lib/data'], ['volume', 'minga-acme-db-data', '/data'], ['tmpfs', undefined, '/run'], ['tmpfs', undefined, '/tmp']
+  ])
+  assert.equal(mounts[2].TmpfsOptions, { SizeBytes: 16 * 1024 * 1024, Mode: 0o1777 })
+  assert.equal(mounts[3].TmpfsOptions, {})
+  assert.equal(createBody(replicaOf('x', { entrypoint: [] }), { meshId: 'm', nodeId: 'n' }).Entrypoint, [''])
+  assert.is(createBody(replicaOf('x'), { meshId: 'm', nodeId: 'n' }).Entrypoint, undefined)
+})
+
 test('networkModeFor: default with a bridge; none, or host for same-number ports, without', () => {
   assert.is(networkModeFor(replicaOf('web'), true), undefined)
   assert.is(networkModeFor(replicaOf('web'), false), 'none')
   assert.is(networkModeFor(replicaOf('web', { ports: [{ container: 80, protocol: 'tcp' }] }), false), 'none')
   assert.is(networkModeFor(replicaOf('web', { ports: [{ container: 80, host: 80, protocol: 'tcp' }] }), false), 'host')
   assert.throws(() => networkModeFor(replicaOf('web', { ports: [{ container: 80, host: 8080, protocol: 'tcp' }] }), false), /no bridge network/)
+  // host networking listens wherever the program does: a port bound to one address cannot be honoured
+  assert.throws(() => networkModeFor(replicaOf('web', { ports: [{ container: 80, host: 80, hostIp: '127.0.0.1', protocol: 'tcp' }] }), false), /cannot bind port 80\/tcp to 127.0.0.1 only/)
 })
 
 test('names: readable, valid for Docker, different per node and per spec hash', () => {

@@ -143,6 +143,16 @@ test('memory: a host port is held by one container of the engine at a time', asy
   await b.start(replicaOf('web', { ports }))
 })
 
+test('memory: a port bound to one address leaves the port free on others, as Docker\'s bindings do', async () => {
+  const runtime = new MemoryRuntime({ images: [TEST_IMAGE] })
+  const on = (name: string, hostIp?: string): ReturnType<typeof replicaOf> => replicaOf(name, { ports: [{ container: 80, host: 8080, ...(hostIp === undefined ? {} : { hostIp }), protocol: 'tcp' }] })
+  await runtime.start(on('local', '127.0.0.1'))
+  await runtime.start(on('other', '127.0.0.2'))
+  assert.match((await rejection(runtime.start(on('same', '127.0.0.1')))).message, 'Port 8080/tcp is already taken on this host by acme/local#0')
+  assert.match((await rejection(runtime.start(on('everywhere')))).message, 'Port 8080/tcp is already taken')
+  await stopAll(runtime)
+})
+
 test('memory: the sh model reads the scripts the suites use', () => {
   assert.equal(parseProgram(['sh', '-c', 'echo one; echo two >&2; sleep 0.5 && exit 3']), [
     { op: 'echo', text: 'one', stream: 'stdout' },

@@ -147,6 +147,32 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
     assert.equal(all.slice(0, -1).length, 2)
   })
 
+  /** the replica's log lines once it printed `count` of them */
+  const printed = async (runtime: Runtime, id: string, count: number): Promise<string[]> => await waitFor(`${count} lines`, async () => {
+    const got: string[] = []
+    for await (const line of runtime.logs(id)) got.push(line.text)
+    return got.length >= count ? got : undefined
+  })
+
+  it('an entrypoint replaces the image\'s, and the command follows it as its arguments', async ({ runtime }) => {
+    const c = await runtime.start(replicaOf('words', { entrypoint: ['echo'], command: ['hello', 'world'] }))
+    assert.equal(await printed(runtime, c.id, 1), ['hello world'])
+    const exited = await waitFor('exit', async () => (await listed(runtime, c.id))?.state === 'exited' ? (await listed(runtime, c.id)) : undefined)
+    assert.is(exited.exitCode, 0)
+  })
+
+  it('files are in the container when its program starts, and it runs as the given user', async ({ runtime }) => {
+    const files = [
+      { path: '/etc/app/app.conf', content: Buffer.from('mode=fast\nlevel=2\n'), mode: 0o444 },
+      { path: '/run/secrets/token', content: Buffer.from('s3cret\n'), mode: 0o400, uid: 1234 }
+    ]
+    const c = await runtime.start({
+      ...replicaOf('reader', { user: '1234:5678', command: ['sh', '-c', 'cat /etc/app/app.conf; cat /run/secrets/token; id -u; id -g; sleep 60'] }),
+      files
+    })
+    assert.equal(await printed(runtime, c.id, 5), ['mode=fast', 'level=2', 's3cret', '1234', '5678'])
+  })
+
   it('logs of an unknown container fail with ContainerNotFoundError', async ({ runtime }) => {
     const err = await rejection((async () => { for await (const _ of runtime.logs('0'.repeat(64))) {} })())
     assert.is(err.name, 'ContainerNotFoundError')

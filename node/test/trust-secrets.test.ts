@@ -50,7 +50,7 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     await a1.core.secrets.set('acme', 'web', 'DB_PASSWORD', new TextEncoder().encode(NEW))
     await waitFor(() => [a1, b1].every(n => latest(n)?.secretEnv?.DB_PASSWORD === NEW), 'replicas restarted with the new value')
     for (const n of [g1, d1]) {
-      assert.throws(() => n.core.secrets.envFor('acme/web'), (err: Error) => err.name === 'SecretUnavailableError')
+      assert.throws(() => n.core.secrets.inputsFor(spec('acme', 'web')), (err: Error) => err.name === 'SecretUnavailableError')
     }
     // no plain text in any node's state or events; ls shows names only
     for (const n of mesh.nodes) {

@@ -7,7 +7,9 @@ import { isPeerIdString } from './identity.js'
 
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
-const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
+/** names of secrets: an environment variable name, or a file name under /run/secrets */
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
+const SHA256_PATTERN = /^[0-9a-f]{64}$/
 const PROPOSAL_ID_PATTERN = /^[0-9a-f]{16,64}$/
 
 export type Key =
@@ -20,6 +22,7 @@ export type Key =
   | { kind: 'invite', id: string }
   | { kind: 'service', org: string, name: string }
   | { kind: 'secret', org: string, service: string, name: string }
+  | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
 
@@ -35,6 +38,8 @@ export const keys = {
   invite: (id: string) => `invite/${id}`,
   service: (org: string, name: string) => `service/${org}/${name}`,
   secret: (org: string, service: string, name: string) => `secret/${org}/${service}/${name}`,
+  /** one chunk of config content of a service, by the sha256 (hex) of its bytes */
+  config: (org: string, service: string, digest: string) => `config/${org}/${service}/${digest}`,
   proposal: (id: string) => `proposal/${id}`,
   vote: (id: string, org: string) => `vote/${id}/${org}`
 }
@@ -58,7 +63,9 @@ export function parseKey (key: string): Key | undefined {
     case 'service':
       return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, name: b } : undefined
     case 'secret':
-      return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SECRET_KEY_PATTERN.test(c) ? { kind, org: a, service: b, name: c } : undefined
+      return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SECRET_NAME_PATTERN.test(c) ? { kind, org: a, service: b, name: c } : undefined
+    case 'config':
+      return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SHA256_PATTERN.test(c) ? { kind, org: a, service: b, digest: c } : undefined
     case 'proposal':
       return parts.length === 2 && PROPOSAL_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'vote':

@@ -5,7 +5,8 @@
  */
 import type { Json } from './canonical.js'
 import type { Entry } from './entry.js'
-import type { Resources } from './spec.js'
+import { createHash } from 'node:crypto'
+import { CONFIG_CHUNK_BYTES, type Resources } from './spec.js'
 import { sealedSecretProblem, type SealedSecret } from './secret-box.js'
 import { isHlc } from './hlc.js'
 import { isPeerIdString } from './identity.js'
@@ -60,6 +61,11 @@ export interface VoteRecord { approve: true }
  * value: re-sealing keeps it, so only a new value restarts the replicas
  */
 export interface SecretRecord { sealed: SealedSecret, version: string }
+/**
+ * one chunk of the content of a service's config files (`ConfigFileSpec`):
+ * base64 of at most `CONFIG_CHUNK_BYTES` bytes whose sha256 is the key's digest
+ */
+export interface ConfigChunkRecord { data: string }
 
 /** organizations one proposal can count; more would not fit an entry */
 export const MAX_ELECTORATE = 500
@@ -91,6 +97,7 @@ const checks: Record<Key['kind'], Check> = {
   invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
   service: (v, k) => checkService(v, k as Extract<Key, { kind: 'service' }>),
   secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc((v as any).version) ? sealedSecretProblem((v as any).sealed) : 'secret version must be a clock stamp'),
+  config: (v, k) => fields(v, ['data']) ?? checkConfigChunk((v as any).data, (k as Extract<Key, { kind: 'config' }>).digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v as any),
   vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
 }
@@ -105,6 +112,15 @@ function checkNode (v: Record<string, unknown>): string | undefined {
   if (v.shareForOthers !== undefined && !(typeof v.shareForOthers === 'number' && v.shareForOthers >= 0 && v.shareForOthers <= 1)) return 'shareForOthers must be a number from 0 to 1'
   if (v.capacity !== undefined && !(isObject(v.capacity) && Number.isSafeInteger(v.capacity.cpu) && Number.isSafeInteger(v.capacity.memory))) return 'capacity must be {cpu, memory}'
   return undefined
+}
+
+const MAX_CHUNK_BASE64 = Math.ceil(CONFIG_CHUNK_BYTES / 3) * 4
+
+function checkConfigChunk (data: unknown, digest: string): string | undefined {
+  if (typeof data !== 'string' || data.length === 0 || data.length > MAX_CHUNK_BASE64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return `config data must be base64 of 1 to ${CONFIG_CHUNK_BYTES} bytes`
+  const bytes = Buffer.from(data, 'base64')
+  if (bytes.toString('base64') !== data) return 'config data must be canonical base64'
+  return createHash('sha256').update(bytes).digest('hex') === digest ? undefined : 'config data does not match the digest in its key'
 }
 
 function checkProposal (v: Record<string, unknown>): string | undefined {

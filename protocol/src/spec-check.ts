@@ -6,10 +6,12 @@
  * spec that every node accepts. `checkServiceSpec` runs on every service
  * entry the CRDT merges: no allocation beyond the problem list, no parsing.
  */
+import { isIP } from 'node:net'
 import { durationRuleText } from './duration.js'
 import { InvalidSpecError } from './errors.js'
 import { NAME_PATTERN } from './keys.js'
 import type { ServiceSpec } from './spec.js'
+import { checkContainerFields } from './spec-check-container.js'
 
 const MiB = 1024 * 1024
 
@@ -35,6 +37,14 @@ export const SPEC_LIMITS = {
   maxLabelValueLength: 256,
   maxAllowOrgs: 100,
   maxImageLength: 512,
+  maxUserLength: 64,
+  maxTmpfs: 16,
+  /** files written into each container (configs), and their bytes together */
+  maxConfigFiles: 100,
+  maxConfigBytes: 1024 * 1024,
+  maxSecretFiles: 32,
+  /** values one label may be excluded by */
+  maxExcludedValues: 32,
   /** milliseconds */
   minHealthInterval: 1_000,
   maxHealthInterval: 3_600_000,
@@ -46,12 +56,16 @@ export const SPEC_LIMITS = {
   maxSpecBytes: 56 * 1024
 } as const
 
-export const SPEC_FIELDS = ['name', 'org', 'image', 'command', 'env', 'replicas', 'resources', 'spread', 'allowOrgs', 'constraints', 'ports', 'health', 'update', 'singleton', 'volumes'] as const
+export const SPEC_FIELDS = [
+  'name', 'org', 'project', 'image', 'entrypoint', 'command', 'user', 'env', 'replicas', 'resources', 'reservations', 'spread', 'allowOrgs',
+  'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'volumes', 'tmpfs', 'configs', 'secretFiles'
+] as const
 // name, org and image report their own absence
 const REQUIRED_FIELDS = ['env', 'replicas', 'resources', 'spread', 'constraints', 'ports', 'update', 'singleton', 'volumes'] as const
 const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
 
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+// Docker takes any name without "="; Compose files use dotted ones (discovery.type)
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const LABEL_KEY_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,62}$/
 // eslint-disable-next-line no-control-regex
 const CONTROL_PATTERN = /[\u0000-\u001f\u007f]/
@@ -68,13 +82,14 @@ export const RULES = {
   replicas: `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas}`,
   spread: 'must be "org" or "node"',
   singleton: 'must be true or false',
-  envName: 'must be a variable name: letters, digits and _, not starting with a digit, at most 128 characters',
+  envName: 'must be a variable name: letters, digits, _ . and -, not starting with a digit, at most 128 characters',
   labelKey: 'must be a label name: 1 to 63 lower-case letters, digits, ".", "_", "/" or "-", starting with a letter or digit',
   labelValue: `must be a string of at most ${SPEC_LIMITS.maxLabelValueLength} characters without control characters`,
   port: 'must be a whole number from 1 to 65535',
   protocol: 'must be "tcp" or "udp"',
   volumePath: `must be an absolute path like /data, other than /, without "..", ":" or control characters, at most ${SPEC_LIMITS.maxPathLength} characters`,
-  retries: `must be a whole number from 1 to ${SPEC_LIMITS.maxHealthRetries}`
+  retries: `must be a whole number from 1 to ${SPEC_LIMITS.maxHealthRetries}`,
+  hostIp: 'must be an IP address of the host, like 127.0.0.1 or ::1'
 } as const
 
 /** Collects every problem with a spec, each as `path: what is wrong (what is allowed)` */
@@ -158,10 +173,11 @@ export function checkImage (value: unknown, path: string, problems: Problems): v
   }
 }
 
-/** a command as stored: a non-empty list of strings */
-export function checkCommand (value: unknown, path: string, problems: Problems): void {
-  if (!Array.isArray(value) || value.length === 0 || value.length > SPEC_LIMITS.maxArgs) {
-    problems.bad(path, `must be a list of 1 to ${SPEC_LIMITS.maxArgs} strings`, value)
+/** a command as stored: a non-empty list of strings (an entrypoint may be empty: it then resets the image's) */
+export function checkCommand (value: unknown, path: string, problems: Problems, options: { allowEmpty?: boolean } = {}): void {
+  const min = options.allowEmpty === true ? 0 : 1
+  if (!Array.isArray(value) || value.length < min || value.length > SPEC_LIMITS.maxArgs) {
+    problems.bad(path, `must be a list of ${min} to ${SPEC_LIMITS.maxArgs} strings`, value)
     return
   }
   let bytes = 0
@@ -206,10 +222,14 @@ export function checkConstraints (value: unknown, path: string, problems: Proble
       problems.add(path, `has more than ${SPEC_LIMITS.maxConstraints} labels (at most ${SPEC_LIMITS.maxConstraints})`)
       return
     }
-    if (!LABEL_KEY_PATTERN.test(key)) problems.add(at(path, key), `invalid label (${RULES.labelKey})`)
+    checkLabelKey(key, at(path, key), problems)
     const item = value[key]
     if (typeof item !== 'string' || item.length > SPEC_LIMITS.maxLabelValueLength || CONTROL_PATTERN.test(item)) problems.bad(at(path, key), RULES.labelValue, item)
   }
+}
+
+export function checkLabelKey (key: string, path: string, problems: Problems): void {
+  if (!LABEL_KEY_PATTERN.test(key)) problems.add(path, `invalid label (${RULES.labelKey})`)
 }
 
 export function checkAllowOrgs (value: unknown, path: string, problems: Problems): void {
@@ -225,7 +245,7 @@ export function checkAllowOrgs (value: unknown, path: string, problems: Problems
   }
 }
 
-const PORT_FIELDS = new Set(['container', 'host', 'protocol'])
+const PORT_FIELDS = new Set(['container', 'host', 'hostIp', 'protocol'])
 
 /** one port as stored: `{ container, host?, protocol }` */
 export function checkPort (value: unknown, path: string, problems: Problems): boolean {
@@ -237,18 +257,30 @@ export function checkPort (value: unknown, path: string, problems: Problems): bo
   checkFields(value, PORT_FIELDS, path, problems)
   if (!isWhole(value.container, 1, 65535)) problems.bad(at(path, 'container'), RULES.port, value.container)
   if (value.host !== undefined && !isWhole(value.host, 1, 65535)) problems.bad(at(path, 'host'), RULES.port, value.host)
+  if (value.hostIp !== undefined) {
+    if (!isHostIp(value.hostIp)) problems.bad(at(path, 'hostIp'), RULES.hostIp, value.hostIp)
+    else if (value.host === undefined) problems.add(at(path, 'hostIp'), 'binds a published port: give host too')
+  }
   if (value.protocol !== 'tcp' && value.protocol !== 'udp') problems.bad(at(path, 'protocol'), RULES.protocol, value.protocol)
   return problems.size === before
 }
 
-/** a host port can be published once per protocol */
-export function checkPortsUnique (ports: ReadonlyArray<{ host?: number, protocol: string } | undefined>, path: string, problems: Problems): void {
-  const seen = new Set<string>()
+/** an IPv4 or IPv6 address, as Docker's HostIp takes it */
+export function isHostIp (value: unknown): value is string {
+  return typeof value === 'string' && isIP(value) !== 0
+}
+
+/** a host port can be published once per protocol and address (an unbound one holds every address) */
+export function checkPortsUnique (ports: ReadonlyArray<{ host?: number, hostIp?: string, protocol: string } | undefined>, path: string, problems: Problems): void {
+  const seen = new Map<string, Set<string>>()
   ports.forEach((port, i) => {
     if (port?.host === undefined) return
     const id = `${port.host}/${port.protocol}`
-    if (seen.has(id)) problems.add(at(at(path, i), 'host'), `port ${id} is published twice`)
-    seen.add(id)
+    const ips = seen.get(id) ?? new Set<string>()
+    const ip = port.hostIp ?? '*'
+    if (ips.has(ip) || (ips.size > 0 && (ip === '*' || ips.has('*')))) problems.add(at(at(path, i), 'host'), `port ${id} is published twice${ip === '*' ? '' : ` on ${ip}`}`)
+    ips.add(ip)
+    seen.set(id, ips)
   })
 }
 
@@ -259,7 +291,7 @@ export function isVolumePath (value: unknown): value is string {
     !value.includes(':') && !CONTROL_PATTERN.test(value) && !value.split('/').includes('..')
 }
 
-/** one volume as stored: `{ name, path, readOnly }` */
+/** one volume as stored: `{ name?, path, readOnly }`; without a name it is anonymous */
 export function checkVolume (value: unknown, path: string, problems: Problems): boolean {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping with name, path and readOnly', value)
@@ -267,20 +299,10 @@ export function checkVolume (value: unknown, path: string, problems: Problems): 
   }
   const before = problems.size
   checkFields(value, VOLUME_FIELDS, path, problems)
-  checkName(value.name, at(path, 'name'), problems)
+  if (value.name !== undefined) checkName(value.name, at(path, 'name'), problems)
   if (!isVolumePath(value.path)) problems.bad(at(path, 'path'), RULES.volumePath, value.path)
   if (typeof value.readOnly !== 'boolean') problems.bad(at(path, 'readOnly'), 'must be true or false', value.readOnly)
   return problems.size === before
-}
-
-/** two volumes cannot be mounted on one path */
-export function checkVolumesUnique (volumes: ReadonlyArray<{ path: string } | undefined>, path: string, problems: Problems): void {
-  const seen = new Set<string>()
-  volumes.forEach((volume, i) => {
-    if (volume === undefined) return
-    if (seen.has(volume.path)) problems.add(at(at(path, i), 'path'), `${volume.path} is mounted twice`)
-    seen.add(volume.path)
-  })
 }
 
 /** rules that tie fields together; call only with fields that passed their own checks */
@@ -368,11 +390,11 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
   const volumes = value.volumes
   if (Array.isArray(volumes) && volumes.length <= SPEC_LIMITS.maxVolumes) {
     let volumesOk = true
-    for (let i = 0; i < volumes.length; i++) volumesOk = checkVolume(volumes[i], at(at(path, 'volumes'), i), problems) && volumesOk
-    if (volumesOk) checkVolumesUnique(volumes, at(path, 'volumes'), problems)
+    for (let i = 0; i < volumes.length; i++) checkVolume(volumes[i], at(at(path, 'volumes'), i), problems)
   } else if (volumes !== undefined) {
     problems.bad(at(path, 'volumes'), `must be a list of at most ${SPEC_LIMITS.maxVolumes} volumes`, volumes)
   }
+  checkContainerFields(value, path, problems)
 
   if (replicasOk) {
     const hostPorts = Array.isArray(value.ports) && value.ports.some((p: unknown) => isPlainObject(p) && p.host !== undefined)

@@ -12,11 +12,12 @@ import type { ServiceSpec } from './spec.js'
 /**
  * The spec fields that say how many replicas run, where, and how they are
  * rolled out; no container is made from them. Every other field (image,
- * command, env, resources, ports, volumes, health, and any field added
- * later) is part of the container hash, so a new container field needs no
- * change here: listing it here would be the bug.
+ * entrypoint, command, user, env, resources and reservations, ports,
+ * volumes, tmpfs, configs, secret files, health, and any field added later)
+ * is part of the container hash, so a new container field needs no change
+ * here: listing it here would be the bug.
  */
-export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'update', 'singleton'] as const satisfies ReadonlyArray<keyof ServiceSpec>
+export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'excludedLabels', 'update', 'singleton'] as const satisfies ReadonlyArray<keyof ServiceSpec>
 
 const PLACEMENT = new Set<string>(PLACEMENT_FIELDS)
 

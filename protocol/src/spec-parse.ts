@@ -27,19 +27,24 @@
  */
 import { canonicalJson } from './canonical.js'
 import { InvalidSpecError } from './errors.js'
-import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeSpec } from './spec.js'
+import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
 import {
-  Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand, checkConstraints, checkEnv,
-  checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume, checkVolumesUnique,
+  Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand, checkEnv,
+  checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume,
   isPlainObject, isWhole
 } from './spec-check.js'
+import { checkMountPathsUnique } from './spec-check-container.js'
 import { parseDuration } from './duration.js'
+import { define, normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser, readStrings } from './spec-parse-container.js'
 import { parseCpu, parseMemory } from './spec-units.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
 
 export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
+export { parseMode } from './spec-parse-container.js'
+export { projectConflict } from './spec-check-container.js'
+export { splitWords, type Words } from './spec-words.js'
 export { parseCpu, parseMemory } from './spec-units.js'
-export { SPEC_FILE_LIMITS } from './spec-yaml.js'
+export { SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from './spec-yaml.js'
 
 export interface ParseSpecOptions {
   /** names the file in error messages, e.g. `web.yaml` */
@@ -57,8 +62,8 @@ const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPe
 const CPU_RULE = `must be cores like 0.5 or 2, or millicores like 500m, from 1m to ${SPEC_LIMITS.maxCpu / 1000} cores`
 const MEMORY_RULE = 'must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti'
 const COMMAND_RULE = 'must be a command line (run by sh -c) or a list of arguments'
-const PORT_RULE = 'must be a port like "80", "8080:80", "53/udp" or a mapping with container, host and protocol'
-const VOLUME_RULE = 'must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly'
+const PORT_RULE = 'must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol'
+const VOLUME_RULE = 'must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly'
 
 /**
  * Parses a spec file into fully normalized specs. Throws `InvalidSpecError`
@@ -152,6 +157,8 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
   checkImage(image, at(path, 'image'), problems)
 
   const command = get('command') === undefined ? undefined : normalizeCommand(get('command'), child(texts, 'command'), at(path, 'command'), problems)
+  const entrypoint = get('entrypoint') === undefined ? undefined : normalizeEntrypoint(get('entrypoint'), child(texts, 'entrypoint'), at(path, 'entrypoint'), problems)
+  if (entrypoint !== undefined) checkCommand(entrypoint, at(path, 'entrypoint'), problems, { allowEmpty: true })
   const env = normalizeEnv(get('env'), child(texts, 'env'), at(path, 'env'), problems)
 
   const replicas = get('replicas') ?? SPEC_DEFAULTS.replicas
@@ -170,7 +177,7 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
     checkAllowOrgs(allowOrgs, at(path, 'allowOrgs'), problems)
   }
 
-  const constraints = normalizeConstraints(get('constraints'), child(texts, 'constraints'), at(path, 'constraints'), problems)
+  const { constraints, excluded } = normalizePlacement(get('constraints'), get('excludedLabels'), child(texts, 'constraints'), { constraints: at(path, 'constraints'), excluded: at(path, 'excludedLabels') }, problems)
   const ports = normalizeList(get('ports'), SPEC_LIMITS.maxPorts, 'ports', at(path, 'ports'), problems, normalizePort, checkPortsUnique)
   const health = get('health') === undefined ? undefined : normalizeHealth(get('health'), child(texts, 'health'), at(path, 'health'), problems)
 
@@ -188,28 +195,40 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
   const singleton = get('singleton') ?? false
   if (typeof singleton !== 'boolean') problems.bad(at(path, 'singleton'), RULES.singleton, singleton)
 
-  const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, normalizeVolume, checkVolumesUnique)
+  const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, normalizeVolume, () => {})
+  const extra = normalizeContainerFields(get, texts, path, resources, problems)
 
   const hostPorts = Array.isArray(ports) && ports.some(p => p?.host !== undefined)
   if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable, hostPorts }, path, problems)
   if (problems.size > before) return undefined
 
+  if (Object.keys(excluded).length > 0) extra.excludedLabels = excluded
+  checkMountPathsUnique({ volumes, ...extra }, path, problems)
+  if (problems.size > before) return undefined
+
   const spec: ServiceSpec = {
     name: name as string,
     org: org as string,
+    ...(extra.project !== undefined ? { project: extra.project } : {}),
     image: image as string,
+    ...(entrypoint !== undefined ? { entrypoint } : {}),
     ...(command !== undefined ? { command } : {}),
+    ...(extra.user !== undefined ? { user: extra.user } : {}),
     env,
     replicas: replicas as number,
     resources: resources!,
+    ...(extra.reservations !== undefined ? { reservations: extra.reservations } : {}),
     spread: spread as ServiceSpec['spread'],
     ...(allowOrgs !== undefined ? { allowOrgs: allowOrgs as string[] } : {}),
     constraints,
+    ...(extra.excludedLabels !== undefined ? { excludedLabels: extra.excludedLabels } : {}),
     ports: ports as PortSpec[],
     ...(health !== undefined ? { health } : {}),
     update: { maxUnavailable: maxUnavailable! },
     singleton: singleton as boolean,
-    volumes: volumes as VolumeSpec[]
+    volumes: volumes as VolumeSpec[],
+    ...(extra.tmpfs !== undefined ? { tmpfs: extra.tmpfs } : {}),
+    ...(extra.secretFiles !== undefined ? { secretFiles: extra.secretFiles } : {})
   }
   const size = canonicalJson(spec).length
   if (size > SPEC_LIMITS.maxSpecBytes) {
@@ -260,43 +279,13 @@ function normalizeEnv (raw: unknown, texts: Texts, path: string, problems: Probl
       }
     })
   } else if (isPlainObject(raw)) {
-    const keys = Object.keys(raw)
-    if (keys.length > SPEC_LIMITS.maxEnvVars) {
-      problems.add(path, `has ${keys.length} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
-      return env
-    }
-    for (const key of keys) {
-      const value = scalarText(raw[key], child(texts, key))
-      if (typeof value === 'string') define(env, key, value)
-      else problems.bad(at(path, key), 'must be a string, a number or true/false (write "" for an empty value)', value)
-    }
+    if (!readStrings(raw, texts, env, { path, max: SPEC_LIMITS.maxEnvVars, what: 'variables', rule: 'must be a string, a number or true/false (write "" for an empty value)' }, problems)) return env
   } else {
     problems.bad(path, 'must be a mapping of NAME: value or a list of NAME=value', raw)
     return env
   }
   checkEnv(env, path, problems)
   return env
-}
-
-function normalizeConstraints (raw: unknown, texts: Texts, path: string, problems: Problems): Record<string, string> {
-  const constraints: Record<string, string> = {}
-  if (raw === undefined) return constraints
-  if (!isPlainObject(raw)) {
-    problems.bad(path, 'must be a mapping of node label: value', raw)
-    return constraints
-  }
-  const keys = Object.keys(raw)
-  if (keys.length > SPEC_LIMITS.maxConstraints) {
-    problems.add(path, `has ${keys.length} labels (at most ${SPEC_LIMITS.maxConstraints})`)
-    return constraints
-  }
-  for (const key of keys) {
-    const value = scalarText(raw[key], child(texts, key))
-    if (typeof value === 'string') define(constraints, key, value)
-    else problems.bad(at(path, key), RULES.labelValue, value)
-  }
-  checkConstraints(constraints, path, problems)
-  return constraints
 }
 
 function normalizeResources (raw: unknown, path: string, problems: Problems): ServiceSpec['resources'] | undefined {
@@ -340,7 +329,7 @@ function normalizeHealth (raw: unknown, texts: Texts, path: string, problems: Pr
 
 function normalizeList<T> (
   raw: unknown, max: number, what: string, path: string, problems: Problems,
-  normalizeItem: (item: unknown, path: string, problems: Problems) => T | undefined,
+  normalizeItem: (item: unknown, path: string, problems: Problems, index: number) => T | undefined,
   checkUnique: (items: Array<T | undefined>, path: string, problems: Problems) => void
 ): T[] | undefined {
   if (raw === undefined) return []
@@ -349,7 +338,7 @@ function normalizeList<T> (
     return undefined
   }
   const before = problems.size
-  const items = raw.map((item, i) => normalizeItem(item, at(path, i), problems))
+  const items = raw.map((item, i) => normalizeItem(item, at(path, i), problems, i))
   checkUnique(items, path, problems)
   return problems.size === before ? items as T[] : undefined
 }
@@ -359,13 +348,15 @@ function normalizePort (raw: unknown, path: string, problems: Problems): PortSpe
   if (typeof raw === 'number') {
     port = { container: raw, protocol: 'tcp' }
   } else if (typeof raw === 'string') {
-    const match = /^(?:(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(raw)
+    // [ip:]host:container or container, with an optional /protocol; an IPv6 address in brackets
+    const match = /^(?:(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(raw)
     if (match === null) {
       problems.bad(path, PORT_RULE, raw)
       return undefined
     }
-    port = { container: Number(match[2]), protocol: match[3] ?? 'tcp' }
-    if (match[1] !== undefined) port.host = Number(match[1])
+    port = { container: Number(match[3]), protocol: match[4] ?? 'tcp' }
+    if (match[2] !== undefined) port.host = Number(match[2])
+    if (match[1] !== undefined) port.hostIp = match[1].replace(/^\[|\]$/g, '')
   } else if (isPlainObject(raw)) {
     port = { ...raw, protocol: own(raw, 'protocol') ?? 'tcp' }
     if (port.host === null) delete port.host
@@ -374,19 +365,19 @@ function normalizePort (raw: unknown, path: string, problems: Problems): PortSpe
     return undefined
   }
   if (!checkPort(port, path, problems)) return undefined
-  const { container, host, protocol } = port as unknown as PortSpec
-  return host === undefined ? { container, protocol } : { container, host, protocol }
+  const { container, host, hostIp, protocol } = port as unknown as PortSpec
+  return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol }
 }
 
 function normalizeVolume (raw: unknown, path: string, problems: Problems): VolumeSpec | undefined {
   let volume: Record<string, unknown>
   if (typeof raw === 'string') {
     const parts = raw.split(':')
-    if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
+    if (parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
       problems.bad(path, VOLUME_RULE, raw)
       return undefined
     }
-    volume = { name: parts[0], path: parts[1], readOnly: parts[2] === 'ro' }
+    volume = parts.length === 1 ? { path: parts[0], readOnly: false } : { name: parts[0], path: parts[1], readOnly: parts[2] === 'ro' }
   } else if (isPlainObject(raw)) {
     volume = { ...raw, readOnly: own(raw, 'readOnly') ?? false }
   } else {
@@ -395,10 +386,31 @@ function normalizeVolume (raw: unknown, path: string, problems: Problems): Volum
   }
   if (!checkVolume(volume, path, problems)) return undefined
   const { name, path: mountPath, readOnly } = volume as unknown as VolumeSpec
-  return { name, path: mountPath, readOnly }
+  return name === undefined ? { path: mountPath, readOnly } : { name, path: mountPath, readOnly }
 }
 
-/** sets a key even when it is `__proto__`, so that the checks see it */
-function define (target: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+interface ContainerExtras {
+  project?: string
+  user?: string
+  reservations?: ServiceSpec['reservations']
+  excludedLabels?: Record<string, string[]>
+  tmpfs?: TmpfsSpec[]
+  secretFiles?: SecretFileSpec[]
+}
+
+function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, path: string, resources: unknown, problems: Problems): ContainerExtras {
+  const extra: ContainerExtras = {}
+  if (get('project') !== undefined) {
+    const project = scalarText(get('project'), child(texts, 'project'))
+    checkName(project, at(path, 'project'), problems)
+    extra.project = project as string
+  }
+  if (get('user') !== undefined) extra.user = normalizeUser(get('user'), child(texts, 'user'), at(path, 'user'), problems)
+  if (get('reservations') !== undefined) extra.reservations = normalizeReservations(get('reservations'), resources, at(path, 'reservations'), problems)
+  const tmpfsTexts = child(texts, 'tmpfs')
+  if (get('tmpfs') !== undefined) extra.tmpfs = normalizeList(get('tmpfs'), SPEC_LIMITS.maxTmpfs, 'tmpfs mounts', at(path, 'tmpfs'), problems, (item, where, p, i) => normalizeTmpfs(item, child(tmpfsTexts, i), where, p), () => {})
+  const secretTexts = child(texts, 'secretFiles')
+  if (get('secretFiles') !== undefined) extra.secretFiles = normalizeList(get('secretFiles'), SPEC_LIMITS.maxSecretFiles, 'secret files', at(path, 'secretFiles'), problems, (item, where, p, i) => normalizeSecretFile(item, child(secretTexts, i), where, p), () => {})
+  if (get('configs') !== undefined) problems.add(at(path, 'configs'), 'config files come from a Docker Compose file (its configs: and bind mounts of project files); a minga spec file cannot carry their content')
+  return extra
 }

@@ -41,13 +41,23 @@ export type Texts = () => unknown
  */
 export function readSpecYaml (text: string): { value: unknown, texts: Texts } | string[] {
   if (typeof text !== 'string') return ['the spec must be text']
+  const problem = yamlLimitProblem(text)
+  return problem === undefined ? readYaml(text) : [problem]
+}
+
+/**
+ * Why `text` is too big, too deep or too long to parse within bounded time
+ * and memory, checked before any parser sees it; undefined when it is fine.
+ * Other YAML readers (Compose files) apply the same bounds
+ */
+export function yamlLimitProblem (text: string): string | undefined {
   if (text.length > SPEC_FILE_LIMITS.maxFileBytes || Buffer.byteLength(text) > SPEC_FILE_LIMITS.maxFileBytes) {
-    return [`the file is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; a spec file holds at most ${SPEC_FILE_LIMITS.maxFileBytes / 1024} KiB (split it into several files)`]
+    return `the file is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; a spec file holds at most ${SPEC_FILE_LIMITS.maxFileBytes / 1024} KiB (split it into several files)`
   }
   const shape = measureYaml(text)
-  if (shape.depth > SPEC_FILE_LIMITS.maxDepth) return [`the YAML is nested more than ${SPEC_FILE_LIMITS.maxDepth} levels deep (a service spec needs far fewer)`]
-  if (shape.tokens > SPEC_FILE_LIMITS.maxTokens) return [`the YAML has more than ${SPEC_FILE_LIMITS.maxTokens} tokens (split it into several files)`]
-  return readYaml(text)
+  if (shape.depth > SPEC_FILE_LIMITS.maxDepth) return `the YAML is nested more than ${SPEC_FILE_LIMITS.maxDepth} levels deep (a service spec needs far fewer)`
+  if (shape.tokens > SPEC_FILE_LIMITS.maxTokens) return `the YAML has more than ${SPEC_FILE_LIMITS.maxTokens} tokens (split it into several files)`
+  return undefined
 }
 
 function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
@@ -138,7 +148,7 @@ function measureYaml (text: string): { depth: number, tokens: number } {
 }
 
 /** every key that appears twice in one mapping, as `line:col` problems; linear in the size of the document */
-function duplicateKeys (doc: Document, lineCounter: LineCounter): string[] {
+export function duplicateKeys (doc: Document, lineCounter: LineCounter): string[] {
   const problems: string[] = []
   visit(doc, {
     Map (_, map) {

@@ -12,6 +12,8 @@ export interface PortSpec {
   container: number
   /** port published on the host; at most one replica per node may hold it */
   host?: number
+  /** the host address a published port binds to (IPv4 or IPv6); absent: every address */
+  hostIp?: string
   protocol: 'tcp' | 'udp'
 }
 
@@ -29,11 +31,55 @@ export interface HealthSpec {
 }
 
 export interface VolumeSpec {
-  /** volume name, scoped to the service */
-  name: string
+  /**
+   * volume name, scoped to the service (or to its project); absent for an
+   * anonymous volume, made new for each container and removed with it
+   */
+  name?: string
   /** mount path inside the container */
   path: string
   readOnly: boolean
+}
+
+/** a tmpfs (memory-backed) mount */
+export interface TmpfsSpec {
+  path: string
+  /** bytes; absent: the engine's default (half the host's memory) */
+  size?: number
+  /** permission bits of the mount point, e.g. 0o1777 */
+  mode?: number
+}
+
+/**
+ * A file written into the container before it starts, on whichever node runs
+ * it (as Swarm's configs are). Its content is not in the spec: it is stored in
+ * chunks of at most `CONFIG_CHUNK_BYTES`, each under
+ * `config/<org>/<service>/<sha256 of the chunk>`, so the spec names the
+ * content exactly and stays small.
+ */
+export interface ConfigFileSpec {
+  /** absolute path of the file inside the container */
+  path: string
+  /** bytes */
+  size: number
+  /** sha256 (hex) of each chunk, in order; empty for an empty file */
+  chunks: string[]
+  /** permission bits, e.g. 0o444 */
+  mode: number
+  uid?: number
+  gid?: number
+}
+
+/** A secret of the service (`minga secret set`) given to its containers as a file instead of an environment variable */
+export interface SecretFileSpec {
+  /** the secret's name, as `minga secret set SERVICE NAME` set it */
+  secret: string
+  /** absolute path of the file inside the container, e.g. /run/secrets/db_password */
+  path: string
+  /** permission bits, e.g. 0o444 */
+  mode: number
+  uid?: number
+  gid?: number
 }
 
 export interface Resources {
@@ -46,23 +92,37 @@ export interface Resources {
 export interface ServiceSpec {
   name: string
   org: string
+  /** the Compose project the service came from; its services and volumes are named within it */
+  project?: string
   image: string
+  /** replaces the image's entrypoint; an empty list resets it to none */
+  entrypoint?: string[]
   command?: string[]
+  /** user (and group) the container's processes run as: `1000`, `1000:1000`, `postgres` */
+  user?: string
   env: Record<string, string>
   replicas: number
+  /** limits of each replica; also what the scheduler reserves, unless `reservations` says otherwise */
   resources: Resources
+  /** what the scheduler reserves for each replica on its node, where it differs from the limits */
+  reservations?: Partial<Resources>
   /** `org`: spread replicas across organizations first, then nodes; `node`: across nodes only */
   spread: 'org' | 'node'
   /** organizations whose nodes may run this service; absent means any */
   allowOrgs?: string[]
   /** node labels that a node must carry, with these values, to run this service */
   constraints: Record<string, string>
+  /** node labels that keep a node from running this service: label → values it must not have (a node without the label qualifies) */
+  excludedLabels?: Record<string, string[]>
   ports: PortSpec[]
   health?: HealthSpec
   update: { maxUnavailable: number }
   /** never run twice: placed only by a side of a partition that sees a majority of the mesh */
   singleton: boolean
   volumes: VolumeSpec[]
+  tmpfs?: TmpfsSpec[]
+  configs?: ConfigFileSpec[]
+  secretFiles?: SecretFileSpec[]
 }
 
 /** The value stored under `service/<org>/<name>` */
@@ -83,6 +143,9 @@ export const SPEC_DEFAULTS = {
   healthRetries: 3,
   healthStartPeriod: 0
 } as const
+
+/** config content is stored in chunks of at most this many bytes, one entry each */
+export const CONFIG_CHUNK_BYTES = 32 * 1024
 
 export function serviceId (org: string, name: string): ServiceId {
   return `${org}/${name}` as ServiceId

@@ -135,16 +135,16 @@ services:
     update: { maxUnavailable: 2, surge: 1 }
 `
   assert.equal(problemsOf(text, { source: 'web.yaml' }), [
-    'services.web.foo: unknown field (allowed: name, org, image, command, env, replicas, resources, spread, allowOrgs, constraints, ports, health, update, singleton, volumes)',
+    'services.web.foo: unknown field (allowed: name, org, project, image, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)',
     'services.web.image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "Nginx")',
     'services.web.env[1]: must be NAME=value (got "B")',
     'services.web.env[2]: A is set twice',
-    'services.web.env.9X: invalid name (must be a variable name: letters, digits and _, not starting with a digit, at most 128 characters)',
+    'services.web.env.9X: invalid name (must be a variable name: letters, digits, _ . and -, not starting with a digit, at most 128 characters)',
     'services.web.replicas: must be a whole number from 0 to 1000 (got "three")',
     'services.web.resources.cpu: must be cores like 0.5 or 2, or millicores like 500m, from 1m to 256 cores (got "lots")',
     'services.web.resources.memory: must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti (got "1PB")',
     'services.web.spread: must be "org" or "node" (got "zone")',
-    'services.web.ports[0]: must be a port like "80", "8080:80", "53/udp" or a mapping with container, host and protocol (got "x")',
+    'services.web.ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol (got "x")',
     'services.web.ports[1].host: must be a whole number from 1 to 65535 (got 99999)',
     'services.web.ports[3].host: port 80/tcp is published twice',
     'services.web.health.cmd: missing (must be a command line (run by sh -c) or a list of arguments)',
@@ -152,7 +152,7 @@ services:
     'services.web.health.timeout: must be a duration like 500ms, 90s or 10m, from 100ms to 1h (got "1ms")',
     'services.web.health.retries: must be a whole number from 1 to 100 (got 0)',
     'services.web.singleton: must be true or false (got "yes")',
-    'services.web.volumes[0]: must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly (got "a")',
+    'services.web.volumes[0].path: must be an absolute path like /data, other than /, without "..", ":" or control characters, at most 1024 characters (got "a")',
     'services.web.volumes[1].name: must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit (got "Data")',
     'services.web.volumes[1].path: must be an absolute path like /data, other than /, without "..", ":" or control characters, at most 1024 characters (got "rel")',
     'services.db.allowOrgs[1]: "acme" is listed twice',
@@ -188,9 +188,9 @@ test('each field refuses what it cannot hold', () => {
     ['resources: { memory: 2Ti }', 'resources.memory: must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti (got "2Ti")'],
     ['resources: 2', 'resources: must be a mapping with cpu and memory (got 2)'],
     ['ports: ["0"]', 'ports[0].container: must be a whole number from 1 to 65535 (got 0)'],
-    ['ports: ["80/sctp"]', 'ports[0]: must be a port like "80", "8080:80", "53/udp" or a mapping with container, host and protocol (got "80/sctp")'],
+    ['ports: ["80/sctp"]', 'ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol (got "80/sctp")'],
     ['ports: [{ container: 80, protocol: icmp }]', 'ports[0].protocol: must be "tcp" or "udp" (got "icmp")'],
-    ['ports: [{ container: 80, ip: 1.2.3.4 }]', 'ports[0].ip: unknown field (allowed: container, host, protocol)'],
+    ['ports: [{ container: 80, ip: 1.2.3.4 }]', 'ports[0].ip: unknown field (allowed: container, host, hostIp, protocol)'],
     ['ports: 80', 'ports: must be a list of at most 64 ports (got 80)'],
     ['command: ""', 'command: must be a command line (run by sh -c) or a list of arguments (got "")'],
     ['command: []', 'command: must be a list of 1 to 256 strings (got a list)'],
@@ -199,7 +199,7 @@ test('each field refuses what it cannot hold', () => {
     ['env: { A: [1] }', 'env.A: must be a string, a number or true/false (write "" for an empty value) (got a list)'],
     ['env: { A: }', 'env.A: must be a string, a number or true/false (write "" for an empty value) (got null)'],
     ['env: "A=1"', 'env: must be a mapping of NAME: value or a list of NAME=value (got "A=1")'],
-    ['env: { __proto__: x }', 'env.__proto__: invalid name (must be a variable name: letters, digits and _, not starting with a digit, at most 128 characters)'],
+    ['env: { __proto__: x }', 'env.__proto__: invalid name (must be a variable name: letters, digits, _ . and -, not starting with a digit, at most 128 characters)'],
     [`env: { A: "${'x'.repeat(33 * 1024)}" }`, 'env: values total 33792 bytes (at most 32768)'],
     ['image: "nginx:"', 'image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "nginx:")'],
     ['image: "nginx@sha256:abc"', 'image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "nginx@sha256:abc")'],
@@ -209,8 +209,8 @@ test('each field refuses what it cannot hold', () => {
     [`name: ${'a'.repeat(64)}`, `name: must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit (got "${'a'.repeat(40)}"…)`],
     ['volumes: ["data:/"]', 'volumes[0].path: must be an absolute path like /data, other than /, without "..", ":" or control characters, at most 1024 characters (got "/")'],
     ['volumes: ["data:/a/../etc"]', 'volumes[0].path: must be an absolute path like /data, other than /, without "..", ":" or control characters, at most 1024 characters (got "/a/../etc")'],
-    ['volumes: ["data:/a:rx"]', 'volumes[0]: must be "name:/path", "name:/path:ro" or a mapping with name, path and readOnly (got "data:/a:rx")'],
-    ['volumes: ["a:/data", "b:/data"]', 'volumes[1].path: /data is mounted twice'],
+    ['volumes: ["data:/a:rx"]', 'volumes[0]: must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly (got "data:/a:rx")'],
+    ['volumes: ["a:/data", "b:/data"]', 'volumes[1].path: /data is mounted twice (first at volumes[0])'],
     ['volumes: [{ name: a, path: /a, readOnly: maybe }]', 'volumes[0].readOnly: must be true or false (got "maybe")'],
     ['health: { cmd: true, interval: 2h }', 'health.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got "2h")'],
     ['health: curl localhost', 'health: must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod (got "curl localhost")'],
@@ -220,7 +220,7 @@ test('each field refuses what it cannot hold', () => {
     ['ports: ["8080:80"]\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port) (got 0)'],
     ['allowOrgs: []', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got a list)'],
     ['allowOrgs: acme', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got "acme")'],
-    ['constraints: [disk]', 'constraints: must be a mapping of node label: value (got a list)']
+    ['constraints: [disk]', 'constraints[0]: must be "label == value" or "label != value" (got "disk")']
   ]
   for (const [extra, expected] of cases) {
     const name = extra.startsWith('name:') ? '' : 'name: web\n'
@@ -348,7 +348,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
     'resources.cpu: must be a whole number of millicores from 1 to 256000 (got "500m")',
     'resources.memory: must be a whole number of bytes from 4194304 to 1099511627776 (got "64Mi")'
   ])
-  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, image, command, env, replicas, resources, spread, allowOrgs, constraints, ports, health, update, singleton, volumes)'])
+  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)'])
   const { env, volumes, ...partial } = minimal
   refuse(partial, ['env: missing (every stored spec has it)', 'volumes: missing (every stored spec has it)'])
   refuse({ ...minimal, command: 'sleep 1' }, ['command: must be a list of 1 to 256 strings (got "sleep 1")'])

@@ -18,10 +18,20 @@ export function acceptsOrg (node: NodeInfo, org: string): boolean {
   return node.acceptOrgs === undefined || node.acceptOrgs.includes(org)
 }
 
-/** the node carries every label the service asks for, with that value */
-export function matchesConstraints (spec: ServiceSpec, node: NodeInfo): boolean {
+/**
+ * the node carries every label the service asks for, with that value, and
+ * none with a value the service excludes (a node without the label
+ * qualifies, as in Swarm's `!=`)
+ */
+export function matchesConstraints (spec: ServiceSpec, node: Pick<NodeInfo, 'labels'>): boolean {
   for (const key in spec.constraints) {
     if (!Object.hasOwn(node.labels, key) || node.labels[key] !== spec.constraints[key]) return false
+  }
+  const excluded = spec.excludedLabels
+  if (excluded !== undefined) {
+    for (const key in excluded) {
+      if (Object.hasOwn(node.labels, key) && excluded[key].includes(node.labels[key])) return false
+    }
   }
   return true
 }
@@ -30,8 +40,10 @@ export function isEligible (spec: ServiceSpec, node: NodeInfo): boolean {
   return !node.cordoned && orgAllowed(spec, node) && acceptsOrg(node, spec.org) && matchesConstraints(spec, node)
 }
 
-export function formatConstraints (constraints: Record<string, string>): string {
-  return Object.keys(constraints).sort(compareStrings).map(k => `${k}=${constraints[k]}`).join(', ')
+export function formatConstraints (constraints: Record<string, string>, excluded: Record<string, string[]> = {}): string {
+  const equal = Object.keys(constraints).sort(compareStrings).map(k => `${k}=${constraints[k]}`)
+  const not = Object.keys(excluded).sort(compareStrings).flatMap(k => excluded[k].map(v => `${k}!=${v}`))
+  return [...equal, ...not].join(', ')
 }
 
 /**
@@ -72,9 +84,11 @@ export class CandidateCache {
 /** the rules that decide eligibility, as a string; most services have none but their org */
 function rulesKey (spec: ServiceSpec): string {
   const constraints = Object.keys(spec.constraints)
-  if (spec.allowOrgs === undefined && constraints.length === 0) return `org:${spec.org}`
+  const excluded = spec.excludedLabels === undefined ? [] : Object.keys(spec.excludedLabels)
+  if (spec.allowOrgs === undefined && constraints.length === 0 && excluded.length === 0) return `org:${spec.org}`
   const allow = spec.allowOrgs === undefined ? null : [...spec.allowOrgs].sort(compareStrings)
-  return JSON.stringify([spec.org, allow, constraints.sort(compareStrings).map(k => [k, spec.constraints[k]])])
+  const not = excluded.sort(compareStrings).map(k => [k, [...spec.excludedLabels![k]].sort(compareStrings)])
+  return JSON.stringify([spec.org, allow, constraints.sort(compareStrings).map(k => [k, spec.constraints[k]]), not])
 }
 
 const UDP_BIT = 1

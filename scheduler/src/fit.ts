@@ -17,10 +17,11 @@ export interface Demand {
   ports: number[]
 }
 
+/** a replica reserves its `reservations` where given, else its limits */
 export function demandOf (spec: ServiceSpec, table: NodeTable, ports: number[]): Demand {
   return {
-    cpu: nonNegative(spec.resources.cpu),
-    memory: nonNegative(spec.resources.memory),
+    cpu: nonNegative(spec.reservations?.cpu ?? spec.resources.cpu),
+    memory: nonNegative(spec.reservations?.memory ?? spec.resources.memory),
     org: table.orgIndex.get(spec.org) ?? -1,
     ports
   }

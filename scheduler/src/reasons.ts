@@ -34,7 +34,7 @@ export function explainUnplaced (spec: ServiceSpec, table: NodeTable, candidates
   nodes = nodes.filter(n => acceptsOrg(n, spec.org))
   if (nodes.length === 0) return { cause: 'accept', reason: `no live node accepts services of org ${spec.org} (acceptOrgs)` }
   nodes = nodes.filter(n => matchesConstraints(spec, n))
-  if (nodes.length === 0) return { cause: 'constraints', reason: `no node matches constraints ${formatConstraints(spec.constraints)}` }
+  if (nodes.length === 0) return { cause: 'constraints', reason: `no node matches constraints ${formatConstraints(spec.constraints, spec.excludedLabels)}` }
   if (candidates.length === 0) return { cause: 'cordoned', reason: `every matching node is cordoned (${nodes.length} ${nodes.length === 1 ? 'node' : 'nodes'})` }
 
   const roomy = Array.from(candidates).filter(i => fitsCapacity(table, i, demand))

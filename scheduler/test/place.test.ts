@@ -84,6 +84,29 @@ test('reason: constraints', () => {
   assert.is(a.unplaced[0].reason, 'no node matches constraints disk=ssd, zone=eu')
 })
 
+test('excluded labels keep a node out; a node without the label qualifies; none left is unplaced, never placed anywhere', () => {
+  const cluster = [node('hdd', 'a', { labels: { disk: 'hdd' } }), node('ssd', 'a', { labels: { disk: 'ssd' } }), node('bare', 'a')]
+  const slots = place([service('a/db', { replicas: 3, spread: 'node', excludedLabels: { disk: ['hdd'] } })], cluster).services['a/db']
+  assert.ok(!slots.includes('hdd'), `placed on ${slots.join(',')}`)
+  assert.equal(new Set(slots), new Set(['ssd', 'bare']))
+  const none = place([service('a/db', { excludedLabels: { disk: ['hdd', 'ssd'] } })], cluster.slice(0, 2))
+  assert.equal(none.services['a/db'], [null])
+  assert.is(none.unplaced[0].reason, 'no node matches constraints disk!=hdd, disk!=ssd')
+  const both = place([service('a/db', { constraints: { zone: 'eu' }, excludedLabels: { disk: ['hdd'] } })], [node('n', 'a', { labels: { zone: 'us' } })])
+  assert.is(both.unplaced[0].reason, 'no node matches constraints zone=eu, disk!=hdd')
+})
+
+test('a replica reserves its reservations, not its limits, where they are given', () => {
+  const small = [node('n1', 'a', { capacity: { cpu: 1000, memory: GIB } })]
+  // limits of 2 GiB each would not fit one; reservations of 256 MiB fit four
+  const spec = { replicas: 4, resources: { cpu: 1000, memory: 2 * GIB }, reservations: { cpu: 200, memory: 256 * MIB } }
+  assert.equal(place([service('a/x', spec)], small).services['a/x'], ['n1', 'n1', 'n1', 'n1'])
+  const reason = place([service('a/x', { ...spec, replicas: 5 })], small).unplaced[0].reason
+  assert.is(reason, 'no node has 256MiB memory free (largest free: 0B)')
+  // a reservation of memory alone reserves the limit of cpu
+  assert.is(place([service('a/y', { replicas: 2, resources: { cpu: 600, memory: GIB }, reservations: { memory: 64 * MIB } })], small).unplaced.length, 1)
+})
+
 test('reason: allowed orgs', () => {
   const a = place([service('a/x', { allowOrgs: ['a', 'b'] })], [node('c1', 'c')])
   assert.is(a.unplaced[0].reason, 'no node of allowed orgs [a, b] is live')

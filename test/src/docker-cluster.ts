@@ -187,7 +187,7 @@ export class DockerCluster {
   }
 
   async startEngine (index: number): Promise<void> {
-    await startEngine(this.nodes[index].engine.name)
+    await startEngine(this.nodes[index].engine.name, { bridge: this.nodes[index].engine.netns !== undefined })
     this.nodes[index].engineStopped = false
   }
 

@@ -29,10 +29,12 @@ export interface Engine {
   name: string
   socket: string
   api: EngineClient
+  /** the network namespace of a bridged engine: its containers and published ports live there */
+  netns?: string
 }
 
-async function script (name: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  const { stdout } = await exec('bash', [`${REPO_ROOT}scripts/${name}`, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 })
+async function script (name: string, args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await exec('bash', [`${REPO_ROOT}scripts/${name}`, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, ...env } })
   return stdout.trim()
 }
 
@@ -40,11 +42,18 @@ async function hasCommand (command: string): Promise<boolean> {
   return await exec('bash', ['-c', `command -v ${command}`]).then(() => true, () => false)
 }
 
+export interface EngineOptions {
+  /** the engine runs in a network namespace of its own, with Docker's bridge (scripts/docker-engine.sh, MINGA_DOCKER_BRIDGE) */
+  bridge?: boolean
+}
+
 /** start (or reuse) engine NAME, with the test images on it */
-export async function startEngine (name: string): Promise<Engine> {
-  const socket = (await script('docker-engine.sh', ['start', name])).split('\n').pop() ?? ''
+export async function startEngine (name: string, options: EngineOptions = {}): Promise<Engine> {
+  const env: Record<string, string> = options.bridge === true ? { MINGA_DOCKER_BRIDGE: '1' } : {}
+  const socket = (await script('docker-engine.sh', ['start', name], 120_000, env)).split('\n').pop() ?? ''
   await script('test-image.sh', [socket])
-  return { name, socket, api: new EngineClient(socket) }
+  const netns = options.bridge === true ? await script('docker-engine.sh', ['netns', name]) : undefined
+  return { name, socket, api: new EngineClient(socket), ...(netns === undefined ? {} : { netns }) }
 }
 
 /** stop engine NAME; its containers stop with it, its images stay for the next run */
@@ -70,7 +79,7 @@ function stopAtExit (name: string): void {
  * exits, so several test files share them. Throws with the reason where
  * engines cannot run (no dockerd, not root).
  */
-async function startEngines (names: string[]): Promise<Engine[]> {
+async function startEngines (names: string[], options: EngineOptions = {}): Promise<Engine[]> {
   const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
     : process.getuid?.() !== 0 ? 'dockerd needs root to run isolated engines'
       : undefined
@@ -79,7 +88,7 @@ async function startEngines (names: string[]): Promise<Engine[]> {
     const started: Engine[] = []
     for (const name of names) {
       stopAtExit(name)
-      started.push(await startEngine(name))
+      started.push(await startEngine(name, options))
     }
     // containers a crashed earlier run left behind on these test-only engines
     for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
@@ -93,9 +102,9 @@ async function startEngines (names: string[]): Promise<Engine[]> {
  * For benchmarks: the engines, or undefined (printing why) where they cannot
  * run; under CI (`CI` set) it throws instead
  */
-export async function engines (names: string[]): Promise<Engine[] | undefined> {
+export async function engines (names: string[], options: EngineOptions = {}): Promise<Engine[] | undefined> {
   try {
-    return await startEngines(names)
+    return await startEngines(names, options)
   } catch (err: any) {
     if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${err.message}`)
     console.log(`skipped: ${err.message}`)
@@ -108,9 +117,9 @@ export async function engines (names: string[]): Promise<Engine[] | undefined> {
  * needs them; without Docker each is registered as skipped (counted so, never
  * as passed) with the reason printed once, and under CI it fails
  */
-export async function dockerTests (names: string[]): Promise<{ engines: Engine[], it: ReturnType<typeof testIf> }> {
+export async function dockerTests (names: string[], options: EngineOptions = {}): Promise<{ engines: Engine[], it: ReturnType<typeof testIf> }> {
   try {
-    return { engines: await startEngines(names), it: testIf(undefined) }
+    return { engines: await startEngines(names, options), it: testIf(undefined) }
   } catch (err: any) {
     return { engines: [], it: testIf(err.message) }
   }

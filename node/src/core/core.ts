@@ -4,8 +4,9 @@
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { canonicalJson, keys, type HeartbeatMessage, type Identity, type Json, type NodeRecord, type Resources, type State, type WireMessage } from '@minga/protocol'
-import type { Runtime } from '../runtime/types.js'
+import { canonicalJson, keys, type HeartbeatMessage, type Identity, type Json, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
+import type { ReplicaSpec, Runtime } from '../runtime/types.js'
+import { configFilesOf } from './configs.js'
 import type { Clock } from './clock.js'
 import type { Mesh } from './mesh.js'
 import type { PlacementCache } from './placement-cache.js'
@@ -97,7 +98,7 @@ export class NodeCore {
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
     this.secrets = new Secrets({ ...common, liveness: this.liveness })
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, secretEnv: (id) => this.secrets.envFor(id) })
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec) })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
@@ -178,6 +179,13 @@ export class NodeCore {
   }
 
   /** write this node's record (labels, capacity, policy, addresses) when it changed */
+  /** a replica's secrets (as environment and files) and config files, opened and assembled on this node */
+  private replicaInputs (spec: ServiceSpec): Pick<ReplicaSpec, 'secretEnv' | 'files'> {
+    const secrets = this.secrets.inputsFor(spec)
+    const files = [...configFilesOf(this.init.state, spec), ...(secrets.files ?? [])]
+    return { ...(secrets.env === undefined ? {} : { secretEnv: secrets.env }), ...(files.length === 0 ? {} : { files }) }
+  }
+
   async announce (): Promise<void> {
     const record: NodeRecord = { labels: this.init.labels ?? {}, addrs: this.init.addrs?.() ?? [], capacity: this.capacity }
     const door = this.init.door?.() ?? []

@@ -5,11 +5,12 @@
  * call it.
  */
 import {
-  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { NodeCore } from './core.js'
-import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js'
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js'
+import { chunksOf, dropChunks, missingChunks, storeChunks } from './configs.js'
 import { servicesView, psView, nodesView, statusView } from './views.js'
 
 export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
@@ -64,10 +65,20 @@ export class Operations {
     return record
   }
 
+  /**
+   * Declare services. Nothing is written unless every spec may be: one of
+   * this node's org, not replacing a service of another Compose project (or
+   * a project's service with one of none), its config content on this node
+   */
   async deploy (specs: ServiceSpec[]): Promise<DeployResult[]> {
     const org = this.org
     for (const spec of specs) {
       if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
+      const existing = this.core.state.value<ServiceRecord & Json>(keys.service(spec.org, spec.name))
+      const conflict = existing === undefined ? undefined : projectConflict(`${spec.org}/${spec.name}`, existing.spec.project, spec.project)
+      if (conflict !== undefined) throw new ConflictError(conflict)
+      const missing = missingChunks(this.core.state, spec)
+      if (missing.length > 0) throw new BadRequestError(`The content of ${spec.org}/${spec.name}'s config files is not on this node (${missing.length} chunk(s) missing); send it first (POST /v1/configs), as "minga deploy" does`)
     }
     const results: DeployResult[] = []
     for (const spec of specs) {
@@ -79,6 +90,8 @@ export class Operations {
       }
       const created = existing?.created ?? this.core.state.clock.tick()
       await this.core.state.write(this.core.identity, key, { spec, created } as unknown as Json)
+      // replicas of the replaced spec may still start from its chunks during the update
+      await dropChunks(this.core.state, this.core.identity, spec.org, spec.name, new Set([...chunksOf(spec), ...chunksOf(existing?.spec)]))
       this.emit('deploy', `${spec.org}/${spec.name}`, existing === undefined ? `created with ${spec.replicas} replica(s) of ${spec.image}` : `updated to ${spec.image}, ${spec.replicas} replica(s)`)
       results.push({ service: `${spec.org}/${spec.name}`, status: existing === undefined ? 'created' : 'updated' })
     }
@@ -89,7 +102,29 @@ export class Operations {
     const record = this.serviceRecord(ref)
     this.requireOwnOrg(record.spec.org)
     await this.core.state.write(this.core.identity, keys.service(record.spec.org, record.spec.name), undefined)
+    await dropChunks(this.core.state, this.core.identity, record.spec.org, record.spec.name, new Set())
     this.emit('service-removed', `${record.spec.org}/${record.spec.name}`, 'removed by an operator')
+  }
+
+  /** remove every service of this node's org that a Compose project declared; returns their ids */
+  async removeProject (project: string): Promise<string[]> {
+    const org = this.org
+    const ids = this.core.state.list(`service/${org}/`)
+      .map(entry => (entry.value as unknown as ServiceRecord).spec)
+      .filter(spec => spec.project === project)
+      .map(spec => `${spec.org}/${spec.name}`)
+      .sort()
+    if (ids.length === 0) throw new NotFoundError(`No service of ${org} belongs to project ${project}; "minga ls" shows the projects`)
+    for (const id of ids) await this.remove(id)
+    return ids
+  }
+
+  /** store config content (base64 chunks) of a service of this node's org, ahead of the deploy that names it */
+  async storeConfigs (ref: string, chunks: unknown[]): Promise<{ service: string, stored: string[], written: number }> {
+    const [org, name] = this.resolveService(ref)
+    this.requireOwnOrg(org)
+    const { stored, written } = await storeChunks(this.core.state, this.core.identity, org, name, chunks)
+    return { service: `${org}/${name}`, stored, written }
   }
 
   async scale (ref: string, replicas: number): Promise<void> {

@@ -15,8 +15,8 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type Identity, type ReplicaProblemReport, type ReplicaReport, type ReplicaState, type Resources, type ServiceId, type State } from '@minga/protocol'
-import type { Runtime, RuntimeContainer } from '../runtime/types.js'
+import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type Identity, type ReplicaProblemReport, type ReplicaReport, type ReplicaState, type Resources, type ServiceId, type ServiceSpec, type State } from '@minga/protocol'
+import type { ReplicaSpec, Runtime, RuntimeContainer } from '../runtime/types.js'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Liveness } from './liveness.js'
@@ -43,8 +43,12 @@ export interface ReconcilerInit {
   placementCache?: PlacementCache
   /** containers started at once, at most */
   concurrency?: number
-  /** the decrypted secrets a replica of a service gets as environment (secrets.ts); throws when one is not readable here yet */
-  secretEnv?: (serviceId: string) => Record<string, string> | undefined
+  /**
+   * what a replica of a service gets beyond its spec: decrypted secrets as
+   * environment, and files (configs, secret files) with their content;
+   * throws when one is not here yet (the start is retried with back-off)
+   */
+  inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
 }
 
 const REPORTED_STATE: Record<RuntimeContainer['state'], ReplicaState> = { created: 'pending', starting: 'starting', running: 'running', exited: 'failed' }
@@ -321,7 +325,7 @@ export class Reconciler {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.service(action.service)
         if (service === undefined) return
-        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, secretEnv: this.init.secretEnv?.(service.id) })
+        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // report it in the very next heartbeat, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
         this.stats.starts++

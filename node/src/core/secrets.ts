@@ -13,7 +13,7 @@
  * When the readers change (a node joins, leaves, is removed, changes its
  * policy; the spec changes), a live owner node that can read the secret
  * seals it again under a fresh data key to the new readers; the first such
- * node by peer id does it. The reconciler asks `envFor` when it starts a
+ * node by peer id does it. The reconciler asks `inputsFor` when it starts a
  * replica; a node that cannot read a secret yet fails that start, which is
  * retried with back-off until the re-sealed secret arrives.
  */
@@ -22,10 +22,12 @@ import {
   keys, openSecret, parseKey, removedOrgs, sealSecret,
   type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec, type State, type Identity
 } from '@minga/protocol'
+import { matchesConstraints } from '@minga/scheduler'
 import type { Clock, Timer } from './clock.js'
 import type { EventLog } from './events.js'
 import type { Liveness } from './liveness.js'
 import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../errors.js'
+import type { ContainerFile } from '../runtime/types.js'
 
 export interface SecretsInit {
   identity: Identity
@@ -54,7 +56,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false })
 
 export class Secrets {
   private readonly unsubscribe: Array<() => void> = []
-  private readonly opened = new Map<string, { sig: string, value: string }>()
+  private readonly opened = new Map<string, { sig: string, value: Uint8Array }>()
   private pending?: Timer
   private running = false
   private again = false
@@ -92,11 +94,16 @@ export class Secrets {
     return out.sort()
   }
 
-  async set (org: string, service: string, name: string, value: Uint8Array): Promise<{ key: string, readers: number }> {
+  /**
+   * seal and write a secret; with `ifChanged`, a value equal to the one set
+   * writes nothing (so deploying a Compose file again restarts nothing)
+   */
+  async set (org: string, service: string, name: string, value: Uint8Array, options: { ifChanged?: boolean } = {}): Promise<{ key: string, readers: number, unchanged?: true }> {
     const key = keys.secret(org, service, name)
     if (parseKey(key) === undefined) throw new BadRequestError(`"${name}" is not a secret name: use letters, digits and _ . - (an environment variable name), up to 128 characters`)
     this.requireOwner(org)
     const readers = this.readers(org, service)
+    if (options.ifChanged === true && this.sameValue(org, service, name, value)) return { key, readers: readers.length, unchanged: true }
     let sealed
     try {
       sealed = sealSecret(key, value, readers)
@@ -138,31 +145,44 @@ export class Secrets {
   }
 
   /**
-   * the environment a replica of `serviceId` (`org/name`) gets: every secret
-   * of the service, opened with this node's key; throws
-   * `SecretUnavailableError` when one is not sealed to this node (yet)
+   * what a replica of `spec` gets of its service's secrets, opened with this
+   * node's key: the secrets its `secretFiles` name as files, every other one
+   * as an environment variable. Throws `SecretUnavailableError` when one is
+   * not sealed to this node (yet), or a secret file names a secret not set
    */
-  envFor (serviceId: string): Record<string, string> | undefined {
-    const [org, service] = serviceId.split('/')
-    const entries = this.init.state.list(`secret/${org}/${service}/`)
-    if (entries.length === 0) return undefined
+  inputsFor (spec: ServiceSpec): { env?: Record<string, string>, files?: ContainerFile[] } {
+    const serviceId = `${spec.org}/${spec.name}`
+    const values = this.valuesOf(spec.org, spec.name)
+    const asFiles = new Set((spec.secretFiles ?? []).map(f => f.secret))
+    const files = (spec.secretFiles ?? []).map(f => {
+      const content = values.get(f.secret)
+      if (content === undefined) throw new SecretUnavailableError(`Secret ${f.secret} of ${serviceId} is not set; set it with "minga secret set ${serviceId} ${f.secret}"`)
+      return { path: f.path, content, mode: f.mode, uid: f.uid, gid: f.gid }
+    })
     const env: Record<string, string> = {}
-    for (const entry of entries) {
+    for (const [name, value] of values) if (!asFiles.has(name)) env[name] = decoder.decode(value)
+    return { ...(Object.keys(env).length > 0 ? { env } : {}), ...(files.length > 0 ? { files } : {}) }
+  }
+
+  /** every secret of a service, by name, opened with this node's key */
+  private valuesOf (org: string, service: string): Map<string, Uint8Array> {
+    const values = new Map<string, Uint8Array>()
+    for (const entry of this.init.state.list(`secret/${org}/${service}/`)) {
       const name = entry.key.split('/')[3]
       const cached = this.opened.get(entry.key)
       if (cached !== undefined && cached.sig === entry.sig) {
-        env[name] = cached.value
+        values.set(name, cached.value)
         continue
       }
       try {
-        const value = decoder.decode(openSecret(this.init.identity, entry.key, (entry.value as unknown as SecretRecord).sealed))
+        const value = openSecret(this.init.identity, entry.key, (entry.value as unknown as SecretRecord).sealed)
         this.opened.set(entry.key, { sig: entry.sig, value })
-        env[name] = value
+        values.set(name, value)
       } catch (err: any) {
-        throw new SecretUnavailableError(`Secret ${name} of ${serviceId} is not readable on this node yet (${err.message}); a live node of ${org} seals it again for this node`)
+        throw new SecretUnavailableError(`Secret ${name} of ${org}/${service} is not readable on this node yet (${err.message}); a live node of ${org} seals it again for this node`)
       }
     }
-    return env
+    return values
   }
 
   schedule (): void {
@@ -208,6 +228,15 @@ export class Secrets {
     return count
   }
 
+  private sameValue (org: string, service: string, name: string, value: Uint8Array): boolean {
+    try {
+      const current = this.valuesOf(org, service).get(name)
+      return current !== undefined && Buffer.from(current).equals(Buffer.from(value))
+    } catch {
+      return false
+    }
+  }
+
   private requireOwner (org: string): void {
     const own = this.init.state.memberOrg(this.init.identity.peerId)
     if (own !== org) throw new ForbiddenError(`Only nodes of ${org} set or remove its secrets; this node belongs to ${own ?? 'no organization yet'}`)
@@ -224,8 +253,7 @@ function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined)
   if (spec.allowOrgs !== undefined && !spec.allowOrgs.includes(org)) return false
   if (record.acceptOrgs !== undefined && !record.acceptOrgs.includes(spec.org)) return false
   if ((record.shareForOthers ?? 1) <= 0) return false
-  for (const label in spec.constraints) if (record.labels?.[label] !== spec.constraints[label]) return false
-  return true
+  return matchesConstraints(spec, { labels: record.labels ?? {} })
 }
 
 /**

@@ -205,7 +205,7 @@ export class Trust {
       for (const [peer, peerOrg] of state.members()) {
         if (peerOrg === org && state.revoked(peer) === undefined) work.push([keys.revoked(peer), { lastSeq: coveredSeq(state, peer), reason: why }])
       }
-      for (const entry of [...state.list(`service/${org}/`), ...state.list(`secret/${org}/`)]) work.push([entry.key, undefined])
+      for (const entry of [...state.list(`service/${org}/`), ...state.list(`secret/${org}/`), ...state.list(`config/${org}/`)]) work.push([entry.key, undefined])
       for (const entry of state.list('invite/')) {
         const invite = entry.value as unknown as InviteRecord
         if (invite.issuerOrg === org && invite.revokedAt === undefined && invite.expires > this.init.clock.now()) {

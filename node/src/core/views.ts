@@ -20,6 +20,8 @@ export interface ReplicaView {
 
 export interface ServiceView {
   id: string
+  /** the Compose project that declared it */
+  project?: string
   image: string
   replicas: number
   running: number
@@ -97,7 +99,7 @@ export function servicesView (core: NodeCore): ServiceView[] {
       if (copies.some(c => c.healthy)) healthy++
       if (copies.some(c => c.healthy && c.current)) updated++
     }
-    return { id: s.id, image: s.spec.image, replicas: s.spec.replicas, running, healthy, updated, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
+    return { id: s.id, ...(s.spec.project === undefined ? {} : { project: s.spec.project }), image: s.spec.image, replicas: s.spec.replicas, running, healthy, updated, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
   }).sort((a, b) => a.id.localeCompare(b.id))
 }
 

@@ -26,6 +26,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   ForbiddenError: 403, UnauthorizedWriteError: 403,
   NotFoundError: 404,
   ClockSkewError: 409,
+  ConflictError: 409,
   StorageError: 507
 }
 

@@ -21,6 +21,11 @@ export function serviceRoutes (routes: ApiRoutes, d: Daemon): void {
     const specs = parseServiceSpec(body.text, { source: typeof body.source === 'string' ? body.source : undefined, org: ops().org })
     return await ops().deploy(specs)
   })
+  routes.add('POST', '/v1/configs', async ({ body }) => {
+    if (typeof body?.service !== 'string' || !Array.isArray(body?.chunks)) throw new BadRequestError('Send config content as {"service": "NAME", "chunks": ["<base64>", ...]}')
+    return await ops().storeConfigs(body.service, body.chunks)
+  })
+  routes.add('DELETE', '/v1/projects/:project', async ({ params }) => ({ removed: await ops().removeProject(params[0]) }))
   routes.add('DELETE', '/v1/services/:org/:name', async ({ params }) => {
     await ops().remove(`${params[0]}/${params[1]}`)
     return { removed: `${params[0]}/${params[1]}` }

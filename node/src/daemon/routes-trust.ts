@@ -57,8 +57,8 @@ export function trustRoutes (routes: ApiRoutes, d: Daemon): void {
     const [org, service] = d.operations.resolveService(text(body?.service, 'service'))
     if (typeof body?.value !== 'string') throw new BadRequestError('Send the secret as {"service", "name", "value"} (value: a string, or base64 with "encoding": "base64")')
     const value = body.encoding === 'base64' ? Buffer.from(body.value, 'base64') : Buffer.from(body.value, 'utf8')
-    const result = await secrets().set(org, service, text(body?.name, 'name'), value)
-    return { service: `${org}/${service}`, name: body.name, readers: result.readers }
+    const result = await secrets().set(org, service, text(body?.name, 'name'), value, { ifChanged: body.ifChanged === true })
+    return { service: `${org}/${service}`, name: body.name, readers: result.readers, ...(result.unchanged === true ? { unchanged: true } : {}) }
   })
   routes.add('DELETE', '/v1/secrets/:org/:service/:name', async ({ params }) => {
     await secrets().remove(params[0], params[1], params[2])

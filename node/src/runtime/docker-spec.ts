@@ -54,6 +54,10 @@ export function networkModeFor (replica: ReplicaSpec, hasBridge: boolean): strin
   if (remapped !== undefined) {
     throw new RuntimeStartError(`This Docker engine has no bridge network, so ${replica.service} cannot publish container port ${remapped.container}/${remapped.protocol} on host port ${remapped.host}; give the engine a bridge network or publish the port under its own number`)
   }
+  const bound = published.find(p => p.hostIp !== undefined)
+  if (bound !== undefined) {
+    throw new RuntimeStartError(`This Docker engine has no bridge network, so ${replica.service} cannot bind port ${bound.host}/${bound.protocol} to ${bound.hostIp} only (host networking listens where the program does); give the engine a bridge network or drop the address`)
+  }
   return 'host'
 }
 
@@ -69,11 +73,13 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
   const { spec } = replica
   const env = { ...spec.env, ...replica.secretEnv }
   const exposed: Record<string, object> = {}
-  const bindings: Record<string, Array<{ HostPort: string }>> = {}
+  const bindings: Record<string, Array<{ HostPort: string, HostIp?: string }>> = {}
   for (const port of spec.ports) {
     const key = `${port.container}/${port.protocol}`
     exposed[key] = {}
-    if (port.host !== undefined && networkMode !== 'host') bindings[key] = [{ HostPort: String(port.host) }]
+    if (port.host === undefined || networkMode === 'host') continue
+    // one container port may be published on several host ports or addresses
+    bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }
   const body: ContainerCreateOptions = {
     Image: spec.image,
@@ -90,23 +96,20 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     HostConfig: {
       NanoCpus: Math.round(spec.resources.cpu * NS_PER_MS),
       Memory: spec.resources.memory,
+      ...(spec.reservations?.memory === undefined ? {} : { MemoryReservation: spec.reservations.memory }),
       PortBindings: bindings,
       // the node's reconcile loop restarts replicas, not Docker
       RestartPolicy: { Name: 'no' },
       ...(options.init === true ? { Init: true } : {}),
       LogConfig: DOCKER_LOG_CONFIG,
-      // @types/dockerode wants every VolumeOptions field; the API needs none
-      Mounts: spec.volumes.map(v => ({
-        Type: 'volume' as const,
-        Source: volumeName(spec.org, spec.name, v.name),
-        Target: v.path,
-        ReadOnly: v.readOnly,
-        VolumeOptions: { Labels: { [LABELS.mesh]: owner.meshId, [LABELS.service]: replica.service } }
-      }) as unknown as MountSettings),
+      Mounts: mountsOf(replica, owner),
       ...(networkMode === undefined ? {} : { NetworkMode: networkMode })
     }
   }
   if (spec.command !== undefined) body.Cmd = spec.command
+  // Docker reads [""] as "no entrypoint"; an empty list would keep the image's
+  if (spec.entrypoint !== undefined) body.Entrypoint = spec.entrypoint.length === 0 ? [''] : spec.entrypoint
+  if (spec.user !== undefined) body.User = spec.user
   if (spec.health !== undefined) {
     const h = spec.health
     body.Healthcheck = {
@@ -118,4 +121,27 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     }
   }
   return body
+}
+
+/**
+ * Named volumes (the service's, kept across containers), anonymous volumes
+ * (a new one per container, removed with it) and tmpfs mounts
+ */
+function mountsOf (replica: ReplicaSpec, owner: Owner): MountSettings[] {
+  const { spec } = replica
+  const labels = { [LABELS.mesh]: owner.meshId, [LABELS.service]: replica.service }
+  // @types/dockerode wants every VolumeOptions field; the API needs none
+  const volumes = spec.volumes.map(v => ({
+    Type: 'volume' as const,
+    ...(v.name === undefined ? {} : { Source: volumeName(spec.org, spec.name, v.name) }),
+    Target: v.path,
+    ReadOnly: v.readOnly,
+    VolumeOptions: { Labels: labels }
+  }) as unknown as MountSettings)
+  const tmpfs = (spec.tmpfs ?? []).map(t => ({
+    Type: 'tmpfs' as const,
+    Target: t.path,
+    TmpfsOptions: { ...(t.size === undefined ? {} : { SizeBytes: t.size }), ...(t.mode === undefined ? {} : { Mode: t.mode }) }
+  }) as unknown as MountSettings)
+  return [...volumes, ...tmpfs]
 }

@@ -14,6 +14,7 @@ import type { Resources } from '@minga/protocol'
 import Docker from 'dockerode'
 import { AsyncQueue } from './async-queue.js'
 import { CALL_TIMEOUT_MS, PULL_TIMEOUT_MS, STOP_GRACE_MS } from './constants.js'
+import { tarOf } from './docker-files.js'
 import { ensureImage } from './docker-images.js'
 import { containerName, createBody, networkModeFor, ownerFilters } from './docker-spec.js'
 import type { Owner } from './docker-spec.js'
@@ -84,7 +85,12 @@ export class DockerRuntime implements Runtime {
     const created = await this.create(name, body, replica, signal)
     if (created.running) return toRuntimeContainer(created.info)
     try {
-      await this.call(async s => await this.docker.getContainer(created.id).start({ abortSignal: s }), { signal })
+      const container = this.docker.getContainer(created.id)
+      if (replica.files !== undefined && replica.files.length > 0) {
+        const archive = await tarOf(replica.files)
+        await this.call(async s => await container.putArchive(archive, { path: '/', abortSignal: s }), { signal })
+      }
+      await this.call(async s => await container.start({ abortSignal: s }), { signal })
     } catch (err) {
       await this.removeQuietly(created.id)
       if (signal?.aborted === true || err instanceof RuntimeUnavailableError) throw err

@@ -7,13 +7,13 @@
  * Time comes from `now` and `delay`, so the simulator can run it on a
  * virtual clock; randomness (start failures) from `random`.
  */
-import { probeOutput, type HealthProbe, type Resources } from '@minga/protocol'
+import { probeOutput, type HealthProbe, type PortSpec, type Resources } from '@minga/protocol'
 import { AsyncQueue } from './async-queue.js'
 import { MEMORY_LOG_LINES } from './constants.js'
 import { ImageNotFoundError, RuntimeStartError } from './errors.js'
-import { healthProbe, parseProgram } from './memory-program.js'
+import { healthProbe, parseProgram, programOf } from './memory-program.js'
 import { linkSignals } from './signals.js'
-import type { ContainerHealth, ContainerState, ImageProgress, LogLine, LogOptions, ReplicaSpec, RuntimeContainer, RuntimeEvent } from './types.js'
+import type { ContainerFile, ContainerHealth, ContainerState, ImageProgress, LogLine, LogOptions, ReplicaSpec, RuntimeContainer, RuntimeEvent } from './types.js'
 
 export type Delay = (ms: number, signal?: AbortSignal) => Promise<void>
 
@@ -55,6 +55,8 @@ export interface MemoryContainer {
   healthPinned: boolean
   /** the last modelled health check */
   probe?: HealthProbe
+  /** files written into it before it started, by path */
+  readonly files: ReadonlyMap<string, ContainerFile>
 }
 
 export type EngineListener = (container: MemoryContainer, event: RuntimeEvent) => void
@@ -123,7 +125,8 @@ export class MemoryEngine {
       logs: [],
       followers: new Set(),
       life: new AbortController(),
-      healthPinned: false
+      healthPinned: false,
+      files: new Map((replica.files ?? []).map(f => [f.path, f]))
     }
     this.containers.set(c.id, c)
     // the start ends early when the caller aborts or the container is stopped meanwhile
@@ -233,7 +236,9 @@ export class MemoryEngine {
   private checkPorts (replica: ReplicaSpec): void {
     for (const port of replica.spec.ports) {
       if (port.host === undefined) continue
-      const holder = this.all().find(c => c.state !== 'exited' && c.replica.spec.ports.some(p => p.host === port.host && p.protocol === port.protocol))
+      // an unbound port holds every address of the host
+      const clash = (p: PortSpec): boolean => p.host === port.host && p.protocol === port.protocol && (p.hostIp === undefined || port.hostIp === undefined || p.hostIp === port.hostIp)
+      const holder = this.all().find(c => c.state !== 'exited' && c.replica.spec.ports.some(clash))
       if (holder !== undefined) {
         throw new RuntimeStartError(`Port ${port.host}/${port.protocol} is already taken on this host by ${holder.replica.service}#${holder.replica.replica}; stop it or publish another port`)
       }
@@ -242,10 +247,12 @@ export class MemoryEngine {
 
   private async runProgram (c: MemoryContainer): Promise<void> {
     let status = 0
-    for (const step of parseProgram(c.replica.spec.command)) {
+    for (const step of parseProgram(programOf(c.replica.spec))) {
       if (c.life.signal.aborted) return
       switch (step.op) {
         case 'echo': this.log(c, step.text, step.stream); status = 0; break
+        case 'cat': status = this.cat(c, step.path); break
+        case 'id': this.log(c, idOf(c.replica.spec.user, step.which)); status = 0; break
         case 'status': status = step.code; break
         case 'exit': this.exit(c, step.code); return
         case 'serve': return
@@ -255,6 +262,18 @@ export class MemoryEngine {
       }
     }
     if (!c.life.signal.aborted) this.exit(c, status)
+  }
+
+  /** `cat FILE`: its lines, or busybox's complaint and status 1 */
+  private cat (c: MemoryContainer, path: string): number {
+    const file = c.files.get(path)
+    if (file === undefined) {
+      this.log(c, `cat: can't open '${path}': No such file or directory`, 'stderr')
+      return 1
+    }
+    const text = Buffer.from(file.content).toString('utf8')
+    for (const line of text.replace(/\n$/, '').split('\n')) this.log(c, line)
+    return 0
   }
 
   /** one modelled check, as Docker would conclude it: see healthProbe */
@@ -270,4 +289,10 @@ export class MemoryEngine {
     c.probe = { exitCode: probe.exitCode, output: probeOutput(probe.output) }
     this.setHealth(c, passes ? 'healthy' : 'unhealthy', false)
   }
+}
+
+/** what `id -u` / `id -g` print for `user:`: root when unset, group 0 when only a user is given (the test image has no /etc/passwd entries to look names up in) */
+function idOf (user: string | undefined, which: 'u' | 'g'): string {
+  const [uid, gid] = (user ?? '0').split(':')
+  return which === 'u' ? uid : (gid ?? '0')
 }

@@ -9,6 +9,9 @@
  *   - `sleep N` waits N seconds (fractions allowed) in the runtime's time
  *   - `exit N` ends the container with exit code N
  *   - `true` / `:` and `false` set the status the script ends with
+ *   - `cat FILE` prints a file written into the container (configs,
+ *     secret files), line by line; a missing one fails as busybox's does
+ *   - `id -u` / `id -g` print the numeric user and group the container runs as
  *   - anything else is a server: the container runs until it is stopped
  * Any other command is one such statement (`['sleep', '5']`), and no
  * command (the image's own entrypoint) is a server. A script that runs out
@@ -21,8 +24,20 @@ export type Step =
   | { op: 'status', code: number }
   | { op: 'exit', code: number }
   | { op: 'serve' }
+  | { op: 'cat', path: string }
+  | { op: 'id', which: 'u' | 'g' }
 
 const SHELLS = new Set(['sh', '/bin/sh', 'bash', '/bin/bash'])
+
+/**
+ * The program a container runs: the entrypoint and then the command, as
+ * Docker joins them (a given entrypoint drops the image's command; the
+ * test image has no entrypoint of its own)
+ */
+export function programOf (spec: { entrypoint?: string[], command?: string[] }): string[] | undefined {
+  if (spec.entrypoint === undefined || spec.entrypoint.length === 0) return spec.command
+  return [...spec.entrypoint, ...(spec.command ?? [])]
+}
 
 export function parseProgram (command: string[] | undefined): Step[] {
   if (command === undefined || command.length === 0) return [{ op: 'serve' }]
@@ -66,6 +81,8 @@ function parseStatement (argv: string[]): Step[] {
     }
     case 'exit': return [{ op: 'exit', code: toCode(rest[0]) }]
     case 'true': case ':': return [{ op: 'status', code: 0 }]
+    case 'cat': return rest.length === 1 ? [{ op: 'cat', path: rest[0] }] : [{ op: 'serve' }]
+    case 'id': return rest[0] === '-u' || rest[0] === '-g' ? [{ op: 'id', which: rest[0] === '-u' ? 'u' : 'g' }] : [{ op: 'serve' }]
     case 'false': return [{ op: 'status', code: 1 }]
     default: return [{ op: 'serve' }]
   }

@@ -20,6 +20,22 @@ export interface ReplicaSpec {
   spec: ServiceSpec
   /** extra environment (e.g. decrypted secrets) that must not appear in labels or logs */
   secretEnv?: Record<string, string>
+  /**
+   * files written into the container before it starts (the spec's configs
+   * and secret files, with their content); the spec's hash covers them
+   */
+  files?: ContainerFile[]
+}
+
+export interface ContainerFile {
+  /** absolute path inside the container */
+  path: string
+  content: Uint8Array
+  /** permission bits, e.g. 0o444 */
+  mode: number
+  /** owner; default root (0) */
+  uid?: number
+  gid?: number
 }
 
 export type ContainerState = 'created' | 'starting' | 'running' | 'exited'

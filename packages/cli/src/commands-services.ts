@@ -1,27 +1,40 @@
 /** service verbs: deploy, ls, ps, rm, scale, drain, uncordon */
-import { readFile, stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { context, type Context } from './context.js'
+import { collect, context, type Context } from './context.js'
+import { carryOut, describePlan, dryRunOrg, orphans, planDeploy } from './deploy.js'
 import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId, table } from './format.js'
-
-const MAX_SPEC_FILE = 256 * 1024
 
 export function serviceCommands (program: Command): void {
   program.command('deploy')
     .description('declare services from a minga spec file or a Docker Compose file (YAML)')
     .requiredOption('-f, --file <path>', 'the spec file')
-    .option('--compose', 'read the file as Docker Compose (default for compose*.yml / docker-compose*.yml)')
+    .option('--compose', 'read the file as Docker Compose (default for compose*.yml / docker-compose*.yml, and files that read as Compose)')
+    .option('-p, --project <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the file\'s name:, or its folder\'s name)')
+    .option('--env-file <path>', 'variables for a Compose file (repeatable; default: .env beside it)', collect)
+    .option('--dry-run', 'translate and check the file, print what would be declared; needs no running node')
+    .option('--org <name>', 'with --dry-run: the organization to show (default: this data dir\'s)')
     .option('--wait', 'wait until every replica runs healthy with this spec')
     .option('--timeout <duration>', 'how long --wait waits', '2m')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  minga deploy -f web.yaml --wait\n  minga deploy -f docker-compose.yml')
+    .addHelpText('after', '\nExamples:\n  minga deploy -f web.yaml --wait\n  minga deploy -f docker-compose.yml -p shop\n  minga deploy -f stack.yml --env-file prod.env --dry-run')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const timeout = await durationFlag(options.timeout, '--timeout', 'wait')
-      const text = await readSpecFile(options.file)
-      const results = await ctx.api.post('/v1/deploy', await deployBody(ctx, text, options.file, options.compose === true))
+      if (options.dryRun === true) {
+        const { org, known } = await dryRunOrg(ctx.dataDir, options.org)
+        const plan = await planDeploy(options, async () => org)
+        for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
+        if (!known) process.stderr.write(`note: no organization known here (no --org, no mesh in ${ctx.dataDir}); shown as ${org}\n`)
+        ctx.out(describePlan(plan, options.json === true))
+        return
+      }
+      if (options.org !== undefined) throw new CliError('--org applies to --dry-run; a deploy declares services of the node\'s own organization', EXIT.usage)
+      const plan = await planDeploy(options, async () => (await ctx.api.get('/v1/status')).org)
+      for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
+      const results = await carryOut(ctx, plan, options.file)
+      for (const id of await orphans(ctx, plan)) process.stderr.write(`warning: ${id} belongs to project ${plan.project ?? ''} but ${options.file} no longer declares it; remove it with "minga rm ${id}"\n`)
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}`)
       if (options.wait === true) await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
       if (options.json === true) ctx.json(results)
@@ -36,8 +49,8 @@ export function serviceCommands (program: Command): void {
       const services = await ctx.api.get('/v1/services')
       if (options.json === true) return ctx.json(services)
       // HEALTHY counts replicas served by any spec (a rolling update serves with old and new); UP-TO-DATE those on the current one
-      ctx.out(table(['SERVICE', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s: any) => [
-        s.id, s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
+      ctx.out(table(['SERVICE', 'PROJECT', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s: any) => [
+        s.id, s.project ?? '-', s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
       ])))
     })
 
@@ -61,11 +74,18 @@ export function serviceCommands (program: Command): void {
     })
 
   program.command('rm')
-    .description('remove a service; its replicas stop everywhere')
-    .argument('<service>', 'NAME or ORG/NAME')
-    .addHelpText('after', '\nExample:\n  minga rm web')
-    .action(async (service, _options, cmd) => {
+    .description('remove a service, or every service of a Compose project; their replicas stop everywhere')
+    .argument('[service]', 'NAME or ORG/NAME')
+    .option('-p, --project <name>', 'remove every service of this Compose project')
+    .addHelpText('after', '\nExamples:\n  minga rm web\n  minga rm -p nextcloud')
+    .action(async (service, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      if ((service === undefined) === (options.project === undefined)) throw new CliError('Name a service (minga rm web) or a project (minga rm -p nextcloud), not both', EXIT.usage)
+      if (options.project !== undefined) {
+        const result = await ctx.api.delete(`/v1/projects/${encodeURIComponent(options.project)}`)
+        for (const id of result.removed) ctx.out(`${id}: removed`)
+        return
+      }
       const [org, name] = await resolve(ctx, service)
       const result = await ctx.api.delete(`/v1/services/${org}/${name}`)
       ctx.out(`${result.removed}: removed`)
@@ -113,31 +133,6 @@ export function serviceCommands (program: Command): void {
       const { node: peer } = await ctx.api.post('/v1/uncordon', { node })
       ctx.out(`${shortId(peer)}: uncordoned`)
     })
-}
-
-/** a minga spec goes as text; a Compose file is translated here (the node speaks minga only) */
-async function deployBody (ctx: Context, text: string, file: string, compose: boolean): Promise<unknown> {
-  const { isComposeFileName, parseComposeFile } = await import('@minga/compose')
-  if (!compose && !isComposeFileName(file)) return { text, source: file }
-  const { org } = await ctx.api.get('/v1/status')
-  try {
-    const { specs, warnings } = parseComposeFile(text, { org, source: file })
-    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`)
-    return { specs }
-  } catch (err: any) {
-    throw new CliError(err.message, EXIT.usage)
-  }
-}
-
-async function readSpecFile (path: string): Promise<string> {
-  try {
-    const info = await stat(path)
-    if (info.size > MAX_SPEC_FILE) throw new CliError(`${path} is ${info.size} bytes; a spec file holds at most ${MAX_SPEC_FILE}. Split it into several files`, EXIT.usage)
-    return await readFile(path, 'utf8')
-  } catch (err: any) {
-    if (err instanceof CliError) throw err
-    throw new CliError(`Cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage)
-  }
 }
 
 /** ORG/NAME as given, or the node's pick for a bare NAME: this org's service of that name, else the one in any org */

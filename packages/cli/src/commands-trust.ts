@@ -82,7 +82,7 @@ export function trustCommands (program: Command): void {
       }
     })
 
-  const secret = program.command('secret').description('secrets of services: sealed to the nodes that may run them, given to containers as environment variables')
+  const secret = program.command('secret').description('secrets of services: sealed to the nodes that may run them, given to containers as environment variables (or files, where the spec\'s secretFiles say)')
   secret.command('set')
     .description('set a secret of a service (from stdin, --file or --value); its value is never shown again')
     .argument('<service>', 'NAME or ORG/NAME')

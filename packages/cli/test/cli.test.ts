@@ -1,9 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm, readFile, stat } from 'node:fs/promises'
+import { mkdtemp, rm, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { table, shortId, bytes, cpu } from '../src/index.js'
 
@@ -92,6 +92,64 @@ test('every duration flag reads one grammar (1h30m, 500ms), and its error gives 
   const examples = /like ([^,]+), ([^ ]+) or ([^,]+),/.exec(bad.stderr)
   assert.ok(examples !== null, bad.stderr)
   for (const example of examples.slice(1)) assert.match(deploy(example).stderr, /no such file/, `the example ${example} is valid`)
+  await rm(dir, { recursive: true, force: true })
+})
+
+const FIXTURES = fileURLToPath(new URL('../../../compose/test/fixtures/', import.meta.url))
+
+test('deploy --dry-run translates a Compose file and prints what would be declared, with no node running', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  const run = minga('--data', join(dir, 'no-node'), 'deploy', '-f', join(FIXTURES, 'prometheus-grafana', 'compose.yaml'), '--dry-run')
+  assert.is(run.status, 0, run.stderr)
+  assert.match(run.stdout, '# Compose project prometheus-grafana: 2 service(s) would be declared (dry run: nothing was sent)')
+  assert.match(run.stdout, '# file /etc/prometheus/prometheus.yml of prometheus-grafana-metrics')
+  assert.match(run.stdout, 'prometheus-grafana-dashboards:')
+  assert.match(run.stderr, 'warning: services.metrics.container_name: ignored')
+  assert.match(run.stderr, 'note: no organization known here')
+  const json = minga('--data', join(dir, 'no-node'), 'deploy', '-f', join(FIXTURES, 'postgres-pgadmin', 'compose.yaml'), '--dry-run', '--json', '--org', 'acme', '-p', 'pg')
+  assert.is(json.status, 0, json.stderr)
+  const plan = JSON.parse(json.stdout)
+  assert.is(plan.project, 'pg')
+  assert.equal(plan.services.map((s: any) => `${s.org}/${s.name}`), ['acme/pg-pg', 'acme/pg-admin'])
+  assert.is(plan.services[0].env.POSTGRES_PASSWORD, 'p@ss word # not a comment', '.env beside the file is read')
+  assert.ok(plan.warnings.length > 0)
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('deploy --dry-run: --env-file, a stack.yml recognised by content, a minga spec file; bad input exits 2 naming the Compose field', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  await writeFile(join(dir, 'stack.yml'), 'version: "3.8"\nservices:\n  web:\n    image: "nginx:${TAG:?set TAG}"\n    deploy:\n      replicas: ${N:-2}\n')
+  await writeFile(join(dir, 'prod.env'), 'TAG=1.27\n')
+  const dry = (...args: string[]) => minga('--data', join(dir, 'no-node'), 'deploy', '--dry-run', '--json', '--org', 'acme', ...args)
+  const stack = dry('-f', join(dir, 'stack.yml'), '--env-file', join(dir, 'prod.env'))
+  assert.is(stack.status, 0, stack.stderr)
+  const plan = JSON.parse(stack.stdout)
+  assert.equal(plan.services.map((s: any) => [s.name, s.image, s.replicas]), [[`${basename(dir)}-web`.toLowerCase().replace(/[^a-z0-9-]/g, ''), 'nginx:1.27', 2]])
+  const missing = dry('-f', join(dir, 'stack.yml'))
+  assert.is(missing.status, 2)
+  assert.match(missing.stderr, 'services.web.image: required variable TAG is missing a value: set TAG')
+  await writeFile(join(dir, 'web.yaml'), 'name: web\nimage: nginx:1.27\nreplicas: 2\n')
+  const spec = dry('-f', join(dir, 'web.yaml'))
+  assert.is(spec.status, 0, spec.stderr)
+  assert.equal(JSON.parse(spec.stdout).services.map((s: any) => s.name), ['web'])
+  const notCompose = dry('-f', join(dir, 'web.yaml'), '-p', 'x')
+  assert.is(notCompose.status, 2)
+  assert.match(notCompose.stderr, '-p and --env-file apply to Docker Compose files')
+  const build = dry('-f', join(FIXTURES, 'proxy-secrets', 'compose.yaml'))
+  assert.is(build.status, 2)
+  assert.match(build.stderr, 'services.app.build: minga runs images, it does not build them')
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('deploy and rm -p of a Compose file need a running node', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  const deploy = minga('--data', dir, 'deploy', '-f', join(FIXTURES, 'minecraft', 'compose.yaml'))
+  assert.is(deploy.status, 3, deploy.stderr)
+  const rmProject = minga('--data', dir, 'rm', '-p', 'minecraft')
+  assert.is(rmProject.status, 3)
+  const both = minga('--data', dir, 'rm', 'web', '-p', 'minecraft')
+  assert.is(both.status, 2)
+  assert.match(both.stderr, 'not both')
   await rm(dir, { recursive: true, force: true })
 })
 

@@ -1,16 +1,25 @@
 /**
  * @packageDocumentation
  *
- * Docker Compose → minga. `parseComposeFile` reads a Compose file and
- * returns minga service specs, validated exactly as a minga spec file is.
- * What minga cannot honour (a `build:`, a bind mount of a host path, host
- * networking) is an error that says what to do; what it safely ignores
- * (`networks`, `depends_on`, `container_name`, `restart`) is reported as a
- * warning.
+ * Docker Compose → minga. A Compose file is a project: its services become
+ * minga services named `<project>-<service>`, validated exactly as a minga
+ * spec file is, with every problem reported at the Compose field the user
+ * wrote. Variables are interpolated as the Compose specification says, YAML
+ * merge keys work, files of the project folder travel with their services
+ * (config files), Compose secrets become minga secrets given as files. What
+ * minga cannot honour (a `build:` without an image, a host path, host
+ * networking) is an error that says what to do; what it ignores is a
+ * warning that says what happens instead.
  *
  * @example
  * ```ts
- * const { specs, warnings } = parseComposeFile(text, { org: 'acme', source: 'compose.yaml' })
+ * const project = loadComposeProject('compose.yaml', { org: 'acme', project: 'shop' })
+ * for (const warning of project.warnings) console.warn(warning)
+ * // project.specs, project.secrets (to set), project.configs (chunks to store)
  * ```
  */
-export { parseComposeFile, isComposeFileName, type ComposeResult } from './compose.js'
+export { parseComposeFile, type ComposeOptions, type ComposeProject } from './translate.js'
+export { loadComposeProject, ComposeFileError, type LoadOptions } from './load.js'
+export { isComposeFileName, looksLikeCompose } from './detect.js'
+export { interpolate, InterpolationError, type Lookup } from './interpolate.js'
+export { parseEnvFile, EnvFileError } from './dotenv.js'

@@ -1,0 +1,138 @@
+/**
+ * `minga deploy -f FILE`: a minga spec file goes to the node as text; a
+ * Compose file (by name, by content, or with --compose) is translated here,
+ * where its folder, .env and files are: its secrets are set and its config
+ * content stored first, then its services are declared. `--dry-run` does
+ * all the reading and checking and prints what would be declared, without a
+ * node.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import type { ServiceSpec } from '@minga/protocol'
+import type { Context } from './context.js'
+import { CliError, EXIT } from './errors.js'
+
+const MAX_SPEC_FILE = 256 * 1024
+/** config content per request: its base64 stays well below the node's 1 MiB request limit */
+const CONFIG_BATCH_BYTES = 512 * 1024
+
+export interface DeployOptions {
+  file: string
+  compose?: boolean
+  project?: string
+  envFile?: string[]
+  dryRun?: boolean
+  json?: boolean
+  org?: string
+}
+
+export interface Plan {
+  compose: boolean
+  project?: string
+  specs: ServiceSpec[]
+  warnings: string[]
+  secrets: Array<{ service: string, name: string, value: Buffer }>
+  configs: Array<{ service: string, chunks: Buffer[] }>
+  /** the spec file's text, for a minga spec file */
+  text?: string
+}
+
+/** read and translate the file; `orgOf` says whose services they are (asked once the file is read) */
+export async function planDeploy (options: DeployOptions, orgOf: () => Promise<string>): Promise<Plan> {
+  const text = await readSpecFile(options.file)
+  const org = await orgOf()
+  const compose = await import('@minga/compose')
+  const isCompose = options.compose === true || compose.isComposeFileName(options.file) || compose.looksLikeCompose(text)
+  if (!isCompose) {
+    if (options.project !== undefined || options.envFile !== undefined) throw new CliError(`-p and --env-file apply to Docker Compose files; ${options.file} reads as a minga spec file (add --compose if it is a Compose file)`, EXIT.usage)
+    const { parseServiceSpec } = await import('@minga/protocol')
+    const specs = usage(() => parseServiceSpec(text, { org, source: options.file }))
+    return { compose: false, specs, warnings: [], secrets: [], configs: [], text }
+  }
+  const project = usage(() => compose.loadComposeProject(options.file, { org, project: options.project, envFiles: options.envFile }))
+  return { compose: true, project: project.name, specs: project.specs, warnings: project.warnings, secrets: project.secrets, configs: project.configs }
+}
+
+/** secrets and config content first, then the services; returns the node's results */
+export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<any[]> {
+  if (!plan.compose) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
+  // the node refuses these too, but only once secrets and files are written: refuse before anything is
+  const { projectConflict } = await import('@minga/protocol')
+  const existing: any[] = await ctx.api.get('/v1/services')
+  for (const spec of plan.specs) {
+    const id = `${spec.org}/${spec.name}`
+    const other = existing.find(s => s.id === id)
+    const conflict = other === undefined ? undefined : projectConflict(id, other.project, spec.project)
+    if (conflict !== undefined) throw new CliError(conflict, EXIT.failure, 'ConflictError')
+  }
+  for (const s of plan.secrets) {
+    await ctx.api.post('/v1/secrets', { service: s.service, name: s.name, value: s.value.toString('base64'), encoding: 'base64', ifChanged: true })
+  }
+  for (const c of plan.configs) {
+    let batch: string[] = []
+    let size = 0
+    for (const chunk of c.chunks) {
+      if (size + chunk.length > CONFIG_BATCH_BYTES && batch.length > 0) {
+        await ctx.api.post('/v1/configs', { service: c.service, chunks: batch })
+        batch = []
+        size = 0
+      }
+      batch.push(chunk.toString('base64'))
+      size += chunk.length
+    }
+    if (batch.length > 0) await ctx.api.post('/v1/configs', { service: c.service, chunks: batch })
+  }
+  return await ctx.api.post('/v1/deploy', { specs: plan.specs })
+}
+
+/** a project's services that this file no longer declares: Docker Compose calls them orphans, and so does minga */
+export async function orphans (ctx: Context, plan: Plan): Promise<string[]> {
+  if (plan.project === undefined) return []
+  const declared = new Set(plan.specs.map(s => `${s.org}/${s.name}`))
+  const services: any[] = await ctx.api.get('/v1/services')
+  return services.filter(s => s.project === plan.project && !declared.has(s.id)).map(s => s.id as string)
+}
+
+/** what a dry run prints: the services as minga stores them, secrets and files by name and size, never their content */
+export function describePlan (plan: Plan, json: boolean): string {
+  const secrets = plan.secrets.map(s => ({ service: s.service, name: s.name, bytes: s.value.length }))
+  const files = plan.specs.filter(s => (s.configs ?? []).length > 0).map(s => ({ service: s.name, files: s.configs!.map(f => ({ path: f.path, bytes: f.size })) }))
+  if (json) return JSON.stringify({ ...(plan.project === undefined ? {} : { project: plan.project }), services: plan.specs, warnings: plan.warnings, secrets, configs: files }, null, 2)
+  const lines = [`# ${plan.compose ? `Compose project ${plan.project ?? ''}` : 'minga spec file'}: ${plan.specs.length} service(s) would be declared (dry run: nothing was sent)`]
+  for (const s of secrets) lines.push(`# secret ${s.name} of ${s.service}: ${s.bytes} bytes, set before the deploy`)
+  for (const f of files) for (const file of f.files) lines.push(`# file ${file.path} of ${f.service}: ${file.bytes} bytes, written into its containers`)
+  lines.push(stringify({ services: Object.fromEntries(plan.specs.map(({ name, configs, ...rest }) => [name, configs === undefined ? rest : { ...rest, configs: configs.map(c => ({ path: c.path, size: c.size, mode: `0${c.mode.toString(8)}` })) }])) }).trimEnd())
+  return lines.join('\n')
+}
+
+/** the org a dry run names: --org, else the data dir's (no node needed), else a placeholder */
+export async function dryRunOrg (dataDir: string, given?: string): Promise<{ org: string, known: boolean }> {
+  if (given !== undefined) return { org: given, known: true }
+  try {
+    const mesh = JSON.parse(await readFile(join(dataDir, 'mesh.json'), 'utf8'))
+    if (typeof mesh.org === 'string') return { org: mesh.org, known: true }
+  } catch {}
+  return { org: 'your-org', known: false }
+}
+
+async function readSpecFile (path: string): Promise<string> {
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_SPEC_FILE) throw new CliError(`${path} is ${info.size} bytes; a spec file holds at most ${MAX_SPEC_FILE}. Split it into several files`, EXIT.usage)
+    return await readFile(path, 'utf8')
+  } catch (err: any) {
+    if (err instanceof CliError) throw err
+    throw new CliError(`Cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage)
+  }
+}
+
+/** a bad file is a usage error (exit 2) */
+function usage<T> (read: () => T): T {
+  try {
+    return read()
+  } catch (err: any) {
+    if (['InvalidSpecError', 'ComposeFileError'].includes(err?.name)) throw new CliError(err.message, EXIT.usage)
+    throw err
+  }
+}
