@@ -250,8 +250,8 @@ user: "not a user"`))
     'services.app.deploy.resources.limits.cpus: must be cores like 0.5 or 2, or millicores like 500m, from 1m to 256 cores (got "lots")',
     'services.app.deploy.resources.limits.memory: must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti (got "1P")',
     'services.app.environment.9LIVES: invalid name (must be a variable name: letters, digits, _ . and -, not starting with a digit, at most 128 characters)',
-    'services.app.healthcheck.interval: must be a duration like 500ms, 5s, 1m or 1m30s, from 1s to 1h (got "soon")',
-    'services.app.healthcheck.start_period: must be a duration like 500ms, 5s, 1m or 1m30s, from 0s to 1h (got "later")',
+    'services.app.healthcheck.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got "soon")',
+    'services.app.healthcheck.start_period: must be a duration like 500ms, 90s or 10m, at most 1h (got "later")',
     'services.app.user: must be a user, or user:group, by name or number, like 1000, 1000:1000 or postgres (got "not a user")'
   ].sort())
 })
