@@ -25,7 +25,8 @@ export interface ReadmeExamples {
   commands: string[]
 }
 
-const COMMAND = /^(minga|bash|npm|export|node_modules\/\.bin\/minga|printf)\b/
+/** a command line: minga, or a shell command the README asks to run (optionally after `cd DIR &&`) */
+const COMMAND = /^(cd \S+ && )?(minga|bash|npm|export|node_modules\/\.bin\/minga|printf)\b/
 
 export function readmeExamples (text = readFileSync(README, 'utf8')): ReadmeExamples {
   const blocks: CodeBlock[] = []

@@ -143,9 +143,9 @@ test('minga ls during a halted rolling update shows the old copies serving', asy
   assert.is((await mesh.cli(n1, 'deploy', '-f', join(dir, 'halting.yaml'))).status, 0)
   const row = await waitFor(async () => {
     const ls = await mesh.cli(n1, 'ls')
-    return /^acme\/halting\s+minga\/busybox:2\s+1\/2\s+0\/2\s/m.test(ls.stdout) ? ls.stdout : undefined
+    return /^acme\/halting\s+-\s+minga\/busybox:2\s+1\/2\s+0\/2\s/m.test(ls.stdout) ? ls.stdout : undefined
   }, { label: 'ls shows one replica served by the old spec, none on the new one' })
-  assert.match(row, /SERVICE\s+IMAGE\s+HEALTHY\s+UP-TO-DATE\s+RUNNING/)
+  assert.match(row, /SERVICE\s+PROJECT\s+IMAGE\s+HEALTHY\s+UP-TO-DATE\s+RUNNING/)
   await waitFor(async () => /failing its health check: exit 1, "no database"/.test((await mesh.cli(n1, 'ps', 'halting')).stdout), { label: 'ps shows the failing probe' })
   assert.is((await mesh.cli(n1, 'rm', 'halting')).status, 0)
 })

@@ -34,8 +34,9 @@ let work: string
 
 test.before(async () => {
   work = await mkdtemp(join(tmpdir(), 'minga-readme-'))
-  // the sim examples name scenario files relative to the repository
+  // the sim examples name scenario files relative to the repository; the Compose example a project folder
   await symlink(join(REPO, 'simulations'), join(work, 'simulations'))
+  await symlink(join(REPO, 'packages/compose/test/fixtures/prometheus-grafana'), join(work, 'prometheus-grafana'))
 })
 
 test.after(async () => {
@@ -147,7 +148,7 @@ test('every verb of the table runs with its example', async () => {
 
   await example(verb('deploy'), dir('acme'))
   const ls = await example(verb('ls'), dir('acme'))
-  assert.match(ls.stdout, /acme\/web\s+minga\/busybox:1\s+2\/2\s+2\/2/)
+  assert.match(ls.stdout, /acme\/web\s+-\s+minga\/busybox:1\s+2\/2\s+2\/2/)
   assert.match((await example(verb('ps'), dir('riverside'))).stdout, /acme\/web\s+0\s/)
   assert.match((await example(verb('nodes'), dir('acme'))).stdout, /hilltop/)
   await waitFor(async () => (await sh(verb('status'), dir('acme'))).status === 0, { label: 'status says healthy' })
@@ -197,6 +198,19 @@ test('the Monitoring and Simulations commands run as written', async () => {
     const run = await example(line, {})
     assert.match(run.stdout, /invariants|every invariant held/)
   }
+})
+
+test('the Compose dry run runs as written, in a project folder of that name, and prints what the README shows', async () => {
+  const block = blockWith(examples, 'minga deploy -f compose.yaml --dry-run')
+  const command = block.lines[0].replace(/^\$ /, '')
+  // the README's project folder: one of the Compose fixtures has its name and shape
+  const run = await sh(command, { MINGA_DATA: join(work, 'no-node') }, 60_000)
+  ran.add(command)
+  assert.is(run.status, 0, run.stderr)
+  const shown = block.lines.slice(1).filter(l => !l.includes('…'))
+  const printed = `${run.stderr}${run.stdout}`
+  for (const line of shown) assert.ok(printed.includes(line), `the README shows "${line}"; the command printed:\n${printed}`)
+  for (const line of block.lines.slice(1).filter(l => l.endsWith('…'))) assert.ok(printed.includes(line.slice(0, -1).trimEnd()), `"${line}" begins a line it printed`)
 })
 
 test('no command of the README is left unrun', () => {
