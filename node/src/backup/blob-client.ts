@@ -53,6 +53,8 @@ export interface FetchResult {
 
 const DEFAULT_READ_FALLBACKS = 6
 const REQUEST_TIMEOUT = 60_000
+/** chunk requests in flight to one holder */
+const PUT_WINDOW = 4
 
 export class BlobClient {
   readonly copies: number
@@ -220,29 +222,33 @@ export class BlobClient {
     return size
   }
 
-  /** one holder: every chunk in order; the holder may say at the first chunk that it has the blob already */
+  /**
+   * One holder: every chunk, `PUT_WINDOW` in flight at once (a chunk's round
+   * trip would otherwise bound the rate). The holder may answer at any chunk
+   * that it has the blob already; if it lost chunks (it restarted), all are
+   * sent once more
+   */
   private async putOn (holder: string, repo: RepoId, hash: string, size: number, read: BlobSource, options: AbortOptions): Promise<void> {
     const { mesh, meshId } = this.init
-    let restarted = false
-    let offset = 0
-    while (true) {
-      const chunk = size === 0 ? new Uint8Array(0) : await read(offset, Math.min(BLOB_CHUNK_BYTES, size - offset))
-      const answer = await mesh.request(holder, protocols.blobs(meshId), encodeBlobFrame({ type: 'blob-put', repo, hash, offset, size }, chunk), { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
-      const { header } = decodeBlobFrame(answer, ['blob-stored', 'error'])
-      if (header.type === 'error') {
-        // the holder lost the upload (restarted, or swept it): once, start over
-        if (header.code === 'bad-offset' && !restarted) {
-          restarted = true
-          offset = 0
-          continue
+    const offsets = size === 0 ? [0] : Array.from({ length: Math.ceil(size / BLOB_CHUNK_BYTES) }, (_, i) => i * BLOB_CHUNK_BYTES)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let complete = false
+      let next = 0
+      const send = async (): Promise<void> => {
+        while (!complete && next < offsets.length) {
+          const offset = offsets[next++]
+          const chunk = size === 0 ? new Uint8Array(0) : await read(offset, Math.min(BLOB_CHUNK_BYTES, size - offset))
+          const answer = await mesh.request(holder, protocols.blobs(meshId), encodeBlobFrame({ type: 'blob-put', repo, hash, offset, size }, chunk), { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
+          const { header } = decodeBlobFrame(answer, ['blob-stored', 'error'])
+          if (header.type === 'error') throw new BlobError(header.code, header.message)
+          this.stats.bytesSent += chunk.length
+          if (header.complete) complete = true
         }
-        throw new BlobError(header.code, header.message)
       }
-      this.stats.bytesSent += chunk.length
-      if (header.complete) return
-      offset += chunk.length
-      if (header.have !== offset || offset >= size) throw new BlobError('bad-offset', `${holder} holds ${header.have} bytes after ${offset} were sent`)
+      await Promise.all(Array.from({ length: Math.min(PUT_WINDOW, offsets.length) }, send))
+      if (complete) return
     }
+    throw new BlobError('failed', `${holder} did not complete blob ${hash.slice(0, 12)} after every chunk was sent twice`)
   }
 }
 

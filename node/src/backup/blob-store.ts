@@ -5,14 +5,14 @@
  * to its name, and checked again before it is sent, so a damaged copy is
  * found (and dropped) instead of served.
  *
- * Uploads arrive in bounded chunks (wire-blobs.ts) into
- * `<dir>/uploads/<id>`, hashed as they come; the last chunk's check, an
- * fsync and a rename make the blob durable before the holder says so. The
+ * Uploads arrive in bounded chunks (wire-blobs.ts), in any order, into
+ * `<dir>/uploads/<id>`; once the last one is in, an fsync, a hash of the
+ * whole file and a rename make the blob durable before the holder says so. The
  * operator's quota (`minga up --backup-quota`) counts stored and reserved
  * bytes; `orgLimit` caps what one owning organization may use, so no one
  * org can fill the space every org shares.
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -53,13 +53,14 @@ interface Upload {
   repo: RepoId
   hash: string
   size: number
+  /** offsets of the chunks written */
+  chunks: Set<number>
   received: number
-  digest: Hash
   file: FileHandle
   path: string
   touched: number
-  /** chunks are written one at a time */
-  busy: boolean
+  /** the check and commit, once the last chunk is in */
+  finishing?: Promise<PutResult>
 }
 
 const DEFAULT_MAX_UPLOADS = 64
@@ -73,6 +74,7 @@ export class BlobStore {
   private readonly uploadIdleMs: number
   private readonly now: () => number
   private readonly uploads = new Map<string, Upload>()
+  private readonly opening = new Map<string, Promise<Upload>>()
   /** bytes stored, by owning org */
   private readonly used = new Map<string, number>()
   private nextUpload = 0
@@ -116,40 +118,51 @@ export class BlobStore {
   }
 
   /**
-   * Takes one chunk of a blob from `writer`. A chunk at offset 0 (re)starts
-   * the upload; any other offset must follow on what was received (a
-   * `bad-offset` error says where to go on). Throws `BlobError` with the
-   * wire code: `quota`, `bad-hash` (the whole blob did not hash to its name:
-   * nothing is kept), `bad-offset`, `busy`
+   * Takes one chunk of a blob from `writer`. Chunks may come in any order
+   * (a writer keeps several in flight); each starts at a multiple of
+   * BLOB_CHUNK_BYTES and fills it (the last one to the blob's end), and a
+   * chunk sent twice counts once. The chunk that completes the blob makes
+   * the holder hash the whole of it. Throws `BlobError` with the wire code:
+   * `quota`, `bad-hash` (the blob did not hash to its name: nothing is
+   * kept), `bad-offset` (a chunk out of place), `busy`
    */
   async put (writer: string, repo: RepoId, hash: string, offset: number, size: number, chunk: Uint8Array): Promise<PutResult> {
     this.checkIds(repo, hash)
-    if (chunk.length > BLOB_CHUNK_BYTES || offset + chunk.length > size) throw new BlobError('bad-request', 'The chunk runs past the blob size')
+    if (offset % BLOB_CHUNK_BYTES !== 0 || chunk.length !== Math.min(BLOB_CHUNK_BYTES, size - offset) || (offset >= size && size > 0)) {
+      throw new BlobError('bad-offset', `A chunk starts at a multiple of ${BLOB_CHUNK_BYTES} bytes and fills it up to the blob's end; this one is ${chunk.length} bytes at ${offset} of ${size}`)
+    }
     const existing = await this.has(repo, hash)
+    const key = uploadKey(writer, repo, hash)
     if (existing >= 0) {
-      await this.drop(uploadKey(writer, repo, hash))
+      await this.drop(key)
       return { have: existing, complete: true }
     }
-    const key = uploadKey(writer, repo, hash)
     let upload = this.uploads.get(key)
-    if (offset === 0) {
-      if (upload !== undefined) await this.drop(key)
-      upload = await this.begin(key, repo, hash, size)
-    } else if (upload === undefined || upload.received !== offset || upload.size !== size) {
-      throw new BlobError('bad-offset', `This holder has ${upload?.received ?? 0} bytes of blob ${hash.slice(0, 12)}; send from there (or from 0)`)
+    if (upload !== undefined && upload.size !== size) {
+      await this.drop(key)
+      upload = undefined
     }
-    if (upload.busy) throw new BlobError('busy', `A chunk of blob ${hash.slice(0, 12)} is being written; send the next one after its answer`)
-    upload.busy = true
-    try {
-      await upload.file.write(chunk, 0, chunk.length, upload.received)
-      upload.digest.update(chunk)
+    if (upload === undefined) {
+      const pending = this.opening.get(key) ?? this.begin(key, repo, hash, size).finally(() => this.opening.delete(key))
+      this.opening.set(key, pending)
+      upload = await pending
+    }
+    upload.touched = this.now()
+    if (!upload.chunks.has(offset)) {
+      upload.chunks.add(offset)
+      try {
+        await upload.file.write(chunk, 0, chunk.length, offset)
+      } catch (err) {
+        upload.chunks.delete(offset)
+        throw err
+      }
       upload.received += chunk.length
-      upload.touched = this.now()
-      if (upload.received < upload.size) return { have: upload.received, complete: false }
-      return await this.finish(key, upload)
-    } finally {
-      upload.busy = false
     }
+    if (upload.received < upload.size || upload.finishing !== undefined) {
+      return upload.finishing === undefined ? { have: upload.received, complete: false } : await upload.finishing
+    }
+    upload.finishing = this.finish(key, upload)
+    return await upload.finishing
   }
 
   /**
@@ -222,7 +235,7 @@ export class BlobStore {
   /** drops uploads idle for longer than `uploadIdleMs`, and all of them on close */
   async sweep (all = false): Promise<void> {
     const cutoff = this.now() - this.uploadIdleMs
-    for (const [key, upload] of [...this.uploads]) if (all || (upload.touched < cutoff && !upload.busy)) await this.drop(key)
+    for (const [key, upload] of [...this.uploads]) if (all || (upload.touched < cutoff && upload.finishing === undefined)) await this.drop(key)
   }
 
   async close (): Promise<void> {
@@ -244,18 +257,18 @@ export class BlobStore {
     }
     const path = join(this.dir, 'uploads', `${process.pid}-${this.nextUpload++}`)
     const file = await open(path, 'w')
-    const upload: Upload = { repo, hash, size, received: 0, digest: createHash('sha256'), file, path, touched: this.now(), busy: false }
+    const upload: Upload = { repo, hash, size, chunks: new Set(), received: 0, file, path, touched: this.now() }
     this.uploads.set(key, upload)
     return upload
   }
 
   private async finish (key: string, upload: Upload): Promise<PutResult> {
-    const actual = upload.digest.digest('hex')
+    await upload.file.sync()
+    const actual = await hashFile(upload.path)
     if (actual !== upload.hash) {
       await this.drop(key)
       throw new BlobHashMismatchError(`The ${upload.size} bytes sent as blob ${upload.hash.slice(0, 12)} hash to ${actual.slice(0, 12)}; nothing was stored`)
     }
-    await upload.file.sync()
     await upload.file.close()
     this.uploads.delete(key)
     const target = this.pathOf(upload.repo, upload.hash)
