@@ -14,6 +14,7 @@ import { rankHolders } from '@minga/scheduler'
 import { BlobClient } from '../src/backup/blob-client.js'
 import { BlobHolder } from '../src/backup/blob-holder.js'
 import { BlobStore } from '../src/backup/blob-store.js'
+import { dropUnlisted, ensureCopies } from '../src/backup/blob-upkeep.js'
 import { LocalNet, type LocalMesh } from './trust-fixtures.js'
 
 const MESH = 'mesh-blobs'
@@ -194,6 +195,43 @@ test('a malformed request gets an error answer and changes nothing', async () =>
   assert.is(frames.length, 1)
   assert.is(decodeBlobFrame(frames[0], ['error']).header.code, 'bad-request')
   assert.equal(holders[0].store.usage().total, 0)
+  await cleanup()
+})
+
+test('upkeep: copies a holder lost come back from the others; blobs no kept manifest lists are dropped', async () => {
+  const { client, holders, cleanup } = await setup()
+  const blobs = new Map<string, number>()
+  const contents = new Map<string, Buffer>()
+  for (let i = 0; i < 12; i++) {
+    const bytes = randomBytes(500 + i)
+    const hash = sha(bytes)
+    await client.put(REPO, hash, bytes.length, source(bytes))
+    blobs.set(hash, bytes.length)
+    contents.set(hash, bytes)
+  }
+  // one holder loses everything it had (a new disk)
+  const victim = holders[1]
+  const had = (await victim.store.list(REPO)).map(b => b.hash)
+  assert.ok(had.length > 0)
+  await victim.store.deleteRepo(REPO)
+  const rank = (hash: string): string[] => ranking(hash, holders).map(h => h.node)
+  const report = await ensureCopies(client, REPO, blobs, rank)
+  assert.equal(report, { blobs: 12, restored: had.length, lost: [], unreachable: [] })
+  assert.equal((await victim.store.list(REPO)).map(b => b.hash).sort(), [...had].sort())
+  for (const hash of blobs.keys()) assert.is((await heldBy(holders, REPO, hash)).length, 2)
+  // nothing to do the second time
+  assert.is((await ensureCopies(client, REPO, blobs, rank)).restored, 0)
+
+  const [keep, ...drop] = [...blobs.keys()]
+  const before = Date.now() + 1000
+  let dropped = 0
+  for (const h of holders) dropped += await dropUnlisted(h.store, REPO, new Set([keep]), before)
+  assert.is(dropped, drop.length * 2)
+  assert.is((await heldBy(holders, REPO, keep)).length, 2)
+  // blobs stored after the prune's time stay, whatever the manifests say
+  assert.is(await dropUnlisted(holders[0].store, REPO, new Set(), 0), 0)
+  for (const h of holders) await dropUnlisted(h.store, REPO, undefined, 0)
+  assert.equal(await heldBy(holders, REPO, keep), [])
   await cleanup()
 })
 

@@ -159,6 +159,24 @@ export class BlobClient {
     }))
   }
 
+  /**
+   * Sends a good copy of the blob to `holders` (which lack it): fetched from
+   * whichever holder has one. Resolves with how many of them now hold it
+   */
+  async copyTo (repo: RepoId, hash: string, maxBytes: number, holders: readonly string[], options: AbortOptions = {}): Promise<number> {
+    const fetched = await this.fetchBytes(repo, hash, maxBytes, options)
+    let copied = fetched.repairing.filter(h => holders.includes(h)).length
+    const rest = holders.filter(h => !fetched.repairing.includes(h) && h !== fetched.holder)
+    await Promise.all(rest.map(async holder => {
+      try {
+        await this.putOn(holder, repo, hash, fetched.size, async (offset, length) => fetched.bytes.subarray(offset, offset + length), options)
+        this.stats.repaired++
+        copied++
+      } catch {}
+    }))
+    return copied
+  }
+
   /** sizes of these blobs on one holder (-1: not there) */
   async has (holder: string, repo: RepoId, hashes: string[], options: AbortOptions = {}): Promise<number[]> {
     const answer = await this.init.mesh.request(holder, protocols.blobs(this.init.meshId), encodeBlobFrame({ type: 'blob-has', repo, hashes }), { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
