@@ -11,6 +11,9 @@
  * The rules, by key:
  * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`: nodes of <org>; once <org>'s removal
  *   has passed, anyone may delete them (that is how the removal takes effect)
+ * - `backup/<org>/*`, `prune/<org>/*`: nodes of <org>; `snapshot/<org>/<service>/<volume>/<peer>`:
+ *   <peer> itself (it took the snapshot, whatever its org), deleted by it or by nodes of <org>
+ *   (backup-records.ts); anyone deletes them once <org>'s removal has passed
  * - `cordon/<peer>`: the node itself or nodes of its org
  * - `revoked/<peer>`: the node itself or nodes of its org; anyone once the
  *   peer's org was removed; anyone raising an existing revocation with the
@@ -30,6 +33,7 @@ import { hlcWall } from './hlc.js'
 import { mergeRule, parseKey, type Key } from './keys.js'
 import { checkRecord } from './records.js'
 import { proposalId, removalOf } from './governance.js'
+import { backupWriteProblem } from './backup-records.js'
 
 export interface AuthView {
   /** the founder of the mesh: the trust anchor every invite carries */
@@ -98,6 +102,15 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
       if (authorOrg === key.org) return OK
       if (entry.tombstone !== true) return reject('wrong-org', `only members of ${key.org} write ${key.kind} entries of ${key.org}`)
       return removalOf(view, key.org) !== undefined ? OK : wait('wrong-org', `only members of ${key.org} delete its ${key.kind}s, until the mesh removes ${key.org}`)
+    case 'backup':
+    case 'snapshot':
+    case 'prune': {
+      const problem = backupWriteProblem(key, entry.author, authorOrg, entry.tombstone === true)
+      if (problem === undefined) return OK
+      // once the mesh removed the owning org, anyone may delete what is left of its backups
+      if (entry.tombstone === true && removalOf(view, key.org) !== undefined) return OK
+      return reject('wrong-org', problem)
+    }
     case 'vote':
       return authorizeVote(key.id, key.org, authorOrg, view)
     case 'proposal':

@@ -4,6 +4,7 @@
  * like (records.ts).
  */
 import { isPeerIdString } from './identity.js'
+import { parseBackupKey, type BackupKey } from './backup-records.js'
 
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
@@ -25,6 +26,7 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
+  | BackupKey
 
 export type KeyKind = Key['kind']
 
@@ -70,6 +72,10 @@ export function parseKey (key: string): Key | undefined {
       return parts.length === 2 && PROPOSAL_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'vote':
       return parts.length === 3 && PROPOSAL_ID_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, id: a, org: b } : undefined
+    case 'backup':
+    case 'snapshot':
+    case 'prune':
+      return parseBackupKey(key)
     default:
       return undefined
   }

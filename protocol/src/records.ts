@@ -12,6 +12,7 @@ import { isHlc } from './hlc.js'
 import { isPeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
+import { backupRecordProblem, type BackupKey } from './backup-records.js'
 
 export interface MeshRecord { id: string, root: string, created: number }
 export interface OrgRecord { name: string, invite?: string }
@@ -99,7 +100,10 @@ const checks: Record<Key['kind'], Check> = {
   secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc((v as any).version) ? sealedSecretProblem((v as any).sealed) : 'secret version must be a clock stamp'),
   config: (v, k) => fields(v, ['data']) ?? checkConfigChunk((v as any).data, (k as Extract<Key, { kind: 'config' }>).digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v as any),
-  vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
+  vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
+  backup: (v, k) => backupRecordProblem(k as BackupKey, v),
+  snapshot: (v, k) => backupRecordProblem(k as BackupKey, v),
+  prune: (v, k) => backupRecordProblem(k as BackupKey, v)
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {

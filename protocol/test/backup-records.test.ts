@@ -1,5 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { buildFixture } from './fixtures.js'
 import {
   backupKeys, backupRecordProblem, backupWriteProblem, encodeHlc, generateIdentity, latestSnapshot, parseBackupKey, sealSecret, signEntry,
   type Entry, type SnapshotRecord
@@ -64,6 +65,29 @@ test('the latest snapshot: highest generation among trusted nodes, then the late
   assert.is(latestSnapshot(tie, trusted)!.entry.author, a.peerId, 'same generation (two sides of a partition): the later stamp')
   assert.is(latestSnapshot([entry(a, 5, 100, { tombstone: true, value: undefined })], trusted), undefined)
   assert.is(latestSnapshot([], trusted), undefined)
+})
+
+test('the state merges backup entries by these rules', async () => {
+  const f = await buildFixture()
+  const refuses = async (who: typeof a, key: string, value: any): Promise<void> => {
+    try {
+      await f.write(who, key, value)
+      assert.unreachable(`${key} written`)
+    } catch (err: any) {
+      assert.is(err.name, 'UnauthorizedWriteError', err.message)
+    }
+  }
+  const mine = backupKeys.snapshot('acme', 'db', 'pgdata', f.beta.peerId)
+  await f.write(f.beta, mine, snapshot() as any)
+  assert.is(f.source.value<any>(mine).generation, 3)
+  await refuses(f.acme2, mine, snapshot({ generation: 4 }))
+  await refuses(f.beta, backupKeys.prune('acme', 'db'), { manifests: [], before: 1 })
+  await refuses(f.beta, backupKeys.snapshot('acme', 'db', 'pgdata', f.acme2.peerId), snapshot())
+  await f.write(f.acme2, backupKeys.prune('acme', 'db'), { manifests: [H('e')], before: 1 })
+  await f.write(f.acme2, mine, undefined)
+  assert.is(f.source.value(mine), undefined, 'the owner org deletes another node\'s snapshot entry')
+  await refuses(f.beta, backupKeys.backup('acme', 'db'), { sealed: sealSecret('backup/acme/db', new Uint8Array([1]), [f.beta.peerId]), version: f.source.clock.tick() })
+  await refuses(f.acme2, backupKeys.snapshot('acme', 'db', 'pgdata', f.acme2.peerId), { ...snapshot(), generation: 0 })
 })
 
 test.run()
