@@ -14,5 +14,7 @@ export const protocols = {
   /** backup blobs: put and has (request/response, wire-blobs.ts) */
   blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,
   /** backup blobs: get (a stream of chunks) */
-  blobGet: (meshId: string) => `/minga/${meshId}/blob-get/1.0.0`
+  blobGet: (meshId: string) => `/minga/${meshId}/blob-get/1.0.0`,
+  /** volumes: handoff of a singleton's data, snapshot now, list (node/src/core/volumes/wire.ts) */
+  volumes: (meshId: string) => `/minga/${meshId}/volumes/1.0.0`
 }

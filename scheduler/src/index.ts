@@ -40,6 +40,7 @@ export type {
   RestartAction,
   StartAction,
   StopAction,
+  StopCause,
   Unplaced,
   UnplacedCause
 } from './types.js'

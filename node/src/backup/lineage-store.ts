@@ -6,23 +6,12 @@
  */
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { SnapshotRef } from '../core/volumes/lineage.js'
+import type { LineageRecord, LineageRecords } from '../core/volumes/types.js'
 import { syncDir } from './blob-store.js'
-
-export interface LineageRecord {
-  /** `org/service` */
-  service: string
-  volume: string
-  base: SnapshotRef
-  /** the volume's fingerprint when it matched `base` (fingerprint.ts) */
-  fingerprint: string
-  /** ms since epoch */
-  updated: number
-}
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,200}$/
 
-export class LineageStore {
+export class LineageStore implements LineageRecords {
   constructor (private readonly dir: string) {}
 
   async get (name: string): Promise<LineageRecord | undefined> {

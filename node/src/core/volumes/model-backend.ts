@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { AsideInfo, LocalVolume, VolumeLabels } from './host.js'
-import type { RepoRef, RetentionPolicy, SnapshotListing, TakenSnapshot, VolumeBackend, VolumeState } from './types.js'
+import type { LineageRecord, LineageRecords, RepoRef, RetentionPolicy, SnapshotListing, TakenSnapshot, VolumeBackend, VolumeState } from './types.js'
 
 export interface ModelSnapshot {
   id: string
@@ -188,4 +188,12 @@ function bytesOf (files: Map<string, string>): number {
 
 function fingerprintOf (volume: ModelVolume): string {
   return `${volume.writes}:${volume.files.size}:${bytesOf(volume.files)}`
+}
+
+/** lineage records in memory (the simulator's, and tests'); a node that restarts with its volumes keeps them */
+export class MemoryLineage implements LineageRecords {
+  readonly records = new Map<string, LineageRecord>()
+  async get (name: string): Promise<LineageRecord | undefined> { return this.records.get(name) }
+  async set (name: string, record: LineageRecord): Promise<void> { this.records.set(name, record) }
+  async delete (name: string): Promise<void> { this.records.delete(name) }
 }

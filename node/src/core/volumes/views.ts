@@ -1,0 +1,45 @@
+/**
+ * What `minga volumes` shows of this node: every volume of the asking
+ * organization's services here, with its size and where it stands in its
+ * lineage, and the kept-aside copies.
+ */
+import type { VolumeKeeper } from './keeper.js'
+import type { VolumeView } from './wire.js'
+
+export async function volumeViews (keeper: VolumeKeeper, org: string | undefined): Promise<VolumeView[]> {
+  const { backend, lineage, identity } = keeper.parts
+  const out: VolumeView[] = []
+  for (const local of await backend.list()) {
+    if (local.service === undefined || local.volume === undefined) continue
+    const [owner, service] = local.service.split('/')
+    if (org !== undefined && owner !== org) continue
+    const state = await backend.inspect(local.name)
+    const base = local.aside === undefined ? (await lineage.get(local.name))?.base : undefined
+    const latest = keeper.repositories.latest(owner, service, local.volume)
+    const view: VolumeView = {
+      node: identity.peerId,
+      name: local.name,
+      service: local.service,
+      volume: local.volume,
+      bytes: state.bytes,
+      files: state.files,
+      lineage: 'untracked',
+      ...(base === undefined ? {} : { generation: base.generation }),
+      ...(latest === undefined ? {} : { latest: { generation: latest.record.generation, time: latest.record.time, node: latest.entry.author, snapshot: latest.record.snapshot } }),
+      ...(local.aside === undefined ? {} : { aside: local.aside })
+    }
+    view.lineage = local.aside !== undefined ? 'aside' : await lineageOf(keeper, local.name, base, latest?.record, state.fingerprint)
+    out.push(view)
+  }
+  return out
+}
+
+async function lineageOf (keeper: VolumeKeeper, name: string, base: { snapshot: string, generation: number } | undefined, latest: { snapshot: string, generation: number } | undefined, fingerprint: string): Promise<VolumeView['lineage']> {
+  if (latest === undefined) return base === undefined ? 'no-snapshot' : 'ahead'
+  if (base === undefined) return 'diverged'
+  const written = (await keeper.parts.lineage.get(name))?.fingerprint !== fingerprint
+  if (base.generation === latest.generation && base.snapshot === latest.snapshot) return written ? 'written' : 'current'
+  if (base.generation > latest.generation) return 'ahead'
+  if (base.generation === latest.generation) return 'diverged'
+  return written ? 'diverged' : 'behind'
+}

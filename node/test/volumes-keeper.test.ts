@@ -1,0 +1,179 @@
+/**
+ * The volumes room on three nodes (two of acme, one of riverside) over the
+ * in-memory mesh, with the model backend: a singleton's volume through an
+ * unplanned failure, the failed node's return with a copy that diverged,
+ * a planned move, hooks, seed mode, and holders that are gone.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { backupKeys, type ServiceSpec } from '@minga/protocol'
+import { systemClock } from '../src/core/clock.js'
+import { VolumeKeeper } from '../src/core/volumes/keeper.js'
+import { MemoryLineage, ModelBackend, ModelRepositories } from '../src/core/volumes/model-backend.js'
+import type { ContainerExec } from '../src/core/volumes/types.js'
+import type { RuntimeContainer } from '../src/runtime/types.js'
+import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './trust-fixtures.js'
+
+const VOLUME = 'minga-acme-db-pgdata'
+
+interface Kept { node: TestNode, keeper: VolumeKeeper, backend: ModelBackend, restarts: string[], execs: string[][] }
+
+async function mesh (options: { exec?: ContainerExec } = {}): Promise<{ cluster: TestCluster, nodes: Kept[], repositories: ModelRepositories, holdersAlive: { value: boolean } }> {
+  const cluster = await TestCluster.start(['acme', 'acme', 'riverside'])
+  await cluster.settled()
+  const holdersAlive = { value: true }
+  const riverside = cluster.nodes[2].identity.peerId
+  const repositories = new ModelRepositories({ place: () => [riverside], alive: () => holdersAlive.value })
+  const acme = cluster.nodes.filter(n => n.org === 'acme').map(n => n.identity.peerId).sort()
+  const nodes = cluster.nodes.map(node => {
+    const backend = new ModelBackend({ node: node.identity.peerId, clock: systemClock, repositories, fixedMs: 5 })
+    const restarts: string[] = []
+    const execs: string[][] = []
+    const keeper = new VolumeKeeper({
+      identity: node.identity,
+      meshId: MESH_ID,
+      state: node.state,
+      clock: systemClock,
+      mesh: node.mesh,
+      liveness: node.core.liveness,
+      events: node.core.events,
+      backend,
+      lineage: new MemoryLineage(),
+      readers: () => acme,
+      exec: options.exec ?? (async (_id, cmd) => { execs.push(cmd); return { exitCode: 0, output: '' } }),
+      restart: (id, reason) => restarts.push(`${id}: ${reason}`),
+      timing: { handoffWait: 20_000, handoffPoll: 20, handoffAsk: 2000 }
+    })
+    keeper.start()
+    return { node, keeper, backend, restarts, execs }
+  })
+  return { cluster, nodes, repositories, holdersAlive }
+}
+
+function db (extra: Partial<ServiceSpec> = {}): ServiceSpec {
+  return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false, backup: { interval: 60_000, pre: [['sh', '-c', 'pg_dump > /data/dump.sql']] } }], ...extra })
+}
+
+function running (spec: ServiceSpec, id: string, kept: Kept): void {
+  const container: RuntimeContainer = { id, service: `${spec.org}/${spec.name}`, replica: 0, hash: 'h', image: spec.image, state: 'running', health: 'none' }
+  kept.keeper.observe([container], () => ({ id: container.service, spec, hash: 'h', created: '0' } as any))
+}
+
+function lines (kept: Kept, name = VOLUME): string[] {
+  return (kept.backend.read(name, 'lines.log') ?? '').split('\n').filter(Boolean)
+}
+
+async function stopAll (cluster: TestCluster, nodes: Kept[]): Promise<void> {
+  for (const n of nodes) n.keeper.stop()
+  await cluster.stop()
+}
+
+test('a singleton\'s volume: snapshot, unplanned failover from the snapshot, the returning node\'s diverged copy kept aside, a planned move that loses nothing', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, b] = nodes
+  const spec = db()
+
+  // a runs it from an empty volume, writes, snapshots (the pre hook runs in its container)
+  await a.keeper.prepare(spec, 0)
+  for (const line of ['one', 'two', 'three']) a.backend.append(VOLUME, 'lines.log', line)
+  running(spec, 'container-a', a)
+  const [first] = await a.keeper.backupHere('acme/db')
+  assert.is(first.generation, 1)
+  assert.equal(a.execs, [['sh', '-c', 'pg_dump > /data/dump.sql']])
+  a.backend.append(VOLUME, 'lines.log', 'four (after the snapshot)')
+
+  // a's daemon dies: b starts the service from generation 1 (the recovery point is the interval)
+  a.node.mesh.down = true
+  cluster.net.regate()
+  await waitFor(() => b.node.state.value(backupKeys.snapshot('acme', 'db', 'pgdata', a.node.identity.peerId)), 'b has a\'s snapshot entry')
+  await b.keeper.prepare(spec, 0)
+  assert.equal(lines(b), ['one', 'two', 'three'])
+  b.backend.append(VOLUME, 'lines.log', 'five')
+  running(spec, 'container-b', b)
+  assert.is((await b.keeper.backupHere('acme/db'))[0].generation, 2)
+  b.backend.append(VOLUME, 'lines.log', 'six (after generation 2)')
+
+  // a comes back and the service moves back to it: a waits for b's final snapshot
+  a.node.mesh.down = false
+  cluster.net.heal()
+  await waitFor(() => a.node.state.value(backupKeys.snapshot('acme', 'db', 'pgdata', b.node.identity.peerId)), 'a has b\'s snapshot entry')
+  let prepared = false
+  const preparing = a.keeper.prepare(spec, 0).then(() => { prepared = true })
+  await waitFor(() => a.keeper.restoreNotes().some(n => /waiting for .*final snapshot/.test(n.text)), 'a says it waits for b')
+  assert.not.ok(prepared, 'a must not restore before b has settled')
+  await b.keeper.stopReplica(spec, 0, 'moved', async () => { b.keeper.observe([], () => undefined) })
+  await preparing
+  assert.equal(lines(a), ['one', 'two', 'three', 'five', 'six (after generation 2)'], 'a has every line b wrote, up to its stop')
+  // a's own line 4 is not lost: its copy is kept aside and listed
+  const aside = (await a.backend.list()).find(v => v.aside !== undefined)
+  assert.ok(aside !== undefined, 'a kept its diverged copy aside')
+  assert.equal(lines(a, aside.name), ['one', 'two', 'three', 'four (after the snapshot)'])
+  assert.match(aside.aside!.reason, /diverged: it was written after generation 1/)
+  assert.ok(a.node.core.events.recent().some(e => e.kind === 'volume-aside'))
+  assert.ok(a.node.core.events.recent().some(e => e.kind === 'restore' && /restored to generation 3/.test(e.reason)))
+  await stopAll(cluster, nodes)
+})
+
+test('a failing pre hook skips the snapshot and says so; nothing is written to the mesh', async () => {
+  const { cluster, nodes } = await mesh({ exec: async () => ({ exitCode: 2, output: 'pg_dump: connection refused' }) })
+  const [a] = nodes
+  const spec = db()
+  await a.keeper.prepare(spec, 0)
+  running(spec, 'container-a', a)
+  try {
+    await a.keeper.backupHere('acme/db')
+    assert.unreachable('snapshot taken')
+  } catch (err: any) {
+    assert.match(err.message, /skipped/)
+  }
+  const event = a.node.core.events.recent().find(e => e.kind === 'backup-error')
+  assert.match(event?.reason ?? '', /pre hook of pgdata \(sh -c pg_dump > \/data\/dump.sql\) exited with 2: pg_dump: connection refused; snapshot skipped/)
+  assert.equal(a.node.state.list(backupKeys.snapshots('acme', 'db')), [])
+  await stopAll(cluster, nodes)
+})
+
+test('a replicated service keeps each copy as it is; a node without one starts from the latest snapshot', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, b] = nodes
+  const spec = db({ singleton: false, replicas: 2 })
+  await a.keeper.prepare(spec, 0)
+  a.backend.append(VOLUME, 'lines.log', 'from a')
+  running(spec, 'container-a', a)
+  await a.keeper.backupHere('acme/db')
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata'), 'b sees the snapshot')
+  await b.keeper.prepare(spec, 1)
+  assert.equal(lines(b), ['from a'])
+  b.backend.append(VOLUME, 'lines.log', 'from b')
+  a.backend.append(VOLUME, 'lines.log', 'more from a')
+  await a.keeper.backupHere('acme/db')
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata')?.record.generation === 2, 'b sees generation 2')
+  await b.keeper.prepare(spec, 1)
+  assert.equal(lines(b), ['from a', 'from b'], 'its own copy is used, not overwritten')
+  await stopAll(cluster, nodes)
+})
+
+test('a restore whose holders are all gone fails with what to do, leaves no lineage behind, and works once they are back', async () => {
+  const { cluster, nodes, holdersAlive } = await mesh()
+  const [a, b] = nodes
+  const spec = db()
+  await a.keeper.prepare(spec, 0)
+  a.backend.append(VOLUME, 'lines.log', 'kept safe')
+  running(spec, 'container-a', a)
+  await a.keeper.backupHere('acme/db')
+  a.node.mesh.down = true
+  cluster.net.regate()
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata'), 'b sees the snapshot')
+  holdersAlive.value = false
+  try {
+    await b.keeper.prepare(spec, 0)
+    assert.unreachable('restored without holders')
+  } catch (err: any) {
+    assert.match(err.message, /No holder of snapshot .* is alive/)
+  }
+  holdersAlive.value = true
+  await b.keeper.prepare(spec, 0)
+  assert.equal(lines(b), ['kept safe'])
+  await stopAll(cluster, nodes)
+})
+
+test.run()
