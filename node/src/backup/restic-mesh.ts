@@ -13,6 +13,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { RepoId } from '@minga/protocol'
+import type { RepoRef } from '../core/volumes/types.js'
 import type { AbortOptions } from '../runtime/types.js'
 import type { BlobClient } from './blob-client.js'
 import { BackupError } from './errors.js'
@@ -27,14 +28,6 @@ export interface ResticMeshInit {
   blobs: BlobClient
   /** caches and session folders (`<data>/backup`) */
   dir: string
-}
-
-/** a repository as the mesh knows it */
-export interface RepoRef {
-  repo: RepoId
-  password: string
-  /** hashes of the manifests the mesh's entries name; empty for a new repository */
-  manifests: readonly string[]
 }
 
 export interface SnapshotResult {

@@ -51,6 +51,14 @@ export class Repositories {
     return (peer) => state.memberOrg(peer) === org || sealedTo.has(peer)
   }
 
+  /** may `from` store blobs of the repository on this node: a live member of its org, or a node its password is sealed to */
+  mayStore (from: string, repo: string): boolean {
+    const [org, service] = repo.split('/')
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) return false
+    return this.trusted(org, service)(from)
+  }
+
   /** the latest snapshot of a volume, or undefined when none was taken */
   latest (org: string, service: string, volume: string): Latest | undefined {
     return latestSnapshot(this.init.state.list(backupKeys.snapshots(org, service, volume)), this.trusted(org, service))

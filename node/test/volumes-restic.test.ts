@@ -1,0 +1,147 @@
+/**
+ * The volumes room on real parts, without Docker: folders as volumes, real
+ * restic through the REST server, blobs on the other nodes' stores over the
+ * in-memory mesh. A singleton's data survives its node, comes back on
+ * another node, and the holders of the other organization hold no plaintext.
+ */
+import * as assert from 'uvu/assert'
+import { test } from 'uvu'
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ServiceSpec } from '@minga/protocol'
+import { createBackups, FolderVolumes, type Backups } from '../src/backup/index.js'
+import { systemClock } from '../src/core/clock.js'
+import { VolumeKeeper } from '../src/core/volumes/keeper.js'
+import { folderContent, resticTest, tempDir } from './backup-fixtures.js'
+import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './trust-fixtures.js'
+
+const MARKER = 'PLAINTEXT-MARKER-19f3'
+const VOLUME = 'minga-acme-db-pgdata'
+
+interface Kept { node: TestNode, keeper: VolumeKeeper, backups: Backups, volumes: FolderVolumes, dir: string }
+
+async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: () => Promise<void> }> {
+  const cluster = await TestCluster.start(['acme', 'acme', 'riverside', 'riverside'])
+  await cluster.settled()
+  const acme = cluster.nodes.filter(n => n.org === 'acme').map(n => n.identity.peerId).sort()
+  const nodes: Kept[] = []
+  for (const node of cluster.nodes) {
+    const dir = await tempDir(`keeper-${node.org}`)
+    const volumes = new FolderVolumes(join(dir, 'volumes'))
+    let keeper: VolumeKeeper | undefined
+    const backups = await createBackups({
+      dir: join(dir, 'backup'),
+      quota: 1e9,
+      mesh: node.mesh,
+      meshId: MESH_ID,
+      state: node.state,
+      identity: node.identity,
+      clock: systemClock,
+      events: node.core.events,
+      live: () => node.core.liveness.live(),
+      volumes,
+      repositories: () => keeper!.repositories,
+      mayWrite: (from, repo) => keeper!.repositories.mayStore(from, repo)
+    })
+    keeper = new VolumeKeeper({
+      identity: node.identity,
+      meshId: MESH_ID,
+      state: node.state,
+      clock: systemClock,
+      mesh: node.mesh,
+      liveness: node.core.liveness,
+      events: node.core.events,
+      backend: backups.backend,
+      lineage: backups.lineage,
+      readers: () => acme,
+      timing: { handoffWait: 20_000, handoffPoll: 50 }
+    })
+    keeper.start()
+    nodes.push({ node, keeper, backups, volumes, dir })
+  }
+  return {
+    cluster,
+    nodes,
+    close: async () => {
+      for (const n of nodes) { n.keeper.stop(); await n.backups.close() }
+      await cluster.stop()
+      for (const n of nodes) await rm(n.dir, { recursive: true, force: true })
+    }
+  }
+}
+
+function db (): ServiceSpec {
+  return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false }] })
+}
+
+async function filesUnder (dir: string): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) out.push(await readFile(join(entry.parentPath ?? (entry as any).path, entry.name)))
+  }
+  return out
+}
+
+resticTest('a singleton\'s volume, snapshotted with restic onto the other org\'s nodes, comes back on another node; the holders never see its plaintext', async () => {
+  const { cluster, nodes, close } = await mesh()
+  const [a, b, r1, r2] = nodes
+  const spec = db()
+  await a.keeper.prepare(spec, 0)
+  const path = (await a.volumes.path(VOLUME))!
+  await appendFile(join(path, 'lines.log'), `${MARKER} line 1\nline 2\n`)
+  a.keeper.observe([{ id: 'container-a', service: 'acme/db', replica: 0, hash: 'h', image: 'x', state: 'running', health: 'none' }], () => ({ id: 'acme/db', spec, hash: 'h', created: '0' } as any))
+  const [snap] = await a.keeper.backupHere('acme/db')
+  assert.is(snap.generation, 1)
+  assert.ok(snap.bytesStored > 0)
+  const expected = await folderContent(path)
+
+  // the holders of riverside hold ciphertext only
+  let held = 0
+  for (const holder of [r1, r2]) {
+    for (const bytes of await filesUnder(join(holder.dir, 'backup', 'blobs'))) {
+      held++
+      assert.not.ok(bytes.includes(MARKER), 'a holder of riverside holds the marker in plaintext')
+    }
+  }
+  assert.ok(held > 0, 'riverside holds blobs')
+
+  a.node.mesh.down = true
+  cluster.net.regate()
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata'), 'b knows the snapshot')
+  await b.keeper.prepare(spec, 0)
+  assert.equal(await folderContent((await b.volumes.path(VOLUME))!), expected)
+  assert.equal(b.keeper.restoreNotes(), [])
+  await close()
+})
+
+resticTest('holders drop what the owner prunes, and the whole repository when the owner deletes it', async () => {
+  const { nodes, close } = await mesh()
+  const [a, , r1, r2] = nodes
+  const spec = db()
+  await a.keeper.prepare(spec, 0)
+  const path = (await a.volumes.path(VOLUME))!
+  a.keeper.observe([{ id: 'container-a', service: 'acme/db', replica: 0, hash: 'h', image: 'x', state: 'running', health: 'none' }], () => ({ id: 'acme/db', spec, hash: 'h', created: '0' } as any))
+  const heldOnRiverside = async (): Promise<number> => (await r1.backups.store.list('acme/db' as any)).length + (await r2.backups.store.list('acme/db' as any)).length
+  for (let i = 0; i < 3; i++) {
+    await appendFile(join(path, `file-${i}`), `generation ${i} `.repeat(5000))
+    await a.keeper.backupHere('acme/db')
+  }
+  const before = await heldOnRiverside()
+  // restic forgets all but the last snapshot; the owner's prune entry lets holders drop the rest
+  const ref = a.keeper.repositories.ref('acme', 'db')!
+  const manifest = await a.backups.backend.forget(ref, { keepLast: 1 })
+  await a.node.state.write(a.node.identity, 'prune/acme/db', { manifests: [manifest], before: Date.now() })
+  await waitFor(async () => await heldOnRiverside() < before, 'riverside drops the pruned blobs', 20_000)
+  // what is left still restores
+  const b = nodes[1]
+  a.node.mesh.down = true
+  await b.keeper.prepare(spec, 0)
+  assert.equal(await folderContent((await b.volumes.path(VOLUME))!), await folderContent(path))
+  a.node.mesh.down = false
+  // minga rm --volumes: the owner deletes the password entry; holders drop everything of the repository
+  await b.node.state.write(b.node.identity, 'backup/acme/db', undefined)
+  await waitFor(async () => await heldOnRiverside() === 0, 'riverside drops the deleted repository', 20_000)
+  await close()
+})
+
+test.run()
