@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { backupKeys, type ServiceSpec } from '@minga/protocol'
 import { systemClock } from '../src/core/clock.js'
 import { VolumeKeeper } from '../src/core/volumes/keeper.js'
+import { VolumeVerbs } from '../src/core/volumes/verbs.js'
 import { MemoryLineage, ModelBackend, ModelRepositories } from '../src/core/volumes/model-backend.js'
 import type { ContainerExec } from '../src/core/volumes/types.js'
 import type { RuntimeContainer } from '../src/runtime/types.js'
@@ -173,6 +174,51 @@ test('a restore whose holders are all gone fails with what to do, leaves no line
   holdersAlive.value = true
   await b.keeper.prepare(spec, 0)
   assert.equal(lines(b), ['kept safe'])
+  await stopAll(cluster, nodes)
+})
+
+test('minga restore: a chosen older snapshot becomes the latest; the node running it restarts, keeps its copy aside and restores', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, b] = nodes
+  const spec = db()
+  await b.node.state.write(b.node.identity, 'service/acme/db', { spec, created: b.node.state.clock.tick() } as any)
+  await a.keeper.prepare(spec, 0)
+  running(spec, 'container-a', a)
+  a.backend.append(VOLUME, 'lines.log', 'good')
+  const [first] = await a.keeper.backupHere('acme/db')
+  a.backend.append(VOLUME, 'lines.log', 'bad migration')
+  await a.keeper.backupHere('acme/db')
+  a.backend.append(VOLUME, 'lines.log', 'written after')
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata')?.record.generation === 2, 'b sees generation 2')
+
+  const verbs = new VolumeVerbs({ keeper: b.keeper, mesh: b.node.mesh, meshId: MESH_ID, live: () => b.node.core.liveness.live(), holdersOf: () => [a.node.identity.peerId], now: Date.now })
+  const listing = await verbs.list('acme', 'db')
+  assert.is(listing.snapshots.length, 2)
+  assert.is(listing.latest.pgdata.generation, 2)
+  const chosen = await verbs.restore('acme', 'db', first.snapshot.slice(0, 8))
+  assert.equal(chosen, [{ volume: 'pgdata', snapshot: first.snapshot, generation: 3 }])
+  await waitFor(() => a.restarts.length > 0, 'a restarts its copy')
+  assert.match(a.restarts[0], /container-a: generation 3 of pgdata \(restore\) was chosen elsewhere/)
+  a.keeper.observe([], () => undefined)
+  await a.keeper.prepare(spec, 0)
+  assert.equal(lines(a), ['good'])
+  const aside = (await a.backend.list()).find(v => v.aside !== undefined)!
+  assert.equal(lines(a, aside.name), ['good', 'bad migration', 'written after'])
+  // a backup now, asked on b, runs on a (where it runs) and extends the lineage from the restored snapshot
+  running(spec, 'container-a', a)
+  const now = await verbs.backup('acme', 'db')
+  assert.is(now.node, a.node.identity.peerId)
+  assert.is(now.snapshots[0].generation, 4)
+  try {
+    await verbs.restore('acme', 'db', 'ffffffff')
+    assert.unreachable('restored a snapshot that does not exist')
+  } catch (err: any) {
+    assert.is(err.code, 'not-found')
+    assert.match(err.message, /No snapshot of acme\/db starts with ffffffff/)
+  }
+  const listed = await verbs.volumes('acme')
+  assert.ok(listed.volumes.some(v => v.lineage === 'aside' && v.node === a.node.identity.peerId))
+  assert.ok(listed.volumes.some(v => v.lineage === 'current' && v.generation === 4))
   await stopAll(cluster, nodes)
 })
 
