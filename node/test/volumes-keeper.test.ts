@@ -222,4 +222,24 @@ test('minga restore: a chosen older snapshot becomes the latest; the node runnin
   await stopAll(cluster, nodes)
 })
 
+test('the repository password is sealed like a secret: to the nodes that may run the service, and sealed again when they change', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, , r] = nodes
+  const acmeOnly = db({ allowOrgs: ['acme'] })
+  await a.node.state.write(a.node.identity, 'service/acme/db', { spec: acmeOnly, created: a.node.state.clock.tick() } as any)
+  const readers = (org: string, service: string): string[] => a.node.core.secrets.readers(org, service)
+  // the keeper's own readers rule is the secrets' one in the daemon; here the test node's
+  const keeper = new VolumeKeeper({ identity: a.node.identity, meshId: MESH_ID, state: a.node.state, clock: systemClock, mesh: a.node.mesh, liveness: a.node.core.liveness, events: a.node.core.events, backend: a.backend, lineage: new MemoryLineage(), readers })
+  assert.ok(await keeper.repositories.ensureRecord('acme', 'db'))
+  assert.not.ok(await keeper.repositories.ensureRecord('acme', 'db'), 'created once')
+  await waitFor(() => r.node.state.value('backup/acme/db'), 'riverside has the record')
+  assert.is(r.keeper.repositories.ref('acme', 'db'), undefined, 'riverside may not run it: it cannot open the password')
+  assert.match(r.keeper.repositories.unavailable('acme', 'db'), /not sealed to this node yet/)
+  const password = keeper.repositories.ref('acme', 'db')!.password
+  await a.node.state.write(a.node.identity, 'service/acme/db', { spec: db({ allowOrgs: ['acme', 'riverside'] }), created: a.node.state.clock.tick() } as any)
+  await waitFor(() => r.keeper.repositories.ref('acme', 'db'), 'riverside can open the password once it may run the service')
+  assert.is(r.keeper.repositories.ref('acme', 'db')!.password, password, 'sealed again, not changed')
+  await stopAll(cluster, nodes)
+})
+
 test.run()

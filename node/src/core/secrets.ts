@@ -1,7 +1,9 @@
 /**
  * Secrets of services: `secret/<org>/<service>/<name>`, sealed (protocol's
- * secret-box.ts) to exactly the nodes that may read it. The rule, the same
- * on every node because it reads only replicated state:
+ * secret-box.ts) to exactly the nodes that may read it; the passwords of
+ * their backup repositories (`backup/<org>/<service>`) are sealed to the
+ * same nodes and sealed again with them. The rule, the same on every node
+ * because it reads only replicated state:
  *
  *   readers(org, service) = the unremoved nodes of <org> (the owners)
  *     ∪ the unremoved nodes of other orgs that may ever run the service:
@@ -50,7 +52,7 @@ export interface SecretView {
   updated: string
 }
 
-const RESEAL_KEYS = ['secret/', 'service/', 'node/', 'member/', 'revoked/', 'vote/']
+const RESEAL_KEYS = ['secret/', 'backup/', 'service/', 'node/', 'member/', 'revoked/', 'vote/']
 const RESEAL_DEBOUNCE = 200
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
@@ -202,9 +204,11 @@ export class Secrets {
       const { state, identity, liveness } = this.init
       const org = state.memberOrg(identity.peerId)
       if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
-      if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
+      // the services' secrets and their backup repositories' passwords, sealed alike
+      const sealed = [...state.list(`secret/${org}/`), ...state.list(`backup/${org}/`)].filter(e => e.tombstone !== true)
+      if (sealed.length === 0) return 0
       const live = new Set(liveness.live())
-      for (const entry of state.list(`secret/${org}/`)) {
+      for (const entry of sealed) {
         const [, , service] = entry.key.split('/')
         const sealed = (entry.value as unknown as SecretRecord).sealed
         const readers = this.readers(org, service)
