@@ -41,6 +41,15 @@ export async function volumeLike (dir: string, marker: string, bigBytes = 3 * 10
   await writeFile(join(dir, 'lines.log'), `${marker}\n`)
 }
 
+/** the bytes of every regular file under `dir` (searching a holder's store for plaintext) */
+export async function filesUnder (dir: string): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) out.push(await readFile(join(entry.parentPath ?? (entry as any).path, entry.name)))
+  }
+  return out
+}
+
 /** path → content of every regular file under `dir`, for comparing two folders */
 export async function folderContent (dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {}

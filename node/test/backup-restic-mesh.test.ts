@@ -5,7 +5,7 @@
  */
 import * as assert from 'uvu/assert'
 import { test } from 'uvu'
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { repoId } from '@minga/protocol'
 import { rankHolders } from '@minga/scheduler'
@@ -16,7 +16,7 @@ import { decodeManifest } from '../src/backup/manifest.js'
 import { RestServer } from '../src/backup/rest-server.js'
 import { Restic } from '../src/backup/restic.js'
 import { ResticMesh } from '../src/backup/restic-mesh.js'
-import { folderContent, resticTest, tempDir, volumeLike } from './backup-fixtures.js'
+import { filesUnder, folderContent, resticTest, tempDir, volumeLike } from './backup-fixtures.js'
 import { LocalNet, type LocalMesh } from './trust-fixtures.js'
 
 const MESH = 'mesh-restic'
@@ -63,14 +63,6 @@ async function mesh (): Promise<{ net: LocalNet, holders: Holder[], node: (name:
   }
 }
 
-/** every file under `dir`, with its bytes */
-async function filesUnder (dir: string): Promise<Buffer[]> {
-  const out: Buffer[] = []
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out.push(await readFile(join(entry.parentPath ?? (entry as any).path, entry.name)))
-  }
-  return out
-}
 
 resticTest('a volume snapshotted on one node is restored on a node that starts with nothing but the password and the manifest', async () => {
   const { holders, node, cleanup } = await mesh()

@@ -8,12 +8,13 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { backupKeys, type ServiceSpec } from '@minga/protocol'
 import { systemClock } from '../src/core/clock.js'
-import { VolumeKeeper } from '../src/core/volumes/keeper.js'
+import type { VolumeKeeper } from '../src/core/volumes/keeper.js'
 import { VolumeVerbs } from '../src/core/volumes/verbs.js'
 import { MemoryLineage, ModelBackend, ModelRepositories } from '../src/core/volumes/model-backend.js'
 import type { ContainerExec } from '../src/core/volumes/types.js'
 import type { RuntimeContainer } from '../src/runtime/types.js'
 import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './trust-fixtures.js'
+import { keeperOn } from './volumes-fixtures.js'
 
 const VOLUME = 'minga-acme-db-pgdata'
 
@@ -30,14 +31,7 @@ async function mesh (options: { exec?: ContainerExec } = {}): Promise<{ cluster:
     const backend = new ModelBackend({ node: node.identity.peerId, clock: systemClock, repositories, fixedMs: 5 })
     const restarts: string[] = []
     const execs: string[][] = []
-    const keeper = new VolumeKeeper({
-      identity: node.identity,
-      meshId: MESH_ID,
-      state: node.state,
-      clock: systemClock,
-      mesh: node.mesh,
-      liveness: node.core.liveness,
-      events: node.core.events,
+    const keeper = keeperOn(node, {
       backend,
       lineage: new MemoryLineage(),
       readers: () => acme,
@@ -45,7 +39,6 @@ async function mesh (options: { exec?: ContainerExec } = {}): Promise<{ cluster:
       restart: (id, reason) => restarts.push(`${id}: ${reason}`),
       timing: { handoffWait: 20_000, handoffPoll: 20, handoffAsk: 2000 }
     })
-    keeper.start()
     return { node, keeper, backend, restarts, execs }
   })
   return { cluster, nodes, repositories, holdersAlive }
@@ -229,7 +222,7 @@ test('the repository password is sealed like a secret: to the nodes that may run
   await a.node.state.write(a.node.identity, 'service/acme/db', { spec: acmeOnly, created: a.node.state.clock.tick() } as any)
   const readers = (org: string, service: string): string[] => a.node.core.secrets.readers(org, service)
   // the keeper's own readers rule is the secrets' one in the daemon; here the test node's
-  const keeper = new VolumeKeeper({ identity: a.node.identity, meshId: MESH_ID, state: a.node.state, clock: systemClock, mesh: a.node.mesh, liveness: a.node.core.liveness, events: a.node.core.events, backend: a.backend, lineage: new MemoryLineage(), readers })
+  const keeper = keeperOn(a.node, { backend: a.backend, lineage: new MemoryLineage(), readers })
   assert.ok(await keeper.repositories.ensureRecord('acme', 'db'))
   assert.not.ok(await keeper.repositories.ensureRecord('acme', 'db'), 'created once')
   await waitFor(() => r.node.state.value('backup/acme/db'), 'riverside has the record')

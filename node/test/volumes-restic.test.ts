@@ -6,14 +6,15 @@
  */
 import * as assert from 'uvu/assert'
 import { test } from 'uvu'
-import { appendFile, readdir, readFile, rm } from 'node:fs/promises'
+import { appendFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ServiceSpec } from '@minga/protocol'
 import { createBackups, FolderVolumes, type Backups } from '../src/backup/index.js'
 import { systemClock } from '../src/core/clock.js'
-import { VolumeKeeper } from '../src/core/volumes/keeper.js'
-import { folderContent, resticTest, tempDir } from './backup-fixtures.js'
+import type { VolumeKeeper } from '../src/core/volumes/keeper.js'
+import { filesUnder, folderContent, resticTest, tempDir } from './backup-fixtures.js'
 import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './trust-fixtures.js'
+import { keeperOn } from './volumes-fixtures.js'
 
 const MARKER = 'PLAINTEXT-MARKER-19f3'
 const VOLUME = 'minga-acme-db-pgdata'
@@ -43,20 +44,7 @@ async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: ()
       repositories: () => keeper!.repositories,
       mayWrite: (from, repo) => keeper!.repositories.mayStore(from, repo)
     })
-    keeper = new VolumeKeeper({
-      identity: node.identity,
-      meshId: MESH_ID,
-      state: node.state,
-      clock: systemClock,
-      mesh: node.mesh,
-      liveness: node.core.liveness,
-      events: node.core.events,
-      backend: backups.backend,
-      lineage: backups.lineage,
-      readers: () => acme,
-      timing: { handoffWait: 20_000, handoffPoll: 50 }
-    })
-    keeper.start()
+    keeper = keeperOn(node, { backend: backups.backend, lineage: backups.lineage, readers: () => acme, timing: { handoffWait: 20_000, handoffPoll: 50 } })
     nodes.push({ node, keeper, backups, volumes, dir })
   }
   return {
@@ -74,13 +62,6 @@ function db (): ServiceSpec {
   return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false }] })
 }
 
-async function filesUnder (dir: string): Promise<Buffer[]> {
-  const out: Buffer[] = []
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out.push(await readFile(join(entry.parentPath ?? (entry as any).path, entry.name)))
-  }
-  return out
-}
 
 resticTest('a singleton\'s volume, snapshotted with restic onto the other org\'s nodes, comes back on another node; the holders never see its plaintext', async () => {
   const { cluster, nodes, close } = await mesh()

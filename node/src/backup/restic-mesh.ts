@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import type { RepoId } from '@minga/protocol'
 import type { RepoRef } from '../core/volumes/types.js'
 import type { AbortOptions } from '../runtime/types.js'
+import { KeyedQueue } from '../core/volumes/keyed-queue.js'
 import type { BlobClient } from './blob-client.js'
 import { BackupError } from './errors.js'
 import { decodeManifest, encodeManifest, manifestBytes, MAX_MANIFEST_BYTES, unionManifests, type Manifest } from './manifest.js'
@@ -47,7 +48,8 @@ export interface SnapshotResult {
 export const SNAPSHOT_HOST = 'minga'
 
 export class ResticMesh {
-  private readonly queues = new Map<string, Promise<unknown>>()
+  /** one restic run per repository at a time */
+  private readonly queue = new KeyedQueue()
   private sessions = 0
 
   constructor (private readonly init: ResticMeshInit) {}
@@ -74,7 +76,7 @@ export class ResticMesh {
    * restic reads only what changed
    */
   async snapshot (ref: RepoRef, dir: string, options: AbortOptions & { volume: string, parent?: string, onProgress?: (p: BackupProgress) => void }): Promise<SnapshotResult> {
-    return await this.exclusive(ref.repo, async () => {
+    return await this.queue.run(ref.repo, async () => {
       const manifest = await this.manifestOf(ref.repo, ref.manifests, options)
       return await this.session(ref, manifest, options, async (repo, files) => {
         if (manifest.config === undefined) await this.init.restic.initRepo(repo, options)
@@ -92,7 +94,7 @@ export class ResticMesh {
 
   /** restores snapshot `snapshot` into `target`, an empty folder */
   async restore (ref: RepoRef, snapshot: string, target: string, options: AbortOptions & { onProgress?: (bytesDone: number) => void } = {}): Promise<void> {
-    await this.exclusive(ref.repo, async () => {
+    await this.queue.run(ref.repo, async () => {
       const manifest = await this.manifestOf(ref.repo, ref.manifests, options)
       if (manifest.files.snapshots[snapshot] === undefined) throw new BackupError(`Snapshot ${snapshot.slice(0, 8)} is not in the repository of ${ref.repo}; "minga backup ls ${ref.repo}" lists those it has`)
       await mkdir(target, { recursive: true })
@@ -104,7 +106,7 @@ export class ResticMesh {
 
   /** the repository's snapshots, of one volume or of all */
   async snapshots (ref: RepoRef, options: AbortOptions & { volume?: string } = {}): Promise<SnapshotInfo[]> {
-    return await this.exclusive(ref.repo, async () => {
+    return await this.queue.run(ref.repo, async () => {
       const manifest = await this.manifestOf(ref.repo, ref.manifests, options)
       if (manifest.config === undefined) return []
       return await this.session(ref, manifest, options, async (repo) =>
@@ -118,7 +120,7 @@ export class ResticMesh {
    * blobs it no longer lists once an owner-signed entry names it
    */
   async forget (ref: RepoRef, policy: { keepLast: number, keepHourly?: number, keepDaily?: number }, options: AbortOptions = {}): Promise<string> {
-    return await this.exclusive(ref.repo, async () => {
+    return await this.queue.run(ref.repo, async () => {
       const manifest = await this.manifestOf(ref.repo, ref.manifests, options)
       return await this.session(ref, manifest, options, async (repo, files) => {
         await this.init.restic.forget(repo, policy, { signal: options.signal })
@@ -145,19 +147,6 @@ export class ResticMesh {
     await mkdir(this.cacheDir(), { recursive: true })
     await writeFile(join(this.cacheDir(), hash), bytes)
     return hash
-  }
-
-  /** runs `body` after every earlier run on this repository */
-  private async exclusive<T> (repo: string, body: () => Promise<T>): Promise<T> {
-    const before = this.queues.get(repo) ?? Promise.resolve()
-    const run = before.catch(() => {}).then(body)
-    const tail = run.catch(() => {})
-    this.queues.set(repo, tail)
-    try {
-      return await run
-    } finally {
-      if (this.queues.get(repo) === tail) this.queues.delete(repo)
-    }
   }
 
   private cacheDir (): string {

@@ -26,6 +26,7 @@ import { awaitHandoff, ownGenerations } from './handoff.js'
 import { asideName } from './host.js'
 import { decideVolume } from './lineage.js'
 import { backedVolumes, Repositories, type BackedVolume } from './repository.js'
+import { KeyedQueue } from './keyed-queue.js'
 import { Snapshotter } from './snapshots.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
 import { volumeViews } from './views.js'
@@ -88,7 +89,8 @@ export class VolumeKeeper {
   private readonly settling = new Set<string>()
   private readonly notes = new Map<string, RestoreNote>()
   private readonly lastHolders = new Map<string, string>()
-  private readonly volumeLocks = new Map<string, Promise<unknown>>()
+  /** two replicas here share a service's volume: one prepare per volume at a time */
+  private readonly volumeQueue = new KeyedQueue()
   private readonly unsubscribe: Array<() => void> = []
   readonly stats = { restores: 0, asides: 0, handoffsGivenUp: 0 }
 
@@ -190,7 +192,7 @@ export class VolumeKeeper {
           this.emit('restore', service, outcome.reason)
         }
       }
-      for (const volume of volumes) await this.locked(volume.name, async () => await this.bring(spec, replica, volume, options.signal))
+      for (const volume of volumes) await this.volumeQueue.run(volume.name, async () => await this.bring(spec, replica, volume, options.signal))
     } finally {
       this.notes.delete(noteKey)
     }
@@ -323,19 +325,6 @@ export class VolumeKeeper {
       return { type: 'volume-backup-ok', snapshots: await this.backupHere(request.service) }
     } catch (err: any) {
       return { type: 'error', code: 'failed', message: String(err?.message ?? err) }
-    }
-  }
-
-  /** runs `body` after every earlier one on the same volume (two replicas here share a service's volume) */
-  private async locked<T> (name: string, body: () => Promise<T>): Promise<T> {
-    const before = this.volumeLocks.get(name) ?? Promise.resolve()
-    const run = before.catch(() => {}).then(body)
-    const tail = run.catch(() => {})
-    this.volumeLocks.set(name, tail)
-    try {
-      return await run
-    } finally {
-      if (this.volumeLocks.get(name) === tail) this.volumeLocks.delete(name)
     }
   }
 

@@ -17,6 +17,7 @@
 import { backupKeys, type Identity, type Json, type ServiceSpec, type SnapshotReason, type SnapshotRecord, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { EventLog } from '../events.js'
+import { KeyedQueue } from './keyed-queue.js'
 import type { BackedVolume, Repositories } from './repository.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
 import type { SnapshotView } from './wire.js'
@@ -38,7 +39,7 @@ export interface SnapshotterInit {
 }
 
 export class Snapshotter {
-  private readonly queues = new Map<string, Promise<unknown>>()
+  private readonly queue = new KeyedQueue()
   private readonly taken = new Map<string, number>()
   readonly stats = { snapshots: 0, failures: 0, skipped: 0, prunes: 0 }
 
@@ -46,7 +47,7 @@ export class Snapshotter {
 
   /** true while a snapshot of the service runs or waits here */
   busy (service: string): boolean {
-    return this.queues.has(service)
+    return this.queue.busy(service)
   }
 
   /**
@@ -58,8 +59,7 @@ export class Snapshotter {
    */
   async run (spec: ServiceSpec, volumes: readonly BackedVolume[], reason: SnapshotReason, options: { containerId?: string, throwOnError?: boolean } = {}): Promise<SnapshotView[]> {
     const service = `${spec.org}/${spec.name}`
-    const before = this.queues.get(service) ?? Promise.resolve()
-    const run = before.catch(() => {}).then(async () => {
+    return await this.queue.run(service, async () => {
       const out: SnapshotView[] = []
       for (const volume of volumes) {
         try {
@@ -74,13 +74,6 @@ export class Snapshotter {
       }
       return out
     })
-    const tail = run.catch(() => {})
-    this.queues.set(service, tail)
-    try {
-      return await run
-    } finally {
-      if (this.queues.get(service) === tail) this.queues.delete(service)
-    }
   }
 
   private async one (spec: ServiceSpec, volume: BackedVolume, reason: SnapshotReason, containerId: string | undefined): Promise<SnapshotView | undefined> {
