@@ -48,6 +48,13 @@ function db (extra: Partial<ServiceSpec> = {}): ServiceSpec {
   return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false, backup: { interval: 60_000, pre: [['sh', '-c', 'pg_dump > /data/dump.sql']] } }], ...extra })
 }
 
+/** the service deployed: its backup password made (by the first live node of acme) and readable by the acme nodes */
+async function deployed (nodes: Kept[], spec: ServiceSpec): Promise<void> {
+  const a = nodes[0]
+  await a.node.state.write(a.node.identity, `service/${spec.org}/${spec.name}`, { spec, created: a.node.state.clock.tick() } as any)
+  for (const n of nodes.filter(k => k.node.org === spec.org && !k.node.mesh.down)) await waitFor(() => n.keeper.repositories.ref(spec.org, spec.name), `${n.node.identity.peerId.slice(-8)} opens the backup password`)
+}
+
 function running (spec: ServiceSpec, id: string, kept: Kept): void {
   const container: RuntimeContainer = { id, service: `${spec.org}/${spec.name}`, replica: 0, hash: 'h', image: spec.image, state: 'running', health: 'none' }
   kept.keeper.observe([container], () => ({ id: container.service, spec, hash: 'h', created: '0' } as any))
@@ -66,6 +73,7 @@ test('a singleton\'s volume: snapshot, unplanned failover from the snapshot, the
   const { cluster, nodes } = await mesh()
   const [a, b] = nodes
   const spec = db()
+  await deployed(nodes, spec)
 
   // a runs it from an empty volume, writes, snapshots (the pre hook runs in its container)
   await a.keeper.prepare(spec, 0)
@@ -112,6 +120,7 @@ test('a failing pre hook skips the snapshot and says so; nothing is written to t
   const { cluster, nodes } = await mesh({ exec: async () => ({ exitCode: 2, output: 'pg_dump: connection refused' }) })
   const [a] = nodes
   const spec = db()
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   running(spec, 'container-a', a)
   try {
@@ -130,6 +139,7 @@ test('a replicated service keeps each copy as it is; a node without one starts f
   const { cluster, nodes } = await mesh()
   const [a, b] = nodes
   const spec = db({ singleton: false, replicas: 2 })
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   a.backend.append(VOLUME, 'lines.log', 'from a')
   running(spec, 'container-a', a)
@@ -150,6 +160,7 @@ test('a restore whose holders are all gone fails with what to do, leaves no line
   const { cluster, nodes, holdersAlive } = await mesh()
   const [a, b] = nodes
   const spec = db()
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   a.backend.append(VOLUME, 'lines.log', 'kept safe')
   running(spec, 'container-a', a)
@@ -174,7 +185,7 @@ test('minga restore: a chosen older snapshot becomes the latest; the node runnin
   const { cluster, nodes } = await mesh()
   const [a, b] = nodes
   const spec = db()
-  await b.node.state.write(b.node.identity, 'service/acme/db', { spec, created: b.node.state.clock.tick() } as any)
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   running(spec, 'container-a', a)
   a.backend.append(VOLUME, 'lines.log', 'good')
@@ -223,7 +234,7 @@ test('the repository password is sealed like a secret: to the nodes that may run
   const readers = (org: string, service: string): string[] => a.node.core.secrets.readers(org, service)
   // the keeper's own readers rule is the secrets' one in the daemon; here the test node's
   const keeper = keeperOn(a.node, { backend: a.backend, lineage: new MemoryLineage(), readers })
-  assert.ok(await keeper.repositories.ensureRecord('acme', 'db'))
+  await waitFor(() => a.node.state.value('backup/acme/db'), 'the first live node of acme creates the password')
   assert.not.ok(await keeper.repositories.ensureRecord('acme', 'db'), 'created once')
   await waitFor(() => r.node.state.value('backup/acme/db'), 'riverside has the record')
   assert.is(r.keeper.repositories.ref('acme', 'db'), undefined, 'riverside may not run it: it cannot open the password')

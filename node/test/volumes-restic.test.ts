@@ -58,6 +58,12 @@ async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: ()
   }
 }
 
+async function deployed (nodes: Kept[], spec: ServiceSpec): Promise<void> {
+  const a = nodes[0]
+  await a.node.state.write(a.node.identity, `service/${spec.org}/${spec.name}`, { spec, created: a.node.state.clock.tick() } as any)
+  for (const n of nodes.filter(k => k.node.org === spec.org)) await waitFor(() => n.keeper.repositories.ref(spec.org, spec.name), 'the backup password is readable')
+}
+
 function db (): ServiceSpec {
   return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false }] })
 }
@@ -67,6 +73,7 @@ resticTest('a singleton\'s volume, snapshotted with restic onto the other org\'s
   const { cluster, nodes, close } = await mesh()
   const [a, b, r1, r2] = nodes
   const spec = db()
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   const path = (await a.volumes.path(VOLUME))!
   await appendFile(join(path, 'lines.log'), `${MARKER} line 1\nline 2\n`)
@@ -99,6 +106,7 @@ resticTest('holders drop what the owner prunes, and the whole repository when th
   const { nodes, close } = await mesh()
   const [a, , r1, r2] = nodes
   const spec = db()
+  await deployed(nodes, spec)
   await a.keeper.prepare(spec, 0)
   const path = (await a.volumes.path(VOLUME))!
   a.keeper.observe([{ id: 'container-a', service: 'acme/db', replica: 0, hash: 'h', image: 'x', state: 'running', health: 'none' }], () => ({ id: 'acme/db', spec, hash: 'h', created: '0' } as any))
@@ -119,9 +127,14 @@ resticTest('holders drop what the owner prunes, and the whole repository when th
   await b.keeper.prepare(spec, 0)
   assert.equal(await folderContent((await b.volumes.path(VOLUME))!), await folderContent(path))
   a.node.mesh.down = false
-  // minga rm --volumes: the owner deletes the password entry; holders drop everything of the repository
+  // minga rm --volumes: the owner deletes the service and the password entry; holders drop everything of the repository
+  await b.node.state.write(b.node.identity, 'service/acme/db', undefined)
   await b.node.state.write(b.node.identity, 'backup/acme/db', undefined)
+  // the reconciler stops a's container of the removed service
+  a.keeper.observe([], () => undefined)
   await waitFor(async () => await heldOnRiverside() === 0, 'riverside drops the deleted repository', 20_000)
+  // and every node removes its copies of the service's volumes
+  await waitFor(async () => await a.volumes.path(VOLUME) === undefined && await b.volumes.path(VOLUME) === undefined, 'the local volumes are removed', 20_000)
   await close()
 })
 

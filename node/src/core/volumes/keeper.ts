@@ -15,7 +15,7 @@
  * Clock, peers behind the Mesh. The daemon binds them to Docker and restic,
  * the simulator to models.
  */
-import { protocols, type Identity, type ServiceSpec, type State } from '@minga/protocol'
+import { backupKeys, protocols, type Identity, type ServiceRecord, type ServiceSpec, type State } from '@minga/protocol'
 import type { DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
 import type { Clock, Timer } from '../clock.js'
@@ -114,6 +114,9 @@ export class VolumeKeeper {
         for (const [peer, reports] of liveness.reportsFor(service)) if (reports.some(r => r.replica === 0)) this.lastHolders.set(service, peer)
       }
     }))
+    this.unsubscribe.push(state.subscribe((applied) => {
+      if (applied.some(e => e.key.startsWith('service/') || e.key.startsWith('backup/') || e.key.startsWith('member/'))) void this.upkeep()
+    }))
     // a newer snapshot chosen elsewhere (minga restore) reaches the copy running here
     this.unsubscribe.push(state.subscribe((applied) => {
       const touched = new Set(applied.filter(e => e.key.startsWith('snapshot/')).map(e => e.key.split('/').slice(1, 3).join('/')))
@@ -122,6 +125,36 @@ export class VolumeKeeper {
         if (running !== undefined) void this.checkAtLatest(running.spec, running.containerId)
       }
     }))
+  }
+
+  /**
+   * Keeps each service's repository and this node's volumes in step with
+   * the state: the first live node of an org creates the backup password of
+   * its services that have backed-up volumes and none yet; every node removes
+   * its volumes of a service that is gone and whose backups its owner
+   * deleted (`minga rm SERVICE --volumes`)
+   */
+  async upkeep (): Promise<void> {
+    const { state, identity, liveness, backend, lineage } = this.init
+    const org = state.memberOrg(identity.peerId)
+    const live = new Set(liveness.live())
+    const first = [...state.members()].filter(([peer, o]) => o === org && live.has(peer) && state.revoked(peer) === undefined).map(([peer]) => peer).sort()[0]
+    if (org !== undefined && first === identity.peerId) {
+      for (const entry of state.list(`service/${org}/`)) {
+        const spec = (entry.value as unknown as ServiceRecord | undefined)?.spec
+        if (spec === undefined || this.volumesOf(spec).length === 0) continue
+        await this.repositories.ensureRecord(spec.org, spec.name).catch(() => false)
+      }
+    }
+    for (const local of await backend.list().catch(() => [])) {
+      if (local.service === undefined) continue
+      const [owner, service] = local.service.split('/')
+      const record = state.get(backupKeys.backup(owner, service))
+      if (record?.tombstone !== true || state.value(`service/${owner}/${service}`) !== undefined || this.running.has(local.service)) continue
+      await backend.remove(local.name).catch(() => {})
+      await lineage.delete(local.name)
+      this.emit('volume-aside', local.service, `volume ${local.name} removed: ${local.service} and its backups were deleted (minga rm --volumes)`)
+    }
   }
 
   stop (): void {
@@ -149,7 +182,14 @@ export class VolumeKeeper {
       seen.add(c.service)
       this.running.set(c.service, { containerId: c.id, spec })
     }
-    for (const service of [...this.running.keys()]) if (!seen.has(service)) this.running.delete(service)
+    let stopped = false
+    for (const service of [...this.running.keys()]) {
+      if (seen.has(service)) continue
+      this.running.delete(service)
+      stopped = true
+    }
+    // a service that stopped here may have been removed with its volumes
+    if (stopped) void this.upkeep().catch(() => {})
     const wanted = new Set<string>()
     for (const [service, { spec }] of this.running) {
       for (const volume of this.volumesOf(spec)) {

@@ -79,8 +79,8 @@ export class Snapshotter {
   private async one (spec: ServiceSpec, volume: BackedVolume, reason: SnapshotReason, containerId: string | undefined): Promise<SnapshotView | undefined> {
     const { state, identity, clock, backend, lineage, repositories } = this.init
     const service = `${spec.org}/${spec.name}`
-    let ref = repositories.ref(spec.org, spec.name)
-    if (ref === undefined && await repositories.ensureRecord(spec.org, spec.name)) ref = repositories.ref(spec.org, spec.name)
+    // the first live node of the org creates the password (keeper.ts upkeep); the snapshot waits for it
+    const ref = repositories.ref(spec.org, spec.name)
     if (ref === undefined) throw new Error(repositories.unavailable(spec.org, spec.name))
     const latest = repositories.latest(spec.org, spec.name, volume.volume)
     const record = await lineage.get(volume.name)
