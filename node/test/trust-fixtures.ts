@@ -133,6 +133,7 @@ export class LocalMesh implements Mesh {
     this.probed.push({ peer, result })
     return result
   }
+
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)
     return () => this.peerListeners.delete(listener)
@@ -249,9 +250,17 @@ export class TestCluster {
     const mesh = this.net.add(identity.peerId, admits)
     const runtime = options.runtime ?? new RecordingRuntime({ meshId: MESH_ID, nodeId: identity.peerId })
     const core = new NodeCore({
-      identity, state, mesh, clock, runtime, version: 'test',
+      identity,
+      state,
+      mesh,
+      clock,
+      runtime,
+      version: 'test',
       capacity: options.capacity ?? { cpu: 4000, memory: 8 * 1024 ** 3 },
-      labels: options.labels, acceptOrgs: options.acceptOrgs, shareForOthers: options.shareForOthers, timing: { ...FAST, ...options.timing }
+      labels: options.labels,
+      acceptOrgs: options.acceptOrgs,
+      shareForOthers: options.shareForOthers,
+      timing: { ...FAST, ...options.timing }
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
     await core.start()
@@ -292,7 +301,18 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, what: string,
 
 export function spec (org: string, name: string, extra: Record<string, unknown> = {}): any {
   return {
-    name, org, image: 'minga/busybox:1', env: {}, replicas: 1, resources: { cpu: 100, memory: 32 * 1024 * 1024 },
-    spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra
+    name,
+    org,
+    image: 'minga/busybox:1',
+    env: {},
+    replicas: 1,
+    resources: { cpu: 100, memory: 32 * 1024 * 1024 },
+    spread: 'org',
+    constraints: {},
+    ports: [],
+    update: { maxUnavailable: 1 },
+    singleton: false,
+    volumes: [],
+    ...extra
   }
 }

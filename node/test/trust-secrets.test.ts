@@ -5,7 +5,6 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Operations } from '../src/index.js'
 import { TestCluster, spec, waitFor } from './trust-fixtures.js'
 
 const VALUE = 'hunter2-' + Math.random().toString(36).slice(2)
@@ -33,7 +32,7 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     const set = await a2.core.secrets.set('acme', 'web', 'DB_PASSWORD', new TextEncoder().encode(VALUE))
     assert.is(set.readers, 2)
 
-    await new Operations(a1.core).deploy([spec('acme', 'web', { replicas: 2, constraints: { disk: 'ssd' } })])
+    await a1.core.operations.deploy([spec('acme', 'web', { replicas: 2, constraints: { disk: 'ssd' } })])
     // the owners re-seal to the nodes that may run it: acme's, and beta's (ssd, accepts acme); not gamma (refuses acme), not delta (shares nothing)
     const readers = [id(a1), id(a2), id(b1)].sort()
     assert.equal(a1.core.secrets.readers('acme', 'web'), readers)

@@ -4,16 +4,13 @@
  * secret files), and where its service may run beyond label equality
  * (excluded labels, reservations). Applied to the normalized form, by the
  * stored-spec check (spec-check.ts) and by the file parser alike.
- *
- * Nothing here runs at module load: spec-check.ts and this file import each other.
  */
 import { SECRET_NAME_PATTERN } from './keys.js'
 import { CONFIG_CHUNK_BYTES } from './spec.js'
 import {
   Problems, SPEC_LIMITS, at, checkCommand, checkFields, checkName, isPlainObject, isVolumePath, isWhole, checkLabelKey
-} from './spec-check.js'
+} from './spec-rules.js'
 
-// eslint-disable-next-line no-control-regex
 const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/
 const SHA256_PATTERN = /^[0-9a-f]{64}$/
 const MAX_ID = 2 ** 31 - 1

@@ -16,7 +16,7 @@
  */
 import {
   Problems, SPEC_LIMITS, at, checkConstraints, isPlainObject, checkFields
-} from './spec-check.js'
+} from './spec-rules.js'
 import { checkExcludedLabels, checkReservations, checkSecretFile, checkTmpfs, checkUser } from './spec-check-container.js'
 import type { SecretFileSpec, TmpfsSpec } from './spec.js'
 import { parseCpu, parseMemory } from './spec-units.js'

@@ -7,7 +7,7 @@
  * alias expansion is capped.
  */
 import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
-import { isPlainObject } from './spec-check.js'
+import { isPlainObject } from './spec-rules.js'
 
 export const SPEC_FILE_LIMITS = {
   /** refused before parsing */

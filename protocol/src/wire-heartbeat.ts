@@ -7,7 +7,7 @@
 import { canonicalJson } from './canonical.js'
 import { InvalidMessageError } from './errors.js'
 import { verifySignature, type Identity, type PeerIdString } from './identity.js'
-import { SPEC_LIMITS } from './spec-check.js'
+import { SPEC_LIMITS } from './spec-rules.js'
 import type { ServiceId } from './spec.js'
 import { addrs, bool, capacity, fail, labels, list, name, object, pattern, peerId, signature, text, token, whole, type Capacity } from './wire-check.js'
 

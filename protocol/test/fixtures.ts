@@ -23,8 +23,19 @@ export function serviceValue (org: string, name: string, created: string, extra:
   return {
     created,
     spec: {
-      name, org, image: 'minga/busybox:1', env: {}, replicas: 1, resources: { cpu: 100, memory: 67108864 },
-      spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra
+      name,
+      org,
+      image: 'minga/busybox:1',
+      env: {},
+      replicas: 1,
+      resources: { cpu: 100, memory: 67108864 },
+      spread: 'org',
+      constraints: {},
+      ports: [],
+      update: { maxUnavailable: 1 },
+      singleton: false,
+      volumes: [],
+      ...extra
     }
   }
 }

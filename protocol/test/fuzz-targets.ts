@@ -86,8 +86,16 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
 export async function inviteTarget (): Promise<FuzzTarget<string>> {
   const issuer = await generateIdentity()
   const tokens = [false, true].map(newOrg => createInvite(issuer, {
-    meshId: 'mesh-7f3a', root: issuer.peerId, psk: newSwarmKey(), bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
-    inviteId: newInviteId(), secret: newInviteSecret(), ...(newOrg ? {} : { org: 'acme' }), newOrg, expires: NOW + 3_600_000, uses: 3
+    meshId: 'mesh-7f3a',
+    root: issuer.peerId,
+    psk: newSwarmKey(),
+    bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
+    inviteId: newInviteId(),
+    secret: newInviteSecret(),
+    ...(newOrg ? {} : { org: 'acme' }),
+    newOrg,
+    expires: NOW + 3_600_000,
+    uses: 3
   }))
   const canonical = new Map(tokens.map(t => [t, JSON.stringify(decodeInvite(t, { now: NOW }), (_, v) => v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)]))
   const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_ \n='.split(''))

@@ -1,11 +1,11 @@
 /** control API: services (ls, ps, deploy, rm, scale) */
 import { checkServiceSpec, parseServiceSpec } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
-import type { ApiRoutes } from './api-server.js'
-import type { Daemon } from './daemon.js'
+import type { ApiContext, ApiRoutes } from './api-types.js'
 
-export function serviceRoutes (routes: ApiRoutes, d: Daemon): void {
-  const ops = () => d.operations
+/** the services' routes: ls, ps, deploy, configs, rm, scale */
+export function serviceRoutes (routes: ApiRoutes, { operations }: ApiContext): void {
+  const ops = (): ApiContext['operations'] => operations
   routes.add('GET', '/v1/services', async () => ops().services())
   routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
   // a bare name: this org's service of that name, else the one in any org

@@ -14,8 +14,8 @@ export function meshCommands (program: Command): void {
     .addHelpText('after', '\nExample:\n  minga init --org acme\n  minga up')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
-      const { DataDir, initMesh } = await import('@minga/node')
-      const { meshId, peerId } = await initMesh(new DataDir(ctx.dataDir), options.org)
+      const { createMesh } = await import('@minga/node/setup')
+      const { meshId, peerId } = await createMesh(ctx.dataDir, options.org)
       ctx.out(`Created mesh ${meshId} with organization ${options.org}.\nThis node is ${peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
 
@@ -47,8 +47,8 @@ export function meshCommands (program: Command): void {
     .action(async (token, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const timeoutMs = await durationFlag(options.timeout, '--timeout', 'wait')
-      const { DataDir, joinMesh } = await import('@minga/node')
-      const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label), timeoutMs })
+      const { joinMesh } = await import('@minga/node/setup')
+      const result = await joinMesh(ctx.dataDir, { token, org: options.org, labels: keyValues(options.label), timeoutMs })
       ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
 
@@ -73,14 +73,14 @@ export function meshCommands (program: Command): void {
       // a node allocates little but steadily; V8 would grow its young generation to 16 MB semi-spaces,
       // about 20 MB of resident memory an idle node never needs (bench/mesh-idle-rss.mjs: ~110 → ~90 MB)
       setFlagsFromString('--semi-space-growth-factor=1')
-      const { Daemon, parseHttpAddress } = await import('@minga/node')
+      const { nodeProcess, parseHttpAddress } = await import('@minga/node/setup')
       if (options.http !== undefined) parseHttpAddress(options.http)
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
-      const daemon = new Daemon({
+      const daemon = nodeProcess({
         dataDir: ctx.dataDir,
         listen: options.listen,
         door: options.door,

@@ -7,8 +7,8 @@
  *   - one placement cache (nodes that see the same state digest and live
  *     set compute the same placement; it is computed once).
  */
-import { LruPlacementCache, type MeshEvent } from '@minga/node'
-import { keys, MemoryPersistence, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
+import { LruPlacementCache, type MeshEvent } from '@minga/node/core'
+import { MemoryPersistence, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
 import { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import { SIM_EPOCH, Simulator } from '../engine/simulator.js'
@@ -142,5 +142,3 @@ export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int3
   while (v < nodes) out[v++] = orgs - 1
   return out
 }
-
-

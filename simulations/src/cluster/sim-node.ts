@@ -6,7 +6,7 @@
  * MemoryEngine (the host's container engine). A crash takes the host down
  * with its containers; a restart boots the same identity on the same store.
  */
-import { EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NodeCore, type MeshEvent, type Timing } from '@minga/node'
+import { EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NodeCore, type MeshEvent, type Timing } from '@minga/node/core'
 import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord } from '@minga/protocol'
 import { Prng } from '../engine/prng.js'
 import { NodeClock, type Simulator } from '../engine/simulator.js'
@@ -116,5 +116,3 @@ export class SimNode {
     void current.runtime.close()
   }
 }
-
-

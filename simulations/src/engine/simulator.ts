@@ -10,7 +10,7 @@
  * else (no timer, no I/O) feeds the process, so the interleaving, and with
  * it the run, is a function of the seed alone.
  */
-import type { Clock, Timer } from '@minga/node'
+import type { Clock, Timer } from '@minga/node/core'
 import { EventQueue, type SimEvent } from './queue.js'
 
 /** 2026-01-01T00:00:00Z: virtual time starts here */

@@ -11,16 +11,17 @@
  * heartbeat. Messages never cross a partition; after a heal the cut links
  * come back after `reconnect`.
  */
-import type { AbortOptions, ProbeResult } from '@minga/node'
+import type { AbortOptions, ProbeResult } from '@minga/node/core'
 import type { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import type { Simulator } from '../engine/simulator.js'
 import { publishGossip } from './gossip.js'
 import { LinkModel, type NetworkParams } from './model.js'
+import type { ModelledNetwork } from './modelled.js'
 import { Overlay } from './overlay.js'
 import { PathCache, type Reach } from './paths.js'
 import { sendRequest, openStream } from './requests.js'
-import { SimMesh } from './sim-mesh.js'
+import { SimMesh, type MeshNetwork } from './sim-mesh.js'
 import { Traffic } from './traffic.js'
 
 export interface NetworkInit {
@@ -39,7 +40,8 @@ const MAX_ERRORS = 20
 /** how long Libp2pMesh.probe waits for a dial */
 const PROBE_TIMEOUT = 1000
 
-export class Network {
+/** the modelled network of a run: one per simulation */
+export class Network implements ModelledNetwork, MeshNetwork {
   readonly sim: Simulator
   readonly params: NetworkParams
   readonly peerIds: string[]

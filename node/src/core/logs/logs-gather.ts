@@ -20,11 +20,11 @@
  * already delivered skipped.
  */
 import { protocols } from '@minga/protocol'
-import { linkSignals } from '../runtime/signals.js'
-import type { Clock } from './clock.js'
-import type { LogsServer } from './logs.js'
-import type { Mesh } from './mesh.js'
-import type { NodeCore } from './core.js'
+import { linkSignals } from '../../runtime/signals.js'
+import type { Clock } from '../clock.js'
+import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
+import type { Mesh } from '../mesh.js'
+import type { LogsServer } from './logs-server.js'
 import { decodeLogsResponse, encodeLogs, type ContainerBatch, type LogsRequest, type LogsResponse } from './logs-wire.js'
 
 export type LogItem =
@@ -325,11 +325,18 @@ function short (peer: string): string {
   return peer.slice(-8)
 }
 
+/** what `replicaHolders` reads: this node's containers and the assignment, the peers' heartbeats */
+export interface ReplicaHolderComponents {
+  self: string
+  reconciler: Pick<ReconcileView, 'containers' | 'currentAssignment'>
+  liveness: Pick<LiveSet, 'status'> & Pick<PeerReports, 'all'>
+}
+
 /** nodes that run (by their heartbeats, or this node's own containers) or are assigned replicas of `service`, dead ones excluded */
-export function replicaHolders (core: Pick<NodeCore, 'identity' | 'reconciler' | 'liveness'>, service: string, replicas?: number[]): string[] {
+export function replicaHolders (core: ReplicaHolderComponents, service: string, replicas?: number[]): string[] {
   const wanted = (replica: number): boolean => replicas === undefined || replicas.includes(replica)
   const out = new Set<string>()
-  if (core.reconciler.containers().some(c => c.service === service && wanted(c.replica))) out.add(core.identity.peerId)
+  if (core.reconciler.containers().some(c => c.service === service && wanted(c.replica))) out.add(core.self)
   for (const peer of core.liveness.all()) {
     if (peer.status === 'dead') continue
     if (peer.heartbeat?.replicas.some(r => r.service === service && wanted(r.replica)) === true) out.add(peer.id)

@@ -17,9 +17,9 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { protocols, type Identity, type State } from '@minga/protocol'
-import type { LogLine, Runtime, RuntimeContainer } from '../runtime/types.js'
-import type { Clock, Timer } from './clock.js'
-import type { Mesh } from './mesh.js'
+import type { LogLine, Runtime, RuntimeContainer } from '../../runtime/types.js'
+import type { Clock, Timer } from '../clock.js'
+import type { Mesh } from '../mesh.js'
 import {
   decodeLogsRequest, encodeLogs, LogsProtocolError, MAX_LINE_CHARS,
   type ContainerBatch, type LogsOpenRequest, type LogsRequest, type LogsResponse, type WireLine

@@ -5,21 +5,16 @@
  * high-water marks, the peer answers with what it holds above them, in
  * pages, plus its own marks. This heals lost gossip and partitions.
  */
-import { decodeMessage, encodeMessage, protocols, topics, type Entry, type Identity, type State, type WireMessage } from '@minga/protocol'
-import type { Clock, Timer } from './clock.js'
-import type { EventLog } from './events.js'
-import type { Liveness } from './liveness.js'
-import type { Mesh } from './mesh.js'
-import type { Timing } from './timing.js'
+import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import type { Mesh } from '../mesh.js'
 
-export interface SyncInit {
-  identity: Identity
-  state: State
+export interface SyncComponents extends CoreComponents {
   mesh: Mesh
-  clock: Clock
-  timing: Timing
-  liveness: Liveness
-  events: EventLog
+  /** picks the peer of a round: live ones, those whose heartbeat shows another digest first */
+  liveness: Pick<LiveSet, 'live'> & Pick<PeerReports, 'peer'>
+  /** [0, 1), the choice of peer; the simulator passes its seeded generator */
   random: () => number
   /** the simulator shares a cache of decoded messages between its nodes */
   decode?: (data: Uint8Array) => WireMessage
@@ -37,7 +32,7 @@ export class Sync {
   private idleRounds = 0
   readonly stats = { rounds: 0, pulled: 0, failures: 0, gossipIn: 0, gossipOut: 0 }
 
-  constructor (private readonly init: SyncInit) {}
+  constructor (private readonly init: SyncComponents) {}
 
   start (): void {
     const { state, mesh, clock, timing, identity } = this.init

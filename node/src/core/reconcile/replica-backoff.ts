@@ -7,6 +7,7 @@
  * a while is forgiven.
  */
 import type { HealthProbe } from '@minga/protocol'
+import { replicaKey } from './replicas.js'
 
 export interface ReplicaProblem extends FailureDetails { service: string, replica: number, error: string, at: number, retryAt: number }
 
@@ -17,10 +18,6 @@ export const BACKOFF_FIRST = 1000
 export const BACKOFF_MAX = 60_000
 /** healthy this long after its last failure, a replica starts over with a clean record */
 export const STEADY_AFTER = 30_000
-
-export function replicaKey (service: string, replica: number): string {
-  return `${service}#${replica}`
-}
 
 export class ReplicaBackoff {
   private readonly records = new Map<string, ReplicaProblem & { failures: number }>()

@@ -15,31 +15,27 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type Identity, type ReplicaProblemReport, type ReplicaReport, type ReplicaState, type Resources, type ServiceId, type ServiceSpec, type State } from '@minga/protocol'
-import type { ReplicaSpec, Runtime, RuntimeContainer } from '../runtime/types.js'
-import type { Clock, Timer } from './clock.js'
-import type { EventLog } from './events.js'
-import type { Liveness } from './liveness.js'
-import type { PlacementCache } from './placement-cache.js'
-import type { Timing } from './timing.js'
+import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
 import { servicesOn } from './assignment-index.js'
-import { LruPlacementCache } from './placement-cache.js'
-import { ReplicaBackoff, replicaKey, type FailureDetails } from './replica-backoff.js'
-import { replicaNotes, runNote, type ReplicaNote } from './replica-notes.js'
+import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
+import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
+import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
+import { replicaNotes, runNote } from './replica-notes.js'
+import { isHealthy, replicaKey, replicaReports, reportKey, servicesById } from './replicas.js'
+import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
-import { desiredServices, liveNodeInfos, memberCount } from './view.js'
 
-export type { ReplicaNote } from './replica-notes.js'
+export type { ReplicaNote } from '../components.js'
 
-export interface ReconcilerInit {
-  identity: Identity
-  state: State
-  liveness: Liveness
+export interface ReconcilerComponents extends CoreComponents {
+  /** who is live, what the peers run, and a heartbeat now when what this node runs changed */
+  liveness: LiveSet & Pick<PeerReports, 'reportsFor'> & HeartbeatSender
   runtime: Runtime
-  clock: Clock
-  timing: Timing
-  events: EventLog
+  /** shared between nodes that see the same inputs (the simulator); default: this node's last placement */
   placementCache?: PlacementCache
   /** containers started at once, at most */
   concurrency?: number
@@ -51,19 +47,16 @@ export interface ReconcilerInit {
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
 }
 
-const REPORTED_STATE: Record<RuntimeContainer['state'], ReplicaState> = { created: 'pending', starting: 'starting', running: 'running', exited: 'failed' }
 const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
 /** peers drop heartbeats that come faster than a quarter period; stay clear of that */
 const MIN_BEAT_SHARE = 0.3
-/** wait this long before watching the runtime's events again after the stream broke */
-const WATCH_RETRY_MS = 1000
 /** own stops remembered, at most */
 const MAX_OWN_STOPS = 1000
 
 interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
 
-export class Reconciler {
+export class Reconciler implements ReconcileView {
   private readonly cache: PlacementCache
   private readonly slots: Semaphore
   private readonly timers: Timer[] = []
@@ -88,7 +81,7 @@ export class Reconciler {
   private reported = ''
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
-  constructor (private readonly init: ReconcilerInit) {
+  constructor (private readonly init: ReconcilerComponents) {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
@@ -106,7 +99,13 @@ export class Reconciler {
       if (change.status || [...change.services].some(service => this.concerns(service))) this.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
-    void this.watchRuntime()
+    void watchRuntime(this.init, {
+      stopped: () => this.stopped,
+      find: (id) => this.observed.find(o => o.id === id),
+      ownStop: (id) => this.ownStops.has(id),
+      changed: () => this.schedule(),
+      watching: (controller) => { this.watcher = controller }
+    })
     this.schedule()
   }
 
@@ -155,7 +154,7 @@ export class Reconciler {
 
   /** what this node reports in its heartbeat */
   replicaReport (): ReplicaReport[] {
-    return this.observed.map(c => ({ service: c.service as ServiceId, replica: c.replica, hash: c.hash, state: REPORTED_STATE[c.state], healthy: isHealthy(c) }))
+    return replicaReports(this.observed)
   }
 
   allocated (): Resources {
@@ -385,43 +384,4 @@ export class Reconciler {
       this.announce()
     })
   }
-
-  private async watchRuntime (): Promise<void> {
-    const { runtime, clock, events, identity } = this.init
-    while (!this.stopped) {
-      this.watcher = new AbortController()
-      try {
-        for await (const event of runtime.events({ signal: this.watcher.signal })) {
-          const c = this.observed.find(o => o.id === event.id)
-          const subject = c === undefined ? event.id : replicaKey(c.service, c.replica)
-          // a container that exits because this node stopped it did not crash: its stop is an event of its own
-          if (event.type === 'die' && c !== undefined && !this.ownStops.has(event.id)) events.emit({ time: clock.now(), node: identity.peerId, kind: 'replica-crash', subject, reason: `exited with code ${event.exitCode}` })
-          if (event.type === 'health' && event.health !== 'starting') {
-            events.emit({ time: clock.now(), node: identity.peerId, kind: event.health === 'healthy' ? 'replica-healthy' : 'replica-unhealthy', subject, reason: `health check ${event.health === 'healthy' ? 'passes' : 'fails'}` })
-          }
-          this.schedule()
-        }
-      } catch {}
-      // the stream ended (engine restarted or unreachable): the periodic pass goes on, and we watch again
-      if (this.stopped) return
-      this.schedule()
-      await clock.sleep(WATCH_RETRY_MS, this.watcher.signal).catch(() => {})
-    }
-  }
-}
-
-const servicesByIdCache = new WeakMap<DesiredService[], Map<string, DesiredService>>()
-
-function servicesById (services: DesiredService[]): Map<string, DesiredService> {
-  let index = servicesByIdCache.get(services)
-  if (index === undefined) servicesByIdCache.set(services, index = new Map(services.map(s => [s.id, s])))
-  return index
-}
-
-function isHealthy (c: RuntimeContainer): boolean {
-  return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
-}
-
-function reportKey (replicas: readonly ReplicaReport[]): string {
-  return replicas.map(r => `${r.service}#${r.replica}@${r.hash}:${r.state}:${r.healthy ? 1 : 0}`).sort().join(',')
 }

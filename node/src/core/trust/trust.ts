@@ -16,21 +16,15 @@
  */
 import {
   keys, majorityOf, proposalId, proposals, removalOf, removedOrgs, tally,
-  type Entry, type InviteRecord, type Json, type ProposalRecord, type RevokedRecord, type State, type Tally, type Identity
+  type Entry, type InviteRecord, type Json, type ProposalRecord, type RevokedRecord, type State, type Tally
 } from '@minga/protocol'
-import type { Clock, Timer } from './clock.js'
-import type { EventLog } from './events.js'
-import type { Liveness } from './liveness.js'
-import type { Timing } from './timing.js'
-import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, LiveSet } from '../components.js'
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../errors.js'
 
-export interface TrustInit {
-  identity: Identity
-  state: State
-  clock: Clock
-  liveness: Liveness
-  events: EventLog
-  timing: Timing
+export interface TrustComponents extends CoreComponents {
+  /** the enactor of a passed removal is the lowest-ranked live node */
+  liveness: Pick<LiveSet, 'live'>
 }
 
 export interface RemovedNode { node: string, org: string, lastSeq: number, invitesRevoked: number }
@@ -47,7 +41,7 @@ export class Trust {
   private stopped = true
   readonly stats = { raises: 0, enacted: 0, failures: 0 }
 
-  constructor (private readonly init: TrustInit) {}
+  constructor (private readonly init: TrustComponents) {}
 
   start (): void {
     this.stopped = false

@@ -17,10 +17,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import { protocols } from '@minga/protocol'
-import { linkSignals } from '../runtime/signals.js'
-import type { Clock } from './clock.js'
-import type { EventLog, MeshEvent } from './events.js'
-import type { Mesh } from './mesh.js'
+import { linkSignals } from '../../runtime/signals.js'
+import type { Clock } from '../clock.js'
+import type { Mesh } from '../mesh.js'
+import type { EventLog, MeshEvent } from './event-log.js'
 
 export interface EventsRequest {
   type: 'events-poll'

@@ -6,12 +6,27 @@
  */
 import {
   createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
-  type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
+  type Identity, type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
-import type { NodeCore } from './core.js'
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js'
+import type { EventSink } from '../components.js'
+import type { EventLog, MeshEvent } from '../events/event-log.js'
+import type { EventItem, MeshEvents } from '../events/mesh-events.js'
+import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
+import { auditView, type AuditRecord } from '../trust/audit.js'
+import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
+import { clockVerdict } from '../liveness/clock-offset.js'
 import { chunksOf, dropChunks, missingChunks, storeChunks } from './configs.js'
-import { servicesView, psView, nodesView, statusView } from './views.js'
+import { statusView, type StatusComponents, type StatusView } from './status-view.js'
+import { nodesView, psView, servicesView, type NodeView, type ReplicaView, type ServiceView } from './views.js'
+
+/** what Operations uses: the views' components, the event log, and the mesh-wide reads (logs, events) */
+export interface OperationsComponents extends StatusComponents {
+  identity: Identity
+  events: EventSink & Pick<EventLog, 'recent'>
+  /** the logs of a service's replicas from every node that runs them, merged by time */
+  readLogs: (options: GatherLogsOptions) => AsyncGenerator<LogItem>
+  meshEvents: Pick<MeshEvents, 'gather' | 'follow'>
+}
 
 export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
 
@@ -27,8 +42,24 @@ export interface InviteOptions {
 }
 
 export class Operations {
-  constructor (private readonly core: NodeCore) {}
+  constructor (private readonly core: OperationsComponents) {}
 
+  /** this node's clock, ms since epoch */
+  now (): number {
+    return this.core.clock.now()
+  }
+
+  /**
+   * Throws ClockSkewError when this node's clock runs so far ahead of the
+   * mesh's that every other node would refuse what it writes now (an
+   * acknowledged write that the mesh refuses would be a lie)
+   */
+  checkClockForWrite (): void {
+    const verdict = clockVerdict(this.core.clockOffset(), this.core.state.maxClockAhead)
+    if (verdict.level === 'refused') throw new ClockSkewError(verdict.text)
+  }
+
+  /** this node's organization; ForbiddenError before its admission has arrived */
   get org (): string {
     const org = this.core.state.memberOrg(this.core.identity.peerId)
     if (org === undefined) throw new ForbiddenError('This node is not a member of the mesh yet; run "minga join TOKEN" first')
@@ -195,15 +226,45 @@ export class Operations {
     return { token, id, expires }
   }
 
-  services (): ReturnType<typeof servicesView> { return servicesView(this.core) }
+  /** `minga ls`: every desired service with its replicas' counts, sorted by id */
+  services (): ServiceView[] { return servicesView(this.core) }
   /** every replica, or those of one service (NotFoundError when there is no such service) */
-  ps (ref?: string): ReturnType<typeof psView> {
+  ps (ref?: string): ReplicaView[] {
     if (ref === undefined) return psView(this.core)
     const { spec } = this.serviceRecord(ref)
     return psView(this.core, `${spec.org}/${spec.name}`)
   }
-  nodes (): ReturnType<typeof nodesView> { return nodesView(this.core) }
-  status (): ReturnType<typeof statusView> { return statusView(this.core) }
+
+  /** `minga nodes`: every member, its liveness, capacity and labels */
+  nodes (): NodeView[] { return nodesView(this.core) }
+  /** `minga status`: is the mesh healthy, and if not, what to look at */
+  status (): StatusView { return statusView(this.core) }
+
+  /** the logs of a service's replicas from every node that runs them, merged by time (ends when the signal aborts) */
+  logs (options: GatherLogsOptions): AsyncGenerator<LogItem> { return this.core.readLogs(options) }
+  /** this node's own recent events, since `since` (ms since epoch), at most `limit` */
+  recentEvents (options: { since?: number, limit?: number }): MeshEvent[] { return this.core.events.recent(options) }
+  /** every live node's events since `since`, merged by time: the last `limit` of them */
+  async gatherEvents (options: { since?: number, limit?: number, signal?: AbortSignal }): Promise<EventItem[]> { return await this.core.meshEvents.gather(options) }
+  /** recent events of every live node, then new ones as they happen, until the signal aborts */
+  followEvents (options: { since?: number, signal?: AbortSignal }): AsyncGenerator<EventItem> { return this.core.meshEvents.follow(options) }
+  /** `minga audit`: the governance entries the mesh holds, signatures checked */
+  audit (options: { kinds?: string[], limit?: number } = {}): AuditRecord[] { return auditView(this.core.state, options) }
+
+  /**
+   * a node for an act that cannot be undone: its full peer id, or a unique
+   * suffix of at least 6 characters (as "minga nodes" shows 8);
+   * BadRequestError when too short or ambiguous, NotFoundError when none
+   */
+  resolveNodeStrictly (ref: string): string {
+    const members = [...this.core.state.members().keys()]
+    if (members.includes(ref)) return ref
+    if (ref.length < 6) throw new BadRequestError(`"${ref}" is too short to name a node for removal; give its full id or at least its last 6 characters`)
+    const matches = members.filter(id => id.endsWith(ref))
+    if (matches.length === 1) return matches[0]
+    if (matches.length === 0) throw new NotFoundError(`No member node ends with "${ref}"; "minga nodes" lists them`)
+    throw new BadRequestError(`"${ref}" matches ${matches.length} nodes; give more of the id`)
+  }
 
   private requireOwnOrg (org: string): void {
     if (org !== this.org) throw new ForbiddenError(`Only members of ${org} change its services; this node belongs to ${this.org}`)

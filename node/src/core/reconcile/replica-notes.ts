@@ -8,19 +8,12 @@
  * with the last probe's exit code and output.
  */
 import type { HealthProbe } from '@minga/protocol'
-import type { RuntimeContainer } from '../runtime/types.js'
-import { replicaKey, type ReplicaProblem } from './replica-backoff.js'
+import type { RuntimeContainer } from '../../runtime/types.js'
+import type { ReplicaNote } from '../components.js'
+import type { ReplicaProblem } from './replica-backoff.js'
+import { replicaKey } from './replicas.js'
 
-export interface ReplicaNote {
-  service: string
-  replica: number
-  /** in words an operator can act on */
-  error: string
-  /** local ms when this became true */
-  at: number
-  /** the last health check, for a copy that fails it */
-  probe?: HealthProbe
-}
+export type { ReplicaNote } from '../components.js'
 
 export interface NotesInput {
   /** the back-off records: failed starts and crashes */

@@ -18,16 +18,17 @@
  */
 import type { State } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
-import type { RuntimeContainer } from '../runtime/types.js'
-import { replicaKeysOn } from './assignment-index.js'
-import type { Clock, Timer } from './clock.js'
-import type { EventKind, EventLog } from './events.js'
+import type { RuntimeContainer } from '../../runtime/types.js'
+import type { Clock, Timer } from '../clock.js'
+import type { EventSink } from '../components.js'
+import { replicaKeysOn } from '../reconcile/assignment-index.js'
+import type { EventKind } from './event-log.js'
 
 export interface EventWatchInit {
   self: string
   state: State
   clock: Clock
-  events: EventLog
+  events: EventSink
   assignment: () => Assignment
   containers: () => RuntimeContainer[]
   status: (peer: string) => 'alive' | 'suspect' | 'dead'

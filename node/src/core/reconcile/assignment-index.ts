@@ -4,7 +4,7 @@
  * simulator's nodes share assignment objects, so each is indexed only once.
  */
 import type { Assignment } from '@minga/scheduler'
-import { replicaKey } from './replica-backoff.js'
+import { replicaKey } from './replicas.js'
 
 interface Index {
   /** node → `service#replica` keys assigned to it */

@@ -9,11 +9,11 @@
  * cut), from the assignment that placed the singleton there.
  */
 import type { Assignment, DesiredService, PeerReplica } from '@minga/scheduler'
-import type { Clock } from './clock.js'
-import type { Liveness } from './liveness.js'
+import type { Clock } from '../clock.js'
+import type { LiveSet } from '../components.js'
 
 export interface SingletonFencesInit {
-  liveness: Pick<Liveness, 'diedAt'>
+  liveness: Pick<LiveSet, 'diedAt'>
   clock: Clock
   /** ms after the old owner's death */
   fence: number

@@ -4,10 +4,19 @@
  * (and the command exit 1); notes are worth knowing but need no action now.
  * Every problem names the command that shows more.
  */
-import type { NodeCore } from './core.js'
-import { clockVerdict, type ClockOffset } from './clock-offset.js'
-import { DRIFT_AFTER_MS } from './event-watch.js'
-import { nodesView, psView, servicesView } from './views.js'
+import type { EventLog } from '../events/event-log.js'
+import { DRIFT_AFTER_MS } from '../events/event-watch.js'
+import { clockVerdict, type ClockOffset } from '../liveness/clock-offset.js'
+import { nodesView, psView, servicesView, type ViewComponents } from './views.js'
+
+/** what `minga status` reads beyond the views: recent events, the clock offset, how long peers have disagreed */
+export interface StatusComponents extends ViewComponents {
+  events: Pick<EventLog, 'recent'>
+  /** this node's clock against the mesh's; undefined before any peer is heard */
+  clockOffset: () => ClockOffset | undefined
+  /** ms for which a peer's heartbeats have shown another state digest (0: they agree) */
+  disagreeingFor: (peer: string) => number
+}
 
 export interface StatusView {
   node: string
@@ -34,7 +43,7 @@ export interface StatusView {
 const HOUR = 3_600_000
 const FULL_SHARE = 0.9
 
-export function statusView (core: NodeCore): StatusView {
+export function statusView (core: StatusComponents): StatusView {
   const nodes = nodesView(core)
   const services = servicesView(core)
   const assignment = core.reconciler.currentAssignment()
@@ -43,7 +52,7 @@ export function statusView (core: NodeCore): StatusView {
   const short = (ids: string[]): string => ids.slice(0, 5).map(id => id.slice(-8)).join(', ') + (ids.length > 5 ? ', …' : '')
   const problems: string[] = []
   const notes: string[] = []
-  const self = core.identity.peerId
+  const self = core.self
 
   const clock = core.clockOffset()
   const verdict = clockVerdict(clock, core.state.maxClockAhead)
@@ -75,7 +84,7 @@ export function statusView (core: NodeCore): StatusView {
   if (agreeing < live.length) {
     // right after a write the heartbeats lag a second or two: only a difference that lasts is a problem
     const others = live.filter(n => n.digest !== digest && !n.self).map(n => n.id)
-    const lasting = others.filter(id => core.eventWatch.disagreeingFor(id) > DRIFT_AFTER_MS)
+    const lasting = others.filter(id => core.disagreeingFor(id) > DRIFT_AFTER_MS)
     if (lasting.length > 0) problems.push(`${lasting.length} live node(s) have held a different state for over ${DRIFT_AFTER_MS / 1000} s (${short(lasting)}) — "minga events --kind sync,entry-rejected" on both sides`)
     if (lasting.length < others.length) notes.push(`${others.length - lasting.length} node(s) are catching up with the latest changes`)
   }

@@ -3,9 +3,20 @@
  * built from the replicated state, the last assignment, this node's
  * containers and the peers' heartbeats.
  */
-import { keys, type CordonRecord, type HealthProbe, type Json } from '@minga/protocol'
-import type { NodeCore } from './core.js'
-import { replicaKey } from './replica-backoff.js'
+import { keys, type CordonRecord, type HealthProbe, type Json, type State } from '@minga/protocol'
+import type { Clock } from '../clock.js'
+import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
+import { replicaKey } from '../reconcile/replicas.js'
+
+/** what the views read: the state, the peers' heartbeats, the reconcile loop's view */
+export interface ViewComponents {
+  /** this node's peer id */
+  self: string
+  state: State
+  clock: Clock
+  liveness: Pick<LiveSet, 'status'> & Pick<PeerReports, 'all' | 'own' | 'peer'>
+  reconciler: ReconcileView
+}
 
 export interface ReplicaView {
   service: string
@@ -36,7 +47,7 @@ export interface ServiceView {
 }
 
 /** every reported replica per `service#replica`, this node's own from its runtime */
-function reported (core: NodeCore): Map<string, ReplicaView['running']> {
+function reported (core: ViewComponents): Map<string, ReplicaView['running']> {
   const out = new Map<string, ReplicaView['running']>()
   const add = (service: string, replica: number, item: ReplicaView['running'][number] & { hash: string }, desired: Map<string, string>): void => {
     const key = `${service}#${replica}`
@@ -47,7 +58,7 @@ function reported (core: NodeCore): Map<string, ReplicaView['running']> {
   }
   const desired = new Map(core.reconciler.desired().map(s => [s.id, s.hash]))
   for (const c of core.reconciler.containers()) {
-    add(c.service, c.replica, { node: core.identity.peerId, state: c.state, healthy: c.state === 'running' && (c.health === 'healthy' || c.health === 'none'), current: false, containerId: c.id, hash: c.hash }, desired)
+    add(c.service, c.replica, { node: core.self, state: c.state, healthy: c.state === 'running' && (c.health === 'healthy' || c.health === 'none'), current: false, containerId: c.id, hash: c.hash }, desired)
   }
   for (const peer of core.liveness.all()) {
     if (peer.status === 'dead' || peer.heartbeat === undefined) continue
@@ -56,7 +67,7 @@ function reported (core: NodeCore): Map<string, ReplicaView['running']> {
   return out
 }
 
-export function psView (core: NodeCore, service?: string): ReplicaView[] {
+export function psView (core: ViewComponents, service?: string): ReplicaView[] {
   const assignment = core.reconciler.currentAssignment()
   const runningBy = reported(core)
   // this node's own notes, and what the other nodes report of the replicas they run or are assigned
@@ -65,7 +76,7 @@ export function psView (core: NodeCore, service?: string): ReplicaView[] {
     if (peer.status === 'dead') continue
     for (const p of peer.heartbeat?.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer.id}`, { error: `node ${peer.id.slice(-8)} reports: ${p.error}`, probe: p.probe })
   }
-  for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.identity.peerId}`, p)
+  for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.self}`, p)
   const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
   const out: ReplicaView[] = []
   for (const s of core.reconciler.desired()) {
@@ -87,7 +98,7 @@ export function psView (core: NodeCore, service?: string): ReplicaView[] {
   return out
 }
 
-export function servicesView (core: NodeCore): ServiceView[] {
+export function servicesView (core: ViewComponents): ServiceView[] {
   const runningBy = reported(core)
   return core.reconciler.desired().map(s => {
     let running = 0
@@ -121,14 +132,14 @@ export interface NodeView {
   addrs: string[]
 }
 
-export function nodesView (core: NodeCore): NodeView[] {
+export function nodesView (core: ViewComponents): NodeView[] {
   const now = core.clock.now()
   const own = core.liveness.own()
   const out: NodeView[] = []
   for (const [id, org] of core.state.members()) {
     const record = core.state.value<Record<string, any>>(keys.node(id))
     const cordon = core.state.value<CordonRecord & Json>(keys.cordon(id))
-    const self = id === core.identity.peerId
+    const self = id === core.self
     const peer = core.liveness.peer(id)
     const heartbeat = self ? own : peer?.heartbeat
     const view: NodeView = {
@@ -152,5 +163,3 @@ export function nodesView (core: NodeCore): NodeView[] {
   }
   return out.sort((a, b) => a.org.localeCompare(b.org) || a.id.localeCompare(b.id))
 }
-
-export { statusView, type StatusView } from './status-view.js'

@@ -16,8 +16,8 @@ import { createHash } from 'node:crypto'
 import {
   CONFIG_CHUNK_BYTES, keys, type ConfigChunkRecord, type ConfigFileSpec, type Identity, type Json, type ServiceSpec, type State
 } from '@minga/protocol'
-import type { ContainerFile } from '../runtime/types.js'
-import { BadRequestError, ConfigUnavailableError } from '../errors.js'
+import type { ContainerFile } from '../../runtime/types.js'
+import { BadRequestError, ConfigUnavailableError } from '../../errors.js'
 
 /** the chunk digests a spec's config files need */
 export function chunksOf (spec: Pick<ServiceSpec, 'configs'> | undefined): Set<string> {

@@ -17,24 +17,20 @@
  * replica; a node that cannot read a secret yet fails that start, which is
  * retried with back-off until the re-sealed secret arrives.
  */
-import { createHash } from 'node:crypto'
 import {
   keys, openSecret, parseKey, removedOrgs, sealSecret,
-  type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec, type State, type Identity
+  type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import { matchesConstraints } from '@minga/scheduler'
-import type { Clock, Timer } from './clock.js'
-import type { EventLog } from './events.js'
-import type { Liveness } from './liveness.js'
-import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../errors.js'
-import type { ContainerFile } from '../runtime/types.js'
+import { secretVersions } from './secret-versions.js'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, LiveSet } from '../components.js'
+import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../../errors.js'
+import type { ContainerFile } from '../../runtime/types.js'
 
-export interface SecretsInit {
-  identity: Identity
-  state: State
-  clock: Clock
-  liveness: Liveness
-  events: EventLog
+export interface SecretsComponents extends Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events'> {
+  /** the first live owner that can open a secret seals it again; a change of the live set changes the readers */
+  liveness: Pick<LiveSet, 'live' | 'onChange'>
 }
 
 export interface SecretView {
@@ -63,7 +59,7 @@ export class Secrets {
   private stopped = true
   readonly stats = { resealed: 0, failures: 0 }
 
-  constructor (private readonly init: SecretsInit) {}
+  constructor (private readonly init: SecretsComponents) {}
 
   start (): void {
     this.stopped = false
@@ -254,31 +250,4 @@ function mayRun (spec: ServiceSpec, org: string, record: NodeRecord | undefined)
   if (record.acceptOrgs !== undefined && !record.acceptOrgs.includes(spec.org)) return false
   if ((record.shareForOthers ?? 1) <= 0) return false
   return matchesConstraints(spec, { labels: record.labels ?? {} })
-}
-
-/**
- * `org/service` → the versions of its secrets, for services that have any:
- * mixed into the service's desired hash (view.ts), so a new or changed
- * secret rolls its replicas like a spec change, and a re-seal does not
- */
-export function secretVersions (state: State): Map<string, string> {
-  // every reconcile pass asks; the state changes far less often
-  const digest = state.digest()
-  const cached = versionsCache.get(state)
-  if (cached?.digest === digest) return cached.versions
-  const out = new Map<string, string>()
-  for (const entry of state.list('secret/').sort((a, b) => a.key < b.key ? -1 : 1)) {
-    const [, org, service, name] = entry.key.split('/')
-    const id = `${org}/${service}`
-    out.set(id, `${out.get(id) ?? ''}${name}@${(entry.value as unknown as SecretRecord).version};`)
-  }
-  versionsCache.set(state, { digest, versions: out })
-  return out
-}
-
-const versionsCache = new WeakMap<State, { digest: string, versions: Map<string, string> }>()
-
-/** a container hash with the service's secret versions folded in (same length, still hex) */
-export function withSecrets (hash: string, versions: string | undefined): string {
-  return versions === undefined ? hash : createHash('sha256').update(`${hash}\0${versions}`).digest('hex').slice(0, hash.length)
 }

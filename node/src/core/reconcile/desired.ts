@@ -6,7 +6,7 @@
  */
 import { keys, containerHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
-import { secretVersions, withSecrets } from './secrets.js'
+import { secretVersions, withSecrets } from '../trust/secret-versions.js'
 
 const hashes = new WeakMap<object, string>()
 /** the last list per state, valid while the state digest is unchanged */

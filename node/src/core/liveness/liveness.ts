@@ -7,14 +7,13 @@
  * `down` report, and a peer with a report and no newer heartbeat is dead
  * after `downConfirm`. Liveness is soft state, never entries.
  */
-import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type ReplicaProblemReport, type Identity, type PeerIdString, type Resources, type State, type WireMessage } from '@minga/protocol'
-import type { Clock, Timer } from './clock.js'
-import type { EventLog } from './events.js'
-import type { Mesh } from './mesh.js'
-import type { Timing } from './timing.js'
+import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, type HeartbeatMessage, type ReplicaProblemReport, type PeerIdString, type Resources, type WireMessage } from '@minga/protocol'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, HeartbeatSender, LiveSet, LivenessChange, LivenessListener, PeerLiveness, PeerReplicaReport, PeerReports, PeerStatus } from '../components.js'
+import type { Mesh } from '../mesh.js'
+import { changedServices, reportsOf } from './replica-reports.js'
 
-
-export type PeerStatus = 'alive' | 'suspect' | 'dead'
+export type { PeerStatus, PeerLiveness, LivenessChange, LivenessListener, PeerReplicaReport } from '../components.js'
 
 export interface LocalReport {
   capacity: Resources
@@ -26,28 +25,8 @@ export interface LocalReport {
   problems?: ReplicaProblemReport[]
 }
 
-export interface PeerLiveness {
-  id: string
-  status: PeerStatus
-  /** the last heartbeat accepted from it */
-  heartbeat?: HeartbeatMessage
-  /** local clock when that heartbeat arrived */
-  seenAt?: number
-  /** local clock when a disconnect report about it arrived, if no heartbeat came since */
-  downSince?: number
-  /** local clock when it was last declared dead */
-  deadAt?: number
-  /** since the disconnect, a probe found its address refusing connections: the process is gone */
-  refused?: boolean
-}
-
-export interface LivenessInit {
-  identity: Identity
-  state: State
+export interface LivenessComponents extends CoreComponents {
   mesh: Mesh
-  clock: Clock
-  timing: Timing
-  events: EventLog
   version: string
   report: () => LocalReport
   /** told of every heartbeat accepted, with the local time it arrived (the clock offset estimate) */
@@ -60,7 +39,7 @@ export interface LivenessInit {
 /** heartbeats from one peer faster than this share of the period are dropped */
 const RATE_LIMIT_SHARE = 0.25
 
-export class Liveness {
+export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
   private readonly peers = new Map<string, PeerLiveness>()
   private readonly listeners = new Set<LivenessListener>()
   private readonly timers: Timer[] = []
@@ -85,7 +64,7 @@ export class Liveness {
   private quorumDirty = true
   private countedMembers = ''
 
-  constructor (private readonly init: LivenessInit) {
+  constructor (private readonly init: LivenessComponents) {
     this.bootedAt = init.clock.now()
     // seq starts from the clock so a restarted node's heartbeats are newer than its old ones
     this.seq = this.bootedAt
@@ -389,60 +368,5 @@ export class Liveness {
   }
 }
 
-/** what changed: the live set (`status`), and the services whose replicas a peer now reports differently */
-export interface LivenessChange {
-  status: boolean
-  services: ReadonlySet<string>
-}
-
-export type LivenessListener = (change: LivenessChange) => void
-
 const NO_SERVICES: ReadonlySet<string> = new Set()
 const NO_HOLDERS: ReadonlyMap<string, readonly PeerReplicaReport[]> = new Map()
-
-/** a replica as a peer reports it, in the form the planner reads */
-export interface PeerReplicaReport { service: string, replica: number, hash: string, healthy: boolean }
-
-const reportsByHeartbeat = new WeakMap<HeartbeatMessage, Map<string, PeerReplicaReport[]>>()
-
-/** a heartbeat's replica reports by service, indexed once per heartbeat object */
-function reportsOf (heartbeat: HeartbeatMessage): Map<string, PeerReplicaReport[]> {
-  let index = reportsByHeartbeat.get(heartbeat)
-  if (index === undefined) {
-    index = new Map()
-    for (const r of heartbeat.replicas) {
-      let list = index.get(r.service)
-      if (list === undefined) index.set(r.service, list = [])
-      list.push({ service: r.service, replica: r.replica, hash: r.hash, healthy: r.healthy })
-    }
-    reportsByHeartbeat.set(heartbeat, index)
-  }
-  return index
-}
-
-/** per service, the replicas a heartbeat reports, as one comparable string */
-function reportsByService (heartbeat: HeartbeatMessage | undefined): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const r of heartbeat?.replicas ?? []) out.set(r.service, `${out.get(r.service) ?? ''}${r.replica}@${r.hash}:${r.healthy ? 1 : 0},`)
-  return out
-}
-
-/** the last comparison per heartbeat pair: every receiver compares the same two heartbeats (the simulator shares them) */
-const lastComparison = new WeakMap<HeartbeatMessage, { before: HeartbeatMessage | undefined, changed: Set<string> }>()
-
-function changedServices (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
-  const cached = lastComparison.get(after)
-  if (cached !== undefined && cached.before === before) return cached.changed
-  const changed = compareReports(before, after)
-  lastComparison.set(after, { before, changed })
-  return changed
-}
-
-function compareReports (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
-  const old = reportsByService(before)
-  const now = reportsByService(after)
-  const changed = new Set<string>()
-  for (const [service, text] of now) if (old.get(service) !== text) changed.add(service)
-  for (const service of old.keys()) if (!now.has(service)) changed.add(service)
-  return changed
-}

@@ -6,22 +6,16 @@
  * the state in the answer and keeps up by anti-entropy.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { inviteSecretHash, keys, NAME_PATTERN, type Identity, type JoinRequestMessage, type JoinResponseMessage, type MemberRecord, type PeerIdString, type State } from '@minga/protocol'
-import type { Clock } from './clock.js'
-import type { EventLog } from './events.js'
+import { inviteSecretHash, keys, NAME_PATTERN, type JoinRequestMessage, type JoinResponseMessage, type MemberRecord, type PeerIdString } from '@minga/protocol'
+import type { CoreComponents } from '../components.js'
 
-export interface AdmissionInit {
-  identity: Identity
-  state: State
-  clock: Clock
-  events: EventLog
-}
+export type AdmissionComponents = Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events'>
 
 /** how many entries a join answer carries at most; the rest comes by anti-entropy */
 const MAX_JOIN_ENTRIES = 5000
 
 export class Admission {
-  constructor (private readonly init: AdmissionInit) {}
+  constructor (private readonly init: AdmissionComponents) {}
 
   /** judge a join request that arrived from the authenticated peer `from` */
   async admit (request: JoinRequestMessage, from: string): Promise<JoinResponseMessage> {
