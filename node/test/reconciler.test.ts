@@ -3,7 +3,7 @@
  * with a stand-in for liveness (this node alone, heartbeats recorded): what
  * the end-to-end tests on Docker showed it must do.
  */
-import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity, type Json } from '@minga/protocol'
+import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity } from '@minga/protocol'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_TIMING, EventLog, MemoryRuntime, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
@@ -40,8 +40,8 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
   reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events })
   const deploy = async (yaml: string): Promise<void> => {
     const [spec] = parseServiceSpec(yaml, { org: 'acme' })
-    const existing = state.value<{ created: string }>(keys.service('acme', spec.name))
-    await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() } as unknown as Json)
+    const existing = state.value(keys.service('acme', spec.name))
+    await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() })
   }
   return { identity, state, runtime: rt, reconciler, beats, events, deploy }
 }

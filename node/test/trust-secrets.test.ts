@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { keys } from '@minga/protocol'
 import { TestCluster, spec, waitFor } from './trust-fixtures.js'
 
 const VALUE = 'hunter2-' + Math.random().toString(36).slice(2)
@@ -64,7 +65,7 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     await b1.core.trust.removeNode(id(b1), 'retired')
     await waitFor(() => a1.state.revoked(id(b1)) !== undefined, 'b1 removed')
     await waitFor(() => a1.core.secrets.list('acme', 'web')[0]?.readers === 2, 're-sealed without b1')
-    const record = a1.state.value<any>('secret/acme/web/DB_PASSWORD')
+    const record = a1.state.value(keys.secret('acme', 'web', 'DB_PASSWORD'))!
     assert.equal(Object.keys(record.sealed.keys).sort(), [id(a1), id(a2)].sort())
     const starts = a1.runtime.started.length
     await new Promise(resolve => setTimeout(resolve, 700))

@@ -10,7 +10,7 @@ import { isHlc } from './hlc.js'
 import { isPeerIdString, verifySignature, type Identity } from './identity.js'
 import { InvalidEntryError } from './errors.js'
 
-export interface Entry {
+export type Entry = {
   author: string
   seq: number
   hlc: string
@@ -22,7 +22,7 @@ export interface Entry {
   sig: string
 }
 
-export interface UnsignedEntry {
+export type UnsignedEntry = {
   author: string
   seq: number
   hlc: string

@@ -28,3 +28,10 @@ export class InvalidSpecError extends MingaError {
     this.problems = problems
   }
 }
+
+/** a logs session refused or failed on the node that serves it; `code` says why (`not-member`, `busy`, `no-session`, `bad-request`, `bad-response`) */
+export class LogsProtocolError extends MingaError {
+  constructor (readonly code: string, message: string) {
+    super(message)
+  }
+}

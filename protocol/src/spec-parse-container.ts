@@ -74,7 +74,7 @@ export function normalizeTmpfs (raw: unknown, texts: Texts, path: string, proble
   }
   const before = problems.size
   checkTmpfs(mount, path, problems)
-  return problems.size === before ? mount as unknown as TmpfsSpec : undefined
+  return problems.size === before ? mount as TmpfsSpec : undefined
 }
 
 const SECRET_FILE_FIELDS = new Set(['secret', 'path', 'mode', 'uid', 'gid'])
@@ -94,7 +94,7 @@ export function normalizeSecretFile (raw: unknown, texts: Texts, path: string, p
   for (const id of ['uid', 'gid']) if (own(raw, id) !== undefined) file[id] = own(raw, id)
   const before = problems.size
   checkSecretFile(file, path, problems)
-  return problems.size === before ? file as unknown as SecretFileSpec : undefined
+  return problems.size === before ? file as SecretFileSpec : undefined
 }
 
 export function normalizeReservations (raw: unknown, limits: unknown, path: string, problems: Problems): { cpu?: number, memory?: number } | undefined {

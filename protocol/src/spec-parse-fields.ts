@@ -149,7 +149,7 @@ export function normalizePort (raw: unknown, path: string, problems: Problems): 
     return undefined
   }
   if (!checkPort(port, path, problems)) return undefined
-  const { container, host, hostIp, protocol } = port as unknown as PortSpec
+  const { container, host, hostIp, protocol } = port as PortSpec
   return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol }
 }
 
@@ -169,6 +169,6 @@ export function normalizeVolume (raw: unknown, path: string, problems: Problems)
     return undefined
   }
   if (!checkVolume(volume, path, problems)) return undefined
-  const { name, path: mountPath, readOnly } = volume as unknown as VolumeSpec
+  const { name, path: mountPath, readOnly } = volume as VolumeSpec
   return name === undefined ? { path: mountPath, readOnly } : { name, path: mountPath, readOnly }
 }

@@ -48,7 +48,7 @@ export async function buildFixture (): Promise<Fixture> {
   const log: Entry[] = []
   const write = async (who: Identity, key: string, value: Json | undefined): Promise<Entry> => {
     now.ms += 1
-    const entry = await source.write(who, key, value)
+    const entry = await source.writeJson(who, key, value)
     log.push(entry)
     return entry
   }

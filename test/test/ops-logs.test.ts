@@ -8,9 +8,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseServiceSpec, containerHash, type State } from '@minga/protocol'
+import { parseServiceSpec, containerHash, decodeLogsRequest, decodeLogsResponse, encodeLogs, type State } from '@minga/protocol'
 import {
-  LogsServer, MemoryRuntime, MemoryEngine, decodeLogsRequest, decodeLogsResponse, encodeLogs, gatherLogs, systemClock,
+  LogsServer, MemoryRuntime, MemoryEngine, gatherLogs, systemClock,
   type LogItem, type LogsLimits, type Mesh, type RequestHandler
 } from '@minga/node'
 

@@ -4,7 +4,7 @@
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { canonicalJson, keys, type HeartbeatMessage, type Identity, type Json, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
+import { canonicalJson, keys, type HeartbeatMessage, type Identity, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
 import type { ReplicaSpec, Runtime } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import { EventLog } from './events/event-log.js'
@@ -214,8 +214,8 @@ export class NodeCore {
     if (this.init.acceptOrgs !== undefined) record.acceptOrgs = this.init.acceptOrgs
     if (this.init.shareForOthers !== undefined) record.shareForOthers = this.init.shareForOthers
     const current = this.state.value(keys.node(this.identity.peerId))
-    if (current !== undefined && canonicalJson(current) === canonicalJson(record as unknown as Json)) return
+    if (current !== undefined && canonicalJson(current) === canonicalJson(record)) return
     if (this.state.memberOrg(this.identity.peerId) === undefined) return
-    await this.state.write(this.identity, keys.node(this.identity.peerId), record as unknown as Json)
+    await this.state.write(this.identity, keys.node(this.identity.peerId), record)
   }
 }

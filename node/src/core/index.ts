@@ -48,10 +48,6 @@ export { DRIFT_AFTER_MS, EventWatch } from './events/event-watch.js'
 export { collapseEchoes, MeshEvents, type EventItem, type EventsBatch, type EventsRequest } from './events/mesh-events.js'
 export { DEFAULT_LOGS_LIMITS, LogsServer, type LogsLimits } from './logs/logs-server.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
-export {
-  decodeLogsRequest, decodeLogsResponse, encodeLogs, LogsProtocolError,
-  type ContainerBatch, type LogsRequest, type LogsResponse, type WireLine
-} from './logs/logs-wire.js'
 
 export { MemoryRuntime, type MemoryRuntimeInit } from '../runtime/memory.js'
 export { MemoryEngine, type Delay, type MemoryEngineInit } from '../runtime/memory-engine.js'

@@ -31,8 +31,8 @@ export interface ApiContext {
   node: NodeControl
 }
 
-/** one request as a handler sees it: the body parsed (JSON, at most 1 MiB), path parameters decoded */
-export type Handler = (ctx: { body: any, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse }) => Promise<unknown>
+/** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */
+export type Handler = (ctx: { body: unknown, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse }) => Promise<unknown>
 
 /** where route modules register their routes; a handler that writes `res` itself (streams) returns nothing */
 export interface ApiRoutes {

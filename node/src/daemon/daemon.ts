@@ -6,7 +6,8 @@
  */
 import '../polyfill.js'
 import { createLibp2p } from 'libp2p'
-import { LevelPersistence, State, keys, type Resources } from '@minga/protocol'
+import { State, keys, type Resources } from '@minga/protocol'
+import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
 import type { Operations } from '../core/ops/operations.js'
@@ -162,7 +163,7 @@ export class Daemon implements NodeControl {
     const out = this.doorAddrs()
     for (const peer of this.core.liveness.live()) {
       if (peer === this.core.identity.peerId) continue
-      const record = this.state.value<Record<string, any>>(keys.node(peer))
+      const record = this.state.value(keys.node(peer))
       for (const addr of record?.door ?? []) if (!out.includes(addr)) out.push(addr)
     }
     return out.slice(0, 8)

@@ -3,16 +3,9 @@
  * proposals and votes, the audit trail, and service secrets (values go in,
  * never come out)
  */
+import { nodeRemoveBody, orgRemoveBody, secretBody } from '../api/bodies.js'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes } from './api-types.js'
-
-const MAX_REASON = 1024
-
-function text (value: unknown, what: string, fallback?: string): string {
-  if (value === undefined && fallback !== undefined) return fallback
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON) throw new BadRequestError(`${what} must be text of 1 to ${MAX_REASON} characters`)
-  return value
-}
 
 /** trust between organizations: node removal, org removal proposals and votes, the audit trail, secrets */
 export function trustRoutes (routes: ApiRoutes, context: ApiContext): void {
@@ -21,12 +14,15 @@ export function trustRoutes (routes: ApiRoutes, context: ApiContext): void {
   const secrets = (): ApiContext['secrets'] => context.secrets
 
   routes.add('POST', '/v1/nodes/remove', async ({ body }) => {
-    const peer = ops.resolveNodeStrictly(text(body?.node, 'node'))
-    return await trust().removeNode(peer, text(body?.reason, 'reason', 'removed by an operator'))
+    const removal = nodeRemoveBody(body)
+    return await trust().removeNode(ops.resolveNodeStrictly(removal.node), removal.reason ?? 'removed by an operator')
   })
 
   routes.add('GET', '/v1/proposals', async () => trust().proposals())
-  routes.add('POST', '/v1/orgs/remove', async ({ body }) => await trust().proposeOrgRemoval(text(body?.org, 'org'), text(body?.reason, 'reason')))
+  routes.add('POST', '/v1/orgs/remove', async ({ body }) => {
+    const removal = orgRemoveBody(body)
+    return await trust().proposeOrgRemoval(removal.org, removal.reason)
+  })
   routes.add('POST', '/v1/proposals/:id/approve', async ({ params }) => await trust().approve(params[0]))
 
   routes.add('GET', '/v1/audit', async ({ query }) => {
@@ -43,11 +39,11 @@ export function trustRoutes (routes: ApiRoutes, context: ApiContext): void {
     return secrets().list(org, name)
   })
   routes.add('POST', '/v1/secrets', async ({ body }) => {
-    const [org, service] = ops.resolveService(text(body?.service, 'service'))
-    if (typeof body?.value !== 'string') throw new BadRequestError('Send the secret as {"service", "name", "value"} (value: a string, or base64 with "encoding": "base64")')
-    const value = body.encoding === 'base64' ? Buffer.from(body.value, 'base64') : Buffer.from(body.value, 'utf8')
-    const result = await secrets().set(org, service, text(body?.name, 'name'), value, { ifChanged: body.ifChanged === true })
-    return { service: `${org}/${service}`, name: body.name, readers: result.readers, ...(result.unchanged === true ? { unchanged: true } : {}) }
+    const secret = secretBody(body)
+    const [org, service] = ops.resolveService(secret.service)
+    const value = Buffer.from(secret.value, secret.encoding === 'base64' ? 'base64' : 'utf8')
+    const result = await secrets().set(org, service, secret.name, value, { ifChanged: secret.ifChanged === true })
+    return { service: `${org}/${service}`, name: secret.name, readers: result.readers, ...(result.unchanged === true ? { unchanged: true } : {}) }
   })
   routes.add('DELETE', '/v1/secrets/:org/:service/:name', async ({ params }) => {
     await secrets().remove(params[0], params[1], params[2])

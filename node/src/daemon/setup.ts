@@ -5,7 +5,8 @@
  * invite and stores the state it gets back.
  */
 import { randomBytes } from 'node:crypto'
-import { decodeInvite, keys, LevelPersistence, NAME_PATTERN, newSwarmKey, State, type PeerIdString } from '@minga/protocol'
+import { decodeInvite, keys, NAME_PATTERN, newSwarmKey, State, type PeerIdString } from '@minga/protocol'
+import { LevelPersistence } from '../store/level-persistence.js'
 import { knock } from '../host/door.js'
 import { BadRequestError, JoinError } from '../errors.js'
 import { DataDir } from './data-dir.js'

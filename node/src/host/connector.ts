@@ -7,7 +7,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { keys, type NodeRecord, type State } from '@minga/protocol'
+import { keys, type State } from '@minga/protocol'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface ConnectorInit {
@@ -57,7 +57,7 @@ export class Connector {
     const { libp2p, state } = this.init
     this.dialing.add(peer)
     try {
-      const record = state.value<NodeRecord & Record<string, any>>(keys.node(peer))
+      const record = state.value(keys.node(peer))
       const id = peerIdFromString(peer)
       const addrs = (record?.addrs ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
       if (addrs.length > 0) await libp2p.peerStore.merge(id, { multiaddrs: addrs })

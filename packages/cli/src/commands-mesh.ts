@@ -1,6 +1,7 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
+import type { StatusView } from '@minga/node/api'
 import { collect, context, keyValues } from './context.js'
 import { detachUp } from './detach.js'
 import { durationFlag } from './duration.js'
@@ -116,7 +117,7 @@ export function meshCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const nodes = await ctx.api.get('/v1/nodes')
       if (options.json === true) return ctx.json(nodes)
-      ctx.out(table(['NODE', 'ORG', 'STATE', 'CPU', 'MEMORY', 'REPLICAS', 'SEEN', 'LABELS'], nodes.map((n: any) => [
+      ctx.out(table(['NODE', 'ORG', 'STATE', 'CPU', 'MEMORY', 'REPLICAS', 'SEEN', 'LABELS'], nodes.map((n) => [
         shortId(n.id) + (n.self === true ? '*' : ''),
         n.org,
         n.status + (n.cordoned === true ? ',cordoned' : ''),
@@ -146,7 +147,7 @@ function percent (used: number, total: number): string {
 }
 
 /** the status as one screen: a verdict, the numbers, then what to look at */
-function statusScreen (s: any): string {
+function statusScreen (s: StatusView): string {
   const live = s.nodes.total - s.nodes.removed
   const lines = [
     `mesh ${s.meshId} · node ${shortId(s.node)} of ${s.org} · ${s.healthy === true ? 'HEALTHY' : 'NEEDS ATTENTION'}`,

@@ -16,23 +16,19 @@
  * `observers`, a follower shows the first and skips the echoes.
  */
 import { randomUUID } from 'node:crypto'
-import { protocols } from '@minga/protocol'
+import {
+  decodeEventsRequest, decodeEventsResponse, encodeMessage, errorMessage, MAX_EVENTS_BATCH_BYTES, MAX_EVENTS_LIMIT, protocols, wireEventOf,
+  type ErrorMessage, type EventsBatchMessage, type EventsPollMessage
+} from '@minga/protocol'
 import { linkSignals } from '../../runtime/signals.js'
 import type { Clock } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import type { EventLog, MeshEvent } from './event-log.js'
 
-export interface EventsRequest {
-  type: 'events-poll'
-  /** the epoch the `after` seq belongs to; another epoch (a restarted node) means "use since" */
-  epoch?: string
-  after?: number
-  since?: number
-  limit: number
-  wait: number
-}
-
-export interface EventsBatch { type: 'events-batch', node: string, epoch: string, events: MeshEvent[], next: number }
+/** a request for a node's events (protocol's wire-events.ts) */
+export type EventsRequest = EventsPollMessage
+/** a node's events, as it answers */
+export type EventsBatch = Omit<EventsBatchMessage, 'events'> & { events: MeshEvent[] }
 
 export type EventItem = ({ type: 'event', observers?: number } & MeshEvent) | { type: 'notice', time: number, node?: string, text: string }
 
@@ -48,14 +44,13 @@ export interface MeshEventsInit {
   live: () => string[]
 }
 
-const MAX_LIMIT = 2000
-const MAX_WAIT_MS = 10_000
+const MAX_LIMIT = MAX_EVENTS_LIMIT
 const REQUEST_MARGIN_MS = 5000
 const FAN_OUT = 16
 const ECHO_WINDOW_MS = 10_000
 const LIVENESS_KINDS = new Set(['node-up', 'node-suspect', 'node-dead'])
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
+/** a batch leaves room for the message around its events */
+const BATCH_EVENT_BYTES = MAX_EVENTS_BATCH_BYTES - 64 * 1024
 
 export class MeshEvents {
   readonly epoch = randomUUID()
@@ -65,7 +60,7 @@ export class MeshEvents {
   constructor (private readonly init: MeshEventsInit) {}
 
   start (): void {
-    this.init.mesh.handle(protocols.events(this.init.meshId), async (data, from) => encoder.encode(JSON.stringify(await this.answer(data, from))))
+    this.init.mesh.handle(protocols.events(this.init.meshId), async (data, from) => encodeMessage(await this.answer(data, from)))
     this.unsubscribe = this.init.events.subscribe(() => { for (const wake of [...this.waiting]) wake() })
   }
 
@@ -75,19 +70,24 @@ export class MeshEvents {
   }
 
   /** one request from `from`: this node's events it asked for */
-  async answer (data: Uint8Array, from: string): Promise<EventsBatch | { type: 'error', code: string, message: string }> {
-    if (!this.init.isMember(from)) return { type: 'error', code: 'not-member', message: 'Only members of the mesh may read its events' }
+  async answer (data: Uint8Array, from: string): Promise<EventsBatchMessage | ErrorMessage> {
+    if (!this.init.isMember(from)) return errorMessage('not-member', 'Only members of the mesh may read its events')
     let request: EventsRequest
     try {
-      request = checkRequest(JSON.parse(decoder.decode(data)))
+      request = decodeEventsRequest(data)
     } catch (err: any) {
-      return { type: 'error', code: 'bad-request', message: err.message }
+      return errorMessage('bad-request', err.message)
     }
+    return await this.select(request)
+  }
+
+  /** this node's events a checked request asks for, within what one batch carries */
+  private async select (request: EventsRequest): Promise<EventsBatchMessage> {
     const { events, clock } = this.init
     const select = (): MeshEvent[] => {
-      if (request.after !== undefined && request.epoch === this.epoch) return events.after(request.after, request.limit)
+      if (request.after !== undefined && request.epoch === this.epoch) return fitting(events.after(request.after, request.limit), 'oldest')
       const since = request.since ?? 0
-      return events.after(0).filter(e => e.time >= since).slice(-request.limit)
+      return fitting(events.after(0).filter(e => e.time >= since).slice(-request.limit), 'newest')
     }
     let out = select()
     if (out.length === 0 && request.wait > 0) {
@@ -181,40 +181,44 @@ export class MeshEvents {
   }
 
   private async call (peer: string, request: EventsRequest, signal?: AbortSignal): Promise<EventsBatch> {
-    let answer: EventsBatch | { type: 'error', code: string, message: string }
+    let answer: EventsBatchMessage
     if (peer === this.init.self) {
-      answer = await this.answer(encoder.encode(JSON.stringify(request)), this.init.self)
+      const own = await this.answer(encodeMessage(request), this.init.self)
+      if (own.type === 'error') throw new Error(own.message)
+      answer = own
     } else {
       const linked = linkSignals([signal], request.wait + REQUEST_MARGIN_MS)
       try {
-        const data = await this.init.mesh.request(peer, protocols.events(this.init.meshId), encoder.encode(JSON.stringify(request)), { signal: linked.signal })
-        answer = JSON.parse(decoder.decode(data))
+        answer = decodeEventsResponse(await this.init.mesh.request(peer, protocols.events(this.init.meshId), encodeMessage(request), { signal: linked.signal }))
       } finally {
         linked.dispose()
       }
     }
-    if (answer.type === 'error') throw new Error(answer.message)
-    if (answer.type !== 'events-batch' || !Array.isArray(answer.events)) throw new Error('unexpected answer to an events request')
-    return answer
+    return { ...answer, events: answer.events.map(asMeshEvent) }
   }
 }
 
-function checkRequest (value: any): EventsRequest {
-  if (value?.type !== 'events-poll') throw new Error('Expected an events-poll request')
-  const number = (v: unknown, what: string): number | undefined => {
-    if (v === undefined || v === null) return undefined
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${what} is a number of at least 0`)
-    return v
+/**
+ * the events that fit one batch, each cut to what the wire carries: from
+ * the oldest (a follower goes on after the last) or from the newest (a
+ * one-shot read shows the latest)
+ */
+function fitting (events: MeshEvent[], keep: 'oldest' | 'newest'): MeshEvent[] {
+  const out: MeshEvent[] = []
+  let bytes = 0
+  const ordered = keep === 'oldest' ? events : [...events].reverse()
+  for (const event of ordered) {
+    const sent = wireEventOf(event)
+    bytes += JSON.stringify(sent).length * 3
+    if (bytes > BATCH_EVENT_BYTES && out.length > 0) break
+    out.push(sent)
   }
-  if (value.epoch !== undefined && (typeof value.epoch !== 'string' || value.epoch.length > 64)) throw new Error('epoch is a short string')
-  return {
-    type: 'events-poll',
-    epoch: value.epoch,
-    after: number(value.after, 'after'),
-    since: number(value.since, 'since'),
-    limit: Math.min(Math.max(1, Math.floor(number(value.limit, 'limit') ?? 200)), MAX_LIMIT),
-    wait: Math.min(number(value.wait, 'wait') ?? 0, MAX_WAIT_MS)
-  }
+  return keep === 'oldest' ? out : out.reverse()
+}
+
+/** an event from another node: its kind is one this node may not know yet */
+function asMeshEvent (event: EventsBatchMessage['events'][number]): MeshEvent {
+  return event as MeshEvent
 }
 
 function byTime (a: MeshEvent, b: MeshEvent): number {

@@ -19,13 +19,12 @@
  * (node restarted) is opened again from the last line seen, with lines
  * already delivered skipped.
  */
-import { protocols } from '@minga/protocol'
+import { decodeLogsResponse, encodeLogs, protocols, type ContainerBatch, type LogsRequest, type LogsResponse } from '@minga/protocol'
 import { linkSignals } from '../../runtime/signals.js'
 import type { Clock } from '../clock.js'
 import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
 import type { Mesh } from '../mesh.js'
 import type { LogsServer } from './logs-server.js'
-import { decodeLogsResponse, encodeLogs, type ContainerBatch, type LogsRequest, type LogsResponse } from './logs-wire.js'
 
 export type LogItem =
   | { type: 'line', time: number, node: string, replica: number, container: string, stream: 'stdout' | 'stderr', text: string }

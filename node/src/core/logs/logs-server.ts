@@ -16,14 +16,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import { protocols, type Identity, type State } from '@minga/protocol'
+import {
+  cutLine, decodeLogsRequest, encodeLogs, errorMessage, LogsProtocolError, protocols,
+  type ContainerBatch, type Identity, type LogsBatchMessage, type LogsOpenRequest, type LogsRequest, type LogsResponse, type State, type WireLine
+} from '@minga/protocol'
 import type { LogLine, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh } from '../mesh.js'
-import {
-  decodeLogsRequest, encodeLogs, LogsProtocolError, MAX_LINE_CHARS,
-  type ContainerBatch, type LogsOpenRequest, type LogsRequest, type LogsResponse, type WireLine
-} from './logs-wire.js'
 
 export interface LogsLimits {
   /** open sessions on this node, at most */
@@ -96,7 +95,7 @@ export class LogsServer {
       return encodeLogs(await this.request(decodeLogsRequest(data), from))
     } catch (err: any) {
       if (err instanceof LogsProtocolError) this.stats.refused++
-      return encodeLogs({ type: 'error', code: err instanceof LogsProtocolError ? err.code : 'internal', message: err?.message ?? String(err) })
+      return encodeLogs(errorMessage(err instanceof LogsProtocolError ? err.code : 'internal', err?.message ?? String(err)))
     }
   }
 
@@ -222,7 +221,7 @@ class Session {
    * (one still reading its backlog); a followed container with nothing new
    * holds nobody back. Waits up to `wait` ms while there is nothing to say
    */
-  async take (credit: number, wait: number): Promise<Extract<LogsResponse, { type: 'logs-batch' }>> {
+  async take (credit: number, wait: number): Promise<LogsBatchMessage> {
     const deadline = this.init.clock.now() + wait
     while (true) {
       // room again: lines dropped while a container's share was full are reported where they were
@@ -324,7 +323,7 @@ class Session {
   }
 
   private async push (pump: Pump, line: LogLine, lossless: boolean): Promise<void> {
-    const text = line.text.length > MAX_LINE_CHARS ? line.text.slice(0, MAX_LINE_CHARS) + '…[cut]' : line.text
+    const text = cutLine(line.text)
     const wire: WireLine = [line.time, line.stream === 'stderr' ? 1 : 0, text]
     while (this.full(pump)) {
       if (this.controller.signal.aborted) return

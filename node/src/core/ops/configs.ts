@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import {
-  CONFIG_CHUNK_BYTES, keys, type ConfigChunkRecord, type ConfigFileSpec, type Identity, type Json, type ServiceSpec, type State
+  CONFIG_CHUNK_BYTES, keys, type ConfigChunkRecord, type ConfigFileSpec, type Identity, type ServiceSpec, type State
 } from '@minga/protocol'
 import type { ContainerFile } from '../../runtime/types.js'
 import { BadRequestError, ConfigUnavailableError } from '../../errors.js'
@@ -36,7 +36,7 @@ export function configFilesOf (state: State, spec: ServiceSpec): ContainerFile[]
 
 function contentOf (state: State, spec: ServiceSpec, file: ConfigFileSpec): Uint8Array {
   const parts = file.chunks.map(digest => {
-    const record = state.value<ConfigChunkRecord & Json>(keys.config(spec.org, spec.name, digest))
+    const record = state.value(keys.config(spec.org, spec.name, digest))
     if (record === undefined) throw new ConfigUnavailableError(`Config file ${file.path} of ${spec.org}/${spec.name} has not reached this node yet (chunk ${digest.slice(0, 12)}); it comes with the mesh's state, or deploy the service again`)
     return Buffer.from(record.data, 'base64')
   })
@@ -76,7 +76,7 @@ export function missingChunks (state: State, spec: ServiceSpec): string[] {
 /** delete the chunks of a service that none of `keep` needs */
 export async function dropChunks (state: State, identity: Identity, org: string, service: string, keep: Set<string>): Promise<number> {
   let dropped = 0
-  for (const entry of state.list(`config/${org}/${service}/`)) {
+  for (const entry of state.records('config', `${org}/${service}/`)) {
     const digest = entry.key.split('/')[3]
     if (keep.has(digest)) continue
     await state.write(identity, entry.key, undefined)

@@ -6,7 +6,7 @@
  */
 import {
   createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
-  type Identity, type InviteRecord, type Json, type ServiceRecord, type ServiceSpec
+  type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { EventSink } from '../components.js'
 import type { EventLog, MeshEvent } from '../events/event-log.js'
@@ -91,7 +91,7 @@ export class Operations {
 
   serviceRecord (ref: string): ServiceRecord {
     const [org, name] = this.findService(ref)
-    const record = this.core.state.value<ServiceRecord & Json>(keys.service(org, name))
+    const record = this.core.state.value(keys.service(org, name))
     if (record === undefined) throw new NotFoundError(`No service ${ref.includes('/') ? ref : name} in the mesh; "minga ls" lists the services`)
     return record
   }
@@ -105,7 +105,7 @@ export class Operations {
     const org = this.org
     for (const spec of specs) {
       if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
-      const existing = this.core.state.value<ServiceRecord & Json>(keys.service(spec.org, spec.name))
+      const existing = this.core.state.value(keys.service(spec.org, spec.name))
       const conflict = existing === undefined ? undefined : projectConflict(`${spec.org}/${spec.name}`, existing.spec.project, spec.project)
       if (conflict !== undefined) throw new ConflictError(conflict)
       const missing = missingChunks(this.core.state, spec)
@@ -114,13 +114,13 @@ export class Operations {
     const results: DeployResult[] = []
     for (const spec of specs) {
       const key = keys.service(spec.org, spec.name)
-      const existing = this.core.state.value<ServiceRecord & Json>(key)
+      const existing = this.core.state.value(key)
       if (existing !== undefined && canonicalJson(existing.spec) === canonicalJson(spec)) {
         results.push({ service: `${spec.org}/${spec.name}`, status: 'unchanged' })
         continue
       }
       const created = existing?.created ?? this.core.state.clock.tick()
-      await this.core.state.write(this.core.identity, key, { spec, created } as unknown as Json)
+      await this.core.state.write(this.core.identity, key, { spec, created })
       // replicas of the replaced spec may still start from its chunks during the update
       await dropChunks(this.core.state, this.core.identity, spec.org, spec.name, new Set([...chunksOf(spec), ...chunksOf(existing?.spec)]))
       this.emit('deploy', `${spec.org}/${spec.name}`, existing === undefined ? `created with ${spec.replicas} replica(s) of ${spec.image}` : `updated to ${spec.image}, ${spec.replicas} replica(s)`)
@@ -140,8 +140,8 @@ export class Operations {
   /** remove every service of this node's org that a Compose project declared; returns their ids */
   async removeProject (project: string): Promise<string[]> {
     const org = this.org
-    const ids = this.core.state.list(`service/${org}/`)
-      .map(entry => (entry.value as unknown as ServiceRecord).spec)
+    const ids = this.core.state.records('service', `${org}/`)
+      .map(entry => entry.value.spec)
       .filter(spec => spec.project === project)
       .map(spec => `${spec.org}/${spec.name}`)
       .sort()
@@ -165,7 +165,7 @@ export class Operations {
     if (record.spec.singleton && replicas > 1) throw new BadRequestError(`${record.spec.org}/${record.spec.name} is a singleton: it runs 0 or 1 replica`)
     // only the count changes: the update policy and every container field stay as deployed, so no replica restarts
     const spec = { ...record.spec, replicas }
-    await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { spec, created: record.created } as unknown as Json)
+    await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { spec, created: record.created })
   }
 
   /** resolve a node by full peer id or a unique prefix/suffix of it */
@@ -210,10 +210,10 @@ export class Operations {
     const newOrg = options.newOrg === true
     const record: InviteRecord = { issuerOrg: org, newOrg, secretHash: inviteSecretHash(secret), expires, uses: options.uses }
     if (!newOrg) record.org = org
-    await this.core.state.write(this.core.identity, keys.invite(id), record as unknown as Json)
+    await this.core.state.write(this.core.identity, keys.invite(id), record)
     const token = createInvite(this.core.identity, {
       meshId: this.core.state.meshId,
-      root: this.core.state.root as any,
+      root: this.core.state.root as PeerIdString,
       psk: swarmKeyFile(swarmKeyBytes(options.psk)),
       bootstrap: options.bootstrap.slice(0, 8),
       inviteId: id,

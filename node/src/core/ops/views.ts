@@ -3,7 +3,7 @@
  * built from the replicated state, the last assignment, this node's
  * containers and the peers' heartbeats.
  */
-import { keys, type CordonRecord, type HealthProbe, type Json, type State } from '@minga/protocol'
+import { keys, type HealthProbe, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
 import { replicaKey } from '../reconcile/replicas.js'
@@ -137,8 +137,8 @@ export function nodesView (core: ViewComponents): NodeView[] {
   const own = core.liveness.own()
   const out: NodeView[] = []
   for (const [id, org] of core.state.members()) {
-    const record = core.state.value<Record<string, any>>(keys.node(id))
-    const cordon = core.state.value<CordonRecord & Json>(keys.cordon(id))
+    const record = core.state.value(keys.node(id))
+    const cordon = core.state.value(keys.cordon(id))
     const self = id === core.self
     const peer = core.liveness.peer(id)
     const heartbeat = self ? own : peer?.heartbeat

@@ -4,7 +4,7 @@
  * with their capacity, labels, policy and cordons. Every node derives the
  * same view from the same entries and live set, so all of them place alike.
  */
-import { keys, containerHash, type CordonRecord, type NodeRecord, type ServiceRecord, type State } from '@minga/protocol'
+import { keys, containerHash, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from '../trust/secret-versions.js'
 
@@ -18,8 +18,8 @@ export function desiredServices (state: State): DesiredService[] {
   if (cached?.digest === digest) return cached.services
   const out: DesiredService[] = []
   const secrets = secretVersions(state)
-  for (const entry of state.list('service/')) {
-    const record = entry.value as unknown as ServiceRecord
+  for (const entry of state.records('service')) {
+    const record = entry.value
     let hash = hashes.get(record)
     if (hash === undefined) {
       hash = containerHash(record.spec)
@@ -36,14 +36,14 @@ export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[]
   const out: NodeInfo[] = []
   for (const peer of live) {
     const org = state.memberOrg(peer)
-    const record = state.value<NodeRecord & Record<string, any>>(keys.node(peer))
+    const record = state.value(keys.node(peer))
     if (org === undefined || record?.capacity === undefined) continue
     out.push({
       id: peer,
       org,
       capacity: record.capacity,
       labels: record.labels,
-      cordoned: state.value<CordonRecord & Record<string, any>>(keys.cordon(peer)) !== undefined,
+      cordoned: state.value(keys.cordon(peer)) !== undefined,
       acceptOrgs: record.acceptOrgs,
       shareForOthers: record.shareForOthers
     })

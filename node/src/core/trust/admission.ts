@@ -6,7 +6,7 @@
  * the state in the answer and keeps up by anti-entropy.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { inviteSecretHash, keys, NAME_PATTERN, type JoinRequestMessage, type JoinResponseMessage, type MemberRecord, type PeerIdString } from '@minga/protocol'
+import { inviteSecretHash, keys, NAME_PATTERN, type JoinRequestMessage, type JoinResponseMessage, type PeerIdString } from '@minga/protocol'
 import type { CoreComponents } from '../components.js'
 
 export type AdmissionComponents = Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events'>
@@ -30,10 +30,10 @@ export class Admission {
     if (clock.now() > invite.expires) return refuse('expired-invite', `This invite expired at ${new Date(invite.expires).toISOString()}; ask a member for a new one with "minga invite"`)
     if (state.revoked(from) !== undefined) return refuse('revoked', 'This node was removed from the mesh; start over with a fresh data dir and a new invite')
 
-    const existing = state.value<MemberRecord & Record<string, any>>(keys.member(from))
+    const existing = state.value(keys.member(from))
     if (existing !== undefined) return this.welcome(existing.org)
 
-    const used = state.list('member/').filter(e => (e.value as any)?.invite === request.inviteId).length
+    const used = state.records('member').filter(e => e.value.invite === request.inviteId).length
     if (used >= invite.uses) return refuse('used-invite', `This invite was already used ${used} time(s), its limit; ask a member for a new one with "minga invite"`)
     let org = invite.org
     if (invite.newOrg) {

@@ -4,7 +4,7 @@
  * replicas like a spec change does, and a re-seal (same version) does not.
  */
 import { createHash } from 'node:crypto'
-import type { SecretRecord, State } from '@minga/protocol'
+import type { State } from '@minga/protocol'
 
 /**
  * `org/service` → the versions of its secrets, for services that have any:
@@ -17,10 +17,10 @@ export function secretVersions (state: State): Map<string, string> {
   const cached = versionsCache.get(state)
   if (cached?.digest === digest) return cached.versions
   const out = new Map<string, string>()
-  for (const entry of state.list('secret/').sort((a, b) => a.key < b.key ? -1 : 1)) {
+  for (const entry of state.records('secret').sort((a, b) => a.key < b.key ? -1 : 1)) {
     const [, org, service, name] = entry.key.split('/')
     const id = `${org}/${service}`
-    out.set(id, `${out.get(id) ?? ''}${name}@${(entry.value as unknown as SecretRecord).version};`)
+    out.set(id, `${out.get(id) ?? ''}${name}@${entry.value.version};`)
   }
   versionsCache.set(state, { digest, versions: out })
   return out

@@ -19,7 +19,7 @@
  */
 import {
   keys, openSecret, parseKey, removedOrgs, sealSecret,
-  type Json, type NodeRecord, type SecretRecord, type ServiceRecord, type ServiceSpec
+  type NodeRecord, type ServiceSpec
 } from '@minga/protocol'
 import { matchesConstraints } from '@minga/scheduler'
 import { secretVersions } from './secret-versions.js'
@@ -81,11 +81,11 @@ export class Secrets {
   readers (org: string, service: string): string[] {
     const { state } = this.init
     const removed = removedOrgs(state)
-    const spec = state.value<ServiceRecord & Json>(keys.service(org, service))?.spec
+    const spec = state.value(keys.service(org, service))?.spec
     const out: string[] = []
     for (const [peer, peerOrg] of state.members()) {
       if (state.revoked(peer) !== undefined || removed.has(peerOrg)) continue
-      if (peerOrg === org || (spec !== undefined && mayRun(spec, peerOrg, state.value<NodeRecord & Json>(keys.node(peer))))) out.push(peer)
+      if (peerOrg === org || (spec !== undefined && mayRun(spec, peerOrg, state.value(keys.node(peer))))) out.push(peer)
     }
     return out.sort()
   }
@@ -106,7 +106,7 @@ export class Secrets {
     } catch (err: any) {
       throw new BadRequestError(err.message)
     }
-    await this.init.state.write(this.init.identity, key, { sealed, version: this.init.state.clock.tick() } as unknown as Json)
+    await this.init.state.write(this.init.identity, key, { sealed, version: this.init.state.clock.tick() })
     this.opened.delete(key)
     this.emit(`${org}/${service}`, `secret ${name} set, sealed to ${readers.length} node(s)`)
     return { key, readers: readers.length }
@@ -123,10 +123,10 @@ export class Secrets {
 
   /** names and readers, never values */
   list (org?: string, service?: string): SecretView[] {
-    const prefix = org === undefined ? 'secret/' : service === undefined ? `secret/${org}/` : `secret/${org}/${service}/`
-    return this.init.state.list(prefix).map(entry => {
+    const under = org === undefined ? '' : service === undefined ? `${org}/` : `${org}/${service}/`
+    return this.init.state.records('secret', under).map(entry => {
       const [, o, s, name] = entry.key.split('/')
-      const record = entry.value as unknown as SecretRecord
+      const record = entry.value
       const sealedTo = Object.keys(record.sealed.keys).sort()
       return {
         service: `${o}/${s}`,
@@ -163,7 +163,7 @@ export class Secrets {
   /** every secret of a service, by name, opened with this node's key */
   private valuesOf (org: string, service: string): Map<string, Uint8Array> {
     const values = new Map<string, Uint8Array>()
-    for (const entry of this.init.state.list(`secret/${org}/${service}/`)) {
+    for (const entry of this.init.state.records('secret', `${org}/${service}/`)) {
       const name = entry.key.split('/')[3]
       const cached = this.opened.get(entry.key)
       if (cached !== undefined && cached.sig === entry.sig) {
@@ -171,7 +171,7 @@ export class Secrets {
         continue
       }
       try {
-        const value = openSecret(this.init.identity, entry.key, (entry.value as unknown as SecretRecord).sealed)
+        const value = openSecret(this.init.identity, entry.key, entry.value.sealed)
         this.opened.set(entry.key, { sig: entry.sig, value })
         values.set(name, value)
       } catch (err: any) {
@@ -200,9 +200,9 @@ export class Secrets {
       if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
       if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
       const live = new Set(liveness.live())
-      for (const entry of state.list(`secret/${org}/`)) {
+      for (const entry of state.records('secret', `${org}/`)) {
         const [, , service] = entry.key.split('/')
-        const sealed = (entry.value as unknown as SecretRecord).sealed
+        const sealed = entry.value.sealed
         const readers = this.readers(org, service)
         if (Object.keys(sealed.keys).sort().join(',') === readers.join(',')) continue
         // the first live owner that can open it seals it again
@@ -210,7 +210,7 @@ export class Secrets {
         if (resealer !== identity.peerId) continue
         try {
           const value = openSecret(identity, entry.key, sealed)
-          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: (entry.value as unknown as SecretRecord).version } as unknown as Json)
+          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: entry.value.version })
           this.stats.resealed++
           count++
         } catch {

@@ -16,7 +16,7 @@
  */
 import {
   keys, majorityOf, proposalId, proposals, removalOf, removedOrgs, tally,
-  type Entry, type InviteRecord, type Json, type ProposalRecord, type RevokedRecord, type State, type Tally
+  type Entry, type InviteRecord, type ProposalRecord, type RecordKey, type RevokedRecord, type State, type Tally
 } from '@minga/protocol'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet } from '../components.js'
@@ -30,6 +30,12 @@ export interface TrustComponents extends CoreComponents {
 export interface RemovedNode { node: string, org: string, lastSeq: number, invitesRevoked: number }
 
 const TRUST_KEYS = ['revoked/', 'proposal/', 'vote/', 'member/']
+
+/** one write a passed removal requires: a node revoked, an invite marked revoked, a service, secret or config chunk deleted */
+type Enactment =
+  | { key: RecordKey<'revoked'>, value: RevokedRecord }
+  | { key: RecordKey<'invite'>, value: InviteRecord }
+  | { key: RecordKey<'service' | 'secret' | 'config'>, value: undefined }
 const UPKEEP_DEBOUNCE = 100
 
 export class Trust {
@@ -95,7 +101,7 @@ export class Trust {
     if (electorate.length === 0) throw new BadRequestError(`${target} is the only organization of the mesh; there is nobody to decide its removal`)
     const proposal: ProposalRecord = { action: 'remove-org', org: target, reason, electorate, opened: this.init.clock.now() }
     const id = proposalId(this.self, proposal)
-    await state.write(this.init.identity, keys.proposal(id), proposal as unknown as Json)
+    await state.write(this.init.identity, keys.proposal(id), proposal)
     if (electorate.includes(org)) await state.write(this.init.identity, keys.vote(id, org), { approve: true })
     return tally(state, id)!
   }
@@ -166,7 +172,7 @@ export class Trust {
   private async raiseRevocations (): Promise<void> {
     const { state } = this.init
     const org = state.memberOrg(this.self)
-    const revocations = state.list('revoked/')
+    const revocations = state.records('revoked')
     if (revocations.length === 0) return
     // one pass over the state: the highest held entry of every removed node
     const removed = new Set(revocations.map(e => e.key.slice('revoked/'.length)))
@@ -176,45 +182,45 @@ export class Trust {
     }
     for (const entry of revocations) {
       const peer = entry.key.slice('revoked/'.length)
-      const record = entry.value as unknown as RevokedRecord
+      const record = entry.value
       if (peer === this.self) continue
       const held = highest.get(peer)
       if (held === undefined || held.seq <= record.lastSeq) continue
       const peerOrg = state.memberOrg(peer)
       const vouched = peerOrg === org || (peerOrg !== undefined && removalOf(state, peerOrg) !== undefined)
       const value: RevokedRecord = vouched ? { lastSeq: held.seq, reason: record.reason } : { lastSeq: held.seq, reason: record.reason, proof: held }
-      await state.write(this.init.identity, entry.key, value as unknown as Json)
+      await state.write(this.init.identity, entry.key, value)
       this.stats.raises++
     }
   }
 
-  /** what a passed removal still requires, as [key, value | undefined] writes */
-  private enactmentWork (): Array<[string, Json | undefined]> {
+  /** what a passed removal still requires, as writes (a value undefined deletes) */
+  private enactmentWork (): Enactment[] {
     const { state } = this.init
     const own = state.memberOrg(this.self)
-    const work: Array<[string, Json | undefined]> = []
+    const work: Enactment[] = []
     for (const org of removedOrgs(state)) {
       if (org === own) continue
       const why = `organization ${org} removed by proposal ${removalOf(state, org)!.id}`
       for (const [peer, peerOrg] of state.members()) {
-        if (peerOrg === org && state.revoked(peer) === undefined) work.push([keys.revoked(peer), { lastSeq: coveredSeq(state, peer), reason: why }])
+        if (peerOrg === org && state.revoked(peer) === undefined) work.push({ key: keys.revoked(peer), value: { lastSeq: coveredSeq(state, peer), reason: why } })
       }
-      for (const entry of [...state.list(`service/${org}/`), ...state.list(`secret/${org}/`), ...state.list(`config/${org}/`)]) work.push([entry.key, undefined])
-      for (const entry of state.list('invite/')) {
-        const invite = entry.value as unknown as InviteRecord
+      for (const entry of [...state.records('service', `${org}/`), ...state.records('secret', `${org}/`), ...state.records('config', `${org}/`)]) work.push({ key: entry.key, value: undefined })
+      for (const entry of state.records('invite')) {
+        const invite = entry.value
         if (invite.issuerOrg === org && invite.revokedAt === undefined && invite.expires > this.init.clock.now()) {
-          work.push([entry.key, { ...invite, revokedAt: state.clock.tick() } as unknown as Json])
+          work.push({ key: entry.key, value: { ...invite, revokedAt: state.clock.tick() } })
         }
       }
     }
     return work
   }
 
-  private async enact (work: Array<[string, Json | undefined]>): Promise<void> {
-    for (const [key, value] of work) {
+  private async enact (work: Enactment[]): Promise<void> {
+    for (const { key, value } of work) {
       await this.init.state.write(this.init.identity, key, value)
       this.stats.enacted++
-      if (key.startsWith('revoked/')) this.emit('node-removed', key.slice('revoked/'.length), String((value as any)?.reason))
+      if (value !== undefined && 'lastSeq' in value) this.emit('node-removed', key.slice('revoked/'.length), value.reason)
     }
   }
 
@@ -230,10 +236,10 @@ export class Trust {
   private async revokeInvites (match: (entry: Entry) => boolean): Promise<number> {
     const { state } = this.init
     let count = 0
-    for (const entry of state.list('invite/')) {
-      const invite = entry.value as unknown as InviteRecord
+    for (const entry of state.records('invite')) {
+      const invite = entry.value
       if (!match(entry) || invite.revokedAt !== undefined || invite.expires <= this.init.clock.now()) continue
-      await state.write(this.init.identity, entry.key, { ...invite, revokedAt: state.clock.tick() } as unknown as Json)
+      await state.write(this.init.identity, entry.key, { ...invite, revokedAt: state.clock.tick() })
       count++
     }
     return count

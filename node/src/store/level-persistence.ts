@@ -2,12 +2,11 @@
  * The on-disk store: LevelDB (classic-level). Every batch is written with
  * `sync: true`, so it is on disk before `save` resolves; LevelDB's own log
  * recovery gives back exactly the batches that completed after a kill -9.
+ * It passes protocol's persistence conformance suite, as MemoryPersistence
+ * does (node/test/level-persistence.test.ts).
  */
 import { ClassicLevel } from 'classic-level'
-import type { Entry } from './entry.js'
-import { parseEntry } from './entry.js'
-import { StorageError } from './errors.js'
-import type { AuthorMark, PersistedState, StateBatch, StatePersistence } from './persistence.js'
+import { parseEntry, StorageError, type AuthorMark, type Entry, type PersistedState, type StateBatch, type StatePersistence } from '@minga/protocol'
 
 const ENTRY_PREFIX = 'e!'
 const MARK_PREFIX = 'm!'

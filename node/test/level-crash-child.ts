@@ -5,8 +5,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeIdentity, encodeIdentity, generateIdentity, LevelPersistence, State } from '../src/index.js'
-import { serviceValue } from './fixtures.js'
+import { decodeIdentity, encodeIdentity, generateIdentity, keys, State } from '@minga/protocol'
+import { serviceValue } from '@minga/protocol/testing'
+import { LevelPersistence } from '../src/store/level-persistence.js'
 
 const dir = process.argv[2]
 const keyFile = join(dir, 'node.key')
@@ -19,12 +20,12 @@ try {
 }
 const state = await State.open({ meshId: 'crash', root: identity.peerId, persistence: new LevelPersistence(join(dir, 'state')), now: Date.now })
 if (state.get('mesh') === undefined) {
-  await state.write(identity, 'mesh', { id: 'crash', root: identity.peerId, created: Date.now() })
-  await state.write(identity, `member/${identity.peerId}`, { org: 'acme' })
+  await state.write(identity, keys.mesh(), { id: 'crash', root: identity.peerId, created: Date.now() })
+  await state.write(identity, keys.member(identity.peerId), { org: 'acme' })
 }
 process.stdout.write(`ready ${state.size}\n`)
 for (let i = 0; ; i++) {
   const name = `s${i % 50}`
-  const entry = await state.write(identity, `service/acme/${name}`, serviceValue('acme', name, '000000000000001.000000', { replicas: i % 7 }))
+  const entry = await state.writeJson(identity, `service/acme/${name}`, serviceValue('acme', name, '000000000000001.000000', { replicas: i % 7 }))
   process.stdout.write(`ack ${entry.seq} ${entry.key} ${entry.hlc}\n`)
 }

@@ -5,9 +5,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeIdentity, LevelPersistence, State } from '../src/index.js'
+import { decodeIdentity, State } from '@minga/protocol'
+import { LevelPersistence } from '../src/store/level-persistence.js'
 
-const child = fileURLToPath(new URL('./crash-child.js', import.meta.url))
+const child = fileURLToPath(new URL('./level-crash-child.js', import.meta.url))
 
 /** runs the writer until it has acknowledged `acks` entries, then kill -9; returns the acknowledged lines */
 async function runAndKill (dir: string, acks: number): Promise<string[][]> {
