@@ -6,7 +6,7 @@
 import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity } from '@minga/protocol'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DEFAULT_TIMING, EventLog, MemoryRuntime, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
+import { DEFAULT_TIMING, EventLog, MemoryRuntime, nodeLogger, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
 import { SlowStopRuntime } from './trust-fixtures.js'
 
 const MESH = 'reconciler-test'
@@ -37,7 +37,7 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     own: () => beats[beats.length - 1],
     beat: () => { beats.push({ time: Date.now(), replicas: reconciler?.replicaReport() ?? [] } as unknown as HeartbeatMessage) }
   }
-  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events })
+  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events, logger: nodeLogger(identity.peerId) })
   const deploy = async (yaml: string): Promise<void> => {
     const [spec] = parseServiceSpec(yaml, { org: 'acme' })
     const existing = state.value(keys.service('acme', spec.name))

@@ -105,12 +105,12 @@ export class LocalMesh implements Mesh {
     return () => set.delete(handler)
   }
 
-  async request (peer: string, protocol: string, data: Uint8Array): Promise<Uint8Array> {
+  async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     const target = this.peers().find(m => m.self === peer)
     const handler = target?.handlers.get(protocol)
     if (target === undefined || handler === undefined) throw new Error(`no connection to ${peer} for ${protocol}`)
     await new Promise(resolve => setImmediate(resolve))
-    return await handler(data, this.self)
+    return await abortable(handler(data, this.self), options.signal)
   }
 
   handle (protocol: string, handler: RequestHandler): void { this.handlers.set(protocol, handler) }
@@ -138,6 +138,17 @@ export class LocalMesh implements Mesh {
     this.peerListeners.add(listener)
     return () => this.peerListeners.delete(listener)
   }
+}
+
+/** the promise, or its signal's reason once the signal aborts first */
+async function abortable<T> (promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return await promise
+  signal.throwIfAborted()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }
 
 /** a runtime that remembers what each start was given, secrets included */

@@ -14,6 +14,7 @@ import type { HealthProbe, HeartbeatMessage, Identity, State } from '@minga/prot
 import type { Assignment, DesiredService } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
 import type { Clock } from './clock.js'
+import type { ComponentLogger } from './logger.js'
 import type { MeshEvent } from './events/event-log.js'
 import type { Timing } from './timing.js'
 
@@ -113,4 +114,6 @@ export interface CoreComponents {
   clock: Clock
   timing: Timing
   events: EventSink
+  /** `logger.forComponent('sync')`: where a service says what it does and what failed (logger.ts) */
+  logger: ComponentLogger
 }

@@ -14,6 +14,7 @@ import { ClockOffsets, clockVerdict, type ClockOffset } from './liveness/clock-o
 import { Liveness } from './liveness/liveness.js'
 import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 import { LogsServer } from './logs/logs-server.js'
+import { nodeLogger, type ComponentLogger } from './logger.js'
 import type { Mesh } from './mesh.js'
 import { configFilesOf } from './ops/configs.js'
 import { Operations } from './ops/operations.js'
@@ -48,6 +49,8 @@ export interface NodeCoreInit {
   decode?: (data: Uint8Array) => WireMessage
   verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
   events?: EventLog
+  /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
+  logger?: ComponentLogger
 }
 
 /**
@@ -90,7 +93,8 @@ export class NodeCore {
     this.events = init.events ?? new EventLog()
     this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.memberCount))
     const random = init.random ?? Math.random
-    const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events }
+    const logger = init.logger ?? nodeLogger(init.identity.peerId)
+    const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events, logger }
     this.liveness = new Liveness({
       ...common,
       mesh: init.mesh,

@@ -27,8 +27,11 @@ export type {
   PeerReports, PeerStatus, ReconcileView, ReplicaNote
 } from './components.js'
 export { systemClock, type Clock, type Timer } from './clock.js'
+export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
+export { EventQueue, type SimEvent } from './event-queue.js'
 export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from './mesh.js'
 export { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
+export { cachedLogger, errorText, namedLogger, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
 
 export { Liveness, type LivenessComponents, type LocalReport } from './liveness/liveness.js'
 export { CLOCK_WARN_MS, ClockOffsets, clockVerdict, type ClockOffset, type PeerOffset } from './liveness/clock-offset.js'

@@ -10,6 +10,7 @@ import { State, keys, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
+import { nodeLogger } from '../core/logger.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
@@ -80,6 +81,7 @@ export class Daemon implements NodeControl {
     const identity = await this.dataDir.identity()
     const doorIdentity = await this.dataDir.doorIdentity()
     const psk = new Uint8Array(Buffer.from(mesh.psk, 'base64'))
+    const logger = nodeLogger(identity.peerId)
     this.state = await State.open({ meshId: mesh.meshId, root: mesh.root, persistence: new LevelPersistence(this.dataDir.statePath), now: Date.now })
     const removed = this.state.revoked(identity.peerId)
     if (removed !== undefined) {
@@ -124,12 +126,13 @@ export class Daemon implements NodeControl {
       shareForOthers: this.options.shareForOthers,
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
-      timing: this.options.timing
+      timing: this.options.timing,
+      logger
     })
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
-    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p) })
+    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {

@@ -5,6 +5,8 @@
  * Mesh-wide events cost a request to every node, so they are gathered at
  * most every `eventsEveryMs` however many pages are open.
  */
+import { logger } from '@libp2p/logger'
+import { errorText } from '../core/logger.js'
 import type { EventItem } from '../core/events/mesh-events.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -24,6 +26,7 @@ export interface DashboardSnapshot {
   events: EventItem[]
 }
 
+const log = logger('minga:dashboard')
 const EVENTS_SHOWN = 60
 const EVENTS_WINDOW_MS = 3_600_000
 const FIRST_EVENTS_WAIT_MS = 500
@@ -68,8 +71,9 @@ export class DashboardData {
         const items = await this.core.gatherEvents({ since: now - EVENTS_WINDOW_MS, limit: EVENTS_SHOWN, signal: AbortSignal.timeout(5000) })
         this.events = items.filter(i => i.type === 'event').reverse()
         this.eventsAt = this.core.now()
-      } catch {
+      } catch (err) {
         // keep the last events; the next snapshot tries again
+        log.error('gathering the mesh\'s events failed: %s', errorText(err))
       } finally {
         this.gathering = undefined
       }

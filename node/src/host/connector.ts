@@ -5,6 +5,8 @@
  * per-peer backoff. Small meshes end up fully connected; large ones keep a
  * random subset, which is all gossipsub needs.
  */
+import { prefixLogger } from '@libp2p/logger'
+import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { keys, type State } from '@minga/protocol'
@@ -17,6 +19,8 @@ export interface ConnectorInit {
   /** connections to keep (default 16) */
   target?: number
   interval?: number
+  /** default: `minga:connector` */
+  logger?: ComponentLogger
 }
 
 const BACKOFF_FIRST = 1000
@@ -27,7 +31,11 @@ export class Connector {
   private readonly backoff = new Map<string, { until: number, delay: number }>()
   private readonly dialing = new Set<string>()
 
-  constructor (private readonly init: ConnectorInit) {}
+  private readonly log: Logger
+
+  constructor (private readonly init: ConnectorInit) {
+    this.log = (init.logger ?? prefixLogger('minga')).forComponent('connector')
+  }
 
   start (): void {
     this.timer = setInterval(() => { void this.tick() }, this.init.interval ?? 2000)
@@ -63,7 +71,8 @@ export class Connector {
       if (addrs.length > 0) await libp2p.peerStore.merge(id, { multiaddrs: addrs })
       await libp2p.dial(id, { signal: AbortSignal.timeout(5000) })
       this.backoff.delete(peer)
-    } catch {
+    } catch (err) {
+      this.log('dialling member %s failed: %s', peer, errorText(err))
       const previous = this.backoff.get(peer)?.delay ?? BACKOFF_FIRST / 2
       const delay = Math.min(BACKOFF_MAX, previous * 2)
       this.backoff.set(peer, { until: Date.now() + delay, delay })

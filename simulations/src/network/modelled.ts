@@ -5,7 +5,7 @@
  */
 import type { RunDigest } from '../engine/digest.js'
 import type { Prng } from '../engine/prng.js'
-import type { Simulator } from '../engine/simulator.js'
+import type { VirtualClock } from '@minga/node/core'
 import type { LinkModel, NetworkParams } from './model.js'
 import type { Overlay } from './overlay.js'
 import type { PathCache, Reach } from './paths.js'
@@ -13,7 +13,7 @@ import type { SimMesh } from './sim-mesh.js'
 import type { Traffic } from './traffic.js'
 
 export interface ModelledNetwork {
-  readonly sim: Simulator
+  readonly sim: VirtualClock
   readonly params: NetworkParams
   readonly peerIds: string[]
   readonly links: LinkModel

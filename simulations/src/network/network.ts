@@ -14,7 +14,7 @@
 import type { AbortOptions, ProbeResult } from '@minga/node/core'
 import type { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
-import type { Simulator } from '../engine/simulator.js'
+import type { VirtualClock } from '@minga/node/core'
 import { publishGossip } from './gossip.js'
 import { LinkModel, type NetworkParams } from './model.js'
 import type { ModelledNetwork } from './modelled.js'
@@ -25,7 +25,7 @@ import { SimMesh, type MeshNetwork } from './sim-mesh.js'
 import { Traffic } from './traffic.js'
 
 export interface NetworkInit {
-  sim: Simulator
+  sim: VirtualClock
   params: NetworkParams
   seed: number
   peerIds: string[]
@@ -42,7 +42,7 @@ const PROBE_TIMEOUT = 1000
 
 /** the modelled network of a run: one per simulation */
 export class Network implements ModelledNetwork, MeshNetwork {
-  readonly sim: Simulator
+  readonly sim: VirtualClock
   readonly params: NetworkParams
   readonly peerIds: string[]
   readonly n: number

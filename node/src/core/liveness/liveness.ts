@@ -11,6 +11,7 @@ import { decodeMessage, encodeMessage, signHeartbeat, topics, verifyHeartbeat, t
 import type { Timer } from '../clock.js'
 import type { CoreComponents, HeartbeatSender, LiveSet, LivenessChange, LivenessListener, PeerLiveness, PeerReplicaReport, PeerReports, PeerStatus } from '../components.js'
 import type { Mesh } from '../mesh.js'
+import { errorText, type Logger } from '../logger.js'
 import { changedServices, reportsOf } from './replica-reports.js'
 
 export type { PeerStatus, PeerLiveness, LivenessChange, LivenessListener, PeerReplicaReport } from '../components.js'
@@ -64,7 +65,10 @@ export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
   private quorumDirty = true
   private countedMembers = ''
 
+  private readonly log: Logger
+
   constructor (private readonly init: LivenessComponents) {
+    this.log = init.logger.forComponent('liveness')
     this.bootedAt = init.clock.now()
     // seq starts from the clock so a restarted node's heartbeats are newer than its old ones
     this.seq = this.bootedAt
@@ -206,8 +210,9 @@ export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
       const message = (this.init.decode ?? decodeMessage)(data)
       if (message.type !== 'heartbeat' || message.node !== from || !(this.init.verifyHeartbeat ?? verifyHeartbeat)(state.meshId, message)) throw new Error('not a valid heartbeat')
       heartbeat = message
-    } catch {
+    } catch (err) {
       this.dropped.invalid++
+      this.log.trace('dropped a heartbeat from %s: %s', from, errorText(err))
       return
     }
     const now = clock.now()
@@ -247,7 +252,8 @@ export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
     let report
     try {
       report = (this.init.decode ?? decodeMessage)(data)
-    } catch {
+    } catch (err) {
+      this.log.trace('dropped a down report from %s: %s', from, errorText(err))
       return
     }
     if (report.type !== 'down') return
@@ -290,7 +296,7 @@ export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
       if (result !== 'refused' || this.peers.get(peer.id) !== peer || peer.downSince !== since || peer.status === 'dead') return
       peer.refused = true
       this.evaluate()
-    }, () => {})
+    }, (err) => { this.log.trace('probe of %s failed: %s', peer.id, errorText(err)) })
   }
 
   private evaluate (): void {

@@ -22,6 +22,7 @@ import {
 } from '@minga/protocol'
 import type { LogLine, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Clock, Timer } from '../clock.js'
+import { errorText, nodeLogger, type ComponentLogger, type Logger } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 
 export interface LogsLimits {
@@ -62,6 +63,8 @@ export interface LogsInit {
   /** this node's containers as of the last reconcile pass (no I/O) */
   containers: () => RuntimeContainer[]
   limits?: Partial<LogsLimits>
+  /** default: `nodeLogger(identity.peerId)` */
+  logger?: ComponentLogger
 }
 
 export class LogsServer {
@@ -70,7 +73,10 @@ export class LogsServer {
   private sweeper?: Timer
   readonly stats = { sessionsOpened: 0, linesSent: 0, linesDropped: 0, refused: 0 }
 
+  private readonly log: Logger
+
   constructor (private readonly init: LogsInit) {
+    this.log = (init.logger ?? nodeLogger(init.identity.peerId)).forComponent('logs')
     this.limits = { ...DEFAULT_LOGS_LIMITS, ...init.limits }
   }
 
@@ -112,7 +118,7 @@ export class LogsServer {
     if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) throw new LogsProtocolError('not-member', 'Only members of the mesh may read logs')
     if (this.sessions.size >= this.limits.sessions) throw new LogsProtocolError('busy', `This node serves ${this.limits.sessions} log readers already; try again later`)
     if ([...this.sessions.values()].filter(s => s.from === from).length >= this.limits.sessionsPerPeer) throw new LogsProtocolError('busy', `Your node reads ${this.limits.sessionsPerPeer} logs from this node already; close some first`)
-    const session = new Session(randomUUID(), from, request, this.init, this.limits, this.stats)
+    const session = new Session(randomUUID(), from, request, this.init, this.limits, this.stats, this.log)
     this.sessions.set(session.id, session)
     this.stats.sessionsOpened++
     // a fresh listing for history; a follower then watches the reconciler's view for new containers
@@ -185,7 +191,8 @@ class Session {
     readonly request: LogsOpenRequest,
     private readonly init: LogsInit,
     private readonly limits: LogsLimits,
-    private readonly stats: LogsServer['stats']
+    private readonly stats: LogsServer['stats'],
+    private readonly log: Logger
   ) {
     this.opened = init.clock.now()
     this.lastPoll = this.opened
@@ -313,8 +320,9 @@ class Session {
           await this.push(pump, line, false)
         }
       }
-    } catch {
+    } catch (err) {
       // the container is gone, or the session closed: its log ends here
+      if (!signal.aborted) this.log.trace('the log of %s ended: %s', pump.container.id, errorText(err))
     } finally {
       pump.ended = true
       this.flushDropped(pump)

@@ -19,6 +19,8 @@ import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, 
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
+import { errorText, type Logger } from '../logger.js'
+import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
@@ -68,12 +70,9 @@ export class Reconciler implements ReconcileView {
   /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
   private readonly ownStops = new Set<string>()
   private readonly backoff = new ReplicaBackoff()
-  private pendingRun?: Timer
   private pendingBeat?: Timer
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
-  private running = false
-  private again = false
   private stopped = true
   private observed: RuntimeContainer[] = []
   private view?: View
@@ -81,7 +80,12 @@ export class Reconciler implements ReconcileView {
   private reported = ''
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
+  private readonly log: Logger
+  private readonly pass: SerialTask<Action[]>
+
   constructor (private readonly init: ReconcilerComponents) {
+    this.log = init.logger.forComponent('reconcile')
+    this.pass = new SerialTask(init.clock, init.timing.reconcileDebounce, async () => await this.reconcile(), () => [])
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
@@ -90,6 +94,7 @@ export class Reconciler implements ReconcileView {
   async start (): Promise<void> {
     const { state, liveness, runtime, clock, timing } = this.init
     this.stopped = false
+    this.pass.start()
     this.observed = await runtime.list()
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
@@ -111,7 +116,7 @@ export class Reconciler implements ReconcileView {
 
   async stop (): Promise<void> {
     this.stopped = true
-    this.pendingRun?.cancel()
+    this.pass.stop()
     this.pendingBeat?.cancel()
     this.retryTimer?.timer.cancel()
     for (const timer of this.timers.splice(0)) timer.cancel()
@@ -169,18 +174,17 @@ export class Reconciler implements ReconcileView {
     return total
   }
 
+  /** a pass soon (debounced by `reconcileDebounce`) */
   schedule (): void {
-    if (this.stopped || this.pendingRun !== undefined) return
-    this.pendingRun = this.init.clock.after(this.init.timing.reconcileDebounce, () => {
-      this.pendingRun = undefined
-      void this.run()
-    })
+    this.pass.schedule()
   }
 
-  /** one reconcile pass; a pass requested while one runs happens right after it */
+  /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
   async run (): Promise<Action[]> {
-    if (this.running) { this.again = true; return [] }
-    this.running = true
+    return await this.pass.run()
+  }
+
+  private async reconcile (): Promise<Action[]> {
     try {
       this.stats.runs++
       this.observed = await this.init.runtime.list()
@@ -195,15 +199,10 @@ export class Reconciler implements ReconcileView {
         else void Promise.all(needs.map(async s => await s.done)).then(() => this.execute(action))
       }
       return actions
-    } catch (err: any) {
+    } catch (err) {
       this.stats.failures++
+      this.log.error('reconcile pass failed: %s', errorText(err))
       return []
-    } finally {
-      this.running = false
-      if (this.again) {
-        this.again = false
-        this.schedule()
-      }
     }
   }
 
@@ -331,10 +330,12 @@ export class Reconciler implements ReconcileView {
         emit('replica-start', action.reason)
         this.announce()
       }
-    } catch (err: any) {
+    } catch (err) {
+      const message = errorText(err)
       this.stats.failures++
-      this.recordFailure(action, err.message)
-      emit('replica-error', err.message)
+      this.log.error('%s of %s failed: %s', action.type, key, message)
+      this.recordFailure(action, message)
+      emit('replica-error', message)
     }
   }
 

@@ -9,6 +9,7 @@
  */
 import type { RuntimeContainer, Runtime } from '../../runtime/types.js'
 import type { CoreComponents } from '../components.js'
+import { errorText } from '../logger.js'
 import { replicaKey } from './replicas.js'
 
 /** wait this long before watching the runtime's events again after the stream broke */
@@ -28,8 +29,9 @@ export interface RuntimeWatchHooks {
 }
 
 /** watch `runtime`'s events until `hooks.stopped()`; never rejects */
-export async function watchRuntime (components: Pick<CoreComponents, 'identity' | 'clock' | 'events'> & { runtime: Runtime }, hooks: RuntimeWatchHooks): Promise<void> {
+export async function watchRuntime (components: Pick<CoreComponents, 'identity' | 'clock' | 'events' | 'logger'> & { runtime: Runtime }, hooks: RuntimeWatchHooks): Promise<void> {
   const { runtime, clock, events, identity } = components
+  const log = components.logger.forComponent('reconcile')
   while (!hooks.stopped()) {
     const watcher = new AbortController()
     hooks.watching(watcher)
@@ -47,7 +49,9 @@ export async function watchRuntime (components: Pick<CoreComponents, 'identity' 
         }
         hooks.changed()
       }
-    } catch {}
+    } catch (err) {
+      if (!hooks.stopped()) log.error('the runtime\'s event stream broke: %s', errorText(err))
+    }
     // the stream ended (engine restarted or unreachable): the periodic pass goes on, and we watch again
     if (hooks.stopped()) return
     hooks.changed()

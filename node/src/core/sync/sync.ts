@@ -8,6 +8,7 @@
 import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import { errorText, type Logger } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 
 export interface SyncComponents extends CoreComponents {
@@ -32,7 +33,11 @@ export class Sync {
   private idleRounds = 0
   readonly stats = { rounds: 0, pulled: 0, failures: 0, gossipIn: 0, gossipOut: 0 }
 
-  constructor (private readonly init: SyncComponents) {}
+  private readonly log: Logger
+
+  constructor (private readonly init: SyncComponents) {
+    this.log = init.logger.forComponent('sync')
+  }
 
   start (): void {
     const { state, mesh, clock, timing, identity } = this.init
@@ -63,8 +68,9 @@ export class Sync {
       if (message.type !== 'entries') return
       this.stats.gossipIn += message.entries.length
       await state.merge(message.entries)
-    } catch {
+    } catch (err) {
       // malformed gossip is dropped; a failed save is retried by anti-entropy
+      this.log.error('gossip from %s not merged: %s', from, errorText(err))
     }
   }
 
@@ -104,8 +110,9 @@ export class Sync {
         if (!response.more) break
         after = response.cursor
       }
-    } catch {
+    } catch (err) {
       this.stats.failures++
+      this.log.error('anti-entropy with %s failed: %s', peer, errorText(err))
     } finally {
       this.running = false
     }

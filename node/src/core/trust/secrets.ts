@@ -22,13 +22,14 @@ import {
   type NodeRecord, type ServiceSpec
 } from '@minga/protocol'
 import { matchesConstraints } from '@minga/scheduler'
+import { errorText, type Logger } from '../logger.js'
+import { SerialTask } from '../task.js'
 import { secretVersions } from './secret-versions.js'
-import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet } from '../components.js'
 import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../../errors.js'
 import type { ContainerFile } from '../../runtime/types.js'
 
-export interface SecretsComponents extends Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events'> {
+export interface SecretsComponents extends Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events' | 'logger'> {
   /** the first live owner that can open a secret seals it again; a change of the live set changes the readers */
   liveness: Pick<LiveSet, 'live' | 'onChange'>
 }
@@ -53,16 +54,18 @@ const decoder = new TextDecoder('utf-8', { fatal: false })
 export class Secrets {
   private readonly unsubscribe: Array<() => void> = []
   private readonly opened = new Map<string, { sig: string, value: Uint8Array }>()
-  private pending?: Timer
-  private running = false
-  private again = false
-  private stopped = true
   readonly stats = { resealed: 0, failures: 0 }
 
-  constructor (private readonly init: SecretsComponents) {}
+  private readonly log: Logger
+  private readonly resealTask: SerialTask<number>
+
+  constructor (private readonly init: SecretsComponents) {
+    this.log = init.logger.forComponent('secrets')
+    this.resealTask = new SerialTask(init.clock, RESEAL_DEBOUNCE, async () => await this.resealPass(), () => 0)
+  }
 
   start (): void {
-    this.stopped = false
+    this.resealTask.start()
     this.unsubscribe.push(this.init.state.subscribe((applied) => {
       if (applied.some(e => RESEAL_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
@@ -72,8 +75,7 @@ export class Secrets {
   }
 
   stop (): void {
-    this.stopped = true
-    this.pending?.cancel()
+    this.resealTask.stop()
     for (const off of this.unsubscribe.splice(0)) off()
   }
 
@@ -181,45 +183,40 @@ export class Secrets {
     return values
   }
 
+  /** a re-seal pass soon (debounced), after a change of who may read */
   schedule (): void {
-    if (this.stopped || this.pending !== undefined) return
-    this.pending = this.init.clock.after(RESEAL_DEBOUNCE, () => {
-      this.pending = undefined
-      void this.reseal()
-    })
+    this.resealTask.schedule()
   }
 
-  /** seal again every secret of this node's org whose readers changed, where this node is the one to do it */
+  /** seal again every secret of this node's org whose readers changed, where this node is the one to do it; returns how many */
   async reseal (): Promise<number> {
-    if (this.running) { this.again = true; return 0 }
-    this.running = true
+    return await this.resealTask.run()
+  }
+
+  private async resealPass (): Promise<number> {
     let count = 0
-    try {
-      const { state, identity, liveness } = this.init
-      const org = state.memberOrg(identity.peerId)
-      if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
-      if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
-      const live = new Set(liveness.live())
-      for (const entry of state.records('secret', `${org}/`)) {
-        const [, , service] = entry.key.split('/')
-        const sealed = entry.value.sealed
-        const readers = this.readers(org, service)
-        if (Object.keys(sealed.keys).sort().join(',') === readers.join(',')) continue
-        // the first live owner that can open it seals it again
-        const resealer = Object.keys(sealed.keys).filter(p => state.memberOrg(p) === org && live.has(p) && state.revoked(p) === undefined).sort()[0]
-        if (resealer !== identity.peerId) continue
-        try {
-          const value = openSecret(identity, entry.key, sealed)
-          await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: entry.value.version })
-          this.stats.resealed++
-          count++
-        } catch {
-          this.stats.failures++
-        }
+    const { state, identity, liveness } = this.init
+    const org = state.memberOrg(identity.peerId)
+    if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
+    if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
+    const live = new Set(liveness.live())
+    for (const entry of state.records('secret', `${org}/`)) {
+      const [, , service] = entry.key.split('/')
+      const sealed = entry.value.sealed
+      const readers = this.readers(org, service)
+      if (Object.keys(sealed.keys).sort().join(',') === readers.join(',')) continue
+      // the first live owner that can open it seals it again
+      const resealer = Object.keys(sealed.keys).filter(p => state.memberOrg(p) === org && live.has(p) && state.revoked(p) === undefined).sort()[0]
+      if (resealer !== identity.peerId) continue
+      try {
+        const value = openSecret(identity, entry.key, sealed)
+        await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: entry.value.version })
+        this.stats.resealed++
+        count++
+      } catch (err) {
+        this.stats.failures++
+        this.log.error('sealing %s again failed: %s', entry.key, errorText(err))
       }
-    } finally {
-      this.running = false
-      if (this.again) { this.again = false; this.schedule() }
     }
     return count
   }

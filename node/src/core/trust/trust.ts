@@ -21,6 +21,8 @@ import {
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet } from '../components.js'
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../errors.js'
+import { errorText, type Logger } from '../logger.js'
+import { SerialTask } from '../task.js'
 
 export interface TrustComponents extends CoreComponents {
   /** the enactor of a passed removal is the lowest-ranked live node */
@@ -40,17 +42,19 @@ const UPKEEP_DEBOUNCE = 100
 
 export class Trust {
   private readonly unsubscribe: Array<() => void> = []
-  private pending?: Timer
   private retry?: Timer
-  private running = false
-  private again = false
-  private stopped = true
   readonly stats = { raises: 0, enacted: 0, failures: 0 }
 
-  constructor (private readonly init: TrustComponents) {}
+  private readonly log: Logger
+  private readonly upkeepTask: SerialTask<void>
+
+  constructor (private readonly init: TrustComponents) {
+    this.log = init.logger.forComponent('trust')
+    this.upkeepTask = new SerialTask(init.clock, UPKEEP_DEBOUNCE, async () => await this.upkeepPass(), () => undefined)
+  }
 
   start (): void {
-    this.stopped = false
+    this.upkeepTask.start()
     this.unsubscribe.push(this.init.state.subscribe((applied) => {
       if (applied.some(e => TRUST_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
@@ -58,8 +62,7 @@ export class Trust {
   }
 
   stop (): void {
-    this.stopped = true
-    this.pending?.cancel()
+    this.upkeepTask.stop()
     this.retry?.cancel()
     for (const off of this.unsubscribe.splice(0)) off()
   }
@@ -134,18 +137,17 @@ export class Trust {
 
   // --- upkeep ------------------------------------------------------------
 
+  /** an upkeep pass soon (debounced), after a governance-relevant change */
   schedule (): void {
-    if (this.stopped || this.pending !== undefined) return
-    this.pending = this.init.clock.after(UPKEEP_DEBOUNCE, () => {
-      this.pending = undefined
-      void this.upkeep()
-    })
+    this.upkeepTask.schedule()
   }
 
   /** one pass: raise revocations this node holds more of, and carry out passed removals */
   async upkeep (): Promise<void> {
-    if (this.running) { this.again = true; return }
-    this.running = true
+    await this.upkeepTask.run()
+  }
+
+  private async upkeepPass (): Promise<void> {
     try {
       const { state } = this.init
       if (state.memberOrg(this.self) === undefined || state.revoked(this.self) !== undefined) return
@@ -157,15 +159,16 @@ export class Trust {
         else if (this.retry === undefined) {
           this.retry = this.init.clock.after(rank * this.init.timing.syncInterval * 2, () => {
             this.retry = undefined
-            void this.enact(this.enactmentWork()).catch(() => { this.stats.failures++ })
+            void this.enact(this.enactmentWork()).catch((err) => {
+              this.stats.failures++
+              this.log.error('carrying out a removal failed: %s', errorText(err))
+            })
           })
         }
       }
-    } catch {
+    } catch (err) {
       this.stats.failures++
-    } finally {
-      this.running = false
-      if (this.again) { this.again = false; this.schedule() }
+      this.log.error('trust upkeep failed: %s', errorText(err))
     }
   }
 

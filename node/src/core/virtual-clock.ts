@@ -1,6 +1,8 @@
 /**
- * The discrete-event engine: virtual time in whole milliseconds since the
- * epoch, an event queue, and the `Clock` the node core runs on.
+ * Virtual time, the simulator's engine and the core tests' clock: whole
+ * milliseconds since the epoch, an event queue, and the `Clock` the node
+ * core runs on. A test runs the core on it exactly: a 3 s timeout is 3 s
+ * of virtual time, however loaded the machine.
  *
  * The core is asynchronous (state merges, the runtime), so between two
  * instants of virtual time the engine lets every pending promise settle:
@@ -10,8 +12,8 @@
  * else (no timer, no I/O) feeds the process, so the interleaving, and with
  * it the run, is a function of the seed alone.
  */
-import type { Clock, Timer } from '@minga/node/core'
-import { EventQueue, type SimEvent } from './queue.js'
+import type { Clock, Timer } from './clock.js'
+import { EventQueue, type SimEvent } from './event-queue.js'
 
 /** 2026-01-01T00:00:00Z: virtual time starts here */
 export const SIM_EPOCH = 1_767_225_600_000
@@ -31,7 +33,8 @@ export interface RunOptions {
 
 const drain = async (): Promise<void> => { await new Promise<void>(resolve => setImmediate(resolve)) }
 
-export class Simulator implements Clock {
+/** a virtual clock with its event queue; `run(until)` plays the events up to then */
+export class VirtualClock implements Clock {
   readonly queue = new EventQueue()
   readonly epoch: number
   private time: number
@@ -126,7 +129,7 @@ export class Simulator implements Clock {
 export class NodeClock implements Clock {
   private dead = false
 
-  constructor (private readonly sim: Simulator) {}
+  constructor (private readonly sim: VirtualClock) {}
 
   get alive (): boolean {
     return !this.dead
