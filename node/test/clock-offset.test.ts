@@ -9,7 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
 import { ClockOffsets, clockVerdict } from '../src/index.js'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 test('the estimate: the least-delayed sample per peer, the median over this node and its peers', () => {
   const offsets = new ClockOffsets()

@@ -7,7 +7,7 @@ import { MemberGater } from '../src/host/gater.js'
 import { defaults } from '../src/host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../src/host/libp2p-mesh.js'
 import { runMeshTests, type MeshHarness } from './mesh-suite.js'
-import { waitFor } from './trust-fixtures.js'
+import { waitFor } from './core-cluster.js'
 
 async function libp2pMeshes (): Promise<MeshHarness> {
   const identities = await Promise.all([0, 1, 2].map(async () => await generateIdentity()))

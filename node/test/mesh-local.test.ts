@@ -1,7 +1,7 @@
 /** LocalMesh, the core tests' in-process network (trust-fixtures.ts), passes the Mesh suite */
 import { test } from 'uvu'
 import { runMeshTests } from './mesh-suite.js'
-import { LocalNet, waitFor } from './trust-fixtures.js'
+import { LocalNet, waitFor } from './core-cluster.js'
 
 runMeshTests('LocalMesh', async () => {
   const net = new LocalNet()

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 test('a bare NAME is this org\'s service, else the one service of that name in any org; several are an error; none is not found', async () => {
   const mesh = await TestCluster.start(['acme', 'riverside', 'hilltop'])

@@ -6,9 +6,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseServiceSpec } from '@minga/protocol'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor, pause as sleep } from './core-cluster.js'
 
 /** a stop as Docker does it: the process gets SIGTERM and dies (a `die` event, exit 143), then the container goes */
 class DockerLikeStops extends RecordingRuntime {

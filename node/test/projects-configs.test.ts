@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CONFIG_CHUNK_BYTES, keys } from '@minga/protocol'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { TestCluster, spec, waitFor } from './core-cluster.js'
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 

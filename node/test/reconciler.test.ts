@@ -7,7 +7,7 @@ import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, typ
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_TIMING, EventLog, MemoryRuntime, nodeLogger, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
-import { SlowStopRuntime } from './trust-fixtures.js'
+import { SlowStopRuntime } from './core-cluster.js'
 
 const MESH = 'reconciler-test'
 

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './core-cluster.js'
 
 test('a replica failing its health check shows the probe\'s exit code and output in ps on every node', async () => {
   const mesh = await TestCluster.start(['acme', 'riverside'])

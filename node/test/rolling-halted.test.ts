@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 const web = (maxUnavailable: number, health = ''): any => parseServiceSpec(`name: web
 image: minga/busybox:${health === '' ? 1 : 2}

@@ -8,8 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor, pause as sleep } from './core-cluster.js'
 
 interface Outcome { fewestServing: number, mostCopies: number }
 

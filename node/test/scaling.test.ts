@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 const FILE = `
 name: web

@@ -10,9 +10,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Timing } from '../src/index.js'
-import { MESH_ID, SlowStopRuntime, TestCluster, spec, waitFor, type TestNode } from './trust-fixtures.js'
+import { MESH_ID, SlowStopRuntime, TestCluster, spec, waitFor, type TestNode, pause as sleep } from './core-cluster.js'
 
 function slowStops (stopMs: number): SlowStopRuntime {
   const runtime = new SlowStopRuntime({ meshId: MESH_ID })

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { TestCluster, spec, waitFor } from './core-cluster.js'
 
 test('acceptOrgs and shareForOthers decide where services run, on every node alike', async () => {
   const mesh = await TestCluster.start([

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeMessage, keys, signEntry, topics } from '@minga/protocol'
-import { MESH_ID, TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { MESH_ID, TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
 test('node rm: revoked everywhere, its links cut, its heartbeats and gossip ignored, its invites dead, its replicas moved', async () => {
   const mesh = await TestCluster.start(['acme', 'acme', 'beta'])
@@ -77,7 +77,7 @@ test('org rm: a proposal, a strict majority of the other orgs, and every node ca
     } catch (err: any) {
       assert.is(err.name, 'ForbiddenError')
     }
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await pause(300)
     assert.is(b1.state.revoked(b2.identity.peerId), undefined, 'nothing happens before the majority')
     assert.ok(g.state.value('service/beta/db') !== undefined)
 
@@ -95,7 +95,7 @@ test('org rm: a proposal, a strict majority of the other orgs, and every node ca
     try {
       await b1.core.operations.deploy([spec('beta', 'db2')])
     } catch {}
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await pause(300)
     assert.is(a.state.value('service/beta/db2'), undefined)
     // the audit trail shows it all, signed
     const trail = a.core.operations.audit({ kinds: ['proposal', 'vote', 'revoked'] })

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { keys } from '@minga/protocol'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
 const VALUE = 'hunter2-' + Math.random().toString(36).slice(2)
 
@@ -68,7 +68,7 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     const record = a1.state.value(keys.secret('acme', 'web', 'DB_PASSWORD'))!
     assert.equal(Object.keys(record.sealed.keys).sort(), [id(a1), id(a2)].sort())
     const starts = a1.runtime.started.length
-    await new Promise(resolve => setTimeout(resolve, 700))
+    await pause(700)
     assert.ok(a1.runtime.started.slice(starts).every(r => r.service !== 'acme/web' || r.secretEnv?.DB_PASSWORD === NEW), 're-sealing does not change what replicas get')
   } finally {
     await mesh.stop()
