@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import {
   cutLine, decodeLogsRequest, encodeLogs, errorMessage, LogsProtocolError, protocols,
-  type ContainerBatch, type Identity, type LogsBatchMessage, type LogsOpenRequest, type LogsRequest, type LogsResponse, type State, type WireLine
+  type ContainerBatch, type LogsBatchMessage, type LogsOpenRequest, type LogsRequest, type LogsResponse, type State, type WireLine
 } from '@minga/protocol'
 import type { LogLine, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Clock, Timer } from '../clock.js'
@@ -55,8 +55,10 @@ export const DEFAULT_LOGS_LIMITS: LogsLimits = {
 }
 
 export interface LogsInit {
-  identity: Identity
-  state: State
+  /** this node (`peerId`) */
+  identity: { peerId: string }
+  /** who may read: members, not removed */
+  state: Pick<State, 'meshId' | 'memberOrg' | 'revoked'>
   mesh: Mesh
   clock: Clock
   runtime: Runtime
