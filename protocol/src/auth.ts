@@ -60,6 +60,11 @@ const wait = (code: RejectCode, reason: string): Verdict => ({ ok: false, pendin
 /** keys that are facts: never deleted, so verdicts that rest on them never flip */
 const UNDELETABLE = new Set<Key['kind']>(['mesh', 'org', 'member', 'revoked', 'invite', 'proposal', 'vote'])
 
+/**
+ * The verdict on one entry: `ok`, refused for good (`pending: false`, with a RejectCode and a reason),
+ * or pending until a membership fact it needs arrives. Depends only on facts that are never deleted and on
+ * the entry's own stamp, so every node reaches the same verdict. Does not check the signature (State does)
+ */
 export function authorize (entry: Entry, view: AuthView): Verdict {
   const key = parseKey(entry.key)
   if (key === undefined) return reject('bad-key', `unknown key ${entry.key.slice(0, 80)}`)

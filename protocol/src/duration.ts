@@ -16,6 +16,7 @@
  */
 import { MingaError } from './errors.js'
 
+/** a duration text outside the grammar or its field's rule; the message says what is allowed */
 export class InvalidDurationError extends MingaError {}
 
 export interface DurationRule {

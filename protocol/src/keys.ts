@@ -111,6 +111,7 @@ export function isMembershipKey (key: string): boolean {
  */
 export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
+/** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
   if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'

@@ -31,6 +31,7 @@ export function parseMode (written: unknown): number {
   return match === null ? NaN : parseInt(match[1], 8)
 }
 
+/** `entrypoint:` as written (a string run by sh -c, or a list) to its stored list; an empty list resets the image's */
 export function normalizeEntrypoint (raw: unknown, texts: Texts, path: string, problems: Problems): string[] | undefined {
   const given = scalarText(raw, texts)
   let words: unknown
@@ -50,6 +51,7 @@ export function normalizeEntrypoint (raw: unknown, texts: Texts, path: string, p
   return words as string[]
 }
 
+/** `user:` as written (a number or text) to its stored text */
 export function normalizeUser (raw: unknown, texts: Texts, path: string, problems: Problems): string | undefined {
   const user = scalarText(raw, texts)
   const before = problems.size
@@ -59,6 +61,7 @@ export function normalizeUser (raw: unknown, texts: Texts, path: string, problem
 
 const TMPFS_FIELDS = new Set(['path', 'size', 'mode'])
 
+/** one tmpfs mount as written (`/path` or a mapping with size and mode) to its stored form */
 export function normalizeTmpfs (raw: unknown, texts: Texts, path: string, problems: Problems): TmpfsSpec | undefined {
   let mount: Record<string, unknown>
   if (typeof raw === 'string') {
@@ -79,6 +82,7 @@ export function normalizeTmpfs (raw: unknown, texts: Texts, path: string, proble
 
 const SECRET_FILE_FIELDS = new Set(['secret', 'path', 'mode', 'uid', 'gid'])
 
+/** one secret file as written (a mapping with secret, path, mode, uid, gid) to its stored form */
 export function normalizeSecretFile (raw: unknown, texts: Texts, path: string, problems: Problems): SecretFileSpec | undefined {
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping with secret, and optionally path, mode, uid and gid', raw)
@@ -97,6 +101,7 @@ export function normalizeSecretFile (raw: unknown, texts: Texts, path: string, p
   return problems.size === before ? file as SecretFileSpec : undefined
 }
 
+/** `reservations:` (cpu, memory as written) to millicores and bytes, checked against the resources */
 export function normalizeReservations (raw: unknown, limits: unknown, path: string, problems: Problems): { cpu?: number, memory?: number } | undefined {
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping with cpu and/or memory', raw)

@@ -22,6 +22,9 @@ export const COMMAND_RULE = 'must be a command line (run by sh -c) or a list of 
 const PORT_RULE = 'must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol'
 const VOLUME_RULE = 'must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly'
 
+/**
+ * a command as written (a string run by `sh -c`, or a list of arguments) to its stored list; undefined with a problem when bad
+ */
 export function normalizeCommand (given: unknown, texts: Texts, path: string, problems: Problems): string[] | undefined {
   // `cmd: true` means the command true
   const raw = scalarText(given, texts)
@@ -43,6 +46,7 @@ export function normalizeCommand (given: unknown, texts: Texts, path: string, pr
   return problems.size === before ? command as string[] : undefined
 }
 
+/** `env:` as written (a mapping or a list of KEY=VALUE) to a mapping of strings, numbers kept as written */
 export function normalizeEnv (raw: unknown, texts: Texts, path: string, problems: Problems): Record<string, string> {
   const env: Record<string, string> = {}
   if (raw === undefined) return env
@@ -72,6 +76,7 @@ export function normalizeEnv (raw: unknown, texts: Texts, path: string, problems
   return env
 }
 
+/** `resources:` as written (cpu in cores or millicores, memory with units) to millicores and bytes */
 export function normalizeResources (raw: unknown, path: string, problems: Problems): ServiceSpec['resources'] | undefined {
   if (raw === undefined) return { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }
   if (!isPlainObject(raw)) {
@@ -90,6 +95,7 @@ export function normalizeResources (raw: unknown, path: string, problems: Proble
   return cpuOk && memoryOk ? { cpu, memory } : undefined
 }
 
+/** `health:` as written (cmd, durations like 5s) to its stored form with milliseconds and defaults */
 export function normalizeHealth (raw: unknown, texts: Texts, path: string, problems: Problems): HealthSpec | undefined {
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod', raw)
@@ -111,6 +117,10 @@ export function normalizeHealth (raw: unknown, texts: Texts, path: string, probl
   return { cmd, interval: numbers.interval, timeout: numbers.timeout, retries: numbers.retries as number, startPeriod: numbers.startPeriod }
 }
 
+/**
+ * A list field (at most `max` items) read item by item with `normalizeItem`, then checked as a whole by `checkAll`;
+ * undefined with problems when any item is bad
+ */
 export function normalizeList<T> (
   raw: unknown, max: number, what: string, path: string, problems: Problems,
   normalizeItem: (item: unknown, path: string, problems: Problems, index: number) => T | undefined,
@@ -127,6 +137,7 @@ export function normalizeList<T> (
   return problems.size === before ? items as T[] : undefined
 }
 
+/** a port as written (`8080:80`, `127.0.0.1:8080:80/udp`, a number, or a mapping) to its stored form */
 export function normalizePort (raw: unknown, path: string, problems: Problems): PortSpec | undefined {
   let port: Record<string, unknown>
   if (typeof raw === 'number') {
@@ -153,6 +164,7 @@ export function normalizePort (raw: unknown, path: string, problems: Problems): 
   return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol }
 }
 
+/** a volume as written (`name:/path[:ro]`, `/path`, or a mapping) to its stored form */
 export function normalizeVolume (raw: unknown, path: string, problems: Problems): VolumeSpec | undefined {
   let volume: Record<string, unknown>
   if (typeof raw === 'string') {

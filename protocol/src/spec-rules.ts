@@ -105,6 +105,7 @@ export class Problems {
   }
 }
 
+/** a short description of a value for an error message: a quoted string (cut at 40), a number, `a list`, `a mapping`… */
 export function describe (value: unknown): string {
   if (value === null) return 'null'
   if (value === undefined) return 'nothing'
@@ -129,12 +130,14 @@ export function at (path: string, key: string | number): string {
   return path === '' ? shown : `${path}.${shown}`
 }
 
+/** true for a plain object (a YAML or JSON mapping), not an array, null or a class instance */
 export function isPlainObject (value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
 }
 
+/** true for an integer from `min` to `max` */
 export function isWhole (value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
 }
@@ -151,10 +154,12 @@ export function checkFields (value: Record<string, unknown>, allowed: ReadonlySe
   return ok
 }
 
+/** an organization or service name: lowercase letters, digits and dashes, at most 63 characters */
 export function checkName (value: unknown, path: string, problems: Problems): void {
   if (typeof value !== 'string' || !NAME_PATTERN.test(value)) problems.bad(path, RULES.name, value)
 }
 
+/** an image reference as docker reads it (`[registry/]path[:tag][@digest]`), at most the image length limit */
 export function checkImage (value: unknown, path: string, problems: Problems): void {
   if (typeof value !== 'string' || value.length > SPEC_LIMITS.maxImageLength) {
     problems.bad(path, RULES.image, value)
@@ -184,6 +189,7 @@ export function checkCommand (value: unknown, path: string, problems: Problems, 
   if (bytes > SPEC_LIMITS.maxCommandBytes) problems.add(path, `is ${bytes} bytes long (at most ${SPEC_LIMITS.maxCommandBytes})`)
 }
 
+/** `env` as stored: at most `maxEnvVars` names of the environment-variable form, string values within the limits */
 export function checkEnv (value: unknown, path: string, problems: Problems): void {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping of NAME: value', value)
@@ -205,6 +211,7 @@ export function checkEnv (value: unknown, path: string, problems: Problems): voi
   if (bytes > SPEC_LIMITS.maxEnvBytes) problems.add(path, `values total ${bytes} bytes (at most ${SPEC_LIMITS.maxEnvBytes})`)
 }
 
+/** `constraints` as stored: label name → required value, at most the label limits */
 export function checkConstraints (value: unknown, path: string, problems: Problems): void {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping of label: value', value)
@@ -223,10 +230,12 @@ export function checkConstraints (value: unknown, path: string, problems: Proble
   }
 }
 
+/** a node label's name: lowercase letters, digits and `._/-`, at most 63 characters */
 export function checkLabelKey (key: string, path: string, problems: Problems): void {
   if (!LABEL_KEY_PATTERN.test(key)) problems.add(path, `invalid label (${RULES.labelKey})`)
 }
 
+/** `allowOrgs` as stored: a list of organization names, without repeats */
 export function checkAllowOrgs (value: unknown, path: string, problems: Problems): void {
   if (!Array.isArray(value) || value.length === 0 || value.length > SPEC_LIMITS.maxAllowOrgs) {
     problems.bad(path, `must be a list of 1 to ${SPEC_LIMITS.maxAllowOrgs} organization names (leave it out to allow any)`, value)
@@ -281,6 +290,7 @@ export function checkPortsUnique (ports: ReadonlyArray<{ host?: number, hostIp?:
 
 const VOLUME_FIELDS = new Set(['name', 'path', 'readOnly'])
 
+/** true for an absolute container path other than /, without `..`, `:` or control characters, within the length limit */
 export function isVolumePath (value: unknown): value is string {
   return typeof value === 'string' && value.length > 1 && value.length <= SPEC_LIMITS.maxPathLength && value.startsWith('/') &&
     !value.includes(':') && !CONTROL_PATTERN.test(value) && !value.split('/').includes('..')

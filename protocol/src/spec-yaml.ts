@@ -172,6 +172,7 @@ export function own (value: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(value, key) && value[key] !== null ? value[key] : undefined
 }
 
+/** the written texts under one key or index of a mapping or list, for error messages */
 export function child (texts: Texts, key: string | number): Texts {
   return () => {
     const parent = texts()

@@ -147,6 +147,7 @@ export const SPEC_DEFAULTS = {
 /** config content is stored in chunks of at most this many bytes, one entry each */
 export const CONFIG_CHUNK_BYTES = 32 * 1024
 
+/** `org/name`, branded as a ServiceId */
 export function serviceId (org: string, name: string): ServiceId {
   return `${org}/${name}` as ServiceId
 }

@@ -57,6 +57,12 @@ const DEFAULT_MAX_CLOCK_AHEAD = 60_000
 const DEFAULT_MAX_PENDING = 10_000
 const MAX_RECENT_REJECTIONS = 100
 
+/**
+ * The replicated state of one node: the winning entry per key (LWW by (hlc, author), first-wins and most-seqs
+ * keys aside: mergeRule), merged only when signed, not too far ahead of this node's clock (`maxClockAhead`, ms)
+ * and authorized (auth.ts). Reads are typed by key kind (`value`, `records`); `write` and `merge` resolve once
+ * durable, and a write that would be refused throws UnauthorizedWriteError. Open it with `State.open`
+ */
 export class State implements AuthView {
   readonly meshId: string
   readonly root: string

@@ -39,6 +39,9 @@ function nonEmpty (value: unknown, path: string, max: number): string {
   return text
 }
 
+/**
+ * `POST /v1/deploy`: `{ text, source? }` (a spec file, at most 1 MiB) or `{ specs }` (at most 100 normalized specs, each checked by the route)
+ */
 export function deployBody (body: unknown): DeployBody {
   return checked(body, 'POST /v1/deploy', (r) => {
     if (r.specs !== undefined) {
@@ -51,6 +54,7 @@ export function deployBody (body: unknown): DeployBody {
   }, '{"text": "<spec file>"} or normalized specs as {"specs": [...]}')
 }
 
+/** `POST /v1/configs`: `{ service, chunks }`, at most 64 base64 chunks */
 export function configsBody (body: unknown): ConfigsBody {
   return checked(body, 'POST /v1/configs', (r) => {
     check.object(r, 'body', new Set(['service', 'chunks']))
@@ -58,6 +62,7 @@ export function configsBody (body: unknown): ConfigsBody {
   }, '{"service": "NAME", "chunks": ["<base64>", ...]}')
 }
 
+/** `POST /v1/scale`: `{ service, replicas }`, replicas a whole number from 0 to 1000 */
 export function scaleBody (body: unknown): ScaleBody {
   return checked(body, 'POST /v1/scale', (r) => {
     check.object(r, 'body', new Set(['service', 'replicas']))
@@ -65,6 +70,7 @@ export function scaleBody (body: unknown): ScaleBody {
   }, '{"service": "NAME", "replicas": N} with N from 0 to 1000')
 }
 
+/** `POST /v1/invite`: `{ org?, newOrg?, ttl?, uses? }` (ttl in the duration grammar, checked by the route) */
 export function inviteBody (body: unknown): InviteBody {
   return checked(body, 'POST /v1/invite', (r) => {
     check.object(r, 'body', new Set(['org', 'newOrg', 'ttl', 'uses']))
@@ -77,6 +83,7 @@ export function inviteBody (body: unknown): InviteBody {
   }, '{"org"?: "NAME", "newOrg"?: true, "ttl"?: "24h", "uses"?: N}')
 }
 
+/** `POST /v1/cordon`: `{ node, reason? }` */
 export function cordonBody (body: unknown): CordonBody {
   return checked(body, 'POST /v1/cordon', (r) => {
     check.object(r, 'body', new Set(['node', 'reason']))
@@ -85,6 +92,7 @@ export function cordonBody (body: unknown): CordonBody {
   }, '{"node": "ID", "reason"?: "why"}')
 }
 
+/** `POST /v1/uncordon`: `{ node }` */
 export function uncordonBody (body: unknown): UncordonBody {
   return checked(body, 'POST /v1/uncordon', (r) => {
     check.object(r, 'body', new Set(['node']))
@@ -92,6 +100,7 @@ export function uncordonBody (body: unknown): UncordonBody {
   }, '{"node": "ID"}')
 }
 
+/** `POST /v1/nodes/remove`: `{ node, reason? }` */
 export function nodeRemoveBody (body: unknown): NodeRemoveBody {
   return checked(body, 'POST /v1/nodes/remove', (r) => {
     check.object(r, 'body', new Set(['node', 'reason']))
@@ -100,6 +109,7 @@ export function nodeRemoveBody (body: unknown): NodeRemoveBody {
   }, '{"node": "ID", "reason"?: "why"}')
 }
 
+/** `POST /v1/orgs/remove`: `{ org, reason }` */
 export function orgRemoveBody (body: unknown): OrgRemoveBody {
   return checked(body, 'POST /v1/orgs/remove', (r) => {
     check.object(r, 'body', new Set(['org', 'reason']))
@@ -107,6 +117,7 @@ export function orgRemoveBody (body: unknown): OrgRemoveBody {
   }, '{"org": "NAME", "reason": "why"}')
 }
 
+/** `POST /v1/secrets`: `{ service, name, value, encoding?, ifChanged? }`, the value at most 1 MiB of text */
 export function secretBody (body: unknown): SecretBody {
   return checked(body, 'POST /v1/secrets', (r) => {
     check.object(r, 'body', new Set(['service', 'name', 'value', 'encoding', 'ifChanged']))
@@ -120,6 +131,7 @@ export function secretBody (body: unknown): SecretBody {
   }, '{"service", "name", "value"} (value: a string, or base64 with "encoding": "base64")')
 }
 
+/** `POST /v1/test/partition` (test mode): `{ blocked }`, at most 1000 peer ids */
 export function partitionBody (body: unknown): PartitionBody {
   return checked(body, 'POST /v1/test/partition', (r) => {
     check.object(r, 'body', new Set(['blocked']))

@@ -12,6 +12,7 @@ export interface SimEvent {
   cancelled: boolean
 }
 
+/** the virtual clock's events: push(time, fn), peekTime(), pop(), ordered by (time, insertion) */
 export class EventQueue {
   private readonly heap: SimEvent[] = []
   private seq = 0

@@ -8,6 +8,7 @@
  */
 import type { Clock, Timer } from './clock.js'
 
+/** a debounced, single-flight task (see above): schedule(), run(), start(), stop() */
 export class SerialTask<T> {
   private pending?: Timer
   private running = false

@@ -40,6 +40,10 @@ export interface HttpServerInit {
   logger?: ComponentLogger
 }
 
+/**
+ * The dashboard and metrics listener: `/` (the page), `/api/snapshot`, `/api/stream` (server-sent events), `/metrics`,
+ * `/healthz`; on loopback it answers loopback Host names only. `listen()` returns its URL
+ */
 export class HttpServer {
   private readonly server: Server
   private readonly streams = new Set<ServerResponse>()

@@ -26,6 +26,10 @@ export interface ConnectorInit {
 const BACKOFF_FIRST = 1000
 const BACKOFF_MAX = 30_000
 
+/**
+ * Keeps this node connected to members (at most `target`, default 16): dials them from their `node/<peer>` records,
+ * backing off per peer (1 s doubling to 30 s) when a dial fails
+ */
 export class Connector {
   private timer?: NodeJS.Timeout
   private readonly backoff = new Map<string, { until: number, delay: number }>()

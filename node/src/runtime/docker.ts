@@ -52,6 +52,10 @@ type StreamBody = NodeJS.ReadableStream & { destroy: () => void }
 
 const EVENT_ACTIONS = ['start', 'die', 'health_status', 'destroy']
 
+/**
+ * The Runtime on a Docker engine through dockerode (see above); passes the runtime conformance suite.
+ * Engine calls time out after `callTimeoutMs`; an engine that does not answer is RuntimeUnavailableError
+ */
 export class DockerRuntime implements Runtime {
   readonly address: string
   private readonly docker: Docker

@@ -16,6 +16,10 @@ export interface LevelPersistenceInit {
   onDamaged?: (key: string, reason: string) => void
 }
 
+/**
+ * StatePersistence in LevelDB at `path` (see above): `save` resolves once the batch is on disk; StorageError when the
+ * store cannot be opened (in use by another process, unwritable) or written
+ */
 export class LevelPersistence implements StatePersistence {
   private readonly db: ClassicLevel<string, string>
   private readonly onDamaged: (key: string, reason: string) => void

@@ -26,6 +26,10 @@ export type EventListener = (event: MeshEvent) => void
 
 const DEFAULT_CAPACITY = 2000
 
+/**
+ * This node's events in a bounded ring (`capacity`, default 2000), each stamped with a seq from 1 at each start;
+ * `after(seq)` and `recent({ since })` read it, `subscribe` hears each as it is emitted
+ */
 export class EventLog {
   private readonly ring: MeshEvent[] = []
   private readonly listeners = new Set<EventListener>()

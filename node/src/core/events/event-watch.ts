@@ -49,6 +49,10 @@ const SYNC_EVENT_EVERY_MS = 60_000
 /** catching up right after a start or a join is routine, not news */
 const SYNC_QUIET_AFTER_START_MS = 60_000
 
+/**
+ * Emits what no call site does (see above) by looking at the core every `intervalMs` (default 1 s);
+ * `disagreeingFor(peer)` says how long a peer has shown another state digest
+ */
 export class EventWatch {
   private timer?: Timer
   private unsubscribe?: () => void

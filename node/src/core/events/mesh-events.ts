@@ -52,6 +52,10 @@ const LIVENESS_KINDS = new Set(['node-up', 'node-suspect', 'node-dead'])
 /** a batch leaves room for the message around its events */
 const BATCH_EVENT_BYTES = MAX_EVENTS_BATCH_BYTES - 64 * 1024
 
+/**
+ * Serves this node's events to members (protocols.events) and reads every live node's: `gather` (one shot,
+ * echoes collapsed) and `follow` (until the signal aborts). Peers that fail become notices, never errors
+ */
 export class MeshEvents {
   readonly epoch = randomUUID()
   private readonly waiting = new Set<() => void>()

@@ -30,6 +30,9 @@ const WINDOW = 20
 /** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
 export const CLOCK_WARN_MS = 5_000
 
+/**
+ * The last 20 offsets of each peer's heartbeat clock against ours (`sample`), and the estimate over the peers heard now (`estimate`)
+ */
 export class ClockOffsets {
   private readonly samples = new Map<string, number[]>()
 

@@ -40,6 +40,11 @@ export interface LivenessComponents extends CoreComponents {
 /** heartbeats from one peer faster than this share of the period are dropped */
 const RATE_LIMIT_SHARE = 0.25
 
+/**
+ * Heartbeats and the failure detector (see above): publishes this node's signed heartbeat every
+ * `heartbeatInterval` ms, judges peers alive, suspect or dead, and tells listeners (`onChange`) when the live set
+ * or a peer's replicas change. Drops heartbeats from strangers, replays, floods and bad signatures (`dropped` counts them)
+ */
 export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
   private readonly peers = new Map<string, PeerLiveness>()
   private readonly listeners = new Set<LivenessListener>()

@@ -34,6 +34,9 @@ function reportsByService (heartbeat: HeartbeatMessage | undefined): Map<string,
 /** the last comparison per heartbeat pair: every receiver compares the same two heartbeats (the simulator shares them) */
 const lastComparison = new WeakMap<HeartbeatMessage, { before: HeartbeatMessage | undefined, changed: Set<string> }>()
 
+/**
+ * the services whose replica reports differ between two heartbeats of one peer (all of them when there is no earlier one); cached per pair
+ */
 export function changedServices (before: HeartbeatMessage | undefined, after: HeartbeatMessage): Set<string> {
   const cached = lastComparison.get(after)
   if (cached !== undefined && cached.before === before) return cached.changed

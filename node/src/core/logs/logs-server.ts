@@ -69,6 +69,10 @@ export interface LogsInit {
   logger?: ComponentLogger
 }
 
+/**
+ * Serves this node's containers' logs to members (protocols.logs): sessions opened, polled with a credit, closed or
+ * expired (see above). `answer` takes a request from the wire; `request` a checked one (this node's own reader)
+ */
 export class LogsServer {
   private readonly sessions = new Map<string, Session>()
   private readonly limits: LogsLimits

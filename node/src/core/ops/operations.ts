@@ -41,6 +41,10 @@ export interface InviteOptions {
   psk: Uint8Array
 }
 
+/**
+ * What people ask a node to do and show (see above); every method checks what the caller may do and
+ * throws BadRequestError, ForbiddenError, NotFoundError, ConflictError or ClockSkewError saying what to do instead
+ */
 export class Operations {
   constructor (private readonly core: OperationsComponents) {}
 

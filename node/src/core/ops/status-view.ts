@@ -43,6 +43,9 @@ export interface StatusView {
 const HOUR = 3_600_000
 const FULL_SHARE = 0.9
 
+/**
+ * `minga status`: the mesh's health from this node's view, its problems (each naming the command that shows more) and notes
+ */
 export function statusView (core: StatusComponents): StatusView {
   const nodes = nodesView(core)
   const services = servicesView(core)

@@ -67,6 +67,9 @@ function reported (core: ViewComponents): Map<string, ReplicaView['running']> {
   return out
 }
 
+/**
+ * `minga ps`: every replica of every desired service (or of one `org/name`): where it is assigned, where copies run, and what is wrong
+ */
 export function psView (core: ViewComponents, service?: string): ReplicaView[] {
   const assignment = core.reconciler.currentAssignment()
   const runningBy = reported(core)
@@ -98,6 +101,7 @@ export function psView (core: ViewComponents, service?: string): ReplicaView[] {
   return out
 }
 
+/** `minga ls`: each desired service with its replicas running, healthy (any spec) and updated (current spec), sorted by id */
 export function servicesView (core: ViewComponents): ServiceView[] {
   const runningBy = reported(core)
   return core.reconciler.desired().map(s => {
@@ -132,6 +136,9 @@ export interface NodeView {
   addrs: string[]
 }
 
+/**
+ * `minga nodes`: every member with its liveness, capacity (millicores, bytes), allocation, labels and last heartbeat age (ms)
+ */
 export function nodesView (core: ViewComponents): NodeView[] {
   const now = core.clock.now()
   const own = core.liveness.own()

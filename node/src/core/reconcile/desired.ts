@@ -12,6 +12,7 @@ const hashes = new WeakMap<object, string>()
 /** the last list per state, valid while the state digest is unchanged */
 const lastDesired = new WeakMap<State, { digest: string, services: DesiredService[] }>()
 
+/** the desired services of the state, with their container hashes (secret versions folded in); cached per state digest */
 export function desiredServices (state: State): DesiredService[] {
   const digest = state.digest()
   const cached = lastDesired.get(state)

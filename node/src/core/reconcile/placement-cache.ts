@@ -12,6 +12,7 @@ export interface PlacementCache {
   set (fingerprint: string, assignment: Assignment): void
 }
 
+/** the last `capacity` assignments by fingerprint, least recently used dropped first */
 export class LruPlacementCache implements PlacementCache {
   private readonly items = new Map<string, Assignment>()
 

@@ -58,6 +58,10 @@ const MAX_OWN_STOPS = 1000
 
 interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
 
+/**
+ * The reconcile loop (see above): `start()` lists the runtime and watches it, state and liveness; each pass places,
+ * plans this node's share and carries it out; `run()` is one pass now. Failures back off per replica and become notes
+ */
 export class Reconciler implements ReconcileView {
   private readonly cache: PlacementCache
   private readonly slots: Semaphore

@@ -19,6 +19,10 @@ export const BACKOFF_MAX = 60_000
 /** healthy this long after its last failure, a replica starts over with a clean record */
 export const STEADY_AFTER = 30_000
 
+/**
+ * Failure records per replica (see above): `fail` returns when it may start again (1 s doubling to 60 s),
+ * `waiting` says whether it must wait, `forgive` clears replicas healthy for 30 s or no longer wanted
+ */
 export class ReplicaBackoff {
   private readonly records = new Map<string, ReplicaProblem & { failures: number }>()
 

@@ -21,6 +21,7 @@ export interface SingletonFencesInit {
   passAt: (at: number) => void
 }
 
+/** Fences for singletons whose owner died (see above): its last copy counts as running for `fence` ms after its death */
 export class SingletonFences {
   /** singleton id → its dead owner, and until when that owner's copy counts as running */
   private readonly fences = new Map<string, { peer: string, until: number }>()

@@ -26,6 +26,10 @@ const MAX_PAGES_PER_ROUND = 20
 /** with every digest equal, still check one random peer every this many rounds */
 const IDLE_ROUNDS_PER_CHECK = 5
 
+/**
+ * Gossip of this node's writes and anti-entropy rounds every `syncInterval` ms (see above); `round(peer)` runs one now
+ * and returns the entries applied. A failed round is counted (`stats.failures`) and logged; the next one retries
+ */
 export class Sync {
   private timer?: Timer
   private readonly unsubscribe: Array<() => void> = []

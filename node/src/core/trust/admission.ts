@@ -14,6 +14,7 @@ export type AdmissionComponents = Pick<CoreComponents, 'identity' | 'state' | 'c
 /** how many entries a join answer carries at most; the rest comes by anti-entropy */
 const MAX_JOIN_ENTRIES = 5000
 
+/** Admits joiners (see above): `admit(request, from)` answers a join request from the authenticated peer `from` */
 export class Admission {
   constructor (private readonly init: AdmissionComponents) {}
 

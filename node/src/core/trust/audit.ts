@@ -28,6 +28,9 @@ export interface AuditRecord {
 
 const AUDITED = ['member/', 'org/', 'invite/', 'revoked/', 'cordon/', 'proposal/', 'vote/', 'secret/']
 
+/**
+ * `minga audit`: the governance entries the state holds (optionally of some `kinds`, the last `limit`), each with its author's org and whether its signature verifies
+ */
 export function auditView (state: State, options: { kinds?: string[], limit?: number } = {}): AuditRecord[] {
   const prefixes = options.kinds === undefined ? AUDITED : AUDITED.filter(p => options.kinds!.includes(p.slice(0, -1)))
   const out: AuditRecord[] = []

@@ -51,6 +51,10 @@ const RESEAL_KEYS = ['secret/', 'service/', 'node/', 'member/', 'revoked/', 'vot
 const RESEAL_DEBOUNCE = 200
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
+/**
+ * Secrets of services, sealed to who may run them (see above): `set`, `remove`, `list` (names and readers, never values),
+ * `inputsFor` (what a replica gets); re-seals when the readers change
+ */
 export class Secrets {
   private readonly unsubscribe: Array<() => void> = []
   private readonly opened = new Map<string, { sig: string, value: Uint8Array }>()

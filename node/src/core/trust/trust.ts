@@ -40,6 +40,10 @@ type Enactment =
   | { key: RecordKey<'service' | 'secret' | 'config'>, value: undefined }
 const UPKEEP_DEBOUNCE = 100
 
+/**
+ * Trust between organizations (see above): `removeNode`, `proposeOrgRemoval`, `approve`, `proposals`; its upkeep raises
+ * revocations and carries out passed removals
+ */
 export class Trust {
   private readonly unsubscribe: Array<() => void> = []
   private retry?: Timer
