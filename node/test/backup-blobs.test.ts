@@ -15,7 +15,7 @@ import { BlobClient } from '../src/backup/blob-client.js'
 import { BlobHolder } from '../src/backup/blob-holder.js'
 import { BlobStore } from '../src/backup/blob-store.js'
 import { dropUnlisted, ensureCopies } from '../src/backup/blob-upkeep.js'
-import { LocalNet, type LocalMesh } from './trust-fixtures.js'
+import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 const MESH = 'mesh-blobs'
 const REPO = repoId('acme', 'db')

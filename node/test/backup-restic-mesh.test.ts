@@ -17,7 +17,7 @@ import { RestServer } from '../src/backup/rest-server.js'
 import { Restic } from '../src/backup/restic.js'
 import { ResticMesh } from '../src/backup/restic-mesh.js'
 import { filesUnder, folderContent, resticTest, tempDir, volumeLike } from './backup-fixtures.js'
-import { LocalNet, type LocalMesh } from './trust-fixtures.js'
+import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 const MESH = 'mesh-restic'
 const REPO = repoId('acme', 'db')
@@ -62,7 +62,6 @@ async function mesh (): Promise<{ net: LocalNet, holders: Holder[], node: (name:
     }
   }
 }
-
 
 resticTest('a volume snapshotted on one node is restored on a node that starts with nothing but the password and the manifest', async () => {
   const { holders, node, cleanup } = await mesh()

@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert'
 import { test } from 'uvu'
 import { appendFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ServiceSpec } from '@minga/protocol'
+import { keys, type ServiceSpec } from '@minga/protocol'
 import { createBackups, FolderVolumes, type Backups } from '../src/backup/index.js'
 import { systemClock } from '../src/core/clock.js'
 import type { VolumeKeeper } from '../src/core/volumes/keeper.js'
 import { filesUnder, folderContent, resticTest, tempDir } from './backup-fixtures.js'
-import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './trust-fixtures.js'
+import { MESH_ID, TestCluster, spec as specOf, waitFor, type TestNode } from './core-cluster.js'
 import { keeperOn } from './volumes-fixtures.js'
 
 const MARKER = 'PLAINTEXT-MARKER-19f3'
@@ -22,14 +22,14 @@ const VOLUME = 'minga-acme-db-pgdata'
 interface Kept { node: TestNode, keeper: VolumeKeeper, backups: Backups, volumes: FolderVolumes, dir: string }
 
 async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: () => Promise<void> }> {
-  const cluster = await TestCluster.start(['acme', 'acme', 'riverside', 'riverside'])
+  const cluster = await TestCluster.start(['acme', 'acme', 'riverside', 'riverside'], { realTime: true })
   await cluster.settled()
   const acme = cluster.nodes.filter(n => n.org === 'acme').map(n => n.identity.peerId).sort()
   const nodes: Kept[] = []
   for (const node of cluster.nodes) {
     const dir = await tempDir(`keeper-${node.org}`)
     const volumes = new FolderVolumes(join(dir, 'volumes'))
-    let keeper: VolumeKeeper | undefined
+    const keeper: { current?: VolumeKeeper } = {}
     const backups = await createBackups({
       dir: join(dir, 'backup'),
       quota: 1e9,
@@ -41,11 +41,11 @@ async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: ()
       events: node.core.events,
       live: () => node.core.liveness.live(),
       volumes,
-      repositories: () => keeper!.repositories,
-      mayWrite: (from, repo) => keeper!.repositories.mayStore(from, repo)
+      repositories: () => keeper.current!.repositories,
+      mayWrite: (from, repo) => keeper.current!.repositories.mayStore(from, repo)
     })
-    keeper = keeperOn(node, { backend: backups.backend, lineage: backups.lineage, readers: () => acme, timing: { handoffWait: 20_000, handoffPoll: 50 } })
-    nodes.push({ node, keeper, backups, volumes, dir })
+    keeper.current = keeperOn(node, { backend: backups.backend, lineage: backups.lineage, readers: () => acme, volumeTiming: { handoffWait: 20_000, handoffPoll: 50 } })
+    nodes.push({ node, keeper: keeper.current, backups, volumes, dir })
   }
   return {
     cluster,
@@ -60,14 +60,13 @@ async function mesh (): Promise<{ cluster: TestCluster, nodes: Kept[], close: ()
 
 async function deployed (nodes: Kept[], spec: ServiceSpec): Promise<void> {
   const a = nodes[0]
-  await a.node.state.write(a.node.identity, `service/${spec.org}/${spec.name}`, { spec, created: a.node.state.clock.tick() } as any)
+  await a.node.state.write(a.node.identity, keys.service(spec.org, spec.name), { spec, created: a.node.state.clock.tick() })
   for (const n of nodes.filter(k => k.node.org === spec.org)) await waitFor(() => n.keeper.repositories.ref(spec.org, spec.name), 'the backup password is readable')
 }
 
 function db (): ServiceSpec {
   return specOf('acme', 'db', { singleton: true, volumes: [{ name: 'pgdata', path: '/data', readOnly: false }] })
 }
-
 
 resticTest('a singleton\'s volume, snapshotted with restic onto the other org\'s nodes, comes back on another node; the holders never see its plaintext', async () => {
   const { cluster, nodes, close } = await mesh()
@@ -119,7 +118,7 @@ resticTest('holders drop what the owner prunes, and the whole repository when th
   // restic forgets all but the last snapshot; the owner's prune entry lets holders drop the rest
   const ref = a.keeper.repositories.ref('acme', 'db')!
   const manifest = await a.backups.backend.forget(ref, { keepLast: 1 })
-  await a.node.state.write(a.node.identity, 'prune/acme/db', { manifests: [manifest], before: Date.now() })
+  await a.node.state.write(a.node.identity, keys.prune('acme', 'db'), { manifests: [manifest], before: Date.now() })
   await waitFor(async () => await heldOnRiverside() < before, 'riverside drops the pruned blobs', 20_000)
   // what is left still restores
   const b = nodes[1]
@@ -128,8 +127,8 @@ resticTest('holders drop what the owner prunes, and the whole repository when th
   assert.equal(await folderContent((await b.volumes.path(VOLUME))!), await folderContent(path))
   a.node.mesh.down = false
   // minga rm --volumes: the owner deletes the service and the password entry; holders drop everything of the repository
-  await b.node.state.write(b.node.identity, 'service/acme/db', undefined)
-  await b.node.state.write(b.node.identity, 'backup/acme/db', undefined)
+  await b.node.state.write(b.node.identity, keys.service('acme', 'db'), undefined)
+  await b.node.state.write(b.node.identity, keys.backup('acme', 'db'), undefined)
   // the reconciler stops a's container of the removed service
   a.keeper.observe([], () => undefined)
   await waitFor(async () => await heldOnRiverside() === 0, 'riverside drops the deleted repository', 20_000)

@@ -18,13 +18,12 @@
  */
 import type { Entry } from './entry.js'
 import { isHlc } from './hlc.js'
-import { isPeerIdString } from './identity.js'
-import { NAME_PATTERN } from './keys.js'
+import { parseKey, type Key } from './keys.js'
 import { sealedSecretProblem, type SealedSecret } from './secret-box.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
 
-export interface BackupRecord {
+export type BackupRecord = {
   /** the repository password, sealed like a secret */
   sealed: SealedSecret
   /** clock stamp of the password's creation; re-sealing keeps it */
@@ -34,7 +33,7 @@ export interface BackupRecord {
 export type SnapshotReason = 'interval' | 'final' | 'manual' | 'restore'
 export const SNAPSHOT_REASONS: readonly SnapshotReason[] = ['interval', 'final', 'manual', 'restore']
 
-export interface SnapshotRecord {
+export type SnapshotRecord = {
   /** restic's snapshot id */
   snapshot: string
   /** 1 for a volume's first snapshot; each later one adds 1 */
@@ -52,7 +51,7 @@ export interface SnapshotRecord {
   reason: SnapshotReason
 }
 
-export interface PruneRecord {
+export type PruneRecord = {
   /** the manifests (sha256) whose blobs stay */
   manifests: string[]
   /** ms since epoch: blobs stored later stay too (a snapshot may be under way) */
@@ -62,27 +61,20 @@ export interface PruneRecord {
 /** manifests one prune entry names, at most */
 export const MAX_PRUNE_MANIFESTS = 64
 
-export type BackupKey =
-  | { kind: 'backup', org: string, service: string }
-  | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
-  | { kind: 'prune', org: string, service: string }
+export type BackupKey = Extract<Key, { kind: 'backup' | 'snapshot' | 'prune' }>
 
-export const backupKeys = {
-  backup: (org: string, service: string) => `backup/${org}/${service}`,
-  snapshot: (org: string, service: string, volume: string, peer: string) => `snapshot/${org}/${service}/${volume}/${peer}`,
-  /** the prefix of every node's snapshot entry of one volume (or, without `volume`, of every volume of the service) */
-  snapshots: (org: string, service: string, volume?: string) => volume === undefined ? `snapshot/${org}/${service}/` : `snapshot/${org}/${service}/${volume}/`,
-  prune: (org: string, service: string) => `prune/${org}/${service}`
+/**
+ * Under `snapshot/`, the prefix of every node's entry of one volume of a
+ * service (or, without `volume`, of every volume of it), for `state.records('snapshot', …)`
+ */
+export function snapshotPrefix (org: string, service: string, volume?: string): string {
+  return volume === undefined ? `${org}/${service}/` : `${org}/${service}/${volume}/`
 }
 
-/** the parsed backup key, or undefined */
+/** the parsed backup key (keys.backup, keys.snapshot, keys.prune), or undefined */
 export function parseBackupKey (key: string): BackupKey | undefined {
-  const parts = key.split('/')
-  const [kind, org, service, volume, peer] = parts
-  if (!NAME_PATTERN.test(org ?? '') || !NAME_PATTERN.test(service ?? '')) return undefined
-  if ((kind === 'backup' || kind === 'prune') && parts.length === 3) return { kind, org, service }
-  if (kind === 'snapshot' && parts.length === 5 && NAME_PATTERN.test(volume) && isPeerIdString(peer)) return { kind, org, service, volume, peer }
-  return undefined
+  const parsed = parseKey(key)
+  return parsed?.kind === 'backup' || parsed?.kind === 'snapshot' || parsed?.kind === 'prune' ? parsed : undefined
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -142,11 +134,11 @@ export function backupWriteProblem (key: BackupKey, author: string, authorOrg: s
  * (the owner's nodes, and nodes the owner lets run the service), the one of
  * highest generation, then latest clock stamp
  */
-export function latestSnapshot (entries: readonly Entry[], trusted: (peer: string) => boolean): { entry: Entry, record: SnapshotRecord } | undefined {
-  let best: { entry: Entry, record: SnapshotRecord } | undefined
+export function latestSnapshot<E extends Pick<Entry, 'author' | 'hlc' | 'tombstone'> & { value: SnapshotRecord }> (entries: readonly E[], trusted: (peer: string) => boolean): { entry: E, record: SnapshotRecord } | undefined {
+  let best: { entry: E, record: SnapshotRecord } | undefined
   for (const entry of entries) {
-    if (entry.tombstone === true || entry.value === undefined || !trusted(entry.author)) continue
-    const record = entry.value as unknown as SnapshotRecord
+    if (entry.tombstone === true || !trusted(entry.author)) continue
+    const record = entry.value
     if (best === undefined || record.generation > best.record.generation || (record.generation === best.record.generation && (entry.hlc > best.entry.hlc || (entry.hlc === best.entry.hlc && entry.author > best.entry.author)))) {
       best = { entry, record }
     }

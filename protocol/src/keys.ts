@@ -4,7 +4,6 @@
  * like (records.ts).
  */
 import { isPeerIdString } from './identity.js'
-import { parseBackupKey, type BackupKey } from './backup-records.js'
 
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
@@ -26,24 +25,48 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
-  | BackupKey
+  | { kind: 'backup', org: string, service: string }
+  | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
+  | { kind: 'prune', org: string, service: string }
 
 export type KeyKind = Key['kind']
 
+declare const recordKind: unique symbol
+/**
+ * A key of kind K, as `keys` makes it: the state reads and writes the value
+ * under it as `RecordOf[K]` (records.ts). A plain string is a key too, but
+ * its value reads as untyped JSON
+ */
+export type RecordKey<K extends KeyKind = KeyKind> = string & { readonly [recordKind]: K }
+
+const typed = <K extends KeyKind>(text: string): RecordKey<K> => text as RecordKey<K>
+
+/** the keys of the state, by kind; each names what it describes */
 export const keys = {
-  mesh: () => 'mesh',
-  org: (org: string) => `org/${org}`,
-  member: (peer: string) => `member/${peer}`,
-  node: (peer: string) => `node/${peer}`,
-  cordon: (peer: string) => `cordon/${peer}`,
-  revoked: (peer: string) => `revoked/${peer}`,
-  invite: (id: string) => `invite/${id}`,
-  service: (org: string, name: string) => `service/${org}/${name}`,
-  secret: (org: string, service: string, name: string) => `secret/${org}/${service}/${name}`,
+  mesh: () => typed<'mesh'>('mesh'),
+  org: (org: string) => typed<'org'>(`org/${org}`),
+  member: (peer: string) => typed<'member'>(`member/${peer}`),
+  node: (peer: string) => typed<'node'>(`node/${peer}`),
+  cordon: (peer: string) => typed<'cordon'>(`cordon/${peer}`),
+  revoked: (peer: string) => typed<'revoked'>(`revoked/${peer}`),
+  invite: (id: string) => typed<'invite'>(`invite/${id}`),
+  service: (org: string, name: string) => typed<'service'>(`service/${org}/${name}`),
+  secret: (org: string, service: string, name: string) => typed<'secret'>(`secret/${org}/${service}/${name}`),
   /** one chunk of config content of a service, by the sha256 (hex) of its bytes */
-  config: (org: string, service: string, digest: string) => `config/${org}/${service}/${digest}`,
-  proposal: (id: string) => `proposal/${id}`,
-  vote: (id: string, org: string) => `vote/${id}/${org}`
+  config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
+  proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
+  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`),
+  /** a service's backup repository: its password, sealed like a secret (backup-records.ts) */
+  backup: (org: string, service: string) => typed<'backup'>(`backup/${org}/${service}`),
+  /** the latest snapshot of a volume that node <peer> took or chose */
+  snapshot: (org: string, service: string, volume: string, peer: string) => typed<'snapshot'>(`snapshot/${org}/${service}/${volume}/${peer}`),
+  /** what holders of a service's backups may drop */
+  prune: (org: string, service: string) => typed<'prune'>(`prune/${org}/${service}`)
+}
+
+/** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
+export function keyOfKind<K extends KeyKind> (key: string, kind: K): RecordKey<K> | undefined {
+  return parseKey(key)?.kind === kind ? typed<K>(key) : undefined
 }
 
 /** the parsed key, or undefined when the key is not one minga knows */
@@ -73,9 +96,10 @@ export function parseKey (key: string): Key | undefined {
     case 'vote':
       return parts.length === 3 && PROPOSAL_ID_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, id: a, org: b } : undefined
     case 'backup':
-    case 'snapshot':
     case 'prune':
-      return parseBackupKey(key)
+      return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, service: b } : undefined
+    case 'snapshot':
+      return parts.length === 5 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && NAME_PATTERN.test(c) && isPeerIdString(parts[4]) ? { kind, org: a, service: b, volume: c, peer: parts[4] } : undefined
     default:
       return undefined
   }
@@ -101,6 +125,7 @@ export function isMembershipKey (key: string): boolean {
  */
 export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
+/** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
   if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'

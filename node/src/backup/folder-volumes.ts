@@ -57,4 +57,3 @@ export class FolderVolumes implements VolumeHost {
     return name
   }
 }
-

@@ -17,7 +17,7 @@
 import { join } from 'node:path'
 import type { Identity, RepoId, State } from '@minga/protocol'
 import type { Clock } from '../core/clock.js'
-import type { EventLog } from '../core/events.js'
+import type { EventSink } from '../core/components.js'
 import type { Mesh } from '../core/mesh.js'
 import type { VolumeHost } from '../core/volumes/host.js'
 import { holderRanker } from '../core/volumes/holders.js'
@@ -42,7 +42,7 @@ export interface BackupsInit {
   state: State
   identity: Identity
   clock: Clock
-  events: EventLog
+  events: EventSink
   live: () => readonly string[]
   volumes: VolumeHost
   /** the repository view of the volumes room, for upkeep */
@@ -90,7 +90,15 @@ export async function createBackups (init: BackupsInit): Promise<Backups> {
   const upkeep = new UpkeepService({ self: identity.peerId, state, clock: init.clock, events: init.events, store, client, repositories: init.repositories, live: init.live, rank })
   upkeep.start()
   return {
-    store, holder, client, server, restic, backend, lineage, upkeep, rank,
+    store,
+    holder,
+    client,
+    server,
+    restic,
+    backend,
+    lineage,
+    upkeep,
+    rank,
     close: async () => {
       upkeep.stop()
       await server.close()

@@ -122,7 +122,8 @@ export class RestServer {
     if (type === '' && rest.length === 1) {
       if (method === 'POST' && query.get('create') === 'true') {
         await files.create()
-        return void res.writeHead(200).end()
+        res.writeHead(200).end()
+        return
       }
       if (method === 'DELETE') return this.fail(res, 501, 'minga deletes repositories with "minga rm SERVICE --volumes", not through restic')
       return this.fail(res, 405, `${method} on the repository is not served`)
@@ -145,8 +146,12 @@ export class RestServer {
     switch (req.method) {
       case 'HEAD': {
         const size = await files.stat(type, name)
-        if (size === undefined) return void res.writeHead(404).end()
-        return void res.writeHead(200, { 'Content-Length': size }).end()
+        if (size === undefined) {
+          res.writeHead(404).end()
+          return
+        }
+        res.writeHead(200, { 'Content-Length': size }).end()
+        return
       }
       case 'GET': {
         const range = parseRange(req.headers.range)
@@ -177,11 +182,13 @@ export class RestServer {
         } finally {
           await rm(spooled.path, { force: true })
         }
-        return void res.writeHead(200).end()
+        res.writeHead(200).end()
+        return
       }
       case 'DELETE':
         await files.remove(type, name)
-        return void res.writeHead(200).end()
+        res.writeHead(200).end()
+        return
       default:
         return this.fail(res, 405, `${String(req.method)} is not served`)
     }

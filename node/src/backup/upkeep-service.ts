@@ -10,9 +10,9 @@
  *   `copiesEvery` and after the live set changed, that every blob of its
  *   repositories is on its top-R holders, and sends lost copies back.
  */
-import { backupKeys, isRepoId, parseBackupKey, repoId, type PruneRecord, type RepoId, type State } from '@minga/protocol'
+import { isRepoId, keys, parseBackupKey, repoId, type RepoId, type State } from '@minga/protocol'
 import type { Clock, Timer } from '../core/clock.js'
-import type { EventLog } from '../core/events.js'
+import type { EventSink } from '../core/components.js'
 import type { Repositories } from '../core/volumes/repository.js'
 import type { BlobClient } from './blob-client.js'
 import type { BlobStore } from './blob-store.js'
@@ -23,7 +23,7 @@ export interface UpkeepInit {
   self: string
   state: State
   clock: Clock
-  events: EventLog
+  events: EventSink
   store: BlobStore
   client: BlobClient
   /** the volumes room's view of repositories (read when needed: it is made after the backups) */
@@ -84,16 +84,18 @@ export class UpkeepService {
     for (const repo of repos) {
       if (!isRepoId(repo)) continue
       const [org, service] = repo.split('/')
-      const record = state.get(backupKeys.backup(org, service))
+      const record = state.get(keys.backup(org, service))
       if (record?.tombstone === true) {
         dropped += await dropUnlisted(store, repo, undefined, 0)
         continue
       }
-      const prune = state.get(backupKeys.prune(org, service))
+      const prune = state.get(keys.prune(org, service))
       if (prune === undefined || prune.tombstone === true) continue
       const keep = await this.kept(repo, this.init.repositories().manifests(org, service))
       if (keep === undefined) continue
-      dropped += await dropUnlisted(store, repo, keep, (prune.value as unknown as PruneRecord).before)
+      const before = state.value(keys.prune(org, service))?.before
+      if (before === undefined) continue
+      dropped += await dropUnlisted(store, repo, keep, before)
     }
     this.stats.dropped += dropped
     return dropped
@@ -109,8 +111,7 @@ export class UpkeepService {
     if (first !== self) return
     this.running = true
     try {
-      for (const entry of state.list(`backup/${org}/`)) {
-        if (entry.tombstone === true) continue
+      for (const entry of state.records('backup', `${org}/`)) {
         const service = entry.key.split('/')[2]
         const repo = repoId(org, service)
         const hashes = this.init.repositories().manifests(org, service)

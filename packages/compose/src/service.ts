@@ -30,8 +30,7 @@ export function translateService (service: Record<string, unknown>, t: Translati
     if (ignored !== undefined) {
       const text = ignored(service[key])
       if (text !== '') t.warn(key, text)
-    }
-    else if (REFUSED[key] !== undefined) t.problem(key, REFUSED[key])
+    } else if (REFUSED[key] !== undefined) t.problem(key, REFUSED[key])
     else t.problem(key, 'not supported by minga\'s Compose translation; remove it')
   }
   const fields: Record<string, unknown> = {}

@@ -9,7 +9,7 @@
  * answer is gone: that is an unplanned failure, and the start goes on from
  * the latest snapshot there is (the recovery point is the interval).
  */
-import { backupKeys, protocols, type ServiceSpec, type SnapshotRecord, type State } from '@minga/protocol'
+import { protocols, snapshotPrefix, type ServiceSpec, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import type { BackedVolume, Repositories } from './repository.js'
@@ -94,10 +94,10 @@ async function unsettled (init: HandoffInit, spec: ServiceSpec, volumes: readonl
 /** the generations of this node's own latest snapshot entries of a service, by volume */
 export function ownGenerations (state: State, self: string, org: string, service: string): Record<string, number> {
   const out: Record<string, number> = {}
-  for (const entry of state.list(backupKeys.snapshots(org, service))) {
-    if (entry.author !== self || entry.tombstone === true) continue
+  for (const entry of state.records('snapshot', snapshotPrefix(org, service))) {
+    if (entry.author !== self) continue
     const volume = entry.key.split('/')[3]
-    out[volume] = (entry.value as unknown as SnapshotRecord).generation
+    out[volume] = entry.value.generation
   }
   return out
 }

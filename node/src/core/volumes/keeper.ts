@@ -15,12 +15,12 @@
  * Clock, peers behind the Mesh. The daemon binds them to Docker and restic,
  * the simulator to models.
  */
-import { backupKeys, protocols, type Identity, type ServiceRecord, type ServiceSpec, type State } from '@minga/protocol'
+import { keys, protocols, type ServiceSpec } from '@minga/protocol'
 import type { DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
-import type { Clock, Timer } from '../clock.js'
-import type { EventLog } from '../events.js'
-import type { Liveness } from '../liveness.js'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import { errorText, type Logger } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 import { awaitHandoff, ownGenerations } from './handoff.js'
 import { asideName } from './host.js'
@@ -29,7 +29,7 @@ import { backedVolumes, Repositories, type BackedVolume } from './repository.js'
 import { KeyedQueue } from './keyed-queue.js'
 import { Snapshotter } from './snapshots.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
-import { volumeViews } from './views.js'
+import { volumeViews, type ViewSource } from './views.js'
 import { decodeVolumesRequest, encodeVolumes, type VolumesResponse } from './wire.js'
 
 export interface VolumeTiming {
@@ -58,14 +58,10 @@ export const DEFAULT_VOLUME_TIMING: VolumeTiming = {
 /** stops that move a singleton on: its data must follow, so a final snapshot comes after the stop */
 const FINAL_SNAPSHOT_CAUSES = new Set<StopCause>(['moved', 'update', 'scaled-down', 'ports'])
 
-export interface VolumeKeeperInit {
-  identity: Identity
+export interface VolumeKeeperInit extends CoreComponents {
   meshId: string
-  state: State
-  clock: Clock
   mesh: Mesh
-  liveness: Pick<Liveness, 'live' | 'reportsFor' | 'onChange'>
-  events: EventLog
+  liveness: Pick<LiveSet, 'live' | 'onChange'> & Pick<PeerReports, 'reportsFor'>
   backend: VolumeBackend
   lineage: LineageRecords
   /** the nodes that may run a service (Secrets.readers): its backup password is sealed to them */
@@ -73,7 +69,7 @@ export interface VolumeKeeperInit {
   exec?: ContainerExec
   /** stops a container so that the reconciler starts it again (and `prepare` restores) */
   restart?: (containerId: string, reason: string) => void
-  timing?: Partial<VolumeTiming>
+  volumeTiming?: Partial<VolumeTiming>
 }
 
 export interface RestoreNote { service: string, replica: number, text: string }
@@ -81,6 +77,7 @@ export interface RestoreNote { service: string, replica: number, text: string }
 export class VolumeKeeper {
   readonly timing: VolumeTiming
   readonly repositories: Repositories
+  private readonly log: Logger
   readonly snapshots: Snapshotter
   /** replica 0 containers running here, by service */
   private readonly running = new Map<string, { containerId: string, spec: ServiceSpec }>()
@@ -95,7 +92,8 @@ export class VolumeKeeper {
   readonly stats = { restores: 0, asides: 0, handoffsGivenUp: 0 }
 
   constructor (private readonly init: VolumeKeeperInit) {
-    this.timing = { ...DEFAULT_VOLUME_TIMING, ...init.timing }
+    this.timing = { ...DEFAULT_VOLUME_TIMING, ...init.volumeTiming }
+    this.log = init.logger.forComponent('volumes')
     this.repositories = new Repositories({ state: init.state, identity: init.identity, readers: init.readers })
     this.snapshots = new Snapshotter({
       ...init,
@@ -115,7 +113,7 @@ export class VolumeKeeper {
       }
     }))
     this.unsubscribe.push(state.subscribe((applied) => {
-      if (applied.some(e => e.key.startsWith('service/') || e.key.startsWith('backup/') || e.key.startsWith('member/'))) void this.upkeep()
+      if (applied.some(e => e.key.startsWith('service/') || e.key.startsWith('backup/') || e.key.startsWith('member/'))) void this.upkeep().catch((err) => { this.log.error('volume upkeep failed: %s', errorText(err)) })
     }))
     // a newer snapshot chosen elsewhere (minga restore) reaches the copy running here
     this.unsubscribe.push(state.subscribe((applied) => {
@@ -140,18 +138,18 @@ export class VolumeKeeper {
     const live = new Set(liveness.live())
     const first = [...state.members()].filter(([peer, o]) => o === org && live.has(peer) && state.revoked(peer) === undefined).map(([peer]) => peer).sort()[0]
     if (org !== undefined && first === identity.peerId) {
-      for (const entry of state.list(`service/${org}/`)) {
-        const spec = (entry.value as unknown as ServiceRecord | undefined)?.spec
-        if (spec === undefined || this.volumesOf(spec).length === 0) continue
-        await this.repositories.ensureRecord(spec.org, spec.name).catch(() => false)
+      for (const entry of state.records('service', `${org}/`)) {
+        const spec = entry.value.spec
+        if (this.volumesOf(spec).length === 0) continue
+        await this.repositories.ensureRecord(spec.org, spec.name).catch((err) => { this.log.error('creating the backup password of %s/%s failed: %s', spec.org, spec.name, errorText(err)) })
       }
     }
-    for (const local of await backend.list().catch(() => [])) {
+    for (const local of await backend.list()) {
       if (local.service === undefined) continue
       const [owner, service] = local.service.split('/')
-      const record = state.get(backupKeys.backup(owner, service))
-      if (record?.tombstone !== true || state.value(`service/${owner}/${service}`) !== undefined || this.running.has(local.service)) continue
-      await backend.remove(local.name).catch(() => {})
+      const record = state.get(keys.backup(owner, service))
+      if (record?.tombstone !== true || state.value(keys.service(owner, service)) !== undefined || this.running.has(local.service)) continue
+      await backend.remove(local.name)
       await lineage.delete(local.name)
       this.emit('volume-aside', local.service, `volume ${local.name} removed: ${local.service} and its backups were deleted (minga rm --volumes)`)
     }
@@ -189,7 +187,7 @@ export class VolumeKeeper {
       stopped = true
     }
     // a service that stopped here may have been removed with its volumes
-    if (stopped) void this.upkeep().catch(() => {})
+    if (stopped) void this.upkeep().catch((err) => { this.log.error('volume upkeep failed: %s', errorText(err)) })
     const wanted = new Set<string>()
     for (const [service, { spec }] of this.running) {
       for (const volume of this.volumesOf(spec)) {
@@ -357,7 +355,7 @@ export class VolumeKeeper {
     }
     if (request.type === 'volume-list') {
       if (fromOrg === undefined) return { type: 'error', code: 'forbidden', message: 'Only members list volumes' }
-      return { type: 'volume-list-ok', volumes: await volumeViews(this, fromOrg) }
+      return { type: 'volume-list-ok', volumes: await volumeViews(this.viewSource(), fromOrg) }
     }
     const org = request.service.split('/')[0]
     if (fromOrg !== org) return { type: 'error', code: 'forbidden', message: `Only nodes of ${org} ask for snapshots of its services` }
@@ -366,6 +364,11 @@ export class VolumeKeeper {
     } catch (err: any) {
       return { type: 'error', code: 'failed', message: String(err?.message ?? err) }
     }
+  }
+
+  /** what the views of this node's volumes read */
+  viewSource (): ViewSource {
+    return { backend: this.init.backend, lineage: this.init.lineage, self: this.init.identity.peerId, repositories: this.repositories }
   }
 
   /** for views: the backend, lineage records, state and identity */

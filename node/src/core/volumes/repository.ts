@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  backupKeys, latestSnapshot, openSecret, repoId, sealSecret,
-  type BackupRecord, type Entry, type Identity, type Json, type PruneRecord, type ServiceSpec, type SnapshotRecord, type State
+  keys, latestSnapshot, openSecret, repoId, sealSecret, snapshotPrefix,
+  type Identity, type RecordEntry, type ServiceSpec, type SnapshotRecord, type State
 } from '@minga/protocol'
 import { volumeName } from '../../runtime/docker-spec.js'
 import type { RepoRef } from './types.js'
@@ -26,7 +26,7 @@ export interface BackedVolume {
   post: string[][]
 }
 
-export interface Latest { entry: Entry, record: SnapshotRecord }
+export interface Latest { entry: RecordEntry<'snapshot'>, record: SnapshotRecord }
 
 /** the named volumes of a spec that are backed up (`backup.interval` above 0; 5 minutes when unset) */
 export function backedVolumes (spec: ServiceSpec, defaultInterval: number): BackedVolume[] {
@@ -46,7 +46,7 @@ export class Repositories {
   /** nodes whose snapshot entries count: the owner's, and those the password is sealed to (the owner lets them run it) */
   trusted (org: string, service: string): (peer: string) => boolean {
     const { state } = this.init
-    const record = state.value<BackupRecord & Json>(backupKeys.backup(org, service))
+    const record = state.value(keys.backup(org, service))
     const sealedTo = new Set(record === undefined ? [] : Object.keys(record.sealed.keys))
     return (peer) => state.memberOrg(peer) === org || sealedTo.has(peer)
   }
@@ -61,7 +61,7 @@ export class Repositories {
 
   /** the latest snapshot of a volume, or undefined when none was taken */
   latest (org: string, service: string, volume: string): Latest | undefined {
-    return latestSnapshot(this.init.state.list(backupKeys.snapshots(org, service, volume)), this.trusted(org, service))
+    return latestSnapshot(this.init.state.records('snapshot', snapshotPrefix(org, service, volume)), this.trusted(org, service))
   }
 
   /** the repository, or undefined when it has no password yet or the password is not sealed to this node */
@@ -73,7 +73,7 @@ export class Repositories {
 
   /** why `ref` is undefined, in words */
   unavailable (org: string, service: string): string {
-    const entry = this.init.state.get(backupKeys.backup(org, service))
+    const entry = this.init.state.get(keys.backup(org, service))
     if (entry === undefined || entry.tombstone === true) return `${org}/${service} has no backup password yet; a live node of ${org} creates it`
     return `the backup password of ${org}/${service} is not sealed to this node yet; a live node of ${org} seals it again for this node`
   }
@@ -85,14 +85,14 @@ export class Repositories {
    */
   manifests (org: string, service: string): string[] {
     const { state } = this.init
-    const prune = state.get(backupKeys.prune(org, service))
-    const kept = prune === undefined || prune.tombstone === true ? [] : (prune.value as unknown as PruneRecord).manifests
+    const prune = state.get(keys.prune(org, service))
+    const kept = state.value(keys.prune(org, service))?.manifests ?? []
     const trusted = this.trusted(org, service)
     const out = new Set(kept)
-    for (const entry of state.list(backupKeys.snapshots(org, service))) {
-      if (entry.tombstone === true || !trusted(entry.author)) continue
+    for (const entry of state.records('snapshot', snapshotPrefix(org, service))) {
+      if (!trusted(entry.author)) continue
       if (prune !== undefined && prune.tombstone !== true && entry.hlc < prune.hlc) continue
-      out.add((entry.value as unknown as SnapshotRecord).manifest)
+      out.add(entry.value.manifest)
     }
     return [...out].sort()
   }
@@ -105,24 +105,25 @@ export class Repositories {
   async ensureRecord (org: string, service: string): Promise<boolean> {
     const { state, identity } = this.init
     if (state.memberOrg(identity.peerId) !== org) return false
-    const key = backupKeys.backup(org, service)
+    const key = keys.backup(org, service)
     const current = state.get(key)
     if (current !== undefined && current.tombstone !== true) return false
     const password = randomBytes(32).toString('base64')
     const sealed = sealSecret(key, new TextEncoder().encode(password), this.init.readers(org, service))
-    await state.write(identity, key, { sealed, version: state.clock.tick() } satisfies BackupRecord as unknown as Json)
+    await state.write(identity, key, { sealed, version: state.clock.tick() })
     return true
   }
 
   private password (org: string, service: string): string | undefined {
     const { state, identity } = this.init
-    const key = backupKeys.backup(org, service)
+    const key = keys.backup(org, service)
     const entry = state.get(key)
-    if (entry === undefined || entry.tombstone === true) return undefined
+    const record = state.value(key)
+    if (entry === undefined || record === undefined) return undefined
     const cached = this.opened.get(key)
     if (cached?.sig === entry.sig) return cached.password
     try {
-      const password = new TextDecoder().decode(openSecret(identity, key, (entry.value as unknown as BackupRecord).sealed))
+      const password = new TextDecoder().decode(openSecret(identity, key, record.sealed))
       this.opened.set(key, { sig: entry.sig, password })
       return password
     } catch {

@@ -14,9 +14,9 @@
  * one — no snapshot is taken; the replica is restarted instead, and the
  * start restores the chosen snapshot (keeping this copy aside if written).
  */
-import { backupKeys, type Identity, type Json, type ServiceSpec, type SnapshotReason, type SnapshotRecord, type State } from '@minga/protocol'
+import { keys, type Identity, type ServiceSpec, type SnapshotReason, type SnapshotRecord, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
-import type { EventLog } from '../events.js'
+import type { EventSink } from '../components.js'
 import { KeyedQueue } from './keyed-queue.js'
 import type { BackedVolume, Repositories } from './repository.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
@@ -26,7 +26,7 @@ export interface SnapshotterInit {
   identity: Identity
   state: State
   clock: Clock
-  events: EventLog
+  events: EventSink
   backend: VolumeBackend
   lineage: LineageRecords
   repositories: Repositories
@@ -116,7 +116,7 @@ export class Snapshotter {
     }
     // the lineage record first: a pass that sees the new entry must find this copy at it
     await lineage.set(volume.name, { service, volume: volume.volume, base: { snapshot: taken.snapshot, generation }, fingerprint: taken.fingerprint, updated: clock.now() })
-    await state.write(identity, backupKeys.snapshot(spec.org, spec.name, volume.volume, identity.peerId), entry as unknown as Json)
+    await state.write(identity, keys.snapshot(spec.org, spec.name, volume.volume, identity.peerId), entry)
     this.stats.snapshots++
     const tookMs = clock.now() - started
     this.emit('snapshot', service, `${reason} snapshot of ${volume.volume}: generation ${generation}, ${taken.bytes} bytes in ${taken.files} files, ${taken.bytesStored} bytes sent, ${tookMs} ms`)
@@ -152,7 +152,7 @@ export class Snapshotter {
     const started = clock.now()
     try {
       const manifest = await backend.forget(ref, this.init.retention)
-      await state.write(identity, backupKeys.prune(spec.org, spec.name), { manifests: [manifest], before: started } as unknown as Json)
+      await state.write(identity, keys.prune(spec.org, spec.name), { manifests: [manifest], before: started })
       this.stats.prunes++
     } catch (err: any) {
       this.emit('backup-error', service, `pruning old snapshots failed: ${String(err?.message ?? err)}`)

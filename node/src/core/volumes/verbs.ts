@@ -7,7 +7,7 @@
  * the node that runs the service restarts it and restores, keeping the copy
  * it had aside).
  */
-import { backupKeys, protocols, type Json, type ServiceRecord, type ServiceSpec, type SnapshotRecord } from '@minga/protocol'
+import { keys, protocols, type ServiceSpec, type SnapshotRecord } from '@minga/protocol'
 import type { Mesh } from '../mesh.js'
 import type { VolumeKeeper } from './keeper.js'
 import { volumeViews } from './views.js'
@@ -56,7 +56,7 @@ export class VolumeVerbs {
         return []
       }
     }))
-    const volumes = [...await volumeViews(keeper, org), ...lists.flat()]
+    const volumes = [...await volumeViews(keeper.viewSource(), org), ...lists.flat()]
     return { volumes: volumes.sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name) || a.node.localeCompare(b.node)), unreachable }
   }
 
@@ -147,14 +147,14 @@ export class VolumeVerbs {
         files: chosenId === latest.record.snapshot ? latest.record.files : 0,
         reason: 'restore'
       }
-      await state.write(identity, backupKeys.snapshot(org, service, volume, identity.peerId), record as unknown as Json)
+      await state.write(identity, keys.snapshot(org, service, volume, identity.peerId), record)
       out.push({ volume, snapshot: chosenId, generation })
     }
     return out
   }
 
   private spec (org: string, service: string): ServiceSpec {
-    const record = this.init.keeper.parts.state.value<ServiceRecord & Json>(`service/${org}/${service}`)
+    const record = this.init.keeper.parts.state.value(keys.service(org, service))
     if (record === undefined) throw new VolumeVerbError('not-found', `No service ${org}/${service}; "minga ls" lists the services`)
     return record.spec
   }

@@ -3,11 +3,20 @@
  * organization's services here, with its size and where it stands in its
  * lineage, and the kept-aside copies.
  */
-import type { VolumeKeeper } from './keeper.js'
+import type { Repositories } from './repository.js'
+import type { LineageRecords, VolumeBackend } from './types.js'
 import type { VolumeView } from './wire.js'
 
-export async function volumeViews (keeper: VolumeKeeper, org: string | undefined): Promise<VolumeView[]> {
-  const { backend, lineage, identity } = keeper.parts
+/** what the views read: this node's volumes, their lineage records, the repositories' latest snapshots */
+export interface ViewSource {
+  backend: VolumeBackend
+  lineage: LineageRecords
+  self: string
+  repositories: Pick<Repositories, 'latest'>
+}
+
+export async function volumeViews (source: ViewSource, org: string | undefined): Promise<VolumeView[]> {
+  const { backend, lineage, self, repositories } = source
   const out: VolumeView[] = []
   for (const local of await backend.list()) {
     if (local.service === undefined || local.volume === undefined) continue
@@ -15,9 +24,9 @@ export async function volumeViews (keeper: VolumeKeeper, org: string | undefined
     if (org !== undefined && owner !== org) continue
     const state = await backend.inspect(local.name)
     const base = local.aside === undefined ? (await lineage.get(local.name))?.base : undefined
-    const latest = keeper.repositories.latest(owner, service, local.volume)
+    const latest = repositories.latest(owner, service, local.volume)
     const view: VolumeView = {
-      node: identity.peerId,
+      node: self,
       name: local.name,
       service: local.service,
       volume: local.volume,
@@ -28,16 +37,16 @@ export async function volumeViews (keeper: VolumeKeeper, org: string | undefined
       ...(latest === undefined ? {} : { latest: { generation: latest.record.generation, time: latest.record.time, node: latest.entry.author, snapshot: latest.record.snapshot } }),
       ...(local.aside === undefined ? {} : { aside: local.aside })
     }
-    view.lineage = local.aside !== undefined ? 'aside' : await lineageOf(keeper, local.name, base, latest?.record, state.fingerprint)
+    view.lineage = local.aside !== undefined ? 'aside' : await lineageOf(lineage, local.name, base, latest?.record, state.fingerprint)
     out.push(view)
   }
   return out
 }
 
-async function lineageOf (keeper: VolumeKeeper, name: string, base: { snapshot: string, generation: number } | undefined, latest: { snapshot: string, generation: number } | undefined, fingerprint: string): Promise<VolumeView['lineage']> {
+async function lineageOf (lineage: LineageRecords, name: string, base: { snapshot: string, generation: number } | undefined, latest: { snapshot: string, generation: number } | undefined, fingerprint: string): Promise<VolumeView['lineage']> {
   if (latest === undefined) return base === undefined ? 'no-snapshot' : 'ahead'
   if (base === undefined) return 'diverged'
-  const written = (await keeper.parts.lineage.get(name))?.fingerprint !== fingerprint
+  const written = (await lineage.get(name))?.fingerprint !== fingerprint
   if (base.generation === latest.generation && base.snapshot === latest.snapshot) return written ? 'written' : 'current'
   if (base.generation > latest.generation) return 'ahead'
   if (base.generation === latest.generation) return 'diverged'
