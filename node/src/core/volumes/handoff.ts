@@ -9,11 +9,10 @@
  * answer is gone: that is an unplanned failure, and the start goes on from
  * the latest snapshot there is (the recovery point is the interval).
  */
-import { protocols, snapshotPrefix, type ServiceSpec, type State } from '@minga/protocol'
+import { decodeVolumesResponse, encodeVolumes, protocols, snapshotPrefix, type ServiceSpec, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import type { BackedVolume, Repositories } from './repository.js'
-import { decodeVolumesResponse, encodeVolumes } from './wire.js'
 
 export interface HandoffInit {
   self: string

@@ -15,7 +15,7 @@
  * Clock, peers behind the Mesh. The daemon binds them to Docker and restic,
  * the simulator to models.
  */
-import { keys, protocols, type ServiceSpec } from '@minga/protocol'
+import { decodeVolumesRequest, encodeVolumes, keys, protocols, type ServiceSpec, type VolumesResponse, type WireMessage } from '@minga/protocol'
 import type { DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
@@ -30,7 +30,6 @@ import { KeyedQueue } from './keyed-queue.js'
 import { Snapshotter } from './snapshots.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
 import { volumeViews, type ViewSource } from './views.js'
-import { decodeVolumesRequest, encodeVolumes, type VolumesResponse } from './wire.js'
 
 export interface VolumeTiming {
   /** ms between snapshots of a volume whose spec sets none */
@@ -340,12 +339,12 @@ export class VolumeKeeper {
     void this.snapshots.run(running.spec, backed, 'interval', { containerId: running.containerId })
   }
 
-  private async answer (data: Uint8Array, from: string): Promise<VolumesResponse> {
+  private async answer (data: Uint8Array, from: string): Promise<VolumesResponse | Extract<WireMessage, { type: 'error' }>> {
     let request
     try {
       request = decodeVolumesRequest(data)
-    } catch (err: any) {
-      return { type: 'error', code: 'bad-request', message: String(err?.message ?? err) }
+    } catch (err) {
+      return { type: 'error', code: 'bad-request', message: errorText(err).slice(0, 1000) }
     }
     const { state, identity } = this.init
     const fromOrg = state.memberOrg(from)
@@ -361,8 +360,8 @@ export class VolumeKeeper {
     if (fromOrg !== org) return { type: 'error', code: 'forbidden', message: `Only nodes of ${org} ask for snapshots of its services` }
     try {
       return { type: 'volume-backup-ok', snapshots: await this.backupHere(request.service) }
-    } catch (err: any) {
-      return { type: 'error', code: 'failed', message: String(err?.message ?? err) }
+    } catch (err) {
+      return { type: 'error', code: 'failed', message: errorText(err).slice(0, 1000) }
     }
   }
 

@@ -14,13 +14,12 @@
  * one — no snapshot is taken; the replica is restarted instead, and the
  * start restores the chosen snapshot (keeping this copy aside if written).
  */
-import { keys, type Identity, type ServiceSpec, type SnapshotReason, type SnapshotRecord, type State } from '@minga/protocol'
+import { keys, type Identity, type ServiceSpec, type SnapshotReason, type SnapshotRecord, type SnapshotView, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { EventSink } from '../components.js'
 import { KeyedQueue } from './keyed-queue.js'
 import type { BackedVolume, Repositories } from './repository.js'
 import type { ContainerExec, LineageRecords, RetentionPolicy, VolumeBackend } from './types.js'
-import type { SnapshotView } from './wire.js'
 
 export interface SnapshotterInit {
   identity: Identity

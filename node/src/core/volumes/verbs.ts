@@ -7,11 +7,11 @@
  * the node that runs the service restarts it and restores, keeping the copy
  * it had aside).
  */
-import { keys, protocols, type ServiceSpec, type SnapshotRecord } from '@minga/protocol'
+import { decodeVolumesResponse, encodeVolumes, keys, protocols, type ServiceSpec, type SnapshotRecord, type SnapshotView, type VolumeView } from '@minga/protocol'
+import { errorText } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 import type { VolumeKeeper } from './keeper.js'
 import { volumeViews } from './views.js'
-import { decodeVolumesResponse, encodeVolumes, type SnapshotView, type VolumeView } from './wire.js'
 
 export interface VerbsInit {
   keeper: VolumeKeeper
@@ -73,10 +73,10 @@ export class VolumeVerbs {
     let answer
     try {
       answer = decodeVolumesResponse(await mesh.request(holder, protocols.volumes(meshId), encodeVolumes({ type: 'volume-backup', service: id }), { signal: AbortSignal.timeout(3_600_000) }))
-    } catch (err: any) {
-      throw new VolumeVerbError('unavailable', `${holder.slice(-8)} runs ${id} but did not answer: ${String(err?.message ?? err)}`)
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      throw new VolumeVerbError(code === 'forbidden' ? 'forbidden' : 'unavailable', `${holder.slice(-8)} runs ${id}, and answered: ${errorText(err)}`)
     }
-    if (answer.type === 'error') throw new VolumeVerbError(answer.code === 'forbidden' ? 'forbidden' : 'unavailable', `${holder.slice(-8)}: ${answer.message}`)
     if (answer.type !== 'volume-backup-ok') throw new VolumeVerbError('unavailable', `${holder.slice(-8)} answered ${answer.type}`)
     return { node: holder, snapshots: answer.snapshots }
   }

@@ -5,7 +5,7 @@
  */
 import type { Repositories } from './repository.js'
 import type { LineageRecords, VolumeBackend } from './types.js'
-import type { VolumeView } from './wire.js'
+import type { VolumeView } from '@minga/protocol'
 
 /** what the views read: this node's volumes, their lineage records, the repositories' latest snapshots */
 export interface ViewSource {
