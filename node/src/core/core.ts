@@ -24,6 +24,8 @@ import { Sync } from './sync/sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
 import { Secrets } from './trust/secrets.js'
+import { VolumeKeeper, type VolumeTiming } from './volumes/keeper.js'
+import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 
 export interface NodeCoreInit {
@@ -51,6 +53,12 @@ export interface NodeCoreInit {
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
+  /**
+   * the node's volumes and their backups (the daemon's Docker volumes and
+   * restic through the mesh; the simulator's model): without them volumes
+   * stay local, as Docker keeps them
+   */
+  volumes?: { backend: VolumeBackend, lineage: LineageRecords, timing?: Partial<VolumeTiming> }
 }
 
 /**
@@ -75,6 +83,8 @@ export class NodeCore {
   readonly reconciler: Reconciler
   readonly trust: Trust
   readonly secrets: Secrets
+  /** volumes that follow their service: restores, snapshots, lineage (when the node has a volume backend) */
+  readonly volumes?: VolumeKeeper
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -115,7 +125,21 @@ export class NodeCore {
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
     this.secrets = new Secrets({ ...common, liveness: this.liveness })
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec) })
+    if (init.volumes !== undefined) {
+      this.volumes = new VolumeKeeper({
+        ...common,
+        meshId: init.state.meshId,
+        mesh: init.mesh,
+        liveness: this.liveness,
+        backend: init.volumes.backend,
+        lineage: init.volumes.lineage,
+        readers: (org, service) => this.secrets.readers(org, service),
+        exec: init.runtime.exec === undefined ? undefined : async (id, cmd, options) => await init.runtime.exec!(id, cmd, options),
+        restart: (containerId, reason) => { this.reconciler.restartReplica(containerId, reason) },
+        volumeTiming: init.volumes.timing
+      })
+    }
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
@@ -187,6 +211,7 @@ export class NodeCore {
     this.eventWatch.start()
     this.trust.start()
     this.secrets.start()
+    this.volumes?.start()
     await this.reconciler.start()
   }
 
@@ -194,6 +219,7 @@ export class NodeCore {
     if (!this.started) return
     this.started = false
     await this.reconciler.stop()
+    this.volumes?.stop()
     this.eventWatch.stop()
     this.meshEvents.stop()
     this.logs.stop()
