@@ -21,6 +21,7 @@ import { DataDir } from './daemon/data-dir.js'
 import { initMesh, joinMesh as joinWith, type JoinOptions } from './daemon/setup.js'
 
 export { parseHttpAddress, DEFAULT_HTTP_ADDRESS, type HttpAddress } from './daemon/http-server.js'
+export { formatBytes, parseSize } from './backup/units.js'
 export type { DaemonOptions as NodeOptions, JoinOptions }
 
 /** the node of one data dir, run in this process */

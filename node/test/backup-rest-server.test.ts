@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
-import { appendFile, readdir, rm } from 'node:fs/promises'
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FolderFiles } from '../src/backup/folder-files.js'
 import { parseRange, RestServer } from '../src/backup/rest-server.js'
@@ -51,6 +51,28 @@ resticTest('restic backs up through the REST server, lists, restores what it bac
   await restic.forget(repo, { keepLast: 1 })
   assert.is((await restic.snapshots(repo)).length, 1)
   assert.ok(server.stats.bytesIn > 3 * 1024 * 1024)
+  await close()
+})
+
+resticTest('an empty folder is a snapshot too, and restores empty; a folder that holds a folder of its own name restores whole', async () => {
+  const { url, dir, close } = await serve()
+  const restic = new Restic({ cacheDir: join(dir, 'cache') })
+  const repo = { url: `rest:${url}`, password: 'pw' }
+  await restic.initRepo(repo)
+  const empty = join(dir, 'volumes', 'empty', '_data')
+  await mkdir(empty, { recursive: true })
+  await restic.backup(repo, empty, { host: 'minga' })
+  const [snapshot] = await restic.snapshots(repo)
+  await restic.restore(repo, snapshot.id, join(dir, 'r1'))
+  assert.equal(await readdir(join(dir, 'r1')), [])
+  const nested = join(dir, 'volumes', 'nested', '_data')
+  await mkdir(join(nested, '_data'), { recursive: true })
+  await writeFile(join(nested, '_data', 'inner'), 'x')
+  await writeFile(join(nested, 'top'), 'y')
+  await restic.backup(repo, nested, { host: 'minga' })
+  const latest = (await restic.snapshots(repo)).at(-1)!
+  await restic.restore(repo, latest.id, join(dir, 'r2'))
+  assert.equal(await folderContent(join(dir, 'r2')), await folderContent(nested))
   await close()
 })
 

@@ -7,8 +7,8 @@
  * line, and reads `--json` output for results and progress.
  */
 import { spawn } from 'node:child_process'
-import { readdir, lstat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { lstat, readdir, rename, rmdir } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { AbortOptions } from '../runtime/types.js'
 import { ResticError, ResticMissingError } from './errors.js'
@@ -77,14 +77,15 @@ export class Restic {
   }
 
   /**
-   * backs up the folder `dir` as the root of a snapshot (restic is run in
-   * it on `.`, so the snapshot holds the folder's content, not its path)
+   * backs up the folder `dir`: restic runs in its parent on the folder's
+   * name, so the snapshot's root holds the folder itself, not its path (and
+   * an empty folder is a snapshot too: restic refuses a snapshot of nothing)
    */
   async backup (repo: ResticRepo, dir: string, options: AbortOptions & { host: string, tags?: string[], parent?: string, onProgress?: (p: BackupProgress) => void } = {} as any): Promise<BackupSummary> {
-    const args = ['backup', '.', '--host', options.host, ...(options.tags ?? []).flatMap(t => ['--tag', t])]
+    const args = ['backup', basename(dir), '--host', options.host, ...(options.tags ?? []).flatMap(t => ['--tag', t])]
     if (options.parent !== undefined) args.push('--parent', options.parent)
     let summary: BackupSummary | undefined
-    await this.run(args, repo, options, dir, (line) => {
+    await this.run(args, repo, options, dirname(dir), (line) => {
       const message = parseJsonLine(line)
       if (message?.message_type === 'status') {
         options.onProgress?.({ percent: Number(message.percent_done ?? 0), bytesDone: Number(message.bytes_done ?? 0), totalBytes: Number(message.total_bytes ?? 0) })
@@ -106,7 +107,8 @@ export class Restic {
   }
 
   /**
-   * restores a snapshot into `target` (an empty folder); `onProgress` gets
+   * restores a snapshot into `target` (an empty folder): the backed-up
+   * folder's content ends at its root (see `backup`); `onProgress` gets
    * the bytes written so far, read from the folder every `pollMs` (restic
    * 0.14 prints no progress of its own on restore)
    */
@@ -125,6 +127,7 @@ export class Restic {
       polling = false
       await poller
     }
+    await liftSingleFolder(target)
     options.onProgress?.(await folderBytes(target))
   }
 
@@ -184,6 +187,16 @@ function parseJsonLine (line: string): any {
   } catch {
     return undefined
   }
+}
+
+/** the one folder restic restored into `target` (the backed-up folder, by its name) is taken apart: its entries move up to `target` */
+async function liftSingleFolder (target: string): Promise<void> {
+  const entries = await readdir(target)
+  if (entries.length !== 1) throw new ResticError(`The snapshot held ${entries.length} entries at its root, where minga's snapshots hold one folder; it was not made by minga`)
+  const wrapper = join(target, `.minga-restore-${process.pid}`)
+  await rename(join(target, entries[0]), wrapper)
+  for (const name of await readdir(wrapper)) await rename(join(wrapper, name), join(target, name))
+  await rmdir(wrapper)
 }
 
 /** bytes of the regular files under `dir` */

@@ -25,6 +25,7 @@ import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
 import { Secrets } from './trust/secrets.js'
 import { VolumeKeeper, type VolumeTiming } from './volumes/keeper.js'
+import { VolumeVerbs } from './volumes/verbs.js'
 import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 
@@ -85,6 +86,8 @@ export class NodeCore {
   readonly secrets: Secrets
   /** volumes that follow their service: restores, snapshots, lineage (when the node has a volume backend) */
   readonly volumes?: VolumeKeeper
+  /** the volumes verbs (`minga volumes`, `backup`, `restore`), with the room */
+  readonly volumeVerbs?: VolumeVerbs
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -137,6 +140,15 @@ export class NodeCore {
         exec: init.runtime.exec === undefined ? undefined : async (id, cmd, options) => await init.runtime.exec!(id, cmd, options),
         restart: (containerId, reason) => { this.reconciler.restartReplica(containerId, reason) },
         volumeTiming: init.volumes.timing
+      })
+      const keeper = this.volumes
+      this.volumeVerbs = new VolumeVerbs({
+        keeper,
+        mesh: init.mesh,
+        meshId: init.state.meshId,
+        live: () => this.liveness.live(),
+        holdersOf: (service, replica) => [...this.liveness.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.liveness.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer),
+        now: () => init.clock.now()
       })
     }
     this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })

@@ -37,6 +37,10 @@ export class DataDir {
   get socketPath (): string { return join(this.path, 'api.sock') }
   get meshPath (): string { return join(this.path, 'mesh.json') }
   get logPath (): string { return join(this.path, 'node.log') }
+  /** blobs held for others, restic's caches, lineage records */
+  get backupPath (): string { return join(this.path, 'backup') }
+  /** the memory runtime's volumes (folders) */
+  get volumesPath (): string { return join(this.path, 'volumes') }
 
   async ensure (): Promise<void> {
     await mkdir(this.path, { recursive: true, mode: 0o700 })

@@ -65,8 +65,9 @@ export function meshCommands (program: Command): void {
     .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
     .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
     .option('--http <address>', 'where the dashboard and /metrics listen: ADDRESS:PORT, or off (default 127.0.0.1:7948)')
+    .option('--backup-quota <size>', 'space this node gives other nodes\' encrypted backups, e.g. 20GiB (default 10GiB)')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --detach              # in the background, once ready')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -79,6 +80,9 @@ export function meshCommands (program: Command): void {
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
+      const { parseSize } = await import('@minga/node/setup')
+      const backupQuota = options.backupQuota === undefined ? undefined : parseSize(String(options.backupQuota))
+      if (backupQuota !== undefined && !(backupQuota >= 0)) throw new CliError(`--backup-quota takes a size like 20GiB, 500MiB or 0, not ${String(options.backupQuota)}`, EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
       const daemon = nodeProcess({
@@ -91,6 +95,7 @@ export function meshCommands (program: Command): void {
         capacity,
         acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
         shareForOthers: share,
+        backupQuota,
         http: options.http,
         testMode: process.env.MINGA_TEST_MODE === '1',
         log: (line) => process.stderr.write(line + '\n')

@@ -37,16 +37,17 @@ export async function volumeViews (source: ViewSource, org: string | undefined):
       ...(latest === undefined ? {} : { latest: { generation: latest.record.generation, time: latest.record.time, node: latest.entry.author, snapshot: latest.record.snapshot } }),
       ...(local.aside === undefined ? {} : { aside: local.aside })
     }
-    view.lineage = local.aside !== undefined ? 'aside' : await lineageOf(lineage, local.name, base, latest?.record, state.fingerprint)
+    view.lineage = local.aside !== undefined ? 'aside' : await lineageOf(lineage, local.name, base, latest?.record, state)
     out.push(view)
   }
   return out
 }
 
-async function lineageOf (lineage: LineageRecords, name: string, base: { snapshot: string, generation: number } | undefined, latest: { snapshot: string, generation: number } | undefined, fingerprint: string): Promise<VolumeView['lineage']> {
+async function lineageOf (lineage: LineageRecords, name: string, base: { snapshot: string, generation: number } | undefined, latest: { snapshot: string, generation: number } | undefined, state: { empty: boolean, fingerprint: string }): Promise<VolumeView['lineage']> {
   if (latest === undefined) return base === undefined ? 'no-snapshot' : 'ahead'
-  if (base === undefined) return 'diverged'
-  const written = (await lineage.get(name))?.fingerprint !== fingerprint
+  // an empty copy outside the lineage holds nothing to lose: a start restores over it
+  if (base === undefined) return state.empty ? 'behind' : 'diverged'
+  const written = (await lineage.get(name))?.fingerprint !== state.fingerprint
   if (base.generation === latest.generation && base.snapshot === latest.snapshot) return written ? 'written' : 'current'
   if (base.generation > latest.generation) return 'ahead'
   if (base.generation === latest.generation) return 'diverged'
