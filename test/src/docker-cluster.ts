@@ -57,6 +57,7 @@ export interface ClusterOptions {
   env?: Record<string, string>
 }
 
+/** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
 export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
@@ -303,6 +304,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
