@@ -256,7 +256,10 @@ export class DockerCluster {
       try {
         if (node.engineStopped === true) await this.startEngine(node.index)
         if (this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
-      } catch {}
+      } catch (err) {
+        // cleaning up after a test: say what could not be removed, and go on with the rest
+        console.error(`engine ${node.index}: ${String(err)}`)
+      }
     }
     await rm(this.dir, { recursive: true, force: true })
     DIRS.delete(this.dir)

@@ -164,7 +164,7 @@ export class EngineClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
           let value: any = text
-          try { value = text === '' ? undefined : JSON.parse(text) } catch {}
+          try { value = text === '' ? undefined : JSON.parse(text) } catch { /* not JSON: keep the text */ }
           resolve({ status: res.statusCode ?? 0, body: value })
         })
         res.on('error', reject)
