@@ -57,6 +57,7 @@ export interface ClusterOptions {
   env?: Record<string, string>
 }
 
+/** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
 export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
@@ -255,7 +256,10 @@ export class DockerCluster {
       try {
         if (node.engineStopped === true) await this.startEngine(node.index)
         if (this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
-      } catch {}
+      } catch (err) {
+        // cleaning up after a test: say what could not be removed, and go on with the rest
+        console.error(`engine ${node.index}: ${String(err)}`)
+      }
     }
     await rm(this.dir, { recursive: true, force: true })
     DIRS.delete(this.dir)
@@ -303,6 +307,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }

@@ -15,7 +15,7 @@ import type { Assignment, DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import type { ComponentLogger } from './logger.js'
-import type { MeshEvent } from './events/event-log.js'
+import type { MeshEvent } from './mesh-event.js'
 import type { Timing } from './timing.js'
 
 /** a member's liveness as this node judges it */

@@ -6,7 +6,7 @@
  */
 import '../polyfill.js'
 import { createLibp2p } from 'libp2p'
-import { State, keys, type Resources } from '@minga/protocol'
+import { recordValue, State, keys, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
@@ -168,7 +168,7 @@ export class Daemon implements NodeControl {
       for (const entry of applied) {
         if (!entry.key.startsWith('revoked/')) continue
         const peer = entry.key.slice('revoked/'.length)
-        if (peer === identity.peerId) log(`this node was removed from the mesh (${String((entry.value as any)?.reason)}); the other nodes refuse it from now on`)
+        if (peer === identity.peerId) log(`this node was removed from the mesh (${String(recordValue(entry, 'revoked')?.reason)}); the other nodes refuse it from now on`)
         else void this.hangUp(peer)
       }
     })

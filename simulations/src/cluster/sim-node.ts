@@ -42,6 +42,9 @@ const EVENTS_KEPT = 32
 /** one logger for every simulated node (`DEBUG=minga:sim:*`): thousands of nodes share its components */
 const SIM_LOGGER = namedLogger('minga:sim')
 
+/**
+ * one simulated server (see above): `start()` boots an incarnation of the real core, `kill()` takes the host down with its containers
+ */
 export class SimNode {
   readonly persistence = new MemoryPersistence()
   current?: Incarnation

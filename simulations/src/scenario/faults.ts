@@ -13,6 +13,9 @@ import type { Observer } from '../measure/observer.js'
 import type { Change } from '../measure/series.js'
 import type { Action } from './types.js'
 
+/**
+ * plays a scenario's timeline (deploys, kills, partitions, organization loss) on the cluster at their virtual times, through the real core
+ */
 export class Timeline {
   private readonly random: Prng
   private deployed = 0
@@ -173,7 +176,7 @@ export class Timeline {
   }
 
   private track (work: Promise<void>): void {
-    const guarded = work.catch((err: any) => { this.cluster.net.guard(() => { throw err }) })
+    const guarded = work.catch((err: unknown) => { this.cluster.net.guard(() => { throw err }) })
     this.inFlight.add(guarded)
     void guarded.finally(() => this.inFlight.delete(guarded))
   }
