@@ -2,10 +2,11 @@
  * A planned move loses nothing: the old holder of a singleton stops it,
  * takes a final snapshot, and only then does the new holder restore and
  * start. The new holder cannot see the old one's snapshot coming, so before
- * it restores it asks the nodes that held the service (the last one that
- * reported a copy, and the authors of the latest snapshots) whether they
- * have settled, and waits — polling, up to `handoffWait` — until each live
- * one says so and its snapshots have arrived here. A holder that does not
+ * it restores it asks every live node that may hold a copy (those that may
+ * run the service, the last one that reported a copy, and the authors of
+ * the latest snapshots: a node that just started has heard no report yet)
+ * whether it has settled, and waits — polling, up to `handoffWait` — until
+ * each says so and its snapshots have arrived here. A holder that does not
  * answer is gone: that is an unplanned failure, and the start goes on from
  * the latest snapshot there is (the recovery point is the interval).
  */
@@ -24,6 +25,8 @@ export interface HandoffInit {
   live: () => readonly string[]
   /** the last node that reported a copy of replica 0 of the service */
   lastHolder: (service: string) => string | undefined
+  /** the nodes that may run the service (its readers) */
+  eligible: (org: string, service: string) => readonly string[]
   /** ms a start waits for the previous holders, at most */
   wait: number
   /** ms between asks */
@@ -57,7 +60,7 @@ export async function awaitHandoff (init: HandoffInit, spec: ServiceSpec, volume
 async function unsettled (init: HandoffInit, spec: ServiceSpec, volumes: readonly BackedVolume[]): Promise<Array<{ peer: string, why: string }>> {
   const service = `${spec.org}/${spec.name}`
   const live = new Set(init.live())
-  const peers = new Set<string>()
+  const peers = new Set<string>(init.eligible(spec.org, spec.name))
   const last = init.lastHolder(service)
   if (last !== undefined) peers.add(last)
   for (const volume of volumes) {

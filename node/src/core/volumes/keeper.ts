@@ -220,6 +220,7 @@ export class VolumeKeeper {
           repositories: this.repositories,
           live: () => this.init.liveness.live(),
           lastHolder: (s) => this.lastHolders.get(s),
+          eligible: (org, service) => this.init.readers(org, service),
           wait: this.timing.handoffWait,
           poll: this.timing.handoffPoll,
           askTimeout: this.timing.handoffAsk
