@@ -28,6 +28,7 @@ export type Key =
   | { kind: 'backup', org: string, service: string }
   | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
   | { kind: 'prune', org: string, service: string }
+  | { kind: 'recovery', org: string }
 
 export type KeyKind = Key['kind']
 
@@ -61,7 +62,9 @@ export const keys = {
   /** the latest snapshot of a volume that node <peer> took or chose */
   snapshot: (org: string, service: string, volume: string, peer: string) => typed<'snapshot'>(`snapshot/${org}/${service}/${volume}/${peer}`),
   /** what holders of a service's backups may drop */
-  prune: (org: string, service: string) => typed<'prune'>(`prune/${org}/${service}`)
+  prune: (org: string, service: string) => typed<'prune'>(`prune/${org}/${service}`),
+  /** an organization's recovery key, as a peer id (recovery.ts) */
+  recovery: (org: string) => typed<'recovery'>(`recovery/${org}`)
 }
 
 /** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
@@ -77,6 +80,7 @@ export function parseKey (key: string): Key | undefined {
     case 'mesh':
       return parts.length === 1 ? { kind } : undefined
     case 'org':
+    case 'recovery':
       return parts.length === 2 && NAME_PATTERN.test(a) ? { kind, org: a } : undefined
     case 'member':
     case 'node':
@@ -112,7 +116,7 @@ export function parseKey (key: string): Key | undefined {
  */
 export function isMembershipKey (key: string): boolean {
   return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/') ||
-    key.startsWith('proposal/') || key.startsWith('vote/')
+    key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')
 }
 
 /**
@@ -127,7 +131,7 @@ export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
 /** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
-  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
+  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'
   return 'last-wins'
 }

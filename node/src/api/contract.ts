@@ -82,6 +82,7 @@ export interface PostRoutes {
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
   '/v1/backup': { body: BackupBody, response: BackupResult }
   '/v1/restore': { body: RestoreBody, response: RestoreResult }
+  '/v1/recovery-key': { body: Record<string, never>, response: { org: string, key: string } }
 }
 
 /** DELETE routes and what they answer */

@@ -60,6 +60,8 @@ export interface NodeCoreInit {
    * stay local, as Docker keeps them
    */
   volumes?: { backend: VolumeBackend, lineage: LineageRecords, timing?: Partial<VolumeTiming> }
+  /** the org's recovery key, on a node that joined with it: it opens what was sealed to the org's lost nodes (trust/secrets.ts) */
+  recovery?: { identity: Identity, done: () => void }
 }
 
 /**
@@ -127,7 +129,7 @@ export class NodeCore {
     this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random, decode: init.decode })
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
-    this.secrets = new Secrets({ ...common, liveness: this.liveness })
+    this.secrets = new Secrets({ ...common, liveness: this.liveness, recovery: init.recovery })
     if (init.volumes !== undefined) {
       this.volumes = new VolumeKeeper({
         ...common,
@@ -137,6 +139,7 @@ export class NodeCore {
         backend: init.volumes.backend,
         lineage: init.volumes.lineage,
         readers: (org, service) => this.secrets.readers(org, service),
+        open: (key, sealed) => this.secrets.open(key, sealed),
         exec: init.runtime.exec === undefined ? undefined : async (id, cmd, options) => await init.runtime.exec!(id, cmd, options),
         restart: (containerId, reason) => { this.reconciler.restartReplica(containerId, reason) },
         volumeTiming: init.volumes.timing

@@ -142,6 +142,19 @@ export class Daemon implements NodeControl {
     })
     // without restic this node still holds others' blobs; its own volumes stay local (said at start)
     const restic = await this.backups.restic.version().catch((err) => { log(`warning: ${errorText(err)}; this node's volumes are not backed up`) })
+    // a node that came back with its org's recovery key opens what was sealed to the lost nodes, seals it again, then drops the key
+    const recoveryKey = await this.dataDir.recoveryKey()
+    let recovered = false
+    const recovery = recoveryKey === undefined
+      ? undefined
+      : {
+          identity: recoveryKey,
+          done: () => {
+            if (recovered) return
+            recovered = true
+            void this.dataDir.dropRecoveryKey().then(() => { log(`${mesh.org}'s secrets and backup passwords are sealed to this node again; it no longer keeps the recovery key (keep yours offline)`) })
+          }
+        }
     this.core = new NodeCore({
       identity,
       state: this.state,
@@ -157,6 +170,7 @@ export class Daemon implements NodeControl {
       door: () => this.doorAddrs(),
       timing: this.options.timing,
       logger,
+      recovery,
       ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
     })
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)

@@ -5,7 +5,7 @@
  * call it.
  */
 import {
-  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, encodeRecoveryKey, generateIdentity, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { EventSink } from '../components.js'
@@ -175,6 +175,21 @@ export class Operations {
     return { service: `${org}/${name}`, stored, written }
   }
 
+  /**
+   * Gives this node's organization a recovery key when it has none (an org
+   * made before recovery keys existed): resolves with the key's text, shown
+   * once. ConflictError when the org has one (it is kept for good)
+   */
+  async createRecoveryKey (): Promise<{ org: string, key: string }> {
+    const org = this.org
+    const { state, identity } = this.core
+    if (state.value(keys.recovery(org)) !== undefined) throw new ConflictError(`${org} already has a recovery key (made with the org, kept for good); use the one you keep`)
+    const recovery = await generateIdentity()
+    await state.write(identity, keys.recovery(org), { key: recovery.peerId })
+    this.emit('secret', org, 'recovery key made; the org\'s secrets and backup passwords are sealed to it too')
+    return { org, key: encodeRecoveryKey(recovery) }
+  }
+
   async scale (ref: string, replicas: number): Promise<void> {
     const record = this.serviceRecord(ref)
     this.requireOwnOrg(record.spec.org)
@@ -287,7 +302,7 @@ export class Operations {
     if (org !== this.org) throw new ForbiddenError(`Only members of ${org} change its services; this node belongs to ${this.org}`)
   }
 
-  private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon', subject: string, reason: string): void {
+  private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon' | 'secret', subject: string, reason: string): void {
     this.core.events.emit({ time: this.core.clock.now(), node: this.core.identity.peerId, kind, subject, reason })
   }
 }

@@ -15,7 +15,7 @@
  * Clock, peers behind the Mesh. The daemon binds them to Docker and restic,
  * the simulator to models.
  */
-import { decodeVolumesRequest, encodeVolumes, keys, protocols, type ServiceSpec, type VolumesResponse, type WireMessage } from '@minga/protocol'
+import { decodeVolumesRequest, encodeVolumes, keys, protocols, type SealedSecret, type ServiceSpec, type VolumesResponse, type WireMessage } from '@minga/protocol'
 import type { DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
@@ -65,6 +65,8 @@ export interface VolumeKeeperInit extends CoreComponents {
   lineage: LineageRecords
   /** the nodes that may run a service (Secrets.readers): its backup password is sealed to them */
   readers: (org: string, service: string) => string[]
+  /** opens a sealed password (Secrets.open: with the org's recovery key on a node that came back with it) */
+  open?: (key: string, sealed: SealedSecret) => Uint8Array
   exec?: ContainerExec
   /** stops a container so that the reconciler starts it again (and `prepare` restores) */
   restart?: (containerId: string, reason: string) => void
@@ -93,7 +95,7 @@ export class VolumeKeeper {
   constructor (private readonly init: VolumeKeeperInit) {
     this.timing = { ...DEFAULT_VOLUME_TIMING, ...init.volumeTiming }
     this.log = init.logger.forComponent('volumes')
-    this.repositories = new Repositories({ state: init.state, identity: init.identity, readers: init.readers })
+    this.repositories = new Repositories({ state: init.state, identity: init.identity, readers: init.readers, open: init.open })
     this.snapshots = new Snapshotter({
       ...init,
       repositories: this.repositories,

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   keys, latestSnapshot, openSecret, repoId, sealSecret, snapshotPrefix,
-  type Identity, type RecordEntry, type ServiceSpec, type SnapshotRecord, type State
+  type Identity, type RecordEntry, type SealedSecret, type ServiceSpec, type SnapshotRecord, type State
 } from '@minga/protocol'
 import { volumeName } from '../../runtime/docker-spec.js'
 import type { RepoRef } from './types.js'
@@ -41,7 +41,7 @@ export function backedVolumes (spec: ServiceSpec, defaultInterval: number): Back
 export class Repositories {
   private readonly opened = new Map<string, { sig: string, password: string }>()
 
-  constructor (private readonly init: { state: State, identity: Identity, readers: (org: string, service: string) => string[] }) {}
+  constructor (private readonly init: { state: State, identity: Identity, readers: (org: string, service: string) => string[], open?: (key: string, sealed: SealedSecret) => Uint8Array }) {}
 
   /** nodes whose snapshot entries count: the owner's, and those the password is sealed to (the owner lets them run it) */
   trusted (org: string, service: string): (peer: string) => boolean {
@@ -123,7 +123,7 @@ export class Repositories {
     const cached = this.opened.get(key)
     if (cached?.sig === entry.sig) return cached.password
     try {
-      const password = new TextDecoder().decode(openSecret(identity, key, record.sealed))
+      const password = new TextDecoder().decode(this.init.open?.(key, record.sealed) ?? openSecret(identity, key, record.sealed))
       this.opened.set(key, { sig: entry.sig, password })
       return password
     } catch {
