@@ -16,10 +16,13 @@ import { Connector } from '../host/connector.js'
 import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
+import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { SupervisorLink, type SupervisorLinkInit } from '../supervisor/link.js'
+import { describeRound } from '../supervisor/rounds.js'
 import { ApiServer } from './api-server.js'
 import { DataDirError } from '../errors.js'
 import { DataDir } from './data-dir.js'
@@ -45,6 +48,8 @@ export interface DaemonOptions {
   http?: string
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
+  /** tests only: the supervisor's grace and lingering (the singleton fence assumes the defaults) */
+  supervisor?: Pick<SupervisorLinkInit, 'budget' | 'supervisor'>
   log?: (line: string) => void
 }
 
@@ -58,6 +63,8 @@ export class Daemon {
   private connector!: Connector
   private api!: ApiServer
   private http?: HttpServer
+  /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
+  supervisor?: SupervisorLink
   /** every metric of this node: minga's, libp2p's, the process's */
   readonly metrics = metricsRegistry()
   gater!: MemberGater
@@ -78,6 +85,13 @@ export class Daemon {
     if (removed !== undefined) {
       await this.state.close()
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
+    }
+    if (this.options.runtime !== 'memory') {
+      // before any container is touched: from here on, this node's containers do not outlive this process by more than the bound
+      this.supervisor = new SupervisorLink({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, ...this.options.supervisor })
+      const { pid, rounds } = await this.supervisor.start()
+      log(`supervisor pid ${pid} attached`)
+      for (const round of rounds) log(describeRound(round))
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
@@ -191,5 +205,6 @@ export class Daemon {
     await this.libp2p?.stop()
     await this.runtime?.close()
     await this.state?.close()
+    await this.supervisor?.stop()
   }
 }

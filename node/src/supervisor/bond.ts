@@ -1,0 +1,66 @@
+/**
+ * The bond between a daemon and its supervisor: one connection on the unix
+ * socket DATA/supervisor.sock, newline-delimited JSON both ways. The
+ * connection itself is the signal: the kernel closes it the moment the
+ * daemon's process ends, however it ends, and the supervisor reads EOF.
+ *
+ *   daemon → supervisor: attach (first, once), ping (every pingMs), stopping (a planned stop, just before it closes)
+ *   supervisor → daemon: attached (with the stop rounds since the last daemon) or refused, pong (for each ping)
+ */
+import type { Socket } from 'node:net'
+import type { SupervisorBudget } from '../core/supervision/budget.js'
+import type { StopRound } from '../core/supervision/watchdog.js'
+
+export const BOND_VERSION = 1
+/** a line longer than this ends the bond: no message of ours comes near it */
+export const MAX_BOND_LINE = 64 * 1024
+
+export interface AttachMessage { type: 'attach', v: number, meshId: string, nodeId: string, engine: string, pid: number }
+export interface AttachedMessage { type: 'attached', pid: number, budget: SupervisorBudget, rounds: StopRound[] }
+
+export type BondMessage =
+  | AttachMessage
+  | { type: 'ping' }
+  | { type: 'stopping' }
+  | AttachedMessage
+  | { type: 'refused', error: string }
+  | { type: 'pong' }
+
+const TYPES = new Set(['attach', 'ping', 'stopping', 'attached', 'refused', 'pong'])
+
+/** one line → a message; throws on anything else */
+export function parseBondLine (line: string): BondMessage {
+  const message = JSON.parse(line)
+  if (typeof message !== 'object' || message === null || !TYPES.has(message.type)) throw new Error(`not a bond message: ${line.slice(0, 80)}`)
+  if (message.type === 'attach') {
+    const { v, meshId, nodeId, engine, pid } = message
+    if (v !== BOND_VERSION || typeof meshId !== 'string' || typeof nodeId !== 'string' || typeof engine !== 'string' || !Number.isSafeInteger(pid)) {
+      throw new Error(`an attach message needs v ${BOND_VERSION}, meshId, nodeId, engine and pid`)
+    }
+  }
+  if (message.type === 'attached' && (!Number.isSafeInteger(message.pid) || !Array.isArray(message.rounds))) throw new Error('an attached message needs pid and rounds')
+  if (message.type === 'refused' && typeof message.error !== 'string') throw new Error('a refused message needs an error')
+  return message as BondMessage
+}
+
+export function sendBond (socket: Socket, message: BondMessage): void {
+  if (!socket.destroyed && socket.writable) socket.write(JSON.stringify(message) + '\n')
+}
+
+/** calls `onMessage` for each message on the socket; a bad or oversized line destroys the socket */
+export function readBond (socket: Socket, onMessage: (message: BondMessage) => void): void {
+  let buffer = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => {
+    buffer += chunk
+    let newline: number
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline)
+      buffer = buffer.slice(newline + 1)
+      let message: BondMessage
+      try { message = parseBondLine(line) } catch (err) { socket.destroy(err as Error); return }
+      onMessage(message)
+    }
+    if (buffer.length > MAX_BOND_LINE) socket.destroy(new Error(`a bond line exceeds ${MAX_BOND_LINE} bytes`))
+  })
+}
