@@ -21,6 +21,7 @@ import { DockerRuntime } from '../runtime/docker.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { DEFAULT_SUPERVISOR_BUDGET } from '../core/supervision/budget.js'
 import { SupervisorLink, type SupervisorLinkInit } from '../supervisor/link.js'
 import { describeRound } from '../supervisor/rounds.js'
 import { ApiServer } from './api-server.js'
@@ -30,6 +31,12 @@ import type { HttpServer } from './http-server.js'
 import { metricsRegistry, startMonitoring } from './monitoring.js'
 
 export const VERSION = '0.1.0'
+
+/** test mode only: MINGA_TEST_SUPERVISOR_GRACE_MS gives a restarted node time to attach however slow the host (e2e-adopt) */
+function testSupervisor (testMode = false): Pick<SupervisorLinkInit, 'budget'> {
+  const grace = Number(process.env.MINGA_TEST_SUPERVISOR_GRACE_MS)
+  return testMode && grace > 0 ? { budget: { ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: grace } } : {}
+}
 
 export interface DaemonOptions {
   dataDir: string
@@ -88,7 +95,7 @@ export class Daemon {
     }
     if (this.options.runtime !== 'memory') {
       // before any container is touched: from here on, this node's containers do not outlive this process by more than the bound
-      this.supervisor = new SupervisorLink({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, ...this.options.supervisor })
+      this.supervisor = new SupervisorLink({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, ...this.options.supervisor, ...testSupervisor(this.options.testMode) })
       const { pid, rounds } = await this.supervisor.start()
       log(`supervisor pid ${pid} attached`)
       for (const round of rounds) log(describeRound(round))
