@@ -21,9 +21,7 @@ import { DockerRuntime } from '../runtime/docker.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
-import { DEFAULT_SUPERVISOR_BUDGET } from '../core/supervision/budget.js'
-import { SupervisorLink, type SupervisorLinkInit } from '../supervisor/link.js'
-import { describeRound } from '../supervisor/rounds.js'
+import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
 import { DataDirError } from '../errors.js'
 import { DataDir } from './data-dir.js'
@@ -31,12 +29,6 @@ import type { HttpServer } from './http-server.js'
 import { metricsRegistry, startMonitoring } from './monitoring.js'
 
 export const VERSION = '0.1.0'
-
-/** test mode only: MINGA_TEST_SUPERVISOR_GRACE_MS gives a restarted node time to attach however slow the host (e2e-adopt) */
-function testSupervisor (testMode = false): Pick<SupervisorLinkInit, 'budget'> {
-  const grace = Number(process.env.MINGA_TEST_SUPERVISOR_GRACE_MS)
-  return testMode && grace > 0 ? { budget: { ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: grace } } : {}
-}
 
 export interface DaemonOptions {
   dataDir: string
@@ -55,7 +47,7 @@ export interface DaemonOptions {
   http?: string
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
-  /** tests only: the supervisor's grace and lingering (the singleton fence assumes the defaults) */
+  /** tests only: the supervisor's budget and lingering (every node's singleton fence assumes the defaults) */
   supervisor?: Pick<SupervisorLinkInit, 'budget' | 'supervisor'>
   log?: (line: string) => void
 }
@@ -94,11 +86,7 @@ export class Daemon {
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
     }
     if (this.options.runtime !== 'memory') {
-      // before any container is touched: from here on, this node's containers do not outlive this process by more than the bound
-      this.supervisor = new SupervisorLink({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, ...this.options.supervisor, ...testSupervisor(this.options.testMode) })
-      const { pid, rounds } = await this.supervisor.start()
-      log(`supervisor pid ${pid} attached`)
-      for (const round of rounds) log(describeRound(round))
+      this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.metrics, testMode: this.options.testMode, ...this.options.supervisor })
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined

@@ -65,7 +65,7 @@ export class SupervisorLink {
   readonly socketPath: string
   readonly pidPath: string
   readonly logPath: string
-  private readonly budget: SupervisorBudget
+  readonly budget: SupervisorBudget
   private socket?: Socket
   private pid?: number
   private restarts = 0
