@@ -16,6 +16,7 @@ import * as assert from 'uvu/assert'
 import { DEFAULT_SUPERVISOR_BUDGET, supervisorBoundMs } from '../src/core/supervision/budget.js'
 import { DEFAULT_TIMING, FENCE_SLACK_MS, singletonFenceFor } from '../src/core/timing.js'
 import { parseBondLine } from '../src/supervisor/bond.js'
+import { LineBuffer } from '../src/supervisor/lines.js'
 import { SupervisorLink } from '../src/supervisor/link.js'
 import { ProcReaper, parseStat } from '../src/supervisor/proc-reaper.js'
 
@@ -84,6 +85,10 @@ test('the bond refuses what is not a bond message', () => {
     assert.throws(() => parseBondLine(bad), undefined, bad)
   }
   assert.equal(parseBondLine('{"type":"ping"}'), { type: 'ping' })
+  const lines = new LineBuffer(10)
+  assert.equal(lines.push('{"a"'), [])
+  assert.equal(lines.push(':1}\n{"b":2}\n{'), ['{"a":1}', '{"b":2}'])
+  assert.throws(() => lines.push('x'.repeat(20)), /exceeds 10/, 'a line without end costs bounded memory')
 })
 
 test('real processes: the link starts a supervisor in a session of its own, gets a new one when it is killed, and a killed daemon is read at once', async () => {

@@ -108,14 +108,20 @@ test('the engine down at that moment: the supervisor stops the processes itself,
   assert.is(dog.state, 'done')
 })
 
+/** a program that ignores SIGTERM, its pid learnt while attached, then the engine in `mode` and the daemon gone */
+async function stubbornWhenGone (mode: FakeEngine['mode']): Promise<ReturnType<typeof setup> & { gone: number }> {
+  const context = setup()
+  context.engine.add('a', { stopsAfterMs: Infinity })
+  context.dog.attach()
+  await context.clock.advance(100)
+  context.engine.mode = mode
+  const gone = context.clock.now()
+  context.dog.detached(false)
+  return { ...context, gone }
+}
+
 test('the engine hung at that moment: SIGKILL from the supervisor within the bound', async () => {
-  const { clock, engine, dog } = setup()
-  engine.add('a', { stopsAfterMs: Infinity })
-  dog.attach()
-  await clock.advance(100)
-  engine.mode = 'hung'
-  const gone = clock.now()
-  dog.detached(false)
+  const { clock, engine, gone } = await stubbornWhenGone('hung')
   await clock.advance(supervisorBoundMs())
   const a = engine.containers.get('a')!
   assert.not.ok(a.running)
@@ -124,13 +130,7 @@ test('the engine hung at that moment: SIGKILL from the supervisor within the bou
 })
 
 test('the engine lists but its stop does not return: SIGKILL from the supervisor halfway through the kill margin', async () => {
-  const { clock, engine, dog } = setup()
-  engine.add('a', { stopsAfterMs: Infinity })
-  dog.attach()
-  await clock.advance(100)
-  engine.mode = 'slow-stop'
-  const gone = clock.now()
-  dog.detached(false)
+  const { clock, engine, gone } = await stubbornWhenGone('slow-stop')
   await clock.advance(B.attachGraceMs + B.stopGraceMs + B.killMarginMs / 2 - 1)
   assert.ok(engine.containers.get('a')!.running, 'the engine gets its whole stop grace')
   await clock.advance(1)

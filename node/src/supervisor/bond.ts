@@ -10,6 +10,7 @@
 import type { Socket } from 'node:net'
 import type { SupervisorBudget } from '../core/supervision/budget.js'
 import type { StopRound } from '../core/supervision/watchdog.js'
+import { LineBuffer } from './lines.js'
 
 export const BOND_VERSION = 1
 /** a line longer than this ends the bond: no message of ours comes near it */
@@ -49,18 +50,13 @@ export function sendBond (socket: Socket, message: BondMessage): void {
 
 /** calls `onMessage` for each message on the socket; a bad or oversized line destroys the socket */
 export function readBond (socket: Socket, onMessage: (message: BondMessage) => void): void {
-  let buffer = ''
+  const lines = new LineBuffer(MAX_BOND_LINE)
   socket.setEncoding('utf8')
   socket.on('data', (chunk: string) => {
-    buffer += chunk
-    let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline)
-      buffer = buffer.slice(newline + 1)
-      let message: BondMessage
-      try { message = parseBondLine(line) } catch (err) { socket.destroy(err as Error); return }
-      onMessage(message)
+    try {
+      for (const line of lines.push(chunk)) onMessage(parseBondLine(line))
+    } catch (err) {
+      socket.destroy(err as Error)
     }
-    if (buffer.length > MAX_BOND_LINE) socket.destroy(new Error(`a bond line exceeds ${MAX_BOND_LINE} bytes`))
   })
 }

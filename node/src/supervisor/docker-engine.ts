@@ -10,6 +10,7 @@ import { request, type IncomingMessage } from 'node:http'
 import type { SupervisedContainer, SupervisedEngine } from '../core/supervision/watchdog.js'
 import type { EngineAddress } from '../runtime/docker-address.js'
 import { LABELS } from '../runtime/types.js'
+import { LineBuffer } from './lines.js'
 
 export interface SupervisorDockerInit {
   address: EngineAddress
@@ -19,7 +20,7 @@ export interface SupervisorDockerInit {
 
 /** an answer larger than this is not the engine's (a list of a node's containers is a few KB) */
 const MAX_BODY_BYTES = 16 * 1024 * 1024
-/** one event line longer than this is dropped */
+/** an event line longer than this ends the stream (the watchdog opens a new one) */
 const MAX_EVENT_LINE = 64 * 1024
 
 export class SupervisorDocker implements SupervisedEngine {
@@ -61,18 +62,14 @@ export class SupervisorDocker implements SupervisedEngine {
     const filters = JSON.stringify({ type: ['container'], event: ['start'], label: this.labels })
     const res = await this.open('GET', `/events?filters=${encodeURIComponent(filters)}`, options.signal)
     if (res.statusCode !== 200) { res.resume(); throw new Error(`the engine answered ${res.statusCode} to an events request`) }
-    let buffer = ''
+    const lines = new LineBuffer(MAX_EVENT_LINE)
+    res.setEncoding('utf8')
     try {
       for await (const chunk of res) {
-        buffer += (chunk as Buffer).toString('utf8')
-        let newline: number
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline)
-          buffer = buffer.slice(newline + 1)
+        for (const line of lines.push(chunk as string)) {
           const id = eventId(line)
           if (id !== undefined) yield id
         }
-        if (buffer.length > MAX_EVENT_LINE) buffer = ''
       }
     } finally {
       res.destroy()
