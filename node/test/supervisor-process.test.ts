@@ -7,6 +7,7 @@
  * input checks.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -81,7 +82,7 @@ test('the reaper signals the process it tracked, and never another one that got 
 })
 
 test('the bond refuses what is not a bond message', () => {
-  for (const bad of ['', '{}', 'null', '[]', '{"type":"attach"}', '{"type":"attach","v":2,"meshId":"m","nodeId":"n","engine":"e","pid":1}', '{"type":"refused"}', '{"type":"nope"}']) {
+  for (const bad of ['', '{}', 'null', '[]', '{"type":"attach"}', '{"type":"attach","v":"1","meshId":"m","nodeId":"n","engine":"e","pid":1}', '{"type":"refused"}', '{"type":"refused","error":"x","code":"other"}', '{"type":"nope"}']) {
     assert.throws(() => parseBondLine(bad), undefined, bad)
   }
   assert.equal(parseBondLine('{"type":"ping"}'), { type: 'ping' })
@@ -142,6 +143,26 @@ test('real processes: the link starts a supervisor in a session of its own, gets
     await link.stop()
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
     await waitFor('every supervisor of the test ended', async () => pids.every(pid => !running(pid)))
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 })
+  }
+})
+
+test('a supervisor of another version (minga upgraded) gives way: the daemon replaces it with its own', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'minga-supervisor-'))
+  const link = new SupervisorLink({ dataDir, meshId: 'abcdef0123456789', nodeId: 'node-b', engine: join(dataDir, 'no-engine.sock'), budget: QUICK, supervisor: { lingerMs: 300 } })
+  const old = createServer(socket => {
+    socket.once('data', () => { socket.end(JSON.stringify({ type: 'refused', code: 'version', error: 'This supervisor speaks version 0 of the bond, the daemon 1' }) + '\n') })
+  })
+  await new Promise<void>(resolve => old.listen(link.socketPath, resolve))
+  let pid: number | undefined
+  try {
+    pid = (await link.start()).pid
+    assert.ok(link.status().attached)
+    assert.is.not(pid, process.pid)
+  } finally {
+    await link.stop()
+    old.close()
+    if (pid !== undefined) { try { process.kill(pid, 'SIGKILL') } catch {} }
     await rm(dataDir, { recursive: true, force: true, maxRetries: 5 })
   }
 })

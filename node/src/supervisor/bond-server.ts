@@ -7,9 +7,9 @@
  */
 import { chmod, unlink } from 'node:fs/promises'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { supervisorBoundMs, type SupervisorBudget } from '../core/supervision/budget.js'
+import type { SupervisorBudget } from '../core/supervision/budget.js'
 import type { Watchdog } from '../core/supervision/watchdog.js'
-import { readBond, sendBond, type AttachMessage } from './bond.js'
+import { BOND_VERSION, readBond, sendBond, type AttachMessage } from './bond.js'
 
 export interface BondServerInit {
   socketPath: string
@@ -75,11 +75,11 @@ export class BondServer {
         if (message.type !== 'attach') { socket.destroy(); return }
         clearTimeout(late)
         attach = message
-        const mismatch = this.mismatch(message)
-        const result = mismatch === undefined ? watchdog.attach() : { ok: false as const, error: mismatch }
+        const refusal = this.refusal(message)
+        const result = refusal === undefined ? watchdog.attach() : { ok: false as const, ...refusal }
         if (!result.ok) {
           log(`refused a daemon (pid ${message.pid}): ${result.error}`)
-          sendBond(socket, { type: 'refused', error: result.error })
+          sendBond(socket, { type: 'refused', error: result.error, code: refusal?.code ?? 'busy' })
           socket.end()
           return
         }
@@ -100,10 +100,12 @@ export class BondServer {
     })
   }
 
-  private mismatch (message: AttachMessage): string | undefined {
+  private refusal (message: AttachMessage): { error: string, code: 'version' | 'mismatch' } | undefined {
     const { meshId, nodeId, engine } = this.init
-    if (message.meshId !== meshId || message.nodeId !== nodeId) return `This supervisor guards node ${nodeId} of mesh ${meshId}, not node ${message.nodeId} of mesh ${message.meshId}; each data dir has its own supervisor`
-    if (message.engine !== engine) return `This supervisor guards the containers on the engine at ${engine}, not ${message.engine}; it stops them within ${supervisorBoundMs(this.init.budget)} ms, then a new supervisor starts for the new engine`
+    if (message.v !== BOND_VERSION) return { code: 'version', error: `This supervisor speaks version ${BOND_VERSION} of the bond, the daemon ${message.v}` }
+    if (message.meshId !== meshId || message.nodeId !== nodeId || message.engine !== engine) {
+      return { code: 'mismatch', error: `This supervisor guards node ${nodeId} of mesh ${meshId} on the engine at ${engine}, not node ${message.nodeId} of mesh ${message.meshId} on ${message.engine}` }
+    }
     return undefined
   }
 }

@@ -24,7 +24,8 @@ export type BondMessage =
   | { type: 'ping' }
   | { type: 'stopping' }
   | AttachedMessage
-  | { type: 'refused', error: string }
+  /** `busy`: another daemon is attached; `version`: the supervisor speaks another version of the bond (replace it) */
+  | { type: 'refused', error: string, code: 'busy' | 'version' | 'mismatch' }
   | { type: 'pong' }
 
 const TYPES = new Set(['attach', 'ping', 'stopping', 'attached', 'refused', 'pong'])
@@ -35,12 +36,13 @@ export function parseBondLine (line: string): BondMessage {
   if (typeof message !== 'object' || message === null || !TYPES.has(message.type)) throw new Error(`not a bond message: ${line.slice(0, 80)}`)
   if (message.type === 'attach') {
     const { v, meshId, nodeId, engine, pid } = message
-    if (v !== BOND_VERSION || typeof meshId !== 'string' || typeof nodeId !== 'string' || typeof engine !== 'string' || !Number.isSafeInteger(pid)) {
-      throw new Error(`an attach message needs v ${BOND_VERSION}, meshId, nodeId, engine and pid`)
+    // another version is refused by the server with a reason, not dropped here: the daemon then replaces the supervisor
+    if (!Number.isSafeInteger(v) || typeof meshId !== 'string' || typeof nodeId !== 'string' || typeof engine !== 'string' || !Number.isSafeInteger(pid)) {
+      throw new Error('an attach message needs v, meshId, nodeId, engine and pid')
     }
   }
   if (message.type === 'attached' && (!Number.isSafeInteger(message.pid) || !Array.isArray(message.rounds))) throw new Error('an attached message needs pid and rounds')
-  if (message.type === 'refused' && typeof message.error !== 'string') throw new Error('a refused message needs an error')
+  if (message.type === 'refused' && (typeof message.error !== 'string' || !['busy', 'version', 'mismatch'].includes(message.code))) throw new Error('a refused message needs an error and a code')
   return message as BondMessage
 }
 

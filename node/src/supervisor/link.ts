@@ -75,8 +75,8 @@ export class SupervisorLink {
 
   constructor (private readonly init: SupervisorLinkInit) {
     this.budget = init.budget ?? DEFAULT_SUPERVISOR_BUDGET
-    // one supervisor per data dir and engine: a daemon moved to another engine leaves the old one to stop what ran there
-    const tag = createHash('sha256').update(init.engine).digest('hex').slice(0, 8)
+    // one supervisor per node and engine: a daemon moved to another engine (or a data dir given to a new node) leaves the old one to stop what ran there
+    const tag = createHash('sha256').update(`${init.meshId}/${init.nodeId}/${init.engine}`).digest('hex').slice(0, 8)
     this.socketPath = join(init.dataDir, `supervisor-${tag}.sock`)
     this.pidPath = join(init.dataDir, `supervisor-${tag}.pid`)
     this.logPath = join(init.dataDir, 'supervisor.log')
@@ -128,8 +128,8 @@ export class SupervisorLink {
     try {
       reply = await this.handshake(socket)
     } catch (err) {
-      if (!(err instanceof HungSupervisorError)) throw err
-      this.init.log?.(`the supervisor on ${this.socketPath} does not answer; replacing it`)
+      if (!(err instanceof ReplaceSupervisorError)) throw err
+      this.init.log?.(`the supervisor on ${this.socketPath} ${err.message}; replacing it`)
       await this.killRecorded()
       reply = await this.handshake(await this.spawnAndConnect())
     }
@@ -141,7 +141,7 @@ export class SupervisorLink {
     const { meshId, nodeId, engine } = this.init
     return await new Promise((resolve, reject) => {
       let settled = false
-      const timer = setTimeout(() => { settle(); socket.destroy(); reject(new HungSupervisorError()) }, ATTACH_TIMEOUT_MS)
+      const timer = setTimeout(() => { settle(); socket.destroy(); reject(new ReplaceSupervisorError('does not answer')) }, ATTACH_TIMEOUT_MS)
       const settle = (): void => { settled = true; clearTimeout(timer) }
       socket.on('error', () => {})
       readBond(socket, (message: BondMessage) => {
@@ -152,7 +152,8 @@ export class SupervisorLink {
         } else if (!settled && message.type === 'refused') {
           settle()
           socket.destroy()
-          reject(new SupervisorError(`The supervisor refused this daemon: ${message.error}`))
+          // an older or newer supervisor (minga was upgraded) gives way to this daemon's own
+          reject(message.code === 'busy' ? new SupervisorError(`The supervisor refused this daemon: ${message.error}`) : new ReplaceSupervisorError(`refused this daemon (${message.error})`))
         } else if (message.type === 'pong') this.lastPong = Date.now()
       })
       socket.once('close', () => { if (!settled) { settle(); reject(new SupervisorError(`The supervisor closed the bond before answering; see ${this.logPath}`)) } })
@@ -251,4 +252,5 @@ export class SupervisorLink {
   }
 }
 
-class HungSupervisorError extends Error {}
+/** a supervisor that must make way for a new one: hung, or of another version */
+class ReplaceSupervisorError extends Error {}
