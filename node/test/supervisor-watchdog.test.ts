@@ -9,7 +9,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { DEFAULT_SUPERVISOR_BUDGET, hangBoundMs, supervisorBoundMs } from '../src/core/supervision/budget.js'
+import { runtimeEngine } from '../src/core/supervision/runtime-engine.js'
 import { Watchdog, type WatchdogInit } from '../src/core/supervision/watchdog.js'
+import { MemoryRuntime, type ReplicaSpec } from '../src/runtime/index.js'
+import { spec } from './trust-fixtures.js'
 import { FakeEngine, FakeReaper, ManualClock, settle } from './supervisor-fixtures.js'
 
 const B = DEFAULT_SUPERVISOR_BUDGET
@@ -232,6 +235,26 @@ test('whatever the programs do on the stop signal and whenever the engine fails,
       await settle()
     }
   ), { numRuns: 60 })
+})
+
+test('over the in-memory runtime (the simulator\'s twin): a dead daemon\'s containers stop after the grace, a quick restart keeps them', async () => {
+  const clock = new ManualClock()
+  const runtime = new MemoryRuntime({ meshId: 'm', nodeId: 'a', now: () => clock.now(), delay: async (ms, signal) => { await clock.sleep(ms, signal) } })
+  const dog = new Watchdog({ engine: runtimeEngine(runtime), reaper: new FakeReaper(new FakeEngine(clock), clock), clock })
+  dog.start()
+  const replica = (r: number): ReplicaSpec => ({ service: 'acme/db', replica: r, hash: 'h1', spec: spec('acme', 'db') })
+  const starting = Promise.all([runtime.start(replica(0)), runtime.start(replica(1))])
+  await clock.advance(10)
+  await starting
+  dog.attach()
+  dog.detached(false)
+  await clock.advance(B.attachGraceMs - 1)
+  dog.attach()
+  dog.detached(false)
+  await clock.advance(B.attachGraceMs - 1)
+  assert.is((await runtime.list()).filter(c => c.state === 'running').length, 2, 'each restart within the grace keeps them')
+  await clock.advance(supervisorBoundMs())
+  assert.equal(await runtime.list(), [], 'stopped and removed')
 })
 
 test.run()
