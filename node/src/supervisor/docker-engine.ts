@@ -33,20 +33,20 @@ export class SupervisorDocker implements SupervisedEngine {
   async list (options: { signal?: AbortSignal } = {}): Promise<SupervisedContainer[]> {
     const query = new URLSearchParams({ all: 'true', filters: JSON.stringify({ label: this.labels }) })
     const summaries = await this.json<any[]>('GET', `/containers/json?${query.toString()}`, [200], options.signal)
-    const out: SupervisedContainer[] = []
-    for (const s of Array.isArray(summaries) ? summaries : []) {
+    const ours = (Array.isArray(summaries) ? summaries : []).filter(s => {
       const labels: Record<string, string> = s?.Labels ?? {}
       // the filter says so already; a container that is not ours is never touched, whatever the engine answers
-      if (labels[LABELS.mesh] !== this.init.meshId || labels[LABELS.node] !== this.init.nodeId || typeof s.Id !== 'string') continue
+      return labels[LABELS.mesh] === this.init.meshId && labels[LABELS.node] === this.init.nodeId && typeof s.Id === 'string'
+    })
+    return await Promise.all(ours.map(async (s): Promise<SupervisedContainer> => {
       const running = s.State === 'running' || s.State === 'paused' || s.State === 'restarting'
-      const c: SupervisedContainer = { id: s.Id, service: labels[LABELS.service] ?? '', replica: Number(labels[LABELS.replica] ?? -1), running }
+      const c: SupervisedContainer = { id: s.Id, service: s.Labels[LABELS.service] ?? '', replica: Number(s.Labels[LABELS.replica] ?? -1), running }
       if (running) {
-        const info = await this.json<any>('GET', `/containers/${s.Id}/json`, [200, 404], options.signal)
+        const info = await this.json<any>('GET', `/containers/${encodeURIComponent(s.Id)}/json`, [200, 404], options.signal)
         if (Number.isSafeInteger(info?.State?.Pid) && info.State.Pid > 0) c.pid = info.State.Pid
       }
-      out.push(c)
-    }
-    return out
+      return c
+    }))
   }
 
   async stop (id: string, graceMs: number, options: { signal?: AbortSignal } = {}): Promise<void> {

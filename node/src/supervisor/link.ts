@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, openSync } from 'node:fs'
 import { readFile, unlink } from 'node:fs/promises'
 import { createConnection, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_SUPERVISOR_BUDGET, type SupervisorBudget } from '../core/supervision/budget.js'
 import type { StopRound } from '../core/supervision/watchdog.js'
@@ -77,9 +77,11 @@ export class SupervisorLink {
     this.budget = init.budget ?? DEFAULT_SUPERVISOR_BUDGET
     // one supervisor per node and engine: a daemon moved to another engine (or a data dir given to a new node) leaves the old one to stop what ran there
     const tag = createHash('sha256').update(`${init.meshId}/${init.nodeId}/${init.engine}`).digest('hex').slice(0, 8)
-    this.socketPath = join(init.dataDir, `supervisor-${tag}.sock`)
-    this.pidPath = join(init.dataDir, `supervisor-${tag}.pid`)
-    this.logPath = join(init.dataDir, 'supervisor.log')
+    // absolute: the supervisor runs in another working directory
+    const dir = resolve(init.dataDir)
+    this.socketPath = join(dir, `supervisor-${tag}.sock`)
+    this.pidPath = join(dir, `supervisor-${tag}.pid`)
+    this.logPath = join(dir, 'supervisor.log')
   }
 
   status (): SupervisorStatus {
@@ -230,7 +232,7 @@ export class SupervisorLink {
     const log = openSync(this.logPath, 'a', 0o600)
     try {
       // its own session (detached): a signal to the daemon's process group does not reach it
-      return spawn(process.execPath, [main, JSON.stringify(config)], { detached: true, stdio: ['ignore', log, log], cwd: dataDir })
+      return spawn(process.execPath, [main, JSON.stringify(config)], { detached: true, stdio: ['ignore', log, log], cwd: resolve(dataDir) })
     } finally {
       closeSync(log)
     }

@@ -6,9 +6,11 @@
  * main process (PID 1 of its namespace) ends every process in it.
  *
  * Works when the supervisor shares the engine's PID namespace (minga and
- * Docker on one host, as root or in the docker group with a local socket);
- * with a remote engine `track` returns false and only the engine can stop
- * the containers (docs/ARCHITECTURE.md says what that means for the bound).
+ * Docker on one host) and may signal the containers' processes (as root, as
+ * minga usually runs beside Docker; in the docker group only, the kill is
+ * refused and the stop stays unconfirmed). With a remote engine `track`
+ * returns false and only the engine can stop the containers
+ * (docs/ARCHITECTURE.md says what that means for the bound).
  */
 import { readFileSync } from 'node:fs'
 import type { ProcessReaper } from '../core/supervision/watchdog.js'
