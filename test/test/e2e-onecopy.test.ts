@@ -65,8 +65,7 @@ it('e2e: kill -9 of the daemon holding a singleton: its supervisor stops the cop
 
     // the killed node, back, hears from its supervisor what was stopped while it was away
     await cluster.up(holder)
-    const log = await readFile(cluster.nodes[holder].logPath, 'utf8')
-    assert.match(log, /while no daemon ran, the supervisor stopped 1 container\(s\).*acme\/db#0/)
+    await cluster.waitFor('the node logs what its supervisor stopped', async () => /while no daemon ran, the supervisor stopped 1 container\(s\).*acme\/db#0/.test(await readFile(cluster.nodes[holder].logPath, 'utf8')))
   })
 })
 
