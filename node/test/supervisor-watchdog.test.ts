@@ -12,7 +12,7 @@ import { DEFAULT_SUPERVISOR_BUDGET, hangBoundMs, supervisorBoundMs } from '../sr
 import { runtimeEngine } from '../src/core/supervision/runtime-engine.js'
 import { Watchdog, type WatchdogInit } from '../src/core/supervision/watchdog.js'
 import { MemoryRuntime, type ReplicaSpec } from '../src/runtime/index.js'
-import { spec } from './trust-fixtures.js'
+import { spec } from './core-cluster.js'
 import { FakeEngine, FakeReaper, ManualClock, settle } from './supervisor-fixtures.js'
 
 const B = DEFAULT_SUPERVISOR_BUDGET

@@ -6,10 +6,12 @@
  */
 import '../polyfill.js'
 import { createLibp2p } from 'libp2p'
-import { LevelPersistence, State, keys, type Resources } from '@minga/protocol'
+import { State, keys, type Resources } from '@minga/protocol'
+import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
-import { Operations } from '../core/operations.js'
+import { nodeLogger } from '../core/logger.js'
+import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
 import { Connector } from '../host/connector.js'
@@ -23,6 +25,7 @@ import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
 import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
+import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
 import { DataDir } from './data-dir.js'
 import type { HttpServer } from './http-server.js'
@@ -52,9 +55,14 @@ export interface DaemonOptions {
   log?: (line: string) => void
 }
 
-export class Daemon {
+/**
+ * One minga node process: `start()` opens the data dir's state, starts
+ * libp2p, the door, the runtime, the core and the control API; `stop()`
+ * closes them in reverse. Rejects with DataDirError when the data dir holds
+ * no mesh or this node was removed from it
+ */
+export class Daemon implements NodeControl {
   core!: NodeCore
-  operations!: Operations
   private libp2p!: MeshLibp2p
   private door!: Awaited<ReturnType<typeof startDoor>>
   private runtime!: Runtime
@@ -65,7 +73,7 @@ export class Daemon {
   /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
   supervisor?: SupervisorLink
   /** every metric of this node: minga's, libp2p's, the process's */
-  readonly metrics = metricsRegistry()
+  readonly registry = metricsRegistry()
   gater!: MemberGater
   readonly dataDir: DataDir
 
@@ -79,6 +87,7 @@ export class Daemon {
     const identity = await this.dataDir.identity()
     const doorIdentity = await this.dataDir.doorIdentity()
     const psk = new Uint8Array(Buffer.from(mesh.psk, 'base64'))
+    const logger = nodeLogger(identity.peerId)
     this.state = await State.open({ meshId: mesh.meshId, root: mesh.root, persistence: new LevelPersistence(this.dataDir.statePath), now: Date.now })
     const removed = this.state.revoked(identity.peerId)
     if (removed !== undefined) {
@@ -86,7 +95,7 @@ export class Daemon {
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
     }
     if (this.options.runtime !== 'memory') {
-      this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.metrics, testMode: this.options.testMode, ...this.options.supervisor })
+      this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.registry, testMode: this.options.testMode, ...this.options.supervisor })
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
@@ -99,7 +108,7 @@ export class Daemon {
         listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
         gater: this.gater
       }),
-      metrics: libp2pMetrics(this.metrics)
+      metrics: libp2pMetrics(this.registry)
     }) as MeshLibp2p
     this.runtime = this.options.runtime === 'memory'
       // MINGA_MEMORY_START_MS: how long a pretend container takes to start (the sim-vs-real bench sets the simulator's figure)
@@ -126,13 +135,13 @@ export class Daemon {
       shareForOthers: this.options.shareForOthers,
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
-      timing: this.options.timing
+      timing: this.options.timing,
+      logger
     })
-    this.operations = new Operations(this.core)
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
-    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p) })
+    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {
@@ -142,15 +151,21 @@ export class Daemon {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ daemon: this, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
-    this.http = await startMonitoring(this.core, this.metrics, { http: this.options.http, version: VERSION, log })
+    this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
     log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
     log(`door on ${this.doorAddrs().join(' ')}`)
     log(`control socket ${this.dataDir.socketPath}`)
   }
 
+  /** what people ask this node to do and show */
+  get operations (): Operations {
+    return this.core.operations
+  }
+
+  /** this node's door addresses, where joiners knock */
   doorAddrs (): string[] {
     return this.door.getMultiaddrs().map(a => a.toString())
   }
@@ -160,12 +175,13 @@ export class Daemon {
     const out = this.doorAddrs()
     for (const peer of this.core.liveness.live()) {
       if (peer === this.core.identity.peerId) continue
-      const record = this.state.value<Record<string, any>>(keys.node(peer))
+      const record = this.state.value(keys.node(peer))
       for (const addr of record?.door ?? []) if (!out.includes(addr)) out.push(addr)
     }
     return out.slice(0, 8)
   }
 
+  /** the mesh's private-network key, from the mesh file */
   async psk (): Promise<Uint8Array> {
     const mesh = await this.dataDir.requireMesh()
     return new Uint8Array(Buffer.from(mesh.psk, 'base64'))
@@ -187,10 +203,16 @@ export class Daemon {
   }
 
   /** where the dashboard and /metrics answer, if they do */
-  get httpUrl (): string | undefined {
+  httpUrl (): string | undefined {
     return this.http?.url
   }
 
+  /** every metric of this node (minga's, libp2p's, the process's) in Prometheus' text format */
+  async metrics (): Promise<{ contentType: string, text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() }
+  }
+
+  /** stop everything start() started, in reverse order; safe after a failed start */
   async stop (): Promise<void> {
     await this.http?.close()
     await this.api?.close()
