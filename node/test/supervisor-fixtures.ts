@@ -1,55 +1,16 @@
 /**
- * Fixtures for the supervisor's unit tests: a clock that moves only when a
- * test says so, an engine whose answers the test controls (it can hang, fail
+ * Fixtures for the supervisor's unit tests: the virtual clock, an engine whose answers the test controls (it can hang, fail
  * or take its stop grace), and a reaper that kills fake processes.
  */
-import type { Clock, Timer } from '../src/core/clock.js'
-import type { ProcessReaper, SupervisedContainer, SupervisedEngine } from '../src/core/supervision/watchdog.js'
+import { VirtualClock } from '../src/core/virtual-clock.js'
+import type { ProcessReaper, SupervisedContainer, SupervisedEngine } from '../src/core/supervision/types.js'
 
-interface Pending { at: number, seq: number, fn: () => void, every?: number, cancelled: boolean }
-
-/** virtual time: `advance(ms)` runs what falls due in order, letting promises settle between timers */
-export class ManualClock implements Clock {
-  private time = 1_000_000
-  private seq = 0
-  private readonly timers: Pending[] = []
-
-  now (): number { return this.time }
-
-  after (ms: number, fn: () => void): Timer {
-    const t: Pending = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false }
-    this.timers.push(t)
-    return { cancel: () => { t.cancelled = true } }
-  }
-
-  every (ms: number, fn: () => void): Timer {
-    const t: Pending = { at: this.time + ms, seq: this.seq++, fn, every: ms, cancelled: false }
-    this.timers.push(t)
-    return { cancel: () => { t.cancelled = true } }
-  }
-
-  async sleep (ms: number, signal?: AbortSignal): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      if (signal?.aborted === true) { reject(signal.reason); return }
-      const timer = this.after(ms, resolve)
-      signal?.addEventListener('abort', () => { timer.cancel(); reject(signal.reason) }, { once: true })
-    })
-  }
+/** the core's virtual clock, moved by the test: `advance(ms)` plays what falls due, promises settling between instants */
+export class ManualClock extends VirtualClock {
+  constructor () { super(1_000_000) }
 
   async advance (ms: number): Promise<void> {
-    const end = this.time + ms
-    await settle()
-    while (true) {
-      const due = this.timers.filter(t => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0]
-      if (due === undefined) break
-      this.time = due.at
-      if (due.every === undefined) due.cancelled = true
-      else due.at += due.every
-      due.fn()
-      await settle()
-    }
-    this.time = end
-    await settle()
+    await this.run(this.now() + ms)
   }
 }
 

@@ -99,8 +99,10 @@ test('real processes: the link starts a supervisor in a session of its own, gets
   const link = new SupervisorLink(init)
   const pids: number[] = []
   try {
+    assert.match(link.problems(Date.now() + 5000).join(), /no supervisor since/, 'a node without a supervisor is a problem for minga status')
     const first = await link.start()
     pids.push(first.pid)
+    assert.equal(link.problems(Date.now() + 5000), [])
     assert.equal(first.rounds, [])
     assert.ok(link.status().attached)
     const sid = (await readFile(`/proc/${first.pid}/stat`, 'utf8')).split(') ')[1].split(' ')[3]

@@ -63,9 +63,12 @@ it('e2e: kill -9 of the daemon holding a singleton: its supervisor stops the cop
     assert.ok(died.timeMs < born.timeMs, `the old copy died ${Math.round(died.timeMs - killedAt)} ms after the kill, the new one started ${Math.round(born.timeMs - killedAt)} ms after it`)
     console.log(`  singleton: old copy stopped ${Math.round(died.timeMs - killedAt)} ms after kill -9 of its daemon, new copy started ${Math.round(born.timeMs - killedAt)} ms after it`)
 
-    // the killed node, back, hears from its supervisor what was stopped while it was away
+    // the killed node, back, hears from its supervisor what was stopped while it was away: in its log and its events
     await cluster.up(holder)
-    await cluster.waitFor('the node logs what its supervisor stopped', async () => /while no daemon ran, the supervisor stopped 1 container\(s\).*acme\/db#0/.test(await readFile(cluster.nodes[holder].logPath, 'utf8')))
+    const stopped = /while no daemon ran, the supervisor stopped 1 container\(s\).*acme\/db#0/
+    await cluster.waitFor('the node logs what its supervisor stopped', async () => stopped.test(await readFile(cluster.nodes[holder].logPath, 'utf8')))
+    const meshEvents: Array<{ kind: string, reason: string }> = await cluster.api(holder, '/v1/events')
+    assert.ok(meshEvents.some(e => e.kind === 'supervisor' && stopped.test(e.reason)), 'a supervisor event says what was stopped')
   })
 })
 
@@ -106,7 +109,7 @@ async function waitValue<T> (cluster: DockerCluster, what: string, check: () => 
   return value!
 }
 
-const FETCH = "fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then(async r => console.log(await r.text()), e => { console.log(e.cause?.code ?? e.name) })"
+const FETCH = 'fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then(async r => console.log(await r.text()), e => { console.log(e.cause?.code ?? e.name) })'
 
 /** GET a URL from inside the engine's network namespace, where its published ports are */
 async function fetchIn (engine: Engine, url: string): Promise<string> {

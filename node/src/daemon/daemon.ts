@@ -141,6 +141,7 @@ export class Daemon implements NodeControl {
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
+    this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
@@ -200,6 +201,10 @@ export class Daemon implements NodeControl {
     for (const connection of this.libp2p.getConnections()) {
       if (connection.remotePeer.toString() === peer) await connection.close().catch(() => {})
     }
+  }
+
+  problems (): string[] {
+    return this.supervisor?.problems() ?? []
   }
 
   /** where the dashboard and /metrics answer, if they do */

@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net'
 import type { SupervisorBudget } from '../core/supervision/budget.js'
-import type { StopRound } from '../core/supervision/watchdog.js'
+import type { StopRound } from '../core/supervision/types.js'
 import { LineBuffer } from './lines.js'
 
 export const BOND_VERSION = 1

@@ -7,7 +7,7 @@
  * Only containers labelled with this mesh and this node are ever touched.
  */
 import { request, type IncomingMessage } from 'node:http'
-import type { SupervisedContainer, SupervisedEngine } from '../core/supervision/watchdog.js'
+import type { SupervisedContainer, SupervisedEngine } from '../core/supervision/types.js'
 import type { EngineAddress } from '../runtime/docker-address.js'
 import { LABELS } from '../runtime/types.js'
 import { LineBuffer } from './lines.js'
@@ -17,6 +17,9 @@ export interface SupervisorDockerInit {
   meshId: string
   nodeId: string
 }
+
+/** the fields of the engine's container list that the supervisor reads */
+interface ContainerSummary { Id: string, State?: string, Labels?: Record<string, string> }
 
 /** an answer larger than this is not the engine's (a list of a node's containers is a few KB) */
 const MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -32,7 +35,7 @@ export class SupervisorDocker implements SupervisedEngine {
 
   async list (options: { signal?: AbortSignal } = {}): Promise<SupervisedContainer[]> {
     const query = new URLSearchParams({ all: 'true', filters: JSON.stringify({ label: this.labels }) })
-    const summaries = await this.json<any[]>('GET', `/containers/json?${query.toString()}`, [200], options.signal)
+    const summaries = await this.json<ContainerSummary[]>('GET', `/containers/json?${query.toString()}`, [200], options.signal)
     const ours = (Array.isArray(summaries) ? summaries : []).filter(s => {
       const labels: Record<string, string> = s?.Labels ?? {}
       // the filter says so already; a container that is not ours is never touched, whatever the engine answers
@@ -40,10 +43,12 @@ export class SupervisorDocker implements SupervisedEngine {
     })
     return await Promise.all(ours.map(async (s): Promise<SupervisedContainer> => {
       const running = s.State === 'running' || s.State === 'paused' || s.State === 'restarting'
-      const c: SupervisedContainer = { id: s.Id, service: s.Labels[LABELS.service] ?? '', replica: Number(s.Labels[LABELS.replica] ?? -1), running }
+      const labels = s.Labels ?? {}
+      const c: SupervisedContainer = { id: s.Id, service: labels[LABELS.service] ?? '', replica: Number(labels[LABELS.replica] ?? -1), running }
       if (running) {
-        const info = await this.json<any>('GET', `/containers/${encodeURIComponent(s.Id)}/json`, [200, 404], options.signal)
-        if (Number.isSafeInteger(info?.State?.Pid) && info.State.Pid > 0) c.pid = info.State.Pid
+        const info = await this.json<{ State?: { Pid?: number } } | undefined>('GET', `/containers/${encodeURIComponent(s.Id)}/json`, [200, 404], options.signal)
+        const pid = info?.State?.Pid
+        if (pid !== undefined && Number.isSafeInteger(pid) && pid > 0) c.pid = pid
       }
       return c
     }))
@@ -87,7 +92,8 @@ export class SupervisorDocker implements SupervisedEngine {
     }
     const text = Buffer.concat(chunks).toString('utf8')
     if (!ok.includes(res.statusCode ?? 0)) throw new Error(`the engine answered ${res.statusCode} to ${method} ${path}: ${text.slice(0, 200)}`)
-    try { return (text === '' ? undefined : JSON.parse(text)) as T } catch { return undefined as T }
+    // the calls whose answer is read (list, inspect) answer JSON; the others answer nothing
+    return (text === '' ? undefined : JSON.parse(text)) as T
   }
 
   private async open (method: string, path: string, signal?: AbortSignal): Promise<IncomingMessage> {

@@ -9,16 +9,14 @@ import type { Registry } from 'prom-client'
 import { DEFAULT_SUPERVISOR_BUDGET } from '../core/supervision/budget.js'
 import { SupervisorLink, type SupervisorLinkInit } from './link.js'
 import { supervisorMetrics } from './metrics.js'
-import { describeRound } from './rounds.js'
 
-export { SupervisorLink, type SupervisorLinkInit, type SupervisorStatus } from './link.js'
+export { SupervisorLink, type SupervisorLinkInit, type SupervisorNotice, type SupervisorStatus } from './link.js'
 
 export async function superviseNode (init: SupervisorLinkInit & { registry: Registry, testMode?: boolean }): Promise<SupervisorLink> {
   const link = new SupervisorLink({ ...init, ...testBudget(init.testMode) })
   supervisorMetrics(link, init.registry)
-  const { pid, rounds } = await link.start()
+  const { pid } = await link.start()
   init.log?.(`supervisor pid ${pid} attached`)
-  for (const round of rounds) init.log?.(describeRound(round))
   return link
 }
 

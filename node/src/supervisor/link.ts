@@ -26,9 +26,10 @@ import { createConnection, type Socket } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_SUPERVISOR_BUDGET, type SupervisorBudget } from '../core/supervision/budget.js'
-import type { StopRound } from '../core/supervision/watchdog.js'
+import type { StopRound } from '../core/supervision/types.js'
 import { SupervisorError } from '../errors.js'
 import { BOND_VERSION, readBond, sendBond, type AttachedMessage, type BondMessage } from './bond.js'
+import { describeRound } from './rounds.js'
 import type { SupervisorConfig } from './main.js'
 
 export interface SupervisorLinkInit {
@@ -43,12 +44,17 @@ export interface SupervisorLinkInit {
   supervisor?: Pick<SupervisorConfig, 'firstAttachMs' | 'lingerMs'>
 }
 
+/** what the operator should hear of: a stop round of the supervisor, a supervisor replaced or missing */
+export type SupervisorNotice = (text: string) => void
+
 export interface SupervisorStatus {
   attached: boolean
   /** the supervisor's pid while attached */
   pid?: number
   /** supervisors started again because the last one went away */
   restarts: number
+  /** ms since epoch: since when no supervisor is attached (absent while one is) */
+  unattachedSince?: number
 }
 
 /** a freshly started supervisor must answer on its socket by then */
@@ -58,6 +64,8 @@ const ATTACH_TIMEOUT_MS = 10_000
 const CONNECT_POLL_MS = 50
 /** waits between attempts to get a supervisor back: at once, then slower */
 const RESTORE_BACKOFF_MS = [0, 500, 1000, 2000, 5000]
+/** a moment without a supervisor (one being replaced) is not yet a problem for `minga status` */
+const PROBLEM_AFTER_MS = 2000
 /** what the supervisor says in its log when it fails, shown to the operator */
 const LOG_TAIL_BYTES = 2000
 
@@ -72,6 +80,10 @@ export class SupervisorLink {
   private stopping = false
   private lastPong = 0
   private ticker?: NodeJS.Timeout
+  private unattachedSince?: number = Date.now()
+  /** notices before anyone listens (the rounds told at the first attach), and the listener */
+  private readonly notices: string[] = []
+  private listener?: SupervisorNotice
 
   constructor (private readonly init: SupervisorLinkInit) {
     this.budget = init.budget ?? DEFAULT_SUPERVISOR_BUDGET
@@ -85,7 +97,30 @@ export class SupervisorLink {
   }
 
   status (): SupervisorStatus {
-    return { attached: this.socket !== undefined, ...(this.pid === undefined ? {} : { pid: this.pid }), restarts: this.restarts }
+    return {
+      attached: this.socket !== undefined,
+      ...(this.pid === undefined ? {} : { pid: this.pid }),
+      restarts: this.restarts,
+      ...(this.unattachedSince === undefined ? {} : { unattachedSince: this.unattachedSince })
+    }
+  }
+
+  /** what `minga status` should say: nothing while a supervisor is attached, or after a moment without one */
+  problems (now = Date.now()): string[] {
+    if (this.stopping || this.unattachedSince === undefined || now - this.unattachedSince < PROBLEM_AFTER_MS) return []
+    return [`This node has had no supervisor since ${new Date(this.unattachedSince).toISOString()}: if minga dies now, its containers run on beside their new copies elsewhere; see ${this.logPath}`]
+  }
+
+  /** hear the notices so far (what the supervisor stopped while no daemon ran) and every later one */
+  onNotice (listener: SupervisorNotice): void {
+    this.listener = listener
+    for (const text of this.notices.splice(0)) listener(text)
+  }
+
+  private notify (text: string): void {
+    this.init.log?.(text)
+    if (this.listener === undefined) this.notices.push(text)
+    else this.listener(text)
   }
 
   /** attach (starting a supervisor if none answers); resolves with what it stopped while no daemon ran */
@@ -135,6 +170,7 @@ export class SupervisorLink {
       await this.killRecorded()
       reply = await this.handshake(await this.spawnAndConnect())
     }
+    for (const round of reply.rounds) this.notify(describeRound(round))
     return { pid: reply.pid, rounds: reply.rounds }
   }
 
@@ -167,8 +203,9 @@ export class SupervisorLink {
     this.socket = socket
     this.pid = pid
     this.lastPong = Date.now()
+    this.unattachedSince = undefined
     socket.once('close', () => {
-      if (this.socket === socket) { this.socket = undefined; this.pid = undefined }
+      if (this.socket === socket) { this.socket = undefined; this.pid = undefined; this.unattachedSince = Date.now() }
       if (!this.stopping) void this.restore(`the supervisor (pid ${pid}) went away`)
     })
   }
@@ -178,12 +215,11 @@ export class SupervisorLink {
     if (this.socket === undefined || this.stopping) return
     if (Date.now() - this.lastPong <= this.budget.hangMs) return
     this.init.log?.(`the supervisor (pid ${this.pid}) did not answer for ${this.budget.hangMs} ms; replacing it`)
-    if (this.pid !== undefined) { try { process.kill(this.pid, 'SIGKILL') } catch {} }
+    if (this.pid !== undefined) signalIfThere(this.pid)
     this.socket.destroy()
   }
 
   private async restore (why: string): Promise<void> {
-    const { log } = this.init
     for (let attempt = 0; !this.stopping; attempt++) {
       const wait = RESTORE_BACKOFF_MS[Math.min(attempt, RESTORE_BACKOFF_MS.length - 1)]
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
@@ -191,10 +227,11 @@ export class SupervisorLink {
       try {
         const { pid } = await this.attach()
         this.restarts++
-        log?.(`${why}; supervisor pid ${pid} attached in its place`)
+        this.notify(`${why}; supervisor pid ${pid} attached in its place`)
         return
       } catch (err) {
-        log?.(`error: ${why} and none could be started (${err instanceof Error ? err.message : String(err)}); retrying. Until one runs, containers of this node would outlive a crash of minga`)
+        // the first failure may be the old one still closing; say it from the second on
+        if (attempt > 0) this.notify(`${why} and none could be started (${err instanceof Error ? err.message : String(err)}); retrying. Until one runs, containers of this node would outlive a crash of minga`)
       }
     }
   }
@@ -243,7 +280,7 @@ export class SupervisorLink {
     const pid = Number((await readFile(this.pidPath, 'utf8').catch(() => '')).trim())
     if (Number.isSafeInteger(pid) && pid > 1) {
       const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-      if (cmdline.includes('supervisor') && cmdline.includes(this.socketPath)) { try { process.kill(pid, 'SIGKILL') } catch {} }
+      if (cmdline.includes('supervisor') && cmdline.includes(this.socketPath)) signalIfThere(pid)
     }
     await unlink(this.socketPath).catch(() => {})
   }
@@ -251,6 +288,15 @@ export class SupervisorLink {
   private async logTail (): Promise<string> {
     const text = await readFile(this.logPath, 'utf8').catch(() => '')
     return text.slice(-LOG_TAIL_BYTES).trim().split('\n').slice(-3).join(' / ')
+  }
+}
+
+/** SIGKILL a process that may have ended already (ESRCH is what we wanted) */
+function signalIfThere (pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
   }
 }
 

@@ -37,7 +37,12 @@ async function main (): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig
   const budget: SupervisorBudget = { ...DEFAULT_SUPERVISOR_BUDGET, ...config.budget }
   const address = engineAddress(config.engine)
-  let server: BondServer | undefined
+  const exit = async (code: number): Promise<void> => {
+    await server.close()
+    // the pid file names this process only while it is ours
+    if ((await readFile(config.pidPath, 'utf8').catch(() => '')).trim() === String(process.pid)) await unlink(config.pidPath).catch(() => {})
+    process.exit(code)
+  }
   const watchdog = new Watchdog({
     engine: new SupervisorDocker({ address, meshId: config.meshId, nodeId: config.nodeId }),
     reaper: new ProcReaper(),
@@ -48,19 +53,13 @@ async function main (): Promise<void> {
     log,
     onDone: () => { void exit(0) }
   })
-  const exit = async (code: number): Promise<void> => {
-    await server?.close()
-    // the pid file names this process only while it is ours
-    if ((await readFile(config.pidPath, 'utf8').catch(() => '')).trim() === String(process.pid)) await unlink(config.pidPath).catch(() => {})
-    process.exit(code)
-  }
   // a bug must not end the one process that stops the containers of a dead daemon: say it, carry on
   process.on('uncaughtException', (err) => log(`unexpected error (carrying on): ${err.stack ?? err.message}`))
   process.on('unhandledRejection', (err) => log(`unexpected error (carrying on): ${String(err)}`))
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => { log(`${signal}: stopping this node's containers once its daemon is gone, then exiting`); watchdog.terminate() })
   }
-  server = new BondServer({ socketPath: config.socketPath, meshId: config.meshId, nodeId: config.nodeId, engine: address.label, watchdog, budget, log })
+  const server = new BondServer({ socketPath: config.socketPath, meshId: config.meshId, nodeId: config.nodeId, engine: address.label, watchdog, budget, log })
   if (!await server.listen()) {
     log(`another supervisor answers on ${config.socketPath}; exiting`)
     process.exit(0)

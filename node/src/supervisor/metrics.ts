@@ -3,6 +3,7 @@
  * bound to its supervisor right now, how often it had to start a new one,
  * and the bound the mesh's singleton fence relies on.
  */
+/* eslint-disable no-new -- prom-client's metrics register themselves in `registers` */
 import { Gauge, type Registry } from 'prom-client'
 import { supervisorBoundMs } from '../core/supervision/budget.js'
 import { counterFrom } from '../metrics/counter-from.js'

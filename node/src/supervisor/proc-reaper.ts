@@ -13,7 +13,7 @@
  * (docs/ARCHITECTURE.md says what that means for the bound).
  */
 import { readFileSync } from 'node:fs'
-import type { ProcessReaper } from '../core/supervision/watchdog.js'
+import type { ProcessReaper } from '../core/supervision/types.js'
 
 interface Stat { state: string, startTime: string }
 
@@ -40,7 +40,13 @@ export class ProcReaper implements ProcessReaper {
 
   signal (id: string, signal: 'SIGTERM' | 'SIGKILL'): void {
     if (this.alive(id) !== true) return
-    try { process.kill(this.tracked.get(id)!.pid, signal) } catch {}
+    try {
+      process.kill(this.tracked.get(id)!.pid, signal)
+    } catch (err) {
+      // ESRCH: it ended meanwhile; EPERM (not root): it runs on and the stop stays unconfirmed, which the watchdog says
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ESRCH' && code !== 'EPERM') throw err
+    }
   }
 
   forget (id: string): void {
@@ -49,7 +55,12 @@ export class ProcReaper implements ProcessReaper {
 
   private stat (pid: number): Stat | undefined {
     let text: string
-    try { text = readFileSync(`${this.proc}/${pid}/stat`, 'utf8') } catch { return undefined }
+    try {
+      text = readFileSync(`${this.proc}/${pid}/stat`, 'utf8')
+    } catch {
+      // no such process (or not visible from here): nothing to track or signal
+      return undefined
+    }
     return parseStat(text)
   }
 }

@@ -1,5 +1,5 @@
 /** A stop round of the supervisor in words, for the daemon that attaches after it */
-import type { StopRound } from '../core/supervision/watchdog.js'
+import type { StopRound } from '../core/supervision/types.js'
 
 export function describeRound (round: StopRound): string {
   const names = round.containers.map(c => `${c.service}#${c.replica}${c.how === 'unconfirmed' ? ' (not confirmed)' : ''}`)

@@ -6,7 +6,7 @@
  * containers; it knows no pids, so the watchdog's fallback never applies.
  */
 import type { Runtime } from '../../runtime/types.js'
-import type { SupervisedEngine } from './watchdog.js'
+import type { SupervisedEngine } from './types.js'
 
 export function runtimeEngine (runtime: Runtime): SupervisedEngine {
   return {

@@ -19,56 +19,7 @@
  */
 import type { Clock, Timer } from '../clock.js'
 import { DEFAULT_SUPERVISOR_BUDGET, type SupervisorBudget } from './budget.js'
-
-export interface SupervisedContainer {
-  id: string
-  service: string
-  replica: number
-  running: boolean
-  /** its main process on this host, when the engine says */
-  pid?: number
-}
-
-/** the engine as the supervisor sees it: only this node's containers in this mesh */
-export interface SupervisedEngine {
-  /** this node's containers in this mesh, any state; rejects when the engine does not answer */
-  list: (options?: { signal?: AbortSignal }) => Promise<SupervisedContainer[]>
-  /** the container's stop signal, `graceMs`, then SIGKILL; resolves once it no longer runs (also when it is gone) */
-  stop: (id: string, graceMs: number, options?: { signal?: AbortSignal }) => Promise<void>
-  /** remove it (and its anonymous volumes); a container already gone is not an error */
-  remove: (id: string, options?: { signal?: AbortSignal }) => Promise<void>
-  /** ids of this node's containers as they start, until the signal aborts; ends or throws when the engine goes away */
-  starts: (options: { signal: AbortSignal }) => AsyncIterable<string>
-}
-
-/** the fallback when the engine does not answer: a container's main process, signalled directly */
-export interface ProcessReaper {
-  /** remember a container's main process; false when this host cannot see it (another PID namespace, a remote engine) */
-  track: (id: string, pid: number) => boolean
-  /** true while the tracked process still runs; undefined when it is not tracked */
-  alive: (id: string) => boolean | undefined
-  /** signal the tracked process, if it is still the process tracked */
-  signal: (id: string, signal: 'SIGTERM' | 'SIGKILL') => void
-  forget: (id: string) => void
-}
-
-export type WatchdogState = 'waiting' | 'attached' | 'grace' | 'stopping' | 'fenced' | 'done'
-
-/** how a container was seen to stop: by the engine, by its process's end, or not seen (engine silent, process not visible) */
-export type StoppedHow = 'engine' | 'process' | 'unconfirmed'
-
-/** one round of stops, as the next daemon hears of it */
-export interface StopRound {
-  reason: string
-  /** ms since epoch: when the daemon was last known alive */
-  lastSeen: number
-  began: number
-  /** when every container of the round was seen stopped (or given up on as unconfirmed) */
-  ended?: number
-  containers: Array<{ id: string, service: string, replica: number, how?: StoppedHow }>
-}
-
-export type AttachResult = { ok: true, rounds: StopRound[] } | { ok: false, error: string }
+import type { AttachResult, ProcessReaper, StopRound, StoppedHow, SupervisedContainer, SupervisedEngine, WatchdogState } from './types.js'
 
 export interface WatchdogInit {
   engine: SupervisedEngine
@@ -200,9 +151,14 @@ export class Watchdog {
   /** the service manager stops the supervisor (SIGTERM): finish the job without lingering; wait while a daemon is attached */
   terminate (): void {
     this.terminating = true
-    if (this.current === 'waiting') this.finish()
-    else if (this.current === 'grace') { this.timer?.cancel(); void this.condemn('minga stopped, and the service manager stops the supervisor too') }
-    else if (this.current === 'fenced') this.maybeFinish()
+    if (this.current === 'waiting') {
+      this.finish()
+    } else if (this.current === 'grace') {
+      this.timer?.cancel()
+      void this.condemn('minga stopped, and the service manager stops the supervisor too')
+    } else if (this.current === 'fenced') {
+      this.maybeFinish()
+    }
   }
 
   private async condemn (reason: string): Promise<void> {
@@ -297,7 +253,8 @@ export class Watchdog {
       for (const id of [...this.leftovers, ...this.unconfirmed]) {
         if (!present.has(id)) { this.leftovers.delete(id); this.unconfirmed.delete(id) }
       }
-    } catch {
+    } catch (err) {
+      if (this.unconfirmed.size > 0) this.log(`the engine does not answer (${message(err)}); ${this.unconfirmed.size} container(s) not yet confirmed stopped: their processes are checked`)
       // the engine does not answer: a process we can see is proof enough
       for (const id of [...this.unconfirmed]) {
         if (this.init.reaper.alive(id) === true) this.init.reaper.signal(id, 'SIGKILL')
@@ -363,10 +320,13 @@ export class Watchdog {
           if (this.current === 'attached') this.trackSoon(TRACK_DEBOUNCE_MS)
           else if (this.current === 'stopping' || this.current === 'fenced') {
             this.log(`container ${id.slice(0, 12)} of this node started with no daemon attached: stopping it at once`)
-            void this.call(async s => await engine.stop(id, 0, { signal: s })).catch(() => {})
+            void this.call(async s => await engine.stop(id, 0, { signal: s })).catch((err: unknown) => { this.log(`could not stop container ${id.slice(0, 12)} (${message(err)}); the next sweep retries`) })
           }
         }
-      } catch {}
+      } catch (err) {
+        // the engine restarted or does not answer: watch again in a second
+        if (!signal.aborted) this.log(`lost the engine's events (${message(err)}); watching again`)
+      }
       await clock.sleep(1000, signal).catch(() => {})
     }
   }
