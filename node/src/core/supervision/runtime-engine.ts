@@ -6,7 +6,10 @@
  * containers; it knows no pids, so the watchdog's fallback never applies.
  */
 import type { Runtime } from '../../runtime/types.js'
-import type { SupervisedEngine } from './types.js'
+import type { ProcessReaper, SupervisedEngine } from './types.js'
+
+/** the reaper of a world without processes (the in-memory runtime): nothing tracked, nothing signalled */
+export const NO_REAPER: ProcessReaper = { track: () => false, alive: () => undefined, signal: () => {}, forget: () => {} }
 
 export function runtimeEngine (runtime: Runtime): SupervisedEngine {
   return {

@@ -161,6 +161,11 @@ export class Watchdog {
     }
   }
 
+  /** end now, whatever the state (the host itself went away); `onDone` is not called */
+  stop (): void {
+    this.finish(false)
+  }
+
   private async condemn (reason: string): Promise<void> {
     const { clock, engine } = this.init
     this.timer?.cancel()
@@ -277,13 +282,13 @@ export class Watchdog {
     }
   }
 
-  private finish (): void {
+  private finish (notify = true): void {
     this.current = 'done'
     this.timer?.cancel()
     this.trackTimer?.cancel()
     this.periodic?.cancel()
     this.watching.abort()
-    this.init.onDone?.()
+    if (notify) this.init.onDone?.()
   }
 
   /** learn the pids of what runs, while a daemon is attached */
