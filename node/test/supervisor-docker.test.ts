@@ -81,7 +81,7 @@ it('docker: the watchdog with a real engine and /proc: a daemon that goes has it
     const late = await runtime.start(replicaOf('db', { command: TRAPPING }, { hash: 'ffffffffffff' }))
     await waitFor('a container started with no daemon is stopped at once', async () => (await runtime.list()).every(x => x.id !== late.id || x.state === 'exited') ? true : undefined, 30_000)
   } finally {
-    dog.attach()
+    dog.stop()
     for (const c of await runtime.list()) await runtime.stop(c.id, { graceMs: 0 })
     await runtime.close()
   }
