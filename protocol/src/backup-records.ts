@@ -42,7 +42,7 @@ export type SnapshotRecord = {
   parent?: string
   /** the repository manifest blob after it (a sha256) */
   manifest: string
-  /** ms since epoch, when it was taken */
+  /** ms since epoch, when it was taken (restic began reading the volume: what was written before is in it) */
   time: number
   /** bytes and files of the volume in it */
   bytes: number

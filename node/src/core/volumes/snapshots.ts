@@ -108,7 +108,8 @@ export class Snapshotter {
       generation,
       ...(latest === undefined ? {} : { parent: latest.record.snapshot }),
       manifest: taken.manifest,
-      time: clock.now(),
+      // when restic began reading: everything written before it is in the snapshot (the recovery point counts from here)
+      time: started,
       bytes: taken.bytes,
       files: taken.files,
       reason
