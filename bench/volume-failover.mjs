@@ -9,7 +9,8 @@
 // the last snapshot acknowledged before the kill that the restored volume lacks: it must be 0.
 // Each run also prints how old that snapshot was at the kill (at most the interval plus a
 // snapshot's duration) and its recovery point (the kill minus the last line restored). The killed node comes back between runs (the singleton
-// moves back to it by a planned move, which loses nothing). VOLUME_FAILOVER_RUNS (default 3).
+// moves back to it by a planned move, which loses nothing). VOLUME_FAILOVER_RUNS (default 3),
+// VOLUME_FAILOVER_MB (default 100).
 // Without Docker engines it prints a skipped line.
 import { cpus, loadavg } from 'node:os'
 import { DockerCluster, sleep } from '../test/dist/src/docker-cluster.js'
@@ -17,6 +18,7 @@ import { engines } from '../test/dist/src/docker-engines.js'
 import { volumeFile, volumeName } from '../test/dist/src/docker-volumes.js'
 
 const RUNS = Math.max(1, Number(process.env.VOLUME_FAILOVER_RUNS ?? 3))
+const MB = Math.max(1, Number(process.env.VOLUME_FAILOVER_MB ?? 100))
 const INTERVAL_S = 30
 const SERVICE = 'acme/ledger'
 const VOLUME = volumeName('acme', 'ledger', 'data')
@@ -29,7 +31,7 @@ if (started === undefined) {
 }
 
 // 100 MB once; then a line every 100 ms, numbered on from what the volume holds
-const script = '[ -f /data/bulk ] || head -c 100000000 /dev/urandom > /data/bulk; i=$(cat /data/lines.log 2>/dev/null | wc -l); while true; do i=$((i+1)); echo line $i $(date +%s) >> /data/lines.log; sleep 0.1; done'
+const script = `[ -f /data/bulk ] || head -c ${MB}000000 /dev/urandom > /data/bulk; i=$(cat /data/lines.log 2>/dev/null | wc -l); while true; do i=$((i+1)); echo line $i $(date +%s) >> /data/lines.log; sleep 0.1; done`
 const spec = [
   'name: ledger',
   'image: minga/busybox:1',
@@ -105,7 +107,7 @@ const totals = runs.map(r => r.totalMs).sort((a, b) => a - b)
 console.log(JSON.stringify({
   name: 'volume-failover',
   runs: runs.length,
-  volumeMb: 100,
+  volumeMb: MB,
   intervalS: INTERVAL_S,
   p50Ms: totals[Math.floor((totals.length - 1) / 2)],
   maxMs: totals[totals.length - 1],
