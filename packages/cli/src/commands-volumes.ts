@@ -51,7 +51,8 @@ export function volumeCommands (program: Command): void {
     .action(async (service: string, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const listing = await ctx.api.get(`/v1/backups?service=${encodeURIComponent(service)}`)
-      if (options.json === true) return ctx.json(listing)
+      // `backup` has a --json of its own: commander gives it the flag when it follows `backup ls`
+      if (options.json === true || cmd.optsWithGlobals().json === true) return ctx.json(listing)
       ctx.out(table(['SNAPSHOT', 'VOLUME', 'TIME', 'LATEST'], listing.snapshots.map((s) => [s.id.slice(0, 8), s.volume, s.time.replace(/\.\d+/, ''), s.latest ? `yes (generation ${listing.latest[s.volume]?.generation ?? '?'})` : ''])))
     })
 
