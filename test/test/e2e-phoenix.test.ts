@@ -14,7 +14,7 @@
  * service comes back on it with its secret and every line up to the snapshot,
  * and writes on from there.
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -72,6 +72,16 @@ it('e2e: acme loses its only node; a new server joins with a new invite and the 
     const restored = restores.filter((e: any) => e.node === phoenix.peerId).map((e: any) => /^data restored to generation (\d+) /.exec(e.reason)?.[1]).filter(g => g !== undefined).map(Number)
     assert.ok(restored.some(g => g >= backup.snapshots[0].generation), `minga events shows the restore: ${JSON.stringify(restores)}`)
     assert.equal((await cluster.everywhere('acme/journal')).filter(s => s.state === 'running').map(s => s.at), [phoenix.index], 'one copy runs, on the new node')
+
+    // the new node resealed what only the key opened: it keeps no copy of the key, and its snapshots go on where the lost node's ended
+    await cluster.waitFor('the new node dropped the recovery key', async () => await readFile(join(phoenix.dataDir, 'recovery.key')).then(() => false, () => true))
+    const next = JSON.parse((await cluster.mustMinga(phoenix.index, ['backup', 'journal', '--json'])).stdout)
+    assert.ok(next.snapshots[0].generation > backup.snapshots[0].generation, `the lineage goes on: ${JSON.stringify(next)}`)
+    const volumes = JSON.parse((await cluster.mustMinga(phoenix.index, ['volumes', '--json'])).stdout).volumes
+    assert.ok(volumes.some((v: any) => v.volume === 'data' && v.node === phoenix.peerId && (v.lineage === 'current' || v.lineage === 'written')), `minga volumes lists the new node's copy: ${JSON.stringify(volumes)}`)
+    // the lost server is retired by its org's new node
+    await cluster.mustMinga(phoenix.index, ['node', 'rm', cluster.nodes[0].peerId, '--reason', 'hit by lightning'])
+    await cluster.waitFor('riverside sees it removed', async () => !(await cluster.api(1, '/v1/nodes')).some((n: any) => n.id === cluster.nodes[0].peerId && n.status !== 'removed'))
   })
 })
 
