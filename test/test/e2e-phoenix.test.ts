@@ -52,6 +52,7 @@ it('e2e: acme loses its only node; a new server joins with a new invite and the 
 
     // lightning: acme's only server, its engine and its disk are gone
     await cluster.destroy(0)
+    const lost = Date.now()
 
     // a new server: an invite from riverside, the key acme kept, the commands of the README
     const token = (await cluster.mustMinga(1, ['invite', '--new-org'])).stdout.trim()
@@ -59,7 +60,9 @@ it('e2e: acme loses its only node; a new server joins with a new invite and the 
     assert.match(phoenix.setup, /as a node of acme, with its recovery key/)
     assert.not.match(phoenix.setup, /minga-recovery-key-/, 'a recovering node prints no new recovery key')
 
+    const up = Date.now()
     await cluster.waitFor('the journal runs on the new acme node', async () => (await cluster.serving('acme/journal')).some(s => s.at === phoenix.index), 120_000)
+    console.log(`phoenix drill: the new node joined and was up ${((up - lost) / 1000).toFixed(1)} s after the loss; its service ran with its restored data ${((Date.now() - up) / 1000).toFixed(1)} s later`)
     assert.equal(await secretOf(d), PASSWORD, 'its container has the secret again')
     await cluster.waitFor('it writes on', async () => lineNumbers(await volumeFile(cluster, phoenix.index, VOLUME, 'lines.log')).length > before.length + 10)
     assert.is(await volumeFile(cluster, phoenix.index, VOLUME, 'before-the-lightning'), TOKEN, 'the volume was restored from the snapshot')
