@@ -10,5 +10,6 @@ export const protocols = {
   sync: (meshId: string) => `/minga/${meshId}/sync/1.0.0`,
   join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
-  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`
+  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
+  membership: (meshId: string) => `/minga/${meshId}/membership/1.0.0`
 }

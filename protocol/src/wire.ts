@@ -13,8 +13,10 @@ import { InvalidMessageError, MessageTooLargeError } from './errors.js'
 import type { PeerIdString } from './identity.js'
 import { addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
+import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
 
 export * from './wire-heartbeat.js'
+export * from './wire-membership.js'
 export type { Capacity } from './wire-check.js'
 
 /** gossip of new entries */
@@ -81,6 +83,7 @@ export type WireMessage =
   | JoinResponseMessage
   | ErrorMessage
   | DownMessage
+  | MembershipMessage
 
 export type WireMessageType = WireMessage['type']
 
@@ -100,7 +103,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   'join-request': 64 * 1024,
   'join-response': MAX_MESSAGE_BYTES,
   error: 16 * 1024,
-  down: 1024
+  down: 1024,
+  ...MEMBERSHIP_BYTES
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -194,7 +198,8 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   error: (value) => {
     const record = object(value, 'error', new Set(['type', 'code', 'message']))
     return { type: 'error', code: pattern(record.code, 'error.code', CODE_PATTERN, 'must be a short code of letters, digits, ".", "_" or "-"'), message: text(record.message, 'error.message') }
-  }
+  },
+  ...membershipCheckers
 }
 
 /**

@@ -8,7 +8,7 @@
 import fc from 'fast-check'
 import {
   canonicalJson, createInvite, decodeInvite, decodeMessage, encodeMessage, generateIdentity, newInviteId, newInviteSecret, newSwarmKey,
-  parseEntry, parseServiceSpec, signHeartbeat, type Entry, type Identity, type PeerIdString, type State
+  parseEntry, parseServiceSpec, signAlive, signHeartbeat, type Entry, type Identity, type MemberUpdate, type PeerIdString, type ServiceId, type State, type WireMessage
 } from '../src/index.js'
 import { buildFixture, openState, serviceValue } from './fixtures.js'
 
@@ -67,9 +67,10 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'join-request', inviteId: 'ab'.repeat(8), secret: 'A'.repeat(43) + '=', peerId: b.peerId as PeerIdString, addrs: ['/ip4/1.2.3.4/tcp/1'], org: 'beta' }),
     encodeMessage({ type: 'join-response', ok: true, org: 'beta', meshId: 'm', root: a.peerId as PeerIdString, entries }),
     encodeMessage({ type: 'down', node: a.peerId as PeerIdString, seq: 4 }),
-    encodeMessage({ type: 'error', code: 'not-member', message: 'no' })
+    encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
+    ...membershipMessages(a, b).map(encodeMessage)
   ]
-  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error']
+  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error', 'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas']
   return {
     name: 'wire',
     // the valid messages themselves too: mutations alone reach the accepting path about once in a thousand
@@ -81,6 +82,22 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     },
     refusals: ['InvalidMessageError', 'MessageTooLargeError']
   }
+}
+
+/** one valid message of every membership type */
+export function membershipMessages (a: Identity, b: Identity): WireMessage[] {
+  const alive = signAlive(a, 'm', NOW + 3, NOW)
+  const updates: MemberUpdate[] = [alive, { kind: 'suspect', node: b.peerId as PeerIdString, inc: 7, from: a.peerId as PeerIdString }, { kind: 'dead', node: b.peerId as PeerIdString, inc: 8, from: b.peerId as PeerIdString }]
+  return [
+    { type: 'ping', time: NOW, digest: '12-ab', updates },
+    { type: 'ack', time: NOW, digest: '12-ab', updates: [] },
+    { type: 'ping-req', target: b.peerId as PeerIdString, updates: updates.slice(1) },
+    { type: 'nack' },
+    { type: 'gossip', updates },
+    { type: 'push-pull', digest: 'ff', members: [{ node: a.peerId as PeerIdString, status: 'suspect', inc: NOW + 5, alive: { inc: alive.inc, boot: alive.boot, sig: alive.sig } }, { node: b.peerId as PeerIdString, status: 'left', inc: 2 }] },
+    { type: 'push-pull', digest: 'ff' },
+    { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as ServiceId, ver: 9, replicas: [{ replica: 0, hash: 'abcdef12', state: 'running', healthy: true }] }, { service: 'acme/db' as ServiceId, ver: 10, replicas: [] }], want: ['acme/api' as ServiceId] }
+  ]
 }
 
 export async function inviteTarget (): Promise<FuzzTarget<string>> {
