@@ -1,0 +1,241 @@
+/**
+ * SWIM's rules for what a member's status is (memberlist state.go:
+ * aliveNode, suspectNode, deadNode, mergeState), over the member table:
+ *
+ * - alive at a higher incarnation wins over anything at a lower one; only
+ *   the member itself signs its alive updates, so nobody keeps a dead node
+ *   alive;
+ * - suspect or dead at an incarnation at least the known one wins over
+ *   alive; a suspicion becomes a death when its timer runs out (Lifeguard:
+ *   shorter as independent confirmations arrive);
+ * - a node that hears itself suspected or declared dead refutes: a new
+ *   incarnation, signed, gossiped;
+ * - what it learns for the first time it passes on (the broadcast queue).
+ *
+ * A member never heard of is assumed alive (it is in the replicated
+ * membership, so it was admitted): the first probes and push-pull tell.
+ */
+import type { AliveUpdate, DeadUpdate, MemberRow, MemberStatus, MemberUpdate, SuspectUpdate } from '@minga/protocol'
+import type { Clock } from '../clock.js'
+import type { Awareness } from './awareness.js'
+import type { BroadcastQueue } from './broadcasts.js'
+import { suspicionTimeout, type MembershipConfig } from './config.js'
+import { Suspicion } from './suspicion.js'
+import type { Member, MemberTable } from './table.js'
+
+export interface MembersInit {
+  self: string
+  clock: Clock
+  config: MembershipConfig
+  table: MemberTable
+  queue: BroadcastQueue
+  awareness: Awareness
+  /** this node's alive update at an incarnation, signed */
+  sign: (inc: number) => AliveUpdate
+  /** true when the member signed this alive update */
+  verify: (update: AliveUpdate) => boolean
+  /** told of every status change, with the reason in words */
+  changed: (node: string, before: MemberStatus, after: MemberStatus, reason: string) => void
+}
+
+const short = (peer: string): string => peer.slice(-8)
+
+export class Members {
+  private own: AliveUpdate
+  private readonly suspicions = new Map<string, Suspicion>()
+  /** when a member last turned suspect, dead or left (alive members have no entry) */
+  private readonly since = new Map<string, number>()
+  /** alive updates refused for a bad signature */
+  forged = 0
+  leaving = false
+
+  constructor (private readonly init: MembersInit, readonly boot: number) {
+    this.own = init.sign(boot)
+    init.table.set({ node: init.self, status: 'alive', inc: boot, alive: this.own })
+  }
+
+  /** this node's current alive update */
+  get alive (): AliveUpdate {
+    return this.own
+  }
+
+  get (node: string): Member | undefined {
+    return this.init.table.get(node)
+  }
+
+  status (node: string): MemberStatus | undefined {
+    return this.init.table.get(node)?.status
+  }
+
+  /** when the member turned suspect, dead or left; undefined while alive */
+  changedAt (node: string): number | undefined {
+    return this.since.get(node)
+  }
+
+  /** the members a suspicion is under way about */
+  suspects (): IterableIterator<string> {
+    return this.suspicions.keys()
+  }
+
+  /** the table follows the replicated membership: new members are assumed alive, removed ones dropped */
+  follow (members: readonly string[]): void {
+    const { table } = this.init
+    const wanted = new Set(members)
+    for (const row of [...table.values()]) {
+      if (!wanted.has(row.node) && row.node !== this.init.self) this.forget(row.node)
+    }
+    for (const node of members) if (table.get(node) === undefined) table.set({ node, status: 'alive', inc: 0 })
+  }
+
+  apply (update: MemberUpdate): void {
+    if (update.kind === 'alive') this.onAlive(update)
+    else if (update.kind === 'suspect') this.onSuspect(update)
+    else this.onDead(update, update.from === update.node ? 'it left the mesh' : `declared dead by ${short(update.from)}`)
+  }
+
+  /** a member's row from a push-pull: its alive proof first, then its status (a death heard second-hand is only a suspicion) */
+  merge (row: MemberRow): void {
+    if (row.alive !== undefined) this.onAlive({ kind: 'alive', node: row.node, ...row.alive })
+    const self = this.init.self
+    const known = this.init.table.get(row.node)
+    if (row.status === 'left') this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: row.node }, 'it left the mesh')
+    else if (row.status === 'dead' && known !== undefined && known.alive === undefined) this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: self as DeadUpdate['from'] }, 'dead in a peer\'s table')
+    else if (row.status === 'dead' || row.status === 'suspect') this.onSuspect({ kind: 'suspect', node: row.node, inc: row.inc, from: self as SuspectUpdate['from'] })
+  }
+
+  /** this node's own probe of `node` failed, directly and indirectly: a suspicion, or a confirmation of one */
+  accuse (node: string, reason: string): void {
+    const known = this.init.table.get(node)
+    if (known === undefined || (known.status !== 'alive' && known.status !== 'suspect')) return
+    this.onSuspect({ kind: 'suspect', node: node as SuspectUpdate['node'], inc: known.inc, from: this.init.self as SuspectUpdate['from'] }, reason)
+  }
+
+  /** this node has proof the member's process is gone (its host refused a connection): dead now */
+  declareDead (node: string, reason: string): void {
+    const known = this.init.table.get(node)
+    if (known === undefined) return
+    this.onDead({ kind: 'dead', node: node as DeadUpdate['node'], inc: known.inc, from: this.init.self as DeadUpdate['from'] }, reason)
+  }
+
+  /** this node leaves: a dead update about itself, from itself */
+  leave (): DeadUpdate {
+    this.leaving = true
+    const update: DeadUpdate = { kind: 'dead', node: this.init.self as DeadUpdate['node'], inc: this.own.inc, from: this.init.self as DeadUpdate['from'] }
+    this.init.queue.push(update)
+    return update
+  }
+
+  stop (): void {
+    for (const suspicion of this.suspicions.values()) suspicion.cancel()
+    this.suspicions.clear()
+  }
+
+  private onAlive (update: AliveUpdate): void {
+    const { table, self } = this.init
+    const known = table.get(update.node)
+    if (known === undefined || this.leaving) return
+    if (update.node === self) {
+      // our own alive, from an earlier process or a copy of our current one: refute only what is not ours
+      if (update.inc >= this.own.inc && (update.inc !== this.own.inc || update.boot !== this.own.boot)) {
+        if (!this.verified(update)) return
+        this.refute(update.inc)
+      }
+      return
+    }
+    const newBoot = known.alive !== undefined && update.boot > known.alive.boot
+    if (update.inc <= known.inc && !(known.alive === undefined && update.inc === known.inc) && !newBoot) return
+    if (known.alive?.sig === update.sig) return
+    if (!this.verified(update)) return
+    this.cancelSuspicion(update.node)
+    table.set({ node: update.node, status: 'alive', inc: Math.max(update.inc, newBoot ? 0 : known.inc), alive: update })
+    this.init.queue.push(update)
+    if (known.status !== 'alive') this.moved(update.node, known.status, 'alive', newBoot ? 'restarted' : `alive at a new incarnation (${known.status} before)`)
+  }
+
+  private onSuspect (update: SuspectUpdate, reason?: string): void {
+    const { table, self, queue } = this.init
+    const known = table.get(update.node)
+    if (known === undefined || update.inc < known.inc) return
+    const suspicion = this.suspicions.get(update.node)
+    if (suspicion !== undefined) {
+      if (suspicion.confirm(update.from)) queue.push(update)
+      return
+    }
+    if (known.status !== 'alive') return
+    if (update.node === self) {
+      this.refute(update.inc)
+      return
+    }
+    queue.push(update)
+    table.set({ ...known, status: 'suspect', inc: update.inc })
+    this.startSuspicion(update)
+    this.moved(update.node, 'alive', 'suspect', reason ?? `suspected by ${short(update.from)}`)
+  }
+
+  private onDead (update: DeadUpdate, reason: string): void {
+    const { table, self, queue } = this.init
+    const known = table.get(update.node)
+    if (known === undefined || update.inc < known.inc) return
+    this.cancelSuspicion(update.node)
+    if (known.status === 'dead' || known.status === 'left') return
+    if (update.node === self) {
+      if (!this.leaving) this.refute(update.inc)
+      return
+    }
+    queue.push(update)
+    const status: MemberStatus = update.from === update.node ? 'left' : 'dead'
+    table.set({ ...known, status, inc: update.inc })
+    this.moved(update.node, known.status, status, reason)
+  }
+
+  private startSuspicion (update: SuspectUpdate): void {
+    const { clock, config, table } = this.init
+    const n = table.size
+    // too few others to confirm anything: the shortest timeout from the start
+    const wanted = n - 2 < config.suspicionConfirmations ? 0 : config.suspicionConfirmations
+    const min = suspicionTimeout(config, n)
+    const max = config.suspicionMaxMult * min
+    const node = update.node
+    const inc = update.inc
+    const suspicion = new Suspicion(clock, update.from, wanted, min, max, (confirmations) => {
+      if (this.suspicions.get(node) !== suspicion) return
+      this.suspicions.delete(node)
+      const current = table.get(node)
+      if (current?.status !== 'suspect' || current.inc !== inc) return
+      this.onDead({ kind: 'dead', node, inc, from: this.init.self as DeadUpdate['from'] }, `suspect for ${Math.round((clock.now() - (this.since.get(node) ?? clock.now())) / 100) / 10} s without refuting it (${confirmations} other confirmation${confirmations === 1 ? '' : 's'})`)
+    })
+    this.suspicions.set(node, suspicion)
+  }
+
+  private cancelSuspicion (node: string): void {
+    this.suspicions.get(node)?.cancel()
+    this.suspicions.delete(node)
+  }
+
+  /** a new incarnation above the accusation, signed and gossiped; being accused counts against our own health */
+  private refute (accused: number): void {
+    const inc = Math.max(this.own.inc + 1, accused + 1)
+    this.own = this.init.sign(inc)
+    this.init.table.set({ node: this.init.self, status: 'alive', inc, alive: this.own })
+    this.init.queue.push(this.own)
+    this.init.awareness.apply(1)
+  }
+
+  private verified (update: AliveUpdate): boolean {
+    if (this.init.verify(update)) return true
+    this.forged++
+    return false
+  }
+
+  private forget (node: string): void {
+    this.cancelSuspicion(node)
+    this.since.delete(node)
+    this.init.table.delete(node)
+  }
+
+  private moved (node: string, before: MemberStatus, after: MemberStatus, reason: string): void {
+    if (after === 'alive') this.since.delete(node)
+    else this.since.set(node, this.init.clock.now())
+    this.init.changed(node, before, after, reason)
+  }
+}
