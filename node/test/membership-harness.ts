@@ -6,7 +6,9 @@
  * stalled nodes, processes killed (their host refuses connections) and
  * hosts that vanish (nothing answers). Real identities and signatures.
  */
-import { generateIdentity, type Identity, type MemberStatus } from '@minga/protocol'
+import { createHash } from 'node:crypto'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { identityFromPrivateKey, type Identity, type MemberStatus } from '@minga/protocol'
 import { Membership, type MembershipConfig, type MembershipMesh, type PeerListener, type ProbeResult, type RequestHandler } from '../src/index.js'
 import { StallableClock, VirtualClock } from './virtual-clock.js'
 
@@ -78,7 +80,10 @@ export class SwimCluster {
   }
 
   static async start (n: number, options: NetOptions = {}): Promise<SwimCluster> {
-    const cluster = new SwimCluster(await Promise.all(Array.from({ length: n }, async () => await generateIdentity())), options)
+    const seed = options.seed ?? 1
+    // identities from the seed: one seed, one run
+    const identities = await Promise.all(Array.from({ length: n }, async (_, i) => identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', createHash('sha256').update(`swim-test/${seed}/${i}`).digest()))))
+    const cluster = new SwimCluster(identities, options)
     for (const host of cluster.hosts) cluster.boot(host)
     return cluster
   }
