@@ -21,7 +21,6 @@ import { verifySignature, type Identity, type PeerIdString } from './identity.js
 import { SPEC_LIMITS } from './spec-check.js'
 import type { ServiceId } from './spec.js'
 import { bool, fail, list, object, pattern, peerId, signature, token, whole } from './wire-check.js'
-import { REPLICA_STATES, type ReplicaState } from './wire-heartbeat.js'
 
 export interface AliveUpdate {
   kind: 'alive'
@@ -104,11 +103,11 @@ export interface PushPullMessage {
   members?: MemberRow[]
 }
 
+/** a copy of a replica as the planner reads it (its run state travels only in on-demand reports) */
 export interface ReplicaItem {
   replica: number
   /** `containerHash` of the spec the copy was made from */
   hash: string
-  state: ReplicaState
   healthy: boolean
 }
 
@@ -141,7 +140,6 @@ export const MAX_REPLICAS_BYTES = 2 * 1024 * 1024
 const SIGNING_DOMAIN = 'minga/alive/1'
 const SERVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 const HASH_PATTERN = /^[0-9a-f]{8,64}$/
-const STATES = new Set<string>(REPLICA_STATES)
 const STATUSES = new Set<string>(MEMBER_STATUSES)
 const encoder = new TextEncoder()
 
@@ -205,13 +203,11 @@ function replicaRecord (value: unknown, path: string): ReplicaRecord {
     ver: whole(record.ver, `${path}.ver`),
     replicas: list(record.replicas, `${path}.replicas`, SPEC_LIMITS.maxReplicas).map((item, i) => {
       const at = `${path}.replicas[${i}]`
-      const r = object(item, at, new Set(['replica', 'hash', 'state', 'healthy']))
-      const state = r.state
-      if (typeof state !== 'string' || !STATES.has(state)) fail(`${at}.state`, `must be one of ${REPLICA_STATES.join(', ')}`)
+      const r = object(item, at, new Set(['replica', 'hash', 'healthy']))
       const replica = whole(r.replica, `${at}.replica`, 0, SPEC_LIMITS.maxReplicas - 1)
       if (seen.has(replica)) fail(`${at}.replica`, 'is listed twice')
       seen.add(replica)
-      return { replica, hash: pattern(r.hash, `${at}.hash`, HASH_PATTERN, 'must be a container hash (hex)'), state: state as ReplicaState, healthy: bool(r.healthy, `${at}.healthy`) }
+      return { replica, hash: pattern(r.hash, `${at}.hash`, HASH_PATTERN, 'must be a container hash (hex)'), healthy: bool(r.healthy, `${at}.healthy`) }
     })
   }
 }

@@ -96,7 +96,7 @@ export function membershipMessages (a: Identity, b: Identity): WireMessage[] {
     { type: 'gossip', updates },
     { type: 'push-pull', digest: 'ff', members: [{ node: a.peerId as PeerIdString, status: 'suspect', inc: NOW + 5, alive: { inc: alive.inc, boot: alive.boot, sig: alive.sig } }, { node: b.peerId as PeerIdString, status: 'left', inc: 2 }] },
     { type: 'push-pull', digest: 'ff' },
-    { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as ServiceId, ver: 9, replicas: [{ replica: 0, hash: 'abcdef12', state: 'running', healthy: true }] }, { service: 'acme/db' as ServiceId, ver: 10, replicas: [] }], want: ['acme/api' as ServiceId] }
+    { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as ServiceId, ver: 9, replicas: [{ replica: 0, hash: 'abcdef12', healthy: true }] }, { service: 'acme/db' as ServiceId, ver: 10, replicas: [] }], want: ['acme/api' as ServiceId] }
   ]
 }
 

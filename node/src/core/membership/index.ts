@@ -6,3 +6,4 @@
 export * from './config.js'
 export * from './table.js'
 export * from './membership.js'
+export * from './replica-records.js'

@@ -36,6 +36,8 @@ export interface MembersInit {
   verify: (update: AliveUpdate) => boolean
   /** told of every status change, with the reason in words */
   changed: (node: string, before: MemberStatus, after: MemberStatus, reason: string) => void
+  /** told when a member's process start (`boot`) is first known or newer */
+  booted?: (node: string, boot: number) => void
 }
 
 const short = (peer: string): string => peer.slice(-8)
@@ -149,6 +151,7 @@ export class Members {
     this.cancelSuspicion(update.node)
     table.set({ node: update.node, status: 'alive', inc: Math.max(update.inc, newBoot ? 0 : known.inc), alive: update })
     this.init.queue.push(update)
+    if (known.alive === undefined || newBoot) this.init.booted?.(update.node, update.boot)
     if (known.status !== 'alive') this.moved(update.node, known.status, 'alive', newBoot ? 'restarted' : `alive at a new incarnation (${known.status} before)`)
   }
 

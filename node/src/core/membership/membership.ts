@@ -23,7 +23,7 @@
  * goes unanswered, its address is dialled; a refused connection means its
  * process is gone (kill -9, a crash), and it is dead at once.
  */
-import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type WireMessage } from '@minga/protocol'
+import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReplicasMessage, type WireMessage } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import { Awareness } from './awareness.js'
@@ -62,6 +62,10 @@ export interface MembershipInit {
   onStatus?: (peer: string, status: MemberStatus, reason: string) => void
   /** told of every probe answered and every ping received */
   heard?: (peer: string, info: ProbeInfo) => void
+  /** told when a member's process start is first known, or a newer one (it restarted) */
+  booted?: (peer: string, boot: number) => void
+  /** answers `replicas` requests (replica-records.ts) */
+  replicas?: (message: ReplicasMessage, from: string) => ReplicasMessage
   /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
   decode?: (data: Uint8Array) => WireMessage
   verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
@@ -112,7 +116,8 @@ export class Membership {
       awareness: this.awareness,
       sign: (inc) => signAlive(init.identity, init.meshId, inc, boot),
       verify: (update) => verify(init.meshId, update),
-      changed: (node, before, after, reason) => this.changed(node, before, after, reason)
+      changed: (node, before, after, reason) => this.changed(node, before, after, reason),
+      booted: (node, boot) => init.booted?.(node, boot)
     }, boot)
     this.prober = new Prober(this, init)
     this.followMembers()
@@ -295,6 +300,10 @@ export class Membership {
         return message.members === undefined && message.digest !== this.table.digest()
           ? { type: 'push-pull', digest: this.table.digest(), members: this.table.export() }
           : { type: 'push-pull', digest: this.table.digest() }
+      case 'replicas':
+        if (this.init.replicas !== undefined) return this.init.replicas(message, from)
+        this.stats.dropped++
+        throw new Error('This node takes no replica records')
       default:
         this.stats.dropped++
         throw new Error(`A ${message.type} message is not a request`)
