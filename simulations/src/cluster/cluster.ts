@@ -19,6 +19,7 @@ import { simIdentities } from './identities.js'
 import { SimNode, type Shared } from './sim-node.js'
 import { makeSpec } from './specs.js'
 import { WireCache } from './wire-cache.js'
+import { clusterStores } from './sharing.js'
 import { topics } from '@minga/protocol'
 
 const EVENT_CODES: Record<string, number> = {}
@@ -34,6 +35,7 @@ export class Cluster {
   readonly verdicts = new Map<string, boolean>()
   readonly placementCache = new LruPlacementCache(64)
   readonly wire = new WireCache()
+  readonly stores = clusterStores()
   net!: Network
   genesis!: Genesis
   private readonly listeners = new Set<(node: SimNode, event: MeshEvent) => void>()
@@ -98,6 +100,7 @@ export class Cluster {
       },
       placementCache: this.placementCache,
       wire: this.wire,
+      stores: this.stores,
       onEvent: (node, event) => {
         this.digest.add(event.time, node.index, EVENT_CODES[event.kind] ??= Object.keys(EVENT_CODES).length + 100)
         for (const listener of this.listeners) listener(node, event)

@@ -12,6 +12,7 @@ import { Prng } from '../engine/prng.js'
 import { NodeClock, type Simulator } from '../engine/simulator.js'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
+import type { SharedStoreFactory } from '../engine/shared-store.js'
 import type { WireCache } from './wire-cache.js'
 
 export interface Shared {
@@ -24,6 +25,8 @@ export interface Shared {
   verify: (meshId: string, entry: Entry) => boolean
   placementCache: LruPlacementCache
   wire: WireCache
+  /** the maps of every node's state and disk, shared where nodes agree */
+  stores: SharedStoreFactory
   /** called for every core event of every node */
   onEvent: (node: SimNode, event: MeshEvent) => void
 }
@@ -41,7 +44,7 @@ export interface Incarnation {
 const EVENTS_KEPT = 32
 
 export class SimNode {
-  readonly persistence = new MemoryPersistence()
+  readonly persistence: MemoryPersistence
   current?: Incarnation
   incarnations = 0
   /** gone for good (its organization vanished) */
@@ -55,7 +58,9 @@ export class SimNode {
     readonly startDelayMs: number,
     readonly failureRate: number,
     private readonly shared: Shared
-  ) {}
+  ) {
+    this.persistence = new MemoryPersistence(shared.stores)
+  }
 
   get id (): string {
     return this.identity.peerId
@@ -70,7 +75,7 @@ export class SimNode {
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
     const n = ++this.incarnations
     const clock = new NodeClock(sim)
-    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify })
+    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify, stores: this.shared.stores })
     const random = new Prng(seed, `node:${this.index}:${n}`)
     const engine = new MemoryEngine({
       now: () => sim.now(),
