@@ -87,6 +87,7 @@ export class SimNode {
     })
     const runtime = new MemoryRuntime({ meshId, nodeId: this.id, engine })
     const mesh = net.attach(this.index)
+    mesh.io = (fn) => { clock.io(fn) }
     const events = new EventLog(EVENTS_KEPT)
     events.subscribe(event => { this.shared.onEvent(this, event) })
     const core = new NodeCore({
@@ -107,6 +108,11 @@ export class SimNode {
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
     await core.start()
+  }
+
+  /** the node's CPU stalls for `ms`: its timers and what arrives for it wait (NodeClock.stall) */
+  stall (ms: number): void {
+    this.current?.clock.stall(ms)
   }
 
   /** the server dies: process, containers and (with `silent`) its network presence */

@@ -1,5 +1,6 @@
 /** the figures of one run, as the JSON summary and the report show them */
 import type { Scenario } from '../scenario/types.js'
+import type { DetectionFigures } from './detection.js'
 import type { Violation } from './invariants.js'
 import type { Change, Sample } from './series.js'
 
@@ -20,6 +21,8 @@ export interface Summary {
   moved: { moved: number, optimal: number, ratio: number | null }
   overReplication: { maxExtraCopies: number, maxDuringPartition: number }
   singletonViolations: number
+  /** the failure detector: time to detect failures, and false verdicts (measure/detection.ts) */
+  detection: DetectionFigures
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
   containers: { starts: number, stops: number, startErrors: number }
   quiescentAfterMs: number | null
