@@ -133,7 +133,7 @@ function checkHeartbeatBody (value: unknown): HeartbeatBody {
   return body
 }
 
-function problemReport (value: unknown, path: string): ReplicaProblemReport {
+export function problemReport (value: unknown, path: string): ReplicaProblemReport {
   const record = object(value, path, PROBLEM_FIELDS)
   const problem: ReplicaProblemReport = {
     service: pattern(record.service, `${path}.service`, SERVICE_ID_PATTERN, 'must be a service id org/name') as ServiceId,
@@ -154,7 +154,7 @@ export function probeOutput (raw: string): string {
   return flat.length <= MAX_PROBE_OUTPUT ? flat : `${flat.slice(0, MAX_PROBE_OUTPUT - 1)}…`
 }
 
-function replicaReport (value: unknown, path: string): ReplicaReport {
+export function replicaReport (value: unknown, path: string): ReplicaReport {
   const record = object(value, path, REPLICA_FIELDS)
   const state = record.state
   if (typeof state !== 'string' || !STATES.has(state)) fail(`${path}.state`, `must be one of ${REPLICA_STATES.join(', ')}`)

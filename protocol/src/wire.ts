@@ -14,9 +14,11 @@ import type { PeerIdString } from './identity.js'
 import { addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
 import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
+import { REPORT_BYTES, reportCheckers, type ReportMessages } from './wire-report.js'
 
 export * from './wire-heartbeat.js'
 export * from './wire-membership.js'
+export * from './wire-report.js'
 export type { Capacity } from './wire-check.js'
 
 /** gossip of new entries */
@@ -84,6 +86,7 @@ export type WireMessage =
   | ErrorMessage
   | DownMessage
   | MembershipMessage
+  | ReportMessages
 
 export type WireMessageType = WireMessage['type']
 
@@ -104,7 +107,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   'join-response': MAX_MESSAGE_BYTES,
   error: 16 * 1024,
   down: 1024,
-  ...MEMBERSHIP_BYTES
+  ...MEMBERSHIP_BYTES,
+  ...REPORT_BYTES
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -199,7 +203,8 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     const record = object(value, 'error', new Set(['type', 'code', 'message']))
     return { type: 'error', code: pattern(record.code, 'error.code', CODE_PATTERN, 'must be a short code of letters, digits, ".", "_" or "-"'), message: text(record.message, 'error.message') }
   },
-  ...membershipCheckers
+  ...membershipCheckers,
+  ...reportCheckers
 }
 
 /**

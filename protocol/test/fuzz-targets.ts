@@ -70,7 +70,7 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
     ...membershipMessages(a, b).map(encodeMessage)
   ]
-  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error', 'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas']
+  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error', 'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report']
   return {
     name: 'wire',
     // the valid messages themselves too: mutations alone reach the accepting path about once in a thousand
@@ -96,6 +96,8 @@ export function membershipMessages (a: Identity, b: Identity): WireMessage[] {
     { type: 'gossip', updates },
     { type: 'push-pull', digest: 'ff', members: [{ node: a.peerId as PeerIdString, status: 'suspect', inc: NOW + 5, alive: { inc: alive.inc, boot: alive.boot, sig: alive.sig } }, { node: b.peerId as PeerIdString, status: 'left', inc: 2 }] },
     { type: 'push-pull', digest: 'ff' },
+    { type: 'report-request' },
+    { type: 'report', node: a.peerId as PeerIdString, time: NOW, version: '0.1.0', capacity: { cpu: 4000, memory: 1 << 30 }, allocated: { cpu: 100, memory: 1 << 20 }, digest: '12-ab', replicas: [{ service: 'acme/web' as ServiceId, replica: 0, hash: 'abcdef12', state: 'running', healthy: false }], problems: [{ service: 'acme/web' as ServiceId, replica: 0, error: 'failing its health check', probe: { exitCode: 1, output: 'no' } }] },
     { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as ServiceId, ver: 9, replicas: [{ replica: 0, hash: 'abcdef12', healthy: true }] }, { service: 'acme/db' as ServiceId, ver: 10, replicas: [] }], want: ['acme/api' as ServiceId] }
   ]
 }
