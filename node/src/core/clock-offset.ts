@@ -27,6 +27,8 @@ export interface PeerOffset { node: string, aheadMs: number }
 
 /** samples kept per peer: a busy machine delays some heartbeats by seconds, rarely twenty in a row */
 const WINDOW = 20
+/** peers whose samples are kept */
+const MAX_PEERS = 64
 /** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
 export const CLOCK_WARN_MS = 5_000
 
@@ -36,7 +38,11 @@ export class ClockOffsets {
   /** a heartbeat from `peer` stamped `peerTime` by its clock arrived at `localNow` by ours */
   sample (peer: string, peerTime: number, localNow: number): void {
     let window = this.samples.get(peer)
-    if (window === undefined) this.samples.set(peer, window = [])
+    if (window === undefined) {
+      this.samples.set(peer, window = [])
+      // the peers heard most recently are enough for a median; a mesh of thousands costs no more
+      if (this.samples.size > MAX_PEERS) this.samples.delete(this.samples.keys().next().value as string)
+    }
     window.push(peerTime - localNow)
     if (window.length > WINDOW) window.shift()
   }

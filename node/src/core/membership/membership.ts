@@ -23,7 +23,7 @@
  * goes unanswered, its address is dialled; a refused connection means its
  * process is gone (kill -9, a crash), and it is dead at once.
  */
-import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReplicasMessage, type WireMessage } from '@minga/protocol'
+import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReplicasMessage, type ReportMessage, type ReportMessages, type WireMessage } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import { Awareness } from './awareness.js'
@@ -31,6 +31,7 @@ import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, pushPullInterval, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
+import { hashOfList, internList } from './shared-lists.js'
 import { Prober } from './prober.js'
 import { MemberTable, type Member, type RowStore } from './table.js'
 
@@ -66,6 +67,8 @@ export interface MembershipInit {
   booted?: (peer: string, boot: number) => void
   /** answers `replicas` requests (replica-records.ts) */
   replicas?: (message: ReplicasMessage, from: string) => ReplicasMessage
+  /** answers `report-request`s: this node's report, for views */
+  report?: () => ReportMessage
   /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
   decode?: (data: Uint8Array) => WireMessage
   verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
@@ -79,7 +82,7 @@ export interface MembershipChange {
 
 export type MembershipListener = (change: MembershipChange) => void
 
-const TYPES = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas'] as const
+const TYPES = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report'] as const
 
 export class Membership {
   readonly config: MembershipConfig
@@ -96,7 +99,7 @@ export class Membership {
   private readonly unsubscribe: Array<() => void> = []
   private memberIds: readonly string[] = []
   private version = 0
-  private liveCache?: { version: number, live: readonly string[], confirmed: number }
+  private liveCache?: { version: number, live: readonly string[], hash: string, confirmed: number }
   private running = false
 
   constructor (private readonly init: MembershipInit) {
@@ -146,9 +149,14 @@ export class Membership {
     return this.view().confirmed
   }
 
-  /** changes exactly when `live()` or `confirmed()` may */
+  /**
+   * Names the live set and the confirmed count: equal on nodes that agree
+   * on them (placement caches are shared by it in the simulator), and
+   * changed whenever either is
+   */
   liveKey (): string {
-    return `${this.table.digest()}|${this.version}`
+    const view = this.view()
+    return `${view.live.length}:${view.hash}|${view.confirmed}`
   }
 
   /** when the member was declared dead (or left), if it is now */
@@ -269,13 +277,13 @@ export class Membership {
     for (const listener of this.listeners) listener({ status: true })
   }
 
-  decode (data: Uint8Array): MembershipMessage {
+  decode (data: Uint8Array): MembershipMessage | ReportMessages {
     const message = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: TYPES })))(data)
     if (!(TYPES as readonly string[]).includes(message.type)) throw new Error(`A ${message.type} message is not a membership message`)
-    return message as MembershipMessage
+    return message as MembershipMessage | ReportMessages
   }
 
-  private async answer (data: Uint8Array, from: string): Promise<MembershipMessage> {
+  private async answer (data: Uint8Array, from: string): Promise<MembershipMessage | ReportMessage> {
     if (!this.running || !this.isMember(from)) {
       this.stats.dropped++
       throw new Error('Not a member of this mesh')
@@ -300,6 +308,10 @@ export class Membership {
         return message.members === undefined && message.digest !== this.table.digest()
           ? { type: 'push-pull', digest: this.table.digest(), members: this.table.export() }
           : { type: 'push-pull', digest: this.table.digest() }
+      case 'report-request':
+        if (this.init.report !== undefined) return this.init.report()
+        this.stats.dropped++
+        throw new Error('This node gives no reports')
       case 'replicas':
         if (this.init.replicas !== undefined) return this.init.replicas(message, from)
         this.stats.dropped++
@@ -341,7 +353,7 @@ export class Membership {
     }))
   }
 
-  private view (): { live: readonly string[], confirmed: number } {
+  private view (): { live: readonly string[], hash: string, confirmed: number } {
     const key = this.version
     if (this.liveCache?.version === key) return this.liveCache
     const live: string[] = []
@@ -351,7 +363,8 @@ export class Membership {
       if (status === 'alive' || status === 'suspect') live.push(node)
       if (status === 'alive' && !this.prober.cannotReach(node)) confirmed++
     }
-    this.liveCache = { version: key, live, confirmed: Math.max(1, confirmed) }
+    const shared = internList(live)
+    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), confirmed: Math.max(1, confirmed) }
     return this.liveCache
   }
 

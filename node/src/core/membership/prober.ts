@@ -100,8 +100,9 @@ export class Prober {
     const timer = clock.after(timeout, () => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`)))
     try {
       const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
-      if (answer.type === 'ack') this.m.receive(answer.updates)
       this.heardFrom(peer)
+      if (answer.type === 'report' || answer.type === 'report-request') return undefined
+      if (answer.type === 'ack') this.m.receive(answer.updates)
       return answer
     } catch {
       this.missed(peer)
