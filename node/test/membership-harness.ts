@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { identityFromPrivateKey, type Identity, type MemberStatus } from '@minga/protocol'
-import { Membership, type MembershipConfig, type MembershipMesh, type PeerListener, type ProbeResult, type RequestHandler } from '../src/index.js'
-import { StallableClock, VirtualClock } from './virtual-clock.js'
+import { Membership, NodeClock, VirtualClock, type MembershipConfig, type MembershipMesh, type PeerListener, type ProbeResult, type RequestHandler } from '../src/core/index.js'
+import { advance, until } from './virtual-clock.js'
 
 export interface NetOptions {
   /** one-way latency of every link, ms */
@@ -44,12 +44,12 @@ export class Host {
   group = 0
   /** extra one-way delay of everything this node sends or receives, ms */
   slowness = 0
-  readonly clock: StallableClock
+  readonly clock: NodeClock
   readonly mesh: HarnessMesh
   boots = 0
 
   constructor (readonly cluster: SwimCluster, readonly index: number, readonly identity: Identity) {
-    this.clock = new StallableClock(cluster.clock)
+    this.clock = new NodeClock(cluster.clock)
     this.mesh = new HarnessMesh(this)
   }
 
@@ -64,7 +64,7 @@ export class Host {
 }
 
 export class SwimCluster {
-  readonly clock = new VirtualClock()
+  readonly clock = new VirtualClock(1_800_000_000_000)
   readonly hosts: Host[] = []
   readonly ids: readonly string[]
   readonly events: StatusEvent[] = []
@@ -186,6 +186,16 @@ export class SwimCluster {
   }
 
   readonly random = prng(99)
+
+  /** run `ms` of virtual time */
+  async advance (ms: number): Promise<void> {
+    await advance(this.clock, ms)
+  }
+
+  /** run until `done()` holds; the virtual ms it took */
+  async until (done: () => boolean, limit: number, what?: string): Promise<number> {
+    return await until(this.clock, done, limit, what)
+  }
 }
 
 export class HarnessMesh implements MembershipMesh {

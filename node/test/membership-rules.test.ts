@@ -52,20 +52,20 @@ test('nobody but the member signs its alive updates: a forged one is refused and
 
 test('a node that hears itself suspected or declared dead refutes with a higher incarnation, and everyone believes it', async () => {
   const mesh = await SwimCluster.start(6)
-  await mesh.clock.advance(3000)
+  await mesh.advance(3000)
   const [a, b] = mesh.hosts
   const before = b.m.own().inc
   const score = b.m.awareness.score
   // a suspicion starts at a and spreads; b learns it and refutes
   a.m.receive([{ kind: 'suspect', node: id(b.id), inc: before, from: id(mesh.hosts[5].id) }])
-  await mesh.clock.until(() => b.m.own().inc > before, 5000, 'b refutes')
+  await mesh.until(() => b.m.own().inc > before, 5000, 'b refutes')
   assert.is(b.m.awareness.score, score + 1, 'being accused counts against its own health (Lifeguard)')
-  await mesh.clock.until(() => mesh.agree(b, 'alive') && mesh.running().every(h => h === b || h.m.table.get(b.id)!.inc === b.m.own().inc), 5000, 'everyone sees b alive at its new incarnation')
+  await mesh.until(() => mesh.agree(b, 'alive') && mesh.running().every(h => h === b || h.m.table.get(b.id)!.inc === b.m.own().inc), 5000, 'everyone sees b alive at its new incarnation')
   assert.equal(mesh.eventsAbout(b, 'dead'), [])
   // a death claimed at its current incarnation is refuted as well
   const now = b.m.own().inc
   a.m.receive([{ kind: 'dead', node: id(b.id), inc: now, from: id(a.id) }])
-  await mesh.clock.until(() => mesh.agree(b, 'alive') && b.m.own().inc > now, 5000, 'b refutes its death')
+  await mesh.until(() => mesh.agree(b, 'alive') && b.m.own().inc > now, 5000, 'b refutes its death')
 })
 
 test('a second-hand death (a peer\'s table) is only a suspicion of a member known alive, but believed of one never heard from', async () => {
@@ -118,14 +118,14 @@ test('a probe of a suspect carries the suspicion first (Lifeguard\'s buddy syste
 
 test('push-pull: agreeing tables exchange digests only; a table that differs is sent and merged both ways', async () => {
   const mesh = await SwimCluster.start(4, { config: { pushPullInterval: 2000 } })
-  await mesh.clock.advance(30_000)
+  await mesh.advance(30_000)
   const [a, b] = mesh.hosts
   assert.is(a.m.table.digest(), b.m.table.digest(), 'the tables agree')
   const bytes = mesh.traffic.bytes
   const messages = mesh.traffic.messages
   let done = false
   void a.m['prober'].pushPull(b.id).then(() => { done = true })
-  await mesh.clock.until(() => done, 5000, 'push-pull done')
+  await mesh.until(() => done, 5000, 'push-pull done')
   assert.is(mesh.traffic.messages - messages, 2, 'one request, one answer')
   assert.ok(mesh.traffic.bytes - bytes < 200, `${mesh.traffic.bytes - bytes} bytes for a push-pull of agreeing tables`)
   // a learns of a death that b does not know: a push-pull carries it over, as a suspicion
@@ -134,7 +134,7 @@ test('push-pull: agreeing tables exchange digests only; a table that differs is 
   a.m.queue.clear()
   done = false
   void a.m['prober'].pushPull(b.id).then(() => { done = true })
-  await mesh.clock.until(() => done, 5000, 'push-pull done')
+  await mesh.until(() => done, 5000, 'push-pull done')
   assert.is(b.m.status(c.id), 'suspect')
 })
 

@@ -9,7 +9,7 @@ import { SwimCluster } from './membership-harness.js'
 
 test('a quiet mesh: every member probes every other, nobody is suspected, everyone is live and confirmed', async () => {
   const mesh = await SwimCluster.start(8)
-  await mesh.clock.advance(60_000)
+  await mesh.advance(60_000)
   for (const host of mesh.hosts) {
     assert.equal([...host.m.live()], mesh.ids, 'live: everyone')
     assert.is(host.m.confirmed(), 8)
@@ -23,10 +23,10 @@ test('a quiet mesh: every member probes every other, nobody is suspected, everyo
 
 test('kill -9: the host refuses connections, and every member declares the node dead within a second', async () => {
   const mesh = await SwimCluster.start(10)
-  await mesh.clock.advance(10_000)
+  await mesh.advance(10_000)
   const victim = mesh.hosts[3]
   mesh.kill(victim)
-  const took = await mesh.clock.until(() => mesh.agree(victim, 'dead'), 5000, 'everyone declares the killed node dead')
+  const took = await mesh.until(() => mesh.agree(victim, 'dead'), 5000, 'everyone declares the killed node dead')
   assert.ok(took < 1000, `took ${took} ms`)
   const reasons = new Set(mesh.eventsAbout(victim, 'dead').map(e => e.reason))
   assert.ok(reasons.has('connection closed and its address refuses connections'), [...reasons].join('; '))
@@ -35,10 +35,10 @@ test('kill -9: the host refuses connections, and every member declares the node 
 
 test('a host that vanishes without a word: suspect first, dead after the suspicion, everywhere, within 6 s at 20 nodes', async () => {
   const mesh = await SwimCluster.start(20, { latency: 20 })
-  await mesh.clock.advance(20_000)
+  await mesh.advance(20_000)
   const victim = mesh.hosts[7]
   mesh.vanish(victim)
-  const took = await mesh.clock.until(() => mesh.agree(victim, 'dead'), 30_000, 'everyone declares the vanished node dead')
+  const took = await mesh.until(() => mesh.agree(victim, 'dead'), 30_000, 'everyone declares the vanished node dead')
   assert.ok(took < 6000, `took ${took} ms`)
   assert.ok(mesh.eventsAbout(victim, 'suspect').length > 0, 'it was suspect first')
   const first = mesh.eventsAbout(victim, 'dead')[0]
@@ -49,7 +49,7 @@ test('a broken link is probed around: indirect probes answer for the target, and
   const mesh = await SwimCluster.start(6)
   const [a, b] = mesh.hosts
   mesh.cut(a, b)
-  await mesh.clock.advance(60_000)
+  await mesh.advance(60_000)
   assert.ok(a.m.stats.indirect > 0, 'a probed b indirectly')
   assert.is(a.m.status(b.id), 'alive')
   assert.is(b.m.status(a.id), 'alive')
@@ -58,22 +58,22 @@ test('a broken link is probed around: indirect probes answer for the target, and
 
 test('a node that leaves is seen to leave at once, not after a timeout', async () => {
   const mesh = await SwimCluster.start(8)
-  await mesh.clock.advance(5000)
+  await mesh.advance(5000)
   const leaver = mesh.hosts[2]
   let left = false
   void leaver.m.leave().then(() => { left = true })
-  await mesh.clock.until(() => left, 5000, 'the leaver told a few members')
+  await mesh.until(() => left, 5000, 'the leaver told a few members')
   leaver.up = false
   leaver.membership = undefined
   // a member that probes it in between finds its address refusing connections: dead, as good as left
-  const took = await mesh.clock.until(() => mesh.agree(leaver, ['left', 'dead']), 5000, 'everyone sees it gone')
+  const took = await mesh.until(() => mesh.agree(leaver, ['left', 'dead']), 5000, 'everyone sees it gone')
   assert.ok(took < 1500, `took ${took} ms`)
   assert.equal(mesh.eventsAbout(leaver, 'suspect'), [])
 })
 
 test('a partition: the minority counts the majority out fast (singletons), each side declares the other dead, and after the heal everyone is alive again', async () => {
   const mesh = await SwimCluster.start(7)
-  await mesh.clock.advance(10_000)
+  await mesh.advance(10_000)
   const minority = mesh.hosts.slice(0, 2)
   const majority = mesh.hosts.slice(2)
   mesh.partition(minority, majority)
@@ -81,7 +81,7 @@ test('a partition: the minority counts the majority out fast (singletons), each 
   const start = mesh.clock.now()
   let lost: number | undefined
   let declared: number | undefined
-  await mesh.clock.until(() => {
+  await mesh.until(() => {
     if (lost === undefined && minority.every(h => h.m.confirmed() * 2 <= 7)) lost = mesh.clock.now() - start
     if (declared === undefined && majority.every(h => minority.every(x => h.m.status(x.id) === 'dead'))) declared = mesh.clock.now() - start
     return lost !== undefined && declared !== undefined
@@ -90,19 +90,19 @@ test('a partition: the minority counts the majority out fast (singletons), each 
   assert.ok(declared! < 8000, `the majority declared the minority dead after ${declared} ms`)
   assert.ok(majority.every(h => h.m.confirmed() * 2 > 7), 'the majority keeps its majority')
   mesh.heal()
-  await mesh.clock.until(() => mesh.hosts.every(h => mesh.hosts.every(x => h.m.status(x.id) === 'alive')), 120_000, 'everyone is alive again after the heal')
+  await mesh.until(() => mesh.hosts.every(h => mesh.hosts.every(x => h.m.status(x.id) === 'alive')), 120_000, 'everyone is alive again after the heal')
 })
 
 test('a restarted node comes back with a new incarnation and is alive again everywhere', async () => {
   const mesh = await SwimCluster.start(6)
-  await mesh.clock.advance(5000)
+  await mesh.advance(5000)
   const node = mesh.hosts[4]
   mesh.kill(node)
-  await mesh.clock.until(() => mesh.agree(node, 'dead'), 5000, 'dead')
-  await mesh.clock.advance(3000)
+  await mesh.until(() => mesh.agree(node, 'dead'), 5000, 'dead')
+  await mesh.advance(3000)
   const before = mesh.hosts[0].m.table.get(node.id)!.inc
   mesh.boot(node)
-  await mesh.clock.until(() => mesh.agree(node, 'alive'), 10_000, 'alive again')
+  await mesh.until(() => mesh.agree(node, 'alive'), 10_000, 'alive again')
   assert.ok(mesh.hosts[0].m.table.get(node.id)!.inc > before)
 })
 

@@ -8,13 +8,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeMessage, encodeMessage, type ReplicasMessage } from '@minga/protocol'
 import { ReplicaRecords } from '../src/core/membership/replica-records.js'
-import { VirtualClock } from './virtual-clock.js'
+import { VirtualClock } from '../src/core/index.js'
+import { advance, until } from './virtual-clock.js'
 
 const S = 'acme/web'
 const T = 'acme/db'
 
 class Net {
-  readonly clock = new VirtualClock()
+  readonly clock = new VirtualClock(1_800_000_000_000)
   readonly nodes = new Map<string, ReplicaRecords>()
   readonly audience = new Map<string, Map<string, string[]>>()
   /** dead: out of every audience, and unreachable */
@@ -64,15 +65,15 @@ test('a change goes to the audience at once; a stop says "none"; nothing changed
   net.hear('b', S, ['a'])
   b.refresh(new Set([S]))
   a.update([copy(S, 0, false)])
-  await net.clock.until(() => b.reportsFor(S).get('a')?.[0]?.healthy === false, 1000, 'b hears a starting')
+  await until(net.clock, () => b.reportsFor(S).get('a')?.[0]?.healthy === false, 1000, 'b hears a starting')
   a.update([copy(S, 0, true)])
-  await net.clock.until(() => b.reportsFor(S).get('a')?.[0]?.healthy === true, 1000, 'b hears a healthy')
+  await until(net.clock, () => b.reportsFor(S).get('a')?.[0]?.healthy === true, 1000, 'b hears a healthy')
   const sent = net.messages
   for (let i = 0; i < 10; i++) a.update([copy(S, 0, true)])
-  await net.clock.advance(60_000)
+  await advance(net.clock, 60_000)
   assert.is(net.messages, sent, 'no change, no message')
   a.update([])
-  await net.clock.until(() => !b.reportsFor(S).has('a'), 1000, 'b hears a stopped')
+  await until(net.clock, () => !b.reportsFor(S).has('a'), 1000, 'b hears a stopped')
 })
 
 test('a node newly concerned with a service asks its audience, and is pending until they answered (a dead one leaves the audience)', async () => {
@@ -84,7 +85,7 @@ test('a node newly concerned with a service asks its audience, and is pending un
   net.hear('c', S, ['a', 'b'])
   c.refresh(new Set([S]))
   assert.ok(c.pending(S), 'pending until a and b answered')
-  await net.clock.until(() => !c.pending(S), 1000, 'answered')
+  await until(net.clock, () => !c.pending(S), 1000, 'answered')
   assert.equal([...c.reportsFor(S).keys()], ['a'], 'a runs a copy, b none')
   // d is asked but dies before answering: once it leaves the audience, nothing is pending any more
   const d = net.add('d')
@@ -105,10 +106,10 @@ test('a newcomer to the audience gets the current record; one that left and came
   for (const r of [b, c]) r.refresh(new Set([S]))
   net.hear('a', S, ['b'])
   a.update([copy(S, 0)])
-  await net.clock.until(() => b.reportsFor(S).has('a'), 1000, 'b has it')
+  await until(net.clock, () => b.reportsFor(S).has('a'), 1000, 'b has it')
   net.hear('a', S, ['b', 'c'])
   a.refresh(new Set([S]))
-  await net.clock.until(() => c.reportsFor(S).has('a'), 1000, 'the newcomer c has it')
+  await until(net.clock, () => c.reportsFor(S).has('a'), 1000, 'the newcomer c has it')
   // b leaves the audience (and drops the service), then comes back
   net.hear('a', S, ['c'])
   a.refresh(new Set([S]))
@@ -118,14 +119,14 @@ test('a newcomer to the audience gets the current record; one that left and came
   net.hear('b', S, [])
   net.hear('a', S, ['b', 'c'])
   a.refresh(new Set([S]))
-  await net.clock.until(() => b.reportsFor(S).has('a'), 1000, 'b has it again')
+  await until(net.clock, () => b.reportsFor(S).has('a'), 1000, 'b has it again')
   // c cannot be reached for a while: the change reaches it once it can
   net.unreachable.add('c')
   a.update([copy(S, 0, false)])
-  await net.clock.advance(3000)
+  await advance(net.clock, 3000)
   assert.ok(a.stats.failed > 0)
   net.unreachable.delete('c')
-  await net.clock.until(() => c.reportsFor(S).get('a')?.[0]?.healthy === false, 10_000, 'c gets the change after the retries')
+  await until(net.clock, () => c.reportsFor(S).get('a')?.[0]?.healthy === false, 10_000, 'c gets the change after the retries')
 })
 
 test('a restarted node\'s records of its old process are void', async () => {
@@ -136,8 +137,8 @@ test('a restarted node\'s records of its old process are void', async () => {
   net.hear('a', S, ['b'])
   net.hear('a', T, ['b'])
   a.update([copy(S, 0), copy(T, 1)])
-  await net.clock.until(() => b.reportsFor(S).has('a') && b.reportsFor(T).has('a'), 1000, 'b has both')
-  await net.clock.advance(1000)
+  await until(net.clock, () => b.reportsFor(S).has('a') && b.reportsFor(T).has('a'), 1000, 'b has both')
+  await advance(net.clock, 1000)
   // a restarts with nothing running: b learns its new boot (from membership) and drops the old records
   net.add('a', net.clock.now())
   b.peerBoot('a', net.clock.now())

@@ -12,6 +12,10 @@ import type { AuthorMark } from './persistence.js'
 
 const NO_SEQS: readonly number[] = Object.freeze([])
 
+/**
+ * Per-author high-water marks: every seq up to `mark` is held, and these above it (gaps wait for anti-entropy).
+ * `toJSON()` is what a sync request sends; `takeDirty()` what persistence must save
+ */
 export class Marks {
   private readonly byAuthor: KeyedStore<Readonly<AuthorMark>>
   private readonly dirty = new Set<string>()

@@ -18,7 +18,7 @@
  */
 import { canonicalJson } from './canonical.js'
 import { verifySignature, type Identity, type PeerIdString } from './identity.js'
-import { SPEC_LIMITS } from './spec-check.js'
+import { SPEC_LIMITS } from './spec-rules.js'
 import type { ServiceId } from './spec.js'
 import { bool, fail, list, object, pattern, peerId, signature, token, whole } from './wire-check.js'
 

@@ -9,14 +9,18 @@
  * protocol version: heartbeats are signed over their exact fields.
  */
 import type { Entry } from './entry.js'
-import { InvalidMessageError, MessageTooLargeError } from './errors.js'
+import { InvalidMessageError, MessageTooLargeError, messageOf } from './errors.js'
 import type { PeerIdString } from './identity.js'
-import { addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
+import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
+import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
+import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
 import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
 import { REPORT_BYTES, reportCheckers, type ReportMessages } from './wire-report.js'
 
 export * from './wire-heartbeat.js'
+export * from './wire-logs.js'
+export * from './wire-events.js'
 export * from './wire-membership.js'
 export * from './wire-report.js'
 export type { Capacity } from './wire-check.js'
@@ -85,6 +89,8 @@ export type WireMessage =
   | JoinResponseMessage
   | ErrorMessage
   | DownMessage
+  | LogsMessage
+  | EventsMessage
   | MembershipMessage
   | ReportMessages
 
@@ -107,6 +113,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   'join-response': MAX_MESSAGE_BYTES,
   error: 16 * 1024,
   down: 1024,
+  ...LOGS_MESSAGE_BYTES,
+  ...EVENTS_MESSAGE_BYTES,
   ...MEMBERSHIP_BYTES,
   ...REPORT_BYTES
 }
@@ -138,6 +146,8 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
+  ...logsCheckers,
+  ...eventsCheckers,
   heartbeat: checkHeartbeat,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))
@@ -207,6 +217,11 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...reportCheckers
 }
 
+/** a stream protocol's refusal, its message cut to what the wire carries */
+export function errorMessage (code: string, message: string): ErrorMessage {
+  return { type: 'error', code, message: message.length > MAX_TEXT_LENGTH ? message.slice(0, MAX_TEXT_LENGTH - 1) + '…' : message }
+}
+
 /**
  * Checks a message and encodes it. Throws `InvalidMessageError` for a bad
  * message and `MessageTooLargeError` when it exceeds its type's limit (page
@@ -239,8 +254,8 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
   let value: unknown
   try {
     value = JSON.parse(decoder.decode(bytes))
-  } catch (err: any) {
-    throw new InvalidMessageError(`The ${type} message is not valid UTF-8 JSON (${String(err?.message).slice(0, 100)})`)
+  } catch (err) {
+    throw new InvalidMessageError(`The ${type} message is not valid UTF-8 JSON (${messageOf(err).slice(0, 100)})`)
   }
   // JSON keeps the last of two "type" fields; the limits above were chosen by the first
   if ((value as Record<string, unknown>).type !== type) throw new InvalidMessageError(`The ${type} message names another type further on`)

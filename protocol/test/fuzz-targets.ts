@@ -68,9 +68,21 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'join-response', ok: true, org: 'beta', meshId: 'm', root: a.peerId as PeerIdString, entries }),
     encodeMessage({ type: 'down', node: a.peerId as PeerIdString, seq: 4 }),
     encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
+    encodeMessage({ type: 'logs-open', service: 'acme/web', replicas: [0, 2], since: NOW - 60_000, tail: 100, follow: true }),
+    encodeMessage({ type: 'logs-poll', session: '3b241101-e2bb-4255-8caf-4136c566a962', credit: 2000, wait: 1000 }),
+    encodeMessage({ type: 'logs-close', session: '3b241101-e2bb-4255-8caf-4136c566a962' }),
+    encodeMessage({ type: 'logs-opened', session: '3b241101-e2bb-4255-8caf-4136c566a962' }),
+    encodeMessage({ type: 'logs-batch', containers: [{ id: 'c0ffee'.repeat(8), replica: 0, lines: [[NOW, 0, 'GET / 200'], [NOW + 1, 1, 'warn: slow'], [NOW + 2, 2, 17]], more: true, ended: false }], more: true, done: false }),
+    encodeMessage({ type: 'logs-closed' }),
+    encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
+    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
     ...membershipMessages(a, b).map(encodeMessage)
   ]
-  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error', 'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report']
+  const types = [
+    'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
+    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report'
+  ]
   return {
     name: 'wire',
     // the valid messages themselves too: mutations alone reach the accepting path about once in a thousand
@@ -105,8 +117,16 @@ export function membershipMessages (a: Identity, b: Identity): WireMessage[] {
 export async function inviteTarget (): Promise<FuzzTarget<string>> {
   const issuer = await generateIdentity()
   const tokens = [false, true].map(newOrg => createInvite(issuer, {
-    meshId: 'mesh-7f3a', root: issuer.peerId, psk: newSwarmKey(), bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
-    inviteId: newInviteId(), secret: newInviteSecret(), ...(newOrg ? {} : { org: 'acme' }), newOrg, expires: NOW + 3_600_000, uses: 3
+    meshId: 'mesh-7f3a',
+    root: issuer.peerId,
+    psk: newSwarmKey(),
+    bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
+    inviteId: newInviteId(),
+    secret: newInviteSecret(),
+    ...(newOrg ? {} : { org: 'acme' }),
+    newOrg,
+    expires: NOW + 3_600_000,
+    uses: 3
   }))
   const canonical = new Map(tokens.map(t => [t, JSON.stringify(decodeInvite(t, { now: NOW }), (_, v) => v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)]))
   const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_ \n='.split(''))

@@ -57,6 +57,7 @@ export interface ClusterOptions {
   env?: Record<string, string>
 }
 
+/** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
 export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
@@ -71,9 +72,14 @@ export class DockerCluster {
     try {
       for (const [index, engine] of engines.entries()) {
         const node: ClusterNode = {
-          index, engine, org: orgs[index], peerId: '',
-          dataDir: join(dir, `n${index}`), logPath: join(dir, `n${index}.log`),
-          listenPort: await freePort(), doorPort: await freePort()
+          index,
+          engine,
+          org: orgs[index],
+          peerId: '',
+          dataDir: join(dir, `n${index}`),
+          logPath: join(dir, `n${index}.log`),
+          listenPort: await freePort(),
+          doorPort: await freePort()
         }
         if (index === 0) {
           await cluster.mustMinga(node, ['init', '--org', node.org])
@@ -298,6 +304,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }

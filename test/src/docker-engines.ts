@@ -5,6 +5,7 @@
  * its unix socket, so the tests check what really runs without going
  * through minga's own runtime code.
  */
+import { messageOf } from '@minga/protocol'
 import { execFile, spawnSync } from 'node:child_process'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
@@ -80,8 +81,10 @@ function stopAtExit (name: string): void {
  * engines cannot run (no dockerd, not root).
  */
 async function startEngines (names: string[], options: EngineOptions = {}): Promise<Engine[]> {
-  const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
-    : process.getuid?.() !== 0 ? 'dockerd needs root to run isolated engines'
+  const missing = !await hasCommand('dockerd')
+    ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
+    : process.getuid?.() !== 0
+      ? 'dockerd needs root to run isolated engines'
       : undefined
   try {
     if (missing !== undefined) throw new Error(missing)
@@ -93,8 +96,8 @@ async function startEngines (names: string[], options: EngineOptions = {}): Prom
     // containers a crashed earlier run left behind on these test-only engines
     for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
     return started
-  } catch (err: any) {
-    throw new Error(`no Docker (${String(err?.stderr ?? '').trim() || err?.message || String(err)})`)
+  } catch (err) {
+    throw new Error(`no Docker (${String((err as { stderr?: unknown } | null)?.stderr ?? '').trim() || messageOf(err) || String(err)})`)
   }
 }
 
@@ -105,9 +108,9 @@ async function startEngines (names: string[], options: EngineOptions = {}): Prom
 export async function engines (names: string[], options: EngineOptions = {}): Promise<Engine[] | undefined> {
   try {
     return await startEngines(names, options)
-  } catch (err: any) {
-    if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${err.message}`)
-    console.log(`skipped: ${err.message}`)
+  } catch (err) {
+    if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${messageOf(err)}`)
+    console.log(`skipped: ${messageOf(err)}`)
     return undefined
   }
 }
@@ -120,8 +123,8 @@ export async function engines (names: string[], options: EngineOptions = {}): Pr
 export async function dockerTests (names: string[], options: EngineOptions = {}): Promise<{ engines: Engine[], it: ReturnType<typeof testIf> }> {
   try {
     return { engines: await startEngines(names, options), it: testIf(undefined) }
-  } catch (err: any) {
-    return { engines: [], it: testIf(err.message) }
+  } catch (err) {
+    return { engines: [], it: testIf(messageOf(err)) }
   }
 }
 
@@ -143,6 +146,7 @@ export interface ContainerInfo {
   hash?: string
 }
 
+/** true for a container that runs and passes its health check (or has none) */
 export function isServing (c: ContainerInfo): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
 }
@@ -204,9 +208,12 @@ export class EngineClient {
 function toInfo (summary: any): ContainerInfo {
   const labels: Record<string, string> = summary.Labels ?? {}
   const status = String(summary.Status ?? '')
-  const health: Health = status.includes('(healthy)') ? 'healthy'
-    : status.includes('(unhealthy)') ? 'unhealthy'
-      : status.includes('(health: starting)') ? 'starting'
+  const health: Health = status.includes('(healthy)')
+    ? 'healthy'
+    : status.includes('(unhealthy)')
+      ? 'unhealthy'
+      : status.includes('(health: starting)')
+        ? 'starting'
         : 'none'
   const info: ContainerInfo = {
     id: summary.Id,

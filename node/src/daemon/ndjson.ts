@@ -5,8 +5,13 @@
  * Writes of one tick go out together. The iterable ends when the client
  * goes away (`abort` is called).
  */
+import { messageOf } from '@minga/protocol'
 import type { ServerResponse } from 'node:http'
 
+/**
+ * Writes `items` to `res` as newline-delimited JSON until they end or the client goes (then `abort` aborts);
+ * an error after the headers ends the stream with an `{ type: 'error' }` line
+ */
 export async function streamNdjson (res: ServerResponse, items: AsyncIterable<unknown>, abort: AbortController): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
   // headers now, so a follower that waits for its first line knows the request was accepted
@@ -25,8 +30,8 @@ export async function streamNdjson (res: ServerResponse, items: AsyncIterable<un
         await Promise.race([new Promise<void>(resolve => res.once('drain', () => resolve())), closed])
       }
     }
-  } catch (err: any) {
-    if (!res.destroyed) res.write(JSON.stringify({ type: 'notice', time: Date.now(), text: `stopped: ${err?.message ?? String(err)}` }) + '\n')
+  } catch (err) {
+    if (!res.destroyed) res.write(JSON.stringify({ type: 'notice', time: Date.now(), text: `stopped: ${messageOf(err)}` }) + '\n')
   } finally {
     res.end()
   }

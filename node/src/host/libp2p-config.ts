@@ -25,10 +25,15 @@ export interface HostConfigInit {
   gater: ConnectionGater
 }
 
+/** the mesh's own kad-dht protocol id, so meshes never mix their DHTs */
 export function dhtProtocol (meshId: string): string {
   return `/minga/${meshId}/kad/1.0.0`
 }
 
+/**
+ * The main host's libp2p configuration as a plain object (TCP, Noise, Yamux, pnet, gater, identify, ping, kad-dht,
+ * gossipsub with signed messages); the caller may change it before createLibp2p
+ */
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
     privateKey: init.privateKey,

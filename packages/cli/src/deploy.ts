@@ -6,10 +6,12 @@
  * all the reading and checking and prints what would be declared, without a
  * node.
  */
+import { nameOf, messageOf, codeOf } from '@minga/protocol'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { ServiceSpec } from '@minga/protocol'
+import type { DeployResult } from '@minga/node/api'
 import type { Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 
@@ -55,11 +57,11 @@ export async function planDeploy (options: DeployOptions, orgOf: () => Promise<s
 }
 
 /** secrets and config content first, then the services; returns the node's results */
-export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<any[]> {
-  if (!plan.compose) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
+export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<DeployResult[]> {
+  if (plan.text !== undefined) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
   // the node refuses these too, but only once secrets and files are written: refuse before anything is
   const { projectConflict } = await import('@minga/protocol')
-  const existing: any[] = await ctx.api.get('/v1/services')
+  const existing = await ctx.api.get('/v1/services')
   for (const spec of plan.specs) {
     const id = `${spec.org}/${spec.name}`
     const other = existing.find(s => s.id === id)
@@ -90,7 +92,7 @@ export async function carryOut (ctx: Context, plan: Plan, file: string): Promise
 export async function orphans (ctx: Context, plan: Plan): Promise<string[]> {
   if (plan.project === undefined) return []
   const declared = new Set(plan.specs.map(s => `${s.org}/${s.name}`))
-  const services: any[] = await ctx.api.get('/v1/services')
+  const services = await ctx.api.get('/v1/services')
   return services.filter(s => s.project === plan.project && !declared.has(s.id)).map(s => s.id as string)
 }
 
@@ -121,9 +123,9 @@ async function readSpecFile (path: string): Promise<string> {
     const info = await stat(path)
     if (info.size > MAX_SPEC_FILE) throw new CliError(`${path} is ${info.size} bytes; a spec file holds at most ${MAX_SPEC_FILE}. Split it into several files`, EXIT.usage)
     return await readFile(path, 'utf8')
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof CliError) throw err
-    throw new CliError(`Cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage)
+    throw new CliError(`Cannot read ${path}: ${codeOf(err) === 'ENOENT' ? 'no such file' : messageOf(err)}`, EXIT.usage)
   }
 }
 
@@ -131,8 +133,8 @@ async function readSpecFile (path: string): Promise<string> {
 function usage<T> (read: () => T): T {
   try {
     return read()
-  } catch (err: any) {
-    if (['InvalidSpecError', 'ComposeFileError'].includes(err?.name)) throw new CliError(err.message, EXIT.usage)
+  } catch (err) {
+    if (['InvalidSpecError', 'ComposeFileError'].includes(nameOf(err) ?? '')) throw new CliError(messageOf(err), EXIT.usage)
     throw err
   }
 }

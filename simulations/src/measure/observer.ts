@@ -22,6 +22,10 @@ const RECOVERS = new Set<ChangeKind>(['kill', 'org-loss', 'partition', 'deploy',
 /** changes that add replicas: they are done when coverage (not availability) is back */
 const WRITES = new Set<ChangeKind>(['deploy', 'update'])
 
+/**
+ * Samples the mesh every `sample` ms of virtual time (availability, agreement, replicas) and records each change
+ * (deploy, update, kill) until the mesh converges on it
+ */
 export class Observer {
   readonly samples: Sample[] = []
   readonly changes: Change[] = []
@@ -44,8 +48,7 @@ export class Observer {
     this.detection = new DetectionWatch(cluster)
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
     cluster.onEvent((node, event) => {
-      if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) }
-      else if (event.kind === 'replica-stop') this.counts.stops++
+      if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
       else if (event.kind === 'replica-crash') this.counts.crashes++
       else if (event.kind === 'replica-error') this.counts.errors++
       else if (event.kind === 'node-dead') this.counts.deadReports++

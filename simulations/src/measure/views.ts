@@ -18,6 +18,7 @@ export function assignmentKey (assignment: Assignment): string {
   return key
 }
 
+/** the assignment a running node computes now, or undefined when it is down */
 export function assignmentOf (node: SimNode): Assignment | undefined {
   return node.current?.core.reconciler.currentAssignment()
 }

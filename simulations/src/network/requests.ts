@@ -8,10 +8,12 @@
  * Libp2pMesh. A lost segment is what TCP makes of it: a retransmission
  * after a timeout (Network.transit), never a lost request.
  */
-import type { AbortOptions } from '@minga/node'
-import type { Network } from './network.js'
+import { toError } from '@minga/protocol'
+import type { AbortOptions } from '@minga/node/core'
+import type { ModelledNetwork } from './modelled.js'
 import type { SimMesh } from './sim-mesh.js'
 
+/** a modelled request that failed: `code` says how (timeout, refused, unsupported, unknown-peer, aborted) */
 export class SimRequestError extends Error {
   constructor (message: string, readonly code: 'timeout' | 'refused' | 'unsupported' | 'unknown-peer' | 'aborted') {
     super(message)
@@ -27,7 +29,7 @@ interface Call {
   arrival: number
 }
 
-function prepare (net: Network, from: SimMesh, peer: string, data: Uint8Array): Call | SimRequestError {
+function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8Array): Call | SimRequestError {
   const to = net.indexOf.get(peer)
   if (to === undefined) return new SimRequestError(`No such peer ${peer}`, 'unknown-peer')
   const latency = net.links.latency(from.index, to)
@@ -38,7 +40,10 @@ function prepare (net: Network, from: SimMesh, peer: string, data: Uint8Array): 
   return { to, oneWay, arrival: dial + oneWay(data.length) }
 }
 
-export async function sendRequest (net: Network, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
+/**
+ * one request from `from` to `peer` over the modelled link (see above): the handler's answer, or SimRequestError (timeout, refused, unsupported, unknown-peer, aborted)
+ */
+export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
   const { sim } = net
   return await new Promise<Uint8Array>((resolve, reject) => {
     const call = prepare(net, from, peer, data)
@@ -87,7 +92,7 @@ export async function sendRequest (net: Network, from: SimMesh, peer: string, pr
   })
 }
 
-export async function * openStream (net: Network, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
+export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
   const { sim } = net
   const call = prepare(net, from, peer, data)
   if (call instanceof SimRequestError) throw call
@@ -118,8 +123,8 @@ export async function * openStream (net: Network, from: SimMesh, peer: string, p
           deliver(() => { net.traffic.receive(from.index, 1, frame.length); frames.push(frame) }, frame.length)
         }
         deliver(() => { ended = true }, 0)
-      } catch (err: any) {
-        deliver(() => { failure ??= err }, 64)
+      } catch (err) {
+        deliver(() => { failure ??= toError(err) }, 64)
       }
     })()
   })

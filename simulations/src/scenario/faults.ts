@@ -4,7 +4,6 @@
  * Every action goes through the real core (Operations for writes, process
  * kills for failures) and is noted on the observer, which times it.
  */
-import { Operations } from '@minga/node'
 import { keys, type ServiceSpec } from '@minga/protocol'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
@@ -14,6 +13,9 @@ import type { Observer } from '../measure/observer.js'
 import type { Change } from '../measure/series.js'
 import type { Action } from './types.js'
 
+/**
+ * plays a scenario's timeline (deploys, kills, partitions, organization loss) on the cluster at their virtual times, through the real core
+ */
 export class Timeline {
   private readonly random: Prng
   private deployed = 0
@@ -142,7 +144,7 @@ export class Timeline {
       change.pendingWrites++
       this.track((async () => {
         try {
-          await new Operations(v.current!.core).cordon(v.id, 'simulated maintenance')
+          await v.current!.core.operations.cordon(v.id, 'simulated maintenance')
           const entry = v.current?.state.get(keys.cordon(v.id))
           if (entry !== undefined) this.observer.acknowledge(change, entry)
         } finally {
@@ -184,7 +186,7 @@ export class Timeline {
     change.pendingWrites++
     this.track((async () => {
       try {
-        await new Operations(core).deploy([spec])
+        await core.operations.deploy([spec])
         const entry = core.state.get(keys.service(spec.org, spec.name))
         if (entry === undefined) return
         this.cluster.specs.set(`${spec.org}/${spec.name}`, spec)
@@ -200,7 +202,7 @@ export class Timeline {
   }
 
   private track (work: Promise<void>): void {
-    const guarded = work.catch((err: any) => { this.cluster.net.guard(() => { throw err }) })
+    const guarded = work.catch((err: unknown) => { this.cluster.net.guard(() => { throw err }) })
     this.inFlight.add(guarded)
     void guarded.finally(() => this.inFlight.delete(guarded))
   }

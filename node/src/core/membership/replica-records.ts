@@ -20,7 +20,7 @@
  */
 import { encodeMessage, decodeMessage, protocols, type ReplicaItem, type ReplicaRecord, type ReplicasMessage, type ServiceId } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
-import type { PeerReplicaReport } from '../liveness.js'
+import type { PeerReplicaReport } from '../components.js'
 import type { Mesh } from '../mesh.js'
 
 

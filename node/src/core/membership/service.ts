@@ -9,9 +9,8 @@
  */
 import { encodeMessage, decodeMessage, protocols, type AliveUpdate, type Identity, type ReportMessage, type State, type WireMessage } from '@minga/protocol'
 import type { Clock } from '../clock.js'
-import { ClockOffsets } from '../clock-offset.js'
-import type { EventLog } from '../events.js'
-import type { PeerReplicaReport, PeerStatus } from '../liveness.js'
+import type { EventSink, PeerReplicaReport, PeerStatus } from '../components.js'
+import { ClockOffsets } from '../liveness/clock-offset.js'
 import type { Mesh } from '../mesh.js'
 import type { MembershipConfig } from './config.js'
 import { Membership } from './membership.js'
@@ -31,7 +30,7 @@ export interface MembershipServiceInit {
   state: State
   mesh: Mesh
   clock: Clock
-  events: Pick<EventLog, 'emit'>
+  events: EventSink
   random: () => number
   config?: Partial<MembershipConfig>
   /** this node's report, for the views that ask (`report-request`) */
