@@ -6,9 +6,7 @@
  * stalled nodes, processes killed (their host refuses connections) and
  * hosts that vanish (nothing answers). Real identities and signatures.
  */
-import { createHash } from 'node:crypto'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { identityFromPrivateKey, type Identity, type MemberStatus } from '@minga/protocol'
+import { identityFromName, type Identity, type MemberStatus } from '@minga/protocol'
 import { Membership, NodeClock, VirtualClock, type MembershipConfig, type MembershipMesh, type PeerListener, type ProbeResult, type RequestHandler } from '../src/core/index.js'
 import { advance, until } from './virtual-clock.js'
 
@@ -82,7 +80,7 @@ export class SwimCluster {
   static async start (n: number, options: NetOptions = {}): Promise<SwimCluster> {
     const seed = options.seed ?? 1
     // identities from the seed: one seed, one run
-    const identities = await Promise.all(Array.from({ length: n }, async (_, i) => identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', createHash('sha256').update(`swim-test/${seed}/${i}`).digest()))))
+    const identities = await Promise.all(Array.from({ length: n }, async (_, i) => await identityFromName(`swim-test/${seed}/${i}`)))
     const cluster = new SwimCluster(identities, options)
     for (const host of cluster.hosts) cluster.boot(host)
     return cluster

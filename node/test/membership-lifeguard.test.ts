@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import { Suspicion } from '../src/core/membership/suspicion.js'
 import { SwimCluster, type Host } from './membership-harness.js'
 import { VirtualClock } from '../src/core/index.js'
-import { advance, until } from './virtual-clock.js'
+import { advance } from './virtual-clock.js'
 
 /** suspicions a node raised itself, of members that were alive all along */
 function falseAccusations (mesh: SwimCluster, by: Host): number {
@@ -21,7 +21,7 @@ test('a suspicion runs from max to min as independent confirmations arrive; the 
   const clock = new VirtualClock(1_800_000_000_000)
   const fired: Array<{ at: number, confirmations: number }> = []
   const start = clock.now()
-  const lone = new Suspicion(clock, 'accuser', 2, 2000, 12_000, (n) => fired.push({ at: clock.now() - start, confirmations: n }))
+  void new Suspicion(clock, 'accuser', 2, 2000, 12_000, (n) => fired.push({ at: clock.now() - start, confirmations: n }))
   await advance(clock, 20_000)
   assert.equal(fired, [{ at: 12_000, confirmations: 0 }], 'unconfirmed: the longest timeout')
   fired.length = 0

@@ -282,4 +282,3 @@ export const MEMBERSHIP_BYTES: Readonly<Record<MembershipMessage['type'], number
 export function updateBytes (value: MemberUpdate): number {
   return JSON.stringify(value).length + 1
 }
-

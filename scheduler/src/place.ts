@@ -70,7 +70,7 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
     for (let r = 0; r < replicas; r++) {
       const seed = replicaHash(service.id, r)
       // the favourite fitting node stands unless a sibling already took its org or node
-      let best = scanner.pick(seed)
+      const best = scanner.pick(seed)
       if (best >= 0 && standby !== undefined) {
         // the node that would take the replica if its owner were gone: the next in rendezvous order
         const next = scanner.pick(seed, best)

@@ -10,7 +10,7 @@
 import type { MeshEvent } from '@minga/node'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
-import { stats, type Stats } from './summary.js'
+import { stats, type Stats } from './stats.js'
 
 export interface DetectionFigures {
   /** kill → first node-dead about it, for crashed processes and for hosts that went silent */

@@ -4,9 +4,42 @@
  * is gone (a refused dial), push-pull exchanges, and what this node heard
  * directly (which tells whether it is the one cut off).
  */
-import { encodeMessage, protocols, type MembershipMessage, type PeerIdString } from '@minga/protocol'
-import type { Timer } from '../clock.js'
-import type { Membership, MembershipInit } from './membership.js'
+import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
+import type { Clock, Timer } from '../clock.js'
+import type { Mesh } from '../mesh.js'
+import type { Awareness } from './awareness.js'
+import type { MembershipConfig } from './config.js'
+import type { Members } from './members.js'
+import type { MemberTable } from './table.js'
+
+/** what the prober reads and calls of the membership it probes for */
+export interface ProberHost {
+  readonly self: string
+  readonly config: MembershipConfig
+  readonly table: MemberTable
+  readonly members: Members
+  readonly awareness: Awareness
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number }
+  decode: (data: Uint8Array) => MembershipMessage | ReportMessages
+  receive: (updates: readonly MemberUpdate[]) => void
+  piggyback: (peer: string) => MemberUpdate[]
+  nextTarget: () => string | undefined
+  pick: (k: number, eligible: (node: string) => boolean) => string[]
+  hurry: (peer: string) => void
+  isMember: (peer: string) => boolean
+  isDown: (peer: string) => boolean
+  /** the live set or the confirmed count may have changed */
+  bump: () => void
+}
+
+/** what the prober needs of the world */
+export interface ProberInit {
+  meshId: string
+  mesh: Pick<Mesh, 'request' | 'connections' | 'probe'>
+  clock: Clock
+  digest: () => string
+  heard?: (peer: string, info: { time: number, digest: string, at: number, sentAt?: number }) => void
+}
 
 /** a helper of an indirect probe gives up (and sends a nack) after this share of the probe timeout */
 const HELPER_SHARE = 0.8
@@ -22,7 +55,7 @@ export class Prober {
   /** members a request of ours could not reach, since they last sent us anything */
   private readonly unreachable = new Set<string>()
 
-  constructor (private readonly m: Membership, private readonly init: MembershipInit) {}
+  constructor (private readonly m: ProberHost, private readonly init: ProberInit) {}
 
   start (delay: number): void {
     this.running = true
@@ -150,7 +183,7 @@ export class Prober {
   /** one probe: direct, then indirect through `indirectChecks` members, then a suspicion */
   private async probe (target: string): Promise<void> {
     const { config, awareness, stats } = this.m
-    const { clock, mesh } = this.init
+    const { mesh } = this.init
     stats.probes++
     if (await this.ping(target, awareness.scale(config.probeTimeout))) {
       awareness.apply(-1)

@@ -23,7 +23,6 @@ import type { Clock, Timer } from '../clock.js'
 import type { PeerReplicaReport } from '../components.js'
 import type { Mesh } from '../mesh.js'
 
-
 export interface ReplicaRecordsInit {
   self: string
   meshId: string
