@@ -88,7 +88,7 @@ export class Cluster {
     this.genesis = buildGenesis({ seed: s.seed, identities, orgOf: this.orgOf, orgNames: this.orgNames, record, services, start: SIM_EPOCH - 3_600_000 })
     this.net = new Network({ sim: this.sim, params: s.network, seed: s.seed, peerIds: identities.map(i => i.peerId), org: this.orgOf, region, digest: this.digest })
     const meshId = this.genesis.meshId
-    for (const topic of [topics.heartbeat(meshId), topics.entries(meshId), topics.down(meshId)]) this.net.overlay(topic)
+    this.net.overlay(topics.entries(meshId))
     const verdicts = this.verdicts
     const shared: Shared = {
       sim: this.sim,

@@ -108,7 +108,8 @@ export class SimNode {
       random: () => random.next(),
       placementCache,
       decode: this.shared.wire.decode,
-      verifyHeartbeat: this.shared.wire.verifyHeartbeat,
+      verifyAlive: this.shared.wire.verifyAlive,
+      memberStore: this.shared.stores('members'),
       events,
       logger: SIM_LOGGER
     })

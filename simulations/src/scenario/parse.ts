@@ -170,7 +170,7 @@ function parseBandwidth (value: unknown): number {
   return Number(match[1]) * scale / (match[3] === 'bit' ? 8 : 1)
 }
 
-const TIMING_FIELDS = ['heartbeatInterval', 'suspectAfter', 'deadAfter', 'downConfirm', 'syncInterval', 'reconcileInterval', 'reconcileDebounce']
+const TIMING_FIELDS = ['syncInterval', 'reconcileInterval', 'reconcileDebounce']
 
 function parseTiming (r: Reader, value: unknown): Scenario['timing'] {
   const t = r.obj(value, 'timing', TIMING_FIELDS)

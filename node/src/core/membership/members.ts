@@ -16,7 +16,7 @@
  * membership, so it was admitted): the first probes and push-pull tell.
  */
 import type { AliveUpdate, DeadUpdate, MemberRow, MemberStatus, MemberUpdate, SuspectUpdate } from '@minga/protocol'
-import type { Clock } from '../clock.js'
+import type { Clock, Timer } from '../clock.js'
 import type { Awareness } from './awareness.js'
 import type { BroadcastQueue } from './broadcasts.js'
 import { suspicionTimeout, type MembershipConfig } from './config.js'
@@ -42,14 +42,29 @@ export interface MembersInit {
 
 const short = (peer: string): string => peer.slice(-8)
 
+/** an incarnation this far beyond our clock is nobody's (they start at a process's start time, ms): refused, never refuted */
+const MAX_INC_AHEAD = 1_000_000_000
+/** refutations at most this often; accusations in between are answered by the next one, ms */
+const REFUTE_GAP_MS = 100
+/** alive signatures checked per sender: a burst of this many, then this many a second (a member cannot make us verify floods) */
+const VERIFY_BURST = 128
+const VERIFY_PER_SECOND = 64
+const VERIFY_SENDERS = 256
+
 export class Members {
   private own: AliveUpdate
   private readonly suspicions = new Map<string, Suspicion>()
   /** when a member last turned suspect, dead or left (alive members have no entry) */
   private readonly since = new Map<string, number>()
-  /** alive updates refused for a bad signature */
+  /** alive updates refused for a bad signature, and accusations of an impossible incarnation */
   forged = 0
+  /** alive updates left unchecked: their sender exceeded its share of signature checks */
+  throttled = 0
   leaving = false
+  private lastRefute = -Infinity
+  private accusedSince?: number
+  private refuteTimer?: Timer
+  private readonly budgets = new Map<string, { tokens: number, at: number }>()
 
   constructor (private readonly init: MembersInit, readonly boot: number) {
     this.own = init.sign(boot)
@@ -89,14 +104,22 @@ export class Members {
     for (const node of members) if (table.get(node) === undefined) table.set({ node, status: 'alive', inc: 0 })
   }
 
-  apply (update: MemberUpdate): void {
-    if (update.kind === 'alive') this.onAlive(update)
+  /** an update `from` a peer (undefined: learnt some other way) */
+  apply (update: MemberUpdate, from?: string): void {
+    if (update.kind !== 'alive' && update.inc > this.init.clock.now() + MAX_INC_AHEAD) { this.forged++; return }
+    if (update.kind === 'alive') this.onAlive(update, from)
     else if (update.kind === 'suspect') this.onSuspect(update)
     else this.onDead(update, update.from === update.node ? 'it left the mesh' : `declared dead by ${short(update.from)}`)
   }
 
-  /** a member's row from a push-pull: its alive proof first, then its status (a death heard second-hand is only a suspicion) */
+  /**
+   * A member's row from a push-pull: its alive proof first, then its status
+   * (a death heard second-hand is only a suspicion). Push-pulls are few
+   * (Membership answers one per sender every few seconds), so their
+   * signatures are checked outside the senders' budgets
+   */
   merge (row: MemberRow): void {
+    if (row.inc > this.init.clock.now() + MAX_INC_AHEAD) { this.forged++; return }
     if (row.alive !== undefined) this.onAlive({ kind: 'alive', node: row.node, ...row.alive })
     const self = this.init.self
     const known = this.init.table.get(row.node)
@@ -128,18 +151,19 @@ export class Members {
   }
 
   stop (): void {
+    this.refuteTimer?.cancel()
     for (const suspicion of this.suspicions.values()) suspicion.cancel()
     this.suspicions.clear()
   }
 
-  private onAlive (update: AliveUpdate): void {
+  private onAlive (update: AliveUpdate, from?: string): void {
     const { table, self } = this.init
     const known = table.get(update.node)
     if (known === undefined || this.leaving) return
     if (update.node === self) {
       // our own alive, from an earlier process or a copy of our current one: refute only what is not ours
       if (update.inc >= this.own.inc && (update.inc !== this.own.inc || update.boot !== this.own.boot)) {
-        if (!this.verified(update)) return
+        if (!this.verified(update, from)) return
         this.refute(update.inc)
       }
       return
@@ -147,7 +171,7 @@ export class Members {
     const newBoot = known.alive !== undefined && update.boot > known.alive.boot
     if (update.inc <= known.inc && !(known.alive === undefined && update.inc === known.inc) && !newBoot) return
     if (known.alive?.sig === update.sig) return
-    if (!this.verified(update)) return
+    if (!this.verified(update, from)) return
     this.cancelSuspicion(update.node)
     table.set({ node: update.node, status: 'alive', inc: Math.max(update.inc, newBoot ? 0 : known.inc), alive: update })
     this.init.queue.push(update)
@@ -215,8 +239,24 @@ export class Members {
     this.suspicions.delete(node)
   }
 
-  /** a new incarnation above the accusation, signed and gossiped; being accused counts against our own health */
+  /**
+   * A new incarnation above the accusation, signed and gossiped; being
+   * accused counts against our own health. At most one per REFUTE_GAP_MS: a
+   * flood of accusations costs a few refutations, not one each
+   */
   private refute (accused: number): void {
+    const now = this.init.clock.now()
+    if (now - this.lastRefute < REFUTE_GAP_MS) {
+      this.accusedSince = Math.max(this.accusedSince ?? 0, accused)
+      this.refuteTimer ??= this.init.clock.after(this.lastRefute + REFUTE_GAP_MS - now, () => {
+        this.refuteTimer = undefined
+        const pending = this.accusedSince
+        this.accusedSince = undefined
+        if (pending !== undefined && pending >= this.own.inc && !this.leaving) this.refute(pending)
+      })
+      return
+    }
+    this.lastRefute = now
     const inc = Math.max(this.own.inc + 1, accused + 1)
     this.own = this.init.sign(inc)
     this.init.table.set({ node: this.init.self, status: 'alive', inc, alive: this.own })
@@ -224,10 +264,26 @@ export class Members {
     this.init.awareness.apply(1)
   }
 
-  private verified (update: AliveUpdate): boolean {
+  private verified (update: AliveUpdate, from?: string): boolean {
+    if (from !== undefined && !this.spend(from)) { this.throttled++; return false }
     if (this.init.verify(update)) return true
     this.forged++
     return false
+  }
+
+  /** one signature check of `from`'s budget (a token bucket per sender) */
+  private spend (from: string): boolean {
+    const now = this.init.clock.now()
+    let budget = this.budgets.get(from)
+    if (budget === undefined) {
+      if (this.budgets.size >= VERIFY_SENDERS) this.budgets.delete(this.budgets.keys().next().value as string)
+      this.budgets.set(from, budget = { tokens: VERIFY_BURST, at: now })
+    }
+    budget.tokens = Math.min(VERIFY_BURST, budget.tokens + (now - budget.at) * VERIFY_PER_SECOND / 1000)
+    budget.at = now
+    if (budget.tokens < 1) return false
+    budget.tokens--
+    return true
   }
 
   private forget (node: string): void {

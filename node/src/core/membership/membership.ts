@@ -28,7 +28,7 @@ import type { Clock, Timer } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcasts.js'
-import { DEFAULT_MEMBERSHIP, pushPullInterval, retransmitLimit, type MembershipConfig } from './config.js'
+import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
 import { hashOfList, internList } from './shared-lists.js'
@@ -82,6 +82,9 @@ export interface MembershipChange {
 
 export type MembershipListener = (change: MembershipChange) => void
 
+/** a sender's push-pulls answered at most this often (an exchange is one or two requests), ms */
+const PUSH_PULL_GAP_MS = 2000
+const PUSH_PULL_SENDERS = 1024
 const TYPES = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report'] as const
 
 export class Membership {
@@ -101,6 +104,7 @@ export class Membership {
   private version = 0
   private liveCache?: { version: number, live: readonly string[], hash: string, confirmed: number }
   private running = false
+  private readonly lastPushPull = new Map<string, { at: number, count: number }>()
 
   constructor (private readonly init: MembershipInit) {
     this.config = { ...DEFAULT_MEMBERSHIP, ...init.config }
@@ -150,13 +154,12 @@ export class Membership {
   }
 
   /**
-   * Names the live set and the confirmed count: equal on nodes that agree
-   * on them (placement caches are shared by it in the simulator), and
-   * changed whenever either is
+   * Names the live set: equal on nodes that agree on it (placement caches
+   * are shared by it in the simulator), changed whenever it is
    */
   liveKey (): string {
     const view = this.view()
-    return `${view.live.length}:${view.hash}|${view.confirmed}`
+    return `${view.live.length}:${view.hash}`
   }
 
   /** when the member was declared dead (or left), if it is now */
@@ -188,8 +191,8 @@ export class Membership {
     }))
     this.queue.push(this.members.alive)
     this.prober.start(random() * this.config.probeInterval)
-    this.timers.push(clock.every(this.config.gossipInterval, () => this.gossip()))
-    this.schedulePushPull(random())
+    this.timers.push(clock.every(this.config.gossipInterval, () => this.prober.gossip()))
+    this.prober.schedulePushPull(random())
     void this.prober.join()
   }
 
@@ -244,11 +247,11 @@ export class Membership {
     return out.concat(this.queue.take(piggybackBytes, retransmitLimit(this.config, this.table.size)))
   }
 
-  /** updates received from a peer */
-  receive (updates: readonly MemberUpdate[]): void {
+  /** updates received from a peer (`from`: who sent them, for its share of signature checks) */
+  receive (updates: readonly MemberUpdate[], from?: string): void {
     for (const update of updates) {
       const before = this.members.status(update.node)
-      this.members.apply(update)
+      this.members.apply(update, from)
       // a suspicion heard second-hand: a few members confirm it (or not) by probing the suspect next
       if (update.kind === 'suspect' && before === 'alive' && this.members.status(update.node) === 'suspect' &&
         this.init.random() * Math.max(1, this.table.size - 2) < this.config.suspicionConfirmations + 1) {
@@ -292,16 +295,20 @@ export class Membership {
     this.prober.heardFrom(from)
     switch (message.type) {
       case 'ping':
-        this.receive(message.updates)
+        this.receive(message.updates, from)
         this.init.heard?.(from, { time: message.time, digest: message.digest, at: this.init.clock.now() })
         return { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) }
       case 'ping-req':
-        this.receive(message.updates)
+        this.receive(message.updates, from)
         return await this.prober.probeFor(message.target) ? { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) } : { type: 'nack' }
       case 'gossip':
-        this.receive(message.updates)
+        this.receive(message.updates, from)
         return { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) }
       case 'push-pull':
+        if (!this.pushPullAllowed(from)) {
+          this.stats.dropped++
+          throw new Error('Push-pull asked too often; wait a few seconds')
+        }
         for (const row of message.members ?? []) this.members.merge(row)
         this.stats.pushPulls++
         // the table goes back only to a first offer (a digest alone) that differs: two rounds at most
@@ -322,35 +329,20 @@ export class Membership {
     }
   }
 
-  /** while updates wait, send them to a few members (recently dead ones included: they may refute) */
-  private gossip (): void {
-    if (this.queue.size === 0) return
+  /** one push-pull per sender every PUSH_PULL_GAP_MS (a table is up to thousands of signatures to check) */
+  private pushPullAllowed (from: string): boolean {
     const now = this.init.clock.now()
-    const targets = this.pick(this.config.gossipNodes, (node) => {
-      const status = this.members.status(node)
-      if (status === 'alive' || status === 'suspect') return true
-      return status === 'dead' && now - (this.members.changedAt(node) ?? 0) < this.config.gossipToTheDead
-    })
-    for (const peer of targets) {
-      const updates = this.piggyback(peer)
-      if (updates.length === 0) return
-      this.stats.gossips++
-      void this.prober.send(peer, { type: 'gossip', updates })
+    const last = this.lastPushPull.get(from)
+    // the table a first offer asked for comes right after it: one exchange is two requests
+    if (last !== undefined && now - last.at < PUSH_PULL_GAP_MS && last.count >= 2) return false
+    if (last === undefined || now - last.at >= PUSH_PULL_GAP_MS) {
+      this.lastPushPull.delete(from)
+      this.lastPushPull.set(from, { at: now, count: 1 })
+      if (this.lastPushPull.size > PUSH_PULL_SENDERS) this.lastPushPull.delete(this.lastPushPull.keys().next().value as string)
+    } else {
+      last.count++
     }
-  }
-
-  private schedulePushPull (fraction: number): void {
-    if (!this.running) return
-    const period = pushPullInterval(this.config, this.table.size)
-    this.timers.push(this.init.clock.after(Math.max(1, fraction * period), () => {
-      this.timers.shift()
-      const alive = this.pick(1, (node) => this.members.status(node) === 'alive')
-      if (alive.length > 0) void this.prober.pushPull(alive[0])
-      // a member we think dead may be back (a partition healed): ask one
-      const down = this.pick(1, (node) => this.isDown(node))
-      if (down.length > 0) void this.prober.pushPull(down[0])
-      this.schedulePushPull(1)
-    }))
+    return true
   }
 
   private view (): { live: readonly string[], hash: string, confirmed: number } {

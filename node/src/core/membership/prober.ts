@@ -8,7 +8,7 @@ import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, ty
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh } from '../mesh.js'
 import type { Awareness } from './awareness.js'
-import type { MembershipConfig } from './config.js'
+import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
 import type { MemberTable } from './table.js'
 
@@ -19,9 +19,10 @@ export interface ProberHost {
   readonly table: MemberTable
   readonly members: Members
   readonly awareness: Awareness
-  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number }
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number, gossips: number }
+  readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
-  receive: (updates: readonly MemberUpdate[]) => void
+  receive: (updates: readonly MemberUpdate[], from?: string) => void
   piggyback: (peer: string) => MemberUpdate[]
   nextTarget: () => string | undefined
   pick: (k: number, eligible: (node: string) => boolean) => string[]
@@ -50,6 +51,7 @@ const JOIN_TRIES = 3
 
 export class Prober {
   private timer?: Timer
+  private pushPullTimer?: Timer
   private running = false
   private readonly inFlight = new Set<string>()
   /** members a request of ours could not reach, since they last sent us anything */
@@ -65,6 +67,40 @@ export class Prober {
   stop (): void {
     this.running = false
     this.timer?.cancel()
+    this.pushPullTimer?.cancel()
+  }
+
+  /** while updates wait, send them to a few members (recently dead ones included: they may refute) */
+  gossip (): void {
+    const m = this.m
+    if (m.queue.size === 0 || !this.running) return
+    const now = this.init.clock.now()
+    const targets = m.pick(m.config.gossipNodes, (node) => {
+      const status = m.members.status(node)
+      if (status === 'alive' || status === 'suspect') return true
+      return status === 'dead' && now - (m.members.changedAt(node) ?? 0) < m.config.gossipToTheDead
+    })
+    for (const peer of targets) {
+      const updates = m.piggyback(peer)
+      if (updates.length === 0) return
+      m.stats.gossips++
+      void this.send(peer, { type: 'gossip', updates })
+    }
+  }
+
+  /** a push-pull with a random alive member every period (stretched as the mesh grows), and one with a member thought dead */
+  schedulePushPull (fraction: number): void {
+    if (!this.running) return
+    const m = this.m
+    const period = pushPullInterval(m.config, m.table.size)
+    this.pushPullTimer = this.init.clock.after(Math.max(1, fraction * period), () => {
+      const [alive] = m.pick(1, (node) => m.members.status(node) === 'alive')
+      if (alive !== undefined) void this.pushPull(alive)
+      // a member we think dead may be back (a partition healed): ask one
+      const [down] = m.pick(1, (node) => m.isDown(node))
+      if (down !== undefined) void this.pushPull(down)
+      this.schedulePushPull(1)
+    })
   }
 
   /** a member sent us something (or answered): it is reachable from here */
@@ -135,7 +171,7 @@ export class Prober {
       const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
       this.heardFrom(peer)
       if (answer.type === 'report' || answer.type === 'report-request') return undefined
-      if (answer.type === 'ack') this.m.receive(answer.updates)
+      if (answer.type === 'ack') this.m.receive(answer.updates, peer)
       return answer
     } catch {
       this.missed(peer)

@@ -46,6 +46,8 @@ interface Box { send: Set<string>, want: Set<string>, retry: number, timer?: Tim
 const DEFAULT_BATCH_MS = 20
 const DEFAULT_RETRY_MS = 250
 const DEFAULT_RETRY_MAX_MS = 5000
+/** a service is pending at most this long: a member that does not answer by then is taken to run none of it, ms */
+const PENDING_MAX_MS = 2000
 const NONE: ReadonlyMap<string, readonly PeerReplicaReport[]> = new Map()
 
 export class ReplicaRecords {
@@ -62,6 +64,7 @@ export class ReplicaRecords {
   private readonly outbox = new Map<string, Box>()
   /** services asked for, and from whom an answer is still due */
   private readonly awaiting = new Map<string, Set<string>>()
+  private expiry?: Timer
   private concerned: ReadonlySet<string> = new Set()
   private readonly listeners = new Set<(services: ReadonlySet<string>) => void>()
   private ver: number
@@ -91,6 +94,7 @@ export class ReplicaRecords {
 
   stop (): void {
     this.stopped = true
+    this.expiry?.cancel()
     for (const box of this.outbox.values()) box.timer?.cancel()
     this.outbox.clear()
   }
@@ -147,6 +151,15 @@ export class ReplicaRecords {
         this.box(peer).want.add(service)
         this.flushSoon(peer)
       }
+    }
+    if (this.awaiting.size > 0 && this.expiry === undefined) {
+      // nobody waits on a peer that never answers
+      this.expiry = this.init.clock.after(PENDING_MAX_MS, () => {
+        this.expiry = undefined
+        const expired = new Set(this.awaiting.keys())
+        this.awaiting.clear()
+        if (expired.size > 0) this.emit(expired)
+      })
     }
     if (changed.size > 0) this.emit(changed)
   }

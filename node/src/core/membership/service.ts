@@ -9,21 +9,14 @@
  */
 import { encodeMessage, decodeMessage, protocols, type AliveUpdate, type Identity, type ReportMessage, type State, type WireMessage } from '@minga/protocol'
 import type { Clock } from '../clock.js'
-import type { EventSink, PeerReplicaReport, PeerStatus } from '../components.js'
-import { ClockOffsets } from '../liveness/clock-offset.js'
+import type { EventSink, LiveSet, LivenessChange, LivenessListener, NodeReports, PeerReplicaReport, PeerStatus, ReplicaReports } from '../components.js'
+import { ClockOffsets } from './clock-offset.js'
 import type { Mesh } from '../mesh.js'
 import type { MembershipConfig } from './config.js'
 import { Membership } from './membership.js'
 import { ReplicaRecords } from './replica-records.js'
 import { memberList } from './shared-lists.js'
 import type { Member, RowStore } from './table.js'
-
-export interface MembershipChangeEvent {
-  /** the live set or the majority count changed */
-  status: boolean
-  /** services whose replica records from peers changed */
-  services: ReadonlySet<string>
-}
 
 export interface MembershipServiceInit {
   identity: Identity
@@ -43,16 +36,41 @@ export interface MembershipServiceInit {
   store?: RowStore<Member>
 }
 
+export interface MembershipFigures {
+  probes: number
+  failed: number
+  indirect: number
+  refused: number
+  pushPulls: number
+  gossips: number
+  /** requests refused: from strangers, or not membership messages */
+  dropped: number
+  /** alive updates refused for a bad signature, and accusations of an impossible incarnation */
+  forged: number
+  /** alive updates left unchecked: their sender exceeded its share of signature checks */
+  throttled: number
+  /** Lifeguard's local health score, 0 (healthy) and up */
+  health: number
+  /** members under suspicion now */
+  suspects: number
+  records: { sent: number, received: number, failed: number }
+}
+
 /** peers whose last state digest and clock samples are kept: enough to pick a sync peer and a median clock */
 const PEERS_KEPT = 64
+/** reports gathered for one view serve the next ones for this long (`ls` then `ps`, a dashboard refresh), ms */
+const REPORTS_FRESH_MS = 1000
+/** a peer that has not answered a report request by then is left out of the view, ms */
+const REPORT_TIMEOUT_MS = 3000
 const NO_SERVICES: ReadonlySet<string> = new Set()
 
-export class MembershipService {
+export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   readonly membership: Membership
   readonly records: ReplicaRecords
   readonly clockOffsets = new ClockOffsets()
   private readonly digests = new Map<string, string>()
-  private readonly listeners = new Set<(change: MembershipChangeEvent) => void>()
+  private readonly listeners = new Set<LivenessListener>()
+  private gathered?: { at: number, reports: Promise<ReadonlyMap<string, ReportMessage>> }
   private readonly unsubscribe: Array<() => void> = []
 
   constructor (private readonly init: MembershipServiceInit) {
@@ -78,7 +96,7 @@ export class MembershipService {
       heard: (peer, info) => {
         this.keep(this.digests, peer, info.digest)
         // a round trip halves into the offset (NTP); a one-way ping only bounds it
-        if (info.sentAt !== undefined) this.clockOffsets.sample(peer, info.time, (info.sentAt + info.at) / 2)
+        if (info.sentAt !== undefined) this.clockOffsets.sample(peer, info.time, info.sentAt, info.at)
       },
       booted: (peer, boot) => this.records.peerBoot(peer, boot),
       replicas: (message, from) => this.records.answer(message, from),
@@ -126,8 +144,8 @@ export class MembershipService {
     return status === 'left' ? 'dead' : status
   }
 
-  live (): string[] {
-    return this.membership.live() as string[]
+  live (): readonly string[] {
+    return this.membership.live()
   }
 
   liveKey (): string {
@@ -142,7 +160,7 @@ export class MembershipService {
     return this.membership.diedAt(peer)
   }
 
-  onChange (listener: (change: MembershipChangeEvent) => void): () => void {
+  onChange (listener: LivenessListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
@@ -152,6 +170,26 @@ export class MembershipService {
   /** per peer, its record of `service` (dead peers included: filter by `live()`) */
   reportsFor (service: string): ReadonlyMap<string, readonly PeerReplicaReport[]> {
     return this.records.reportsFor(service)
+  }
+
+  pending (service: string): boolean {
+    return this.records.pending(service)
+  }
+
+  update (replicas: ReadonlyArray<{ service: string, replica: number, hash: string, healthy: boolean }>): void {
+    this.records.update(replicas)
+  }
+
+  refresh (concerned: ReadonlySet<string>): void {
+    this.records.refresh(concerned)
+  }
+
+  /** what membership did and sees, for metrics: probes and their outcomes, refusals, local health, suspects, replica records */
+  figures (): MembershipFigures {
+    const m = this.membership
+    let suspects = 0
+    for (const _ of m.members.suspects()) suspects++
+    return { ...m.stats, forged: m.members.forged, throttled: m.members.throttled, health: m.awareness.score, suspects, records: { ...this.records.stats } }
   }
 
   /** the last state digest each recently probed peer gave */
@@ -164,19 +202,39 @@ export class MembershipService {
     return { type: 'report', node: this.init.identity.peerId as ReportMessage['node'], time: this.init.clock.now(), digest: this.init.state.digest(), ...this.init.report() }
   }
 
-  /** the reports of these peers, asked for at once (those that do not answer within the signal are left out) */
-  async gather (peers: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<Map<string, ReportMessage>> {
-    const self = this.init.identity.peerId
+  /** the reports of the live members, this node's own included, gathered at most once a second */
+  async gather (options: { signal?: AbortSignal } = {}): Promise<ReadonlyMap<string, ReportMessage>> {
+    const now = this.init.clock.now()
+    if (this.gathered === undefined || now - this.gathered.at > REPORTS_FRESH_MS) {
+      this.gathered = { at: now, reports: this.ask(this.live(), options.signal) }
+    }
+    return await this.gathered.reports
+  }
+
+  /** the reports of these peers, asked for at once; those that do not answer within the time limit are left out */
+  private async ask (peers: Iterable<string>, signal?: AbortSignal): Promise<ReadonlyMap<string, ReportMessage>> {
+    const { identity, mesh, state, clock } = this.init
     const out = new Map<string, ReportMessage>()
     const request = encodeMessage({ type: 'report-request' })
-    await Promise.all([...peers].map(async (peer) => {
-      if (peer === self) { out.set(peer, this.ownReport()); return }
-      try {
-        const data = await this.init.mesh.request(peer, protocols.membership(this.init.state.meshId), request, options)
-        const report = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: ['report'] })))(data)
-        if (report.type === 'report' && report.node === peer) out.set(peer, report)
-      } catch {}
-    }))
+    const controller = new AbortController()
+    const timer = clock.after(REPORT_TIMEOUT_MS, () => controller.abort(new Error('Report requests timed out')))
+    const onAbort = (): void => controller.abort(signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await Promise.all([...peers].map(async (peer) => {
+        if (peer === identity.peerId) { out.set(peer, this.ownReport()); return }
+        try {
+          const data = await mesh.request(peer, protocols.membership(state.meshId), request, { signal: controller.signal })
+          const report = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: ['report'] })))(data)
+          if (report.type === 'report' && report.node === peer) out.set(peer, report)
+        } catch {
+          // a peer that does not answer is left out of the view
+        }
+      }))
+    } finally {
+      timer.cancel()
+      signal?.removeEventListener('abort', onAbort)
+    }
     return out
   }
 
@@ -186,7 +244,7 @@ export class MembershipService {
     if (map.size > PEERS_KEPT) map.delete(map.keys().next().value as string)
   }
 
-  private emit (change: MembershipChangeEvent): void {
+  private emit (change: LivenessChange): void {
     for (const listener of this.listeners) listener(change)
   }
 }
