@@ -1,9 +1,7 @@
 /** gossip topics and stream protocol ids of one mesh: every id names the mesh, so two meshes never cross-talk */
 
 export const topics = {
-  heartbeat: (meshId: string) => `/minga/${meshId}/heartbeat/1`,
-  entries: (meshId: string) => `/minga/${meshId}/entries/1`,
-  down: (meshId: string) => `/minga/${meshId}/down/1`
+  entries: (meshId: string) => `/minga/${meshId}/entries/1`
 }
 
 export const protocols = {

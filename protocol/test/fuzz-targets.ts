@@ -8,7 +8,7 @@
 import fc from 'fast-check'
 import {
   canonicalJson, createInvite, decodeInvite, decodeMessage, encodeMessage, generateIdentity, newInviteId, newInviteSecret, newSwarmKey,
-  parseEntry, parseServiceSpec, signAlive, signHeartbeat, type Entry, type Identity, type MemberUpdate, type PeerIdString, type ServiceId, type State, type WireMessage
+  parseEntry, parseServiceSpec, signAlive, type Entry, type Identity, type MemberUpdate, type PeerIdString, type ServiceId, type State, type WireMessage
 } from '../src/index.js'
 import { buildFixture, openState, serviceValue } from './fixtures.js'
 
@@ -60,13 +60,11 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
   const f = await buildFixture()
   const entries = f.log.slice(0, 6)
   const valid = [
-    encodeMessage(signHeartbeat(a, 'm', { node: a.peerId, seq: 5, time: NOW, org: 'acme', capacity: { cpu: 1000, memory: 1 << 30 }, allocated: { cpu: 0, memory: 0 }, labels: { disk: 'ssd' }, replicas: [{ service: 'acme/web' as any, replica: 0, hash: 'abcdef12', state: 'running', healthy: true }], version: '0.1.0', digest: 'ab' })),
     encodeMessage({ type: 'entries', entries }),
     encodeMessage({ type: 'sync-request', marks: { [a.peerId]: 3, [b.peerId]: 9 }, digest: 'ff' }),
     encodeMessage({ type: 'sync-response', entries, marks: { [a.peerId]: 3 }, more: true, cursor: `${entries[0].hlc}/${entries[0].author}/1` }),
     encodeMessage({ type: 'join-request', inviteId: 'ab'.repeat(8), secret: 'A'.repeat(43) + '=', peerId: b.peerId as PeerIdString, addrs: ['/ip4/1.2.3.4/tcp/1'], org: 'beta' }),
     encodeMessage({ type: 'join-response', ok: true, org: 'beta', meshId: 'm', root: a.peerId as PeerIdString, entries }),
-    encodeMessage({ type: 'down', node: a.peerId as PeerIdString, seq: 4 }),
     encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
     encodeMessage({ type: 'logs-open', service: 'acme/web', replicas: [0, 2], since: NOW - 60_000, tail: 100, follow: true }),
     encodeMessage({ type: 'logs-poll', session: '3b241101-e2bb-4255-8caf-4136c566a962', credit: 2000, wait: 1000 }),
@@ -79,7 +77,7 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     ...membershipMessages(a, b).map(encodeMessage)
   ]
   const types = [
-    'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
+    'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'error',
     'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
     'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report'
   ]

@@ -17,7 +17,7 @@
  * nodes that ran it have said what they run of it (`pending`).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import { MAX_REPORT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports } from '../components.js'
@@ -154,7 +154,7 @@ export class Reconciler implements ReconcileView {
     const runs = new Set(this.observed.map(c => replicaKey(c.service, c.replica)))
     return this.replicaProblems()
       .filter(p => assignment.services[p.service]?.[p.replica] === self || runs.has(replicaKey(p.service, p.replica)))
-      .slice(0, MAX_HEARTBEAT_PROBLEMS)
+      .slice(0, MAX_REPORT_PROBLEMS)
       .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH), ...(p.probe === undefined ? {} : { probe: p.probe }) }))
   }
 
