@@ -191,7 +191,8 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, what: string,
   let last: unknown
   while (now() < deadline) {
     try {
-      const value = await predicate()
+      // a predicate may ask the mesh (a view gathers reports): the clock plays while it waits
+      const value = await played(Promise.resolve().then(predicate), deadline - now())
       if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
     } catch (err) {
       last = err
@@ -199,6 +200,25 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, what: string,
     await pause(clock === undefined ? 25 : STEP_MS)
   }
   throw new Error(`Gave up waiting: ${what}${last === undefined ? '' : ` (${String((last as Error)?.message ?? last)})`}`)
+}
+
+/**
+ * `promise`, with the running cluster's clock played until it settles (a
+ * view gathers the nodes' reports over the mesh, whose messages travel in
+ * virtual time); throws after `timeoutMs` virtual ms. Outside a cluster, the promise
+ */
+export async function played<T> (promise: Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const clock = running
+  if (clock === undefined || playing) return await promise
+  let settled = false
+  const watched = promise.finally(() => { settled = true })
+  watched.catch(() => {})
+  // most promises settle without the clock: let them, before playing it
+  await new Promise(resolve => setImmediate(resolve))
+  const deadline = clock.now() + timeoutMs
+  while (!settled && clock.now() < deadline) await pause(STEP_MS)
+  if (!settled) throw new Error(`Gave up after ${timeoutMs} virtual ms waiting for the mesh`)
+  return await watched
 }
 
 /** let `ms` pass: on a running cluster's virtual clock (its timers fire, its promises settle), else in real time */

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './core-cluster.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor, played } from './core-cluster.js'
 
 test('a replica failing its health check shows the probe\'s exit code and output in ps on every node', async () => {
   const mesh = await TestCluster.start(['acme', 'riverside'])
@@ -26,7 +26,7 @@ health: { cmd: [sh, -c, "echo database not ready; exit 3"], interval: 1s, retrie
         return rows.length === 2 && rows.every(r => r.running.some(c => c.probe?.exitCode === 3 && c.probe.output === 'database not ready') &&
           r.problem?.endsWith('failing its health check: exit 3, "database not ready"'))
       }, `ps on ${node.identity.peerId.slice(-8)} shows both replicas' probes`)
-      const remote = (await ops.ps('acme/db')).find(r => r.assigned !== node.identity.peerId)!
+      const remote = (await played(ops.ps('acme/db'))).find(r => r.assigned !== node.identity.peerId)!
       assert.match(remote.problem!, /^node \w{8} reports: failing its health check/)
     }
   } finally {

@@ -36,6 +36,8 @@ export interface MembersInit {
   verify: (update: AliveUpdate) => boolean
   /** told of every status change, with the reason in words */
   changed: (node: string, before: MemberStatus, after: MemberStatus, reason: string) => void
+  /** members alive or suspect, this node included */
+  liveCount: () => number
   /** told when a member's process start (`boot`) is first known or newer */
   booted?: (node: string, boot: number) => void
 }
@@ -218,8 +220,8 @@ export class Members {
   private startSuspicion (update: SuspectUpdate): void {
     const { clock, config, table } = this.init
     const n = table.size
-    // too few others to confirm anything: the shortest timeout from the start
-    const wanted = n - 2 < config.suspicionConfirmations ? 0 : config.suspicionConfirmations
+    // too few others left to confirm anything (the accuser and the suspect aside, dead members can't): the shortest timeout from the start
+    const wanted = this.init.liveCount() - 2 < config.suspicionConfirmations ? 0 : config.suspicionConfirmations
     const min = suspicionTimeout(config, n)
     const max = config.suspicionMaxMult * min
     const node = update.node

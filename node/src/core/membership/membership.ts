@@ -124,7 +124,8 @@ export class Membership {
       sign: (inc) => signAlive(init.identity, init.meshId, inc, boot),
       verify: (update) => verify(init.meshId, update),
       changed: (node, before, after, reason) => this.changed(node, before, after, reason),
-      booted: (node, boot) => init.booted?.(node, boot)
+      booted: (node, boot) => init.booted?.(node, boot),
+      liveCount: () => this.view().live.length
     }, boot)
     this.prober = new Prober(this, init)
     this.followMembers()
