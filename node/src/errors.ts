@@ -18,3 +18,5 @@ export class ClockSkewError extends MingaError {}
 export class ConfigUnavailableError extends MingaError {}
 /** the request would replace something it does not own, e.g. another project's service */
 export class ConflictError extends MingaError {}
+/** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
+export class SupervisorError extends MingaError {}

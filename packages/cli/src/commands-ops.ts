@@ -92,7 +92,7 @@ async function follow<T> (socketPath: string, path: string, onItem: (item: T, wr
         res.on('data', (chunk: string) => { body += chunk })
         res.on('end', () => {
           let message = `The node answered ${res.statusCode}`
-          try { message = JSON.parse(body).error ?? message } catch {}
+          try { message = JSON.parse(body).error ?? message } catch { /* not JSON: the status says it */ }
           reject(new CliError(message, res.statusCode === 400 ? EXIT.usage : EXIT.failure))
         })
         return

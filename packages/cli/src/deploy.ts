@@ -114,7 +114,9 @@ export async function dryRunOrg (dataDir: string, given?: string): Promise<{ org
   try {
     const mesh = JSON.parse(await readFile(join(dataDir, 'mesh.json'), 'utf8'))
     if (typeof mesh.org === 'string') return { org: mesh.org, known: true }
-  } catch {}
+  } catch {
+    // no mesh in this data dir (or it cannot be read): the dry run names a placeholder org
+  }
   return { org: 'your-org', known: false }
 }
 

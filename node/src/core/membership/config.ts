@@ -35,6 +35,12 @@ export interface MembershipConfig {
   awarenessMax: number
   /** bytes of updates piggy-backed on one message, at most */
   piggybackBytes: number
+  /**
+   * after a start, members not heard of yet hold back what depends on them
+   * (`booting`: a singleton one of them may run) for at most this long; the
+   * join's push-pull usually ends it within a round trip, ms
+   */
+  bootGrace: number
 }
 
 export const DEFAULT_MEMBERSHIP: MembershipConfig = {
@@ -50,7 +56,8 @@ export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   gossipToTheDead: 30_000,
   pushPullInterval: 30_000,
   awarenessMax: 8,
-  piggybackBytes: 4096
+  piggybackBytes: 4096,
+  bootGrace: 5000
 }
 
 /** `pushPullScale` starts above this many members */

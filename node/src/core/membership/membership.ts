@@ -163,6 +163,24 @@ export class Membership {
     return `${view.live.length}:${view.hash}`
   }
 
+  /**
+   * In the boot grace (`bootGrace` after this process started) with a
+   * member only assumed alive: nothing heard of it yet, first- or
+   * second-hand, so what it runs is not known here
+   */
+  booting (): boolean {
+    return this.init.clock.now() - this.members.boot < this.config.bootGrace && this.unheard()
+  }
+
+  /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
+  private unheard (): boolean {
+    for (const node of this.memberList()) {
+      const row = this.members.get(node)
+      if (node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left') return true
+    }
+    return false
+  }
+
   /** when the member was declared dead (or left), if it is now */
   diedAt (peer: string): number | undefined {
     const status = this.members.status(peer)
@@ -194,6 +212,8 @@ export class Membership {
     this.prober.start(random() * this.config.probeInterval)
     this.timers.push(clock.every(this.config.gossipInterval, () => this.prober.gossip()))
     this.prober.schedulePushPull(random())
+    // the boot grace ends with a member unheard: whoever held back for it (the reconciler's singletons) goes on
+    this.timers.push(clock.after(this.config.bootGrace, () => { if (this.unheard()) this.bump() }))
     void this.prober.join()
   }
 

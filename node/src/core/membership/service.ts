@@ -160,6 +160,10 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     return this.membership.diedAt(peer)
   }
 
+  booting (): boolean {
+    return this.membership.booting()
+  }
+
   onChange (listener: LivenessListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

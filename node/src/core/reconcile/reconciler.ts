@@ -283,7 +283,9 @@ export class Reconciler implements ReconcileView {
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     liveness.refresh(mine)
     // a service newly here starts once the nodes that ran it said what they run (a copy may still serve)
-    return plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
+    const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
+    // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
+    return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
   }
 
   /** the desired service with this id, in the current state */
