@@ -12,6 +12,7 @@
  * sharing, never correctness. The intern table holds weak references: a
  * chunk no node uses is collected.
  */
+import { fmix32 } from '@minga/scheduler'
 import type { KeyedStore, StoreFactory } from '@minga/protocol'
 
 export interface ValueHasher<V> {
@@ -199,15 +200,6 @@ export class SharedStore<V> implements KeyedStore<V> {
 export function stringHash (text: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
-}
-
-function fmix32 (h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
   return h >>> 0
 }
 
