@@ -1,7 +1,7 @@
 /**
  * What `minga ps` says is wrong with a replica, on every node: the last
  * health probe of a copy that fails its check (exit code and output, riding
- * on heartbeats), and never a note that is no longer true.
+ * in reports), and never a note that is no longer true.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { encodeMessage, keys, protocols, signEntry, topics } from '@minga/protocol'
 import { MESH_ID, TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
-test('node rm: revoked everywhere, its links cut, its heartbeats and gossip ignored, its invites dead, its replicas moved', async () => {
+test('node rm: revoked everywhere, its links cut, its probes and gossip ignored, its invites dead, its replicas moved', async () => {
   const mesh = await TestCluster.start(['acme', 'acme', 'beta'])
   try {
     const [a1, a2, b1] = mesh.nodes
