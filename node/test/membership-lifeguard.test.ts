@@ -57,6 +57,21 @@ test('local health: a node cut off from everyone raises its score and slows down
   for (const h of others) assert.is(h.m.awareness.score, 0, 'the others missed nothing but acks of a partitioned node, and their helpers nacked')
 })
 
+test('a 3-node mesh: a node cut off for 4 s declares nobody dead (its suspicions wait for a confirmation the third node cannot give), and all are alive after the heal', async () => {
+  const mesh = await SwimCluster.start(3, { seed: 7 })
+  await mesh.advance(5000)
+  const [lonely, ...others] = mesh.hosts
+  const from = mesh.events.length
+  mesh.partition([lonely], others)
+  await mesh.advance(4000)
+  mesh.heal()
+  await mesh.advance(20_000)
+  const after = mesh.events.slice(from)
+  assert.ok(after.some(e => e.observer === lonely.id && e.status === 'suspect'), 'it did suspect the others')
+  assert.equal(after.filter(e => e.observer === lonely.id && e.status === 'dead').map(e => e.reason), [], 'but declared none dead')
+  for (const h of mesh.hosts) assert.ok(mesh.agree(h, 'alive'), 'everyone alive everywhere after the heal')
+})
+
 test('a slow node (every message to or from it 450 ms late) accuses healthy members far less with the local health multiplier, and nobody healthy dies', async () => {
   const run = async (awarenessMax: number): Promise<{ accusations: number, deaths: number }> => {
     const mesh = await SwimCluster.start(10, { config: { awarenessMax }, seed: 3 })

@@ -220,8 +220,10 @@ export class Members {
   private startSuspicion (update: SuspectUpdate): void {
     const { clock, config, table } = this.init
     const n = table.size
-    // too few others left to confirm anything (the accuser and the suspect aside, dead members can't): the shortest timeout from the start
-    const wanted = this.init.liveCount() - 2 < config.suspicionConfirmations ? 0 : config.suspicionConfirmations
+    // as many confirmations as there are others to give them (the accuser and the suspect aside; dead members can't).
+    // memberlist wants none in a mesh smaller than suspicionConfirmations + 2, so one node's odd view (its own stall, one
+    // bad link) kills a member of a 3-node mesh after the shortest timeout; here the third node must confirm it first
+    const wanted = Math.max(0, Math.min(config.suspicionConfirmations, this.init.liveCount() - 2))
     const min = suspicionTimeout(config, n)
     const max = config.suspicionMaxMult * min
     const node = update.node
