@@ -6,7 +6,7 @@
  * thousands of these cores on a virtual clock, a modelled network and the
  * in-memory runtime, and unit tests run one.
  *
- * The rooms: `liveness/` (heartbeats, the failure detector, clock offsets),
+ * The rooms: `membership/` (SWIM + Lifeguard, replica records, clock offsets),
  * `sync/` (gossip and anti-entropy of entries), `reconcile/` (place, plan,
  * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
  * (what operators ask and see), `events/` (the event log, what is news,

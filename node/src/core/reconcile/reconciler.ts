@@ -20,7 +20,7 @@ import { place, plan, type Action, type Assignment, type DesiredService, type Lo
 import { MAX_REPORT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
-import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports } from '../components.js'
+import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports, VolumeHooks } from '../components.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
@@ -49,6 +49,8 @@ export interface ReconcilerComponents extends CoreComponents {
    * throws when one is not here yet (the start is retried with back-off)
    */
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
+  /** the volumes room: restores before a start, final snapshots after a stop */
+  volumes?: VolumeHooks
 }
 
 const DEFAULT_CONCURRENCY = 4
@@ -139,11 +141,25 @@ export class Reconciler implements ReconcileView {
     return this.observed
   }
 
-  /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts), and the restores under way */
   replicaProblems (): ReplicaNote[] {
-    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
+    const restoring: ReplicaNote[] = (this.init.volumes?.restoreNotes() ?? []).map(n => ({ service: n.service, replica: n.replica, error: n.text, at: this.init.clock.now() }))
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return restoring
     const byId = servicesById(this.refresh().services)
-    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    // a restore under way says more than the failure that came before it
+    return [...restoring, ...notes.filter(n => !restoring.some(r => r.service === n.service && r.replica === n.replica))]
+  }
+
+  /**
+   * Stops a container so that the next pass starts its replica again: the
+   * volumes room asks when a newer snapshot was chosen elsewhere, which the
+   * start then restores
+   */
+  restartReplica (containerId: string, reason: string): void {
+    const c = this.observed.find(o => o.id === containerId)
+    if (c === undefined) return
+    this.stopInBackground({ type: 'stop', containerId, service: c.service, replica: c.replica, reason, cause: 'restore' })
   }
 
   /** the notes of replicas this node runs or is assigned, for its report: every node's `minga ps` shows them */
@@ -189,6 +205,7 @@ export class Reconciler implements ReconcileView {
     try {
       this.stats.runs++
       this.observed = await this.init.runtime.list()
+      this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
@@ -337,7 +354,9 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'stop' || action.type === 'restart') {
         const down = this.observed.find(c => c.id === action.containerId)
         this.markOwnStop(action.containerId)
-        await runtime.stop(action.containerId)
+        const doStop = async (): Promise<void> => { await runtime.stop(action.containerId) }
+        if (action.type === 'stop' && this.init.volumes !== undefined) await this.init.volumes.stopReplica(this.service(action.service)?.spec, action.replica, action.cause, doStop)
+        else await doStop()
         this.stats.stops++
         this.observed = this.observed.filter(c => c.id !== action.containerId)
         if (action.type === 'stop') emit('replica-stop', action.reason)
@@ -348,6 +367,7 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.service(action.service)
         if (service === undefined) return
+        await this.init.volumes?.prepare(service.spec, action.replica)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // tell the nodes concerned at once, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
