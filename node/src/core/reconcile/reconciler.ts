@@ -17,10 +17,11 @@
  * nodes that ran it have said what they run of it (`pending`).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_REPORT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import { type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports, VolumeHooks } from '../components.js'
+import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
@@ -151,11 +152,7 @@ export class Reconciler implements ReconcileView {
     return [...restoring, ...notes.filter(n => !restoring.some(r => r.service === n.service && r.replica === n.replica))]
   }
 
-  /**
-   * Stops a container so that the next pass starts its replica again: the
-   * volumes room asks when a newer snapshot was chosen elsewhere, which the
-   * start then restores
-   */
+  /** stops a container so that the next pass starts its replica again (volumes: a newer snapshot chosen elsewhere, restored at the start) */
   restartReplica (containerId: string, reason: string): void {
     const c = this.observed.find(o => o.id === containerId)
     if (c === undefined) return
@@ -165,13 +162,7 @@ export class Reconciler implements ReconcileView {
   /** the notes of replicas this node runs or is assigned, for its report: every node's `minga ps` shows them */
   problemReport (): ReplicaProblemReport[] {
     const assignment = this.view?.assignment
-    if (assignment === undefined) return []
-    const self = this.init.identity.peerId
-    const runs = new Set(this.observed.map(c => replicaKey(c.service, c.replica)))
-    return this.replicaProblems()
-      .filter(p => assignment.services[p.service]?.[p.replica] === self || runs.has(replicaKey(p.service, p.replica)))
-      .slice(0, MAX_REPORT_PROBLEMS)
-      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH), ...(p.probe === undefined ? {} : { probe: p.probe }) }))
+    return assignment === undefined ? [] : problemsForReport(this.replicaProblems(), assignment, this.init.identity.peerId, this.observed)
   }
 
   /** what this node runs, as its report says */
@@ -181,14 +172,7 @@ export class Reconciler implements ReconcileView {
 
   allocated (): Resources {
     // the services of the last placement: a report asks, and a fresh view costs a pass over the live set
-    const byId = new Map((this.view?.services ?? []).map(s => [s.id, s.spec.resources]))
-    const total = { cpu: 0, memory: 0 }
-    for (const c of this.observed) {
-      if (c.state === 'exited') continue
-      const r = byId.get(c.service)
-      if (r !== undefined) { total.cpu += r.cpu; total.memory += r.memory }
-    }
-    return total
+    return allocatedBy(this.view?.services ?? [], this.observed)
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
@@ -409,7 +393,6 @@ export class Reconciler implements ReconcileView {
 
   /** tell the nodes concerned with each service what this node runs of it, when that changed (membership batches and diffs) */
   private announce (): void {
-    if (this.stopped) return
-    this.init.liveness.update(this.replicaReport())
+    if (!this.stopped) this.init.liveness.update(this.replicaReport())
   }
 }
