@@ -25,6 +25,8 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
+  | { kind: 'source', org: string, name: string }
+  | { kind: 'source-status', org: string, name: string }
 
 export type KeyKind = Key['kind']
 
@@ -52,7 +54,11 @@ export const keys = {
   /** one chunk of config content of a service, by the sha256 (hex) of its bytes */
   config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
   proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
-  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`)
+  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`),
+  /** a git repository an organization's desired state follows (`minga apply --git URL --watch`) */
+  source: (org: string, name: string) => typed<'source'>(`source/${org}/${name}`),
+  /** what the node watching a source last applied or refused */
+  sourceStatus: (org: string, name: string) => typed<'source-status'>(`source-status/${org}/${name}`)
 }
 
 /** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
@@ -77,6 +83,8 @@ export function parseKey (key: string): Key | undefined {
     case 'invite':
       return parts.length === 2 && INVITE_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'service':
+    case 'source':
+    case 'source-status':
       return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, name: b } : undefined
     case 'secret':
       return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SECRET_NAME_PATTERN.test(c) ? { kind, org: a, service: b, name: c } : undefined

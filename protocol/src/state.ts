@@ -235,6 +235,31 @@ export class State implements AuthView {
     })
   }
 
+  /**
+   * Several local writes as one change: every entry is signed and judged
+   * first, and unless all may stand, none is written (UnauthorizedWriteError
+   * naming the first refused key); then they are merged and saved in one
+   * batch, so a crash leaves all of them or none, and listeners hear them
+   * together. Returns the entries in the order given
+   */
+  async writeMany (identity: Identity, writes: Array<{ key: string, value: Json | undefined }>): Promise<Entry[]> {
+    if (writes.length === 0) return []
+    return await this.serialize(async () => {
+      const first = this.marks.highest(identity.peerId) + 1
+      const entries = writes.map(({ key, value }, i) => {
+        const unsigned = { author: identity.peerId, seq: first + i, hlc: this.clock.tick(), key }
+        return signEntry(this.meshId, identity, value === undefined ? { ...unsigned, tombstone: true } : { ...unsigned, value })
+      })
+      for (const entry of entries) {
+        const verdict = this.judge(entry)
+        if (verdict !== 'held' && !verdict.ok) throw new UnauthorizedWriteError(`Cannot write ${entry.key}: ${verdict.reason}`)
+      }
+      const result = await this.mergeNow(entries, {})
+      if (result.applied.length !== entries.length) throw new UnauthorizedWriteError(`Cannot write ${entries.length} entries: ${result.rejected[0]?.reason ?? 'this node is not a member of the mesh (yet)'}`)
+      return entries
+    })
+  }
+
   /** merge entries from a peer; resolves once what was applied is durable */
   async merge (entries: Entry[], options: MergeOptions = {}): Promise<MergeResult> {
     return await this.serialize(async () => await this.mergeNow(entries, options))
