@@ -139,7 +139,7 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
   vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
   source: (v) => fields(v, ['url', 'ref', 'path', 'interval', 'prune'], ['signers']) ?? sourceProblem(v),
-  'source-status': (v) => fields(v, ['node'], ['commit', 'applied', 'rejected', 'error']) ?? sourceStatusProblem(v)
+  'source-status': (v) => fields(v, ['node'], ['commit', 'applied', 'rejected', 'error', 'of']) ?? sourceStatusProblem(v)
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {

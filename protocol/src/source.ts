@@ -4,6 +4,8 @@
  * --watch`), what the node watching it last did (`source-status/<org>/<name>`),
  * and the commit a service came from (`ServiceRecord.source`).
  */
+import { createHash } from 'node:crypto'
+import { canonicalJson } from './canonical.js'
 import { NAME_PATTERN } from './keys.js'
 
 /** the repository, branch and folder an organization's services follow */
@@ -37,6 +39,8 @@ export type SourceStatusRecord = {
   rejected?: { commit: string, error: string }
   /** a fetch that failed (the next poll retries), cleared by the next that works */
   error?: string
+  /** `sourceFingerprint` of the source these facts are about: a changed source applies its commit again */
+  of?: string
 }
 
 /** the commit a service came from: its source's name and the commit that last changed it */
@@ -80,11 +84,18 @@ export function sourceProblem (v: Record<string, unknown>): string | undefined {
   return undefined
 }
 
+/** sha256 (hex, 16 characters) of what decides a source's change set: url, ref, path, prune, signers */
+export function sourceFingerprint (source: SourceRecord): string {
+  const { url, ref, path, prune, signers } = source
+  return createHash('sha256').update(canonicalJson({ url, ref, path, prune, signers: signers ?? [] })).digest('hex').slice(0, 16)
+}
+
 /** why a source status cannot stand, or undefined */
 export function sourceStatusProblem (v: Record<string, unknown>): string | undefined {
   if (v.commit !== undefined && !isCommit(v.commit)) return 'status commit must be a full commit id'
   if (v.applied !== undefined && !Number.isSafeInteger(v.applied)) return 'status applied must be a time in ms'
   if (!isText(v.node, 128)) return 'status node must be a peer id'
+  if (v.of !== undefined && !(typeof v.of === 'string' && /^[0-9a-f]{16}$/.test(v.of))) return 'status of must be a source fingerprint'
   if (v.error !== undefined && !isText(v.error, SOURCE_LIMITS.error)) return `status error must be text of at most ${SOURCE_LIMITS.error} characters`
   if (v.rejected !== undefined) {
     const r = v.rejected as Record<string, unknown>
