@@ -22,6 +22,8 @@ import { initMesh, joinMesh as joinWith, type JoinOptions } from './daemon/setup
 
 export { parseHttpAddress, DEFAULT_HTTP_ADDRESS, type HttpAddress } from './daemon/http-server.js'
 export type { DaemonOptions as NodeOptions, JoinOptions }
+export type { FolderLoader } from './gitops/git-reader.js'
+export type { LoadedChangeSet } from './core/gitops/reader.js'
 
 /** the node of one data dir, run in this process */
 export interface NodeProcess {

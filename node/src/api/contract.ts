@@ -9,6 +9,8 @@
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
 import type { ServiceRecord, Tally } from '@minga/protocol'
+import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
+import type { SourceView } from '../core/gitops/sources.js'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -17,6 +19,7 @@ import type { AuditRecord } from '../core/trust/audit.js'
 import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
 
+export type { ApplyResult, ServiceChange, SourceView }
 export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
@@ -35,6 +38,22 @@ export interface OrgRemoveBody { org: string, reason: string }
 /** `value` as text, or base64 with `encoding: 'base64'`; `ifChanged`: an equal value writes nothing */
 export interface SecretBody { service: string, name: string, value: string, encoding?: 'utf8' | 'base64', ifChanged?: boolean }
 export interface PartitionBody { blocked: string[] }
+/**
+ * `POST /v1/apply`: a change set (normalized specs, the secrets of its
+ * services as base64); `prune` removes the org's services it does not
+ * declare (with `source`: only those from that source); `provided` lists
+ * config chunks a dry run counts as sent
+ */
+export interface ApplyBody {
+  specs: unknown[]
+  secrets?: Array<{ service: string, name: string, value: string }>
+  prune?: boolean
+  dryRun?: boolean
+  source?: { name: string, commit: string }
+  provided?: string[]
+}
+/** `POST /v1/sources`: a git source to follow (`interval` in the duration grammar) */
+export interface SourceBody { name: string, url: string, ref: string, path: string, interval: string, prune: boolean, signers?: string[] }
 
 export interface InviteResult { token: string, id: string, expires: number }
 export interface ConfigsResult { service: string, stored: string[], written: number }
@@ -54,6 +73,9 @@ export interface GetRoutes {
   [audit: `/v1/audit${string}`]: AuditRecord[]
   [secrets: `/v1/secrets${string}`]: SecretView[]
   '/v1/http': { url: string | null }
+  [records: `/v1/records${string}`]: ServiceRecord[]
+  [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
+  '/v1/sources': SourceView[]
 }
 
 /** POST routes: their body and their answer */
@@ -69,6 +91,8 @@ export interface PostRoutes {
   [approve: `/v1/proposals/${string}/approve`]: { body: Record<string, never>, response: Tally }
   '/v1/secrets': { body: SecretBody, response: SecretSetResult }
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
+  '/v1/apply': { body: ApplyBody, response: ApplyResult }
+  '/v1/sources': { body: SourceBody, response: SourceView }
 }
 
 /** DELETE routes and what they answer */
@@ -76,6 +100,7 @@ export interface DeleteRoutes {
   [project: `/v1/projects/${string}`]: { removed: string[] }
   [service: `/v1/services/${string}/${string}`]: { removed: string }
   [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
+  [source: `/v1/sources/${string}`]: { removed: string }
 }
 
 /** an error answer: `code` is the error's class name (BadRequestError → 400, NotFoundError → 404, …) */

@@ -5,6 +5,7 @@
  * metrics, test-mode partitions). Routes never see the Daemon or NodeCore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
@@ -28,6 +29,7 @@ export interface ApiContext {
   operations: Operations
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  sources: Pick<Sources, 'list' | 'set' | 'remove'>
   node: NodeControl
 }
 

@@ -5,6 +5,7 @@
  * the clock, and the control API on a unix socket.
  */
 import '../polyfill.js'
+import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { recordValue, State, keys, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
@@ -22,6 +23,7 @@ import { DockerRuntime } from '../runtime/docker.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { GitSourceReader, type FolderLoader } from '../gitops/git-reader.js'
 import { ApiServer } from './api-server.js'
 import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
@@ -46,6 +48,12 @@ export interface DaemonOptions {
   timing?: Partial<Timing>
   /** where the dashboard and /metrics listen: ADDRESS:PORT or 'off' (default 127.0.0.1:7948, skipped with a warning when taken) */
   http?: string
+  /**
+   * reads a checked-out folder of spec and Compose files as a change set
+   * (the CLI hands in the reader `minga apply DIR` uses); with it, this node
+   * may watch its organization's git sources
+   */
+  loadFolder?: FolderLoader
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
   log?: (line: string) => void
@@ -127,7 +135,8 @@ export class Daemon implements NodeControl {
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
       timing: this.options.timing,
-      logger
+      logger,
+      ...(this.options.loadFolder === undefined ? {} : { sources: new GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) })
     })
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
@@ -142,7 +151,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
