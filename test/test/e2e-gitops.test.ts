@@ -106,9 +106,9 @@ it('e2e: the mesh follows a git repository: add runs, change rolls, delete prune
       const [source] = await sources(cluster, heir)
       return source?.status?.commit === fixed && source.status.node === cluster.nodes[heir].peerId
     }, 90_000)
-    assert.is((await sources(cluster, 2))[0].watcher, cluster.nodes[heir].peerId)
+    assert.is((await sources(cluster, heir))[0].watcher, cluster.nodes[heir].peerId, 'the heir watches, not riverside\'s node')
     assert.match((await cluster.mustMinga(heir, ['events', '--kind', 'source-watch'])).stdout, 'this node watches file://')
-    await cluster.waitFor('web runs 2 replicas', async () => (await serving(cluster, 'web')).length === 2, 90_000)
+    await cluster.waitFor('web runs 2 replicas of the fixed commit', async () => (await serving(cluster, 'web')).join() === 'minga/busybox:1,minga/busybox:1', 90_000)
 
     // export, then apply --dry-run of the export: no change; diff's exit codes
     const exported = join(cluster.dir, 'exported')
