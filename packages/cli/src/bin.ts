@@ -8,6 +8,7 @@ import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
 import { gitopsCommands } from './commands-gitops.js'
+import { serverCommands } from './commands-servers.js'
 import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
@@ -24,6 +25,7 @@ serviceCommands(program)
 gitopsCommands(program)
 opsCommands(program)
 trustCommands(program)
+serverCommands(program)
 simCommands(program)
 
 try {
