@@ -112,9 +112,10 @@ export function nodeScript (o: NodeScriptOptions): string {
     '  say "installed $ARTIFACT in $INSTALL"',
     '  changed=1',
     'fi',
-    'if [ "$(readlink "$ROOT/opt/minga" 2>/dev/null || true)" != "$INSTALL" ]; then ln -sfn "$INSTALL" "$ROOT/opt/minga"; changed=1; fi',
+    '# relative links, so they hold under MINGA_ROOT too',
+    'if [ "$(readlink "$ROOT/opt/minga" 2>/dev/null || true)" != "${INSTALL#/opt/}" ]; then ln -sfn "${INSTALL#/opt/}" "$ROOT/opt/minga"; changed=1; fi',
     'mkdir -p "$ROOT/usr/local/bin"',
-    'if [ "$(readlink "$ROOT/usr/local/bin/minga" 2>/dev/null || true)" != "/opt/minga/bin/minga" ]; then ln -sfn /opt/minga/bin/minga "$ROOT/usr/local/bin/minga"; changed=1; fi',
+    'if [ "$(readlink "$ROOT/usr/local/bin/minga" 2>/dev/null || true)" != ../../../opt/minga/bin/minga ]; then ln -sfn ../../../opt/minga/bin/minga "$ROOT/usr/local/bin/minga"; changed=1; fi',
     '',
     '# 3. join the mesh, once',
     'if [ -f "$ROOT$DATA/mesh.json" ]; then',
@@ -160,7 +161,7 @@ export function nodeScript (o: NodeScriptOptions): string {
       '# the release tarball, base64 (its sha256 is checked before it is unpacked)',
       'artifact_base64 () {',
       '  cat <<\'MINGA_ARTIFACT\'',
-      ...(o.embedded.toString('base64').match(/.{1,76}/g) ?? []),
+      wrapped(o.embedded.toString('base64'), 76),
       'MINGA_ARTIFACT',
       '}',
       '')
@@ -184,4 +185,11 @@ export function cloudInit (script: string): string {
     '  - [bash, /usr/local/sbin/minga-node.sh]',
     ''
   ].join('\n')
+}
+
+/** `text` in lines of `width` characters, as one string (a tarball's base64 is a million lines: no spread) */
+function wrapped (text: string, width: number): string {
+  const lines: string[] = []
+  for (let i = 0; i < text.length; i += width) lines.push(text.slice(i, i + width))
+  return lines.join('\n')
 }
