@@ -51,7 +51,7 @@ start () {
     # shellcheck disable=SC2086
     setsid $line > "$SHIM_STATE/minga.log" 2>&1 < /dev/null &
     echo $! > "$SHIM_STATE/pid-minga"
-  else sleep 3600 & echo $! > "$SHIM_STATE/pid-$unit"; fi
+  else sleep 3600 > /dev/null 2>&1 < /dev/null & echo $! > "$SHIM_STATE/pid-$unit"; fi
 }
 case "$verb" in
   is-active) running ;;
@@ -133,8 +133,8 @@ it('node script: a blank server becomes a node of the mesh; run again it changes
     assert.match(await readFile(join(server.root, 'etc/systemd/system/minga.service'), 'utf8'), 'KillMode=process')
     const nodes = await waitFor(async () => {
       const list = await mesh.json<any[]>(first, 'nodes')
-      return list.length === 2 && list.every(n => n.status === 'alive') ? list : undefined
-    }, { timeoutMs: 90_000, message: () => `the new server is a live node of the mesh; its minga.log:\n${serverLog(server.root)}` })
+      return list.length === 2 && list.every(n => n.status === 'alive') && list.some(n => n.labels?.zone === 'east') ? list : undefined
+    }, { timeoutMs: 90_000, message: () => `the new server is a live node of the mesh, labelled zone=east; its minga.log:\n${serverLog(server.root)}` })
     assert.equal(nodes.find(n => n.self !== true)?.labels, { zone: 'east' })
     assert.match((await exec(join(server.root, 'usr/local/bin/minga'), ['--version'])).stdout, '0.1.0')
 
