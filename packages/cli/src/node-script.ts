@@ -10,6 +10,7 @@
  * checked against its sha256 either way. `MINGA_ROOT` (a folder prefixed to
  * every path the script writes) lets tests run it without touching the host.
  */
+/* eslint-disable no-template-curly-in-string -- the script's ${…} are bash's, in plain strings */
 import { createHash } from 'node:crypto'
 
 export interface NodeScriptOptions {

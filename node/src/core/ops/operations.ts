@@ -5,7 +5,7 @@
  * call it.
  */
 import {
-  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { EventSink } from '../components.js'
@@ -14,7 +14,7 @@ import type { EventItem, MeshEvents } from '../events/mesh-events.js'
 import type { Secrets } from '../trust/secrets.js'
 import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
-import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
+import { BadRequestError, ClockSkewError, ForbiddenError, NotFoundError } from '../../errors.js'
 import { clockVerdict } from '../liveness/clock-offset.js'
 import { applyChangeSet, checkDeployable, type ApplyResult, type ChangeSet } from './apply.js'
 import { chunksOf, configFilesOf, dropChunks, storeChunks } from './configs.js'
