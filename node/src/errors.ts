@@ -22,3 +22,5 @@ export class ConflictError extends MingaError {}
 export class SourceCheckError extends MingaError {}
 /** git could not fetch or read a source (the next poll retries) */
 export class SourceFetchError extends MingaError {}
+/** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
+export class SupervisorError extends MingaError {}
