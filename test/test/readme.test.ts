@@ -163,7 +163,10 @@ test('every verb of the table runs with its example', async () => {
 
   // the desired state as files, and git as its source: a local repository stands in for the README's URL
   await example(verb('export'), dir('acme'))
-  assert.match(await readFile(join(work, 'infra/apps/web.yaml'), 'utf8'), /^name: web$/m)
+  const exported = await readFile(join(work, 'infra/apps/web.yaml'), 'utf8')
+  assert.match(exported, /^name: web$/m)
+  await example(verb('export'), dir('acme'))
+  assert.is(await readFile(join(work, 'infra/apps/web.yaml'), 'utf8'), exported, 'exporting twice without a change writes the same bytes')
   await example(verb('diff'), dir('acme'))
   for (const line of blockWith(examples, 'minga apply infra/apps --prune --dry-run').lines) {
     if (line.startsWith('minga apply infra/apps --prune --dry-run')) assert.match((await example(line, dir('acme'))).stdout, /nothing was changed/)
