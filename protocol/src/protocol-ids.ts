@@ -10,5 +10,11 @@ export const protocols = {
   sync: (meshId: string) => `/minga/${meshId}/sync/1.0.0`,
   join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
-  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`
+  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
+  /** backup blobs: put and has (request/response, wire-blobs.ts) */
+  blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,
+  /** backup blobs: get (a stream of chunks) */
+  blobGet: (meshId: string) => `/minga/${meshId}/blob-get/1.0.0`,
+  /** volumes: handoff of a singleton's data, snapshot now, list (node/src/core/volumes/wire.ts) */
+  volumes: (meshId: string) => `/minga/${meshId}/volumes/1.0.0`
 }

@@ -123,7 +123,7 @@ function portText (port: PortSpec): unknown {
 /** `name:/path[:ro]` or `/path` when that reads back to the same volume, else the mapping */
 function volumeText (volume: VolumeSpec): unknown {
   const text = volume.name === undefined ? volume.path : `${volume.name}:${volume.path}${volume.readOnly ? ':ro' : ''}`
-  return readsBack(text, volume, normalizeVolume) ? text : volume
+  return readsBack(text, volume, (raw, path, problems) => normalizeVolume(raw, () => undefined, path, problems)) ? text : volume
 }
 
 function tmpfsText (mount: TmpfsSpec): unknown {

@@ -75,11 +75,18 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'logs-batch', containers: [{ id: 'c0ffee'.repeat(8), replica: 0, lines: [[NOW, 0, 'GET / 200'], [NOW + 1, 1, 'warn: slow'], [NOW + 2, 2, 17]], more: true, ended: false }], more: true, done: false }),
     encodeMessage({ type: 'logs-closed' }),
     encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
-    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 })
+    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
+    encodeMessage({ type: 'volume-handoff', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-backup', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-list' }),
+    encodeMessage({ type: 'volume-handoff-ok', settled: false, generations: { pgdata: 7 } }),
+    encodeMessage({ type: 'volume-backup-ok', snapshots: [{ volume: 'pgdata', snapshot: 'ab'.repeat(32), generation: 8, bytes: 104857600, files: 1200, time: NOW, tookMs: 5300, bytesStored: 2048 }] }),
+    encodeMessage({ type: 'volume-list-ok', volumes: [{ node: a.peerId, name: 'minga-acme-db-pgdata', service: 'acme/db', volume: 'pgdata', bytes: 1000, files: 3, lineage: 'current', generation: 8, latest: { generation: 8, time: NOW, node: a.peerId, snapshot: 'ab'.repeat(32) } }, { node: a.peerId, name: 'minga-acme-db-pgdata.aside-20261129T180600Z', service: 'acme/db', volume: 'pgdata', bytes: 900, files: 3, lineage: 'aside', aside: { of: 'minga-acme-db-pgdata', at: NOW, reason: 'diverged' } }] })
   ]
   const types = [
     'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
-    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch'
+    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok'
   ]
   return {
     name: 'wire',

@@ -40,6 +40,7 @@ export type {
   RestartAction,
   StartAction,
   StopAction,
+  StopCause,
   Unplaced,
   UnplacedCause
 } from './types.js'
@@ -53,3 +54,5 @@ export { replicaCount } from './order.js'
 export { matchesConstraints } from './filters.js'
 export { DuplicateNodeError, DuplicateServiceError, SchedulerError } from './errors.js'
 export { rendezvousChoice, rendezvousOrder } from './rendezvous.js'
+export { DEFAULT_BACKUP_COPIES, chooseHolders, rankHolders } from './holders.js'
+export type { HolderCandidate, HolderOptions } from './holders.js'

@@ -181,6 +181,18 @@ test('every verb of the table runs with its example', async () => {
   await writeFile(join(work, 'minga-0.1.0-linux-x64.tar.gz'), 'a stand-in for the release tarball')
   await example(verb('node script'), dir('acme'), t => t.replace(' > ', ' --artifact minga-0.1.0-linux-x64.tar.gz > '))
   assert.is((await sh('bash -n node.sh && head -1 node.sh')).stdout, '#!/usr/bin/env bash\n')
+  // a service with a backed-up volume on acme's nodes; its snapshots go to riverside's and hilltop's
+  await writeFile(join(work, 'db.yaml'), 'name: db\nimage: minga/busybox:1\nsingleton: true\nallowOrgs: [acme]\nvolumes:\n  - { name: data, path: /data }\n')
+  assert.is((await sh('minga deploy -f db.yaml --wait', dir('acme'))).status, 0)
+  const backup = await example(verb('backup'), dir('acme'))
+  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /)
+  const listing = await example(verb('backup ls'), dir('acme'))
+  const snapshot = /^([0-9a-f]{8})\s+data\s/m.exec(listing.stdout)
+  assert.ok(snapshot !== null, listing.stdout)
+  assert.match((await example(verb('restore'), dir('acme'), t => t.replace('4f2a9c1e', snapshot[1]))).stdout, /snapshot [0-9a-f]{8} is generation \d+/)
+  await waitFor(async () => /acme\/db\s+data\s.*\scurrent\s/.test((await example(verb('volumes'), dir('acme'))).stdout), { label: 'the restored volume is current' })
+  const removed = await sh('minga rm db --volumes', dir('acme'))
+  assert.match(removed.stdout, /acme\/db: removed, with its volumes and their backups/, removed.stderr)
 
   // an organization drains and removes its own nodes
   const spare = (await peerOf('spare')).slice(-8)

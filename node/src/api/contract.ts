@@ -8,9 +8,9 @@
  * Streams (`/v1/logs`, `/v1/mesh/events`) are newline-delimited JSON of
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
-import type { ServiceRecord, Tally } from '@minga/protocol'
 import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
 import type { SourceView } from '../core/gitops/sources.js'
+import type { ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -18,9 +18,10 @@ import type { NodeView, ReplicaView, ServiceView } from '../core/ops/views.js'
 import type { AuditRecord } from '../core/trust/audit.js'
 import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
+import type { BackupListing } from '../core/volumes/verbs.js'
 
 export type { ApplyResult, ServiceChange, SourceView }
-export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent }
+export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
 
@@ -54,6 +55,14 @@ export interface ApplyBody {
 }
 /** `POST /v1/sources`: a git source to follow (`interval` in the duration grammar) */
 export interface SourceBody { name: string, url: string, ref: string, path: string, interval: string, prune: boolean, signers?: string[] }
+/** `POST /v1/backup`: a snapshot of the service's volumes now */
+export interface BackupBody { service: string }
+/** `POST /v1/restore`: the snapshot to restore (an id or a unique prefix; the latest when absent) */
+export interface RestoreBody { service: string, snapshot?: string }
+
+export interface VolumesResult { volumes: VolumeView[], unreachable: string[] }
+export interface BackupResult { service: string, node: string, snapshots: SnapshotView[] }
+export interface RestoreResult { service: string, chosen: Array<{ volume: string, snapshot: string, generation: number }> }
 
 export interface InviteResult { token: string, id: string, expires: number }
 export interface ConfigsResult { service: string, stored: string[], written: number }
@@ -76,6 +85,8 @@ export interface GetRoutes {
   [records: `/v1/records${string}`]: ServiceRecord[]
   [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
   '/v1/sources': SourceView[]
+  '/v1/volumes': VolumesResult
+  [backups: `/v1/backups${string}`]: BackupListing
 }
 
 /** POST routes: their body and their answer */
@@ -93,12 +104,15 @@ export interface PostRoutes {
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
   '/v1/apply': { body: ApplyBody, response: ApplyResult }
   '/v1/sources': { body: SourceBody, response: SourceView }
+  '/v1/backup': { body: BackupBody, response: BackupResult }
+  '/v1/restore': { body: RestoreBody, response: RestoreResult }
+  '/v1/recovery-key': { body: Record<string, never>, response: { org: string, key: string } }
 }
 
 /** DELETE routes and what they answer */
 export interface DeleteRoutes {
   [project: `/v1/projects/${string}`]: { removed: string[] }
-  [service: `/v1/services/${string}/${string}`]: { removed: string }
+  [service: `/v1/services/${string}/${string}`]: { removed: string, volumes?: true }
   [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
   [source: `/v1/sources/${string}`]: { removed: string }
 }

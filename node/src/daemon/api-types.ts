@@ -9,6 +9,7 @@ import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
+import type { VolumeVerbs } from '../core/volumes/verbs.js'
 
 /** the daemon's part: what the core cannot know */
 export interface NodeControl {
@@ -32,6 +33,8 @@ export interface ApiContext {
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
   sources: Pick<Sources, 'list' | 'set' | 'remove'>
+  /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
+  volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
 }
 

@@ -9,6 +9,7 @@ import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
 import { gitopsCommands } from './commands-gitops.js'
 import { serverCommands } from './commands-servers.js'
+import { volumeCommands } from './commands-volumes.js'
 import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
@@ -23,6 +24,7 @@ const program = new Command('minga')
 meshCommands(program)
 serviceCommands(program)
 gitopsCommands(program)
+volumeCommands(program)
 opsCommands(program)
 trustCommands(program)
 serverCommands(program)
