@@ -41,7 +41,7 @@ const CHECK_ERRORS = new Set(['SourceCheckError', 'InvalidSpecError', 'BadReques
 interface Watched { nextPoll: number, polling: boolean, record: string }
 
 /** the node that watches `org/name` among the live members of `org` (cordoned ones only when no other is live) */
-export function sourceWatcher (state: CoreComponents['state'], live: string[], org: string, name: string): string | undefined {
+export function sourceWatcher (state: CoreComponents['state'], live: readonly string[], org: string, name: string): string | undefined {
   const ofOrg = live.filter(peer => state.memberOrg(peer) === org && state.revoked(peer) === undefined)
   const uncordoned = ofOrg.filter(peer => state.value(keys.cordon(peer)) === undefined)
   return rendezvousChoice(`source/${org}/${name}`, uncordoned.length > 0 ? uncordoned : ofOrg)
