@@ -16,6 +16,7 @@ import { Prng } from '../engine/prng.js'
 import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
+import type { VolumePeer, SimVolumes } from './volumes.js'
 import type { WireCache } from './wire-cache.js'
 
 export interface Shared {
@@ -28,6 +29,8 @@ export interface Shared {
   verify: (meshId: string, entry: Entry) => boolean
   placementCache: LruPlacementCache
   wire: WireCache
+  /** the volumes model, in scenarios with volumes (none: the core runs without a volume backend) */
+  volumes?: SimVolumes
   /** called for every core event of every node */
   onEvent: (node: SimNode, event: MeshEvent) => void
 }
@@ -57,7 +60,7 @@ const SIM_LOGGER = namedLogger('minga:sim')
 /**
  * one simulated server (see above): `start()` boots an incarnation of the real core, `kill()` takes the host down with its containers
  */
-export class SimNode {
+export class SimNode implements VolumePeer {
   readonly persistence = new MemoryPersistence()
   current?: Incarnation
   private host?: Host
@@ -88,6 +91,13 @@ export class SimNode {
     return this.host?.engine
   }
 
+  /** replicas running on the host, whether minga's process runs or not */
+  running (): Array<{ service: string, replica: number }> {
+    const engine = this.host?.engine
+    if (engine === undefined) return []
+    return engine.all().filter(c => c.state === 'running').map(c => c.replica)
+  }
+
   async start (): Promise<void> {
     if (this.current !== undefined || this.vanished) return
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
@@ -116,7 +126,8 @@ export class SimNode {
       decode: this.shared.wire.decode,
       verifyHeartbeat: this.shared.wire.verifyHeartbeat,
       events,
-      logger: SIM_LOGGER
+      logger: SIM_LOGGER,
+      ...(this.shared.volumes === undefined ? {} : { volumes: this.shared.volumes.forProcess(this.index, this.id, clock) })
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
     host.supervisor?.attach()

@@ -12,6 +12,7 @@ import type { SimNode } from '../cluster/sim-node.js'
 import type { MeshSnapshot } from './invariants.js'
 import { activeContainers, agreement, assignmentKey, assignmentOf } from './views.js'
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
+import { VolumeWatch } from './volume-watch.js'
 
 /** changes whose replica moves are counted against the optimum */
 const MOVES = new Set<ChangeKind>(['kill', 'org-loss', 'restart', 'cordon'])
@@ -32,6 +33,8 @@ export class Observer {
   readonly acknowledged: Entry[] = []
   readonly singletonViolations: MeshSnapshot['singletonViolations'] = []
   readonly counts = { starts: 0, stops: 0, crashes: 0, errors: 0, deadReports: 0 }
+  /** snapshots, restores and volume starts, in scenarios with volumes */
+  readonly volumes?: VolumeWatch
   private readonly hashes = new WeakMap<ServiceSpec, string>()
   private lastAgreed?: Assignment
   private lastAvailability = 0
@@ -43,6 +46,7 @@ export class Observer {
 
   constructor (private readonly cluster: Cluster) {
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
+    if (cluster.volumes !== undefined) this.volumes = new VolumeWatch(cluster)
     cluster.onEvent((node, event) => {
       if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
       else if (event.kind === 'replica-crash') this.counts.crashes++
@@ -146,7 +150,8 @@ export class Observer {
         }
       }),
       acknowledged: this.acknowledged,
-      singletonViolations: this.singletonViolations
+      singletonViolations: this.singletonViolations,
+      ...(this.volumes === undefined ? {} : { volumes: this.volumes.snapshot() })
     }
   }
 

@@ -1,6 +1,7 @@
 /** the figures of one run, as the JSON summary and the report show them */
 import type { Scenario } from '../scenario/types.js'
-import type { Violation } from './invariants.js'
+import type { MeshSnapshot, Violation } from './invariants.js'
+import type { VolumeWatch } from './volume-watch.js'
 import type { Change, Sample } from './series.js'
 
 export interface Stats { n: number, mean: number, p50: number, p99: number, max: number }
@@ -20,12 +21,32 @@ export interface Summary {
   moved: { moved: number, optimal: number, ratio: number | null }
   overReplication: { maxExtraCopies: number, maxDuringPartition: number }
   singletonViolations: number
+  /** scenarios with volumes: snapshots acknowledged and how long they took, restores, volumes kept aside, and the snapshot invariants */
+  volumes?: VolumeFigures
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
   containers: { starts: number, stops: number, startErrors: number }
   quiescentAfterMs: number | null
   invariants: { ok: boolean, violations: Violation[] }
   coreErrors: string[]
   speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
+}
+
+export interface VolumeFigures {
+  services: number
+  /** R, and the modelled size (bytes) and throughput (bytes/s) */
+  copies: number
+  size: number
+  throughput: number
+  snapshots: number
+  snapshotMs: Stats
+  restores: number
+  restoreMs: Stats
+  asides: number
+  backupErrors: number
+  /** acknowledged snapshots no running holder keeps (allowed only when R or more of their holders failed) */
+  unreadable: number
+  lost: number
+  staleStarts: number
 }
 
 /** count, mean, p50, p99 and max of `values` (ms), rounded */
@@ -75,4 +96,24 @@ export function scenarioShape (s: Scenario): Pick<Summary, 'scenario' | 'seed' |
 export function round (x: number, digits = 2): number {
   const f = 10 ** digits
   return Math.round(x * f) / f
+}
+
+/** the volume figures of a run with volumes (see VolumeFigures) */
+export function volumeFigures (scenario: Scenario, watch: VolumeWatch, snapshot: MeshSnapshot, violations: Violation[]): VolumeFigures {
+  const fates = snapshot.volumes?.snapshots ?? []
+  return {
+    services: scenario.services.volumes,
+    copies: scenario.backup.holders,
+    size: scenario.backup.size,
+    throughput: scenario.backup.throughput,
+    snapshots: watch.acknowledged.length,
+    snapshotMs: stats(watch.snapshotMs),
+    restores: watch.restoreMs.length,
+    restoreMs: stats(watch.restoreMs),
+    asides: watch.counts.asides,
+    backupErrors: watch.counts.backupErrors,
+    unreadable: fates.filter(f => f.retained && f.holdersUp === 0).length,
+    lost: violations.filter(v => v.invariant === 'snapshot-lost').length,
+    staleStarts: watch.staleStarts.length
+  }
 }
