@@ -8,7 +8,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ModelSnapshot } from '@minga/node/core'
-import { runScenario, type Cluster } from '../src/index.js'
+import { fuzzScenario, runScenario, type Cluster } from '../src/index.js'
 import { scenario } from './helpers.js'
 
 test('volumes-org-loss: every singleton comes back restored to its latest snapshot; no acknowledged snapshot is lost, no volume is older, never two copies', async () => {
@@ -56,6 +56,14 @@ test('a restore that brings back an older snapshot is caught at the replica\'s s
   const stale = result.summary.invariants.violations.filter(v => v.invariant === 'stale-volume')
   assert.ok(stale.length > 0, JSON.stringify(result.summary.invariants.violations))
   assert.match(stale[0].detail, /older than the acknowledged generation \d+ \(by its data\)/)
+})
+
+test('a singleton restored on the majority side during a partition is not started once the heal gave it back to its node (fuzz seed 6)', async () => {
+  // partition at 72 s: the minority's copy stops, the majority's node restores it (2.5 s); the heal comes meanwhile and
+  // the assignment returns to the first node, which starts it: the restoring node must not start a second copy after
+  const result = await runScenario(fuzzScenario(await scenario('volumes-org-loss'), 6))
+  assert.is(result.summary.singletonViolations, 0, JSON.stringify(result.summary.invariants.violations))
+  assert.ok(result.summary.invariants.ok, JSON.stringify(result.summary.invariants.violations))
 })
 
 test('scenarios without volumes run the core without a volume backend', async () => {
