@@ -98,6 +98,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     },
     singletonViolations: observer.singletonViolations.length,
     ...(observer.volumes === undefined ? {} : { volumes: volumeFigures(scenario, observer.volumes, snapshot, violations) }),
+    detection: observer.detection.result(),
     traffic: {
       bytesPerNodePerSec: stats(bytesPerNode),
       msgsPerNodePerSec: stats(msgsPerNode),

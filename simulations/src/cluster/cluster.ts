@@ -20,6 +20,7 @@ import { SimNode, type Shared } from './sim-node.js'
 import { makeSpec } from './specs.js'
 import { SimVolumes } from './volumes.js'
 import { WireCache } from './wire-cache.js'
+import { clusterStores } from './sharing.js'
 import { topics } from '@minga/protocol'
 
 const EVENT_CODES: Record<string, number> = {}
@@ -39,6 +40,7 @@ export class Cluster {
   readonly verdicts = new Map<string, boolean>()
   readonly placementCache = new LruPlacementCache(64)
   readonly wire = new WireCache()
+  readonly stores = clusterStores()
   net!: Network
   genesis!: Genesis
   /** volumes and their backups, in scenarios with volumes */
@@ -90,7 +92,7 @@ export class Cluster {
     this.genesis = buildGenesis({ seed: s.seed, identities, orgOf: this.orgOf, orgNames: this.orgNames, record, services, start: SIM_EPOCH - 3_600_000 })
     this.net = new Network({ sim: this.sim, params: s.network, seed: s.seed, peerIds: identities.map(i => i.peerId), org: this.orgOf, region, digest: this.digest })
     const meshId = this.genesis.meshId
-    for (const topic of [topics.heartbeat(meshId), topics.entries(meshId), topics.down(meshId)]) this.net.overlay(topic)
+    this.net.overlay(topics.entries(meshId))
     const verdicts = this.verdicts
     if (s.services.volumes > 0) this.volumes = new SimVolumes(s.backup, () => this.nodes, this.specs)
     const shared: Shared = {
@@ -108,6 +110,7 @@ export class Cluster {
       },
       placementCache: this.placementCache,
       wire: this.wire,
+      stores: this.stores,
       onEvent: (node, event) => {
         this.digest.add(event.time, node.index, EVENT_CODES[event.kind] ??= Object.keys(EVENT_CODES).length + 100)
         for (const listener of this.listeners) listener(node, event)

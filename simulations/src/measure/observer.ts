@@ -9,6 +9,7 @@ import { containerHash, type Entry, type ServiceSpec } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
+import { DetectionWatch } from './detection.js'
 import type { MeshSnapshot } from './invariants.js'
 import { activeContainers, agreement, assignmentKey, assignmentOf } from './views.js'
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
@@ -35,6 +36,8 @@ export class Observer {
   readonly counts = { starts: 0, stops: 0, crashes: 0, errors: 0, deadReports: 0 }
   /** snapshots, restores and volume starts, in scenarios with volumes */
   readonly volumes?: VolumeWatch
+  /** the failure detector's timings and false verdicts */
+  readonly detection: DetectionWatch
   private readonly hashes = new WeakMap<ServiceSpec, string>()
   private lastAgreed?: Assignment
   private lastAvailability = 0
@@ -45,6 +48,7 @@ export class Observer {
   private readonly established = new Set<string>()
 
   constructor (private readonly cluster: Cluster) {
+    this.detection = new DetectionWatch(cluster)
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
     if (cluster.volumes !== undefined) this.volumes = new VolumeWatch(cluster)
     cluster.onEvent((node, event) => {
