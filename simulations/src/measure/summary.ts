@@ -52,6 +52,8 @@ export interface VolumeFigures {
   unreadable: number
   lost: number
   staleStarts: number
+  /** singleton starts behind a snapshot acknowledged by a node that died before the starting node heard of it (not a violation: nothing could restore it; the lineage keeps that copy aside later) */
+  behindUnheard: number
 }
 
 /** the convergence times (ms) of the changes that converged, and how many never did */
@@ -105,6 +107,7 @@ export function volumeFigures (scenario: Scenario, watch: VolumeWatch, snapshot:
     backupErrors: watch.counts.backupErrors,
     unreadable: fates.filter(f => f.retained && f.holdersUp === 0).length,
     lost: violations.filter(v => v.invariant === 'snapshot-lost').length,
-    staleStarts: watch.staleStarts.length
+    staleStarts: watch.staleStarts.length,
+    behindUnheard: watch.counts.behindUnheard
   }
 }

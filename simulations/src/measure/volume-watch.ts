@@ -3,7 +3,8 @@
  * entry written by the node that took it, the moment `minga backup` would
  * answer), how long snapshots and restores took (the core's `snapshot` and
  * `restore` events), and at every start of a singleton's replica, the
- * generation its volume is at against the latest acknowledged snapshot.
+ * generation its volume is at against the latest acknowledged snapshot
+ * that node had heard of.
  */
 import type { MeshEvent } from '@minga/node/core'
 import { backedVolumes } from '@minga/node/core'
@@ -30,9 +31,7 @@ export class VolumeWatch {
   readonly staleStarts: StaleStart[] = []
   readonly snapshotMs: number[] = []
   readonly restoreMs: number[] = []
-  readonly counts = { asides: 0, backupErrors: 0, restoreStarts: 0 }
-  /** the newest acknowledged snapshot of each service's volume */
-  private readonly latest = new Map<string, AcknowledgedSnapshot>()
+  readonly counts = { asides: 0, backupErrors: 0, restoreStarts: 0, behindUnheard: 0 }
 
   constructor (private readonly cluster: Cluster) {
     cluster.onEvent((node, event) => { this.seen(node, event) })
@@ -83,32 +82,35 @@ export class VolumeWatch {
     for (const volume of backedVolumes(spec, 0)) {
       const record = state.value(keys.snapshot(spec.org, spec.name, volume.volume, node.id))
       if (record === undefined) continue
-      const key = `${service}/${volume.volume}`
       if (this.acknowledged.some(a => a.snapshot === record.snapshot)) continue
-      const acknowledged = { at, node: node.id, service, volume: volume.volume, snapshot: record.snapshot, generation: record.generation }
-      this.acknowledged.push(acknowledged)
-      if (record.generation >= (this.latest.get(key)?.generation ?? 0)) this.latest.set(key, acknowledged)
+      this.acknowledged.push({ at, node: node.id, service, volume: volume.volume, snapshot: record.snapshot, generation: record.generation })
     }
   }
 
   /**
-   * a singleton's replica starts: its volume must be at the latest acknowledged snapshot, or newer: by its lineage
-   * record (the generation it started from) and by its data (every line of that snapshot is in it)
+   * a singleton's replica starts: its volume must be at the newest acknowledged snapshot this node had heard of, or
+   * newer: by its lineage record (the generation it started from) and by its data (every line of that snapshot is in
+   * it). A snapshot acknowledged by a node that died before any other heard of it cannot be restored from; a start
+   * behind it counts in `behindUnheard` (the lineage keeps that copy aside once the entry arrives)
    */
   private checkStart (node: SimNode, subject: string, at: number): void {
     const [service, replica] = subject.split('#')
     const spec: ServiceSpec | undefined = this.cluster.specs.get(service)
-    if (spec?.singleton !== true || replica !== '0') return
+    const state = node.current?.state
+    if (spec?.singleton !== true || replica !== '0' || state === undefined) return
     const volumes = this.cluster.volumes!
     const disk = volumes.disk(node.index)
     for (const volume of backedVolumes(spec, 0)) {
-      const latest = this.latest.get(`${service}/${volume.volume}`)
-      if (latest === undefined) continue
+      const heard = (a: AcknowledgedSnapshot): boolean => (state.value(keys.snapshot(spec.org, spec.name, volume.volume, a.node))?.generation ?? 0) >= a.generation
+      const mine = this.acknowledged.filter(a => a.service === service && a.volume === volume.volume)
+      const known = mine.filter(heard).reduce<AcknowledgedSnapshot | undefined>((best, a) => best === undefined || a.generation > best.generation ? a : best, undefined)
       const generation = disk.lineage.records.get(volume.name)?.base.generation ?? 0
-      const lines = volumes.repositories.snapshots.get(latest.snapshot)?.files.get(LINES_FILE) ?? ''
+      if (mine.some(a => a.generation > generation && !heard(a))) this.counts.behindUnheard++
+      if (known === undefined) continue
+      const lines = volumes.repositories.snapshots.get(known.snapshot)?.files.get(LINES_FILE) ?? ''
       const held = disk.volumes.get(volume.name)?.files.get(LINES_FILE) ?? ''
-      const why = generation < latest.generation ? 'its lineage record' : !held.startsWith(lines) ? 'its data' : undefined
-      if (why !== undefined) this.staleStarts.push({ at, node: node.id, service, volume: volume.volume, generation, latest: latest.generation, why })
+      const why = generation < known.generation ? 'its lineage record' : !held.startsWith(lines) ? 'its data' : undefined
+      if (why !== undefined) this.staleStarts.push({ at, node: node.id, service, volume: volume.volume, generation, latest: known.generation, why })
     }
   }
 }
