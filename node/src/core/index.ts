@@ -67,6 +67,10 @@ export { NO_REAPER, runtimeEngine } from './supervision/runtime-engine.js'
 export type { AttachResult, ProcessReaper, StopRound, StoppedHow, SupervisedContainer, SupervisedEngine, WatchdogState } from './supervision/types.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 
+export { MemoryLineage, ModelBackend, ModelRepositories, type ModelBackendInit, type ModelRepositoriesInit, type ModelSnapshot, type ModelVolume } from './volumes/model-backend.js'
+export { DEFAULT_VOLUME_TIMING, type VolumeTiming } from './volumes/keeper.js'
+export { backedVolumes, type BackedVolume } from './volumes/repository.js'
+
 export { MemoryRuntime, type MemoryRuntimeInit } from '../runtime/memory.js'
 export { MemoryEngine, type Delay, type MemoryEngineInit } from '../runtime/memory-engine.js'
 export * from '../runtime/types.js'
