@@ -234,11 +234,9 @@ export class Members {
     const wanted = Math.max(0, Math.min(config.suspicionConfirmations, this.init.liveCount() - 2))
     const min = suspicionTimeout(config, n)
     const max = config.suspicionMaxMult * min
-    // Lifeguard: a node that is itself slow (a high local health score) also waits longer before it declares anyone dead
-    const shortest = Math.min(max, this.init.awareness.scale(min))
     const node = update.node
     const inc = update.inc
-    const suspicion = new Suspicion(clock, update.from, wanted, shortest, max, (confirmations) => {
+    const suspicion = new Suspicion(clock, update.from, wanted, min, max, (confirmations) => {
       if (this.suspicions.get(node) !== suspicion) return
       this.suspicions.delete(node)
       const current = table.get(node)
