@@ -112,6 +112,19 @@ test('a node whose CPU stalls for 5 s: on resuming, its late timers fire before 
   assert.ok(withLhm.accusations <= without.accusations, `with LHM ${withLhm.accusations}, without ${without.accusations}`)
 })
 
+test('a node stalled for 3 s is not declared dead by a member with nobody to confirm it: its refutation reaches the accuser even though it rode on acks the accuser had given up on', async () => {
+  const mesh = await SwimCluster.start(2, { latency: 20, seed: 13 })
+  await mesh.advance(10_000)
+  const stalled = mesh.hosts[1]
+  for (let i = 0; i < 5; i++) {
+    stalled.clock.stall(3000)
+    await mesh.advance(30_000)
+  }
+  assert.ok(mesh.events.some(e => e.subject === stalled.id && e.status === 'suspect'), 'it was suspected')
+  assert.equal(mesh.events.filter(e => e.status === 'dead').map(e => `${e.subject.slice(-4)} by ${e.observer.slice(-4)}: ${e.reason}`), [])
+  for (const h of mesh.hosts) assert.ok(mesh.agree(h, 'alive'), 'everyone alive everywhere')
+})
+
 test('10% loss, as TCP sees it (retransmissions): 50 members for 10 virtual minutes, nobody declared dead', async () => {
   const mesh = await SwimCluster.start(50, { loss: 0.1, latency: 40, seed: 11 })
   await mesh.advance(600_000)

@@ -83,10 +83,10 @@ export function pushPullInterval (config: MembershipConfig, n: number): number {
  * Lifeguard's remaining suspicion time after `confirmations` of the `wanted`
  * ones: from `max` down to `min` on a log scale (memberlist
  * remainingSuspicionTime), less the time `elapsed` since it began; may be
- * negative (expired)
+ * negative (expired). With none `wanted` (nobody else could confirm), `max`
  */
 export function remainingSuspicion (confirmations: number, wanted: number, elapsed: number, min: number, max: number): number {
-  if (wanted < 1) return min - elapsed
+  if (wanted < 1) return max - elapsed
   const fraction = Math.log(confirmations + 1) / Math.log(wanted + 1)
   const timeout = Math.max(min, Math.floor(max - fraction * (max - min)))
   return timeout - elapsed

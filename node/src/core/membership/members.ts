@@ -184,6 +184,10 @@ export class Members {
   private onSuspect (update: SuspectUpdate, reason?: string): void {
     const { table, self, queue } = this.init
     const known = table.get(update.node)
+    if (update.node === self && update.inc < this.own.inc) {
+      this.resend()
+      return
+    }
     if (known === undefined || update.inc < known.inc) return
     const suspicion = this.suspicions.get(update.node)
     if (suspicion !== undefined) {
@@ -204,6 +208,10 @@ export class Members {
   private onDead (update: DeadUpdate, reason: string): void {
     const { table, self, queue } = this.init
     const known = table.get(update.node)
+    if (update.node === self && update.inc < this.own.inc && !this.leaving) {
+      this.resend()
+      return
+    }
     if (known === undefined || update.inc < known.inc) return
     this.cancelSuspicion(update.node)
     if (known.status === 'dead' || known.status === 'left') return
@@ -266,6 +274,15 @@ export class Members {
     this.init.table.set({ node: this.init.self, status: 'alive', inc, alive: this.own })
     this.init.queue.push(this.own)
     this.init.awareness.apply(1)
+  }
+
+  /**
+   * A peer still accuses us below our incarnation: our refutation never
+   * reached it (it rode on acks to probes the accuser had given up on while
+   * we stalled), so our current alive goes out again, with no new incarnation
+   */
+  private resend (): void {
+    if (this.init.queue.peek(this.init.self) !== this.own) this.init.queue.push(this.own)
   }
 
   private verified (update: AliveUpdate, from?: string): boolean {

@@ -3,10 +3,16 @@
  * suspicion.go): it starts at `max` and shrinks towards `min` as other
  * members confirm the suspicion independently, each counted once; the
  * accuser that started it never counts. When it runs out, `expire` is
- * called with the confirmations seen.
+ * called with the confirmations seen. With nobody left to confirm it
+ * (`wanted` 0: a 2-node mesh, or every other member down) it runs its
+ * longest: memberlist takes the shortest there, which in a small mesh kills
+ * a member that merely stalled for two seconds on a loaded machine.
  */
 import type { Clock, Timer } from '../clock.js'
 import { remainingSuspicion } from './config.js'
+
+/** a timer this late means this node stalled (its CPU, a GC pause), ms */
+const STALLED_MS = 1000
 
 export class Suspicion {
   private readonly confirmedBy = new Set<string>()
@@ -25,7 +31,7 @@ export class Suspicion {
   ) {
     this.confirmedBy.add(accuser)
     this.startedAt = clock.now()
-    this.timer = clock.after(wanted < 1 ? min : max, () => this.expire(this.confirmations))
+    this.timer = this.arm(max)
   }
 
   get count (): number {
@@ -39,8 +45,23 @@ export class Suspicion {
     this.confirmations++
     const remaining = remainingSuspicion(this.confirmations, this.wanted, this.clock.now() - this.startedAt, this.min, this.max)
     this.timer.cancel()
-    this.timer = this.clock.after(Math.max(0, remaining), () => this.expire(this.confirmations))
+    this.timer = this.arm(Math.max(0, remaining))
     return true
+  }
+
+  /**
+   * After a stall of this node, its late timers fire before the messages
+   * that waited meanwhile (Node's timers phase runs before its poll phase):
+   * a timer that fires more than STALLED_MS late waits once more as long as
+   * it was late (up to `min`), so a refutation already on its way counts
+   */
+  private arm (ms: number, regraced = false): Timer {
+    const due = this.clock.now() + ms
+    return this.clock.after(ms, () => {
+      const late = this.clock.now() - due
+      if (late > STALLED_MS && !regraced) this.timer = this.arm(Math.min(late, this.min), true)
+      else this.expire(this.confirmations)
+    })
   }
 
   cancel (): void {
