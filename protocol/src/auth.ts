@@ -9,7 +9,8 @@
  * only when nothing that can arrive later would make it valid.
  *
  * The rules, by key:
- * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`: nodes of <org>; once <org>'s removal
+ * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*` and the image kinds (`image`, `tag`,
+ *   `scan`, `policy`, `waiver`, `build`, `build-result`, `scanner-db`): nodes of <org>; once <org>'s removal
  *   has passed, anyone may delete them (that is how the removal takes effect)
  * - `cordon/<peer>`: the node itself or nodes of its org
  * - `revoked/<peer>`: the node itself or nodes of its org; anyone once the
@@ -103,6 +104,14 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
     case 'service':
     case 'secret':
     case 'config':
+    case 'image':
+    case 'tag':
+    case 'scan':
+    case 'policy':
+    case 'waiver':
+    case 'build':
+    case 'build-result':
+    case 'scanner-db':
       if (authorOrg === key.org) return OK
       if (entry.tombstone !== true) return reject('wrong-org', `only members of ${key.org} write ${key.kind} entries of ${key.org}`)
       return removalOf(view, key.org) !== undefined ? OK : wait('wrong-org', `only members of ${key.org} delete its ${key.kind}s, until the mesh removes ${key.org}`)

@@ -10,5 +10,7 @@ export const protocols = {
   sync: (meshId: string) => `/minga/${meshId}/sync/1.0.0`,
   join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
-  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`
+  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
+  /** chunks of images and other content by digest (wire-chunks.ts) */
+  chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`
 }

@@ -14,6 +14,10 @@ import { isPeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
 import type { ServiceRecord } from './spec.js'
+import {
+  imageRecordChecks, type BuildRecord, type BuildResultRecord, type ImageRecord, type PolicyRecord, type ScannerDbRecord, type ScanRecord,
+  type TagRecord, type WaiverRecord
+} from './image-records.js'
 
 export type MeshRecord = { id: string, root: string, created: number }
 export type OrgRecord = { name: string, invite?: string }
@@ -87,6 +91,14 @@ export type RecordOf = {
   config: ConfigChunkRecord
   proposal: ProposalRecord
   vote: VoteRecord
+  image: ImageRecord
+  tag: TagRecord
+  scan: ScanRecord
+  policy: PolicyRecord
+  waiver: WaiverRecord
+  build: BuildRecord
+  'build-result': BuildResultRecord
+  'scanner-db': ScannerDbRecord
 }
 
 /** a live entry of kind K: its key and its value typed */
@@ -134,7 +146,15 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc(v.version) ? sealedSecretProblem(v.sealed) : 'secret version must be a clock stamp'),
   config: (v, k) => fields(v, ['data']) ?? checkConfigChunk(v.data, k.digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
-  vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
+  vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
+  image: (v) => imageRecordChecks.image(v),
+  tag: (v, k) => imageRecordChecks.tag(v, k.id),
+  scan: (v) => imageRecordChecks.scan(v),
+  policy: (v) => imageRecordChecks.policy(v),
+  waiver: (v) => imageRecordChecks.waiver(v),
+  build: (v) => imageRecordChecks.build(v),
+  'build-result': (v) => imageRecordChecks.buildResult(v),
+  'scanner-db': (v) => imageRecordChecks.scannerDb(v)
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {

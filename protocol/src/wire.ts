@@ -15,10 +15,12 @@ import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, n
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
+import { CHUNKS_MESSAGE_BYTES, chunksCheckers, type ChunksMessage } from './wire-chunks.js'
 
 export * from './wire-heartbeat.js'
 export * from './wire-logs.js'
 export * from './wire-events.js'
+export * from './wire-chunks.js'
 export type { Capacity } from './wire-check.js'
 
 /** gossip of new entries */
@@ -87,6 +89,7 @@ export type WireMessage =
   | DownMessage
   | LogsMessage
   | EventsMessage
+  | ChunksMessage
 
 export type WireMessageType = WireMessage['type']
 
@@ -108,7 +111,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   error: 16 * 1024,
   down: 1024,
   ...LOGS_MESSAGE_BYTES,
-  ...EVENTS_MESSAGE_BYTES
+  ...EVENTS_MESSAGE_BYTES,
+  ...CHUNKS_MESSAGE_BYTES
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -140,6 +144,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...logsCheckers,
   ...eventsCheckers,
+  ...chunksCheckers,
   heartbeat: checkHeartbeat,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))

@@ -75,11 +75,17 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'logs-batch', containers: [{ id: 'c0ffee'.repeat(8), replica: 0, lines: [[NOW, 0, 'GET / 200'], [NOW + 1, 1, 'warn: slow'], [NOW + 2, 2, 17]], more: true, ended: false }], more: true, done: false }),
     encodeMessage({ type: 'logs-closed' }),
     encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
-    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 })
+    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
+    encodeMessage({ type: 'chunks-has', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32), 'ef'.repeat(32)] }),
+    encodeMessage({ type: 'chunks-have', have: '101' }),
+    encodeMessage({ type: 'chunks-get', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32)] }),
+    encodeMessage({ type: 'chunks-held' }),
+    encodeMessage({ type: 'chunks-held-ok', roots: ['ab'.repeat(32)] })
   ]
   const types = [
     'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
-    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch'
+    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'chunks-has', 'chunks-have', 'chunks-get', 'chunks-held', 'chunks-held-ok'
   ]
   return {
     name: 'wire',
