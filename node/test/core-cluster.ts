@@ -7,7 +7,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
-import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
+import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 export { LocalMesh, LocalNet } from './local-mesh.js'
@@ -65,6 +65,8 @@ export interface NodeOptions {
   runtime?: RecordingRuntime
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
   clockOffsetMs?: number
+  /** a chunk store and an image engine: images carried by the mesh */
+  images?: NodeCoreInit['images']
 }
 
 export const MESH_ID = 'trust-mesh'
@@ -146,7 +148,8 @@ export class TestCluster {
       labels: options.labels,
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
-      timing: options.timing
+      timing: options.timing,
+      images: options.images
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
     await core.start()

@@ -12,5 +12,7 @@ export const protocols = {
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
   events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
   /** chunks of images and other content by digest (wire-chunks.ts) */
-  chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`
+  chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`,
+  /** the chunks themselves, streamed (wire-chunks.ts: chunks-get and chunk frames) */
+  chunksGet: (meshId: string) => `/minga/${meshId}/chunks-get/1.0.0`
 }

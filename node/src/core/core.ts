@@ -25,6 +25,8 @@ import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
 import { Secrets } from './trust/secrets.js'
 import { Trust } from './trust/trust.js'
+import { Images } from './images/images.js'
+import type { ChunkStore, ImageEngine } from './images/types.js'
 
 export interface NodeCoreInit {
   identity: Identity
@@ -51,6 +53,12 @@ export interface NodeCoreInit {
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
+  /**
+   * images carried by the mesh: this node's chunk store and its engine's
+   * images (the daemon's disk and Docker; tests' in-memory twins). Without
+   * them, replicas run whatever image their engine finds or pulls
+   */
+  images?: { store: ChunkStore, engine: ImageEngine, fetch?: { window?: number, batch?: number, surveyMs?: number, stallMs?: number } }
 }
 
 /**
@@ -75,6 +83,8 @@ export class NodeCore {
   readonly reconciler: Reconciler
   readonly trust: Trust
   readonly secrets: Secrets
+  /** images carried by the mesh, pinned by digest (when the node has a chunk store and an image engine) */
+  readonly images?: Images
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -115,7 +125,18 @@ export class NodeCore {
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
     this.secrets = new Secrets({ ...common, liveness: this.liveness })
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec) })
+    if (init.images !== undefined) {
+      this.images = new Images({
+        ...common,
+        mesh: init.mesh,
+        store: init.images.store,
+        engine: init.images.engine,
+        liveness: this.liveness,
+        reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() },
+        fetch: init.images.fetch
+      })
+    }
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), images: this.images })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
@@ -187,6 +208,7 @@ export class NodeCore {
     this.eventWatch.start()
     this.trust.start()
     this.secrets.start()
+    this.images?.start()
     await this.reconciler.start()
   }
 
@@ -200,6 +222,7 @@ export class NodeCore {
     this.sync.stop()
     this.secrets.stop()
     this.trust.stop()
+    this.images?.stop()
     this.liveness.stop()
   }
 

@@ -52,6 +52,13 @@ export { collapseEchoes, MeshEvents, type EventItem, type EventsBatch, type Even
 export { DEFAULT_LOGS_LIMITS, LogsServer, type LogsLimits } from './logs/logs-server.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 
+export { Images, type ImagesComponents, type PushOptions, type PushResult, type Resolved } from './images/images.js'
+export { MemoryChunkStore } from './images/memory-store.js'
+export { MemoryImages } from './images/memory-images.js'
+export { ChunkFetcher, type FetchProgress, type FetchResult, type FetcherStats } from './images/fetcher.js'
+export { storeFile, readFile } from './images/chunking.js'
+export { chainIds, configDiffIds } from './images/image-config.js'
+export type { ChunkStore, EngineImage, ImageEngine, ImageHooks, LoadFile, SavedFile } from './images/types.js'
 export { MemoryRuntime, type MemoryRuntimeInit } from '../runtime/memory.js'
 export { MemoryEngine, type Delay, type MemoryEngineInit } from '../runtime/memory-engine.js'
 export * from '../runtime/types.js'

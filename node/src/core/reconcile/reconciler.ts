@@ -19,6 +19,7 @@ import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, 
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
+import type { ImageHooks } from '../images/types.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
@@ -47,6 +48,8 @@ export interface ReconcilerComponents extends CoreComponents {
    * throws when one is not here yet (the start is retried with back-off)
    */
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
+  /** the images room: a pinned image fetched from the mesh before a start */
+  images?: ImageHooks
 }
 
 const DEFAULT_CONCURRENCY = 4
@@ -144,9 +147,22 @@ export class Reconciler implements ReconcileView {
 
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
   replicaProblems (): ReplicaNote[] {
-    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
+    const fetching = this.imageNotes()
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return fetching
     const byId = servicesById(this.refresh().services)
-    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    // an image on its way says more than the failure that came before it
+    return [...fetching, ...notes.filter(n => !fetching.some(f => f.service === n.service && f.replica === n.replica))]
+  }
+
+  /** the replicas here waiting for their image to come from the mesh */
+  private imageNotes (): ReplicaNote[] {
+    const notes = this.init.images?.notes() ?? []
+    if (notes.length === 0) return []
+    const self = this.init.identity.peerId
+    const assignment = this.refresh().assignment
+    return notes.flatMap(n => (assignment.services[n.service] ?? []).flatMap((node, replica) =>
+      node === self && !this.observed.some(c => c.service === n.service && c.replica === replica) ? [{ service: n.service, replica, error: n.text, at: this.init.clock.now() }] : []))
   }
 
   /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
@@ -327,6 +343,7 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.service(action.service)
         if (service === undefined) return
+        await this.init.images?.prepare(service.spec)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // report it in the very next heartbeat, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
