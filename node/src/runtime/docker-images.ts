@@ -27,7 +27,7 @@ export interface EnsureImageOptions {
 /** the image is on the engine: pulls it when missing (within `pullTimeoutMs`); ImageNotFoundError when no registry has it */
 export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
   if (await hasImage(docker, ctx, image, options.signal)) return
-  await pull(docker, ctx, image, options)
+  await pullImage(docker, ctx, image, options)
   if (!await hasImage(docker, ctx, image, options.signal)) {
     throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
   }
@@ -44,7 +44,8 @@ async function hasImage (docker: Docker, ctx: CallContext, image: string, signal
   }
 }
 
-async function pull (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
+/** pulls `image` from its registry within `pullTimeoutMs`, with progress; ImageNotFoundError when no registry serves it */
+export async function pullImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
   const linked = linkSignals([options.signal, ctx.closing], options.pullTimeoutMs)
   let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined
   try {
