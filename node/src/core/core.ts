@@ -26,7 +26,9 @@ import { Admission } from './trust/admission.js'
 import { Secrets } from './trust/secrets.js'
 import { Trust } from './trust/trust.js'
 import { Images } from './images/images.js'
-import type { ChunkStore, ImageEngine } from './images/types.js'
+import { DeployImages } from './images/pinning.js'
+import { ImageScans } from './images/scans.js'
+import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
 
 export interface NodeCoreInit {
   identity: Identity
@@ -58,7 +60,7 @@ export interface NodeCoreInit {
    * images (the daemon's disk and Docker; tests' in-memory twins). Without
    * them, replicas run whatever image their engine finds or pulls
    */
-  images?: { store: ChunkStore, engine: ImageEngine, fetch?: { window?: number, batch?: number, surveyMs?: number, stallMs?: number } }
+  images?: { store: ChunkStore, engine: ImageEngine, scanner?: Scanner, fetch?: { window?: number, batch?: number, surveyMs?: number, stallMs?: number } }
 }
 
 /**
@@ -85,6 +87,8 @@ export class NodeCore {
   readonly secrets: Secrets
   /** images carried by the mesh, pinned by digest (when the node has a chunk store and an image engine) */
   readonly images?: Images
+  /** scans of images, recorded in the mesh (with images) */
+  readonly scans?: ImageScans
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -135,6 +139,7 @@ export class NodeCore {
         reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() },
         fetch: init.images.fetch
       })
+      this.scans = new ImageScans({ images: this.images, store: init.images.store, scanner: init.images.scanner, now: () => init.clock.now() })
     }
     this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), images: this.images })
     // operating the mesh: logs and events served to members, events nobody else emits
@@ -169,7 +174,8 @@ export class NodeCore {
       clockOffset: () => this.clockOffset(),
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
       readLogs: (options) => this.readLogs(options),
-      meshEvents: this.meshEvents
+      meshEvents: this.meshEvents,
+      images: this.images === undefined ? undefined : new DeployImages(this.images, this.scans!)
     })
   }
 

@@ -170,8 +170,8 @@ async function entry (archive: ReturnType<typeof pack>, name: string, bytes: Buf
 async function streamEntry (archive: ReturnType<typeof pack>, name: string, size: number, data: AsyncIterable<Uint8Array>): Promise<void> {
   let done!: Promise<void>
   const sink = await new Promise<ReturnType<typeof archive.entry>>((resolve) => {
-    done = new Promise<void>((resolveDone, reject) => {
-      resolve(archive.entry({ name, size, mtime: new Date(0) }, (err) => { if (err != null) reject(err); else resolveDone() }))
+    done = new Promise<void>((_resolve, reject) => {
+      resolve(archive.entry({ name, size, mtime: new Date(0) }, (err) => { if (err != null) reject(err); else _resolve() }))
     })
   })
   for await (const part of data) {

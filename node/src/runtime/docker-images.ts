@@ -19,6 +19,8 @@ interface PullMessage {
 }
 
 export interface EnsureImageOptions {
+  /** the image id the service is pinned to: the engine must have exactly it; a pull by name must bring it */
+  digest?: string
   signal?: AbortSignal
   onProgress?: (p: ImageProgress) => void
   pullTimeoutMs: number
@@ -26,11 +28,19 @@ export interface EnsureImageOptions {
 
 /** the image is on the engine: pulls it when missing (within `pullTimeoutMs`); ImageNotFoundError when no registry has it */
 export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
-  if (await hasImage(docker, ctx, image, options.signal)) return
-  await pullImage(docker, ctx, image, options)
-  if (!await hasImage(docker, ctx, image, options.signal)) {
-    throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
+  const want = options.digest ?? image
+  if (await hasImage(docker, ctx, want, options.signal)) return
+  try {
+    await pullImage(docker, ctx, image, options)
+  } catch (err) {
+    if (options.digest !== undefined && err instanceof ImageNotFoundError) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `no node of the mesh gave it, and ${err.reason}`)
+    throw err
   }
+  if (await hasImage(docker, ctx, want, options.signal)) return
+  if (options.digest !== undefined) {
+    throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `the registry's ${image} is another image now; push the pinned one into the mesh (minga image push) or deploy again to pin the registry's`)
+  }
+  throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
 }
 
 async function hasImage (docker: Docker, ctx: CallContext, image: string, signal?: AbortSignal): Promise<boolean> {

@@ -86,7 +86,8 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }
   const body: ContainerCreateOptions = {
-    Image: spec.image,
+    // a pinned image runs as its exact bytes, whatever the tag names on this engine
+    Image: spec.imageDigest ?? spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABELS.mesh]: owner.meshId,

@@ -99,6 +99,48 @@ export class Images implements ImageHooks {
     this.server.start()
   }
 
+  get state (): ImagesComponents['state'] {
+    return this.init.state
+  }
+
+  get identity (): ImagesComponents['identity'] {
+    return this.init.identity
+  }
+
+  /** now, by the node's clock */
+  now (): number {
+    return this.init.clock.now()
+  }
+
+  /**
+   * Stores a file (a scanner database, a git bundle, a build log) as a root
+   * of its own in this node's store, for the mesh to fetch once a record
+   * names it
+   */
+  async putFile (data: AsyncIterable<Uint8Array>): Promise<{ root: string, size: number }> {
+    const file = await storeFile(this.init.store, 'file', data)
+    const encoded = encodeBlobIndex({ kind: 'file', files: [file] })
+    await this.init.store.put(encoded.root, encoded.bytes)
+    await this.init.store.markRoot(encoded.root)
+    return { root: encoded.root, size: file.size }
+  }
+
+  /** the root's index, with every chunk it names in this node's store: fetched from live members when missing */
+  async fetchRoot (root: string, options: AbortOptions = {}): Promise<BlobIndex> {
+    if (this.init.store.roots().includes(root)) {
+      const held = await this.indexOf(root)
+      if (held !== undefined) return held
+    }
+    const self = this.init.identity.peerId
+    return (await this.fetcher.fetch(root, { signal: options.signal, candidates: () => this.init.liveness.live().filter(p => p !== self) })).index
+  }
+
+  /** a file root's bytes, chunk by chunk, from this node's store (fetched first when missing) */
+  async * readRoot (root: string, options: AbortOptions = {}): AsyncIterable<Uint8Array> {
+    const index = await this.fetchRoot(root, options)
+    for (const file of index.files) yield * readFile(this.init.store, file)
+  }
+
   stop (): void {
     this.access.close()
   }

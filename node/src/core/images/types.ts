@@ -5,6 +5,7 @@
  * images (`ImageEngine`: Docker's save, load, inspect and pull; or a model).
  * The room itself (fetching, serving, pushing, pinning) is sans I/O.
  */
+import type { Finding } from '@minga/protocol'
 import type { AbortOptions } from '../../runtime/types.js'
 
 /**
@@ -85,4 +86,31 @@ export interface ImageHooks {
   prepare: (spec: { image: string, imageDigest?: string }, options?: AbortOptions) => Promise<void>
   /** fetches under way, for `minga ps`: the services waiting on each */
   notes: () => Array<{ service: string, text: string }>
+}
+
+/** what a scanner found in one image */
+export interface ScannerReport {
+  /** the scanner and its version, as it says: `trivy 0.50.1` */
+  scanner: string
+  findings: Finding[]
+  /** when its vulnerability database was built, if it says (ms since epoch) */
+  dbBuilt?: number
+}
+
+/** a vulnerability database carried by the mesh, for the scanner to use */
+export interface ScannerDb {
+  /** its chunk index */
+  root: string
+  /** ms since epoch */
+  built: number
+  /** the file's bytes */
+  read: () => AsyncIterable<Uint8Array>
+}
+
+/** the scanners this node can run: Trivy or Grype on PATH, or the organization's command */
+export interface Scanner {
+  /** the kind of scanner that would scan for an org with this command (`trivy`, `grype`, `command`), or undefined: none is configured */
+  find: (command?: string) => Promise<'trivy' | 'grype' | 'command' | undefined>
+  /** scans the engine's image `id`; throws ScanError saying what failed */
+  scan: (id: string, options: AbortOptions & { command?: string, db?: ScannerDb }) => Promise<ScannerReport>
 }

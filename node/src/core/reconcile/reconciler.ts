@@ -26,7 +26,7 @@ import { servicesOn } from './assignment-index.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
-import { replicaNotes, runNote } from './replica-notes.js'
+import { replicaNotes, runNote, waitingNotes } from './replica-notes.js'
 import { isHealthy, replicaKey, replicaReports, reportKey, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
@@ -145,24 +145,15 @@ export class Reconciler implements ReconcileView {
     return this.observed
   }
 
-  /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts), and those waiting for their image */
   replicaProblems (): ReplicaNote[] {
-    const fetching = this.imageNotes()
+    const waits = this.init.images?.notes() ?? []
+    const fetching = waits.length === 0 ? [] : waitingNotes(waits, this.refresh().assignment, this.init.identity.peerId, this.observed, this.init.clock.now())
     if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return fetching
     const byId = servicesById(this.refresh().services)
     const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
     // an image on its way says more than the failure that came before it
     return [...fetching, ...notes.filter(n => !fetching.some(f => f.service === n.service && f.replica === n.replica))]
-  }
-
-  /** the replicas here waiting for their image to come from the mesh */
-  private imageNotes (): ReplicaNote[] {
-    const notes = this.init.images?.notes() ?? []
-    if (notes.length === 0) return []
-    const self = this.init.identity.peerId
-    const assignment = this.refresh().assignment
-    return notes.flatMap(n => (assignment.services[n.service] ?? []).flatMap((node, replica) =>
-      node === self && !this.observed.some(c => c.service === n.service && c.replica === replica) ? [{ service: n.service, replica, error: n.text, at: this.init.clock.now() }] : []))
   }
 
   /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
