@@ -20,7 +20,8 @@ it('e2e: a missing image is a clear problem in minga ps, retried with back-off, 
   await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
     await cluster.deploy(0, longRunning({ name: 'web', replicas: 2 }), ['--wait', '--timeout', '90s'])
     const web = new Sampler(cluster, 'acme/web').start()
-    await cluster.deploy(0, longRunning({ name: 'ghost', replicas: 1, image: MISSING }))
+    // --unpinned: no node has it to pin, so each node tries its engine and a registry itself
+    await cluster.deploy(0, longRunning({ name: 'ghost', replicas: 1, image: MISSING }), ['--unpinned'])
     const since = Date.now()
 
     let owner = -1

@@ -27,6 +27,7 @@ import { Secrets } from './trust/secrets.js'
 import { Trust } from './trust/trust.js'
 import { Images } from './images/images.js'
 import { DeployImages } from './images/pinning.js'
+import { ImageOperations } from './images/image-ops.js'
 import { ImageScans } from './images/scans.js'
 import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
 
@@ -89,6 +90,8 @@ export class NodeCore {
   readonly images?: Images
   /** scans of images, recorded in the mesh (with images) */
   readonly scans?: ImageScans
+  /** the operator's image verbs (with images) */
+  readonly imageOps?: ImageOperations
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -140,6 +143,8 @@ export class NodeCore {
         fetch: init.images.fetch
       })
       this.scans = new ImageScans({ images: this.images, store: init.images.store, scanner: init.images.scanner, now: () => init.clock.now() })
+      const store = init.images.store
+      this.imageOps = new ImageOperations({ images: this.images, scans: this.scans, roots: () => store.roots(), reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() } })
     }
     this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), images: this.images })
     // operating the mesh: logs and events served to members, events nobody else emits

@@ -11,6 +11,7 @@ import { logger } from '@libp2p/logger'
 import { chmod, rm } from 'node:fs/promises'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
+import { imageRoutes } from './routes-images.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
@@ -34,6 +35,8 @@ const STATUS_BY_ERROR: Record<string, number> = {
   ForbiddenError: 403,
   UnauthorizedWriteError: 403,
   NotFoundError: 404,
+  ImageUnavailableError: 404,
+  ImageGateError: 409,
   ClockSkewError: 409,
   ConflictError: 409,
   StorageError: 507
@@ -77,6 +80,7 @@ export class ApiServer {
     meshRoutes(routes, context, testMode)
     opsRoutes(routes, context)
     trustRoutes(routes, context)
+    imageRoutes(routes, context)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,6 +5,7 @@
  * metrics, test-mode partitions). Routes never see the Daemon or NodeCore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ImageOperations } from '../core/images/image-ops.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
@@ -29,6 +30,8 @@ export interface ApiContext {
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
   node: NodeControl
+  /** the image verbs and the scan gate (absent with the in-memory runtime) */
+  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org'>
 }
 
 /** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */

@@ -9,7 +9,7 @@ import { createLibp2p } from 'libp2p'
 import { recordValue, State, keys, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
-import { NodeCore } from '../core/core.js'
+import { NodeCore, type NodeCoreInit } from '../core/core.js'
 import { nodeLogger } from '../core/logger.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
@@ -19,6 +19,8 @@ import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
 import { DockerRuntime } from '../runtime/docker.js'
+import { DiskChunkStore } from '../images/disk-store.js'
+import { DockerImages } from '../images/docker-images.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
@@ -62,6 +64,8 @@ export class Daemon implements NodeControl {
   private libp2p!: MeshLibp2p
   private door!: Awaited<ReturnType<typeof startDoor>>
   private runtime!: Runtime
+  /** Docker's images, carried by the mesh (not with the in-memory runtime) */
+  private imageEngine?: DockerImages
   private state!: State
   private connector!: Connector
   private api!: ApiServer
@@ -106,6 +110,12 @@ export class Daemon implements NodeControl {
       ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, startDelayMs: Number(process.env.MINGA_MEMORY_START_MS ?? 0) || 0 })
       : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
     if (this.options.runtime !== 'memory') await this.runtime.list()
+    // images through the mesh: chunks on disk, Docker's save and load (issue 15)
+    let images: NodeCoreInit['images']
+    if (this.options.runtime !== 'memory') {
+      this.imageEngine = new DockerImages({ socketPath: this.options.dockerSocket })
+      images = { store: await DiskChunkStore.open(this.dataDir.imagesPath), engine: this.imageEngine }
+    }
     this.door = await startDoor({
       identity: doorIdentity,
       meshId: mesh.meshId,
@@ -127,7 +137,8 @@ export class Daemon implements NodeControl {
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
       timing: this.options.timing,
-      logger
+      logger,
+      images
     })
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
@@ -142,7 +153,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this, images: this.core.imageOps }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
@@ -212,6 +223,7 @@ export class Daemon implements NodeControl {
     await this.door?.stop()
     await this.libp2p?.stop()
     await this.runtime?.close()
+    this.imageEngine?.close()
     await this.state?.close()
   }
 }
