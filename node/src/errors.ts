@@ -32,3 +32,5 @@ export class ImageGateError extends MingaError {}
 export class BuildError extends MingaError {}
 /** the scanner failed, or none is configured where one is needed */
 export class ScanError extends MingaError {}
+/** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
+export class SupervisorError extends MingaError {}

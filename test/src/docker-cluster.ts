@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -252,6 +252,8 @@ export class DockerCluster {
   async close (options: { failed?: boolean } = {}): Promise<void> {
     if (options.failed === true) console.error(await this.logs())
     for (const node of this.nodes) await this.kill(node.index).catch(() => {})
+    // the nodes' supervisors outlive them by design; the test is over, so they go too
+    for (const node of this.nodes) await killSupervisors(node.dataDir)
     for (const node of this.nodes) {
       try {
         if (node.engineStopped === true) await this.startEngine(node.index)
@@ -293,6 +295,18 @@ async function waitReady (child: ChildProcess, log: WriteStream, timeoutMs: numb
     child.stderr?.on('data', onData)
     child.once('exit', (code, signal) => { clearTimeout(timer); log.end(); reject(new Error(`node exited (${code ?? signal}) before it was ready:\n${seen}`)) })
   })
+}
+
+/** the supervisors of a data dir (their pid files), SIGKILLed */
+export async function killSupervisors (dataDir: string): Promise<number[]> {
+  const files = (await readdir(dataDir).catch(() => [] as string[])).filter(f => /^supervisor-.*\.pid$/.test(f))
+  const pids: number[] = []
+  for (const file of files) {
+    const pid = Number((await readFile(join(dataDir, file), 'utf8').catch(() => '')).trim())
+    if (!Number.isSafeInteger(pid) || pid <= 1) continue
+    try { process.kill(pid, 'SIGKILL'); pids.push(pid) } catch {}
+  }
+  return pids
 }
 
 /** a TCP port on 127.0.0.1 that nothing listens on right now */

@@ -130,6 +130,9 @@ export async function dockerTests (names: string[], options: EngineOptions = {})
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none'
 
+/** one container event as the engine recorded it */
+export interface EngineEvent { action: string, id: string, timeMs: number, labels: Record<string, string> }
+
 /** one container as the engine lists it */
 export interface ContainerInfo {
   id: string
@@ -198,6 +201,17 @@ export class EngineClient {
 
   async remove (id: string): Promise<void> {
     await this.call('DELETE', `/containers/${id}?force=true&v=true`, undefined, 30_000)
+  }
+
+  /** the engine's container events between two times (ms since epoch), oldest first: what happened, not what a sample caught */
+  async events (filters: Record<string, string[]>, sinceMs: number, untilMs: number): Promise<EngineEvent[]> {
+    const query = new URLSearchParams({ since: (sinceMs / 1000).toFixed(3), until: (untilMs / 1000).toFixed(3), filters: JSON.stringify({ type: ['container'], ...filters }) })
+    const res = await this.call<string>('GET', `/events?${query.toString()}`, undefined, 30_000)
+    if (res.status !== 200) throw new Error(`engine ${this.socket} answered ${res.status} to an events query`)
+    const text = res.body === undefined ? '' : typeof res.body === 'string' ? res.body : JSON.stringify(res.body)
+    return text.split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l)).map((e: any) => ({
+      action: String(e.Action ?? e.status), id: String(e.Actor?.ID ?? e.id), timeMs: Number(e.timeNano) / 1e6, labels: e.Actor?.Attributes ?? {}
+    }))
   }
 
   async removeAll (filters: Record<string, string[]>): Promise<void> {

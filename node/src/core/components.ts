@@ -60,6 +60,8 @@ export interface LiveSet {
   confirmed: () => number
   /** local ms when the peer was declared dead, if it is dead */
   diedAt: (peer: string) => number | undefined
+  /** in the boot grace, with a member not heard from yet: what runs there (a singleton) is not known here */
+  booting: () => boolean
   onChange: (listener: LivenessListener) => () => void
 }
 

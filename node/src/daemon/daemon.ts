@@ -18,12 +18,14 @@ import { Connector } from '../host/connector.js'
 import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
+import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { DiskChunkStore } from '../images/disk-store.js'
 import { DockerImages } from '../images/docker-images.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
 import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
@@ -50,6 +52,8 @@ export interface DaemonOptions {
   http?: string
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
+  /** tests only: the supervisor's budget and lingering (every node's singleton fence assumes the defaults) */
+  supervisor?: Pick<SupervisorLinkInit, 'budget' | 'supervisor'>
   log?: (line: string) => void
 }
 
@@ -70,6 +74,8 @@ export class Daemon implements NodeControl {
   private connector!: Connector
   private api!: ApiServer
   private http?: HttpServer
+  /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
+  supervisor?: SupervisorLink
   /** every metric of this node: minga's, libp2p's, the process's */
   readonly registry = metricsRegistry()
   gater!: MemberGater
@@ -91,6 +97,9 @@ export class Daemon implements NodeControl {
     if (removed !== undefined) {
       await this.state.close()
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
+    }
+    if (this.options.runtime !== 'memory') {
+      this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.registry, testMode: this.options.testMode, ...this.options.supervisor })
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
@@ -143,6 +152,7 @@ export class Daemon implements NodeControl {
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
+    this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
@@ -204,6 +214,10 @@ export class Daemon implements NodeControl {
     }
   }
 
+  problems (): string[] {
+    return this.supervisor?.problems() ?? []
+  }
+
   /** where the dashboard and /metrics answer, if they do */
   httpUrl (): string | undefined {
     return this.http?.url
@@ -225,5 +239,6 @@ export class Daemon implements NodeControl {
     await this.runtime?.close()
     this.imageEngine?.close()
     await this.state?.close()
+    await this.supervisor?.stop()
   }
 }

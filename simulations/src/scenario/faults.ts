@@ -51,7 +51,7 @@ export class Timeline {
     const victims = this.pickLive(action.nodes)
     const now = this.cluster.sim.elapsed
     this.observer.note('kill', `kill ${victims.length} node(s)`, victims.map(v => v.id))
-    for (const v of victims) v.kill({ silent: action.silent })
+    for (const v of victims) v.kill({ silent: action.silent, process: action.process, supervised: action.supervised })
     if (action.restartAfter !== undefined) {
       this.observer.window(now, now + action.restartAfter, 'kill', 'node(s) down')
       this.cluster.sim.after(action.restartAfter, () => { for (const v of victims) this.restart(v) })

@@ -196,8 +196,9 @@ function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
     const p = `${path}.${kind}`
     switch (kind) {
       case 'kill': {
-        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent'])
-        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true })
+        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent', 'process', 'supervised'])
+        const only = a.process === true ? { process: true, supervised: a.supervised !== false } : {}
+        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true, ...only })
         break
       }
       case 'churn': {
