@@ -83,6 +83,9 @@ test('a deploy pins the digest; a blocked finding refuses it (nothing written) u
     assert.is(n.state.value(keys.service('acme', 'web'))?.spec.imageDigest, id, 'pinned by digest in the signed entry')
     assert.equal(n.state.value(keys.waiver('acme', 'web', 'CVE-2024-0001')), { digest: id, reason: 'patched in the proxy' })
     assert.is(scanner.scans, 1, 'the recorded scan is used again, not rescanned')
+    const audit = n.core.operations.audit({ kinds: ['waiver', 'policy'] })
+    assert.equal(audit.map(r => [r.kind, r.verified]), [['policy', true], ['waiver', true]])
+    assert.match(audit[1].summary, `acme waives CVE-2024-0001 in acme/web's image ${id.slice(0, 19)}: patched in the proxy`)
   } finally {
     await c.stop()
   }

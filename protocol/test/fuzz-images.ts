@@ -61,8 +61,11 @@ const validRecords: Array<[string, Json]> = [
   [`image/acme/${HEX}`, { index: HEX, size: 5_000_000, layers: 2, tags: ['acme/web:1'], source: 'build', build: '0123456789abcdef', pushed: 1_800_000_000_000 }],
   [`tag/acme/${tagKeyId('acme/web:1')}`, { ref: 'acme/web:1', digest: `sha256:${HEX}` }],
   [`scan/acme/${HEX}`, {
-    scanner: 'trivy 0.50.1', at: 1_800_000_000_000, db: { built: 1_799_900_000_000 },
-    counts: { critical: 1, high: 0, medium: 0, low: 0, unknown: 0 }, fixable: { critical: 1, high: 0, medium: 0, low: 0, unknown: 0 },
+    scanner: 'trivy 0.50.1',
+    at: 1_800_000_000_000,
+    db: { built: 1_799_900_000_000 },
+    counts: { critical: 1, high: 0, medium: 0, low: 0, unknown: 0 },
+    fixable: { critical: 1, high: 0, medium: 0, low: 0, unknown: 0 },
     findings: [{ id: 'CVE-2024-0001', severity: 'critical', package: 'openssl', installed: '3.0.1', fixed: '3.0.2' }]
   }],
   ['policy/acme', { block: 'critical-fixable', maxDbAge: 432_000_000 }],

@@ -9,7 +9,7 @@ import {
   CHUNK_BYTES, checkRecord, checkServiceSpec, containerHash, decodeBlobIndex, decodeChunkFrame, decodeChunksRequest, decodeChunksResponse,
   encodeBlobIndex, encodeChunkFrame, encodeMessage, keys, parseKey, parseServiceSpec, sha256Hex, signEntry, tagKeyId, withTag, type Json
 } from '../src/index.js'
-import { buildFixture, openState, serviceValue, MESH_ID } from './fixtures.js'
+import { buildFixture, openState, MESH_ID } from './fixtures.js'
 
 const HEX = 'ab'.repeat(32)
 const IMAGE: Json = { index: HEX, size: 5_000_000, layers: 2, tags: ['acme/web:1'], source: 'build', pushed: 1_800_000_000_000 }

@@ -26,7 +26,7 @@ import { servicesOn } from './assignment-index.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
-import { replicaNotes, runNote, waitingNotes } from './replica-notes.js'
+import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
 import { isHealthy, replicaKey, replicaReports, reportKey, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
@@ -151,9 +151,7 @@ export class Reconciler implements ReconcileView {
     const fetching = waits.length === 0 ? [] : waitingNotes(waits, this.refresh().assignment, this.init.identity.peerId, this.observed, this.init.clock.now())
     if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return fetching
     const byId = servicesById(this.refresh().services)
-    const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
-    // an image on its way says more than the failure that came before it
-    return [...fetching, ...notes.filter(n => !fetching.some(f => f.service === n.service && f.replica === n.replica))]
+    return withWaits(fetching, replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() }))
   }
 
   /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */

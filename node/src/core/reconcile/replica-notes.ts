@@ -71,3 +71,8 @@ export function waitingNotes (waits: Array<{ service: string, text: string }>, a
   return waits.flatMap(w => (assignment.services[w.service] ?? []).flatMap((node, replica) =>
     node === self && !observed.some(c => c.service === w.service && c.replica === replica) ? [{ service: w.service, replica, error: w.text, at: now }] : []))
 }
+
+/** the notes of replicas waiting (an image on its way), then the others': a wait says more than the failure that came before it */
+export function withWaits (waits: ReplicaNote[], notes: ReplicaNote[]): ReplicaNote[] {
+  return [...waits, ...notes.filter(n => !waits.some(w => w.service === n.service && w.replica === n.replica))]
+}
