@@ -249,3 +249,12 @@ export function spec (org: string, name: string, extra: Partial<ServiceSpec> = {
     ...extra
   }
 }
+
+/** the call's result, with the cluster's clock played until it settles (requests and timers are virtual) */
+export async function played<T> (promise: Promise<T>): Promise<T> {
+  let outcome: { ok: true, value: T } | { ok: false, error: unknown } | undefined
+  promise.then(value => { outcome = { ok: true, value } }, error => { outcome = { ok: false, error } })
+  await waitFor(() => outcome !== undefined, 'the call finished')
+  if (!outcome!.ok) throw outcome!.error
+  return outcome!.value
+}

@@ -11,7 +11,7 @@ import { keys, type Finding } from '@minga/protocol'
 import { MemoryChunkStore, MemoryImages, type NodeCoreInit } from '../src/core/index.js'
 import { NO_SCANNER, blocks, judge } from '../src/core/images/gate.js'
 import type { Scanner } from '../src/core/images/types.js'
-import { RecordingRuntime, TestCluster, spec, waitFor, MESH_ID } from './core-cluster.js'
+import { RecordingRuntime, TestCluster, played, spec, waitFor, MESH_ID } from './core-cluster.js'
 
 const CRITICAL: Finding = { id: 'CVE-2024-0001', severity: 'critical', package: 'openssl', installed: '3.0.1', fixed: '3.0.2' }
 const HIGH: Finding = { id: 'CVE-2024-0002', severity: 'high', package: 'zlib', installed: '1.2', fixed: undefined }
@@ -33,15 +33,6 @@ async function node (scanner?: Scanner): Promise<{ c: TestCluster, images: Memor
   const c = await TestCluster.start([{ org: 'acme', runtime, images: init }])
   await c.settled()
   return { c, images }
-}
-
-/** the call's result, with the cluster's clock played until it settles */
-async function played<T> (promise: Promise<T>): Promise<T> {
-  let outcome: { ok: true, value: T } | { ok: false, error: unknown } | undefined
-  promise.then(value => { outcome = { ok: true, value } }, error => { outcome = { ok: false, error } })
-  await waitFor(() => outcome !== undefined, 'the call finished')
-  if (!outcome!.ok) throw outcome!.error
-  return outcome!.value
 }
 
 test('block levels: critical and high, fixable or not', () => {

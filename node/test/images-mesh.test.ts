@@ -10,7 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeMessage, keys, protocols, decodeChunkFrame, type ServiceSpec } from '@minga/protocol'
 import { MemoryChunkStore, MemoryImages, type NodeCoreInit } from '../src/core/index.js'
-import { RecordingRuntime, TestCluster, spec, waitFor, MESH_ID, type NodeOptions, type TestNode } from './core-cluster.js'
+import { RecordingRuntime, TestCluster, played, spec, waitFor, MESH_ID, type NodeOptions, type TestNode } from './core-cluster.js'
 
 /** deterministic bytes: `size` of them, from `seed` */
 function bytes (size: number, seed: number): Uint8Array {
@@ -44,15 +44,6 @@ async function deployPinned (node: TestNode, ref: string, extra: Partial<Service
   const resolved = await played(node.core.images!.resolve(ref))
   await played(node.core.operations.deploy([spec(node.org, 'web', { image: ref, imageDigest: resolved.digest, ...extra })]))
   return resolved.digest
-}
-
-/** the call's result, with the cluster's clock played until it settles (requests and timers are virtual) */
-async function played<T> (promise: Promise<T>): Promise<T> {
-  let outcome: { ok: true, value: T } | { ok: false, error: unknown } | undefined
-  promise.then(value => { outcome = { ok: true, value } }, error => { outcome = { ok: false, error } })
-  await waitFor(() => outcome !== undefined, 'the call finished')
-  if (!outcome!.ok) throw outcome!.error
-  return outcome!.value
 }
 
 /** until every node holds the image record of `id` */
