@@ -11,7 +11,7 @@ import { keys, type Finding } from '@minga/protocol'
 import { MemoryChunkStore, MemoryImages, type NodeCoreInit } from '../src/core/index.js'
 import { NO_SCANNER, blocks, judge } from '../src/core/images/gate.js'
 import type { Scanner } from '../src/core/images/types.js'
-import { RecordingRuntime, TestCluster, played, spec, waitFor, MESH_ID } from './core-cluster.js'
+import { RecordingRuntime, TestCluster, played, spec, MESH_ID } from './core-cluster.js'
 
 const CRITICAL: Finding = { id: 'CVE-2024-0001', severity: 'critical', package: 'openssl', installed: '3.0.1', fixed: '3.0.2' }
 const HIGH: Finding = { id: 'CVE-2024-0002', severity: 'high', package: 'zlib', installed: '1.2', fixed: undefined }
