@@ -189,4 +189,30 @@ test('a private image is served only to its organization: others are refused and
   }
 })
 
+test('a pinned image outlives its pusher: three keepers hold it, and a replica whose node dies is fetched from them', async () => {
+  const { c, nodes } = await cluster(['acme', 'acme', 'acme', 'acme'])
+  try {
+    const [a] = nodes
+    a.images.create('acme/web:1', [BASE, bytes(200_000, 6)])
+    const digest = await deployPinned(a, 'acme/web:1', { replicas: 1 })
+    const root = a.state.value(keys.image('acme', digest.slice(7)))!.index
+    const { keepers } = await import('../src/core/images/copies.js')
+    const chosen = keepers(root, nodes.map(n => n.identity.peerId))
+    await waitFor(() => nodes.filter(n => chosen.includes(n.identity.peerId)).every(n => n.store.roots().includes(root)), 'the three keepers hold a copy')
+    await waitFor(() => nodes.some(n => running(n, 'acme/web') === 1), 'the replica runs')
+    // the pusher and the node that runs the replica die: a survivor takes it over, its image from a keeper
+    const runner = nodes.find(n => running(n, 'acme/web') === 1)!
+    const dead = new Set([a, runner])
+    for (const n of dead) {
+      n.mesh.down = true
+      await n.core.stop()
+    }
+    c.net.regate()
+    const survivors = nodes.filter(n => !dead.has(n))
+    await waitFor(() => survivors.some(n => n.runtime.engine.all().some(x => x.replica.service === 'acme/web' && x.replica.spec.imageDigest === digest && x.state === 'running')), 'a survivor runs the pinned image')
+  } finally {
+    await c.stop()
+  }
+})
+
 test.run()

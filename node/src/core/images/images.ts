@@ -28,6 +28,7 @@ import type { Mesh } from '../mesh.js'
 import { errorText, type Logger } from '../logger.js'
 import { RootAccess } from './access.js'
 import { ChunkServer } from './chunk-server.js'
+import { ImageCopies } from './copies.js'
 import { readFile, readWhole, storeFile } from './chunking.js'
 import { chainIds, configDiffIds } from './image-config.js'
 import { ChunkFetcher, type FetchProgress } from './fetcher.js'
@@ -75,6 +76,8 @@ export class Images implements ImageHooks {
   readonly access: RootAccess
   readonly server: ChunkServer
   readonly fetcher: ChunkFetcher
+  /** this node's share of the copies that keep pinned images fetchable when their holders die */
+  readonly copies?: ImageCopies
   private readonly log: Logger
   private readonly ensuring = new Map<string, { promise: Promise<void>, progress?: FetchProgress, ref: string }>()
   private readonly pushing = new Map<string, Promise<PushResult>>()
@@ -93,10 +96,12 @@ export class Images implements ImageHooks {
       ...init.fetch,
       onRefused: (peer, chunk) => this.emit('image', peer, `refused chunk ${chunk.slice(0, 12)} from ${peer}: its bytes do not match its digest (${this.init.store.refused + this.fetcher.stats.refused} refused so far)`)
     })
+    if (init.reconcile !== undefined) this.copies = new ImageCopies({ images: this, store: init.store, liveness: init.liveness, reconcile: init.reconcile, clock: init.clock, log: this.log })
   }
 
   start (): void {
     this.server.start()
+    this.copies?.start()
   }
 
   get state (): ImagesComponents['state'] {
@@ -142,6 +147,7 @@ export class Images implements ImageHooks {
   }
 
   stop (): void {
+    this.copies?.stop()
     this.access.close()
   }
 
