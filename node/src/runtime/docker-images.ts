@@ -26,30 +26,39 @@ export interface EnsureImageOptions {
   pullTimeoutMs: number
 }
 
-/** the image is on the engine: pulls it when missing (within `pullTimeoutMs`); ImageNotFoundError when no registry has it */
-export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
+/**
+ * The image is on the engine: pulls it when missing (within `pullTimeoutMs`);
+ * ImageNotFoundError when no registry has it. Answers the reference to
+ * create the container with: the name, or, for a pinned image whose name
+ * means other bytes on this engine, its id
+ */
+export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<string> {
   const want = options.digest ?? image
-  if (await hasImage(docker, ctx, want, options.signal)) return
-  try {
-    await pullImage(docker, ctx, image, options)
-  } catch (err) {
-    if (options.digest !== undefined && err instanceof ImageNotFoundError) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `no node of the mesh gave it, and ${err.reason}`)
-    throw err
+  if (await imageId(docker, ctx, want, options.signal) === undefined) {
+    try {
+      await pullImage(docker, ctx, image, options)
+    } catch (err) {
+      if (options.digest !== undefined && err instanceof ImageNotFoundError) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `no node of the mesh gave it, and ${err.reason}`)
+      throw err
+    }
+    if (await imageId(docker, ctx, want, options.signal) === undefined) {
+      if (options.digest !== undefined) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `the registry's ${image} is another image now; push the pinned one into the mesh (minga image push) or deploy again to pin the registry's`)
+      throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
+    }
   }
-  if (await hasImage(docker, ctx, want, options.signal)) return
-  if (options.digest !== undefined) {
-    throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `the registry's ${image} is another image now; push the pinned one into the mesh (minga image push) or deploy again to pin the registry's`)
-  }
-  throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
+  // `docker ps` shows the name when it names the pinned bytes here
+  if (options.digest === undefined || await imageId(docker, ctx, image, options.signal) === options.digest) return image
+  return options.digest
 }
 
-async function hasImage (docker: Docker, ctx: CallContext, image: string, signal?: AbortSignal): Promise<boolean> {
+/** the image's id on the engine, or undefined when it has none of that name or id */
+async function imageId (docker: Docker, ctx: CallContext, image: string, signal?: AbortSignal): Promise<string | undefined> {
   try {
     const path = `/images/${image}/json`
-    await engineCall(ctx, async s => await dial(docker, { path, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, s), { signal })
-    return true
+    const info = await engineCall(ctx, async s => await dial<{ Id: string }>(docker, { path, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, s), { signal })
+    return info.Id
   } catch (err) {
-    if (statusCode(err) === 404) return false
+    if (statusCode(err) === 404) return undefined
     throw err
   }
 }

@@ -66,6 +66,8 @@ export interface BodyOptions {
   networkMode?: string
   /** run Docker's init (tini) as PID 1 */
   init?: boolean
+  /** what to create it from (ensureImage's answer): the name, or a pinned image's id; default the spec's pin, else its name */
+  image?: string
 }
 
 /**
@@ -87,7 +89,7 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
   }
   const body: ContainerCreateOptions = {
     // a pinned image runs as its exact bytes, whatever the tag names on this engine
-    Image: spec.imageDigest ?? spec.image,
+    Image: options.image ?? spec.imageDigest ?? spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABELS.mesh]: owner.meshId,
