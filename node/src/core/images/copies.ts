@@ -9,12 +9,11 @@
  * same live set, and a change of that set moves only the copies it must.
  * A private image is kept only by nodes of its organization.
  */
-import { sha256Hex } from '@minga/protocol'
+import { sha256Hex, type Identity, type RecordEntry, type State } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { LiveSet, ReconcileView } from '../components.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
-import type { Images } from './images.js'
 import type { ChunkStore } from './types.js'
 
 /** how many live members keep a copy of each pinned image */
@@ -30,8 +29,19 @@ export function keepers (root: string, peers: readonly string[], count = IMAGE_C
     .slice(0, count).map(s => s.peer)
 }
 
+/** what the copies read of the images room (images.ts) */
+export interface CopiesImages {
+  state: State
+  identity: Identity
+  /** the image records of a digest this node may read, its own org's first */
+  readable: (digest: string) => Array<RecordEntry<'image'>>
+  /** the root's chunks fetched into this node's store */
+  fetchRoot: (root: string) => Promise<unknown>
+  emit: (kind: 'image', subject: string, reason: string) => void
+}
+
 export interface ImageCopiesComponents {
-  images: Images
+  images: CopiesImages
   store: Pick<ChunkStore, 'roots'>
   liveness: Pick<LiveSet, 'live'>
   reconcile: Pick<ReconcileView, 'desired'>
