@@ -32,5 +32,7 @@ export class ImageGateError extends MingaError {}
 export class BuildError extends MingaError {}
 /** the scanner failed, or none is configured where one is needed */
 export class ScanError extends MingaError {}
+/** what was asked needs something this node cannot reach or does not have now, e.g. the node that runs a service, or restic (503) */
+export class UnavailableError extends MingaError {}
 /** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
 export class SupervisorError extends MingaError {}

@@ -66,7 +66,9 @@ export interface NodeOptions {
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
   clockOffsetMs?: number
   /** a chunk store and an image engine: images carried by the mesh */
-  images?: NodeCoreInit['images']
+  images?: NodeCoreInit['images'],
+  /** more of the core's init (a volume backend, a recovery key), or what makes it from the node's identity and clock */
+  core?: Partial<NodeCoreInit> | ((identity: Identity, clock: Clock) => Partial<NodeCoreInit>)
 }
 
 export const MESH_ID = 'trust-mesh'
@@ -88,9 +90,15 @@ export class TestCluster {
   private seq = new Map<string, number>()
   private orgs = new Set<string>()
 
-  static async start (specs: Array<string | NodeOptions>): Promise<TestCluster> {
+  /**
+   * `realTime`: the virtual clock follows the wall clock instead of being
+   * played by `waitFor` and `pause` (which then wait in real time), for tests
+   * whose nodes do real I/O that takes real time (restic, files)
+   */
+  static async start (specs: Array<string | NodeOptions>, how: { realTime?: boolean } = {}): Promise<TestCluster> {
     const cluster = new TestCluster()
-    running = cluster.clock
+    if (how.realTime === true) cluster.followWallClock()
+    else running = cluster.clock
     const options = specs.map(s => typeof s === 'string' ? { org: s } : s)
     const identities = await Promise.all(options.map(async () => await generateIdentity()))
     cluster.root = identities[0]
@@ -149,7 +157,8 @@ export class TestCluster {
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
       timing: options.timing,
-      images: options.images
+      images: options.images,
+      ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
     await core.start()
@@ -164,7 +173,21 @@ export class TestCluster {
     await waitFor(() => this.nodes.every(a => a.core.liveness.confirmed() === n && this.nodes.every(b => a.state.value(keys.node(b.identity.peerId)) !== undefined)), 'everyone knows and hears from everyone')
   }
 
+  private following = false
+
+  private followWallClock (): void {
+    this.following = true
+    const loop = async (): Promise<void> => {
+      while (this.following) {
+        await this.clock.run(Math.max(this.clock.now(), Date.now()))
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+    }
+    void loop()
+  }
+
   async stop (): Promise<void> {
+    this.following = false
     for (const node of this.nodes) {
       node.mesh.down = true
       await node.core.stop()

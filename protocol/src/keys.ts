@@ -35,6 +35,10 @@ export type Key =
   | { kind: 'build', org: string, id: string }
   | { kind: 'build-result', org: string, id: string }
   | { kind: 'scanner-db', org: string, scanner: string }
+  | { kind: 'backup', org: string, service: string }
+  | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
+  | { kind: 'prune', org: string, service: string }
+  | { kind: 'recovery', org: string }
 
 export type KeyKind = Key['kind']
 
@@ -72,7 +76,15 @@ export const keys = {
   waiver: (org: string, service: string, vulnerability: string) => typed<'waiver'>(`waiver/${org}/${service}/${vulnerability}`),
   build: (org: string, id: string) => typed<'build'>(`build/${org}/${id}`),
   buildResult: (org: string, id: string) => typed<'build-result'>(`build-result/${org}/${id}`),
-  scannerDb: (org: string, scanner: string) => typed<'scanner-db'>(`scanner-db/${org}/${scanner}`)
+  scannerDb: (org: string, scanner: string) => typed<'scanner-db'>(`scanner-db/${org}/${scanner}`),
+  /** a service's backup repository: its password, sealed like a secret (backup-records.ts) */
+  backup: (org: string, service: string) => typed<'backup'>(`backup/${org}/${service}`),
+  /** the latest snapshot of a volume that node <peer> took or chose */
+  snapshot: (org: string, service: string, volume: string, peer: string) => typed<'snapshot'>(`snapshot/${org}/${service}/${volume}/${peer}`),
+  /** what holders of a service's backups may drop */
+  prune: (org: string, service: string) => typed<'prune'>(`prune/${org}/${service}`),
+  /** an organization's recovery key, as a peer id (recovery.ts) */
+  recovery: (org: string) => typed<'recovery'>(`recovery/${org}`)
 }
 
 /** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
@@ -88,6 +100,7 @@ export function parseKey (key: string): Key | undefined {
     case 'mesh':
       return parts.length === 1 ? { kind } : undefined
     case 'org':
+    case 'recovery':
       return parts.length === 2 && NAME_PATTERN.test(a) ? { kind, org: a } : undefined
     case 'member':
     case 'node':
@@ -120,6 +133,11 @@ export function parseKey (key: string): Key | undefined {
       return parts.length === 3 && NAME_PATTERN.test(a) && BUILD_ID_PATTERN.test(b) ? { kind, org: a, id: b } : undefined
     case 'scanner-db':
       return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, scanner: b } : undefined
+    case 'backup':
+    case 'prune':
+      return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, service: b } : undefined
+    case 'snapshot':
+      return parts.length === 5 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && NAME_PATTERN.test(c) && isPeerIdString(parts[4]) ? { kind, org: a, service: b, volume: c, peer: parts[4] } : undefined
     default:
       return undefined
   }
@@ -132,7 +150,7 @@ export function parseKey (key: string): Key | undefined {
  */
 export function isMembershipKey (key: string): boolean {
   return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/') ||
-    key.startsWith('proposal/') || key.startsWith('vote/')
+    key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')
 }
 
 /**
@@ -147,7 +165,7 @@ export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
 /** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
-  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
+  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'
   return 'last-wins'
 }

@@ -14,5 +14,11 @@ export const protocols = {
   /** chunks of images and other content by digest (wire-chunks.ts) */
   chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`,
   /** the chunks themselves, streamed (wire-chunks.ts: chunks-get and chunk frames) */
-  chunksGet: (meshId: string) => `/minga/${meshId}/chunks-get/1.0.0`
+  chunksGet: (meshId: string) => `/minga/${meshId}/chunks-get/1.0.0`,
+  /** backup blobs: put and has (request/response, wire-blobs.ts) */
+  blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,
+  /** backup blobs: get (a stream of chunks) */
+  blobGet: (meshId: string) => `/minga/${meshId}/blob-get/1.0.0`,
+  /** volumes: handoff of a singleton's data, snapshot now, list (node/src/core/volumes/wire.ts) */
+  volumes: (meshId: string) => `/minga/${meshId}/volumes/1.0.0`
 }

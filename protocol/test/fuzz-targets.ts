@@ -80,12 +80,19 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'chunks-have', have: '101' }),
     encodeMessage({ type: 'chunks-get', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32)] }),
     encodeMessage({ type: 'chunks-held' }),
-    encodeMessage({ type: 'chunks-held-ok', roots: ['ab'.repeat(32)] })
+    encodeMessage({ type: 'chunks-held-ok', roots: ['ab'.repeat(32)] }),
+    encodeMessage({ type: 'volume-handoff', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-backup', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-list' }),
+    encodeMessage({ type: 'volume-handoff-ok', settled: false, generations: { pgdata: 7 } }),
+    encodeMessage({ type: 'volume-backup-ok', snapshots: [{ volume: 'pgdata', snapshot: 'ab'.repeat(32), generation: 8, bytes: 104857600, files: 1200, time: NOW, tookMs: 5300, bytesStored: 2048 }] }),
+    encodeMessage({ type: 'volume-list-ok', volumes: [{ node: a.peerId, name: 'minga-acme-db-pgdata', service: 'acme/db', volume: 'pgdata', bytes: 1000, files: 3, lineage: 'current', generation: 8, latest: { generation: 8, time: NOW, node: a.peerId, snapshot: 'ab'.repeat(32) } }, { node: a.peerId, name: 'minga-acme-db-pgdata.aside-20261129T180600Z', service: 'acme/db', volume: 'pgdata', bytes: 900, files: 3, lineage: 'aside', aside: { of: 'minga-acme-db-pgdata', at: NOW, reason: 'diverged' } }] })
   ]
   const types = [
     'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
     'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
-    'chunks-has', 'chunks-have', 'chunks-get', 'chunks-held', 'chunks-held-ok'
+    'chunks-has', 'chunks-have', 'chunks-get', 'chunks-held', 'chunks-held-ok',
+    'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok'
   ]
   return {
     name: 'wire',

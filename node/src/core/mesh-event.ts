@@ -12,6 +12,7 @@ export type EventKind =
   | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
   | 'secret' | 'governance' | 'clock' | 'supervisor'
   | 'image' | 'build' | 'scan' | 'image-update'
+  | 'snapshot' | 'restore' | 'volume-aside' | 'backup-error'
 
 export interface MeshEvent {
   time: number

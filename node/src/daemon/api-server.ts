@@ -15,6 +15,7 @@ import { imageRoutes } from './routes-images.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
+import { volumeRoutes } from './routes-volumes.js'
 import { trustRoutes } from './routes-trust.js'
 
 export type { ApiContext, ApiRoutes, Handler, NodeControl } from './api-types.js'
@@ -39,6 +40,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   ImageGateError: 409,
   ClockSkewError: 409,
   ConflictError: 409,
+  UnavailableError: 503,
   StorageError: 507
 }
 
@@ -81,6 +83,7 @@ export class ApiServer {
     opsRoutes(routes, context)
     trustRoutes(routes, context)
     imageRoutes(routes, context)
+    volumeRoutes(routes, context)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {

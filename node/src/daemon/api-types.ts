@@ -9,6 +9,7 @@ import type { ImageOperations } from '../core/images/image-ops.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
+import type { VolumeVerbs } from '../core/volumes/verbs.js'
 
 /** the daemon's part: what the core cannot know */
 export interface NodeControl {
@@ -31,6 +32,8 @@ export interface ApiContext {
   operations: Operations
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
+  volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
   /** the image verbs and the scan gate (absent with the in-memory runtime) */
   images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org'>

@@ -8,6 +8,7 @@ import { imageCommands } from './commands-images.js'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
+import { volumeCommands } from './commands-volumes.js'
 import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
@@ -22,6 +23,7 @@ const program = new Command('minga')
 meshCommands(program)
 serviceCommands(program)
 imageCommands(program)
+volumeCommands(program)
 opsCommands(program)
 trustCommands(program)
 simCommands(program)

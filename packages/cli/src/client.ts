@@ -9,7 +9,7 @@ import { CliError, EXIT } from './errors.js'
 /** the control API, typed by its contract (`@minga/node/api`): a path's answer is the type the daemon's route returns */
 export interface ApiClient {
   get: <P extends keyof GetRoutes & string>(path: P) => Promise<GetRoutes[P]>
-  /** `timeoutMs`: how long the node may stay silent (default 30 s; image pushes and deploys that carry images take longer) */
+  /** `timeoutMs`: for a call that takes long (a snapshot of a large volume); default 30 s */
   post: <P extends keyof PostRoutes & string>(path: P, body: PostRoutes[P]['body'], options?: { timeoutMs?: number }) => Promise<PostRoutes[P]['response']>
   delete: <P extends keyof DeleteRoutes & string>(path: P) => Promise<DeleteRoutes[P]>
 }

@@ -6,6 +6,8 @@
  * another by name.
  */
 
+import { hasBackupLabels } from './backup.js'
+
 const NO_NAMES = 'services cannot reach each other by name yet, only through the ports they publish'
 
 /** service fields minga ignores, and what happens instead */
@@ -24,7 +26,7 @@ export const IGNORED: Record<string, (value: unknown) => string> = {
   stop_grace_period: () => 'ignored: minga gives a container 10 s to stop, then kills it',
   stop_signal: () => 'ignored: containers stop with their image\'s stop signal',
   logging: () => 'ignored: minga keeps container logs itself (3 files of 10 MB each); minga logs SERVICE shows them',
-  labels: () => 'ignored: minga labels containers itself',
+  labels: (value) => hasBackupLabels(value) ? '' : 'ignored: minga labels containers itself (it reads only the backup labels: backupbot.backup…, io.minga.backup.interval)',
   init: () => 'ignored: whether containers run Docker\'s init is set per node (minga up)',
   tty: () => 'ignored: containers run without a terminal',
   stdin_open: () => 'ignored: containers run without stdin',
