@@ -45,11 +45,7 @@ export interface ReconcilerComponents extends CoreComponents {
   placementCache?: PlacementCache
   /** containers started at once, at most */
   concurrency?: number
-  /**
-   * what a replica of a service gets beyond its spec: decrypted secrets as
-   * environment, and files (configs, secret files) with their content;
-   * throws when one is not here yet (the start is retried with back-off)
-   */
+  /** a replica's extras beyond its spec: secrets as environment, files with their content; throws when one is not here yet (retried with back-off) */
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
   /** the images room: a pinned image fetched from the mesh before a start */
   images?: ImageHooks
@@ -237,11 +233,7 @@ export class Reconciler implements ReconcileView {
     return this.view
   }
 
-  /**
-   * The live nodes that should hear what this node runs of `service`: those
-   * assigned it now or before the last change, and those that report
-   * copies of it (membership's replica records)
-   */
+  /** the live nodes that hear what this node runs of `service`: assigned it now or before the last change, or reporting copies of it */
   audience (service: string): string[] {
     const { liveness, identity } = this.init
     const view = this.refresh()
