@@ -7,7 +7,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
-import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type Timing } from '../src/core/index.js'
+import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type SourceReader, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 export { LocalMesh, LocalNet } from './local-mesh.js'
@@ -69,6 +69,8 @@ export interface NodeOptions {
   clockOffsetMs?: number
   /** a chunk store and an image engine: images carried by the mesh */
   images?: NodeCoreInit['images'],
+  /** reads git sources: this node may watch its organization's */
+  sources?: SourceReader
   /** more of the core's init (a volume backend, a recovery key), or what makes it from the node's identity and clock */
   core?: Partial<NodeCoreInit> | ((identity: Identity, clock: Clock) => Partial<NodeCoreInit>)
 }
@@ -160,6 +162,7 @@ export class TestCluster {
       shareForOthers: options.shareForOthers,
       timing: options.timing,
       images: options.images,
+      sources: options.sources,
       membership: options.membership,
       ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)
     })

@@ -18,6 +18,7 @@ import {
   imageRecordChecks, type BuildRecord, type BuildResultRecord, type ImageRecord, type PolicyRecord, type ScannerDbRecord, type ScanRecord,
   type TagRecord, type WaiverRecord
 } from './image-records.js'
+import { serviceSourceProblem, sourceProblem, sourceStatusProblem, type SourceRecord, type SourceStatusRecord } from './source.js'
 import { backupRecordProblem, type BackupRecord, type PruneRecord, type SnapshotRecord } from './backup-records.js'
 
 export type MeshRecord = { id: string, root: string, created: number }
@@ -103,6 +104,8 @@ export type RecordOf = {
   build: BuildRecord
   'build-result': BuildResultRecord
   'scanner-db': ScannerDbRecord
+  source: SourceRecord
+  'source-status': SourceStatusRecord
   backup: BackupRecord
   snapshot: SnapshotRecord
   prune: PruneRecord
@@ -164,6 +167,8 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   build: (v) => imageRecordChecks.build(v),
   'build-result': (v) => imageRecordChecks.buildResult(v),
   'scanner-db': (v) => imageRecordChecks.scannerDb(v),
+  source: (v) => fields(v, ['url', 'ref', 'path', 'interval', 'prune'], ['signers']) ?? sourceProblem(v),
+  'source-status': (v) => fields(v, ['node'], ['commit', 'applied', 'rejected', 'error', 'of']) ?? sourceStatusProblem(v),
   backup: (v, k) => backupRecordProblem(k, v),
   snapshot: (v, k) => backupRecordProblem(k, v),
   prune: (v, k) => backupRecordProblem(k, v)
@@ -212,9 +217,13 @@ function checkInvite (v: Record<string, unknown>): string | undefined {
 }
 
 function checkService (record: Record<string, unknown>, key: Extract<Key, { kind: 'service' }>): string | undefined {
-  const problem = fields(record, ['spec', 'created'])
+  const problem = fields(record, ['spec', 'created'], ['source'])
   if (problem !== undefined) return problem
   if (!isHlc(record.created)) return 'service created must be a clock stamp'
+  if (record.source !== undefined) {
+    const bad = serviceSourceProblem(record.source)
+    if (bad !== undefined) return bad
+  }
   try {
     const spec = checkServiceSpec(record.spec)
     if (spec.org !== key.org || spec.name !== key.name) return `spec names ${spec.org}/${spec.name} but the key is service/${key.org}/${key.name}`

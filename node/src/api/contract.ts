@@ -12,6 +12,8 @@ import type { PolicyRecord, ServiceRecord, SnapshotView, Tally, VolumeView } fro
 import type { ImageView } from '../core/images/image-ops.js'
 import type { PushResult } from '../core/images/images.js'
 import type { ScanResult } from '../core/images/scans.js'
+import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
+import type { SourceView } from '../core/gitops/sources.js'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -22,6 +24,7 @@ import type { RemovedNode } from '../core/trust/trust.js'
 import type { BackupListing } from '../core/volumes/verbs.js'
 
 export type { ImageView, ScanResult }
+export type { ApplyResult, ServiceChange, SourceView }
 export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
@@ -49,6 +52,22 @@ export interface OrgRemoveBody { org: string, reason: string }
 /** `value` as text, or base64 with `encoding: 'base64'`; `ifChanged`: an equal value writes nothing */
 export interface SecretBody { service: string, name: string, value: string, encoding?: 'utf8' | 'base64', ifChanged?: boolean }
 export interface PartitionBody { blocked: string[] }
+/**
+ * `POST /v1/apply`: a change set (normalized specs, the secrets of its
+ * services as base64); `prune` removes the org's services it does not
+ * declare (with `source`: only those from that source); `provided` lists
+ * config chunks a dry run counts as sent
+ */
+export interface ApplyBody {
+  specs: unknown[]
+  secrets?: Array<{ service: string, name: string, value: string }>
+  prune?: boolean
+  dryRun?: boolean
+  source?: { name: string, commit: string }
+  provided?: string[]
+}
+/** `POST /v1/sources`: a git source to follow (`interval` in the duration grammar) */
+export interface SourceBody { name: string, url: string, ref: string, path: string, interval: string, prune: boolean, signers?: string[] }
 /** `POST /v1/backup`: a snapshot of the service's volumes now */
 export interface BackupBody { service: string }
 /** `POST /v1/restore`: the snapshot to restore (an id or a unique prefix; the latest when absent) */
@@ -78,6 +97,9 @@ export interface GetRoutes {
   '/v1/http': { url: string | null }
   '/v1/images': ImageView[]
   '/v1/policy': { org: string, policy: PolicyRecord | null }
+  [records: `/v1/records${string}`]: ServiceRecord[]
+  [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
+  '/v1/sources': SourceView[]
   '/v1/volumes': VolumesResult
   [backups: `/v1/backups${string}`]: BackupListing
 }
@@ -98,6 +120,8 @@ export interface PostRoutes {
   '/v1/images/push': { body: ImagePushBody, response: ImagePushResult }
   '/v1/images/scan': { body: ImageScanBody, response: ScanResult }
   '/v1/policy': { body: PolicyBody, response: PolicyResult }
+  '/v1/apply': { body: ApplyBody, response: ApplyResult }
+  '/v1/sources': { body: SourceBody, response: SourceView }
   '/v1/backup': { body: BackupBody, response: BackupResult }
   '/v1/restore': { body: RestoreBody, response: RestoreResult }
   '/v1/recovery-key': { body: Record<string, never>, response: { org: string, key: string } }
@@ -108,6 +132,7 @@ export interface DeleteRoutes {
   [project: `/v1/projects/${string}`]: { removed: string[] }
   [service: `/v1/services/${string}/${string}`]: { removed: string, volumes?: true }
   [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
+  [source: `/v1/sources/${string}`]: { removed: string }
 }
 
 /** an error answer: `code` is the error's class name (BadRequestError → 400, NotFoundError → 404, …) */

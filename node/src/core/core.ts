@@ -23,6 +23,9 @@ import { configFilesOf } from './ops/configs.js'
 import { Operations } from './ops/operations.js'
 import type { PlacementCache } from './reconcile/placement-cache.js'
 import { Reconciler } from './reconcile/reconciler.js'
+import type { SourceReader } from './gitops/reader.js'
+import { SourceWatch } from './gitops/source-watch.js'
+import { Sources } from './gitops/sources.js'
 import { Sync } from './sync/sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
@@ -68,6 +71,8 @@ export interface NodeCoreInit {
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
+  /** reads git sources (the daemon's runs `git`); without it this node never watches a source */
+  sources?: SourceReader
   /**
    * images carried by the mesh: this node's chunk store and its engine's
    * images (the daemon's disk and Docker; tests' in-memory twins). Without
@@ -123,6 +128,10 @@ export class NodeCore {
   readonly eventWatch: EventWatch
   /** what people ask this node to do and show (the control API and the simulator call it) */
   readonly operations: Operations
+  /** the git sources of this node's organization that fall to it, polled and applied */
+  readonly sourceWatch?: SourceWatch
+  /** the operator's verbs on git sources */
+  readonly sources: Sources
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -229,8 +238,13 @@ export class NodeCore {
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
       readLogs: (options) => this.readLogs(options),
       meshEvents: this.meshEvents,
-      images: this.images === undefined ? undefined : new DeployImages(this.images, this.scans!)
+      images: this.images === undefined ? undefined : new DeployImages(this.images, this.scans!),
+      secrets: this.secrets
     })
+    this.sources = new Sources({ ...common, liveness: this.liveness })
+    if (init.sources !== undefined) {
+      this.sourceWatch = new SourceWatch({ ...common, liveness: this.liveness, reader: init.sources, apply: async (set, options) => await this.operations.apply(set, options) })
+    }
   }
 
   /** membership's verdicts, as views, metrics and tests read them */
@@ -277,11 +291,13 @@ export class NodeCore {
     this.images?.start()
     this.volumes?.start()
     await this.reconciler.start()
+    this.sourceWatch?.start()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.sourceWatch?.stop()
     await this.reconciler.stop()
     this.volumes?.stop()
     this.eventWatch.stop()

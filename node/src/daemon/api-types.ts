@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ImageOperations } from '../core/images/image-ops.js'
+import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
@@ -32,6 +33,7 @@ export interface ApiContext {
   operations: Operations
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  sources: Pick<Sources, 'list' | 'set' | 'remove'>
   /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
   volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
