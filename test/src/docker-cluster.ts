@@ -46,6 +46,8 @@ export interface ClusterNode {
   process?: ChildProcess
   /** the engine was stopped by the test */
   engineStopped?: boolean
+  /** what `minga init` or `minga join` printed when the node was set up (an org's recovery key among it) */
+  setup: string
 }
 
 export interface CliResult { code: number, stdout: string, stderr: string }
@@ -71,28 +73,14 @@ export class DockerCluster {
     const orgs = options.orgs ?? engines.map(() => 'acme')
     try {
       for (const [index, engine] of engines.entries()) {
-        const node: ClusterNode = {
-          index,
-          engine,
-          org: orgs[index],
-          peerId: '',
-          dataDir: join(dir, `n${index}`),
-          logPath: join(dir, `n${index}.log`),
-          listenPort: await freePort(),
-          doorPort: await freePort()
-        }
+        const org = orgs[index]
         if (index === 0) {
-          await cluster.mustMinga(node, ['init', '--org', node.org])
+          await cluster.add(engine, org, ['init', '--org', org])
         } else {
-          const newOrg = !cluster.nodes.slice(0, index).some(n => n.org === node.org)
+          const newOrg = !cluster.nodes.some(n => n.org === org)
           const token = (await cluster.mustMinga(0, newOrg ? ['invite', '--new-org'] : ['invite'])).stdout.trim()
-          await cluster.mustMinga(node, ['join', token, ...(newOrg ? ['--org', node.org] : [])])
+          await cluster.add(engine, org, ['join', token, ...(newOrg ? ['--org', org] : [])])
         }
-        const mesh = JSON.parse(await readFile(join(node.dataDir, 'mesh.json'), 'utf8'))
-        cluster.meshId = mesh.meshId
-        cluster.nodes.push(node)
-        await cluster.up(index)
-        node.peerId = (await cluster.api(index, '/v1/status')).node
       }
       // every node alive in every view, and one state everywhere: then all place alike
       await cluster.waitFor('every node sees every other alive, with the same state', async () => {
@@ -107,6 +95,47 @@ export class DockerCluster {
       await cluster.close({ failed: true })
       throw err
     }
+  }
+
+  /**
+   * A new node on `engine`, set up by `minga SETUP...` (init, or join with
+   * its token and flags) on a new data dir, then `minga up`: resolves once it
+   * is ready, with its peer id
+   */
+  async add (engine: Engine, org: string, setup: string[]): Promise<ClusterNode> {
+    const index = this.nodes.length
+    const node: ClusterNode = {
+      index,
+      engine,
+      org,
+      peerId: '',
+      dataDir: join(this.dir, `n${index}`),
+      logPath: join(this.dir, `n${index}.log`),
+      listenPort: await freePort(),
+      doorPort: await freePort(),
+      setup: ''
+    }
+    node.setup = (await this.mustMinga(node, setup)).stdout
+    this.meshId = JSON.parse(await readFile(join(node.dataDir, 'mesh.json'), 'utf8')).meshId
+    this.nodes.push(node)
+    await this.up(index)
+    node.peerId = (await this.api(index, '/v1/status')).node
+    return node
+  }
+
+  /**
+   * The node is lost for good, as a server hit by lightning: its process and
+   * its supervisors killed, its engine's containers and volumes removed, the
+   * engine stopped, its data dir deleted
+   */
+  async destroy (index: number): Promise<void> {
+    const node = this.nodes[index]
+    await this.kill(index)
+    await killSupervisors(node.dataDir)
+    await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
+    await node.engine.api.removeVolumes({ label: [`io.minga.mesh=${this.meshId}`] })
+    await this.stopEngine(index)
+    await rm(node.dataDir, { recursive: true, force: true })
   }
 
   /** run `minga --data <node> ...args` */

@@ -135,7 +135,11 @@ test('every verb of the table runs with its example', async () => {
   const peerOf = async (name: string): Promise<string> => JSON.parse((await sh('minga status --json', dir(name))).stdout).node
 
   // a mesh made by the examples themselves: acme (init, up in the foreground), riverside (join)
-  await example(verb('init'), dir('acme'))
+  const init = await example(verb('init'), dir('acme'))
+  // the recovery key init printed once, kept in a file as the README's phoenix drill says
+  const key = /^minga-recovery-key-\S+$/m.exec(init.stdout)
+  assert.ok(key !== null, `init prints the org's recovery key:\n${init.stdout}`)
+  await writeFile(join(work, 'acme-recovery.key'), key[0] + '\n', { mode: 0o600 })
   const up = background(verb('up'), dir('acme'), node)
   await waitFor(() => up.out().includes('\nready\n') ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.out())) : false, { label: 'up is ready', message: up.out })
   const token = (await example(verb('invite'), dir('acme'))).stdout.trim()
@@ -191,7 +195,7 @@ test('every verb of the table runs with its example', async () => {
   assert.ok(snapshot !== null, listing.stdout)
   assert.match((await example(verb('restore'), dir('acme'), t => t.replace('4f2a9c1e', snapshot[1]))).stdout, /snapshot [0-9a-f]{8} is generation \d+/)
   await waitFor(async () => /acme\/db\s+data\s.*\scurrent\s/.test((await example(verb('volumes'), dir('acme'))).stdout), { label: 'the restored volume is current' })
-  const removed = await sh('minga rm db --volumes', dir('acme'))
+  const removed = await example(verb('rm --volumes'), dir('acme'))
   assert.match(removed.stdout, /acme\/db: removed, with its volumes and their backups/, removed.stderr)
 
   // an organization drains and removes its own nodes
@@ -205,6 +209,10 @@ test('every verb of the table runs with its example', async () => {
   await example(verb('org approve'), dir('hilltop'), t => t.replace('5f1c', proposals[0].id.slice(0, 6)))
   const audit = await example(verb('audit'), dir('acme'))
   for (const kind of ['revoked', 'proposal', 'vote']) assert.match(audit.stdout, new RegExp(kind))
+  // a new server of acme with the key acme kept and a new-org invite from another org's member
+  const hilltopInvite = (await sh('minga invite --new-org', dir('hilltop'))).stdout.trim()
+  const recovered = await example(verb('join --recover'), dir('phoenix'), t => t.replace(/minga1\S+/, hilltopInvite))
+  assert.match(recovered.stdout, /as a node of acme, with its recovery key/)
   await example(verb('sim'), {})
   await example(verb('rm'), dir('acme'))
 

@@ -200,7 +200,11 @@ export class NodeCore {
         mesh: init.mesh,
         meshId: init.state.meshId,
         live: () => this.membership.live(),
-        holdersOf: (service, replica) => [...this.membership.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.membership.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer),
+        // replica records reach only the nodes concerned with a service; any other node asks the live nodes its assignment names
+        holdersOf: (service, replica) => {
+          const reported = [...this.membership.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.membership.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer)
+          return reported.length > 0 ? reported : this.reconciler.audience(service)
+        },
         now: () => init.clock.now()
       })
     }
