@@ -18,6 +18,20 @@ export class ClockSkewError extends MingaError {}
 export class ConfigUnavailableError extends MingaError {}
 /** the request would replace something it does not own, e.g. another project's service */
 export class ConflictError extends MingaError {}
+/** a chunk's bytes do not match its digest: refused, never stored or served */
+export class ChunkMismatchError extends MingaError {}
+/** a chunk that should be on this node is not (or was found damaged and dropped) */
+export class ChunkMissingError extends MingaError {}
+/** the mesh could not give this node an image or a blob: no reachable member holds all of it */
+export class ImageFetchError extends MingaError {}
+/** an image that is not on this node's engine, not in the mesh, and not in any reachable registry */
+export class ImageUnavailableError extends MingaError {}
+/** the organization's scan gate refuses the image; the message lists the findings and how to waive them */
+export class ImageGateError extends MingaError {}
+/** a build or its test failed; the message says which and where its log is */
+export class BuildError extends MingaError {}
+/** the scanner failed, or none is configured where one is needed */
+export class ScanError extends MingaError {}
 /** a commit of a git source that fails its checks (a bad file, a signature missing): it is not applied */
 export class SourceCheckError extends MingaError {}
 /** git could not fetch or read a source (the next poll retries) */

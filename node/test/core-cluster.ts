@@ -67,6 +67,8 @@ export interface NodeOptions {
   runtime?: RecordingRuntime
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
   clockOffsetMs?: number
+  /** a chunk store and an image engine: images carried by the mesh */
+  images?: NodeCoreInit['images'],
   /** reads git sources: this node may watch its organization's */
   sources?: SourceReader
   /** more of the core's init (a volume backend, a recovery key), or what makes it from the node's identity and clock */
@@ -159,6 +161,7 @@ export class TestCluster {
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
       timing: options.timing,
+      images: options.images,
       sources: options.sources,
       membership: options.membership,
       ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)

@@ -59,7 +59,7 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
     const err = await rejection(runtime.start(replicaOf('ghost', { image: MISSING_IMAGE })))
     assert.is(err.name, 'ImageNotFoundError')
     assert.match(err.message, MISSING_IMAGE)
-    assert.match(err.message, 'docker load')
+    assert.match(err.message, 'minga image push')
     assert.equal(await runtime.list(), [])
   })
 

@@ -9,7 +9,8 @@
  * only when nothing that can arrive later would make it valid.
  *
  * The rules, by key:
- * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`, `source/<org>/*`, `source-status/<org>/*`: nodes of <org>; once <org>'s removal
+ * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`, `source/<org>/*`, `source-status/<org>/*` and the image kinds (`image`,
+ *   `tag`, `scan`, `policy`, `waiver`, `build`, `build-result`, `scanner-db`): nodes of <org>; once <org>'s removal
  *   has passed, anyone may delete them (that is how the removal takes effect)
  * - `backup/<org>/*`, `prune/<org>/*`: nodes of <org>; `snapshot/<org>/<service>/<volume>/<peer>`:
  *   <peer> itself (it took the snapshot, whatever its org), deleted by it or by nodes of <org>
@@ -113,6 +114,14 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
     case 'service':
     case 'secret':
     case 'config':
+    case 'image':
+    case 'tag':
+    case 'scan':
+    case 'policy':
+    case 'waiver':
+    case 'build':
+    case 'build-result':
+    case 'scanner-db':
     case 'source':
     case 'source-status':
       if (authorOrg === key.org) return OK

@@ -46,6 +46,13 @@ export class LogsProtocolError extends MingaError {
   }
 }
 
+/** a node refused a chunks request, or answered one wrongly; `code`: forbidden, missing, busy, bad-request, bad-response, failed */
+export class ChunksProtocolError extends MingaError {
+  constructor (readonly code: string, message: string) {
+    super(message)
+  }
+}
+
 /** what was thrown, as a message: an Error's message, else its text */
 export function messageOf (err: unknown): string {
   return err instanceof Error ? err.message : String(err)

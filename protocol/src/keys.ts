@@ -11,6 +11,8 @@ const INVITE_ID_PATTERN = /^[0-9a-f]{16,64}$/
 export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
 const SHA256_PATTERN = /^[0-9a-f]{64}$/
 const PROPOSAL_ID_PATTERN = /^[0-9a-f]{16,64}$/
+const BUILD_ID_PATTERN = /^[0-9a-f]{16,32}$/
+const VULNERABILITY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$/
 
 export type Key =
   | { kind: 'mesh' }
@@ -25,6 +27,14 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
+  | { kind: 'image', org: string, digest: string }
+  | { kind: 'tag', org: string, id: string }
+  | { kind: 'scan', org: string, digest: string }
+  | { kind: 'policy', org: string }
+  | { kind: 'waiver', org: string, service: string, vulnerability: string }
+  | { kind: 'build', org: string, id: string }
+  | { kind: 'build-result', org: string, id: string }
+  | { kind: 'scanner-db', org: string, scanner: string }
   | { kind: 'source', org: string, name: string }
   | { kind: 'source-status', org: string, name: string }
   | { kind: 'backup', org: string, service: string }
@@ -59,6 +69,16 @@ export const keys = {
   config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
   proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
   vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`),
+  /** an image `org` made available in the mesh, by the hex of its id (`sha256:<hex>`) */
+  image: (org: string, digest: string) => typed<'image'>(`image/${org}/${digest}`),
+  /** a tag of `org`, by the sha256 (hex) of its reference (image-records.ts tagKeyId) */
+  tag: (org: string, id: string) => typed<'tag'>(`tag/${org}/${id}`),
+  scan: (org: string, digest: string) => typed<'scan'>(`scan/${org}/${digest}`),
+  policy: (org: string) => typed<'policy'>(`policy/${org}`),
+  waiver: (org: string, service: string, vulnerability: string) => typed<'waiver'>(`waiver/${org}/${service}/${vulnerability}`),
+  build: (org: string, id: string) => typed<'build'>(`build/${org}/${id}`),
+  buildResult: (org: string, id: string) => typed<'build-result'>(`build-result/${org}/${id}`),
+  scannerDb: (org: string, scanner: string) => typed<'scanner-db'>(`scanner-db/${org}/${scanner}`),
   /** a git repository an organization's desired state follows (`minga apply --git URL --watch`) */
   source: (org: string, name: string) => typed<'source'>(`source/${org}/${name}`),
   /** what the node watching a source last applied or refused */
@@ -107,6 +127,20 @@ export function parseKey (key: string): Key | undefined {
       return parts.length === 2 && PROPOSAL_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'vote':
       return parts.length === 3 && PROPOSAL_ID_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, id: a, org: b } : undefined
+    case 'image':
+    case 'scan':
+      return parts.length === 3 && NAME_PATTERN.test(a) && SHA256_PATTERN.test(b) ? { kind, org: a, digest: b } : undefined
+    case 'tag':
+      return parts.length === 3 && NAME_PATTERN.test(a) && SHA256_PATTERN.test(b) ? { kind, org: a, id: b } : undefined
+    case 'policy':
+      return parts.length === 2 && NAME_PATTERN.test(a) ? { kind, org: a } : undefined
+    case 'waiver':
+      return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && VULNERABILITY_PATTERN.test(c) ? { kind, org: a, service: b, vulnerability: c } : undefined
+    case 'build':
+    case 'build-result':
+      return parts.length === 3 && NAME_PATTERN.test(a) && BUILD_ID_PATTERN.test(b) ? { kind, org: a, id: b } : undefined
+    case 'scanner-db':
+      return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, scanner: b } : undefined
     case 'backup':
     case 'prune':
       return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, service: b } : undefined

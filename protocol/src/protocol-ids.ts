@@ -9,6 +9,10 @@ export const protocols = {
   join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
   events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
+  /** chunks of images and other content by digest (wire-chunks.ts) */
+  chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`,
+  /** the chunks themselves, streamed (wire-chunks.ts: chunks-get and chunk frames) */
+  chunksGet: (meshId: string) => `/minga/${meshId}/chunks-get/1.0.0`,
   membership: (meshId: string) => `/minga/${meshId}/membership/1.0.0`,
   /** backup blobs: put and has (request/response, wire-blobs.ts) */
   blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,

@@ -14,6 +14,10 @@ import { isPeerIdString, type PeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
 import type { ServiceRecord } from './spec.js'
+import {
+  imageRecordChecks, type BuildRecord, type BuildResultRecord, type ImageRecord, type PolicyRecord, type ScannerDbRecord, type ScanRecord,
+  type TagRecord, type WaiverRecord
+} from './image-records.js'
 import { serviceSourceProblem, sourceProblem, sourceStatusProblem, type SourceRecord, type SourceStatusRecord } from './source.js'
 import { backupRecordProblem, type BackupRecord, type PruneRecord, type SnapshotRecord } from './backup-records.js'
 
@@ -92,6 +96,14 @@ export type RecordOf = {
   config: ConfigChunkRecord
   proposal: ProposalRecord
   vote: VoteRecord
+  image: ImageRecord
+  tag: TagRecord
+  scan: ScanRecord
+  policy: PolicyRecord
+  waiver: WaiverRecord
+  build: BuildRecord
+  'build-result': BuildResultRecord
+  'scanner-db': ScannerDbRecord
   source: SourceRecord
   'source-status': SourceStatusRecord
   backup: BackupRecord
@@ -147,6 +159,14 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   config: (v, k) => fields(v, ['data']) ?? checkConfigChunk(v.data, k.digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
   vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
+  image: (v) => imageRecordChecks.image(v),
+  tag: (v, k) => imageRecordChecks.tag(v, k.id),
+  scan: (v) => imageRecordChecks.scan(v),
+  policy: (v) => imageRecordChecks.policy(v),
+  waiver: (v) => imageRecordChecks.waiver(v),
+  build: (v) => imageRecordChecks.build(v),
+  'build-result': (v) => imageRecordChecks.buildResult(v),
+  'scanner-db': (v) => imageRecordChecks.scannerDb(v),
   source: (v) => fields(v, ['url', 'ref', 'path', 'interval', 'prune'], ['signers']) ?? sourceProblem(v),
   'source-status': (v) => fields(v, ['node'], ['commit', 'applied', 'rejected', 'error', 'of']) ?? sourceStatusProblem(v),
   backup: (v, k) => backupRecordProblem(k, v),

@@ -11,11 +11,10 @@ import type { ServiceSpec } from './spec.js'
 import { checkContainerFields } from './spec-check-container.js'
 import {
   Problems, REQUIRED_FIELDS, RULES, SPEC_FIELD_SET, SPEC_LIMITS, at, checkAllowOrgs, checkCombined, checkCommand, checkConstraints, checkEnv,
-  checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume, isPlainObject, isWhole
+  checkFields, checkHealthNumbers, checkImage, checkImageDigest, checkName, checkWatch, UPDATE_FIELDS, checkPort, checkPortsUnique, checkVolume, isPlainObject, isWhole
 } from './spec-rules.js'
 
 const RESOURCE_FIELDS = new Set(['cpu', 'memory'])
-const UPDATE_FIELDS = new Set(['maxUnavailable'])
 const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPeriod'])
 
 /**
@@ -42,6 +41,7 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
   checkName(value.name, at(path, 'name'), problems)
   checkName(value.org, at(path, 'org'), problems)
   checkImage(value.image, at(path, 'image'), problems)
+  if (value.imageDigest !== undefined) checkImageDigest(value.imageDigest, at(path, 'imageDigest'), problems)
   if (value.command !== undefined) checkCommand(value.command, at(path, 'command'), problems)
   if (value.env !== undefined) checkEnv(value.env, at(path, 'env'), problems)
   const replicasOk = isWhole(value.replicas, 0, SPEC_LIMITS.maxReplicas)
@@ -78,6 +78,7 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
     checkFields(update, UPDATE_FIELDS, at(path, 'update'), problems)
     if (isWhole(update.maxUnavailable, 0, SPEC_LIMITS.maxReplicas)) maxUnavailable = update.maxUnavailable
     else problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas}`, update.maxUnavailable)
+    checkWatch(update, at(path, 'update'), problems)
   } else if (update !== undefined) {
     problems.bad(at(path, 'update'), 'must be a mapping with maxUnavailable', update)
   }

@@ -30,8 +30,10 @@ import { InvalidSpecError } from './errors.js'
 import { SPEC_DEFAULTS, type ConfigFileSpec, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
 import {
   Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand,
-  checkFields, checkImage, checkName, checkPortsUnique, isPlainObject, isWhole
+  checkFields, checkImage, checkImageDigest, checkName, checkPortsUnique, checkWatch, isPlainObject, isWhole, UPDATE_FIELDS
 } from './spec-rules.js'
+import { parseDuration } from './duration.js'
+import type { UpdateSpec } from './spec.js'
 import { checkMountPathsUnique } from './spec-check-container.js'
 import { normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser } from './spec-parse-container.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
@@ -58,7 +60,6 @@ export interface ParseSpecOptions {
 
 const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
 const FILE_FIELDS = new Set(['org', 'services'])
-const UPDATE_FIELDS = new Set(['maxUnavailable'])
 
 interface ContainerExtras {
   project?: string
@@ -160,6 +161,8 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
 
   const image = text('image')
   checkImage(image, at(path, 'image'), problems)
+  const imageDigest = get('imageDigest') === undefined ? undefined : scalarText(get('imageDigest'), child(texts, 'imageDigest'))
+  if (imageDigest !== undefined) checkImageDigest(imageDigest, at(path, 'imageDigest'), problems)
 
   const command = get('command') === undefined ? undefined : normalizeCommand(get('command'), child(texts, 'command'), at(path, 'command'), problems)
   const entrypoint = get('entrypoint') === undefined ? undefined : normalizeEntrypoint(get('entrypoint'), child(texts, 'entrypoint'), at(path, 'entrypoint'), problems)
@@ -188,6 +191,7 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
 
   const update = get('update')
   let maxUnavailable: number | undefined = SPEC_DEFAULTS.maxUnavailable
+  let watch: Pick<UpdateSpec, 'watch' | 'watchInterval'> = {}
   if (update !== undefined && !isPlainObject(update)) {
     problems.bad(at(path, 'update'), 'must be a mapping with maxUnavailable', update)
   } else if (update !== undefined) {
@@ -195,6 +199,14 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
     const value = own(update, 'maxUnavailable') ?? SPEC_DEFAULTS.maxUnavailable
     maxUnavailable = isWhole(value, 0, SPEC_LIMITS.maxReplicas) ? value : undefined
     if (maxUnavailable === undefined) problems.bad(at(at(path, 'update'), 'maxUnavailable'), `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas} (0 starts each new replica before stopping the old; the replicas or more replaces all at once)`, value)
+    const interval = own(update, 'watchInterval')
+    watch = {
+      ...(own(update, 'watch') === undefined ? {} : { watch: own(update, 'watch') as boolean }),
+      ...(interval === undefined ? {} : { watchInterval: parseDuration(interval) })
+    }
+    const where = at(path, 'update')
+    if (interval !== undefined && Number.isNaN(watch.watchInterval)) problems.bad(at(where, 'watchInterval'), 'must be a duration from 1m to 7d, like 10m', interval)
+    else checkWatch(watch, where, problems)
   }
 
   const singleton = get('singleton') ?? false
@@ -217,6 +229,7 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
     org: org as string,
     ...(extra.project !== undefined ? { project: extra.project } : {}),
     image: image as string,
+    ...(imageDigest !== undefined ? { imageDigest: imageDigest as string } : {}),
     ...(entrypoint !== undefined ? { entrypoint } : {}),
     ...(command !== undefined ? { command } : {}),
     ...(extra.user !== undefined ? { user: extra.user } : {}),
@@ -230,7 +243,7 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
     ...(extra.excludedLabels !== undefined ? { excludedLabels: extra.excludedLabels } : {}),
     ports: ports as PortSpec[],
     ...(health !== undefined ? { health } : {}),
-    update: { maxUnavailable: maxUnavailable! },
+    update: { maxUnavailable: maxUnavailable!, ...watch },
     singleton: singleton as boolean,
     volumes: volumes as VolumeSpec[],
     ...(extra.tmpfs !== undefined ? { tmpfs: extra.tmpfs } : {}),

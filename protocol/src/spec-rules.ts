@@ -48,12 +48,15 @@ export const SPEC_LIMITS = {
   maxHealthTimeout: 3_600_000,
   maxHealthStartPeriod: 3_600_000,
   maxHealthRetries: 100,
+  /** ms between registry checks of a watched image */
+  minWatchInterval: 60_000,
+  maxWatchInterval: 7 * 24 * 3_600_000,
   /** canonical JSON of the whole normalized spec; an entry value holds at most 64 KiB */
   maxSpecBytes: 56 * 1024
 } as const
 
 export const SPEC_FIELDS = [
-  'name', 'org', 'project', 'image', 'entrypoint', 'command', 'user', 'env', 'replicas', 'resources', 'reservations', 'spread', 'allowOrgs',
+  'name', 'org', 'project', 'image', 'imageDigest', 'entrypoint', 'command', 'user', 'env', 'replicas', 'resources', 'reservations', 'spread', 'allowOrgs',
   'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'volumes', 'tmpfs', 'configs', 'secretFiles'
 ] as const
 // name, org and image report their own absence
@@ -171,6 +174,24 @@ export function checkImage (value: unknown, path: string, problems: Problems): v
   const host = match?.[1]
   if (match === null || (host !== undefined && host !== 'localhost' && !/[.:]/.test(host) && host !== host.toLowerCase())) {
     problems.bad(path, RULES.image, value)
+  }
+}
+
+const IMAGE_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/
+
+/** `imageDigest`: an image id, `sha256:` and 64 lower-case hex digits */
+export function checkImageDigest (value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== 'string' || !IMAGE_DIGEST_PATTERN.test(value)) problems.bad(path, 'must be an image id: sha256: and 64 lower-case hex digits (minga image ls shows them)', value)
+}
+
+/** the fields of `update:` */
+export const UPDATE_FIELDS = new Set(['maxUnavailable', 'watch', 'watchInterval'])
+
+/** `update.watch` and `update.watchInterval` as stored */
+export function checkWatch (update: Record<string, unknown>, path: string, problems: Problems): void {
+  if (update.watch !== undefined && typeof update.watch !== 'boolean') problems.bad(at(path, 'watch'), 'must be true or false', update.watch)
+  if (update.watchInterval !== undefined && !isWhole(update.watchInterval, SPEC_LIMITS.minWatchInterval, SPEC_LIMITS.maxWatchInterval)) {
+    problems.bad(at(path, 'watchInterval'), 'must be a duration from 1m to 7d, like 10m', update.watchInterval)
   }
 }
 

@@ -97,6 +97,19 @@ export type SecretFileSpec = {
   gid?: number
 }
 
+/** how a new version rolls out, and whether minga looks for one */
+export type UpdateSpec = {
+  maxUnavailable: number
+  /**
+   * follow the image's tag: when it names a newer digest (pushed into the
+   * mesh, or in a reachable registry), the org's scan gate runs and then a
+   * rolling update to it
+   */
+  watch?: boolean
+  /** ms between checks of the registry for a newer digest (the mesh's own tags are followed as they change) */
+  watchInterval?: number
+}
+
 export type Resources = {
   /** millicores: 1000 is one core */
   cpu: number
@@ -110,6 +123,14 @@ export type ServiceSpec = {
   /** the Compose project the service came from; its services and volumes are named within it */
   project?: string
   image: string
+  /**
+   * the image's id (`sha256:` and the hex digest of its config) that `image`
+   * named when it was deployed: every node runs these bytes, fetched from
+   * the mesh or pulled and checked, and only a new digest rolls the
+   * replicas. Absent: each node runs whatever `image` names on it
+   * (`minga deploy --unpinned`)
+   */
+  imageDigest?: string
   /** replaces the image's entrypoint; an empty list resets it to none */
   entrypoint?: string[]
   command?: string[]
@@ -131,7 +152,7 @@ export type ServiceSpec = {
   excludedLabels?: Record<string, string[]>
   ports: PortSpec[]
   health?: HealthSpec
-  update: { maxUnavailable: number }
+  update: UpdateSpec
   /** never run twice: placed only by a side of a partition that sees a majority of the mesh */
   singleton: boolean
   volumes: VolumeSpec[]
@@ -159,6 +180,7 @@ export const SPEC_DEFAULTS = {
   healthTimeout: 3_000,
   healthRetries: 3,
   healthStartPeriod: 0,
+  watchInterval: 5 * 60_000,
   backupInterval: 300_000
 } as const
 

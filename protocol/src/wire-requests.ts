@@ -5,7 +5,8 @@
  * protocol) or `InvalidMessageError`; an answer that is an `error` message
  * becomes the protocol's error.
  */
-import { InvalidMessageError, LogsProtocolError, MessageTooLargeError } from './errors.js'
+import { ChunksProtocolError, InvalidMessageError, LogsProtocolError, MessageTooLargeError } from './errors.js'
+import { CHUNKS_REQUEST_TYPES, type ChunksRequest } from './wire-chunks.js'
 import { decodeMessage, encodeMessage, type WireMessage } from './wire.js'
 import type { EventsBatchMessage, EventsPollMessage } from './wire-events.js'
 import { VOLUMES_REQUEST_TYPES, VOLUMES_RESPONSE_TYPES, type VolumesRequest, type VolumesResponse } from './wire-volumes.js'
@@ -50,6 +51,24 @@ export function decodeEventsResponse (data: Uint8Array): EventsBatchMessage {
   const message = decodeMessage(data, { types: ['events-batch', 'error'] })
   if (message.type === 'error') throw new Error(message.message)
   return message as EventsBatchMessage
+}
+
+/** a chunks request from the wire; InvalidMessageError or MessageTooLargeError when it is not one */
+export function decodeChunksRequest (data: Uint8Array): ChunksRequest {
+  return decodeMessage(data, { types: CHUNKS_REQUEST_TYPES }) as ChunksRequest
+}
+
+/** a node's answer to a chunks request of `type`; an `error` answer throws ChunksProtocolError with its code */
+export function decodeChunksResponse<T extends 'chunks-have' | 'chunks-held-ok'> (data: Uint8Array, type: T): Extract<WireMessage, { type: T }> {
+  let message: WireMessage
+  try {
+    message = decodeMessage(data, { types: [type, 'error'] })
+  } catch (err) {
+    if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) throw new ChunksProtocolError('bad-response', `The node answered something that is not a ${type} message: ${err.message}`)
+    throw err
+  }
+  if (message.type === 'error') throw new ChunksProtocolError(message.code, message.message)
+  return message as Extract<WireMessage, { type: T }>
 }
 
 /** a volumes message, checked and encoded (InvalidMessageError, MessageTooLargeError) */

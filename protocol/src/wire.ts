@@ -14,12 +14,14 @@ import type { PeerIdString } from './identity.js'
 import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, signature, text, token, type Capacity } from './wire-check.js'
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
+import { CHUNKS_MESSAGE_BYTES, chunksCheckers, type ChunksMessage } from './wire-chunks.js'
 import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
 import { REPORT_BYTES, reportCheckers, type ReportMessages } from './wire-report.js'
 import { VOLUMES_MESSAGE_BYTES, volumesCheckers, type VolumesMessage } from './wire-volumes.js'
 
 export * from './wire-logs.js'
 export * from './wire-events.js'
+export * from './wire-chunks.js'
 export * from './wire-membership.js'
 export * from './wire-report.js'
 export * from './wire-volumes.js'
@@ -84,6 +86,7 @@ export type WireMessage =
   | ErrorMessage
   | LogsMessage
   | EventsMessage
+  | ChunksMessage
   | MembershipMessage
   | ReportMessages
   | VolumesMessage
@@ -107,6 +110,7 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   error: 16 * 1024,
   ...LOGS_MESSAGE_BYTES,
   ...EVENTS_MESSAGE_BYTES,
+  ...CHUNKS_MESSAGE_BYTES,
   ...MEMBERSHIP_BYTES,
   ...REPORT_BYTES,
   ...VOLUMES_MESSAGE_BYTES
@@ -139,6 +143,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...logsCheckers,
   ...eventsCheckers,
+  ...chunksCheckers,
   ...volumesCheckers,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))

@@ -74,6 +74,11 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'logs-closed' }),
     encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
     encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
+    encodeMessage({ type: 'chunks-has', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32), 'ef'.repeat(32)] }),
+    encodeMessage({ type: 'chunks-have', have: '101' }),
+    encodeMessage({ type: 'chunks-get', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32)] }),
+    encodeMessage({ type: 'chunks-held' }),
+    encodeMessage({ type: 'chunks-held-ok', roots: ['ab'.repeat(32)] }),
     ...membershipMessages(a, b).map(encodeMessage),
     encodeMessage({ type: 'volume-handoff', service: 'acme/db' }),
     encodeMessage({ type: 'volume-backup', service: 'acme/db' }),
@@ -85,6 +90,7 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
   const types = [
     'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'error',
     'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'chunks-has', 'chunks-have', 'chunks-get', 'chunks-held', 'chunks-held-ok',
     'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report',
     'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok'
   ]

@@ -135,7 +135,7 @@ services:
     update: { maxUnavailable: 2, surge: 1 }
 `
   assert.equal(problemsOf(text, { source: 'web.yaml' }), [
-    'services.web.foo: unknown field (allowed: name, org, project, image, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)',
+    'services.web.foo: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)',
     'services.web.image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "Nginx")',
     'services.web.env[1]: must be NAME=value (got "B")',
     'services.web.env[2]: A is set twice',
@@ -159,7 +159,7 @@ services:
     'services.db.allowOrgs[2]: must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit (got "Beta")',
     'services.db.constraints.zone: must be a string of at most 256 characters without control characters (got a mapping)',
     'services.db.constraints."Bad Key": invalid label (must be a label name: 1 to 63 lower-case letters, digits, ".", "_", "/" or "-", starting with a letter or digit)',
-    'services.db.update.surge: unknown field (allowed: maxUnavailable)',
+    'services.db.update.surge: unknown field (allowed: maxUnavailable, watch, watchInterval)',
     'services.db.replicas: must be 0 or 1 for a singleton service (got 3)'
   ])
   try {
@@ -355,7 +355,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
     'resources.cpu: must be a whole number of millicores from 1 to 256000 (got "500m")',
     'resources.memory: must be a whole number of bytes from 4194304 to 1099511627776 (got "64Mi")'
   ])
-  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)'])
+  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)'])
   const { env, volumes, ...partial } = minimal
   refuse(partial, ['env: missing (every stored spec has it)', 'volumes: missing (every stored spec has it)'])
   refuse({ ...minimal, command: 'sleep 1' }, ['command: must be a list of 1 to 256 strings (got "sleep 1")'])

@@ -20,7 +20,8 @@ it('e2e: a missing image is a clear problem in minga ps, retried with back-off, 
   await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
     await cluster.deploy(0, longRunning({ name: 'web', replicas: 2 }), ['--wait', '--timeout', '90s'])
     const web = new Sampler(cluster, 'acme/web').start()
-    await cluster.deploy(0, longRunning({ name: 'ghost', replicas: 1, image: MISSING }))
+    // --unpinned: no node has it to pin, so each node tries its engine and a registry itself
+    await cluster.deploy(0, longRunning({ name: 'ghost', replicas: 1, image: MISSING }), ['--unpinned'])
     const since = Date.now()
 
     let owner = -1
@@ -40,7 +41,7 @@ it('e2e: a missing image is a clear problem in minga ps, retried with back-off, 
       return out.includes(`reports: Image ${MISSING} is not on this node and could not be pulled`) && out.includes(cluster.nodes[owner].peerId.slice(-8))
     })
     const rows: any[] = JSON.parse((await cluster.mustMinga(owner, ['ps', 'acme/ghost', '--json'])).stdout)
-    assert.match(rows[0].problem, 'load it with "docker load" or push it to a registry the node can reach')
+    assert.match(rows[0].problem, 'push it into the mesh with "minga image push" from a node that has it, or to a registry the node can reach')
     assert.equal(rows[0].running, [], 'nothing runs for it')
 
     // no spin: the attempts come a back-off of 1, 2, 4 s apart, or later on a busy machine, never sooner

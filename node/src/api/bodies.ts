@@ -7,7 +7,8 @@
 import { check, InvalidMessageError } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type {
-  BackupBody, CordonBody, ConfigsBody, DeployBody, InviteBody, NodeRemoveBody, OrgRemoveBody, PartitionBody, RestoreBody, ScaleBody, SecretBody, UncordonBody
+  BackupBody, CordonBody, ConfigsBody, DeployBody, DeployImageOptions, ImagePushBody, ImageScanBody, InviteBody, PolicyBody, NodeRemoveBody,
+  OrgRemoveBody, PartitionBody, RestoreBody, ScaleBody, SecretBody, UncordonBody
 } from './contract.js'
 
 /** services one deploy declares, at most */
@@ -44,14 +45,56 @@ function nonEmpty (value: unknown, path: string, max: number): string {
  */
 export function deployBody (body: unknown): DeployBody {
   return checked(body, 'POST /v1/deploy', (r) => {
+    const images = deployImageOptions(r)
     if (r.specs !== undefined) {
-      check.object(r, 'body', new Set(['specs']))
-      return { specs: check.list(r.specs, 'body.specs', MAX_DEPLOY_SPECS) }
+      check.object(r, 'body', new Set(['specs', ...IMAGE_OPTIONS]))
+      return { specs: check.list(r.specs, 'body.specs', MAX_DEPLOY_SPECS), ...images }
     }
-    check.object(r, 'body', new Set(['text', 'source']))
+    check.object(r, 'body', new Set(['text', 'source', ...IMAGE_OPTIONS]))
     const source = optional(r.source, v => check.text(v, 'body.source', 256))
-    return { text: check.text(r.text, 'body.text', MAX_SPEC_TEXT), ...(source === undefined ? {} : { source }) }
-  }, '{"text": "<spec file>"} or normalized specs as {"specs": [...]}')
+    return { text: check.text(r.text, 'body.text', MAX_SPEC_TEXT), ...(source === undefined ? {} : { source }), ...images }
+  }, '{"text": "<spec file>"} or normalized specs as {"specs": [...]}, with "waive"?: ["CVE-…"], "reason"?: "why", "unpinned"?: true')
+}
+
+const IMAGE_OPTIONS = ['waive', 'reason', 'unpinned']
+
+/** a deploy's image options: waivers (at most 100 ids), their reason, unpinned */
+function deployImageOptions (r: Record<string, unknown>): DeployImageOptions {
+  const out: DeployImageOptions = {}
+  if (r.waive !== undefined) out.waive = check.list(r.waive, 'body.waive', 100).map((id, i) => nonEmpty(id, `body.waive[${i}]`, 80))
+  const why = reason(r.reason, 'body.reason')
+  if (why !== undefined) out.reason = why
+  if (r.unpinned !== undefined) out.unpinned = check.bool(r.unpinned, 'body.unpinned')
+  return out
+}
+
+/** `POST /v1/images/push`: `{ image, private? }` */
+export function imagePushBody (body: unknown): ImagePushBody {
+  return checked(body, 'POST /v1/images/push', (r) => {
+    check.object(r, 'body', new Set(['image', 'private']))
+    const out: ImagePushBody = { image: nonEmpty(r.image, 'body.image', MAX_REF) }
+    if (r.private !== undefined) out.private = check.bool(r.private, 'body.private')
+    return out
+  }, '{"image": "acme/web:1", "private"?: true}')
+}
+
+/** `POST /v1/images/scan`: `{ image }` */
+export function imageScanBody (body: unknown): ImageScanBody {
+  return checked(body, 'POST /v1/images/scan', (r) => {
+    check.object(r, 'body', new Set(['image']))
+    return { image: nonEmpty(r.image, 'body.image', MAX_REF) }
+  }, '{"image": "acme/web:1"}')
+}
+
+/** `POST /v1/policy`: `{ block, maxDbAge?, scanner? }` (maxDbAge in the duration grammar, checked by the route) */
+export function policyBody (body: unknown): PolicyBody {
+  return checked(body, 'POST /v1/policy', (r) => {
+    check.object(r, 'body', new Set(['block', 'maxDbAge', 'scanner']))
+    const out: PolicyBody = { block: nonEmpty(r.block, 'body.block', 32) }
+    if (r.maxDbAge !== undefined) out.maxDbAge = nonEmpty(r.maxDbAge, 'body.maxDbAge', 64)
+    if (r.scanner !== undefined) out.scanner = nonEmpty(r.scanner, 'body.scanner', MAX_REASON)
+    return out
+  }, '{"block": "critical-fixable", "maxDbAge"?: "7d", "scanner"?: "CMD"}')
 }
 
 /** `POST /v1/configs`: `{ service, chunks }`, at most 64 base64 chunks */

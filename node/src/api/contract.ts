@@ -8,9 +8,12 @@
  * Streams (`/v1/logs`, `/v1/mesh/events`) are newline-delimited JSON of
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
+import type { PolicyRecord, ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
+import type { ImageView } from '../core/images/image-ops.js'
+import type { PushResult } from '../core/images/images.js'
+import type { ScanResult } from '../core/images/scans.js'
 import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
 import type { SourceView } from '../core/gitops/sources.js'
-import type { ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -20,13 +23,23 @@ import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
 import type { BackupListing } from '../core/volumes/verbs.js'
 
+export type { ImageView, ScanResult }
 export type { ApplyResult, ServiceChange, SourceView }
 export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
 
 /** `POST /v1/deploy`: a spec file's text, or specs already normalized (e.g. translated from Compose by the CLI) */
-export type DeployBody = { text: string, source?: string } | { specs: unknown[] }
+export type DeployBody = ({ text: string, source?: string } | { specs: unknown[] }) & DeployImageOptions
+/** how a deploy treats images: findings it waives (signed, audited), why, or no pinning by digest */
+export interface DeployImageOptions { waive?: string[], reason?: string, unpinned?: boolean }
+/** `POST /v1/images/push`: the engine's image into the mesh; `private`: only this org's nodes fetch it */
+export interface ImagePushBody { image: string, private?: boolean }
+export interface ImageScanBody { image: string }
+/** `POST /v1/policy`: the org's scan gate; `maxDbAge` in the duration grammar (`7d`) */
+export interface PolicyBody { block: string, maxDbAge?: string, scanner?: string }
+export type ImagePushResult = PushResult & { org: string }
+export type PolicyResult = PolicyRecord & { org: string }
 /** `POST /v1/configs`: config content of a service ahead of the deploy that names it, base64 chunks */
 export interface ConfigsBody { service: string, chunks: string[] }
 export interface ScaleBody { service: string, replicas: number }
@@ -82,6 +95,8 @@ export interface GetRoutes {
   [audit: `/v1/audit${string}`]: AuditRecord[]
   [secrets: `/v1/secrets${string}`]: SecretView[]
   '/v1/http': { url: string | null }
+  '/v1/images': ImageView[]
+  '/v1/policy': { org: string, policy: PolicyRecord | null }
   [records: `/v1/records${string}`]: ServiceRecord[]
   [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
   '/v1/sources': SourceView[]
@@ -102,6 +117,9 @@ export interface PostRoutes {
   [approve: `/v1/proposals/${string}/approve`]: { body: Record<string, never>, response: Tally }
   '/v1/secrets': { body: SecretBody, response: SecretSetResult }
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
+  '/v1/images/push': { body: ImagePushBody, response: ImagePushResult }
+  '/v1/images/scan': { body: ImageScanBody, response: ScanResult }
+  '/v1/policy': { body: PolicyBody, response: PolicyResult }
   '/v1/apply': { body: ApplyBody, response: ApplyResult }
   '/v1/sources': { body: SourceBody, response: SourceView }
   '/v1/backup': { body: BackupBody, response: BackupResult }

@@ -34,6 +34,11 @@ import { VolumeKeeper, type VolumeTiming } from './volumes/keeper.js'
 import { VolumeVerbs } from './volumes/verbs.js'
 import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
+import { Images } from './images/images.js'
+import { DeployImages } from './images/pinning.js'
+import { ImageOperations } from './images/image-ops.js'
+import { ImageScans } from './images/scans.js'
+import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
 
 /** how often EventWatch looks for news (placements, health, drift) */
 const EVENT_WATCH_MS = 1000
@@ -69,6 +74,12 @@ export interface NodeCoreInit {
   /** reads git sources (the daemon's runs `git`); without it this node never watches a source */
   sources?: SourceReader
   /**
+   * images carried by the mesh: this node's chunk store and its engine's
+   * images (the daemon's disk and Docker; tests' in-memory twins). Without
+   * them, replicas run whatever image their engine finds or pulls
+   */
+  images?: { store: ChunkStore, engine: ImageEngine, scanner?: Scanner, fetch?: { window?: number, batch?: number, surveyMs?: number, stallMs?: number } }
+  /**
    * the node's volumes and their backups (the daemon's Docker volumes and
    * restic through the mesh; the simulator's model): without them volumes
    * stay local, as Docker keeps them
@@ -102,6 +113,12 @@ export class NodeCore {
   readonly reconciler: Reconciler
   readonly trust: Trust
   readonly secrets: Secrets
+  /** images carried by the mesh, pinned by digest (when the node has a chunk store and an image engine) */
+  readonly images?: Images
+  /** scans of images, recorded in the mesh (with images) */
+  readonly scans?: ImageScans
+  /** the operator's image verbs (with images) */
+  readonly imageOps?: ImageOperations
   /** volumes that follow their service: restores, snapshots, lineage (when the node has a volume backend) */
   readonly volumes?: VolumeKeeper
   /** the volumes verbs (`minga volumes`, `backup`, `restore`), with the room */
@@ -149,6 +166,20 @@ export class NodeCore {
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.membership })
     this.secrets = new Secrets({ ...common, liveness: this.membership, recovery: init.recovery })
+    if (init.images !== undefined) {
+      this.images = new Images({
+        ...common,
+        mesh: init.mesh,
+        store: init.images.store,
+        engine: init.images.engine,
+        liveness: this.membership,
+        reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() },
+        fetch: init.images.fetch
+      })
+      this.scans = new ImageScans({ images: this.images, store: init.images.store, scanner: init.images.scanner, now: () => init.clock.now() })
+      const store = init.images.store
+      this.imageOps = new ImageOperations({ images: this.images, scans: this.scans, roots: () => store.roots(), reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() } })
+    }
     if (init.volumes !== undefined) {
       this.volumes = new VolumeKeeper({
         ...common,
@@ -177,7 +208,7 @@ export class NodeCore {
         now: () => init.clock.now()
       })
     }
-    this.reconciler = new Reconciler({ ...common, liveness: this.membership, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })
+    this.reconciler = new Reconciler({ ...common, liveness: this.membership, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes, images: this.images })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
@@ -211,6 +242,7 @@ export class NodeCore {
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
       readLogs: (options) => this.readLogs(options),
       meshEvents: this.meshEvents,
+      images: this.images === undefined ? undefined : new DeployImages(this.images, this.scans!),
       secrets: this.secrets
     })
     this.sources = new Sources({ ...common, liveness: this.liveness })
@@ -260,6 +292,7 @@ export class NodeCore {
     this.eventWatch.start()
     this.trust.start()
     this.secrets.start()
+    this.images?.start()
     this.volumes?.start()
     await this.reconciler.start()
     this.sourceWatch?.start()
@@ -277,6 +310,7 @@ export class NodeCore {
     this.sync.stop()
     this.secrets.stop()
     this.trust.stop()
+    this.images?.stop()
     this.membership.stop()
   }
 

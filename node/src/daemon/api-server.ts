@@ -11,6 +11,7 @@ import { logger } from '@libp2p/logger'
 import { chmod, rm } from 'node:fs/promises'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
+import { imageRoutes } from './routes-images.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
@@ -36,6 +37,8 @@ const STATUS_BY_ERROR: Record<string, number> = {
   ForbiddenError: 403,
   UnauthorizedWriteError: 403,
   NotFoundError: 404,
+  ImageUnavailableError: 404,
+  ImageGateError: 409,
   ClockSkewError: 409,
   ConflictError: 409,
   UnavailableError: 503,
@@ -81,6 +84,7 @@ export class ApiServer {
     meshRoutes(routes, context, testMode)
     opsRoutes(routes, context)
     trustRoutes(routes, context)
+    imageRoutes(routes, context)
     volumeRoutes(routes, context)
   }
 

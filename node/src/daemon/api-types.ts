@@ -5,6 +5,7 @@
  * metrics, test-mode partitions). Routes never see the Daemon or NodeCore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ImageOperations } from '../core/images/image-ops.js'
 import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
@@ -36,6 +37,8 @@ export interface ApiContext {
   /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
   volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
+  /** the image verbs and the scan gate (absent with the in-memory runtime) */
+  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org'>
 }
 
 /** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */

@@ -10,7 +10,7 @@ import { createLibp2p } from 'libp2p'
 import { recordValue, State, keys, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
-import { NodeCore } from '../core/core.js'
+import { NodeCore, type NodeCoreInit } from '../core/core.js'
 import { errorText, nodeLogger } from '../core/logger.js'
 import type { VolumeTiming } from '../core/volumes/keeper.js'
 import { createBackups, DockerVolumes, FolderVolumes, type Backups } from '../backup/index.js'
@@ -23,6 +23,8 @@ import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
 import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
+import { DiskChunkStore } from '../images/disk-store.js'
+import { DockerImages } from '../images/docker-images.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
@@ -84,6 +86,8 @@ export class Daemon implements NodeControl {
   private libp2p!: MeshLibp2p
   private door!: Awaited<ReturnType<typeof startDoor>>
   private runtime!: Runtime
+  /** Docker's images, carried by the mesh (not with the in-memory runtime) */
+  private imageEngine?: DockerImages
   private mesh!: Libp2pMesh
   private state!: State
   private connector!: Connector
@@ -135,6 +139,12 @@ export class Daemon implements NodeControl {
       ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, startDelayMs: Number(process.env.MINGA_MEMORY_START_MS ?? 0) || 0 })
       : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
     if (this.options.runtime !== 'memory') await this.runtime.list()
+    // images through the mesh: chunks on disk, Docker's save and load (issue 15)
+    let images: NodeCoreInit['images']
+    if (this.options.runtime !== 'memory') {
+      this.imageEngine = new DockerImages({ socketPath: this.options.dockerSocket })
+      images = { store: await DiskChunkStore.open(this.dataDir.imagesPath), engine: this.imageEngine }
+    }
     this.door = await startDoor({
       identity: doorIdentity,
       meshId: mesh.meshId,
@@ -187,6 +197,7 @@ export class Daemon implements NodeControl {
       door: () => this.doorAddrs(),
       timing: this.options.timing,
       logger,
+      images,
       ...(this.options.loadFolder === undefined ? {} : { sources: new GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) }),
       recovery,
       ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
@@ -205,7 +216,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, volumes: this.core.volumeVerbs, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, volumes: this.core.volumeVerbs, images: this.core.imageOps, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
@@ -280,6 +291,7 @@ export class Daemon implements NodeControl {
     await this.door?.stop()
     await this.libp2p?.stop()
     await this.runtime?.close()
+    this.imageEngine?.close()
     await this.state?.close()
     await this.supervisor?.stop()
   }

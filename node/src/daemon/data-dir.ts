@@ -37,6 +37,8 @@ export class DataDir {
 
   get statePath (): string { return join(this.path, 'state') }
   get socketPath (): string { return join(this.path, 'api.sock') }
+  /** the chunks of images this node holds for the mesh */
+  get imagesPath (): string { return join(this.path, 'images') }
   get meshPath (): string { return join(this.path, 'mesh.json') }
   get logPath (): string { return join(this.path, 'node.log') }
   /** blobs held for others, restic's caches, lineage records */

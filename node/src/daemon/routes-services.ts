@@ -15,9 +15,10 @@ export function serviceRoutes (routes: ApiRoutes, { operations }: ApiContext): v
   routes.add('POST', '/v1/deploy', async ({ body }) => {
     const deploy = deployBody(body)
     // already translated (e.g. from Compose by the CLI): each must be a complete, normalized spec
-    if ('specs' in deploy) return await ops().deploy(deploy.specs.map(spec => checkServiceSpec(spec)))
+    const options = { waive: deploy.waive, reason: deploy.reason, unpinned: deploy.unpinned }
+    if ('specs' in deploy) return await ops().deploy(deploy.specs.map(spec => checkServiceSpec(spec)), options)
     const specs = parseServiceSpec(deploy.text, { source: deploy.source, org: ops().org })
-    return await ops().deploy(specs)
+    return await ops().deploy(specs, options)
   })
   routes.add('POST', '/v1/configs', async ({ body }) => {
     const configs = configsBody(body)

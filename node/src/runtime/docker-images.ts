@@ -19,32 +19,52 @@ interface PullMessage {
 }
 
 export interface EnsureImageOptions {
+  /** the image id the service is pinned to: the engine must have exactly it; a pull by name must bring it */
+  digest?: string
   signal?: AbortSignal
   onProgress?: (p: ImageProgress) => void
   pullTimeoutMs: number
 }
 
-/** the image is on the engine: pulls it when missing (within `pullTimeoutMs`); ImageNotFoundError when no registry has it */
-export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
-  if (await hasImage(docker, ctx, image, options.signal)) return
-  await pull(docker, ctx, image, options)
-  if (!await hasImage(docker, ctx, image, options.signal)) {
-    throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
+/**
+ * The image is on the engine: pulls it when missing (within `pullTimeoutMs`);
+ * ImageNotFoundError when no registry has it. Answers the reference to
+ * create the container with: the name, or, for a pinned image whose name
+ * means other bytes on this engine, its id
+ */
+export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<string> {
+  const want = options.digest ?? image
+  if (await imageId(docker, ctx, want, options.signal) === undefined) {
+    try {
+      await pullImage(docker, ctx, image, options)
+    } catch (err) {
+      if (options.digest !== undefined && err instanceof ImageNotFoundError) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `no node of the mesh gave it, and ${err.reason}`)
+      throw err
+    }
+    if (await imageId(docker, ctx, want, options.signal) === undefined) {
+      if (options.digest !== undefined) throw new ImageNotFoundError(`${image} (${options.digest.slice(0, 19)})`, `the registry's ${image} is another image now; push the pinned one into the mesh (minga image push) or deploy again to pin the registry's`)
+      throw new ImageNotFoundError(image, 'the pull finished but the engine does not have it')
+    }
   }
+  // `docker ps` shows the name when it names the pinned bytes here
+  if (options.digest === undefined || await imageId(docker, ctx, image, options.signal) === options.digest) return image
+  return options.digest
 }
 
-async function hasImage (docker: Docker, ctx: CallContext, image: string, signal?: AbortSignal): Promise<boolean> {
+/** the image's id on the engine, or undefined when it has none of that name or id */
+async function imageId (docker: Docker, ctx: CallContext, image: string, signal?: AbortSignal): Promise<string | undefined> {
   try {
     const path = `/images/${image}/json`
-    await engineCall(ctx, async s => await dial(docker, { path, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, s), { signal })
-    return true
+    const info = await engineCall(ctx, async s => await dial<{ Id: string }>(docker, { path, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, s), { signal })
+    return info.Id
   } catch (err) {
-    if (statusCode(err) === 404) return false
+    if (statusCode(err) === 404) return undefined
     throw err
   }
 }
 
-async function pull (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
+/** pulls `image` from its registry within `pullTimeoutMs`, with progress; ImageNotFoundError when no registry serves it */
+export async function pullImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
   const linked = linkSignals([options.signal, ctx.closing], options.pullTimeoutMs)
   let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined
   try {

@@ -66,6 +66,8 @@ export interface BodyOptions {
   networkMode?: string
   /** run Docker's init (tini) as PID 1 */
   init?: boolean
+  /** what to create it from (ensureImage's answer): the name, or a pinned image's id; default the spec's pin, else its name */
+  image?: string
 }
 
 /**
@@ -86,7 +88,8 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }
   const body: ContainerCreateOptions = {
-    Image: spec.image,
+    // a pinned image runs as its exact bytes, whatever the tag names on this engine
+    Image: options.image ?? spec.imageDigest ?? spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABELS.mesh]: owner.meshId,

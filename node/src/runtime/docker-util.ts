@@ -39,7 +39,7 @@ export async function engineCall<T> (ctx: CallContext, call: (signal: AbortSigna
 }
 
 /** a plain request through dockerode's modem, for endpoints whose dockerode method ignores the signal */
-export async function dial<T> (docker: Docker, request: { path: string, method?: string, options?: Record<string, unknown>, statusCodes: Record<number, true | string>, isStream?: boolean }, signal: AbortSignal): Promise<T> {
+export async function dial<T> (docker: Docker, request: { path: string, method?: string, options?: Record<string, unknown>, statusCodes: Record<number, true | string>, isStream?: boolean, file?: NodeJS.ReadableStream }, signal: AbortSignal): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
     docker.modem.dial({ method: 'GET', ...request, abortSignal: signal }, (err: unknown, data: unknown) => {
       if (err != null) reject(err); else resolve(data as T)

@@ -87,10 +87,10 @@ export class DockerRuntime implements Runtime {
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
     const { signal } = options
-    await ensureImage(this.docker, this.ctx, replica.spec.image, { signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
+    const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
     const networkMode = networkModeFor(replica, await this.hasBridge(signal))
     const name = containerName(replica, this.owner)
-    const body = createBody(replica, this.owner, { networkMode, init: this.init })
+    const body = createBody(replica, this.owner, { networkMode, init: this.init, image })
     const created = await this.create(name, body, replica, signal)
     if (created.running) return toRuntimeContainer(created.info)
     try {

@@ -7,9 +7,12 @@ import { MingaError } from '@minga/protocol'
 /** the image is not on this node and could not be pulled */
 export class ImageNotFoundError extends MingaError {
   readonly image: string
+  /** why it could not be pulled */
+  readonly reason: string
   constructor (image: string, reason = 'no registry has it') {
-    super(`Image ${image} is not on this node and could not be pulled (${reason}); load it with "docker load" or push it to a registry the node can reach`)
+    super(`Image ${image} is not on this node and could not be pulled (${reason}); push it into the mesh with "minga image push" from a node that has it, or to a registry the node can reach`)
     this.image = image
+    this.reason = reason
   }
 }
 

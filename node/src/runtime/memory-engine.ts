@@ -107,8 +107,10 @@ export class MemoryEngine {
   all (): MemoryContainer[] { return [...this.containers.values()] }
 
   hasImage (image: string): boolean { return this.images === undefined || this.images.has(image) }
-  /** like `docker load`: the image is now on the host */
+  /** like `docker load`: the image (a reference or an id) is now on the host */
   addImage (image: string): void { this.images?.add(image) }
+  /** like `docker rmi` */
+  removeImage (image: string): void { this.images?.delete(image) }
 
   subscribe (listener: EngineListener): () => void {
     this.listeners.add(listener)
@@ -116,9 +118,11 @@ export class MemoryEngine {
   }
 
   async run (replica: ReplicaSpec, labels: Record<string, string>, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void } = {}): Promise<MemoryContainer> {
-    const { image } = replica.spec
+    const { image, imageDigest } = replica.spec
     options.signal?.throwIfAborted()
-    if (!this.hasImage(image)) await this.pull(image, options)
+    // a pinned image runs only as those bytes: the images room loads it, a pull by tag could bring others
+    if (imageDigest !== undefined && !this.hasImage(imageDigest)) throw new ImageNotFoundError(`${image} (${imageDigest.slice(0, 19)})`, 'no node of the mesh could give it, and the registry\'s may differ')
+    if (imageDigest === undefined && !this.hasImage(image)) await this.pull(image, options)
     this.checkPorts(replica)
     const c: MemoryContainer = {
       id: (this.nextId++).toString(16).padStart(12, '0'),

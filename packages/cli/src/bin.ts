@@ -4,6 +4,7 @@
  */
 import { nameOf, messageOf } from '@minga/protocol'
 import { Command, CommanderError } from 'commander'
+import { imageCommands } from './commands-images.js'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
@@ -23,6 +24,7 @@ const program = new Command('minga')
 
 meshCommands(program)
 serviceCommands(program)
+imageCommands(program)
 gitopsCommands(program)
 volumeCommands(program)
 opsCommands(program)

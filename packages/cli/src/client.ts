@@ -15,6 +15,8 @@ export interface ApiClient {
 }
 
 const TIMEOUT = 30_000
+/** how long the node may work on a call that carries an image (a save of gigabytes on a busy disk) */
+export const IMAGE_TIMEOUT = 30 * 60_000
 
 /** a client of the node whose control socket is `socketPath`; a node not running is CliError with EXIT.notRunning */
 export function apiClient (socketPath: string): ApiClient {

@@ -11,7 +11,8 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { ServiceSpec } from '@minga/protocol'
-import type { DeployResult } from '@minga/node/api'
+import type { DeployImageOptions, DeployResult } from '@minga/node/api'
+import { IMAGE_TIMEOUT } from './client.js'
 import type { Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 
@@ -57,8 +58,10 @@ export async function planDeploy (options: DeployOptions, orgOf: () => Promise<s
 }
 
 /** secrets and config content first, then the services; returns the node's results */
-export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<DeployResult[]> {
-  if (plan.text !== undefined) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
+export async function carryOut (ctx: Context, plan: Plan, file: string, images: DeployImageOptions = {}): Promise<DeployResult[]> {
+  // the node may first carry an image into the mesh (docker save): a long call
+  const long = { timeoutMs: IMAGE_TIMEOUT }
+  if (plan.text !== undefined) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file, ...images }, long)
   // the node refuses these too, but only once secrets and files are written: refuse before anything is
   const { projectConflict } = await import('@minga/protocol')
   const existing = await ctx.api.get('/v1/services')
@@ -72,7 +75,7 @@ export async function carryOut (ctx: Context, plan: Plan, file: string): Promise
     await ctx.api.post('/v1/secrets', { service: s.service, name: s.name, value: s.value.toString('base64'), encoding: 'base64', ifChanged: true })
   }
   await sendConfigs(ctx, plan.configs)
-  return await ctx.api.post('/v1/deploy', { specs: plan.specs })
+  return await ctx.api.post('/v1/deploy', { specs: plan.specs, ...images }, long)
 }
 
 /** config content of services, in requests of at most CONFIG_BATCH_BYTES, before the services that name it are declared */

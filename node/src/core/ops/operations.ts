@@ -13,6 +13,7 @@ import type { EventLog, MeshEvent } from '../events/event-log.js'
 import type { EventItem, MeshEvents } from '../events/mesh-events.js'
 import type { Secrets } from '../trust/secrets.js'
 import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
+import type { PinnedImage, PinOptions } from '../images/pinning.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
 import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
 import { clockVerdict } from '../membership/clock-offset.js'
@@ -30,11 +31,21 @@ export interface OperationsComponents extends StatusComponents {
   /** the logs of a service's replicas from every node that runs them, merged by time */
   readLogs: (options: GatherLogsOptions) => AsyncGenerator<LogItem>
   meshEvents: Pick<MeshEvents, 'gather' | 'follow'>
+  /** images pinned by digest and gated by the org's policy (when the node carries images) */
+  images?: { pin: (specs: ServiceSpec[], options: PinOptions) => Promise<{ specs: ServiceSpec[], images: PinnedImage[] }> }
   /** a change set sets its services' secrets when they differ */
   secrets: Pick<Secrets, 'set' | 'differs'>
 }
 
-export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
+export interface DeployResult {
+  service: string
+  status: 'created' | 'updated' | 'unchanged'
+  hash?: string
+  /** the image as pinned: its digest, where it came from, what its scan says */
+  image?: PinnedImage
+}
+
+export type DeployOptions = PinOptions
 
 export interface InviteOptions {
   org?: string
@@ -109,28 +120,35 @@ export class Operations {
   /**
    * Declare services. Nothing is written unless every spec may be: one of
    * this node's org, not replacing a service of another Compose project (or
-   * a project's service with one of none), its config content on this node
+   * a project's service with one of none), its config content on this node,
+   * its image found and passed by the org's scan gate (when the node carries
+   * images: each is then pinned by digest)
    */
-  async deploy (specs: ServiceSpec[]): Promise<DeployResult[]> {
+  async deploy (given: ServiceSpec[], options: DeployOptions = {}): Promise<DeployResult[]> {
     const org = this.org
-    for (const spec of specs) {
+    for (const spec of given) {
       if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
       checkDeployable(this.core.state, this.core.state.value(keys.service(spec.org, spec.name)), spec)
     }
+    // each image resolved to a digest once, and judged by the org's scan gate (nothing is written when one is refused)
+    const pinned = this.core.images === undefined ? { specs: given, images: [] } : await this.core.images.pin(given, options)
+    const specs = pinned.specs
     const results: DeployResult[] = []
     for (const spec of specs) {
       const key = keys.service(spec.org, spec.name)
       const existing = this.core.state.value(key)
+      const image = pinned.images.find(p => p.service === `${spec.org}/${spec.name}`)
       if (existing !== undefined && canonicalJson(existing.spec) === canonicalJson(spec)) {
-        results.push({ service: `${spec.org}/${spec.name}`, status: 'unchanged' })
+        results.push({ service: `${spec.org}/${spec.name}`, status: 'unchanged', ...(image === undefined ? {} : { image }) })
         continue
       }
       const created = existing?.created ?? this.core.state.clock.tick()
       await this.core.state.write(this.core.identity, key, { spec, created })
       // replicas of the replaced spec may still start from its chunks during the update
       await dropChunks(this.core.state, this.core.identity, spec.org, spec.name, new Set([...chunksOf(spec), ...chunksOf(existing?.spec)]))
-      this.emit('deploy', `${spec.org}/${spec.name}`, existing === undefined ? `created with ${spec.replicas} replica(s) of ${spec.image}` : `updated to ${spec.image}, ${spec.replicas} replica(s)`)
-      results.push({ service: `${spec.org}/${spec.name}`, status: existing === undefined ? 'created' : 'updated' })
+      const named = spec.imageDigest === undefined ? spec.image : `${spec.image} (${spec.imageDigest.slice(0, 19)})`
+      this.emit('deploy', `${spec.org}/${spec.name}`, existing === undefined ? `created with ${spec.replicas} replica(s) of ${named}` : `updated to ${named}, ${spec.replicas} replica(s)`)
+      results.push({ service: `${spec.org}/${spec.name}`, status: existing === undefined ? 'created' : 'updated', ...(image === undefined ? {} : { image }) })
     }
     return results
   }

@@ -21,6 +21,7 @@ import { type ReplicaProblemReport, type ReplicaReport, type Resources, type Ser
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports, VolumeHooks } from '../components.js'
+import type { ImageHooks } from '../images/types.js'
 import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
@@ -28,7 +29,7 @@ import { servicesOn } from './assignment-index.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
-import { replicaNotes, runNote } from './replica-notes.js'
+import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
 import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
@@ -44,12 +45,10 @@ export interface ReconcilerComponents extends CoreComponents {
   placementCache?: PlacementCache
   /** containers started at once, at most */
   concurrency?: number
-  /**
-   * what a replica of a service gets beyond its spec: decrypted secrets as
-   * environment, and files (configs, secret files) with their content;
-   * throws when one is not here yet (the start is retried with back-off)
-   */
+  /** a replica's extras beyond its spec: secrets as environment, files with their content; throws when one is not here yet (retried with back-off) */
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
+  /** the images room: a pinned image fetched from the mesh before a start */
+  images?: ImageHooks
   /** the volumes room: restores before a start, final snapshots after a stop */
   volumes?: VolumeHooks
 }
@@ -142,14 +141,16 @@ export class Reconciler implements ReconcileView {
     return this.observed
   }
 
-  /** what is wrong with the replicas here, as it stands now (replica-notes.ts), and the restores under way */
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts), the restores under way and the replicas waiting for their image */
   replicaProblems (): ReplicaNote[] {
-    const restoring: ReplicaNote[] = (this.init.volumes?.restoreNotes() ?? []).map(n => ({ service: n.service, replica: n.replica, error: n.text, at: this.init.clock.now() }))
-    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return restoring
+    const now = this.init.clock.now()
+    const restoring: ReplicaNote[] = (this.init.volumes?.restoreNotes() ?? []).map(n => ({ service: n.service, replica: n.replica, error: n.text, at: now }))
+    const waits = this.init.images?.notes() ?? []
+    const waiting = withWaits(restoring, waits.length === 0 ? [] : waitingNotes(waits, this.refresh().assignment, this.init.identity.peerId, this.observed, now))
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return waiting
     const byId = servicesById(this.refresh().services)
-    const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
-    // a restore under way says more than the failure that came before it
-    return [...restoring, ...notes.filter(n => !restoring.some(r => r.service === n.service && r.replica === n.replica))]
+    // a restore or an image on its way says more than the failure that came before it
+    return withWaits(waiting, replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now }))
   }
 
   /** stops a container so that the next pass starts its replica again (volumes: a newer snapshot chosen elsewhere, restored at the start) */
@@ -232,11 +233,7 @@ export class Reconciler implements ReconcileView {
     return this.view
   }
 
-  /**
-   * The live nodes that should hear what this node runs of `service`: those
-   * assigned it now or before the last change, and those that report
-   * copies of it (membership's replica records)
-   */
+  /** the live nodes that hear what this node runs of `service`: assigned it now or before the last change, or reporting copies of it */
   audience (service: string): string[] {
     const { liveness, identity } = this.init
     const view = this.refresh()
@@ -351,6 +348,7 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.service(action.service)
         if (service === undefined) return
+        await this.init.images?.prepare(service.spec)
         await this.init.volumes?.prepare(service.spec, action.replica)
         // a restore or handoff takes a while, unseen by peers: a singleton the mesh moved meanwhile (a heal, a return) is not started beside the new copy
         if (this.init.volumes !== undefined && service.spec.singleton && !this.planNow().some(a => a.type === 'start' && a.service === action.service && a.replica === action.replica)) return

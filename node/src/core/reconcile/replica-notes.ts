@@ -8,6 +8,7 @@
  * with the last probe's exit code and output.
  */
 import type { HealthProbe } from '@minga/protocol'
+import type { Assignment } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
 import type { ReplicaNote } from '../components.js'
 import type { ReplicaProblem } from './replica-backoff.js'
@@ -63,4 +64,15 @@ export function healthNote (probe: HealthProbe | undefined): string {
   if (probe === undefined) return 'failing its health check'
   const exit = probe.exitCode === -1 ? 'the check timed out' : `exit ${probe.exitCode}`
   return `failing its health check: ${exit}${probe.output === '' ? '' : `, ${JSON.stringify(probe.output)}`}`
+}
+
+/** a note for each replica assigned to `self` and not running yet, of the services that wait for something (an image on its way) */
+export function waitingNotes (waits: Array<{ service: string, text: string }>, assignment: Assignment, self: string, observed: readonly RuntimeContainer[], now: number): ReplicaNote[] {
+  return waits.flatMap(w => (assignment.services[w.service] ?? []).flatMap((node, replica) =>
+    node === self && !observed.some(c => c.service === w.service && c.replica === replica) ? [{ service: w.service, replica, error: w.text, at: now }] : []))
+}
+
+/** the notes of replicas waiting (an image on its way), then the others': a wait says more than the failure that came before it */
+export function withWaits (waits: ReplicaNote[], notes: ReplicaNote[]): ReplicaNote[] {
+  return [...waits, ...notes.filter(n => !waits.some(w => w.service === n.service && w.replica === n.replica))]
 }

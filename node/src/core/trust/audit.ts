@@ -1,7 +1,8 @@
 /**
  * `minga audit`: every governance-relevant signed entry the mesh holds —
  * admissions, organizations, invites, removals, cordons, proposals, votes
- * and secrets (names and readers only) — with its author, the author's org,
+ * secrets (names and readers only), and the scan gate's policies and
+ * waivers — with its author, the author's org,
  * its clock stamp, and whether its signature verifies against the author's
  * key (the peer id). Anyone can check: each record carries the signed
  * entry itself, which `verifyEntry(meshId, entry)` checks offline. The
@@ -26,7 +27,7 @@ export interface AuditRecord {
   entry: Entry
 }
 
-const AUDITED = ['member/', 'org/', 'invite/', 'revoked/', 'cordon/', 'proposal/', 'vote/', 'secret/']
+const AUDITED = ['member/', 'org/', 'invite/', 'revoked/', 'cordon/', 'proposal/', 'vote/', 'secret/', 'policy/', 'waiver/']
 
 /**
  * `minga audit`: the governance entries the state holds (optionally of some `kinds`, the last `limit`), each with its author's org and whether its signature verifies
@@ -83,6 +84,14 @@ function summarize (state: State, entry: Entry): string {
     }
     case 'vote': return `${b} approves proposal ${a}`
     case 'secret': return `secret ${c} of ${a}/${b} sealed to ${Object.keys(recordValue(entry, 'secret')!.sealed.keys).length} node(s)`
+    case 'policy': {
+      const p = recordValue(entry, 'policy')!
+      return `${a}'s scan gate blocks ${p.block} findings${p.maxDbAge === undefined ? '' : `, database at most ${Math.round(p.maxDbAge / 3_600_000)} h old`}`
+    }
+    case 'waiver': {
+      const w = recordValue(entry, 'waiver')!
+      return `${a} waives ${c} in ${a}/${b}'s image ${w.digest.slice(0, 19)}: ${w.reason}`
+    }
     default: return entry.key
   }
 }

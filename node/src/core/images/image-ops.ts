@@ -1,0 +1,118 @@
+/**
+ * The operator's verbs on images (`minga image push|ls|scan`, `minga policy
+ * set`): what the control API hands to its image routes. Each works on
+ * this node's organization; the records it writes are signed by this node.
+ */
+import { BLOCK_LEVELS, keys, type BlockLevel, type PolicyRecord } from '@minga/protocol'
+import { BadRequestError } from '../../errors.js'
+import type { AbortOptions } from '../../runtime/types.js'
+import type { ReconcileView } from '../components.js'
+import type { Images, PushResult } from './images.js'
+import type { ImageScans, ScanResult } from './scans.js'
+
+/** one image of the mesh as `minga image ls` shows it */
+export interface ImageView {
+  /** the org that made it available */
+  org: string
+  /** the image id: `sha256:<hex>` */
+  digest: string
+  tags: string[]
+  /** bytes of its config and layers */
+  size: number
+  layers: number
+  private: boolean
+  source: 'push' | 'build' | 'registry'
+  /** ms since epoch */
+  pushed: number
+  /** the node that wrote its record (it holds it) */
+  by: string
+  /** nodes assigned replicas pinned to it (they hold it once running) */
+  runningOn: string[]
+  /** this node's store holds every chunk of it */
+  here: boolean
+  /** its scan by its org, in a line (or why there is none) */
+  scan: string
+}
+
+export interface ImageOpsComponents {
+  images: Images
+  scans: ImageScans
+  reconcile: Pick<ReconcileView, 'desired' | 'currentAssignment'>
+  /** the chunk roots this node's store holds */
+  roots: () => string[]
+}
+
+/** the image verbs (see above) */
+export class ImageOperations {
+  constructor (private readonly init: ImageOpsComponents) {}
+
+  /** the engine's image `ref` into the mesh, for this node's org */
+  async push (ref: string, options: AbortOptions & { private?: boolean } = {}): Promise<PushResult & { org: string }> {
+    const result = await this.init.images.push(ref, { private: options.private })
+    return { ...result, org: this.init.images.org }
+  }
+
+  /** every image this node may read, newest first */
+  async list (): Promise<ImageView[]> {
+    const { images, scans, reconcile } = this.init
+    const roots = new Set(this.init.roots())
+    const assignment = reconcile.currentAssignment()
+    const own = images.state.memberOrg(images.identity.peerId)
+    const out: ImageView[] = []
+    for (const entry of images.state.records('image')) {
+      const [, org, hex] = entry.key.split('/')
+      const record = entry.value
+      if (record.private === true && org !== own) continue
+      const digest = `sha256:${hex}`
+      const runningOn = new Set<string>()
+      for (const service of reconcile.desired()) {
+        if (service.spec.imageDigest !== digest) continue
+        for (const node of assignment.services[service.id] ?? []) if (node !== null) runningOn.add(node)
+      }
+      out.push({
+        org,
+        digest,
+        tags: record.tags,
+        size: record.size,
+        layers: record.layers,
+        private: record.private === true,
+        source: record.source,
+        pushed: record.pushed,
+        by: entry.author,
+        runningOn: [...runningOn].sort(),
+        here: roots.has(record.index),
+        scan: await scans.summary(org, digest)
+      })
+    }
+    return out.sort((a, b) => b.pushed - a.pushed || a.digest.localeCompare(b.digest))
+  }
+
+  /** scans `ref` for this node's org and records the result (NO_SCANNER when none is configured) */
+  async scan (ref: string, options: AbortOptions = {}): Promise<ScanResult> {
+    return await this.init.scans.scan(ref, options)
+  }
+
+  /** sets this org's scan gate: the findings it blocks, the oldest scanner database it accepts (ms), its scanner command */
+  async setPolicy (policy: { block: string, maxDbAge?: number, scanner?: string }): Promise<PolicyRecord & { org: string }> {
+    if (!(BLOCK_LEVELS as readonly string[]).includes(policy.block)) throw new BadRequestError(`--block takes one of ${BLOCK_LEVELS.join(', ')}; "${policy.block.slice(0, 40)}" is not one`)
+    const record: PolicyRecord = {
+      block: policy.block as BlockLevel,
+      ...(policy.maxDbAge === undefined ? {} : { maxDbAge: policy.maxDbAge }),
+      ...(policy.scanner === undefined ? {} : { scanner: policy.scanner })
+    }
+    const { images } = this.init
+    await images.state.write(images.identity, keys.policy(images.org), record)
+    images.emit('scan', images.org, `${images.org}'s scan gate now blocks ${record.block} findings${record.maxDbAge === undefined ? '' : `, with a database at most ${Math.round(record.maxDbAge / 3_600_000)} h old`}${record.scanner === undefined ? '' : `, scanned by "${record.scanner}"`}`)
+    return { ...record, org: images.org }
+  }
+
+  /** this node's organization */
+  get org (): string {
+    return this.init.images.org
+  }
+
+  /** this org's scan gate, if it has one */
+  policy (): PolicyRecord | undefined {
+    return this.init.scans.policy(this.init.images.org)
+  }
+}

@@ -1,0 +1,79 @@
+/** image verbs: image push, image ls, image scan, policy set, policy show */
+import type { Command } from 'commander'
+import { IMAGE_TIMEOUT } from './client.js'
+import { context } from './context.js'
+import { bytes, shortId, table } from './format.js'
+
+/** the image verbs on `program` (see above) */
+export function imageCommands (program: Command): void {
+  const image = program.command('image').description('images carried by the mesh: no registry needed')
+
+  image.command('push')
+    .description('put an image of this node\'s Docker engine into the mesh: every node that must run it fetches it from the nodes that hold it')
+    .argument('<image>', 'a name (acme/web:1) or an image id of the local engine')
+    .option('--private', 'only nodes of this organization may fetch it')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  docker build -t acme/web:1 . && minga image push acme/web:1\n  minga image push acme/billing:3 --private')
+    .action(async (ref: string, options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const pushed = await ctx.api.post('/v1/images/push', { image: ref, ...(options.private === true ? { private: true } : {}) }, { timeoutMs: IMAGE_TIMEOUT })
+      if (options.json === true) return ctx.json(pushed)
+      ctx.out(`${pushed.tags.join(', ') || ref}: ${pushed.digest} (${bytes(pushed.size)}, ${pushed.layers} layer(s)) is in the mesh for ${pushed.org}${pushed.stored === 0 ? '' : `; ${pushed.stored} new chunk(s) stored here`}`)
+    })
+
+  image.command('ls')
+    .description('list the images of the mesh: digests, sizes, who holds them, their scan results')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga image ls')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const images = await ctx.api.get('/v1/images')
+      if (options.json === true) return ctx.json(images)
+      ctx.out(table(['ORG', 'TAGS', 'DIGEST', 'SIZE', 'HELD BY', 'RUNS ON', 'SCAN'], images.map(i => [
+        `${i.org}${i.private ? ' (private)' : ''}`,
+        i.tags.join(',') || '-',
+        i.digest.slice(0, 19),
+        bytes(i.size),
+        `${shortId(i.by)}${i.here ? ' (here)' : ''}`,
+        i.runningOn.map(shortId).join(',') || '-',
+        i.scan
+      ])))
+    })
+
+  image.command('scan')
+    .description('scan an image with the org\'s scanner (its command, else trivy or grype on PATH) and record the result in the mesh')
+    .argument('<image>', 'a name (acme/web:1) or an image id')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga image scan acme/web:1')
+    .action(async (ref: string, options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const result = await ctx.api.post('/v1/images/scan', { image: ref }, { timeoutMs: IMAGE_TIMEOUT })
+      if (options.json === true) return ctx.json(result)
+      ctx.out(`${ref} (${result.digest.slice(0, 19)}): ${result.summary}`)
+      for (const f of result.record?.findings ?? []) ctx.out(`  ${f.id}  ${f.severity}  ${f.package} ${f.installed}${f.fixed === undefined ? '' : ` → ${f.fixed}`}`)
+    })
+
+  const policy = program.command('policy').description('the organization\'s scan gate on deploys')
+  policy.command('set')
+    .description('refuse deploys of images with findings of this level, unless a member waives them (minga deploy --waive ID)')
+    .requiredOption('--block <level>', 'none, critical, critical-fixable, high or high-fixable')
+    .option('--max-db-age <duration>', 'refuse scans made with a scanner database older than this (e.g. 7d)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  minga policy set --block critical-fixable\n  minga policy set --block high --max-db-age 7d')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const set = await ctx.api.post('/v1/policy', { block: options.block, ...(options.maxDbAge === undefined ? {} : { maxDbAge: options.maxDbAge }) })
+      if (options.json === true) return ctx.json(set)
+      ctx.out(`${set.org}'s deploys now refuse images with ${set.block} findings`)
+    })
+  policy.command('show')
+    .description('show the organization\'s scan gate')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  minga policy show')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const shown = await ctx.api.get('/v1/policy')
+      if (options.json === true) return ctx.json(shown)
+      ctx.out(shown.policy === null ? `${shown.org} has no scan gate: deploys are not refused for findings` : `${shown.org} blocks ${shown.policy.block} findings${shown.policy.scanner === undefined ? '' : `, scanned by "${shown.policy.scanner}"`}`)
+    })
+}
