@@ -13,3 +13,5 @@ export class ClockSkewError extends MingaError {}
 export class ConfigUnavailableError extends MingaError {}
 /** the request would replace something it does not own, e.g. another project's service */
 export class ConflictError extends MingaError {}
+/** no replica of a service took a forwarded connection in time */
+export class NoReplicaError extends MingaError {}

@@ -1,0 +1,166 @@
+/**
+ * The routing mesh's pure rules: the order replicas are tried in, who holds
+ * a published port or a host name, what a name resolves to for whom, which
+ * forwards a replica's node accepts, and the forward protocol's frames.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { ServiceSpec } from '@minga/protocol'
+import { authorizeForward, expectsProxyHeader, type ForwardContext } from '../src/core/ingress/authorize.js'
+import { forwardOrder } from '../src/core/ingress/choose.js'
+import { mayReach, resolveName } from '../src/core/ingress/names.js'
+import { routeConflicts, routeTable, type RoutedService } from '../src/core/ingress/routes.js'
+import { ForwardProtocolError, decodeForwardAnswer, decodeForwardRequest, encodeForward, type ForwardRequest } from '../src/core/ingress/wire.js'
+
+function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name, org, image: 'minga/busybox:1', env: {}, replicas: 1, resources: { cpu: 100, memory: 1 << 26 }, spread: 'org',
+    constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra
+  }
+}
+
+function routed (s: ServiceSpec, created: string): RoutedService {
+  return { id: `${s.org}/${s.name}`, spec: s, created }
+}
+
+test('forwardOrder: a local replica first, then the least loaded, rotating among equals; a node that failed recently last', () => {
+  const replicas = [{ node: 'a', replica: 0 }, { node: 'b', replica: 1 }, { node: 'c', replica: 2 }, { node: 'self', replica: 3 }]
+  assert.equal(forwardOrder(replicas, { self: 'self', turn: 0 }).map(r => r.node), ['self', 'a', 'b', 'c'])
+  // without a local one, consecutive turns start at the next replica: short connections spread evenly
+  const remote = replicas.slice(0, 3)
+  const firsts = [0, 1, 2, 3, 4, 5].map(turn => forwardOrder(remote, { self: 'self', turn })[0].node)
+  assert.equal(firsts, ['a', 'b', 'c', 'a', 'b', 'c'])
+  // long-lived connections count: the least loaded node comes first, whatever the turn
+  assert.equal(forwardOrder(remote, { self: 'self', turn: 0, load: new Map([['a', 5], ['b', 1]]) }).map(r => r.node), ['c', 'b', 'a'])
+  // a node that failed goes last, even the local one
+  assert.equal(forwardOrder(replicas, { self: 'self', turn: 0, avoid: new Set(['self', 'a']) }).map(r => r.node), ['b', 'c', 'self', 'a'])
+  assert.equal(forwardOrder([], { self: 'self', turn: 7 }), [])
+  assert.equal(forwardOrder(remote, { self: 'self', turn: -1 })[0].node, 'c', 'a negative turn still rotates')
+})
+
+test('routeTable: the oldest service holds a published port or host name; host-mode and unpublished ports are not the mesh\'s', () => {
+  const web = spec('acme', 'web', { ports: [{ container: 80, host: 8080, protocol: 'tcp', proxyProtocol: 'v2' }, { container: 81, host: 8081, protocol: 'tcp', mode: 'host' }, { container: 82, protocol: 'tcp' }] })
+  const late = spec('riverside', 'late', { ports: [{ container: 80, host: 8080, protocol: 'tcp' }, { container: 53, host: 8080, protocol: 'udp' }] })
+  const local = spec('acme', 'local', { ports: [{ container: 80, host: 9000, hostIp: '127.0.0.1', protocol: 'tcp' }] })
+  const other = spec('acme', 'other', { ports: [{ container: 80, host: 9000, hostIp: '127.0.0.2', protocol: 'tcp' }] })
+  const table = routeTable([routed(late, '2'), routed(web, '1'), routed(local, '3'), routed(other, '4')])
+  assert.equal(table.ports.map(p => `${p.service} ${p.port}/${p.protocol}${p.address === undefined ? '' : ' on ' + p.address} → ${p.containerPort}${p.proxyProtocol ? ' proxy' : ''}`), [
+    'acme/web 8080/tcp → 80 proxy',
+    'riverside/late 8080/udp → 53',
+    'acme/local 9000/tcp on 127.0.0.1 → 80',
+    'acme/other 9000/tcp on 127.0.0.2 → 80'
+  ])
+  assert.equal(table.conflicts, [{ service: 'riverside/late', what: 'port 8080/tcp', holder: 'acme/web' }])
+})
+
+test('routeTable: host names on the shared web ports, and a published port that would take one', () => {
+  const cloud = spec('acme', 'cloud', { http: [{ host: 'cloud.example.org', port: 8080, tlsPort: 8443 }] })
+  const blog = spec('riverside', 'blog', { http: [{ host: 'blog.example.org', port: 80 }, { host: 'cloud.example.org', port: 80 }] })
+  const squatter = spec('acme', 'squatter', { ports: [{ container: 80, host: 80, protocol: 'tcp' }] })
+  const table = routeTable([routed(cloud, '1'), routed(blog, '2'), routed(squatter, '3')])
+  assert.equal([...table.web.keys()], ['cloud.example.org', 'blog.example.org'])
+  assert.equal(table.web.get('cloud.example.org'), { host: 'cloud.example.org', service: 'acme/cloud', port: 8080, tlsPort: 8443, proxyProtocol: false })
+  assert.equal(table.conflicts, [
+    { service: 'riverside/blog', what: 'host cloud.example.org', holder: 'acme/cloud' },
+    { service: 'acme/squatter', what: 'port 80/tcp (the shared web port)', holder: 'acme/cloud' }
+  ])
+  // an older published port keeps it: the younger web route is the one refused; other web ports move it out of the way
+  const first = routeTable([routed(squatter, '0'), routed(cloud, '1')])
+  assert.equal(first.conflicts, [{ service: 'acme/cloud', what: 'host cloud.example.org on the shared web port 80', holder: 'acme/squatter' }])
+  assert.equal(routeTable([routed(squatter, '0'), routed(cloud, '1')], { webPorts: { http: 8000, tls: 8443 } }).conflicts, [])
+})
+
+test('routeConflicts: a deploy that would take a port or host name is refused with what to do; a redeploy is not', () => {
+  const web = routed(spec('acme', 'web', { ports: [{ container: 80, host: 8080, protocol: 'tcp' }] }), '1')
+  const rival = routed(spec('riverside', 'rival', { ports: [{ container: 8000, host: 8080, protocol: 'tcp' }] }), '5')
+  assert.equal(routeConflicts([rival], [web]), ['riverside/rival wants port 8080/tcp, which acme/web already has on this mesh; choose another port, or remove acme/web first'])
+  assert.equal(routeConflicts([{ ...web, spec: { ...web.spec, replicas: 3 } }], [web, rival]), [])
+  assert.equal(routeConflicts([routed(spec('acme', 'api', { ports: [{ container: 80, host: 8081, protocol: 'tcp' }] }), '6')], [web]), [])
+})
+
+test('resolveName: own org by short name, a project\'s own first, other orgs only where exposed; the rest goes upstream', () => {
+  const services = new Map<string, ServiceSpec>([
+    ['acme/db', spec('acme', 'db')],
+    ['acme/shop-db', spec('acme', 'shop-db', { project: 'shop' })],
+    ['riverside/db', spec('riverside', 'db', { expose: ['acme'] })],
+    ['riverside/secret', spec('riverside', 'secret')],
+    ['gamma/pub', spec('gamma', 'pub', { expose: ['*'] })]
+  ])
+  const lookup = (id: string): ServiceSpec | undefined => services.get(id)
+  const acme = { org: 'acme' }
+  assert.equal(resolveName('db', acme, lookup), { kind: 'service', service: 'acme/db' })
+  assert.equal(resolveName('DB.', acme, lookup), { kind: 'service', service: 'acme/db' })
+  assert.equal(resolveName('db', { org: 'acme', project: 'shop' }, lookup), { kind: 'service', service: 'acme/shop-db' })
+  assert.equal(resolveName('shop-db', acme, lookup), { kind: 'service', service: 'acme/shop-db' })
+  assert.equal(resolveName('db.riverside', acme, lookup), { kind: 'service', service: 'riverside/db' })
+  assert.equal(resolveName('pub.gamma', acme, lookup), { kind: 'service', service: 'gamma/pub' })
+  assert.equal(resolveName('db.acme', acme, lookup), { kind: 'service', service: 'acme/db' })
+  // not exposed to acme: exactly like a name that does not exist
+  assert.equal(resolveName('secret.riverside', acme, lookup), { kind: 'outside' })
+  assert.equal(resolveName('db.riverside', { org: 'gamma' }, lookup), { kind: 'outside' })
+  assert.equal(resolveName('nothing', acme, lookup), { kind: 'unknown' })
+  assert.equal(resolveName('example.com', acme, lookup), { kind: 'outside' })
+  assert.equal(resolveName('www.example.com', acme, lookup), { kind: 'outside' })
+  assert.ok(mayReach('riverside', spec('riverside', 'x')))
+  assert.not.ok(mayReach('acme', spec('riverside', 'x', { expose: ['gamma'] })))
+})
+
+test('authorizeForward: the routes a connection may have come by, and who may speak for a caller', () => {
+  const db = spec('riverside', 'db', { ports: [{ container: 5432, protocol: 'tcp' }], expose: ['acme'] })
+  const web = spec('acme', 'web', { ports: [{ container: 80, host: 8080, protocol: 'tcp', proxyProtocol: 'v2' }], http: [{ host: 'web.example.org', port: 80 }] })
+  const app = spec('acme', 'app')
+  const other = spec('gamma', 'other')
+  const specs = new Map<string, ServiceSpec>([['riverside/db', db], ['acme/web', web], ['acme/app', app], ['gamma/other', other]])
+  const context: ForwardContext = {
+    spec: id => specs.get(id),
+    runsOn: (service, node) => (service === 'acme/app' && node === 'n-app') || (service === 'gamma/other' && node === 'n-other'),
+    localHealthy: service => service === 'acme/web' ? [2, 0] : service === 'riverside/db' ? [1] : []
+  }
+  const base = { type: 'forward' as const, client: { address: '203.0.113.7', port: 51234 }, local: { address: '10.0.0.1', port: 8080 } }
+  const ask = (request: Partial<ForwardRequest>, from = 'n-app'): ReturnType<typeof authorizeForward> => authorizeForward({ ...base, service: 'acme/web', replica: 0, port: 80, via: 'port', ...request } as ForwardRequest, from, context)
+  assert.equal(ask({}), { ok: true, replica: 0, proxyProtocol: true })
+  assert.equal(ask({ replica: 5 }), { ok: true, replica: 0, proxyProtocol: true }, 'the requested replica is not here: another local one')
+  assert.equal(ask({ port: 81 }), { ok: false, code: 'forbidden', message: 'acme/web publishes no port that leads to its port 81' })
+  assert.equal(ask({ via: 'web', host: 'web.example.org' }), { ok: true, replica: 0, proxyProtocol: true })
+  assert.equal(ask({ via: 'web', host: 'other.example.org' }).ok, false)
+  assert.equal(ask({ service: 'riverside/db', port: 5432, via: 'name', caller: 'acme/app' }), { ok: true, replica: 1, proxyProtocol: false })
+  const borrowed = ask({ service: 'riverside/db', port: 5432, via: 'name', caller: 'acme/app' }, 'n-other')
+  assert.equal(borrowed, { ok: false, code: 'forbidden', message: 'The sending node does not run acme/app' })
+  assert.equal(ask({ service: 'riverside/db', port: 5432, via: 'name', caller: 'gamma/other' }, 'n-other'), { ok: false, code: 'forbidden', message: 'riverside/db is not exposed to organization gamma' })
+  assert.equal(ask({ service: 'riverside/db', port: 9999, via: 'name', caller: 'acme/app' }).ok, false, 'only the ports the service lists')
+  assert.equal(ask({ service: 'acme/app', port: 80 }), { ok: false, code: 'forbidden', message: 'acme/app publishes no port that leads to its port 80' })
+  assert.equal(ask({ service: 'acme/nothing' }), { ok: false, code: 'no-replica', message: 'There is no service acme/nothing' })
+  assert.ok(expectsProxyHeader(web, 80))
+  assert.not.ok(expectsProxyHeader(db, 5432))
+})
+
+test('forward frames: a request round-trips; anything else is refused with a bounded, clear error', () => {
+  const request: ForwardRequest = { type: 'forward', service: 'acme/web', replica: 1, port: 80, via: 'web', host: 'web.example.org', client: { address: '2001:db8::7', port: 4000 }, local: { address: '10.0.0.1', port: 443 } }
+  assert.equal(decodeForwardRequest(encodeForward(request)), request)
+  const refused = (value: unknown): string => {
+    try {
+      decodeForwardRequest(typeof value === 'string' ? new TextEncoder().encode(value) : value as Uint8Array)
+    } catch (err: any) {
+      assert.instance(err, ForwardProtocolError)
+      assert.is(err.code, 'bad-request')
+      return err.message
+    }
+    throw new Error('accepted')
+  }
+  const json = (patch: Record<string, unknown>): string => JSON.stringify({ ...request, ...patch })
+  assert.match(refused('not json'), 'is JSON')
+  assert.match(refused('[]'), 'JSON object')
+  assert.match(refused(json({ service: 'acme' })), 'service is a service id')
+  assert.match(refused(json({ port: 0 })), 'port is a whole number from 1 to 65535')
+  assert.match(refused(json({ via: 'magic' })), 'via is port, web or name')
+  assert.match(refused(json({ client: { address: 'localhost', port: 1 } })), 'client.address is an IPv4 or IPv6 address')
+  assert.match(refused(json({ extra: 1 })), 'has no field "extra"')
+  assert.match(refused(json({ via: 'name', host: undefined })), 'says which service calls')
+  assert.match(refused(json({ host: 'Bad_Host' })), 'host is a DNS name')
+  assert.match(refused(new Uint8Array(2000)), 'at most 1024 bytes')
+  assert.equal(decodeForwardAnswer(encodeForward({ type: 'forward-ok', replica: 2 })), { type: 'forward-ok', replica: 2 })
+  assert.throws(() => decodeForwardAnswer(encodeForward({ type: 'error', code: 'refused', message: 'connection refused' })), (err: any) => err.code === 'refused' && err.message === 'connection refused')
+  assert.throws(() => decodeForwardAnswer(new TextEncoder().encode('{"type":"error","code":"weird","message":"x"}')), (err: any) => err.code === 'bad-request')
+})
+
+test.run()
