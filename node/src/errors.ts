@@ -15,3 +15,9 @@ export class ConfigUnavailableError extends MingaError {}
 export class ConflictError extends MingaError {}
 /** no replica of a service took a forwarded connection in time */
 export class NoReplicaError extends MingaError {}
+/** a connection on a shared web port did not say which host it wants; `code`: closed, timeout, too-large or not-tls */
+export class SniffError extends MingaError {
+  constructor (readonly code: 'closed' | 'timeout' | 'too-large' | 'not-tls', message: string) {
+    super(message)
+  }
+}
