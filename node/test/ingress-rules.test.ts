@@ -10,6 +10,7 @@ import { authorizeForward, expectsProxyHeader, type ForwardContext } from '../sr
 import { forwardOrder } from '../src/core/ingress/choose.js'
 import { mayReach, resolveName } from '../src/core/ingress/names.js'
 import { routeConflicts, routeTable, type RoutedService } from '../src/core/ingress/routes.js'
+import { chooseSubnet, inContainerRange, serviceAddress, serviceSubnet } from '../src/ingress/subnet.js'
 import { ForwardProtocolError, decodeForwardAnswer, decodeForwardRequest, encodeForward, type ForwardRequest } from '../src/core/ingress/wire.js'
 
 function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
@@ -161,6 +162,28 @@ test('forward frames: a request round-trips; anything else is refused with a bou
   assert.equal(decodeForwardAnswer(encodeForward({ type: 'forward-ok', replica: 2 })), { type: 'forward-ok', replica: 2 })
   assert.throws(() => decodeForwardAnswer(encodeForward({ type: 'error', code: 'refused', message: 'connection refused' })), (err: any) => err.code === 'refused' && err.message === 'connection refused')
   assert.throws(() => decodeForwardAnswer(new TextEncoder().encode('{"type":"error","code":"weird","message":"x"}')), (err: any) => err.code === 'bad-request')
+})
+
+test('service subnets: a /23 per node, containers below, service addresses above; the choice is stable and skips what the host uses', () => {
+  const subnet = serviceSubnet('10.213.14.0/23')
+  assert.equal(subnet, { subnet: '10.213.14.0/23', containers: '10.213.14.0/24', gateway: '10.213.14.1', services: '10.213.15.1' })
+  assert.is(serviceAddress(subnet, 0), '10.213.15.1')
+  assert.is(serviceAddress(subnet, 253), '10.213.15.254')
+  assert.throws(() => serviceAddress(subnet, 254), /254 service addresses/)
+  assert.ok(inContainerRange(subnet, '10.213.14.7'))
+  assert.not.ok(inContainerRange(subnet, '10.213.15.7'), 'a service address is no container')
+  assert.not.ok(inContainerRange(subnet, '127.0.0.1'))
+  assert.throws(() => serviceSubnet('10.213.15.0/23'), /use 10\.213\.14\.0\/23/)
+  assert.throws(() => serviceSubnet('10.213.14.0/24'), /not a \/23/)
+  assert.throws(() => serviceSubnet('nonsense'), /not an IPv4 network/)
+  const first = chooseSubnet('node-a', [])!
+  assert.equal(chooseSubnet('node-a', []), first, 'the same node gets the same subnet')
+  const next = chooseSubnet('node-a', ['192.0.2.2/24', first.gateway])!
+  assert.is.not(next.subnet, first.subnet, 'a subnet the host already uses is skipped')
+  assert.ok(next.subnet.startsWith('10.213.'))
+  assert.is(chooseSubnet('x', ['10.0.0.0/8']), undefined, 'every /23 taken: none')
+  const seen = new Set(Array.from({ length: 20 }, (_, i) => chooseSubnet(`node-${i}`, [])!.subnet))
+  assert.ok(seen.size >= 17, `20 nodes mostly get subnets of their own (${seen.size})`)
 })
 
 test.run()

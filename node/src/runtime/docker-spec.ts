@@ -64,12 +64,18 @@ export function networkModeFor (replica: ReplicaSpec, hasBridge: boolean): strin
 export interface BodyOptions {
   /** from networkModeFor */
   networkMode?: string
+  /**
+   * the node's service network (docker-network.ts): the replica joins it with
+   * the node as its DNS server, and only ports of mode `host` are published
+   * by Docker (the node's forwarder serves the others)
+   */
+  network?: { name: string, gateway: string }
   /** run Docker's init (tini) as PID 1 */
   init?: boolean
 }
 
 export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOptions = {}): ContainerCreateOptions {
-  const { networkMode } = options
+  const networkMode = options.network?.name ?? options.networkMode
   const { spec } = replica
   const env = { ...spec.env, ...replica.secretEnv }
   const exposed: Record<string, object> = {}
@@ -78,6 +84,7 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     const key = `${port.container}/${port.protocol}`
     exposed[key] = {}
     if (port.host === undefined || networkMode === 'host') continue
+    if (options.network !== undefined && (port.mode ?? 'ingress') === 'ingress') continue
     // one container port may be published on several host ports or addresses
     bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }
@@ -103,7 +110,8 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
       ...(options.init === true ? { Init: true } : {}),
       LogConfig: DOCKER_LOG_CONFIG,
       Mounts: mountsOf(replica, owner),
-      ...(networkMode === undefined ? {} : { NetworkMode: networkMode })
+      ...(networkMode === undefined ? {} : { NetworkMode: networkMode }),
+      ...(options.network === undefined ? {} : { Dns: [options.network.gateway] })
     }
   }
   if (spec.command !== undefined) body.Cmd = spec.command
