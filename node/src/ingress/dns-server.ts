@@ -33,7 +33,7 @@ export interface NameServerInit {
   address: string
   port?: number
   /** the answer for `name` (lower case, no final dot) asked by `from` (the caller's IP) */
-  answer: (name: string, from: string) => DnsAnswer
+  answer: (name: string, from: string) => DnsAnswer | Promise<DnsAnswer>
   /** upstream resolvers, `IP` or `IP:port`; empty: names outside the mesh are NXDOMAIN */
   upstream?: string[]
   /** TTL of the mesh's answers, seconds (default 5: a service's address never changes, but a name may appear) */
@@ -95,7 +95,7 @@ export class NameServer {
       return
     }
     const name = String(question.name).toLowerCase().replace(/\.$/, '')
-    const answer = this.init.answer(name, from.replace(/^::ffff:/, ''))
+    const answer = await this.init.answer(name, from.replace(/^::ffff:/, ''))
     this.counts[answer.kind]++
     switch (answer.kind) {
       case 'address':
