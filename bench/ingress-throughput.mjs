@@ -10,58 +10,18 @@
 //   addedNewConnectionP50Ms: connect + 100 bytes + answer on a new connection per request, mesh minus direct
 //   cpuMsPerMb: CPU of node A and node B per MB uploaded (steadier than MB/s on a shared machine)
 // Targets (issue 13): mbPerSec >= 100, addedLatencyP50Ms < 2.
-import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
 import { loadavg } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { startPair } from './lib/ingress-pair.mjs'
 
 const MB = Number(process.env.INGRESS_BENCH_MB ?? 512)
 const RUNS = Number(process.env.INGRESS_BENCH_RUNS ?? 3)
 const RTTS = 3000
 const CONNECTS = 400
-const PSK = '/key/swarm/psk/1.0.0/\n/base16/\n' + 'ab'.repeat(32)
-const here = fileURLToPath(new URL('./lib/', import.meta.url))
 
-function child (file) {
-  return fork(here + file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-}
-function next (c, pred) {
-  return new Promise((resolve, reject) => {
-    const on = (m) => { if (pred(m)) { c.off('message', on); c.off('exit', onExit); resolve(m) } }
-    const onExit = (code) => reject(new Error(`child exited with ${code}`))
-    c.on('message', on)
-    c.once('exit', onExit)
-  })
-}
-async function freePort () {
-  const server = net.createServer()
-  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
-const replica = child('replica-server.mjs')
-const { ports } = await next(replica, m => m.ports !== undefined)
-const a = child('ingress-node.mjs')
-const b = child('ingress-node.mjs')
-await Promise.all([next(a, m => m.alive), next(b, m => m.alive)])
-a.send({ cmd: 'start', psk: PSK, publishOn: ['127.0.0.1'] })
-b.send({ cmd: 'start', psk: PSK, publishOn: [] })
-const [infoA, infoB] = await Promise.all([next(a, m => m.ready), next(b, m => m.ready)])
-
-const published = {}
-const services = []
-for (const [name, port] of Object.entries(ports)) {
-  published[name] = await freePort()
-  services.push({ id: `bench/${name}`, created: name, spec: { name, org: 'bench', image: 'x', env: {}, replicas: 1, resources: { cpu: 1, memory: 1 }, spread: 'org', constraints: {}, ports: [{ container: port, host: published[name], protocol: 'tcp' }], update: { maxUnavailable: 1 }, singleton: false, volumes: [] } })
-}
-const healthy = Object.fromEntries(services.map(s => [s.id, [{ node: infoB.peer, replica: 0 }]]))
-const local = Object.fromEntries(services.map(s => [s.id, [{ replica: 0, address: '127.0.0.1' }]]))
-a.send({ cmd: 'world', world: { services, healthy, local: {} }, peers: [{ id: infoB.peer, addrs: infoB.addrs }] })
-b.send({ cmd: 'world', world: { services, healthy, local }, peers: [] })
-await Promise.all([next(a, m => m.world), next(b, m => m.world)])
+const pair = await startPair()
+const { ports, published, cpu } = pair
 
 const connect = (port) => new Promise((resolve, reject) => {
   const s = net.connect({ port, host: '127.0.0.1', noDelay: true, allowHalfOpen: true }, () => resolve(s))
@@ -133,12 +93,6 @@ async function newConnections (port, n) {
   return { p50: percentile(times, 50), p99: percentile(times, 99) }
 }
 
-async function cpu (c) {
-  c.send({ cmd: 'cpu' })
-  const { cpu } = await next(c, m => m.cpu !== undefined)
-  return (cpu.user + cpu.system) / 1000
-}
-
 const median = (xs) => percentile(xs, 50)
 const round = (x, digits = 1) => Number(x.toFixed(digits))
 const bytes = MB * 1024 * 1024
@@ -146,9 +100,9 @@ const runs = []
 try {
   for (let run = 0; run < RUNS; run++) {
     const direct = await upload(ports.sink, bytes)
-    const [cpuA, cpuB] = [await cpu(a), await cpu(b)]
+    const [cpuA, cpuB] = [await cpu('a'), await cpu('b')]
     const up = await upload(published.sink, bytes)
-    const cpuMsPerMb = [(await cpu(a) - cpuA) / (bytes / 1e6), (await cpu(b) - cpuB) / (bytes / 1e6)]
+    const cpuMsPerMb = [(await cpu('a') - cpuA) / (bytes / 1e6), (await cpu('b') - cpuB) / (bytes / 1e6)]
     const down = await download(published.source, bytes)
     const rttDirect = await roundTrips(ports.echo, RTTS)
     const rttMesh = await roundTrips(published.echo, RTTS)
@@ -175,6 +129,5 @@ try {
     load: loadavg().map(l => round(l, 2))
   }))
 } finally {
-  for (const c of [a, b, replica]) c.send({ cmd: 'exit' })
-  await Promise.all([a, b, replica].map(c => c.exitCode === null ? once(c, 'exit') : undefined))
+  await pair.stop()
 }
