@@ -18,7 +18,7 @@
  * silently stops moving data on the write side — after some tens to
  * hundreds of MB of bulk traffic (fixed upstream in libp2p/js-libp2p#3585,
  * unreleased). libsodium keeps no shared memory and runs ~10× faster
- * (3.1 GB/s against 290 MB/s on one core here, /work/notes/research-ingress.md §1.1).
+ * (3.1 GB/s against 290 MB/s on one core here; docs/INGRESS.md).
  */
 import { randomBytes } from 'node:crypto'
 import { byteStream, AbstractMultiaddrConnection } from '@libp2p/utils'

@@ -3,7 +3,7 @@
  * simulator order candidates alike and tests pin every rule.
  *
  * A healthy replica on this node comes first (no hop over the mesh: +0.2 ms
- * on a new connection instead of +2.6 ms, research-ingress §1.6), unless it
+ * on a new connection instead of +2.6 ms; docs/INGRESS.md), unless it
  * failed a forward recently: such nodes go last. Among the others, the one
  * with the fewest connections this node forwards to it (long-lived
  * connections — databases, websockets — count for as long as they last,
