@@ -7,142 +7,39 @@
  * a connection waits for a replica that turns healthy; Host and SNI pick the
  * service on a shared port; a member cannot forward what it may not.
  */
-import '../src/polyfill.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { generateIdentity, newSwarmKey, type ServiceSpec } from '@minga/protocol'
-import { defaults } from '../src/host/libp2p-config.js'
-import { MemberGater } from '../src/host/gater.js'
-import { systemClock } from '../src/core/clock.js'
-import { Ingress } from '../src/ingress/ingress.js'
-import type { IngressView } from '../src/ingress/view.js'
-import type { ReplicaLocation } from '../src/core/ingress/choose.js'
+import type { ServiceSpec } from '@minga/protocol'
 import { ForwardProtocolError } from '../src/core/ingress/wire.js'
-
-const PROTOCOL = '/minga/test/forward/1.0.0'
-
-interface TestNode { libp2p: Libp2p, id: string, ingress?: Ingress }
-
-/** the mesh as every node sees it: specs, where healthy replicas run, and each node's local containers */
-class World {
-  specs = new Map<string, ServiceSpec>()
-  healthyAt = new Map<string, ReplicaLocation[]>()
-  /** node → service → replicas with their address */
-  containers = new Map<string, Map<string, Array<{ replica: number, address: string }>>>()
-  private waiters: Array<() => void> = []
-
-  view (node: string): IngressView {
-    return {
-      services: () => [...this.specs.entries()].map(([id, spec], i) => ({ id, spec, created: String(i).padStart(4, '0') })),
-      spec: id => this.specs.get(id),
-      healthy: id => this.healthyAt.get(id) ?? [],
-      changed: async (signal) => await new Promise<void>((resolve, reject) => {
-        this.waiters.push(resolve)
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-      }),
-      runsOn: (service, at) => (this.healthyAt.get(service) ?? []).some(r => r.node === at),
-      local: id => this.containers.get(node)?.get(id) ?? [],
-      containerAt: () => undefined
-    }
-  }
-
-  changed (): void {
-    const waiters = this.waiters
-    this.waiters = []
-    for (const wake of waiters) wake()
-  }
-}
+import { World, container, deploy as declare, exchange, freePort, refreshed as refresh, servers, spec, startMesh, stopMesh, type TestNode } from './ingress-fixtures.js'
 
 const world = new World()
-const nodes: TestNode[] = []
-const servers: net.Server[] = []
+let nodes: TestNode[] = []
 let webPorts: { http: number, tls: number }
 
-async function freePort (host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, host, resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
-/** a "container": answers each connection with `greeting`, echoes what it reads, says bye when the client ends; `onEnd` gets all it read */
-async function container (host: string, port: number, greeting: string, onEnd?: (all: Buffer) => void): Promise<net.Server> {
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const all: Buffer[] = []
-    socket.write(greeting)
-    socket.on('data', (data: Buffer) => {
-      all.push(data)
-      socket.write(data)
-    })
-    socket.on('end', () => { onEnd?.(Buffer.concat(all)); socket.end(`bye from ${greeting.trim()}\n`) })
-    socket.on('error', () => {})
-  })
-  await new Promise<void>(resolve => server.listen(port, host, resolve))
-  servers.push(server)
-  return server
-}
-
-/** connect, send `text`, shut the write side, read everything until the end */
-async function exchange (port: number, text: string, host = '127.0.0.1'): Promise<string> {
-  return await new Promise<string>((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true }, () => socket.end(text))
-    let answer = ''
-    socket.on('data', (d: Buffer) => { answer += d.toString('latin1') })
-    socket.on('end', () => resolve(answer))
-    socket.on('error', reject)
-  })
-}
-
 test.before(async () => {
-  const psk = newSwarmKey()
-  for (let i = 0; i < 3; i++) {
-    const identity = await generateIdentity()
-    const libp2p = await createLibp2p(defaults({ privateKey: identity.privateKey, meshId: 'ingresstest', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }) }))
-    nodes.push({ libp2p, id: identity.peerId })
-  }
   webPorts = { http: await freePort(), tls: await freePort() }
-  for (const node of nodes) {
-    node.ingress = new Ingress({ libp2p: node.libp2p, self: node.id, clock: systemClock, view: world.view(node.id) }, { protocol: PROTOCOL, publishOn: ['127.0.0.1'], webPorts: node === nodes[0] ? webPorts : null, holdMs: 20_000, attemptMs: 3000 })
-    await node.ingress.start()
-  }
-  // members know each other's addresses (minga's Connector does this from node records)
-  for (const a of nodes) for (const b of nodes) if (a !== b) await a.libp2p.peerStore.merge(b.libp2p.peerId, { multiaddrs: b.libp2p.getMultiaddrs() })
+  nodes = await startMesh(world, 3, i => i === 0 ? { webPorts } : {})
 })
 
 test.after(async () => {
-  for (const node of nodes) await node.ingress?.stop()
-  await Promise.all(nodes.map(async n => await n.libp2p.stop()))
-  for (const server of servers) server.close()
+  await stopMesh(nodes)
 })
 
-function deploy (spec: ServiceSpec, replicas: Array<{ node: number, replica: number, address: string }>, healthy = replicas): void {
-  const id = `${spec.org}/${spec.name}`
-  world.specs.set(id, spec)
-  world.healthyAt.set(id, healthy.map(r => ({ node: nodes[r.node].id, replica: r.replica })))
-  for (const r of replicas) {
-    const byService = world.containers.get(nodes[r.node].id) ?? new Map()
-    byService.set(id, [...(byService.get(id) ?? []).filter((x: { replica: number }) => x.replica !== r.replica), { replica: r.replica, address: r.address }])
-    world.containers.set(nodes[r.node].id, byService)
-  }
-  world.changed()
-}
-
-function spec (name: string, extra: Partial<ServiceSpec>): ServiceSpec {
-  return { name, org: 'acme', image: 'x', env: {}, replicas: 1, resources: { cpu: 1, memory: 1 }, spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra }
+function deploy (s: ServiceSpec, replicas: Array<{ node: number, replica: number, address: string }>, healthy = replicas): void {
+  declare(world, nodes, s, replicas, healthy)
 }
 
 async function refreshed (): Promise<void> {
-  for (const node of nodes) await node.ingress!.refresh()
+  await refresh(nodes)
 }
 
 test('a client of node A\'s published port reaches the replica on node B: bytes intact both ways, half-close kept', async () => {
@@ -153,7 +50,7 @@ test('a client of node A\'s published port reaches the replica on node B: bytes 
   await refreshed()
   const answer = await exchange(published, 'ping')
   assert.is(answer, 'hello from web#0\npingbye from hello from web#0\n')
-  assert.ok(nodes[0].ingress!.stats.forwarded >= 1, 'forwarded over the mesh, not served locally')
+  assert.ok(nodes[0].ingress.stats.forwarded >= 1, 'forwarded over the mesh, not served locally')
   // 8 MiB each way through the same path
   const big = Buffer.alloc(8 * 1024 * 1024, 7)
   const echoed = await new Promise<Buffer>((resolve, reject) => {
@@ -267,7 +164,7 @@ test('a member cannot forward what the replica\'s node would not accept: forbidd
   world.specs.set('gamma/app', spec('app', { org: 'gamma' }))
   const request = { type: 'forward' as const, service: 'riverside/db', replica: 0, port: containerPort, client: { address: '10.0.0.2', port: 1 }, local: { address: '10.0.0.1', port: containerPort } }
   for (const attempt of [{ via: 'port' as const }, { via: 'name' as const, caller: 'gamma/app' }]) {
-    const err = await nodes[0].ingress!.streams.open(nodes[1].id, { ...request, ...attempt }, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (e: Error) => e)
+    const err = await nodes[0].ingress.streams.open(nodes[1].id, { ...request, ...attempt }, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (e: Error) => e)
     assert.instance(err, ForwardProtocolError)
     assert.is((err as ForwardProtocolError).code, 'forbidden')
   }

@@ -10,6 +10,8 @@ import { Resolver } from 'node:dns/promises'
 import net from 'node:net'
 import tls from 'node:tls'
 import { NameServer, type DnsAnswer } from '../src/ingress/dns-server.js'
+import { bindAddresses } from '../src/ingress/ingress.js'
+import { Listeners } from '../src/ingress/listeners.js'
 import { proxyHeader } from '../src/ingress/proxy-header.js'
 import { sniffHost, type Sniffed } from '../src/ingress/sniff.js'
 
@@ -177,6 +179,41 @@ test('NameServer without upstream: names outside the mesh are NXDOMAIN, nothing 
     assert.is(await r.resolve4('example.com').catch((err: any) => err.code), 'ENOTFOUND')
   } finally {
     await server.stop()
+  }
+})
+
+test('bindAddresses: publish addresses, narrowed by a port\'s own address where this node may bind it', () => {
+  assert.equal(bindAddresses(undefined, ['0.0.0.0']), ['0.0.0.0'])
+  assert.equal(bindAddresses(undefined, ['192.0.2.10', '127.0.0.1']), ['192.0.2.10', '127.0.0.1'])
+  assert.equal(bindAddresses('127.0.0.1', ['0.0.0.0']), ['127.0.0.1'])
+  assert.equal(bindAddresses('192.0.2.10', ['192.0.2.10']), ['192.0.2.10'])
+  assert.equal(bindAddresses('192.0.2.99', ['192.0.2.10']), [], 'an address this node does not publish on')
+  assert.equal(bindAddresses('127.0.0.1', ['127.0.0.12']), ['127.0.0.12'], 'loopback stands for the node\'s own loopback address')
+})
+
+test('Listeners: opens and closes what the wanted set says; a port in use is a problem until it frees, then binds', async () => {
+  const seen: string[] = []
+  const listeners = new Listeners({ onConnection: (key, socket) => { seen.push(key); socket.destroy() } })
+  const blocker = net.createServer()
+  await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
+  const busy = (blocker.address() as net.AddressInfo).port
+  try {
+    await listeners.reconcile([{ key: 'a', address: '127.0.0.1', port: 0 }, { key: 'busy', address: '127.0.0.1', port: busy }])
+    const a = listeners.address('a')!
+    await new Promise<void>((resolve) => { const c = net.connect(a.port, '127.0.0.1'); c.on('close', () => resolve()); c.on('error', () => {}) })
+    assert.equal(seen, ['a'])
+    assert.match(listeners.problems().get('busy')?.message ?? '', `Cannot listen on 127.0.0.1:${busy}: EADDRINUSE (another program holds it)`)
+    await new Promise(resolve => blocker.close(resolve))
+    const deadline = Date.now() + 30_000
+    while (listeners.problems().has('busy') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    assert.not.ok(listeners.problems().has('busy'), 'bound once the port was free')
+    await listeners.reconcile([{ key: 'busy', address: '127.0.0.1', port: busy }])
+    assert.equal(listeners.keys(), ['busy'])
+    const refused = await new Promise<string>((resolve) => { const c = net.connect(a.port, '127.0.0.1'); c.on('connect', () => { c.destroy(); resolve('connected') }); c.on('error', (err: any) => resolve(err.code)) })
+    assert.is(refused, 'ECONNREFUSED', 'a listener that is no longer wanted is closed')
+  } finally {
+    await listeners.closeAll()
+    blocker.close()
   }
 })
 
