@@ -44,7 +44,7 @@ const xsalsa = sodium as unknown as XSalsa20Stream
 /** one direction's key stream; `update` XORs the next bytes of it into a fresh buffer */
 class KeyStream {
   private readonly state = Buffer.alloc(xsalsa.crypto_stream_xor_STATEBYTES)
-  private open = true
+  open = true
 
   constructor (nonce: Uint8Array, key: Uint8Array) {
     xsalsa.crypto_stream_xor_init(this.state, nonce, key)
@@ -84,7 +84,8 @@ class ProtectedConnection extends AbstractMultiaddrConnection {
     this.inbound = new KeyStream(init.remoteNonce, init.key)
     this.outbound = new KeyStream(init.localNonce, init.key)
     this.inner.addEventListener('message', (event) => {
-      if (this.status !== 'open') return
+      // after the connection closed, its key streams are wiped: nothing more is read
+      if (!this.inbound.open) return
       const data = event.data
       if (data instanceof Uint8Array) this.onData(this.inbound.update(data))
       else for (const part of data) this.onData(this.inbound.update(part))
