@@ -1,9 +1,14 @@
 import { MingaError } from '@minga/protocol'
 
+/** the data dir holds no mesh, a damaged file, or a node removed from its mesh */
 export class DataDirError extends MingaError {}
+/** the mesh refused this node's join, or its answer does not match the invite */
 export class JoinError extends MingaError {}
+/** no such service, node, proposal or secret (404) */
 export class NotFoundError extends MingaError {}
+/** a request that breaks a rule; the message says which and what to send (400) */
 export class BadRequestError extends MingaError {}
+/** the request is not this node's organization's to make (403) */
 export class ForbiddenError extends MingaError {}
 /** a secret of a service is not (yet) sealed to this node */
 export class SecretUnavailableError extends MingaError {}

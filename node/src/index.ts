@@ -1,8 +1,10 @@
 /**
  * @packageDocumentation
  *
- * The minga node: the sans-I/O core (liveness, sync, admission, reconcile),
- * its bindings to libp2p and Docker, the daemon and its control API.
+ * The minga node: the daemon (data dir, LevelDB, libp2p, the door, a
+ * container runtime, the core, the control API, metrics and the dashboard)
+ * and, re-exported, the sans-I/O core (`@minga/node/core`). The CLI uses
+ * only `@minga/node/setup`; the simulator only `@minga/node/core`.
  *
  * @example
  * ```ts
@@ -13,35 +15,20 @@
  */
 import './polyfill.js'
 
-export * from './errors.js'
-export * from './core/clock.js'
-export * from './core/mesh.js'
-export * from './core/timing.js'
-export * from './core/events.js'
-export * from './core/liveness.js'
-export * from './core/sync.js'
-export * from './core/admission.js'
-export * from './core/reconciler.js'
-export * from './core/placement-cache.js'
-export * from './core/view.js'
-export * from './core/views.js'
-export * from './core/operations.js'
-export * from './core/core.js'
-export * from './core/trust.js'
-export * from './core/secrets.js'
-export * from './core/audit.js'
-export * from './core/logs-wire.js'
-export * from './core/logs.js'
-export * from './core/logs-gather.js'
-export * from './core/mesh-events.js'
-export * from './core/event-watch.js'
-export * from './core/clock-offset.js'
-export * from './metrics/index.js'
-export * from './dashboard/snapshot.js'
-export * from './dashboard/page.js'
-export * from './runtime/index.js'
-export * from './daemon/data-dir.js'
-export * from './daemon/daemon.js'
-export * from './daemon/setup.js'
-export * from './daemon/duration.js'
-export * from './daemon/http-server.js'
+export * from './core/index.js'
+export { Daemon, VERSION, type DaemonOptions } from './daemon/daemon.js'
+export { DataDir, defaultDataDir, type MeshFile } from './daemon/data-dir.js'
+export { initMesh, joinMesh, type JoinOptions } from './daemon/setup.js'
+export { ApiServer, type ApiContext, type ApiRoutes, type Handler, type NodeControl } from './daemon/api-server.js'
+export { DEFAULT_HTTP_ADDRESS, HttpServer, parseHttpAddress, type HttpAddress, type HttpServerInit } from './daemon/http-server.js'
+export { requestDuration } from './daemon/duration.js'
+export { dashboardPage } from './dashboard/page.js'
+export { DashboardData, type DashboardOperations, type DashboardSnapshot } from './dashboard/snapshot.js'
+export { nodeMetrics, type MetricsComponents, type NodeMetricsOptions } from './metrics/metrics.js'
+export { libp2pMetrics } from './metrics/libp2p.js'
+export { LevelPersistence, type LevelPersistenceInit } from './store/level-persistence.js'
+export { DockerRuntime, type DockerRuntimeInit } from './runtime/docker.js'
+export { containerName, volumeName } from './runtime/docker-spec.js'
+export { Libp2pMesh, MAX_FRAME_BYTES, type MeshLibp2p } from './host/libp2p-mesh.js'
+export { defaults, type HostConfigInit } from './host/libp2p-config.js'
+export { MemberGater } from './host/gater.js'

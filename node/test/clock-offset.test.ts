@@ -8,8 +8,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { ClockOffsets, Operations, clockVerdict, statusView } from '../src/index.js'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { ClockOffsets, clockVerdict } from '../src/index.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 test('the estimate: the least-delayed sample per peer, the median over this node and its peers', () => {
   const offsets = new ClockOffsets()
@@ -41,21 +41,21 @@ test('a node whose clock runs 5 minutes ahead says so in status and events, and 
     await waitFor(() => skewed.core.clockOffset()?.peers === 2, 'the skewed node hears both others')
     const offset = skewed.core.clockOffset()!
     assert.ok(Math.abs(offset.aheadMs - 300_000) < 2000, `estimated ${offset.aheadMs} ms ahead`)
-    const status = statusView(skewed.core)
+    const status = skewed.core.operations.status()
     assert.is(status.healthy, false)
     assert.match(status.problems.join('\n'), /This node's clock is 5 min ahead of the other nodes' \(all 2 it hears, from their heartbeats\): they refuse its changes .*fix the clock with NTP/)
     await waitFor(() => skewed.core.events.recent().some(e => e.kind === 'clock' && /5 min ahead of the other nodes'/.test(e.reason)), 'a clock event')
     // the write the others would refuse is refused here, and nothing is written
     const digest = skewed.state.digest()
-    assert.throws(() => skewed.core.checkClockForWrite(), (err: Error) => err.name === 'ClockSkewError' && /so it refuses writes; fix the clock with NTP .* on this server/.test(err.message))
+    assert.throws(() => skewed.core.operations.checkClockForWrite(), (err: Error) => err.name === 'ClockSkewError' && /so it refuses writes; fix the clock with NTP .* on this server/.test(err.message))
     assert.is(skewed.state.digest(), digest)
     // the others agree with each other: their own writes go through, and their status names the node they refuse
     await waitFor(() => good.core.clockOffset()?.peers === 2, 'a good node hears both others')
     assert.ok(Math.abs(good.core.clockOffset()!.aheadMs) < 1000, `a good node's estimate: ${good.core.clockOffset()!.aheadMs}`)
-    good.core.checkClockForWrite()
-    assert.match(statusView(good.core).problems.join('\n'), new RegExp(`1 node\\(s\\) \\(${skewed.identity.peerId.slice(-8)}\\) run over 60 s ahead of this node, which refuses their changes`))
+    good.core.operations.checkClockForWrite()
+    assert.match(good.core.operations.status().problems.join('\n'), new RegExp(`1 node\\(s\\) \\(${skewed.identity.peerId.slice(-8)}\\) run over 60 s ahead of this node, which refuses their changes`))
     // had the skewed node written anyway, the mesh would have refused it (what the check protects from)
-    await new Operations(skewed.core).deploy(parseServiceSpec('name: lost\nimage: minga/busybox:1\n', { org: 'acme' }))
+    await skewed.core.operations.deploy(parseServiceSpec('name: lost\nimage: minga/busybox:1\n', { org: 'acme' }))
     await waitFor(() => good.state.stats().rejected['clock-ahead'] !== undefined, 'the good node refuses the entry as clock-ahead')
     assert.is(good.state.value('service/acme/lost'), undefined)
   } finally {

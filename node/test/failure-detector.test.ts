@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TestCluster, waitFor, type TestNode } from './trust-fixtures.js'
+import { TestCluster, waitFor, type TestNode } from './core-cluster.js'
 
 const SLOW = { downConfirm: 60_000, deadAfter: 60_000, suspectAfter: 1500 }
 

@@ -9,7 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Clock, Timer } from '../src/core/clock.js'
 import { Forwarder, type ConnectRequest, type ForwardDialer, type ReplicaDirectory } from '../src/core/ingress/forwarder.js'
-import { ForwardProtocolError } from '../src/core/ingress/wire.js'
+import { ForwardProtocolError } from '@minga/protocol'
 import type { ReplicaLocation } from '../src/core/ingress/choose.js'
 
 /** time moves only when the test says so */

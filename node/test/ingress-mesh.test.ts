@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import type { ServiceSpec } from '@minga/protocol'
-import { ForwardProtocolError } from '../src/core/ingress/wire.js'
+import { ForwardProtocolError } from '@minga/protocol'
 import { World, container, deploy as declare, exchange, freePort, refreshed as refresh, servers, spec, startMesh, stopMesh, type TestNode } from './ingress-fixtures.js'
 
 const world = new World()

@@ -1,7 +1,7 @@
 /**
  * The routing mesh's pure rules: the order replicas are tried in, who holds
  * a published port or a host name, what a name resolves to for whom, which
- * forwards a replica's node accepts, and the forward protocol's frames.
+ * forwards a replica's node accepts, and service subnets.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -11,12 +11,23 @@ import { forwardOrder } from '../src/core/ingress/choose.js'
 import { mayReach, resolveName } from '../src/core/ingress/names.js'
 import { routeConflicts, routeTable, type RoutedService } from '../src/core/ingress/routes.js'
 import { chooseSubnet, inContainerRange, serviceAddress, serviceSubnet } from '../src/ingress/subnet.js'
-import { ForwardProtocolError, decodeForwardAnswer, decodeForwardRequest, encodeForward, type ForwardRequest } from '../src/core/ingress/wire.js'
+import type { ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
 
 function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
-    name, org, image: 'minga/busybox:1', env: {}, replicas: 1, resources: { cpu: 100, memory: 1 << 26 }, spread: 'org',
-    constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra
+    name,
+    org,
+    image: 'minga/busybox:1',
+    env: {},
+    replicas: 1,
+    resources: { cpu: 100, memory: 1 << 26 },
+    spread: 'org',
+    constraints: {},
+    ports: [],
+    update: { maxUnavailable: 1 },
+    singleton: false,
+    volumes: [],
+    ...extra
   }
 }
 
@@ -133,35 +144,6 @@ test('authorizeForward: the routes a connection may have come by, and who may sp
   assert.equal(ask({ service: 'acme/nothing' }), { ok: false, code: 'no-replica', message: 'There is no service acme/nothing' })
   assert.ok(expectsProxyHeader(web, 80))
   assert.not.ok(expectsProxyHeader(db, 5432))
-})
-
-test('forward frames: a request round-trips; anything else is refused with a bounded, clear error', () => {
-  const request: ForwardRequest = { type: 'forward', service: 'acme/web', replica: 1, port: 80, via: 'web', host: 'web.example.org', client: { address: '2001:db8::7', port: 4000 }, local: { address: '10.0.0.1', port: 443 } }
-  assert.equal(decodeForwardRequest(encodeForward(request)), request)
-  const refused = (value: unknown): string => {
-    try {
-      decodeForwardRequest(typeof value === 'string' ? new TextEncoder().encode(value) : value as Uint8Array)
-    } catch (err: any) {
-      assert.instance(err, ForwardProtocolError)
-      assert.is(err.code, 'bad-request')
-      return err.message
-    }
-    throw new Error('accepted')
-  }
-  const json = (patch: Record<string, unknown>): string => JSON.stringify({ ...request, ...patch })
-  assert.match(refused('not json'), 'is JSON')
-  assert.match(refused('[]'), 'JSON object')
-  assert.match(refused(json({ service: 'acme' })), 'service is a service id')
-  assert.match(refused(json({ port: 0 })), 'port is a whole number from 1 to 65535')
-  assert.match(refused(json({ via: 'magic' })), 'via is port, web or name')
-  assert.match(refused(json({ client: { address: 'localhost', port: 1 } })), 'client.address is an IPv4 or IPv6 address')
-  assert.match(refused(json({ extra: 1 })), 'has no field "extra"')
-  assert.match(refused(json({ via: 'name', host: undefined })), 'says which service calls')
-  assert.match(refused(json({ host: 'Bad_Host' })), 'host is a DNS name')
-  assert.match(refused(new Uint8Array(2000)), 'at most 1024 bytes')
-  assert.equal(decodeForwardAnswer(encodeForward({ type: 'forward-ok', replica: 2 })), { type: 'forward-ok', replica: 2 })
-  assert.throws(() => decodeForwardAnswer(encodeForward({ type: 'error', code: 'refused', message: 'connection refused' })), (err: any) => err.code === 'refused' && err.message === 'connection refused')
-  assert.throws(() => decodeForwardAnswer(new TextEncoder().encode('{"type":"error","code":"weird","message":"x"}')), (err: any) => err.code === 'bad-request')
 })
 
 test('service subnets: a /23 per node, containers below, service addresses above; the choice is stable and skips what the host uses', () => {

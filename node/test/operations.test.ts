@@ -2,14 +2,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { Operations } from '../src/index.js'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 test('a bare NAME is this org\'s service, else the one service of that name in any org; several are an error; none is not found', async () => {
   const mesh = await TestCluster.start(['acme', 'riverside', 'hilltop'])
   try {
     await mesh.settled()
-    const [acme, riverside, hilltop] = mesh.nodes.map(n => new Operations(n.core))
+    const [acme, riverside, hilltop] = mesh.nodes.map(n => n.core.operations)
     await acme.deploy(parseServiceSpec('name: web\nimage: minga/busybox:1\n', { org: 'acme' }))
     await waitFor(() => mesh.nodes.every(n => n.state.digest() === mesh.nodes[0].state.digest()), 'every node holds acme/web')
     assert.equal(hilltop.findService('web'), ['acme', 'web'], 'unique in the mesh: found in another org')

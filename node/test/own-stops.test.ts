@@ -6,10 +6,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseServiceSpec } from '@minga/protocol'
-import { Operations, statusView } from '../src/index.js'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor, pause as sleep } from './core-cluster.js'
 
 /** a stop as Docker does it: the process gets SIGTERM and dies (a `die` event, exit 143), then the container goes */
 class DockerLikeStops extends RecordingRuntime {
@@ -24,7 +22,7 @@ test('minga\'s own stops (scale down, rolling update, drain) are stops in the ev
   const mesh = await TestCluster.start(['acme', 'acme'].map(org => ({ org, runtime: new DockerLikeStops({ meshId: MESH_ID }) })))
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     const running = async (image?: string): Promise<number> => (await Promise.all(mesh.nodes.map(async n => await n.runtime.list()))).flat()
       .filter(c => c.state === 'running' && (image === undefined || c.image === image)).length
     const web = (image: string, replicas: number): any => parseServiceSpec(`name: web\nimage: ${image}\nreplicas: ${replicas}\nspread: node\n`, { org: 'acme' })
@@ -41,13 +39,13 @@ test('minga\'s own stops (scale down, rolling update, drain) are stops in the ev
     const stops = events.filter(e => e.kind === 'replica-stop')
     assert.ok(stops.length >= 4, `scale-down, update and drain stops are stop events: ${JSON.stringify(events.map(e => [e.kind, e.subject, e.reason]))}`)
     assert.equal(events.filter(e => e.kind === 'replica-crash').map(e => [e.subject, e.reason]), [], 'no stop of minga\'s own is a crash')
-    for (const node of mesh.nodes) assert.is(statusView(node.core).recent.crashes, 0)
+    for (const node of mesh.nodes) assert.is(node.core.operations.status().recent.crashes, 0)
 
     // the control: a process that dies on its own is a crash
     const victim = (await mesh.nodes[0].runtime.list()).find(c => c.state === 'running')!
     mesh.nodes[0].runtime.crash(victim.id, 2)
     await waitFor(() => mesh.nodes[0].core.events.recent().some(e => e.kind === 'replica-crash' && e.reason === 'exited with code 2'), 'the crash is an event')
-    assert.is(statusView(mesh.nodes[0].core).recent.crashes, 1)
+    assert.is(mesh.nodes[0].core.operations.status().recent.crashes, 1)
   } finally {
     await mesh.stop()
   }

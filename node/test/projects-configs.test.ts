@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CONFIG_CHUNK_BYTES, keys } from '@minga/protocol'
-import { Operations } from '../src/index.js'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { TestCluster, spec, waitFor } from './core-cluster.js'
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
@@ -28,7 +27,7 @@ async function rejection (promise: Promise<unknown>): Promise<Error> {
 test('a service of one project never replaces another project\'s, nor one deployed without a project; nothing is written', async () => {
   const mesh = await TestCluster.start(['acme'])
   try {
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     await ops.deploy([spec('acme', 'db', { project: 'nextcloud', volumes: [{ name: 'db-data', path: '/var/lib/postgresql/data', readOnly: false }] })])
     const before = mesh.nodes[0].state.digest()
     const other = await rejection(ops.deploy([spec('acme', 'web', { project: 'wordpress' }), spec('acme', 'db', { project: 'wordpress' })]))
@@ -51,7 +50,7 @@ test('config files and secret files reach the containers on every node that runs
   const mesh = await TestCluster.start(Array.from({ length: 3 }, () => 'acme'))
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     // a file of several chunks, and a small one
     const big = Buffer.alloc(CONFIG_CHUNK_BYTES * 2 + 100, 'x')
     const conf = configFile('/etc/prometheus/prometheus.yml', Buffer.from('global:\n  scrape_interval: 15s\n'))
@@ -90,7 +89,7 @@ test('config files and secret files reach the containers on every node that runs
 test('a secret file whose secret is not set is a clear problem of that replica, retried until it is set', async () => {
   const mesh = await TestCluster.start(['acme'])
   try {
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     await ops.deploy([spec('acme', 'db', { secretFiles: [{ secret: 'db_password', path: '/run/secrets/db_password', mode: 0o444 }] })])
     await waitFor(() => mesh.nodes[0].core.reconciler.problemReport().some(p => p.error.includes('Secret db_password of acme/db is not set; set it with "minga secret set acme/db db_password"')), 'the problem is reported')
     await mesh.nodes[0].core.secrets.set('acme', 'db', 'db_password', Buffer.from('pw'))
@@ -103,7 +102,7 @@ test('a secret file whose secret is not set is a clear problem of that replica, 
 test('chunks no spec needs are dropped on the next deploy and on removal; a project is removed as one; an unchanged secret is not written again', async () => {
   const mesh = await TestCluster.start(['acme'])
   try {
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     const state = mesh.nodes[0].state
     const chunksHeld = (): number => state.list('config/acme/prom/').length
     const version = async (text: string): Promise<void> => {
@@ -139,7 +138,7 @@ test('chunk entries are checked like any entry: content that does not match its 
     const node = mesh.nodes[0]
     const wrong = await rejection(node.state.write(node.identity, keys.config('acme', 'web', sha(Buffer.from('a'))), { data: Buffer.from('b').toString('base64') }))
     assert.match(wrong.message, 'config data does not match the digest in its key')
-    const bad = await rejection(new Operations(node.core).storeConfigs('web', ['not base64!']))
+    const bad = await rejection(node.core.operations.storeConfigs('web', ['not base64!']))
     assert.is(bad.name, 'BadRequestError')
   } finally {
     await mesh.stop()

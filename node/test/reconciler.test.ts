@@ -3,11 +3,11 @@
  * with a stand-in for liveness (this node alone, heartbeats recorded): what
  * the end-to-end tests on Docker showed it must do.
  */
-import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity, type Json } from '@minga/protocol'
+import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity } from '@minga/protocol'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DEFAULT_TIMING, EventLog, MemoryRuntime, Reconciler, systemClock, type Liveness, type Runtime, type RuntimeEvent } from '../src/index.js'
-import { SlowStopRuntime } from './trust-fixtures.js'
+import { DEFAULT_TIMING, EventLog, MemoryRuntime, nodeLogger, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
+import { SlowStopRuntime } from './core-cluster.js'
 
 const MESH = 'reconciler-test'
 
@@ -23,25 +23,25 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
   const beats: HeartbeatMessage[] = []
   const events = new EventLog()
   const rt = runtime(identity.peerId)
-  let reconciler: Reconciler | undefined
+  let reconciler: Reconciler | undefined // eslint-disable-line prefer-const -- the stand-in for liveness reads it before it is set
   // this node alone; a beat records what the reconciler reports, as Liveness would publish it
-  const liveness = {
+  const liveness: ReconcilerComponents['liveness'] = {
     live: () => [identity.peerId],
+    status: () => 'alive',
     // the live set never changes here: the key changes with the state only
     liveKey: () => state.digest(),
-    peer: () => undefined,
     confirmed: () => 1,
     diedAt: () => undefined,
     reportsFor: () => new Map(),
     onChange: () => () => {},
     own: () => beats[beats.length - 1],
     beat: () => { beats.push({ time: Date.now(), replicas: reconciler?.replicaReport() ?? [] } as unknown as HeartbeatMessage) }
-  } as unknown as Liveness
-  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events })
+  }
+  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events, logger: nodeLogger(identity.peerId) })
   const deploy = async (yaml: string): Promise<void> => {
     const [spec] = parseServiceSpec(yaml, { org: 'acme' })
-    const existing = state.value<{ created: string }>(keys.service('acme', spec.name))
-    await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() } as unknown as Json)
+    const existing = state.value(keys.service('acme', spec.name))
+    await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() })
   }
   return { identity, state, runtime: rt, reconciler, beats, events, deploy }
 }
@@ -149,5 +149,3 @@ test('the runtime event stream is watched again after it ends, so a crash is han
 })
 
 test.run()
-
-

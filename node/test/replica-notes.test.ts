@@ -6,14 +6,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { Operations } from '../src/index.js'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor } from './core-cluster.js'
 
 test('a replica failing its health check shows the probe\'s exit code and output in ps on every node', async () => {
   const mesh = await TestCluster.start(['acme', 'riverside'])
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     await ops.deploy(parseServiceSpec(`name: db
 image: minga/busybox:1
 replicas: 2
@@ -21,7 +20,7 @@ spread: node
 health: { cmd: [sh, -c, "echo database not ready; exit 3"], interval: 1s, retries: 1 }
 `, { org: 'acme' }))
     for (const node of mesh.nodes) {
-      const ops = new Operations(node.core)
+      const ops = node.core.operations
       await waitFor(() => {
         const rows = ops.ps('acme/db')
         return rows.length === 2 && rows.every(r => r.running.some(c => c.probe?.exitCode === 3 && c.probe.output === 'database not ready') &&
@@ -39,15 +38,15 @@ test('a note that is no longer true goes: a missing image\'s note ends when the 
   const mesh = await TestCluster.start(['acme', 'acme'].map(org => ({ org, runtime: new RecordingRuntime({ meshId: MESH_ID, images: ['minga/busybox:1'] }) })))
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     // neither node has the image yet
     await ops.deploy(parseServiceSpec('name: app\nimage: minga/busybox:3\n', { org: 'acme' }))
     const assigned = await waitFor(() => ops.ps('acme/app')[0]?.assigned, 'placed')
     const owner = mesh.nodes.find(n => n.identity.peerId === assigned)!
-    await waitFor(() => mesh.nodes.every(n => /minga\/busybox:3/.test(new Operations(n.core).ps('acme/app')[0]?.problem ?? '')), 'every node shows the missing image')
+    await waitFor(() => mesh.nodes.every(n => /minga\/busybox:3/.test(n.core.operations.ps('acme/app')[0]?.problem ?? '')), 'every node shows the missing image')
     owner.runtime.engine.addImage('minga/busybox:3')
     for (const node of mesh.nodes) {
-      const view = new Operations(node.core)
+      const view = node.core.operations
       const row = await waitFor(() => { const r = view.ps('acme/app')[0]; return r.running.some(c => c.node === assigned && c.healthy && c.current) ? r : undefined }, 'the replica runs')
       assert.is(row.problem, undefined, `ps on ${node.identity.peerId.slice(-8)} shows a note that is no longer true: ${row.problem}`)
     }

@@ -6,8 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { Operations, statusView } from '../src/index.js'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 const web = (maxUnavailable: number, health = ''): any => parseServiceSpec(`name: web
 image: minga/busybox:${health === '' ? 1 : 2}
@@ -21,7 +20,7 @@ for (const maxUnavailable of [1, 0]) {
     const mesh = await TestCluster.start(['acme', 'acme', 'acme'])
     try {
       await mesh.settled()
-      const ops = new Operations(mesh.nodes[0].core)
+      const ops = mesh.nodes[0].core.operations
       await ops.deploy(web(maxUnavailable))
       await waitFor(() => ops.services()[0]?.updated === 3, 'three replicas serve')
       await ops.deploy(web(maxUnavailable, 'health: { cmd: [sh, -c, "echo no database; exit 1"], interval: 1s, retries: 1 }\n'))
@@ -31,7 +30,7 @@ for (const maxUnavailable of [1, 0]) {
         return s.healthy === serving && s.updated === 0 && ops.ps('web').some(r => /failing its health check/.test(r.problem ?? '')) ? s : undefined
       }, `ls shows ${serving} replicas served by the old spec while the new one fails: ${JSON.stringify(ops.services())}`)
       assert.is(ls.replicas, 3)
-      const status = statusView(mesh.nodes[0].core)
+      const status = mesh.nodes[0].core.operations.status()
       const told = status.problems.join('\n')
       if (maxUnavailable === 0) assert.match(told, /acme\/web: rolling update halted at 0\/3 on the current spec, the rest serve the old one \(.*failing its health check: exit 1, "no database"\)/)
       else assert.match(told, /acme\/web: 2\/3 replicas healthy \(.*failing its health check/)

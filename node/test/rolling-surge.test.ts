@@ -8,9 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { Operations } from '../src/index.js'
-import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { MESH_ID, RecordingRuntime, TestCluster, spec, waitFor, pause as sleep } from './core-cluster.js'
 
 interface Outcome { fewestServing: number, mostCopies: number }
 
@@ -18,7 +16,7 @@ async function update (maxUnavailable: number): Promise<Outcome> {
   const mesh = await TestCluster.start(Array.from({ length: 3 }, () => ({ org: 'acme', runtime: new RecordingRuntime({ meshId: MESH_ID, startDelayMs: 300 }) })))
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     const web = (image: string): any => spec('acme', 'web', { image, replicas: 3, spread: 'node', update: { maxUnavailable } })
     await ops.deploy([web('minga/busybox:1')])
     const containers = async (): Promise<Array<{ replica: number, image: string, serving: boolean }>> =>

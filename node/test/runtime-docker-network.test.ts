@@ -109,5 +109,4 @@ async function readFrom (host: string, port: number): Promise<string> {
   })
 }
 
-
 test.run()

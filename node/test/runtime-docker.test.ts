@@ -39,7 +39,7 @@ test('docker: an engine that accepts but never answers gives RuntimeUnavailableE
     const err = await rejection(runtime.list())
     assert.is(err.name, 'RuntimeUnavailableError')
     assert.match(err.message, 'no answer within 300 ms')
-    const events = await rejection((async () => { for await (const _ of runtime.events()) {} })())
+    const events = await rejection((async () => { for await (const _ of runtime.events()) { /* until it fails */ } })())
     assert.is(events.name, 'RuntimeUnavailableError')
     await runtime.close()
   })
@@ -50,7 +50,7 @@ test('docker: an event stream that the engine closes ends with RuntimeUnavailabl
     socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
   }, async (path) => {
     const runtime = new DockerRuntime({ meshId: 'm', nodeId: 'a', socketPath: path })
-    const err = await rejection((async () => { for await (const _ of runtime.events()) {} })())
+    const err = await rejection((async () => { for await (const _ of runtime.events()) { /* until it fails */ } })())
     assert.is(err.name, 'RuntimeUnavailableError')
     assert.match(err.message, 'the event stream ended')
     await runtime.close()

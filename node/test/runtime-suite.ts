@@ -6,7 +6,6 @@
  * scripts/test-image.sh) and must not have `minga/nope:1`. The specs use a
  * few busybox commands that the memory runtime models (memory-program.ts).
  */
-import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Runtime, RuntimeContainer, RuntimeEvent } from '../src/runtime/index.js'
 import { MISSING_IMAGE, TEST_IMAGE, collectUntil, rejection, replicaOf, waitFor } from './runtime-fixtures.js'
@@ -174,7 +173,7 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
   })
 
   it('logs of an unknown container fail with ContainerNotFoundError', async ({ runtime }) => {
-    const err = await rejection((async () => { for await (const _ of runtime.logs('0'.repeat(64))) {} })())
+    const err = await rejection((async () => { for await (const _ of runtime.logs('0'.repeat(64))) { /* until it fails */ } })())
     assert.is(err.name, 'ContainerNotFoundError')
   })
 
@@ -205,7 +204,7 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
       assert.equal((await other.list()).map(c => c.id), [theirs.id])
       await runtime.stop(theirs.id)
       assert.ok(await listed(other, theirs.id), 'still running on the other node')
-      const err = await rejection((async () => { for await (const _ of runtime.logs(theirs.id)) {} })())
+      const err = await rejection((async () => { for await (const _ of runtime.logs(theirs.id)) { /* until it fails */ } })())
       assert.is(err.name, 'ContainerNotFoundError')
       const seen = await collectUntil('our start', events, all => all.some(e => e.id === ours.id))
       assert.ok(seen.every(e => e.id !== theirs.id), 'no events of the other node')

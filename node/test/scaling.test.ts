@@ -7,8 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { Operations } from '../src/index.js'
-import { TestCluster, waitFor } from './trust-fixtures.js'
+import { TestCluster, waitFor } from './core-cluster.js'
 
 const FILE = `
 name: web
@@ -34,7 +33,7 @@ test('scaling up and down never restarts a running replica; 3 → 0 → 3 and re
   const mesh = await TestCluster.start(['acme', 'acme', 'acme'])
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     const deployFile = async (): Promise<string> => (await ops.deploy(parseServiceSpec(FILE, { org: 'acme' })))[0].status
     const starts = (): number => mesh.nodes.reduce((n, node) => n + node.runtime.started.length, 0)
     assert.is(await deployFile(), 'created')
@@ -73,7 +72,7 @@ test('scaling to 0 works for every service, also one whose updates surge (maxUna
   const mesh = await TestCluster.start(['acme', 'acme'])
   try {
     await mesh.settled()
-    const ops = new Operations(mesh.nodes[0].core)
+    const ops = mesh.nodes[0].core.operations
     await ops.deploy(parseServiceSpec('name: surge\nimage: minga/busybox:1\nreplicas: 2\nupdate: { maxUnavailable: 0 }\n', { org: 'acme' }))
     await waitFor(async () => (await serving(mesh, 'acme/surge')).size === 2, 'two replicas run')
     await ops.scale('surge', 0)

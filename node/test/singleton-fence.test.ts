@@ -10,9 +10,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { Operations, type Timing } from '../src/index.js'
-import { MESH_ID, SlowStopRuntime, TestCluster, spec, waitFor, type TestNode } from './trust-fixtures.js'
+import type { Timing } from '../src/index.js'
+import { MESH_ID, SlowStopRuntime, TestCluster, spec, waitFor, type TestNode, pause as sleep } from './core-cluster.js'
 
 function slowStops (stopMs: number): SlowStopRuntime {
   const runtime = new SlowStopRuntime({ meshId: MESH_ID })
@@ -27,7 +26,7 @@ async function cutTheHolder (timing: Partial<Timing>, stopMs: number): Promise<O
   try {
     const id = (n: TestNode): string => n.identity.peerId
     await mesh.settled()
-    await new Operations(mesh.nodes[0].core).deploy([spec('acme', 'db', { singleton: true })])
+    await mesh.nodes[0].core.operations.deploy([spec('acme', 'db', { singleton: true })])
     const running = async (n: TestNode): Promise<boolean> => (await n.runtime.list()).some(c => c.service === 'acme/db' && c.state === 'running')
     const holder = await waitFor(async () => {
       for (const n of mesh.nodes) if (await running(n)) return n

@@ -7,9 +7,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeMessage, encodeMessage, generateIdentity, heartbeatSigningBytes, protocols, signEntry, signHeartbeat, topics, type PeerIdString } from '@minga/protocol'
-import { MESH_ID, TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { MESH_ID, TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
-const settle = async (ms = 150): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+const settle = async (ms = 150): Promise<void> => { await pause(ms) }
 
 /** every node has announced itself and all hold one state: from here on, the digest changes only if something is written */
 async function quiet (mesh: TestCluster): Promise<void> {

@@ -5,8 +5,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Operations } from '../src/index.js'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { TestCluster, spec, waitFor } from './core-cluster.js'
 
 test('acceptOrgs and shareForOthers decide where services run, on every node alike', async () => {
   const mesh = await TestCluster.start([
@@ -19,8 +18,8 @@ test('acceptOrgs and shareForOthers decide where services run, on every node ali
     const [a1, b1, g1, b2] = mesh.nodes
     const id = (n: typeof a1): string => n.identity.peerId
     await waitFor(() => mesh.nodes.every(n => mesh.nodes.every(m => n.state.value(`node/${id(m)}`) !== undefined) && n.core.liveness.live().length === 4), 'everyone sees everyone')
-    await new Operations(b1.core).deploy([spec('beta', 'db', { replicas: 3, spread: 'node' })])
-    await new Operations(a1.core).deploy([spec('acme', 'web', { replicas: 3, spread: 'node' })])
+    await b1.core.operations.deploy([spec('beta', 'db', { replicas: 3, spread: 'node' })])
+    await a1.core.operations.deploy([spec('acme', 'web', { replicas: 3, spread: 'node' })])
 
     const expected = {
       // a1 runs acme's services only; beta's own nodes run beta's whatever their share

@@ -6,16 +6,15 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeMessage, keys, signEntry, topics } from '@minga/protocol'
-import { Operations } from '../src/index.js'
-import { MESH_ID, TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { MESH_ID, TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
 test('node rm: revoked everywhere, its links cut, its heartbeats and gossip ignored, its invites dead, its replicas moved', async () => {
   const mesh = await TestCluster.start(['acme', 'acme', 'beta'])
   try {
     const [a1, a2, b1] = mesh.nodes
-    const ops = new Operations(a2.core)
+    const ops = a2.core.operations
     const invite = await ops.invite({ ttlMs: 3_600_000, uses: 1, bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/' + a2.identity.peerId], psk: new TextEncoder().encode('/key/swarm/psk/1.0.0/\n/base16/\n' + 'ab'.repeat(32)) })
-    await new Operations(a1.core).deploy([spec('acme', 'web', { replicas: 3, spread: 'node' })])
+    await a1.core.operations.deploy([spec('acme', 'web', { replicas: 3, spread: 'node' })])
     await waitFor(() => mesh.nodes.every(n => n.runtime.started.length > 0), 'every node runs a replica')
 
     // beta cannot remove an acme node
@@ -62,8 +61,8 @@ test('org rm: a proposal, a strict majority of the other orgs, and every node ca
   const mesh = await TestCluster.start(['acme', 'beta', 'beta', 'gamma', 'delta'])
   try {
     const [a, b1, b2, g, d] = mesh.nodes
-    await new Operations(b1.core).deploy([spec('beta', 'db')])
-    await new Operations(a.core).deploy([spec('acme', 'web', { replicas: 2 })])
+    await b1.core.operations.deploy([spec('beta', 'db')])
+    await a.core.operations.deploy([spec('acme', 'web', { replicas: 2 })])
     await waitFor(() => mesh.nodes.every(n => n.state.value('service/beta/db') !== undefined && n.state.value('service/acme/web') !== undefined), 'services everywhere')
 
     const opened = await a.core.trust.proposeOrgRemoval('beta', 'left the cooperative')
@@ -78,7 +77,7 @@ test('org rm: a proposal, a strict majority of the other orgs, and every node ca
     } catch (err: any) {
       assert.is(err.name, 'ForbiddenError')
     }
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await pause(300)
     assert.is(b1.state.revoked(b2.identity.peerId), undefined, 'nothing happens before the majority')
     assert.ok(g.state.value('service/beta/db') !== undefined)
 
@@ -94,13 +93,12 @@ test('org rm: a proposal, a strict majority of the other orgs, and every node ca
     assert.not.ok(Object.values(placement.services).flat().some(p => p === b1.identity.peerId || p === b2.identity.peerId))
     // beta, cut off, can no longer write anything the others accept
     try {
-      await new Operations(b1.core).deploy([spec('beta', 'db2')])
+      await b1.core.operations.deploy([spec('beta', 'db2')])
     } catch {}
-    await new Promise(resolve => setTimeout(resolve, 300))
+    await pause(300)
     assert.is(a.state.value('service/beta/db2'), undefined)
     // the audit trail shows it all, signed
-    const { auditView } = await import('../src/core/audit.js')
-    const trail = auditView(a.state, { kinds: ['proposal', 'vote', 'revoked'] })
+    const trail = a.core.operations.audit({ kinds: ['proposal', 'vote', 'revoked'] })
     assert.ok(trail.length >= 5)
     assert.ok(trail.every(r => r.verified))
   } finally {

@@ -5,8 +5,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Operations } from '../src/index.js'
-import { TestCluster, spec, waitFor } from './trust-fixtures.js'
+import { keys } from '@minga/protocol'
+import { TestCluster, spec, waitFor, pause } from './core-cluster.js'
 
 const VALUE = 'hunter2-' + Math.random().toString(36).slice(2)
 
@@ -33,7 +33,7 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     const set = await a2.core.secrets.set('acme', 'web', 'DB_PASSWORD', new TextEncoder().encode(VALUE))
     assert.is(set.readers, 2)
 
-    await new Operations(a1.core).deploy([spec('acme', 'web', { replicas: 2, constraints: { disk: 'ssd' } })])
+    await a1.core.operations.deploy([spec('acme', 'web', { replicas: 2, constraints: { disk: 'ssd' } })])
     // the owners re-seal to the nodes that may run it: acme's, and beta's (ssd, accepts acme); not gamma (refuses acme), not delta (shares nothing)
     const readers = [id(a1), id(a2), id(b1)].sort()
     assert.equal(a1.core.secrets.readers('acme', 'web'), readers)
@@ -65,10 +65,10 @@ test('a secret reaches the replicas as environment, sealed only to the nodes tha
     await b1.core.trust.removeNode(id(b1), 'retired')
     await waitFor(() => a1.state.revoked(id(b1)) !== undefined, 'b1 removed')
     await waitFor(() => a1.core.secrets.list('acme', 'web')[0]?.readers === 2, 're-sealed without b1')
-    const record = a1.state.value<any>('secret/acme/web/DB_PASSWORD')
+    const record = a1.state.value(keys.secret('acme', 'web', 'DB_PASSWORD'))!
     assert.equal(Object.keys(record.sealed.keys).sort(), [id(a1), id(a2)].sort())
     const starts = a1.runtime.started.length
-    await new Promise(resolve => setTimeout(resolve, 700))
+    await pause(700)
     assert.ok(a1.runtime.started.slice(starts).every(r => r.service !== 'acme/web' || r.secretEnv?.DB_PASSWORD === NEW), 're-sealing does not change what replicas get')
   } finally {
     await mesh.stop()

@@ -24,10 +24,10 @@
  * - entries of a revoked node above its revocation's `lastSeq`: pending
  */
 import { compareEntries, parseEntry, verifyEntry, type Entry } from './entry.js'
-import type { InviteRecord, ProposalRecord, RevokedRecord } from './records.js'
+import type { InviteRecord, ProposalRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
 import type { Json } from './canonical.js'
 import { hlcWall } from './hlc.js'
-import { mergeRule, parseKey, type Key } from './keys.js'
+import { keys, mergeRule, parseKey, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkRecord } from './records.js'
 import { proposalId, removalOf } from './governance.js'
 
@@ -39,8 +39,10 @@ export interface AuthView {
   revoked (peer: string): RevokedRecord | undefined
   invite (id: string): InviteRecord | undefined
   get (key: string): Entry | undefined
-  value<T = Json> (key: string): T | undefined
+  value<K extends KeyKind> (key: RecordKey<K>): RecordOf[K] | undefined
+  value (key: string): Json | undefined
   list (prefix: string): Entry[]
+  records<K extends KeyKind> (kind: K, under?: string): Array<RecordEntry<K>>
 }
 
 export type RejectCode =
@@ -58,6 +60,11 @@ const wait = (code: RejectCode, reason: string): Verdict => ({ ok: false, pendin
 /** keys that are facts: never deleted, so verdicts that rest on them never flip */
 const UNDELETABLE = new Set<Key['kind']>(['mesh', 'org', 'member', 'revoked', 'invite', 'proposal', 'vote'])
 
+/**
+ * The verdict on one entry: `ok`, refused for good (`pending: false`, with a RejectCode and a reason),
+ * or pending until a membership fact it needs arrives. Depends only on facts that are never deleted and on
+ * the entry's own stamp, so every node reaches the same verdict. Does not check the signature (State does)
+ */
 export function authorize (entry: Entry, view: AuthView): Verdict {
   const key = parseKey(entry.key)
   if (key === undefined) return reject('bad-key', `unknown key ${entry.key.slice(0, 80)}`)
@@ -151,7 +158,7 @@ function authorizeRevocation (entry: Entry, peer: string, authorOrg: string, vie
   if (peerOrg === undefined) return wait('not-member', `${peer} is not a member (yet)`)
   if (entry.author === peer || peerOrg === authorOrg) return OK
   if (removalOf(view, peerOrg) !== undefined) return OK
-  const record = entry.value as unknown as RevokedRecord
+  const record = entry.value as RevokedRecord
   if (record.proof === undefined) return wait('wrong-org', `only members of ${peerOrg} remove its nodes, until the mesh removes ${peerOrg}`)
   if (view.revoked(peer) === undefined) return wait('revoked', `a raise of ${peer}'s revocation waits for the revocation`)
   let proof: Entry
@@ -168,7 +175,7 @@ function authorizeRevocation (entry: Entry, peer: string, authorOrg: string, vie
 
 function authorizeInvite (entry: Entry, id: string, authorOrg: string, view: AuthView): Verdict {
   const existing = view.invite(id)
-  const value = entry.value as unknown as InviteRecord
+  const value = entry.value as InviteRecord
   if (existing === undefined || existing.issuerOrg === authorOrg) {
     if (value.issuerOrg !== authorOrg) return reject('wrong-org', `invite issuerOrg ${value.issuerOrg} is not the author's org ${authorOrg}`)
     if (!value.newOrg && value.org !== authorOrg) return reject('wrong-org', `members of ${authorOrg} invite only to ${authorOrg} or to a new org`)
@@ -181,14 +188,14 @@ function authorizeInvite (entry: Entry, id: string, authorOrg: string, view: Aut
 
 function authorizeVote (id: string, org: string, authorOrg: string, view: AuthView): Verdict {
   if (authorOrg !== org) return reject('wrong-org', `only nodes of ${org} cast ${org}'s vote`)
-  const proposal = view.value<ProposalRecord>(`proposal/${id}`)
+  const proposal = view.value(keys.proposal(id))
   if (proposal === undefined) return wait('no-proposal', `proposal ${id} is not known (yet)`)
   if (!proposal.electorate.includes(org)) return reject('wrong-org', `${org} is not in the electorate of proposal ${id}`)
   return OK
 }
 
 function authorizeProposal (entry: Entry, id: string, view: AuthView): Verdict {
-  const proposal = entry.value as unknown as ProposalRecord
+  const proposal = entry.value as ProposalRecord
   if (proposalId(entry.author, proposal) !== id) return reject('bad-value', `proposal id ${id} does not match its author and content`)
   if (view.value(`org/${proposal.org}`) === undefined) return wait('no-proposal', `org ${proposal.org} is not known (yet)`)
   for (const org of proposal.electorate) {

@@ -6,6 +6,10 @@
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
+/**
+ * The canonical JSON text of a value: keys sorted, no whitespace, undefined fields left out.
+ * Throws TypeError for a non-finite number or a value JSON cannot carry (a function, a bigint)
+ */
 export function canonicalJson (value: unknown): string {
   switch (typeof value) {
     case 'string':

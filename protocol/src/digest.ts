@@ -10,6 +10,10 @@ import type { Entry } from './entry.js'
 /** one hash per entry object: replicas of the same entry (the simulator's thousands of nodes) hash it once */
 const hashes = new WeakMap<Entry, Uint8Array>()
 
+/**
+ * An order-independent digest of a set of entries (the XOR of their hashes), updated per entry added or removed:
+ * two nodes holding the same winners have the same `toString()`, whatever order they merged in
+ */
 export class StateDigest {
   private readonly acc = new Uint8Array(32)
   private count = 0

@@ -16,6 +16,7 @@
  */
 import { MingaError } from './errors.js'
 
+/** a duration text outside the grammar or its field's rule; the message says what is allowed */
 export class InvalidDurationError extends MingaError {}
 
 export interface DurationRule {
@@ -67,8 +68,10 @@ export function durationRuleText (rule: DurationRule = {}): string {
   const like = examples.length === 0 ? '' : ` like ${examples.length === 1 ? examples[0] : `${examples.slice(0, -1).join(', ')} or ${examples.at(-1)!}`}`
   const min = rule.min ?? 0
   const max = rule.max ?? DEFAULT_MAX
-  const range = min > 0 && max < DEFAULT_MAX ? `, from ${durationText(min)} to ${durationText(max)}`
-    : min > 0 ? `, at least ${durationText(min)}`
+  const range = min > 0 && max < DEFAULT_MAX
+    ? `, from ${durationText(min)} to ${durationText(max)}`
+    : min > 0
+      ? `, at least ${durationText(min)}`
       : max < DEFAULT_MAX ? `, at most ${durationText(max)}` : ''
   const whole = (rule.step ?? 1) >= 1000 ? ` in whole ${(rule.step ?? 1) === 1000 ? 'seconds' : `steps of ${durationText(rule.step!)}`}` : ''
   return `must be a duration${like}${range}${whole}`

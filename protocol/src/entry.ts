@@ -10,7 +10,7 @@ import { isHlc } from './hlc.js'
 import { isPeerIdString, verifySignature, type Identity } from './identity.js'
 import { InvalidEntryError } from './errors.js'
 
-export interface Entry {
+export type Entry = {
   author: string
   seq: number
   hlc: string
@@ -22,7 +22,7 @@ export interface Entry {
   sig: string
 }
 
-export interface UnsignedEntry {
+export type UnsignedEntry = {
   author: string
   seq: number
   hlc: string
@@ -38,17 +38,25 @@ export const MAX_VALUE_BYTES = 64 * 1024
 const SIGNING_DOMAIN = 'minga/entry/1'
 const encoder = new TextEncoder()
 
+/** the bytes an entry's signature covers: canonical JSON of the domain, the mesh id and every field but `sig` */
 export function signingBytes (meshId: string, entry: UnsignedEntry): Uint8Array {
   const body = entry.tombstone === true ? null : entry.value ?? null
   return encoder.encode(canonicalJson([SIGNING_DOMAIN, meshId, entry.author, entry.seq, entry.hlc, entry.key, entry.tombstone === true, body]))
 }
 
+/**
+ * Signs an entry for `meshId` with `identity`'s Ed25519 key (libsodium): the unsigned fields plus `sig`,
+ * base64 of 64 bytes. Throws TypeError when the value cannot be canonical JSON
+ */
 export function signEntry (meshId: string, identity: Identity, unsigned: UnsignedEntry): Entry {
   if (unsigned.author !== identity.peerId) throw new InvalidEntryError('An entry must be signed by its own author')
   const sig = Buffer.from(identity.sign(signingBytes(meshId, unsigned))).toString('base64')
   return { ...unsigned, sig }
 }
 
+/**
+ * true when `entry.sig` is the author's Ed25519 signature over `signingBytes(meshId, entry)`; the author's public key is read from its peer id
+ */
 export function verifyEntry (meshId: string, entry: Entry): boolean {
   return verifySignature(entry.author, signingBytes(meshId, entry), Buffer.from(entry.sig, 'base64'))
 }

@@ -14,12 +14,15 @@
 import { createHash } from 'node:crypto'
 import { canonicalJson, type Json } from './canonical.js'
 import type { Entry } from './entry.js'
-import type { ProposalRecord } from './records.js'
+import { keys, type KeyKind, type RecordKey } from './keys.js'
+import type { ProposalRecord, RecordEntry, RecordOf } from './records.js'
 
 /** what governance reads from the state */
 export interface GovernanceView {
-  value: <T = Json>(key: string) => T | undefined
+  value<K extends KeyKind> (key: RecordKey<K>): RecordOf[K] | undefined
+  value (key: string): Json | undefined
   list: (prefix: string) => Entry[]
+  records: <K extends KeyKind>(kind: K, under?: string) => Array<RecordEntry<K>>
 }
 
 export interface Tally {
@@ -34,7 +37,7 @@ export interface Tally {
 
 /** the id of a proposal: derived from its author and content, so a proposal can never be rewritten */
 export function proposalId (author: string, proposal: ProposalRecord): string {
-  return createHash('sha256').update(canonicalJson(['minga/proposal/1', author, proposal as unknown as Json])).digest('hex').slice(0, 32)
+  return createHash('sha256').update(canonicalJson(['minga/proposal/1', author, proposal])).digest('hex').slice(0, 32)
 }
 
 /** approvals needed to pass with this many voters: a strict majority */
@@ -42,8 +45,9 @@ export function majorityOf (electorate: number): number {
   return Math.floor(electorate / 2) + 1
 }
 
+/** a proposal's approvals so far, and whether it passed; undefined when there is no such proposal */
 export function tally (view: GovernanceView, id: string): Tally | undefined {
-  const proposal = view.value<ProposalRecord>(`proposal/${id}`)
+  const proposal = view.value(keys.proposal(id))
   if (proposal === undefined) return undefined
   const approvals = proposal.electorate.filter(org => view.value(`vote/${id}/${org}`) !== undefined)
   const needed = majorityOf(proposal.electorate.length)
@@ -62,8 +66,8 @@ export function proposals (view: GovernanceView): Tally[] {
 
 /** the passed proposal that removed `org`, if any */
 export function removalOf (view: GovernanceView, org: string): Tally | undefined {
-  for (const entry of view.list('proposal/')) {
-    if ((entry.value as unknown as ProposalRecord).org !== org) continue
+  for (const entry of view.records('proposal')) {
+    if (entry.value.org !== org) continue
     const result = tally(view, entry.key.slice('proposal/'.length))
     if (result?.passed === true) return result
   }

@@ -15,15 +15,18 @@ const COUNTER_DIGITS = 6
 const MAX_COUNTER = 999_999
 const HLC_PATTERN = /^\d{15}\.\d{6}$/
 
+/** a stamp as its fixed-width text, `WWWWWWWWWWWWWWW.CCCCCC` (wall ms, counter), which sorts in time order */
 export function encodeHlc (hlc: Hlc): string {
   return `${String(hlc.wall).padStart(WALL_DIGITS, '0')}.${String(hlc.counter).padStart(COUNTER_DIGITS, '0')}`
 }
 
+/** the wall ms and counter of a stamp's text (not checked: see isHlc) */
 export function decodeHlc (text: string): Hlc {
   if (!isHlc(text)) throw new TypeError(`Not a clock stamp: ${JSON.stringify(text).slice(0, 40)}`)
   return { wall: Number(text.slice(0, WALL_DIGITS)), counter: Number(text.slice(WALL_DIGITS + 1)) }
 }
 
+/** true for a well-formed stamp text (15 digits, a dot, 6 digits) */
 export function isHlc (text: unknown): text is string {
   return typeof text === 'string' && HLC_PATTERN.test(text)
 }

@@ -22,10 +22,12 @@ export interface Identity {
 
 const PEER_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 
+/** a new node identity: a fresh Ed25519 key pair and the peer id derived from it */
 export async function generateIdentity (): Promise<Identity> {
   return identityFromPrivateKey(await generateKeyPair('Ed25519'))
 }
 
+/** the identity of a libp2p private key; InvalidIdentityError unless it is Ed25519 */
 export function identityFromPrivateKey (privateKey: PrivateKey): Identity {
   if (privateKey.type !== 'Ed25519') throw new InvalidIdentityError(`Node keys must be Ed25519, not ${privateKey.type}`)
   // libp2p's raw Ed25519 private key is seed ‖ public key: libsodium's secret key format
@@ -47,6 +49,7 @@ export function encodeIdentity (identity: Identity): Uint8Array {
   return privateKeyToProtobuf(identity.privateKey)
 }
 
+/** an identity from its stored form (libp2p's protobuf private key); InvalidIdentityError when damaged */
 export function decodeIdentity (bytes: Uint8Array): Identity {
   try {
     return identityFromPrivateKey(privateKeyFromProtobuf(bytes))
@@ -55,6 +58,7 @@ export function decodeIdentity (bytes: Uint8Array): Identity {
   }
 }
 
+/** true for the text of an Ed25519 peer id (`12D3KooW` and 44 base58 characters) */
 export function isPeerIdString (text: unknown): text is PeerIdString {
   return typeof text === 'string' && PEER_ID_PATTERN.test(text)
 }

@@ -28,20 +28,36 @@ export type Key =
 
 export type KeyKind = Key['kind']
 
+declare const recordKind: unique symbol
+/**
+ * A key of kind K, as `keys` makes it: the state reads and writes the value
+ * under it as `RecordOf[K]` (records.ts). A plain string is a key too, but
+ * its value reads as untyped JSON
+ */
+export type RecordKey<K extends KeyKind = KeyKind> = string & { readonly [recordKind]: K }
+
+const typed = <K extends KeyKind>(text: string): RecordKey<K> => text as RecordKey<K>
+
+/** the keys of the state, by kind; each names what it describes */
 export const keys = {
-  mesh: () => 'mesh',
-  org: (org: string) => `org/${org}`,
-  member: (peer: string) => `member/${peer}`,
-  node: (peer: string) => `node/${peer}`,
-  cordon: (peer: string) => `cordon/${peer}`,
-  revoked: (peer: string) => `revoked/${peer}`,
-  invite: (id: string) => `invite/${id}`,
-  service: (org: string, name: string) => `service/${org}/${name}`,
-  secret: (org: string, service: string, name: string) => `secret/${org}/${service}/${name}`,
+  mesh: () => typed<'mesh'>('mesh'),
+  org: (org: string) => typed<'org'>(`org/${org}`),
+  member: (peer: string) => typed<'member'>(`member/${peer}`),
+  node: (peer: string) => typed<'node'>(`node/${peer}`),
+  cordon: (peer: string) => typed<'cordon'>(`cordon/${peer}`),
+  revoked: (peer: string) => typed<'revoked'>(`revoked/${peer}`),
+  invite: (id: string) => typed<'invite'>(`invite/${id}`),
+  service: (org: string, name: string) => typed<'service'>(`service/${org}/${name}`),
+  secret: (org: string, service: string, name: string) => typed<'secret'>(`secret/${org}/${service}/${name}`),
   /** one chunk of config content of a service, by the sha256 (hex) of its bytes */
-  config: (org: string, service: string, digest: string) => `config/${org}/${service}/${digest}`,
-  proposal: (id: string) => `proposal/${id}`,
-  vote: (id: string, org: string) => `vote/${id}/${org}`
+  config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
+  proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
+  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`)
+}
+
+/** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
+export function keyOfKind<K extends KeyKind> (key: string, kind: K): RecordKey<K> | undefined {
+  return parseKey(key)?.kind === kind ? typed<K>(key) : undefined
 }
 
 /** the parsed key, or undefined when the key is not one minga knows */
@@ -95,6 +111,7 @@ export function isMembershipKey (key: string): boolean {
  */
 export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
+/** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
   if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'

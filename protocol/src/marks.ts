@@ -7,6 +7,10 @@
  */
 import type { AuthorMark } from './persistence.js'
 
+/**
+ * Per-author high-water marks: every seq up to `mark` is held, and these above it (gaps wait for anti-entropy).
+ * `toJSON()` is what a sync request sends; `takeDirty()` what persistence must save
+ */
 export class Marks {
   private readonly byAuthor = new Map<string, { mark: number, above: Set<number> }>()
   private readonly dirty = new Set<string>()

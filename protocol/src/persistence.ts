@@ -3,7 +3,8 @@
  * once the batch is durable (fsync'd): the store acknowledges nothing before
  * that. Two implementations share one conformance suite
  * (test/persistence-suite.ts): an in-memory one for unit tests and the
- * simulator, and LevelDB on disk (persistence-level.ts) for real nodes.
+ * simulator, and LevelDB on disk for real nodes (node/src/store/level-persistence.ts;
+ * the suite is exported as `@minga/protocol/testing`).
  */
 import type { Entry } from './entry.js'
 

@@ -10,5 +10,7 @@ export const protocols = {
   sync: (meshId: string) => `/minga/${meshId}/sync/1.0.0`,
   join: (meshId: string) => `/minga/${meshId}/join/1.0.0`,
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
-  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`
+  events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
+  /** the routing mesh: one stream per forwarded connection */
+  forward: (meshId: string) => `/minga/${meshId}/forward/1.0.0`
 }

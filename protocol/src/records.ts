@@ -10,13 +10,14 @@ import { CONFIG_CHUNK_BYTES, type Resources } from './spec.js'
 import { sealedSecretProblem, type SealedSecret } from './secret-box.js'
 import { isHlc } from './hlc.js'
 import { isPeerIdString } from './identity.js'
-import { NAME_PATTERN, type Key } from './keys.js'
+import { NAME_PATTERN, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
+import type { ServiceRecord } from './spec.js'
 
-export interface MeshRecord { id: string, root: string, created: number }
-export interface OrgRecord { name: string, invite?: string }
-export interface MemberRecord { org: string, invite?: string }
-export interface NodeRecord {
+export type MeshRecord = { id: string, root: string, created: number }
+export type OrgRecord = { name: string, invite?: string }
+export type MemberRecord = { org: string, invite?: string }
+export type NodeRecord = {
   labels: Record<string, string>
   /** organizations whose services this node runs; absent = all */
   acceptOrgs?: string[]
@@ -27,15 +28,15 @@ export interface NodeRecord {
   door?: string[]
   capacity?: Resources
 }
-export interface CordonRecord { reason: string }
+export type CordonRecord = { reason: string }
 /**
  * a removed node: its entries up to `lastSeq` stand, later ones are refused.
  * A node that had already accepted later entries of it raises `lastSeq` to
  * cover them (auth.ts), with one of them as `proof` when it is not of the
  * removed node's org, so every node ends up holding the same entries.
  */
-export interface RevokedRecord { lastSeq: number, reason: string, proof?: Entry }
-export interface InviteRecord {
+export type RevokedRecord = { lastSeq: number, reason: string, proof?: Entry }
+export type InviteRecord = {
   issuerOrg: string
   /** the organization it admits to; absent when it admits a new organization */
   org?: string
@@ -52,20 +53,43 @@ export interface InviteRecord {
  * when it was opened, the target excepted; it passes when more than half
  * of them have approved.
  */
-export interface ProposalRecord { action: 'remove-org', org: string, reason: string, electorate: string[], opened: number }
+export type ProposalRecord = { action: 'remove-org', org: string, reason: string, electorate: string[], opened: number }
 /** an organization's approval of a proposal; there is no "no": an org that does not approve does not vote */
-export interface VoteRecord { approve: true }
+export type VoteRecord = { approve: true }
 /**
  * a secret of a service, sealed to the nodes that may run it (secret-box.ts);
  * `version` is the clock stamp of the `minga secret set` that gave it its
  * value: re-sealing keeps it, so only a new value restarts the replicas
  */
-export interface SecretRecord { sealed: SealedSecret, version: string }
+export type SecretRecord = { sealed: SealedSecret, version: string }
 /**
  * one chunk of the content of a service's config files (`ConfigFileSpec`):
  * base64 of at most `CONFIG_CHUNK_BYTES` bytes whose sha256 is the key's digest
  */
-export interface ConfigChunkRecord { data: string }
+export type ConfigChunkRecord = { data: string }
+
+/**
+ * The one map from a key's kind to the record stored under it: every entry
+ * the state merges was checked against it (`checkRecord`), so a value read
+ * through a `RecordKey<K>` is a `RecordOf[K]`
+ */
+export type RecordOf = {
+  mesh: MeshRecord
+  org: OrgRecord
+  member: MemberRecord
+  node: NodeRecord
+  cordon: CordonRecord
+  revoked: RevokedRecord
+  invite: InviteRecord
+  service: ServiceRecord
+  secret: SecretRecord
+  config: ConfigChunkRecord
+  proposal: ProposalRecord
+  vote: VoteRecord
+}
+
+/** a live entry of kind K: its key and its value typed */
+export type RecordEntry<K extends KeyKind = KeyKind> = Omit<Entry, 'key' | 'value'> & { key: RecordKey<K>, value: RecordOf[K] }
 
 /** organizations one proposal can count; more would not fit an entry */
 export const MAX_ELECTORATE = 500

@@ -16,7 +16,7 @@ import type { Identity } from './identity.js'
 import { isPeerIdString } from './identity.js'
 import { InvalidSecretError } from './errors.js'
 
-export interface SealedSecret {
+export type SealedSecret = {
   v: 1
   /** base64 of iv (12) ‖ AES-256-GCM ciphertext ‖ tag (16) of the value under the data key */
   data: string

@@ -4,16 +4,13 @@
  * secret files), and where its service may run beyond label equality
  * (excluded labels, reservations). Applied to the normalized form, by the
  * stored-spec check (spec-check.ts) and by the file parser alike.
- *
- * Nothing here runs at module load: spec-check.ts and this file import each other.
  */
 import { SECRET_NAME_PATTERN } from './keys.js'
 import { CONFIG_CHUNK_BYTES } from './spec.js'
 import {
   Problems, SPEC_LIMITS, at, checkCommand, checkFields, checkName, isPlainObject, isVolumePath, isWhole, checkLabelKey
-} from './spec-check.js'
+} from './spec-rules.js'
 
-// eslint-disable-next-line no-control-regex
 const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/
 const SHA256_PATTERN = /^[0-9a-f]{64}$/
 const MAX_ID = 2 ** 31 - 1
@@ -25,10 +22,12 @@ export const CONTAINER_RULES = {
   secret: 'must be a secret name: letters, digits, _ . and -, starting with a letter or _, up to 128 characters'
 } as const
 
+/** `user:` as stored: a user and optionally a group (USER_PATTERN), within `maxUserLength` */
 export function checkUser (value: unknown, path: string, problems: Problems): void {
   if (typeof value !== 'string' || value.length > SPEC_LIMITS.maxUserLength || !USER_PATTERN.test(value)) problems.bad(path, CONTAINER_RULES.user, value)
 }
 
+/** a file mode as stored: a whole number from 0 to 0o7777 */
 export function checkMode (value: unknown, path: string, problems: Problems): void {
   if (!isWhole(value, 0, 0o7777)) problems.bad(path, CONTAINER_RULES.mode, value)
 }
@@ -41,6 +40,7 @@ function checkOwner (value: Record<string, unknown>, path: string, problems: Pro
 
 const TMPFS_FIELDS = new Set(['path', 'size', 'mode'])
 
+/** one tmpfs mount as stored: `{ path, size?, mode? }`, the size in bytes within its limit */
 export function checkTmpfs (value: unknown, path: string, problems: Problems): void {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping with path, and optionally size and mode', value)
@@ -81,6 +81,7 @@ export function checkConfigFile (value: unknown, path: string, problems: Problem
 
 const SECRET_FILE_FIELDS = new Set(['secret', 'path', 'mode', 'uid', 'gid'])
 
+/** one secret file as stored: `{ secret, path, mode, uid?, gid? }` */
 export function checkSecretFile (value: unknown, path: string, problems: Problems): void {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping with secret, path and mode', value)

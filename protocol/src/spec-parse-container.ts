@@ -16,7 +16,7 @@
  */
 import {
   Problems, SPEC_LIMITS, at, checkConstraints, isPlainObject, checkFields
-} from './spec-check.js'
+} from './spec-rules.js'
 import { checkExcludedLabels, checkReservations, checkSecretFile, checkTmpfs, checkUser } from './spec-check-container.js'
 import type { SecretFileSpec, TmpfsSpec } from './spec.js'
 import { parseCpu, parseMemory } from './spec-units.js'
@@ -31,6 +31,7 @@ export function parseMode (written: unknown): number {
   return match === null ? NaN : parseInt(match[1], 8)
 }
 
+/** `entrypoint:` as written (a string run by sh -c, or a list) to its stored list; an empty list resets the image's */
 export function normalizeEntrypoint (raw: unknown, texts: Texts, path: string, problems: Problems): string[] | undefined {
   const given = scalarText(raw, texts)
   let words: unknown
@@ -50,6 +51,7 @@ export function normalizeEntrypoint (raw: unknown, texts: Texts, path: string, p
   return words as string[]
 }
 
+/** `user:` as written (a number or text) to its stored text */
 export function normalizeUser (raw: unknown, texts: Texts, path: string, problems: Problems): string | undefined {
   const user = scalarText(raw, texts)
   const before = problems.size
@@ -59,6 +61,7 @@ export function normalizeUser (raw: unknown, texts: Texts, path: string, problem
 
 const TMPFS_FIELDS = new Set(['path', 'size', 'mode'])
 
+/** one tmpfs mount as written (`/path` or a mapping with size and mode) to its stored form */
 export function normalizeTmpfs (raw: unknown, texts: Texts, path: string, problems: Problems): TmpfsSpec | undefined {
   let mount: Record<string, unknown>
   if (typeof raw === 'string') {
@@ -74,11 +77,12 @@ export function normalizeTmpfs (raw: unknown, texts: Texts, path: string, proble
   }
   const before = problems.size
   checkTmpfs(mount, path, problems)
-  return problems.size === before ? mount as unknown as TmpfsSpec : undefined
+  return problems.size === before ? mount as TmpfsSpec : undefined
 }
 
 const SECRET_FILE_FIELDS = new Set(['secret', 'path', 'mode', 'uid', 'gid'])
 
+/** one secret file as written (a mapping with secret, path, mode, uid, gid) to its stored form */
 export function normalizeSecretFile (raw: unknown, texts: Texts, path: string, problems: Problems): SecretFileSpec | undefined {
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping with secret, and optionally path, mode, uid and gid', raw)
@@ -94,9 +98,10 @@ export function normalizeSecretFile (raw: unknown, texts: Texts, path: string, p
   for (const id of ['uid', 'gid']) if (own(raw, id) !== undefined) file[id] = own(raw, id)
   const before = problems.size
   checkSecretFile(file, path, problems)
-  return problems.size === before ? file as unknown as SecretFileSpec : undefined
+  return problems.size === before ? file as SecretFileSpec : undefined
 }
 
+/** `reservations:` (cpu, memory as written) to millicores and bytes, checked against the resources */
 export function normalizeReservations (raw: unknown, limits: unknown, path: string, problems: Problems): { cpu?: number, memory?: number } | undefined {
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping with cpu and/or memory', raw)

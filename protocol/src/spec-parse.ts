@@ -27,19 +27,18 @@
  */
 import { canonicalJson } from './canonical.js'
 import { InvalidSpecError } from './errors.js'
-import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
+import { SPEC_DEFAULTS, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
 import {
-  Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand, checkEnv,
-  checkFields, checkHealthNumbers, checkImage, checkName, checkPort, checkPortsUnique, checkVolume,
-  isPlainObject, isWhole
-} from './spec-check.js'
+  Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand,
+  checkFields, checkImage, checkName, checkPortsUnique, isPlainObject, isWhole
+} from './spec-rules.js'
 import { checkMountPathsUnique } from './spec-check-container.js'
-import { parseDuration } from './duration.js'
-import { define, normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser, readStrings } from './spec-parse-container.js'
-import { parseCpu, parseMemory } from './spec-units.js'
+import { normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser } from './spec-parse-container.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
+import { normalizeCommand, normalizeEnv, normalizeHealth, normalizeList, normalizePort, normalizeResources, normalizeVolume } from './spec-parse-fields.js'
 
-export { checkServiceSpec, SPEC_LIMITS } from './spec-check.js'
+export { checkServiceSpec } from './spec-check.js'
+export { SPEC_LIMITS } from './spec-rules.js'
 export { parseMode } from './spec-parse-container.js'
 export { projectConflict } from './spec-check-container.js'
 export { splitWords, type Words } from './spec-words.js'
@@ -55,15 +54,16 @@ export interface ParseSpecOptions {
 
 const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
 const FILE_FIELDS = new Set(['org', 'services'])
-const RESOURCE_FIELDS = new Set(['cpu', 'memory'])
 const UPDATE_FIELDS = new Set(['maxUnavailable'])
-const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPeriod'])
 
-const CPU_RULE = `must be cores like 0.5 or 2, or millicores like 500m, from 1m to ${SPEC_LIMITS.maxCpu / 1000} cores`
-const MEMORY_RULE = 'must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti'
-const COMMAND_RULE = 'must be a command line (run by sh -c) or a list of arguments'
-const PORT_RULE = 'must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol'
-const VOLUME_RULE = 'must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly'
+interface ContainerExtras {
+  project?: string
+  user?: string
+  reservations?: ServiceSpec['reservations']
+  excludedLabels?: Record<string, string[]>
+  tmpfs?: TmpfsSpec[]
+  secretFiles?: SecretFileSpec[]
+}
 
 /**
  * Parses a spec file into fully normalized specs. Throws `InvalidSpecError`
@@ -236,166 +236,6 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
     return undefined
   }
   return spec
-}
-
-function normalizeCommand (given: unknown, texts: Texts, path: string, problems: Problems): string[] | undefined {
-  // `cmd: true` means the command true
-  const raw = scalarText(given, texts)
-  let command: unknown
-  if (typeof raw === 'string') {
-    if (raw.trim() === '') {
-      problems.bad(path, COMMAND_RULE, raw)
-      return undefined
-    }
-    command = ['sh', '-c', raw]
-  } else if (Array.isArray(raw)) {
-    command = raw.length > SPEC_LIMITS.maxArgs ? raw : raw.map((arg, i) => scalarText(arg, child(texts, i)))
-  } else {
-    problems.bad(path, COMMAND_RULE, raw)
-    return undefined
-  }
-  const before = problems.size
-  checkCommand(command, path, problems)
-  return problems.size === before ? command as string[] : undefined
-}
-
-function normalizeEnv (raw: unknown, texts: Texts, path: string, problems: Problems): Record<string, string> {
-  const env: Record<string, string> = {}
-  if (raw === undefined) return env
-  if (Array.isArray(raw)) {
-    if (raw.length > SPEC_LIMITS.maxEnvVars) {
-      problems.add(path, `has ${raw.length} variables (at most ${SPEC_LIMITS.maxEnvVars})`)
-      return env
-    }
-    raw.forEach((item, i) => {
-      const line = scalarText(item, child(texts, i))
-      const eq = typeof line === 'string' ? line.indexOf('=') : -1
-      if (typeof line !== 'string' || eq < 1) {
-        problems.bad(at(path, i), 'must be NAME=value', item)
-      } else if (Object.hasOwn(env, line.slice(0, eq))) {
-        problems.add(at(path, i), `${line.slice(0, eq)} is set twice`)
-      } else {
-        define(env, line.slice(0, eq), line.slice(eq + 1))
-      }
-    })
-  } else if (isPlainObject(raw)) {
-    if (!readStrings(raw, texts, env, { path, max: SPEC_LIMITS.maxEnvVars, what: 'variables', rule: 'must be a string, a number or true/false (write "" for an empty value)' }, problems)) return env
-  } else {
-    problems.bad(path, 'must be a mapping of NAME: value or a list of NAME=value', raw)
-    return env
-  }
-  checkEnv(env, path, problems)
-  return env
-}
-
-function normalizeResources (raw: unknown, path: string, problems: Problems): ServiceSpec['resources'] | undefined {
-  if (raw === undefined) return { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }
-  if (!isPlainObject(raw)) {
-    problems.bad(path, 'must be a mapping with cpu and memory', raw)
-    return undefined
-  }
-  checkFields(raw, RESOURCE_FIELDS, path, problems)
-  const cpuRaw = own(raw, 'cpu')
-  const memoryRaw = own(raw, 'memory')
-  const cpu = cpuRaw === undefined ? SPEC_DEFAULTS.cpu : parseCpu(cpuRaw)
-  const memory = memoryRaw === undefined ? SPEC_DEFAULTS.memory : parseMemory(memoryRaw)
-  const cpuOk = isWhole(cpu, SPEC_LIMITS.minCpu, SPEC_LIMITS.maxCpu)
-  const memoryOk = isWhole(memory, SPEC_LIMITS.minMemory, SPEC_LIMITS.maxMemory)
-  if (!cpuOk) problems.bad(at(path, 'cpu'), CPU_RULE, cpuRaw)
-  if (!memoryOk) problems.bad(at(path, 'memory'), MEMORY_RULE, memoryRaw)
-  return cpuOk && memoryOk ? { cpu, memory } : undefined
-}
-
-function normalizeHealth (raw: unknown, texts: Texts, path: string, problems: Problems): HealthSpec | undefined {
-  if (!isPlainObject(raw)) {
-    problems.bad(path, 'must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod', raw)
-    return undefined
-  }
-  const before = problems.size
-  checkFields(raw, HEALTH_FIELDS, path, problems)
-  const cmdRaw = own(raw, 'cmd')
-  const cmd = cmdRaw === undefined ? undefined : normalizeCommand(cmdRaw, child(texts, 'cmd'), at(path, 'cmd'), problems)
-  if (cmdRaw === undefined) problems.bad(at(path, 'cmd'), COMMAND_RULE, undefined)
-  const numbers = {
-    interval: parseDuration(own(raw, 'interval') ?? `${SPEC_DEFAULTS.healthInterval}ms`),
-    timeout: parseDuration(own(raw, 'timeout') ?? `${SPEC_DEFAULTS.healthTimeout}ms`),
-    retries: own(raw, 'retries') ?? SPEC_DEFAULTS.healthRetries,
-    startPeriod: parseDuration(own(raw, 'startPeriod') ?? `${SPEC_DEFAULTS.healthStartPeriod}ms`)
-  }
-  checkHealthNumbers(numbers, path, problems, raw)
-  if (problems.size > before || cmd === undefined) return undefined
-  return { cmd, interval: numbers.interval, timeout: numbers.timeout, retries: numbers.retries as number, startPeriod: numbers.startPeriod }
-}
-
-function normalizeList<T> (
-  raw: unknown, max: number, what: string, path: string, problems: Problems,
-  normalizeItem: (item: unknown, path: string, problems: Problems, index: number) => T | undefined,
-  checkUnique: (items: Array<T | undefined>, path: string, problems: Problems) => void
-): T[] | undefined {
-  if (raw === undefined) return []
-  if (!Array.isArray(raw) || raw.length > max) {
-    problems.bad(path, `must be a list of at most ${max} ${what}`, raw)
-    return undefined
-  }
-  const before = problems.size
-  const items = raw.map((item, i) => normalizeItem(item, at(path, i), problems, i))
-  checkUnique(items, path, problems)
-  return problems.size === before ? items as T[] : undefined
-}
-
-function normalizePort (raw: unknown, path: string, problems: Problems): PortSpec | undefined {
-  let port: Record<string, unknown>
-  if (typeof raw === 'number') {
-    port = { container: raw, protocol: 'tcp' }
-  } else if (typeof raw === 'string') {
-    // [ip:]host:container or container, with an optional /protocol; an IPv6 address in brackets
-    const match = /^(?:(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(raw)
-    if (match === null) {
-      problems.bad(path, PORT_RULE, raw)
-      return undefined
-    }
-    port = { container: Number(match[3]), protocol: match[4] ?? 'tcp' }
-    if (match[2] !== undefined) port.host = Number(match[2])
-    if (match[1] !== undefined) port.hostIp = match[1].replace(/^\[|\]$/g, '')
-  } else if (isPlainObject(raw)) {
-    port = { ...raw, protocol: own(raw, 'protocol') ?? 'tcp' }
-    if (port.host === null) delete port.host
-  } else {
-    problems.bad(path, PORT_RULE, raw)
-    return undefined
-  }
-  if (!checkPort(port, path, problems)) return undefined
-  const { container, host, hostIp, protocol } = port as unknown as PortSpec
-  return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol }
-}
-
-function normalizeVolume (raw: unknown, path: string, problems: Problems): VolumeSpec | undefined {
-  let volume: Record<string, unknown>
-  if (typeof raw === 'string') {
-    const parts = raw.split(':')
-    if (parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
-      problems.bad(path, VOLUME_RULE, raw)
-      return undefined
-    }
-    volume = parts.length === 1 ? { path: parts[0], readOnly: false } : { name: parts[0], path: parts[1], readOnly: parts[2] === 'ro' }
-  } else if (isPlainObject(raw)) {
-    volume = { ...raw, readOnly: own(raw, 'readOnly') ?? false }
-  } else {
-    problems.bad(path, VOLUME_RULE, raw)
-    return undefined
-  }
-  if (!checkVolume(volume, path, problems)) return undefined
-  const { name, path: mountPath, readOnly } = volume as unknown as VolumeSpec
-  return name === undefined ? { path: mountPath, readOnly } : { name, path: mountPath, readOnly }
-}
-
-interface ContainerExtras {
-  project?: string
-  user?: string
-  reservations?: ServiceSpec['reservations']
-  excludedLabels?: Record<string, string[]>
-  tmpfs?: TmpfsSpec[]
-  secretFiles?: SecretFileSpec[]
 }
 
 function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, path: string, resources: unknown, problems: Problems): ContainerExtras {

@@ -15,6 +15,7 @@ export type Words = { words: string[] } | { error: string }
 const BLANK = /[ \t\r\n]/
 const SHELL_OPERATORS = new Set([';', '&', '|', '<', '>'])
 
+/** `{ words }` of a command line split as Compose splits it (above), or `{ error }` saying why it cannot be: an unclosed quote, a shell operator */
 export function splitWords (line: string): Words {
   const words: string[] = []
   let word = ''

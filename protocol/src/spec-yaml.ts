@@ -7,7 +7,7 @@
  * alias expansion is capped.
  */
 import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
-import { isPlainObject } from './spec-check.js'
+import { isPlainObject } from './spec-rules.js'
 
 export const SPEC_FILE_LIMITS = {
   /** refused before parsing */
@@ -172,6 +172,7 @@ export function own (value: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(value, key) && value[key] !== null ? value[key] : undefined
 }
 
+/** the written texts under one key or index of a mapping or list, for error messages */
 export function child (texts: Texts, key: string | number): Texts {
   return () => {
     const parent = texts()

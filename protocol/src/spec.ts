@@ -7,7 +7,7 @@
 /** `org/name`, the id of a service across the mesh */
 export type ServiceId = string & { __brand: 'ServiceId' }
 
-export interface PortSpec {
+export type PortSpec = {
   /** port inside the container */
   container: number
   /** port published on the host; at most one replica per node may hold it */
@@ -32,7 +32,7 @@ export interface PortSpec {
  * to the service, without terminating TLS (the certificate stays in the
  * container)
  */
-export interface HttpRoute {
+export type HttpRoute = {
   /** the host name, lower case, e.g. `cloud.example.org` */
   host: string
   /** the container port that answers plain HTTP */
@@ -43,7 +43,7 @@ export interface HttpRoute {
   proxyProtocol?: 'v2'
 }
 
-export interface HealthSpec {
+export type HealthSpec = {
   /** command run inside the container; exit 0 means healthy */
   cmd: string[]
   /** milliseconds between checks */
@@ -56,7 +56,7 @@ export interface HealthSpec {
   startPeriod: number
 }
 
-export interface VolumeSpec {
+export type VolumeSpec = {
   /**
    * volume name, scoped to the service (or to its project); absent for an
    * anonymous volume, made new for each container and removed with it
@@ -68,7 +68,7 @@ export interface VolumeSpec {
 }
 
 /** a tmpfs (memory-backed) mount */
-export interface TmpfsSpec {
+export type TmpfsSpec = {
   path: string
   /** bytes; absent: the engine's default (half the host's memory) */
   size?: number
@@ -83,7 +83,7 @@ export interface TmpfsSpec {
  * `config/<org>/<service>/<sha256 of the chunk>`, so the spec names the
  * content exactly and stays small.
  */
-export interface ConfigFileSpec {
+export type ConfigFileSpec = {
   /** absolute path of the file inside the container */
   path: string
   /** bytes */
@@ -97,7 +97,7 @@ export interface ConfigFileSpec {
 }
 
 /** A secret of the service (`minga secret set`) given to its containers as a file instead of an environment variable */
-export interface SecretFileSpec {
+export type SecretFileSpec = {
   /** the secret's name, as `minga secret set SERVICE NAME` set it */
   secret: string
   /** absolute path of the file inside the container, e.g. /run/secrets/db_password */
@@ -108,14 +108,14 @@ export interface SecretFileSpec {
   gid?: number
 }
 
-export interface Resources {
+export type Resources = {
   /** millicores: 1000 is one core */
   cpu: number
   /** bytes */
   memory: number
 }
 
-export interface ServiceSpec {
+export type ServiceSpec = {
   name: string
   org: string
   /** the Compose project the service came from; its services and volumes are named within it */
@@ -159,7 +159,7 @@ export interface ServiceSpec {
 }
 
 /** The value stored under `service/<org>/<name>` */
-export interface ServiceRecord {
+export type ServiceRecord = {
   spec: ServiceSpec
   /** HLC of the first deploy, kept across updates: older services are placed first */
   created: string
@@ -180,6 +180,7 @@ export const SPEC_DEFAULTS = {
 /** config content is stored in chunks of at most this many bytes, one entry each */
 export const CONFIG_CHUNK_BYTES = 32 * 1024
 
+/** `org/name`, branded as a ServiceId */
 export function serviceId (org: string, name: string): ServiceId {
   return `${org}/${name}` as ServiceId
 }

@@ -9,14 +9,14 @@
 import type { Json } from './canonical.js'
 import type { AuthView, RejectCode, Verdict } from './auth.js'
 import type { StatePersistence } from './persistence.js'
-import type { InviteRecord, RevokedRecord } from './records.js'
+import type { InviteRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
 import { authorize, supersedes } from './auth.js'
 import { StateDigest } from './digest.js'
 import { compareEntries, entryId, signEntry, verifyEntry, type Entry } from './entry.js'
 import { UnauthorizedWriteError } from './errors.js'
 import { HybridClock, hlcWall } from './hlc.js'
 import type { Identity } from './identity.js'
-import { isMembershipKey } from './keys.js'
+import { isMembershipKey, keys, type KeyKind, type RecordKey } from './keys.js'
 import { Marks } from './marks.js'
 
 export interface StateInit {
@@ -57,6 +57,12 @@ const DEFAULT_MAX_CLOCK_AHEAD = 60_000
 const DEFAULT_MAX_PENDING = 10_000
 const MAX_RECENT_REJECTIONS = 100
 
+/**
+ * The replicated state of one node: the winning entry per key (LWW by (hlc, author), first-wins and most-seqs
+ * keys aside: mergeRule), merged only when signed, not too far ahead of this node's clock (`maxClockAhead`, ms)
+ * and authorized (auth.ts). Reads are typed by key kind (`value`, `records`); `write` and `merge` resolve once
+ * durable, and a write that would be refused throws UnauthorizedWriteError. Open it with `State.open`
+ */
 export class State implements AuthView {
   readonly meshId: string
   readonly root: string
@@ -107,10 +113,12 @@ export class State implements AuthView {
     return this.winners.get(key)
   }
 
-  /** the live value under a key; undefined when absent or deleted */
-  value<T = Json> (key: string): T | undefined {
+  /** the live value under a key (a `RecordKey<K>` reads as `RecordOf[K]`, any other as JSON); undefined when absent or deleted */
+  value<K extends KeyKind> (key: RecordKey<K>): RecordOf[K] | undefined
+  value (key: string): Json | undefined
+  value (key: string): Json | undefined {
     const entry = this.winners.get(key)
-    return entry === undefined || entry.tombstone === true ? undefined : entry.value as T
+    return entry === undefined || entry.tombstone === true ? undefined : entry.value
   }
 
   /** live (non-deleted) entries whose key starts with `prefix` */
@@ -118,6 +126,15 @@ export class State implements AuthView {
     const out: Entry[] = []
     for (const [key, entry] of this.winners) if (key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
     return out
+  }
+
+  /**
+   * live entries of one kind, values typed, e.g. `records('secret', 'acme/web/')`
+   * for the secrets of acme/web: `under` continues the key after `kind/`.
+   * Every entry merged passed `checkRecord` for its kind, so its value is that kind's record
+   */
+  records<K extends KeyKind> (kind: K, under = ''): Array<RecordEntry<K>> {
+    return this.list(`${kind}/${under}`) as Array<RecordEntry<K>>
   }
 
   all (): IterableIterator<Entry> {
@@ -160,11 +177,11 @@ export class State implements AuthView {
   }
 
   revoked (peer: string): RevokedRecord | undefined {
-    return this.revokedCount === 0 ? undefined : this.value<RevokedRecord & Json>(`revoked/${peer}`)
+    return this.revokedCount === 0 ? undefined : this.value(keys.revoked(peer))
   }
 
   invite (id: string): InviteRecord | undefined {
-    return this.value<InviteRecord & Json>(`invite/${id}`)
+    return this.value(keys.invite(id))
   }
 
   stats (): { entries: number, pending: number, rejected: Record<string, number> } {
@@ -195,8 +212,17 @@ export class State implements AuthView {
 
   // --- writes ------------------------------------------------------------
 
-  /** sign and store a local write; resolves once it is durable, or throws saying why it is not allowed */
-  async write (identity: Identity, key: string, value: Json | undefined): Promise<Entry> {
+  /**
+   * sign and store a local write of a record (undefined: delete it);
+   * resolves once it is durable, or throws UnauthorizedWriteError saying why
+   * it is not allowed (its value is checked as every node checks it)
+   */
+  async write<K extends KeyKind> (identity: Identity, key: RecordKey<K>, value: RecordOf[K] | undefined): Promise<Entry> {
+    return await this.writeJson(identity, key, value)
+  }
+
+  /** `write` of any JSON under any key, for tools and tests that build values by hand; the merge checks it as any entry */
+  async writeJson (identity: Identity, key: string, value: Json | undefined): Promise<Entry> {
     return await this.serialize(async () => {
       const unsigned = { author: identity.peerId, seq: this.marks.highest(identity.peerId) + 1, hlc: this.clock.tick(), key }
       const entry = signEntry(this.meshId, identity, value === undefined ? { ...unsigned, tombstone: true } : { ...unsigned, value })

@@ -25,6 +25,7 @@ export interface Capacity {
   memory: number
 }
 
+/** throws InvalidMessageError `PATH RULE` */
 export function fail (path: string, rule: string): never {
   throw new InvalidMessageError(`${path} ${rule}`)
 }
@@ -40,17 +41,20 @@ export function object (value: unknown, path: string, allowed?: ReadonlySet<stri
   return record
 }
 
+/** an array of at most `max` items, else InvalidMessageError */
 export function list (value: unknown, path: string, max: number): unknown[] {
   if (!Array.isArray(value)) fail(path, 'must be a list')
   if (value.length > max) fail(path, `has ${value.length} items (at most ${max})`)
   return value
 }
 
+/** an integer from `min` to `max`, else InvalidMessageError */
 export function whole (value: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) fail(path, `must be a whole number from ${min} to ${max}`)
   return value as number
 }
 
+/** true or false, else InvalidMessageError */
 export function bool (value: unknown, path: string): boolean {
   if (typeof value !== 'boolean') fail(path, 'must be true or false')
   return value
@@ -64,34 +68,41 @@ export function token (value: unknown, path: string, min: number, max: number): 
   return value
 }
 
+/** a string of at most `max` characters (default MAX_TEXT_LENGTH), else InvalidMessageError */
 export function text (value: unknown, path: string, max = MAX_TEXT_LENGTH): string {
   if (typeof value !== 'string' || value.length > max) fail(path, `must be a string of at most ${max} characters`)
   return value
 }
 
+/** a string that matches `regex`, else InvalidMessageError saying `rule` */
 export function pattern (value: unknown, path: string, regex: RegExp, rule: string): string {
   if (typeof value !== 'string' || !regex.test(value)) fail(path, rule)
   return value
 }
 
+/** the text of an Ed25519 peer id, else InvalidMessageError */
 export function peerId (value: unknown, path: string): PeerIdString {
   if (!isPeerIdString(value)) fail(path, 'must be an Ed25519 peer id')
   return value
 }
 
+/** an organization or service name (NAME_PATTERN), else InvalidMessageError */
 export function name (value: unknown, path: string): string {
   return pattern(value, path, NAME_PATTERN, 'must be an organization or service name')
 }
 
+/** base64 of a 64-byte Ed25519 signature, else InvalidMessageError */
 export function signature (value: unknown, path: string): string {
   return pattern(value, path, SIG_PATTERN, 'must be a base64 Ed25519 signature')
 }
 
+/** `{ cpu, memory }`: millicores and bytes, whole numbers, no other field */
 export function capacity (value: unknown, path: string): Capacity {
   const record = object(value, path, new Set(['cpu', 'memory']))
   return { cpu: whole(record.cpu, `${path}.cpu`), memory: whole(record.memory, `${path}.memory`) }
 }
 
+/** node labels: at most MAX_LABELS names of the label form, values at most MAX_LABEL_VALUE_LENGTH characters */
 export function labels (value: unknown, path: string): Record<string, string> {
   const record = object(value, path)
   const out: Record<string, string> = {}
@@ -104,6 +115,7 @@ export function labels (value: unknown, path: string): Record<string, string> {
   return out
 }
 
+/** at most MAX_ADDRS multiaddrs, each printable and at most MAX_ADDR_LENGTH characters */
 export function addrs (value: unknown, path: string): string[] {
   return list(value, path, MAX_ADDRS).map((addr, i) => {
     if (typeof addr !== 'string' || addr.length > MAX_ADDR_LENGTH || !addr.startsWith('/') || !PRINTABLE_PATTERN.test(addr)) {
@@ -126,6 +138,7 @@ export function marks (value: unknown, path: string, max: number): Record<string
   return out
 }
 
+/** at most `max` entries, each parsed and checked (parseEntry); InvalidMessageError names the first bad one */
 export function entries (value: unknown, path: string, max: number): Entry[] {
   return list(value, path, max).map((entry, i) => {
     try {

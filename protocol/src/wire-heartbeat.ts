@@ -7,7 +7,7 @@
 import { canonicalJson } from './canonical.js'
 import { InvalidMessageError } from './errors.js'
 import { verifySignature, type Identity, type PeerIdString } from './identity.js'
-import { SPEC_LIMITS } from './spec-check.js'
+import { SPEC_LIMITS } from './spec-rules.js'
 import type { ServiceId } from './spec.js'
 import { addrs, bool, capacity, fail, labels, list, name, object, pattern, peerId, signature, text, token, whole, type Capacity } from './wire-check.js'
 
@@ -85,10 +85,12 @@ const HASH_PATTERN = /^[0-9a-f]{8,64}$/
 const STATES = new Set<string>(REPLICA_STATES)
 const encoder = new TextEncoder()
 
+/** the bytes a heartbeat's signature covers: canonical JSON of the domain, the mesh id and the body */
 export function heartbeatSigningBytes (meshId: string, body: HeartbeatBody): Uint8Array {
   return encoder.encode(canonicalJson([SIGNING_DOMAIN, meshId, body]))
 }
 
+/** a heartbeat of `body` signed by `identity` for `meshId`; peers verify it with verifyHeartbeat */
 export function signHeartbeat (identity: Identity, meshId: string, body: HeartbeatBody): HeartbeatMessage {
   if (body.node !== identity.peerId) throw new InvalidMessageError('A heartbeat must be signed by its own node')
   const clean = checkHeartbeatBody(body)
@@ -106,6 +108,9 @@ export function verifyHeartbeat (meshId: string, heartbeat: HeartbeatMessage): b
   }
 }
 
+/**
+ * a heartbeat from the wire, every field checked within its bounds; InvalidMessageError naming the field (the signature is verified separately)
+ */
 export function checkHeartbeat (value: unknown): HeartbeatMessage {
   const record = object(value, 'heartbeat', HEARTBEAT_FIELDS)
   const { type, sig, ...body } = record

@@ -11,10 +11,16 @@
 import type { Entry } from './entry.js'
 import { InvalidMessageError, MessageTooLargeError } from './errors.js'
 import type { PeerIdString } from './identity.js'
-import { addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
+import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
+import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
+import { FORWARD_MESSAGE_BYTES, forwardCheckers, type ForwardMessage } from './wire-forward.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
+import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
 
 export * from './wire-heartbeat.js'
+export * from './wire-logs.js'
+export * from './wire-events.js'
+export * from './wire-forward.js'
 export type { Capacity } from './wire-check.js'
 
 /** gossip of new entries */
@@ -81,6 +87,9 @@ export type WireMessage =
   | JoinResponseMessage
   | ErrorMessage
   | DownMessage
+  | LogsMessage
+  | EventsMessage
+  | ForwardMessage
 
 export type WireMessageType = WireMessage['type']
 
@@ -100,7 +109,10 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   'join-request': 64 * 1024,
   'join-response': MAX_MESSAGE_BYTES,
   error: 16 * 1024,
-  down: 1024
+  down: 1024,
+  ...LOGS_MESSAGE_BYTES,
+  ...EVENTS_MESSAGE_BYTES,
+  ...FORWARD_MESSAGE_BYTES
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -130,6 +142,9 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
+  ...logsCheckers,
+  ...eventsCheckers,
+  ...forwardCheckers,
   heartbeat: checkHeartbeat,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))
@@ -195,6 +210,11 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     const record = object(value, 'error', new Set(['type', 'code', 'message']))
     return { type: 'error', code: pattern(record.code, 'error.code', CODE_PATTERN, 'must be a short code of letters, digits, ".", "_" or "-"'), message: text(record.message, 'error.message') }
   }
+}
+
+/** a stream protocol's refusal, its message cut to what the wire carries */
+export function errorMessage (code: string, message: string): ErrorMessage {
+  return { type: 'error', code, message: message.length > MAX_TEXT_LENGTH ? message.slice(0, MAX_TEXT_LENGTH - 1) + '…' : message }
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { generateIdentity, signEntry, type Entry, type Identity, type Json, type State } from '../src/index.js'
+import { generateIdentity, keys, signEntry, type Entry, type Identity, type Json, type State } from '../src/index.js'
 import { buildFixture, openState, serviceValue, MESH_ID, type Fixture } from './fixtures.js'
 
 const CREATED = '000000000000001.000000'
@@ -57,7 +57,7 @@ test('a node of another org cannot touch acme\'s services, secrets, nodes or vot
   const result = await copy.merge(attempts)
   assert.is(result.applied.length, 0)
   assert.is(copy.digest(), before)
-  assert.is((copy.value<any>('service/acme/web')).spec.image, 'minga/busybox:1')
+  assert.is((copy.value(keys.service('acme', 'web'))!).spec.image, 'minga/busybox:1')
   // refused outright where nothing could ever make them valid; held back where a passed removal of acme would
   const codes = result.rejected.map(r => r.code).sort()
   assert.equal(codes, ['not-self', 'wrong-org', 'wrong-org', 'wrong-org'])
@@ -78,7 +78,7 @@ test('replayed entries change nothing: held ones are ignored, superseded ones lo
   await fresh.merge(f.log.filter(e => e !== v1))
   const late = await fresh.merge([v1])
   assert.is(late.applied.length, 0)
-  assert.is((fresh.value<any>('service/acme/web')).spec.replicas, 3)
+  assert.is((fresh.value(keys.service('acme', 'web'))!).spec.replicas, 3)
   // the same bytes re-signed for another mesh do not verify here
   const other = signEntry('another-mesh', f.root, { author: v1.author, seq: 50, hlc: v1.hlc, key: v1.key, value: v1.value })
   const crossed = await copy.merge([other])
@@ -127,12 +127,12 @@ test('a removed node: its entries up to lastSeq stand, later ones are held back 
   ])
   assert.is(result.applied.length, 0)
   assert.is(result.pending, 3)
-  assert.is((copy.value<any>('service/acme/web')).spec.image, 'minga/busybox:1')
+  assert.is((copy.value(keys.service('acme', 'web'))!).spec.image, 'minga/busybox:1')
   assert.is(copy.memberOrg(newcomer.peerId), undefined)
   assert.is(copy.revoked(f.acme2.peerId)?.lastSeq, before.seq)
   // the node itself cannot write any more
   try {
-    await f.source.write(f.acme2, 'service/acme/web', serviceValue('acme', 'web', CREATED))
+    await f.source.writeJson(f.acme2, 'service/acme/web', serviceValue('acme', 'web', CREATED))
     assert.unreachable('a removed node wrote')
   } catch (err: any) {
     assert.is(err.name, 'UnauthorizedWriteError')

@@ -23,8 +23,19 @@ export function serviceValue (org: string, name: string, created: string, extra:
   return {
     created,
     spec: {
-      name, org, image: 'minga/busybox:1', env: {}, replicas: 1, resources: { cpu: 100, memory: 67108864 },
-      spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: [], ...extra
+      name,
+      org,
+      image: 'minga/busybox:1',
+      env: {},
+      replicas: 1,
+      resources: { cpu: 100, memory: 67108864 },
+      spread: 'org',
+      constraints: {},
+      ports: [],
+      update: { maxUnavailable: 1 },
+      singleton: false,
+      volumes: [],
+      ...extra
     }
   }
 }
@@ -37,7 +48,7 @@ export async function buildFixture (): Promise<Fixture> {
   const log: Entry[] = []
   const write = async (who: Identity, key: string, value: Json | undefined): Promise<Entry> => {
     now.ms += 1
-    const entry = await source.write(who, key, value)
+    const entry = await source.writeJson(who, key, value)
     log.push(entry)
     return entry
   }

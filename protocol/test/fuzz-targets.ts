@@ -67,9 +67,23 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'join-request', inviteId: 'ab'.repeat(8), secret: 'A'.repeat(43) + '=', peerId: b.peerId as PeerIdString, addrs: ['/ip4/1.2.3.4/tcp/1'], org: 'beta' }),
     encodeMessage({ type: 'join-response', ok: true, org: 'beta', meshId: 'm', root: a.peerId as PeerIdString, entries }),
     encodeMessage({ type: 'down', node: a.peerId as PeerIdString, seq: 4 }),
-    encodeMessage({ type: 'error', code: 'not-member', message: 'no' })
+    encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
+    encodeMessage({ type: 'logs-open', service: 'acme/web', replicas: [0, 2], since: NOW - 60_000, tail: 100, follow: true }),
+    encodeMessage({ type: 'logs-poll', session: '3b241101-e2bb-4255-8caf-4136c566a962', credit: 2000, wait: 1000 }),
+    encodeMessage({ type: 'logs-close', session: '3b241101-e2bb-4255-8caf-4136c566a962' }),
+    encodeMessage({ type: 'logs-opened', session: '3b241101-e2bb-4255-8caf-4136c566a962' }),
+    encodeMessage({ type: 'logs-batch', containers: [{ id: 'c0ffee'.repeat(8), replica: 0, lines: [[NOW, 0, 'GET / 200'], [NOW + 1, 1, 'warn: slow'], [NOW + 2, 2, 17]], more: true, ended: false }], more: true, done: false }),
+    encodeMessage({ type: 'logs-closed' }),
+    encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
+    encodeMessage({ type: 'forward', service: 'acme/web', replica: 1, port: 8080, via: 'web', host: 'cloud.example.org', client: { address: '203.0.113.7', port: 51234 }, local: { address: '2001:db8::1', port: 443 } }),
+    encodeMessage({ type: 'forward', service: 'riverside/db', replica: 0, port: 5432, via: 'name', caller: 'acme/app', client: { address: '10.213.14.7', port: 40000 }, local: { address: '10.213.15.1', port: 5432 } }),
+    encodeMessage({ type: 'forward-ok', replica: 1 }),
+    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 })
   ]
-  const types = ['heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error']
+  const types = [
+    'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
+    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch', 'forward', 'forward-ok'
+  ]
   return {
     name: 'wire',
     // the valid messages themselves too: mutations alone reach the accepting path about once in a thousand
@@ -86,8 +100,16 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
 export async function inviteTarget (): Promise<FuzzTarget<string>> {
   const issuer = await generateIdentity()
   const tokens = [false, true].map(newOrg => createInvite(issuer, {
-    meshId: 'mesh-7f3a', root: issuer.peerId, psk: newSwarmKey(), bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
-    inviteId: newInviteId(), secret: newInviteSecret(), ...(newOrg ? {} : { org: 'acme' }), newOrg, expires: NOW + 3_600_000, uses: 3
+    meshId: 'mesh-7f3a',
+    root: issuer.peerId,
+    psk: newSwarmKey(),
+    bootstrap: [`/ip4/203.0.113.7/tcp/4001/p2p/${issuer.peerId}`],
+    inviteId: newInviteId(),
+    secret: newInviteSecret(),
+    ...(newOrg ? {} : { org: 'acme' }),
+    newOrg,
+    expires: NOW + 3_600_000,
+    uses: 3
   }))
   const canonical = new Map(tokens.map(t => [t, JSON.stringify(decodeInvite(t, { now: NOW }), (_, v) => v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)]))
   const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_ \n='.split(''))

@@ -24,8 +24,18 @@ function problemsOf (text: string): string[] {
 }
 
 const stored: ServiceSpec = {
-  name: 'web', org: 'acme', image: 'nginx:1.27', env: {}, replicas: 1, resources: { cpu: 100, memory: 64 * MiB }, spread: 'org',
-  constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: false, volumes: []
+  name: 'web',
+  org: 'acme',
+  image: 'nginx:1.27',
+  env: {},
+  replicas: 1,
+  resources: { cpu: 100, memory: 64 * MiB },
+  spread: 'org',
+  constraints: {},
+  ports: [],
+  update: { maxUnavailable: 1 },
+  singleton: false,
+  volumes: []
 }
 const storedProblems = (extra: Record<string, unknown>): string[] => {
   try {

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { containerHash, parseServiceSpec, PLACEMENT_FIELDS, type ServiceSpec } from '../src/index.js'
-import { SPEC_FIELDS } from '../src/spec-check.js'
+import { SPEC_FIELDS } from '../src/spec-rules.js'
 
 const spec: ServiceSpec = parseServiceSpec(`
 name: web

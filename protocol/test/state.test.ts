@@ -1,13 +1,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { MemoryPersistence, signEntry, type Entry } from '../src/index.js'
+import { keys, MemoryPersistence, signEntry, type Entry } from '../src/index.js'
 import { buildFixture, openState, serviceValue, MESH_ID } from './fixtures.js'
 
 test('a service write wins over an older one and a tombstone over both', async () => {
   const f = await buildFixture()
   const first = await f.write(f.root, 'service/acme/web', serviceValue('acme', 'web', '000000000000001.000000'))
   await f.write(f.acme2, 'service/acme/web', serviceValue('acme', 'web', first.hlc, { replicas: 3 }))
-  assert.is((f.source.value<any>('service/acme/web')).spec.replicas, 3)
+  assert.is((f.source.value(keys.service('acme', 'web'))!).spec.replicas, 3)
   await f.write(f.root, 'service/acme/web', undefined)
   assert.is(f.source.value('service/acme/web'), undefined)
   assert.is(f.source.get('service/acme/web')?.tombstone, true)
@@ -120,7 +120,7 @@ test('a local write uses the next seq and a clock stamp above everything seen', 
   const f = await buildFixture()
   const copy = await openState(f.root.peerId, () => f.now.ms - 30_000)
   await copy.merge(f.log)
-  const entry = await copy.write(f.root, 'service/acme/web', serviceValue('acme', 'web', '000000000000001.000000'))
+  const entry = await copy.writeJson(f.root, 'service/acme/web', serviceValue('acme', 'web', '000000000000001.000000'))
   const maxSeen = f.log.map(e => e.hlc).sort().at(-1)!
   assert.ok(entry.hlc > maxSeen)
   assert.is(entry.seq, f.log.filter(e => e.author === f.root.peerId).length + 1)

@@ -36,10 +36,14 @@ export function matchesConstraints (spec: ServiceSpec, node: Pick<NodeInfo, 'lab
   return true
 }
 
+/**
+ * true when `node` may ever run `spec`: not cordoned, its org allowed by the spec, the spec's org accepted by the node, its labels meeting the constraints (capacity aside)
+ */
 export function isEligible (spec: ServiceSpec, node: NodeInfo): boolean {
   return !node.cordoned && orgAllowed(spec, node) && acceptsOrg(node, spec.org) && matchesConstraints(spec, node)
 }
 
+/** constraints for a message: `disk=ssd, zone!=b`, sorted */
 export function formatConstraints (constraints: Record<string, string>, excluded: Record<string, string[]> = {}): string {
   const equal = Object.keys(constraints).sort(compareStrings).map(k => `${k}=${constraints[k]}`)
   const not = Object.keys(excluded).sort(compareStrings).flatMap(k => excluded[k].map(v => `${k}!=${v}`))
@@ -107,6 +111,7 @@ export function hostPortKeys (spec: ServiceSpec): number[] {
   return [...keys].sort((a, b) => a - b)
 }
 
+/** a host port key (port × 2, plus 1 for udp) as `8080/tcp` */
 export function formatPortKey (key: number): string {
   return `${Math.floor(key / 2)}/${(key & UDP_BIT) !== 0 ? 'udp' : 'tcp'}`
 }

@@ -27,6 +27,7 @@ export function demandOf (spec: ServiceSpec, table: NodeTable, ports: number[]):
   }
 }
 
+/** true when node `i` has the demand's cpu (millicores) and memory (bytes) free */
 export function fitsCapacity (table: NodeTable, i: number, d: Demand): boolean {
   return table.cpuFree[i] >= d.cpu && table.memFree[i] >= d.memory
 }
@@ -36,6 +37,7 @@ export function fitsShare (table: NodeTable, i: number, d: Demand): boolean {
   return table.org[i] === d.org || (table.shareCpuFree[i] >= d.cpu && table.shareMemFree[i] >= d.memory)
 }
 
+/** true when none of the demand's host ports is taken on node `i` */
 export function portsFree (usedPorts: Set<number>, i: number, d: Demand): boolean {
   for (const key of d.ports) {
     if (usedPorts.has(i * PORT_KEYS + key)) return false
@@ -43,10 +45,12 @@ export function portsFree (usedPorts: Set<number>, i: number, d: Demand): boolea
   return true
 }
 
+/** true when node `i` can take the demand: capacity, the share other orgs may use, host ports */
 export function fits (table: NodeTable, usedPorts: Set<number>, i: number, d: Demand): boolean {
   return fitsCapacity(table, i, d) && fitsShare(table, i, d) && (d.ports.length === 0 || portsFree(usedPorts, i, d))
 }
 
+/** books the demand on node `i`: its capacity, the share used by other orgs, its host ports */
 export function commit (table: NodeTable, usedPorts: Set<number>, i: number, d: Demand): void {
   table.cpuFree[i] -= d.cpu
   table.memFree[i] -= d.memory

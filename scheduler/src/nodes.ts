@@ -32,12 +32,17 @@ export interface NodeTable {
   readonly shareMemFree: Float64Array
 }
 
+/** the share of a node's capacity other organizations may use, 0 to 1 (1 when unset or not a number) */
 export function shareOf (node: NodeInfo): number {
   const s = node.shareForOthers
   if (s === undefined || Number.isNaN(s)) return 1
   return Math.min(1, Math.max(0, s))
 }
 
+/**
+ * The live nodes as typed arrays sorted by id (free cpu and memory, org index, share used), for placement.
+ * Throws DuplicateNodeError when a node is listed twice
+ */
 export function buildNodeTable (input: readonly NodeInfo[]): NodeTable {
   const nodes = sortNodes(input)
   const count = nodes.length

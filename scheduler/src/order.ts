@@ -17,6 +17,7 @@ export function sortServices (services: readonly DesiredService[]): DesiredServi
   return [...services].sort((a, b) => compareStrings(a.created, b.created) || compareStrings(a.id, b.id))
 }
 
+/** nodes sorted by peer id, the order every node places in; DuplicateNodeError when an id repeats */
 export function sortNodes (nodes: readonly NodeInfo[]): NodeInfo[] {
   const sorted = [...nodes].sort((a, b) => compareStrings(a.id, b.id))
   for (let i = 1; i < sorted.length; i++) {

@@ -39,6 +39,11 @@ import { compareStrings, replicaCount } from './order.js'
 import { replaceableNow, surges } from './rolling.js'
 import type { Action, DesiredService, LocalReplica, PeerReplica, PlanInput, RestartAction, StartAction, StopAction } from './types.js'
 
+/**
+ * What one node must do now to move its containers toward the assignment: `start`, `stop` and `restart` actions,
+ * make before break (a moved replica stops here only once its new owner reports it healthy), rolling updates
+ * `maxUnavailable` at a time, scale-down and delete at once. Pure and synchronous: same input, same actions
+ */
 export function plan (input: PlanInput): Action[] {
   return new Planner(input).run()
 }

@@ -18,10 +18,14 @@ export interface Explanation {
 const MIB = 1024 ** 2
 const GIB = 1024 ** 3
 
+/** why a singleton is not placed: this side sees `live` of `members` nodes, not a majority */
 export function noMajority (live: number, members: number): Explanation {
   return { cause: 'no-majority', reason: `singleton needs a majority of the mesh (sees ${live} of ${members} nodes)` }
 }
 
+/**
+ * why a replica cannot be placed, in words: no live node, none its spec allows, none with the labels, the capacity or the ports it needs
+ */
 export function explainUnplaced (spec: ServiceSpec, table: NodeTable, candidates: Int32Array, usedPorts: Set<number>, demand: Demand): Explanation {
   if (table.count === 0) return { cause: 'no-nodes', reason: 'no node is live' }
   let nodes = table.nodes.filter(n => orgAllowed(spec, n))

@@ -31,7 +31,7 @@ export type { Action, Scenario, ServiceMix } from './scenario/types.js'
 export type { Summary } from './measure/summary.js'
 export { checkAll, checkAgreement, checkDurability, checkPlacement, checkSingletons, type MeshSnapshot, type NodeSnapshot, type Violation } from './measure/invariants.js'
 export { DEFAULT_NETWORK, GOSSIPSUB, type NetworkParams } from './network/model.js'
-export { Simulator, SIM_EPOCH } from './engine/simulator.js'
+export { VirtualClock, VirtualClock as Simulator, SIM_EPOCH } from '@minga/node/core'
 export { formatDuration } from './scenario/duration.js'
 
 export async function loadScenario (path: string): Promise<Scenario> {

@@ -18,21 +18,12 @@
  * ```
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { apiClient } from '@minga/cli'
+import { CLI_TIMEOUT, MINGA_BIN, liveChildren, runMinga, type CliResult } from './minga-cli.js'
 import { timing, waitFor } from './wait.js'
-
-export const MINGA_BIN = fileURLToPath(new URL('../../../packages/cli/bin/minga.js', import.meta.url))
-
-export interface CliResult {
-  status: number | null
-  stdout: string
-  stderr: string
-}
 
 export interface MingaNode {
   /** n1, n2… for messages */
@@ -77,37 +68,6 @@ export interface ClusterOptions {
    * CPU with many running nodes; a node that must invite others of its organization starts early
    */
   joinFirst?: boolean
-}
-
-const CLI_TIMEOUT = 45_000
-const live = new Set<ChildProcess>()
-process.on('exit', () => { for (const child of live) child.kill('SIGKILL') })
-// a runner stopped by Ctrl-C or a CI timeout exits without 'exit' handlers unless the signal is handled
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const child of live) child.kill('SIGKILL')
-    // exit as the default handler would, unless someone else handles the signal too
-    if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143)
-  })
-}
-
-/** run the minga CLI with these arguments; never throws on a non-zero exit */
-export async function runMinga (args: string[], options: { env?: NodeJS.ProcessEnv, timeout?: number } = {}): Promise<CliResult> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MINGA_BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? CLI_TIMEOUT)
-    child.on('error', reject)
-    child.on('close', (status) => {
-      clearTimeout(timer)
-      live.delete(child)
-      resolve({ status, stdout, stderr })
-    })
-  })
 }
 
 let httpOption: Promise<string[]> | undefined
@@ -205,7 +165,7 @@ export class Cluster {
       ...this.upArgs, ...(this.extraUpArgs.get(node) ?? [])
     ]
     const child = spawn(process.execPath, args, { env: { ...process.env, MINGA_TEST_MODE: '1', ...this.upEnv.get(node) }, stdio: ['ignore', 'ignore', 'pipe'] })
-    live.add(child)
+    liveChildren.add(child)
     node.process = child
     node.log.push(`--- ${node.name} up (pid ${child.pid})`)
     let buffer = ''
@@ -226,7 +186,7 @@ export class Cluster {
         }
       })
       child.on('exit', (code, signal) => {
-        live.delete(child)
+        liveChildren.delete(child)
         if (node.process === child) node.process = undefined
         node.log.push(`--- ${node.name} exited (${code ?? signal})`)
         if (!ready) { clearTimeout(timer); reject(new Error(`${node.name} exited (${code ?? signal}) before it was ready:\n${node.log.slice(-20).join('\n')}`)) }
@@ -399,16 +359,4 @@ function peerIdIn (stdout: string): string {
   const match = /This node is (12D3KooW\w+)/.exec(stdout)
   if (match === null) throw new Error(`no peer id in: ${stdout}`)
   return match[1]
-}
-
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
-
-/**
- * The environment that runs a process with its wall clock shifted by
- * `offset` (libfaketime's syntax: '+5m', '-30s'), timers left alone; undefined
- * when libfaketime is not installed (apt-get install faketime)
- */
-export function fakeClockEnv (offset: string): Record<string, string> | undefined {
-  if (!existsSync(LIBFAKETIME)) return undefined
-  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' }
 }

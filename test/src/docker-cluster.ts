@@ -71,9 +71,14 @@ export class DockerCluster {
     try {
       for (const [index, engine] of engines.entries()) {
         const node: ClusterNode = {
-          index, engine, org: orgs[index], peerId: '',
-          dataDir: join(dir, `n${index}`), logPath: join(dir, `n${index}.log`),
-          listenPort: await freePort(), doorPort: await freePort()
+          index,
+          engine,
+          org: orgs[index],
+          peerId: '',
+          dataDir: join(dir, `n${index}`),
+          logPath: join(dir, `n${index}.log`),
+          listenPort: await freePort(),
+          doorPort: await freePort()
         }
         if (index === 0) {
           await cluster.mustMinga(node, ['init', '--org', node.org])

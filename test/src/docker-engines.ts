@@ -80,8 +80,10 @@ function stopAtExit (name: string): void {
  * engines cannot run (no dockerd, not root).
  */
 async function startEngines (names: string[], options: EngineOptions = {}): Promise<Engine[]> {
-  const missing = !await hasCommand('dockerd') ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
-    : process.getuid?.() !== 0 ? 'dockerd needs root to run isolated engines'
+  const missing = !await hasCommand('dockerd')
+    ? 'dockerd is not installed (scripts/docker-engine.sh ensure installs it)'
+    : process.getuid?.() !== 0
+      ? 'dockerd needs root to run isolated engines'
       : undefined
   try {
     if (missing !== undefined) throw new Error(missing)
@@ -204,9 +206,12 @@ export class EngineClient {
 function toInfo (summary: any): ContainerInfo {
   const labels: Record<string, string> = summary.Labels ?? {}
   const status = String(summary.Status ?? '')
-  const health: Health = status.includes('(healthy)') ? 'healthy'
-    : status.includes('(unhealthy)') ? 'unhealthy'
-      : status.includes('(health: starting)') ? 'starting'
+  const health: Health = status.includes('(healthy)')
+    ? 'healthy'
+    : status.includes('(unhealthy)')
+      ? 'unhealthy'
+      : status.includes('(health: starting)')
+        ? 'starting'
         : 'none'
   const info: ContainerInfo = {
     id: summary.Id,

@@ -3,7 +3,7 @@
  * it arrives: what a test reads while it kills nodes under the follower.
  */
 import { spawn } from 'node:child_process'
-import { MINGA_BIN } from './cluster.js'
+import { MINGA_BIN } from './minga-cli.js'
 
 export interface Follower {
   /** every object printed so far, in order */

@@ -5,6 +5,7 @@
  * node processes driven through the CLI, and polling waits.
  */
 export * from './cluster.js'
+export * from './minga-cli.js'
 export * from './wait.js'
 export * from './specs.js'
 export * from './checks.js'

@@ -54,7 +54,7 @@ secrets:
     file: ./token.txt
 `
 
-const FETCH = "fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then(async r => console.log(await r.text()), e => { console.log(e.cause?.code ?? e.name); process.exitCode = 1 })"
+const FETCH = 'fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then(async r => console.log(await r.text()), e => { console.log(e.cause?.code ?? e.name); process.exitCode = 1 })'
 
 /** GET a URL from inside the engine's network namespace, where its published ports are */
 async function fetchInNamespace (engine: Engine, url: string): Promise<{ ok: boolean, out: string }> {

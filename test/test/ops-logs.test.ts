@@ -8,9 +8,9 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseServiceSpec, containerHash, type State } from '@minga/protocol'
+import { parseServiceSpec, containerHash, decodeLogsRequest, decodeLogsResponse, encodeLogs } from '@minga/protocol'
 import {
-  LogsServer, MemoryRuntime, MemoryEngine, decodeLogsRequest, decodeLogsResponse, encodeLogs, gatherLogs, systemClock,
+  LogsServer, MemoryRuntime, MemoryEngine, gatherLogs, systemClock,
   type LogItem, type LogsLimits, type Mesh, type RequestHandler
 } from '@minga/node'
 
@@ -47,7 +47,7 @@ class FakeNet {
 }
 
 const members = new Set(['a', 'b'])
-const state = { meshId: MESH, memberOrg: (p: string) => members.has(p) ? 'acme' : undefined, revoked: () => undefined } as unknown as State
+const state = { meshId: MESH, memberOrg: (p: string) => members.has(p) ? 'acme' : undefined, revoked: () => undefined }
 
 interface TestNode { id: string, runtime: MemoryRuntime, server: LogsServer, mesh: Mesh }
 
@@ -55,7 +55,7 @@ function node (net: FakeNet, id: string, engine: MemoryEngine, limits: Partial<L
   const runtime = new MemoryRuntime({ meshId: MESH, nodeId: id, engine })
   const mesh = net.mesh(id)
   let containers: any[] = []
-  const server = new LogsServer({ identity: { peerId: id } as any, state, mesh, clock: systemClock, runtime, containers: () => containers, limits })
+  const server = new LogsServer({ identity: { peerId: id }, state, mesh, clock: systemClock, runtime, containers: () => containers, limits })
   // the reconciler's view of the containers, refreshed as often as a follower scans
   const refresh = setInterval(() => { void runtime.list().then(list => { containers = list }) }, 50)
   refresh.unref()

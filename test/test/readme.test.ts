@@ -184,7 +184,7 @@ test('every verb of the table runs with its example', async () => {
 test('the Monitoring and Simulations commands run as written', async () => {
   const env = { MINGA_DATA: join(work, 'monitoring') }
   await sh('minga init --org acme', env)
-  await example(`minga up --detach --runtime memory --listen /ip4/127.0.0.1/tcp/0 --door /ip4/127.0.0.1/tcp/0 --http off`, env)
+  await example('minga up --detach --runtime memory --listen /ip4/127.0.0.1/tcp/0 --door /ip4/127.0.0.1/tcp/0 --http off', env)
   await writeFile(join(work, 'talk.yaml'), 'name: talk\nimage: minga/busybox:1\ncommand: ["sh", "-c", "echo one; sleep 0.2; echo two; sleep 3600"]\n')
   assert.is((await sh('minga deploy -f talk.yaml --wait', env)).status, 0)
   const monitoring = blockWith(examples, 'minga logs talk --since 10m').lines.map(l => l.replace(/^\$ /, ''))

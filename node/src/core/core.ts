@@ -4,26 +4,27 @@
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { canonicalJson, keys, type HeartbeatMessage, type Identity, type Json, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
+import { canonicalJson, keys, type HeartbeatMessage, type Identity, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
 import type { ReplicaSpec, Runtime } from '../runtime/types.js'
-import { configFilesOf } from './configs.js'
 import type { Clock } from './clock.js'
+import { EventLog } from './events/event-log.js'
+import { EventWatch } from './events/event-watch.js'
+import { MeshEvents } from './events/mesh-events.js'
+import { ClockOffsets, clockVerdict, type ClockOffset } from './liveness/clock-offset.js'
+import { Liveness } from './liveness/liveness.js'
+import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
+import { LogsServer } from './logs/logs-server.js'
+import { nodeLogger, type ComponentLogger } from './logger.js'
 import type { Mesh } from './mesh.js'
-import type { PlacementCache } from './placement-cache.js'
-import { Admission } from './admission.js'
-import { ClockOffsets, clockVerdict, type ClockOffset } from './clock-offset.js'
-import { ClockSkewError } from '../errors.js'
-import { EventLog } from './events.js'
-import { EventWatch } from './event-watch.js'
-import { Liveness } from './liveness.js'
-import { LogsServer } from './logs.js'
-import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs-gather.js'
-import { MeshEvents } from './mesh-events.js'
-import { Reconciler } from './reconciler.js'
-import { Secrets } from './secrets.js'
-import { Trust } from './trust.js'
-import { Sync } from './sync.js'
+import { configFilesOf } from './ops/configs.js'
+import { Operations } from './ops/operations.js'
+import type { PlacementCache } from './reconcile/placement-cache.js'
+import { Reconciler } from './reconcile/reconciler.js'
+import { Sync } from './sync/sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
+import { Admission } from './trust/admission.js'
+import { Secrets } from './trust/secrets.js'
+import { Trust } from './trust/trust.js'
 
 export interface NodeCoreInit {
   identity: Identity
@@ -48,10 +49,22 @@ export interface NodeCoreInit {
   decode?: (data: Uint8Array) => WireMessage
   verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
   events?: EventLog
+  /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
+  logger?: ComponentLogger
 }
 
+/**
+ * One node's core, wired: every service takes the components it uses, and
+ * `start()` / `stop()` run them in order. Read it as the house's plan: who
+ * hears what (liveness feeds sync, trust, secrets and the reconcile loop;
+ * the reconcile loop feeds the heartbeat), and what operators reach
+ * (`operations`, `trust`, `secrets`). Throws nothing at construction;
+ * `start()` rejects when the runtime cannot report its capacity
+ */
 export class NodeCore {
   readonly identity: Identity
+  /** this node's peer id */
+  readonly self: string
   readonly state: State
   readonly clock: Clock
   readonly events: EventLog
@@ -65,6 +78,8 @@ export class NodeCore {
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
+  /** what people ask this node to do and show (the control API and the simulator call it) */
+  readonly operations: Operations
   /** how far this node's clock is from its peers', from their heartbeats */
   readonly clockOffsets = new ClockOffsets()
   private capacity: Resources = { cpu: 0, memory: 0 }
@@ -72,12 +87,14 @@ export class NodeCore {
 
   constructor (private readonly init: NodeCoreInit) {
     this.identity = init.identity
+    this.self = init.identity.peerId
     this.state = init.state
     this.clock = init.clock
     this.events = init.events ?? new EventLog()
     this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.memberCount))
     const random = init.random ?? Math.random
-    const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events }
+    const logger = init.logger ?? nodeLogger(init.identity.peerId)
+    const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events, logger }
     this.liveness = new Liveness({
       ...common,
       mesh: init.mesh,
@@ -120,21 +137,29 @@ export class NodeCore {
       // what it watches changes at heartbeat pace: large meshes stretch both
       intervalMs: Math.max(1000, this.timing.heartbeatInterval)
     })
+    this.operations = new Operations({
+      self,
+      identity: init.identity,
+      state: init.state,
+      clock: init.clock,
+      events: this.events,
+      liveness: this.liveness,
+      reconciler: this.reconciler,
+      clockOffset: () => this.clockOffset(),
+      disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
+      readLogs: (options) => this.readLogs(options),
+      meshEvents: this.meshEvents
+    })
+  }
+
+  /** ms for which a peer's heartbeats have shown another state digest than this node holds (0: they agree) */
+  disagreeingFor (peer: string): number {
+    return this.eventWatch.disagreeingFor(peer)
   }
 
   /** this node's clock against the mesh's, from the heartbeats of the peers it hears now; undefined before any */
   clockOffset (): ClockOffset | undefined {
     return this.clockOffsets.estimate(this.liveness.all().filter(p => p.status === 'alive').map(p => p.id), this.state.maxClockAhead)
-  }
-
-  /**
-   * Throws ClockSkewError when this node's clock runs so far ahead of the
-   * mesh's that every other node would refuse what it writes now (an
-   * acknowledged write that the mesh refuses would be a lie)
-   */
-  checkClockForWrite (): void {
-    const verdict = clockVerdict(this.clockOffset(), this.state.maxClockAhead)
-    if (verdict.level === 'refused') throw new ClockSkewError(verdict.text)
   }
 
   /** the logs of a service's replicas from every node that runs them, merged by time */
@@ -178,7 +203,6 @@ export class NodeCore {
     this.liveness.stop()
   }
 
-  /** write this node's record (labels, capacity, policy, addresses) when it changed */
   /** a replica's secrets (as environment and files) and config files, opened and assembled on this node */
   private replicaInputs (spec: ServiceSpec): Pick<ReplicaSpec, 'secretEnv' | 'files'> {
     const secrets = this.secrets.inputsFor(spec)
@@ -186,6 +210,7 @@ export class NodeCore {
     return { ...(secrets.env === undefined ? {} : { secretEnv: secrets.env }), ...(files.length === 0 ? {} : { files }) }
   }
 
+  /** write this node's record (labels, capacity, policy, addresses) when it changed */
   async announce (): Promise<void> {
     const record: NodeRecord = { labels: this.init.labels ?? {}, addrs: this.init.addrs?.() ?? [], capacity: this.capacity }
     const door = this.init.door?.() ?? []
@@ -193,8 +218,8 @@ export class NodeCore {
     if (this.init.acceptOrgs !== undefined) record.acceptOrgs = this.init.acceptOrgs
     if (this.init.shareForOthers !== undefined) record.shareForOthers = this.init.shareForOthers
     const current = this.state.value(keys.node(this.identity.peerId))
-    if (current !== undefined && canonicalJson(current) === canonicalJson(record as unknown as Json)) return
+    if (current !== undefined && canonicalJson(current) === canonicalJson(record)) return
     if (this.state.memberOrg(this.identity.peerId) === undefined) return
-    await this.state.write(this.identity, keys.node(this.identity.peerId), record as unknown as Json)
+    await this.state.write(this.identity, keys.node(this.identity.peerId), record)
   }
 }

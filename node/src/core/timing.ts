@@ -41,6 +41,9 @@ export const DEFAULT_TIMING: Timing = {
 
 const MAX_HEARTBEATS_PER_SECOND = 100
 
+/**
+ * `base` stretched for a mesh of `members` nodes: above 100 members, heartbeat and sync periods grow so each node hears at most ~100 heartbeats a second
+ */
 export function scaledTiming (base: Timing, members: number): Timing {
   const factor = Math.max(1, Math.ceil(members / MAX_HEARTBEATS_PER_SECOND))
   if (factor === 1) return base

@@ -7,36 +7,36 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { chmod, rm } from 'node:fs/promises'
-import type { Daemon } from './daemon.js'
 import { BadRequestError } from '../errors.js'
+import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
 import { trustRoutes } from './routes-trust.js'
 
+export type { ApiContext, ApiRoutes, Handler, NodeControl } from './api-types.js'
+
 export interface ApiServerInit {
-  daemon: Daemon
+  context: ApiContext
   socketPath: string
   testMode: boolean
 }
 
 const MAX_BODY_BYTES = 1024 * 1024
 const STATUS_BY_ERROR: Record<string, number> = {
-  BadRequestError: 400, InvalidSpecError: 400, InvalidInviteError: 400, SyntaxError: 400,
-  ForbiddenError: 403, UnauthorizedWriteError: 403,
+  BadRequestError: 400,
+  InvalidSpecError: 400,
+  InvalidInviteError: 400,
+  SyntaxError: 400,
+  ForbiddenError: 403,
+  UnauthorizedWriteError: 403,
   NotFoundError: 404,
   ClockSkewError: 409,
   ConflictError: 409,
   StorageError: 507
 }
 
-export type Handler = (ctx: { body: any, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse }) => Promise<unknown>
-
-/** where route modules register their routes; a handler that writes `res` itself (streams) returns nothing */
-export interface ApiRoutes {
-  add: (method: 'GET' | 'POST' | 'DELETE', path: string, handler: Handler) => void
-}
-
+/** the control API's HTTP server on a unix socket: `listen()`, `close()`; errors map to statuses by their name */
 export class ApiServer {
   private readonly server: Server
   private readonly routes: Array<{ method: string, pattern: RegExp, handler: Handler }> = []
@@ -69,10 +69,11 @@ export class ApiServer {
 
   private defineRoutes (): void {
     const routes: ApiRoutes = { add: (method, path, handler) => this.route(method, path, handler) }
-    serviceRoutes(routes, this.init.daemon)
-    meshRoutes(routes, this.init.daemon, this.init.testMode)
-    opsRoutes(routes, this.init.daemon)
-    trustRoutes(routes, this.init.daemon)
+    const { context, testMode } = this.init
+    serviceRoutes(routes, context)
+    meshRoutes(routes, context, testMode)
+    opsRoutes(routes, context)
+    trustRoutes(routes, context)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -85,7 +86,7 @@ export class ApiServer {
         return
       }
       // a write the mesh will refuse is refused here, with what to do, rather than acknowledged
-      if (req.method !== 'GET' && !url.pathname.startsWith('/v1/test/')) this.init.daemon.core.checkClockForWrite()
+      if (req.method !== 'GET' && !url.pathname.startsWith('/v1/test/')) this.init.context.operations.checkClockForWrite()
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req)
       const result = await match.r.handler({ body, params: match.m!.slice(1).map(decodeURIComponent), query: url.searchParams, req, res })
       if (!res.headersSent) reply(res, 200, result ?? {})

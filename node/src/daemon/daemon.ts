@@ -6,10 +6,12 @@
  */
 import '../polyfill.js'
 import { createLibp2p } from 'libp2p'
-import { LevelPersistence, State, keys, type Resources } from '@minga/protocol'
+import { State, keys, type Resources } from '@minga/protocol'
+import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
-import { Operations } from '../core/operations.js'
+import { nodeLogger } from '../core/logger.js'
+import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
 import { Connector } from '../host/connector.js'
@@ -21,6 +23,7 @@ import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
 import { ApiServer } from './api-server.js'
+import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
 import { DataDir } from './data-dir.js'
 import type { HttpServer } from './http-server.js'
@@ -48,9 +51,14 @@ export interface DaemonOptions {
   log?: (line: string) => void
 }
 
-export class Daemon {
+/**
+ * One minga node process: `start()` opens the data dir's state, starts
+ * libp2p, the door, the runtime, the core and the control API; `stop()`
+ * closes them in reverse. Rejects with DataDirError when the data dir holds
+ * no mesh or this node was removed from it
+ */
+export class Daemon implements NodeControl {
   core!: NodeCore
-  operations!: Operations
   private libp2p!: MeshLibp2p
   private door!: Awaited<ReturnType<typeof startDoor>>
   private runtime!: Runtime
@@ -59,7 +67,7 @@ export class Daemon {
   private api!: ApiServer
   private http?: HttpServer
   /** every metric of this node: minga's, libp2p's, the process's */
-  readonly metrics = metricsRegistry()
+  readonly registry = metricsRegistry()
   gater!: MemberGater
   readonly dataDir: DataDir
 
@@ -73,6 +81,7 @@ export class Daemon {
     const identity = await this.dataDir.identity()
     const doorIdentity = await this.dataDir.doorIdentity()
     const psk = new Uint8Array(Buffer.from(mesh.psk, 'base64'))
+    const logger = nodeLogger(identity.peerId)
     this.state = await State.open({ meshId: mesh.meshId, root: mesh.root, persistence: new LevelPersistence(this.dataDir.statePath), now: Date.now })
     const removed = this.state.revoked(identity.peerId)
     if (removed !== undefined) {
@@ -90,7 +99,7 @@ export class Daemon {
         listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
         gater: this.gater
       }),
-      metrics: libp2pMetrics(this.metrics)
+      metrics: libp2pMetrics(this.registry)
     }) as MeshLibp2p
     this.runtime = this.options.runtime === 'memory'
       // MINGA_MEMORY_START_MS: how long a pretend container takes to start (the sim-vs-real bench sets the simulator's figure)
@@ -117,13 +126,13 @@ export class Daemon {
       shareForOthers: this.options.shareForOthers,
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
-      timing: this.options.timing
+      timing: this.options.timing,
+      logger
     })
-    this.operations = new Operations(this.core)
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
-    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p) })
+    this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {
@@ -133,15 +142,21 @@ export class Daemon {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ daemon: this, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
-    this.http = await startMonitoring(this.core, this.metrics, { http: this.options.http, version: VERSION, log })
+    this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
     log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
     log(`door on ${this.doorAddrs().join(' ')}`)
     log(`control socket ${this.dataDir.socketPath}`)
   }
 
+  /** what people ask this node to do and show */
+  get operations (): Operations {
+    return this.core.operations
+  }
+
+  /** this node's door addresses, where joiners knock */
   doorAddrs (): string[] {
     return this.door.getMultiaddrs().map(a => a.toString())
   }
@@ -151,12 +166,13 @@ export class Daemon {
     const out = this.doorAddrs()
     for (const peer of this.core.liveness.live()) {
       if (peer === this.core.identity.peerId) continue
-      const record = this.state.value<Record<string, any>>(keys.node(peer))
+      const record = this.state.value(keys.node(peer))
       for (const addr of record?.door ?? []) if (!out.includes(addr)) out.push(addr)
     }
     return out.slice(0, 8)
   }
 
+  /** the mesh's private-network key, from the mesh file */
   async psk (): Promise<Uint8Array> {
     const mesh = await this.dataDir.requireMesh()
     return new Uint8Array(Buffer.from(mesh.psk, 'base64'))
@@ -178,10 +194,16 @@ export class Daemon {
   }
 
   /** where the dashboard and /metrics answer, if they do */
-  get httpUrl (): string | undefined {
+  httpUrl (): string | undefined {
     return this.http?.url
   }
 
+  /** every metric of this node (minga's, libp2p's, the process's) in Prometheus' text format */
+  async metrics (): Promise<{ contentType: string, text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() }
+  }
+
+  /** stop everything start() started, in reverse order; safe after a failed start */
   async stop (): Promise<void> {
     await this.http?.close()
     await this.api?.close()

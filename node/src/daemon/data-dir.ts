@@ -21,10 +21,15 @@ export interface MeshFile {
   createdAt: number
 }
 
+/** the data dir: MINGA_DATA, else ~/.minga (absolute) */
 export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.MINGA_DATA ?? join(homedir(), '.minga'))
 }
 
+/**
+ * The files of one node's data dir (see above): keys, the mesh file, the state store's path, the control socket's path.
+ * Throws DataDirError when a file is damaged or the dir holds no mesh
+ */
 export class DataDir {
   constructor (readonly path: string) {}
 

@@ -7,6 +7,8 @@
  * whose Host is a loopback name, so a web page cannot read it through DNS
  * rebinding.
  */
+import { prefixLogger } from '@libp2p/logger'
+import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError } from '../errors.js'
@@ -34,15 +36,24 @@ export interface HttpServerInit {
   snapshot: () => Promise<unknown>
   page: () => string
   healthy: () => { healthy: boolean, problems: string[] }
+  /** default: `minga:http` */
+  logger?: ComponentLogger
 }
 
+/**
+ * The dashboard and metrics listener: `/` (the page), `/api/snapshot`, `/api/stream` (server-sent events), `/metrics`,
+ * `/healthz`; on loopback it answers loopback Host names only. `listen()` returns its URL
+ */
 export class HttpServer {
   private readonly server: Server
   private readonly streams = new Set<ServerResponse>()
   private timer?: NodeJS.Timeout
   private bound?: AddressInfo
 
+  private readonly log: Logger
+
   constructor (private readonly init: HttpServerInit) {
+    this.log = (init.logger ?? prefixLogger('minga')).forComponent('http')
     this.server = createServer((req, res) => { void this.dispatch(req, res) })
   }
 
@@ -124,8 +135,9 @@ export class HttpServer {
     try {
       const data = JSON.stringify(await this.init.snapshot())
       for (const res of this.streams) this.pushSnapshot(res, data)
-    } catch {
+    } catch (err) {
       // the next tick tries again; the page shows it is not live meanwhile
+      this.log.error('a dashboard snapshot failed: %s', errorText(err))
     }
   }
 

@@ -3,11 +3,15 @@
  * and libp2p's) and the HTTP listener for /metrics and the dashboard.
  */
 import { Registry } from 'prom-client'
-import type { NodeCore } from '../core/core.js'
-import { statusView } from '../core/views.js'
+import type { Operations } from '../core/ops/operations.js'
 import { DashboardData } from '../dashboard/snapshot.js'
 import { dashboardPage } from '../dashboard/page.js'
-import { nodeMetrics } from '../metrics/metrics.js'
+import { nodeMetrics, type MetricsComponents } from '../metrics/metrics.js'
+
+/** what monitoring reads: the metrics' components and the operator's views */
+export interface MonitoringComponents extends MetricsComponents {
+  operations: Operations
+}
 import { DEFAULT_HTTP_ADDRESS, HttpServer, parseHttpAddress } from './http-server.js'
 
 /** the registry every metric of this node goes into; create it before libp2p, which registers into it too */
@@ -21,18 +25,18 @@ export function metricsRegistry (): Registry {
  * nodes on one machine (tests, trying minga out) each still start; an
  * address the operator chose must work
  */
-export async function startMonitoring (core: NodeCore, registry: Registry, options: { http?: string, version: string, log: (line: string) => void }): Promise<HttpServer | undefined> {
+export async function startMonitoring (core: MonitoringComponents, registry: Registry, options: { http?: string, version: string, log: (line: string) => void }): Promise<HttpServer | undefined> {
   nodeMetrics(core, { registry, version: options.version })
   const address = parseHttpAddress(options.http ?? DEFAULT_HTTP_ADDRESS)
   if (address === undefined) return undefined
-  const data = new DashboardData(core)
+  const data = new DashboardData(core.operations, core.state.meshId)
   const server = new HttpServer({
     address,
     metrics: async () => ({ contentType: registry.contentType, text: await registry.metrics() }),
     snapshot: async () => await data.snapshot(),
     page: dashboardPage,
     healthy: () => {
-      const status = statusView(core)
+      const status = core.operations.status()
       return { healthy: status.healthy, problems: status.problems }
     }
   })

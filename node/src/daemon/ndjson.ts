@@ -7,6 +7,10 @@
  */
 import type { ServerResponse } from 'node:http'
 
+/**
+ * Writes `items` to `res` as newline-delimited JSON until they end or the client goes (then `abort` aborts);
+ * an error after the headers ends the stream with an `{ type: 'error' }` line
+ */
 export async function streamNdjson (res: ServerResponse, items: AsyncIterable<unknown>, abort: AbortController): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
   // headers now, so a follower that waits for its first line knows the request was accepted

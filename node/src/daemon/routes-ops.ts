@@ -10,48 +10,48 @@
  */
 import { DURATION_RULES, durationRuleText, parseDuration } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
-import type { ApiRoutes } from './api-server.js'
-import type { Daemon } from './daemon.js'
+import type { ApiContext, ApiRoutes } from './api-types.js'
 import { streamNdjson } from './ndjson.js'
 
-export function opsRoutes (routes: ApiRoutes, d: Daemon): void {
+/** operating the mesh: logs and mesh-wide events (NDJSON streams), metrics, where HTTP listens */
+export function opsRoutes (routes: ApiRoutes, { operations: ops, node }: ApiContext): void {
   routes.add('GET', '/v1/logs', async ({ query, res }) => {
     const ref = query.get('service')
     if (ref === null || ref.trim() === '') throw new BadRequestError('Name the service: /v1/logs?service=NAME (or ORG/NAME)')
-    const record = d.operations.serviceRecord(ref.trim())
+    const record = ops.serviceRecord(ref.trim())
     const service = `${record.spec.org}/${record.spec.name}`
     const replicas = parseReplicas(query.get('replica'), record.spec.replicas, service)
     const options = {
       service,
       follow: parseFlag(query.get('follow'), 'follow'),
-      since: parseSince(query.get('since'), d.core.clock.now()),
+      since: parseSince(query.get('since'), ops.now()),
       tail: parseCount(query.get('tail'), 'tail', 1_000_000),
       replicas
     }
     const abort = new AbortController()
-    await streamNdjson(res, d.core.readLogs({ ...options, signal: abort.signal }), abort)
+    await streamNdjson(res, ops.logs({ ...options, signal: abort.signal }), abort)
   })
 
   routes.add('GET', '/v1/mesh/events', async ({ query, res }) => {
-    const now = d.core.clock.now()
+    const now = ops.now()
     const since = parseSince(query.get('since'), now) ?? now - 3_600_000
     const limit = parseCount(query.get('limit'), 'limit', 2000) ?? 200
     const abort = new AbortController()
     if (parseFlag(query.get('follow'), 'follow')) {
-      await streamNdjson(res, d.core.meshEvents.follow({ since, signal: abort.signal }), abort)
+      await streamNdjson(res, ops.followEvents({ since, signal: abort.signal }), abort)
       return
     }
-    const items = await d.core.meshEvents.gather({ since, limit, signal: abort.signal })
+    const items = await ops.gatherEvents({ since, limit, signal: abort.signal })
     await streamNdjson(res, (async function * () { yield * items })(), abort)
   })
 
   routes.add('GET', '/v1/metrics', async ({ res }) => {
-    const text = await d.metrics.metrics()
-    res.writeHead(200, { 'content-type': d.metrics.contentType, 'content-length': Buffer.byteLength(text) })
+    const { contentType, text } = await node.metrics()
+    res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) })
     res.end(text)
   })
 
-  routes.add('GET', '/v1/http', async () => ({ url: d.httpUrl ?? null }))
+  routes.add('GET', '/v1/http', async () => ({ url: node.httpUrl() ?? null }))
 }
 
 function parseFlag (value: string | null, name: string): boolean {

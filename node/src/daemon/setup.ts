@@ -5,11 +5,15 @@
  * invite and stores the state it gets back.
  */
 import { randomBytes } from 'node:crypto'
-import { decodeInvite, keys, LevelPersistence, NAME_PATTERN, newSwarmKey, State, type PeerIdString } from '@minga/protocol'
+import { decodeInvite, keys, NAME_PATTERN, newSwarmKey, State, type PeerIdString } from '@minga/protocol'
+import { LevelPersistence } from '../store/level-persistence.js'
 import { knock } from '../host/door.js'
 import { BadRequestError, JoinError } from '../errors.js'
 import { DataDir } from './data-dir.js'
 
+/**
+ * `minga init`: a new mesh in `dir` with `org` and this node as its first member; BadRequestError for a bad org name or a dir that holds a mesh
+ */
 export async function initMesh (dir: DataDir, org: string): Promise<{ meshId: string, peerId: string }> {
   if (!NAME_PATTERN.test(org)) throw new BadRequestError(`"${org}" is not an organization name; use lowercase letters, digits and dashes, e.g. --org acme`)
   if (await dir.readMesh() !== undefined) throw new BadRequestError(`${dir.path} already holds a mesh; use another --data DIR, or move it away to start over`)
@@ -37,6 +41,9 @@ export interface JoinOptions {
   timeoutMs?: number
 }
 
+/**
+ * `minga join`: knock at the invite's doors, check the answer against the invite and store the state; BadRequestError, JoinError
+ */
 export async function joinMesh (dir: DataDir, options: JoinOptions): Promise<{ meshId: string, org: string, peerId: string }> {
   const invite = decodeInvite(options.token, { now: Date.now() })
   const existing = await dir.readMesh()

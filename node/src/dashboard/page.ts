@@ -54,6 +54,7 @@ tr[data-status="dead"] { opacity: .6; }
 .empty { color: var(--muted); padding: 8px 0; }
 `
 
+/** the dashboard page, one self-contained HTML document */
 export function dashboardPage (): string {
   return `<!doctype html>
 <html lang="en">

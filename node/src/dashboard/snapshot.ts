@@ -5,9 +5,15 @@
  * Mesh-wide events cost a request to every node, so they are gathered at
  * most every `eventsEveryMs` however many pages are open.
  */
-import type { NodeCore } from '../core/core.js'
-import type { EventItem } from '../core/mesh-events.js'
-import { nodesView, psView, servicesView, statusView, type NodeView, type ReplicaView, type ServiceView, type StatusView } from '../core/views.js'
+import { logger } from '@libp2p/logger'
+import { errorText } from '../core/logger.js'
+import type { EventItem } from '../core/events/mesh-events.js'
+import type { Operations } from '../core/ops/operations.js'
+import type { StatusView } from '../core/ops/status-view.js'
+import type { NodeView, ReplicaView, ServiceView } from '../core/ops/views.js'
+
+/** what the dashboard reads: the operator's views and mesh-wide events */
+export type DashboardOperations = Pick<Operations, 'now' | 'nodes' | 'ps' | 'services' | 'status' | 'gatherEvents'>
 
 export interface DashboardSnapshot {
   time: number
@@ -20,50 +26,54 @@ export interface DashboardSnapshot {
   events: EventItem[]
 }
 
+const log = logger('minga:dashboard')
 const EVENTS_SHOWN = 60
 const EVENTS_WINDOW_MS = 3_600_000
 const FIRST_EVENTS_WAIT_MS = 500
 
+/** builds dashboard snapshots; mesh-wide events are gathered at most every `eventsEveryMs`, however many pages ask */
 export class DashboardData {
   private events: EventItem[] = []
   private eventsAt = 0
   private gathering?: Promise<void>
 
-  constructor (private readonly core: NodeCore, private readonly eventsEveryMs = 3000) {}
+  constructor (private readonly core: DashboardOperations, private readonly meshId: string, private readonly eventsEveryMs = 3000) {}
 
   async snapshot (): Promise<DashboardSnapshot> {
     const core = this.core
     await this.refreshEvents()
     const orgs = new Map<string, NodeView[]>()
-    for (const node of nodesView(core)) {
+    for (const node of core.nodes()) {
       if (node.revoked) continue
       const list = orgs.get(node.org) ?? []
       list.push(node)
       orgs.set(node.org, list)
     }
-    const replicas = psView(core)
+    const replicas = core.ps()
+    const status = core.status()
     return {
-      time: core.clock.now(),
-      node: core.identity.peerId,
-      org: core.state.memberOrg(core.identity.peerId) ?? '',
-      meshId: core.state.meshId,
-      status: statusView(core),
+      time: core.now(),
+      node: status.node,
+      org: status.org,
+      meshId: this.meshId,
+      status,
       orgs: [...orgs].sort(([a], [b]) => a.localeCompare(b)).map(([name, nodes]) => ({ name, nodes })),
-      services: servicesView(core).map(s => ({ ...s, replicaViews: replicas.filter(r => r.service === s.id) })),
+      services: core.services().map(s => ({ ...s, replicaViews: replicas.filter(r => r.service === s.id) })),
       events: this.events
     }
   }
 
   private async refreshEvents (): Promise<void> {
-    const now = this.core.clock.now()
+    const now = this.core.now()
     if (now - this.eventsAt < this.eventsEveryMs) return
     this.gathering ??= (async () => {
       try {
-        const items = await this.core.meshEvents.gather({ since: now - EVENTS_WINDOW_MS, limit: EVENTS_SHOWN, signal: AbortSignal.timeout(5000) })
+        const items = await this.core.gatherEvents({ since: now - EVENTS_WINDOW_MS, limit: EVENTS_SHOWN, signal: AbortSignal.timeout(5000) })
         this.events = items.filter(i => i.type === 'event').reverse()
-        this.eventsAt = this.core.clock.now()
-      } catch {
+        this.eventsAt = this.core.now()
+      } catch (err) {
         // keep the last events; the next snapshot tries again
+        log.error('gathering the mesh\'s events failed: %s', errorText(err))
       } finally {
         this.gathering = undefined
       }

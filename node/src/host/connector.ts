@@ -5,9 +5,11 @@
  * per-peer backoff. Small meshes end up fully connected; large ones keep a
  * random subset, which is all gossipsub needs.
  */
+import { prefixLogger } from '@libp2p/logger'
+import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { keys, type NodeRecord, type State } from '@minga/protocol'
+import { keys, type State } from '@minga/protocol'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface ConnectorInit {
@@ -17,17 +19,27 @@ export interface ConnectorInit {
   /** connections to keep (default 16) */
   target?: number
   interval?: number
+  /** default: `minga:connector` */
+  logger?: ComponentLogger
 }
 
 const BACKOFF_FIRST = 1000
 const BACKOFF_MAX = 30_000
 
+/**
+ * Keeps this node connected to members (at most `target`, default 16): dials them from their `node/<peer>` records,
+ * backing off per peer (1 s doubling to 30 s) when a dial fails
+ */
 export class Connector {
   private timer?: NodeJS.Timeout
   private readonly backoff = new Map<string, { until: number, delay: number }>()
   private readonly dialing = new Set<string>()
 
-  constructor (private readonly init: ConnectorInit) {}
+  private readonly log: Logger
+
+  constructor (private readonly init: ConnectorInit) {
+    this.log = (init.logger ?? prefixLogger('minga')).forComponent('connector')
+  }
 
   start (): void {
     this.timer = setInterval(() => { void this.tick() }, this.init.interval ?? 2000)
@@ -57,13 +69,14 @@ export class Connector {
     const { libp2p, state } = this.init
     this.dialing.add(peer)
     try {
-      const record = state.value<NodeRecord & Record<string, any>>(keys.node(peer))
+      const record = state.value(keys.node(peer))
       const id = peerIdFromString(peer)
       const addrs = (record?.addrs ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
       if (addrs.length > 0) await libp2p.peerStore.merge(id, { multiaddrs: addrs })
       await libp2p.dial(id, { signal: AbortSignal.timeout(5000) })
       this.backoff.delete(peer)
-    } catch {
+    } catch (err) {
+      this.log('dialling member %s failed: %s', peer, errorText(err))
       const previous = this.backoff.get(peer)?.delay ?? BACKOFF_FIRST / 2
       const delay = Math.min(BACKOFF_MAX, previous * 2)
       this.backoff.set(peer, { until: Date.now() + delay, delay })

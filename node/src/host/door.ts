@@ -31,6 +31,10 @@ const REQUEST_TIMEOUT = 10_000
 /** how long a joiner waits for one door by default: the door's own work (a signed, fsync'd admission) counts, and a busy door is slow */
 export const JOIN_TIMEOUT = 30_000
 
+/**
+ * The door: a second tiny libp2p host that speaks only the join protocol, for joiners who are not members yet;
+ * each connection lives at most `connectionTtl` ms
+ */
 export async function startDoor (init: DoorInit): Promise<Libp2p> {
   const ttl = init.connectionTtl ?? 10_000
   const door = await createLibp2p({

@@ -11,6 +11,9 @@ export interface MemberGaterInit {
   isMember: (peer: string) => boolean
 }
 
+/**
+ * libp2p's connection gater for the main host: only members (not removed) connect, and in test mode `blocked` peers do not
+ */
 export class MemberGater implements ConnectionGater {
   /** peers cut off on purpose (partition tests, removed nodes pending hang-up) */
   readonly blocked = new Set<string>()

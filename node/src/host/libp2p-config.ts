@@ -25,6 +25,7 @@ export interface HostConfigInit {
   gater: ConnectionGater
 }
 
+/** the mesh's own kad-dht protocol id, so meshes never mix their DHTs */
 export function dhtProtocol (meshId: string): string {
   return `/minga/${meshId}/kad/1.0.0`
 }
@@ -48,10 +49,15 @@ export const YAMUX_OPTIONS = {
   }
 } as const
 
+/** Yamux with YAMUX_OPTIONS, for every libp2p host of a node (main, door, knock) */
 export function streamMuxer (): ReturnType<typeof yamux> {
   return yamux(YAMUX_OPTIONS)
 }
 
+/**
+ * The main host's libp2p configuration as a plain object (TCP, Noise, Yamux, pnet, gater, identify, ping, kad-dht,
+ * gossipsub with signed messages); the caller may change it before createLibp2p
+ */
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
     privateKey: init.privateKey,

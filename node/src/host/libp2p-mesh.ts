@@ -18,6 +18,9 @@ const END_OF_STREAM = new Uint8Array(0)
 
 export type MeshLibp2p = Libp2p<{ pubsub: GossipSub }>
 
+/**
+ * The core's Mesh on libp2p (see above): requests and streams time out after 10 s unless given a signal; it passes the Mesh suite
+ */
 export class Libp2pMesh implements Mesh {
   readonly self: string
   private readonly topics = new Map<string, Set<GossipHandler>>()

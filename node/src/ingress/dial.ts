@@ -6,7 +6,7 @@
  * client flowed and another replica can take the connection.
  */
 import net, { type Socket } from 'node:net'
-import type { Endpoint } from '../core/ingress/wire.js'
+import type { Endpoint } from '@minga/protocol'
 
 export interface DialOptions {
   signal: AbortSignal

@@ -15,7 +15,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Socket } from 'node:net'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { ForwardProtocolError, MAX_FORWARD_FRAME_BYTES, decodeForwardAnswer, decodeForwardRequest, encodeForward, type Endpoint, type ForwardErrorCode, type ForwardRequest } from '../core/ingress/wire.js'
+import { ForwardProtocolError, MAX_FORWARD_MESSAGE_BYTES, decodeForwardAnswer, decodeForwardRequest, encodeMessage, type Endpoint, type ForwardErrorCode, type ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
+import { errorText } from '../core/logger.js'
 import { dialContainer } from './dial.js'
 import { pipeSocketStream, type PipeResult } from './pipe.js'
 
@@ -64,12 +65,12 @@ export class ForwardStreams {
     const connection = await this.connectionTo(node, options.signal)
     const stream = await connection.newStream(this.init.protocol, { negotiateFully: false, maxOutboundStreams: MAX_FORWARD_STREAMS, signal: options.signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_FORWARD_FRAME_BYTES })
-      await lp.write(encodeForward(request), { signal: options.signal })
+      const lp = lpStream(stream, { maxDataLength: MAX_FORWARD_MESSAGE_BYTES })
+      await lp.write(encodeMessage(request), { signal: options.signal })
       decodeForwardAnswer((await lp.read({ signal: options.signal })).subarray())
       return lp.unwrap()
-    } catch (err: any) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(errorText(err)))
       throw err
     }
   }
@@ -82,12 +83,12 @@ export class ForwardStreams {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: MAX_FORWARD_FRAME_BYTES })
+    const lp = lpStream(stream, { maxDataLength: MAX_FORWARD_MESSAGE_BYTES })
     let request: ForwardRequest
     try {
       request = decodeForwardRequest((await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).subarray())
-    } catch (err: any) {
-      await this.refuse(lp, stream, 'bad-request', err instanceof ForwardProtocolError ? err.message : 'The forward request did not arrive in time or was not one')
+    } catch (err) {
+      await this.refuse(lp, stream, 'bad-request', err instanceof ForwardProtocolError ? err.message : `The forward request did not arrive in time or was not one (${errorText(err)})`)
       return
     }
     const verdict = this.init.accept(request, connection.remotePeer.toString())
@@ -98,15 +99,15 @@ export class ForwardStreams {
     let socket: Socket
     try {
       socket = await dialContainer(verdict.target, { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS), header: verdict.header })
-    } catch (err: any) {
-      await this.refuse(lp, stream, 'refused', `Replica ${request.service}#${verdict.replica} did not accept on port ${request.port}: ${String(err?.message ?? err)}`)
+    } catch (err) {
+      await this.refuse(lp, stream, 'refused', `Replica ${request.service}#${verdict.replica} did not accept on port ${request.port}: ${errorText(err)}`)
       return
     }
     try {
-      await lp.write(encodeForward({ type: 'forward-ok', replica: verdict.replica }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-    } catch (err: any) {
+      await lp.write(encodeMessage({ type: 'forward-ok', replica: verdict.replica }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    } catch (err) {
       socket.destroy()
-      stream.abort(err)
+      stream.abort(toError(err))
       return
     }
     const result = await pipeSocketStream(socket, lp.unwrap())
@@ -115,10 +116,14 @@ export class ForwardStreams {
 
   private async refuse (lp: ReturnType<typeof lpStream<Stream>>, stream: Stream, code: ForwardErrorCode, message: string): Promise<void> {
     try {
-      await lp.write(encodeForward({ type: 'error', code, message: message.slice(0, 400) }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      await lp.write(encodeMessage({ type: 'error', code, message: message.slice(0, 400) }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       await stream.close({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-    } catch (err: any) {
-      stream.abort(err)
+    } catch (err) {
+      stream.abort(toError(err))
     }
   }
+}
+
+function toError (err: unknown): Error {
+  return err instanceof Error ? err : new Error(errorText(err))
 }

@@ -8,7 +8,8 @@
  * error is kept for `problems()` until it binds.
  */
 import net, { type Server, type Socket } from 'node:net'
-import type { Endpoint } from '../core/ingress/wire.js'
+import type { Endpoint } from '@minga/protocol'
+import { errorText } from '../core/logger.js'
 
 export interface ListenSpec {
   /** identifies the listener and whatever it serves, e.g. `port/tcp/8080@0.0.0.0` */
@@ -93,10 +94,11 @@ export class Listeners {
         server.once('error', reject)
         server.listen({ host: entry.spec.address, port: entry.spec.port, backlog: 1024 }, () => { server.off('error', reject); resolve() })
       })
-    } catch (err: any) {
+    } catch (err) {
       server.close()
       if (entry.closed) return
-      entry.error = new Error(`Cannot listen on ${entry.spec.address}:${entry.spec.port}: ${String(err?.code ?? err?.message ?? err)}${err?.code === 'EADDRINUSE' ? ' (another program holds it)' : err?.code === 'EADDRNOTAVAIL' ? ' (not an address of this host)' : ''}`)
+      const code = (err as NodeJS.ErrnoException).code
+      entry.error = new Error(`Cannot listen on ${entry.spec.address}:${entry.spec.port}: ${code ?? errorText(err)}${code === 'EADDRINUSE' ? ' (another program holds it)' : code === 'EADDRNOTAVAIL' ? ' (not an address of this host)' : ''}`)
       this.init.onChange?.(entry.spec.key, entry.error)
       entry.retry = setTimeout(() => { void this.open(entry) }, entry.delay)
       entry.retry.unref()

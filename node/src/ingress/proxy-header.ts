@@ -9,7 +9,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net'
 import pp from 'proxy-protocol-js'
-import type { Endpoint } from '../core/ingress/wire.js'
+import type { Endpoint } from '@minga/protocol'
 
 /** the header for a TCP connection from `client` to `destination` (where the client connected) */
 export function proxyHeader (client: Endpoint, destination: Endpoint): Uint8Array {

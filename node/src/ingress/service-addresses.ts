@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
+import { errorText } from '../core/logger.js'
 import { MAX_SERVICE_ADDRESSES, serviceAddress, type ServiceSubnet } from './subnet.js'
 
 const exec = promisify(execFile)
@@ -41,9 +42,9 @@ export class ServiceAddresses {
     let saved: unknown
     try {
       saved = JSON.parse(await readFile(this.init.file, 'utf8'))
-    } catch (err: any) {
-      if (err?.code === 'ENOENT') return
-      throw new Error(`The service address file ${this.init.file} is unreadable (${String(err?.message ?? err)}); delete it and the node hands out new addresses`)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new Error(`The service address file ${this.init.file} is unreadable (${errorText(err)}); delete it and the node hands out new addresses`)
     }
     for (const [service, index] of Object.entries((saved as Record<string, unknown>) ?? {})) {
       if (Number.isSafeInteger(index) && (index as number) >= 0 && (index as number) < MAX_SERVICE_ADDRESSES) this.byService.set(service, index as number)
@@ -117,8 +118,9 @@ export class ServiceAddresses {
 async function addToBridge (address: string, bridge: string): Promise<void> {
   try {
     await exec('ip', ['addr', 'add', `${address}/32`, 'dev', bridge])
-  } catch (err: any) {
-    if (/File exists/.test(String(err?.stderr ?? ''))) return
-    throw new Error(`Cannot add the service address ${address} to ${bridge}: ${String(err?.stderr ?? err?.message ?? err).trim()}; service names need the node to run as root (or with CAP_NET_ADMIN)`)
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '')
+    if (/File exists/.test(stderr)) return
+    throw new Error(`Cannot add the service address ${address} to ${bridge}: ${(stderr === '' ? errorText(err) : stderr).trim()}; service names need the node to run as root (or with CAP_NET_ADMIN)`)
   }
 }

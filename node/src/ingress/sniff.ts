@@ -14,6 +14,7 @@
  */
 import type { Socket } from 'node:net'
 import { getExtensionData, readTlsClientHello } from 'read-tls-client-hello'
+import { errorText } from '../core/logger.js'
 import { SniffError } from '../errors.js'
 
 export type Sniffed =
@@ -57,8 +58,8 @@ async function sniff (socket: Socket, maxHeadBytes: number): Promise<Sniffed> {
     let hello: Awaited<ReturnType<typeof readTlsClientHello>>
     try {
       hello = await readTlsClientHello(socket)
-    } catch (err: any) {
-      throw new SniffError('not-tls', `The TLS handshake could not be read: ${String(err?.message ?? err)}`)
+    } catch (err) {
+      throw new SniffError('not-tls', `The TLS handshake could not be read: ${errorText(err)}`)
     }
     return { kind: 'tls', ...hostField(getExtensionData(hello, 'sni')?.serverName) }
   }

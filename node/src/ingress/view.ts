@@ -23,4 +23,3 @@ export interface IngressView {
   /** the service of this node's container at `address` on the service network */
   containerAt: (address: string) => string | undefined
 }
-

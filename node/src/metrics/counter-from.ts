@@ -8,6 +8,7 @@ import { Counter, type Registry } from 'prom-client'
 
 export type Reading = Array<[Record<string, string>, number]>
 
+/** a Prometheus counter whose value is read at scrape time from `read()` (label set → total), never decreasing */
 export function counterFrom (registry: Registry, name: string, help: string, read: () => Reading, labelNames: string[] = []): Counter {
   const last = new Map<string, number>()
   return new Counter({

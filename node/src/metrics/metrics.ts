@@ -14,10 +14,25 @@
  * const text = await registry.metrics()
  * ```
  */
+/* eslint-disable no-new -- prom-client's metrics register themselves in `registers` */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { NodeCore } from '../core/core.js'
-import { nodesView, servicesView } from '../core/views.js'
+import type { ReconcileView } from '../core/components.js'
+import type { EventLog } from '../core/events/event-log.js'
+import type { Liveness } from '../core/liveness/liveness.js'
+import type { LogsServer } from '../core/logs/logs-server.js'
+import { nodesView, servicesView, type ViewComponents } from '../core/ops/views.js'
+import type { Reconciler } from '../core/reconcile/reconciler.js'
+import type { Sync } from '../core/sync/sync.js'
 import { counterFrom } from './counter-from.js'
+
+/** what the metrics read at scrape time: the views' components and the services' counters */
+export interface MetricsComponents extends ViewComponents {
+  liveness: ViewComponents['liveness'] & Pick<Liveness, 'dropped'>
+  reconciler: ReconcileView & Pick<Reconciler, 'stats'>
+  sync: Pick<Sync, 'stats'>
+  logs: Pick<LogsServer, 'stats' | 'openSessions'>
+  events: Pick<EventLog, 'subscribe'>
+}
 
 export interface NodeMetricsOptions {
   registry?: Registry
@@ -26,11 +41,12 @@ export interface NodeMetricsOptions {
   processMetrics?: boolean
 }
 
-export function nodeMetrics (core: NodeCore, options: NodeMetricsOptions = {}): Registry {
+/** minga's series, computed from the core at scrape time, into `options.registry` (a new one by default) */
+export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOptions = {}): Registry {
   const registry = options.registry ?? new Registry()
   const registers = [registry]
   if (options.processMetrics === true) collectDefaultMetrics({ register: registry })
-  const self = core.identity.peerId
+  const self = core.self
 
   new Gauge({
     name: 'minga_info',

@@ -7,6 +7,7 @@
 import { pack } from 'tar-stream'
 import type { ContainerFile } from './types.js'
 
+/** the files as one tar archive (paths, modes, owners kept), for Docker's archive API */
 export async function tarOf (files: ContainerFile[]): Promise<Buffer> {
   const archive = pack()
   const chunks: Buffer[] = []

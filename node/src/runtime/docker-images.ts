@@ -24,6 +24,7 @@ export interface EnsureImageOptions {
   pullTimeoutMs: number
 }
 
+/** the image is on the engine: pulls it when missing (within `pullTimeoutMs`); ImageNotFoundError when no registry has it */
 export async function ensureImage (docker: Docker, ctx: CallContext, image: string, options: EnsureImageOptions): Promise<void> {
   if (await hasImage(docker, ctx, image, options.signal)) return
   await pull(docker, ctx, image, options)

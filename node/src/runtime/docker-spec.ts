@@ -74,6 +74,10 @@ export interface BodyOptions {
   init?: boolean
 }
 
+/**
+ * Docker's container-create body for a replica: labels naming its mesh, node, service, replica and hash,
+ * resource limits, ports, volumes, health check, tmpfs, user, entrypoint
+ */
 export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOptions = {}): ContainerCreateOptions {
   const networkMode = options.network?.name ?? options.networkMode
   const { spec } = replica

@@ -68,12 +68,14 @@ export function engineError (err: unknown, ctx: CallContext, callerSignal?: Abor
   return err
 }
 
+/** RuntimeUnavailableError for an engine that does not answer, saying how to start one */
 export function unavailable (address: string, reason: string): RuntimeUnavailableError {
   return new RuntimeUnavailableError(`Docker engine at ${address} does not answer (${reason}); start it, or start an isolated one with "bash scripts/docker-engine.sh start main" (in the minga checkout) and give its socket: minga up --docker-host /tmp/minga-docker/main/docker.sock`)
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNABORTED'])
 
+/** true for an error of the connection to the engine (refused, reset, missing socket…), not of the request */
 export function isConnectionError (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' && CONNECTION_CODES.has(code)
@@ -93,6 +95,7 @@ export function dockerMessage (err: unknown): string {
   return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
 }
 
+/** true when a container's labels name this mesh and node */
 export function ownedBy (labels: Record<string, string> | null | undefined, owner: Owner): boolean {
   return labels?.[LABELS.mesh] === owner.meshId && labels?.[LABELS.node] === owner.nodeId
 }

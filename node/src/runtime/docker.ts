@@ -10,6 +10,8 @@
  * for await (const line of runtime.logs(c.id, { follow: true, signal })) console.log(line.text)
  * ```
  */
+import { logger } from '@libp2p/logger'
+import { errorText } from '../core/logger.js'
 import type { Resources } from '@minga/protocol'
 import Docker from 'dockerode'
 import { AsyncQueue } from './async-queue.js'
@@ -26,6 +28,8 @@ import { ContainerNotFoundError, ImageNotFoundError, RuntimeStartError, RuntimeU
 import { linkSignals, rejectOnAbort } from './signals.js'
 import { LABELS } from './types.js'
 import type { AbortOptions, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
+
+const log = logger('minga:docker')
 
 export interface DockerRuntimeInit {
   meshId: string
@@ -56,6 +60,10 @@ type StreamBody = NodeJS.ReadableStream & { destroy: () => void }
 
 const EVENT_ACTIONS = ['start', 'die', 'health_status', 'destroy']
 
+/**
+ * The Runtime on a Docker engine through dockerode (see above); passes the runtime conformance suite.
+ * Engine calls time out after `callTimeoutMs`; an engine that does not answer is RuntimeUnavailableError
+ */
 export class DockerRuntime implements Runtime {
   readonly address: string
   private readonly docker: Docker
@@ -271,7 +279,10 @@ export class DockerRuntime implements Runtime {
     try {
       const info = await this.inspect(idOrName)
       if (info !== undefined) await this.call(async s => await this.docker.getContainer(info.Id).remove({ force: true, v: true, abortSignal: s } as Docker.ContainerRemoveOptions))
-    } catch {}
+    } catch (err) {
+      // quietly: the start that follows says what is wrong, if anything is
+      log('removing %s failed: %s', idOrName, errorText(err))
+    }
   }
 
   private async tolerate (codes: number[], action: () => Promise<void>): Promise<void> {

@@ -71,6 +71,10 @@ const defaultDelay: Delay = async (ms, signal) => {
   })
 }
 
+/**
+ * A modelled container engine: containers run small programs (memory-program.ts) on the given clock (`now`, `delay`),
+ * with start delays, failure rates and health checks; several MemoryRuntimes may share one (a host's engine)
+ */
 export class MemoryEngine {
   readonly now: () => number
   readonly delay: Delay

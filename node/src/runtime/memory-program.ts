@@ -39,12 +39,16 @@ export function programOf (spec: { entrypoint?: string[], command?: string[] }):
   return [...spec.entrypoint, ...(spec.command ?? [])]
 }
 
+/** the steps a container runs for its command: `serve` when empty, a script for `sh -c`, else one statement */
 export function parseProgram (command: string[] | undefined): Step[] {
   if (command === undefined || command.length === 0) return [{ op: 'serve' }]
   if (SHELLS.has(command[0]) && command[1] === '-c') return parseScript(command[2] ?? '')
   return parseStatement(command)
 }
 
+/**
+ * the steps of a shell script the modelled engine understands (echo, sleep, exit, …), split at `;`, `&&`, `||` and newlines
+ */
 export function parseScript (script: string): Step[] {
   return script
     .split(/\n|;|&&|\|\|/)

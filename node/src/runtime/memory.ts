@@ -36,6 +36,9 @@ export interface MemoryRuntimeInit extends MemoryEngineInit {
   engine?: MemoryEngine
 }
 
+/**
+ * The Runtime in memory, over a MemoryEngine (its own or a shared one): for the simulator and unit tests; passes the runtime conformance suite
+ */
 export class MemoryRuntime implements Runtime {
   readonly engine: MemoryEngine
   readonly meshId: string

@@ -12,6 +12,7 @@ export interface LinkedSignal {
   dispose: () => void
 }
 
+/** one signal that aborts when any of `sources` does, or after `timeoutMs`; `dispose()` removes the listeners */
 export function linkSignals (sources: Array<AbortSignal | undefined>, timeoutMs?: number): LinkedSignal {
   const controller = new AbortController()
   const cleanups: Array<() => void> = []

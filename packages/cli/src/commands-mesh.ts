@@ -1,6 +1,7 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
+import type { StatusView } from '@minga/node/api'
 import { collect, context, keyValues } from './context.js'
 import { detachUp } from './detach.js'
 import { durationFlag } from './duration.js'
@@ -14,8 +15,8 @@ export function meshCommands (program: Command): void {
     .addHelpText('after', '\nExample:\n  minga init --org acme\n  minga up')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
-      const { DataDir, initMesh } = await import('@minga/node')
-      const { meshId, peerId } = await initMesh(new DataDir(ctx.dataDir), options.org)
+      const { createMesh } = await import('@minga/node/setup')
+      const { meshId, peerId } = await createMesh(ctx.dataDir, options.org)
       ctx.out(`Created mesh ${meshId} with organization ${options.org}.\nThis node is ${peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
 
@@ -47,8 +48,8 @@ export function meshCommands (program: Command): void {
     .action(async (token, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const timeoutMs = await durationFlag(options.timeout, '--timeout', 'wait')
-      const { DataDir, joinMesh } = await import('@minga/node')
-      const result = await joinMesh(new DataDir(ctx.dataDir), { token, org: options.org, labels: keyValues(options.label), timeoutMs })
+      const { joinMesh } = await import('@minga/node/setup')
+      const result = await joinMesh(ctx.dataDir, { token, org: options.org, labels: keyValues(options.label), timeoutMs })
       ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
     })
 
@@ -73,14 +74,14 @@ export function meshCommands (program: Command): void {
       // a node allocates little but steadily; V8 would grow its young generation to 16 MB semi-spaces,
       // about 20 MB of resident memory an idle node never needs (bench/mesh-idle-rss.mjs: ~110 → ~90 MB)
       setFlagsFromString('--semi-space-growth-factor=1')
-      const { Daemon, parseHttpAddress } = await import('@minga/node')
+      const { nodeProcess, parseHttpAddress } = await import('@minga/node/setup')
       if (options.http !== undefined) parseHttpAddress(options.http)
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
-      const daemon = new Daemon({
+      const daemon = nodeProcess({
         dataDir: ctx.dataDir,
         listen: options.listen,
         door: options.door,
@@ -116,7 +117,7 @@ export function meshCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const nodes = await ctx.api.get('/v1/nodes')
       if (options.json === true) return ctx.json(nodes)
-      ctx.out(table(['NODE', 'ORG', 'STATE', 'CPU', 'MEMORY', 'REPLICAS', 'SEEN', 'LABELS'], nodes.map((n: any) => [
+      ctx.out(table(['NODE', 'ORG', 'STATE', 'CPU', 'MEMORY', 'REPLICAS', 'SEEN', 'LABELS'], nodes.map((n) => [
         shortId(n.id) + (n.self === true ? '*' : ''),
         n.org,
         n.status + (n.cordoned === true ? ',cordoned' : ''),
@@ -146,7 +147,7 @@ function percent (used: number, total: number): string {
 }
 
 /** the status as one screen: a verdict, the numbers, then what to look at */
-function statusScreen (s: any): string {
+function statusScreen (s: StatusView): string {
   const live = s.nodes.total - s.nodes.removed
   const lines = [
     `mesh ${s.meshId} · node ${shortId(s.node)} of ${s.org} · ${s.healthy === true ? 'HEALTHY' : 'NEEDS ATTENTION'}`,

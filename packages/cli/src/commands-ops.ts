@@ -115,7 +115,7 @@ async function follow (socketPath: string, path: string, onItem: (item: any, wri
       res.on('end', () => resolve())
       res.on('error', (err) => reject(new CliError(`The node stopped the stream: ${err.message}`, EXIT.failure)))
     })
-    req.on('error', (err: any) => {
+    req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new CliError(`No minga node is running on ${socketPath}; start it with "minga up" (same --data)`, EXIT.notRunning))
       else reject(new CliError(`Cannot talk to the node at ${socketPath}: ${err.message}`, EXIT.failure))
     })

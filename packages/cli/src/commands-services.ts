@@ -36,7 +36,7 @@ export function serviceCommands (program: Command): void {
       const results = await carryOut(ctx, plan, options.file)
       for (const id of await orphans(ctx, plan)) process.stderr.write(`warning: ${id} belongs to project ${plan.project ?? ''} but ${options.file} no longer declares it; remove it with "minga rm ${id}"\n`)
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}`)
-      if (options.wait === true) await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r: any) => r.service)))
+      if (options.wait === true) await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r) => r.service)))
       if (options.json === true) ctx.json(results)
     })
 
@@ -49,7 +49,7 @@ export function serviceCommands (program: Command): void {
       const services = await ctx.api.get('/v1/services')
       if (options.json === true) return ctx.json(services)
       // HEALTHY counts replicas served by any spec (a rolling update serves with old and new); UP-TO-DATE those on the current one
-      ctx.out(table(['SERVICE', 'PROJECT', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s: any) => [
+      ctx.out(table(['SERVICE', 'PROJECT', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s) => [
         s.id, s.project ?? '-', s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
       ])))
     })
@@ -63,12 +63,12 @@ export function serviceCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const rows = await ctx.api.get(`/v1/ps${service === undefined ? '' : `?service=${encodeURIComponent(service)}`}`)
       if (options.json === true) return ctx.json(rows)
-      ctx.out(table(['SERVICE', 'REPLICA', 'ASSIGNED', 'RUNNING ON', 'STATE', 'NOTE'], rows.map((r: any) => [
+      ctx.out(table(['SERVICE', 'REPLICA', 'ASSIGNED', 'RUNNING ON', 'STATE', 'NOTE'], rows.map((r) => [
         r.service,
         String(r.replica),
         shortId(r.assigned),
-        r.running.map((c: any) => shortId(c.node)).join(',') || '-',
-        r.running.map((c: any) => `${c.state}${c.healthy === true ? '' : '(unhealthy)'}${c.current === true ? '' : '(old spec)'}`).join(',') || 'missing',
+        r.running.map((c) => shortId(c.node)).join(',') || '-',
+        r.running.map((c) => `${c.state}${c.healthy === true ? '' : '(unhealthy)'}${c.current === true ? '' : '(old spec)'}`).join(',') || 'missing',
         r.problem ?? ''
       ])))
     })
@@ -118,7 +118,7 @@ export function serviceCommands (program: Command): void {
       if (options.wait === false) return
       await waitUntil(ctx, timeout, async () => {
         const nodes = await ctx.api.get('/v1/nodes')
-        const held = nodes.find((n: any) => n.id === peer)?.replicas ?? 0
+        const held = nodes.find((n) => n.id === peer)?.replicas ?? 0
         return held === 0 ? undefined : `${held} replica(s) still on ${shortId(peer)}`
       })
       ctx.out(`${shortId(peer)}: drained`)
@@ -148,7 +148,7 @@ async function servicesSettled (ctx: Context, services: string[]): Promise<strin
     const rows = await ctx.api.get(`/v1/ps?service=${encodeURIComponent(service)}`)
     for (const r of rows) {
       if (r.assigned === null) return `${service}#${r.replica} cannot be placed: ${r.problem ?? 'no fitting node'}`
-      const ready = r.running.some((c: any) => c.node === r.assigned && c.healthy === true && c.current === true)
+      const ready = r.running.some((c) => c.node === r.assigned && c.healthy === true && c.current === true)
       if (!ready) return `${service}#${r.replica} not yet healthy on ${shortId(r.assigned)}${r.problem !== undefined ? ` (${r.problem})` : ''}`
     }
   }

@@ -1,6 +1,7 @@
 /** trust verbs: node rm, org rm / approve / proposals, audit, secret set / ls / rm */
 import { readFile, stat } from 'node:fs/promises'
 import type { Command } from 'commander'
+import type { Tally } from '@minga/protocol'
 import { context, type Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId, table } from './format.js'
@@ -54,7 +55,7 @@ export function trustCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const list = await ctx.api.get('/v1/proposals')
       if (options.json === true) return ctx.json(list)
-      ctx.out(table(['ID', 'REMOVE', 'OPENED', 'APPROVED BY', 'STATUS', 'REASON'], list.map((t: any) => [
+      ctx.out(table(['ID', 'REMOVE', 'OPENED', 'APPROVED BY', 'STATUS', 'REASON'], list.map((t) => [
         t.id.slice(0, 12), t.proposal.org, t.opened, t.approvals.join(',') || '-', describe(t), t.proposal.reason
       ])))
     })
@@ -72,10 +73,10 @@ export function trustCommands (program: Command): void {
       if (options.limit !== undefined) query.set('limit', options.limit)
       const records = await ctx.api.get(`/v1/audit${query.size > 0 ? `?${query.toString()}` : ''}`)
       if (options.json === true) return ctx.json(records)
-      ctx.out(table(['TIME', 'KIND', 'BY', 'ORG', 'SIG', 'WHAT'], records.map((r: any) => [
+      ctx.out(table(['TIME', 'KIND', 'BY', 'ORG', 'SIG', 'WHAT'], records.map((r) => [
         r.time.replace('T', ' ').slice(0, 19), r.kind, `${shortId(r.author)}#${r.seq}`, r.authorOrg, r.verified === true ? 'ok' : 'BAD', r.summary
       ])))
-      const bad = records.filter((r: any) => r.verified !== true).length
+      const bad = records.filter((r) => r.verified !== true).length
       if (bad > 0) {
         process.stderr.write(`${bad} entr${bad === 1 ? 'y does' : 'ies do'} not verify\n`)
         process.exitCode = EXIT.failure
@@ -106,7 +107,7 @@ export function trustCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       const list = await ctx.api.get(`/v1/secrets${service === undefined ? '' : `?service=${encodeURIComponent(service)}`}`)
       if (options.json === true) return ctx.json(list)
-      ctx.out(table(['SERVICE', 'KEY', 'READERS', 'HERE', 'UPDATED'], list.map((s: any) => [
+      ctx.out(table(['SERVICE', 'KEY', 'READERS', 'HERE', 'UPDATED'], list.map((s) => [
         s.service, s.name, `${s.readers}${s.current === true ? '' : ' (resealing)'}`, s.readable === true ? 'yes' : 'no', s.updated.replace('T', ' ').slice(0, 19)
       ])))
     })
@@ -123,7 +124,7 @@ export function trustCommands (program: Command): void {
     })
 }
 
-function describe (t: any): string {
+function describe (t: Tally): string {
   return t.passed === true ? `PASSED (${t.approvals.length} of ${t.proposal.electorate.length} organizations approved)` : `open, ${t.approvals.length} of ${t.needed} needed approvals (electorate: ${t.proposal.electorate.join(', ')})`
 }
 

@@ -10,6 +10,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { ServiceSpec } from '@minga/protocol'
+import type { DeployResult } from '@minga/node/api'
 import type { Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 
@@ -55,11 +56,11 @@ export async function planDeploy (options: DeployOptions, orgOf: () => Promise<s
 }
 
 /** secrets and config content first, then the services; returns the node's results */
-export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<any[]> {
-  if (!plan.compose) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
+export async function carryOut (ctx: Context, plan: Plan, file: string): Promise<DeployResult[]> {
+  if (plan.text !== undefined) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file })
   // the node refuses these too, but only once secrets and files are written: refuse before anything is
   const { projectConflict } = await import('@minga/protocol')
-  const existing: any[] = await ctx.api.get('/v1/services')
+  const existing = await ctx.api.get('/v1/services')
   for (const spec of plan.specs) {
     const id = `${spec.org}/${spec.name}`
     const other = existing.find(s => s.id === id)
@@ -90,7 +91,7 @@ export async function carryOut (ctx: Context, plan: Plan, file: string): Promise
 export async function orphans (ctx: Context, plan: Plan): Promise<string[]> {
   if (plan.project === undefined) return []
   const declared = new Set(plan.specs.map(s => `${s.org}/${s.name}`))
-  const services: any[] = await ctx.api.get('/v1/services')
+  const services = await ctx.api.get('/v1/services')
   return services.filter(s => s.project === plan.project && !declared.has(s.id)).map(s => s.id as string)
 }
 

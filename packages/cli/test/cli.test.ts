@@ -118,6 +118,7 @@ test('deploy --dry-run translates a Compose file and prints what would be declar
 
 test('deploy --dry-run: --env-file, a stack.yml recognised by content, a minga spec file; bad input exits 2 naming the Compose field', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'minga-cli-'))
+  // eslint-disable-next-line no-template-curly-in-string -- Compose interpolation
   await writeFile(join(dir, 'stack.yml'), 'version: "3.8"\nservices:\n  web:\n    image: "nginx:${TAG:?set TAG}"\n    deploy:\n      replicas: ${N:-2}\n')
   await writeFile(join(dir, 'prod.env'), 'TAG=1.27\n')
   const dry = (...args: string[]) => minga('--data', join(dir, 'no-node'), 'deploy', '--dry-run', '--json', '--org', 'acme', ...args)

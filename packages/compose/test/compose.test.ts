@@ -55,7 +55,7 @@ test('a volume used but not declared is refused, as Compose refuses it', () => {
 test('command and entrypoint: a string is split into words as Compose splits it, not run by sh -c; entrypoint replaces the image\'s', () => {
   const s = specOf(translate(svc('entrypoint: uname\ncommand: -m -o')), 'shop-app')
   assert.equal([s.entrypoint, s.command], [['uname'], ['-m', '-o']])
-  const quoted = specOf(translate(svc(`command: echo "two words" 'and $$literal' a\\ b`)), 'shop-app')
+  const quoted = specOf(translate(svc('command: echo "two words" \'and $$literal\' a\\ b')), 'shop-app')
   assert.equal(quoted.command, ['echo', 'two words', 'and $literal', 'a b'])
   const listed = specOf(translate(svc('entrypoint: ["/bin/sh", "-c"]\ncommand: ["echo hi && sleep 1"]')), 'shop-app')
   assert.equal([listed.entrypoint, listed.command], [['/bin/sh', '-c'], ['echo hi && sleep 1']])

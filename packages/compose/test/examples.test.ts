@@ -86,7 +86,7 @@ test('an app built from source is refused for its build: alone; without it, the 
   const dir = join(mkdtempSync(join(tmpdir(), 'minga-compose-')), 'proxy-secrets')
   cpSync(join(FIXTURES, 'proxy-secrets'), dir, { recursive: true })
   const text = readFileSync(join(dir, 'compose.yaml'), 'utf8')
-  writeFileSync(join(dir, 'compose.yaml'), text.replace(/^  app:\n[\s\S]*?(?=^  db:$)/m, '').replace('      - app\n', '      - db\n'))
+  writeFileSync(join(dir, 'compose.yaml'), text.replace(/^ {2}app:\n[\s\S]*?(?=^ {2}db:$)/m, '').replace('      - app\n', '      - db\n'))
   const project = loadComposeProject(join(dir, 'compose.yaml'), { org: 'acme', env: {} })
   assert.equal(specOf(project, 'proxy-secrets-db').secretFiles, [{ secret: 'db-password', path: '/run/secrets/db-password', mode: 0o444 }])
   assert.equal(project.secrets.map(s => [s.service, s.name, s.value.toString()]), [['proxy-secrets-db', 'db-password', 'correct horse battery staple']])

@@ -75,7 +75,7 @@ services:
 
 test('mapping keys are never interpolated', () => {
   const problems: string[] = []
-  const out = interpolateTree({ '${KEY}': '${SET}', list: ['$FOO', { '$K': '$$' }] }, lookup, problems, new Set())
+  const out = interpolateTree({ '${KEY}': '${SET}', list: ['$FOO', { $K: '$$' }] }, lookup, problems, new Set())
   assert.equal(out, { '${KEY}': 'value', list: ['foo', { $K: '$' }] })
   assert.equal(problems, [])
 })

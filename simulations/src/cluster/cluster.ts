@@ -7,11 +7,11 @@
  *   - one placement cache (nodes that see the same state digest and live
  *     set compute the same placement; it is computed once).
  */
-import { LruPlacementCache, type MeshEvent } from '@minga/node'
-import { keys, MemoryPersistence, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
+import { LruPlacementCache, type MeshEvent } from '@minga/node/core'
+import { MemoryPersistence, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
 import { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
-import { SIM_EPOCH, Simulator } from '../engine/simulator.js'
+import { SIM_EPOCH, VirtualClock } from '@minga/node/core'
 import { Network } from '../network/network.js'
 import type { Scenario } from '../scenario/types.js'
 import { buildGenesis, type Genesis } from './genesis.js'
@@ -24,7 +24,7 @@ import { topics } from '@minga/protocol'
 const EVENT_CODES: Record<string, number> = {}
 
 export class Cluster {
-  readonly sim = new Simulator()
+  readonly sim = new VirtualClock()
   readonly digest = new RunDigest()
   readonly random: Prng
   readonly nodes: SimNode[] = []
@@ -142,5 +142,3 @@ export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int3
   while (v < nodes) out[v++] = orgs - 1
   return out
 }
-
-

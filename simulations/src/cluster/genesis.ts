@@ -59,9 +59,9 @@ export function buildGenesis (init: GenesisInit): Genesis {
     if (!own) write(root, keys.org(name), { name, invite: inviteId(o) })
   })
   for (let v = 1; v < identities.length; v++) write(root, keys.member(identities[v].peerId), { org: orgNames[orgOf[v]], invite: inviteId(orgOf[v]) })
-  for (let v = 0; v < identities.length; v++) write(identities[v], keys.node(identities[v].peerId), init.record(v) as unknown as Json)
+  for (let v = 0; v < identities.length; v++) write(identities[v], keys.node(identities[v].peerId), init.record(v))
   for (const { spec, by } of init.services) {
-    write(identities[by], keys.service(spec.org, spec.name), (hlc) => ({ spec, created: hlc }) as unknown as Json)
+    write(identities[by], keys.service(spec.org, spec.name), (hlc) => ({ spec, created: hlc }))
   }
   const marks: Record<string, AuthorMark> = {}
   for (const [author, seq] of seqs) marks[author] = { mark: seq, above: [] }

@@ -6,16 +6,16 @@
  * MemoryEngine (the host's container engine). A crash takes the host down
  * with its containers; a restart boots the same identity on the same store.
  */
-import { EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NodeCore, type MeshEvent, type Timing } from '@minga/node'
+import { namedLogger, EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NodeCore, type MeshEvent, type Timing } from '@minga/node/core'
 import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord } from '@minga/protocol'
 import { Prng } from '../engine/prng.js'
-import { NodeClock, type Simulator } from '../engine/simulator.js'
+import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
 import type { WireCache } from './wire-cache.js'
 
 export interface Shared {
-  sim: Simulator
+  sim: VirtualClock
   net: Network
   meshId: string
   root: string
@@ -39,6 +39,8 @@ export interface Incarnation {
 }
 
 const EVENTS_KEPT = 32
+/** one logger for every simulated node (`DEBUG=minga:sim:*`): thousands of nodes share its components */
+const SIM_LOGGER = namedLogger('minga:sim')
 
 export class SimNode {
   readonly persistence = new MemoryPersistence()
@@ -98,7 +100,8 @@ export class SimNode {
       placementCache,
       decode: this.shared.wire.decode,
       verifyHeartbeat: this.shared.wire.verifyHeartbeat,
-      events
+      events,
+      logger: SIM_LOGGER
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
     await core.start()
@@ -116,5 +119,3 @@ export class SimNode {
     void current.runtime.close()
   }
 }
-
-

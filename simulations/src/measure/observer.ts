@@ -40,8 +40,7 @@ export class Observer {
   constructor (private readonly cluster: Cluster) {
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
     cluster.onEvent((node, event) => {
-      if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) }
-      else if (event.kind === 'replica-stop') this.counts.stops++
+      if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
       else if (event.kind === 'replica-crash') this.counts.crashes++
       else if (event.kind === 'replica-error') this.counts.errors++
       else if (event.kind === 'node-dead') this.counts.deadReports++

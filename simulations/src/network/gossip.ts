@@ -19,9 +19,9 @@
  * Deliveries are scheduled as one cursor event per distinct millisecond,
  * not one heap entry per receiver.
  */
-import type { Network } from './network.js'
+import type { ModelledNetwork } from './modelled.js'
 
-export function publishGossip (net: Network, source: number, topic: string, data: Uint8Array): void {
+export function publishGossip (net: ModelledNetwork, source: number, topic: string, data: Uint8Array): void {
   const { params, sim, traffic, links } = net
   const overlay = net.overlay(topic)
   const tree = net.paths.tree(topic, overlay, source, net.reach)

@@ -11,20 +11,21 @@
  * heartbeat. Messages never cross a partition; after a heal the cut links
  * come back after `reconnect`.
  */
-import type { AbortOptions, ProbeResult } from '@minga/node'
+import type { AbortOptions, ProbeResult } from '@minga/node/core'
 import type { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
-import type { Simulator } from '../engine/simulator.js'
+import type { VirtualClock } from '@minga/node/core'
 import { publishGossip } from './gossip.js'
 import { LinkModel, type NetworkParams } from './model.js'
+import type { ModelledNetwork } from './modelled.js'
 import { Overlay } from './overlay.js'
 import { PathCache, type Reach } from './paths.js'
 import { sendRequest, openStream } from './requests.js'
-import { SimMesh } from './sim-mesh.js'
+import { SimMesh, type MeshNetwork } from './sim-mesh.js'
 import { Traffic } from './traffic.js'
 
 export interface NetworkInit {
-  sim: Simulator
+  sim: VirtualClock
   params: NetworkParams
   seed: number
   peerIds: string[]
@@ -39,8 +40,9 @@ const MAX_ERRORS = 20
 /** how long Libp2pMesh.probe waits for a dial */
 const PROBE_TIMEOUT = 1000
 
-export class Network {
-  readonly sim: Simulator
+/** the modelled network of a run: one per simulation */
+export class Network implements ModelledNetwork, MeshNetwork {
+  readonly sim: VirtualClock
   readonly params: NetworkParams
   readonly peerIds: string[]
   readonly n: number

@@ -7,8 +7,8 @@
  * one (partition, vanished host) is noticed only by the timeout, as in
  * Libp2pMesh.
  */
-import type { AbortOptions } from '@minga/node'
-import type { Network } from './network.js'
+import type { AbortOptions } from '@minga/node/core'
+import type { ModelledNetwork } from './modelled.js'
 import type { SimMesh } from './sim-mesh.js'
 
 export class SimRequestError extends Error {
@@ -26,7 +26,7 @@ interface Call {
   arrival: number
 }
 
-function prepare (net: Network, from: SimMesh, peer: string, data: Uint8Array): Call | SimRequestError {
+function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8Array): Call | SimRequestError {
   const to = net.indexOf.get(peer)
   if (to === undefined) return new SimRequestError(`No such peer ${peer}`, 'unknown-peer')
   const latency = net.links.latency(from.index, to)
@@ -37,7 +37,7 @@ function prepare (net: Network, from: SimMesh, peer: string, data: Uint8Array): 
   return { to, oneWay, arrival: dial + oneWay(data.length) }
 }
 
-export async function sendRequest (net: Network, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
+export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
   const { sim } = net
   return await new Promise<Uint8Array>((resolve, reject) => {
     const call = prepare(net, from, peer, data)
@@ -83,7 +83,7 @@ export async function sendRequest (net: Network, from: SimMesh, peer: string, pr
   })
 }
 
-export async function * openStream (net: Network, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
+export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
   const { sim } = net
   const call = prepare(net, from, peer, data)
   if (call instanceof SimRequestError) throw call

@@ -3,9 +3,21 @@
  * network. A new one is made for every incarnation of a node, so a killed
  * process's handlers and listeners die with it.
  */
-import type { AbortOptions, GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '@minga/node'
-import type { Network } from './network.js'
+import type { AbortOptions, GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '@minga/node/core'
 
+/** what a node process's Mesh asks of the modelled network (Network implements it) */
+export interface MeshNetwork {
+  readonly peerIds: readonly string[]
+  publish: (v: number, topic: string, data: Uint8Array) => void
+  request: (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions) => Promise<Uint8Array>
+  stream: (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions) => AsyncIterable<Uint8Array>
+  probe: (from: SimMesh, peer: string) => Promise<ProbeResult>
+  connections: (v: number) => string[]
+  /** run a core callback; an exception is recorded, not fatal to the run */
+  guard: (fn: () => void) => void
+}
+
+/** one node process's Mesh on the modelled network */
 export class SimMesh implements Mesh {
   readonly self: string
   readonly topics = new Map<string, GossipHandler[]>()
@@ -14,7 +26,7 @@ export class SimMesh implements Mesh {
   private readonly peerListeners = new Set<PeerListener>()
   closed = false
 
-  constructor (private readonly net: Network, readonly index: number) {
+  constructor (private readonly net: MeshNetwork, readonly index: number) {
     this.self = net.peerIds[index]
   }
 

@@ -4,7 +4,6 @@
  * Every action goes through the real core (Operations for writes, process
  * kills for failures) and is noted on the observer, which times it.
  */
-import { Operations } from '@minga/node'
 import { keys, type ServiceSpec } from '@minga/protocol'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
@@ -139,7 +138,7 @@ export class Timeline {
       change.pendingWrites++
       this.track((async () => {
         try {
-          await new Operations(v.current!.core).cordon(v.id, 'simulated maintenance')
+          await v.current!.core.operations.cordon(v.id, 'simulated maintenance')
           const entry = v.current?.state.get(keys.cordon(v.id))
           if (entry !== undefined) this.observer.acknowledge(change, entry)
         } finally {
@@ -158,7 +157,7 @@ export class Timeline {
     change.pendingWrites++
     this.track((async () => {
       try {
-        await new Operations(core).deploy([spec])
+        await core.operations.deploy([spec])
         const entry = core.state.get(keys.service(spec.org, spec.name))
         if (entry === undefined) return
         this.cluster.specs.set(`${spec.org}/${spec.name}`, spec)

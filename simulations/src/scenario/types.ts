@@ -2,7 +2,7 @@
  * A scenario, resolved: every duration in virtual ms, every default filled
  * in. `parse.ts` reads one from YAML.
  */
-import type { Timing } from '@minga/node'
+import type { Timing } from '@minga/node/core'
 import type { LatencyDist, NetworkParams } from '../network/model.js'
 
 export interface ServiceMix {

@@ -13,7 +13,7 @@
 import type { ServiceSpec } from '@minga/protocol'
 import { mayReach } from './names.js'
 import { isIngressPort } from './routes.js'
-import type { ForwardErrorCode, ForwardRequest } from './wire.js'
+import type { ForwardErrorCode, ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
 
 export interface ForwardContext {
   spec: (service: string) => ServiceSpec | undefined

@@ -15,8 +15,9 @@
  */
 import { NoReplicaError } from '../../errors.js'
 import type { Clock } from '../clock.js'
+import { errorText } from '../logger.js'
 import { forwardOrder, type ReplicaLocation } from './choose.js'
-import { ForwardProtocolError, type Endpoint, type ForwardRequest, type ForwardVia } from './wire.js'
+import { ForwardProtocolError, type Endpoint, type ForwardRequestMessage as ForwardRequest, type ForwardVia } from '@minga/protocol'
 
 export interface ReplicaDirectory {
   /** healthy replicas of `service` (`org/name`), as this node sees them now */
@@ -169,11 +170,11 @@ export class Forwarder<C> {
         client: request.client,
         local: request.local
       }, { signal: controller.signal })
-    } catch (err: any) {
+    } catch (err) {
       signal?.throwIfAborted()
       if (err instanceof ForwardProtocolError && (err.code === 'forbidden' || err.code === 'bad-request')) throw err
       this.failedAt.set(target.node, clock.now())
-      failures.push(`${target.node.slice(-8)}#${target.replica}: ${controller.signal.aborted ? String(controller.signal.reason?.message ?? 'timed out') : String(err?.message ?? err)}`)
+      failures.push(`${target.node.slice(-8)}#${target.replica}: ${errorText(controller.signal.aborted ? controller.signal.reason : err)}`)
       return undefined
     } finally {
       timer.cancel()

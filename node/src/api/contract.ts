@@ -1,0 +1,82 @@
+/**
+ * The control API's contract: for every route, what its body is and what it
+ * answers, shared by the daemon (daemon/routes-*.ts) and its clients (the
+ * CLI's ApiClient), so a change of either side that the other does not
+ * follow fails to compile. Paths are keys: `GET /v1/ps?service=web` is
+ * `GetRoutes['/v1/ps?service=web']`, found by its pattern. Bodies are
+ * checked on arrival by `api/bodies.ts`, with protocol's wire checkers.
+ * Streams (`/v1/logs`, `/v1/mesh/events`) are newline-delimited JSON of
+ * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
+ */
+import type { ServiceRecord, Tally } from '@minga/protocol'
+import type { MeshEvent } from '../core/events/event-log.js'
+import type { DeployResult } from '../core/ops/operations.js'
+import type { StatusView } from '../core/ops/status-view.js'
+import type { NodeView, ReplicaView, ServiceView } from '../core/ops/views.js'
+import type { AuditRecord } from '../core/trust/audit.js'
+import type { SecretView } from '../core/trust/secrets.js'
+import type { RemovedNode } from '../core/trust/trust.js'
+
+export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent }
+export type { EventItem } from '../core/events/mesh-events.js'
+export type { LogItem } from '../core/logs/logs-gather.js'
+
+/** `POST /v1/deploy`: a spec file's text, or specs already normalized (e.g. translated from Compose by the CLI) */
+export type DeployBody = { text: string, source?: string } | { specs: unknown[] }
+/** `POST /v1/configs`: config content of a service ahead of the deploy that names it, base64 chunks */
+export interface ConfigsBody { service: string, chunks: string[] }
+export interface ScaleBody { service: string, replicas: number }
+/** `ttl` in the one duration grammar (`24h`) */
+export interface InviteBody { org?: string, newOrg?: boolean, ttl?: string, uses?: number }
+export interface CordonBody { node: string, reason?: string }
+export interface UncordonBody { node: string }
+export interface NodeRemoveBody { node: string, reason?: string }
+export interface OrgRemoveBody { org: string, reason: string }
+/** `value` as text, or base64 with `encoding: 'base64'`; `ifChanged`: an equal value writes nothing */
+export interface SecretBody { service: string, name: string, value: string, encoding?: 'utf8' | 'base64', ifChanged?: boolean }
+export interface PartitionBody { blocked: string[] }
+
+export interface InviteResult { token: string, id: string, expires: number }
+export interface ConfigsResult { service: string, stored: string[], written: number }
+export interface SecretSetResult { service: string, name: string, readers: number, unchanged?: true }
+export type ServiceDetail = ServiceRecord & { replicas: ReplicaView[] }
+export type ProposalView = Tally & { author?: string, opened: string }
+
+/** GET routes and what they answer */
+export interface GetRoutes {
+  '/v1/status': StatusView
+  '/v1/nodes': NodeView[]
+  '/v1/services': ServiceView[]
+  [service: `/v1/services/${string}`]: ServiceDetail
+  [ps: `/v1/ps${string}`]: ReplicaView[]
+  [events: `/v1/events${string}`]: MeshEvent[]
+  '/v1/proposals': ProposalView[]
+  [audit: `/v1/audit${string}`]: AuditRecord[]
+  [secrets: `/v1/secrets${string}`]: SecretView[]
+  '/v1/http': { url: string | null }
+}
+
+/** POST routes: their body and their answer */
+export interface PostRoutes {
+  '/v1/deploy': { body: DeployBody, response: DeployResult[] }
+  '/v1/configs': { body: ConfigsBody, response: ConfigsResult }
+  '/v1/scale': { body: ScaleBody, response: ScaleBody }
+  '/v1/invite': { body: InviteBody, response: InviteResult }
+  '/v1/cordon': { body: CordonBody, response: { node: string } }
+  '/v1/uncordon': { body: UncordonBody, response: { node: string } }
+  '/v1/nodes/remove': { body: NodeRemoveBody, response: RemovedNode }
+  '/v1/orgs/remove': { body: OrgRemoveBody, response: Tally }
+  [approve: `/v1/proposals/${string}/approve`]: { body: Record<string, never>, response: Tally }
+  '/v1/secrets': { body: SecretBody, response: SecretSetResult }
+  '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
+}
+
+/** DELETE routes and what they answer */
+export interface DeleteRoutes {
+  [project: `/v1/projects/${string}`]: { removed: string[] }
+  [service: `/v1/services/${string}/${string}`]: { removed: string }
+  [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
+}
+
+/** an error answer: `code` is the error's class name (BadRequestError → 400, NotFoundError → 404, …) */
+export interface ApiError { error: string, code: string, problems?: string[] }

@@ -1,0 +1,59 @@
+/**
+ * @packageDocumentation
+ *
+ * `@minga/node/core`: the node core, sans I/O, and its in-memory twins. It
+ * loads neither libp2p nor dockerode nor prom-client: the simulator runs
+ * thousands of these cores on a virtual clock, a modelled network and the
+ * in-memory runtime, and unit tests run one.
+ *
+ * The rooms: `liveness/` (heartbeats, the failure detector, clock offsets),
+ * `sync/` (gossip and anti-entropy of entries), `reconcile/` (place, plan,
+ * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
+ * (what operators ask and see), `events/` (the event log, what is news,
+ * mesh-wide events), `logs/` (the logs protocol). `NodeCore` wires them;
+ * `components.ts` holds what they read of one another.
+ *
+ * @example
+ * ```ts
+ * import { NodeCore, MemoryRuntime, systemClock } from '@minga/node/core'
+ * const core = new NodeCore({ identity, state, mesh, clock: systemClock, runtime: new MemoryRuntime({ meshId, nodeId }), version: 'test' })
+ * await core.start()
+ * await core.operations.deploy(specs)
+ * ```
+ */
+export { NodeCore, type NodeCoreInit } from './core.js'
+export type {
+  CoreComponents, EventSink, HeartbeatSender, LiveSet, LivenessChange, LivenessListener, PeerLiveness, PeerReplicaReport,
+  PeerReports, PeerStatus, ReconcileView, ReplicaNote
+} from './components.js'
+export { systemClock, type Clock, type Timer } from './clock.js'
+export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
+export { EventQueue, type SimEvent } from './event-queue.js'
+export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from './mesh.js'
+export { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
+export { cachedLogger, errorText, namedLogger, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
+
+export { Liveness, type LivenessComponents, type LocalReport } from './liveness/liveness.js'
+export { CLOCK_WARN_MS, ClockOffsets, clockVerdict, type ClockOffset, type PeerOffset } from './liveness/clock-offset.js'
+export { Sync, type SyncComponents } from './sync/sync.js'
+export { Reconciler, type ReconcilerComponents } from './reconcile/reconciler.js'
+export { LruPlacementCache, type PlacementCache } from './reconcile/placement-cache.js'
+export { replicaKey } from './reconcile/replicas.js'
+export { Admission, type AdmissionComponents } from './trust/admission.js'
+export { Trust, type RemovedNode, type TrustComponents } from './trust/trust.js'
+export { Secrets, type SecretsComponents, type SecretView } from './trust/secrets.js'
+export { auditView, type AuditRecord } from './trust/audit.js'
+export { Operations, type DeployResult, type InviteOptions, type OperationsComponents } from './ops/operations.js'
+export { nodesView, psView, servicesView, type NodeView, type ReplicaView, type ServiceView, type ViewComponents } from './ops/views.js'
+export { statusView, type StatusComponents, type StatusView } from './ops/status-view.js'
+export { EventLog, type EventKind, type EventListener, type MeshEvent } from './events/event-log.js'
+export { DRIFT_AFTER_MS, EventWatch } from './events/event-watch.js'
+export { collapseEchoes, MeshEvents, type EventItem, type EventsBatch, type EventsRequest } from './events/mesh-events.js'
+export { DEFAULT_LOGS_LIMITS, LogsServer, type LogsLimits } from './logs/logs-server.js'
+export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
+
+export { MemoryRuntime, type MemoryRuntimeInit } from '../runtime/memory.js'
+export { MemoryEngine, type Delay, type MemoryEngineInit } from '../runtime/memory-engine.js'
+export * from '../runtime/types.js'
+export * from '../runtime/errors.js'
+export * from '../errors.js'

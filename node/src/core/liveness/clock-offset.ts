@@ -1,0 +1,103 @@
+/**
+ * How far this node's clock is from the mesh's, from what it already
+ * receives: every heartbeat carries its sender's clock (`time`, signed).
+ * `time - arrival` is the sender's clock minus ours, less the message's
+ * delay; the largest of a peer's last 20 samples is the one with the least
+ * delay (NTP's minimum-delay filter, RFC 5905 §10). The mesh's clock is the
+ * median over this node and its peers, so one node with a bad clock moves
+ * no one else's estimate. Entries stamped more than the drift bound
+ * (`State`'s `maxClockAhead`, 60 s) ahead of a node's clock are refused by
+ * it: a node that runs ahead writes entries the others refuse, one that runs
+ * behind refuses theirs.
+ */
+
+export interface ClockOffset {
+  /** ms this node's clock is ahead of the mesh's (negative: behind): the median over this node and the peers heard */
+  aheadMs: number
+  /** peers heard */
+  peers: number
+  /** peers whose clocks run so far behind this node's that they refuse its changes, and by how much this node is ahead */
+  refusedBy: PeerOffset[]
+  /** peers whose clocks run so far ahead of this node's that it refuses their changes */
+  refusing: PeerOffset[]
+}
+
+/** ms this node's clock is ahead of one peer's (negative: behind) */
+export interface PeerOffset { node: string, aheadMs: number }
+
+/** samples kept per peer: a busy machine delays some heartbeats by seconds, rarely twenty in a row */
+const WINDOW = 20
+/** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
+export const CLOCK_WARN_MS = 5_000
+
+/**
+ * The last 20 offsets of each peer's heartbeat clock against ours (`sample`), and the estimate over the peers heard now (`estimate`)
+ */
+export class ClockOffsets {
+  private readonly samples = new Map<string, number[]>()
+
+  /** a heartbeat from `peer` stamped `peerTime` by its clock arrived at `localNow` by ours */
+  sample (peer: string, peerTime: number, localNow: number): void {
+    let window = this.samples.get(peer)
+    if (window === undefined) this.samples.set(peer, window = [])
+    window.push(peerTime - localNow)
+    if (window.length > WINDOW) window.shift()
+  }
+
+  /** the estimate over these peers (the ones heard now), or undefined when none has been heard */
+  estimate (peers: Iterable<string>, maxClockAhead: number): ClockOffset | undefined {
+    // how far this node's clock is ahead of each peer's
+    const ahead: Array<[string, number]> = []
+    for (const peer of peers) {
+      const window = this.samples.get(peer)
+      if (window !== undefined && window.length > 0) ahead.push([peer, -Math.max(...window)])
+    }
+    if (ahead.length === 0) return undefined
+    return {
+      aheadMs: Math.round(median([0, ...ahead.map(([, ms]) => ms)])),
+      peers: ahead.length,
+      refusedBy: ahead.filter(([, ms]) => ms > maxClockAhead).map(([node, ms]) => ({ node, aheadMs: Math.round(ms) })),
+      refusing: ahead.filter(([, ms]) => -ms > maxClockAhead).map(([node, ms]) => ({ node, aheadMs: Math.round(ms) }))
+    }
+  }
+}
+
+/** the middle value; of two middle values, the one nearer 0 (this node's own clock): it blames itself only on a majority */
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  if (sorted.length % 2 === 1) return sorted[middle]
+  return Math.abs(sorted[middle - 1]) <= Math.abs(sorted[middle]) ? sorted[middle - 1] : sorted[middle]
+}
+
+const FIX = 'fix the clock with NTP (timedatectl set-ntp true, or chrony)'
+
+function size (ms: number): string {
+  const abs = Math.abs(ms)
+  return abs >= 3_600_000 ? `${Math.round(abs / 360_000) / 10} h` : abs >= 120_000 ? `${Math.round(abs / 6_000) / 10} min` : `${Math.round(abs / 100) / 10} s`
+}
+
+/**
+ * What an offset means for this node, in words: `refused` when most peers
+ * refuse this node's changes (its writes would be lost: it refuses them);
+ * `warn` when its clock is more than CLOCK_WARN_MS from the mesh's, or some
+ * peers refuse its changes or it refuses theirs; else `ok`
+ */
+export function clockVerdict (offset: ClockOffset | undefined, maxClockAhead: number): { level: 'ok' | 'warn' | 'refused', text: string } {
+  if (offset === undefined) return { level: 'ok', text: 'no peer heard yet' }
+  const bound = `${Math.round(maxClockAhead / 1000)} s`
+  const from = `from ${offset.peers} node${offset.peers === 1 ? '\'s' : 's\''} heartbeats`
+  const off = Math.abs(offset.aheadMs) > CLOCK_WARN_MS ? `This node's clock is ${size(offset.aheadMs)} ${offset.aheadMs > 0 ? 'ahead of' : 'behind'} the mesh (${from})` : undefined
+  const short = (peers: PeerOffset[]): string => peers.slice(0, 3).map(p => p.node.slice(-8)).join(', ') + (peers.length > 3 ? ', …' : '')
+  if (offset.refusedBy.length * 2 > offset.peers) {
+    const by = median(offset.refusedBy.map(p => p.aheadMs))
+    const most = offset.refusedBy.length === offset.peers ? `all ${offset.peers}` : `${offset.refusedBy.length} of ${offset.peers}`
+    return { level: 'refused', text: `This node's clock is ${size(by)} ahead of the other nodes' (${most} it hears, from their heartbeats): they refuse its changes (stamped over ${bound} ahead of their clocks), so it refuses writes; ${FIX} on this server` }
+  }
+  const parts: string[] = []
+  if (offset.refusedBy.length > 0) parts.push(`${offset.refusedBy.length} node(s) (${short(offset.refusedBy)}) run over ${bound} behind this node and refuse its changes`)
+  if (offset.refusing.length > 0) parts.push(`${offset.refusing.length} node(s) (${short(offset.refusing)}) run over ${bound} ahead of this node, which refuses their changes`)
+  if (off === undefined && parts.length === 0) return { level: 'ok', text: 'this node\'s clock agrees with the mesh' }
+  const whose = off !== undefined ? 'on this server' : 'on whichever server is wrong'
+  return { level: 'warn', text: `${off ?? 'Clocks disagree'}${parts.length > 0 ? `; ${parts.join('; ')}` : ': which change wins, and the times of logs and events, are off by as much'}; ${FIX} ${whose}` }
+}

@@ -1,0 +1,60 @@
+/**
+ * What the scheduler sees, derived from the replicated state and the live
+ * set: desired services with their container hashes, and the live member nodes
+ * with their capacity, labels, policy and cordons. Every node derives the
+ * same view from the same entries and live set, so all of them place alike.
+ */
+import { keys, containerHash, type State } from '@minga/protocol'
+import type { DesiredService, NodeInfo } from '@minga/scheduler'
+import { secretVersions, withSecrets } from '../trust/secret-versions.js'
+
+const hashes = new WeakMap<object, string>()
+/** the last list per state, valid while the state digest is unchanged */
+const lastDesired = new WeakMap<State, { digest: string, services: DesiredService[] }>()
+
+/** the desired services of the state, with their container hashes (secret versions folded in); cached per state digest */
+export function desiredServices (state: State): DesiredService[] {
+  const digest = state.digest()
+  const cached = lastDesired.get(state)
+  if (cached?.digest === digest) return cached.services
+  const out: DesiredService[] = []
+  const secrets = secretVersions(state)
+  for (const entry of state.records('service')) {
+    const record = entry.value
+    let hash = hashes.get(record)
+    if (hash === undefined) {
+      hash = containerHash(record.spec)
+      hashes.set(record, hash)
+    }
+    const id = `${record.spec.org}/${record.spec.name}`
+    out.push({ id, spec: record.spec, created: record.created, hash: withSecrets(hash, secrets.get(id)) })
+  }
+  return out
+}
+
+/** live members that have announced themselves with a node record */
+export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[] {
+  const out: NodeInfo[] = []
+  for (const peer of live) {
+    const org = state.memberOrg(peer)
+    const record = state.value(keys.node(peer))
+    if (org === undefined || record?.capacity === undefined) continue
+    out.push({
+      id: peer,
+      org,
+      capacity: record.capacity,
+      labels: record.labels,
+      cordoned: state.value(keys.cordon(peer)) !== undefined,
+      acceptOrgs: record.acceptOrgs,
+      shareForOthers: record.shareForOthers
+    })
+  }
+  return out
+}
+
+/** members that have not been removed */
+export function memberCount (state: State): number {
+  let count = 0
+  for (const [peer] of state.members()) if (state.revoked(peer) === undefined) count++
+  return count
+}

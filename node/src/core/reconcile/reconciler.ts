@@ -1,0 +1,392 @@
+/**
+ * The reconcile loop: place every desired service on the live nodes, plan
+ * this node's share against the containers it observes, and carry out the
+ * plan on the runtime. Runs on every relevant state change, live-set
+ * change, peer replica report and runtime event (debounced), and every
+ * `reconcileInterval` regardless. Failed starts back off exponentially per
+ * replica (replica-backoff.ts), so a missing image or a crash loop never
+ * spins the node.
+ *
+ * Stops run in the background: a replica that takes its grace period to
+ * stop holds up only the starts that need what it frees (its own slot, or
+ * host ports), never the loop. Whenever what this node runs changes, it
+ * tells the mesh at once in a heartbeat, because peers wait on it: an old
+ * owner stops a moved replica only once the new owner reports it healthy,
+ * and a rolling update takes its next step only once the last one serves.
+ */
+import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
+import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
+import { errorText, type Logger } from '../logger.js'
+import { SerialTask } from '../task.js'
+import { servicesOn } from './assignment-index.js'
+import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
+import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
+import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
+import { replicaNotes, runNote } from './replica-notes.js'
+import { isHealthy, replicaKey, replicaReports, reportKey, servicesById } from './replicas.js'
+import { watchRuntime } from './runtime-watch.js'
+import { Semaphore } from './semaphore.js'
+import { SingletonFences } from './singleton-fences.js'
+
+export type { ReplicaNote } from '../components.js'
+
+export interface ReconcilerComponents extends CoreComponents {
+  /** who is live, what the peers run, and a heartbeat now when what this node runs changed */
+  liveness: LiveSet & Pick<PeerReports, 'reportsFor'> & HeartbeatSender
+  runtime: Runtime
+  /** shared between nodes that see the same inputs (the simulator); default: this node's last placement */
+  placementCache?: PlacementCache
+  /** containers started at once, at most */
+  concurrency?: number
+  /**
+   * what a replica of a service gets beyond its spec: decrypted secrets as
+   * environment, and files (configs, secret files) with their content;
+   * throws when one is not here yet (the start is retried with back-off)
+   */
+  inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
+}
+
+const DEFAULT_CONCURRENCY = 4
+const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
+/** peers drop heartbeats that come faster than a quarter period; stay clear of that */
+const MIN_BEAT_SHARE = 0.3
+/** own stops remembered, at most */
+const MAX_OWN_STOPS = 1000
+
+interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
+
+/**
+ * The reconcile loop (see above): `start()` lists the runtime and watches it, state and liveness; each pass places,
+ * plans this node's share and carries it out; `run()` is one pass now. Failures back off per replica and become notes
+ */
+export class Reconciler implements ReconcileView {
+  private readonly cache: PlacementCache
+  private readonly slots: Semaphore
+  private readonly timers: Timer[] = []
+  private readonly unsubscribe: Array<() => void> = []
+  /** service#replica of starts and restarts under way */
+  private readonly inFlight = new Set<string>()
+  /** stops under way, by container id */
+  private readonly stopping = new Map<string, { key: string, ports: boolean, done: Promise<void> }>()
+  /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
+  private readonly ownStops = new Set<string>()
+  private readonly backoff = new ReplicaBackoff()
+  private pendingBeat?: Timer
+  private retryTimer?: { at: number, timer: Timer }
+  private watcher?: AbortController
+  private stopped = true
+  private observed: RuntimeContainer[] = []
+  private view?: View
+  private readonly fences: SingletonFences
+  private reported = ''
+  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
+
+  private readonly log: Logger
+  private readonly pass: SerialTask<Action[]>
+
+  constructor (private readonly init: ReconcilerComponents) {
+    this.log = init.logger.forComponent('reconcile')
+    this.pass = new SerialTask(init.clock, init.timing.reconcileDebounce, async () => await this.reconcile(), () => [])
+    this.cache = init.placementCache ?? new LruPlacementCache(1)
+    this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
+    this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
+  }
+
+  async start (): Promise<void> {
+    const { state, liveness, runtime, clock, timing } = this.init
+    this.stopped = false
+    this.pass.start()
+    this.observed = await runtime.list()
+    this.unsubscribe.push(state.subscribe((applied) => {
+      if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
+    }))
+    // a peer's changed replicas matter here only for services this node runs or is assigned
+    this.unsubscribe.push(liveness.onChange((change) => {
+      if (change.status || [...change.services].some(service => this.concerns(service))) this.schedule()
+    }))
+    this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
+    void watchRuntime(this.init, {
+      stopped: () => this.stopped,
+      find: (id) => this.observed.find(o => o.id === id),
+      ownStop: (id) => this.ownStops.has(id),
+      changed: () => this.schedule(),
+      watching: (controller) => { this.watcher = controller }
+    })
+    this.schedule()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.pass.stop()
+    this.pendingBeat?.cancel()
+    this.retryTimer?.timer.cancel()
+    for (const timer of this.timers.splice(0)) timer.cancel()
+    for (const off of this.unsubscribe.splice(0)) off()
+    this.watcher?.abort()
+  }
+
+  /** the assignment of the whole mesh for the current state and live set */
+  currentAssignment (): Assignment {
+    return this.refresh().assignment
+  }
+
+  /** the desired services of the current state (not of the last pass: a deploy shows at once) */
+  desired (): DesiredService[] {
+    return this.refresh().services
+  }
+
+  containers (): RuntimeContainer[] {
+    return this.observed
+  }
+
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
+  replicaProblems (): ReplicaNote[] {
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
+    const byId = servicesById(this.refresh().services)
+    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+  }
+
+  /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
+  problemReport (): ReplicaProblemReport[] {
+    const assignment = this.view?.assignment
+    if (assignment === undefined) return []
+    const self = this.init.identity.peerId
+    const runs = new Set(this.observed.map(c => replicaKey(c.service, c.replica)))
+    return this.replicaProblems()
+      .filter(p => assignment.services[p.service]?.[p.replica] === self || runs.has(replicaKey(p.service, p.replica)))
+      .slice(0, MAX_HEARTBEAT_PROBLEMS)
+      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH), ...(p.probe === undefined ? {} : { probe: p.probe }) }))
+  }
+
+  /** what this node reports in its heartbeat */
+  replicaReport (): ReplicaReport[] {
+    return replicaReports(this.observed)
+  }
+
+  allocated (): Resources {
+    // the services of the last placement: every heartbeat asks, and a fresh view costs a pass over the live set
+    const byId = new Map((this.view?.services ?? []).map(s => [s.id, s.spec.resources]))
+    const total = { cpu: 0, memory: 0 }
+    for (const c of this.observed) {
+      if (c.state === 'exited') continue
+      const r = byId.get(c.service)
+      if (r !== undefined) { total.cpu += r.cpu; total.memory += r.memory }
+    }
+    return total
+  }
+
+  /** a pass soon (debounced by `reconcileDebounce`) */
+  schedule (): void {
+    this.pass.schedule()
+  }
+
+  /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
+  async run (): Promise<Action[]> {
+    return await this.pass.run()
+  }
+
+  private async reconcile (): Promise<Action[]> {
+    try {
+      this.stats.runs++
+      this.observed = await this.init.runtime.list()
+      this.announce()
+      const actions = this.planNow()
+      const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
+      for (const action of actions) {
+        if (action.type === 'stop') continue
+        // a start waits for the stops it needs: its own replica's old copy, or a copy holding host ports
+        const needs = stops.filter(s => s.key === replicaKey(action.service, action.replica) || (s.ports && this.publishesPorts(action.service)))
+        if (needs.length === 0) void this.execute(action)
+        else void Promise.all(needs.map(async s => await s.done)).then(() => this.execute(action))
+      }
+      return actions
+    } catch (err) {
+      this.stats.failures++
+      this.log.error('reconcile pass failed: %s', errorText(err))
+      return []
+    }
+  }
+
+  /** services and assignment for the current state digest and live set, placed only when they changed */
+  private refresh (): View {
+    const { state, liveness } = this.init
+    const key = liveness.liveKey()
+    if (this.view?.key === key) return this.view
+    const live = liveness.live()
+    const members = memberCount(state)
+    const confirmed = liveness.confirmed()
+    const fingerprint = `${state.digest()}|${live.join(',')}|${confirmed * 2 > members ? 'q' : confirmed}`
+    const services = desiredServices(state)
+    let assignment = this.cache.get(fingerprint)
+    if (assignment === undefined) {
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed })
+      this.cache.set(fingerprint, assignment)
+    }
+    if (this.view !== undefined) this.fences.moved(this.view.assignment, assignment, services, live)
+    this.view = { key, fingerprint, live, services, assignment }
+    return this.view
+  }
+
+  /** true when this node runs or is assigned a replica of the service */
+  private concerns (service: string): boolean {
+    // the last pass's assignment is good enough here: a change of the live set schedules a pass anyway
+    const assignment = this.view?.assignment
+    return this.observed.some(c => c.service === service) || (assignment !== undefined && servicesOn(assignment, this.init.identity.peerId).has(service))
+  }
+
+  /**
+   * The plan for this node. The planner sees only the services this node
+   * runs or is assigned, and the peers' reports of those: what it decides
+   * for a service depends on nothing else, and a mesh of thousands of
+   * services then costs each node only its own share
+   */
+  private planNow (): Action[] {
+    const { liveness, identity, clock } = this.init
+    const { services: all, assignment, live } = this.refresh()
+    const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
+    const byId = servicesById(all)
+    const services = [...mine].flatMap(id => byId.get(id) ?? [])
+    const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
+    this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
+    const liveSet = new Set(live)
+    const singletons = new Set(services.filter(s => s.spec.singleton).map(s => s.id))
+    const peers = new Map<string, PeerReplica[]>()
+    for (const service of mine) {
+      for (const [peer, reports] of liveness.reportsFor(service)) {
+        if (!liveSet.has(peer) && !(singletons.has(service) && this.fences.holds(peer))) continue
+        const list = peers.get(peer)
+        if (list === undefined) peers.set(peer, [...reports])
+        else list.push(...reports)
+      }
+    }
+    this.fences.addCopies(peers, singletons, liveSet)
+    const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
+    return plan({ self: identity.peerId, services, assignment, observed, peers })
+  }
+
+  /** the desired service with this id, in the current state */
+  private service (id: string): DesiredService | undefined {
+    return servicesById(this.refresh().services).get(id)
+  }
+
+  private publishesPorts (service: string): boolean {
+    return this.service(service)?.spec.ports.some(p => p.host !== undefined) ?? false
+  }
+
+  /** start the stop, or join the one already under way for that container */
+  private stopInBackground (action: Action & { type: 'stop' }): { key: string, ports: boolean, done: Promise<void> } {
+    const under = this.stopping.get(action.containerId)
+    if (under !== undefined) return under
+    const key = replicaKey(action.service, action.replica)
+    const stop = { key, ports: this.publishesPorts(action.service), done: Promise.resolve() }
+    this.stopping.set(action.containerId, stop)
+    stop.done = this.carryOut(action).finally(() => {
+      this.stopping.delete(action.containerId)
+      this.schedule()
+    })
+    return stop
+  }
+
+  private async execute (action: Action): Promise<void> {
+    const key = replicaKey(action.service, action.replica)
+    if (this.stopped || this.inFlight.has(key) || this.backoff.waiting(key, this.init.clock.now())) return
+    this.inFlight.add(key)
+    try {
+      await this.slots.acquire()
+      try {
+        await this.carryOut(action)
+      } finally {
+        this.slots.release()
+      }
+    } finally {
+      this.inFlight.delete(key)
+      this.schedule()
+    }
+  }
+
+  private async carryOut (action: Action): Promise<void> {
+    const { runtime, clock, identity, events } = this.init
+    const key = replicaKey(action.service, action.replica)
+    const emit = (kind: 'replica-start' | 'replica-stop' | 'replica-error', reason: string): void =>
+      events.emit({ time: clock.now(), node: identity.peerId, kind, subject: key, reason })
+    try {
+      if (action.type === 'stop' || action.type === 'restart') {
+        const down = this.observed.find(c => c.id === action.containerId)
+        this.markOwnStop(action.containerId)
+        await runtime.stop(action.containerId)
+        this.stats.stops++
+        this.observed = this.observed.filter(c => c.id !== action.containerId)
+        if (action.type === 'stop') emit('replica-stop', action.reason)
+        // a crashed or unhealthy replica counts against its back-off, so a crash loop slows down; its note says why, until a copy serves
+        else this.recordFailure(action, down === undefined ? action.reason : runNote(down, action.reason), { ran: true, probe: down?.probe })
+        this.announce()
+      }
+      if (action.type === 'start' || action.type === 'restart') {
+        const service = this.service(action.service)
+        if (service === undefined) return
+        const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
+        // report it in the very next heartbeat, without waiting for the next pass to list it
+        this.observed = [...this.observed.filter(c => c.id !== started.id), started]
+        this.stats.starts++
+        emit('replica-start', action.reason)
+        this.announce()
+      }
+    } catch (err) {
+      const message = errorText(err)
+      this.stats.failures++
+      this.log.error('%s of %s failed: %s', action.type, key, message)
+      this.recordFailure(action, message)
+      emit('replica-error', message)
+    }
+  }
+
+  private markOwnStop (containerId: string): void {
+    this.ownStops.add(containerId)
+    // the engine reports an exit after the stop returns at the latest; a few hundred ids outlast any such delay
+    if (this.ownStops.size > MAX_OWN_STOPS) this.ownStops.delete(this.ownStops.values().next().value as string)
+  }
+
+  private recordFailure (action: Action, error: string, how?: FailureDetails): void {
+    const { clock } = this.init
+    // a pass when the back-off ends, not only at the next periodic one
+    this.passAt(this.backoff.fail(action.service, action.replica, error, clock.now(), how))
+  }
+
+  /** a pass at this time (local clock), unless one is due before */
+  private passAt (at: number): void {
+    const { clock } = this.init
+    if (this.stopped || (this.retryTimer !== undefined && this.retryTimer.at <= at)) return
+    this.retryTimer?.timer.cancel()
+    this.retryTimer = {
+      at,
+      timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
+    }
+  }
+
+  /**
+   * Publish a heartbeat now when what this node reports changed since its
+   * last one; a peer that waits for this replica need not wait a whole
+   * period. Never faster than peers accept heartbeats.
+   */
+  private announce (): void {
+    if (this.stopped) return
+    const { liveness, clock, timing } = this.init
+    const report = reportKey(this.replicaReport())
+    const last = liveness.own()
+    if (last !== undefined && reportKey(last.replicas) === report) return
+    if (this.pendingBeat !== undefined) return
+    const gap = timing.heartbeatInterval * MIN_BEAT_SHARE
+    const wait = last === undefined ? 0 : last.time + gap - clock.now()
+    if (wait <= 0) {
+      liveness.beat()
+      return
+    }
+    this.pendingBeat = clock.after(wait, () => {
+      this.pendingBeat = undefined
+      this.announce()
+    })
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * State sync. A local write goes out on the entries topic at once; every
+ * `syncInterval` the node runs anti-entropy with one live peer (preferring
+ * one whose heartbeat shows a different state digest): it sends its
+ * high-water marks, the peer answers with what it holds above them, in
+ * pages, plus its own marks. This heals lost gossip and partitions.
+ */
+import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
+import type { Timer } from '../clock.js'
+import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import { errorText, type Logger } from '../logger.js'
+import type { Mesh } from '../mesh.js'
+
+export interface SyncComponents extends CoreComponents {
+  mesh: Mesh
+  /** picks the peer of a round: live ones, those whose heartbeat shows another digest first */
+  liveness: Pick<LiveSet, 'live'> & Pick<PeerReports, 'peer'>
+  /** [0, 1), the choice of peer; the simulator passes its seeded generator */
+  random: () => number
+  /** the simulator shares a cache of decoded messages between its nodes */
+  decode?: (data: Uint8Array) => WireMessage
+}
+
+const PAGE_SIZE = 500
+const MAX_PAGES_PER_ROUND = 20
+/** with every digest equal, still check one random peer every this many rounds */
+const IDLE_ROUNDS_PER_CHECK = 5
+
+/**
+ * Gossip of this node's writes and anti-entropy rounds every `syncInterval` ms (see above); `round(peer)` runs one now
+ * and returns the entries applied. A failed round is counted (`stats.failures`) and logged; the next one retries
+ */
+export class Sync {
+  private timer?: Timer
+  private readonly unsubscribe: Array<() => void> = []
+  private running = false
+  private idleRounds = 0
+  readonly stats = { rounds: 0, pulled: 0, failures: 0, gossipIn: 0, gossipOut: 0 }
+
+  private readonly log: Logger
+
+  constructor (private readonly init: SyncComponents) {
+    this.log = init.logger.forComponent('sync')
+  }
+
+  start (): void {
+    const { state, mesh, clock, timing, identity } = this.init
+    this.unsubscribe.push(state.subscribe((applied) => {
+      const mine = applied.filter(e => e.author === identity.peerId)
+      if (mine.length > 0) this.publish(mine)
+    }))
+    this.unsubscribe.push(mesh.subscribe(topics.entries(state.meshId), (data, from) => { void this.onGossip(data, from) }))
+    mesh.handle(protocols.sync(state.meshId), async (data, from) => await this.serve(data, from))
+    this.timer = clock.every(timing.syncInterval, () => { void this.round() })
+  }
+
+  stop (): void {
+    this.timer?.cancel()
+    for (const off of this.unsubscribe.splice(0)) off()
+  }
+
+  private publish (entries: Entry[]): void {
+    this.stats.gossipOut += entries.length
+    this.init.mesh.publish(topics.entries(this.init.state.meshId), encodeMessage({ type: 'entries', entries }))
+  }
+
+  private async onGossip (data: Uint8Array, from: string): Promise<void> {
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) return
+    try {
+      const message = (this.init.decode ?? decodeMessage)(data)
+      if (message.type !== 'entries') return
+      this.stats.gossipIn += message.entries.length
+      await state.merge(message.entries)
+    } catch (err) {
+      // malformed gossip is dropped; a failed save is retried by anti-entropy
+      this.log.error('gossip from %s not merged: %s', from, errorText(err))
+    }
+  }
+
+  /** answer a peer's sync request: what we hold above its marks, one page */
+  private async serve (data: Uint8Array, from: string): Promise<Uint8Array> {
+    const { state } = this.init
+    if (state.memberOrg(from) === undefined || state.revoked(from) !== undefined) {
+      return encodeMessage({ type: 'error', code: 'not-member', message: 'Only members of the mesh may sync' })
+    }
+    const request = (this.init.decode ?? decodeMessage)(data)
+    if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
+    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
+    const { entries, more, cursor } = state.entriesSince(request.marks, { limit: PAGE_SIZE, after: request.after })
+    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more, cursor })
+  }
+
+  /** one anti-entropy round with one peer; returns the number of entries applied */
+  async round (peer = this.pickPeer()): Promise<number> {
+    if (peer === undefined || this.running) return 0
+    this.running = true
+    this.stats.rounds++
+    let applied = 0
+    try {
+      const { state, mesh } = this.init
+      const marks = state.highWaterMarks()
+      let after: string | undefined
+      let firstMarks: Record<string, number> | undefined
+      for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
+        const request = encodeMessage({ type: 'sync-request', marks, digest: state.digest(), after })
+        const response = (this.init.decode ?? decodeMessage)(await mesh.request(peer, protocols.sync(state.meshId), request))
+        if (response.type !== 'sync-response') throw new Error(response.type === 'error' ? response.message : 'unexpected sync answer')
+        // adopt the marks of the first page: whatever they cover was already held when the paging began
+        firstMarks ??= response.marks
+        const result = await state.merge(response.entries, response.more ? {} : { remoteMarks: firstMarks })
+        applied += result.applied.length
+        this.stats.pulled += response.entries.length
+        if (!response.more) break
+        after = response.cursor
+      }
+    } catch (err) {
+      this.stats.failures++
+      this.log.error('anti-entropy with %s failed: %s', peer, errorText(err))
+    } finally {
+      this.running = false
+    }
+    return applied
+  }
+
+  private pickPeer (): string | undefined {
+    const { liveness, identity, state, random } = this.init
+    const peers = liveness.live().filter(p => p !== identity.peerId)
+    if (peers.length === 0) return undefined
+    const digest = state.digest()
+    const behind = peers.filter(p => {
+      const heartbeat = liveness.peer(p)?.heartbeat
+      return heartbeat !== undefined && heartbeat.digest !== digest
+    })
+    if (behind.length > 0) {
+      this.idleRounds = 0
+      return behind[Math.floor(random() * behind.length)]
+    }
+    if (++this.idleRounds < IDLE_ROUNDS_PER_CHECK) return undefined
+    this.idleRounds = 0
+    return peers[Math.floor(random() * peers.length)]
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Virtual time, the simulator's engine and the core tests' clock: whole
+ * milliseconds since the epoch, an event queue, and the `Clock` the node
+ * core runs on. A test runs the core on it exactly: a 3 s timeout is 3 s
+ * of virtual time, however loaded the machine.
+ *
+ * The core is asynchronous (state merges, the runtime), so between two
+ * instants of virtual time the engine lets every pending promise settle:
+ * before the clock moves forward it yields one macrotask
+ * (`setImmediate`), and Node runs the whole microtask queue, chains
+ * included, first. Events of the same millisecond run back to back. Nothing
+ * else (no timer, no I/O) feeds the process, so the interleaving, and with
+ * it the run, is a function of the seed alone.
+ */
+import type { Clock, Timer } from './clock.js'
+import { EventQueue, type SimEvent } from './event-queue.js'
+
+/** 2026-01-01T00:00:00Z: virtual time starts here */
+export const SIM_EPOCH = 1_767_225_600_000
+
+export interface RunProgress {
+  /** virtual ms since the start */
+  elapsed: number
+  events: number
+  wallMs: number
+}
+
+export interface RunOptions {
+  onProgress?: (progress: RunProgress) => void
+  /** wall ms between progress calls; default 1000 */
+  progressEvery?: number
+}
+
+const drain = async (): Promise<void> => { await new Promise<void>(resolve => setImmediate(resolve)) }
+
+/** a virtual clock with its event queue; `run(until)` plays the events up to then */
+export class VirtualClock implements Clock {
+  readonly queue = new EventQueue()
+  readonly epoch: number
+  private time: number
+  /** events run so far */
+  events = 0
+  /** macrotask yields so far (one per distinct instant) */
+  drains = 0
+  private readonly wallStart = performance.now()
+
+  constructor (epoch = SIM_EPOCH) {
+    this.epoch = epoch
+    this.time = epoch
+  }
+
+  now (): number {
+    return this.time
+  }
+
+  /** virtual ms since the start */
+  get elapsed (): number {
+    return this.time - this.epoch
+  }
+
+  /** run `fn` at virtual time `time` (never in the past) */
+  at (time: number, fn: () => void): SimEvent {
+    return this.queue.push(Math.max(this.time, Math.ceil(time)), fn)
+  }
+
+  after (ms: number, fn: () => void): Timer {
+    const event = this.at(this.time + Math.max(0, ms), fn)
+    return { cancel: () => { event.cancelled = true } }
+  }
+
+  every (ms: number, fn: () => void): Timer {
+    const period = Math.max(1, ms)
+    let event: SimEvent
+    let cancelled = false
+    const tick = (): void => {
+      if (cancelled) return
+      event = this.at(this.time + period, tick)
+      fn()
+    }
+    event = this.at(this.time + period, tick)
+    return { cancel: () => { cancelled = true; event.cancelled = true } }
+  }
+
+  async sleep (ms: number, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted === true) { reject(signal.reason); return }
+      const onAbort = (): void => { event.cancelled = true; reject(signal?.reason) }
+      const event = this.at(this.time + Math.max(0, ms), () => { signal?.removeEventListener('abort', onAbort); resolve() })
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** run events until virtual time `until` (absolute ms); pending promises settle before each step forward */
+  async run (until: number, options: RunOptions = {}): Promise<void> {
+    const every = options.progressEvery ?? 1000
+    let lastReport = performance.now()
+    let sinceCheck = 0
+    for (;;) {
+      let next = this.queue.peekTime()
+      if (next > this.time) {
+        await drain()
+        this.drains++
+        next = this.queue.peekTime()
+        if (next > until) break
+        if (next > this.time) this.time = next
+      }
+      const event = this.queue.pop()!
+      this.events++
+      event.fn()
+      if (++sinceCheck >= 4096 && options.onProgress !== undefined) {
+        sinceCheck = 0
+        const wall = performance.now()
+        if (wall - lastReport >= every) {
+          lastReport = wall
+          options.onProgress({ elapsed: this.elapsed, events: this.events, wallMs: wall - this.wallStart })
+        }
+      }
+    }
+    if (until > this.time) this.time = until
+    await drain()
+  }
+}
+
+/**
+ * One node's view of the clock: the same time, but its timers die with the
+ * process. After `kill()` no timer of this incarnation fires again and its
+ * sleeps never end, as in a process that was killed.
+ */
+export class NodeClock implements Clock {
+  private dead = false
+
+  constructor (private readonly sim: VirtualClock) {}
+
+  get alive (): boolean {
+    return !this.dead
+  }
+
+  kill (): void {
+    this.dead = true
+  }
+
+  now (): number {
+    return this.sim.now()
+  }
+
+  after (ms: number, fn: () => void): Timer {
+    return this.sim.after(ms, () => { if (!this.dead) fn() })
+  }
+
+  every (ms: number, fn: () => void): Timer {
+    const timer = this.sim.every(ms, () => {
+      if (this.dead) timer.cancel()
+      else fn()
+    })
+    return timer
+  }
+
+  async sleep (ms: number, signal?: AbortSignal): Promise<void> {
+    await this.sim.sleep(ms, signal)
+    if (this.dead) await new Promise<never>(() => {})
+  }
+}

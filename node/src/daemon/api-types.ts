@@ -1,0 +1,40 @@
+/**
+ * What the control API's routes are given: the node's operations and its
+ * trust and secrets services (the core's), and `NodeControl`, the few
+ * things only the daemon knows (door addresses, the private-network key,
+ * metrics, test-mode partitions). Routes never see the Daemon or NodeCore.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Operations } from '../core/ops/operations.js'
+import type { Secrets } from '../core/trust/secrets.js'
+import type { Trust } from '../core/trust/trust.js'
+
+/** the daemon's part: what the core cannot know */
+export interface NodeControl {
+  /** door addresses for an invite: this node's, then other live members' (at most 8) */
+  bootstrapAddrs: () => string[]
+  /** the private-network key of the mesh (bytes of the swarm key) */
+  psk: () => Promise<Uint8Array>
+  /** every metric of this node, in Prometheus' text format */
+  metrics: () => Promise<{ contentType: string, text: string }>
+  /** where the dashboard and /metrics answer, if they do */
+  httpUrl: () => string | undefined
+  /** test mode: refuse and drop connections to these peers (a partition), or heal with [] */
+  partition: (blocked: string[]) => Promise<void>
+}
+
+/** everything a route may use */
+export interface ApiContext {
+  operations: Operations
+  trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
+  secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  node: NodeControl
+}
+
+/** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */
+export type Handler = (ctx: { body: unknown, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse }) => Promise<unknown>
+
+/** where route modules register their routes; a handler that writes `res` itself (streams) returns nothing */
+export interface ApiRoutes {
+  add: (method: 'GET' | 'POST' | 'DELETE', path: string, handler: Handler) => void
+}
