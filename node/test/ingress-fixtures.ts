@@ -11,7 +11,7 @@ import { defaults } from '../src/host/libp2p-config.js'
 import { MemberGater } from '../src/host/gater.js'
 import { systemClock } from '../src/core/clock.js'
 import { Ingress, type IngressInit } from '../src/ingress/ingress.js'
-import type { IngressView } from '../src/ingress/view.js'
+import type { IngressView } from '../src/core/ingress/view.js'
 import type { ReplicaLocation } from '../src/core/ingress/choose.js'
 
 export const PROTOCOL = '/minga/test/forward/1.0.0'

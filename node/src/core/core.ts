@@ -17,6 +17,8 @@ import { LogsServer } from './logs/logs-server.js'
 import { nodeLogger, type ComponentLogger } from './logger.js'
 import type { Mesh } from './mesh.js'
 import { configFilesOf } from './ops/configs.js'
+import { MeshRouteView } from './ingress/view.js'
+import type { WebPorts } from './ingress/routes.js'
 import { Operations } from './ops/operations.js'
 import type { PlacementCache } from './reconcile/placement-cache.js'
 import { Reconciler } from './reconcile/reconciler.js'
@@ -51,6 +53,8 @@ export interface NodeCoreInit {
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
+  /** this node's shared web ports (default 80 and 443): deploys may not publish them while host names are routed there */
+  webPorts?: WebPorts
 }
 
 /**
@@ -80,6 +84,8 @@ export class NodeCore {
   readonly eventWatch: EventWatch
   /** what people ask this node to do and show (the control API and the simulator call it) */
   readonly operations: Operations
+  /** the routing mesh's view: services, healthy replicas here and elsewhere, and when they change */
+  readonly routes: MeshRouteView
   /** how far this node's clock is from its peers', from their heartbeats */
   readonly clockOffsets = new ClockOffsets()
   private capacity: Resources = { cpu: 0, memory: 0 }
@@ -148,8 +154,10 @@ export class NodeCore {
       clockOffset: () => this.clockOffset(),
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
       readLogs: (options) => this.readLogs(options),
-      meshEvents: this.meshEvents
+      meshEvents: this.meshEvents,
+      ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
+    this.routes = new MeshRouteView({ self, state: init.state, liveness: this.liveness, reconciler: this.reconciler })
   }
 
   /** ms for which a peer's heartbeats have shown another state digest than this node holds (0: they agree) */
@@ -188,11 +196,13 @@ export class NodeCore {
     this.trust.start()
     this.secrets.start()
     await this.reconciler.start()
+    this.routes.start()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.routes.stop()
     await this.reconciler.stop()
     this.eventWatch.stop()
     this.meshEvents.stop()

@@ -10,7 +10,8 @@
  * `sync/` (gossip and anti-entropy of entries), `reconcile/` (place, plan,
  * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
  * (what operators ask and see), `events/` (the event log, what is news,
- * mesh-wide events), `logs/` (the logs protocol). `NodeCore` wires them;
+ * mesh-wide events), `logs/` (the logs protocol), `ingress/` (the routing
+ * mesh's rules, its view and its forwarding loop). `NodeCore` wires them;
  * `components.ts` holds what they read of one another.
  *
  * @example
@@ -51,6 +52,12 @@ export { DRIFT_AFTER_MS, EventWatch } from './events/event-watch.js'
 export { collapseEchoes, MeshEvents, type EventItem, type EventsBatch, type EventsRequest } from './events/mesh-events.js'
 export { DEFAULT_LOGS_LIMITS, LogsServer, type LogsLimits } from './logs/logs-server.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
+export { forwardOrder, type ForwardOrderOptions, type ReplicaLocation } from './ingress/choose.js'
+export { Forwarder, type ConnectRequest, type ForwardDialer, type Forwarded, type ForwarderComponents, type ForwarderInit, type LocalTarget, type ReplicaDirectory } from './ingress/forwarder.js'
+export { DEFAULT_WEB_PORTS, routeConflicts, routeTable, type PublishedPort, type RouteConflict, type RouteTable, type RoutedService, type WebPorts, type WebRoute } from './ingress/routes.js'
+export { mayReach, resolveName, type Caller, type NameAnswer } from './ingress/names.js'
+export { authorizeForward, expectsProxyHeader, type ForwardContext, type ForwardVerdict } from './ingress/authorize.js'
+export { MeshRouteView, type IngressView, type MeshRouteViewComponents } from './ingress/view.js'
 
 export { MemoryRuntime, type MemoryRuntimeInit } from '../runtime/memory.js'
 export { MemoryEngine, type Delay, type MemoryEngineInit } from '../runtime/memory-engine.js'

@@ -27,10 +27,10 @@ import { Listeners, socketEnds, type ListenSpec } from './listeners.js'
 import { Names, type NamesInit } from './names.js'
 import { pipeSocketStream, pipeSockets, type PipeResult } from './pipe.js'
 import { proxyHeader } from './proxy-header.js'
-import type { IngressView } from './view.js'
+import type { IngressView } from '../core/ingress/view.js'
 import { serveWeb } from './web.js'
 
-export type { IngressView } from './view.js'
+export type { IngressView } from '../core/ingress/view.js'
 
 export interface IngressComponents {
   libp2p: Libp2p

@@ -3,6 +3,7 @@
  * ports, health check, volumes and network. Pure: docker.ts sends it.
  */
 import { createHash } from 'node:crypto'
+import { isHostModePort } from '@minga/protocol'
 import { DOCKER_LOG_CONFIG } from './constants.js'
 import { RuntimeStartError } from './errors.js'
 import { LABELS } from './types.js'
@@ -88,7 +89,7 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     const key = `${port.container}/${port.protocol}`
     exposed[key] = {}
     if (port.host === undefined || networkMode === 'host') continue
-    if (options.network !== undefined && (port.mode ?? 'ingress') === 'ingress') continue
+    if (options.network !== undefined && !isHostModePort(port)) continue
     // one container port may be published on several host ports or addresses
     bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }

@@ -10,9 +10,8 @@
  * sending node runs: a node speaks only for its own containers, so a
  * member cannot borrow another organization's access.
  */
-import type { ServiceSpec } from '@minga/protocol'
+import { isIngressPort, type ServiceSpec } from '@minga/protocol'
 import { mayReach } from './names.js'
-import { isIngressPort } from './routes.js'
 import type { ForwardErrorCode, ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
 
 export interface ForwardContext {

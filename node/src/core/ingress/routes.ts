@@ -10,7 +10,7 @@
  * (`routeConflicts`); if two nodes accept such deploys at the same moment,
  * the younger service is listed in `conflicts` and gets no listener.
  */
-import type { HttpRoute, PortSpec, ServiceSpec } from '@minga/protocol'
+import { isIngressPort, type HttpRoute, type ServiceSpec } from '@minga/protocol'
 
 export interface RoutedService {
   /** `org/name` */
@@ -69,11 +69,6 @@ export interface RouteTableOptions {
 }
 
 export const DEFAULT_WEB_PORTS: WebPorts = { http: 80, tls: 443 }
-
-/** is `port` published through the routing mesh (a host port, mode ingress or unset) */
-export function isIngressPort (port: PortSpec): port is PortSpec & { host: number } {
-  return port.host !== undefined && (port.mode ?? 'ingress') === 'ingress'
-}
 
 export function routeTable (services: readonly RoutedService[], options: RouteTableOptions = {}): RouteTable {
   const ordered = [...services].sort((a, b) => a.created < b.created ? -1 : a.created > b.created ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

@@ -15,6 +15,7 @@ import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
 import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
 import { clockVerdict } from '../liveness/clock-offset.js'
+import { routeConflicts, type WebPorts } from '../ingress/routes.js'
 import { chunksOf, dropChunks, missingChunks, storeChunks } from './configs.js'
 import { statusView, type StatusComponents, type StatusView } from './status-view.js'
 import { nodesView, psView, servicesView, type NodeView, type ReplicaView, type ServiceView } from './views.js'
@@ -26,6 +27,8 @@ export interface OperationsComponents extends StatusComponents {
   /** the logs of a service's replicas from every node that runs them, merged by time */
   readLogs: (options: GatherLogsOptions) => AsyncGenerator<LogItem>
   meshEvents: Pick<MeshEvents, 'gather' | 'follow'>
+  /** this node's shared web ports, which a published port may not take while a service routes host names there (default 80 and 443) */
+  webPorts?: WebPorts
 }
 
 export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
@@ -115,6 +118,7 @@ export class Operations {
       const missing = missingChunks(this.core.state, spec)
       if (missing.length > 0) throw new BadRequestError(`The content of ${spec.org}/${spec.name}'s config files is not on this node (${missing.length} chunk(s) missing); send it first (POST /v1/configs), as "minga deploy" does`)
     }
+    this.checkRoutes(specs)
     const results: DeployResult[] = []
     for (const spec of specs) {
       const key = keys.service(spec.org, spec.name)
@@ -131,6 +135,19 @@ export class Operations {
       results.push({ service: `${spec.org}/${spec.name}`, status: existing === undefined ? 'created' : 'updated' })
     }
     return results
+  }
+
+  /** ConflictError when `specs` would take a published port or a web host name that another service of the mesh holds */
+  private checkRoutes (specs: ServiceSpec[]): void {
+    const existing = this.core.state.records('service').map(e => ({ id: `${e.value.spec.org}/${e.value.spec.name}`, spec: e.value.spec, created: e.value.created }))
+    // a new service is younger than every service there is
+    const stamp = '\uffff'
+    const candidates = specs.map(spec => {
+      const id = `${spec.org}/${spec.name}`
+      return { id, spec, created: existing.find(s => s.id === id)?.created ?? stamp }
+    })
+    const conflicts = routeConflicts(candidates, existing, this.core.webPorts === undefined ? {} : { webPorts: this.core.webPorts })
+    if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '))
   }
 
   async remove (ref: string): Promise<void> {

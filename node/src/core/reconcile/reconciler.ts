@@ -15,7 +15,7 @@
  * and a rolling update takes its next step only once the last one serves.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
@@ -82,6 +82,8 @@ export class Reconciler implements ReconcileView {
   private view?: View
   private readonly fences: SingletonFences
   private reported = ''
+  private readonly containerListeners = new Set<() => void>()
+  private containersKey = ''
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   private readonly log: Logger
@@ -140,6 +142,12 @@ export class Reconciler implements ReconcileView {
 
   containers (): RuntimeContainer[] {
     return this.observed
+  }
+
+  /** `listener` runs when this node's containers (their state, health or address) may have changed; returns its remover */
+  onContainers (listener: () => void): () => void {
+    this.containerListeners.add(listener)
+    return () => { this.containerListeners.delete(listener) }
   }
 
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
@@ -273,7 +281,7 @@ export class Reconciler implements ReconcileView {
   }
 
   private publishesPorts (service: string): boolean {
-    return this.service(service)?.spec.ports.some(p => p.host !== undefined) ?? false
+    return this.service(service)?.spec.ports.some(isHostModePort) ?? false
   }
 
   /** start the stop, or join the one already under way for that container */
@@ -373,6 +381,7 @@ export class Reconciler implements ReconcileView {
    */
   private announce (): void {
     if (this.stopped) return
+    this.noticeContainers()
     const { liveness, clock, timing } = this.init
     const report = reportKey(this.replicaReport())
     const last = liveness.own()
@@ -388,5 +397,12 @@ export class Reconciler implements ReconcileView {
       this.pendingBeat = undefined
       this.announce()
     })
+  }
+
+  private noticeContainers (): void {
+    const key = this.observed.map(c => `${c.id}:${c.state}:${c.health}:${c.address ?? ''}`).join(',')
+    if (key === this.containersKey) return
+    this.containersKey = key
+    for (const listener of this.containerListeners) listener()
   }
 }
