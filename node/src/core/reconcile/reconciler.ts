@@ -22,6 +22,7 @@ import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileVi
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
+import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
@@ -82,8 +83,7 @@ export class Reconciler implements ReconcileView {
   private view?: View
   private readonly fences: SingletonFences
   private reported = ''
-  private readonly containerListeners = new Set<() => void>()
-  private containersKey = ''
+  private readonly changes = new ContainerChanges()
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   private readonly log: Logger
@@ -146,8 +146,7 @@ export class Reconciler implements ReconcileView {
 
   /** `listener` runs when this node's containers (their state, health or address) may have changed; returns its remover */
   onContainers (listener: () => void): () => void {
-    this.containerListeners.add(listener)
-    return () => { this.containerListeners.delete(listener) }
+    return this.changes.on(listener)
   }
 
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
@@ -381,7 +380,7 @@ export class Reconciler implements ReconcileView {
    */
   private announce (): void {
     if (this.stopped) return
-    this.noticeContainers()
+    this.changes.notice(this.observed)
     const { liveness, clock, timing } = this.init
     const report = reportKey(this.replicaReport())
     const last = liveness.own()
@@ -397,12 +396,5 @@ export class Reconciler implements ReconcileView {
       this.pendingBeat = undefined
       this.announce()
     })
-  }
-
-  private noticeContainers (): void {
-    const key = this.observed.map(c => `${c.id}:${c.state}:${c.health}:${c.address ?? ''}`).join(',')
-    if (key === this.containersKey) return
-    this.containersKey = key
-    for (const listener of this.containerListeners) listener()
   }
 }
