@@ -9,11 +9,11 @@
  * (under CI they fail).
  */
 import { createServer, connect, type AddressInfo } from 'node:net'
-import { networkInterfaces } from 'node:os'
 import Docker from 'dockerode'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chooseSubnet, serviceSubnet, inContainerRange } from '../src/ingress/subnet.js'
+import { hostNetworks } from '../src/ingress/setup.js'
 import { removeNetwork, type ServiceNetworkSpec } from '../src/runtime/docker-network.js'
 import { DockerRuntime } from '../src/runtime/index.js'
 import { rejection, replicaOf, waitFor } from './runtime-fixtures.js'
@@ -27,18 +27,14 @@ const it: (name: string, fn: () => Promise<void>) => void = engine ? test : proc
 
 const run = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`
 
-function hostNetworks (): string[] {
-  return Object.values(networkInterfaces()).flatMap(list => (list ?? []).filter(a => a.family === 'IPv4').map(a => a.cidr ?? a.address))
-}
-
-function networkSpec (seed: string): ServiceNetworkSpec {
-  const subnet = chooseSubnet(seed, hostNetworks())
+async function networkSpec (seed: string): Promise<ServiceNetworkSpec> {
+  const subnet = chooseSubnet(seed, await hostNetworks())
   if (subnet === undefined) throw new Error('no free /23 in 10.213.0.0/16 on this host')
   return { name: `minga-test-${seed}`, subnet: subnet.subnet, containers: subnet.containers, gateway: subnet.gateway, bridge: `mt-${seed}`.slice(0, 15) }
 }
 
 it('docker network: replicas join the node\'s network with the node as DNS server; only mode-host ports are Docker\'s; addresses are reported', async () => {
-  const network = networkSpec(`a${run}`)
+  const network = await networkSpec(`a${run}`)
   const runtime = new DockerRuntime({ meshId: `net-${run}`, nodeId: 'a', socketPath: socket, network })
   try {
     const c = await runtime.start(replicaOf('web', {
@@ -62,7 +58,7 @@ it('docker network: replicas join the node\'s network with the node as DNS serve
 })
 
 it('docker network: a container reaches a listener of the node on the gateway', async () => {
-  const network = networkSpec(`b${run}`)
+  const network = await networkSpec(`b${run}`)
   const runtime = new DockerRuntime({ meshId: `net-${run}`, nodeId: 'b', socketPath: socket, network })
   const heard: string[] = []
   const server = createServer((s) => { s.on('data', (d: Buffer) => heard.push(d.toString().trim())) })
@@ -82,8 +78,8 @@ it('docker network: a container reaches a listener of the node on the gateway', 
 })
 
 it('docker network: a network of that name with another subnet is an error that says what to do, and is left alone', async () => {
-  const network = networkSpec(`c${run}`)
-  const other = chooseSubnet(`other-${run}`, [...hostNetworks(), network.subnet])!
+  const network = await networkSpec(`c${run}`)
+  const other = chooseSubnet(`other-${run}`, [...await hostNetworks(), network.subnet])!
   await docker!.createNetwork({ Name: network.name, Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: other.subnet, Gateway: other.gateway }] } })
   const runtime = new DockerRuntime({ meshId: `net-${run}`, nodeId: 'c', socketPath: socket, network })
   try {

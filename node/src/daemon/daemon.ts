@@ -5,8 +5,9 @@
  * the clock, and the control API on a unix socket.
  */
 import '../polyfill.js'
+import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
-import { State, keys, type Resources } from '@minga/protocol'
+import { State, keys, protocols, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
@@ -19,6 +20,10 @@ import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
 import { DockerRuntime } from '../runtime/docker.js'
+import { Ingress } from '../ingress/ingress.js'
+import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
+import type { WebPorts } from '../core/ingress/routes.js'
+import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
@@ -48,6 +53,14 @@ export interface DaemonOptions {
   http?: string
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
+  /** addresses the routing mesh's published ports and shared web ports bind (default 0.0.0.0) */
+  publishOn?: string[]
+  /** the shared web ports (default 80 and 443); null turns them off */
+  webPorts?: WebPorts | null
+  /** the service network's /23, `off` for none (no routing mesh, no names: Docker publishes every port); default: one picked once and kept */
+  subnet?: string
+  /** resolvers for names outside the mesh (`IP` or `IP:port`); default the host's; [] for none */
+  dnsUpstream?: string[]
   log?: (line: string) => void
 }
 
@@ -66,6 +79,9 @@ export class Daemon implements NodeControl {
   private connector!: Connector
   private api!: ApiServer
   private http?: HttpServer
+  /** the routing mesh on this node, when it runs (Docker with a service network) */
+  ingress?: Ingress
+  private subnet?: ServiceSubnet
   /** every metric of this node: minga's, libp2p's, the process's */
   readonly registry = metricsRegistry()
   gater!: MemberGater
@@ -104,8 +120,7 @@ export class Daemon implements NodeControl {
     this.runtime = this.options.runtime === 'memory'
       // MINGA_MEMORY_START_MS: how long a pretend container takes to start (the sim-vs-real bench sets the simulator's figure)
       ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, startDelayMs: Number(process.env.MINGA_MEMORY_START_MS ?? 0) || 0 })
-      : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
-    if (this.options.runtime !== 'memory') await this.runtime.list()
+      : await this.dockerRuntime(mesh.meshId, identity.peerId, log)
     this.door = await startDoor({
       identity: doorIdentity,
       meshId: mesh.meshId,
@@ -132,6 +147,7 @@ export class Daemon implements NodeControl {
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
+    if (this.subnet !== undefined) await this.startIngress(mesh.meshId, identity.peerId, logger, log)
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
@@ -149,6 +165,56 @@ export class Daemon implements NodeControl {
     log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
     log(`door on ${this.doorAddrs().join(' ')}`)
     log(`control socket ${this.dataDir.socketPath}`)
+  }
+
+  /**
+   * The Docker runtime, on the node's service network unless `--subnet off`.
+   * An engine in another network namespace (the gateway is no address here)
+   * cannot be reached by the forwarder: the node runs without the network
+   */
+  private async dockerRuntime (meshId: string, peerId: string, log: (line: string) => void): Promise<DockerRuntime> {
+    const plain = (): DockerRuntime => new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket })
+    if (this.options.subnet === 'off') {
+      const runtime = plain()
+      await runtime.list()
+      log('service network off (--subnet off): no routing mesh and no service names; Docker publishes every port on the nodes that run it')
+      return runtime
+    }
+    const subnet = await nodeSubnet(this.dataDir.path, peerId, this.options.subnet)
+    const runtime = new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket, network: networkSpec(subnet, meshId, peerId) })
+    await runtime.list()
+    await runtime.ensureNetwork()
+    if (!await isLocalAddress(subnet.gateway)) {
+      log(`warning: the Docker engine's network ${subnet.subnet} is not reachable from this node (the engine runs in another network namespace); running without the routing mesh and service names`)
+      await runtime.close()
+      const fallback = plain()
+      await fallback.list()
+      return fallback
+    }
+    this.subnet = subnet
+    return runtime
+  }
+
+  /** the routing mesh: published ports, shared web ports, service names (these need root for the service addresses) */
+  private async startIngress (meshId: string, peerId: string, logger: ReturnType<typeof nodeLogger>, log: (line: string) => void): Promise<void> {
+    const subnet = this.subnet!
+    const publishOn = this.options.publishOn ?? ['0.0.0.0']
+    const webPorts = this.options.webPorts === undefined ? { http: 80, tls: 443 } : this.options.webPorts
+    const root = process.getuid?.() === 0
+    const upstream = this.options.dnsUpstream ?? await hostResolvers()
+    this.ingress = new Ingress({ libp2p: this.libp2p, self: peerId, clock: systemClock, view: this.core.routes }, {
+      protocol: protocols.forward(meshId),
+      publishOn,
+      webPorts,
+      logger,
+      ...(root ? { names: { subnet, bridge: networkSpec(subnet, meshId, peerId).bridge, addressFile: join(this.dataDir.path, 'service-addresses.json'), upstream, lookupCaller: callerLookup(async () => await this.runtime.list()) } } : {}),
+      onProblem: (what, error) => {
+        log(error === undefined ? `${what}: listening again` : `warning: ${error.message}`)
+        this.core.events.emit({ time: Date.now(), node: peerId, kind: 'ingress', subject: what, reason: error?.message ?? 'listening again' })
+      }
+    })
+    await this.ingress.start()
+    log(`routing mesh: published ports on ${publishOn.join(', ')}${webPorts === null ? '' : `, web ports ${webPorts.http} and ${webPorts.tls}`}; service network ${subnet.subnet}${root ? `, names by DNS on ${subnet.gateway}` : ' (service names need root: off)'}`)
   }
 
   /** what people ask this node to do and show */
@@ -208,6 +274,7 @@ export class Daemon implements NodeControl {
     await this.http?.close()
     await this.api?.close()
     this.connector?.stop()
+    await this.ingress?.stop()
     await this.core?.stop()
     await this.door?.stop()
     await this.libp2p?.stop()

@@ -17,6 +17,7 @@
 import { Socket } from 'node:net'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { NoReplicaError } from '../errors.js'
+import { errorText, nodeLogger, type ComponentLogger, type Logger } from '../core/logger.js'
 import type { Clock } from '../core/clock.js'
 import { authorizeForward, expectsProxyHeader } from '../core/ingress/authorize.js'
 import { Forwarder, type ConnectRequest, type Forwarded, type ForwarderInit } from '../core/ingress/forwarder.js'
@@ -48,7 +49,11 @@ export interface IngressInit extends ForwarderInit {
   /** the shared web ports; null turns them off */
   webPorts?: WebPorts | null
   /** service names for containers: the node's service network, its DNS; absent: no names */
-  names?: Omit<NamesInit, 'connect' | 'view'>
+  names?: Omit<NamesInit, 'connect' | 'view' | 'onProblem'>
+  /** where it says what it does and what fails (DEBUG=minga:*) */
+  logger?: ComponentLogger
+  /** a listener could not bind (with why), or bound after failing (no error) */
+  onProblem?: (what: string, error?: Error) => void
 }
 
 type Channel = Socket | Stream
@@ -72,15 +77,17 @@ export class Ingress {
   private table: RouteTable = { ports: [], web: new Map(), conflicts: [] }
   private readonly stopping = new AbortController()
   private following?: Promise<void>
+  private readonly log: Logger
 
   constructor (components: IngressComponents, init: IngressInit) {
     this.components = components
     this.init = init
+    this.log = (init.logger ?? nodeLogger(components.self)).forComponent('ingress')
     const { view } = components
     this.forwarder = new Forwarder<Channel>({
       self: components.self,
       clock: components.clock,
-      replicas: { healthy: view.healthy, changed: view.changed },
+      replicas: { healthy: service => view.healthy(service), changed: async signal => await view.changed(signal) },
       dialer: {
         local: async (target, options) => {
           const address = view.local(target.service).find(r => r.replica === target.replica)?.address
@@ -96,9 +103,13 @@ export class Ingress {
       accept: (request, from) => this.accept(request, from),
       onPiped: (_request, result) => this.count(result)
     })
-    this.listeners = new Listeners({ onConnection: (key, socket) => { void this.onConnection(key, socket) } })
+    const onProblem = (what: string, error?: Error): void => {
+      if (error !== undefined) this.log.error('%s', error.message)
+      init.onProblem?.(what, error)
+    }
+    this.listeners = new Listeners({ onConnection: (key, socket) => { void this.onConnection(key, socket) }, onChange: onProblem })
     if (init.names !== undefined) {
-      this.names = new Names({ ...init.names, view, connect: async (socket, request) => await this.forward(socket, request) })
+      this.names = new Names({ ...init.names, view, connect: async (socket, request) => await this.forward(socket, request), onProblem })
     }
   }
 
@@ -153,8 +164,9 @@ export class Ingress {
       try {
         await this.components.view.changed(signal)
         await this.refresh()
-      } catch {
+      } catch (err) {
         if (signal.aborted) return
+        this.log.error('the routes could not be brought in line: %s', errorText(err))
         await this.components.clock.sleep(1000, signal).catch(() => {})
       }
     }
@@ -174,7 +186,8 @@ export class Ingress {
     }
     const published = this.table.ports.find(p => p.protocol === 'tcp' && p.port === port)
     if (published === undefined) { socket.destroy(); return }
-    await this.forward(socket, { service: published.service, port: published.containerPort, via: 'port', proxyProtocol: expectsProxyHeader(this.components.view.spec(published.service) ?? { ports: [] }, published.containerPort), ...socketEnds(socket) }).catch(() => {})
+    await this.forward(socket, { service: published.service, port: published.containerPort, via: 'port', proxyProtocol: expectsProxyHeader(this.components.view.spec(published.service) ?? { ports: [] }, published.containerPort), ...socketEnds(socket) })
+      .catch((err: unknown) => { this.log('a connection to port %d was not forwarded: %s', port, errorText(err)) })
   }
 
   /**
@@ -212,8 +225,8 @@ export class Ingress {
   private accept (request: Parameters<typeof authorizeForward>[0], from: string): AcceptVerdict {
     const { view } = this.components
     const verdict = authorizeForward(request, from, {
-      spec: view.spec,
-      runsOn: view.runsOn,
+      spec: service => view.spec(service),
+      runsOn: (service, node) => view.runsOn(service, node),
       localHealthy: service => view.local(service).map(r => r.replica)
     })
     if (!verdict.ok) return verdict

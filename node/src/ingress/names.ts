@@ -37,6 +37,14 @@ export interface NamesInit {
   view: IngressView
   /** forward a caller's connection */
   connect: (socket: Socket, request: ConnectRequest) => Promise<PipeResult>
+  /** a service address could not be listened on (with why), or could after failing */
+  onProblem?: (what: string, error?: Error) => void
+  /**
+   * the service of this node's container at `address`, asked of the
+   * container engine: a container asks for names as soon as it starts, before
+   * the node's view of its containers has it
+   */
+  lookupCaller?: (address: string) => Promise<string | undefined>
 }
 
 export class Names {
@@ -51,7 +59,7 @@ export class Names {
     this.init = init
     this.addresses = new ServiceAddresses({ subnet: init.subnet, bridge: init.bridge, file: init.addressFile, addAddress: init.addAddress })
     this.dns = new NameServer({ address: init.subnet.gateway, port: init.dnsPort ?? 53, upstream: init.upstream, answer: async (name, from) => await this.answer(name, from) })
-    this.listeners = new Listeners({ onConnection: (key, socket) => { void this.onConnection(key, socket) } })
+    this.listeners = new Listeners({ onConnection: (key, socket) => { void this.onConnection(key, socket) }, onChange: init.onProblem })
   }
 
   async start (): Promise<void> {
@@ -82,17 +90,17 @@ export class Names {
   }
 
   /** the calling container's service and organization, if `address` is one of this node's containers */
-  private caller (address: string | undefined): { service: string, org: string, project?: string } | undefined {
+  private async caller (address: string | undefined): Promise<{ service: string, org: string, project?: string } | undefined> {
     const from = (address ?? '').replace(/^::ffff:/, '')
     if (!inContainerRange(this.init.subnet, from)) return undefined
-    const service = this.init.view.containerAt(from)
+    const service = this.init.view.containerAt(from) ?? await this.init.lookupCaller?.(from)
     const spec = service === undefined ? undefined : this.init.view.spec(service)
     if (service === undefined || spec === undefined) return undefined
     return { service, org: spec.org, ...(spec.project === undefined ? {} : { project: spec.project }) }
   }
 
   private async answer (name: string, from: string): Promise<DnsAnswer> {
-    const caller = this.caller(from)
+    const caller = await this.caller(from)
     if (caller === undefined) return { kind: 'refused' }
     const resolved = resolveName(name, caller, service => this.init.view.spec(service))
     if (resolved.kind === 'unknown') return { kind: 'nxdomain' }
@@ -107,7 +115,7 @@ export class Names {
     const [, org, name, portText] = key.split('/')
     const service = `${org}/${name}`
     const port = Number(portText)
-    const caller = this.caller(socket.remoteAddress)
+    const caller = await this.caller(socket.remoteAddress)
     const target = this.init.view.spec(service)
     if (caller === undefined || target === undefined || !mayReach(caller.org, target)) {
       this.refused++

@@ -120,7 +120,7 @@ async function addToBridge (address: string, bridge: string): Promise<void> {
     await exec('ip', ['addr', 'add', `${address}/32`, 'dev', bridge])
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '')
-    if (/File exists/.test(stderr)) return
+    if (/File exists|already assigned/.test(stderr)) return
     throw new Error(`Cannot add the service address ${address} to ${bridge}: ${(stderr === '' ? errorText(err) : stderr).trim()}; service names need the node to run as root (or with CAP_NET_ADMIN)`)
   }
 }

@@ -1,4 +1,5 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
+import { isIP } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
 import type { StatusView } from '@minga/node/api'
@@ -65,8 +66,12 @@ export function meshCommands (program: Command): void {
     .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
     .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
     .option('--http <address>', 'where the dashboard and /metrics listen: ADDRESS:PORT, or off (default 127.0.0.1:7948)')
+    .option('--publish-on <address>', 'an address the mesh\'s published ports and shared web ports bind (repeatable; default 0.0.0.0)', collect)
+    .option('--web-ports <http,tls>', 'the shared web ports, routed by Host and SNI: HTTP,TLS, or off (default 80,443)')
+    .option('--subnet <cidr>', 'the service network of this node\'s containers: a /23, or off (default: one of 10.213.0.0/16, picked once)')
+    .option('--dns-upstream <list>', 'resolvers for names outside the mesh: IP[:PORT],…, or off (default: the host\'s)')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --detach              # in the background, once ready')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -81,6 +86,7 @@ export function meshCommands (program: Command): void {
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
+      const routing = routingFlags(options)
       const daemon = nodeProcess({
         dataDir: ctx.dataDir,
         listen: options.listen,
@@ -92,6 +98,7 @@ export function meshCommands (program: Command): void {
         acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
         shareForOthers: share,
         http: options.http,
+        ...routing,
         testMode: process.env.MINGA_TEST_MODE === '1',
         log: (line) => process.stderr.write(line + '\n')
       })
@@ -174,4 +181,35 @@ function statusScreen (s: StatusView): string {
   if (s.problems.length > 0) lines.push('', 'What to look at:', ...s.problems.map((p: string) => `  ! ${p}`))
   if ((s.notes ?? []).length > 0) lines.push('', ...s.notes.map((n: string) => `  - ${n}`))
   return lines.join('\n')
+}
+
+/** `--publish-on`, `--web-ports`, `--subnet`, `--dns-upstream`, checked; CliError (usage) saying what each takes */
+function routingFlags (options: { publishOn?: string[], webPorts?: string, subnet?: string, dnsUpstream?: string }): { publishOn?: string[], webPorts?: { http: number, tls: number } | null, subnet?: string, dnsUpstream?: string[] } {
+  const out: ReturnType<typeof routingFlags> = {}
+  if (options.publishOn !== undefined) {
+    const addresses = options.publishOn.flatMap(a => a.split(',')).map(a => a.trim()).filter(Boolean)
+    const bad = addresses.find(a => isIP(a) === 0)
+    if (bad !== undefined || addresses.length === 0) throw new CliError(`--publish-on takes IP addresses of this host, like 0.0.0.0 or 192.0.2.10 (got ${JSON.stringify(bad ?? '')})`, EXIT.usage)
+    out.publishOn = addresses
+  }
+  if (options.webPorts !== undefined) {
+    if (options.webPorts === 'off') {
+      out.webPorts = null
+    } else {
+      const ports = options.webPorts.split(',').map(Number)
+      if (ports.length !== 2 || !ports.every(p => Number.isInteger(p) && p >= 1 && p <= 65535) || ports[0] === ports[1]) throw new CliError(`--web-ports takes two ports, HTTP,TLS, like 80,443, or off (got ${JSON.stringify(options.webPorts)})`, EXIT.usage)
+      out.webPorts = { http: ports[0], tls: ports[1] }
+    }
+  }
+  if (options.subnet !== undefined) {
+    if (options.subnet !== 'off' && !/^\d+\.\d+\.\d+\.\d+\/23$/.test(options.subnet)) throw new CliError(`--subnet takes a /23 like 10.213.14.0/23, or off (got ${JSON.stringify(options.subnet)})`, EXIT.usage)
+    out.subnet = options.subnet
+  }
+  if (options.dnsUpstream !== undefined) {
+    const servers = options.dnsUpstream === 'off' ? [] : options.dnsUpstream.split(',').map(s => s.trim()).filter(Boolean)
+    const bad = servers.find(s => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) === 0)
+    if (bad !== undefined) throw new CliError(`--dns-upstream takes resolvers like 192.0.2.53 or 192.0.2.53:5353, comma-separated, or off (got ${JSON.stringify(bad)})`, EXIT.usage)
+    out.dnsUpstream = servers
+  }
+  return out
 }

@@ -8,7 +8,7 @@ export type EventKind =
   | 'node-up' | 'node-suspect' | 'node-dead' | 'node-joined' | 'node-removed'
   | 'replica-start' | 'replica-stop' | 'replica-crash' | 'replica-healthy' | 'replica-unhealthy' | 'replica-error'
   | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
-  | 'secret' | 'governance' | 'clock'
+  | 'secret' | 'governance' | 'clock' | 'ingress'
 
 export interface MeshEvent {
   time: number
