@@ -26,3 +26,5 @@ export class SniffError extends MingaError {
     super(message)
   }
 }
+/** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
+export class SupervisorError extends MingaError {}

@@ -5,7 +5,7 @@
  * so a removed node is cut off as it would be in production.
  */
 import {
-  generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources
+  generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
 import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
@@ -228,7 +228,8 @@ async function sleepOn (ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-export function spec (org: string, name: string, extra: Record<string, unknown> = {}): any {
+/** a service spec of `org/name` as stored (one replica of busybox, 100m cpu, 32 MiB), with `extra` over it */
+export function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
     name,
     org,

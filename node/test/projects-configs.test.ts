@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { CONFIG_CHUNK_BYTES, keys } from '@minga/protocol'
+import { CONFIG_CHUNK_BYTES, keys, type ConfigFileSpec } from '@minga/protocol'
 import { TestCluster, spec, waitFor } from './core-cluster.js'
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
 /** a config file's spec and its chunks as base64, as the CLI sends them */
-function configFile (path: string, content: Buffer): { file: Record<string, unknown>, chunks: string[] } {
+function configFile (path: string, content: Buffer): { file: ConfigFileSpec, chunks: string[] } {
   const parts: Buffer[] = []
   for (let i = 0; i < content.length; i += CONFIG_CHUNK_BYTES) parts.push(content.subarray(i, i + CONFIG_CHUNK_BYTES))
   return { file: { path, size: content.length, chunks: parts.map(sha), mode: 0o444 }, chunks: parts.map(p => p.toString('base64')) }

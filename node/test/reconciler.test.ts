@@ -32,6 +32,7 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     liveKey: () => state.digest(),
     confirmed: () => 1,
     diedAt: () => undefined,
+    booting: () => false,
     reportsFor: () => new Map(),
     onChange: () => () => {},
     own: () => beats[beats.length - 1],

@@ -4,13 +4,10 @@
  * networks). The engine is MINGA_TEST_DOCKER_HOST (a unix socket) or
  * /var/run/docker.sock; without one the tests are skipped, except under CI.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import Docker from 'dockerode'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -19,8 +16,9 @@ import { DockerRuntime, LABELS, containerName } from '../src/runtime/index.js'
 import type { ImageProgress } from '../src/runtime/index.js'
 import { collectUntil, rejection, replicaOf, sleep, waitFor } from './runtime-fixtures.js'
 import { runRuntimeTests } from './runtime-suite.js'
+import { dockerEngineTests, dockerSocket } from './docker-fixtures.js'
 
-const socket = (process.env.MINGA_TEST_DOCKER_HOST ?? '/var/run/docker.sock').replace(/^unix:\/\//, '')
+const socket = dockerSocket()
 const run = `${process.pid}-${Date.now().toString(36)}`
 let meshes = 0
 let fakes = 0
@@ -91,13 +89,7 @@ test('docker: a missing image is pulled with progress; an error in the pull stre
   }
 })
 
-const engine = await engineAnswers()
-const missing = `no Docker engine at ${socket} (start one with "scripts/docker-engine.sh start test" and set MINGA_TEST_DOCKER_HOST)`
-if (!engine && process.env.CI === undefined) console.log(`skipped: ${missing}`)
-/** without an engine each test is registered as skipped (counted as such, never as passed); under CI it fails */
-const it: (name: string, fn: () => Promise<void>) => void = engine ? test : process.env.CI !== undefined ? (name) => test(name, () => assert.unreachable(`${missing}; CI always provides one`)) : test.skip
-
-if (engine) buildTestImages()
+const { engine, it } = await dockerEngineTests(socket)
 const docker = new Docker({ socketPath: socket })
 const hasBridge = engine && await docker.getNetwork('bridge').inspect().then(() => true, () => false)
 
@@ -222,32 +214,10 @@ async function withFakeEngine (onConnection: (socket: Socket) => void, body: (pa
   }
 }
 
-async function engineAnswers (): Promise<boolean> {
-  const probe = new DockerRuntime({ meshId: 'probe', nodeId: 'probe', socketPath: socket, callTimeoutMs: 3000 })
-  try {
-    await probe.capacity()
-    return true
-  } catch {
-    return false
-  } finally {
-    await probe.close()
-  }
-}
-
 async function stopAll (runtime: DockerRuntime): Promise<void> {
   for (const c of await runtime.list()) await runtime.stop(c.id, { graceMs: 0 })
   await runtime.close()
 }
 
 /** scripts/test-image.sh, found above this file or the working directory */
-function buildTestImages (): void {
-  for (let dir of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
-    for (; dir !== dirname(dir); dir = dirname(dir)) {
-      const script = join(dir, 'scripts', 'test-image.sh')
-      if (existsSync(script)) { execFileSync(script, [socket], { stdio: 'ignore' }); return }
-    }
-  }
-  throw new Error('scripts/test-image.sh not found; run the tests from the minga repository')
-}
-
 test.run()

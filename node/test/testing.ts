@@ -4,3 +4,4 @@
  * and LocalMesh do).
  */
 export { runMeshTests, type MeshHarness } from './mesh-suite.js'
+export { DAEMON_LIBRARIES, modulesLoadedBy } from './module-loads.js'

@@ -23,12 +23,13 @@
  *   if <org> is in the proposal's electorate
  * - entries of a revoked node above its revocation's `lastSeq`: pending
  */
+import { messageOf } from './errors.js'
 import { compareEntries, parseEntry, verifyEntry, type Entry } from './entry.js'
-import type { InviteRecord, ProposalRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
+import type { InviteRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
 import type { Json } from './canonical.js'
 import { hlcWall } from './hlc.js'
 import { keys, mergeRule, parseKey, type Key, type KeyKind, type RecordKey } from './keys.js'
-import { checkRecord } from './records.js'
+import { checkRecord, recordValue } from './records.js'
 import { proposalId, removalOf } from './governance.js'
 
 export interface AuthView {
@@ -79,7 +80,7 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
   if (revoked !== undefined && entry.seq > revoked.lastSeq) return wait('revoked', `${entry.author} was removed from the mesh`)
 
   if (entry.author === view.root && (key.kind === 'mesh' || (key.kind === 'member' && key.peer === view.root))) {
-    return key.kind === 'mesh' && (entry.value as any)?.root !== view.root ? reject('not-root', 'the mesh record must name its root') : OK
+    return key.kind === 'mesh' && recordValue(entry, 'mesh')?.root !== view.root ? reject('not-root', 'the mesh record must name its root') : OK
   }
   if (key.kind === 'mesh') return reject('not-root', 'only the mesh founder writes the mesh record')
 
@@ -88,9 +89,9 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
 
   switch (key.kind) {
     case 'member':
-      return authorizeByInvite(entry, (entry.value as any)?.invite, (entry.value as any)?.org, view)
+      return authorizeByInvite(entry, recordValue(entry, 'member')?.invite, recordValue(entry, 'member')?.org, view)
     case 'org':
-      return authorOrg === key.org ? OK : authorizeByInvite(entry, (entry.value as any)?.invite, undefined, view)
+      return authorOrg === key.org ? OK : authorizeByInvite(entry, recordValue(entry, 'org')?.invite, undefined, view)
     case 'node':
       return entry.author === key.peer ? OK : reject('not-self', 'only a node writes its own node record')
     case 'cordon':
@@ -158,14 +159,14 @@ function authorizeRevocation (entry: Entry, peer: string, authorOrg: string, vie
   if (peerOrg === undefined) return wait('not-member', `${peer} is not a member (yet)`)
   if (entry.author === peer || peerOrg === authorOrg) return OK
   if (removalOf(view, peerOrg) !== undefined) return OK
-  const record = entry.value as RevokedRecord
+  const record = recordValue(entry, 'revoked')!
   if (record.proof === undefined) return wait('wrong-org', `only members of ${peerOrg} remove its nodes, until the mesh removes ${peerOrg}`)
   if (view.revoked(peer) === undefined) return wait('revoked', `a raise of ${peer}'s revocation waits for the revocation`)
   let proof: Entry
   try {
     proof = parseEntry(record.proof)
-  } catch (err: any) {
-    return reject('bad-value', `the proof is not an entry: ${err.message}`)
+  } catch (err) {
+    return reject('bad-value', `the proof is not an entry: ${messageOf(err)}`)
   }
   if (proof.author !== peer || proof.seq !== record.lastSeq || !verifyEntry(view.meshId, proof)) {
     return reject('bad-value', `the proof must be ${peer}'s own signed entry of seq ${record.lastSeq}`)
@@ -175,7 +176,7 @@ function authorizeRevocation (entry: Entry, peer: string, authorOrg: string, vie
 
 function authorizeInvite (entry: Entry, id: string, authorOrg: string, view: AuthView): Verdict {
   const existing = view.invite(id)
-  const value = entry.value as InviteRecord
+  const value = recordValue(entry, 'invite')!
   if (existing === undefined || existing.issuerOrg === authorOrg) {
     if (value.issuerOrg !== authorOrg) return reject('wrong-org', `invite issuerOrg ${value.issuerOrg} is not the author's org ${authorOrg}`)
     if (!value.newOrg && value.org !== authorOrg) return reject('wrong-org', `members of ${authorOrg} invite only to ${authorOrg} or to a new org`)
@@ -195,7 +196,7 @@ function authorizeVote (id: string, org: string, authorOrg: string, view: AuthVi
 }
 
 function authorizeProposal (entry: Entry, id: string, view: AuthView): Verdict {
-  const proposal = entry.value as ProposalRecord
+  const proposal = recordValue(entry, 'proposal')!
   if (proposalId(entry.author, proposal) !== id) return reject('bad-value', `proposal id ${id} does not match its author and content`)
   if (view.value(`org/${proposal.org}`) === undefined) return wait('no-proposal', `org ${proposal.org} is not known (yet)`)
   for (const org of proposal.electorate) {

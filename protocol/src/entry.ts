@@ -8,7 +8,7 @@
 import { canonicalJson, type Json } from './canonical.js'
 import { isHlc } from './hlc.js'
 import { isPeerIdString, verifySignature, type Identity } from './identity.js'
-import { InvalidEntryError } from './errors.js'
+import { InvalidEntryError, messageOf } from './errors.js'
 
 export type Entry = {
   author: string
@@ -84,8 +84,8 @@ export function parseEntry (input: unknown): Entry {
     let size: number
     try {
       size = canonicalJson(raw.value).length
-    } catch (err: any) {
-      throw new InvalidEntryError(`entry.value is not signable JSON: ${err.message}`)
+    } catch (err) {
+      throw new InvalidEntryError(`entry.value is not signable JSON: ${messageOf(err)}`)
     }
     if (size > MAX_VALUE_BYTES) throw new InvalidEntryError(`entry.value is ${size} bytes; the limit is ${MAX_VALUE_BYTES}`)
     entry.value = raw.value as Json

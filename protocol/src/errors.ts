@@ -52,3 +52,24 @@ export class LogsProtocolError extends MingaError {
     super(message)
   }
 }
+
+/** what was thrown, as a message: an Error's message, else its text */
+export function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** a thrown value's `code` (Node's system errors: 'ENOENT'…, minga's LogsProtocolError), if it has one */
+export function codeOf (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** a thrown value's class name (`err.name`), which minga's errors set to their class; undefined for a non-Error */
+export function nameOf (err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined
+}
+
+/** what was thrown, as an Error (a stream's abort wants one) */
+export function toError (err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}

@@ -9,7 +9,7 @@ import sodium from 'sodium-native'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { InvalidIdentityError } from './errors.js'
+import { InvalidIdentityError, messageOf } from './errors.js'
 
 /** base58btc peer id string, `12D3KooW…` */
 export type PeerIdString = string & { __brand: 'PeerIdString' }
@@ -53,8 +53,8 @@ export function encodeIdentity (identity: Identity): Uint8Array {
 export function decodeIdentity (bytes: Uint8Array): Identity {
   try {
     return identityFromPrivateKey(privateKeyFromProtobuf(bytes))
-  } catch (err: any) {
-    throw new InvalidIdentityError(`The node key file is damaged (${err.message}); restore it from a backup or start a new node with a fresh data dir`)
+  } catch (err) {
+    throw new InvalidIdentityError(`The node key file is damaged (${messageOf(err)}); restore it from a backup or start a new node with a fresh data dir`)
   }
 }
 

@@ -27,7 +27,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { canonicalJson } from './canonical.js'
-import { ExpiredInviteError, InvalidInviteError } from './errors.js'
+import { ExpiredInviteError, InvalidInviteError, messageOf } from './errors.js'
 import { isPeerIdString, verifySignature, type Identity, type PeerIdString } from './identity.js'
 import { NAME_PATTERN } from './keys.js'
 
@@ -255,8 +255,8 @@ function readPayload (payload: Buffer): Invite | string {
     const newOrg = flags === 1
     if (newOrg && org !== '') return 'it admits a new organization and names one'
     return { meshId, root, psk, bootstrap, inviteId, secret, ...(newOrg || org === '' ? {} : { org }), newOrg, expires, uses, issuer, sig }
-  } catch (err: any) {
-    return err instanceof RangeError ? 'it ends too early' : `unreadable text (${String(err?.message).slice(0, 80)})`
+  } catch (err) {
+    return err instanceof RangeError ? 'it ends too early' : `unreadable text (${messageOf(err).slice(0, 80)})`
   }
 }
 
@@ -271,8 +271,8 @@ function inviteProblem (invite: Invite): string | undefined {
   if (!(invite.psk instanceof Uint8Array)) return 'psk must be the bytes of a private network key file'
   try {
     swarmKeyBytes(invite.psk)
-  } catch (err: any) {
-    return err.message
+  } catch (err) {
+    return messageOf(err)
   }
   if (!Array.isArray(bootstrap) || bootstrap.length === 0 || bootstrap.length > INVITE_LIMITS.maxBootstrap) {
     return `bootstrap must list 1 to ${INVITE_LIMITS.maxBootstrap} multiaddrs`

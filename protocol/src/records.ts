@@ -3,6 +3,7 @@
  * entry whose value does not have the shape its key demands is rejected
  * before it can reach anyone's scheduler.
  */
+import { messageOf } from './errors.js'
 import type { Json } from './canonical.js'
 import type { Entry } from './entry.js'
 import { createHash } from 'node:crypto'
@@ -91,39 +92,49 @@ export type RecordOf = {
 /** a live entry of kind K: its key and its value typed */
 export type RecordEntry<K extends KeyKind = KeyKind> = Omit<Entry, 'key' | 'value'> & { key: RecordKey<K>, value: RecordOf[K] }
 
+/**
+ * An entry's value as the record of its key's kind: for entries the state
+ * holds (every one passed `checkRecord`) or an entry being authorized after
+ * its check; undefined on a tombstone. `kind` names what the caller knows
+ * the key to be
+ */
+export function recordValue<K extends KeyKind> (entry: Pick<Entry, 'value'>, kind: K): RecordOf[K] | undefined {
+  return entry.value as RecordOf[K] | undefined
+}
+
 /** organizations one proposal can count; more would not fit an entry */
 export const MAX_ELECTORATE = 500
 
-type Check = (value: Json, key: Key) => string | undefined
+/** the check of one kind's record: `v` is an object (checkRecord made sure), `k` its parsed key */
+type Check<K extends Key['kind']> = (v: Record<string, unknown>, k: Extract<Key, { kind: K }>) => string | undefined
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 const isName = (value: unknown): value is string => typeof value === 'string' && NAME_PATTERN.test(value)
 const isShortString = (value: unknown, max = 1024): value is string => typeof value === 'string' && value.length <= max
 const isStringMap = (value: unknown): boolean => isObject(value) && Object.keys(value).length <= 64 && Object.values(value).every(v => isShortString(v, 256))
 
-function fields (value: Json, required: string[], optional: string[] = []): string | undefined {
-  if (!isObject(value)) return 'value must be an object'
+function fields (value: Record<string, unknown>, required: string[], optional: string[] = []): string | undefined {
   for (const name of required) if (value[name] === undefined) return `value.${name} is missing`
   for (const name of Object.keys(value)) if (!required.includes(name) && !optional.includes(name)) return `value.${name} is not a known field`
   return undefined
 }
 
-const checks: Record<Key['kind'], Check> = {
+const checks: { [K in Key['kind']]: Check<K> } = {
   mesh: (v) => fields(v, ['id', 'root', 'created']) ?? (
-    isShortString((v as any).id, 128) && isPeerIdString((v as any).root) && Number.isSafeInteger((v as any).created) ? undefined : 'mesh record needs id, root peer id and created time'),
-  org: (v, k) => fields(v, ['name'], ['invite']) ?? ((v as any).name === (k as any).org ? undefined : 'org record name must match its key'),
-  member: (v) => fields(v, ['org'], ['invite']) ?? (isName((v as any).org) && ((v as any).invite === undefined || isShortString((v as any).invite, 64)) ? undefined : 'member record needs an org name'),
-  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v as any),
-  cordon: (v) => fields(v, ['reason']) ?? (isShortString((v as any).reason) ? undefined : 'cordon reason must be text'),
-  revoked: (v) => fields(v, ['lastSeq', 'reason'], ['proof']) ?? (Number.isSafeInteger((v as any).lastSeq) && (v as any).lastSeq >= 0 && isShortString((v as any).reason) && ((v as any).proof === undefined || isObject((v as any).proof))
+    isShortString(v.id, 128) && isPeerIdString(v.root) && Number.isSafeInteger(v.created) ? undefined : 'mesh record needs id, root peer id and created time'),
+  org: (v, k) => fields(v, ['name'], ['invite']) ?? (v.name === k.org ? undefined : 'org record name must match its key'),
+  member: (v) => fields(v, ['org'], ['invite']) ?? (isName(v.org) && (v.invite === undefined || isShortString(v.invite, 64)) ? undefined : 'member record needs an org name'),
+  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v),
+  cordon: (v) => fields(v, ['reason']) ?? (isShortString(v.reason) ? undefined : 'cordon reason must be text'),
+  revoked: (v) => fields(v, ['lastSeq', 'reason'], ['proof']) ?? (Number.isSafeInteger(v.lastSeq) && (v.lastSeq as number) >= 0 && isShortString(v.reason) && (v.proof === undefined || isObject(v.proof))
     ? undefined
     : 'revocation needs lastSeq, a reason and at most a proof entry'),
-  invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v as any),
-  service: (v, k) => checkService(v, k as Extract<Key, { kind: 'service' }>),
-  secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc((v as any).version) ? sealedSecretProblem((v as any).sealed) : 'secret version must be a clock stamp'),
-  config: (v, k) => fields(v, ['data']) ?? checkConfigChunk((v as any).data, (k as Extract<Key, { kind: 'config' }>).digest),
-  proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v as any),
-  vote: (v) => fields(v, ['approve']) ?? ((v as any).approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
+  invite: (v) => fields(v, ['issuerOrg', 'newOrg', 'secretHash', 'expires', 'uses'], ['org', 'revokedAt']) ?? checkInvite(v),
+  service: (v, k) => checkService(v, k),
+  secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc(v.version) ? sealedSecretProblem(v.sealed) : 'secret version must be a clock stamp'),
+  config: (v, k) => fields(v, ['data']) ?? checkConfigChunk(v.data, k.digest),
+  proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
+  vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {
@@ -168,21 +179,22 @@ function checkInvite (v: Record<string, unknown>): string | undefined {
   return undefined
 }
 
-function checkService (v: Json, key: Extract<Key, { kind: 'service' }>): string | undefined {
-  const problem = fields(v, ['spec', 'created'])
+function checkService (record: Record<string, unknown>, key: Extract<Key, { kind: 'service' }>): string | undefined {
+  const problem = fields(record, ['spec', 'created'])
   if (problem !== undefined) return problem
-  const record = v as Record<string, unknown>
   if (!isHlc(record.created)) return 'service created must be a clock stamp'
   try {
     const spec = checkServiceSpec(record.spec)
     if (spec.org !== key.org || spec.name !== key.name) return `spec names ${spec.org}/${spec.name} but the key is service/${key.org}/${key.name}`
-  } catch (err: any) {
-    return err.message
+  } catch (err) {
+    return messageOf(err)
   }
   return undefined
 }
 
 /** why this value cannot stand under this key, or undefined when it can; tombstones are checked by auth */
 export function checkRecord (key: Key, value: Json): string | undefined {
-  return checks[key.kind](value, key)
+  if (!isObject(value)) return 'value must be an object'
+  // each kind's check takes its own key: the map is indexed by the key's kind
+  return (checks[key.kind] as Check<Key['kind']>)(value, key)
 }

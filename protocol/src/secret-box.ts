@@ -14,7 +14,7 @@ import sodium from 'sodium-native'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Identity } from './identity.js'
 import { isPeerIdString } from './identity.js'
-import { InvalidSecretError } from './errors.js'
+import { InvalidSecretError, messageOf } from './errors.js'
 
 export type SealedSecret = {
   v: 1
@@ -101,9 +101,9 @@ export function openSecret (identity: Identity, key: string, sealed: SealedSecre
       throw new InvalidSecretError(`${key} does not open with this node's key; it was damaged or sealed for another key`)
     }
     return new Uint8Array(decrypt(dataKey, sealed.data, `${DOMAIN}\0${key}`))
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof InvalidSecretError) throw err
-    throw new InvalidSecretError(`${key} does not open with this node's key (${String(err?.message ?? err).slice(0, 80)}); it was damaged or altered`)
+    throw new InvalidSecretError(`${key} does not open with this node's key (${messageOf(err).slice(0, 80)}); it was damaged or altered`)
   }
 }
 

@@ -6,6 +6,7 @@
  * tokens before it parses, duplicates are found here in linear time, and
  * alias expansion is capped.
  */
+import { messageOf } from './errors.js'
 import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
 import { isPlainObject } from './spec-rules.js'
 
@@ -71,15 +72,15 @@ function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
     if (doc.errors.length > 0) {
       return doc.errors.slice(0, 10).map(err => {
         const { line, col } = lineCounter.linePos(err.pos[0])
-        return `line ${line}:${col}: ${err.message}`
+        return `line ${line}:${col}: ${messageOf(err)}`
       })
     }
     const duplicates = duplicateKeys(doc, lineCounter)
     if (duplicates.length > 0) return duplicates.slice(0, 10)
     value = doc.toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
-  } catch (err: any) {
-    if (/alias count/i.test(String(err?.message))) return [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`]
-    return [`the file could not be read as YAML (${String(err?.message ?? err).slice(0, 200)})`]
+  } catch (err) {
+    if (/alias count/i.test(messageOf(err))) return [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`]
+    return [`the file could not be read as YAML (${messageOf(err).slice(0, 200)})`]
   }
   let texts: unknown
   let read = false

@@ -4,7 +4,7 @@
  * and a bad message costs at most one pass over it.
  */
 import { parseEntry, type Entry } from './entry.js'
-import { InvalidMessageError } from './errors.js'
+import { InvalidMessageError, messageOf } from './errors.js'
 import { isPeerIdString, type PeerIdString } from './identity.js'
 import { NAME_PATTERN } from './keys.js'
 
@@ -143,8 +143,8 @@ export function entries (value: unknown, path: string, max: number): Entry[] {
   return list(value, path, max).map((entry, i) => {
     try {
       return parseEntry(entry)
-    } catch (err: any) {
-      return fail(`${path}[${i}]:`, String(err?.message ?? err))
+    } catch (err) {
+      return fail(`${path}[${i}]:`, messageOf(err))
     }
   })
 }

@@ -9,7 +9,7 @@
  * protocol version: heartbeats are signed over their exact fields.
  */
 import type { Entry } from './entry.js'
-import { InvalidMessageError, MessageTooLargeError } from './errors.js'
+import { InvalidMessageError, MessageTooLargeError, messageOf } from './errors.js'
 import type { PeerIdString } from './identity.js'
 import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
@@ -249,8 +249,8 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
   let value: unknown
   try {
     value = JSON.parse(decoder.decode(bytes))
-  } catch (err: any) {
-    throw new InvalidMessageError(`The ${type} message is not valid UTF-8 JSON (${String(err?.message).slice(0, 100)})`)
+  } catch (err) {
+    throw new InvalidMessageError(`The ${type} message is not valid UTF-8 JSON (${messageOf(err).slice(0, 100)})`)
   }
   // JSON keeps the last of two "type" fields; the limits above were chosen by the first
   if ((value as Record<string, unknown>).type !== type) throw new InvalidMessageError(`The ${type} message names another type further on`)

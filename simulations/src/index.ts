@@ -34,6 +34,7 @@ export { DEFAULT_NETWORK, GOSSIPSUB, type NetworkParams } from './network/model.
 export { VirtualClock, VirtualClock as Simulator, SIM_EPOCH } from '@minga/node/core'
 export { formatDuration } from './scenario/duration.js'
 
+/** a scenario file read and parsed; ScenarioError naming the field, or the file system's error */
 export async function loadScenario (path: string): Promise<Scenario> {
   return parseScenario(await readFile(path, 'utf8'), path)
 }

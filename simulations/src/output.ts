@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { renderReport, type RealFigures } from './report/html.js'
 import type { SimResult } from './run.js'
 
+/** writes `summary.json` and `report.html` of a run into `dir`; returns their paths */
 export async function writeResults (result: SimResult, dir: string, real?: RealFigures): Promise<{ summary: string, report: string }> {
   await mkdir(dir, { recursive: true })
   const summary = join(dir, 'summary.json')

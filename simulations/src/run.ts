@@ -37,6 +37,10 @@ export interface SimResult {
 /** samples in a row with nothing starting and everyone agreeing, to call the mesh quiet */
 const QUIET_SAMPLES = 3
 
+/**
+ * Runs one scenario (see above) and returns its summary, samples, changes and fault windows; the summary's digest
+ * fingerprints the run: one seed, one digest
+ */
 export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<SimResult> {
   const wallStart = performance.now()
   const progress = (phase: Progress['phase'], elapsed: number, events: number): void => {

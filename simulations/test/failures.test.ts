@@ -27,4 +27,22 @@ test('a killed node\'s replicas come back on other nodes', async () => {
   assert.ok(s.invariants.ok, JSON.stringify(s.invariants.violations))
 })
 
+test('minga\'s process killed on singleton holders, hosts alive: their supervisors stop the old copies before the fence ends, never two copies', async () => {
+  const result = await runScenario(await scenario('daemon-kill'))
+  const s = result.summary
+  const kill = result.changes.find(c => c.kind === 'kill')!
+  assert.ok((kill.optimal ?? 0) > 0, 'the killed processes\' nodes held singletons')
+  assert.ok(kill.recovered !== null, 'the singletons came back elsewhere')
+  assert.is(s.singletonViolations, 0)
+  assert.ok(s.invariants.ok, JSON.stringify(s.invariants.violations))
+  assert.is(s.coreErrors.length, 0, s.coreErrors.join('\n'))
+})
+
+test('the same kill on nodes without a supervisor: the old copies run on, and the invariant sees two copies', async () => {
+  const base = await scenario('daemon-kill')
+  const timeline = base.timeline.map(a => a.kind === 'kill' ? { ...a, supervised: false } : a)
+  const result = await runScenario({ ...base, timeline })
+  assert.ok(result.summary.singletonViolations > 0, 'two copies of a singleton ran at once')
+})
+
 test.run()

@@ -78,6 +78,9 @@ async function httpArgs (): Promise<string[]> {
   return await httpOption
 }
 
+/**
+ * a mesh of real node processes driven through the CLI (see above): init, invite, join, up, kill -9, partitions, and waits on what they report
+ */
 export class Cluster {
   readonly nodes: MingaNode[] = []
   private readonly upArgs: string[]

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -61,6 +61,7 @@ export interface ClusterOptions {
   upArgs?: string[][]
 }
 
+/** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
 export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
@@ -260,11 +261,16 @@ export class DockerCluster {
   async close (options: { failed?: boolean } = {}): Promise<void> {
     if (options.failed === true) console.error(await this.logs())
     for (const node of this.nodes) await this.kill(node.index).catch(() => {})
+    // the nodes' supervisors outlive them by design; the test is over, so they go too
+    for (const node of this.nodes) await killSupervisors(node.dataDir)
     for (const node of this.nodes) {
       try {
         if (node.engineStopped === true) await this.startEngine(node.index)
         if (this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
-      } catch {}
+      } catch (err) {
+        // cleaning up after a test: say what could not be removed, and go on with the rest
+        console.error(`engine ${node.index}: ${String(err)}`)
+      }
     }
     await rm(this.dir, { recursive: true, force: true })
     DIRS.delete(this.dir)
@@ -308,6 +314,18 @@ export function publishAddress (index: number): string {
   return `127.${100 + ((process.pid >> 8) % 150)}.${process.pid % 256}.${index + 1}`
 }
 
+/** the supervisors of a data dir (their pid files), SIGKILLed */
+export async function killSupervisors (dataDir: string): Promise<number[]> {
+  const files = (await readdir(dataDir).catch(() => [] as string[])).filter(f => /^supervisor-.*\.pid$/.test(f))
+  const pids: number[] = []
+  for (const file of files) {
+    const pid = Number((await readFile(join(dataDir, file), 'utf8').catch(() => '')).trim())
+    if (!Number.isSafeInteger(pid) || pid <= 1) continue
+    try { process.kill(pid, 'SIGKILL'); pids.push(pid) } catch {}
+  }
+  return pids
+}
+
 /** a TCP port on 127.0.0.1 that nothing listens on right now */
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -320,6 +338,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }

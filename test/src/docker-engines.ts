@@ -5,6 +5,7 @@
  * its unix socket, so the tests check what really runs without going
  * through minga's own runtime code.
  */
+import { messageOf } from '@minga/protocol'
 import { execFile, spawnSync } from 'node:child_process'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
@@ -95,8 +96,8 @@ async function startEngines (names: string[], options: EngineOptions = {}): Prom
     // containers a crashed earlier run left behind on these test-only engines
     for (const engine of started) await engine.api.removeAll({ label: [LABEL.mesh] })
     return started
-  } catch (err: any) {
-    throw new Error(`no Docker (${String(err?.stderr ?? '').trim() || err?.message || String(err)})`)
+  } catch (err) {
+    throw new Error(`no Docker (${String((err as { stderr?: unknown } | null)?.stderr ?? '').trim() || messageOf(err) || String(err)})`)
   }
 }
 
@@ -107,9 +108,9 @@ async function startEngines (names: string[], options: EngineOptions = {}): Prom
 export async function engines (names: string[], options: EngineOptions = {}): Promise<Engine[] | undefined> {
   try {
     return await startEngines(names, options)
-  } catch (err: any) {
-    if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${err.message}`)
-    console.log(`skipped: ${err.message}`)
+  } catch (err) {
+    if (isCi()) throw new Error(`Docker engines ${names.join(', ')} could not start under CI: ${messageOf(err)}`)
+    console.log(`skipped: ${messageOf(err)}`)
     return undefined
   }
 }
@@ -122,12 +123,15 @@ export async function engines (names: string[], options: EngineOptions = {}): Pr
 export async function dockerTests (names: string[], options: EngineOptions = {}): Promise<{ engines: Engine[], it: ReturnType<typeof testIf> }> {
   try {
     return { engines: await startEngines(names, options), it: testIf(undefined) }
-  } catch (err: any) {
-    return { engines: [], it: testIf(err.message) }
+  } catch (err) {
+    return { engines: [], it: testIf(messageOf(err)) }
   }
 }
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none'
+
+/** one container event as the engine recorded it */
+export interface EngineEvent { action: string, id: string, timeMs: number, labels: Record<string, string> }
 
 /** one container as the engine lists it */
 export interface ContainerInfo {
@@ -145,6 +149,7 @@ export interface ContainerInfo {
   hash?: string
 }
 
+/** true for a container that runs and passes its health check (or has none) */
 export function isServing (c: ContainerInfo): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
 }
@@ -162,7 +167,7 @@ export class EngineClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
           let value: any = text
-          try { value = text === '' ? undefined : JSON.parse(text) } catch {}
+          try { value = text === '' ? undefined : JSON.parse(text) } catch { /* not JSON: keep the text */ }
           resolve({ status: res.statusCode ?? 0, body: value })
         })
         res.on('error', reject)
@@ -196,6 +201,17 @@ export class EngineClient {
 
   async remove (id: string): Promise<void> {
     await this.call('DELETE', `/containers/${id}?force=true&v=true`, undefined, 30_000)
+  }
+
+  /** the engine's container events between two times (ms since epoch), oldest first: what happened, not what a sample caught */
+  async events (filters: Record<string, string[]>, sinceMs: number, untilMs: number): Promise<EngineEvent[]> {
+    const query = new URLSearchParams({ since: (sinceMs / 1000).toFixed(3), until: (untilMs / 1000).toFixed(3), filters: JSON.stringify({ type: ['container'], ...filters }) })
+    const res = await this.call<string>('GET', `/events?${query.toString()}`, undefined, 30_000)
+    if (res.status !== 200) throw new Error(`engine ${this.socket} answered ${res.status} to an events query`)
+    const text = res.body === undefined ? '' : typeof res.body === 'string' ? res.body : JSON.stringify(res.body)
+    return text.split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l)).map((e: any) => ({
+      action: String(e.Action ?? e.status), id: String(e.Actor?.ID ?? e.id), timeMs: Number(e.timeNano) / 1e6, labels: e.Actor?.Attributes ?? {}
+    }))
   }
 
   /** remove the containers whose labels match, then the networks (a node's service network carries its mesh label) */

@@ -13,6 +13,9 @@ export interface Sample {
   containers: Array<ContainerInfo & { at: number }>
 }
 
+/**
+ * samples the engines' containers every few ms while a test runs, to see the fewest serving and the most copies at any moment
+ */
 export class Sampler {
   readonly samples: Sample[] = []
   private running = false

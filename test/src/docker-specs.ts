@@ -19,6 +19,7 @@ export interface LongRunningOptions {
 /** `sleep` in the background so the TERM trap runs at once, not after the sleep */
 export const LOOP_COMMAND = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
 
+/** a minga spec file of a service whose containers run until stopped (and stop at once on SIGTERM) */
 export function longRunning (options: LongRunningOptions): string {
   return [
     `name: ${options.name}`,

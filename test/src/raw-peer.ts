@@ -12,7 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { decodeMessage, encodeMessage, generateIdentity, type Identity, type WireMessage } from '@minga/protocol'
+import { toError, decodeMessage, encodeMessage, generateIdentity, type Identity, type WireMessage } from '@minga/protocol'
 
 export interface RawPeerOptions {
   /** the mesh's private-network key file; without it the peer speaks plain Noise */
@@ -31,6 +31,7 @@ export interface RawPeer {
   stop: () => Promise<void>
 }
 
+/** a libp2p host that speaks to the mesh as any peer would, member or not, for tests of what the mesh refuses */
 export async function rawPeer (options: RawPeerOptions = {}): Promise<RawPeer> {
   const identity = options.identity ?? await generateIdentity()
   const libp2p = await createLibp2p({
@@ -57,8 +58,8 @@ export async function rawPeer (options: RawPeerOptions = {}): Promise<RawPeer> {
         const answer = decodeMessage((await lp.read({ signal })).subarray())
         await stream.close({ signal }).catch(() => {})
         return answer
-      } catch (err: any) {
-        stream.abort(err)
+      } catch (err) {
+        stream.abort(toError(err))
         throw err
       }
     },

@@ -28,6 +28,7 @@ export interface ReadmeExamples {
 /** a command line: minga, or a shell command the README asks to run (optionally after `cd DIR &&`) */
 const COMMAND = /^(cd \S+ && )?(minga|bash|npm|export|node_modules\/\.bin\/minga|printf)\b/
 
+/** the README's code blocks (under their headings), its verb table and every command line in them */
 export function readmeExamples (text = readFileSync(README, 'utf8')): ReadmeExamples {
   const blocks: CodeBlock[] = []
   const verbs = new Map<string, string>()

@@ -9,6 +9,7 @@ import { test, type Callback, type Context } from 'uvu'
 
 type Register = (name: string, fn: Callback<Context>) => void
 
+/** true when CI is set: a missing Docker engine, Chromium or libfaketime is then a failure, not a skip */
 export function isCi (): boolean {
   const ci = process.env.CI
   return ci !== undefined && ci !== '' && ci !== 'false'

@@ -40,6 +40,7 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, options: Wait
   throw new Error(`Gave up after ${timeoutMs / 1000} s: ${what}${why}`)
 }
 
+/** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }

@@ -1,6 +1,7 @@
 /**
  * End to end on real Docker engines: a node killed with kill -9 and started
- * again on its data dir adopts the containers it left running (same ids,
+ * again on its data dir, within its supervisor's grace, adopts the containers
+ * it left running (same ids,
  * nothing recreated), and removes its orphans — containers labelled for it
  * and its mesh but for a service that no longer exists — while it never
  * touches containers of other nodes, other meshes, or without labels.
@@ -13,8 +14,11 @@ import { longRunning } from '../src/docker-specs.js'
 
 const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
 
+// a node restarted within its supervisor's grace (3 s) adopts its containers; a loaded host may take longer to restart one, so the grace is stretched here
+const RESTART_GRACE = { MINGA_TEST_MODE: '1', MINGA_TEST_SUPERVISOR_GRACE_MS: '300000' }
+
 it('e2e: a restarted node adopts its running containers and removes only its own orphans', async () => {
-  await withCluster(started, { orgs: ['acme', 'acme', 'riverside'] }, async (cluster) => {
+  await withCluster(started, { orgs: ['acme', 'acme', 'riverside'], env: RESTART_GRACE }, async (cluster) => {
     await cluster.deploy(0, longRunning({ name: 'web', replicas: 3 }), ['--wait', '--timeout', '90s'])
     await cluster.waitFor('three healthy replicas, one per engine', async () => new Set((await cluster.serving('acme/web')).map(c => c.at)).size === 3)
     const node = 1

@@ -85,11 +85,7 @@ export function inviteBody (body: unknown): InviteBody {
 
 /** `POST /v1/cordon`: `{ node, reason? }` */
 export function cordonBody (body: unknown): CordonBody {
-  return checked(body, 'POST /v1/cordon', (r) => {
-    check.object(r, 'body', new Set(['node', 'reason']))
-    const why = reason(r.reason, 'body.reason')
-    return { node: nonEmpty(r.node, 'body.node', MAX_REF), ...(why === undefined ? {} : { reason: why }) }
-  }, '{"node": "ID", "reason"?: "why"}')
+  return nodeAndReason(body, 'POST /v1/cordon')
 }
 
 /** `POST /v1/uncordon`: `{ node }` */
@@ -102,7 +98,12 @@ export function uncordonBody (body: unknown): UncordonBody {
 
 /** `POST /v1/nodes/remove`: `{ node, reason? }` */
 export function nodeRemoveBody (body: unknown): NodeRemoveBody {
-  return checked(body, 'POST /v1/nodes/remove', (r) => {
+  return nodeAndReason(body, 'POST /v1/nodes/remove')
+}
+
+/** `{ node, reason? }`, the body of the routes that act on a node */
+function nodeAndReason (body: unknown, route: string): { node: string, reason?: string } {
+  return checked(body, route, (r) => {
     check.object(r, 'body', new Set(['node', 'reason']))
     const why = reason(r.reason, 'body.reason')
     return { node: nonEmpty(r.node, 'body.node', MAX_REF), ...(why === undefined ? {} : { reason: why }) }

@@ -15,7 +15,7 @@ import type { Assignment, DesiredService } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import type { ComponentLogger } from './logger.js'
-import type { MeshEvent } from './events/event-log.js'
+import type { MeshEvent } from './mesh-event.js'
 import type { Timing } from './timing.js'
 
 /** a member's liveness as this node judges it */
@@ -60,6 +60,8 @@ export interface LiveSet {
   confirmed: () => number
   /** local ms when the peer was declared dead, if it is dead */
   diedAt: (peer: string) => number | undefined
+  /** in the boot grace, with a member not heard from yet: what runs there (a singleton) is not known here */
+  booting: () => boolean
   onChange: (listener: LivenessListener) => () => void
 }
 

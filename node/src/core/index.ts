@@ -10,8 +10,9 @@
  * `sync/` (gossip and anti-entropy of entries), `reconcile/` (place, plan,
  * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
  * (what operators ask and see), `events/` (the event log, what is news,
- * mesh-wide events), `logs/` (the logs protocol), `ingress/` (the routing
- * mesh's rules, its view and its forwarding loop). `NodeCore` wires them;
+ * mesh-wide events), `logs/` (the logs protocol), `supervision/` (what the
+ * supervisor beside each node decides when its daemon dies), `ingress/` (the
+ * routing mesh's rules, its view and its forwarding loop). `NodeCore` wires them;
  * `components.ts` holds what they read of one another.
  *
  * @example
@@ -31,7 +32,7 @@ export { systemClock, type Clock, type Timer } from './clock.js'
 export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
 export { EventQueue, type SimEvent } from './event-queue.js'
 export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from './mesh.js'
-export { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
+export { DEFAULT_TIMING, FENCE_SLACK_MS, scaledTiming, singletonFenceFor, type Timing } from './timing.js'
 export { cachedLogger, errorText, namedLogger, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
 
 export { Liveness, type LivenessComponents, type LocalReport } from './liveness/liveness.js'
@@ -51,6 +52,10 @@ export { EventLog, type EventKind, type EventListener, type MeshEvent } from './
 export { DRIFT_AFTER_MS, EventWatch } from './events/event-watch.js'
 export { collapseEchoes, MeshEvents, type EventItem, type EventsBatch, type EventsRequest } from './events/mesh-events.js'
 export { DEFAULT_LOGS_LIMITS, LogsServer, type LogsLimits } from './logs/logs-server.js'
+export { DEFAULT_SUPERVISOR_BUDGET, hangBoundMs, supervisorBoundMs, type SupervisorBudget } from './supervision/budget.js'
+export { Watchdog, type WatchdogInit } from './supervision/watchdog.js'
+export { NO_REAPER, runtimeEngine } from './supervision/runtime-engine.js'
+export type { AttachResult, ProcessReaper, StopRound, StoppedHow, SupervisedContainer, SupervisedEngine, WatchdogState } from './supervision/types.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 export { forwardOrder, type ForwardOrderOptions, type ReplicaLocation } from './ingress/choose.js'
 export { Forwarder, type ConnectRequest, type ForwardDialer, type Forwarded, type ForwarderComponents, type ForwarderInit, type LocalTarget, type ReplicaDirectory } from './ingress/forwarder.js'

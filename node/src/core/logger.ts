@@ -40,7 +40,5 @@ export function cachedLogger (base: ComponentLogger): ComponentLogger {
   }
 }
 
-/** an error's message for a log line, whatever was thrown */
-export function errorText (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
+/** an error's message for a log line, whatever was thrown (protocol's messageOf) */
+export { messageOf as errorText } from '@minga/protocol'

@@ -5,7 +5,9 @@
  * is bounded, every error is JSON `{ error, code }` with a status that
  * says whose fault it was.
  */
+import { nameOf, InvalidSpecError, messageOf } from '@minga/protocol'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { logger } from '@libp2p/logger'
 import { chmod, rm } from 'node:fs/promises'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
@@ -22,6 +24,7 @@ export interface ApiServerInit {
   testMode: boolean
 }
 
+const log = logger('minga:api')
 const MAX_BODY_BYTES = 1024 * 1024
 const STATUS_BY_ERROR: Record<string, number> = {
   BadRequestError: 400,
@@ -90,9 +93,12 @@ export class ApiServer {
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req)
       const result = await match.r.handler({ body, params: match.m!.slice(1).map(decodeURIComponent), query: url.searchParams, req, res })
       if (!res.headersSent) reply(res, 200, result ?? {})
-    } catch (err: any) {
-      const status = STATUS_BY_ERROR[err?.name] ?? 500
-      if (!res.headersSent) reply(res, status, { error: err?.message ?? String(err), code: err?.name ?? 'Error', problems: err?.problems })
+    } catch (err) {
+      const name = nameOf(err) ?? 'Error'
+      const status = STATUS_BY_ERROR[name] ?? 500
+      if (status === 500) log.error('%s %s failed: %s', req.method, req.url, messageOf(err))
+      const problems = err instanceof InvalidSpecError ? err.problems : undefined
+      if (!res.headersSent) reply(res, status, { error: messageOf(err), code: name, problems })
       else res.end()
     }
   }

@@ -21,6 +21,8 @@ export interface NodeControl {
   httpUrl: () => string | undefined
   /** test mode: refuse and drop connections to these peers (a partition), or heal with [] */
   partition: (blocked: string[]) => Promise<void>
+  /** what is wrong with this node that only the daemon sees (no supervisor), for `minga status` */
+  problems: () => string[]
 }
 
 /** everything a route may use */

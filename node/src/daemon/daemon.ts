@@ -7,7 +7,7 @@
 import '../polyfill.js'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
-import { State, keys, protocols, type Resources } from '@minga/protocol'
+import { recordValue, State, keys, protocols, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
@@ -19,6 +19,7 @@ import { Connector } from '../host/connector.js'
 import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
+import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { Ingress } from '../ingress/ingress.js'
 import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
@@ -27,6 +28,7 @@ import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
 import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
@@ -61,6 +63,8 @@ export interface DaemonOptions {
   subnet?: string
   /** resolvers for names outside the mesh (`IP` or `IP:port`); default the host's; [] for none */
   dnsUpstream?: string[]
+  /** tests only: the supervisor's budget and lingering (every node's singleton fence assumes the defaults) */
+  supervisor?: Pick<SupervisorLinkInit, 'budget' | 'supervisor'>
   log?: (line: string) => void
 }
 
@@ -82,6 +86,8 @@ export class Daemon implements NodeControl {
   /** the routing mesh on this node, when it runs (Docker with a service network) */
   ingress?: Ingress
   private subnet?: ServiceSubnet
+  /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
+  supervisor?: SupervisorLink
   /** every metric of this node: minga's, libp2p's, the process's */
   readonly registry = metricsRegistry()
   gater!: MemberGater
@@ -103,6 +109,9 @@ export class Daemon implements NodeControl {
     if (removed !== undefined) {
       await this.state.close()
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
+    }
+    if (this.options.runtime !== 'memory') {
+      this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.registry, testMode: this.options.testMode, ...this.options.supervisor })
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
     const isMember = (peer: string): boolean => this.state.memberOrg(peer) !== undefined && this.state.revoked(peer) === undefined
@@ -148,13 +157,14 @@ export class Daemon implements NodeControl {
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
     if (this.subnet !== undefined) await this.startIngress(mesh.meshId, identity.peerId, logger, log)
+    this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {
         if (!entry.key.startsWith('revoked/')) continue
         const peer = entry.key.slice('revoked/'.length)
-        if (peer === identity.peerId) log(`this node was removed from the mesh (${String((entry.value as any)?.reason)}); the other nodes refuse it from now on`)
+        if (peer === identity.peerId) log(`this node was removed from the mesh (${String(recordValue(entry, 'revoked')?.reason)}); the other nodes refuse it from now on`)
         else void this.hangUp(peer)
       }
     })
@@ -259,6 +269,10 @@ export class Daemon implements NodeControl {
     }
   }
 
+  problems (): string[] {
+    return this.supervisor?.problems() ?? []
+  }
+
   /** where the dashboard and /metrics answer, if they do */
   httpUrl (): string | undefined {
     return this.http?.url
@@ -280,5 +294,6 @@ export class Daemon implements NodeControl {
     await this.libp2p?.stop()
     await this.runtime?.close()
     await this.state?.close()
+    await this.supervisor?.stop()
   }
 }

@@ -7,7 +7,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { decodeIdentity, encodeIdentity, generateIdentity, type Identity } from '@minga/protocol'
+import { codeOf, messageOf, decodeIdentity, encodeIdentity, generateIdentity, type Identity } from '@minga/protocol'
 import { DataDirError } from '../errors.js'
 
 export interface MeshFile {
@@ -56,16 +56,16 @@ export class DataDir {
     let text: string
     try {
       text = await readFile(this.meshPath, 'utf8')
-    } catch (err: any) {
-      if (err.code === 'ENOENT') return undefined
-      throw new DataDirError(`Cannot read ${this.meshPath}: ${err.message}`)
+    } catch (err) {
+      if (codeOf(err) === 'ENOENT') return undefined
+      throw new DataDirError(`Cannot read ${this.meshPath}: ${messageOf(err)}`)
     }
     try {
       const mesh = JSON.parse(text) as MeshFile
       if (typeof mesh.meshId !== 'string' || typeof mesh.root !== 'string' || typeof mesh.psk !== 'string' || typeof mesh.org !== 'string') throw new Error('fields missing')
       return mesh
-    } catch (err: any) {
-      throw new DataDirError(`${this.meshPath} is damaged (${err.message}); restore it from a backup, or move the data dir away and join again`)
+    } catch (err) {
+      throw new DataDirError(`${this.meshPath} is damaged (${messageOf(err)}); restore it from a backup, or move the data dir away and join again`)
     }
   }
 
@@ -84,8 +84,8 @@ export class DataDir {
     const path = join(this.path, file)
     try {
       return decodeIdentity(await readFile(path))
-    } catch (err: any) {
-      if (err.code !== 'ENOENT') throw err
+    } catch (err) {
+      if (codeOf(err) !== 'ENOENT') throw err
     }
     await this.ensure()
     const identity = await generateIdentity()

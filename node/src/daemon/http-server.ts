@@ -7,6 +7,7 @@
  * whose Host is a loopback name, so a web page cannot read it through DNS
  * rebinding.
  */
+import { messageOf } from '@minga/protocol'
 import { prefixLogger } from '@libp2p/logger'
 import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -108,8 +109,8 @@ export class HttpServer {
         default:
           return send(res, 404, 'text/plain; charset=utf-8', `Nothing at ${path}: try / (dashboard) or /metrics\n`)
       }
-    } catch (err: any) {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `${err?.message ?? String(err)}\n`)
+    } catch (err) {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `${messageOf(err)}\n`)
       else res.end()
     }
   }

@@ -2,6 +2,7 @@
  * Monitoring for the daemon: the node's metrics registry (minga's series
  * and libp2p's) and the HTTP listener for /metrics and the dashboard.
  */
+import { messageOf, codeOf } from '@minga/protocol'
 import { Registry } from 'prom-client'
 import type { Operations } from '../core/ops/operations.js'
 import { DashboardData } from '../dashboard/snapshot.js'
@@ -43,8 +44,8 @@ export async function startMonitoring (core: MonitoringComponents, registry: Reg
   try {
     options.log(`http on ${await server.listen()} (dashboard; metrics at /metrics)`)
     return server
-  } catch (err: any) {
-    if (options.http !== undefined || err?.code !== 'EADDRINUSE') throw new Error(`Cannot listen for HTTP on ${address.host}:${address.port}: ${err?.message ?? String(err)}; pick another with --http ADDRESS:PORT, or --http off`)
+  } catch (err) {
+    if (options.http !== undefined || codeOf(err) !== 'EADDRINUSE') throw new Error(`Cannot listen for HTTP on ${address.host}:${address.port}: ${messageOf(err)}; pick another with --http ADDRESS:PORT, or --http off`)
     options.log(`warning: ${DEFAULT_HTTP_ADDRESS} is taken (another node on this machine?); no dashboard or /metrics here. Use --http 127.0.0.1:PORT`)
     return undefined
   }

@@ -5,6 +5,7 @@
  * Writes of one tick go out together. The iterable ends when the client
  * goes away (`abort` is called).
  */
+import { messageOf } from '@minga/protocol'
 import type { ServerResponse } from 'node:http'
 
 /**
@@ -29,8 +30,8 @@ export async function streamNdjson (res: ServerResponse, items: AsyncIterable<un
         await Promise.race([new Promise<void>(resolve => res.once('drain', () => resolve())), closed])
       }
     }
-  } catch (err: any) {
-    if (!res.destroyed) res.write(JSON.stringify({ type: 'notice', time: Date.now(), text: `stopped: ${err?.message ?? String(err)}` }) + '\n')
+  } catch (err) {
+    if (!res.destroyed) res.write(JSON.stringify({ type: 'notice', time: Date.now(), text: `stopped: ${messageOf(err)}` }) + '\n')
   } finally {
     res.end()
   }

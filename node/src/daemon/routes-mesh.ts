@@ -6,7 +6,11 @@ import { requestDuration } from './duration.js'
 
 /** the mesh's routes: status, nodes, events, invites, cordons (and partitions in test mode) */
 export function meshRoutes (routes: ApiRoutes, { operations: ops, node }: ApiContext, testMode: boolean): void {
-  routes.add('GET', '/v1/status', async () => ops.status())
+  routes.add('GET', '/v1/status', async () => {
+    const status = ops.status()
+    const own = node.problems()
+    return own.length === 0 ? status : { ...status, problems: [...own, ...status.problems], healthy: false }
+  })
   routes.add('GET', '/v1/nodes', async () => ops.nodes())
   routes.add('GET', '/v1/events', async ({ query }) => ops.recentEvents({ since: Number(query.get('since') ?? 0), limit: 1000 }))
   routes.add('POST', '/v1/invite', async ({ body }) => {

@@ -11,7 +11,7 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Connection } from '@libp2p/interface'
-import { decodeMessage, encodeMessage, protocols, type Identity, type JoinRequestMessage, type JoinResponseMessage } from '@minga/protocol'
+import { toError, messageOf, decodeMessage, encodeMessage, protocols, type Identity, type JoinRequestMessage, type JoinResponseMessage } from '@minga/protocol'
 import { MAX_FRAME_BYTES } from './libp2p-mesh.js'
 import { streamMuxer } from './libp2p-config.js'
 import { preSharedKey } from './pnet.js'
@@ -65,13 +65,13 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
       closeLater(connection)
       await lp.write(encodeMessage(response), { signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
       await stream.close()
-    } catch (err: any) {
+    } catch (err) {
       closeLater(connection)
       try {
-        await lp.write(encodeMessage({ type: 'join-response', ok: false, code: 'bad-request', error: `The join request was refused: ${err.message}` }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
+        await lp.write(encodeMessage({ type: 'join-response', ok: false, code: 'bad-request', error: `The join request was refused: ${messageOf(err)}` }), { signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
         await stream.close()
       } catch {
-        stream.abort(err)
+        stream.abort(toError(err))
       }
     }
   }, { maxInboundStreams: 4 })
@@ -100,8 +100,8 @@ export async function knock (options: { identity: Identity, psk: Uint8Array, mes
         const response = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-response'] }) as JoinResponseMessage
         await stream.close().catch(() => {})
         return response
-      } catch (err: any) {
-        failures.push(`${door}: ${err.message}`)
+      } catch (err) {
+        failures.push(`${door}: ${messageOf(err)}`)
       }
     }
   } finally {

@@ -4,6 +4,7 @@
  * responses over length-prefixed stream protocols. A streamed response ends
  * with an empty frame.
  */
+import { toError } from '@minga/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -72,8 +73,8 @@ export class Libp2pMesh implements Mesh {
       const response = await lp.read({ signal })
       await stream.close({ signal })
       return response.subarray()
-    } catch (err: any) {
-      stream.abort(err)
+    } catch (err) {
+      stream.abort(toError(err))
       throw err
     }
   }
@@ -98,8 +99,8 @@ export class Libp2pMesh implements Mesh {
         yield frame.subarray()
       }
       await stream.close()
-    } catch (err: any) {
-      stream.abort(err)
+    } catch (err) {
+      stream.abort(toError(err))
       throw err
     } finally {
       if (stream.status === 'open') stream.abort(new Error('Stream abandoned by the reader'))
@@ -131,7 +132,7 @@ export class Libp2pMesh implements Mesh {
     try {
       await this.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(PROBE_TIMEOUT) })
       return 'up'
-    } catch (err: any) {
+    } catch (err) {
       return refusedEverywhere(err) ? 'refused' : 'unknown'
     }
   }
@@ -147,9 +148,10 @@ export class Libp2pMesh implements Mesh {
 }
 
 /** a dial error that is a connection refusal on every address tried */
-function refusedEverywhere (err: any): boolean {
-  if (Array.isArray(err?.errors) && err.errors.length > 0) return err.errors.every(refusedEverywhere)
-  return err?.code === 'ECONNREFUSED' || (err?.cause !== undefined && refusedEverywhere(err.cause))
+function refusedEverywhere (err: unknown): boolean {
+  const { errors, code, cause } = (err ?? {}) as { errors?: unknown, code?: unknown, cause?: unknown }
+  if (Array.isArray(errors) && errors.length > 0) return errors.every(refusedEverywhere)
+  return code === 'ECONNREFUSED' || (cause !== undefined && refusedEverywhere(cause))
 }
 
 async function serve (stream: Stream, body: (lp: ReturnType<typeof lpStream<Stream>>, signal: AbortSignal) => Promise<void>): Promise<void> {
@@ -157,7 +159,7 @@ async function serve (stream: Stream, body: (lp: ReturnType<typeof lpStream<Stre
   try {
     await body(lp, AbortSignal.timeout(REQUEST_TIMEOUT))
     await stream.close()
-  } catch (err: any) {
-    stream.abort(err)
+  } catch (err) {
+    stream.abort(toError(err))
   }
 }

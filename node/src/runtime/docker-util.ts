@@ -4,27 +4,15 @@
  * RuntimeContainers.
  */
 import { probeOutput } from '@minga/protocol'
-import { CALL_TIMEOUT_MS, DEFAULT_DOCKER_SOCKET } from './constants.js'
+import { CALL_TIMEOUT_MS } from './constants.js'
+export { engineAddress, type EngineAddress } from './docker-address.js'
 import { RuntimeUnavailableError } from './errors.js'
 import { linkSignals, rejectOnAbort } from './signals.js'
 import { LABELS } from './types.js'
 import type { ContainerHealth, ContainerState, RuntimeContainer } from './types.js'
 import type Docker from 'dockerode'
-import type { ContainerInspectInfo, DockerOptions } from 'dockerode'
+import type { ContainerInspectInfo } from 'dockerode'
 import type { Owner } from './docker-spec.js'
-
-export interface EngineAddress { options: DockerOptions, label: string }
-
-/** the caller's socket path, else DOCKER_HOST (unix:// or tcp://), else /var/run/docker.sock */
-export function engineAddress (socketPath?: string, env: NodeJS.ProcessEnv = process.env): EngineAddress {
-  const given = socketPath ?? env.DOCKER_HOST ?? DEFAULT_DOCKER_SOCKET
-  if (given.startsWith('tcp://')) {
-    const url = new URL(given.replace(/^tcp:/, 'http:'))
-    return { options: { host: url.hostname, port: url.port === '' ? 2375 : Number(url.port), protocol: 'http' }, label: given }
-  }
-  const path = given.replace(/^unix:\/\//, '')
-  return { options: { socketPath: path }, label: path }
-}
 
 export interface CallContext {
   /** names the engine in messages */

@@ -223,7 +223,7 @@ export class DockerRuntime implements Runtime {
   private async create (name: string, body: Docker.ContainerCreateOptions, replica: ReplicaSpec, signal?: AbortSignal): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const container = await this.call(async s => await this.docker.createContainer({ _query: { name }, _body: body, abortSignal: s } as unknown as Docker.ContainerCreateOptions), { signal })
+        const container = await this.call(async s => await this.docker.createContainer({ _query: { name }, _body: body, abortSignal: s } as Docker.ContainerCreateOptions), { signal })
         return { id: container.id, running: false }
       } catch (err) {
         const status = statusCode(err)

@@ -6,7 +6,7 @@
  * does (node/test/level-persistence.test.ts).
  */
 import { ClassicLevel } from 'classic-level'
-import { parseEntry, StorageError, type AuthorMark, type Entry, type PersistedState, type StateBatch, type StatePersistence } from '@minga/protocol'
+import { messageOf, parseEntry, StorageError, type AuthorMark, type Entry, type PersistedState, type StateBatch, type StatePersistence } from '@minga/protocol'
 
 const ENTRY_PREFIX = 'e!'
 const MARK_PREFIX = 'm!'
@@ -32,8 +32,8 @@ export class LevelPersistence implements StatePersistence {
   async load (): Promise<PersistedState> {
     try {
       await this.db.open()
-    } catch (err: any) {
-      const cause = err.cause?.message ?? err.message
+    } catch (err) {
+      const cause = causeOf(err)
       if (/lock/i.test(String(cause))) throw new StorageError(`The state store at ${this.path} is in use by another process; stop the other minga node first`)
       throw new StorageError(`Cannot open the state store at ${this.path}: ${cause}`)
     }
@@ -48,8 +48,8 @@ export class LevelPersistence implements StatePersistence {
         } else if (key.startsWith(MARK_PREFIX)) {
           marks[key.slice(MARK_PREFIX.length)] = parseMark(JSON.parse(text))
         }
-      } catch (err: any) {
-        this.onDamaged(key, err.message)
+      } catch (err) {
+        this.onDamaged(key, messageOf(err))
       }
     }
     return { entries, marks }
@@ -62,8 +62,8 @@ export class LevelPersistence implements StatePersistence {
     if (ops.length === 0) return
     try {
       await this.db.batch(ops, { sync: true })
-    } catch (err: any) {
-      throw new StorageError(`Could not write the state store at ${this.path} (${err.cause?.message ?? err.message}); free disk space or check the disk, then retry`)
+    } catch (err) {
+      throw new StorageError(`Could not write the state store at ${this.path} (${causeOf(err)}); free disk space or check the disk, then retry`)
     }
   }
 
@@ -72,7 +72,14 @@ export class LevelPersistence implements StatePersistence {
   }
 }
 
-function parseMark (value: any): AuthorMark {
-  if (!Number.isSafeInteger(value?.mark) || !Array.isArray(value.above) || !value.above.every(Number.isSafeInteger)) throw new Error('bad mark record')
-  return { mark: value.mark, above: value.above }
+function parseMark (value: unknown): AuthorMark {
+  const { mark, above } = (value ?? {}) as { mark?: unknown, above?: unknown }
+  if (typeof mark !== 'number' || !Number.isSafeInteger(mark) || !Array.isArray(above) || !above.every(n => Number.isSafeInteger(n))) throw new Error('bad mark record')
+  return { mark, above: above as number[] }
+}
+
+/** classic-level wraps LevelDB's own error as `cause`: its message says what went wrong */
+function causeOf (err: unknown): string {
+  const cause = (err as { cause?: unknown } | null)?.cause
+  return cause instanceof Error ? cause.message : messageOf(err)
 }

@@ -2,6 +2,7 @@
  * The `minga` command. Every verb but init, join and up talks to the node
  * running on the data dir, through its control socket.
  */
+import { nameOf, messageOf } from '@minga/protocol'
 import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
@@ -25,11 +26,11 @@ simCommands(program)
 
 try {
   await program.parseAsync(process.argv)
-} catch (err: any) {
+} catch (err) {
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage)
   }
-  const exitCode = err instanceof CliError ? err.exitCode : ['InvalidInviteError', 'ExpiredInviteError', 'BadRequestError', 'InvalidSpecError'].includes(err?.name) ? EXIT.usage : EXIT.failure
-  process.stderr.write(`minga: ${err?.message ?? String(err)}\n`)
+  const exitCode = err instanceof CliError ? err.exitCode : ['InvalidInviteError', 'ExpiredInviteError', 'BadRequestError', 'InvalidSpecError'].includes(nameOf(err) ?? '') ? EXIT.usage : EXIT.failure
+  process.stderr.write(`minga: ${messageOf(err)}\n`)
   process.exit(exitCode)
 }

@@ -9,6 +9,7 @@ import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { age, bytes, cpu, shortId, table } from './format.js'
 
+/** the mesh's verbs on `program`: init, invite, join, up, nodes, status */
 export function meshCommands (program: Command): void {
   program.command('init')
     .description('create a new mesh with this server as its first node')

@@ -1,4 +1,5 @@
 /** operating verbs: logs, events */
+import type { EventItem, LogItem } from '@minga/node/api'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -6,6 +7,7 @@ import { context } from './context.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId } from './format.js'
 
+/** the operating verbs on `program`: logs, events */
 export function opsCommands (program: Command): void {
   program.command('logs')
     .description('show the logs of every replica of a service, from whichever nodes run them, merged by time')
@@ -24,7 +26,7 @@ export function opsCommands (program: Command): void {
       if (options.since !== undefined) query.set('since', options.since)
       if (options.tail !== undefined) query.set('tail', checkCount(options.tail, '--tail'))
       if (options.replica !== undefined) query.set('replica', options.replica)
-      await follow(join(ctx.dataDir, 'api.sock'), `/v1/logs?${query.toString()}`, (item, write) => {
+      await follow<LogItem>(join(ctx.dataDir, 'api.sock'), `/v1/logs?${query.toString()}`, (item, write) => {
         if (options.json === true) return write(process.stdout, JSON.stringify(item) + '\n')
         if (item.type === 'line') return write(item.stream === 'stderr' && options.splitStreams === true ? process.stderr : process.stdout, `${stamp(item.time)} ${shortId(item.node)} #${item.replica}  ${item.text}\n`)
         if (item.type === 'dropped') return write(process.stderr, `-- ${item.count} line(s) of #${item.replica} on ${shortId(item.node)} dropped: this reader was too slow --\n`)
@@ -45,11 +47,11 @@ export function opsCommands (program: Command): void {
       const query = new URLSearchParams({ since: options.since, limit: checkCount(options.limit, '--limit') })
       if (options.follow === true) query.set('follow', '1')
       const kinds = options.kind === undefined ? undefined : new Set(String(options.kind).split(',').map(k => k.trim()).filter(Boolean))
-      await follow(join(ctx.dataDir, 'api.sock'), `/v1/mesh/events?${query.toString()}`, (item, write) => {
+      await follow<EventItem>(join(ctx.dataDir, 'api.sock'), `/v1/mesh/events?${query.toString()}`, (item, write) => {
         if (item.type === 'event' && kinds !== undefined && !kinds.has(item.kind)) return
         if (options.json === true) return write(process.stdout, JSON.stringify(item) + '\n')
         if (item.type !== 'event') return write(process.stderr, `minga: ${item.text}\n`)
-        const seen = item.observers > 1 ? ` (seen by ${item.observers} nodes)` : ''
+        const seen = (item.observers ?? 1) > 1 ? ` (seen by ${item.observers} nodes)` : ''
         write(process.stdout, `${stamp(item.time)} ${shortId(item.node)} ${item.kind.padEnd(17)} ${subject(item.subject).padEnd(16)} ${shortIds(item.reason)}${seen}\n`)
       })
     })
@@ -81,7 +83,7 @@ function checkCount (value: string, option: string): string {
  */
 type Write = (stream: NodeJS.WriteStream, text: string) => void
 
-async function follow (socketPath: string, path: string, onItem: (item: any, write: Write) => void): Promise<void> {
+async function follow<T> (socketPath: string, path: string, onItem: (item: T, write: Write) => void): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const req = request({ socketPath, path, method: 'GET' }, (res) => {
       res.setEncoding('utf8')
@@ -90,7 +92,7 @@ async function follow (socketPath: string, path: string, onItem: (item: any, wri
         res.on('data', (chunk: string) => { body += chunk })
         res.on('end', () => {
           let message = `The node answered ${res.statusCode}`
-          try { message = JSON.parse(body).error ?? message } catch {}
+          try { message = JSON.parse(body).error ?? message } catch { /* not JSON: the status says it */ }
           reject(new CliError(message, res.statusCode === 400 ? EXIT.usage : EXIT.failure))
         })
         return

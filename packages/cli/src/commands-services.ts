@@ -6,6 +6,7 @@ import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
 import { shortId, table } from './format.js'
 
+/** the services' verbs on `program`: deploy, ls, ps, rm, scale, drain, uncordon */
 export function serviceCommands (program: Command): void {
   program.command('deploy')
     .description('declare services from a minga spec file or a Docker Compose file (YAML)')

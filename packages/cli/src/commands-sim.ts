@@ -1,7 +1,9 @@
 /** minga sim: network simulations of a whole mesh in virtual time (loads the simulator only when run) */
+import { nameOf, messageOf, codeOf } from '@minga/protocol'
 import type { Command } from 'commander'
 import { CliError, EXIT } from './errors.js'
 
+/** `minga sim` on `program` */
 export function simCommands (program: Command): void {
   program.command('sim')
     .description('simulate a mesh of many nodes in virtual time (churn, partitions, organization loss) and write a JSON summary and an HTML report')
@@ -17,8 +19,8 @@ export function simCommands (program: Command): void {
       let scenario
       try {
         scenario = await sim.loadScenario(file)
-      } catch (err: any) {
-        if (err?.name === 'ScenarioError' || err?.code === 'ENOENT') throw new CliError(err.code === 'ENOENT' ? `No scenario file at ${file}` : err.message, EXIT.usage)
+      } catch (err) {
+        if (nameOf(err) === 'ScenarioError' || codeOf(err) === 'ENOENT') throw new CliError(codeOf(err) === 'ENOENT' ? `No scenario file at ${file}` : messageOf(err), EXIT.usage)
         throw err
       }
       const seed = options.seed === undefined ? undefined : Number(options.seed)

@@ -9,6 +9,7 @@ import { shortId, table } from './format.js'
 /** a secret is at most 8 KiB (protocol's SECRET_LIMITS); refuse bigger input before sending it */
 const MAX_SECRET_BYTES = 8 * 1024
 
+/** the trust verbs on `program`: node rm, org rm/approve/proposals, audit, secret set/ls/rm */
 export function trustCommands (program: Command): void {
   const node = program.command('node').description('act on one node of the mesh')
   node.command('rm')

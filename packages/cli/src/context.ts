@@ -14,6 +14,7 @@ function defaultDataDir (): string {
   return resolve(process.env.MINGA_DATA ?? join(homedir(), '.minga'))
 }
 
+/** what a verb needs: the data dir (--data, MINGA_DATA, ~/.minga), the control-API client on its socket, and output */
 export function context (options: { data?: string }): Context {
   const dataDir = options.data === undefined ? defaultDataDir() : resolve(options.data)
   return {

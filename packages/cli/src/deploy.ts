@@ -6,6 +6,7 @@
  * all the reading and checking and prints what would be declared, without a
  * node.
  */
+import { nameOf, messageOf, codeOf } from '@minga/protocol'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -113,7 +114,9 @@ export async function dryRunOrg (dataDir: string, given?: string): Promise<{ org
   try {
     const mesh = JSON.parse(await readFile(join(dataDir, 'mesh.json'), 'utf8'))
     if (typeof mesh.org === 'string') return { org: mesh.org, known: true }
-  } catch {}
+  } catch {
+    // no mesh in this data dir (or it cannot be read): the dry run names a placeholder org
+  }
   return { org: 'your-org', known: false }
 }
 
@@ -122,9 +125,9 @@ async function readSpecFile (path: string): Promise<string> {
     const info = await stat(path)
     if (info.size > MAX_SPEC_FILE) throw new CliError(`${path} is ${info.size} bytes; a spec file holds at most ${MAX_SPEC_FILE}. Split it into several files`, EXIT.usage)
     return await readFile(path, 'utf8')
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof CliError) throw err
-    throw new CliError(`Cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage)
+    throw new CliError(`Cannot read ${path}: ${codeOf(err) === 'ENOENT' ? 'no such file' : messageOf(err)}`, EXIT.usage)
   }
 }
 
@@ -132,8 +135,8 @@ async function readSpecFile (path: string): Promise<string> {
 function usage<T> (read: () => T): T {
   try {
     return read()
-  } catch (err: any) {
-    if (['InvalidSpecError', 'ComposeFileError'].includes(err?.name)) throw new CliError(err.message, EXIT.usage)
+  } catch (err) {
+    if (['InvalidSpecError', 'ComposeFileError'].includes(nameOf(err) ?? '')) throw new CliError(messageOf(err), EXIT.usage)
     throw err
   }
 }

@@ -14,6 +14,9 @@ import { CliError, EXIT } from './errors.js'
 const READY_TIMEOUT_MS = 120_000
 const POLL_MS = 100
 
+/**
+ * `minga up --detach`: the same command in the background; returns once it printed `ready`, CliError when it exits first or after 120 s
+ */
 export async function detachUp (dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true })
   const logPath = join(dataDir, 'minga.log')

@@ -11,6 +11,7 @@ export function shortId (id: string | null | undefined): string {
   return id === null || id === undefined ? '-' : id.slice(-8)
 }
 
+/** bytes as `512Mi`, `1.5Gi`; `-` when unknown */
 export function bytes (n: number | undefined): string {
   if (n === undefined) return '-'
   const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti']
@@ -20,11 +21,13 @@ export function bytes (n: number | undefined): string {
   return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)}${units[unit]}`
 }
 
+/** millicores as `500m` or `2`; `-` when unknown */
 export function cpu (millicores: number | undefined): string {
   if (millicores === undefined) return '-'
   return millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`
 }
 
+/** ms as `850ms`, `3.2s`, `5m`, `2h`; `-` when unknown */
 export function age (ms: number | undefined): string {
   if (ms === undefined) return '-'
   if (ms < 1000) return `${ms}ms`

@@ -21,6 +21,10 @@ export interface ProjectContext {
   secrets: Map<string, unknown>
 }
 
+/**
+ * What one service's translation gathers: minga field paths mapped to the Compose fields they came from (so
+ * minga's problems are reported where the user wrote them), warnings, and problems
+ */
 export class Translation {
   /** minga field path (relative to the service) → Compose field path (relative to the service) */
   readonly paths: Array<[string, string]> = []

@@ -25,6 +25,9 @@ export interface DeployFields {
   constraints?: string[]
 }
 
+/**
+ * a service's `deploy:` (replicas, resources, placement, update_config, restart_policy) and `mem_limit`/`cpus` as minga fields; what minga ignores becomes a warning
+ */
 export function translateDeploy (service: Record<string, unknown>, hostPorts: boolean, t: Translation): DeployFields {
   const out: DeployFields = {}
   const deploy = mapping(service.deploy, 'deploy', t) ?? {}

@@ -6,6 +6,7 @@
  */
 import { readComposeYaml } from './yaml.js'
 
+/** true for a Compose file's name: `compose.yaml`, `docker-compose.yml`, `compose.prod.yaml`… */
 export function isComposeFileName (path: string): boolean {
   return /(^|\/)(docker-)?compose[^/]*\.ya?ml$/i.test(path)
 }

@@ -13,6 +13,7 @@
  */
 import { InterpolationError, interpolate, type Lookup } from './interpolate.js'
 
+/** an env file that breaks the .env syntax; the message names the line */
 export class EnvFileError extends Error {
   constructor (message: string) {
     super(message)

@@ -76,6 +76,7 @@ export const TRANSLATED = new Set([
 
 export const TOP_LEVEL = new Set(['version', 'name', 'services', 'volumes', 'networks', 'configs', 'secrets'])
 
+/** the names of a list or mapping for a message (`a, b`), or `other services` */
 export function listed (value: unknown): string {
   const names = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? Object.keys(value) : []
   return names.length === 0 ? 'other services' : names.map(String).join(', ')

@@ -17,6 +17,7 @@
 
 export type Lookup = (name: string) => string | undefined
 
+/** a `${...}` the Compose specification refuses, or a required variable (`${X:?why}`) that is unset */
 export class InterpolationError extends Error {
   constructor (message: string) {
     super(message)
@@ -165,7 +166,7 @@ export function interpolateTree (value: unknown, lookup: Lookup, problems: strin
       const result = interpolate(value, lookup)
       for (const name of result.unset) unset.add(name)
       return result.value
-    } catch (err: any) {
+    } catch (err) {
       if (err instanceof InterpolationError) {
         problems.push(`${path === '' ? 'the file' : path}: ${err.message}`)
         return value

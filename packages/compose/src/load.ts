@@ -7,10 +7,11 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { SPEC_FILE_LIMITS } from '@minga/protocol'
+import { codeOf, messageOf, SPEC_FILE_LIMITS } from '@minga/protocol'
 import { EnvFileError, parseEnvFile } from './dotenv.js'
 import { parseComposeFile, type ComposeProject } from './translate.js'
 
+/** a Compose file or env file that cannot be read (missing, too large, outside the project folder) */
 export class ComposeFileError extends Error {
   constructor (message: string) {
     super(message)
@@ -43,7 +44,7 @@ export function loadComposeProject (file: string, options: LoadOptions = {}): Co
       const vars = parseEnvFile(readText(resolve(envFile), MAX_ENV_FILE, 'env file'), (name) => shell[name] ?? fromFiles[name])
       for (const [key, value] of vars) fromFiles[key] = value
     } catch (err) {
-      if (err instanceof EnvFileError) throw new ComposeFileError(`${envFile}: ${err.message}`)
+      if (err instanceof EnvFileError) throw new ComposeFileError(`${envFile}: ${messageOf(err)}`)
       throw err
     }
   }
@@ -59,9 +60,9 @@ function readText (path: string, max: number, what: string): string {
     const info = statSync(path)
     if (!info.isFile()) throw new ComposeFileError(`${path} is not a file`)
     size = info.size
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof ComposeFileError) throw err
-    throw new ComposeFileError(`Cannot read the ${what} ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`)
+    throw new ComposeFileError(`Cannot read the ${what} ${path}: ${codeOf(err) === 'ENOENT' ? 'no such file' : messageOf(err)}`)
   }
   if (size > max) throw new ComposeFileError(`The ${what} ${path} is ${size} bytes; at most ${max}`)
   return readFileSync(path, 'utf8')

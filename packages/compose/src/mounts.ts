@@ -34,6 +34,9 @@ export interface ServiceMounts {
 
 const VOLUME_FIELDS = new Set(['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency'])
 
+/**
+ * a service's `volumes:`, `tmpfs:`, `configs:` and `secrets:` as minga volumes, tmpfs mounts, config files and secret files; a host path is an error that says what to use
+ */
 export function translateMounts (service: Record<string, unknown>, t: Translation): ServiceMounts {
   const mounts: ServiceMounts = { volumes: [], tmpfs: [], files: [], secretFiles: [], secrets: new Map(), named: [] }
   const budget = { bytes: 0, files: 0 }

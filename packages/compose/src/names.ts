@@ -11,6 +11,7 @@ export function mingaName (written: string): string {
   return written.toLowerCase().replace(/[_.]/g, '-').replace(/[^a-z0-9-]/g, '').replace(/^-+|-+$/g, '')
 }
 
+/** true for a name minga accepts (NAME_PATTERN) */
 export function isMingaName (name: string): boolean {
   return NAME_PATTERN.test(name)
 }

@@ -16,6 +16,7 @@ const SHORT = /^(?:(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d*(?:-\d+)?):)?(\d+(?:-\d
 const LONG_FIELDS = new Set(['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'])
 const MAX_RANGE = 64
 
+/** a service's `ports:` (short or long syntax, ranges up to 64 ports) as minga ports */
 export function translatePorts (raw: unknown, path: string, t: Translation): MingaPort[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {

@@ -9,6 +9,7 @@
 import { lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 
+/** a project file outside the project folder, missing, or over the size limits */
 export class ProjectFileError extends Error {
   constructor (message: string) {
     super(message)
@@ -29,6 +30,7 @@ export function isOutside (written: string): boolean {
   return written.startsWith('~') || isAbsolute(written) || written.split(/[/\\]/).includes('..')
 }
 
+/** reads files of the project folder only (a path that leaves it is refused), bounded in count and bytes */
 export class ProjectFiles {
   readonly dir: string
 

@@ -22,6 +22,9 @@ export interface ServiceOut {
 const BUILD_HELP = 'minga runs images, it does not build them: build the image (docker build -t NAME .), then load it on each node\'s engine (docker save NAME | docker load) or push it to a registry the nodes can reach, and name it in image:'
 const MAX_ENV_FILE = 256 * 1024
 
+/**
+ * one Compose service as a minga spec (before minga's own checks): image, command, environment, ports, mounts, deploy, healthcheck; refused and ignored fields reported
+ */
 export function translateService (service: Record<string, unknown>, t: Translation): ServiceOut {
   for (const key of Object.keys(service)) {
     if (key.startsWith('x-') || TRANSLATED.has(key)) continue

@@ -8,7 +8,7 @@
  * spec files.
  */
 import { LineCounter, parseAllDocuments, visit } from 'yaml'
-import { SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from '@minga/protocol'
+import { messageOf, SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from '@minga/protocol'
 
 const OPTIONS = {
   prettyErrors: false,
@@ -33,7 +33,7 @@ export function readComposeYaml (text: string): { value: unknown } | { problems:
       return {
         problems: doc.errors.slice(0, 10).map(err => {
           const { line, col } = lineCounter.linePos(err.pos[0])
-          return `line ${line}:${col}: ${err.message.split('\n')[0]}`
+          return `line ${line}:${col}: ${messageOf(err).split('\n')[0]}`
         })
       }
     }
@@ -47,9 +47,9 @@ export function readComposeYaml (text: string): { value: unknown } | { problems:
       }
     })
     return { value: doc.toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases }) }
-  } catch (err: any) {
-    if (/merge sources/i.test(String(err?.message))) return { problems: ['a merge key (<<) takes a mapping or a list of mappings, like <<: *default'] }
-    if (/alias count/i.test(String(err?.message))) return { problems: [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`] }
-    return { problems: [`the file could not be read as YAML (${String(err?.message ?? err).slice(0, 200)})`] }
+  } catch (err) {
+    if (/merge sources/i.test(messageOf(err))) return { problems: ['a merge key (<<) takes a mapping or a list of mappings, like <<: *default'] }
+    if (/alias count/i.test(messageOf(err))) return { problems: [`the file expands YAML aliases (*name) more than ${SPEC_FILE_LIMITS.maxAliases} times; write the values out instead`] }
+    return { problems: [`the file could not be read as YAML (${messageOf(err).slice(0, 200)})`] }
   }
 }

@@ -23,6 +23,10 @@ import { topics } from '@minga/protocol'
 
 const EVENT_CODES: Record<string, number> = {}
 
+/**
+ * The simulated mesh of one scenario: its nodes (SimNode), the modelled network, the shared caches and the run's digest;
+ * `Cluster.create(scenario)` builds it from the genesis, `startAll()` boots every node
+ */
 export class Cluster {
   readonly sim = new VirtualClock()
   readonly digest = new RunDigest()

@@ -33,6 +33,9 @@ export interface Genesis {
 
 const TEN_YEARS = 10 * 365 * 86_400_000
 
+/**
+ * the genesis entries of a simulated mesh (mesh, orgs, invites, members, node records, the scenario's services) and their marks, signed once and shared by every node
+ */
 export function buildGenesis (init: GenesisInit): Genesis {
   const { identities, orgOf, orgNames } = init
   const meshId = createHash('sha256').update(`minga-sim-mesh/${init.seed}`).digest('hex').slice(0, 16)

@@ -7,11 +7,13 @@ import { createHash } from 'node:crypto'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { identityFromPrivateKey, type Identity } from '@minga/protocol'
 
+/** node `index`'s identity for `seed`, derived deterministically (one seed, the same peer ids) */
 export async function simIdentity (seed: number, index: number): Promise<Identity> {
   const keySeed = createHash('sha256').update(`minga-sim/${seed}/${index}`).digest()
   return identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', new Uint8Array(keySeed)))
 }
 
+/** the identities of `count` nodes for `seed` */
 export async function simIdentities (seed: number, count: number): Promise<Identity[]> {
   const out: Identity[] = []
   for (let i = 0; i < count; i++) out.push(await simIdentity(seed, i))

@@ -5,8 +5,12 @@
  * Reconciler) on a NodeClock, a SimMesh and a MemoryRuntime over its own
  * MemoryEngine (the host's container engine). A crash takes the host down
  * with its containers; a restart boots the same identity on the same store.
+ * A kill of the process only (`process: true`) leaves the host and its
+ * containers running: the node's supervisor (the real Watchdog on the
+ * host's clock) stops them after its grace unless minga is back by then,
+ * and a restart adopts what still runs.
  */
-import { namedLogger, EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NodeCore, type MeshEvent, type Timing } from '@minga/node/core'
+import { namedLogger, EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NO_REAPER, NodeCore, runtimeEngine, Watchdog, type MeshEvent, type Timing } from '@minga/node/core'
 import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord } from '@minga/protocol'
 import { Prng } from '../engine/prng.js'
 import { NodeClock, type VirtualClock } from '@minga/node/core'
@@ -38,13 +42,25 @@ export interface Incarnation {
   startedAt: number
 }
 
+/** the host: its engine outlives minga's process, not the host's own crash */
+interface Host {
+  engine: MemoryEngine
+  clock: NodeClock
+  /** the node's supervisor, from the first kill of the process only (earlier it would only watch) */
+  supervisor?: Watchdog
+}
+
 const EVENTS_KEPT = 32
 /** one logger for every simulated node (`DEBUG=minga:sim:*`): thousands of nodes share its components */
 const SIM_LOGGER = namedLogger('minga:sim')
 
+/**
+ * one simulated server (see above): `start()` boots an incarnation of the real core, `kill()` takes the host down with its containers
+ */
 export class SimNode {
   readonly persistence = new MemoryPersistence()
   current?: Incarnation
+  private host?: Host
   incarnations = 0
   /** gone for good (its organization vanished) */
   vanished = false
@@ -67,6 +83,11 @@ export class SimNode {
     return this.current !== undefined
   }
 
+  /** the host's engine while the host runs, whether minga's process does or not */
+  get engine (): MemoryEngine | undefined {
+    return this.host?.engine
+  }
+
   async start (): Promise<void> {
     if (this.current !== undefined || this.vanished) return
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
@@ -74,14 +95,8 @@ export class SimNode {
     const clock = new NodeClock(sim)
     const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify })
     const random = new Prng(seed, `node:${this.index}:${n}`)
-    const engine = new MemoryEngine({
-      now: () => sim.now(),
-      delay: async (ms, signal) => { await clock.sleep(ms, signal) },
-      startDelayMs: this.startDelayMs,
-      failureRate: this.failureRate,
-      random: () => random.next(),
-      capacity: this.record.capacity
-    })
+    const host = this.host ?? this.boot(random)
+    const engine = host.engine
     const runtime = new MemoryRuntime({ meshId, nodeId: this.id, engine })
     const mesh = net.attach(this.index)
     const events = new EventLog(EVENTS_KEPT)
@@ -104,18 +119,59 @@ export class SimNode {
       logger: SIM_LOGGER
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
+    host.supervisor?.attach()
     await core.start()
   }
 
-  /** the server dies: process, containers and (with `silent`) its network presence */
-  kill (options: { silent?: boolean, vanish?: boolean } = {}): void {
+  /** the host comes up: an empty engine on a clock of its own */
+  private boot (random: Prng): Host {
+    const clock = new NodeClock(this.shared.sim)
+    const engine = new MemoryEngine({
+      now: () => this.shared.sim.now(),
+      delay: async (ms, signal) => { await clock.sleep(ms, signal) },
+      startDelayMs: this.startDelayMs,
+      failureRate: this.failureRate,
+      random: () => random.next(),
+      capacity: this.record.capacity
+    })
+    this.host = { engine, clock }
+    return this.host
+  }
+
+  /**
+   * The server dies: process, containers and (with `silent`) its network
+   * presence. With `process`, only minga's process: its containers run on
+   * until the supervisor stops them (none with `supervised: false`)
+   */
+  kill (options: { silent?: boolean, vanish?: boolean, process?: boolean, supervised?: boolean } = {}): void {
     const current = this.current
     if (current === undefined) return
     this.current = undefined
     if (options.vanish === true) this.vanished = true
     current.clock.kill()
+    const host = this.host
+    if (options.process === true && host !== undefined && options.vanish !== true) {
+      this.shared.net.kill(this.index, { silent: false })
+      void current.runtime.close()
+      if (options.supervised === false) return
+      if (host.supervisor === undefined || host.supervisor.state === 'done') host.supervisor = this.supervise(host)
+      host.supervisor.detached(false)
+      return
+    }
     this.shared.net.kill(this.index, { silent: options.silent === true || options.vanish === true })
     for (const c of current.engine.all()) current.engine.remove(c.id)
     void current.runtime.close()
+    host?.clock.kill()
+    host?.supervisor?.stop()
+    this.host = undefined
+  }
+
+  /** the node's supervisor, as attached to the process that just died */
+  private supervise (host: Host): Watchdog {
+    const runtime = new MemoryRuntime({ meshId: this.shared.meshId, nodeId: this.id, engine: host.engine })
+    const supervisor = new Watchdog({ engine: runtimeEngine(runtime), reaper: NO_REAPER, clock: host.clock })
+    supervisor.start()
+    supervisor.attach()
+    return supervisor
   }
 }

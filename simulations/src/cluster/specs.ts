@@ -3,6 +3,7 @@ import { checkServiceSpec, type ServiceSpec } from '@minga/protocol'
 import type { Prng } from '../engine/prng.js'
 import type { ServiceMix } from '../scenario/types.js'
 
+/** a service spec of the scenario's mix (replicas, cpu and memory drawn with `random`), of `org`, named `name` */
 export function makeSpec (mix: ServiceMix, org: string, name: string, random: Prng, singleton: boolean): ServiceSpec {
   const replicas = singleton ? 1 : mix.replicas.min + random.int(mix.replicas.max - mix.replicas.min + 1)
   return checkServiceSpec({

@@ -8,6 +8,9 @@
  */
 import { decodeMessage, verifyHeartbeat, type HeartbeatMessage, type WireMessage } from '@minga/protocol'
 
+/**
+ * decoded wire messages and heartbeat verdicts cached by their bytes, shared by every simulated node (each message is decoded and verified once)
+ */
 export class WireCache {
   private readonly decoded = new WeakMap<Uint8Array, WireMessage | { failure: unknown }>()
   private readonly verdicts = new WeakMap<HeartbeatMessage, boolean>()

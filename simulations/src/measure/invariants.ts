@@ -38,6 +38,7 @@ export interface Violation {
   detail: string
 }
 
+/** violations of agreement: live nodes that hold different state digests or assignments after quiescence */
 export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   const live = snapshot.nodes.filter(n => n.up)
   if (live.length === 0) return []
@@ -49,6 +50,7 @@ export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   return out
 }
 
+/** violations of placement: replicas running on, or assigned to, a dead or cordoned node */
 export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   const out: Violation[] = []
   const bad = new Map<string, string>()
@@ -75,6 +77,7 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   return out
 }
 
+/** violations of durability: an acknowledged write that a live node neither holds nor has superseded */
 export function checkDurability (snapshot: MeshSnapshot): Violation[] {
   const out: Violation[] = []
   for (const entry of snapshot.acknowledged) {
@@ -84,10 +87,12 @@ export function checkDurability (snapshot: MeshSnapshot): Violation[] {
   return out
 }
 
+/** violations of the singleton rule: a singleton ran on two nodes at once (tracked during the whole run) */
 export function checkSingletons (snapshot: MeshSnapshot): Violation[] {
   return snapshot.singletonViolations.map(v => ({ invariant: 'singleton', detail: `${v.service} ran on ${v.nodes.length} nodes at once at +${Math.round(v.at / 100) / 10} s: ${v.nodes.join(', ')}` }))
 }
 
+/** every invariant's violations, in one list */
 export function checkAll (snapshot: MeshSnapshot): Violation[] {
   return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot)]
 }

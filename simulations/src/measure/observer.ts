@@ -21,6 +21,10 @@ const RECOVERS = new Set<ChangeKind>(['kill', 'org-loss', 'partition', 'deploy',
 /** changes that add replicas: they are done when coverage (not availability) is back */
 const WRITES = new Set<ChangeKind>(['deploy', 'update'])
 
+/**
+ * Samples the mesh every `sample` ms of virtual time (availability, agreement, replicas) and records each change
+ * (deploy, update, kill) until the mesh converges on it
+ */
 export class Observer {
   readonly samples: Sample[] = []
   readonly changes: Change[] = []

@@ -28,6 +28,7 @@ export interface Summary {
   speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
 }
 
+/** count, mean, p50, p99 and max of `values` (ms), rounded */
 export function stats (values: number[]): Stats {
   if (values.length === 0) return { n: 0, mean: 0, p50: 0, p99: 0, max: 0 }
   const sorted = [...values].sort((a, b) => a - b)
@@ -35,10 +36,12 @@ export function stats (values: number[]): Stats {
   return { n: sorted.length, mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) }
 }
 
+/** the convergence times (ms) of the changes that converged, and how many never did */
 export function convergence (changes: Change[]): Stats & { never: number } {
   return { ...stats(changes.filter(c => c.converged !== null).map(c => c.converged!)), never: changes.filter(c => c.converged === null).length }
 }
 
+/** availability (the share of desired replicas served) from the first sample at 99.9% on: mean, lowest, final, and when it got there */
 export function availabilityFigures (samples: Sample[]): Summary['availability'] {
   const steady = samples.findIndex(s => s.availability >= 0.999)
   const after = steady < 0 ? samples : samples.slice(steady)
@@ -51,6 +54,7 @@ export function availabilityFigures (samples: Sample[]): Summary['availability']
   }
 }
 
+/** how many replicas each change moved, against the minimum it had to */
 export function movedFigures (changes: Change[]): Summary['moved'] {
   let moved = 0
   let optimal = 0
@@ -62,10 +66,12 @@ export function movedFigures (changes: Change[]): Summary['moved'] {
   return { moved, optimal, ratio: optimal === 0 ? null : round(moved / optimal, 3) }
 }
 
+/** the scenario's name, seed and size (nodes, orgs, services), as the summary shows them */
 export function scenarioShape (s: Scenario): Pick<Summary, 'scenario' | 'seed' | 'nodes' | 'orgs' | 'services'> {
   return { scenario: s.name, seed: s.seed, nodes: s.nodes, orgs: s.orgs, services: s.services.count }
 }
 
+/** `x` rounded to `digits` decimals */
 export function round (x: number, digits = 2): number {
   const f = 10 ** digits
   return Math.round(x * f) / f

@@ -18,13 +18,15 @@ export function assignmentKey (assignment: Assignment): string {
   return key
 }
 
+/** the assignment a running node computes now, or undefined when it is down */
 export function assignmentOf (node: SimNode): Assignment | undefined {
   return node.current?.core.reconciler.currentAssignment()
 }
 
 /** containers that count as a running copy: running or still starting */
 export function activeContainers (node: SimNode): Array<{ service: string, replica: number, hash: string, healthy: boolean }> {
-  const engine = node.current?.engine
+  // the host's engine: a node whose minga died may still run containers (until its supervisor stops them)
+  const engine = node.engine
   if (engine === undefined) return []
   const out = []
   for (const c of engine.all()) {

@@ -21,6 +21,9 @@
  */
 import type { ModelledNetwork } from './modelled.js'
 
+/**
+ * delivers one gossip message from node `source` on `topic` to every node its overlay reaches, with the modelled latency, loss and traffic (see above)
+ */
 export function publishGossip (net: ModelledNetwork, source: number, topic: string, data: Uint8Array): void {
   const { params, sim, traffic, links } = net
   const overlay = net.overlay(topic)

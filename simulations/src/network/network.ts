@@ -223,9 +223,9 @@ export class Network implements ModelledNetwork, MeshNetwork {
   guard (fn: () => void): void {
     try {
       fn()
-    } catch (err: any) {
+    } catch (err) {
       this.errorCount++
-      if (this.errors.length < MAX_ERRORS) this.errors.push(`${new Date(this.sim.now()).toISOString()} ${err?.stack ?? String(err)}`)
+      if (this.errors.length < MAX_ERRORS) this.errors.push(`${new Date(this.sim.now()).toISOString()} ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
     }
   }
 

@@ -8,6 +8,10 @@
 import type { Prng } from '../engine/prng.js'
 import type { GossipParams } from './model.js'
 
+/**
+ * One topic's gossipsub overlay: each node's mesh peers (degree between D_low and D_high), grafted and pruned
+ * as nodes come and go, as gossipsub's heartbeat does
+ */
 export class Overlay {
   readonly adj: number[][]
   /** bumps on every change; shortest-path trees are cached per epoch */

@@ -27,6 +27,9 @@ export interface Reach {
   epoch: number
 }
 
+/**
+ * shortest-path trees over an overlay (Dijkstra by latency), cached per source within a byte budget and dropped when the overlay or reachability changes
+ */
 export class PathCache {
   private readonly trees = new Map<string, PathTree>()
   private bytes = 0

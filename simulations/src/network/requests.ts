@@ -7,10 +7,12 @@
  * one (partition, vanished host) is noticed only by the timeout, as in
  * Libp2pMesh.
  */
+import { toError } from '@minga/protocol'
 import type { AbortOptions } from '@minga/node/core'
 import type { ModelledNetwork } from './modelled.js'
 import type { SimMesh } from './sim-mesh.js'
 
+/** a modelled request that failed: `code` says how (timeout, refused, unsupported, unknown-peer, aborted) */
 export class SimRequestError extends Error {
   constructor (message: string, readonly code: 'timeout' | 'refused' | 'unsupported' | 'unknown-peer' | 'aborted') {
     super(message)
@@ -37,6 +39,9 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
   return { to, oneWay, arrival: dial + oneWay(data.length) }
 }
 
+/**
+ * one request from `from` to `peer` over the modelled link (see above): the handler's answer, or SimRequestError (timeout, refused, unsupported, unknown-peer, aborted)
+ */
 export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
   const { sim } = net
   return await new Promise<Uint8Array>((resolve, reject) => {
@@ -114,8 +119,8 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
           deliver(() => { net.traffic.receive(from.index, 1, frame.length); frames.push(frame) }, frame.length)
         }
         deliver(() => { ended = true }, 0)
-      } catch (err: any) {
-        deliver(() => { failure ??= err }, 64)
+      } catch (err) {
+        deliver(() => { failure ??= toError(err) }, 64)
       }
     })()
   })

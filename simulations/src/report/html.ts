@@ -19,6 +19,7 @@ export interface RealFigures {
 
 const CONVERGENCE_EDGES = [0, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 60_000, 120_000]
 
+/** the run's report: one self-contained HTML page with its figures and charts (beside the real figures, when given) */
 export function renderReport (result: SimResult, real?: RealFigures): string {
   const { summary: s, samples, changes, windows, scenario } = result
   const bands: Band[] = windows.map(w => ({ from: w.from / 1000, to: w.to / 1000, label: w.label, kind: w.kind }))

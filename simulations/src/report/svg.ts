@@ -8,6 +8,7 @@ const H = 240
 const M = { left: 56, right: 16, top: 16, bottom: 36 }
 const BAND_COLORS: Record<string, string> = { partition: '#f4c7c3', 'org-loss': '#f9d9a8', kill: '#f9d9a8', churn: '#fde9c4', deploy: '#c9e4f6', update: '#d6ecd2', cordon: '#e3d7f1' }
 
+/** text made safe inside HTML and SVG */
 export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
@@ -61,6 +62,7 @@ function axes (x0: number, x1: number, y0: number, y1: number, yFormat: (v: numb
   return { sx, sy, svg }
 }
 
+/** an SVG line chart of `lines` (x in virtual ms), with shaded fault `bands` */
 export function lineChart (id: string, title: string, lines: Line[], options: { bands?: Band[], xLabel: string, yLabel: string, yMin?: number, yMax?: number, yFormat?: (v: number) => string }): string {
   const all = lines.flatMap(l => l.points)
   if (all.length === 0) return frame(id, title, '<text x="380" y="120" text-anchor="middle">no data</text>', options.xLabel, options.yLabel)
@@ -87,6 +89,7 @@ export function lineChart (id: string, title: string, lines: Line[], options: { 
   return frame(id, title, body, options.xLabel, options.yLabel, { x0, x1, y0, y1 })
 }
 
+/** an SVG bar chart of groups of bars, one colour per series */
 export function barChart (id: string, title: string, bars: Array<{ label: string, values: number[] }>, options: { series: Array<{ label: string, color: string }>, xLabel: string, yLabel: string }): string {
   if (bars.length === 0) return frame(id, title, '<text x="380" y="120" text-anchor="middle">nothing to show</text>', options.xLabel, options.yLabel)
   const y1 = Math.max(1, ...bars.flatMap(b => b.values))

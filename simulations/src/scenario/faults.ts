@@ -13,6 +13,9 @@ import type { Observer } from '../measure/observer.js'
 import type { Change } from '../measure/series.js'
 import type { Action } from './types.js'
 
+/**
+ * plays a scenario's timeline (deploys, kills, partitions, organization loss) on the cluster at their virtual times, through the real core
+ */
 export class Timeline {
   private readonly random: Prng
   private deployed = 0
@@ -48,7 +51,7 @@ export class Timeline {
     const victims = this.pickLive(action.nodes)
     const now = this.cluster.sim.elapsed
     this.observer.note('kill', `kill ${victims.length} node(s)`, victims.map(v => v.id))
-    for (const v of victims) v.kill({ silent: action.silent })
+    for (const v of victims) v.kill({ silent: action.silent, process: action.process, supervised: action.supervised })
     if (action.restartAfter !== undefined) {
       this.observer.window(now, now + action.restartAfter, 'kill', 'node(s) down')
       this.cluster.sim.after(action.restartAfter, () => { for (const v of victims) this.restart(v) })
@@ -173,7 +176,7 @@ export class Timeline {
   }
 
   private track (work: Promise<void>): void {
-    const guarded = work.catch((err: any) => { this.cluster.net.guard(() => { throw err }) })
+    const guarded = work.catch((err: unknown) => { this.cluster.net.guard(() => { throw err }) })
     this.inFlight.add(guarded)
     void guarded.finally(() => this.inFlight.delete(guarded))
   }

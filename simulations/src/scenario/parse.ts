@@ -5,10 +5,11 @@
  * default.
  */
 import { parse as parseYaml } from 'yaml'
-import { durationRuleText, parseCpu, parseDuration, parseMemory, type DurationRule } from '@minga/protocol'
+import { messageOf, durationRuleText, parseCpu, parseDuration, parseMemory, type DurationRule } from '@minga/protocol'
 import { DEFAULT_NETWORK, type LatencyDist, type NetworkParams } from '../network/model.js'
 import type { Action, Scenario } from './types.js'
 
+/** a scenario file that breaks a rule; the message names the field and what it takes */
 export class ScenarioError extends Error {
   constructor (readonly problems: string[], source = 'scenario') {
     super(`${source} is not a valid scenario:\n  - ${problems.join('\n  - ')}`)
@@ -61,16 +62,18 @@ class Reader {
   }
 }
 
+/** a scenario from YAML text, every field checked; ScenarioError naming the field and what it takes */
 export function parseScenario (text: string, source = 'scenario'): Scenario {
   let doc: unknown
   try {
     doc = parseYaml(text)
-  } catch (err: any) {
-    throw new ScenarioError([`not valid YAML: ${err.message.split('\n')[0]}`], source)
+  } catch (err) {
+    throw new ScenarioError([`not valid YAML: ${messageOf(err).split('\n')[0]}`], source)
   }
   return resolveScenario(doc, source)
 }
 
+/** a scenario from a parsed document, defaults filled in; ScenarioError naming the field and what it takes */
 export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const r = new Reader()
   const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'runtime', 'network', 'timing', 'timeline'])
@@ -193,8 +196,9 @@ function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
     const p = `${path}.${kind}`
     switch (kind) {
       case 'kill': {
-        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent'])
-        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true })
+        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent', 'process', 'supervised'])
+        const only = a.process === true ? { process: true, supervised: a.supervised !== false } : {}
+        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true, ...only })
         break
       }
       case 'churn': {

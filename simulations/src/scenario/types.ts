@@ -19,7 +19,12 @@ export interface ServiceMix {
 }
 
 export type Action =
-  | { at: number, kind: 'kill', nodes: number, restartAfter?: number, silent: boolean }
+  /**
+   * `process`: only minga's process dies (kill -9, OOM): the host and its
+   * containers live on until the node's supervisor stops them;
+   * `supervised: false` models a node without one (they run on)
+   */
+  | { at: number, kind: 'kill', nodes: number, restartAfter?: number, silent: boolean, process?: boolean, supervised?: boolean }
   | { at: number, kind: 'churn', until: number, mtbf: number, repair: number }
   | { at: number, kind: 'org-loss', org: 'largest' | number }
   | { at: number, kind: 'partition', duration: number, share: number }

@@ -4,23 +4,9 @@
  * bounded ring and handed to subscribers (the control API, `minga events`).
  */
 
-export type EventKind =
-  | 'node-up' | 'node-suspect' | 'node-dead' | 'node-joined' | 'node-removed'
-  | 'replica-start' | 'replica-stop' | 'replica-crash' | 'replica-healthy' | 'replica-unhealthy' | 'replica-error'
-  | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
-  | 'secret' | 'governance' | 'clock' | 'ingress'
+import type { MeshEvent } from '../mesh-event.js'
 
-export interface MeshEvent {
-  time: number
-  /** the node that observed or did it */
-  node: string
-  kind: EventKind
-  /** what it is about: a peer id, a service id, `service#replica` */
-  subject: string
-  reason: string
-  /** set by the EventLog: increases with every event this node keeps, from 1 at each start */
-  seq?: number
-}
+export type { EventKind, MeshEvent } from '../mesh-event.js'
 
 export type EventListener = (event: MeshEvent) => void
 

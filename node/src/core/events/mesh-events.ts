@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import {
-  decodeEventsRequest, decodeEventsResponse, encodeMessage, errorMessage, MAX_EVENTS_BATCH_BYTES, MAX_EVENTS_LIMIT, protocols, wireEventOf,
+  decodeEventsRequest, decodeEventsResponse, encodeMessage, errorMessage, MAX_EVENTS_BATCH_BYTES, MAX_EVENTS_LIMIT, messageOf, protocols, wireEventOf,
   type ErrorMessage, type EventsBatchMessage, type EventsPollMessage
 } from '@minga/protocol'
 import { linkSignals } from '../../runtime/signals.js'
@@ -79,8 +79,8 @@ export class MeshEvents {
     let request: EventsRequest
     try {
       request = decodeEventsRequest(data)
-    } catch (err: any) {
-      return errorMessage('bad-request', err.message)
+    } catch (err) {
+      return errorMessage('bad-request', messageOf(err))
     }
     return await this.select(request)
   }
@@ -118,8 +118,8 @@ export class MeshEvents {
         try {
           const batch = await this.call(peer, { type: 'events-poll', since: options.since, limit, wait: 0 }, options.signal)
           all.push(...batch.events)
-        } catch (err: any) {
-          notices.push({ type: 'notice', time: this.init.clock.now(), node: peer, text: `${peer.slice(-8)}: ${err?.message ?? String(err)}; its events are missing` })
+        } catch (err) {
+          notices.push({ type: 'notice', time: this.init.clock.now(), node: peer, text: `${peer.slice(-8)}: ${messageOf(err)}; its events are missing` })
         }
       }
     }
@@ -150,9 +150,9 @@ export class MeshEvents {
           after = batch.next
           const fresh = batch.events.filter(e => !isEcho(e, echoes))
           if (fresh.length > 0) push(fresh.map(e => ({ type: 'event' as const, ...e })))
-        } catch (err: any) {
+        } catch (err) {
           if (linked.signal.aborted) return
-          if (!failed) push([{ type: 'notice', time: this.init.clock.now(), node: peer, text: `${peer.slice(-8)}: ${err?.message ?? String(err)}` }])
+          if (!failed) push([{ type: 'notice', time: this.init.clock.now(), node: peer, text: `${peer.slice(-8)}: ${messageOf(err)}` }])
           failed = true
           if (!this.init.live().includes(peer)) return
           await this.init.clock.sleep(2000, linked.signal).catch(() => {})

@@ -134,6 +134,15 @@ export class Liveness implements LiveSet, PeerReports, HeartbeatSender {
     return this.confirmedCount
   }
 
+  booting (): boolean {
+    if (!this.inBootGrace()) return false
+    const self = this.init.identity.peerId
+    for (const id of this.init.state.memberIds()) {
+      if (id !== self && !this.peers.has(id) && !this.isRevoked(id)) return true
+    }
+    return false
+  }
+
   /** when the peer was declared dead, if it is dead */
   diedAt (peer: string): number | undefined {
     const known = this.peers.get(peer)

@@ -19,7 +19,7 @@
  * (node restarted) is opened again from the last line seen, with lines
  * already delivered skipped.
  */
-import { decodeLogsResponse, encodeLogs, protocols, type ContainerBatch, type LogsRequest, type LogsResponse } from '@minga/protocol'
+import { nameOf, messageOf, decodeLogsResponse, encodeLogs, protocols, type ContainerBatch, type LogsRequest, type LogsResponse } from '@minga/protocol'
 import { linkSignals } from '../../runtime/signals.js'
 import type { Clock } from '../clock.js'
 import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
@@ -212,10 +212,10 @@ class NodeReader {
           this.deliver(batch.containers)
           if (batch.done) { this.finish('done'); return }
         }
-      } catch (err: any) {
+      } catch (err) {
         if (controller.signal.aborted) return
         this.session = undefined
-        const why = err?.name === 'LogsProtocolError' ? err.message : `unreachable (${err?.message ?? String(err)})`
+        const why = nameOf(err) === 'LogsProtocolError' ? messageOf(err) : `unreachable (${messageOf(err)})`
         if (this.state !== 'failed') this.gather.notice(this.peer, `${short(this.peer)}: ${why}${follow ? '; following its replicas where they move' : '; its lines are missing'}`)
         this.finish('failed')
         if (!follow) return

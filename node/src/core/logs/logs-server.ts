@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import {
-  cutLine, decodeLogsRequest, encodeLogs, errorMessage, LogsProtocolError, protocols,
+  cutLine, decodeLogsRequest, encodeLogs, errorMessage, LogsProtocolError, messageOf, protocols,
   type ContainerBatch, type LogsBatchMessage, type LogsOpenRequest, type LogsRequest, type LogsResponse, type State, type WireLine
 } from '@minga/protocol'
 import type { LogLine, Runtime, RuntimeContainer } from '../../runtime/types.js'
@@ -105,9 +105,9 @@ export class LogsServer {
   async answer (data: Uint8Array, from: string): Promise<Uint8Array> {
     try {
       return encodeLogs(await this.request(decodeLogsRequest(data), from))
-    } catch (err: any) {
+    } catch (err) {
       if (err instanceof LogsProtocolError) this.stats.refused++
-      return encodeLogs(errorMessage(err instanceof LogsProtocolError ? err.code : 'internal', err?.message ?? String(err)))
+      return encodeLogs(errorMessage(err instanceof LogsProtocolError ? err.code : 'internal', messageOf(err)))
     }
   }
 

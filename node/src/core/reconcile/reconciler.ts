@@ -140,9 +140,7 @@ export class Reconciler implements ReconcileView {
     return this.refresh().services
   }
 
-  containers (): RuntimeContainer[] {
-    return this.observed
-  }
+  containers (): RuntimeContainer[] { return this.observed }
 
   /** `listener` runs when this node's containers (their state, health or address) may have changed; returns its remover */
   onContainers (listener: () => void): () => void {
@@ -271,7 +269,9 @@ export class Reconciler implements ReconcileView {
     }
     this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
-    return plan({ self: identity.peerId, services, assignment, observed, peers })
+    const actions = plan({ self: identity.peerId, services, assignment, observed, peers })
+    // restarted, it has not heard every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
+    return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
   }
 
   /** the desired service with this id, in the current state */

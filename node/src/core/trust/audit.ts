@@ -7,7 +7,7 @@
  * entry itself, which `verifyEntry(meshId, entry)` checks offline. The
  * state keeps the current entry of each key, not its history.
  */
-import { tally, verifyEntry, type Entry, type InviteRecord, type ProposalRecord, type RevokedRecord, type SecretRecord, type State } from '@minga/protocol'
+import { recordValue, tally, verifyEntry, type Entry, type State } from '@minga/protocol'
 
 export interface AuditRecord {
   time: string
@@ -56,28 +56,33 @@ export function auditView (state: State, options: { kinds?: string[], limit?: nu
 
 function summarize (state: State, entry: Entry): string {
   const [kind, a, b, c] = entry.key.split('/')
-  const v = entry.value as any
   if (entry.tombstone === true) return kind === 'cordon' ? `uncordoned ${a}` : `deleted ${entry.key}`
   switch (kind) {
-    case 'member': return `admitted ${a} to ${v.org}${v.invite === undefined ? ' (founder)' : ` with invite ${v.invite}`}`
-    case 'org': return `organization ${a} created${v.invite === undefined ? '' : ` with invite ${v.invite}`}`
+    case 'member': {
+      const v = recordValue(entry, 'member')!
+      return `admitted ${a} to ${v.org}${v.invite === undefined ? ' (founder)' : ` with invite ${v.invite}`}`
+    }
+    case 'org': {
+      const v = recordValue(entry, 'org')!
+      return `organization ${a} created${v.invite === undefined ? '' : ` with invite ${v.invite}`}`
+    }
     case 'invite': {
-      const invite = v as InviteRecord
+      const invite = recordValue(entry, 'invite')!
       const what = invite.newOrg ? 'a new organization' : invite.org
       return `invite by ${invite.issuerOrg} to ${what}, ${invite.uses} use(s), expires ${new Date(invite.expires).toISOString()}${invite.revokedAt === undefined ? '' : ', revoked'}`
     }
     case 'revoked': {
-      const r = v as RevokedRecord
+      const r = recordValue(entry, 'revoked')!
       return `removed ${a} (${state.memberOrg(a) ?? '?'}) after its entry #${r.lastSeq}: ${r.reason}${r.proof === undefined ? '' : ' (raised, with proof)'}`
     }
-    case 'cordon': return `cordoned ${a}: ${v.reason}`
+    case 'cordon': return `cordoned ${a}: ${recordValue(entry, 'cordon')!.reason}`
     case 'proposal': {
-      const p = v as ProposalRecord
+      const p = recordValue(entry, 'proposal')!
       const t = tally(state, a)
       return `proposal to remove ${p.org} (${p.reason}); electorate ${p.electorate.join(',')}; ${t?.approvals.length ?? 0}/${t?.needed ?? '?'} approvals${t?.passed === true ? ', PASSED' : ''}`
     }
     case 'vote': return `${b} approves proposal ${a}`
-    case 'secret': return `secret ${c} of ${a}/${b} sealed to ${Object.keys((v as SecretRecord).sealed.keys).length} node(s)`
+    case 'secret': return `secret ${c} of ${a}/${b} sealed to ${Object.keys(recordValue(entry, 'secret')!.sealed.keys).length} node(s)`
     default: return entry.key
   }
 }

@@ -17,10 +17,7 @@
  * replica; a node that cannot read a secret yet fails that start, which is
  * retried with back-off until the re-sealed secret arrives.
  */
-import {
-  keys, openSecret, parseKey, removedOrgs, sealSecret,
-  type NodeRecord, type ServiceSpec
-} from '@minga/protocol'
+import { messageOf, keys, openSecret, parseKey, removedOrgs, sealSecret, type NodeRecord, type ServiceSpec } from '@minga/protocol'
 import { matchesConstraints } from '@minga/scheduler'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
@@ -109,8 +106,8 @@ export class Secrets {
     let sealed
     try {
       sealed = sealSecret(key, value, readers)
-    } catch (err: any) {
-      throw new BadRequestError(err.message)
+    } catch (err) {
+      throw new BadRequestError(messageOf(err))
     }
     await this.init.state.write(this.init.identity, key, { sealed, version: this.init.state.clock.tick() })
     this.opened.delete(key)
@@ -180,8 +177,8 @@ export class Secrets {
         const value = openSecret(this.init.identity, entry.key, entry.value.sealed)
         this.opened.set(entry.key, { sig: entry.sig, value })
         values.set(name, value)
-      } catch (err: any) {
-        throw new SecretUnavailableError(`Secret ${name} of ${org}/${service} is not readable on this node yet (${err.message}); a live node of ${org} seals it again for this node`)
+      } catch (err) {
+        throw new SecretUnavailableError(`Secret ${name} of ${org}/${service} is not readable on this node yet (${messageOf(err)}); a live node of ${org} seals it again for this node`)
       }
     }
     return values
