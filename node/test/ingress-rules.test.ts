@@ -50,7 +50,7 @@ test('forwardOrder: a local replica first, then the least loaded, rotating among
   assert.equal(forwardOrder(remote, { self: 'self', turn: -1 })[0].node, 'c', 'a negative turn still rotates')
 })
 
-test('routeTable: the oldest service holds a published port or host name; host-mode and unpublished ports are not the mesh\'s', () => {
+test('routeTable: the oldest service holds a published port or host name; host-mode (UDP by default) and unpublished ports are not the mesh\'s', () => {
   const web = spec('acme', 'web', { ports: [{ container: 80, host: 8080, protocol: 'tcp', proxyProtocol: 'v2' }, { container: 81, host: 8081, protocol: 'tcp', mode: 'host' }, { container: 82, protocol: 'tcp' }] })
   const late = spec('riverside', 'late', { ports: [{ container: 80, host: 8080, protocol: 'tcp' }, { container: 53, host: 8080, protocol: 'udp' }] })
   const local = spec('acme', 'local', { ports: [{ container: 80, host: 9000, hostIp: '127.0.0.1', protocol: 'tcp' }] })
@@ -58,7 +58,6 @@ test('routeTable: the oldest service holds a published port or host name; host-m
   const table = routeTable([routed(late, '2'), routed(web, '1'), routed(local, '3'), routed(other, '4')])
   assert.equal(table.ports.map(p => `${p.service} ${p.port}/${p.protocol}${p.address === undefined ? '' : ' on ' + p.address} → ${p.containerPort}${p.proxyProtocol ? ' proxy' : ''}`), [
     'acme/web 8080/tcp → 80 proxy',
-    'riverside/late 8080/udp → 53',
     'acme/local 9000/tcp on 127.0.0.1 → 80',
     'acme/other 9000/tcp on 127.0.0.2 → 80'
   ])

@@ -12,7 +12,7 @@ import {
 } from '@minga/protocol'
 import { createHash } from 'node:crypto'
 import { Translation, type ProjectContext } from './context.js'
-import { TOP_LEVEL } from './fields.js'
+import { BY_NAME, TOP_LEVEL } from './fields.js'
 import { interpolateTree } from './interpolate.js'
 import { projectName, serviceName } from './names.js'
 import { ProjectFiles } from './project-files.js'
@@ -80,7 +80,7 @@ export function parseComposeFile (text: string, options: ComposeOptions = {}): C
     secrets: definitions(root.secrets, 'secrets', problems)
   }
   checkVolumeDefinitions(ctx)
-  if (root.networks !== undefined && root.networks !== null) warnings.push('networks: ignored: minga does not create networks; services cannot reach each other by name yet')
+  if (root.networks !== undefined && root.networks !== null) warnings.push(`networks: ignored: minga puts every service on its node's service network; ${BY_NAME}`)
 
   const entries = Object.entries(services as Record<string, unknown>)
   if (entries.length > SPEC_FILE_LIMITS.maxServices) return fail([...problems, `services: the file holds ${entries.length} services; at most ${SPEC_FILE_LIMITS.maxServices}`])
