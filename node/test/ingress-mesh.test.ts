@@ -24,10 +24,12 @@ import { World, container, deploy as declare, exchange, freePort, refreshed as r
 const world = new World()
 let nodes: TestNode[] = []
 let webPorts: { http: number, tls: number }
+/** what node 2 reported (onProblem) */
+const problems: string[] = []
 
 test.before(async () => {
   webPorts = { http: await freePort(), tls: await freePort() }
-  nodes = await startMesh(world, 3, i => i === 0 ? { webPorts } : {})
+  nodes = await startMesh(world, 3, i => i === 0 ? { webPorts } : i === 2 ? { onProblem: (what, error) => problems.push(`${what}: ${error?.message ?? 'ok'}`) } : {})
 })
 
 test.after(async () => {
@@ -155,6 +157,23 @@ test('shared web ports: plain HTTP by Host, TLS by SNI with each app\'s own cert
   assert.is(unknown.status, 421)
   const unknownTls = await get({ host: 'c.example.org', tls: true }).then(() => 'answered', (err: any) => err.code)
   assert.is(unknownTls, 'ECONNRESET', 'no certificate to answer with: closed')
+})
+
+test('two services that want one published port (deploys accepted at once on two nodes): the older keeps it, the younger is reported once', async () => {
+  const [first, second] = [await freePort('127.0.0.3'), await freePort('127.0.0.3')]
+  const published = await freePort()
+  await container('127.0.0.3', first, 'older\n')
+  await container('127.0.0.3', second, 'younger\n')
+  deploy(spec('older', { ports: [{ container: first, host: published, protocol: 'tcp' }] }), [{ node: 2, replica: 0, address: '127.0.0.3' }])
+  deploy(spec('younger', { org: 'riverside', ports: [{ container: second, host: published, protocol: 'tcp' }] }), [{ node: 2, replica: 0, address: '127.0.0.3' }])
+  await refreshed()
+  await refreshed()
+  assert.match(await exchange(published, 'x'), /^older\n/)
+  const about = problems.filter(p => p.startsWith('riverside/younger: '))
+  assert.is(about.length, 1, JSON.stringify(problems))
+  assert.match(about[0], `riverside/younger wants port ${published}/tcp, which acme/older already has: it gets no listener on this mesh; redeploy riverside/younger with another port, or remove acme/older`)
+  world.specs.delete('riverside/younger')
+  world.changed()
 })
 
 test('a member cannot forward what the replica\'s node would not accept: forbidden, not tried elsewhere', async () => {

@@ -52,7 +52,7 @@ export interface IngressInit extends ForwarderInit {
   names?: Omit<NamesInit, 'connect' | 'view' | 'onProblem'>
   /** where it says what it does and what fails (DEBUG=minga:*) */
   logger?: ComponentLogger
-  /** a listener could not bind (with why), or bound after failing (no error) */
+  /** a listener could not bind (with why), or bound after failing (no error); a service that wants what another holds (once while it lasts) */
   onProblem?: (what: string, error?: Error) => void
 }
 
@@ -75,6 +75,8 @@ export class Ingress {
   private readonly components: IngressComponents
   private readonly init: IngressInit
   private table: RouteTable = { ports: [], web: new Map(), conflicts: [] }
+  /** conflicts already reported, so each is said once while it lasts */
+  private conflicts = new Set<string>()
   private readonly stopping = new AbortController()
   private following?: Promise<void>
   private readonly log: Logger
@@ -136,8 +138,24 @@ export class Ingress {
   /** recompute the route table from the view and bring the listeners in line */
   async refresh (): Promise<void> {
     this.table = routeTable(this.components.view.services(), this.init.webPorts === null || this.init.webPorts === undefined ? {} : { webPorts: this.init.webPorts })
+    this.reportConflicts()
     await this.listeners.reconcile(this.wantedListeners())
     await this.names?.refresh()
+  }
+
+  /**
+   * Two deploys accepted at the same moment on different nodes may want one
+   * port or host name: the older service keeps it (every node agrees), the
+   * younger gets no listener, and the operator hears it here
+   */
+  private reportConflicts (): void {
+    const now = new Map(this.table.conflicts.map(c => [`${c.service} wants ${c.what}, which ${c.holder} already has: it gets no listener on this mesh; redeploy ${c.service} with another ${c.what.startsWith('host') ? 'host name' : 'port'}, or remove ${c.holder}`, c.service]))
+    for (const [text, service] of now) {
+      if (this.conflicts.has(text)) continue
+      this.log.error('%s', text)
+      this.init.onProblem?.(service, new Error(text))
+    }
+    this.conflicts = new Set(now.keys())
   }
 
   private wantedListeners (): ListenSpec[] {
