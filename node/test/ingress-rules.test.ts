@@ -12,24 +12,7 @@ import { mayReach, resolveName } from '../src/core/ingress/names.js'
 import { routeConflicts, routeTable, type RoutedService } from '../src/core/ingress/routes.js'
 import { chooseSubnet, inContainerRange, serviceAddress, serviceSubnet } from '../src/ingress/subnet.js'
 import type { ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
-
-function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name,
-    org,
-    image: 'minga/busybox:1',
-    env: {},
-    replicas: 1,
-    resources: { cpu: 100, memory: 1 << 26 },
-    spread: 'org',
-    constraints: {},
-    ports: [],
-    update: { maxUnavailable: 1 },
-    singleton: false,
-    volumes: [],
-    ...extra
-  }
-}
+import { spec } from './core-cluster.js'
 
 function routed (s: ServiceSpec, created: string): RoutedService {
   return { id: `${s.org}/${s.name}`, spec: s, created }
