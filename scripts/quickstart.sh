@@ -52,6 +52,12 @@ if ! { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
 fi
 bash scripts/test-image.sh "$SOCK" >&2
+# restic takes the encrypted snapshots of services' volumes (without it a node keeps its volumes local)
+if ! command -v restic >/dev/null; then
+  echo "quickstart: installing restic for volume backups" >&2
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends restic >/dev/null
+fi
 
 if [ ! -f "${MINGA_DATA:-$HOME/.minga}/mesh.json" ]; then
   $MINGA init --org "$ORG"

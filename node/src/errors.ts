@@ -26,5 +26,7 @@ export class SniffError extends MingaError {
     super(message)
   }
 }
+/** what was asked needs something this node cannot reach or does not have now, e.g. the node that runs a service, or restic (503) */
+export class UnavailableError extends MingaError {}
 /** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
 export class SupervisorError extends MingaError {}

@@ -21,6 +21,8 @@ import { DataDir } from './daemon/data-dir.js'
 import { initMesh, joinMesh as joinWith, type JoinOptions } from './daemon/setup.js'
 
 export { parseHttpAddress, DEFAULT_HTTP_ADDRESS, type HttpAddress } from './daemon/http-server.js'
+export { formatBytes, parseSize } from './backup/units.js'
+export { decodeRecoveryKey } from '@minga/protocol'
 export type { DaemonOptions as NodeOptions, JoinOptions }
 
 /** the node of one data dir, run in this process */
@@ -36,7 +38,7 @@ export interface NodeProcess {
  * this server as its first node. BadRequestError for a bad org name or a
  * data dir that already holds a mesh
  */
-export async function createMesh (dataDir: string, org: string): Promise<{ meshId: string, peerId: string }> {
+export async function createMesh (dataDir: string, org: string): Promise<{ meshId: string, peerId: string, recoveryKey: string }> {
   return await initMesh(new DataDir(dataDir), org)
 }
 
@@ -45,7 +47,7 @@ export async function createMesh (dataDir: string, org: string): Promise<{ meshI
  * the mesh answers with in `dataDir`. BadRequestError for a bad or expired
  * invite, JoinError when the mesh refuses
  */
-export async function joinMesh (dataDir: string, options: JoinOptions): Promise<{ meshId: string, org: string, peerId: string }> {
+export async function joinMesh (dataDir: string, options: JoinOptions): Promise<{ meshId: string, org: string, peerId: string, recoveryKey?: string }> {
   return await joinWith(new DataDir(dataDir), options)
 }
 

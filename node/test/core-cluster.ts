@@ -7,7 +7,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
-import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
+import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 export { LocalMesh, LocalNet } from './local-mesh.js'
@@ -65,6 +65,8 @@ export interface NodeOptions {
   runtime?: RecordingRuntime
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
   clockOffsetMs?: number
+  /** more of the core's init (a volume backend, a recovery key), or what makes it from the node's identity and clock */
+  core?: Partial<NodeCoreInit> | ((identity: Identity, clock: Clock) => Partial<NodeCoreInit>)
 }
 
 export const MESH_ID = 'trust-mesh'
@@ -86,9 +88,15 @@ export class TestCluster {
   private seq = new Map<string, number>()
   private orgs = new Set<string>()
 
-  static async start (specs: Array<string | NodeOptions>): Promise<TestCluster> {
+  /**
+   * `realTime`: the virtual clock follows the wall clock instead of being
+   * played by `waitFor` and `pause` (which then wait in real time), for tests
+   * whose nodes do real I/O that takes real time (restic, files)
+   */
+  static async start (specs: Array<string | NodeOptions>, how: { realTime?: boolean } = {}): Promise<TestCluster> {
     const cluster = new TestCluster()
-    running = cluster.clock
+    if (how.realTime === true) cluster.followWallClock()
+    else running = cluster.clock
     const options = specs.map(s => typeof s === 'string' ? { org: s } : s)
     const identities = await Promise.all(options.map(async () => await generateIdentity()))
     cluster.root = identities[0]
@@ -146,7 +154,8 @@ export class TestCluster {
       labels: options.labels,
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
-      timing: options.timing
+      timing: options.timing,
+      ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
     await core.start()
@@ -161,7 +170,21 @@ export class TestCluster {
     await waitFor(() => this.nodes.every(a => a.core.liveness.confirmed() === n && this.nodes.every(b => a.state.value(keys.node(b.identity.peerId)) !== undefined)), 'everyone knows and hears from everyone')
   }
 
+  private following = false
+
+  private followWallClock (): void {
+    this.following = true
+    const loop = async (): Promise<void> => {
+      while (this.following) {
+        await this.clock.run(Math.max(this.clock.now(), Date.now()))
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+    }
+    void loop()
+  }
+
   async stop (): Promise<void> {
+    this.following = false
     for (const node of this.nodes) {
       node.mesh.down = true
       await node.core.stop()

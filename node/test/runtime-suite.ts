@@ -213,6 +213,16 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
     }
   })
 
+  it('a command runs in a running container (backup hooks): its exit code and output; another node\'s container is not reached', async ({ runtime, other }) => {
+    const c = await runtime.start(replicaOf('hooked', { command: ['sleep', '600'] }))
+    const result = await runtime.exec!(c.id, ['sh', '-c', 'echo dumped; exit 3'], { timeoutMs: 30_000 })
+    assert.is(result.exitCode, 3)
+    assert.match(result.output, /dumped/)
+    assert.is((await runtime.exec!(c.id, ['true'], { timeoutMs: 30_000 })).exitCode, 0)
+    assert.is((await rejection(other.exec!(c.id, ['true'], { timeoutMs: 30_000 }))).name, 'ContainerNotFoundError')
+    await runtime.stop(c.id)
+  })
+
   it('capacity is positive', async ({ runtime }) => {
     const capacity = await runtime.capacity()
     assert.ok(capacity.cpu > 0 && capacity.memory > 0, JSON.stringify(capacity))

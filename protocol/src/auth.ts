@@ -11,6 +11,9 @@
  * The rules, by key:
  * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`: nodes of <org>; once <org>'s removal
  *   has passed, anyone may delete them (that is how the removal takes effect)
+ * - `backup/<org>/*`, `prune/<org>/*`: nodes of <org>; `snapshot/<org>/<service>/<volume>/<peer>`:
+ *   <peer> itself (it took the snapshot, whatever its org), deleted by it or by nodes of <org>
+ *   (backup-records.ts); anyone deletes them once <org>'s removal has passed
  * - `cordon/<peer>`: the node itself or nodes of its org
  * - `revoked/<peer>`: the node itself or nodes of its org; anyone once the
  *   peer's org was removed; anyone raising an existing revocation with the
@@ -31,6 +34,8 @@ import { hlcWall } from './hlc.js'
 import { keys, mergeRule, parseKey, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkRecord, recordValue } from './records.js'
 import { proposalId, removalOf } from './governance.js'
+import { backupWriteProblem } from './backup-records.js'
+import { verifyRecoveryProof } from './recovery.js'
 
 export interface AuthView {
   /** the founder of the mesh: the trust anchor every invite carries */
@@ -59,7 +64,7 @@ const reject = (code: RejectCode, reason: string): Verdict => ({ ok: false, pend
 const wait = (code: RejectCode, reason: string): Verdict => ({ ok: false, pending: true, code, reason })
 
 /** keys that are facts: never deleted, so verdicts that rest on them never flip */
-const UNDELETABLE = new Set<Key['kind']>(['mesh', 'org', 'member', 'revoked', 'invite', 'proposal', 'vote'])
+const UNDELETABLE = new Set<Key['kind']>(['mesh', 'org', 'member', 'revoked', 'invite', 'proposal', 'vote', 'recovery'])
 
 /**
  * The verdict on one entry: `ok`, refused for good (`pending: false`, with a RejectCode and a reason),
@@ -88,8 +93,13 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
   if (authorOrg === undefined) return wait('not-member', `${entry.author} is not a member (yet)`)
 
   switch (key.kind) {
-    case 'member':
-      return authorizeByInvite(entry, recordValue(entry, 'member')?.invite, recordValue(entry, 'member')?.org, view)
+    case 'member': {
+      const member = recordValue(entry, 'member')
+      const byInvite = authorizeByInvite(entry, member?.invite, member?.org, view)
+      return !byInvite.ok || member?.recovery === undefined ? byInvite : authorizeRecovery(view, member.org, key.peer, member.invite, member.recovery)
+    }
+    case 'recovery':
+      return authorOrg === key.org ? OK : reject('wrong-org', `only members of ${key.org} record its recovery key`)
     case 'org':
       return authorOrg === key.org ? OK : authorizeByInvite(entry, recordValue(entry, 'org')?.invite, undefined, view)
     case 'node':
@@ -106,6 +116,15 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
       if (authorOrg === key.org) return OK
       if (entry.tombstone !== true) return reject('wrong-org', `only members of ${key.org} write ${key.kind} entries of ${key.org}`)
       return removalOf(view, key.org) !== undefined ? OK : wait('wrong-org', `only members of ${key.org} delete its ${key.kind}s, until the mesh removes ${key.org}`)
+    case 'backup':
+    case 'snapshot':
+    case 'prune': {
+      const problem = backupWriteProblem(key, entry.author, authorOrg, entry.tombstone === true)
+      if (problem === undefined) return OK
+      // once the mesh removed the owning org, anyone may delete what is left of its backups
+      if (entry.tombstone === true && removalOf(view, key.org) !== undefined) return OK
+      return reject('wrong-org', problem)
+    }
     case 'vote':
       return authorizeVote(key.id, key.org, authorOrg, view)
     case 'proposal':
@@ -132,6 +151,18 @@ export function supersedes (entry: Entry, current: Entry): boolean {
     default:
       return order > 0
   }
+}
+
+/**
+ * an admission into an org that lost its nodes carries the org's recovery
+ * key's signature of it (recovery.ts): valid once `recovery/<org>` is known
+ * and the signature checks out against it
+ */
+function authorizeRecovery (view: AuthView, org: string, peer: string, invite: string | undefined, signature: string): Verdict {
+  const recovery = view.value(keys.recovery(org))
+  if (recovery === undefined) return wait('bad-invite', `the recovery key of ${org} is not known (yet)`)
+  if (invite === undefined || !verifyRecoveryProof(recovery.key, signature, view.meshId, org, peer, invite)) return reject('bad-invite', `the recovery proof of ${peer} is not ${org}'s recovery key's signature of this admission`)
+  return OK
 }
 
 /** admissions ride on an invite: valid at the entry's own clock, for that org or for a new one */

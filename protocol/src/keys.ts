@@ -25,6 +25,10 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
+  | { kind: 'backup', org: string, service: string }
+  | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
+  | { kind: 'prune', org: string, service: string }
+  | { kind: 'recovery', org: string }
 
 export type KeyKind = Key['kind']
 
@@ -52,7 +56,15 @@ export const keys = {
   /** one chunk of config content of a service, by the sha256 (hex) of its bytes */
   config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
   proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
-  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`)
+  vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`),
+  /** a service's backup repository: its password, sealed like a secret (backup-records.ts) */
+  backup: (org: string, service: string) => typed<'backup'>(`backup/${org}/${service}`),
+  /** the latest snapshot of a volume that node <peer> took or chose */
+  snapshot: (org: string, service: string, volume: string, peer: string) => typed<'snapshot'>(`snapshot/${org}/${service}/${volume}/${peer}`),
+  /** what holders of a service's backups may drop */
+  prune: (org: string, service: string) => typed<'prune'>(`prune/${org}/${service}`),
+  /** an organization's recovery key, as a peer id (recovery.ts) */
+  recovery: (org: string) => typed<'recovery'>(`recovery/${org}`)
 }
 
 /** the key as a key of `kind` when it is one minga knows of that kind, else undefined */
@@ -68,6 +80,7 @@ export function parseKey (key: string): Key | undefined {
     case 'mesh':
       return parts.length === 1 ? { kind } : undefined
     case 'org':
+    case 'recovery':
       return parts.length === 2 && NAME_PATTERN.test(a) ? { kind, org: a } : undefined
     case 'member':
     case 'node':
@@ -86,6 +99,11 @@ export function parseKey (key: string): Key | undefined {
       return parts.length === 2 && PROPOSAL_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'vote':
       return parts.length === 3 && PROPOSAL_ID_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, id: a, org: b } : undefined
+    case 'backup':
+    case 'prune':
+      return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, service: b } : undefined
+    case 'snapshot':
+      return parts.length === 5 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && NAME_PATTERN.test(c) && isPeerIdString(parts[4]) ? { kind, org: a, service: b, volume: c, peer: parts[4] } : undefined
     default:
       return undefined
   }
@@ -98,7 +116,7 @@ export function parseKey (key: string): Key | undefined {
  */
 export function isMembershipKey (key: string): boolean {
   return key === 'mesh' || key.startsWith('member/') || key.startsWith('invite/') || key.startsWith('revoked/') || key.startsWith('org/') ||
-    key.startsWith('proposal/') || key.startsWith('vote/')
+    key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')
 }
 
 /**
@@ -113,7 +131,7 @@ export type MergeRule = 'last-wins' | 'first-wins' | 'most-seqs'
 
 /** the rule by which two valid entries for `key` are ordered (see MergeRule) */
 export function mergeRule (key: string): MergeRule {
-  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/')) return 'first-wins'
+  if (key.startsWith('member/') || key.startsWith('org/') || key.startsWith('proposal/') || key.startsWith('vote/') || key.startsWith('recovery/')) return 'first-wins'
   if (key.startsWith('revoked/')) return 'most-seqs'
   return 'last-wins'
 }

@@ -12,5 +12,11 @@ export const protocols = {
   logs: (meshId: string) => `/minga/${meshId}/logs/1.0.0`,
   events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
   /** the routing mesh: one stream per forwarded connection */
-  forward: (meshId: string) => `/minga/${meshId}/forward/1.0.0`
+  forward: (meshId: string) => `/minga/${meshId}/forward/1.0.0`,
+  /** backup blobs: put and has (request/response, wire-blobs.ts) */
+  blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,
+  /** backup blobs: get (a stream of chunks) */
+  blobGet: (meshId: string) => `/minga/${meshId}/blob-get/1.0.0`,
+  /** volumes: handoff of a singleton's data, snapshot now, list (node/src/core/volumes/wire.ts) */
+  volumes: (meshId: string) => `/minga/${meshId}/volumes/1.0.0`
 }

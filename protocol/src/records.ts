@@ -10,14 +10,18 @@ import { createHash } from 'node:crypto'
 import { CONFIG_CHUNK_BYTES, type Resources } from './spec.js'
 import { sealedSecretProblem, type SealedSecret } from './secret-box.js'
 import { isHlc } from './hlc.js'
-import { isPeerIdString } from './identity.js'
+import { isPeerIdString, type PeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
 import type { ServiceRecord } from './spec.js'
+import { backupRecordProblem, type BackupRecord, type PruneRecord, type SnapshotRecord } from './backup-records.js'
 
 export type MeshRecord = { id: string, root: string, created: number }
 export type OrgRecord = { name: string, invite?: string }
-export type MemberRecord = { org: string, invite?: string }
+/** `recovery`: for a node that joins an org that lost its nodes, the org's recovery key's signature of its admission (recovery.ts) */
+export type MemberRecord = { org: string, invite?: string, recovery?: string }
+/** an organization's recovery key, as a peer id: secrets and backup passwords are sealed to it too (recovery.ts) */
+export type RecoveryRecord = { key: PeerIdString }
 export type NodeRecord = {
   labels: Record<string, string>
   /** organizations whose services this node runs; absent = all */
@@ -87,6 +91,10 @@ export type RecordOf = {
   config: ConfigChunkRecord
   proposal: ProposalRecord
   vote: VoteRecord
+  backup: BackupRecord
+  snapshot: SnapshotRecord
+  prune: PruneRecord
+  recovery: RecoveryRecord
 }
 
 /** a live entry of kind K: its key and its value typed */
@@ -123,7 +131,8 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   mesh: (v) => fields(v, ['id', 'root', 'created']) ?? (
     isShortString(v.id, 128) && isPeerIdString(v.root) && Number.isSafeInteger(v.created) ? undefined : 'mesh record needs id, root peer id and created time'),
   org: (v, k) => fields(v, ['name'], ['invite']) ?? (v.name === k.org ? undefined : 'org record name must match its key'),
-  member: (v) => fields(v, ['org'], ['invite']) ?? (isName(v.org) && (v.invite === undefined || isShortString(v.invite, 64)) ? undefined : 'member record needs an org name'),
+  member: (v) => fields(v, ['org'], ['invite', 'recovery']) ?? (isName(v.org) && (v.invite === undefined || isShortString(v.invite, 64)) && (v.recovery === undefined || (typeof v.recovery === 'string' && /^[A-Za-z0-9+/]{86}==$/.test(v.recovery))) ? undefined : 'member record needs an org name (and a recovery proof is a base64 signature)'),
+  recovery: (v) => fields(v, ['key']) ?? (isPeerIdString(v.key) ? undefined : 'recovery key must be an Ed25519 peer id'),
   node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v),
   cordon: (v) => fields(v, ['reason']) ?? (isShortString(v.reason) ? undefined : 'cordon reason must be text'),
   revoked: (v) => fields(v, ['lastSeq', 'reason'], ['proof']) ?? (Number.isSafeInteger(v.lastSeq) && (v.lastSeq as number) >= 0 && isShortString(v.reason) && (v.proof === undefined || isObject(v.proof))
@@ -134,7 +143,10 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   secret: (v) => fields(v, ['sealed', 'version']) ?? (isHlc(v.version) ? sealedSecretProblem(v.sealed) : 'secret version must be a clock stamp'),
   config: (v, k) => fields(v, ['data']) ?? checkConfigChunk(v.data, k.digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
-  vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)')
+  vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
+  backup: (v, k) => backupRecordProblem(k, v),
+  snapshot: (v, k) => backupRecordProblem(k, v),
+  prune: (v, k) => backupRecordProblem(k, v)
 }
 
 function checkNode (v: Record<string, unknown>): string | undefined {

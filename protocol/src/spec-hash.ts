@@ -15,7 +15,8 @@ import type { ServiceSpec } from './spec.js'
  * entrypoint, command, user, env, resources and reservations, ports,
  * volumes, tmpfs, configs, secret files, health, and any field added later)
  * is part of the container hash, so a new container field needs no change
- * here: listing it here would be the bug.
+ * here: listing it here would be the bug. A volume's `backup` settings are
+ * left out too (they drive snapshots, not the container).
  */
 export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'excludedLabels', 'update', 'singleton'] as const satisfies ReadonlyArray<keyof ServiceSpec>
 
@@ -39,5 +40,7 @@ const PLACEMENT = new Set<string>([...PLACEMENT_FIELDS, ...ROUTING_FIELDS])
 export function containerHash (spec: ServiceSpec): string {
   const made: Record<string, unknown> = {}
   for (const [field, value] of Object.entries(spec)) if (!PLACEMENT.has(field)) made[field] = value
+  // how a volume is backed up is not what its containers are made of: a new interval or hook restarts nothing
+  if (Array.isArray(spec.volumes)) made.volumes = spec.volumes.map(({ backup: _backup, ...mount }) => mount)
   return createHash('sha256').update(canonicalJson(made as Json)).digest('hex').slice(0, 16)
 }

@@ -5,9 +5,9 @@
  * form, each problem reported at its path.
  */
 import { parseDuration } from './duration.js'
-import { SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeSpec } from './spec.js'
+import { BACKUP_INTERVAL_LIMITS, SPEC_DEFAULTS, type HealthSpec, type PortSpec, type ServiceSpec, type VolumeBackupSpec, type VolumeSpec } from './spec.js'
 import {
-  Problems, SPEC_LIMITS, at, checkCommand, checkEnv, checkFields, checkHealthNumbers, checkPort, checkVolume, isPlainObject, isWhole
+  Problems, SPEC_LIMITS, at, checkCommand, checkEnv, checkFields, checkHealthNumbers, checkPort, checkVolume, BACKUP_RULES, isPlainObject, isWhole
 } from './spec-rules.js'
 import { define, readStrings } from './spec-parse-container.js'
 import { checkPortRouting } from './spec-routes.js'
@@ -170,7 +170,7 @@ export function normalizePort (raw: unknown, path: string, problems: Problems): 
 }
 
 /** a volume as written (`name:/path[:ro]`, `/path`, or a mapping) to its stored form */
-export function normalizeVolume (raw: unknown, path: string, problems: Problems): VolumeSpec | undefined {
+export function normalizeVolume (raw: unknown, texts: Texts, path: string, problems: Problems): VolumeSpec | undefined {
   let volume: Record<string, unknown>
   if (typeof raw === 'string') {
     const parts = raw.split(':')
@@ -181,11 +181,51 @@ export function normalizeVolume (raw: unknown, path: string, problems: Problems)
     volume = parts.length === 1 ? { path: parts[0], readOnly: false } : { name: parts[0], path: parts[1], readOnly: parts[2] === 'ro' }
   } else if (isPlainObject(raw)) {
     volume = { ...raw, readOnly: own(raw, 'readOnly') ?? false }
+    if (own(raw, 'backup') !== undefined) {
+      const backup = normalizeVolumeBackup(own(raw, 'backup'), child(texts, 'backup'), at(path, 'backup'), problems)
+      if (backup === undefined) return undefined
+      volume.backup = backup
+    }
   } else {
     problems.bad(path, VOLUME_RULE, raw)
     return undefined
   }
   if (!checkVolume(volume, path, problems)) return undefined
-  const { name, path: mountPath, readOnly } = volume as VolumeSpec
-  return name === undefined ? { path: mountPath, readOnly } : { name, path: mountPath, readOnly }
+  const { name, path: mountPath, readOnly, backup } = volume as VolumeSpec
+  return { ...(name === undefined ? {} : { name }), path: mountPath, readOnly, ...(backup === undefined ? {} : { backup }) }
+}
+
+/**
+ * `backup: false` (never), `true` (the default), or a mapping: `interval`
+ * (a duration, default 5m), `pre` and `post` (a command line, or a list of
+ * commands: each a line run with sh -c, or a list of words)
+ */
+function normalizeVolumeBackup (raw: unknown, texts: Texts, path: string, problems: Problems): VolumeBackupSpec | undefined {
+  if (raw === false || raw === 'off') return { interval: 0 }
+  if (raw === true) return { interval: SPEC_DEFAULTS.backupInterval }
+  if (!isPlainObject(raw)) {
+    problems.bad(path, 'must be false (never backed up), true, or a mapping with interval, pre and post', raw)
+    return undefined
+  }
+  const before = problems.size
+  const written = own(raw, 'interval')
+  const interval = written === undefined ? SPEC_DEFAULTS.backupInterval : parseDuration(written, { step: 1000 })
+  if (interval !== 0 && !(interval >= BACKUP_INTERVAL_LIMITS.min && interval <= BACKUP_INTERVAL_LIMITS.max)) problems.bad(at(path, 'interval'), BACKUP_RULES.interval, written)
+  const out: Record<string, unknown> = { ...raw, interval }
+  for (const field of ['pre', 'post'] as const) {
+    const hooks = own(raw, field)
+    if (hooks === undefined) continue
+    // one command line, or a list of commands (each a line for sh -c, or a list of words)
+    const single = typeof hooks === 'string'
+    const list = single ? [hooks] : hooks
+    if (!Array.isArray(list)) {
+      problems.bad(at(path, field), BACKUP_RULES.hooks, hooks)
+      continue
+    }
+    const hookTexts = child(texts, field)
+    out[field] = list.map((hook, i) => normalizeCommand(hook, single ? hookTexts : child(hookTexts, i), at(at(path, field), i), problems))
+  }
+  if (problems.size > before) return undefined
+  // the stored form's own check runs with the volume's (checkVolume); an unknown field shows there once
+  return out as unknown as VolumeBackupSpec
 }

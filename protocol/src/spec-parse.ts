@@ -196,7 +196,8 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
   const singleton = get('singleton') ?? false
   if (typeof singleton !== 'boolean') problems.bad(at(path, 'singleton'), RULES.singleton, singleton)
 
-  const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, normalizeVolume, () => {})
+  const volumeTexts = child(texts, 'volumes')
+  const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, (item, where, p, i) => normalizeVolume(item, child(volumeTexts, i), where, p), () => {})
   const extra = normalizeContainerFields(get, texts, path, resources, problems)
 
   const hostPorts = Array.isArray(ports) && ports.some(p => p !== undefined && isHostModePort(p))

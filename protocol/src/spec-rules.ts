@@ -8,6 +8,7 @@
 import { isIP } from 'node:net'
 import { durationRuleText } from './duration.js'
 import { NAME_PATTERN } from './keys.js'
+import { BACKUP_INTERVAL_LIMITS, MAX_BACKUP_HOOKS } from './spec.js'
 const MiB = 1024 * 1024
 
 export const SPEC_LIMITS = {
@@ -288,7 +289,8 @@ export function checkPortsUnique (ports: ReadonlyArray<{ host?: number, hostIp?:
   })
 }
 
-const VOLUME_FIELDS = new Set(['name', 'path', 'readOnly'])
+const VOLUME_FIELDS = new Set(['name', 'path', 'readOnly', 'backup'])
+const BACKUP_FIELDS = new Set(['interval', 'pre', 'post'])
 
 /** true for an absolute container path other than /, without `..`, `:` or control characters, within the length limit */
 export function isVolumePath (value: unknown): value is string {
@@ -307,7 +309,36 @@ export function checkVolume (value: unknown, path: string, problems: Problems): 
   if (value.name !== undefined) checkName(value.name, at(path, 'name'), problems)
   if (!isVolumePath(value.path)) problems.bad(at(path, 'path'), RULES.volumePath, value.path)
   if (typeof value.readOnly !== 'boolean') problems.bad(at(path, 'readOnly'), 'must be true or false', value.readOnly)
+  if (value.backup !== undefined) {
+    if (value.name === undefined) problems.add(at(path, 'backup'), 'only a named volume is backed up (an anonymous one goes with its container)')
+    checkVolumeBackup(value.backup, at(path, 'backup'), problems)
+  }
   return problems.size === before
+}
+
+export const BACKUP_RULES = {
+  interval: `must be a duration from ${BACKUP_INTERVAL_LIMITS.min / 1000}s to 24h, in whole seconds, like 5m (or 0: never backed up)`,
+  hooks: `must be a command, or a list of at most ${MAX_BACKUP_HOOKS} commands, each a string (run with sh -c) or a list of words`
+} as const
+
+/** a volume's backup as stored: `{ interval, pre?, post? }` */
+export function checkVolumeBackup (value: unknown, path: string, problems: Problems): void {
+  if (!isPlainObject(value)) {
+    problems.bad(path, 'must be a mapping with interval, and optionally pre and post', value)
+    return
+  }
+  checkFields(value, BACKUP_FIELDS, path, problems)
+  const interval = value.interval
+  if (!(interval === 0 || (isWhole(interval, BACKUP_INTERVAL_LIMITS.min, BACKUP_INTERVAL_LIMITS.max) && (interval as number) % 1000 === 0))) problems.bad(at(path, 'interval'), BACKUP_RULES.interval, interval)
+  for (const field of ['pre', 'post'] as const) {
+    const hooks = value[field]
+    if (hooks === undefined) continue
+    if (!Array.isArray(hooks) || hooks.length === 0 || hooks.length > MAX_BACKUP_HOOKS) {
+      problems.bad(at(path, field), BACKUP_RULES.hooks, hooks)
+      continue
+    }
+    hooks.forEach((hook, i) => { checkCommand(hook, at(at(path, field), i), problems) })
+  }
 }
 
 /** rules that tie fields together (`hostPorts`: ports of mode host, bound by the container); call only with fields that passed their own checks */

@@ -65,6 +65,21 @@ export type VolumeSpec = {
   /** mount path inside the container */
   path: string
   readOnly: boolean
+  /** how a named volume is backed up; absent: every 5 minutes, no hooks */
+  backup?: VolumeBackupSpec
+}
+
+/**
+ * Snapshots of a named volume (restic, encrypted by its owner, stored on
+ * other organizations' nodes), as Co-op Cloud's backup labels describe them
+ */
+export type VolumeBackupSpec = {
+  /** ms between snapshots while the service runs; 0: never backed up */
+  interval: number
+  /** commands run inside the container before each snapshot, in order (e.g. a database dump into the volume); one that fails skips the snapshot */
+  pre?: string[][]
+  /** commands run inside the container after each snapshot */
+  post?: string[][]
 }
 
 /** a tmpfs (memory-backed) mount */
@@ -174,8 +189,14 @@ export const SPEC_DEFAULTS = {
   healthInterval: 5_000,
   healthTimeout: 3_000,
   healthRetries: 3,
-  healthStartPeriod: 0
+  healthStartPeriod: 0,
+  backupInterval: 300_000
 } as const
+
+/** the shortest and longest snapshot interval of a volume, ms */
+export const BACKUP_INTERVAL_LIMITS = { min: 30_000, max: 86_400_000 } as const
+/** hook commands before (or after) a snapshot, at most */
+export const MAX_BACKUP_HOOKS = 8
 
 /** config content is stored in chunks of at most this many bytes, one entry each */
 export const CONFIG_CHUNK_BYTES = 32 * 1024

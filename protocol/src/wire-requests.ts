@@ -9,6 +9,7 @@ import { ForwardProtocolError, InvalidMessageError, LogsProtocolError, MessageTo
 import { decodeMessage, encodeMessage, type WireMessage } from './wire.js'
 import type { EventsBatchMessage, EventsPollMessage } from './wire-events.js'
 import { FORWARD_ERROR_CODES, MAX_FORWARD_MESSAGE_BYTES, type ForwardErrorCode, type ForwardOkMessage, type ForwardRequestMessage } from './wire-forward.js'
+import { VOLUMES_REQUEST_TYPES, VOLUMES_RESPONSE_TYPES, type VolumesRequest, type VolumesResponse } from './wire-volumes.js'
 import { LOGS_REQUEST_TYPES, LOGS_RESPONSE_TYPES, MAX_LOGS_REQUEST_BYTES, type LogsRequest, type LogsResponse } from './wire-logs.js'
 
 /** a logs or events message, checked and encoded (InvalidMessageError, MessageTooLargeError) */
@@ -77,4 +78,21 @@ export function decodeForwardAnswer (data: Uint8Array): ForwardOkMessage {
     throw new ForwardProtocolError(code, message.message)
   }
   return message as ForwardOkMessage
+}
+
+/** a volumes message, checked and encoded (InvalidMessageError, MessageTooLargeError) */
+export function encodeVolumes (message: VolumesRequest | VolumesResponse | Extract<WireMessage, { type: 'error' }>): Uint8Array {
+  return encodeMessage(message)
+}
+
+/** a volumes request from the wire; InvalidMessageError or MessageTooLargeError when it is not one */
+export function decodeVolumesRequest (data: Uint8Array): VolumesRequest {
+  return decodeMessage(data, { types: VOLUMES_REQUEST_TYPES }) as VolumesRequest
+}
+
+/** a node's answer to a volumes request; an `error` answer throws an Error with its message and code */
+export function decodeVolumesResponse (data: Uint8Array): VolumesResponse {
+  const message = decodeMessage(data, { types: [...VOLUMES_RESPONSE_TYPES, 'error'] })
+  if (message.type === 'error') throw Object.assign(new Error(message.message), { code: message.code })
+  return message as VolumesResponse
 }

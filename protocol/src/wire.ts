@@ -11,16 +11,18 @@
 import type { Entry } from './entry.js'
 import { InvalidMessageError, MessageTooLargeError, messageOf } from './errors.js'
 import type { PeerIdString } from './identity.js'
-import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, text, token, type Capacity } from './wire-check.js'
+import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, signature, text, token, type Capacity } from './wire-check.js'
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
 import { FORWARD_MESSAGE_BYTES, forwardCheckers, type ForwardMessage } from './wire-forward.js'
 import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
+import { VOLUMES_MESSAGE_BYTES, volumesCheckers, type VolumesMessage } from './wire-volumes.js'
 
 export * from './wire-heartbeat.js'
 export * from './wire-logs.js'
 export * from './wire-events.js'
 export * from './wire-forward.js'
+export * from './wire-volumes.js'
 export type { Capacity } from './wire-check.js'
 
 /** gossip of new entries */
@@ -65,6 +67,8 @@ export interface JoinRequestMessage {
   addrs: string[]
   labels?: Record<string, string>
   capacity?: Capacity
+  /** joining an org that lost its nodes: its recovery key's signature of this admission (recovery.ts) */
+  recovery?: string
 }
 
 export type JoinResponseMessage =
@@ -90,6 +94,7 @@ export type WireMessage =
   | LogsMessage
   | EventsMessage
   | ForwardMessage
+  | VolumesMessage
 
 export type WireMessageType = WireMessage['type']
 
@@ -112,7 +117,8 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   down: 1024,
   ...LOGS_MESSAGE_BYTES,
   ...EVENTS_MESSAGE_BYTES,
-  ...FORWARD_MESSAGE_BYTES
+  ...FORWARD_MESSAGE_BYTES,
+  ...VOLUMES_MESSAGE_BYTES
 }
 
 export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
@@ -145,6 +151,7 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...logsCheckers,
   ...eventsCheckers,
   ...forwardCheckers,
+  ...volumesCheckers,
   heartbeat: checkHeartbeat,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))
@@ -168,7 +175,7 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     return message
   },
   'join-request': (value) => {
-    const record = object(value, 'join-request', new Set(['type', 'inviteId', 'secret', 'peerId', 'org', 'addrs', 'labels', 'capacity']))
+    const record = object(value, 'join-request', new Set(['type', 'inviteId', 'secret', 'peerId', 'org', 'addrs', 'labels', 'capacity', 'recovery']))
     const message: JoinRequestMessage = {
       type: 'join-request',
       inviteId: pattern(record.inviteId, 'join-request.inviteId', INVITE_ID_PATTERN, 'must be 16 to 64 lower-case hex digits'),
@@ -179,6 +186,7 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     if (record.org !== undefined) message.org = name(record.org, 'join-request.org')
     if (record.labels !== undefined) message.labels = labels(record.labels, 'join-request.labels')
     if (record.capacity !== undefined) message.capacity = capacity(record.capacity, 'join-request.capacity')
+    if (record.recovery !== undefined) message.recovery = signature(record.recovery, 'join-request.recovery')
     return message
   },
   'join-response': (value) => {

@@ -78,11 +78,18 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'forward', service: 'acme/web', replica: 1, port: 8080, via: 'web', host: 'cloud.example.org', client: { address: '203.0.113.7', port: 51234 }, local: { address: '2001:db8::1', port: 443 } }),
     encodeMessage({ type: 'forward', service: 'riverside/db', replica: 0, port: 5432, via: 'name', caller: 'acme/app', client: { address: '10.213.14.7', port: 40000 }, local: { address: '10.213.15.1', port: 5432 } }),
     encodeMessage({ type: 'forward-ok', replica: 1 }),
-    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 })
+    encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
+    encodeMessage({ type: 'volume-handoff', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-backup', service: 'acme/db' }),
+    encodeMessage({ type: 'volume-list' }),
+    encodeMessage({ type: 'volume-handoff-ok', settled: false, generations: { pgdata: 7 } }),
+    encodeMessage({ type: 'volume-backup-ok', snapshots: [{ volume: 'pgdata', snapshot: 'ab'.repeat(32), generation: 8, bytes: 104857600, files: 1200, time: NOW, tookMs: 5300, bytesStored: 2048 }] }),
+    encodeMessage({ type: 'volume-list-ok', volumes: [{ node: a.peerId, name: 'minga-acme-db-pgdata', service: 'acme/db', volume: 'pgdata', bytes: 1000, files: 3, lineage: 'current', generation: 8, latest: { generation: 8, time: NOW, node: a.peerId, snapshot: 'ab'.repeat(32) } }, { node: a.peerId, name: 'minga-acme-db-pgdata.aside-20261129T180600Z', service: 'acme/db', volume: 'pgdata', bytes: 900, files: 3, lineage: 'aside', aside: { of: 'minga-acme-db-pgdata', at: NOW, reason: 'diverged' } }] })
   ]
   const types = [
     'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
-    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch', 'forward', 'forward-ok'
+    'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok', 'forward', 'forward-ok'
   ]
   return {
     name: 'wire',

@@ -55,4 +55,10 @@ test('scaling, placement and the update policy leave the hash alone; image, env,
   for (const patch of other) assert.is.not(containerHash({ ...spec, ...patch }), containerHash(spec), JSON.stringify(patch))
 })
 
+test('a volume\'s backup settings leave the hash alone: a new interval or hook restarts nothing', () => {
+  const withBackup = { ...spec, volumes: spec.volumes.map(v => ({ ...v, backup: { interval: 60_000, pre: [['sh', '-c', 'sync']] } })) }
+  assert.is(containerHash(withBackup), containerHash(spec))
+  assert.is.not(containerHash({ ...spec, volumes: spec.volumes.map(v => ({ ...v, readOnly: true })) }), containerHash(spec))
+})
+
 test.run()

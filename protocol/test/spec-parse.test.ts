@@ -212,6 +212,13 @@ test('each field refuses what it cannot hold', () => {
     ['volumes: ["data:/a:rx"]', 'volumes[0]: must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly (got "data:/a:rx")'],
     ['volumes: ["a:/data", "b:/data"]', 'volumes[1].path: /data is mounted twice (first at volumes[0])'],
     ['volumes: [{ name: a, path: /a, readOnly: maybe }]', 'volumes[0].readOnly: must be true or false (got "maybe")'],
+    ['volumes: [{ name: a, path: /a, backup: { interval: 10s } }]', 'volumes[0].backup.interval: must be a duration from 30s to 24h, in whole seconds, like 5m (or 0: never backed up) (got "10s")'],
+    ['volumes: [{ name: a, path: /a, backup: { interval: 2d } }]', 'volumes[0].backup.interval: must be a duration from 30s to 24h, in whole seconds, like 5m (or 0: never backed up) (got "2d")'],
+    ['volumes: [{ name: a, path: /a, backup: hourly }]', 'volumes[0].backup: must be false (never backed up), true, or a mapping with interval, pre and post (got "hourly")'],
+    ['volumes: [{ name: a, path: /a, backup: { pre: "" } }]', 'volumes[0].backup.pre[0]: must be a command line (run by sh -c) or a list of arguments (got "")'],
+    ['volumes: [{ name: a, path: /a, backup: { pre: { run: x } } }]', 'volumes[0].backup.pre: must be a command, or a list of at most 8 commands, each a string (run with sh -c) or a list of words (got a mapping)'],
+    ['volumes: [{ name: a, path: /a, backup: { every: 5m } }]', 'volumes[0].backup.every: unknown field (allowed: interval, pre, post)'],
+    ['volumes: [{ path: /a, backup: true }]', 'volumes[0].backup: only a named volume is backed up (an anonymous one goes with its container)'],
     ['health: { cmd: true, interval: 2h }', 'health.interval: must be a duration like 5s, 90s or 10m, from 1s to 1h (got "2h")'],
     ['health: curl localhost', 'health: must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod (got "curl localhost")'],
     ['update: { maxUnavailable: -1 }', 'update.maxUnavailable: must be a whole number from 0 to 1000 (0 starts each new replica before stopping the old; the replicas or more replaces all at once) (got -1)'],
@@ -442,6 +449,28 @@ test('fuzz: random JSON-ish documents only ever parse or give InvalidSpecError',
     .map(([spec, named]) => named ? { name: 'web', image: 'nginx', ...spec } : spec)
   const file = fc.oneof(service, fc.array(service, { maxLength: 3 }), fc.record({ services: fc.dictionary(fc.constantFrom('web', 'db', 'Bad'), service, { maxKeys: 3 }) }))
   fc.assert(fc.property(file, value => parseOrRefuse(stringify(value))), { numRuns: 1000 })
+})
+
+test('a volume\'s backup: an interval, hooks as command lines or words, off with false', () => {
+  const [spec] = parseServiceSpec(`
+name: db
+org: acme
+image: postgres:16
+singleton: true
+volumes:
+  - { name: pgdata, path: /var/lib/postgresql/data, backup: { interval: 1m, pre: "pg_dumpall -U postgres > /var/lib/postgresql/data/dump.sql", post: [[rm, -f, /var/lib/postgresql/data/dump.sql]] } }
+  - { name: cache, path: /cache, backup: false }
+  - { name: uploads, path: /uploads, backup: true }
+  - "plain:/plain"
+`)
+  assert.equal(spec.volumes, [
+    { name: 'pgdata', path: '/var/lib/postgresql/data', readOnly: false, backup: { interval: 60_000, pre: [['sh', '-c', 'pg_dumpall -U postgres > /var/lib/postgresql/data/dump.sql']], post: [['rm', '-f', '/var/lib/postgresql/data/dump.sql']] } },
+    { name: 'cache', path: '/cache', readOnly: false, backup: { interval: 0 } },
+    { name: 'uploads', path: '/uploads', readOnly: false, backup: { interval: 300_000 } },
+    { name: 'plain', path: '/plain', readOnly: false }
+  ])
+  // the stored form checks back
+  assert.equal(checkServiceSpec(JSON.parse(JSON.stringify(spec))), spec)
 })
 
 test.run()

@@ -40,6 +40,7 @@ export type {
   RestartAction,
   StartAction,
   StopAction,
+  StopCause,
   Unplaced,
   UnplacedCause
 } from './types.js'
@@ -52,3 +53,5 @@ export type { ReplicaRef } from './assignment.js'
 export { replicaCount } from './order.js'
 export { matchesConstraints } from './filters.js'
 export { DuplicateNodeError, DuplicateServiceError, SchedulerError } from './errors.js'
+export { DEFAULT_BACKUP_COPIES, chooseHolders, rankHolders } from './holders.js'
+export type { HolderCandidate, HolderOptions } from './holders.js'

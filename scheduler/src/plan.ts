@@ -37,7 +37,7 @@ import { formatPortKey, hostPortKeys } from './filters.js'
 import { isDown, isHealthy, reportOf } from './health.js'
 import { compareStrings, replicaCount } from './order.js'
 import { replaceableNow, surges } from './rolling.js'
-import type { Action, DesiredService, LocalReplica, PeerReplica, PlanInput, RestartAction, StartAction, StopAction } from './types.js'
+import type { Action, DesiredService, LocalReplica, PeerReplica, PlanInput, RestartAction, StartAction, StopAction, StopCause } from './types.js'
 
 /**
  * What one node must do now to move its containers toward the assignment: `start`, `stop` and `restart` actions,
@@ -104,7 +104,7 @@ class Planner {
       for (const { container, ports } of this.holdovers) {
         const clash = ports.find(p => needed.has(p))
         if (clash === undefined || this.stops.some(s => s.containerId === container.containerId)) continue
-        this.stop(container, `host port ${formatPortKey(clash)} is needed by ${start.service} replica ${start.replica}, assigned here`)
+        this.stop(container, `host port ${formatPortKey(clash)} is needed by ${start.service} replica ${start.replica}, assigned here`, 'ports')
       }
     }
   }
@@ -112,18 +112,18 @@ class Planner {
   private reconcile (serviceId: string, replica: number, group: LocalReplica[]): void {
     const service = this.desired.get(serviceId)
     if (service === undefined) {
-      for (const c of group) this.stop(c, `service ${serviceId} no longer exists`)
+      for (const c of group) this.stop(c, `service ${serviceId} no longer exists`, 'deleted')
       return
     }
     const replicas = replicaCount(service.spec)
     if (!Number.isInteger(replica) || replica < 0 || replica >= replicas) {
-      for (const c of group) this.stop(c, `scaled down to ${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`)
+      for (const c of group) this.stop(c, `scaled down to ${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`, 'scaled-down')
       return
     }
     const owner = this.input.assignment.services[serviceId]?.[replica] ?? null
     if (owner === this.input.self && this.surge(service, replica, group)) return
     const [keeper, ...extra] = [...group].sort((a, b) => rank(a, service.hash) - rank(b, service.hash) || compareStrings(a.containerId, b.containerId))
-    for (const c of extra) this.stop(c, `duplicate of ${keeper.containerId}`)
+    for (const c of extra) this.stop(c, `duplicate of ${keeper.containerId}`, 'duplicate')
 
     if (owner === this.input.self) {
       this.reconcileOwned(service, keeper)
@@ -184,9 +184,9 @@ class Planner {
 
   private reconcileMoved (service: DesiredService, c: LocalReplica, owner: string): void {
     if (service.spec.singleton) {
-      this.stop(c, `singleton moved to ${owner}; stopping it here before it starts there`)
+      this.stop(c, `singleton moved to ${owner}; stopping it here before it starts there`, 'moved')
     } else if (this.ownerServes(service, c.replica, owner)) {
-      this.stop(c, `moved to ${owner}, which reports it healthy`)
+      this.stop(c, `moved to ${owner}, which reports it healthy`, 'moved')
     } else if (isDown(c)) {
       this.restart(c, `${downReason(c)}; keeping it until ${owner} reports it healthy`)
     }
@@ -195,7 +195,7 @@ class Planner {
   private reconcileUnplaced (service: DesiredService, c: LocalReplica): void {
     const unplaced = this.input.assignment.unplaced.find(u => u.service === service.id && u.replica === c.replica)
     if (service.spec.singleton && unplaced?.cause === 'no-majority') {
-      this.stop(c, `${unplaced.reason}; stopping it so it never runs twice`)
+      this.stop(c, `${unplaced.reason}; stopping it so it never runs twice`, 'no-majority')
     } else if (isDown(c)) {
       this.restart(c, `${downReason(c)}; unplaced everywhere, so keeping it here`)
     }
@@ -234,7 +234,7 @@ class Planner {
   }
 
   private replace (service: DesiredService, c: LocalReplica, reason: string): void {
-    this.stop(c, reason)
+    this.stop(c, reason, 'update')
     this.start(service, c.replica, reason)
   }
 
@@ -242,8 +242,8 @@ class Planner {
     this.starts.push({ type: 'start', service: service.id, replica, hash: service.hash, reason })
   }
 
-  private stop (c: LocalReplica, reason: string): void {
-    this.stops.push({ type: 'stop', containerId: c.containerId, service: c.service, replica: c.replica, reason })
+  private stop (c: LocalReplica, reason: string, cause: StopCause): void {
+    this.stops.push({ type: 'stop', containerId: c.containerId, service: c.service, replica: c.replica, reason, cause })
   }
 
   private restart (c: LocalReplica, reason: string): void {

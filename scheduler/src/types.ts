@@ -87,8 +87,18 @@ export interface PlanInput {
 }
 
 export interface StartAction { type: 'start', service: string, replica: number, hash: string, reason: string }
+/**
+ * Why a container stops: the service was `deleted`, `scaled-down`, it is a
+ * `duplicate`, it makes way for its `update`, it `moved` to another node,
+ * its side of a partition has `no-majority` (a singleton), or it holds host
+ * `ports` a replica assigned here needs, or (the volumes room asks, not the
+ * planner) its volume must be `restore`d to a snapshot chosen elsewhere.
+ * What follows a stop depends on it (a singleton's volumes get a final
+ * snapshot when it moves on)
+ */
+export type StopCause = 'deleted' | 'scaled-down' | 'duplicate' | 'update' | 'moved' | 'no-majority' | 'ports' | 'restore'
 /** stop and remove the container */
-export interface StopAction { type: 'stop', containerId: string, service: string, replica: number, reason: string }
+export interface StopAction { type: 'stop', containerId: string, service: string, replica: number, reason: string, cause: StopCause }
 /** start the same container again, whether it exited or runs unhealthy */
 export interface RestartAction { type: 'restart', containerId: string, service: string, replica: number, reason: string }
 

@@ -267,6 +267,7 @@ export class DockerCluster {
       try {
         if (node.engineStopped === true) await this.startEngine(node.index)
         if (this.meshId !== '') await node.engine.api.removeAll({ label: [`io.minga.mesh=${this.meshId}`] })
+        if (this.meshId !== '') await node.engine.api.removeVolumes({ label: [`io.minga.mesh=${this.meshId}`] })
       } catch (err) {
         // cleaning up after a test: say what could not be removed, and go on with the rest
         console.error(`engine ${node.index}: ${String(err)}`)

@@ -222,6 +222,17 @@ export class EngineClient {
     // the bridge of a network outlives a stopped engine on the host: removing the network removes it
     for (const network of networks.status === 200 ? networks.body : []) await this.call('DELETE', `/networks/${network.Id}`, undefined, 30_000)
   }
+
+  /** named volumes whose labels match: name, labels, and their folder on this host */
+  async volumes (filters: Record<string, string[]> = {}): Promise<Array<{ name: string, labels: Record<string, string>, mountpoint: string }>> {
+    const res = await this.call<{ Volumes: any[] | null }>('GET', `/volumes?filters=${encodeURIComponent(JSON.stringify(filters))}`)
+    if (res.status !== 200) throw new Error(`engine ${this.socket} answered ${res.status} to a volume list: ${JSON.stringify(res.body)}`)
+    return (res.body.Volumes ?? []).map(v => ({ name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint }))
+  }
+
+  async removeVolumes (filters: Record<string, string[]>): Promise<void> {
+    for (const v of await this.volumes(filters)) await this.call('DELETE', `/volumes/${encodeURIComponent(v.name)}?force=true`, undefined, 30_000)
+  }
 }
 
 function toInfo (summary: any): ContainerInfo {

@@ -161,6 +161,19 @@ test('every verb of the table runs with its example', async () => {
   await example(verb('secret set'), dir('acme'))
   assert.match((await sh('minga secret ls', dir('acme'))).stdout, /DB_PASSWORD/)
 
+  // a service with a backed-up volume on acme's nodes; its snapshots go to riverside's and hilltop's
+  await writeFile(join(work, 'db.yaml'), 'name: db\nimage: minga/busybox:1\nsingleton: true\nallowOrgs: [acme]\nvolumes:\n  - { name: data, path: /data }\n')
+  assert.is((await sh('minga deploy -f db.yaml --wait', dir('acme'))).status, 0)
+  const backup = await example(verb('backup'), dir('acme'))
+  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /)
+  const listing = await example(verb('backup ls'), dir('acme'))
+  const snapshot = /^([0-9a-f]{8})\s+data\s/m.exec(listing.stdout)
+  assert.ok(snapshot !== null, listing.stdout)
+  assert.match((await example(verb('restore'), dir('acme'), t => t.replace('4f2a9c1e', snapshot[1]))).stdout, /snapshot [0-9a-f]{8} is generation \d+/)
+  await waitFor(async () => /acme\/db\s+data\s.*\scurrent\s/.test((await example(verb('volumes'), dir('acme'))).stdout), { label: 'the restored volume is current' })
+  const removed = await sh('minga rm db --volumes', dir('acme'))
+  assert.match(removed.stdout, /acme\/db: removed, with its volumes and their backups/, removed.stderr)
+
   // an organization drains and removes its own nodes
   const spare = (await peerOf('spare')).slice(-8)
   await example(verb('drain'), dir('acme'), t => t.replace('3xk9TqPz', spare))

@@ -7,7 +7,7 @@
 import { check, InvalidMessageError } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type {
-  CordonBody, ConfigsBody, DeployBody, InviteBody, NodeRemoveBody, OrgRemoveBody, PartitionBody, ScaleBody, SecretBody, UncordonBody
+  BackupBody, CordonBody, ConfigsBody, DeployBody, InviteBody, NodeRemoveBody, OrgRemoveBody, PartitionBody, RestoreBody, ScaleBody, SecretBody, UncordonBody
 } from './contract.js'
 
 /** services one deploy declares, at most */
@@ -138,4 +138,21 @@ export function partitionBody (body: unknown): PartitionBody {
     check.object(r, 'body', new Set(['blocked']))
     return { blocked: check.list(r.blocked, 'body.blocked', MAX_PARTITION).map((p, i) => check.text(p, `body.blocked[${i}]`, 128)) }
   }, '{"blocked": [peer ids]}')
+}
+
+/** `POST /v1/backup`: `{ service }` */
+export function backupBody (body: unknown): BackupBody {
+  return checked(body, 'POST /v1/backup', (r) => {
+    check.object(r, 'body', new Set(['service']))
+    return { service: ref(r.service, 'body.service') }
+  }, '{"service": "NAME"}')
+}
+
+/** `POST /v1/restore`: `{ service, snapshot? }`, the snapshot an id or a prefix of 4 to 64 hex digits */
+export function restoreBody (body: unknown): RestoreBody {
+  return checked(body, 'POST /v1/restore', (r) => {
+    check.object(r, 'body', new Set(['service', 'snapshot']))
+    const snapshot = optional(r.snapshot, (v) => check.pattern(v, 'body.snapshot', /^[0-9a-f]{4,64}$/, 'must be a snapshot id or its first 4 or more hex digits'))
+    return { service: ref(r.service, 'body.service'), ...(snapshot === undefined ? {} : { snapshot }) }
+  }, '{"service": "NAME", "snapshot": "ID"} (snapshot optional: the latest)')
 }

@@ -8,7 +8,7 @@
  * Streams (`/v1/logs`, `/v1/mesh/events`) are newline-delimited JSON of
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
-import type { ServiceRecord, Tally } from '@minga/protocol'
+import type { ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
 import type { StatusView } from '../core/ops/status-view.js'
@@ -16,8 +16,9 @@ import type { NodeView, ReplicaView, ServiceView } from '../core/ops/views.js'
 import type { AuditRecord } from '../core/trust/audit.js'
 import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
+import type { BackupListing } from '../core/volumes/verbs.js'
 
-export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent }
+export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
 
@@ -35,6 +36,14 @@ export interface OrgRemoveBody { org: string, reason: string }
 /** `value` as text, or base64 with `encoding: 'base64'`; `ifChanged`: an equal value writes nothing */
 export interface SecretBody { service: string, name: string, value: string, encoding?: 'utf8' | 'base64', ifChanged?: boolean }
 export interface PartitionBody { blocked: string[] }
+/** `POST /v1/backup`: a snapshot of the service's volumes now */
+export interface BackupBody { service: string }
+/** `POST /v1/restore`: the snapshot to restore (an id or a unique prefix; the latest when absent) */
+export interface RestoreBody { service: string, snapshot?: string }
+
+export interface VolumesResult { volumes: VolumeView[], unreachable: string[] }
+export interface BackupResult { service: string, node: string, snapshots: SnapshotView[] }
+export interface RestoreResult { service: string, chosen: Array<{ volume: string, snapshot: string, generation: number }> }
 
 export interface InviteResult { token: string, id: string, expires: number }
 export interface ConfigsResult { service: string, stored: string[], written: number }
@@ -54,6 +63,8 @@ export interface GetRoutes {
   [audit: `/v1/audit${string}`]: AuditRecord[]
   [secrets: `/v1/secrets${string}`]: SecretView[]
   '/v1/http': { url: string | null }
+  '/v1/volumes': VolumesResult
+  [backups: `/v1/backups${string}`]: BackupListing
 }
 
 /** POST routes: their body and their answer */
@@ -69,12 +80,15 @@ export interface PostRoutes {
   [approve: `/v1/proposals/${string}/approve`]: { body: Record<string, never>, response: Tally }
   '/v1/secrets': { body: SecretBody, response: SecretSetResult }
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
+  '/v1/backup': { body: BackupBody, response: BackupResult }
+  '/v1/restore': { body: RestoreBody, response: RestoreResult }
+  '/v1/recovery-key': { body: Record<string, never>, response: { org: string, key: string } }
 }
 
 /** DELETE routes and what they answer */
 export interface DeleteRoutes {
   [project: `/v1/projects/${string}`]: { removed: string[] }
-  [service: `/v1/services/${string}/${string}`]: { removed: string }
+  [service: `/v1/services/${string}/${string}`]: { removed: string, volumes?: true }
   [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
 }
 

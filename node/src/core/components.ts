@@ -10,8 +10,8 @@
  * A new subsystem (volumes/, ingress/, membership/) takes these as its
  * components, and offers what others read of it as an interface here.
  */
-import type { HealthProbe, HeartbeatMessage, Identity, State } from '@minga/protocol'
-import type { Assignment, DesiredService } from '@minga/scheduler'
+import type { HealthProbe, HeartbeatMessage, Identity, ServiceSpec, State } from '@minga/protocol'
+import type { Assignment, DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
 import type { Clock } from './clock.js'
 import type { ComponentLogger } from './logger.js'
@@ -104,6 +104,21 @@ export interface ReconcileView {
   replicaProblems: () => ReplicaNote[]
   /** `listener` runs when `containers()` may say something new; returns its remover */
   onContainers: (listener: () => void) => () => void
+}
+
+/**
+ * What the reconcile loop asks of the volumes room (volumes/keeper.ts)
+ * around a replica's start and stop, so that data follows its service
+ */
+export interface VolumeHooks {
+  /** before the runtime starts a replica: its volumes brought to the latest snapshot (it may wait for a previous holder; throws when it cannot now) */
+  prepare: (spec: ServiceSpec, replica: number) => Promise<void>
+  /** runs the stop (`doStop`), then a singleton's final snapshot when the stop moves it on */
+  stopReplica: (spec: ServiceSpec | undefined, replica: number, cause: StopCause, doStop: () => Promise<void>) => Promise<void>
+  /** what the loop sees running, after each list of the runtime */
+  observe: (containers: readonly RuntimeContainer[], desired: (id: string) => DesiredService | undefined) => void
+  /** restores and handoff waits under way, for `minga ps` */
+  restoreNotes: () => Array<{ service: string, replica: number, text: string }>
 }
 
 /** where services tell what they did and saw */

@@ -26,6 +26,9 @@ import { Sync } from './sync/sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
 import { Secrets } from './trust/secrets.js'
+import { VolumeKeeper, type VolumeTiming } from './volumes/keeper.js'
+import { VolumeVerbs } from './volumes/verbs.js'
+import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 
 export interface NodeCoreInit {
@@ -55,6 +58,14 @@ export interface NodeCoreInit {
   logger?: ComponentLogger
   /** this node's shared web ports (default 80 and 443): deploys may not publish them while host names are routed there */
   webPorts?: WebPorts
+  /**
+   * the node's volumes and their backups (the daemon's Docker volumes and
+   * restic through the mesh; the simulator's model): without them volumes
+   * stay local, as Docker keeps them
+   */
+  volumes?: { backend: VolumeBackend, lineage: LineageRecords, timing?: Partial<VolumeTiming> }
+  /** the org's recovery key, on a node that joined with it: it opens what was sealed to the org's lost nodes (trust/secrets.ts) */
+  recovery?: { identity: Identity, done: () => void }
 }
 
 /**
@@ -79,6 +90,10 @@ export class NodeCore {
   readonly reconciler: Reconciler
   readonly trust: Trust
   readonly secrets: Secrets
+  /** volumes that follow their service: restores, snapshots, lineage (when the node has a volume backend) */
+  readonly volumes?: VolumeKeeper
+  /** the volumes verbs (`minga volumes`, `backup`, `restore`), with the room */
+  readonly volumeVerbs?: VolumeVerbs
   readonly logs: LogsServer
   readonly meshEvents: MeshEvents
   readonly eventWatch: EventWatch
@@ -120,8 +135,32 @@ export class NodeCore {
     this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random, decode: init.decode })
     this.admission = new Admission(common)
     this.trust = new Trust({ ...common, liveness: this.liveness })
-    this.secrets = new Secrets({ ...common, liveness: this.liveness })
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec) })
+    this.secrets = new Secrets({ ...common, liveness: this.liveness, recovery: init.recovery })
+    if (init.volumes !== undefined) {
+      this.volumes = new VolumeKeeper({
+        ...common,
+        meshId: init.state.meshId,
+        mesh: init.mesh,
+        liveness: this.liveness,
+        backend: init.volumes.backend,
+        lineage: init.volumes.lineage,
+        readers: (org, service) => this.secrets.readers(org, service),
+        open: (key, sealed) => this.secrets.open(key, sealed),
+        exec: init.runtime.exec === undefined ? undefined : async (id, cmd, options) => await init.runtime.exec!(id, cmd, options),
+        restart: (containerId, reason) => { this.reconciler.restartReplica(containerId, reason) },
+        volumeTiming: init.volumes.timing
+      })
+      const keeper = this.volumes
+      this.volumeVerbs = new VolumeVerbs({
+        keeper,
+        mesh: init.mesh,
+        meshId: init.state.meshId,
+        live: () => this.liveness.live(),
+        holdersOf: (service, replica) => [...this.liveness.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.liveness.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer),
+        now: () => init.clock.now()
+      })
+    }
+    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
@@ -195,6 +234,7 @@ export class NodeCore {
     this.eventWatch.start()
     this.trust.start()
     this.secrets.start()
+    this.volumes?.start()
     await this.reconciler.start()
     this.routes.start()
   }
@@ -204,6 +244,7 @@ export class NodeCore {
     this.started = false
     this.routes.stop()
     await this.reconciler.stop()
+    this.volumes?.stop()
     this.eventWatch.stop()
     this.meshEvents.stop()
     this.logs.stop()

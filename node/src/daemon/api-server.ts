@@ -14,6 +14,7 @@ import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
+import { volumeRoutes } from './routes-volumes.js'
 import { trustRoutes } from './routes-trust.js'
 
 export type { ApiContext, ApiRoutes, Handler, NodeControl } from './api-types.js'
@@ -36,6 +37,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   NotFoundError: 404,
   ClockSkewError: 409,
   ConflictError: 409,
+  UnavailableError: 503,
   StorageError: 507
 }
 
@@ -77,6 +79,7 @@ export class ApiServer {
     meshRoutes(routes, context, testMode)
     opsRoutes(routes, context)
     trustRoutes(routes, context)
+    volumeRoutes(routes, context)
   }
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {

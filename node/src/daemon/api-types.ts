@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
+import type { VolumeVerbs } from '../core/volumes/verbs.js'
 
 /** the daemon's part: what the core cannot know */
 export interface NodeControl {
@@ -30,6 +31,8 @@ export interface ApiContext {
   operations: Operations
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
+  volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
 }
 

@@ -11,7 +11,9 @@ import { recordValue, State, keys, protocols, type Resources } from '@minga/prot
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore } from '../core/core.js'
-import { nodeLogger } from '../core/logger.js'
+import { errorText, nodeLogger } from '../core/logger.js'
+import type { VolumeTiming } from '../core/volumes/keeper.js'
+import { createBackups, DockerVolumes, FolderVolumes, type Backups } from '../backup/index.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
@@ -37,6 +39,8 @@ import type { HttpServer } from './http-server.js'
 import { metricsRegistry, startMonitoring } from './monitoring.js'
 
 export const VERSION = '0.1.0'
+/** bytes a node holds for other nodes' backups unless `--backup-quota` says otherwise */
+export const DEFAULT_BACKUP_QUOTA = 10 * 1024 ** 3
 
 export interface DaemonOptions {
   dataDir: string
@@ -53,6 +57,12 @@ export interface DaemonOptions {
   timing?: Partial<Timing>
   /** where the dashboard and /metrics listen: ADDRESS:PORT or 'off' (default 127.0.0.1:7948, skipped with a warning when taken) */
   http?: string
+  /** bytes this node holds for other nodes' backups (`--backup-quota`, default 10 GiB) */
+  backupQuota?: number
+  /** restic's binary (default: restic on the PATH) */
+  restic?: string
+  /** the volumes room's timing (snapshot defaults, handoff waits) */
+  volumeTiming?: Partial<VolumeTiming>
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
   /** addresses the routing mesh's published ports and shared web ports bind (default 0.0.0.0) */
@@ -79,6 +89,7 @@ export class Daemon implements NodeControl {
   private libp2p!: MeshLibp2p
   private door!: Awaited<ReturnType<typeof startDoor>>
   private runtime!: Runtime
+  private mesh!: Libp2pMesh
   private state!: State
   private connector!: Connector
   private api!: ApiServer
@@ -86,6 +97,7 @@ export class Daemon implements NodeControl {
   /** the routing mesh on this node, when it runs (Docker with a service network) */
   ingress?: Ingress
   private subnet?: ServiceSubnet
+  private backups?: Backups
   /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
   supervisor?: SupervisorLink
   /** every metric of this node: minga's, libp2p's, the process's */
@@ -137,10 +149,40 @@ export class Daemon implements NodeControl {
       listen: this.options.door ?? ['/ip4/0.0.0.0/tcp/7947'],
       admit: async (request, from) => await this.core.admission.admit(request, from)
     })
+    this.backups = await createBackups({
+      dir: this.dataDir.backupPath,
+      quota: this.options.backupQuota ?? DEFAULT_BACKUP_QUOTA,
+      mesh: this.mesh = new Libp2pMesh(this.libp2p),
+      meshId: mesh.meshId,
+      state: this.state,
+      identity,
+      clock: systemClock,
+      events: { emit: (event) => { this.core.events.emit(event) } },
+      live: () => this.core.liveness.live(),
+      volumes: this.options.runtime === 'memory' ? new FolderVolumes(this.dataDir.volumesPath) : new DockerVolumes({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket }),
+      repositories: () => this.core.volumes!.repositories,
+      mayWrite: (from, repo) => this.core.volumes?.repositories.mayStore(from, repo) ?? false,
+      restic: this.options.restic
+    })
+    // without restic this node still holds others' blobs; its own volumes stay local (said at start)
+    const restic = await this.backups.restic.version().catch((err) => { log(`warning: ${errorText(err)}; this node's volumes are not backed up`) })
+    // a node that came back with its org's recovery key opens what was sealed to the lost nodes, seals it again, then drops the key
+    const recoveryKey = await this.dataDir.recoveryKey()
+    let recovered = false
+    const recovery = recoveryKey === undefined
+      ? undefined
+      : {
+          identity: recoveryKey,
+          done: () => {
+            if (recovered) return
+            recovered = true
+            void this.dataDir.dropRecoveryKey().then(() => { log(`${mesh.org}'s secrets and backup passwords are sealed to this node again; it no longer keeps the recovery key (keep yours offline)`) })
+          }
+        }
     this.core = new NodeCore({
       identity,
       state: this.state,
-      mesh: new Libp2pMesh(this.libp2p),
+      mesh: this.mesh,
       clock: systemClock,
       runtime: this.runtime,
       version: VERSION,
@@ -151,7 +193,9 @@ export class Daemon implements NodeControl {
       addrs: () => this.libp2p.getMultiaddrs().map(a => a.toString()),
       door: () => this.doorAddrs(),
       timing: this.options.timing,
-      logger
+      logger,
+      recovery,
+      ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
     })
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
@@ -168,7 +212,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, volumes: this.core.volumeVerbs, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)
@@ -290,6 +334,7 @@ export class Daemon implements NodeControl {
     this.connector?.stop()
     await this.ingress?.stop()
     await this.core?.stop()
+    await this.backups?.close()
     await this.door?.stop()
     await this.libp2p?.stop()
     await this.runtime?.close()

@@ -4,11 +4,13 @@
  * (all mode 0600), the LevelDB entry store, and the control socket. A node
  * restarted on the same data dir comes back as itself with all it had.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { codeOf, messageOf, decodeIdentity, encodeIdentity, generateIdentity, type Identity } from '@minga/protocol'
+import { codeOf, messageOf, decodeIdentity, decodeRecoveryKey, encodeIdentity, encodeRecoveryKey, generateIdentity, type Identity } from '@minga/protocol'
 import { DataDirError } from '../errors.js'
+
+const RECOVERY_FILE = 'recovery.key'
 
 export interface MeshFile {
   meshId: string
@@ -37,6 +39,10 @@ export class DataDir {
   get socketPath (): string { return join(this.path, 'api.sock') }
   get meshPath (): string { return join(this.path, 'mesh.json') }
   get logPath (): string { return join(this.path, 'node.log') }
+  /** blobs held for others, restic's caches, lineage records */
+  get backupPath (): string { return join(this.path, 'backup') }
+  /** the memory runtime's volumes (folders) */
+  get volumesPath (): string { return join(this.path, 'volumes') }
 
   async ensure (): Promise<void> {
     await mkdir(this.path, { recursive: true, mode: 0o700 })
@@ -50,6 +56,28 @@ export class DataDir {
   /** the door host's own key: joiners dial the door by this peer id */
   async doorIdentity (): Promise<Identity> {
     return await this.key('door.key')
+  }
+
+  /**
+   * the org's recovery key, held only by a node that joined with it (to open
+   * what was sealed to the org's lost nodes); undefined when it holds none
+   */
+  async recoveryKey (): Promise<Identity | undefined> {
+    try {
+      return decodeRecoveryKey(await readFile(join(this.path, RECOVERY_FILE), 'utf8'))
+    } catch (err) {
+      if (codeOf(err) === 'ENOENT') return undefined
+      throw new DataDirError(`${join(this.path, RECOVERY_FILE)} is damaged (${messageOf(err)}); join again with --recover and the key you keep`)
+    }
+  }
+
+  async writeRecoveryKey (identity: Identity): Promise<void> {
+    await this.writeSecret(RECOVERY_FILE, encodeRecoveryKey(identity) + '\n')
+  }
+
+  /** once this node has sealed again what only the recovery key opened, it keeps no copy of the key */
+  async dropRecoveryKey (): Promise<void> {
+    await rm(join(this.path, RECOVERY_FILE), { force: true })
   }
 
   async readMesh (): Promise<MeshFile | undefined> {

@@ -1,6 +1,7 @@
 /** control API: services (ls, ps, deploy, rm, scale) */
 import { checkServiceSpec, parseServiceSpec } from '@minga/protocol'
 import { configsBody, deployBody, scaleBody } from '../api/bodies.js'
+import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes } from './api-types.js'
 
 /** the services' routes: ls, ps, deploy, configs, rm, scale */
@@ -22,14 +23,23 @@ export function serviceRoutes (routes: ApiRoutes, { operations }: ApiContext): v
     const configs = configsBody(body)
     return await ops().storeConfigs(configs.service, configs.chunks)
   })
-  routes.add('DELETE', '/v1/projects/:project', async ({ params }) => ({ removed: await ops().removeProject(params[0]) }))
-  routes.add('DELETE', '/v1/services/:org/:name', async ({ params }) => {
-    await ops().remove(`${params[0]}/${params[1]}`)
-    return { removed: `${params[0]}/${params[1]}` }
+  // ?volumes=1: with its volumes and their backups (minga rm --volumes)
+  routes.add('DELETE', '/v1/projects/:project', async ({ params, query }) => ({ removed: await ops().removeProject(params[0], { volumes: withVolumes(query) }) }))
+  routes.add('DELETE', '/v1/services/:org/:name', async ({ params, query }) => {
+    const volumes = withVolumes(query)
+    await ops().remove(`${params[0]}/${params[1]}`, { volumes })
+    return { removed: `${params[0]}/${params[1]}`, ...(volumes ? { volumes: true as const } : {}) }
   })
   routes.add('POST', '/v1/scale', async ({ body }) => {
     const scale = scaleBody(body)
     await ops().scale(scale.service, scale.replicas)
     return scale
   })
+}
+
+function withVolumes (query: URLSearchParams): boolean {
+  const value = query.get('volumes')
+  if (value === null || value === '0' || value === 'false') return false
+  if (value === '1' || value === 'true') return true
+  throw new BadRequestError(`volumes is 1 or 0, not "${value}"`)
 }

@@ -19,6 +19,7 @@ export function trustRoutes (routes: ApiRoutes, context: ApiContext): void {
   })
 
   routes.add('GET', '/v1/proposals', async () => trust().proposals())
+  routes.add('POST', '/v1/recovery-key', async () => await ops.createRecoveryKey())
   routes.add('POST', '/v1/orgs/remove', async ({ body }) => {
     const removal = orgRemoveBody(body)
     return await trust().proposeOrgRemoval(removal.org, removal.reason)

@@ -37,22 +37,27 @@ function parseJson (line: string): unknown {
  * and a payload of `<RFC 3339 time> <text>\n` (asked with timestamps)
  */
 export async function * demuxLogs (source: Chunks): AsyncGenerator<LogLine> {
-  let pending = Buffer.alloc(0)
   let lastTime = 0
+  for await (const frame of demuxFrames(source)) {
+    for (const line of payloadLines(frame.text)) {
+      const parsed = parseTimestamped(line, lastTime)
+      lastTime = parsed.time
+      yield { time: parsed.time, stream: frame.stream, text: parsed.text }
+    }
+  }
+}
+
+/** the frames of a multiplexed stream (logs, an exec's output), as text */
+export async function * demuxFrames (source: Chunks): AsyncGenerator<{ stream: 'stdout' | 'stderr', text: string }> {
+  let pending = Buffer.alloc(0)
   for await (const chunk of source) {
     pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, Buffer.from(chunk)])
     while (pending.length >= 8) {
       const size = pending.readUInt32BE(4)
       if (size > MAX_LOG_FRAME_BYTES) throw new Error(`Docker sent a log frame of ${size} bytes; the log stream is corrupt`)
       if (pending.length < 8 + size) break
-      const stream = pending[0] === 2 ? 'stderr' : 'stdout'
-      const payload = pending.subarray(8, 8 + size).toString('utf8')
+      yield { stream: pending[0] === 2 ? 'stderr' : 'stdout', text: pending.subarray(8, 8 + size).toString('utf8') }
       pending = pending.subarray(8 + size)
-      for (const line of payloadLines(payload)) {
-        const parsed = parseTimestamped(line, lastTime)
-        lastTime = parsed.time
-        yield { time: parsed.time, stream, text: parsed.text }
-      }
     }
   }
 }

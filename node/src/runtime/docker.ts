@@ -17,6 +17,7 @@ import Docker from 'dockerode'
 import { AsyncQueue } from './async-queue.js'
 import { CALL_TIMEOUT_MS, PULL_TIMEOUT_MS, STOP_GRACE_MS } from './constants.js'
 import { tarOf } from './docker-files.js'
+import { execIn } from './docker-exec.js'
 import { ensureImage } from './docker-images.js'
 import { containerName, createBody, networkModeFor, ownerFilters } from './docker-spec.js'
 import { ensureNetwork, type ServiceNetworkSpec } from './docker-network.js'
@@ -167,6 +168,12 @@ export class DockerRuntime implements Runtime {
   async capacity (): Promise<Resources> {
     const info = await this.call(async signal => await dial<{ NCPU: number, MemTotal: number }>(this.docker, { path: '/info', statusCodes: { 200: true, 500: 'server error' } }, signal))
     return { cpu: info.NCPU * 1000, memory: info.MemTotal }
+  }
+
+  /** `docker exec` of a command in a running container of this node (docker-exec.ts) */
+  readonly exec = async (id: string, cmd: string[], options: AbortOptions & { timeoutMs: number }): Promise<{ exitCode: number, output: string }> => {
+    if (await this.inspect(id, options.signal) === undefined) throw new ContainerNotFoundError(id)
+    return await execIn(this.docker, id, cmd, options)
   }
 
   async close (): Promise<void> {

@@ -25,6 +25,7 @@ import type { Resources } from '@minga/protocol'
 import { AsyncQueue } from './async-queue.js'
 import { ContainerNotFoundError } from './errors.js'
 import { MemoryEngine, type MemoryContainer, type MemoryEngineInit } from './memory-engine.js'
+import { healthProbe } from './memory-program.js'
 import { linkSignals } from './signals.js'
 import { LABELS } from './types.js'
 import type { AbortOptions, ContainerHealth, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
@@ -99,6 +100,13 @@ export class MemoryRuntime implements Runtime {
 
   async capacity (): Promise<Resources> {
     return { ...this.engine.capacity }
+  }
+
+  /** a command in a running container, as the model runs health checks (memory-program.ts's healthProbe) */
+  readonly exec = async (id: string, cmd: string[]): Promise<{ exitCode: number, output: string }> => {
+    const c = this.mustFind(id)
+    if (c.state !== 'running') throw new ContainerNotFoundError(id)
+    return healthProbe(cmd)
   }
 
   async close (): Promise<void> {

@@ -103,6 +103,12 @@ export interface Runtime {
   events (options?: AbortOptions): AsyncIterable<RuntimeEvent>
   /** what the host offers: cpu in millicores, memory in bytes */
   capacity (): Promise<Resources>
+  /**
+   * runs a command in a running container (a backup's pre and post hooks):
+   * its exit code (-1 when it outlived `timeoutMs`) and the end of its output.
+   * Optional: a runtime without it runs no hooks
+   */
+  exec?: (id: string, cmd: string[], options: AbortOptions & { timeoutMs: number }) => Promise<{ exitCode: number, output: string }>
   close (): Promise<void>
 }
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
+import { volumeCommands } from './commands-volumes.js'
 import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
 import { CliError, EXIT } from './errors.js'
@@ -20,6 +21,7 @@ const program = new Command('minga')
 
 meshCommands(program)
 serviceCommands(program)
+volumeCommands(program)
 opsCommands(program)
 trustCommands(program)
 simCommands(program)

@@ -9,7 +9,8 @@ import { CliError, EXIT } from './errors.js'
 /** the control API, typed by its contract (`@minga/node/api`): a path's answer is the type the daemon's route returns */
 export interface ApiClient {
   get: <P extends keyof GetRoutes & string>(path: P) => Promise<GetRoutes[P]>
-  post: <P extends keyof PostRoutes & string>(path: P, body: PostRoutes[P]['body']) => Promise<PostRoutes[P]['response']>
+  /** `timeoutMs`: for a call that takes long (a snapshot of a large volume); default 30 s */
+  post: <P extends keyof PostRoutes & string>(path: P, body: PostRoutes[P]['body'], options?: { timeoutMs?: number }) => Promise<PostRoutes[P]['response']>
   delete: <P extends keyof DeleteRoutes & string>(path: P) => Promise<DeleteRoutes[P]>
 }
 
@@ -17,10 +18,10 @@ const TIMEOUT = 30_000
 
 /** a client of the node whose control socket is `socketPath`; a node not running is CliError with EXIT.notRunning */
 export function apiClient (socketPath: string): ApiClient {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: string, path: string, body?: unknown, timeout = TIMEOUT): Promise<T> => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     return await new Promise<T>((resolve, reject) => {
-      const req = request({ socketPath, path, method, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout: TIMEOUT }, (res) => {
+      const req = request({ socketPath, path, method, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
@@ -40,7 +41,7 @@ export function apiClient (socketPath: string): ApiClient {
           }
         })
       })
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT / 1000} s`)))
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout / 1000} s`)))
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new CliError(`No minga node is running on ${socketPath}; start it with "minga up" (same --data)`, EXIT.notRunning))
         else reject(new CliError(`Cannot talk to the node at ${socketPath}: ${err.message}`, EXIT.failure))
@@ -50,7 +51,7 @@ export function apiClient (socketPath: string): ApiClient {
   }
   return {
     get: async <P extends keyof GetRoutes & string>(path: P) => await call<GetRoutes[P]>('GET', path),
-    post: async <P extends keyof PostRoutes & string>(path: P, body: PostRoutes[P]['body']) => await call<PostRoutes[P]['response']>('POST', path, body),
+    post: async <P extends keyof PostRoutes & string>(path: P, body: PostRoutes[P]['body'], options: { timeoutMs?: number } = {}) => await call<PostRoutes[P]['response']>('POST', path, body, options.timeoutMs),
     delete: async <P extends keyof DeleteRoutes & string>(path: P) => await call<DeleteRoutes[P]>('DELETE', path)
   }
 }

@@ -1,9 +1,10 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
 import { isIP } from 'node:net'
+import { readFile, writeFile } from 'node:fs/promises'
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
 import type { StatusView } from '@minga/node/api'
-import { collect, context, keyValues } from './context.js'
+import { collect, context, keyValues, type Context } from './context.js'
 import { detachUp } from './detach.js'
 import { durationFlag } from './duration.js'
 import { CliError, EXIT } from './errors.js'
@@ -14,12 +15,14 @@ export function meshCommands (program: Command): void {
   program.command('init')
     .description('create a new mesh with this server as its first node')
     .requiredOption('--org <name>', 'the organization this server belongs to')
+    .option('--recovery-key-file <path>', 'write the organization\'s recovery key to this file (mode 0600) instead of printing it')
     .addHelpText('after', '\nExample:\n  minga init --org acme\n  minga up')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const { createMesh } = await import('@minga/node/setup')
-      const { meshId, peerId } = await createMesh(ctx.dataDir, options.org)
+      const { meshId, peerId, recoveryKey } = await createMesh(ctx.dataDir, options.org)
       ctx.out(`Created mesh ${meshId} with organization ${options.org}.\nThis node is ${peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
+      await showRecoveryKey(ctx, options.org, recoveryKey, options.recoveryKeyFile)
     })
 
   program.command('invite')
@@ -46,13 +49,18 @@ export function meshCommands (program: Command): void {
     .option('--org <name>', 'name of the new organization (when the invite admits one)')
     .option('--label <key=value>', 'a node label (repeatable)', collect)
     .option('--timeout <duration>', 'how long each member named in the invite gets to answer', '30s')
-    .addHelpText('after', '\nExample:\n  minga join minga1AbC… --org riverside\n  minga up')
+    .option('--recover <file>', 'bring back an organization that lost all its nodes: its recovery key (with a --new-org invite from any member, and --org NAME)')
+    .option('--recovery-key-file <path>', 'for a new organization: write its recovery key to this file (mode 0600) instead of printing it')
+    .addHelpText('after', '\nExamples:\n  minga join minga1AbC… --org riverside\n  minga up\n  # acme lost every node: a new server, an invite from any member, the key acme kept\n  minga join minga1XyZ… --org acme --recover acme-recovery.key')
     .action(async (token, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const timeoutMs = await durationFlag(options.timeout, '--timeout', 'wait')
-      const { joinMesh } = await import('@minga/node/setup')
-      const result = await joinMesh(ctx.dataDir, { token, org: options.org, labels: keyValues(options.label), timeoutMs })
-      ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
+      const { decodeRecoveryKey, joinMesh } = await import('@minga/node/setup')
+      if (options.recover !== undefined && options.org === undefined) throw new CliError('--recover brings back an organization: name it with --org', EXIT.usage)
+      const recover = options.recover === undefined ? undefined : decodeRecoveryKey(await readFile(String(options.recover), 'utf8'))
+      const result = await joinMesh(ctx.dataDir, { token, org: options.org, labels: keyValues(options.label), timeoutMs, recover })
+      ctx.out(`Joined mesh ${result.meshId} as a node of ${result.org}${recover === undefined ? '' : ', with its recovery key: it seals the org\'s secrets and backups to itself once it runs'}.\nThis node is ${result.peerId}.\nStart it with: minga up${ctx.dataDir === context({}).dataDir ? '' : ` --data ${ctx.dataDir}`}`)
+      if (result.recoveryKey !== undefined) await showRecoveryKey(ctx, result.org, result.recoveryKey, options.recoveryKeyFile)
     })
 
   program.command('up')
@@ -71,8 +79,9 @@ export function meshCommands (program: Command): void {
     .option('--web-ports <http,tls>', 'the shared web ports, routed by Host and SNI: HTTP,TLS, or off (default 80,443)')
     .option('--subnet <cidr>', 'the service network of this node\'s containers: a /23, or off (default: one of 10.213.0.0/16, picked once)')
     .option('--dns-upstream <list>', 'resolvers for names outside the mesh: IP[:PORT],…, or off (default: the host\'s)')
+    .option('--backup-quota <size>', 'space this node gives other nodes\' encrypted backups, e.g. 20GiB (default 10GiB)')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -85,6 +94,9 @@ export function meshCommands (program: Command): void {
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
+      const { parseSize } = await import('@minga/node/setup')
+      const backupQuota = options.backupQuota === undefined ? undefined : parseSize(String(options.backupQuota))
+      if (backupQuota !== undefined && !(backupQuota >= 0)) throw new CliError(`--backup-quota takes a size like 20GiB, 500MiB or 0, not ${String(options.backupQuota)}`, EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
       const routing = routingFlags(options)
@@ -98,6 +110,7 @@ export function meshCommands (program: Command): void {
         capacity,
         acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
         shareForOthers: share,
+        backupQuota,
         http: options.http,
         ...routing,
         testMode: process.env.MINGA_TEST_MODE === '1',
@@ -213,4 +226,15 @@ function routingFlags (options: { publishOn?: string[], webPorts?: string, subne
     out.dnsUpstream = servers
   }
   return out
+}
+
+/** an org's recovery key, shown once: printed, or written to a file the operator named */
+async function showRecoveryKey (ctx: Context, org: string, key: string, file: string | undefined): Promise<void> {
+  const why = `With it, a new server brings ${org} back, with its services' secrets and backups, if ${org} ever loses every node (minga join TOKEN --org ${org} --recover FILE). Keep it offline, away from this server; minga keeps no copy.`
+  if (file !== undefined) {
+    await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' })
+    ctx.out(`\nThe recovery key of ${org} is in ${file}. ${why}`)
+    return
+  }
+  ctx.out(`\nRecovery key of ${org} (shown once). ${why}\n${key}`)
 }

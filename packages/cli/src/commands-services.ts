@@ -78,18 +78,19 @@ export function serviceCommands (program: Command): void {
     .description('remove a service, or every service of a Compose project; their replicas stop everywhere')
     .argument('[service]', 'NAME or ORG/NAME')
     .option('-p, --project <name>', 'remove every service of this Compose project')
-    .addHelpText('after', '\nExamples:\n  minga rm web\n  minga rm -p nextcloud')
+    .option('--volumes', 'also remove its volumes on every node, and their backups (otherwise they stay for a service deployed again under the name)')
+    .addHelpText('after', '\nExamples:\n  minga rm web\n  minga rm -p nextcloud\n  minga rm db --volumes')
     .action(async (service, options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if ((service === undefined) === (options.project === undefined)) throw new CliError('Name a service (minga rm web) or a project (minga rm -p nextcloud), not both', EXIT.usage)
       if (options.project !== undefined) {
-        const result = await ctx.api.delete(`/v1/projects/${encodeURIComponent(options.project)}`)
-        for (const id of result.removed) ctx.out(`${id}: removed`)
+        const result = await ctx.api.delete(`/v1/projects/${encodeURIComponent(options.project)}${options.volumes === true ? '?volumes=1' : ''}`)
+        for (const id of result.removed) ctx.out(`${id}: removed${options.volumes === true ? ', with its volumes and their backups' : ''}`)
         return
       }
       const [org, name] = await resolve(ctx, service)
-      const result = await ctx.api.delete(`/v1/services/${org}/${name}`)
-      ctx.out(`${result.removed}: removed`)
+      const result = await ctx.api.delete(`/v1/services/${org}/${name}${options.volumes === true ? '?volumes=1' : ''}`)
+      ctx.out(`${result.removed}: removed${result.volumes === true ? ', with its volumes and their backups' : ' (its volumes and backups stay; minga rm --volumes removes them)'}`)
     })
 
   program.command('scale')

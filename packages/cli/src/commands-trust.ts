@@ -1,5 +1,5 @@
 /** trust verbs: node rm, org rm / approve / proposals, audit, secret set / ls / rm */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { Tally } from '@minga/protocol'
 import { context, type Context } from './context.js'
@@ -36,6 +36,20 @@ export function trustCommands (program: Command): void {
       if (options.json === true) return ctx.json(t)
       ctx.out(`proposal ${t.id} to remove ${name}: ${describe(t)}`)
       if (t.passed !== true) ctx.out(`Each other organization approves with: minga org approve ${t.id.slice(0, 8)}`)
+    })
+  org.command('recovery-key')
+    .description('give your organization a recovery key, if it has none: with it, a new server brings the org back if it loses every node')
+    .option('--file <path>', 'write the key to this file (mode 0600) instead of printing it')
+    .addHelpText('after', '\nExample:\n  minga org recovery-key --file acme-recovery.key   # then keep the file offline')
+    .action(async (options, cmd) => {
+      const ctx = context(cmd.optsWithGlobals())
+      const { org, key } = await ctx.api.post('/v1/recovery-key', {})
+      if (options.file !== undefined) {
+        await writeFile(String(options.file), key + '\n', { mode: 0o600, flag: 'wx' })
+        ctx.out(`The recovery key of ${org} is in ${String(options.file)}; keep it offline, away from the mesh's servers`)
+      } else {
+        ctx.out(`Recovery key of ${org} (shown once; keep it offline):\n${key}`)
+      }
     })
   org.command('approve')
     .description('approve a proposal on behalf of this node\'s organization (one vote per organization)')

@@ -11,6 +11,7 @@
  * - `placement.constraints` on `node.labels.K == V` / `!=` → constraints;
  *   anything minga cannot honour is refused, never dropped
  */
+import { hasBackupLabels } from './backup.js'
 import type { Translation } from './context.js'
 import { composeSize } from './mounts.js'
 
@@ -48,7 +49,7 @@ export function translateDeploy (service: Record<string, unknown>, hostPorts: bo
   placement(deploy, out, t)
   if (deploy.restart_policy !== undefined) t.warn('deploy.restart_policy', 'ignored: minga restarts every replica that exits, with a growing back-off')
   if (deploy.rollback_config !== undefined) t.warn('deploy.rollback_config', 'ignored: minga does not roll back by itself; deploy the previous file again')
-  if (deploy.labels !== undefined) t.warn('deploy.labels', 'ignored: minga labels services and containers itself')
+  if (deploy.labels !== undefined && !hasBackupLabels(deploy.labels)) t.warn('deploy.labels', 'ignored: minga labels services and containers itself (it reads only the backup labels: backupbot.backup…, io.minga.backup.interval)')
   if (deploy.endpoint_mode !== undefined) t.warn('deploy.endpoint_mode', 'ignored: a name resolves to one service address on the caller\'s node, which forwards each connection to a healthy replica (as vip does)')
   return out
 }

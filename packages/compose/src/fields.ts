@@ -6,6 +6,8 @@
  * reach each other by their Compose names (docs/INGRESS.md).
  */
 
+import { hasBackupLabels } from './backup.js'
+
 /** what Compose's networking fields become on minga */
 export const BY_NAME = 'every service of the project reaches the others by their Compose names (db) on the ports they list in ports or expose, wherever they run'
 
@@ -24,7 +26,7 @@ export const IGNORED: Record<string, (value: unknown) => string> = {
   stop_grace_period: () => 'ignored: minga gives a container 10 s to stop, then kills it',
   stop_signal: () => 'ignored: containers stop with their image\'s stop signal',
   logging: () => 'ignored: minga keeps container logs itself (3 files of 10 MB each); minga logs SERVICE shows them',
-  labels: () => 'ignored: minga labels containers itself',
+  labels: (value) => hasBackupLabels(value) ? '' : 'ignored: minga labels containers itself (it reads only the backup labels: backupbot.backup…, io.minga.backup.interval)',
   init: () => 'ignored: whether containers run Docker\'s init is set per node (minga up)',
   tty: () => 'ignored: containers run without a terminal',
   stdin_open: () => 'ignored: containers run without stdin',

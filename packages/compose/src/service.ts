@@ -6,6 +6,7 @@
  */
 import { portMode, splitWords } from '@minga/protocol'
 import type { Translation } from './context.js'
+import { translateBackup } from './backup.js'
 import { translateDeploy } from './deploy.js'
 import { parseEnvFile, EnvFileError } from './dotenv.js'
 import { IGNORED, REFUSED, TRANSLATED } from './fields.js'
@@ -29,8 +30,10 @@ export function translateService (service: Record<string, unknown>, t: Translati
   for (const key of Object.keys(service)) {
     if (key.startsWith('x-') || TRANSLATED.has(key)) continue
     const ignored = IGNORED[key]
-    if (ignored !== undefined) t.warn(key, ignored(service[key]))
-    else if (REFUSED[key] !== undefined) t.problem(key, REFUSED[key])
+    if (ignored !== undefined) {
+      const text = ignored(service[key])
+      if (text !== '') t.warn(key, text)
+    } else if (REFUSED[key] !== undefined) t.problem(key, REFUSED[key])
     else t.problem(key, 'not supported by minga\'s Compose translation; remove it')
   }
   const fields: Record<string, unknown> = {}
@@ -62,6 +65,7 @@ export function translateService (service: Record<string, unknown>, t: Translati
   if (health !== undefined) fields.health = health
 
   const mounts = translateMounts(service, t)
+  if (translateBackup(service, mounts.volumes, fields.replicas as number | undefined, t)) fields.singleton = true
   if (mounts.volumes.length > 0) fields.volumes = mounts.volumes
   if (mounts.tmpfs.length > 0) fields.tmpfs = mounts.tmpfs
   // minga spec files write modes in octal

@@ -5,7 +5,7 @@
  * call it.
  */
 import {
-  createInvite, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, encodeRecoveryKey, generateIdentity, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { EventSink } from '../components.js'
@@ -150,16 +150,29 @@ export class Operations {
     if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '))
   }
 
-  async remove (ref: string): Promise<void> {
+  /**
+   * Removes a service everywhere. Its volumes and their backups stay (a
+   * service deployed again under the name continues from them), unless
+   * `volumes`: then its backups are deleted (holders drop them) and every
+   * node removes its copies, kept-aside ones included
+   */
+  async remove (ref: string, options: { volumes?: boolean } = {}): Promise<void> {
     const record = this.serviceRecord(ref)
-    this.requireOwnOrg(record.spec.org)
-    await this.core.state.write(this.core.identity, keys.service(record.spec.org, record.spec.name), undefined)
-    await dropChunks(this.core.state, this.core.identity, record.spec.org, record.spec.name, new Set())
-    this.emit('service-removed', `${record.spec.org}/${record.spec.name}`, 'removed by an operator')
+    const { org, name } = record.spec
+    this.requireOwnOrg(org)
+    const { state, identity } = this.core
+    await state.write(identity, keys.service(org, name), undefined)
+    await dropChunks(state, identity, org, name, new Set())
+    if (options.volumes === true) {
+      for (const entry of state.records('snapshot', snapshotPrefix(org, name))) await state.write(identity, entry.key, undefined)
+      if (state.value(keys.prune(org, name)) !== undefined) await state.write(identity, keys.prune(org, name), undefined)
+      if (state.value(keys.backup(org, name)) !== undefined) await state.write(identity, keys.backup(org, name), undefined)
+    }
+    this.emit('service-removed', `${org}/${name}`, options.volumes === true ? 'removed by an operator, with its volumes and their backups' : 'removed by an operator (its volumes and backups stay: "minga rm --volumes" removes them)')
   }
 
   /** remove every service of this node's org that a Compose project declared; returns their ids */
-  async removeProject (project: string): Promise<string[]> {
+  async removeProject (project: string, options: { volumes?: boolean } = {}): Promise<string[]> {
     const org = this.org
     const ids = this.core.state.records('service', `${org}/`)
       .map(entry => entry.value.spec)
@@ -167,7 +180,7 @@ export class Operations {
       .map(spec => `${spec.org}/${spec.name}`)
       .sort()
     if (ids.length === 0) throw new NotFoundError(`No service of ${org} belongs to project ${project}; "minga ls" shows the projects`)
-    for (const id of ids) await this.remove(id)
+    for (const id of ids) await this.remove(id, options)
     return ids
   }
 
@@ -177,6 +190,21 @@ export class Operations {
     this.requireOwnOrg(org)
     const { stored, written } = await storeChunks(this.core.state, this.core.identity, org, name, chunks)
     return { service: `${org}/${name}`, stored, written }
+  }
+
+  /**
+   * Gives this node's organization a recovery key when it has none (an org
+   * made before recovery keys existed): resolves with the key's text, shown
+   * once. ConflictError when the org has one (it is kept for good)
+   */
+  async createRecoveryKey (): Promise<{ org: string, key: string }> {
+    const org = this.org
+    const { state, identity } = this.core
+    if (state.value(keys.recovery(org)) !== undefined) throw new ConflictError(`${org} already has a recovery key (made with the org, kept for good); use the one you keep`)
+    const recovery = await generateIdentity()
+    await state.write(identity, keys.recovery(org), { key: recovery.peerId })
+    this.emit('secret', org, 'recovery key made; the org\'s secrets and backup passwords are sealed to it too')
+    return { org, key: encodeRecoveryKey(recovery) }
   }
 
   async scale (ref: string, replicas: number): Promise<void> {
@@ -291,7 +319,7 @@ export class Operations {
     if (org !== this.org) throw new ForbiddenError(`Only members of ${org} change its services; this node belongs to ${this.org}`)
   }
 
-  private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon', subject: string, reason: string): void {
+  private emit (kind: 'deploy' | 'service-removed' | 'cordon' | 'uncordon' | 'secret', subject: string, reason: string): void {
     this.core.events.emit({ time: this.core.clock.now(), node: this.core.identity.peerId, kind, subject, reason })
   }
 }

@@ -18,7 +18,7 @@ import { place, plan, type Action, type Assignment, type DesiredService, type Lo
 import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
-import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote } from '../components.js'
+import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote, VolumeHooks } from '../components.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
@@ -27,7 +27,8 @@ import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote } from './replica-notes.js'
-import { isHealthy, replicaKey, replicaReports, reportKey, servicesById } from './replicas.js'
+import { Announcer } from './announcer.js'
+import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
@@ -48,12 +49,12 @@ export interface ReconcilerComponents extends CoreComponents {
    * throws when one is not here yet (the start is retried with back-off)
    */
   inputs?: (spec: ServiceSpec) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
+  /** the volumes room: restores before a start, final snapshots after a stop */
+  volumes?: VolumeHooks
 }
 
 const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
-/** peers drop heartbeats that come faster than a quarter period; stay clear of that */
-const MIN_BEAT_SHARE = 0.3
 /** own stops remembered, at most */
 const MAX_OWN_STOPS = 1000
 
@@ -75,19 +76,18 @@ export class Reconciler implements ReconcileView {
   /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
   private readonly ownStops = new Set<string>()
   private readonly backoff = new ReplicaBackoff()
-  private pendingBeat?: Timer
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
   private stopped = true
   private observed: RuntimeContainer[] = []
   private view?: View
   private readonly fences: SingletonFences
-  private reported = ''
   private readonly changes = new ContainerChanges()
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
+  private readonly announcer: Announcer
 
   constructor (private readonly init: ReconcilerComponents) {
     this.log = init.logger.forComponent('reconcile')
@@ -95,6 +95,7 @@ export class Reconciler implements ReconcileView {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
+    this.announcer = new Announcer({ liveness: init.liveness, clock: init.clock, timing: init.timing, report: () => this.replicaReport(), stopped: () => this.stopped })
   }
 
   async start (): Promise<void> {
@@ -123,7 +124,7 @@ export class Reconciler implements ReconcileView {
   async stop (): Promise<void> {
     this.stopped = true
     this.pass.stop()
-    this.pendingBeat?.cancel()
+    this.announcer.stop()
     this.retryTimer?.timer.cancel()
     for (const timer of this.timers.splice(0)) timer.cancel()
     for (const off of this.unsubscribe.splice(0)) off()
@@ -147,11 +148,25 @@ export class Reconciler implements ReconcileView {
     return this.changes.on(listener)
   }
 
-  /** what is wrong with the replicas here, as it stands now (replica-notes.ts) */
+  /** what is wrong with the replicas here, as it stands now (replica-notes.ts), and the restores under way */
   replicaProblems (): ReplicaNote[] {
-    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return []
+    const restoring: ReplicaNote[] = (this.init.volumes?.restoreNotes() ?? []).map(n => ({ service: n.service, replica: n.replica, error: n.text, at: this.init.clock.now() }))
+    if (this.backoff.size === 0 && !this.observed.some(c => c.health === 'unhealthy')) return restoring
     const byId = servicesById(this.refresh().services)
-    return replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    const notes = replicaNotes({ failures: this.backoff.list(), containers: this.observed, hashOf: (id) => byId.get(id)?.hash, now: this.init.clock.now() })
+    // a restore under way says more than the failure that came before it
+    return [...restoring, ...notes.filter(n => !restoring.some(r => r.service === n.service && r.replica === n.replica))]
+  }
+
+  /**
+   * Stops a container so that the next pass starts its replica again: the
+   * volumes room asks when a newer snapshot was chosen elsewhere, which the
+   * start then restores
+   */
+  restartReplica (containerId: string, reason: string): void {
+    const c = this.observed.find(o => o.id === containerId)
+    if (c === undefined) return
+    this.stopInBackground({ type: 'stop', containerId, service: c.service, replica: c.replica, reason, cause: 'restore' })
   }
 
   /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
@@ -197,6 +212,7 @@ export class Reconciler implements ReconcileView {
     try {
       this.stats.runs++
       this.observed = await this.init.runtime.list()
+      this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
@@ -323,7 +339,9 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'stop' || action.type === 'restart') {
         const down = this.observed.find(c => c.id === action.containerId)
         this.markOwnStop(action.containerId)
-        await runtime.stop(action.containerId)
+        const doStop = async (): Promise<void> => { await runtime.stop(action.containerId) }
+        if (action.type === 'stop' && this.init.volumes !== undefined) await this.init.volumes.stopReplica(this.service(action.service)?.spec, action.replica, action.cause, doStop)
+        else await doStop()
         this.stats.stops++
         this.observed = this.observed.filter(c => c.id !== action.containerId)
         if (action.type === 'stop') emit('replica-stop', action.reason)
@@ -334,6 +352,7 @@ export class Reconciler implements ReconcileView {
       if (action.type === 'start' || action.type === 'restart') {
         const service = this.service(action.service)
         if (service === undefined) return
+        await this.init.volumes?.prepare(service.spec, action.replica)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // report it in the very next heartbeat, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
@@ -348,6 +367,11 @@ export class Reconciler implements ReconcileView {
       this.recordFailure(action, message)
       emit('replica-error', message)
     }
+  }
+
+  private announce (): void {
+    this.changes.notice(this.observed)
+    this.announcer.announce()
   }
 
   private markOwnStop (containerId: string): void {
@@ -371,30 +395,5 @@ export class Reconciler implements ReconcileView {
       at,
       timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
     }
-  }
-
-  /**
-   * Publish a heartbeat now when what this node reports changed since its
-   * last one; a peer that waits for this replica need not wait a whole
-   * period. Never faster than peers accept heartbeats.
-   */
-  private announce (): void {
-    if (this.stopped) return
-    this.changes.notice(this.observed)
-    const { liveness, clock, timing } = this.init
-    const report = reportKey(this.replicaReport())
-    const last = liveness.own()
-    if (last !== undefined && reportKey(last.replicas) === report) return
-    if (this.pendingBeat !== undefined) return
-    const gap = timing.heartbeatInterval * MIN_BEAT_SHARE
-    const wait = last === undefined ? 0 : last.time + gap - clock.now()
-    if (wait <= 0) {
-      liveness.beat()
-      return
-    }
-    this.pendingBeat = clock.after(wait, () => {
-      this.pendingBeat = undefined
-      this.announce()
-    })
   }
 }

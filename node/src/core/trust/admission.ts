@@ -3,10 +3,13 @@
  * the node that issued it, because the invite's id, hashed secret, org,
  * expiry and uses are entries in the replicated state. The admitting node
  * writes `member/<peer>` (and `org/<name>` for a new org); the joiner gets
- * the state in the answer and keeps up by anti-entropy.
+ * the state in the answer and keeps up by anti-entropy. A new-organization
+ * invite also admits a node into an org that exists when the request carries
+ * that org's recovery key's signature of the admission (an org that lost its
+ * nodes comes back: protocol's recovery.ts).
  */
 import { timingSafeEqual } from 'node:crypto'
-import { inviteSecretHash, keys, NAME_PATTERN, type JoinRequestMessage, type JoinResponseMessage, type PeerIdString } from '@minga/protocol'
+import { inviteSecretHash, keys, NAME_PATTERN, verifyRecoveryProof, type JoinRequestMessage, type JoinResponseMessage, type PeerIdString } from '@minga/protocol'
 import type { CoreComponents } from '../components.js'
 
 export type AdmissionComponents = Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events'>
@@ -39,9 +42,19 @@ export class Admission {
     let org = invite.org
     if (invite.newOrg) {
       if (request.org === undefined || !NAME_PATTERN.test(request.org)) return refuse('bad-org', 'This invite starts a new organization: pass its name with --org NAME (lowercase letters, digits and dashes)')
-      if (state.value(keys.org(request.org)) !== undefined) return refuse('org-exists', `Organization ${request.org} already exists in this mesh; pick another name with --org, or ask a member of ${request.org} for an invite`)
       org = request.org
+      if (state.value(keys.org(org)) !== undefined) {
+        const recovery = state.value(keys.recovery(org))
+        if (request.recovery === undefined) return refuse('org-exists', `Organization ${org} already exists in this mesh; pick another name with --org, ask a member of ${org} for an invite, or, if ${org} lost all its nodes, join with its recovery key (--recover FILE)`)
+        if (recovery === undefined) return refuse('no-recovery-key', `Organization ${org} has no recovery key in this mesh; a member of ${org} must invite this node`)
+        if (!verifyRecoveryProof(recovery.key, request.recovery, state.meshId, org, from, request.inviteId)) return refuse('bad-recovery', `The recovery proof is not ${org}'s recovery key's signature; check the file given to --recover`)
+        await state.write(identity, keys.member(from), { org, invite: request.inviteId, recovery: request.recovery })
+        this.init.events.emit({ time: clock.now(), node: identity.peerId, kind: 'node-joined', subject: from, reason: `admitted to ${org} with its recovery key (invite ${request.inviteId})` })
+        return this.welcome(org)
+      }
       await state.write(identity, keys.org(org), { name: org, invite: request.inviteId })
+    } else if (request.recovery !== undefined) {
+      return refuse('bad-request', 'A recovery key joins with an invite that admits a new organization (minga invite --new-org), from any member')
     }
     await state.write(identity, keys.member(from), { org: org!, invite: request.inviteId })
     this.init.events.emit({ time: clock.now(), node: identity.peerId, kind: 'node-joined', subject: from, reason: `admitted to ${org!} with invite ${request.inviteId}` })

@@ -1,7 +1,9 @@
 /**
  * Secrets of services: `secret/<org>/<service>/<name>`, sealed (protocol's
- * secret-box.ts) to exactly the nodes that may read it. The rule, the same
- * on every node because it reads only replicated state:
+ * secret-box.ts) to exactly the nodes that may read it; the passwords of
+ * their backup repositories (`backup/<org>/<service>`) are sealed to the
+ * same nodes and sealed again with them. The rule, the same on every node
+ * because it reads only replicated state:
  *
  *   readers(org, service) = the unremoved nodes of <org> (the owners)
  *     ∪ the unremoved nodes of other orgs that may ever run the service:
@@ -17,11 +19,10 @@
  * replica; a node that cannot read a secret yet fails that start, which is
  * retried with back-off until the re-sealed secret arrives.
  */
-import { messageOf, keys, openSecret, parseKey, removedOrgs, sealSecret, type NodeRecord, type ServiceSpec } from '@minga/protocol'
+import { messageOf, keys, openSecret, parseKey, removedOrgs, sealSecret, type Identity, type NodeRecord, type SealedSecret, type ServiceSpec } from '@minga/protocol'
 import { matchesConstraints } from '@minga/scheduler'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
-import { secretVersions } from './secret-versions.js'
 import type { CoreComponents, LiveSet } from '../components.js'
 import { BadRequestError, ForbiddenError, SecretUnavailableError } from '../../errors.js'
 import type { ContainerFile } from '../../runtime/types.js'
@@ -29,6 +30,13 @@ import type { ContainerFile } from '../../runtime/types.js'
 export interface SecretsComponents extends Pick<CoreComponents, 'identity' | 'state' | 'clock' | 'events' | 'logger'> {
   /** the first live owner that can open a secret seals it again; a change of the live set changes the readers */
   liveness: Pick<LiveSet, 'live' | 'onChange'>
+  /**
+   * the org's recovery key, on a node that joined with it (an org that lost
+   * its nodes): it opens what was sealed to the lost nodes, and this node
+   * seals it again to the readers; `done` hears when nothing of the org
+   * needs the key any more
+   */
+  recovery?: { identity: Identity, done: () => void }
 }
 
 export interface SecretView {
@@ -44,7 +52,7 @@ export interface SecretView {
   updated: string
 }
 
-const RESEAL_KEYS = ['secret/', 'service/', 'node/', 'member/', 'revoked/', 'vote/']
+const RESEAL_KEYS = ['secret/', 'backup/', 'recovery/', 'service/', 'node/', 'member/', 'revoked/', 'vote/']
 const RESEAL_DEBOUNCE = 200
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
@@ -90,7 +98,17 @@ export class Secrets {
       if (state.revoked(peer) !== undefined || removed.has(peerOrg)) continue
       if (peerOrg === org || (spec !== undefined && mayRun(spec, peerOrg, state.value(keys.node(peer))))) out.push(peer)
     }
+    // the org's recovery key reads everything of the org: it brings the org back if it loses every node
+    const recovery = state.value(keys.recovery(org))?.key
+    if (recovery !== undefined && !out.includes(recovery)) out.push(recovery)
     return out.sort()
+  }
+
+  /** opens a sealed value with this node's key, or with the org's recovery key when this node holds it */
+  open (key: string, sealed: SealedSecret): Uint8Array {
+    const recovery = this.init.recovery?.identity
+    if (sealed.keys[this.init.identity.peerId] === undefined && recovery !== undefined && sealed.keys[recovery.peerId] !== undefined) return openSecret(recovery, key, sealed)
+    return openSecret(this.init.identity, key, sealed)
   }
 
   /**
@@ -174,7 +192,7 @@ export class Secrets {
         continue
       }
       try {
-        const value = openSecret(this.init.identity, entry.key, entry.value.sealed)
+        const value = this.open(entry.key, entry.value.sealed)
         this.opened.set(entry.key, { sig: entry.sig, value })
         values.set(name, value)
       } catch (err) {
@@ -199,19 +217,28 @@ export class Secrets {
     const { state, identity, liveness } = this.init
     const org = state.memberOrg(identity.peerId)
     if (org === undefined || state.revoked(identity.peerId) !== undefined) return 0
-    if (![...secretVersions(state).keys()].some(id => id.startsWith(`${org}/`))) return 0
+    // the services' secrets and their backup repositories' passwords, sealed alike
+    const sealedEntries = [...state.records('secret', `${org}/`), ...state.records('backup', `${org}/`)]
+    if (sealedEntries.length === 0) {
+      this.init.recovery?.done()
+      return 0
+    }
     const live = new Set(liveness.live())
-    for (const entry of state.records('secret', `${org}/`)) {
+    const recovery = this.init.recovery?.identity
+    let needsRecovery = false
+    for (const entry of sealedEntries) {
       const [, , service] = entry.key.split('/')
       const sealed = entry.value.sealed
       const readers = this.readers(org, service)
+      if (sealed.keys[identity.peerId] === undefined) needsRecovery = true
       if (Object.keys(sealed.keys).sort().join(',') === readers.join(',')) continue
-      // the first live owner that can open it seals it again
-      const resealer = Object.keys(sealed.keys).filter(p => state.memberOrg(p) === org && live.has(p) && state.revoked(p) === undefined).sort()[0]
+      // the first live owner that can open it seals it again; when none is left, a node that holds the recovery key
+      const resealer = Object.keys(sealed.keys).filter(p => state.memberOrg(p) === org && live.has(p) && state.revoked(p) === undefined).sort()[0] ??
+        (recovery !== undefined && sealed.keys[recovery.peerId] !== undefined ? identity.peerId : undefined)
       if (resealer !== identity.peerId) continue
       try {
-        const value = openSecret(identity, entry.key, sealed)
-        await state.write(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: entry.value.version })
+        const value = this.open(entry.key, sealed)
+        await state.writeJson(identity, entry.key, { sealed: sealSecret(entry.key, value, readers), version: entry.value.version })
         this.stats.resealed++
         count++
       } catch (err) {
@@ -219,6 +246,7 @@ export class Secrets {
         this.log.error('sealing %s again failed: %s', entry.key, errorText(err))
       }
     }
+    if (recovery !== undefined && !needsRecovery) this.init.recovery?.done()
     return count
   }
 
