@@ -32,7 +32,11 @@ test('PROXY v2 header: the specification\'s bytes for IPv4, family 0x21 and 36 a
 /** a server whose connections are sniffed; resolves each with what it found and what the socket then reads */
 async function sniffServer (): Promise<{ port: number, next: () => Promise<{ sniffed?: Sniffed, error?: Error, rest: Promise<Buffer> }>, close: () => void }> {
   const results: Array<(value: { sniffed?: Sniffed, error?: Error, rest: Promise<Buffer> }) => void> = []
+  // half-open sockets (allowHalfOpen) outlive the clients' end: close() destroys them, or the test process never exits
+  const sockets = new Set<net.Socket>()
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
     const deliver = results.shift()!
     socket.on('error', () => {})
     const rest = (): Promise<Buffer> => new Promise<Buffer>((resolve) => {
@@ -51,7 +55,10 @@ async function sniffServer (): Promise<{ port: number, next: () => Promise<{ sni
   return {
     port,
     next: async () => await new Promise(resolve => results.push(resolve)),
-    close: () => server.close()
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    }
   }
 }
 
