@@ -7,7 +7,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
-import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type Timing } from '../src/core/index.js'
+import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 export { LocalMesh, LocalNet } from './local-mesh.js'
@@ -61,6 +61,8 @@ export interface NodeOptions {
   capacity?: Resources
   /** over the production defaults (DEFAULT_TIMING) */
   timing?: Partial<Timing>
+  /** membership's timing, over its defaults */
+  membership?: Partial<MembershipConfig>
   /** default: a RecordingRuntime */
   runtime?: RecordingRuntime
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
@@ -155,6 +157,7 @@ export class TestCluster {
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
       timing: options.timing,
+      membership: options.membership,
       ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)
     })
     state.subscribe((applied) => { if (applied.some(e => e.key.startsWith('revoked/'))) this.net.regate() })
@@ -211,7 +214,8 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, what: string,
   let last: unknown
   while (now() < deadline) {
     try {
-      const value = await predicate()
+      // a predicate may ask the mesh (a view gathers reports): the clock plays while it waits
+      const value = await played(Promise.resolve().then(predicate), deadline - now())
       if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
     } catch (err) {
       last = err
@@ -219,6 +223,25 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, what: string,
     await pause(clock === undefined ? 25 : STEP_MS)
   }
   throw new Error(`Gave up waiting: ${what}${last === undefined ? '' : ` (${String((last as Error)?.message ?? last)})`}`)
+}
+
+/**
+ * `promise`, with the running cluster's clock played until it settles (a
+ * view gathers the nodes' reports over the mesh, whose messages travel in
+ * virtual time); throws after `timeoutMs` virtual ms. Outside a cluster, the promise
+ */
+export async function played<T> (promise: Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const clock = running
+  if (clock === undefined || playing) return await promise
+  let settled = false
+  const watched = promise.finally(() => { settled = true })
+  watched.catch(() => {})
+  // most promises settle without the clock: let them, before playing it
+  await new Promise(resolve => setImmediate(resolve))
+  const deadline = clock.now() + timeoutMs
+  while (!settled && clock.now() < deadline) await pause(STEP_MS)
+  if (!settled) throw new Error(`Gave up after ${timeoutMs} virtual ms waiting for the mesh`)
+  return await watched
 }
 
 /** let `ms` pass: on a running cluster's virtual clock (its timers fire, its promises settle), else in real time */

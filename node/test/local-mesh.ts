@@ -72,6 +72,13 @@ export class LocalMesh implements Mesh {
 
   constructor (private readonly net: LocalNet, readonly self: string, readonly admits: (peer: string) => boolean) {}
 
+  /** this node's handler of `protocol` answers `data` from `from` (any peer id, as if the network authenticated it) */
+  async answer (protocol: string, data: Uint8Array, from: string): Promise<Uint8Array> {
+    const handler = this.handlers.get(protocol)
+    if (handler === undefined) throw new Error(`no handler for ${protocol}`)
+    return await handler(data, from)
+  }
+
   link (other: LocalMesh): boolean {
     const ok = !this.down && !other.down && !this.cut.has(other.self) && this.admits(other.self) && other.admits(this.self)
     if (ok) { this.linked.add(other.self); other.linked.add(this.self) }

@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { MESH_ID, RecordingRuntime, TestCluster, waitFor, pause as sleep } from './core-cluster.js'
+import { MESH_ID, RecordingRuntime, TestCluster, waitFor, pause as sleep, played } from './core-cluster.js'
 
 /** a stop as Docker does it: the process gets SIGTERM and dies (a `die` event, exit 143), then the container goes */
 class DockerLikeStops extends RecordingRuntime {
@@ -39,13 +39,13 @@ test('minga\'s own stops (scale down, rolling update, drain) are stops in the ev
     const stops = events.filter(e => e.kind === 'replica-stop')
     assert.ok(stops.length >= 4, `scale-down, update and drain stops are stop events: ${JSON.stringify(events.map(e => [e.kind, e.subject, e.reason]))}`)
     assert.equal(events.filter(e => e.kind === 'replica-crash').map(e => [e.subject, e.reason]), [], 'no stop of minga\'s own is a crash')
-    for (const node of mesh.nodes) assert.is(node.core.operations.status().recent.crashes, 0)
+    for (const node of mesh.nodes) assert.is((await played(node.core.operations.status())).recent.crashes, 0)
 
     // the control: a process that dies on its own is a crash
     const victim = (await mesh.nodes[0].runtime.list()).find(c => c.state === 'running')!
     mesh.nodes[0].runtime.crash(victim.id, 2)
     await waitFor(() => mesh.nodes[0].core.events.recent().some(e => e.kind === 'replica-crash' && e.reason === 'exited with code 2'), 'the crash is an event')
-    assert.is(mesh.nodes[0].core.operations.status().recent.crashes, 1)
+    assert.is((await played(mesh.nodes[0].core.operations.status())).recent.crashes, 1)
   } finally {
     await mesh.stop()
   }

@@ -1,9 +1,10 @@
 /**
  * The reconcile loop of one node over the in-memory runtime, in real time,
- * with a stand-in for liveness (this node alone, heartbeats recorded): what
+ * with a stand-in for membership (this node alone, what it tells the nodes
+ * concerned recorded): what
  * the end-to-end tests on Docker showed it must do.
  */
-import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type HeartbeatMessage, type Identity } from '@minga/protocol'
+import { generateIdentity, keys, MemoryPersistence, parseServiceSpec, State, type Identity } from '@minga/protocol'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_TIMING, EventLog, MemoryRuntime, nodeLogger, Reconciler, systemClock, type ReconcilerComponents, type Runtime, type RuntimeEvent } from '../src/core/index.js'
@@ -11,7 +12,10 @@ import { SlowStopRuntime } from './core-cluster.js'
 
 const MESH = 'reconciler-test'
 
-interface Rig { identity: Identity, state: State, runtime: Runtime, reconciler: Reconciler, beats: HeartbeatMessage[], events: EventLog, deploy: (yaml: string) => Promise<void> }
+/** what the reconciler told membership this node runs, each time it did */
+type Told = Array<{ replicas: Array<{ service: string, replica: number, hash: string, healthy: boolean }> }>
+
+interface Rig { identity: Identity, state: State, runtime: Runtime, reconciler: Reconciler, told: Told, events: EventLog, deploy: (yaml: string) => Promise<void> }
 
 async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof DEFAULT_TIMING> = {}): Promise<Rig> {
   const identity = await generateIdentity()
@@ -20,11 +24,10 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
   await state.write(identity, keys.member(identity.peerId), { org: 'acme' })
   await state.write(identity, keys.org('acme'), { name: 'acme' })
   await state.write(identity, keys.node(identity.peerId), { labels: {}, addrs: [], capacity: { cpu: 4000, memory: 8 * 1024 ** 3 } })
-  const beats: HeartbeatMessage[] = []
+  const told: Told = []
   const events = new EventLog()
   const rt = runtime(identity.peerId)
-  let reconciler: Reconciler | undefined // eslint-disable-line prefer-const -- the stand-in for liveness reads it before it is set
-  // this node alone; a beat records what the reconciler reports, as Liveness would publish it
+  // this node alone; what it runs is recorded as membership would send it to the nodes concerned
   const liveness: ReconcilerComponents['liveness'] = {
     live: () => [identity.peerId],
     status: () => 'alive',
@@ -35,16 +38,17 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     booting: () => false,
     reportsFor: () => new Map(),
     onChange: () => () => {},
-    own: () => beats[beats.length - 1],
-    beat: () => { beats.push({ time: Date.now(), replicas: reconciler?.replicaReport() ?? [] } as unknown as HeartbeatMessage) }
+    pending: () => false,
+    update: (replicas) => { told.push({ replicas: [...replicas] }) },
+    refresh: () => {}
   }
-  reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events, logger: nodeLogger(identity.peerId) })
+  const reconciler = new Reconciler({ identity, state, liveness, runtime: rt, clock: systemClock, timing: { ...DEFAULT_TIMING, reconcileDebounce: 10, ...timing }, events, logger: nodeLogger(identity.peerId) })
   const deploy = async (yaml: string): Promise<void> => {
     const [spec] = parseServiceSpec(yaml, { org: 'acme' })
     const existing = state.value(keys.service('acme', spec.name))
     await state.write(identity, keys.service('acme', spec.name), { spec, created: existing?.created ?? state.clock.tick() })
   }
-  return { identity, state, runtime: rt, reconciler, beats, events, deploy }
+  return { identity, state, runtime: rt, reconciler, told, events, deploy }
 }
 
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
@@ -110,14 +114,14 @@ test('a replica that takes long to stop holds up neither the loop nor the start 
 })
 
 // the limits below are half the periodic pass (60 s): what is done "at once" beats it by far, whatever the load
-test('a replica that turns healthy is reported in a heartbeat at once, not at the next period', async () => {
-  // the stand-in liveness never beats on its own: every heartbeat here is the reconciler's announcement
+test('a replica that turns healthy is told to the nodes concerned at once, not at the next period', async () => {
+  // the stand-in membership sends nothing on its own: every record here is the reconciler's
   const r = await rig(node => new MemoryRuntime({ meshId: MESH, nodeId: node }), { reconcileInterval: 60_000 })
   await r.deploy('name: web\nimage: minga/busybox:1\nreplicas: 1\nhealth: { cmd: ["true"], interval: 1s }\n')
   await r.reconciler.start()
   try {
-    await until('a heartbeat reports it starting', () => r.beats.some(b => b.replicas.some(x => x.service === 'acme/web' && !x.healthy)))
-    await until('a heartbeat reports it healthy', () => r.beats.some(b => b.replicas.some(x => x.service === 'acme/web' && x.healthy)), 30_000)
+    await until('it is told starting', () => r.told.some(b => b.replicas.some(x => x.service === 'acme/web' && !x.healthy)))
+    await until('it is told healthy', () => r.told.some(b => b.replicas.some(x => x.service === 'acme/web' && x.healthy)), 30_000)
   } finally {
     await r.reconciler.stop()
   }

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseServiceSpec } from '@minga/protocol'
-import { TestCluster, waitFor } from './core-cluster.js'
+import { TestCluster, waitFor, played } from './core-cluster.js'
 
 const web = (maxUnavailable: number, health = ''): any => parseServiceSpec(`name: web
 image: minga/busybox:${health === '' ? 1 : 2}
@@ -22,15 +22,15 @@ for (const maxUnavailable of [1, 0]) {
       await mesh.settled()
       const ops = mesh.nodes[0].core.operations
       await ops.deploy(web(maxUnavailable))
-      await waitFor(() => ops.services()[0]?.updated === 3, 'three replicas serve')
+      await waitFor(async () => (await ops.services())[0]?.updated === 3, 'three replicas serve')
       await ops.deploy(web(maxUnavailable, 'health: { cmd: [sh, -c, "echo no database; exit 1"], interval: 1s, retries: 1 }\n'))
       const serving = maxUnavailable === 0 ? 3 : 2
-      const ls = await waitFor(() => {
-        const s = ops.services()[0]
-        return s.healthy === serving && s.updated === 0 && ops.ps('web').some(r => /failing its health check/.test(r.problem ?? '')) ? s : undefined
-      }, `ls shows ${serving} replicas served by the old spec while the new one fails: ${JSON.stringify(ops.services())}`)
+      const ls = await waitFor(async () => {
+        const s = (await ops.services())[0]
+        return s.healthy === serving && s.updated === 0 && (await ops.ps('web')).some(r => /failing its health check/.test(r.problem ?? '')) ? s : undefined
+      }, `ls shows ${serving} replicas served by the old spec while the new one fails`)
       assert.is(ls.replicas, 3)
-      const status = mesh.nodes[0].core.operations.status()
+      const status = await played(mesh.nodes[0].core.operations.status())
       const told = status.problems.join('\n')
       if (maxUnavailable === 0) assert.match(told, /acme\/web: rolling update halted at 0\/3 on the current spec, the rest serve the old one \(.*failing its health check: exit 1, "no database"\)/)
       else assert.match(told, /acme\/web: 2\/3 replicas healthy \(.*failing its health check/)

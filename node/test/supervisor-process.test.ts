@@ -16,6 +16,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_SUPERVISOR_BUDGET, supervisorBoundMs } from '../src/core/supervision/budget.js'
 import { DEFAULT_TIMING, FENCE_SLACK_MS, singletonFenceFor } from '../src/core/timing.js'
+import { DEFAULT_MEMBERSHIP } from '../src/core/membership/config.js'
 import { parseBondLine } from '../src/supervisor/bond.js'
 import { LineBuffer } from '../src/supervisor/lines.js'
 import { SupervisorLink } from '../src/supervisor/link.js'
@@ -40,8 +41,8 @@ function running (pid: number): boolean {
 test('the singleton fence covers the supervisor\'s bound, and grows with it', () => {
   assert.ok(DEFAULT_TIMING.singletonFence >= supervisorBoundMs() + FENCE_SLACK_MS)
   assert.is(DEFAULT_TIMING.singletonFence, 15_000)
-  const slower = singletonFenceFor(DEFAULT_TIMING, { ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: 10_000 })
-  assert.is(slower, supervisorBoundMs({ ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: 10_000 }) + FENCE_SLACK_MS)
+  const slower = singletonFenceFor(DEFAULT_MEMBERSHIP, { ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: 10_000 })
+  assert.is(slower, Math.ceil((supervisorBoundMs({ ...DEFAULT_SUPERVISOR_BUDGET, attachGraceMs: 10_000 }) + FENCE_SLACK_MS) / 1000) * 1000)
 })
 
 test('/proc/PID/stat: state and start time, whatever the command name holds', () => {

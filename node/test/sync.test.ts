@@ -1,7 +1,7 @@
 /**
  * State sync, directly, on virtual time: a write goes out on gossip at
  * once; what gossip lost (a partition) anti-entropy brings back, in pages,
- * from a peer whose heartbeat shows another digest; strangers neither sync
+ * from a peer whose probe shows another digest; strangers neither sync
  * nor gossip their way in.
  */
 import { test } from 'uvu'
@@ -11,7 +11,7 @@ import { MESH_ID, TestCluster, spec, waitFor } from './core-cluster.js'
 
 const id = (n: { identity: { peerId: string } }): string => n.identity.peerId
 
-test('a write reaches the others by gossip within a heartbeat, with no anti-entropy round', async () => {
+test('a write reaches the others by gossip within a second, with no anti-entropy round', async () => {
   const mesh = await TestCluster.start([{ org: 'acme', timing: { syncInterval: 3_600_000 } }, { org: 'acme', timing: { syncInterval: 3_600_000 } }])
   try {
     const [a, b] = mesh.nodes

@@ -13,7 +13,7 @@ export function keeperOn (node: TestNode, parts: Pick<VolumeKeeperInit, 'backend
     timing: core.timing,
     logger: nodeLogger(node.identity.peerId),
     mesh: node.mesh,
-    liveness: core.liveness,
+    liveness: core.membership,
     events: core.events,
     ...parts
   })

@@ -6,7 +6,8 @@
  * key directory is needed.
  */
 import sodium from 'sodium-native'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { createHash } from 'node:crypto'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidIdentityError, messageOf } from './errors.js'
@@ -25,6 +26,15 @@ const PEER_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 /** a new node identity: a fresh Ed25519 key pair and the peer id derived from it */
 export async function generateIdentity (): Promise<Identity> {
   return identityFromPrivateKey(await generateKeyPair('Ed25519'))
+}
+
+/**
+ * The identity derived from a name (SHA-256 of it as the Ed25519 seed): the
+ * same name, the same peer id, every time. For simulations and tests, which
+ * need reproducible runs; never for a real node
+ */
+export async function identityFromName (name: string): Promise<Identity> {
+  return identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', createHash('sha256').update(name).digest()))
 }
 
 /** the identity of a libp2p private key; InvalidIdentityError unless it is Ed25519 */

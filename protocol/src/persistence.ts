@@ -7,6 +7,7 @@
  * the suite is exported as `@minga/protocol/testing`).
  */
 import type { Entry } from './entry.js'
+import { mapStores, type KeyedStore, type StoreFactory } from './keyed-store.js'
 
 /** what a store knows of one author: every seq up to `mark`, and these above it */
 export interface AuthorMark {
@@ -34,15 +35,21 @@ export interface StatePersistence {
 
 /** keeps everything in memory; `snapshot()` lets a test or a simulated restart reload it */
 export class MemoryPersistence implements StatePersistence {
-  private readonly entries = new Map<string, Entry>()
-  private readonly marks = new Map<string, AuthorMark>()
+  private readonly entries: KeyedStore<Entry>
+  private readonly marks: KeyedStore<AuthorMark>
   private closed = false
   /** when set, the next save fails with this error (tests of full disks and crashes) */
   failNextSave?: Error
 
+  /** `stores`: where it keeps its maps (the simulator shares them between nodes, as State does) */
+  constructor (stores: StoreFactory = mapStores) {
+    this.entries = stores<Entry>('winners')
+    this.marks = stores<AuthorMark>('marks')
+  }
+
   async load (): Promise<PersistedState> {
     this.closed = false
-    return { entries: [...this.entries.values()], marks: Object.fromEntries(this.marks) }
+    return { entries: [...this.entries.values()], marks: Object.fromEntries(this.marks.entries()) }
   }
 
   async save (batch: StateBatch): Promise<void> {

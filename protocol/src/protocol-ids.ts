@@ -1,9 +1,7 @@
 /** gossip topics and stream protocol ids of one mesh: every id names the mesh, so two meshes never cross-talk */
 
 export const topics = {
-  heartbeat: (meshId: string) => `/minga/${meshId}/heartbeat/1`,
-  entries: (meshId: string) => `/minga/${meshId}/entries/1`,
-  down: (meshId: string) => `/minga/${meshId}/down/1`
+  entries: (meshId: string) => `/minga/${meshId}/entries/1`
 }
 
 export const protocols = {
@@ -13,6 +11,7 @@ export const protocols = {
   events: (meshId: string) => `/minga/${meshId}/events/1.0.0`,
   /** the routing mesh: one stream per forwarded connection */
   forward: (meshId: string) => `/minga/${meshId}/forward/1.0.0`,
+  membership: (meshId: string) => `/minga/${meshId}/membership/1.0.0`,
   /** backup blobs: put and has (request/response, wire-blobs.ts) */
   blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,
   /** backup blobs: get (a stream of chunks) */

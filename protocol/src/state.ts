@@ -17,6 +17,7 @@ import { UnauthorizedWriteError } from './errors.js'
 import { HybridClock, hlcWall } from './hlc.js'
 import type { Identity } from './identity.js'
 import { isMembershipKey, keys, type KeyKind, type RecordKey } from './keys.js'
+import { mapStores, type KeyedStore, type StoreFactory } from './keyed-store.js'
 import { Marks } from './marks.js'
 
 export interface StateInit {
@@ -32,6 +33,8 @@ export interface StateInit {
   maxPending?: number
   /** signature check; the simulator shares a cache of verdicts between its nodes */
   verify?: (meshId: string, entry: Entry) => boolean
+  /** where the maps live; the simulator shares them between nodes that hold the same entries */
+  stores?: StoreFactory
 }
 
 export interface Rejection { entry: Entry, code: RejectCode, reason: string }
@@ -73,10 +76,10 @@ export class State implements AuthView {
   readonly maxClockAhead: number
   private readonly maxPending: number
   private readonly verify: (meshId: string, entry: Entry) => boolean
-  private readonly winners = new Map<string, Entry>()
-  private readonly marks = new Marks()
+  private readonly winners: KeyedStore<Entry>
+  private readonly marks: Marks
   private readonly digestAcc = new StateDigest()
-  private readonly orgOf = new Map<string, string>()
+  private readonly orgOf: KeyedStore<string>
   /** revocations held: while there are none, asking about one costs nothing */
   private revokedCount = 0
   private readonly pending = new Map<string, Entry>()
@@ -94,6 +97,10 @@ export class State implements AuthView {
     this.maxPending = init.maxPending ?? DEFAULT_MAX_PENDING
     this.verify = init.verify ?? verifyEntry
     this.clock = new HybridClock(init.now)
+    const stores = init.stores ?? mapStores
+    this.winners = stores<Entry>('winners')
+    this.orgOf = stores<string>('orgs')
+    this.marks = new Marks(stores)
   }
 
   static async open (init: StateInit): Promise<State> {
@@ -124,7 +131,7 @@ export class State implements AuthView {
   /** live (non-deleted) entries whose key starts with `prefix` */
   list (prefix: string): Entry[] {
     const out: Entry[] = []
-    for (const [key, entry] of this.winners) if (key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
+    for (const [key, entry] of this.winners.entries()) if (key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
     return out
   }
 
@@ -159,7 +166,7 @@ export class State implements AuthView {
 
   /** every admitted node and its org, the revoked ones included */
   members (): Map<string, string> {
-    return new Map(this.orgOf)
+    return new Map(this.orgOf.entries())
   }
 
   /** the admitted nodes' ids, revoked ones included, without copying */
@@ -243,7 +250,7 @@ export class State implements AuthView {
   private async mergeNow (incoming: Entry[], options: MergeOptions): Promise<MergeResult> {
     const result: MergeResult = { applied: [], ignored: 0, rejected: [], pending: 0 }
     const undo = new Map<string, Entry | undefined>()
-    const marksBefore = this.marks.snapshot()
+    this.marks.begin()
     const unsettled = new Set<string>()
     let queue = incoming.slice().sort(compareEntries)
     let pulledPending = false
@@ -296,8 +303,9 @@ export class State implements AuthView {
     }
     try {
       await this.persistence.save({ entries: result.applied, marks: this.marks.takeDirty() })
+      this.marks.commit()
     } catch (err) {
-      this.rollback(undo, marksBefore)
+      this.rollback(undo)
       throw err
     }
     if (result.applied.length > 0) for (const listener of this.listeners) listener(result.applied)
@@ -334,7 +342,7 @@ export class State implements AuthView {
     }
   }
 
-  private rollback (undo: Map<string, Entry | undefined>, marksBefore: ReturnType<Marks['snapshot']>): void {
+  private rollback (undo: Map<string, Entry | undefined>): void {
     for (const [key, previous] of undo) {
       if (previous !== undefined) {
         this.install(previous)
@@ -345,8 +353,7 @@ export class State implements AuthView {
       if (key.startsWith('revoked/')) this.revokedCount--
       if (key.startsWith('member/')) this.orgOf.delete(key.slice('member/'.length))
     }
-    this.marks.restore(marksBefore)
-    this.marks.takeDirty()
+    this.marks.rollback()
   }
 
   private countRejection (result: MergeResult, entry: Entry, verdict: Extract<Verdict, { ok: false }>): void {

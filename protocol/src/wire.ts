@@ -14,14 +14,16 @@ import type { PeerIdString } from './identity.js'
 import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, signature, text, token, type Capacity } from './wire-check.js'
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
 import { FORWARD_MESSAGE_BYTES, forwardCheckers, type ForwardMessage } from './wire-forward.js'
-import { MAX_HEARTBEAT_BYTES, checkHeartbeat, type HeartbeatMessage } from './wire-heartbeat.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
+import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
+import { REPORT_BYTES, reportCheckers, type ReportMessages } from './wire-report.js'
 import { VOLUMES_MESSAGE_BYTES, volumesCheckers, type VolumesMessage } from './wire-volumes.js'
 
-export * from './wire-heartbeat.js'
 export * from './wire-logs.js'
 export * from './wire-events.js'
 export * from './wire-forward.js'
+export * from './wire-membership.js'
+export * from './wire-report.js'
 export * from './wire-volumes.js'
 export type { Capacity } from './wire-check.js'
 
@@ -47,13 +49,6 @@ export interface SyncResponseMessage {
   marks: Record<string, number>
   more: boolean
   cursor?: string
-}
-
-/** "my connections to `node` closed after its heartbeat `seq`": speeds up failure detection */
-export interface DownMessage {
-  type: 'down'
-  node: PeerIdString
-  seq: number
 }
 
 export interface JoinRequestMessage {
@@ -83,17 +78,17 @@ export interface ErrorMessage {
 }
 
 export type WireMessage =
-  | HeartbeatMessage
   | EntriesMessage
   | SyncRequestMessage
   | SyncResponseMessage
   | JoinRequestMessage
   | JoinResponseMessage
   | ErrorMessage
-  | DownMessage
   | LogsMessage
   | EventsMessage
   | ForwardMessage
+  | MembershipMessage
+  | ReportMessages
   | VolumesMessage
 
 export type WireMessageType = WireMessage['type']
@@ -107,28 +102,26 @@ export const MAX_MARKS = 50_000
 export const MAX_JSON_DEPTH = 64
 
 export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>> = {
-  heartbeat: MAX_HEARTBEAT_BYTES,
   entries: 1024 * 1024,
   'sync-request': MAX_MESSAGE_BYTES,
   'sync-response': MAX_MESSAGE_BYTES,
   'join-request': 64 * 1024,
   'join-response': MAX_MESSAGE_BYTES,
   error: 16 * 1024,
-  down: 1024,
   ...LOGS_MESSAGE_BYTES,
   ...EVENTS_MESSAGE_BYTES,
   ...FORWARD_MESSAGE_BYTES,
+  ...MEMBERSHIP_BYTES,
+  ...REPORT_BYTES,
   ...VOLUMES_MESSAGE_BYTES
 }
 
-export const isHeartbeat = (msg: WireMessage): msg is HeartbeatMessage => msg.type === 'heartbeat'
 export const isEntries = (msg: WireMessage): msg is EntriesMessage => msg.type === 'entries'
 export const isSyncRequest = (msg: WireMessage): msg is SyncRequestMessage => msg.type === 'sync-request'
 export const isSyncResponse = (msg: WireMessage): msg is SyncResponseMessage => msg.type === 'sync-response'
 export const isJoinRequest = (msg: WireMessage): msg is JoinRequestMessage => msg.type === 'join-request'
 export const isJoinResponse = (msg: WireMessage): msg is JoinResponseMessage => msg.type === 'join-response'
 export const isErrorMessage = (msg: WireMessage): msg is ErrorMessage => msg.type === 'error'
-export const isDown = (msg: WireMessage): msg is DownMessage => msg.type === 'down'
 
 export interface DecodeOptions {
   /** refuse anything larger, whatever its type (capped at MAX_MESSAGE_BYTES) */
@@ -152,7 +145,6 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...eventsCheckers,
   ...forwardCheckers,
   ...volumesCheckers,
-  heartbeat: checkHeartbeat,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))
     return { type: 'entries', entries: entries(record.entries, 'entries', MAX_GOSSIP_ENTRIES) }
@@ -208,16 +200,13 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
     if (record.entries !== undefined) message.entries = entries(record.entries, 'join-response.entries', MAX_SYNC_ENTRIES)
     return message
   },
-  down: (value) => {
-    const record = object(value, 'down', new Set(['type', 'node', 'seq']))
-    const seq = record.seq
-    if (!Number.isSafeInteger(seq) || (seq as number) < 0) fail('down.seq', 'must be a whole number ≥ 0')
-    return { type: 'down', node: peerId(record.node, 'down.node'), seq: seq as number }
-  },
+
   error: (value) => {
     const record = object(value, 'error', new Set(['type', 'code', 'message']))
     return { type: 'error', code: pattern(record.code, 'error.code', CODE_PATTERN, 'must be a short code of letters, digits, ".", "_" or "-"'), message: text(record.message, 'error.message') }
-  }
+  },
+  ...membershipCheckers,
+  ...reportCheckers
 }
 
 /** a stream protocol's refusal, its message cut to what the wire carries */

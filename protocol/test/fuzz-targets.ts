@@ -8,7 +8,7 @@
 import fc from 'fast-check'
 import {
   canonicalJson, createInvite, decodeInvite, decodeMessage, encodeMessage, generateIdentity, newInviteId, newInviteSecret, newSwarmKey,
-  parseEntry, parseServiceSpec, signHeartbeat, type Entry, type Identity, type PeerIdString, type State
+  parseEntry, parseServiceSpec, signAlive, type Entry, type Identity, type MemberUpdate, type PeerIdString, type ServiceId, type State, type WireMessage
 } from '../src/index.js'
 import { buildFixture, openState, serviceValue } from './fixtures.js'
 
@@ -60,13 +60,11 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
   const f = await buildFixture()
   const entries = f.log.slice(0, 6)
   const valid = [
-    encodeMessage(signHeartbeat(a, 'm', { node: a.peerId, seq: 5, time: NOW, org: 'acme', capacity: { cpu: 1000, memory: 1 << 30 }, allocated: { cpu: 0, memory: 0 }, labels: { disk: 'ssd' }, replicas: [{ service: 'acme/web' as any, replica: 0, hash: 'abcdef12', state: 'running', healthy: true }], version: '0.1.0', digest: 'ab' })),
     encodeMessage({ type: 'entries', entries }),
     encodeMessage({ type: 'sync-request', marks: { [a.peerId]: 3, [b.peerId]: 9 }, digest: 'ff' }),
     encodeMessage({ type: 'sync-response', entries, marks: { [a.peerId]: 3 }, more: true, cursor: `${entries[0].hlc}/${entries[0].author}/1` }),
     encodeMessage({ type: 'join-request', inviteId: 'ab'.repeat(8), secret: 'A'.repeat(43) + '=', peerId: b.peerId as PeerIdString, addrs: ['/ip4/1.2.3.4/tcp/1'], org: 'beta' }),
     encodeMessage({ type: 'join-response', ok: true, org: 'beta', meshId: 'm', root: a.peerId as PeerIdString, entries }),
-    encodeMessage({ type: 'down', node: a.peerId as PeerIdString, seq: 4 }),
     encodeMessage({ type: 'error', code: 'not-member', message: 'no' }),
     encodeMessage({ type: 'logs-open', service: 'acme/web', replicas: [0, 2], since: NOW - 60_000, tail: 100, follow: true }),
     encodeMessage({ type: 'logs-poll', session: '3b241101-e2bb-4255-8caf-4136c566a962', credit: 2000, wait: 1000 }),
@@ -79,6 +77,7 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'forward', service: 'riverside/db', replica: 0, port: 5432, via: 'name', caller: 'acme/app', client: { address: '10.213.14.7', port: 40000 }, local: { address: '10.213.15.1', port: 5432 } }),
     encodeMessage({ type: 'forward-ok', replica: 1 }),
     encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
+    ...membershipMessages(a, b).map(encodeMessage),
     encodeMessage({ type: 'volume-handoff', service: 'acme/db' }),
     encodeMessage({ type: 'volume-backup', service: 'acme/db' }),
     encodeMessage({ type: 'volume-list' }),
@@ -87,8 +86,9 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'volume-list-ok', volumes: [{ node: a.peerId, name: 'minga-acme-db-pgdata', service: 'acme/db', volume: 'pgdata', bytes: 1000, files: 3, lineage: 'current', generation: 8, latest: { generation: 8, time: NOW, node: a.peerId, snapshot: 'ab'.repeat(32) } }, { node: a.peerId, name: 'minga-acme-db-pgdata.aside-20261129T180600Z', service: 'acme/db', volume: 'pgdata', bytes: 900, files: 3, lineage: 'aside', aside: { of: 'minga-acme-db-pgdata', at: NOW, reason: 'diverged' } }] })
   ]
   const types = [
-    'heartbeat', 'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'down', 'error',
+    'entries', 'sync-request', 'sync-response', 'join-request', 'join-response', 'error',
     'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
+    'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report',
     'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok', 'forward', 'forward-ok'
   ]
   return {
@@ -102,6 +102,24 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     },
     refusals: ['InvalidMessageError', 'MessageTooLargeError']
   }
+}
+
+/** one valid message of every membership type */
+export function membershipMessages (a: Identity, b: Identity): WireMessage[] {
+  const alive = signAlive(a, 'm', NOW + 3, NOW)
+  const updates: MemberUpdate[] = [alive, { kind: 'suspect', node: b.peerId as PeerIdString, inc: 7, from: a.peerId as PeerIdString }, { kind: 'dead', node: b.peerId as PeerIdString, inc: 8, from: b.peerId as PeerIdString }]
+  return [
+    { type: 'ping', time: NOW, digest: '12-ab', updates },
+    { type: 'ack', time: NOW, digest: '12-ab', updates: [] },
+    { type: 'ping-req', target: b.peerId as PeerIdString, updates: updates.slice(1) },
+    { type: 'nack' },
+    { type: 'gossip', updates },
+    { type: 'push-pull', digest: 'ff', members: [{ node: a.peerId as PeerIdString, status: 'suspect', inc: NOW + 5, alive: { inc: alive.inc, boot: alive.boot, sig: alive.sig } }, { node: b.peerId as PeerIdString, status: 'left', inc: 2 }] },
+    { type: 'push-pull', digest: 'ff' },
+    { type: 'report-request' },
+    { type: 'report', node: a.peerId as PeerIdString, time: NOW, version: '0.1.0', capacity: { cpu: 4000, memory: 1 << 30 }, allocated: { cpu: 100, memory: 1 << 20 }, digest: '12-ab', replicas: [{ service: 'acme/web' as ServiceId, replica: 0, hash: 'abcdef12', state: 'running', healthy: false }], problems: [{ service: 'acme/web' as ServiceId, replica: 0, error: 'failing its health check', probe: { exitCode: 1, output: 'no' } }] },
+    { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as ServiceId, ver: 9, replicas: [{ replica: 0, hash: 'abcdef12', healthy: true }] }, { service: 'acme/db' as ServiceId, ver: 10, replicas: [] }], want: ['acme/api' as ServiceId] }
+  ]
 }
 
 export async function inviteTarget (): Promise<FuzzTarget<string>> {

@@ -2,9 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  MAX_GOSSIP_ENTRIES, MAX_HEARTBEAT_REPLICAS, MAX_PROBE_OUTPUT, probeOutput, MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_BY_TYPE, decodeMessage, encodeHlc, encodeMessage,
-  generateIdentity, isEntries, isErrorMessage, isHeartbeat, isJoinRequest, isJoinResponse, isSyncRequest, isSyncResponse, signEntry,
-  signHeartbeat, verifyHeartbeat, type Entry, type HeartbeatBody, type WireMessage
+  MAX_GOSSIP_ENTRIES, MAX_REPORT_REPLICAS, MAX_PROBE_OUTPUT, probeOutput, MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_BY_TYPE, decodeMessage, encodeHlc, encodeMessage,
+  generateIdentity, isEntries, isErrorMessage, isJoinRequest, isJoinResponse, isSyncRequest, isSyncResponse, signEntry,
+  type Entry, type ReportMessage, type WireMessage
 } from '../src/index.js'
 
 const MESH = 'mesh-7f3a'
@@ -15,31 +15,29 @@ function entry (seq: number, value: unknown = { org: 'acme' }): Entry {
   return signEntry(MESH, node, { author: node.peerId, seq, hlc: encodeHlc({ wall: 1_800_000_000_000 + seq, counter: 0 }), key: `member/${other.peerId}`, value: value as any })
 }
 
-function body (extra: Partial<HeartbeatBody> = {}): HeartbeatBody {
+/** a node's report (what views ask for), with `extra` over it */
+function report (extra: Partial<ReportMessage> = {}): ReportMessage {
   return {
+    type: 'report',
     node: node.peerId,
-    seq: 42,
     time: 1_800_000_000_000,
-    org: 'acme',
+    version: '0.1.0',
     capacity: { cpu: 4000, memory: 8 * 1024 ** 3 },
     allocated: { cpu: 1500, memory: 2 * 1024 ** 3 },
-    labels: { disk: 'ssd', 'topology.minga.io/zone': 'eu-1' },
+    digest: '12-00ff00ff00ff00ff00ff00ff00ff00ff',
     replicas: [
       { service: 'acme/web' as any, replica: 0, hash: '0123456789abcdef', state: 'running', healthy: true },
       { service: 'beta/db' as any, replica: 2, hash: 'fedcba9876543210', state: 'starting', healthy: false }
     ],
-    version: '0.1.0',
-    digest: '12-00ff00ff00ff00ff00ff00ff00ff00ff',
-    addrs: ['/ip4/203.0.113.7/tcp/4001'],
     ...extra
   }
 }
 
 const samples: WireMessage[] = [
-  signHeartbeat(node, MESH, body()),
-  signHeartbeat(node, MESH, body({ addrs: undefined, replicas: [] })),
-  signHeartbeat(node, MESH, body({ problems: [{ service: 'acme/ghost' as any, replica: 0, error: 'Image registry.invalid/ghost:1 is not on this node and could not be pulled' }] })),
-  signHeartbeat(node, MESH, body({ problems: [{ service: 'acme/db' as any, replica: 1, error: 'failing its health check: exit 3, "not ready"', probe: { exitCode: 3, output: 'not ready' } }] })),
+  report(),
+  report({ replicas: [] }),
+  report({ problems: [{ service: 'acme/ghost' as any, replica: 0, error: 'Image registry.invalid/ghost:1 is not on this node and could not be pulled' }] }),
+  report({ problems: [{ service: 'acme/db' as any, replica: 1, error: 'failing its health check: exit 3, "not ready"', probe: { exitCode: 3, output: 'not ready' } }] }),
   { type: 'entries', entries: [entry(1), entry(2, null), { ...entry(3), value: undefined, tombstone: true }] },
   { type: 'sync-request', marks: { [node.peerId]: 12, [other.peerId]: 0 }, digest: '3-abcdef' },
   { type: 'sync-response', entries: [entry(4)], marks: { [node.peerId]: 4 }, more: true },
@@ -65,7 +63,7 @@ function refusal (bytes: Uint8Array, options?: Parameters<typeof decodeMessage>[
 const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value))
 
 test('every message type survives a round trip, and its guard knows it', () => {
-  const guards = [isHeartbeat, isEntries, isSyncRequest, isSyncResponse, isJoinRequest, isJoinResponse, isErrorMessage]
+  const guards = [(m: WireMessage) => m.type === 'report', isEntries, isSyncRequest, isSyncResponse, isJoinRequest, isJoinResponse, isErrorMessage]
   for (const msg of samples) {
     const bytes = encodeMessage(msg)
     assert.ok(Buffer.from(bytes).toString().startsWith(`{"type":"${msg.type}"`))
@@ -75,38 +73,20 @@ test('every message type survives a round trip, and its guard knows it', () => {
   }
 })
 
-test('a heartbeat verifies for its node and mesh only', () => {
-  const heartbeat = signHeartbeat(node, MESH, body())
-  assert.ok(verifyHeartbeat(MESH, heartbeat))
-  const decoded = decodeMessage(encodeMessage(heartbeat))
-  assert.ok(isHeartbeat(decoded) && verifyHeartbeat(MESH, decoded))
-  assert.not.ok(verifyHeartbeat('another-mesh', heartbeat))
-  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, seq: 43 }))
-  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, replicas: [] }))
-  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, node: other.peerId }))
-  assert.not.ok(verifyHeartbeat(MESH, { ...heartbeat, sig: 'garbage' }))
-  try {
-    signHeartbeat(other, MESH, body())
-    assert.unreachable('signed for another node')
-  } catch (err: any) {
-    assert.is(err.name, 'InvalidMessageError')
-  }
-})
-
 test('size limits apply before parsing', () => {
   // not JSON at all: a size refusal proves the parser never ran
   const huge = new Uint8Array(5 * 1024 * 1024).fill(0x7b)
   assert.is(refusal(huge).name, 'MessageTooLargeError')
   assert.match(refusal(huge).message, /5242880 bytes exceeds the limit of 4194304/)
   // the caller's limit, and each type's own
-  const heartbeatSized = encoder.encode(`{"type":"heartbeat",${' '.repeat(MAX_MESSAGE_BYTES_BY_TYPE.heartbeat)}`)
-  assert.is(refusal(heartbeatSized).name, 'MessageTooLargeError')
-  assert.match(refusal(heartbeatSized).message, /The heartbeat message of \d+ bytes exceeds the limit of 1048576/)
+  const reportSized = encoder.encode(`{"type":"report",${' '.repeat(MAX_MESSAGE_BYTES_BY_TYPE.report)}`)
+  assert.is(refusal(reportSized).name, 'MessageTooLargeError')
+  assert.match(refusal(reportSized).message, /The report message of \d+ bytes exceeds the limit of 1048576/)
   const joinSized = encoder.encode(`{"type":"join-request"${' '.repeat(70 * 1024)}`)
   assert.is(refusal(joinSized).name, 'MessageTooLargeError')
   const small = encodeMessage(samples[0])
   assert.is(refusal(small, { maxBytes: 100 }).name, 'MessageTooLargeError')
-  assert.is(decodeMessage(small, { maxBytes: 64 * 1024 }).type, 'heartbeat')
+  assert.is(decodeMessage(small, { maxBytes: 64 * 1024 }).type, 'report')
   assert.is(refusal(new Uint8Array(MAX_MESSAGE_BYTES + 1), { maxBytes: 10 * MAX_MESSAGE_BYTES }).name, 'MessageTooLargeError')
 })
 
@@ -124,26 +104,24 @@ test('the encoder refuses what the decoder would refuse', () => {
 })
 
 test('bad messages are refused with the field that is wrong', () => {
-  const heartbeat = JSON.parse(Buffer.from(encodeMessage(samples[0])).toString())
+  const sample = JSON.parse(Buffer.from(encodeMessage(samples[0])).toString())
   const cases: Array<[unknown, RegExp]> = [
     [{ type: 'shout' }, /first field is a known "type"/],
-    [{ node: 'x', type: 'heartbeat' }, /first field is a known "type"/],
-    [{ ...heartbeat, seq: -1 }, /heartbeat\.seq must be a whole number/],
-    [{ ...heartbeat, seq: '42' }, /heartbeat\.seq must be a whole number/],
-    [{ ...heartbeat, capacity: { cpu: 1, memory: 2, disk: 3 } }, /heartbeat\.capacity has an unknown field "disk"/],
-    [{ ...heartbeat, extra: 1 }, /heartbeat has an unknown field "extra"/],
-    [{ ...heartbeat, node: 'QmNotEd25519' }, /heartbeat\.node must be an Ed25519 peer id/],
-    [{ ...heartbeat, replicas: [{ service: 'acme/web', replica: 0, hash: 'ab12cd34', state: 'dancing', healthy: true }] }, /replicas\[0\]\.state must be one of/],
-    [{ ...heartbeat, replicas: [{ service: 'web', replica: 0, hash: 'ab12cd34', state: 'running', healthy: true }] }, /replicas\[0\]\.service must be a service id/],
-    [{ ...heartbeat, labels: { 'Bad Label': 'x' } }, /heartbeat\.labels has an invalid label name/],
-    [{ ...heartbeat, sig: 'x' }, /heartbeat\.sig must be a base64 Ed25519 signature/],
-    [{ ...heartbeat, addrs: 'x' }, /heartbeat\.addrs must be a list/],
-    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x'.repeat(501) }] }, /heartbeat\.problems\[0\]\.error must be a string of at most 500 characters/],
-    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', more: 1 }] }, /heartbeat\.problems\[0\] has an unknown field "more"/],
-    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 3, output: 'x'.repeat(201) } }] }, /heartbeat\.problems\[0\]\.probe\.output must be a string of at most 200 characters/],
-    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 256, output: '' } }] }, /heartbeat\.problems\[0\]\.probe\.exitCode must be a whole number from -1 to 255/],
-    [{ ...heartbeat, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 1 } }] }, /heartbeat\.problems\[0\]\.probe\.output must be a string/],
-    [{ ...heartbeat, problems: Array.from({ length: 101 }, () => ({ service: 'acme/web', replica: 0, error: 'x' })) }, /heartbeat\.problems has 101 items \(at most 100\)/],
+    [{ node: 'x', type: 'report' }, /first field is a known "type"/],
+    [{ ...sample, time: -1 }, /report\.time must be a whole number/],
+    [{ ...sample, time: '42' }, /report\.time must be a whole number/],
+    [{ ...sample, capacity: { cpu: 1, memory: 2, disk: 3 } }, /report\.capacity has an unknown field "disk"/],
+    [{ ...sample, extra: 1 }, /report has an unknown field "extra"/],
+    [{ ...sample, node: 'QmNotEd25519' }, /report\.node must be an Ed25519 peer id/],
+    [{ ...sample, replicas: [{ service: 'acme/web', replica: 0, hash: 'ab12cd34', state: 'dancing', healthy: true }] }, /replicas\[0\]\.state must be one of/],
+    [{ ...sample, replicas: [{ service: 'web', replica: 0, hash: 'ab12cd34', state: 'running', healthy: true }] }, /replicas\[0\]\.service must be a service id/],
+    [{ ...sample, version: 'a b' }, /report\.version must be 1 to 64 printable characters/],
+    [{ ...sample, problems: [{ service: 'acme/web', replica: 0, error: 'x'.repeat(501) }] }, /report\.problems\[0\]\.error must be a string of at most 500 characters/],
+    [{ ...sample, problems: [{ service: 'acme/web', replica: 0, error: 'x', more: 1 }] }, /report\.problems\[0\] has an unknown field "more"/],
+    [{ ...sample, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 3, output: 'x'.repeat(201) } }] }, /report\.problems\[0\]\.probe\.output must be a string of at most 200 characters/],
+    [{ ...sample, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 256, output: '' } }] }, /report\.problems\[0\]\.probe\.exitCode must be a whole number from -1 to 255/],
+    [{ ...sample, problems: [{ service: 'acme/web', replica: 0, error: 'x', probe: { exitCode: 1 } }] }, /report\.problems\[0\]\.probe\.output must be a string/],
+    [{ ...sample, problems: Array.from({ length: 101 }, () => ({ service: 'acme/web', replica: 0, error: 'x' })) }, /report\.problems has 101 items \(at most 100\)/],
     [{ type: 'entries', entries: [{ ...entry(1), seq: 0 }] }, /entries\[0\]: entry\.seq must be a positive integer/],
     [{ type: 'entries', entries: {} }, /entries must be a list/],
     [{ type: 'sync-request', marks: { nobody: 1 }, digest: '' }, /has a key that is not a peer id/],
@@ -166,9 +144,9 @@ test('bad messages are refused with the field that is wrong', () => {
 })
 
 test('non-finite numbers, bad UTF-8, deep nesting and huge lists are refused', () => {
-  const heartbeat = Buffer.from(encodeMessage(samples[0])).toString()
-  assert.match(refusal(encoder.encode(heartbeat.replace('"seq":42', '"seq":1e400'))).message, /heartbeat\.seq must be a whole number/)
-  assert.match(refusal(encoder.encode(heartbeat.replace('"seq":42', '"seq":NaN'))).message, /not valid UTF-8 JSON/)
+  const sample = Buffer.from(encodeMessage(samples[0])).toString()
+  assert.match(refusal(encoder.encode(sample.replace('"time":1800000000000', '"time":1e400'))).message, /report\.time must be a whole number/)
+  assert.match(refusal(encoder.encode(sample.replace('"time":1800000000000', '"time":NaN'))).message, /not valid UTF-8 JSON/)
   const badUtf8 = Buffer.concat([Buffer.from('{"type":"error","code":"x","message":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
   assert.match(refusal(badUtf8).message, /not valid UTF-8 JSON/)
   const deep = encoder.encode(`{"type":"entries","entries":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
@@ -176,16 +154,16 @@ test('non-finite numbers, bad UTF-8, deep nesting and huge lists are refused', (
   // brackets inside strings do not count as nesting
   const bracketed = encodeMessage({ type: 'error', code: 'x', message: '['.repeat(1000) })
   assert.is(decodeMessage(bracketed).type, 'error')
-  const replicas = Array.from({ length: MAX_HEARTBEAT_REPLICAS + 1 }, (_, i) => ({ service: 'a/b', replica: 0, hash: 'abcdef01', state: 'running', healthy: true, i }))
-  assert.match(refusal(json({ ...JSON.parse(heartbeat), replicas })).message, /heartbeat\.replicas has 10001 items \(at most 10000\)/)
+  const replicas = Array.from({ length: MAX_REPORT_REPLICAS + 1 }, (_, i) => ({ service: 'a/b', replica: 0, hash: 'abcdef01', state: 'running', healthy: true, i }))
+  assert.match(refusal(json({ ...JSON.parse(sample), replicas })).message, /report\.replicas has 10001 items \(at most 10000\)/)
   assert.match(refusal(json({ type: 'entries', entries: Array(MAX_GOSSIP_ENTRIES + 1).fill(0) })).message, /entries has 1001 items/)
 })
 
 test('a decoder can be told which types it accepts', () => {
-  const err = refusal(encodeMessage(samples.find(m => m.type === 'entries')!), { types: ['heartbeat'] })
+  const err = refusal(encodeMessage(samples.find(m => m.type === 'entries')!), { types: ['report'] })
   assert.is(err.name, 'InvalidMessageError')
-  assert.match(err.message, /The entries message is not expected here \(expected heartbeat\)/)
-  assert.is(decodeMessage(encodeMessage(samples[0]), { types: ['heartbeat'] }).type, 'heartbeat')
+  assert.match(err.message, /The entries message is not expected here \(expected report\)/)
+  assert.is(decodeMessage(encodeMessage(samples[0]), { types: ['report'] }).type, 'report')
 })
 
 /** decodes, and holds a message that decodes to a round trip */

@@ -66,11 +66,16 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
     const candidates = candidatesOf.get(spec)
     scanner.begin(candidates, demandOf(spec, table, hostPortKeys(spec)), spec.spread !== 'node')
 
+    const standby = options.standby === true ? (assignment.standby ??= {})[service.id] = new Array<string | null>(replicas).fill(null) : undefined
     for (let r = 0; r < replicas; r++) {
       const seed = replicaHash(service.id, r)
       // the favourite fitting node stands unless a sibling already took its org or node
-      let best = scanner.scan(seed)
-      if (best >= 0 && scanner.tierOf(best) !== FRESH) best = scanner.scanTiered(seed)
+      const best = scanner.pick(seed)
+      if (best >= 0 && standby !== undefined) {
+        // the node that would take the replica if its owner were gone: the next in rendezvous order
+        const next = scanner.pick(seed, best)
+        if (next >= 0) standby[r] = table.nodes[next].id
+      }
       if (best < 0) {
         // nothing was committed, so every later replica fails for the same reason
         const why = explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
@@ -135,13 +140,20 @@ class Scanner {
     this.orgStamp[this.table.org[i]] = this.stamp
   }
 
+  /** the node for a replica (`except` left out): the fitting one of lowest cost, in the best spread tier; -1 if none fits */
+  pick (seed: number, except = -1): number {
+    const best = this.scan(seed, except)
+    return best >= 0 && this.tierOf(best) !== FRESH ? this.scanTiered(seed, except) : best
+  }
+
   /** the fitting node of lowest cost for a replica, spread aside; -1 if none fits */
-  scan (seed: number): number {
+  scan (seed: number, except = -1): number {
     const { candidates, leastInverseWeight, table: { hash } } = this
     let best = -1
     let bestCost = Infinity
     for (let k = 0; k < candidates.length; k++) {
       const i = candidates[k]
+      if (i === except) continue
       const h = fmix32(seed ^ hash[i])
       // most nodes lose on cheap lower bounds, before their weight or any logarithm
       const floor = NEG_LOG_FLOOR[h >>> FLOOR_SHIFT]
@@ -157,13 +169,14 @@ class Scanner {
   }
 
   /** like `scan`, but preferring fresh orgs, then fresh nodes (the spread tiers) */
-  scanTiered (seed: number): number {
+  scanTiered (seed: number, except = -1): number {
     const { candidates, table: { hash } } = this
     let best = -1
     let bestTier = NONE
     let bestCost = Infinity
     for (let k = 0; k < candidates.length; k++) {
       const i = candidates[k]
+      if (i === except) continue
       const tier = this.tierOf(i)
       if (tier > bestTier) continue
       const cost = negLogUnit(fmix32(seed ^ hash[i])) * this.inverseWeight(i)

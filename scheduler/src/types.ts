@@ -39,6 +39,12 @@ export interface Assignment {
   /** service id → node id per replica index; null means unplaced */
   services: Record<string, Array<string | null>>
   unplaced: Unplaced[]
+  /**
+   * with `PlaceOptions.standby`: per replica, the node that would take it if
+   * its owner were gone (the next in rendezvous order among the nodes that
+   * fit, as they stood when it was placed), or null
+   */
+  standby?: Record<string, Array<string | null>>
 }
 
 export interface PlaceOptions {
@@ -55,6 +61,8 @@ export interface PlaceOptions {
    * singletons up before the other side declares it dead. Default: all of them
    */
   confirmed?: number
+  /** also name each replica's standby node (`Assignment.standby`); costs a second scan per replica */
+  standby?: boolean
 }
 
 /** A container observed on this node */

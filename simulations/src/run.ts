@@ -93,6 +93,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       maxDuringPartition: Math.max(0, ...partitionSamples.map(s => s.extraCopies))
     },
     singletonViolations: observer.singletonViolations.length,
+    detection: observer.detection.result(),
     traffic: {
       bytesPerNodePerSec: stats(bytesPerNode),
       msgsPerNodePerSec: stats(msgsPerNode),

@@ -10,7 +10,7 @@ test('one seed gives one run: the same event-log digest and figures twice', asyn
   assert.is(a.summary.digest, b.summary.digest)
   assert.equal(a.samples, b.samples)
   assert.equal(a.summary.convergenceMs, b.summary.convergenceMs)
-  assert.ok(a.summary.traffic.gossipDeliveries > 1000, 'the run did something')
+  assert.ok(a.summary.traffic.requests > 1000, 'the run did something (membership probes alone are thousands of requests)')
 })
 
 test('another seed gives another run', async () => {

@@ -61,9 +61,11 @@ test('bandwidth over time: 1 s windows whose level and mean are the summary\'s, 
   close(mean, mean0, mean0 * 0.02, 'the windows\' mean')
   const sorted = points.map(p => p[1]).sort((a, b) => a - b)
   const typical = sorted[sorted.length >> 1]
-  assert.ok(typical > mean0 / 2 && typical < mean0 * 2, `a typical window (${Math.round(typical)} B/s) reads as the run's rate (${mean0} B/s)`)
+  // membership's probes are steady, the deploys and the kill come in bursts: a typical second is within a few times the mean, not 0 or a burst
+  assert.ok(typical > mean0 / 4 && typical < mean0 * 2, `a typical window (${Math.round(typical)} B/s) reads near the run's rate (${mean0} B/s)`)
   for (const [, level] of c.lines.get('run mean')!) close(level, mean0, (c.y1 - c.y0) / 188, 'the dashed run mean')
-  assert.match(figures(html).get('traffic')!, new RegExp(`^${(mean0 / 1000).toFixed(1)} kB/s `))
+  const shown = mean0 >= 1000 ? `${(mean0 / 1000).toFixed(1)} kB` : `${Math.round(mean0)} B`
+  assert.match(figures(html).get('traffic')!, new RegExp(`^${shown}/s `))
 })
 
 test('availability, over-replication, convergence, per-node bandwidth and moved replicas agree with the summary', () => {

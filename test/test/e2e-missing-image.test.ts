@@ -1,7 +1,7 @@
 /**
  * End to end on real Docker engines: a service whose image no engine has
  * and no registry serves is a clear per-replica problem in `minga ps` on
- * the node that should run it and, through its heartbeats, on every other; that node keeps running, retries with a
+ * the node that should run it and, through its report, on every other; that node keeps running, retries with a
  * growing back-off instead of spinning, and the rest of the mesh — another
  * service, the other nodes — goes on unaffected.
  */
@@ -33,7 +33,7 @@ it('e2e: a missing image is a clear problem in minga ps, retried with back-off, 
       const out = (await cluster.mustMinga(owner, ['ps', 'acme/ghost'])).stdout
       return out.includes(`Image ${MISSING} is not on this node and could not be pulled`)
     })
-    // the owner tells the mesh in its heartbeats: any node's minga ps shows it, naming the node
+    // the owner's report, asked for by ps: any node's minga ps shows it, naming the node
     const other = (owner + 1) % cluster.nodes.length
     await cluster.waitFor('minga ps on another node shows it too', async () => {
       const out = (await cluster.mustMinga(other, ['ps', 'acme/ghost'])).stdout

@@ -1,8 +1,8 @@
 /**
  * A node whose clock runs 5 minutes ahead (libfaketime shifts the wall clock
  * of its `minga up` process, as a server without NTP would be): every other
- * node refuses its entries as clock-ahead. It must know, from its peers'
- * heartbeats: `minga up` warns, `minga status` says so, and `minga deploy`
+ * node refuses its entries as clock-ahead. It must know, from its probes'
+ * round trips: `minga up` warns, `minga status` says so, and `minga deploy`
  * is refused with what to do instead of acknowledged as "created" and lost.
  * The other nodes' status names it.
  */
@@ -27,14 +27,14 @@ it('a node 5 min ahead warns at up and in status, refuses deploy with "fix the c
       return s.clock?.peers === 2 ? s : undefined
     }, { label: 'the skewed node hears both others', message: () => mesh.logs() })
     assert.ok(Math.abs(status.clock.aheadMs - 300_000) < 10_000, `estimated ${status.clock.aheadMs} ms ahead`)
-    assert.match(status.problems.join('\n'), /This node's clock is 5 min ahead of the other nodes' \(all 2 it hears, from their heartbeats\): they refuse its changes .*fix the clock with NTP/)
-    // on a loaded machine a heartbeat can be late (the peer suspect, its clock not counted): look until the screen shows it
+    assert.match(status.problems.join('\n'), /This node's clock is 5 min ahead of the other nodes' \(all 2 it probed\): they refuse its changes .*fix the clock with NTP/)
+    // on a loaded machine an ack can be late (the peer suspect, its clock not counted): look until the screen shows it
     const screen = await waitFor(async () => {
       const run = await mesh.cli(ahead, 'status')
       return /clock {5}5m ahead of the mesh/.test(run.stdout) ? run : undefined
     }, { label: 'the status screen shows the clock 5m ahead', message: () => mesh.logs() })
     assert.is(screen.status, 1)
-    await waitFor(() => ahead.log.some(l => /^warning: This node's clock is 5 min ahead of the other nodes' \(all \d it hears/.test(l)), { label: 'minga up warns', message: () => ahead.log.slice(-10).join('\n') })
+    await waitFor(() => ahead.log.some(l => /^warning: This node's clock is 5 min ahead of the other nodes' \(all \d it probed/.test(l)), { label: 'minga up warns', message: () => ahead.log.slice(-10).join('\n') })
 
     const file = join(dir, 'web.yaml')
     await writeFile(file, 'name: web\nimage: minga/busybox:1\n')

@@ -36,7 +36,7 @@ test('it serves the dashboard, /metrics, /healthz and the snapshot; refuses the 
     metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'minga_up 1\n' }),
     snapshot: async () => ({ n: ++snapshots }),
     page: dashboardPage,
-    healthy: () => ({ healthy: false, problems: ['1 node(s) dead'] })
+    healthy: async () => ({ healthy: false, problems: ['1 node(s) dead'] })
   })
   const url = await server.listen()
   try {

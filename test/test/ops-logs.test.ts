@@ -78,7 +78,7 @@ async function collect (items: AsyncIterable<LogItem>, until?: (all: LogItem[]) 
 }
 
 function reader (from: TestNode, locate: () => string[], extra: { budgetPerNode?: number } = {}): (options: any) => AsyncGenerator<LogItem> {
-  return (options) => gatherLogs({ self: from.id, meshId: MESH, mesh: from.mesh, clock: systemClock, server: from.server, locate, alive: () => true, holdMs: 100, resolveMs: 100, ...extra }, { service: 'acme/talk', ...options })
+  return (options) => gatherLogs({ self: from.id, meshId: MESH, mesh: from.mesh, clock: systemClock, server: from.server, locate: async () => locate(), alive: () => true, holdMs: 100, resolveMs: 100, ...extra }, { service: 'acme/talk', ...options })
 }
 
 test('a one-shot read merges the lines of every replica on every node by time, labelled', async () => {

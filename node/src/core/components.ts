@@ -2,15 +2,15 @@
  * What the core's services read of one another: small interfaces in
  * js-libp2p's components style. A service names in its `…Components` only
  * what it uses (`{ state, clock, liveness: LiveSet }`), never the whole
- * NodeCore, so each room can be tested, simulated and replaced alone. The
- * failure detector (liveness/) implements `LiveSet`, `PeerReports` and
- * `HeartbeatSender`; the reconcile loop (reconcile/) implements
+ * NodeCore, so each room can be tested, simulated and replaced alone.
+ * Membership (membership/) implements `LiveSet`, `ReplicaReports` and
+ * `NodeReports`; the reconcile loop (reconcile/) implements
  * `ReconcileView`; the event log (events/) is an `EventSink` to all.
  *
  * A new subsystem (volumes/, ingress/, membership/) takes these as its
  * components, and offers what others read of it as an interface here.
  */
-import type { HealthProbe, HeartbeatMessage, Identity, ServiceSpec, State } from '@minga/protocol'
+import type { HealthProbe, Identity, ReportMessage, ServiceSpec, State } from '@minga/protocol'
 import type { Assignment, DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../runtime/types.js'
 import type { Clock } from './clock.js'
@@ -21,26 +21,10 @@ import type { Timing } from './timing.js'
 /** a member's liveness as this node judges it */
 export type PeerStatus = 'alive' | 'suspect' | 'dead'
 
-/** one peer as the failure detector knows it; local times are ms since epoch by this node's clock */
-export interface PeerLiveness {
-  id: string
-  status: PeerStatus
-  /** the last heartbeat accepted from it */
-  heartbeat?: HeartbeatMessage
-  /** local clock when that heartbeat arrived */
-  seenAt?: number
-  /** local clock when a disconnect report about it arrived, if no heartbeat came since */
-  downSince?: number
-  /** local clock when it was last declared dead */
-  deadAt?: number
-  /** since the disconnect, a probe found its address refusing connections: the process is gone */
-  refused?: boolean
-}
-
 /** a replica as a peer reports it, in the form the planner reads */
 export interface PeerReplicaReport { service: string, replica: number, hash: string, healthy: boolean }
 
-/** what changed: the live set (`status`), and the services whose replicas a peer now reports differently */
+/** what changed: the live set or the majority count (`status`), and the services whose replicas a peer now reports differently */
 export interface LivenessChange {
   status: boolean
   services: ReadonlySet<string>
@@ -48,15 +32,15 @@ export interface LivenessChange {
 
 export type LivenessListener = (change: LivenessChange) => void
 
-/** the failure detector's verdicts: who is live, since when a peer is dead, and when that changes */
+/** membership's verdicts (core/membership): who is live, since when a peer is dead, a majority, and when that changes */
 export interface LiveSet {
-  /** this node is always alive; a member never heard from is suspect during the boot grace, then dead */
+  /** this node is always alive; a member not heard of yet is assumed alive until probes tell */
   status: (peer: string) => PeerStatus
-  /** members that are alive or suspect, this node included, sorted by peer id */
-  live: () => string[]
-  /** changes exactly when `live()` or `confirmed()` may answer something else: key caches by it */
+  /** members that are alive or suspect, this node included, sorted by peer id; the same array until it changes */
+  live: () => readonly string[]
+  /** names `live()`: equal on nodes that agree on it (placements are shared by it in the simulator), changed whenever it is */
   liveKey: () => string
-  /** members heard from recently (alive, not suspect), this node included: singletons need a majority of them */
+  /** members alive (not suspect) and reachable from here, this node included: singletons need a majority of them */
   confirmed: () => number
   /** local ms when the peer was declared dead, if it is dead */
   diedAt: (peer: string) => number | undefined
@@ -65,20 +49,27 @@ export interface LiveSet {
   onChange: (listener: LivenessListener) => () => void
 }
 
-/** what peers last said of themselves in their heartbeats */
-export interface PeerReports {
-  peer: (id: string) => PeerLiveness | undefined
-  all: () => PeerLiveness[]
-  /** the heartbeat this node sent last */
-  own: () => HeartbeatMessage | undefined
-  /** per peer, its last reported replicas of `service` (dead peers included: filter by `live()`) */
+/**
+ * What the nodes concerned with a service run of it (membership's replica
+ * records): the reconcile loop's inputs, and where it tells what this node runs
+ */
+export interface ReplicaReports {
+  /** per peer, its last record of `service` (dead peers included: filter by `live()`) */
   reportsFor: (service: string) => ReadonlyMap<string, readonly PeerReplicaReport[]>
+  /** true while a member of the service's audience has yet to answer what it runs of it */
+  pending: (service: string) => boolean
+  /** what this node runs now: changed records go to their audiences */
+  update: (replicas: ReadonlyArray<{ service: string, replica: number, hash: string, healthy: boolean }>) => void
+  /** the services this node runs or is assigned now (after each placement): audiences change, new ones are asked */
+  refresh: (concerned: ReadonlySet<string>) => void
 }
 
-/** tells the mesh at once what this node runs (a heartbeat now) */
-export interface HeartbeatSender {
-  own: () => HeartbeatMessage | undefined
-  beat: () => void
+/** the peers' own reports, asked for when shown (`minga ps`, `ls`, `nodes`, the dashboard) */
+export interface NodeReports {
+  /** the reports of the live members (this node's own included); those that do not answer in time are left out */
+  gather: (options?: { signal?: AbortSignal }) => Promise<ReadonlyMap<string, ReportMessage>>
+  /** the last state digest each recently probed peer gave */
+  peerDigests: () => ReadonlyMap<string, string>
 }
 
 /** what `minga ps` and `status` say is wrong with a replica on this node, as it stands now */

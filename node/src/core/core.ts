@@ -1,17 +1,20 @@
 /**
- * The node core, sans I/O: membership and liveness, state sync, admission
+ * The node core, sans I/O: membership (who is live), state sync, admission
  * and the reconcile loop, wired to a Clock, a Mesh and a Runtime. The
  * daemon binds them to timers, libp2p and Docker; the simulator to a
  * virtual clock, a modelled network and a modelled runtime.
  */
-import { canonicalJson, keys, type HeartbeatMessage, type Identity, type NodeRecord, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
+import { canonicalJson, keys, type AliveUpdate, type Identity, type NodeRecord, type ReplicaProblemReport, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
 import type { ReplicaSpec, Runtime } from '../runtime/types.js'
+import type { LiveSet } from './components.js'
 import type { Clock } from './clock.js'
 import { EventLog } from './events/event-log.js'
 import { EventWatch } from './events/event-watch.js'
 import { MeshEvents } from './events/mesh-events.js'
-import { ClockOffsets, clockVerdict, type ClockOffset } from './liveness/clock-offset.js'
-import { Liveness } from './liveness/liveness.js'
+import { clockVerdict, type ClockOffset } from './membership/clock-offset.js'
+import type { MembershipConfig } from './membership/config.js'
+import { MembershipService } from './membership/service.js'
+import type { Member, RowStore } from './membership/table.js'
 import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 import { LogsServer } from './logs/logs-server.js'
 import { nodeLogger, type ComponentLogger } from './logger.js'
@@ -31,6 +34,9 @@ import { VolumeVerbs } from './volumes/verbs.js'
 import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 
+/** how often EventWatch looks for news (placements, health, drift) */
+const EVENT_WATCH_MS = 1000
+
 export interface NodeCoreInit {
   identity: Identity
   state: State
@@ -48,11 +54,14 @@ export interface NodeCoreInit {
   /** addresses of this node's door, for joiners */
   door?: () => string[]
   timing?: Partial<Timing>
+  /** membership's timing (probes, suspicion, gossip, push-pull); defaults for 3–200 servers across the internet */
+  membership?: Partial<MembershipConfig>
   random?: () => number
   placementCache?: PlacementCache
-  /** the simulator shares caches of decoded wire messages and heartbeat verdicts between its nodes */
+  /** the simulator shares decoded wire messages, alive signature verdicts and member table chunks between its nodes */
   decode?: (data: Uint8Array) => WireMessage
-  verifyHeartbeat?: (meshId: string, heartbeat: HeartbeatMessage) => boolean
+  verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
+  memberStore?: RowStore<Member>
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
@@ -71,8 +80,9 @@ export interface NodeCoreInit {
 /**
  * One node's core, wired: every service takes the components it uses, and
  * `start()` / `stop()` run them in order. Read it as the house's plan: who
- * hears what (liveness feeds sync, trust, secrets and the reconcile loop;
- * the reconcile loop feeds the heartbeat), and what operators reach
+ * hears what (membership feeds sync, trust, secrets and the reconcile loop;
+ * the reconcile loop tells membership what this node runs and who must hear
+ * it), and what operators reach
  * (`operations`, `trust`, `secrets`). Throws nothing at construction;
  * `start()` rejects when the runtime cannot report its capacity
  */
@@ -84,7 +94,8 @@ export class NodeCore {
   readonly clock: Clock
   readonly events: EventLog
   readonly timing: Timing
-  readonly liveness: Liveness
+  /** who is live, what the nodes concerned with a service run, the peers' reports on demand (core/membership) */
+  readonly membership: MembershipService
   readonly sync: Sync
   readonly admission: Admission
   readonly reconciler: Reconciler
@@ -101,8 +112,6 @@ export class NodeCore {
   readonly operations: Operations
   /** the routing mesh's view: services, healthy replicas here and elsewhere, and when they change */
   readonly routes: MeshRouteView
-  /** how far this node's clock is from its peers', from their heartbeats */
-  readonly clockOffsets = new ClockOffsets()
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -116,32 +125,33 @@ export class NodeCore {
     const random = init.random ?? Math.random
     const logger = init.logger ?? nodeLogger(init.identity.peerId)
     const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events, logger }
-    this.liveness = new Liveness({
+    this.membership = new MembershipService({
       ...common,
       mesh: init.mesh,
-      version: init.version,
+      random,
+      config: init.membership,
       decode: init.decode,
-      verifyHeartbeat: init.verifyHeartbeat,
-      heard: (peer, heartbeat, at) => this.clockOffsets.sample(peer, heartbeat.time, at),
+      verifyAlive: init.verifyAlive,
+      store: init.memberStore,
+      audience: (service) => this.reconciler.audience(service),
       report: () => ({
+        version: init.version,
         capacity: this.capacity,
         allocated: this.reconciler.allocated(),
-        labels: this.init.labels ?? {},
         replicas: this.reconciler.replicaReport(),
-        addrs: this.init.addrs?.() ?? [],
-        problems: this.reconciler.problemReport()
+        ...optionalProblems(this.reconciler.problemReport())
       })
     })
-    this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.liveness, random, decode: init.decode })
+    this.sync = new Sync({ ...common, mesh: init.mesh, liveness: this.membership, random, decode: init.decode })
     this.admission = new Admission(common)
-    this.trust = new Trust({ ...common, liveness: this.liveness })
-    this.secrets = new Secrets({ ...common, liveness: this.liveness, recovery: init.recovery })
+    this.trust = new Trust({ ...common, liveness: this.membership })
+    this.secrets = new Secrets({ ...common, liveness: this.membership, recovery: init.recovery })
     if (init.volumes !== undefined) {
       this.volumes = new VolumeKeeper({
         ...common,
         meshId: init.state.meshId,
         mesh: init.mesh,
-        liveness: this.liveness,
+        liveness: this.membership,
         backend: init.volumes.backend,
         lineage: init.volumes.lineage,
         readers: (org, service) => this.secrets.readers(org, service),
@@ -155,17 +165,17 @@ export class NodeCore {
         keeper,
         mesh: init.mesh,
         meshId: init.state.meshId,
-        live: () => this.liveness.live(),
-        holdersOf: (service, replica) => [...this.liveness.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.liveness.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer),
+        live: () => this.membership.live(),
+        holdersOf: (service, replica) => [...this.membership.reportsFor(service)].filter(([peer, reports]) => peer !== this.self && this.membership.status(peer) !== 'dead' && reports.some(r => r.replica === replica)).map(([peer]) => peer),
         now: () => init.clock.now()
       })
     }
-    this.reconciler = new Reconciler({ ...common, liveness: this.liveness, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })
+    this.reconciler = new Reconciler({ ...common, liveness: this.membership, runtime: init.runtime, placementCache: init.placementCache, inputs: (spec) => this.replicaInputs(spec), volumes: this.volumes })
     // operating the mesh: logs and events served to members, events nobody else emits
     const self = init.identity.peerId
     const isMember = (peer: string): boolean => init.state.memberOrg(peer) !== undefined && init.state.revoked(peer) === undefined
     this.logs = new LogsServer({ ...common, mesh: init.mesh, runtime: init.runtime, containers: () => this.reconciler.containers() })
-    this.meshEvents = new MeshEvents({ self, meshId: init.state.meshId, mesh: init.mesh, clock: init.clock, events: this.events, isMember, live: () => this.liveness.live() })
+    this.meshEvents = new MeshEvents({ self, meshId: init.state.meshId, mesh: init.mesh, clock: init.clock, events: this.events, isMember, live: () => this.membership.live() })
     this.eventWatch = new EventWatch({
       self,
       state: init.state,
@@ -173,14 +183,13 @@ export class NodeCore {
       events: this.events,
       assignment: () => this.reconciler.currentAssignment(),
       containers: () => this.reconciler.containers(),
-      status: (peer) => this.liveness.status(peer),
-      live: () => this.liveness.live(),
+      status: (peer) => this.membership.status(peer),
+      live: () => this.membership.live(),
       syncPulled: () => this.sync.stats.pulled,
       digest: () => init.state.digest(),
       clockVerdict: () => clockVerdict(this.clockOffset(), init.state.maxClockAhead),
-      peerDigests: () => this.liveness.all().flatMap(p => p.status !== 'dead' && p.heartbeat !== undefined ? [{ id: p.id, digest: p.heartbeat.digest }] : []),
-      // what it watches changes at heartbeat pace: large meshes stretch both
-      intervalMs: Math.max(1000, this.timing.heartbeatInterval)
+      peerDigests: () => [...this.membership.peerDigests()].flatMap(([id, digest]) => this.membership.status(id) !== 'dead' ? [{ id, digest }] : []),
+      intervalMs: EVENT_WATCH_MS
     })
     this.operations = new Operations({
       self,
@@ -188,7 +197,8 @@ export class NodeCore {
       state: init.state,
       clock: init.clock,
       events: this.events,
-      liveness: this.liveness,
+      liveness: this.membership,
+      reports: this.membership,
       reconciler: this.reconciler,
       clockOffset: () => this.clockOffset(),
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
@@ -196,17 +206,23 @@ export class NodeCore {
       meshEvents: this.meshEvents,
       ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
-    this.routes = new MeshRouteView({ self, state: init.state, liveness: this.liveness, reconciler: this.reconciler })
+    this.routes = new MeshRouteView({ self, state: init.state, liveness: this.membership, reconciler: this.reconciler })
   }
 
-  /** ms for which a peer's heartbeats have shown another state digest than this node holds (0: they agree) */
+  /** membership's verdicts, as views, metrics and tests read them */
+  get liveness (): LiveSet {
+    return this.membership
+  }
+
+  /** ms for which a peer's probes have shown another state digest than this node holds (0: they agree) */
   disagreeingFor (peer: string): number {
     return this.eventWatch.disagreeingFor(peer)
   }
 
-  /** this node's clock against the mesh's, from the heartbeats of the peers it hears now; undefined before any */
+  /** this node's clock against the mesh's, from probe round trips to the live peers it probed lately; undefined before any */
   clockOffset (): ClockOffset | undefined {
-    return this.clockOffsets.estimate(this.liveness.all().filter(p => p.status === 'alive').map(p => p.id), this.state.maxClockAhead)
+    const offsets = this.membership.clockOffsets
+    return offsets.estimate([...offsets.peers()].filter(p => this.membership.status(p) === 'alive'), this.state.maxClockAhead)
   }
 
   /** the logs of a service's replicas from every node that runs them, merged by time */
@@ -217,8 +233,8 @@ export class NodeCore {
       mesh: this.init.mesh,
       clock: this.clock,
       server: this.logs,
-      locate: (service, replicas) => replicaHolders(this, service, replicas),
-      alive: (peer) => this.liveness.status(peer) !== 'dead'
+      locate: async (service, replicas) => await replicaHolders({ self: this.self, reconciler: this.reconciler, liveness: this.membership, reports: this.membership }, service, replicas),
+      alive: (peer) => this.membership.status(peer) !== 'dead'
     }, options)
   }
 
@@ -227,7 +243,7 @@ export class NodeCore {
     this.started = true
     this.capacity = this.init.capacity ?? await this.init.runtime.capacity()
     await this.announce()
-    this.liveness.start()
+    this.membership.start()
     this.sync.start()
     this.logs.start()
     this.meshEvents.start()
@@ -251,7 +267,7 @@ export class NodeCore {
     this.sync.stop()
     this.secrets.stop()
     this.trust.stop()
-    this.liveness.stop()
+    this.membership.stop()
   }
 
   /** a replica's secrets (as environment and files) and config files, opened and assembled on this node */
@@ -273,4 +289,9 @@ export class NodeCore {
     if (this.state.memberOrg(this.identity.peerId) === undefined) return
     await this.state.write(this.identity, keys.node(this.identity.peerId), record)
   }
+}
+
+/** problems, when there are any (a report leaves the field out otherwise) */
+function optionalProblems (problems: ReplicaProblemReport[]): { problems?: ReplicaProblemReport[] } {
+  return problems.length === 0 ? {} : { problems }
 }

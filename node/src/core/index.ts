@@ -6,7 +6,7 @@
  * thousands of these cores on a virtual clock, a modelled network and the
  * in-memory runtime, and unit tests run one.
  *
- * The rooms: `liveness/` (heartbeats, the failure detector, clock offsets),
+ * The rooms: `membership/` (SWIM + Lifeguard, replica records, clock offsets),
  * `sync/` (gossip and anti-entropy of entries), `reconcile/` (place, plan,
  * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
  * (what operators ask and see), `events/` (the event log, what is news,
@@ -25,8 +25,8 @@
  */
 export { NodeCore, type NodeCoreInit } from './core.js'
 export type {
-  CoreComponents, EventSink, HeartbeatSender, LiveSet, LivenessChange, LivenessListener, PeerLiveness, PeerReplicaReport,
-  PeerReports, PeerStatus, ReconcileView, ReplicaNote
+  CoreComponents, EventSink, LiveSet, LivenessChange, LivenessListener, NodeReports, PeerReplicaReport, PeerStatus,
+  ReconcileView, ReplicaNote, ReplicaReports
 } from './components.js'
 export { systemClock, type Clock, type Timer } from './clock.js'
 export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
@@ -35,8 +35,13 @@ export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, St
 export { DEFAULT_TIMING, FENCE_SLACK_MS, scaledTiming, singletonFenceFor, type Timing } from './timing.js'
 export { cachedLogger, errorText, namedLogger, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
 
-export { Liveness, type LivenessComponents, type LocalReport } from './liveness/liveness.js'
-export { CLOCK_WARN_MS, ClockOffsets, clockVerdict, type ClockOffset, type PeerOffset } from './liveness/clock-offset.js'
+export { CLOCK_WARN_MS, ClockOffsets, clockVerdict, type ClockOffset, type PeerOffset } from './membership/clock-offset.js'
+export { Membership, type MembershipChange, type MembershipInit, type MembershipListener, type MembershipMesh, type ProbeInfo } from './membership/membership.js'
+export { MembershipService, type MembershipServiceInit } from './membership/service.js'
+export { DEFAULT_MEMBERSHIP, pushPullInterval, remainingSuspicion, retransmitLimit, suspicionTimeout, type MembershipConfig } from './membership/config.js'
+export { MemberTable, rowHash, type Member, type RowStore } from './membership/table.js'
+export { ReplicaRecords, type ReplicaRecordsInit } from './membership/replica-records.js'
+export { internList, memberList } from './membership/shared-lists.js'
 export { Sync, type SyncComponents } from './sync/sync.js'
 export { Reconciler, type ReconcilerComponents } from './reconcile/reconciler.js'
 export { LruPlacementCache, type PlacementCache } from './reconcile/placement-cache.js'

@@ -124,10 +124,17 @@ export class VirtualClock implements Clock {
 /**
  * One node's view of the clock: the same time, but its timers die with the
  * process. After `kill()` no timer of this incarnation fires again and its
- * sleeps never end, as in a process that was killed.
+ * sleeps never end, as in a process that was killed. While the node's CPU is
+ * stalled (`stall`), its timers and what arrives for it wait; when it
+ * resumes, the late timers run first, then what arrived (an event loop runs
+ * due timers before it reads its sockets: the order that makes a stalled
+ * node time out probes whose acks are already waiting).
  */
 export class NodeClock implements Clock {
   private dead = false
+  private stalledUntil = -Infinity
+  private readonly lateTimers: Array<() => void> = []
+  private readonly lateIo: Array<() => void> = []
 
   constructor (private readonly sim: VirtualClock) {}
 
@@ -135,8 +142,29 @@ export class NodeClock implements Clock {
     return !this.dead
   }
 
+  get stalled (): boolean {
+    return this.sim.now() < this.stalledUntil
+  }
+
   kill (): void {
     this.dead = true
+  }
+
+  /** the node's CPU stalls for `ms` */
+  stall (ms: number): void {
+    this.stalledUntil = Math.max(this.stalledUntil, this.sim.now() + ms)
+    this.sim.at(this.stalledUntil, () => {
+      if (this.stalled) return
+      for (const fn of this.lateTimers.splice(0)) if (!this.dead) fn()
+      for (const fn of this.lateIo.splice(0)) if (!this.dead) fn()
+    })
+  }
+
+  /** something arrived for this node: handle it now, or when its stall ends */
+  io (fn: () => void): void {
+    if (this.dead) return
+    if (this.stalled) this.lateIo.push(fn)
+    else fn()
   }
 
   now (): number {
@@ -144,13 +172,19 @@ export class NodeClock implements Clock {
   }
 
   after (ms: number, fn: () => void): Timer {
-    return this.sim.after(ms, () => { if (!this.dead) fn() })
+    let cancelled = false
+    const timer = this.sim.after(ms, () => {
+      if (this.dead || cancelled) return
+      if (this.stalled) this.lateTimers.push(() => { if (!cancelled) fn() })
+      else fn()
+    })
+    return { cancel: () => { cancelled = true; timer.cancel() } }
   }
 
   every (ms: number, fn: () => void): Timer {
     const timer = this.sim.every(ms, () => {
       if (this.dead) timer.cancel()
-      else fn()
+      else if (!this.stalled) fn()
     })
     return timer
   }

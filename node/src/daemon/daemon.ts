@@ -284,7 +284,7 @@ export class Daemon implements NodeControl {
   /** door addresses for an invite: this node's, then other live members' */
   bootstrapAddrs (): string[] {
     const out = this.doorAddrs()
-    for (const peer of this.core.liveness.live()) {
+    for (const peer of this.core.membership.live()) {
       if (peer === this.core.identity.peerId) continue
       const record = this.state.value(keys.node(peer))
       for (const addr of record?.door ?? []) if (!out.includes(addr)) out.push(addr)

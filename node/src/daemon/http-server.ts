@@ -36,7 +36,7 @@ export interface HttpServerInit {
   metrics: () => Promise<{ contentType: string, text: string }>
   snapshot: () => Promise<unknown>
   page: () => string
-  healthy: () => { healthy: boolean, problems: string[] }
+  healthy: () => Promise<{ healthy: boolean, problems: string[] }>
   /** default: `minga:http` */
   logger?: ComponentLogger
 }
@@ -99,7 +99,7 @@ export class HttpServer {
           return send(res, 200, contentType, text)
         }
         case '/healthz': {
-          const health = this.init.healthy()
+          const health = await this.init.healthy()
           return send(res, 200, 'application/json', JSON.stringify(health))
         }
         case '/api/snapshot':

@@ -36,8 +36,8 @@ export async function startMonitoring (core: MonitoringComponents, registry: Reg
     metrics: async () => ({ contentType: registry.contentType, text: await registry.metrics() }),
     snapshot: async () => await data.snapshot(),
     page: dashboardPage,
-    healthy: () => {
-      const status = core.operations.status()
+    healthy: async () => {
+      const status = await core.operations.status()
       return { healthy: status.healthy, problems: status.problems }
     }
   })

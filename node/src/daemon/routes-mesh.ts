@@ -7,7 +7,7 @@ import { requestDuration } from './duration.js'
 /** the mesh's routes: status, nodes, events, invites, cordons (and partitions in test mode) */
 export function meshRoutes (routes: ApiRoutes, { operations: ops, node }: ApiContext, testMode: boolean): void {
   routes.add('GET', '/v1/status', async () => {
-    const status = ops.status()
+    const status = await ops.status()
     const own = node.problems()
     return own.length === 0 ? status : { ...status, problems: [...own, ...status.problems], healthy: false }
   })

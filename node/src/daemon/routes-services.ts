@@ -8,9 +8,9 @@ import type { ApiContext, ApiRoutes } from './api-types.js'
 export function serviceRoutes (routes: ApiRoutes, { operations }: ApiContext): void {
   const ops = (): ApiContext['operations'] => operations
   routes.add('GET', '/v1/services', async () => ops().services())
-  routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: ops().ps(`${params[0]}/${params[1]}`) }))
+  routes.add('GET', '/v1/services/:org/:name', async ({ params }) => ({ ...ops().serviceRecord(`${params[0]}/${params[1]}`), replicas: await ops().ps(`${params[0]}/${params[1]}`) }))
   // a bare name: this org's service of that name, else the one in any org
-  routes.add('GET', '/v1/services/:name', async ({ params }) => ({ ...ops().serviceRecord(params[0]), replicas: ops().ps(params[0]) }))
+  routes.add('GET', '/v1/services/:name', async ({ params }) => ({ ...ops().serviceRecord(params[0]), replicas: await ops().ps(params[0]) }))
   routes.add('GET', '/v1/ps', async ({ query }) => ops().ps(query.get('service') ?? undefined))
   routes.add('POST', '/v1/deploy', async ({ body }) => {
     const deploy = deployBody(body)

@@ -43,14 +43,14 @@ export class DashboardData {
     const core = this.core
     await this.refreshEvents()
     const orgs = new Map<string, NodeView[]>()
-    for (const node of core.nodes()) {
+    // one gathering of the nodes' reports serves all four views (membership keeps it a second)
+    const [nodes, replicas, status, services] = await Promise.all([core.nodes(), core.ps(), core.status(), core.services()])
+    for (const node of nodes) {
       if (node.revoked) continue
       const list = orgs.get(node.org) ?? []
       list.push(node)
       orgs.set(node.org, list)
     }
-    const replicas = core.ps()
-    const status = core.status()
     return {
       time: core.now(),
       node: status.node,
@@ -58,7 +58,7 @@ export class DashboardData {
       meshId: this.meshId,
       status,
       orgs: [...orgs].sort(([a], [b]) => a.localeCompare(b)).map(([name, nodes]) => ({ name, nodes })),
-      services: core.services().map(s => ({ ...s, replicaViews: replicas.filter(r => r.service === s.id) })),
+      services: services.map(s => ({ ...s, replicaViews: replicas.filter(r => r.service === s.id) })),
       events: this.events
     }
   }

@@ -1,16 +1,15 @@
 /**
  * The libp2p configuration of a minga node, as a plain object that callers
- * can change before `createLibp2p`: TCP, Noise, Yamux, identify, ping, a
- * mesh-private Kademlia DHT (never the public one), gossipsub with signed
- * messages, all behind the mesh's private-network key and a gater that
- * admits members only.
+ * can change before `createLibp2p`: TCP, Noise, Yamux, identify and
+ * gossipsub with signed messages, all behind the mesh's private-network key
+ * and a gater that admits members only. Nothing else is loaded: members
+ * dial each other at the addresses their node records give (no DHT), and
+ * membership's probes tell whether a peer lives (no ping monitor).
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -23,11 +22,6 @@ export interface HostConfigInit {
   psk: Uint8Array
   listen: string[]
   gater: ConnectionGater
-}
-
-/** the mesh's own kad-dht protocol id, so meshes never mix their DHTs */
-export function dhtProtocol (meshId: string): string {
-  return `/minga/${meshId}/kad/1.0.0`
 }
 
 /**
@@ -55,8 +49,8 @@ export function streamMuxer (): ReturnType<typeof yamux> {
 }
 
 /**
- * The main host's libp2p configuration as a plain object (TCP, Noise, Yamux, pnet, gater, identify, ping, kad-dht,
- * gossipsub with signed messages); the caller may change it before createLibp2p
+ * The main host's libp2p configuration as a plain object (TCP, Noise, Yamux, pnet, gater, identify, gossipsub with
+ * signed messages); the caller may change it before createLibp2p
  */
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
@@ -68,21 +62,28 @@ export function defaults (init: HostConfigInit): Libp2pOptions<any> {
     connectionProtector: preSharedKey({ psk: init.psk }),
     connectionGater: init.gater,
     connectionManager: { maxConnections: 200 },
-    // liveness is our heartbeats' job. libp2p's monitor aborts a healthy connection when one ping
-    // fails, and under load a ping that timed out leaks its stream slot (ping allows one), so every
-    // later ping fails at once: members flapped dead/alive every ~10 s (js-libp2p#3464, #3463)
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // liveness is membership's job (core/membership); libp2p's monitor would ping every connection every
+    // 10 s, and it aborted healthy ones when a ping timed out under load (js-libp2p#3464, #3463)
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
-      ping: ping(),
-      dht: kadDHT({ protocol: dhtProtocol(init.meshId), clientMode: false, peerInfoMapper: passthroughMapper }),
       pubsub: gossipsub({
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
         globalSignaturePolicy: 'StrictSign',
         // the mesh is small and trusted-ish; flood our own messages to every connected peer for speed
         floodPublish: true,
-        heartbeatInterval: 700,
+        // little changes (entries are deploys, cordons, joins): a sparser mesh and a slower heartbeat cost
+        // less, and every entry also reaches everyone by anti-entropy. Each message travels about D times
+        // per node, so D sets the cost of a write; IDONTWANT (gossipsub 1.2) spares most duplicates of the
+        // larger ones
+        D: 4,
+        Dlo: 3,
+        Dhi: 6,
+        Dout: 1,
+        Dlazy: 3,
+        heartbeatInterval: 1000,
+        idontwantMinDataSize: 128,
         // without this, gossipsub checks the signature of every copy a peer forwards before it sees that
         // the message is a duplicate: ~D verifications per message, most of an idle node's CPU at 10+
         // nodes. The id is what StrictSign ids are made of (publisher and seqno); only messages whose

@@ -66,7 +66,8 @@ export class Libp2pMesh implements Mesh {
 
   async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT)
-    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal })
+    // the request goes out with the protocol's name, not one round trip after it (a probe is one round trip, not two)
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal, negotiateFully: false })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
       await lp.write(data, { signal })

@@ -1,7 +1,8 @@
 /**
  * The node's Prometheus metrics, computed from the core when scraped (no
  * timers, no bookkeeping on hot paths): nodes by state, replicas desired /
- * running / healthy per service, sync lag, heartbeat age per peer,
+ * running / healthy per service (from the live nodes' reports, asked for
+ * at scrape time), sync lag, membership's probes, health and suspicions,
  * reconcile actions and errors, rejected entries by reason, events by kind,
  * log readers. One registry per node, so several nodes in one process
  * (tests, benchmarks) never mix their series; libp2p's own metrics
@@ -18,16 +19,19 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ReconcileView } from '../core/components.js'
 import type { EventLog } from '../core/events/event-log.js'
-import type { Liveness } from '../core/liveness/liveness.js'
+import type { MembershipService } from '../core/membership/service.js'
 import type { LogsServer } from '../core/logs/logs-server.js'
-import { nodesView, servicesView, type ViewComponents } from '../core/ops/views.js'
+import { nodesView, servicesView, type Reports, type ViewComponents } from '../core/ops/views.js'
 import type { Reconciler } from '../core/reconcile/reconciler.js'
 import type { Sync } from '../core/sync/sync.js'
 import { counterFrom } from './counter-from.js'
 
+/** node and cordon counts need no reports: the state and membership's verdicts say it */
+const NO_REPORTS: Reports = new Map()
+
 /** what the metrics read at scrape time: the views' components and the services' counters */
 export interface MetricsComponents extends ViewComponents {
-  liveness: ViewComponents['liveness'] & Pick<Liveness, 'dropped'>
+  membership: Pick<MembershipService, 'gather' | 'peerDigests' | 'ownReport' | 'figures'>
   reconciler: ReconcileView & Pick<Reconciler, 'stats'>
   sync: Pick<Sync, 'stats'>
   logs: Pick<LogsServer, 'stats' | 'openSessions'>
@@ -66,7 +70,7 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     registers,
     collect () {
       const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, removed: 0 }
-      for (const node of nodesView(core)) counts[node.status] = (counts[node.status] ?? 0) + 1
+      for (const node of nodesView(core, NO_REPORTS)) counts[node.status] = (counts[node.status] ?? 0) + 1
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
     }
   })
@@ -76,7 +80,7 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     help: 'Member nodes that are cordoned (no new replicas)',
     registers,
     collect () {
-      this.set(nodesView(core).filter(n => n.cordoned && !n.revoked).length)
+      this.set(nodesView(core, NO_REPORTS).filter(n => n.cordoned && !n.revoked).length)
     }
   })
 
@@ -85,9 +89,10 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     help: 'Replicas per service: desired, running (somewhere, any spec), healthy (served by a healthy copy of any spec) and updated (healthy on the current spec)',
     labelNames: ['service', 'state'],
     registers,
-    collect () {
+    async collect () {
+      const services = servicesView(core, await core.membership.gather())
       this.reset()
-      for (const s of servicesView(core)) {
+      for (const s of services) {
         this.set({ service: s.id, state: 'desired' }, s.replicas)
         this.set({ service: s.id, state: 'running' }, s.running)
         this.set({ service: s.id, state: 'healthy' }, s.healthy)
@@ -103,19 +108,22 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     collect () { this.set(core.reconciler.currentAssignment().unplaced.length) }
   })
 
+  const membership = (): ReturnType<MembershipService['figures']> => core.membership.figures()
+  counterFrom(registry, 'minga_membership_probes_total', 'Probes of members, by outcome (failed: no ack, directly or through others)', () => [[{ result: 'sent' }, membership().probes], [{ result: 'failed' }, membership().failed], [{ result: 'refused' }, membership().refused]], ['result'])
+  counterFrom(registry, 'minga_membership_indirect_probes_total', 'Indirect probes asked of other members', () => [[{}, membership().indirect]])
+  counterFrom(registry, 'minga_membership_refused_total', 'Membership messages refused, by reason', () => [[{ reason: 'stranger or malformed' }, membership().dropped], [{ reason: 'forged alive' }, membership().forged]], ['reason'])
+  counterFrom(registry, 'minga_replica_records_total', 'Replica records sent to the nodes concerned, received from them, and sends that failed', () => [[{ direction: 'sent' }, membership().records.sent], [{ direction: 'received' }, membership().records.received], [{ direction: 'failed' }, membership().records.failed]], ['direction'])
   new Gauge({
-    name: 'minga_heartbeat_age_seconds',
-    help: 'Seconds since the last heartbeat from each peer',
-    labelNames: ['peer', 'org'],
+    name: 'minga_membership_local_health',
+    help: 'Lifeguard\'s local health score: 0 healthy; higher means this node misses acks and stretches its timeouts',
     registers,
-    collect () {
-      this.reset()
-      const now = core.clock.now()
-      for (const peer of core.liveness.all()) {
-        if (peer.seenAt === undefined || core.state.revoked(peer.id) !== undefined) continue
-        this.set({ peer: peer.id, org: core.state.memberOrg(peer.id) ?? '' }, (now - peer.seenAt) / 1000)
-      }
-    }
+    collect () { this.set(membership().health) }
+  })
+  new Gauge({
+    name: 'minga_membership_suspects',
+    help: 'Members under suspicion now (no ack; they have a suspicion timeout to refute it)',
+    registers,
+    collect () { this.set(membership().suspects) }
   })
 
   new Gauge({
@@ -132,14 +140,12 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
 
   new Gauge({
     name: 'minga_sync_disagreeing_nodes',
-    help: 'Live peers whose last heartbeat reports another state digest than this node holds (sync lag)',
+    help: 'Live peers whose last probe showed another state digest than this node holds (sync lag)',
     registers,
     collect () {
       const digest = core.state.digest()
       let count = 0
-      for (const peer of core.liveness.all()) {
-        if (peer.status !== 'dead' && peer.heartbeat !== undefined && peer.heartbeat.digest !== digest) count++
-      }
+      for (const [peer, theirs] of core.membership.peerDigests()) if (theirs !== digest && core.liveness.status(peer) !== 'dead') count++
       this.set(count)
     }
   })
@@ -180,8 +186,7 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     labelNames: ['resource', 'kind'],
     registers,
     collect () {
-      const own = core.liveness.own()
-      if (own === undefined) return
+      const own = core.membership.ownReport()
       this.set({ resource: 'cpu', kind: 'capacity' }, own.capacity.cpu / 1000)
       this.set({ resource: 'memory', kind: 'capacity' }, own.capacity.memory)
       this.set({ resource: 'cpu', kind: 'allocated' }, own.allocated.cpu / 1000)
@@ -190,7 +195,6 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
   })
 
   counterFrom(registry, 'minga_entries_rejected_total', 'Entries this node refused to merge, by reason', () => Object.entries(core.state.stats().rejected).map(([reason, count]) => [{ reason }, count]), ['reason'])
-  counterFrom(registry, 'minga_heartbeats_dropped_total', 'Heartbeats refused, by reason', () => Object.entries(core.liveness.dropped).map(([reason, count]) => [{ reason }, count]), ['reason'])
 
   const events = new Counter({ name: 'minga_events_total', help: 'Events this node observed or did, by kind', labelNames: ['kind'], registers })
   core.events.subscribe((event) => events.inc({ kind: event.kind }))

@@ -182,7 +182,7 @@ function statusScreen (s: StatusView): string {
     const c = s.clock
     const refused = c.refusedBy?.length > 0 ? `; ${c.refusedBy.length} node(s) refuse this node's changes` : ''
     const refusing = c.refusing?.length > 0 ? `; this node refuses ${c.refusing.length} node(s)' changes` : ''
-    lines.push(`clock     ${Math.abs(c.aheadMs) < 1000 ? 'agrees with' : `${age(Math.abs(c.aheadMs))} ${c.aheadMs > 0 ? 'ahead of' : 'behind'}`} the mesh (from ${c.peers} node(s)' heartbeats)${refused}${refusing}`)
+    lines.push(`clock     ${Math.abs(c.aheadMs) < 1000 ? 'agrees with' : `${age(Math.abs(c.aheadMs))} ${c.aheadMs > 0 ? 'ahead of' : 'behind'}`} the mesh (from ${c.peers} node(s)' probes)${refused}${refusing}`)
   }
   if (s.capacity !== undefined) {
     const { cpu: c, memory: m } = s.capacity

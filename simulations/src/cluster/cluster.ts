@@ -19,6 +19,7 @@ import { simIdentities } from './identities.js'
 import { SimNode, type Shared } from './sim-node.js'
 import { makeSpec } from './specs.js'
 import { WireCache } from './wire-cache.js'
+import { clusterStores } from './sharing.js'
 import { topics } from '@minga/protocol'
 
 const EVENT_CODES: Record<string, number> = {}
@@ -38,6 +39,7 @@ export class Cluster {
   readonly verdicts = new Map<string, boolean>()
   readonly placementCache = new LruPlacementCache(64)
   readonly wire = new WireCache()
+  readonly stores = clusterStores()
   net!: Network
   genesis!: Genesis
   private readonly listeners = new Set<(node: SimNode, event: MeshEvent) => void>()
@@ -86,7 +88,7 @@ export class Cluster {
     this.genesis = buildGenesis({ seed: s.seed, identities, orgOf: this.orgOf, orgNames: this.orgNames, record, services, start: SIM_EPOCH - 3_600_000 })
     this.net = new Network({ sim: this.sim, params: s.network, seed: s.seed, peerIds: identities.map(i => i.peerId), org: this.orgOf, region, digest: this.digest })
     const meshId = this.genesis.meshId
-    for (const topic of [topics.heartbeat(meshId), topics.entries(meshId), topics.down(meshId)]) this.net.overlay(topic)
+    this.net.overlay(topics.entries(meshId))
     const verdicts = this.verdicts
     const shared: Shared = {
       sim: this.sim,
@@ -102,6 +104,7 @@ export class Cluster {
       },
       placementCache: this.placementCache,
       wire: this.wire,
+      stores: this.stores,
       onEvent: (node, event) => {
         this.digest.add(event.time, node.index, EVENT_CODES[event.kind] ??= Object.keys(EVENT_CODES).length + 100)
         for (const listener of this.listeners) listener(node, event)

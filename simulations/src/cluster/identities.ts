@@ -3,14 +3,11 @@
  * peer ids (and with them the same placements) every time. Real Ed25519
  * keys: the core signs and verifies exactly as in production.
  */
-import { createHash } from 'node:crypto'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { identityFromPrivateKey, type Identity } from '@minga/protocol'
+import { identityFromName, type Identity } from '@minga/protocol'
 
 /** node `index`'s identity for `seed`, derived deterministically (one seed, the same peer ids) */
 export async function simIdentity (seed: number, index: number): Promise<Identity> {
-  const keySeed = createHash('sha256').update(`minga-sim/${seed}/${index}`).digest()
-  return identityFromPrivateKey(await generateKeyPairFromSeed('Ed25519', new Uint8Array(keySeed)))
+  return await identityFromName(`minga-sim/${seed}/${index}`)
 }
 
 /** the identities of `count` nodes for `seed` */

@@ -16,6 +16,7 @@ import { Prng } from '../engine/prng.js'
 import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
+import type { SharedStoreFactory } from '../engine/shared-store.js'
 import type { WireCache } from './wire-cache.js'
 
 export interface Shared {
@@ -28,6 +29,8 @@ export interface Shared {
   verify: (meshId: string, entry: Entry) => boolean
   placementCache: LruPlacementCache
   wire: WireCache
+  /** the maps of every node's state and disk, shared where nodes agree */
+  stores: SharedStoreFactory
   /** called for every core event of every node */
   onEvent: (node: SimNode, event: MeshEvent) => void
 }
@@ -58,7 +61,7 @@ const SIM_LOGGER = namedLogger('minga:sim')
  * one simulated server (see above): `start()` boots an incarnation of the real core, `kill()` takes the host down with its containers
  */
 export class SimNode {
-  readonly persistence = new MemoryPersistence()
+  readonly persistence: MemoryPersistence
   current?: Incarnation
   private host?: Host
   incarnations = 0
@@ -73,7 +76,9 @@ export class SimNode {
     readonly startDelayMs: number,
     readonly failureRate: number,
     private readonly shared: Shared
-  ) {}
+  ) {
+    this.persistence = new MemoryPersistence(shared.stores)
+  }
 
   get id (): string {
     return this.identity.peerId
@@ -93,12 +98,13 @@ export class SimNode {
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
     const n = ++this.incarnations
     const clock = new NodeClock(sim)
-    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify })
+    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify, stores: this.shared.stores })
     const random = new Prng(seed, `node:${this.index}:${n}`)
     const host = this.host ?? this.boot(random)
     const engine = host.engine
     const runtime = new MemoryRuntime({ meshId, nodeId: this.id, engine })
     const mesh = net.attach(this.index)
+    mesh.io = (fn) => { clock.io(fn) }
     const events = new EventLog(EVENTS_KEPT)
     events.subscribe(event => { this.shared.onEvent(this, event) })
     const core = new NodeCore({
@@ -114,13 +120,19 @@ export class SimNode {
       random: () => random.next(),
       placementCache,
       decode: this.shared.wire.decode,
-      verifyHeartbeat: this.shared.wire.verifyHeartbeat,
+      verifyAlive: this.shared.wire.verifyAlive,
+      memberStore: this.shared.stores('members'),
       events,
       logger: SIM_LOGGER
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
     host.supervisor?.attach()
     await core.start()
+  }
+
+  /** the node's CPU stalls for `ms`: its timers and what arrives for it wait (NodeClock.stall) */
+  stall (ms: number): void {
+    this.current?.clock.stall(ms)
   }
 
   /** the host comes up: an empty engine on a clock of its own */

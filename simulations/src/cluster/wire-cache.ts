@@ -1,19 +1,20 @@
 /**
- * Decoding and heartbeat checks, once per message for the whole
+ * Decoding and signature checks, once per message for the whole
  * simulation. Every receiver of one gossip message gets the same
  * Uint8Array, so its decoded form is cached on that instance (a WeakMap:
- * gone with the message), and a heartbeat's signature verdict on the
- * decoded object. Sound because both are pure functions of immutable
- * input: the core never mutates a decoded message.
+ * gone with the message); an alive update's verdict is cached by its
+ * signature (every member learns every alive update, from many senders).
+ * Sound because both are pure functions of immutable input: the core never
+ * mutates a decoded message, and a signature verifies for one content only.
  */
-import { decodeMessage, verifyHeartbeat, type HeartbeatMessage, type WireMessage } from '@minga/protocol'
+import { decodeMessage, verifyAlive, type AliveUpdate, type WireMessage } from '@minga/protocol'
 
 /**
- * decoded wire messages and heartbeat verdicts cached by their bytes, shared by every simulated node (each message is decoded and verified once)
+ * decoded wire messages and alive verdicts, shared by every simulated node (each message is decoded and verified once)
  */
 export class WireCache {
   private readonly decoded = new WeakMap<Uint8Array, WireMessage | { failure: unknown }>()
-  private readonly verdicts = new WeakMap<HeartbeatMessage, boolean>()
+  private readonly verdicts = new Map<string, boolean>()
   decodes = 0
   verifies = 0
 
@@ -32,12 +33,13 @@ export class WireCache {
     return hit
   }
 
-  readonly verifyHeartbeat = (meshId: string, heartbeat: HeartbeatMessage): boolean => {
-    let verdict = this.verdicts.get(heartbeat)
+  readonly verifyAlive = (meshId: string, update: AliveUpdate): boolean => {
+    const key = `${update.node}/${update.inc}/${update.boot}/${update.sig}`
+    let verdict = this.verdicts.get(key)
     if (verdict === undefined) {
       this.verifies++
-      verdict = verifyHeartbeat(meshId, heartbeat)
-      this.verdicts.set(heartbeat, verdict)
+      verdict = verifyAlive(meshId, update)
+      this.verdicts.set(key, verdict)
     }
     return verdict
   }

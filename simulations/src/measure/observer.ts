@@ -9,6 +9,7 @@ import { containerHash, type Entry, type ServiceSpec } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
 import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
+import { DetectionWatch } from './detection.js'
 import type { MeshSnapshot } from './invariants.js'
 import { activeContainers, agreement, assignmentKey, assignmentOf } from './views.js'
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
@@ -32,6 +33,8 @@ export class Observer {
   readonly acknowledged: Entry[] = []
   readonly singletonViolations: MeshSnapshot['singletonViolations'] = []
   readonly counts = { starts: 0, stops: 0, crashes: 0, errors: 0, deadReports: 0 }
+  /** the failure detector's timings and false verdicts */
+  readonly detection: DetectionWatch
   private readonly hashes = new WeakMap<ServiceSpec, string>()
   private lastAgreed?: Assignment
   private lastAvailability = 0
@@ -42,6 +45,7 @@ export class Observer {
   private readonly established = new Set<string>()
 
   constructor (private readonly cluster: Cluster) {
+    this.detection = new DetectionWatch(cluster)
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
     cluster.onEvent((node, event) => {
       if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++

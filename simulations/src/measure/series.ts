@@ -22,7 +22,7 @@ export interface Sample {
   bytes: number
 }
 
-export type ChangeKind = 'deploy' | 'update' | 'kill' | 'restart' | 'org-loss' | 'partition' | 'heal' | 'cordon'
+export type ChangeKind = 'deploy' | 'update' | 'kill' | 'restart' | 'org-loss' | 'partition' | 'heal' | 'cordon' | 'stall' | 'slow'
 
 export interface Change {
   at: number

@@ -1,9 +1,11 @@
 /** the figures of one run, as the JSON summary and the report show them */
 import type { Scenario } from '../scenario/types.js'
+import type { DetectionFigures } from './detection.js'
+import { round, stats, type Stats } from './stats.js'
+
+export { round, stats, type Stats } from './stats.js'
 import type { Violation } from './invariants.js'
 import type { Change, Sample } from './series.js'
-
-export interface Stats { n: number, mean: number, p50: number, p99: number, max: number }
 
 export interface Summary {
   scenario: string
@@ -20,20 +22,14 @@ export interface Summary {
   moved: { moved: number, optimal: number, ratio: number | null }
   overReplication: { maxExtraCopies: number, maxDuringPartition: number }
   singletonViolations: number
+  /** the failure detector: time to detect failures, and false verdicts (measure/detection.ts) */
+  detection: DetectionFigures
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
   containers: { starts: number, stops: number, startErrors: number }
   quiescentAfterMs: number | null
   invariants: { ok: boolean, violations: Violation[] }
   coreErrors: string[]
   speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
-}
-
-/** count, mean, p50, p99 and max of `values` (ms), rounded */
-export function stats (values: number[]): Stats {
-  if (values.length === 0) return { n: 0, mean: 0, p50: 0, p99: 0, max: 0 }
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-  return { n: sorted.length, mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) }
 }
 
 /** the convergence times (ms) of the changes that converged, and how many never did */
@@ -72,7 +68,3 @@ export function scenarioShape (s: Scenario): Pick<Summary, 'scenario' | 'seed' |
 }
 
 /** `x` rounded to `digits` decimals */
-export function round (x: number, digits = 2): number {
-  const f = 10 ** digits
-  return Math.round(x * f) / f
-}

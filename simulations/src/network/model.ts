@@ -9,9 +9,9 @@
  * on every hop; `processing` is the per-hop cost of validating and
  * forwarding a gossip message.
  *
- * Gossip follows gossipsub v1.1/1.2 (see gossip.ts): D = 6, Dlo = 4,
- * Dhi = 12, Dlazy = 6, a 1 s heartbeat and 3 heartbeats of message ids
- * in IHAVE gossip.
+ * Gossip follows gossipsub v1.1/1.2 (see gossip.ts) as node/src/host/
+ * libp2p-config.ts sets it up: D = 4, Dlo = 3, Dhi = 6, Dlazy = 3, a 1 s
+ * heartbeat and 3 heartbeats of message ids in IHAVE gossip.
  */
 import { mix, unit } from '../engine/prng.js'
 
@@ -59,7 +59,7 @@ export interface NetworkParams {
   gossip: GossipParams
 }
 
-export const GOSSIPSUB: GossipParams = { D: 6, Dlo: 4, Dhi: 12, Dlazy: 6, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
+export const GOSSIPSUB: GossipParams = { D: 4, Dlo: 3, Dhi: 6, Dlazy: 3, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
 
 export const DEFAULT_NETWORK: NetworkParams = {
   regions: ['eu', 'us', 'sa'],

@@ -36,4 +36,6 @@ export interface ModelledNetwork {
   connections: (v: number) => string[]
   /** both processes run and no partition separates them */
   reachable: (a: number, b: number) => boolean
+  /** ms for `bytes` to cross from `a` to `b` on a connection of one-way `latency`, TCP retransmissions included */
+  transit: (a: number, b: number, latency: number, bytes: number) => number
 }

@@ -37,6 +37,9 @@ export interface NetworkInit {
 }
 
 const MAX_ERRORS = 20
+/** Linux's minimum retransmission timeout, and where we stop doubling (the connection is then as good as gone), ms */
+const MIN_RTO = 200
+const MAX_RTO = 60_000
 /** how long Libp2pMesh.probe waits for a dial */
 const PROBE_TIMEOUT = 1000
 
@@ -51,12 +54,16 @@ export class Network implements ModelledNetwork, MeshNetwork {
   readonly digest: RunDigest
   readonly paths: PathCache
   readonly random: Prng
+  /** draws of TCP losses, apart from the rest so a run's other draws stay put */
+  private readonly lossRandom: Prng
   /** the current process of every node, undefined while it is down */
   readonly meshes: Array<SimMesh | undefined>
   /** false once the host itself is gone (vanished) */
   readonly hostUp: Uint8Array
   /** partition side of every node; one side when 0 everywhere */
   readonly group: Int32Array
+  /** extra ms every message to or from the node takes (a slow node) */
+  readonly slowness: Float64Array
   readonly overlays = new Map<string, Overlay>()
   readonly topicCodes = new Map<string, number>()
   readonly reach: Reach
@@ -77,11 +84,13 @@ export class Network implements ModelledNetwork, MeshNetwork {
     this.n = init.peerIds.length
     this.digest = init.digest
     this.random = new Prng(init.seed, 'network')
+    this.lossRandom = new Prng(init.seed, 'tcp-loss')
     this.links = new LinkModel(init.params, init.seed, init.org, init.region)
     this.traffic = new Traffic(this.n)
     this.meshes = new Array(this.n).fill(undefined)
     this.hostUp = new Uint8Array(this.n).fill(1)
     this.group = new Int32Array(this.n)
+    this.slowness = new Float64Array(this.n)
     init.peerIds.forEach((id, i) => this.indexOf.set(id, i))
     const processing = init.params.processing
     this.paths = new PathCache(this.n, (a, b) => this.links.latency(a, b) + processing, init.pathBudget)
@@ -213,6 +222,23 @@ export class Network implements ModelledNetwork, MeshNetwork {
     const result = this.meshes[u] !== undefined ? 'up' : 'refused'
     await this.sleep(oneWay)
     return from.closed ? 'unknown' : result
+  }
+
+  /**
+   * ms for `bytes` to cross the link from `a` to `b` on a connection: the
+   * link's latency, serialization, the nodes' slowness, and for each lost
+   * segment TCP's retransmission timeout (at least 200 ms, as Linux's
+   * minimum RTO; doubling each time)
+   */
+  transit (a: number, b: number, latency: number, bytes: number): number {
+    let ms = latency + this.links.serialization(bytes) + this.slowness[a] + this.slowness[b]
+    const loss = this.params.loss
+    let rto = Math.max(MIN_RTO, 4 * latency)
+    while (loss > 0 && this.lossRandom.next() < loss && rto < MAX_RTO) {
+      ms += rto
+      rto *= 2
+    }
+    return ms
   }
 
   private async sleep (ms: number): Promise<void> {

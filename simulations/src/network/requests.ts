@@ -5,7 +5,8 @@
  * negotiation: two round trips). A peer whose process is down but whose
  * host answers refuses at once (RST after one round trip); an unreachable
  * one (partition, vanished host) is noticed only by the timeout, as in
- * Libp2pMesh.
+ * Libp2pMesh. A lost segment is what TCP makes of it: a retransmission
+ * after a timeout (Network.transit), never a lost request.
  */
 import { toError } from '@minga/protocol'
 import type { AbortOptions } from '@minga/node/core'
@@ -32,7 +33,7 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
   const to = net.indexOf.get(peer)
   if (to === undefined) return new SimRequestError(`No such peer ${peer}`, 'unknown-peer')
   const latency = net.links.latency(from.index, to)
-  const oneWay = (bytes: number): number => latency + net.links.serialization(bytes)
+  const oneWay = (bytes: number): number => net.transit(from.index, to, latency, bytes)
   const dial = net.connections(from.index).includes(peer) ? 0 : 4 * latency
   net.traffic.requests++
   net.traffic.send(from.index, 1, data.length)
@@ -73,16 +74,19 @@ export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: st
         sim.after(oneWay(64), () => { finish(new SimRequestError(`${peer} does not support ${protocol}`, 'unsupported')) })
         return
       }
-      handler(data, from.self).then(answer => {
-        if (net.meshes[to] !== target) return
-        net.traffic.send(to, 1, answer.length)
-        sim.after(oneWay(answer.length), () => {
-          if (!net.reachable(from.index, to)) return
-          net.traffic.receive(from.index, 1, answer.length)
-          finish(undefined, answer)
+      // a stalled node handles the request when it resumes, and its caller reads the answer when it does
+      target.io(() => {
+        handler(data, from.self).then(answer => {
+          if (net.meshes[to] !== target) return
+          net.traffic.send(to, 1, answer.length)
+          sim.after(oneWay(answer.length), () => {
+            if (!net.reachable(from.index, to)) return
+            net.traffic.receive(from.index, 1, answer.length)
+            from.io(() => { finish(undefined, answer) })
+          })
+        }, (err: Error) => {
+          sim.after(oneWay(64), () => { from.io(() => { finish(err) }) })
         })
-      }, (err: Error) => {
-        sim.after(oneWay(64), () => { finish(err) })
       })
     })
   })

@@ -25,6 +25,8 @@ export class SimMesh implements Mesh {
   readonly streamHandlers = new Map<string, StreamHandler>()
   private readonly peerListeners = new Set<PeerListener>()
   closed = false
+  /** hands what arrives to the node: at once, or when its stall ends (NodeClock.io) */
+  io: (fn: () => void) => void = (fn) => { fn() }
 
   constructor (private readonly net: MeshNetwork, readonly index: number) {
     this.self = net.peerIds[index]
@@ -75,11 +77,11 @@ export class SimMesh implements Mesh {
   deliver (topic: string, data: Uint8Array, from: string): void {
     const list = this.topics.get(topic)
     if (list === undefined) return
-    for (const handler of list.length === 1 ? list : list.slice()) this.net.guard(() => handler(data, from))
+    this.io(() => { for (const handler of list.length === 1 ? list : list.slice()) this.net.guard(() => handler(data, from)) })
   }
 
   /** a connection to `peer` opened or closed */
   peerEvent (type: 'connect' | 'disconnect', peer: string): void {
-    for (const listener of [...this.peerListeners]) this.net.guard(() => listener({ type, peer }))
+    this.io(() => { for (const listener of [...this.peerListeners]) this.net.guard(() => listener({ type, peer })) })
   }
 }

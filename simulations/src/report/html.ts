@@ -57,6 +57,7 @@ export function renderReport (result: SimResult, real?: RealFigures): string {
     ['replicas moved', s.moved.ratio === null ? '–' : `${s.moved.moved} moved, ${s.moved.optimal} had to (ratio ${s.moved.ratio})`],
     ['over-replication', `at most ${s.overReplication.maxExtraCopies} extra copies (${s.overReplication.maxDuringPartition} during partitions)`],
     ['singleton violations', String(s.singletonViolations)],
+    ['failure detection', `crash detected in p50 ${ms(s.detection.crashDetectMs.p50)} (max ${ms(s.detection.crashDetectMs.max)}, ${s.detection.crashDetectMs.n} crashes), silent loss in p50 ${ms(s.detection.silentDetectMs.p50)} (max ${ms(s.detection.silentDetectMs.max)}, ${s.detection.silentDetectMs.n}); false verdicts: ${s.detection.falseDeaths} deaths, ${s.detection.falseSuspicions} suspicions; stalled or slowed nodes declared dead ${s.detection.deathsOfStalled} times`],
     ['traffic', `${bytes(s.traffic.bytesPerNodePerSec.mean)}/s and ${s.traffic.msgsPerNodePerSec.mean} messages/s sent per node (p99 ${bytes(s.traffic.bytesPerNodePerSec.p99)}/s); ${s.traffic.gossipDeliveries} gossip deliveries, ${s.traffic.recoveredCopies} recovered by IHAVE/IWANT, ${s.traffic.lostCopies} lost`],
     ['simulator', `${(s.speed.wallMs / 1000).toFixed(1)} s wall (build ${(s.speed.buildMs / 1000).toFixed(1)} s), ${s.speed.events} events, ${s.speed.eventsPerSec} events/s, ${s.speed.virtualPerWall}× real time, peak RSS ${s.speed.peakRssMb} MB`],
     ['run digest', `<code>${s.digest}</code> (seed ${s.seed})`]

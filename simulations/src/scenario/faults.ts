@@ -40,6 +40,8 @@ export class Timeline {
       case 'deploy': return this.deploy(action)
       case 'rolling-update': return this.rollingUpdate(action)
       case 'cordon': return this.cordon(action)
+      case 'stall': return this.stall(action)
+      case 'slow': return this.slow(action)
     }
   }
 
@@ -51,7 +53,10 @@ export class Timeline {
     const victims = this.pickLive(action.nodes)
     const now = this.cluster.sim.elapsed
     this.observer.note('kill', `kill ${victims.length} node(s)`, victims.map(v => v.id))
-    for (const v of victims) v.kill({ silent: action.silent, process: action.process, supervised: action.supervised })
+    for (const v of victims) {
+      this.observer.detection.killedNow(v, action.silent)
+      v.kill({ silent: action.silent, process: action.process, supervised: action.supervised })
+    }
     if (action.restartAfter !== undefined) {
       this.observer.window(now, now + action.restartAfter, 'kill', 'node(s) down')
       this.cluster.sim.after(action.restartAfter, () => { for (const v of victims) this.restart(v) })
@@ -76,6 +81,7 @@ export class Timeline {
       sim.at(at, () => {
         if (!node.up) return
         this.observer.note('kill', `churn: ${node.id.slice(-6)} fails`, [node.id])
+        this.observer.detection.killedNow(node, false)
         node.kill()
         sim.after(this.random.exponential(action.repair), () => {
           this.restart(node)
@@ -93,7 +99,7 @@ export class Timeline {
     const victims = this.cluster.nodesOf(org).filter(n => n.up)
     this.observer.note('org-loss', `${org} vanishes (${victims.length} nodes)`, victims.map(v => v.id))
     this.observer.window(action.at, action.at, 'org-loss', `${org} vanishes`)
-    for (const v of victims) v.kill({ vanish: true })
+    for (const v of victims) { this.observer.detection.killedNow(v, true); v.kill({ vanish: true }) }
   }
 
   private partition (action: Extract<Action, { kind: 'partition' }>): void {
@@ -149,6 +155,29 @@ export class Timeline {
         }
       })())
     }
+  }
+
+  private stall (action: Extract<Action, { kind: 'stall' }>): void {
+    const victims = this.pickLive(action.nodes)
+    const { sim } = this.cluster
+    const end = sim.epoch + this.cluster.scenario.duration
+    this.observer.note('stall', `CPU of ${victims.length} node(s) stalls for ${action.duration / 1000} s${action.every === undefined ? '' : `, every ${action.every / 1000} s`}`, victims.map(v => v.id))
+    const once = (): void => {
+      const now = sim.elapsed
+      this.observer.window(now, now + action.duration, 'stall', 'CPU stalled')
+      for (const v of victims) { this.observer.detection.impairedUntil(v, sim.now() + action.duration); v.stall(action.duration) }
+      if (action.every !== undefined && sim.now() + action.every < end) sim.after(action.every, once)
+    }
+    once()
+  }
+
+  private slow (action: Extract<Action, { kind: 'slow' }>): void {
+    const victims = this.pickLive(action.nodes)
+    const { net, sim } = this.cluster
+    this.observer.note('slow', `${victims.length} node(s) ${action.delay} ms slower for ${action.duration / 1000} s`, victims.map(v => v.id))
+    this.observer.window(sim.elapsed, sim.elapsed + action.duration, 'slow', 'slow node(s)')
+    for (const v of victims) { this.observer.detection.impairedUntil(v, sim.now() + action.duration); net.slowness[v.index] += action.delay }
+    sim.after(action.duration, () => { for (const v of victims) net.slowness[v.index] -= action.delay })
   }
 
   /** deploy from a live node of the service's org; the entry counts as acknowledged once the write resolves */

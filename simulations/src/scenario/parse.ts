@@ -170,7 +170,7 @@ function parseBandwidth (value: unknown): number {
   return Number(match[1]) * scale / (match[3] === 'bit' ? 8 : 1)
 }
 
-const TIMING_FIELDS = ['heartbeatInterval', 'suspectAfter', 'deadAfter', 'downConfirm', 'syncInterval', 'reconcileInterval', 'reconcileDebounce']
+const TIMING_FIELDS = ['syncInterval', 'reconcileInterval', 'reconcileDebounce']
 
 function parseTiming (r: Reader, value: unknown): Scenario['timing'] {
   const t = r.obj(value, 'timing', TIMING_FIELDS)
@@ -179,7 +179,7 @@ function parseTiming (r: Reader, value: unknown): Scenario['timing'] {
   return out
 }
 
-const ACTIONS = ['kill', 'churn', 'orgLoss', 'partition', 'deploy', 'rollingUpdate', 'cordon']
+const ACTIONS = ['kill', 'churn', 'orgLoss', 'partition', 'deploy', 'rollingUpdate', 'cordon', 'stall', 'slow']
 
 function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
   if (value === undefined || value === null) return []
@@ -230,6 +230,16 @@ function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
       case 'cordon': {
         const a = r.obj(o.cordon, p, ['nodes'])
         out.push({ at, kind: 'cordon', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true) })
+        break
+      }
+      case 'stall': {
+        const a = r.obj(o.stall, p, ['nodes', 'duration', 'every'])
+        out.push({ at, kind: 'stall', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), duration: r.duration(a.duration, `${p}.duration`, 5000), every: a.every === undefined ? undefined : r.duration(a.every, `${p}.every`, 60_000) })
+        break
+      }
+      case 'slow': {
+        const a = r.obj(o.slow, p, ['nodes', 'delay', 'duration'])
+        out.push({ at, kind: 'slow', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), delay: r.duration(a.delay, `${p}.delay`, 500), duration: r.duration(a.duration, `${p}.duration`, 60_000) })
         break
       }
     }

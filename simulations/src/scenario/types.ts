@@ -31,6 +31,10 @@ export type Action =
   | { at: number, kind: 'deploy', services: number, over: number }
   | { at: number, kind: 'rolling-update', services: number | 'all', over: number }
   | { at: number, kind: 'cordon', nodes: number }
+  /** the CPUs of `nodes` stall for `duration` (again every `every`, on the same nodes) */
+  | { at: number, kind: 'stall', nodes: number, duration: number, every?: number }
+  /** every message to or from `nodes` takes `delay` longer, for `duration` */
+  | { at: number, kind: 'slow', nodes: number, delay: number, duration: number }
 
 export interface Scenario {
   name: string

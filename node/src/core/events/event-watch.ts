@@ -32,7 +32,7 @@ export interface EventWatchInit {
   assignment: () => Assignment
   containers: () => RuntimeContainer[]
   status: (peer: string) => 'alive' | 'suspect' | 'dead'
-  live: () => string[]
+  live: () => readonly string[]
   syncPulled: () => number
   /** this node's state digest, and each live peer's as its last heartbeat said */
   digest: () => string
@@ -146,7 +146,8 @@ export class EventWatch {
       }
     }
     const unplaced = new Set(assignment.unplaced.map(u => `${u.service}#${u.replica}`))
-    const reporter = this.init.live().sort()[0] === self
+    // live() is sorted: its first member reports what cannot be placed, once for the mesh
+    const reporter = this.init.live()[0] === self
     if (previous !== undefined && reporter) {
       for (const u of assignment.unplaced) {
         const key = `${u.service}#${u.replica}`

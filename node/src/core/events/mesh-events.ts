@@ -41,7 +41,7 @@ export interface MeshEventsInit {
   /** may this peer read events (a member, not removed) */
   isMember: (peer: string) => boolean
   /** live member nodes, this one included */
-  live: () => string[]
+  live: () => readonly string[]
 }
 
 const MAX_LIMIT = MAX_EVENTS_LIMIT

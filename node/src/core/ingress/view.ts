@@ -6,7 +6,7 @@
  * forwarded connections would read the same view (not built yet).
  */
 import { keys, type ServiceSpec, type State } from '@minga/protocol'
-import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
+import type { LiveSet, ReplicaReports, ReconcileView } from '../components.js'
 import type { ReplicaLocation } from './choose.js'
 import type { RoutedService } from './routes.js'
 
@@ -30,7 +30,7 @@ export interface MeshRouteViewComponents {
   /** this node's peer id */
   self: string
   state: Pick<State, 'records' | 'value' | 'subscribe'>
-  liveness: Pick<LiveSet, 'live' | 'onChange'> & Pick<PeerReports, 'reportsFor'>
+  liveness: Pick<LiveSet, 'live' | 'onChange'> & Pick<ReplicaReports, 'reportsFor'>
   reconciler: Pick<ReconcileView, 'containers' | 'currentAssignment' | 'onContainers'>
 }
 
@@ -65,14 +65,29 @@ export class MeshRouteView implements IngressView {
     return this.components.state.value(keys.service(org, name))?.spec
   }
 
+  /**
+   * Healthy replicas as this node's reports say. Replica records reach only
+   * the nodes concerned with a service (core/membership/replica-records.ts);
+   * a node that hears none of a service (it neither runs nor is assigned
+   * it) offers the live nodes the assignment gives it — every node computes
+   * the same — and each of those refuses a forward for a replica it does not
+   * serve healthy, so the next one is tried
+   */
   healthy (service: string): ReplicaLocation[] {
-    const { self, liveness } = this.components
+    const { self, liveness, reconciler } = this.components
     const out: ReplicaLocation[] = this.local(service).map(r => ({ node: self, replica: r.replica }))
     const live = new Set(liveness.live())
-    for (const [node, reports] of liveness.reportsFor(service)) {
+    const reports = liveness.reportsFor(service)
+    if (reports.size === 0) {
+      reconciler.currentAssignment().services[service]?.forEach((node, replica) => {
+        if (node !== null && node !== self && live.has(node)) out.push({ node, replica })
+      })
+      return out
+    }
+    for (const [node, held] of reports) {
       if (node === self || !live.has(node)) continue
       const served = new Set<number>()
-      for (const report of reports) {
+      for (const report of held) {
         // a rolling update serves a replica with its old copy and its new one: once is enough here
         if (report.healthy && !served.has(report.replica)) { served.add(report.replica); out.push({ node, replica: report.replica }) }
       }

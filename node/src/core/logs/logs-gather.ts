@@ -22,7 +22,7 @@
 import { nameOf, messageOf, decodeLogsResponse, encodeLogs, protocols, type ContainerBatch, type LogsRequest, type LogsResponse } from '@minga/protocol'
 import { linkSignals } from '../../runtime/signals.js'
 import type { Clock } from '../clock.js'
-import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
+import type { LiveSet, NodeReports, ReconcileView } from '../components.js'
 import type { Mesh } from '../mesh.js'
 import type { LogsServer } from './logs-server.js'
 
@@ -49,7 +49,7 @@ export interface LogsGatherInit {
   clock: Clock
   server: LogsServer
   /** nodes that run or are assigned replicas of the service, dead ones excluded */
-  locate: (service: string, replicas?: number[]) => string[]
+  locate: (service: string, replicas?: number[]) => Promise<string[]>
   alive: (peer: string) => boolean
   /** lines buffered per node before its reader stops pulling */
   budgetPerNode?: number
@@ -95,9 +95,9 @@ class LogsGather {
 
   async * items (): AsyncGenerator<LogItem> {
     const { clock } = this.init
-    this.resolve()
+    await this.resolve()
     if (this.readers.size === 0) this.notice(undefined, `No node reports a replica of ${this.options.service}${this.options.follow === true ? '; waiting for one to start' : ''}`)
-    const resolver = this.options.follow === true ? clock.every(this.init.resolveMs ?? 1000, () => this.resolve()) : undefined
+    const resolver = this.options.follow === true ? clock.every(this.init.resolveMs ?? 1000, () => { void this.resolve() }) : undefined
     try {
       while (!this.controller.signal.aborted) {
         const notice = this.notices.shift()
@@ -130,8 +130,16 @@ class LogsGather {
   }
 
   /** start readers on nodes that run replicas and have none */
-  private resolve (): void {
-    for (const peer of this.init.locate(this.options.service, this.options.replicas)) {
+  private async resolve (): Promise<void> {
+    let peers: string[]
+    try {
+      peers = await this.init.locate(this.options.service, this.options.replicas)
+    } catch {
+      // nobody located this time: the next look may find them
+      return
+    }
+    if (this.controller.signal.aborted) return
+    for (const peer of peers) {
       if (this.readers.has(peer)) continue
       const reader = new NodeReader(this, peer)
       this.readers.set(peer, reader)
@@ -324,21 +332,22 @@ function short (peer: string): string {
   return peer.slice(-8)
 }
 
-/** what `replicaHolders` reads: this node's containers and the assignment, the peers' heartbeats */
+/** what `replicaHolders` reads: this node's containers and the assignment, the live nodes' reports */
 export interface ReplicaHolderComponents {
   self: string
   reconciler: Pick<ReconcileView, 'containers' | 'currentAssignment'>
-  liveness: Pick<LiveSet, 'status'> & Pick<PeerReports, 'all'>
+  liveness: Pick<LiveSet, 'status'>
+  reports: Pick<NodeReports, 'gather'>
 }
 
-/** nodes that run (by their heartbeats, or this node's own containers) or are assigned replicas of `service`, dead ones excluded */
-export function replicaHolders (core: ReplicaHolderComponents, service: string, replicas?: number[]): string[] {
+/** nodes that run (by their reports, or this node's own containers) or are assigned replicas of `service`, dead ones excluded */
+export async function replicaHolders (core: ReplicaHolderComponents, service: string, replicas?: number[]): Promise<string[]> {
   const wanted = (replica: number): boolean => replicas === undefined || replicas.includes(replica)
   const out = new Set<string>()
   if (core.reconciler.containers().some(c => c.service === service && wanted(c.replica))) out.add(core.self)
-  for (const peer of core.liveness.all()) {
-    if (peer.status === 'dead') continue
-    if (peer.heartbeat?.replicas.some(r => r.service === service && wanted(r.replica)) === true) out.add(peer.id)
+  for (const [peer, report] of await core.reports.gather()) {
+    if (peer === core.self || core.liveness.status(peer) === 'dead') continue
+    if (report.replicas.some(r => r.service === service && wanted(r.replica))) out.add(peer)
   }
   const assigned = core.reconciler.currentAssignment().services[service] ?? []
   assigned.forEach((node, replica) => {

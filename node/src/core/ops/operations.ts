@@ -8,21 +8,23 @@ import {
   createInvite, encodeRecoveryKey, generateIdentity, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
-import type { EventSink } from '../components.js'
+import type { EventSink, NodeReports } from '../components.js'
 import type { EventLog, MeshEvent } from '../events/event-log.js'
 import type { EventItem, MeshEvents } from '../events/mesh-events.js'
 import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
 import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
-import { clockVerdict } from '../liveness/clock-offset.js'
+import { clockVerdict } from '../membership/clock-offset.js'
 import { routeConflicts, type WebPorts } from '../ingress/routes.js'
 import { chunksOf, dropChunks, missingChunks, storeChunks } from './configs.js'
 import { statusView, type StatusComponents, type StatusView } from './status-view.js'
 import { nodesView, psView, servicesView, type NodeView, type ReplicaView, type ServiceView } from './views.js'
 
-/** what Operations uses: the views' components, the event log, and the mesh-wide reads (logs, events) */
+/** what Operations uses: the views' components, the event log, and the mesh-wide reads (reports, logs, events) */
 export interface OperationsComponents extends StatusComponents {
   identity: Identity
+  /** the live nodes' reports, asked for when a view is shown */
+  reports: Pick<NodeReports, 'gather'>
   events: EventSink & Pick<EventLog, 'recent'>
   /** the logs of a service's replicas from every node that runs them, merged by time */
   readLogs: (options: GatherLogsOptions) => AsyncGenerator<LogItem>
@@ -275,19 +277,19 @@ export class Operations {
     return { token, id, expires }
   }
 
-  /** `minga ls`: every desired service with its replicas' counts, sorted by id */
-  services (): ServiceView[] { return servicesView(this.core) }
+  /** `minga ls`: every desired service with its replicas' counts, sorted by id (from the live nodes' reports) */
+  async services (): Promise<ServiceView[]> { return servicesView(this.core, await this.core.reports.gather()) }
   /** every replica, or those of one service (NotFoundError when there is no such service) */
-  ps (ref?: string): ReplicaView[] {
-    if (ref === undefined) return psView(this.core)
-    const { spec } = this.serviceRecord(ref)
-    return psView(this.core, `${spec.org}/${spec.name}`)
+  async ps (ref?: string): Promise<ReplicaView[]> {
+    const service = ref === undefined ? undefined : this.serviceRecord(ref).spec
+    const reports = await this.core.reports.gather()
+    return psView(this.core, reports, service === undefined ? undefined : `${service.org}/${service.name}`)
   }
 
   /** `minga nodes`: every member, its liveness, capacity and labels */
-  nodes (): NodeView[] { return nodesView(this.core) }
+  async nodes (): Promise<NodeView[]> { return nodesView(this.core, await this.core.reports.gather()) }
   /** `minga status`: is the mesh healthy, and if not, what to look at */
-  status (): StatusView { return statusView(this.core) }
+  async status (): Promise<StatusView> { return statusView(this.core, await this.core.reports.gather()) }
 
   /** the logs of a service's replicas from every node that runs them, merged by time (ends when the signal aborts) */
   logs (options: GatherLogsOptions): AsyncGenerator<LogItem> { return this.core.readLogs(options) }

@@ -6,15 +6,15 @@
  */
 import type { EventLog } from '../events/event-log.js'
 import { DRIFT_AFTER_MS } from '../events/event-watch.js'
-import { clockVerdict, type ClockOffset } from '../liveness/clock-offset.js'
-import { nodesView, psView, servicesView, type ViewComponents } from './views.js'
+import { clockVerdict, type ClockOffset } from '../membership/clock-offset.js'
+import { nodesView, psView, servicesView, type Reports, type ViewComponents } from './views.js'
 
 /** what `minga status` reads beyond the views: recent events, the clock offset, how long peers have disagreed */
 export interface StatusComponents extends ViewComponents {
   events: Pick<EventLog, 'recent'>
   /** this node's clock against the mesh's; undefined before any peer is heard */
   clockOffset: () => ClockOffset | undefined
-  /** ms for which a peer's heartbeats have shown another state digest (0: they agree) */
+  /** ms for which a peer's probes have shown another state digest (0: they agree) */
   disagreeingFor: (peer: string) => number
 }
 
@@ -33,7 +33,7 @@ export interface StatusView {
   capacity: { cpu: { allocated: number, capacity: number }, memory: { allocated: number, capacity: number } }
   /** what this node observed in the last hour, by kind of trouble */
   recent: { crashes: number, startErrors: number, nodesDied: number, rejectedEntries: number }
-  /** this node's clock against the mesh's (from peers' heartbeats); absent before any peer is heard */
+  /** this node's clock against the mesh's (from probe round trips); absent before any peer answered */
   clock?: ClockOffset
   problems: string[]
   notes: string[]
@@ -46,9 +46,9 @@ const FULL_SHARE = 0.9
 /**
  * `minga status`: the mesh's health from this node's view, its problems (each naming the command that shows more) and notes
  */
-export function statusView (core: StatusComponents): StatusView {
-  const nodes = nodesView(core)
-  const services = servicesView(core)
+export function statusView (core: StatusComponents, reports: Reports): StatusView {
+  const nodes = nodesView(core, reports)
+  const services = servicesView(core, reports)
   const assignment = core.reconciler.currentAssignment()
   const count = (status: string): number => nodes.filter(n => n.status === status).length
   const digest = core.state.digest()
@@ -64,11 +64,11 @@ export function statusView (core: StatusComponents): StatusView {
   const dead = nodes.filter(n => n.status === 'dead')
   if (dead.length > 0) problems.push(`${dead.length} node(s) dead: ${short(dead.map(n => n.id))} — their replicas move to other nodes if they fit; see "minga nodes" and "minga events --kind node-dead"`)
   const suspect = nodes.filter(n => n.status === 'suspect')
-  if (suspect.length > 0) notes.push(`${suspect.length} node(s) suspect (heartbeats late): ${short(suspect.map(n => n.id))}`)
+  if (suspect.length > 0) notes.push(`${suspect.length} node(s) suspect (probes unanswered): ${short(suspect.map(n => n.id))}`)
   const live = nodes.filter(n => n.status === 'alive' || n.status === 'suspect')
   if (live.length === 1 && nodes.filter(n => !n.revoked).length > 1) problems.push('This node sees no other node alive: check its network and firewall (TCP 7946), or whether it is cut off from the mesh')
 
-  const ps = psView(core)
+  const ps = psView(core, reports)
   const degraded = services.filter(s => s.healthy < s.replicas)
   for (const s of degraded.slice(0, 5)) {
     const why = ps.find(r => r.service === s.id && r.problem !== undefined)?.problem
@@ -85,7 +85,7 @@ export function statusView (core: StatusComponents): StatusView {
 
   const agreeing = live.filter(n => n.digest === digest || n.self).length
   if (agreeing < live.length) {
-    // right after a write the heartbeats lag a second or two: only a difference that lasts is a problem
+    // right after a write the other nodes lag a moment: only a difference that lasts is a problem
     const others = live.filter(n => n.digest !== digest && !n.self).map(n => n.id)
     const lasting = others.filter(id => core.disagreeingFor(id) > DRIFT_AFTER_MS)
     if (lasting.length > 0) problems.push(`${lasting.length} live node(s) have held a different state for over ${DRIFT_AFTER_MS / 1000} s (${short(lasting)}) — "minga events --kind sync,entry-rejected" on both sides`)

@@ -1,22 +1,26 @@
 /**
  * Read-only views of the mesh for `minga ls`, `ps`, `nodes` and `status`,
  * built from the replicated state, the last assignment, this node's
- * containers and the peers' heartbeats.
+ * containers and the reports the live nodes gave when asked (`reports`:
+ * membership's NodeReports.gather).
  */
-import { keys, type HealthProbe, type State } from '@minga/protocol'
+import { keys, type HealthProbe, type ReportMessage, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
-import type { LiveSet, PeerReports, ReconcileView } from '../components.js'
+import type { LiveSet, ReconcileView } from '../components.js'
 import { replicaKey } from '../reconcile/replicas.js'
 
-/** what the views read: the state, the peers' heartbeats, the reconcile loop's view */
+/** what the views read: the state, membership's verdicts, the reconcile loop's view */
 export interface ViewComponents {
   /** this node's peer id */
   self: string
   state: State
   clock: Clock
-  liveness: Pick<LiveSet, 'status'> & Pick<PeerReports, 'all' | 'own' | 'peer'>
+  liveness: Pick<LiveSet, 'status'>
   reconciler: ReconcileView
 }
+
+/** the live nodes' reports, by node, as gathered for one view (this node's own included) */
+export type Reports = ReadonlyMap<string, ReportMessage>
 
 export interface ReplicaView {
   service: string
@@ -47,7 +51,7 @@ export interface ServiceView {
 }
 
 /** every reported replica per `service#replica`, this node's own from its runtime */
-function reported (core: ViewComponents): Map<string, ReplicaView['running']> {
+function reported (core: ViewComponents, reports: Reports): Map<string, ReplicaView['running']> {
   const out = new Map<string, ReplicaView['running']>()
   const add = (service: string, replica: number, item: ReplicaView['running'][number] & { hash: string }, desired: Map<string, string>): void => {
     const key = `${service}#${replica}`
@@ -60,9 +64,9 @@ function reported (core: ViewComponents): Map<string, ReplicaView['running']> {
   for (const c of core.reconciler.containers()) {
     add(c.service, c.replica, { node: core.self, state: c.state, healthy: c.state === 'running' && (c.health === 'healthy' || c.health === 'none'), current: false, containerId: c.id, hash: c.hash }, desired)
   }
-  for (const peer of core.liveness.all()) {
-    if (peer.status === 'dead' || peer.heartbeat === undefined) continue
-    for (const r of peer.heartbeat.replicas) add(r.service, r.replica, { node: peer.id, state: r.state, healthy: r.healthy, current: false, hash: r.hash }, desired)
+  for (const [peer, report] of reports) {
+    if (peer === core.self || core.liveness.status(peer) === 'dead') continue
+    for (const r of report.replicas) add(r.service, r.replica, { node: peer, state: r.state, healthy: r.healthy, current: false, hash: r.hash }, desired)
   }
   return out
 }
@@ -70,14 +74,14 @@ function reported (core: ViewComponents): Map<string, ReplicaView['running']> {
 /**
  * `minga ps`: every replica of every desired service (or of one `org/name`): where it is assigned, where copies run, and what is wrong
  */
-export function psView (core: ViewComponents, service?: string): ReplicaView[] {
+export function psView (core: ViewComponents, reports: Reports, service?: string): ReplicaView[] {
   const assignment = core.reconciler.currentAssignment()
-  const runningBy = reported(core)
+  const runningBy = reported(core, reports)
   // this node's own notes, and what the other nodes report of the replicas they run or are assigned
   const problems = new Map<string, { error: string, probe?: HealthProbe }>()
-  for (const peer of core.liveness.all()) {
-    if (peer.status === 'dead') continue
-    for (const p of peer.heartbeat?.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer.id}`, { error: `node ${peer.id.slice(-8)} reports: ${p.error}`, probe: p.probe })
+  for (const [peer, report] of reports) {
+    if (peer === core.self || core.liveness.status(peer) === 'dead') continue
+    for (const p of report.problems ?? []) problems.set(`${replicaKey(p.service, p.replica)}@${peer}`, { error: `node ${peer.slice(-8)} reports: ${p.error}`, probe: p.probe })
   }
   for (const p of core.reconciler.replicaProblems()) problems.set(`${replicaKey(p.service, p.replica)}@${core.self}`, p)
   const unplaced = new Map(assignment.unplaced.map(u => [`${u.service}#${u.replica}`, u.reason]))
@@ -102,8 +106,8 @@ export function psView (core: ViewComponents, service?: string): ReplicaView[] {
 }
 
 /** `minga ls`: each desired service with its replicas running, healthy (any spec) and updated (current spec), sorted by id */
-export function servicesView (core: ViewComponents): ServiceView[] {
-  const runningBy = reported(core)
+export function servicesView (core: ViewComponents, reports: Reports): ServiceView[] {
+  const runningBy = reported(core, reports)
   return core.reconciler.desired().map(s => {
     let running = 0
     let healthy = 0
@@ -130,6 +134,7 @@ export interface NodeView {
   allocated?: { cpu: number, memory: number }
   labels: Record<string, string>
   replicas: number
+  /** ms since its report was read (absent: it did not answer) */
   lastSeenMs?: number
   version?: string
   digest?: string
@@ -137,18 +142,16 @@ export interface NodeView {
 }
 
 /**
- * `minga nodes`: every member with its liveness, capacity (millicores, bytes), allocation, labels and last heartbeat age (ms)
+ * `minga nodes`: every member with its liveness, capacity (millicores, bytes), allocation, labels, and how old its report is (ms)
  */
-export function nodesView (core: ViewComponents): NodeView[] {
+export function nodesView (core: ViewComponents, reports: Reports): NodeView[] {
   const now = core.clock.now()
-  const own = core.liveness.own()
   const out: NodeView[] = []
   for (const [id, org] of core.state.members()) {
     const record = core.state.value(keys.node(id))
     const cordon = core.state.value(keys.cordon(id))
     const self = id === core.self
-    const peer = core.liveness.peer(id)
-    const heartbeat = self ? own : peer?.heartbeat
+    const report = reports.get(id)
     const view: NodeView = {
       id,
       org,
@@ -156,16 +159,17 @@ export function nodesView (core: ViewComponents): NodeView[] {
       self,
       cordoned: cordon !== undefined,
       revoked: core.state.revoked(id) !== undefined,
-      capacity: heartbeat?.capacity ?? record?.capacity,
-      allocated: heartbeat?.allocated,
+      capacity: report?.capacity ?? record?.capacity,
+      allocated: report?.allocated,
       labels: record?.labels ?? {},
-      replicas: heartbeat?.replicas.length ?? 0,
-      version: heartbeat?.version,
-      digest: heartbeat?.digest,
+      replicas: report?.replicas.length ?? 0,
+      version: report?.version,
+      digest: report?.digest,
       addrs: record?.addrs ?? []
     }
     if (cordon !== undefined) view.cordonReason = cordon.reason
-    if (!self && peer?.seenAt !== undefined) view.lastSeenMs = now - peer.seenAt
+    // its own clock's time of answering, against ours: how old the report is, clock offset aside
+    if (!self && report !== undefined) view.lastSeenMs = Math.max(0, now - report.time)
     out.push(view)
   }
   return out.sort((a, b) => a.org.localeCompare(b.org) || a.id.localeCompare(b.id))

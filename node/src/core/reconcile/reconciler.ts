@@ -10,15 +10,18 @@
  * Stops run in the background: a replica that takes its grace period to
  * stop holds up only the starts that need what it frees (its own slot, or
  * host ports), never the loop. Whenever what this node runs changes, it
- * tells the mesh at once in a heartbeat, because peers wait on it: an old
- * owner stops a moved replica only once the new owner reports it healthy,
- * and a rolling update takes its next step only once the last one serves.
+ * tells the nodes concerned at once (membership's replica records), because
+ * they wait on it: an old owner stops a moved replica only once the new
+ * owner reports it healthy, and a rolling update takes its next step only
+ * once the last one serves. A service newly assigned here starts once the
+ * nodes that ran it have said what they run of it (`pending`).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { MAX_HEARTBEAT_PROBLEMS, MAX_PROBLEM_LENGTH, isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceId, type ServiceSpec } from '@minga/protocol'
+import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
-import type { CoreComponents, HeartbeatSender, LiveSet, PeerReports, ReconcileView, ReplicaNote, VolumeHooks } from '../components.js'
+import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports, VolumeHooks } from '../components.js'
+import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
@@ -27,7 +30,6 @@ import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote } from './replica-notes.js'
-import { Announcer } from './announcer.js'
 import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
@@ -36,8 +38,8 @@ import { SingletonFences } from './singleton-fences.js'
 export type { ReplicaNote } from '../components.js'
 
 export interface ReconcilerComponents extends CoreComponents {
-  /** who is live, what the peers run, and a heartbeat now when what this node runs changed */
-  liveness: LiveSet & Pick<PeerReports, 'reportsFor'> & HeartbeatSender
+  /** who is live, what the peers concerned run, and where to tell what this node runs */
+  liveness: LiveSet & ReplicaReports
   runtime: Runtime
   /** shared between nodes that see the same inputs (the simulator); default: this node's last placement */
   placementCache?: PlacementCache
@@ -58,7 +60,7 @@ const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
 /** own stops remembered, at most */
 const MAX_OWN_STOPS = 1000
 
-interface View { key: string, fingerprint: string, live: string[], services: DesiredService[], assignment: Assignment }
+interface View { key: string, fingerprint: string, live: readonly string[], services: DesiredService[], assignment: Assignment, previous?: Assignment }
 
 /**
  * The reconcile loop (see above): `start()` lists the runtime and watches it, state and liveness; each pass places,
@@ -87,7 +89,6 @@ export class Reconciler implements ReconcileView {
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
-  private readonly announcer: Announcer
 
   constructor (private readonly init: ReconcilerComponents) {
     this.log = init.logger.forComponent('reconcile')
@@ -95,7 +96,6 @@ export class Reconciler implements ReconcileView {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
-    this.announcer = new Announcer({ liveness: init.liveness, clock: init.clock, timing: init.timing, report: () => this.replicaReport(), stopped: () => this.stopped })
   }
 
   async start (): Promise<void> {
@@ -124,7 +124,6 @@ export class Reconciler implements ReconcileView {
   async stop (): Promise<void> {
     this.stopped = true
     this.pass.stop()
-    this.announcer.stop()
     this.retryTimer?.timer.cancel()
     for (const timer of this.timers.splice(0)) timer.cancel()
     for (const off of this.unsubscribe.splice(0)) off()
@@ -132,21 +131,15 @@ export class Reconciler implements ReconcileView {
   }
 
   /** the assignment of the whole mesh for the current state and live set */
-  currentAssignment (): Assignment {
-    return this.refresh().assignment
-  }
+  currentAssignment (): Assignment { return this.refresh().assignment }
 
   /** the desired services of the current state (not of the last pass: a deploy shows at once) */
-  desired (): DesiredService[] {
-    return this.refresh().services
-  }
+  desired (): DesiredService[] { return this.refresh().services }
 
   containers (): RuntimeContainer[] { return this.observed }
 
   /** `listener` runs when this node's containers (their state, health or address) may have changed; returns its remover */
-  onContainers (listener: () => void): () => void {
-    return this.changes.on(listener)
-  }
+  onContainers (listener: () => void): () => void { return this.changes.on(listener) }
 
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts), and the restores under way */
   replicaProblems (): ReplicaNote[] {
@@ -158,44 +151,27 @@ export class Reconciler implements ReconcileView {
     return [...restoring, ...notes.filter(n => !restoring.some(r => r.service === n.service && r.replica === n.replica))]
   }
 
-  /**
-   * Stops a container so that the next pass starts its replica again: the
-   * volumes room asks when a newer snapshot was chosen elsewhere, which the
-   * start then restores
-   */
+  /** stops a container so that the next pass starts its replica again (volumes: a newer snapshot chosen elsewhere, restored at the start) */
   restartReplica (containerId: string, reason: string): void {
     const c = this.observed.find(o => o.id === containerId)
     if (c === undefined) return
     this.stopInBackground({ type: 'stop', containerId, service: c.service, replica: c.replica, reason, cause: 'restore' })
   }
 
-  /** the notes of replicas this node runs or is assigned, for the heartbeat: every node's `minga ps` shows them */
+  /** the notes of replicas this node runs or is assigned, for its report: every node's `minga ps` shows them */
   problemReport (): ReplicaProblemReport[] {
     const assignment = this.view?.assignment
-    if (assignment === undefined) return []
-    const self = this.init.identity.peerId
-    const runs = new Set(this.observed.map(c => replicaKey(c.service, c.replica)))
-    return this.replicaProblems()
-      .filter(p => assignment.services[p.service]?.[p.replica] === self || runs.has(replicaKey(p.service, p.replica)))
-      .slice(0, MAX_HEARTBEAT_PROBLEMS)
-      .map(p => ({ service: p.service as ServiceId, replica: p.replica, error: p.error.slice(0, MAX_PROBLEM_LENGTH), ...(p.probe === undefined ? {} : { probe: p.probe }) }))
+    return assignment === undefined ? [] : problemsForReport(this.replicaProblems(), assignment, this.init.identity.peerId, this.observed)
   }
 
-  /** what this node reports in its heartbeat */
+  /** what this node runs, as its report says */
   replicaReport (): ReplicaReport[] {
     return replicaReports(this.observed)
   }
 
   allocated (): Resources {
-    // the services of the last placement: every heartbeat asks, and a fresh view costs a pass over the live set
-    const byId = new Map((this.view?.services ?? []).map(s => [s.id, s.spec.resources]))
-    const total = { cpu: 0, memory: 0 }
-    for (const c of this.observed) {
-      if (c.state === 'exited') continue
-      const r = byId.get(c.service)
-      if (r !== undefined) { total.cpu += r.cpu; total.memory += r.memory }
-    }
-    return total
+    // the services of the last placement: a report asks, and a fresh view costs a pass over the live set
+    return allocatedBy(this.view?.services ?? [], this.observed)
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
@@ -234,21 +210,41 @@ export class Reconciler implements ReconcileView {
   /** services and assignment for the current state digest and live set, placed only when they changed */
   private refresh (): View {
     const { state, liveness } = this.init
-    const key = liveness.liveKey()
+    const digest = state.digest()
+    const liveKey = liveness.liveKey()
+    const confirmed = liveness.confirmed()
+    const key = `${digest}|${liveKey}|${confirmed}`
     if (this.view?.key === key) return this.view
     const live = liveness.live()
     const members = memberCount(state)
-    const confirmed = liveness.confirmed()
-    const fingerprint = `${state.digest()}|${live.join(',')}|${confirmed * 2 > members ? 'q' : confirmed}`
+    // nodes with the same inputs share a placement (the simulator's cache): any majority places alike
+    const fingerprint = `${digest}|${liveKey}|${confirmed * 2 > members ? 'q' : confirmed}`
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed })
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true })
       this.cache.set(fingerprint, assignment)
     }
-    if (this.view !== undefined) this.fences.moved(this.view.assignment, assignment, services, live)
-    this.view = { key, fingerprint, live, services, assignment }
+    const before = this.view
+    if (before !== undefined) this.fences.moved(before.assignment, assignment, services, live)
+    this.view = { key, fingerprint, live, services, assignment, previous: before?.assignment === assignment ? before.previous : before?.assignment }
     return this.view
+  }
+
+  /**
+   * The live nodes that should hear what this node runs of `service`: those
+   * assigned it now or before the last change, and those that report
+   * copies of it (membership's replica records)
+   */
+  audience (service: string): string[] {
+    const { liveness, identity } = this.init
+    const view = this.refresh()
+    const out = new Set<string>()
+    for (const assignment of [view.assignment, view.previous]) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
+    for (const peer of liveness.reportsFor(service).keys()) out.add(peer)
+    out.delete(identity.peerId)
+    const live = new Set(view.live)
+    return [...out].filter(peer => live.has(peer))
   }
 
   /** true when this node runs or is assigned a replica of the service */
@@ -285,8 +281,10 @@ export class Reconciler implements ReconcileView {
     }
     this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
-    const actions = plan({ self: identity.peerId, services, assignment, observed, peers })
-    // restarted, it has not heard every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
+    liveness.refresh(mine)
+    // a service newly here starts once the nodes that ran it said what they run (a copy may still serve)
+    const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
+    // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
     return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
   }
 
@@ -295,9 +293,8 @@ export class Reconciler implements ReconcileView {
     return servicesById(this.refresh().services).get(id)
   }
 
-  private publishesPorts (service: string): boolean {
-    return this.service(service)?.spec.ports.some(isHostModePort) ?? false
-  }
+  /** a port of mode host: its container binds it on this node, so an old copy must stop before a new one starts */
+  private publishesPorts (service: string): boolean { return this.service(service)?.spec.ports.some(isHostModePort) ?? false }
 
   /** start the stop, or join the one already under way for that container */
   private stopInBackground (action: Action & { type: 'stop' }): { key: string, ports: boolean, done: Promise<void> } {
@@ -354,7 +351,7 @@ export class Reconciler implements ReconcileView {
         if (service === undefined) return
         await this.init.volumes?.prepare(service.spec, action.replica)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
-        // report it in the very next heartbeat, without waiting for the next pass to list it
+        // tell the nodes concerned at once, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
         this.stats.starts++
         emit('replica-start', action.reason)
@@ -367,11 +364,6 @@ export class Reconciler implements ReconcileView {
       this.recordFailure(action, message)
       emit('replica-error', message)
     }
-  }
-
-  private announce (): void {
-    this.changes.notice(this.observed)
-    this.announcer.announce()
   }
 
   private markOwnStop (containerId: string): void {
@@ -395,5 +387,12 @@ export class Reconciler implements ReconcileView {
       at,
       timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
     }
+  }
+
+  /** tell the nodes concerned with each service what this node runs of it, when that changed (membership batches and diffs) */
+  private announce (): void {
+    if (this.stopped) return
+    this.changes.notice(this.observed)
+    this.init.liveness.update(this.replicaReport())
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Replicas as this node reports and compares them: the `service#replica`
  * key that names one everywhere (events, notes, back-off records), what a
- * container's state says in a heartbeat, and when a copy counts as serving.
+ * container's state says in a report, and when a copy counts as serving.
  */
 import type { DesiredService } from '@minga/scheduler'
 import type { ReplicaReport, ReplicaState, ServiceId } from '@minga/protocol'
@@ -19,14 +19,9 @@ export function isHealthy (c: RuntimeContainer): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none')
 }
 
-/** this node's containers as its heartbeat reports them */
+/** this node's containers as its report shows them */
 export function replicaReports (containers: readonly RuntimeContainer[]): ReplicaReport[] {
   return containers.map(c => ({ service: c.service as ServiceId, replica: c.replica, hash: c.hash, state: REPORTED_STATE[c.state], healthy: isHealthy(c) }))
-}
-
-/** the reports as one comparable string, order aside: a heartbeat is due when it changes */
-export function reportKey (replicas: readonly ReplicaReport[]): string {
-  return replicas.map(r => `${r.service}#${r.replica}@${r.hash}:${r.state}:${r.healthy ? 1 : 0}`).sort().join(',')
 }
 
 const servicesByIdCache = new WeakMap<DesiredService[], Map<string, DesiredService>>()

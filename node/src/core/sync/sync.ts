@@ -1,20 +1,20 @@
 /**
  * State sync. A local write goes out on the entries topic at once; every
  * `syncInterval` the node runs anti-entropy with one live peer (preferring
- * one whose heartbeat shows a different state digest): it sends its
+ * one whose last probe showed a different state digest): it sends its
  * high-water marks, the peer answers with what it holds above them, in
  * pages, plus its own marks. This heals lost gossip and partitions.
  */
 import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
 import type { Timer } from '../clock.js'
-import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import type { CoreComponents, LiveSet, NodeReports } from '../components.js'
 import { errorText, type Logger } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 
 export interface SyncComponents extends CoreComponents {
   mesh: Mesh
-  /** picks the peer of a round: live ones, those whose heartbeat shows another digest first */
-  liveness: Pick<LiveSet, 'live'> & Pick<PeerReports, 'peer'>
+  /** picks the peer of a round: live ones, those whose last probe showed another digest first */
+  liveness: Pick<LiveSet, 'live' | 'status'> & Pick<NodeReports, 'peerDigests'>
   /** [0, 1), the choice of peer; the simulator passes its seeded generator */
   random: () => number
   /** the simulator shares a cache of decoded messages between its nodes */
@@ -125,19 +125,21 @@ export class Sync {
 
   private pickPeer (): string | undefined {
     const { liveness, identity, state, random } = this.init
-    const peers = liveness.live().filter(p => p !== identity.peerId)
-    if (peers.length === 0) return undefined
     const digest = state.digest()
-    const behind = peers.filter(p => {
-      const heartbeat = liveness.peer(p)?.heartbeat
-      return heartbeat !== undefined && heartbeat.digest !== digest
-    })
+    const behind: string[] = []
+    for (const [peer, theirs] of liveness.peerDigests()) if (theirs !== digest && liveness.status(peer) !== 'dead') behind.push(peer)
     if (behind.length > 0) {
       this.idleRounds = 0
       return behind[Math.floor(random() * behind.length)]
     }
     if (++this.idleRounds < IDLE_ROUNDS_PER_CHECK) return undefined
     this.idleRounds = 0
-    return peers[Math.floor(random() * peers.length)]
+    // any live peer, drawn without copying the live set (thousands of members in the simulator)
+    const live = liveness.live()
+    if (live.length < 2) return undefined
+    for (;;) {
+      const peer = live[Math.floor(random() * live.length)]
+      if (peer !== identity.peerId) return peer
+    }
   }
 }

@@ -19,7 +19,7 @@ import { decodeVolumesRequest, encodeVolumes, keys, protocols, type SealedSecret
 import type { DesiredService, StopCause } from '@minga/scheduler'
 import type { RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
-import type { CoreComponents, LiveSet, PeerReports } from '../components.js'
+import type { CoreComponents, LiveSet, ReplicaReports } from '../components.js'
 import { errorText, type Logger } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 import { awaitHandoff, ownGenerations } from './handoff.js'
@@ -60,7 +60,7 @@ const FINAL_SNAPSHOT_CAUSES = new Set<StopCause>(['moved', 'update', 'scaled-dow
 export interface VolumeKeeperInit extends CoreComponents {
   meshId: string
   mesh: Mesh
-  liveness: Pick<LiveSet, 'live' | 'onChange'> & Pick<PeerReports, 'reportsFor'>
+  liveness: Pick<LiveSet, 'live' | 'onChange'> & Pick<ReplicaReports, 'reportsFor'>
   backend: VolumeBackend
   lineage: LineageRecords
   /** the nodes that may run a service (Secrets.readers): its backup password is sealed to them */

@@ -1,9 +1,11 @@
 /**
  * How far this node's clock is from the mesh's, from what it already
- * receives: every heartbeat carries its sender's clock (`time`, signed).
- * `time - arrival` is the sender's clock minus ours, less the message's
- * delay; the largest of a peer's last 20 samples is the one with the least
- * delay (NTP's minimum-delay filter, RFC 5905 §10). The mesh's clock is the
+ * exchanges: every probe's ack carries the peer's clock (`time`). Sent at
+ * t1 and answered at t4 by our clock, stamped `time` by the peer's, the
+ * peer's clock minus ours is `time − (t1 + t4) / 2`, wrong by at most half
+ * the round trip (NTP's offset, RFC 5905 §8); of a peer's last 20 samples
+ * the one with the shortest round trip counts (NTP's minimum-delay filter,
+ * §10). The mesh's clock is the
  * median over this node and its peers, so one node with a bad clock moves
  * no one else's estimate. Entries stamped more than the drift bound
  * (`State`'s `maxClockAhead`, 60 s) ahead of a node's clock are refused by
@@ -25,23 +27,35 @@ export interface ClockOffset {
 /** ms this node's clock is ahead of one peer's (negative: behind) */
 export interface PeerOffset { node: string, aheadMs: number }
 
-/** samples kept per peer: a busy machine delays some heartbeats by seconds, rarely twenty in a row */
+/** samples kept per peer: a busy machine delays some acks by seconds, rarely twenty in a row */
 const WINDOW = 20
+/** peers whose samples are kept */
+const MAX_PEERS = 64
 /** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
 export const CLOCK_WARN_MS = 5_000
 
 /**
- * The last 20 offsets of each peer's heartbeat clock against ours (`sample`), and the estimate over the peers heard now (`estimate`)
+ * The last 20 offsets of each peer's clock against ours, from probe round trips (`sample`), and the estimate over the peers probed (`estimate`)
  */
 export class ClockOffsets {
-  private readonly samples = new Map<string, number[]>()
+  /** per peer: its clock minus ours, and the round trip it was measured over */
+  private readonly samples = new Map<string, Array<{ offset: number, rtt: number }>>()
 
-  /** a heartbeat from `peer` stamped `peerTime` by its clock arrived at `localNow` by ours */
-  sample (peer: string, peerTime: number, localNow: number): void {
+  /** `peer` answered a probe sent at `sentAt` and received at `receivedAt` (our clock) with its clock reading `peerTime` */
+  sample (peer: string, peerTime: number, sentAt: number, receivedAt: number): void {
     let window = this.samples.get(peer)
-    if (window === undefined) this.samples.set(peer, window = [])
-    window.push(peerTime - localNow)
+    if (window === undefined) {
+      this.samples.set(peer, window = [])
+      // the peers heard most recently are enough for a median; a mesh of thousands costs no more
+      if (this.samples.size > MAX_PEERS) this.samples.delete(this.samples.keys().next().value as string)
+    }
+    window.push({ offset: peerTime - (sentAt + receivedAt) / 2, rtt: Math.max(0, receivedAt - sentAt) })
     if (window.length > WINDOW) window.shift()
+  }
+
+  /** the peers with samples, the most recently sampled last */
+  peers (): IterableIterator<string> {
+    return this.samples.keys()
   }
 
   /** the estimate over these peers (the ones heard now), or undefined when none has been heard */
@@ -50,7 +64,10 @@ export class ClockOffsets {
     const ahead: Array<[string, number]> = []
     for (const peer of peers) {
       const window = this.samples.get(peer)
-      if (window !== undefined && window.length > 0) ahead.push([peer, -Math.max(...window)])
+      if (window === undefined || window.length === 0) continue
+      let best = window[0]
+      for (const sample of window) if (sample.rtt < best.rtt) best = sample
+      ahead.push([peer, -best.offset])
     }
     if (ahead.length === 0) return undefined
     return {
@@ -86,13 +103,13 @@ function size (ms: number): string {
 export function clockVerdict (offset: ClockOffset | undefined, maxClockAhead: number): { level: 'ok' | 'warn' | 'refused', text: string } {
   if (offset === undefined) return { level: 'ok', text: 'no peer heard yet' }
   const bound = `${Math.round(maxClockAhead / 1000)} s`
-  const from = `from ${offset.peers} node${offset.peers === 1 ? '\'s' : 's\''} heartbeats`
+  const from = `from probes of ${offset.peers} node${offset.peers === 1 ? '' : 's'}`
   const off = Math.abs(offset.aheadMs) > CLOCK_WARN_MS ? `This node's clock is ${size(offset.aheadMs)} ${offset.aheadMs > 0 ? 'ahead of' : 'behind'} the mesh (${from})` : undefined
   const short = (peers: PeerOffset[]): string => peers.slice(0, 3).map(p => p.node.slice(-8)).join(', ') + (peers.length > 3 ? ', …' : '')
   if (offset.refusedBy.length * 2 > offset.peers) {
     const by = median(offset.refusedBy.map(p => p.aheadMs))
     const most = offset.refusedBy.length === offset.peers ? `all ${offset.peers}` : `${offset.refusedBy.length} of ${offset.peers}`
-    return { level: 'refused', text: `This node's clock is ${size(by)} ahead of the other nodes' (${most} it hears, from their heartbeats): they refuse its changes (stamped over ${bound} ahead of their clocks), so it refuses writes; ${FIX} on this server` }
+    return { level: 'refused', text: `This node's clock is ${size(by)} ahead of the other nodes' (${most} it probed): they refuse its changes (stamped over ${bound} ahead of their clocks), so it refuses writes; ${FIX} on this server` }
   }
   const parts: string[] = []
   if (offset.refusedBy.length > 0) parts.push(`${offset.refusedBy.length} node(s) (${short(offset.refusedBy)}) run over ${bound} behind this node and refuse its changes`)

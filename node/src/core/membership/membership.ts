@@ -1,0 +1,388 @@
+/**
+ * Membership and failure detection: SWIM (Das, Gupta, Motivala 2002) with
+ * Lifeguard's refinements (Dadgar et al. 2017, arXiv 1707.00788), after
+ * HashiCorp memberlist, as one request/response protocol over the mesh's
+ * connections. Sans I/O: a Clock and the Mesh's request/handle.
+ *
+ * Each period (stretched by the local health multiplier) this node probes
+ * one member, every member once per round in random order. No ack in time:
+ * `indirectChecks` members probe it for us; still none: it is suspect, and
+ * dead when the suspicion times out unrefuted. Updates (alive, suspect,
+ * dead) ride on every probe and ack, and are gossiped to a few members
+ * while any wait; a periodic push-pull exchanges the whole table (only its
+ * digest when the tables agree), less often as the mesh grows.
+ *
+ * Lifeguard: probes that miss acks they should have had (no nack from the
+ * helpers either) and refutations raise the local health score, which
+ * stretches this node's own timeouts (awareness.ts); a suspicion is
+ * shortened by independent confirmations (suspicion.ts), which members that
+ * hear of it seek by probing the suspect next; a probe of a suspect carries
+ * the suspicion, so it refutes at once (the buddy system).
+ *
+ * The fast path stays: when a member's connection closes, or a probe of it
+ * goes unanswered, its address is dialled; a refused connection means its
+ * process is gone (kill -9, a crash), and it is dead at once.
+ */
+import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReplicasMessage, type ReportMessage, type ReportMessages, type WireMessage } from '@minga/protocol'
+import type { Clock, Timer } from '../clock.js'
+import type { Mesh } from '../mesh.js'
+import { Awareness } from './awareness.js'
+import { BroadcastQueue } from './broadcasts.js'
+import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
+import { Members } from './members.js'
+import { ProbeOrder, randomMembers } from './probe-order.js'
+import { hashOfList, internList } from './shared-lists.js'
+import { Prober } from './prober.js'
+import { MemberTable, type Member, type RowStore } from './table.js'
+
+export type MembershipMesh = Pick<Mesh, 'request' | 'handle' | 'onPeer' | 'connections' | 'probe'>
+
+/** what an answered probe (or a received one) says about a peer: its clock and its state digest */
+export interface ProbeInfo {
+  /** the peer's clock when it sent the message, ms since the epoch */
+  time: number
+  digest: string
+  /** our clock when the message arrived */
+  at: number
+  /** our clock when our ping left, for an ack (round trip known) */
+  sentAt?: number
+}
+
+export interface MembershipInit {
+  identity: Identity
+  meshId: string
+  mesh: MembershipMesh
+  clock: Clock
+  random: () => number
+  /** the admitted, not removed members, this node included, sorted; the same array until they change */
+  members: () => readonly string[]
+  /** this node's state digest, sent on every probe */
+  digest: () => string
+  config?: Partial<MembershipConfig>
+  /** told of every status change, with the reason in words */
+  onStatus?: (peer: string, status: MemberStatus, reason: string) => void
+  /** told of every probe answered and every ping received */
+  heard?: (peer: string, info: ProbeInfo) => void
+  /** told when a member's process start is first known, or a newer one (it restarted) */
+  booted?: (peer: string, boot: number) => void
+  /** answers `replicas` requests (replica-records.ts) */
+  replicas?: (message: ReplicasMessage, from: string) => ReplicasMessage
+  /** answers `report-request`s: this node's report, for views */
+  report?: () => ReportMessage
+  /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
+  decode?: (data: Uint8Array) => WireMessage
+  verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
+  store?: RowStore<Member>
+}
+
+export interface MembershipChange {
+  /** the live set or the count of confirmed members changed */
+  status: boolean
+}
+
+export type MembershipListener = (change: MembershipChange) => void
+
+/** a sender's push-pulls answered at most this often (an exchange is one or two requests), ms */
+const PUSH_PULL_GAP_MS = 2000
+const PUSH_PULL_SENDERS = 1024
+const TYPES = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report'] as const
+
+export class Membership {
+  readonly config: MembershipConfig
+  readonly self: string
+  readonly table: MemberTable
+  readonly members: Members
+  readonly queue = new BroadcastQueue()
+  readonly awareness: Awareness
+  readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, pushPulls: 0, gossips: 0, dropped: 0 }
+  private readonly prober: Prober
+  private readonly order: ProbeOrder
+  private readonly listeners = new Set<MembershipListener>()
+  private readonly timers: Timer[] = []
+  private readonly unsubscribe: Array<() => void> = []
+  private memberIds: readonly string[] = []
+  private version = 0
+  private liveCache?: { version: number, live: readonly string[], hash: string, confirmed: number }
+  private running = false
+  private readonly lastPushPull = new Map<string, { at: number, count: number }>()
+
+  constructor (private readonly init: MembershipInit) {
+    this.config = { ...DEFAULT_MEMBERSHIP, ...init.config }
+    this.self = init.identity.peerId
+    this.table = new MemberTable(init.store)
+    this.awareness = new Awareness(this.config.awarenessMax)
+    this.order = new ProbeOrder(init.random)
+    const verify = init.verifyAlive ?? verifyAlive
+    const boot = init.clock.now()
+    this.members = new Members({
+      self: this.self,
+      clock: init.clock,
+      config: this.config,
+      table: this.table,
+      queue: this.queue,
+      awareness: this.awareness,
+      sign: (inc) => signAlive(init.identity, init.meshId, inc, boot),
+      verify: (update) => verify(init.meshId, update),
+      changed: (node, before, after, reason) => this.changed(node, before, after, reason),
+      booted: (node, boot) => init.booted?.(node, boot),
+      liveCount: () => this.view().live.length
+    }, boot)
+    this.prober = new Prober(this, init)
+    this.followMembers()
+  }
+
+  // --- reading --------------------------------------------------------------
+
+  status (peer: string): MemberStatus {
+    if (peer === this.self) return 'alive'
+    return this.members.status(peer) ?? 'dead'
+  }
+
+  /** members that are alive or suspect, this node included, sorted; the same array until it changes */
+  live (): readonly string[] {
+    return this.view().live
+  }
+
+  /**
+   * Members this node counts on for a majority: alive (not suspect), this
+   * node included, but not those its own requests could not reach since it
+   * last heard from them. A node cut off from most of the mesh counts them
+   * out within a few requests, long before the others declare it dead (its
+   * gossip alone reaches three members every 200 ms while updates wait)
+   */
+  confirmed (): number {
+    return this.view().confirmed
+  }
+
+  /**
+   * Names the live set: equal on nodes that agree on it (placement caches
+   * are shared by it in the simulator), changed whenever it is
+   */
+  liveKey (): string {
+    const view = this.view()
+    return `${view.live.length}:${view.hash}`
+  }
+
+  /**
+   * In the boot grace (`bootGrace` after this process started) with a
+   * member only assumed alive: nothing heard of it yet, first- or
+   * second-hand, so what it runs is not known here
+   */
+  booting (): boolean {
+    return this.init.clock.now() - this.members.boot < this.config.bootGrace && this.unheard()
+  }
+
+  /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
+  private unheard (): boolean {
+    for (const node of this.memberList()) {
+      const row = this.members.get(node)
+      if (node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left') return true
+    }
+    return false
+  }
+
+  /** when the member was declared dead (or left), if it is now */
+  diedAt (peer: string): number | undefined {
+    const status = this.members.status(peer)
+    return status === 'dead' || status === 'left' ? this.members.changedAt(peer) : undefined
+  }
+
+  /** this node's incarnation and the start of this process */
+  own (): AliveUpdate {
+    return this.members.alive
+  }
+
+  onChange (listener: MembershipListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  // --- running --------------------------------------------------------------
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    const { mesh, clock, random, meshId } = this.init
+    mesh.handle(protocols.membership(meshId), async (data, from) => encodeMessage(await this.answer(data, from)))
+    this.unsubscribe.push(mesh.onPeer(({ type, peer }) => {
+      if (type === 'disconnect') this.prober.disconnected(peer)
+      else if (this.isDown(peer)) void this.prober.pushPull(peer)
+    }))
+    this.queue.push(this.members.alive)
+    this.prober.start(random() * this.config.probeInterval)
+    this.timers.push(clock.every(this.config.gossipInterval, () => this.prober.gossip()))
+    this.prober.schedulePushPull(random())
+    // the boot grace ends with a member unheard: whoever held back for it (the reconciler's singletons) goes on
+    this.timers.push(clock.after(this.config.bootGrace, () => { if (this.unheard()) this.bump() }))
+    void this.prober.join()
+  }
+
+  stop (): void {
+    this.running = false
+    this.prober.stop()
+    this.members.stop()
+    for (const timer of this.timers.splice(0)) timer.cancel()
+    for (const off of this.unsubscribe.splice(0)) off()
+  }
+
+  /** tell a few members this node leaves (they need not wait for a timeout), then stop */
+  async leave (): Promise<void> {
+    this.members.leave()
+    await this.prober.spread(this.config.gossipNodes)
+    this.stop()
+  }
+
+  /** the replicated membership changed: follow it (new members assumed alive, removed ones dropped) */
+  followMembers (): void {
+    const ids = this.init.members()
+    if (ids === this.memberIds) return
+    this.memberIds = ids
+    this.members.follow(ids)
+    this.bump()
+  }
+
+  /** the member list probes walk (sorted, this node included) */
+  memberList (): readonly string[] {
+    this.followMembers()
+    return this.memberIds
+  }
+
+  /** this node is a member, in the table; `peer` may be spoken to */
+  isMember (peer: string): boolean {
+    return this.members.get(peer) !== undefined
+  }
+
+  isDown (peer: string): boolean {
+    const status = this.members.status(peer)
+    return status === 'dead' || status === 'left'
+  }
+
+  /** updates for one message to `peer`: a suspicion of it first (it refutes at once), then the queue's */
+  piggyback (peer: string): MemberUpdate[] {
+    const { piggybackBytes } = this.config
+    const known = this.members.get(peer)
+    const out: MemberUpdate[] = []
+    if (known !== undefined && known.status !== 'alive') {
+      out.push({ kind: known.status === 'suspect' ? 'suspect' : 'dead', node: known.node as PeerIdString, inc: known.inc, from: this.self as PeerIdString })
+    }
+    return out.concat(this.queue.take(piggybackBytes, retransmitLimit(this.config, this.table.size)))
+  }
+
+  /** updates received from a peer (`from`: who sent them, for its share of signature checks) */
+  receive (updates: readonly MemberUpdate[], from?: string): void {
+    for (const update of updates) {
+      const before = this.members.status(update.node)
+      this.members.apply(update, from)
+      // a suspicion heard second-hand: a few members confirm it (or not) by probing the suspect next
+      if (update.kind === 'suspect' && before === 'alive' && this.members.status(update.node) === 'suspect' &&
+        this.init.random() * Math.max(1, this.table.size - 2) < this.config.suspicionConfirmations + 1) {
+        this.order.hurry(update.node)
+      }
+    }
+  }
+
+  /** the next member to probe */
+  nextTarget (): string | undefined {
+    return this.order.next(this.memberList(), (node) => node !== this.self && !this.isDown(node) && this.isMember(node))
+  }
+
+  hurry (peer: string): void {
+    this.order.hurry(peer)
+  }
+
+  /** `k` random members to ask for an indirect probe, or to gossip to */
+  pick (k: number, eligible: (node: string) => boolean): string[] {
+    return randomMembers(this.memberList(), k, (node) => node !== this.self && eligible(node), this.init.random)
+  }
+
+  /** the live set or the confirmed count may have changed */
+  bump (): void {
+    this.version++
+    for (const listener of this.listeners) listener({ status: true })
+  }
+
+  decode (data: Uint8Array): MembershipMessage | ReportMessages {
+    const message = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: TYPES })))(data)
+    if (!(TYPES as readonly string[]).includes(message.type)) throw new Error(`A ${message.type} message is not a membership message`)
+    return message as MembershipMessage | ReportMessages
+  }
+
+  private async answer (data: Uint8Array, from: string): Promise<MembershipMessage | ReportMessage> {
+    if (!this.running || !this.isMember(from)) {
+      this.stats.dropped++
+      throw new Error('Not a member of this mesh')
+    }
+    const message = this.decode(data)
+    this.prober.heardFrom(from)
+    switch (message.type) {
+      case 'ping':
+        this.receive(message.updates, from)
+        this.init.heard?.(from, { time: message.time, digest: message.digest, at: this.init.clock.now() })
+        return { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) }
+      case 'ping-req':
+        this.receive(message.updates, from)
+        return await this.prober.probeFor(message.target) ? { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) } : { type: 'nack' }
+      case 'gossip':
+        this.receive(message.updates, from)
+        return { type: 'ack', time: this.init.clock.now(), digest: this.init.digest(), updates: this.piggyback(from) }
+      case 'push-pull':
+        if (!this.pushPullAllowed(from)) {
+          this.stats.dropped++
+          throw new Error('Push-pull asked too often; wait a few seconds')
+        }
+        for (const row of message.members ?? []) this.members.merge(row)
+        this.stats.pushPulls++
+        // the table goes back only to a first offer (a digest alone) that differs: two rounds at most
+        return message.members === undefined && message.digest !== this.table.digest()
+          ? { type: 'push-pull', digest: this.table.digest(), members: this.table.export() }
+          : { type: 'push-pull', digest: this.table.digest() }
+      case 'report-request':
+        if (this.init.report !== undefined) return this.init.report()
+        this.stats.dropped++
+        throw new Error('This node gives no reports')
+      case 'replicas':
+        if (this.init.replicas !== undefined) return this.init.replicas(message, from)
+        this.stats.dropped++
+        throw new Error('This node takes no replica records')
+      default:
+        this.stats.dropped++
+        throw new Error(`A ${message.type} message is not a request`)
+    }
+  }
+
+  /** one push-pull per sender every PUSH_PULL_GAP_MS (a table is up to thousands of signatures to check) */
+  private pushPullAllowed (from: string): boolean {
+    const now = this.init.clock.now()
+    const last = this.lastPushPull.get(from)
+    // the table a first offer asked for comes right after it: one exchange is two requests
+    if (last !== undefined && now - last.at < PUSH_PULL_GAP_MS && last.count >= 2) return false
+    if (last === undefined || now - last.at >= PUSH_PULL_GAP_MS) {
+      this.lastPushPull.delete(from)
+      this.lastPushPull.set(from, { at: now, count: 1 })
+      if (this.lastPushPull.size > PUSH_PULL_SENDERS) this.lastPushPull.delete(this.lastPushPull.keys().next().value as string)
+    } else {
+      last.count++
+    }
+    return true
+  }
+
+  private view (): { live: readonly string[], hash: string, confirmed: number } {
+    const key = this.version
+    if (this.liveCache?.version === key) return this.liveCache
+    const live: string[] = []
+    let confirmed = 0
+    for (const node of this.memberList()) {
+      const status = this.status(node)
+      if (status === 'alive' || status === 'suspect') live.push(node)
+      if (status === 'alive' && !this.prober.cannotReach(node)) confirmed++
+    }
+    const shared = internList(live)
+    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), confirmed: Math.max(1, confirmed) }
+    return this.liveCache
+  }
+
+  private changed (node: string, before: MemberStatus, after: MemberStatus, reason: string): void {
+    this.init.onStatus?.(node, after, reason)
+    if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) this.bump()
+  }
+}

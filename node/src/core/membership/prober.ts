@@ -1,0 +1,276 @@
+/**
+ * The probing half of membership: the probe loop, direct and indirect
+ * probes with Lifeguard's nack accounting, the fast path for a process that
+ * is gone (a refused dial), push-pull exchanges, and what this node heard
+ * directly (which tells whether it is the one cut off).
+ */
+import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
+import type { Clock, Timer } from '../clock.js'
+import type { Mesh } from '../mesh.js'
+import type { Awareness } from './awareness.js'
+import { pushPullInterval, type MembershipConfig } from './config.js'
+import type { Members } from './members.js'
+import type { MemberTable } from './table.js'
+
+/** what the prober reads and calls of the membership it probes for */
+export interface ProberHost {
+  readonly self: string
+  readonly config: MembershipConfig
+  readonly table: MemberTable
+  readonly members: Members
+  readonly awareness: Awareness
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number, gossips: number }
+  readonly queue: { readonly size: number }
+  decode: (data: Uint8Array) => MembershipMessage | ReportMessages
+  receive: (updates: readonly MemberUpdate[], from?: string) => void
+  piggyback: (peer: string) => MemberUpdate[]
+  nextTarget: () => string | undefined
+  pick: (k: number, eligible: (node: string) => boolean) => string[]
+  hurry: (peer: string) => void
+  isMember: (peer: string) => boolean
+  isDown: (peer: string) => boolean
+  /** the live set or the confirmed count may have changed */
+  bump: () => void
+}
+
+/** what the prober needs of the world */
+export interface ProberInit {
+  meshId: string
+  mesh: Pick<Mesh, 'request' | 'connections' | 'probe'>
+  clock: Clock
+  digest: () => string
+  heard?: (peer: string, info: { time: number, digest: string, at: number, sentAt?: number }) => void
+}
+
+/** a helper of an indirect probe gives up (and sends a nack) after this share of the probe timeout */
+const HELPER_SHARE = 0.8
+/** an indirect probe waits this share of the probe timeout: time for a helper's nack to come back from across the internet */
+const INDIRECT_SHARE = 1.5
+/** probes tried when joining: connected members first */
+const JOIN_TRIES = 3
+
+export class Prober {
+  private timer?: Timer
+  private pushPullTimer?: Timer
+  private running = false
+  private readonly inFlight = new Set<string>()
+  /** members a request of ours could not reach, since they last sent us anything */
+  private readonly unreachable = new Set<string>()
+
+  constructor (private readonly m: ProberHost, private readonly init: ProberInit) {}
+
+  start (delay: number): void {
+    this.running = true
+    this.schedule(delay)
+  }
+
+  stop (): void {
+    this.running = false
+    this.timer?.cancel()
+    this.pushPullTimer?.cancel()
+  }
+
+  /** while updates wait, send them to a few members (recently dead ones included: they may refute) */
+  gossip (): void {
+    const m = this.m
+    if (m.queue.size === 0 || !this.running) return
+    const now = this.init.clock.now()
+    const targets = m.pick(m.config.gossipNodes, (node) => {
+      const status = m.members.status(node)
+      if (status === 'alive' || status === 'suspect') return true
+      return status === 'dead' && now - (m.members.changedAt(node) ?? 0) < m.config.gossipToTheDead
+    })
+    for (const peer of targets) {
+      const updates = m.piggyback(peer)
+      if (updates.length === 0) return
+      m.stats.gossips++
+      void this.send(peer, { type: 'gossip', updates })
+    }
+  }
+
+  /** a push-pull with a random alive member every period (stretched as the mesh grows), and one with a member thought dead */
+  schedulePushPull (fraction: number): void {
+    if (!this.running) return
+    const m = this.m
+    const period = pushPullInterval(m.config, m.table.size)
+    this.pushPullTimer = this.init.clock.after(Math.max(1, fraction * period), () => {
+      const [alive] = m.pick(1, (node) => m.members.status(node) === 'alive')
+      if (alive !== undefined) void this.pushPull(alive)
+      // a member we think dead may be back (a partition healed): ask one
+      const [down] = m.pick(1, (node) => m.isDown(node))
+      if (down !== undefined) void this.pushPull(down)
+      this.schedulePushPull(1)
+    })
+  }
+
+  /** a member sent us something (or answered): it is reachable from here */
+  heardFrom (peer: string): void {
+    if (this.unreachable.delete(peer)) this.m.bump()
+  }
+
+  /** a request to a member went unanswered: until we hear from it, it does not count towards a majority */
+  private missed (peer: string): void {
+    if (!this.unreachable.has(peer) && this.m.members.status(peer) === 'alive') {
+      this.unreachable.add(peer)
+      this.m.bump()
+    }
+  }
+
+  /** true when a request of ours could not reach the member since it last sent us anything */
+  cannotReach (peer: string): boolean {
+    return this.unreachable.has(peer)
+  }
+
+  /** join: a push-pull with a connected member, else any; a few tries */
+  async join (): Promise<void> {
+    const connected = new Set(this.init.mesh.connections())
+    const tried = new Set<string>()
+    for (let i = 0; i < JOIN_TRIES && this.running; i++) {
+      const [peer] = this.m.pick(1, (node) => !tried.has(node) && (connected.size === 0 || connected.has(node) || i > 0))
+      if (peer === undefined) return
+      tried.add(peer)
+      if (await this.pushPull(peer)) return
+    }
+  }
+
+  /** exchange tables with `peer`: digests first, the tables only if they differ; true when it answered */
+  async pushPull (peer: string): Promise<boolean> {
+    const offer = await this.send(peer, { type: 'push-pull', digest: this.m.table.digest() }, this.m.config.probeInterval * 5)
+    if (offer?.type !== 'push-pull') return false
+    this.m.stats.pushPulls++
+    for (const row of offer.members ?? []) this.m.members.merge(row)
+    if (offer.members !== undefined && offer.digest !== this.m.table.digest()) {
+      await this.send(peer, { type: 'push-pull', digest: this.m.table.digest(), members: this.m.table.export() }, this.m.config.probeInterval * 5)
+    }
+    return true
+  }
+
+  /** a member's connections closed: if its address refuses a new one, its process is gone */
+  disconnected (peer: string): void {
+    const { mesh } = this.init
+    if (!this.running || this.m.isDown(peer) || !this.m.isMember(peer) || mesh.connections().includes(peer)) return
+    if (mesh.probe === undefined) { this.m.hurry(peer); return }
+    void mesh.probe(peer).then((result) => {
+      if (result === 'refused') this.refused(peer, 'connection closed and its address refuses connections')
+      else if (result === 'unknown') this.m.hurry(peer)
+    }, () => {})
+  }
+
+  /** send updates to a few members now (leaving: they need not wait to find out) */
+  async spread (count: number): Promise<void> {
+    const targets = this.m.pick(count, (node) => !this.m.isDown(node))
+    await Promise.all(targets.map(async (peer) => await this.send(peer, { type: 'gossip', updates: this.m.piggyback(peer) })))
+  }
+
+  /** a request to `peer`, its answer decoded; undefined on any failure or after `timeout` ms */
+  async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2): Promise<MembershipMessage | undefined> {
+    const { mesh, clock, meshId } = this.init
+    const controller = new AbortController()
+    const timer = clock.after(timeout, () => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`)))
+    try {
+      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
+      this.heardFrom(peer)
+      if (answer.type === 'report' || answer.type === 'report-request') return undefined
+      if (answer.type === 'ack') this.m.receive(answer.updates, peer)
+      return answer
+    } catch {
+      this.missed(peer)
+      return undefined
+    } finally {
+      timer.cancel()
+    }
+  }
+
+  /** ping `target` and wait for its ack up to `timeout`; true when it came */
+  async ping (target: string, timeout: number): Promise<boolean> {
+    const sentAt = this.init.clock.now()
+    const answer = await this.send(target, { type: 'ping', time: sentAt, digest: this.init.digest(), updates: this.m.piggyback(target) }, timeout)
+    if (answer?.type !== 'ack') return false
+    this.init.heard?.(target, { time: answer.time, digest: answer.digest, at: this.init.clock.now(), sentAt })
+    return true
+  }
+
+  /** a ping-req's probe of `target` for another member: true when it acked in time */
+  async probeFor (target: string): Promise<boolean> {
+    if (!this.m.isMember(target) || target === this.m.self) return false
+    return await this.ping(target, this.m.config.probeTimeout * HELPER_SHARE)
+  }
+
+  private schedule (delay: number): void {
+    if (!this.running) return
+    this.timer = this.init.clock.after(delay, () => { void this.tick() })
+  }
+
+  private async tick (): Promise<void> {
+    const startedAt = this.init.clock.now()
+    const target = this.m.nextTarget()
+    if (target !== undefined && !this.inFlight.has(target)) {
+      this.inFlight.add(target)
+      try {
+        await this.probe(target)
+      } finally {
+        this.inFlight.delete(target)
+      }
+    }
+    const interval = this.m.awareness.scale(this.m.config.probeInterval)
+    this.schedule(Math.max(0, startedAt + interval - this.init.clock.now()))
+  }
+
+  /** one probe: direct, then indirect through `indirectChecks` members, then a suspicion */
+  private async probe (target: string): Promise<void> {
+    const { config, awareness, stats } = this.m
+    const { mesh } = this.init
+    stats.probes++
+    if (await this.ping(target, awareness.scale(config.probeTimeout))) {
+      awareness.apply(-1)
+      return
+    }
+    if (!this.running) return
+    // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
+    let refused = false
+    if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
+      void mesh.probe(target).then((result) => {
+        if (result !== 'refused') return
+        refused = true
+        this.refused(target, 'no answer to a probe and its address refuses connections')
+      }, () => {})
+    }
+    const helpers = this.m.pick(config.indirectChecks, (node) => node !== target && this.m.members.status(node) === 'alive')
+    stats.indirect += helpers.length
+    const wait = awareness.scale(config.probeTimeout * INDIRECT_SHARE)
+    const indirectAck = await this.indirect(target, helpers, wait)
+    if (indirectAck.acked) {
+      awareness.apply(-1)
+      return
+    }
+    // helpers that answered nothing, not even a nack: the trouble may be ours (Lifeguard)
+    awareness.apply(helpers.length > 0 ? helpers.length - indirectAck.nacks : 1)
+    stats.failed++
+    if (refused || !this.running) return
+    this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}`)
+  }
+
+  /** ping-reqs through `helpers`: done at the first ack, or when all answered, or after `wait` ms */
+  private async indirect (target: string, helpers: string[], wait: number): Promise<{ acked: boolean, nacks: number }> {
+    if (helpers.length === 0) return { acked: false, nacks: 0 }
+    let nacks = 0
+    let pending = helpers.length
+    return await new Promise((resolve) => {
+      let done = false
+      const finish = (acked: boolean): void => { if (!done) { done = true; resolve({ acked, nacks }) } }
+      for (const helper of helpers) {
+        void this.send(helper, { type: 'ping-req', target: target as PeerIdString, updates: this.m.piggyback(helper) }, wait).then((answer) => {
+          if (answer?.type === 'ack') finish(true)
+          if (answer?.type === 'nack') nacks++
+          if (--pending === 0) finish(false)
+        })
+      }
+    })
+  }
+
+  private refused (peer: string, reason: string): void {
+    if (!this.running || this.m.isDown(peer)) return
+    this.m.stats.refused++
+    this.m.members.declareDead(peer, reason)
+  }
+}

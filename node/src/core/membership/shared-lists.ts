@@ -1,0 +1,71 @@
+/**
+ * Sorted lists of peer ids (the members, the live set) that every node of
+ * one process derives alike: each is interned by its content, so the
+ * simulator's thousands of nodes that agree hold one copy, and a list keeps
+ * its identity until its content changes (callers key caches by it).
+ */
+import type { State } from '@minga/protocol'
+
+const MAX_INTERNED = 64
+
+/** one interned list per content, the most recently used kept */
+const interned = new Map<string, readonly string[]>()
+const hashes = new WeakMap<readonly string[], string>()
+
+/** the list with these ids: an existing one with the same content, or this one */
+export function internList (ids: readonly string[]): readonly string[] {
+  const hash = listHash(ids)
+  const key = `${ids.length}:${hash}`
+  const known = interned.get(key)
+  if (known !== undefined && sameList(known, ids)) {
+    interned.delete(key)
+    interned.set(key, known)
+    return known
+  }
+  const list = Object.freeze(ids.slice())
+  hashes.set(list, hash)
+  interned.set(key, list)
+  if (interned.size > MAX_INTERNED) interned.delete(interned.keys().next().value as string)
+  return list
+}
+
+/** the hash of an interned list (computed again for any other) */
+export function hashOfList (ids: readonly string[]): string {
+  return hashes.get(ids) ?? listHash(ids)
+}
+
+const memberLists = new WeakMap<State, { key: string, list: readonly string[] }>()
+
+/** the admitted members that were not removed, sorted by peer id; the same array until they change */
+export function memberList (state: State): readonly string[] {
+  const key = `${state.memberCount}/${state.revocations}`
+  const cached = memberLists.get(state)
+  if (cached?.key === key) return cached.list
+  const ids: string[] = []
+  for (const peer of state.memberIds()) if (state.revoked(peer) === undefined) ids.push(peer)
+  ids.sort()
+  const list = internList(ids)
+  memberLists.set(state, { key, list })
+  return list
+}
+
+/** an FNV-1a hash of the ids, for interning and for cache keys */
+export function listHash (ids: readonly string[]): string {
+  let a = 0x811c9dc5
+  let b = 0x050c5d1f
+  for (const id of ids) {
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i)
+      a = Math.imul(a ^ c, 0x01000193)
+      b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15)
+    }
+    a = Math.imul(a ^ 0x2c, 0x01000193)
+  }
+  return `${(a >>> 0).toString(36)}${(b >>> 0).toString(36)}`
+}
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

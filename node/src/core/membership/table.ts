@@ -1,0 +1,94 @@
+/**
+ * The member table: per member, its status at an incarnation and the newest
+ * alive proof held, as immutable rows. Its digest is order-independent (the
+ * XOR of one hash per row), so two tables compare in O(1): push-pull sends
+ * the table only when the digests differ. Rows live in a `RowStore`: a Map
+ * here, a store whose chunks are shared between nodes that agree in the
+ * simulator (structural sharing: 10,000 tables of 10,000 rows fit).
+ */
+import type { AliveUpdate, MemberRow, MemberStatus } from '@minga/protocol'
+
+export interface Member {
+  readonly node: string
+  readonly status: MemberStatus
+  readonly inc: number
+  /** the newest alive update verified for it; absent while only assumed alive */
+  readonly alive?: AliveUpdate
+}
+
+/** what a table keeps its rows in: `Map` satisfies it */
+export interface RowStore<V> {
+  get (key: string): V | undefined
+  set (key: string, value: V): unknown
+  delete (key: string): boolean
+  readonly size: number
+  values (): Iterable<V>
+}
+
+export class MemberTable {
+  private lo = 0
+  private hi = 0
+
+  constructor (private readonly rows: RowStore<Member> = new Map()) {}
+
+  get (node: string): Member | undefined {
+    return this.rows.get(node)
+  }
+
+  get size (): number {
+    return this.rows.size
+  }
+
+  set (row: Member): void {
+    const previous = this.rows.get(row.node)
+    if (previous !== undefined) this.toggle(previous)
+    this.rows.set(row.node, row)
+    this.toggle(row)
+  }
+
+  delete (node: string): void {
+    const previous = this.rows.get(node)
+    if (previous === undefined) return
+    this.toggle(previous)
+    this.rows.delete(node)
+  }
+
+  values (): Iterable<Member> {
+    return this.rows.values()
+  }
+
+  /** equal tables give equal digests, whatever order their rows came in */
+  digest (): string {
+    return `${this.rows.size}-${(this.hi >>> 0).toString(16).padStart(8, '0')}${(this.lo >>> 0).toString(16).padStart(8, '0')}`
+  }
+
+  /** the rows as push-pull sends them */
+  export (): MemberRow[] {
+    const out: MemberRow[] = []
+    for (const m of this.rows.values()) {
+      const row: MemberRow = { node: m.node as MemberRow['node'], status: m.status, inc: m.inc }
+      if (m.alive !== undefined) row.alive = { inc: m.alive.inc, boot: m.alive.boot, sig: m.alive.sig }
+      out.push(row)
+    }
+    return out
+  }
+
+  private toggle (row: Member): void {
+    const [lo, hi] = rowHash(row)
+    this.lo ^= lo
+    this.hi ^= hi
+  }
+}
+
+/** two independent 32-bit FNV-1a hashes of what a row says (not how it was learnt) */
+export function rowHash (row: Member): [number, number] {
+  const text = `${row.node}|${row.status}|${row.inc}|${row.alive?.boot ?? ''}`
+  let a = 0x811c9dc5
+  let b = 0x050c5d1f
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15)
+  }
+  return [a >>> 0, b >>> 0]
+}

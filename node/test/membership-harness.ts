@@ -1,0 +1,286 @@
+/**
+ * A cluster of Membership instances on a virtual clock and a modelled
+ * network, for the protocol's tests: per-link latency, loss (as TCP sees
+ * it: a lost segment costs a retransmission timeout, or, with `drop`, the
+ * message never arrives), partitions, links cut one by one, slow and
+ * stalled nodes, processes killed (their host refuses connections) and
+ * hosts that vanish (nothing answers). Real identities and signatures.
+ */
+import { identityFromName, type Identity, type MemberStatus } from '@minga/protocol'
+import { Membership, NodeClock, VirtualClock, type MembershipConfig, type MembershipMesh, type PeerListener, type ProbeResult, type RequestHandler } from '../src/core/index.js'
+import { advance, until } from './virtual-clock.js'
+
+export interface NetOptions {
+  /** one-way latency of every link, ms */
+  latency?: number
+  /** probability that one transmission is lost */
+  loss?: number
+  /** a lost transmission: retransmitted after `rto` (TCP), or gone */
+  lossMode?: 'retransmit' | 'drop'
+  rto?: number
+  /** after this a silent peer's connection is seen to close (keep-alive), ms */
+  silentDisconnect?: number
+  seed?: number
+  config?: Partial<MembershipConfig>
+}
+
+export interface StatusEvent { at: number, observer: string, subject: string, status: MemberStatus, reason: string }
+
+export class RequestError extends Error {
+  constructor (message: string, readonly code: 'refused' | 'aborted' | 'unsupported') {
+    super(message)
+    this.name = 'RequestError'
+  }
+}
+
+export class Host {
+  membership?: Membership
+  /** the process runs */
+  up = true
+  /** the host answers at all (a killed process's host still refuses connections) */
+  hostUp = true
+  group = 0
+  /** extra one-way delay of everything this node sends or receives, ms */
+  slowness = 0
+  readonly clock: NodeClock
+  readonly mesh: HarnessMesh
+  boots = 0
+
+  constructor (readonly cluster: SwimCluster, readonly index: number, readonly identity: Identity) {
+    this.clock = new NodeClock(cluster.clock)
+    this.mesh = new HarnessMesh(this)
+  }
+
+  get id (): string {
+    return this.identity.peerId
+  }
+
+  get m (): Membership {
+    if (this.membership === undefined) throw new Error(`node ${this.index} is not running`)
+    return this.membership
+  }
+}
+
+export class SwimCluster {
+  readonly clock = new VirtualClock(1_800_000_000_000)
+  readonly hosts: Host[] = []
+  readonly ids: readonly string[]
+  readonly events: StatusEvent[] = []
+  readonly cuts = new Set<string>()
+  /** messages that crossed the network, and their bytes */
+  readonly traffic = { messages: 0, bytes: 0 }
+  private seed: number
+
+  private constructor (identities: Identity[], readonly options: NetOptions) {
+    this.seed = options.seed ?? 1
+    identities.forEach((identity, i) => this.hosts.push(new Host(this, i, identity)))
+    this.ids = identities.map(i => i.peerId).sort()
+  }
+
+  static async start (n: number, options: NetOptions = {}): Promise<SwimCluster> {
+    const seed = options.seed ?? 1
+    // identities from the seed: one seed, one run
+    const identities = await Promise.all(Array.from({ length: n }, async (_, i) => await identityFromName(`swim-test/${seed}/${i}`)))
+    const cluster = new SwimCluster(identities, options)
+    for (const host of cluster.hosts) cluster.boot(host)
+    return cluster
+  }
+
+  /** a new process on the host (a restart, or the first start) */
+  boot (host: Host, config: Partial<MembershipConfig> = {}): Membership {
+    host.membership?.stop()
+    host.up = true
+    host.hostUp = true
+    host.boots++
+    const random = prng(this.seed * 7919 + host.index * 104_729 + host.boots)
+    const membership = new Membership({
+      identity: host.identity,
+      meshId: 'swim-test',
+      mesh: host.mesh,
+      clock: host.clock,
+      random,
+      members: () => this.ids,
+      digest: () => 'd',
+      config: { ...this.options.config, ...config },
+      onStatus: (peer, status, reason) => this.events.push({ at: this.clock.now(), observer: host.id, subject: peer, status, reason })
+    })
+    host.membership = membership
+    membership.start()
+    for (const other of this.hosts) if (other !== host && this.reachable(host, other)) other.mesh.emit('connect', host.id)
+    return membership
+  }
+
+  host (id: string): Host {
+    return this.hosts.find(h => h.id === id)!
+  }
+
+  running (): Host[] {
+    return this.hosts.filter(h => h.up)
+  }
+
+  /** kill -9: the process is gone, its host refuses connections; its peers see the connections close */
+  kill (host: Host): void {
+    host.membership?.stop()
+    host.membership = undefined
+    host.up = false
+    this.clock.after(5, () => { for (const other of this.running()) if (other.group === host.group) other.mesh.emit('disconnect', host.id) })
+  }
+
+  /** the host loses power or network: nothing answers, and connections close only after the keep-alive */
+  vanish (host: Host): void {
+    host.membership?.stop()
+    host.membership = undefined
+    host.up = false
+    host.hostUp = false
+    this.clock.after(this.options.silentDisconnect ?? 15_000, () => { for (const other of this.running()) other.mesh.emit('disconnect', host.id) })
+  }
+
+  partition (...groups: Host[][]): void {
+    groups.forEach((group, g) => { for (const host of group) host.group = g })
+  }
+
+  heal (): void {
+    for (const host of this.hosts) host.group = 0
+    for (const a of this.running()) for (const b of this.running()) if (a !== b) a.mesh.emit('connect', b.id)
+  }
+
+  /** messages between `a` and `b` are lost (both ways) */
+  cut (a: Host, b: Host): void {
+    this.cuts.add(`${a.index}/${b.index}`)
+    this.cuts.add(`${b.index}/${a.index}`)
+  }
+
+  reachable (a: Host, b: Host): boolean {
+    return a.hostUp && b.hostUp && a.group === b.group && !this.cuts.has(`${a.index}/${b.index}`)
+  }
+
+  /** the status `observer` gives `subject` */
+  status (observer: Host, subject: Host): MemberStatus {
+    return observer.m.status(subject.id)
+  }
+
+  /** every running node (but `subject`) sees `subject` as `status` */
+  agree (subject: Host, status: MemberStatus | MemberStatus[]): boolean {
+    const wanted = Array.isArray(status) ? status : [status]
+    return this.running().every(h => h === subject || wanted.includes(h.m.status(subject.id)))
+  }
+
+  /** status events about `subject`, as `status`, from running observers */
+  eventsAbout (subject: Host, status?: MemberStatus): StatusEvent[] {
+    return this.events.filter(e => e.subject === subject.id && (status === undefined || e.status === status))
+  }
+
+  /** one-way delay of a message from `a` to `b`, or undefined when it is lost for good */
+  delay (a: Host, b: Host, random: () => number): number | undefined {
+    const { latency = 5, loss = 0, lossMode = 'retransmit', rto = 200 } = this.options
+    let delay = latency + a.slowness + b.slowness
+    let backoff = rto
+    while (loss > 0 && random() < loss) {
+      if (lossMode === 'drop') return undefined
+      delay += backoff
+      backoff *= 2
+    }
+    return delay
+  }
+
+  readonly random = prng(99)
+
+  /** run `ms` of virtual time */
+  async advance (ms: number): Promise<void> {
+    await advance(this.clock, ms)
+  }
+
+  /** run until `done()` holds; the virtual ms it took */
+  async until (done: () => boolean, limit: number, what?: string): Promise<number> {
+    return await until(this.clock, done, limit, what)
+  }
+}
+
+export class HarnessMesh implements MembershipMesh {
+  private readonly handlers = new Map<string, RequestHandler>()
+  private readonly listeners = new Set<PeerListener>()
+
+  constructor (private readonly host: Host) {}
+
+  emit (type: 'connect' | 'disconnect', peer: string): void {
+    this.host.clock.io(() => { if (this.host.up) for (const listener of [...this.listeners]) listener({ type, peer }) })
+  }
+
+  handle (protocol: string, handler: RequestHandler): void {
+    this.handlers.set(protocol, handler)
+  }
+
+  onPeer (listener: PeerListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  connections (): string[] {
+    const cluster = this.host.cluster
+    return cluster.running().filter(h => h !== this.host && cluster.reachable(this.host, h)).map(h => h.id)
+  }
+
+  async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const cluster = this.host.cluster
+    const from = this.host
+    const to = cluster.host(peer)
+    const { clock } = cluster
+    return await new Promise<Uint8Array>((resolve, reject) => {
+      let settled = false
+      const finish = (err: Error | undefined, value?: Uint8Array): void => {
+        if (settled) return
+        settled = true
+        options.signal?.removeEventListener('abort', onAbort)
+        if (err !== undefined) reject(err)
+        else resolve(value!)
+      }
+      const onAbort = (): void => finish(new RequestError('Aborted', 'aborted'))
+      if (options.signal?.aborted === true) { onAbort(); return }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      cluster.traffic.messages++
+      cluster.traffic.bytes += data.length
+      const there = cluster.delay(from, to, cluster.random)
+      if (there === undefined || !cluster.reachable(from, to)) return
+      clock.after(there, () => {
+        if (!cluster.reachable(from, to)) return
+        if (!to.up) { clock.after(there, () => from.clock.io(() => finish(new RequestError(`Connection to ${peer} refused`, 'refused')))); return }
+        const handler = to.mesh.handlers.get(protocol)
+        if (handler === undefined) { from.clock.io(() => finish(new RequestError(`${peer} does not speak ${protocol}`, 'unsupported'))); return }
+        const boot = to.boots
+        to.clock.io(() => {
+          handler(data, from.id).then((answer) => {
+            if (!to.up || to.boots !== boot) return
+            cluster.traffic.messages++
+            cluster.traffic.bytes += answer.length
+            const back = cluster.delay(to, from, cluster.random)
+            if (back === undefined) return
+            clock.after(back, () => { if (cluster.reachable(from, to)) from.clock.io(() => finish(undefined, answer)) })
+          }, (err: Error) => {
+            clock.after(cluster.options.latency ?? 5, () => from.clock.io(() => finish(err)))
+          })
+        })
+      })
+    })
+  }
+
+  readonly probe = async (peer: string): Promise<ProbeResult> => {
+    const cluster = this.host.cluster
+    const to = cluster.host(peer)
+    const latency = cluster.options.latency ?? 5
+    const result: ProbeResult = !cluster.reachable(this.host, to) ? 'unknown' : to.up ? 'up' : 'refused'
+    await cluster.clock.sleep(result === 'unknown' ? 1000 : 2 * latency)
+    return result
+  }
+}
+
+/** a small seeded PRNG (mulberry32) */
+export function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

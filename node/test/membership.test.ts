@@ -1,0 +1,109 @@
+/**
+ * SWIM on a virtual clock: probes and acks, kill -9 (a refused dial), a
+ * host that vanishes (suspicion, then death), indirect probes around a
+ * broken link, leaving, and a partition that heals.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { SwimCluster } from './membership-harness.js'
+
+test('a quiet mesh: every member probes every other, nobody is suspected, everyone is live and confirmed', async () => {
+  const mesh = await SwimCluster.start(8)
+  await mesh.advance(60_000)
+  for (const host of mesh.hosts) {
+    assert.equal([...host.m.live()], mesh.ids, 'live: everyone')
+    assert.is(host.m.confirmed(), 8)
+    // one probe per period, each member once per round of 7
+    const periods = 60_000 / host.m.config.probeInterval
+    assert.ok(host.m.stats.probes >= periods - 2 && host.m.stats.probes <= periods + 1, `probes: ${host.m.stats.probes}`)
+    assert.is(host.m.stats.failed, 0)
+  }
+  assert.equal(mesh.events.filter(e => e.status !== 'alive'), [], 'no suspicion, no death')
+})
+
+test('kill -9: the host refuses connections, and every member declares the node dead within a second', async () => {
+  const mesh = await SwimCluster.start(10)
+  await mesh.advance(10_000)
+  const victim = mesh.hosts[3]
+  mesh.kill(victim)
+  const took = await mesh.until(() => mesh.agree(victim, 'dead'), 5000, 'everyone declares the killed node dead')
+  assert.ok(took < 1000, `took ${took} ms`)
+  const reasons = new Set(mesh.eventsAbout(victim, 'dead').map(e => e.reason))
+  assert.ok(reasons.has('connection closed and its address refuses connections'), [...reasons].join('; '))
+  assert.equal(mesh.eventsAbout(victim, 'suspect'), [], 'no suspicion on the way: the refusal is proof')
+})
+
+test('a host that vanishes without a word: suspect first, dead after the suspicion, everywhere, within 6 s at 20 nodes', async () => {
+  const mesh = await SwimCluster.start(20, { latency: 20 })
+  await mesh.advance(20_000)
+  const victim = mesh.hosts[7]
+  mesh.vanish(victim)
+  const took = await mesh.until(() => mesh.agree(victim, 'dead'), 30_000, 'everyone declares the vanished node dead')
+  assert.ok(took < 6000, `took ${took} ms`)
+  assert.ok(mesh.eventsAbout(victim, 'suspect').length > 0, 'it was suspect first')
+  const first = mesh.eventsAbout(victim, 'dead')[0]
+  assert.match(first.reason, /without refuting it|declared dead by/)
+})
+
+test('a broken link is probed around: indirect probes answer for the target, and nobody is suspected', async () => {
+  const mesh = await SwimCluster.start(6)
+  const [a, b] = mesh.hosts
+  mesh.cut(a, b)
+  await mesh.advance(60_000)
+  assert.ok(a.m.stats.indirect > 0, 'a probed b indirectly')
+  assert.is(a.m.status(b.id), 'alive')
+  assert.is(b.m.status(a.id), 'alive')
+  assert.equal(mesh.events.filter(e => e.status !== 'alive'), [])
+})
+
+test('a node that leaves is seen to leave at once, not after a timeout', async () => {
+  const mesh = await SwimCluster.start(8)
+  await mesh.advance(5000)
+  const leaver = mesh.hosts[2]
+  let left = false
+  void leaver.m.leave().then(() => { left = true })
+  await mesh.until(() => left, 5000, 'the leaver told a few members')
+  leaver.up = false
+  leaver.membership = undefined
+  // a member that probes it in between finds its address refusing connections: dead, as good as left
+  const took = await mesh.until(() => mesh.agree(leaver, ['left', 'dead']), 5000, 'everyone sees it gone')
+  assert.ok(took < 1500, `took ${took} ms`)
+  assert.equal(mesh.eventsAbout(leaver, 'suspect'), [])
+})
+
+test('a partition: the minority counts the majority out fast (singletons), each side declares the other dead, and after the heal everyone is alive again', async () => {
+  const mesh = await SwimCluster.start(7)
+  await mesh.advance(10_000)
+  const minority = mesh.hosts.slice(0, 2)
+  const majority = mesh.hosts.slice(2)
+  mesh.partition(minority, majority)
+  // the minority must give its singletons up well within the singleton fence (15 s after the majority declares it dead)
+  const start = mesh.clock.now()
+  let lost: number | undefined
+  let declared: number | undefined
+  await mesh.until(() => {
+    if (lost === undefined && minority.every(h => h.m.confirmed() * 2 <= 7)) lost = mesh.clock.now() - start
+    if (declared === undefined && majority.every(h => minority.every(x => h.m.status(x.id) === 'dead'))) declared = mesh.clock.now() - start
+    return lost !== undefined && declared !== undefined
+  }, 60_000, 'the minority loses the majority and the majority declares it dead')
+  assert.ok(lost! < 6000, `the minority lost the majority after ${lost} ms`)
+  assert.ok(declared! < 8000, `the majority declared the minority dead after ${declared} ms`)
+  assert.ok(majority.every(h => h.m.confirmed() * 2 > 7), 'the majority keeps its majority')
+  mesh.heal()
+  await mesh.until(() => mesh.hosts.every(h => mesh.hosts.every(x => h.m.status(x.id) === 'alive')), 120_000, 'everyone is alive again after the heal')
+})
+
+test('a restarted node comes back with a new incarnation and is alive again everywhere', async () => {
+  const mesh = await SwimCluster.start(6)
+  await mesh.advance(5000)
+  const node = mesh.hosts[4]
+  mesh.kill(node)
+  await mesh.until(() => mesh.agree(node, 'dead'), 5000, 'dead')
+  await mesh.advance(3000)
+  const before = mesh.hosts[0].m.table.get(node.id)!.inc
+  mesh.boot(node)
+  await mesh.until(() => mesh.agree(node, 'alive'), 10_000, 'alive again')
+  assert.ok(mesh.hosts[0].m.table.get(node.id)!.inc > before)
+})
+
+test.run()
