@@ -65,4 +65,22 @@ test('the route view: healthy replicas here and on peers, with addresses of loca
   }
 })
 
+test('the route view on a node concerned with none of a service (it hears no replica records): the assigned live node is offered, and the node itself serves only healthy replicas', async () => {
+  const mesh = await TestCluster.start(['acme', 'acme', 'riverside'])
+  try {
+    await mesh.settled()
+    const [a] = mesh.nodes
+    await a.core.operations.deploy(spec('name: db\nreplicas: 1\nports: ["5432:5432"]\n', 'acme'))
+    const holder = await waitFor(() => mesh.nodes.find(n => n.core.routes.local('acme/db').length === 1), 'db runs healthy somewhere')
+    const others = mesh.nodes.filter(n => n !== holder)
+    for (const other of others) {
+      const seen = await waitFor(() => other.core.routes.healthy('acme/db').length === 1 ? other.core.routes.healthy('acme/db') : undefined, 'a node that does not run db still finds it')
+      assert.equal(seen.map(r => r.node), [holder.identity.peerId])
+      assert.equal(other.core.routes.local('acme/db'), [], 'it has no copy of its own to offer')
+    }
+  } finally {
+    await mesh.stop()
+  }
+})
+
 test.run()
