@@ -26,6 +26,10 @@ export class SniffError extends MingaError {
     super(message)
   }
 }
+/** a commit of a git source that fails its checks (a bad file, a signature missing): it is not applied */
+export class SourceCheckError extends MingaError {}
+/** git could not fetch or read a source (the next poll retries) */
+export class SourceFetchError extends MingaError {}
 /** what was asked needs something this node cannot reach or does not have now, e.g. the node that runs a service, or restic (503) */
 export class UnavailableError extends MingaError {}
 /** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */

@@ -24,6 +24,8 @@ export { parseHttpAddress, DEFAULT_HTTP_ADDRESS, type HttpAddress } from './daem
 export { formatBytes, parseSize } from './backup/units.js'
 export { decodeRecoveryKey } from '@minga/protocol'
 export type { DaemonOptions as NodeOptions, JoinOptions }
+export type { FolderLoader } from './gitops/git-reader.js'
+export type { LoadedChangeSet } from './core/gitops/reader.js'
 
 /** the node of one data dir, run in this process */
 export interface NodeProcess {

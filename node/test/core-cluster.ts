@@ -7,7 +7,7 @@
 import {
   generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
-import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type Timing } from '../src/core/index.js'
+import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type SourceReader, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
 export { LocalMesh, LocalNet } from './local-mesh.js'
@@ -67,6 +67,8 @@ export interface NodeOptions {
   runtime?: RecordingRuntime
   /** this node's clock runs this many ms ahead of the others (negative: behind) */
   clockOffsetMs?: number
+  /** reads git sources: this node may watch its organization's */
+  sources?: SourceReader
   /** more of the core's init (a volume backend, a recovery key), or what makes it from the node's identity and clock */
   core?: Partial<NodeCoreInit> | ((identity: Identity, clock: Clock) => Partial<NodeCoreInit>)
 }
@@ -157,6 +159,7 @@ export class TestCluster {
       acceptOrgs: options.acceptOrgs,
       shareForOthers: options.shareForOthers,
       timing: options.timing,
+      sources: options.sources,
       membership: options.membership,
       ...(typeof options.core === 'function' ? options.core(identity, clock) : options.core)
     })

@@ -27,6 +27,9 @@ test('a published port or a host name belongs to one service of the mesh: a depl
     assert.match(host?.message ?? '', 'riverside/site wants host web.example.org, which acme/web already has on this mesh; choose another host name')
     const shared = await riverside.deploy(spec('name: squat\nports: ["80:80"]\n', 'riverside')).then(() => undefined, (err: Error) => err)
     assert.match(shared?.message ?? '', 'riverside/squat wants port 80/tcp (the shared web port), which acme/web already has')
+    // a change set (minga apply, a git source) is held to the same rule
+    const applied = await riverside.apply({ specs: spec('name: api\nports: ["8080:3000"]\n', 'riverside') }, { dryRun: false }).then(() => undefined, (err: Error) => err)
+    assert.is(applied?.message, 'riverside/api wants port 8080/tcp, which acme/web already has on this mesh; choose another port, or remove acme/web first')
     assert.is(mesh.nodes[1].state.digest(), digest, 'nothing was written')
     // the holder redeploys and scales freely; a mode-host port or another address is another port
     await acme.deploy(spec('name: web\nreplicas: 3\nports: ["8080:80"]\nhttp: { host: web.example.org, port: 80 }\n', 'acme'))

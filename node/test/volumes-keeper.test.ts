@@ -245,4 +245,19 @@ test('the repository password is sealed like a secret: to the nodes that may run
   await stopAll(cluster, nodes)
 })
 
+test('a node that starts with services already deployed (its volumes backend new, or the deploy made while it was down) creates their backup passwords without waiting for a change', async () => {
+  const cluster = await TestCluster.start(['acme', 'acme', 'riverside'])
+  await cluster.settled()
+  const [a] = cluster.nodes
+  const spec = db()
+  await a.state.write(a.identity, keys.service(spec.org, spec.name), { spec, created: a.state.clock.tick() })
+  await waitFor(() => cluster.nodes.every(n => n.state.value(keys.service('acme', 'db')) !== undefined), 'every node holds the service')
+  const repositories = new ModelRepositories({ place: () => [cluster.nodes[2].identity.peerId], alive: () => true })
+  const acme = cluster.nodes.filter(n => n.org === 'acme').map(n => n.identity.peerId).sort()
+  const keepers = cluster.nodes.map(node => keeperOn(node, { backend: new ModelBackend({ node: node.identity.peerId, clock: node.core.clock, repositories }), lineage: new MemoryLineage(), readers: () => acme }))
+  await waitFor(() => keepers[0].repositories.ref('acme', 'db'), 'the first live node of acme created the password, and a can open it')
+  for (const keeper of keepers) keeper.stop()
+  await cluster.stop()
+})
+
 test.run()

@@ -9,7 +9,7 @@
  * only when nothing that can arrive later would make it valid.
  *
  * The rules, by key:
- * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`: nodes of <org>; once <org>'s removal
+ * - `service/<org>/*`, `secret/<org>/*`, `config/<org>/*`, `source/<org>/*`, `source-status/<org>/*`: nodes of <org>; once <org>'s removal
  *   has passed, anyone may delete them (that is how the removal takes effect)
  * - `backup/<org>/*`, `prune/<org>/*`: nodes of <org>; `snapshot/<org>/<service>/<volume>/<peer>`:
  *   <peer> itself (it took the snapshot, whatever its org), deleted by it or by nodes of <org>
@@ -113,6 +113,8 @@ export function authorize (entry: Entry, view: AuthView): Verdict {
     case 'service':
     case 'secret':
     case 'config':
+    case 'source':
+    case 'source-status':
       if (authorOrg === key.org) return OK
       if (entry.tombstone !== true) return reject('wrong-org', `only members of ${key.org} write ${key.kind} entries of ${key.org}`)
       return removalOf(view, key.org) !== undefined ? OK : wait('wrong-org', `only members of ${key.org} delete its ${key.kind}s, until the mesh removes ${key.org}`)

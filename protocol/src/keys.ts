@@ -25,6 +25,8 @@ export type Key =
   | { kind: 'config', org: string, service: string, digest: string }
   | { kind: 'proposal', id: string }
   | { kind: 'vote', id: string, org: string }
+  | { kind: 'source', org: string, name: string }
+  | { kind: 'source-status', org: string, name: string }
   | { kind: 'backup', org: string, service: string }
   | { kind: 'snapshot', org: string, service: string, volume: string, peer: string }
   | { kind: 'prune', org: string, service: string }
@@ -57,6 +59,10 @@ export const keys = {
   config: (org: string, service: string, digest: string) => typed<'config'>(`config/${org}/${service}/${digest}`),
   proposal: (id: string) => typed<'proposal'>(`proposal/${id}`),
   vote: (id: string, org: string) => typed<'vote'>(`vote/${id}/${org}`),
+  /** a git repository an organization's desired state follows (`minga apply --git URL --watch`) */
+  source: (org: string, name: string) => typed<'source'>(`source/${org}/${name}`),
+  /** what the node watching a source last applied or refused */
+  sourceStatus: (org: string, name: string) => typed<'source-status'>(`source-status/${org}/${name}`),
   /** a service's backup repository: its password, sealed like a secret (backup-records.ts) */
   backup: (org: string, service: string) => typed<'backup'>(`backup/${org}/${service}`),
   /** the latest snapshot of a volume that node <peer> took or chose */
@@ -90,6 +96,8 @@ export function parseKey (key: string): Key | undefined {
     case 'invite':
       return parts.length === 2 && INVITE_ID_PATTERN.test(a) ? { kind, id: a } : undefined
     case 'service':
+    case 'source':
+    case 'source-status':
       return parts.length === 3 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) ? { kind, org: a, name: b } : undefined
     case 'secret':
       return parts.length === 4 && NAME_PATTERN.test(a) && NAME_PATTERN.test(b) && SECRET_NAME_PATTERN.test(c) ? { kind, org: a, service: b, name: c } : undefined

@@ -14,6 +14,7 @@ import { isPeerIdString, type PeerIdString } from './identity.js'
 import { NAME_PATTERN, type Key, type KeyKind, type RecordKey } from './keys.js'
 import { checkServiceSpec } from './spec-parse.js'
 import type { ServiceRecord } from './spec.js'
+import { serviceSourceProblem, sourceProblem, sourceStatusProblem, type SourceRecord, type SourceStatusRecord } from './source.js'
 import { backupRecordProblem, type BackupRecord, type PruneRecord, type SnapshotRecord } from './backup-records.js'
 
 export type MeshRecord = { id: string, root: string, created: number }
@@ -91,6 +92,8 @@ export type RecordOf = {
   config: ConfigChunkRecord
   proposal: ProposalRecord
   vote: VoteRecord
+  source: SourceRecord
+  'source-status': SourceStatusRecord
   backup: BackupRecord
   snapshot: SnapshotRecord
   prune: PruneRecord
@@ -144,6 +147,8 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   config: (v, k) => fields(v, ['data']) ?? checkConfigChunk(v.data, k.digest),
   proposal: (v) => fields(v, ['action', 'org', 'reason', 'electorate', 'opened']) ?? checkProposal(v),
   vote: (v) => fields(v, ['approve']) ?? (v.approve === true ? undefined : 'vote.approve must be true (not approving is not voting)'),
+  source: (v) => fields(v, ['url', 'ref', 'path', 'interval', 'prune'], ['signers']) ?? sourceProblem(v),
+  'source-status': (v) => fields(v, ['node'], ['commit', 'applied', 'rejected', 'error', 'of']) ?? sourceStatusProblem(v),
   backup: (v, k) => backupRecordProblem(k, v),
   snapshot: (v, k) => backupRecordProblem(k, v),
   prune: (v, k) => backupRecordProblem(k, v)
@@ -192,9 +197,13 @@ function checkInvite (v: Record<string, unknown>): string | undefined {
 }
 
 function checkService (record: Record<string, unknown>, key: Extract<Key, { kind: 'service' }>): string | undefined {
-  const problem = fields(record, ['spec', 'created'])
+  const problem = fields(record, ['spec', 'created'], ['source'])
   if (problem !== undefined) return problem
   if (!isHlc(record.created)) return 'service created must be a clock stamp'
+  if (record.source !== undefined) {
+    const bad = serviceSourceProblem(record.source)
+    if (bad !== undefined) return bad
+  }
   try {
     const spec = checkServiceSpec(record.spec)
     if (spec.org !== key.org || spec.name !== key.name) return `spec names ${spec.org}/${spec.name} but the key is service/${key.org}/${key.name}`

@@ -27,7 +27,7 @@
  */
 import { canonicalJson } from './canonical.js'
 import { InvalidSpecError } from './errors.js'
-import { SPEC_DEFAULTS, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
+import { SPEC_DEFAULTS, type ConfigFileSpec, type PortSpec, type SecretFileSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
 import {
   Problems, RULES, SPEC_FIELDS, SPEC_LIMITS, at, describe, checkAllowOrgs, checkCombined, checkCommand,
   checkFields, checkImage, checkName, checkPortsUnique, isPlainObject, isWhole
@@ -36,6 +36,7 @@ import { checkMountPathsUnique } from './spec-check-container.js'
 import { normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser } from './spec-parse-container.js'
 import { isHostModePort, normalizeExpose, normalizeHttp } from './spec-routes.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
+import { normalizeConfigFile, type ConfigReader } from './spec-configs.js'
 import { normalizeCommand, normalizeEnv, normalizeHealth, normalizeList, normalizePort, normalizeResources, normalizeVolume } from './spec-parse-fields.js'
 
 export { checkServiceSpec } from './spec-check.js'
@@ -45,12 +46,15 @@ export { projectConflict } from './spec-check-container.js'
 export { splitWords, type Words } from './spec-words.js'
 export { parseCpu, parseMemory } from './spec-units.js'
 export { SPEC_FILE_LIMITS, duplicateKeys, yamlLimitProblem } from './spec-yaml.js'
+export { configChunks, type ConfigReader } from './spec-configs.js'
 
 export interface ParseSpecOptions {
   /** names the file in error messages, e.g. `web.yaml` */
   source?: string
   /** the organization of services that do not name one */
   org?: string
+  /** reads the files that `configs:` name; without it a spec file cannot carry config files */
+  readConfig?: ConfigReader
 }
 
 const SPEC_FIELD_SET = new Set<string>(SPEC_FIELDS)
@@ -64,6 +68,7 @@ interface ContainerExtras {
   excludedLabels?: Record<string, string[]>
   tmpfs?: TmpfsSpec[]
   secretFiles?: SecretFileSpec[]
+  configs?: ConfigFileSpec[]
 }
 
 /**
@@ -78,16 +83,16 @@ export function parseServiceSpec (text: string, options: ParseSpecOptions = {}):
   const yaml = readSpecYaml(text)
   if (Array.isArray(yaml)) return fail(yaml)
   const problems = new Problems()
-  const specs = normalizeFile(yaml.value, yaml.texts, options.org, problems)
+  const specs = normalizeFile(yaml.value, yaml.texts, options, problems)
   if (problems.size > 0) fail(problems.list)
   return specs
 }
 
 interface Item { raw: unknown, texts: Texts, path: string, nameFromKey?: string }
 
-function normalizeFile (root: unknown, texts: Texts, defaultOrg: string | undefined, problems: Problems): ServiceSpec[] {
+function normalizeFile (root: unknown, texts: Texts, options: ParseSpecOptions, problems: Problems): ServiceSpec[] {
   let items: Item[]
-  let fileOrg: unknown = defaultOrg
+  let fileOrg: unknown = options.org
   if (root === null || root === undefined) {
     problems.add('', 'the file is empty: write a service (name:, image:, …), a services: mapping, or a list of services')
     return []
@@ -121,7 +126,7 @@ function normalizeFile (root: unknown, texts: Texts, defaultOrg: string | undefi
   const specs: ServiceSpec[] = []
   const seen = new Map<string, string>()
   for (const item of items) {
-    const spec = normalizeService(item, fileOrg, problems)
+    const spec = normalizeService(item, fileOrg, options.readConfig, problems)
     if (spec === undefined) continue
     const id = `${spec.org}/${spec.name}`
     const first = seen.get(id)
@@ -132,7 +137,7 @@ function normalizeFile (root: unknown, texts: Texts, defaultOrg: string | undefi
   return specs
 }
 
-function normalizeService (item: Item, defaultOrg: unknown, problems: Problems): ServiceSpec | undefined {
+function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigReader | undefined, problems: Problems): ServiceSpec | undefined {
   const { raw, texts, path } = item
   if (!isPlainObject(raw)) {
     problems.bad(path, 'must be a mapping of service fields (name, image, …)', raw)
@@ -198,7 +203,7 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
 
   const volumeTexts = child(texts, 'volumes')
   const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, (item, where, p, i) => normalizeVolume(item, child(volumeTexts, i), where, p), () => {})
-  const extra = normalizeContainerFields(get, texts, path, resources, problems)
+  const extra = normalizeContainerFields(get, texts, path, resources, readConfig, problems)
 
   const hostPorts = Array.isArray(ports) && ports.some(p => p !== undefined && isHostModePort(p))
   const http = get('http') === undefined ? undefined : normalizeHttp(get('http'), at(path, 'http'), problems)
@@ -232,6 +237,7 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
     singleton: singleton as boolean,
     volumes: volumes as VolumeSpec[],
     ...(extra.tmpfs !== undefined ? { tmpfs: extra.tmpfs } : {}),
+    ...(extra.configs !== undefined && extra.configs.length > 0 ? { configs: extra.configs } : {}),
     ...(extra.secretFiles !== undefined ? { secretFiles: extra.secretFiles } : {}),
     ...(http !== undefined ? { http } : {}),
     ...(expose !== undefined ? { expose } : {})
@@ -244,7 +250,7 @@ function normalizeService (item: Item, defaultOrg: unknown, problems: Problems):
   return spec
 }
 
-function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, path: string, resources: unknown, problems: Problems): ContainerExtras {
+function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, path: string, resources: unknown, readConfig: ConfigReader | undefined, problems: Problems): ContainerExtras {
   const extra: ContainerExtras = {}
   if (get('project') !== undefined) {
     const project = scalarText(get('project'), child(texts, 'project'))
@@ -257,6 +263,8 @@ function normalizeContainerFields (get: (key: string) => unknown, texts: Texts, 
   if (get('tmpfs') !== undefined) extra.tmpfs = normalizeList(get('tmpfs'), SPEC_LIMITS.maxTmpfs, 'tmpfs mounts', at(path, 'tmpfs'), problems, (item, where, p, i) => normalizeTmpfs(item, child(tmpfsTexts, i), where, p), () => {})
   const secretTexts = child(texts, 'secretFiles')
   if (get('secretFiles') !== undefined) extra.secretFiles = normalizeList(get('secretFiles'), SPEC_LIMITS.maxSecretFiles, 'secret files', at(path, 'secretFiles'), problems, (item, where, p, i) => normalizeSecretFile(item, child(secretTexts, i), where, p), () => {})
-  if (get('configs') !== undefined) problems.add(at(path, 'configs'), 'config files come from a Docker Compose file (its configs: and bind mounts of project files); a minga spec file cannot carry their content')
+  const configTexts = child(texts, 'configs')
+  if (get('configs') !== undefined && readConfig === undefined) problems.add(at(path, 'configs'), 'config files name files beside the spec file, which only a reader of that folder has: deploy it with "minga deploy -f FILE" or "minga apply DIR"')
+  else if (get('configs') !== undefined) extra.configs = normalizeList(get('configs'), SPEC_LIMITS.maxConfigFiles, 'config files', at(path, 'configs'), problems, (item, where, p, i) => normalizeConfigFile(item, child(configTexts, i), where, p, readConfig!), () => {})
   return extra
 }

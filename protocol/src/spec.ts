@@ -178,6 +178,8 @@ export type ServiceRecord = {
   spec: ServiceSpec
   /** HLC of the first deploy, kept across updates: older services are placed first */
   created: string
+  /** the git source and commit that last changed the spec, when a source did (`minga apply --git`) */
+  source?: { name: string, commit: string }
 }
 
 export const SPEC_DEFAULTS = {

@@ -19,6 +19,7 @@ import type { Identity } from './identity.js'
 import { isMembershipKey, keys, type KeyKind, type RecordKey } from './keys.js'
 import { mapStores, type KeyedStore, type StoreFactory } from './keyed-store.js'
 import { Marks } from './marks.js'
+import type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
 export interface StateInit {
   meshId: string
@@ -37,24 +38,7 @@ export interface StateInit {
   stores?: StoreFactory
 }
 
-export interface Rejection { entry: Entry, code: RejectCode, reason: string }
-
-export interface MergeResult {
-  /** entries that became the winner of their key */
-  applied: Entry[]
-  /** valid entries already superseded, or already held */
-  ignored: number
-  rejected: Rejection[]
-  /** held back until the membership fact they need arrives */
-  pending: number
-}
-
-export interface MergeOptions {
-  /** the sender's marks, adopted for authors whose entries all merged (anti-entropy) */
-  remoteMarks?: Record<string, number>
-}
-
-export type StateListener = (applied: Entry[]) => void
+export type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
 const DEFAULT_MAX_CLOCK_AHEAD = 60_000
 const DEFAULT_MAX_PENDING = 10_000
@@ -231,8 +215,7 @@ export class State implements AuthView {
   /** `write` of any JSON under any key, for tools and tests that build values by hand; the merge checks it as any entry */
   async writeJson (identity: Identity, key: string, value: Json | undefined): Promise<Entry> {
     return await this.serialize(async () => {
-      const unsigned = { author: identity.peerId, seq: this.marks.highest(identity.peerId) + 1, hlc: this.clock.tick(), key }
-      const entry = signEntry(this.meshId, identity, value === undefined ? { ...unsigned, tombstone: true } : { ...unsigned, value })
+      const entry = this.sign(identity, key, value, this.marks.highest(identity.peerId) + 1)
       const result = await this.mergeNow([entry], {})
       const refused = result.rejected[0]
       if (refused !== undefined) throw new UnauthorizedWriteError(`Cannot write ${key}: ${refused.reason}`)
@@ -240,6 +223,30 @@ export class State implements AuthView {
       if (result.applied.length === 0) throw new UnauthorizedWriteError(`Cannot write ${key}: this node is not a member of the mesh (yet)`)
       return entry
     })
+  }
+
+  /**
+   * several local writes as one change: all are judged first and none is written unless all may stand
+   * (UnauthorizedWriteError naming the first refused key); then one batch, so a crash leaves all or none
+   */
+  async writeMany (identity: Identity, writes: Array<{ key: string, value: Json | undefined }>): Promise<Entry[]> {
+    if (writes.length === 0) return []
+    return await this.serialize(async () => {
+      const first = this.marks.highest(identity.peerId) + 1
+      const entries = writes.map(({ key, value }, i) => this.sign(identity, key, value, first + i))
+      for (const entry of entries) {
+        const verdict = this.judge(entry)
+        if (verdict !== 'held' && !verdict.ok) throw new UnauthorizedWriteError(`Cannot write ${entry.key}: ${verdict.reason}`)
+      }
+      const result = await this.mergeNow(entries, {})
+      if (result.applied.length !== entries.length) throw new UnauthorizedWriteError(`Cannot write ${entries.length} entries: ${result.rejected[0]?.reason ?? 'this node is not a member of the mesh (yet)'}`)
+      return entries
+    })
+  }
+
+  private sign (identity: Identity, key: string, value: Json | undefined, seq: number): Entry {
+    const unsigned = { author: identity.peerId, seq, hlc: this.clock.tick(), key }
+    return signEntry(this.meshId, identity, value === undefined ? { ...unsigned, tombstone: true } : { ...unsigned, value })
   }
 
   /** merge entries from a peer; resolves once what was applied is durable */

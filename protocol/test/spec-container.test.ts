@@ -64,7 +64,7 @@ test('spec files: tmpfs, anonymous volumes, secret files; mount paths unique acr
   assert.equal(problemsOf('tmpfs: ["/data"]\nvolumes: ["/data"]\n'), ['tmpfs[0].path: /data is mounted twice (first at volumes[0])'])
   assert.match(problemsOf('tmpfs: [{ path: /x, mode: "9999" }]\n')[0], 'tmpfs[0].mode: must be permission bits')
   assert.match(problemsOf('secretFiles: [{ secret: "9bad" }]\n')[0], 'secretFiles[0].secret: must be a secret name')
-  assert.match(problemsOf('configs: [{ path: /etc/x, content: hi }]\n')[0], 'configs: config files come from a Docker Compose file')
+  assert.match(problemsOf('configs: [{ path: /etc/x, source: x.conf }]\n')[0], 'configs: config files name files beside the spec file')
 })
 
 test('spec files: ports bound to one address, IPv4 and IPv6; the same port on two addresses is two ports', () => {

@@ -7,7 +7,7 @@ import { Cluster } from './cluster/cluster.js'
 import { checkAll } from './measure/invariants.js'
 import { Observer } from './measure/observer.js'
 import type { Change, FaultWindow, Sample } from './measure/series.js'
-import { availabilityFigures, convergence, movedFigures, round, scenarioShape, stats, type Summary } from './measure/summary.js'
+import { availabilityFigures, convergence, movedFigures, round, scenarioShape, stats, volumeFigures, type Summary } from './measure/summary.js'
 import { Timeline } from './scenario/faults.js'
 import type { Scenario } from './scenario/types.js'
 
@@ -22,6 +22,8 @@ export interface Progress {
 
 export interface RunOptions {
   onProgress?: (progress: Progress) => void
+  /** called with the mesh once built, before it starts (tests plant faults here) */
+  onCluster?: (cluster: Cluster) => void
 }
 
 export interface SimResult {
@@ -49,6 +51,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   progress('build', 0, 0)
   const cluster = await Cluster.create(scenario)
   const { sim } = cluster
+  options.onCluster?.(cluster)
   const observer = new Observer(cluster)
   const timeline = new Timeline(cluster, observer)
   timeline.schedule(scenario.timeline)
@@ -69,7 +72,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     if (quiet >= QUIET_SAMPLES) { quiescentAfter = sim.elapsed - scenario.duration; break }
   }
   progress('check', sim.elapsed, sim.events)
-  const violations = checkAll(observer.snapshot())
+  const snapshot = observer.snapshot()
+  const violations = checkAll(snapshot)
   const wallMs = performance.now() - wallStart
   const seconds = sim.elapsed / 1000
   const traffic = cluster.net.traffic
@@ -93,6 +97,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       maxDuringPartition: Math.max(0, ...partitionSamples.map(s => s.extraCopies))
     },
     singletonViolations: observer.singletonViolations.length,
+    ...(observer.volumes === undefined ? {} : { volumes: volumeFigures(scenario, observer.volumes, snapshot, violations) }),
     detection: observer.detection.result(),
     traffic: {
       bytesPerNodePerSec: stats(bytesPerNode),

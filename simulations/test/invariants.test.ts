@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Entry } from '@minga/protocol'
-import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, type MeshSnapshot, type NodeSnapshot } from '../src/index.js'
+import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, checkSnapshots, type MeshSnapshot, type NodeSnapshot, type SnapshotFate } from '../src/index.js'
 
 const entry = (key: string, hlc: string, author = 'a'): Entry => ({ author, seq: 1, hlc, key, value: {}, sig: 'x' })
 const written = entry('service/acme/web', '001767225600000.000001')
@@ -58,6 +58,37 @@ test('singletons: a singleton seen on two nodes is caught', () => {
   s.singletonViolations.push({ at: 1500, service: 'acme/db#0', nodes: ['n1', 'n2'] })
   assert.match(checkSingletons(s)[0].detail, /acme\/db#0 ran on 2 nodes/)
   assert.is(checkAll(s)[0].invariant, 'singleton')
+})
+
+function fate (patch: Partial<SnapshotFate> = {}): SnapshotFate {
+  return { at: 30_000, service: 'acme/db', volume: 'data', snapshot: 'f00dbabe', generation: 3, latest: true, retained: true, holders: ['n2', 'n3'], holdersUp: 2, ...patch }
+}
+
+test('snapshots: one of R = 2 holders failed, or all R, is no loss; none up after fewer than R failed is', () => {
+  const s = { ...healthy(), volumes: { copies: 2, snapshots: [fate({ holdersUp: 1 }), fate({ snapshot: 'beef', holdersUp: 0 })], staleStarts: [] } }
+  assert.equal(checkSnapshots(s), [])
+  // acknowledged on one holder only, and that one failed
+  s.volumes.snapshots.push(fate({ snapshot: 'cafe0001', holders: ['n3'], holdersUp: 0 }))
+  const found = checkSnapshots(s)
+  assert.is(found.length, 1)
+  assert.is(found[0].invariant, 'snapshot-lost')
+  assert.match(found[0].detail, /snapshot cafe0001 of acme\/db\/data \(generation 3, acknowledged at \+30 s\) is lost: 1 of its holders failed, fewer than R = 2/)
+  assert.is(checkAll(s).length, 1)
+})
+
+test('snapshots: the newest snapshot of a volume forgotten is a loss, an older one is retention', () => {
+  const s = { ...healthy(), volumes: { copies: 2, snapshots: [fate({ latest: false, retained: false })], staleStarts: [] } }
+  assert.equal(checkSnapshots(s), [])
+  s.volumes.snapshots.push(fate({ retained: false }))
+  assert.match(checkSnapshots(s)[0].detail, /is the newest of its volume and was forgotten/)
+})
+
+test('snapshots: a singleton started on an older volume is caught', () => {
+  const s = { ...healthy(), volumes: { copies: 2, snapshots: [], staleStarts: [{ at: 61_000, node: 'n2', service: 'acme/db', volume: 'data', generation: 2, latest: 3, why: 'its data' }] } }
+  const found = checkSnapshots(s)
+  assert.is(found[0].invariant, 'stale-volume')
+  assert.match(found[0].detail, /acme\/db started on n2 at \+61 s on data at generation 2, older than the acknowledged generation 3 \(by its data\)/)
+  assert.equal(checkSnapshots(healthy()), [])
 })
 
 test.run()

@@ -161,6 +161,26 @@ test('every verb of the table runs with its example', async () => {
   await example(verb('secret set'), dir('acme'))
   assert.match((await sh('minga secret ls', dir('acme'))).stdout, /DB_PASSWORD/)
 
+  // the desired state as files, and git as its source: a local repository stands in for the README's URL
+  await example(verb('export'), dir('acme'))
+  const exported = await readFile(join(work, 'infra/apps/web.yaml'), 'utf8')
+  assert.match(exported, /^name: web$/m)
+  await example(verb('export'), dir('acme'))
+  assert.is(await readFile(join(work, 'infra/apps/web.yaml'), 'utf8'), exported, 'exporting twice without a change writes the same bytes')
+  await example(verb('diff'), dir('acme'))
+  for (const line of blockWith(examples, 'minga apply infra/apps --prune --dry-run').lines) {
+    if (line.startsWith('minga apply infra/apps --prune --dry-run')) assert.match((await example(line, dir('acme'))).stdout, /nothing was changed/)
+  }
+  await example(verb('apply'), dir('acme'))
+  assert.is((await sh('git init -q -b main infra && git -C infra add -A && git -C infra -c user.name=Ops -c user.email=ops@acme.example -c commit.gpgsign=false commit -q -m "the mesh as it is"')).status, 0)
+  const follow = blockWith(examples, 'minga apply --git ').lines.find(l => l.startsWith('minga apply --git '))!
+  await example(follow, dir('acme'), t => t.replace(/https:\/\/\S+\.git/, `file://${work}/infra`))
+  await waitFor(async () => JSON.parse((await sh('minga sources --json', dir('acme'))).stdout)[0]?.status?.commit !== undefined, { label: 'the source\'s commit applied' })
+  assert.match((await example(verb('sources'), dir('acme'))).stdout, /acme\/infra/)
+  // the node script: a stand-in for the release tarball (test/test/node-script.test.ts runs the real one on a blank server)
+  await writeFile(join(work, 'minga-0.1.0-linux-x64.tar.gz'), 'a stand-in for the release tarball')
+  await example(verb('node script'), dir('acme'), t => t.replace(' > ', ' --artifact minga-0.1.0-linux-x64.tar.gz > '))
+  assert.is((await sh('bash -n node.sh && head -1 node.sh')).stdout, '#!/usr/bin/env bash\n')
   // a service with a backed-up volume on acme's nodes; its snapshots go to riverside's and hilltop's
   await writeFile(join(work, 'db.yaml'), 'name: db\nimage: minga/busybox:1\nsingleton: true\nallowOrgs: [acme]\nvolumes:\n  - { name: data, path: /data }\n')
   assert.is((await sh('minga deploy -f db.yaml --wait', dir('acme'))).status, 0)

@@ -20,7 +20,7 @@ const MAX_SPEC_TEXT = 1024 * 1024
 const MAX_PARTITION = 1000
 
 /** the checked body, or BadRequestError saying what was wrong and what to send */
-function checked<T> (body: unknown, route: string, read: (record: Record<string, unknown>) => T, hint: string): T {
+export function checked<T> (body: unknown, route: string, read: (record: Record<string, unknown>) => T, hint: string): T {
   try {
     return read(check.object(body, 'body'))
   } catch (err) {

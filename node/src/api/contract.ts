@@ -8,6 +8,8 @@
  * Streams (`/v1/logs`, `/v1/mesh/events`) are newline-delimited JSON of
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
+import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
+import type { SourceView } from '../core/gitops/sources.js'
 import type { ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
 import type { MeshEvent } from '../core/events/event-log.js'
 import type { DeployResult } from '../core/ops/operations.js'
@@ -18,6 +20,7 @@ import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
 import type { BackupListing } from '../core/volumes/verbs.js'
 
+export type { ApplyResult, ServiceChange, SourceView }
 export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
 export type { LogItem } from '../core/logs/logs-gather.js'
@@ -36,6 +39,22 @@ export interface OrgRemoveBody { org: string, reason: string }
 /** `value` as text, or base64 with `encoding: 'base64'`; `ifChanged`: an equal value writes nothing */
 export interface SecretBody { service: string, name: string, value: string, encoding?: 'utf8' | 'base64', ifChanged?: boolean }
 export interface PartitionBody { blocked: string[] }
+/**
+ * `POST /v1/apply`: a change set (normalized specs, the secrets of its
+ * services as base64); `prune` removes the org's services it does not
+ * declare (with `source`: only those from that source); `provided` lists
+ * config chunks a dry run counts as sent
+ */
+export interface ApplyBody {
+  specs: unknown[]
+  secrets?: Array<{ service: string, name: string, value: string }>
+  prune?: boolean
+  dryRun?: boolean
+  source?: { name: string, commit: string }
+  provided?: string[]
+}
+/** `POST /v1/sources`: a git source to follow (`interval` in the duration grammar) */
+export interface SourceBody { name: string, url: string, ref: string, path: string, interval: string, prune: boolean, signers?: string[] }
 /** `POST /v1/backup`: a snapshot of the service's volumes now */
 export interface BackupBody { service: string }
 /** `POST /v1/restore`: the snapshot to restore (an id or a unique prefix; the latest when absent) */
@@ -63,6 +82,9 @@ export interface GetRoutes {
   [audit: `/v1/audit${string}`]: AuditRecord[]
   [secrets: `/v1/secrets${string}`]: SecretView[]
   '/v1/http': { url: string | null }
+  [records: `/v1/records${string}`]: ServiceRecord[]
+  [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
+  '/v1/sources': SourceView[]
   '/v1/volumes': VolumesResult
   [backups: `/v1/backups${string}`]: BackupListing
 }
@@ -80,6 +102,8 @@ export interface PostRoutes {
   [approve: `/v1/proposals/${string}/approve`]: { body: Record<string, never>, response: Tally }
   '/v1/secrets': { body: SecretBody, response: SecretSetResult }
   '/v1/test/partition': { body: PartitionBody, response: PartitionBody }
+  '/v1/apply': { body: ApplyBody, response: ApplyResult }
+  '/v1/sources': { body: SourceBody, response: SourceView }
   '/v1/backup': { body: BackupBody, response: BackupResult }
   '/v1/restore': { body: RestoreBody, response: RestoreResult }
   '/v1/recovery-key': { body: Record<string, never>, response: { org: string, key: string } }
@@ -90,6 +114,7 @@ export interface DeleteRoutes {
   [project: `/v1/projects/${string}`]: { removed: string[] }
   [service: `/v1/services/${string}/${string}`]: { removed: string, volumes?: true }
   [secret: `/v1/secrets/${string}/${string}/${string}`]: { removed: string }
+  [source: `/v1/sources/${string}`]: { removed: string }
 }
 
 /** an error answer: `code` is the error's class name (BadRequestError → 400, NotFoundError → 404, …) */

@@ -25,6 +25,9 @@ import type { WebPorts } from './ingress/routes.js'
 import { Operations } from './ops/operations.js'
 import type { PlacementCache } from './reconcile/placement-cache.js'
 import { Reconciler } from './reconcile/reconciler.js'
+import type { SourceReader } from './gitops/reader.js'
+import { SourceWatch } from './gitops/source-watch.js'
+import { Sources } from './gitops/sources.js'
 import { Sync } from './sync/sync.js'
 import { DEFAULT_TIMING, scaledTiming, type Timing } from './timing.js'
 import { Admission } from './trust/admission.js'
@@ -67,6 +70,8 @@ export interface NodeCoreInit {
   logger?: ComponentLogger
   /** this node's shared web ports (default 80 and 443): deploys may not publish them while host names are routed there */
   webPorts?: WebPorts
+  /** reads git sources (the daemon's runs `git`); without it this node never watches a source */
+  sources?: SourceReader
   /**
    * the node's volumes and their backups (the daemon's Docker volumes and
    * restic through the mesh; the simulator's model): without them volumes
@@ -112,6 +117,10 @@ export class NodeCore {
   readonly operations: Operations
   /** the routing mesh's view: services, healthy replicas here and elsewhere, and when they change */
   readonly routes: MeshRouteView
+  /** the git sources of this node's organization that fall to it, polled and applied */
+  readonly sourceWatch?: SourceWatch
+  /** the operator's verbs on git sources */
+  readonly sources: Sources
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
 
@@ -204,9 +213,14 @@ export class NodeCore {
       disagreeingFor: (peer) => this.eventWatch.disagreeingFor(peer),
       readLogs: (options) => this.readLogs(options),
       meshEvents: this.meshEvents,
+      secrets: this.secrets,
       ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
     this.routes = new MeshRouteView({ self, state: init.state, liveness: this.membership, reconciler: this.reconciler })
+    this.sources = new Sources({ ...common, liveness: this.liveness })
+    if (init.sources !== undefined) {
+      this.sourceWatch = new SourceWatch({ ...common, liveness: this.liveness, reader: init.sources, apply: async (set, options) => await this.operations.apply(set, options) })
+    }
   }
 
   /** membership's verdicts, as views, metrics and tests read them */
@@ -253,12 +267,14 @@ export class NodeCore {
     this.volumes?.start()
     await this.reconciler.start()
     this.routes.start()
+    this.sourceWatch?.start()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     this.routes.stop()
+    this.sourceWatch?.stop()
     await this.reconciler.stop()
     this.volumes?.stop()
     this.eventWatch.stop()

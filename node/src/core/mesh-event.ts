@@ -11,6 +11,7 @@ export type EventKind =
   | 'replica-start' | 'replica-stop' | 'replica-crash' | 'replica-healthy' | 'replica-unhealthy' | 'replica-error'
   | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
   | 'secret' | 'governance' | 'clock' | 'supervisor' | 'ingress'
+  | 'source-applied' | 'source-rejected' | 'source-error' | 'source-watch'
   | 'snapshot' | 'restore' | 'volume-aside' | 'backup-error'
 
 export interface MeshEvent {

@@ -14,6 +14,7 @@ import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
+import { gitopsRoutes } from './routes-gitops.js'
 import { volumeRoutes } from './routes-volumes.js'
 import { trustRoutes } from './routes-trust.js'
 
@@ -76,6 +77,7 @@ export class ApiServer {
     const routes: ApiRoutes = { add: (method, path, handler) => this.route(method, path, handler) }
     const { context, testMode } = this.init
     serviceRoutes(routes, context)
+    gitopsRoutes(routes, context)
     meshRoutes(routes, context, testMode)
     opsRoutes(routes, context)
     trustRoutes(routes, context)

@@ -5,6 +5,7 @@
  * metrics, test-mode partitions). Routes never see the Daemon or NodeCore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
 import type { Trust } from '../core/trust/trust.js'
@@ -31,6 +32,7 @@ export interface ApiContext {
   operations: Operations
   trust: Pick<Trust, 'removeNode' | 'proposals' | 'proposeOrgRemoval' | 'approve'>
   secrets: Pick<Secrets, 'list' | 'set' | 'remove'>
+  sources: Pick<Sources, 'list' | 'set' | 'remove'>
   /** the volumes verbs; undefined on a node that does not back up volumes (no restic) */
   volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl

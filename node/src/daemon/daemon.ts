@@ -30,6 +30,7 @@ import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
+import { GitSourceReader, type FolderLoader } from '../gitops/git-reader.js'
 import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
 import type { NodeControl } from './api-types.js'
@@ -57,6 +58,12 @@ export interface DaemonOptions {
   timing?: Partial<Timing>
   /** where the dashboard and /metrics listen: ADDRESS:PORT or 'off' (default 127.0.0.1:7948, skipped with a warning when taken) */
   http?: string
+  /**
+   * reads a checked-out folder of spec and Compose files as a change set
+   * (the CLI hands in the reader `minga apply DIR` uses); with it, this node
+   * may watch its organization's git sources
+   */
+  loadFolder?: FolderLoader
   /** bytes this node holds for other nodes' backups (`--backup-quota`, default 10 GiB) */
   backupQuota?: number
   /** restic's binary (default: restic on the PATH) */
@@ -194,6 +201,7 @@ export class Daemon implements NodeControl {
       door: () => this.doorAddrs(),
       timing: this.options.timing,
       logger,
+      ...(this.options.loadFolder === undefined ? {} : { sources: new GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) }),
       recovery,
       ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
     })
@@ -212,7 +220,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, volumes: this.core.volumeVerbs, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, volumes: this.core.volumeVerbs, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)

@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
+import { gitopsCommands } from './commands-gitops.js'
+import { serverCommands } from './commands-servers.js'
 import { volumeCommands } from './commands-volumes.js'
 import { simCommands } from './commands-sim.js'
 import { trustCommands } from './commands-trust.js'
@@ -21,9 +23,11 @@ const program = new Command('minga')
 
 meshCommands(program)
 serviceCommands(program)
+gitopsCommands(program)
 volumeCommands(program)
 opsCommands(program)
 trustCommands(program)
+serverCommands(program)
 simCommands(program)
 
 try {

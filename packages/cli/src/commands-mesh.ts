@@ -114,6 +114,8 @@ export function meshCommands (program: Command): void {
         http: options.http,
         ...routing,
         testMode: process.env.MINGA_TEST_MODE === '1',
+        // a commit's folder reads as "minga apply DIR" reads one, without this process's environment
+        loadFolder: async (folder, org) => await (await import('./desired/folder.js')).loadFolder(folder, { org, env: {} }),
         log: (line) => process.stderr.write(line + '\n')
       })
       let stopping = false

@@ -50,8 +50,9 @@ export function serviceCommands (program: Command): void {
       const services = await ctx.api.get('/v1/services')
       if (options.json === true) return ctx.json(services)
       // HEALTHY counts replicas served by any spec (a rolling update serves with old and new); UP-TO-DATE those on the current one
-      ctx.out(table(['SERVICE', 'PROJECT', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD'], services.map((s) => [
-        s.id, s.project ?? '-', s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread
+      ctx.out(table(['SERVICE', 'PROJECT', 'IMAGE', 'HEALTHY', 'UP-TO-DATE', 'RUNNING', 'SPREAD', 'SOURCE'], services.map((s) => [
+        s.id, s.project ?? '-', s.image, `${s.healthy}/${s.replicas}`, `${s.updated ?? s.healthy}/${s.replicas}`, String(s.running), s.singleton === true ? 'singleton' : s.spread,
+        s.source === undefined ? '-' : `${s.source.name}@${s.source.commit.slice(0, 12)}`
       ])))
     })
 

@@ -71,7 +71,13 @@ export async function carryOut (ctx: Context, plan: Plan, file: string): Promise
   for (const s of plan.secrets) {
     await ctx.api.post('/v1/secrets', { service: s.service, name: s.name, value: s.value.toString('base64'), encoding: 'base64', ifChanged: true })
   }
-  for (const c of plan.configs) {
+  await sendConfigs(ctx, plan.configs)
+  return await ctx.api.post('/v1/deploy', { specs: plan.specs })
+}
+
+/** config content of services, in requests of at most CONFIG_BATCH_BYTES, before the services that name it are declared */
+export async function sendConfigs (ctx: Context, configs: Array<{ service: string, chunks: Buffer[] }>): Promise<void> {
+  for (const c of configs) {
     let batch: string[] = []
     let size = 0
     for (const chunk of c.chunks) {
@@ -85,7 +91,6 @@ export async function carryOut (ctx: Context, plan: Plan, file: string): Promise
     }
     if (batch.length > 0) await ctx.api.post('/v1/configs', { service: c.service, chunks: batch })
   }
-  return await ctx.api.post('/v1/deploy', { specs: plan.specs })
 }
 
 /** a project's services that this file no longer declares: Docker Compose calls them orphans, and so does minga */

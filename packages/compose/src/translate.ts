@@ -8,9 +8,8 @@
 import { basename } from 'node:path'
 import { stringify } from 'yaml'
 import {
-  CONFIG_CHUNK_BYTES, InvalidSpecError, SPEC_FILE_LIMITS, SPEC_LIMITS, canonicalJson, checkServiceSpec, parseServiceSpec, type ConfigFileSpec, type ServiceSpec
+  CONFIG_CHUNK_BYTES, InvalidSpecError, configChunks, SPEC_FILE_LIMITS, SPEC_LIMITS, canonicalJson, checkServiceSpec, parseServiceSpec, type ConfigFileSpec, type ServiceSpec
 } from '@minga/protocol'
-import { createHash } from 'node:crypto'
 import { Translation, type ProjectContext } from './context.js'
 import { BY_NAME, TOP_LEVEL } from './fields.js'
 import { interpolateTree } from './interpolate.js'
@@ -164,14 +163,11 @@ function toSpec (name: string, translated: ServiceOut, t: Translation, options: 
   const chunks: Buffer[] = []
   const seen = new Set<string>()
   const configs: ConfigFileSpec[] = translated.mounts.files.map(file => {
-    const digests: string[] = []
-    for (let i = 0; i < file.content.length; i += CONFIG_CHUNK_BYTES) {
-      const chunk = file.content.subarray(i, i + CONFIG_CHUNK_BYTES)
-      const digest = createHash('sha256').update(chunk).digest('hex')
-      digests.push(digest)
-      if (!seen.has(digest)) { seen.add(digest); chunks.push(chunk) }
+    const split = configChunks(file.content)
+    for (const [i, digest] of split.digests.entries()) {
+      if (!seen.has(digest)) { seen.add(digest); chunks.push(Buffer.from(file.content.subarray(i * CONFIG_CHUNK_BYTES, (i + 1) * CONFIG_CHUNK_BYTES))) }
     }
-    return { path: file.path, size: file.content.length, chunks: digests, mode: file.mode, ...(file.uid === undefined ? {} : { uid: file.uid }), ...(file.gid === undefined ? {} : { gid: file.gid }) }
+    return { path: file.path, size: file.content.length, chunks: split.digests, mode: file.mode, ...(file.uid === undefined ? {} : { uid: file.uid }), ...(file.gid === undefined ? {} : { gid: file.gid }) }
   })
   if (configs.length > 0) spec = { ...spec, configs }
   const size = canonicalJson(spec).length

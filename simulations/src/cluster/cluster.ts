@@ -18,6 +18,7 @@ import { buildGenesis, type Genesis } from './genesis.js'
 import { simIdentities } from './identities.js'
 import { SimNode, type Shared } from './sim-node.js'
 import { makeSpec } from './specs.js'
+import { SimVolumes } from './volumes.js'
 import { WireCache } from './wire-cache.js'
 import { clusterStores } from './sharing.js'
 import { topics } from '@minga/protocol'
@@ -42,6 +43,8 @@ export class Cluster {
   readonly stores = clusterStores()
   net!: Network
   genesis!: Genesis
+  /** volumes and their backups, in scenarios with volumes */
+  volumes?: SimVolumes
   private readonly listeners = new Set<(node: SimNode, event: MeshEvent) => void>()
 
   private constructor (readonly scenario: Scenario) {
@@ -81,7 +84,8 @@ export class Cluster {
     const services: Array<{ spec: ServiceSpec, by: number }> = []
     for (let i = 0; i < s.services.count; i++) {
       const o = serviceRandom.int(s.orgs)
-      const spec = makeSpec(s.services, this.orgNames[o], `svc-${String(i + 1).padStart(5, '0')}`, serviceRandom, i < s.services.singletons)
+      const backupInterval = s.services.volumes === 0 ? undefined : i < s.services.volumes ? s.backup.interval : 0
+      const spec = makeSpec(s.services, this.orgNames[o], `svc-${String(i + 1).padStart(5, '0')}`, serviceRandom, i < s.services.singletons, backupInterval)
       services.push({ spec, by: firstOf.get(o)! })
       this.specs.set(`${spec.org}/${spec.name}`, spec)
     }
@@ -90,7 +94,9 @@ export class Cluster {
     const meshId = this.genesis.meshId
     this.net.overlay(topics.entries(meshId))
     const verdicts = this.verdicts
+    if (s.services.volumes > 0) this.volumes = new SimVolumes(s.backup, () => this.nodes, this.specs)
     const shared: Shared = {
+      volumes: this.volumes,
       sim: this.sim,
       net: this.net,
       meshId,
@@ -121,6 +127,7 @@ export class Cluster {
   /** boot every node at once (their timers then run out of phase, as real ones do) */
   async startAll (): Promise<void> {
     for (const node of this.nodes) await node.start()
+    this.volumes?.startWriting(this.sim)
   }
 
   /** the entry a node holds under a key, for the invariant checks */

@@ -16,6 +16,7 @@ import { Prng } from '../engine/prng.js'
 import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
+import type { VolumePeer, SimVolumes } from './volumes.js'
 import type { SharedStoreFactory } from '../engine/shared-store.js'
 import type { WireCache } from './wire-cache.js'
 
@@ -29,6 +30,8 @@ export interface Shared {
   verify: (meshId: string, entry: Entry) => boolean
   placementCache: LruPlacementCache
   wire: WireCache
+  /** the volumes model, in scenarios with volumes (none: the core runs without a volume backend) */
+  volumes?: SimVolumes
   /** the maps of every node's state and disk, shared where nodes agree */
   stores: SharedStoreFactory
   /** called for every core event of every node */
@@ -60,7 +63,7 @@ const SIM_LOGGER = namedLogger('minga:sim')
 /**
  * one simulated server (see above): `start()` boots an incarnation of the real core, `kill()` takes the host down with its containers
  */
-export class SimNode {
+export class SimNode implements VolumePeer {
   readonly persistence: MemoryPersistence
   current?: Incarnation
   private host?: Host
@@ -93,6 +96,13 @@ export class SimNode {
     return this.host?.engine
   }
 
+  /** replicas running on the host, whether minga's process runs or not */
+  running (): Array<{ service: string, replica: number }> {
+    const engine = this.host?.engine
+    if (engine === undefined) return []
+    return engine.all().filter(c => c.state === 'running').map(c => c.replica)
+  }
+
   async start (): Promise<void> {
     if (this.current !== undefined || this.vanished) return
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
@@ -123,7 +133,8 @@ export class SimNode {
       verifyAlive: this.shared.wire.verifyAlive,
       memberStore: this.shared.stores('members'),
       events,
-      logger: SIM_LOGGER
+      logger: SIM_LOGGER,
+      ...(this.shared.volumes === undefined ? {} : { volumes: this.shared.volumes.forProcess(this.index, this.id, clock) })
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
     host.supervisor?.attach()

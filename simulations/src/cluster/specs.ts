@@ -3,8 +3,14 @@ import { checkServiceSpec, type ServiceSpec } from '@minga/protocol'
 import type { Prng } from '../engine/prng.js'
 import type { ServiceMix } from '../scenario/types.js'
 
-/** a service spec of the scenario's mix (replicas, cpu and memory drawn with `random`), of `org`, named `name` */
-export function makeSpec (mix: ServiceMix, org: string, name: string, random: Prng, singleton: boolean): ServiceSpec {
+/**
+ * a service spec of the scenario's mix (replicas, cpu and memory drawn with `random`), of `org`, named `name`;
+ * `backupInterval` (ms) gives it a volume `data` backed up at that interval (0: a singleton's volume, never backed up)
+ */
+export function makeSpec (mix: ServiceMix, org: string, name: string, random: Prng, singleton: boolean, backupInterval?: number): ServiceSpec {
+  const volumes = backupInterval !== undefined && (backupInterval > 0 || singleton)
+    ? [{ name: 'data', path: '/data', readOnly: false, backup: { interval: backupInterval } }]
+    : singleton ? [{ name: 'data', path: '/data', readOnly: false }] : []
   const replicas = singleton ? 1 : mix.replicas.min + random.int(mix.replicas.max - mix.replicas.min + 1)
   return checkServiceSpec({
     name,
@@ -19,7 +25,7 @@ export function makeSpec (mix: ServiceMix, org: string, name: string, random: Pr
     ...(mix.healthCheck ? { health: { cmd: ['true'], interval: 5000, timeout: 3000, retries: 3, startPeriod: 0 } } : {}),
     update: { maxUnavailable: 1 },
     singleton,
-    volumes: singleton ? [{ name: 'data', path: '/data', readOnly: false }] : []
+    volumes
   })
 }
 

@@ -8,7 +8,11 @@
  *   - durability: every acknowledged write (its `write` resolved) is held,
  *     or superseded, by every live node;
  *   - singletons: a singleton never ran on two nodes at once (tracked
- *     during the whole run, see singletons.ts).
+ *     during the whole run, at every replica start; including after
+ *     minga's process died under its containers);
+ *   - snapshots (scenarios with volumes): no acknowledged snapshot is lost
+ *     while fewer than R of its holders fail, and no singleton's replica
+ *     starts on a volume older than the latest acknowledged snapshot.
  */
 import type { Entry } from '@minga/protocol'
 
@@ -27,14 +31,41 @@ export interface NodeSnapshot {
   entry: (key: string) => Entry | undefined
 }
 
+/** an acknowledged snapshot's fate at the end of a run */
+export interface SnapshotFate {
+  /** ms since the run began, when its entry was written */
+  at: number
+  service: string
+  volume: string
+  snapshot: string
+  generation: number
+  /** the newest acknowledged generation of its volume */
+  latest: boolean
+  /** still in the repository (not forgotten by the retention policy) */
+  retained: boolean
+  /** the nodes that hold its blobs, and how many of them run */
+  holders: string[]
+  holdersUp: number
+}
+
+export interface VolumesSnapshot {
+  /** R: the copies each snapshot is meant to have */
+  copies: number
+  snapshots: SnapshotFate[]
+  /** starts of a singleton's replica on a volume behind the latest acknowledged snapshot */
+  staleStarts: Array<{ at: number, node: string, service: string, volume: string, generation: number, latest: number, why: string }>
+}
+
 export interface MeshSnapshot {
   nodes: NodeSnapshot[]
   acknowledged: Entry[]
   singletonViolations: Array<{ at: number, service: string, nodes: string[] }>
+  /** in scenarios with volumes */
+  volumes?: VolumesSnapshot
 }
 
 export interface Violation {
-  invariant: 'agreement' | 'placement' | 'durability' | 'singleton'
+  invariant: 'agreement' | 'placement' | 'durability' | 'singleton' | 'snapshot-lost' | 'stale-volume'
   detail: string
 }
 
@@ -92,9 +123,30 @@ export function checkSingletons (snapshot: MeshSnapshot): Violation[] {
   return snapshot.singletonViolations.map(v => ({ invariant: 'singleton', detail: `${v.service} ran on ${v.nodes.length} nodes at once at +${Math.round(v.at / 100) / 10} s: ${v.nodes.join(', ')}` }))
 }
 
+/**
+ * violations of the snapshot rules: an acknowledged snapshot that no running holder keeps although fewer than R of its
+ * holders failed (stored on fewer than R, or dropped), the newest of a volume forgotten, a singleton started on an older volume
+ */
+export function checkSnapshots (snapshot: MeshSnapshot): Violation[] {
+  const volumes = snapshot.volumes
+  if (volumes === undefined) return []
+  const out: Violation[] = []
+  for (const s of volumes.snapshots) {
+    const name = `snapshot ${s.snapshot.slice(0, 8)} of ${s.service}/${s.volume} (generation ${s.generation}, acknowledged at +${Math.round(s.at / 100) / 10} s)`
+    if (!s.retained) {
+      if (s.latest) out.push({ invariant: 'snapshot-lost', detail: `${name} is the newest of its volume and was forgotten` })
+      continue
+    }
+    const failed = s.holders.length - s.holdersUp
+    if (s.holdersUp === 0 && failed < volumes.copies) out.push({ invariant: 'snapshot-lost', detail: `${name} is lost: ${failed} of its holders failed, fewer than R = ${volumes.copies} (held by ${s.holders.length === 0 ? 'none' : s.holders.map(h => h.slice(-8)).join(', ')})` })
+  }
+  for (const s of volumes.staleStarts) out.push({ invariant: 'stale-volume', detail: `${s.service} started on ${s.node} at +${Math.round(s.at / 100) / 10} s on ${s.volume} at generation ${s.generation}, older than the acknowledged generation ${s.latest} (by ${s.why})` })
+  return out
+}
+
 /** every invariant's violations, in one list */
 export function checkAll (snapshot: MeshSnapshot): Violation[] {
-  return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot)]
+  return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot), ...checkSnapshots(snapshot)]
 }
 
 /** `held` is `entry` or supersedes it (later clock, or same clock and a higher author) */

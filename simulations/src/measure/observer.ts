@@ -13,6 +13,7 @@ import { DetectionWatch } from './detection.js'
 import type { MeshSnapshot } from './invariants.js'
 import { activeContainers, agreement, assignmentKey, assignmentOf } from './views.js'
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
+import { VolumeWatch } from './volume-watch.js'
 
 /** changes whose replica moves are counted against the optimum */
 const MOVES = new Set<ChangeKind>(['kill', 'org-loss', 'restart', 'cordon'])
@@ -33,6 +34,8 @@ export class Observer {
   readonly acknowledged: Entry[] = []
   readonly singletonViolations: MeshSnapshot['singletonViolations'] = []
   readonly counts = { starts: 0, stops: 0, crashes: 0, errors: 0, deadReports: 0 }
+  /** snapshots, restores and volume starts, in scenarios with volumes */
+  readonly volumes?: VolumeWatch
   /** the failure detector's timings and false verdicts */
   readonly detection: DetectionWatch
   private readonly hashes = new WeakMap<ServiceSpec, string>()
@@ -47,6 +50,7 @@ export class Observer {
   constructor (private readonly cluster: Cluster) {
     this.detection = new DetectionWatch(cluster)
     for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
+    if (cluster.volumes !== undefined) this.volumes = new VolumeWatch(cluster)
     cluster.onEvent((node, event) => {
       if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
       else if (event.kind === 'replica-crash') this.counts.crashes++
@@ -150,7 +154,8 @@ export class Observer {
         }
       }),
       acknowledged: this.acknowledged,
-      singletonViolations: this.singletonViolations
+      singletonViolations: this.singletonViolations,
+      ...(this.volumes === undefined ? {} : { volumes: this.volumes.snapshot() })
     }
   }
 

@@ -2,10 +2,12 @@
 import type { Scenario } from '../scenario/types.js'
 import type { DetectionFigures } from './detection.js'
 import { round, stats, type Stats } from './stats.js'
+import type { MeshSnapshot, Violation } from './invariants.js'
+import type { VolumeWatch } from './volume-watch.js'
+
+import type { Change, Sample } from './series.js'
 
 export { round, stats, type Stats } from './stats.js'
-import type { Violation } from './invariants.js'
-import type { Change, Sample } from './series.js'
 
 export interface Summary {
   scenario: string
@@ -22,6 +24,8 @@ export interface Summary {
   moved: { moved: number, optimal: number, ratio: number | null }
   overReplication: { maxExtraCopies: number, maxDuringPartition: number }
   singletonViolations: number
+  /** scenarios with volumes: snapshots acknowledged and how long they took, restores, volumes kept aside, and the snapshot invariants */
+  volumes?: VolumeFigures
   /** the failure detector: time to detect failures, and false verdicts (measure/detection.ts) */
   detection: DetectionFigures
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
@@ -30,6 +34,26 @@ export interface Summary {
   invariants: { ok: boolean, violations: Violation[] }
   coreErrors: string[]
   speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
+}
+
+export interface VolumeFigures {
+  services: number
+  /** R, and the modelled size (bytes) and throughput (bytes/s) */
+  copies: number
+  size: number
+  throughput: number
+  snapshots: number
+  snapshotMs: Stats
+  restores: number
+  restoreMs: Stats
+  asides: number
+  backupErrors: number
+  /** acknowledged snapshots no running holder keeps (allowed only when R or more of their holders failed) */
+  unreadable: number
+  lost: number
+  staleStarts: number
+  /** singleton starts behind a snapshot acknowledged by a node that died before the starting node heard of it (not a violation: nothing could restore it; the lineage keeps that copy aside later) */
+  behindUnheard: number
 }
 
 /** the convergence times (ms) of the changes that converged, and how many never did */
@@ -67,4 +91,23 @@ export function scenarioShape (s: Scenario): Pick<Summary, 'scenario' | 'seed' |
   return { scenario: s.name, seed: s.seed, nodes: s.nodes, orgs: s.orgs, services: s.services.count }
 }
 
-/** `x` rounded to `digits` decimals */
+/** the volume figures of a run with volumes (see VolumeFigures) */
+export function volumeFigures (scenario: Scenario, watch: VolumeWatch, snapshot: MeshSnapshot, violations: Violation[]): VolumeFigures {
+  const fates = snapshot.volumes?.snapshots ?? []
+  return {
+    services: scenario.services.volumes,
+    copies: scenario.backup.holders,
+    size: scenario.backup.size,
+    throughput: scenario.backup.throughput,
+    snapshots: watch.acknowledged.length,
+    snapshotMs: stats(watch.snapshotMs),
+    restores: watch.restoreMs.length,
+    restoreMs: stats(watch.restoreMs),
+    asides: watch.counts.asides,
+    backupErrors: watch.counts.backupErrors,
+    unreadable: fates.filter(f => f.retained && f.holdersUp === 0).length,
+    lost: violations.filter(v => v.invariant === 'snapshot-lost').length,
+    staleStarts: watch.staleStarts.length,
+    behindUnheard: watch.counts.behindUnheard
+  }
+}

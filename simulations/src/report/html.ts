@@ -5,6 +5,7 @@
  * Optionally the same figures from real nodes side by side.
  */
 import type { SimResult } from '../run.js'
+import type { Summary } from '../measure/summary.js'
 import { formatDuration } from '../scenario/duration.js'
 import { barChart, escapeHtml, histogram, lineChart, type Band } from './svg.js'
 
@@ -57,6 +58,7 @@ export function renderReport (result: SimResult, real?: RealFigures): string {
     ['replicas moved', s.moved.ratio === null ? '–' : `${s.moved.moved} moved, ${s.moved.optimal} had to (ratio ${s.moved.ratio})`],
     ['over-replication', `at most ${s.overReplication.maxExtraCopies} extra copies (${s.overReplication.maxDuringPartition} during partitions)`],
     ['singleton violations', String(s.singletonViolations)],
+    ...volumeRows(s.volumes),
     ['failure detection', `crash detected in p50 ${ms(s.detection.crashDetectMs.p50)} (max ${ms(s.detection.crashDetectMs.max)}, ${s.detection.crashDetectMs.n} crashes), silent loss in p50 ${ms(s.detection.silentDetectMs.p50)} (max ${ms(s.detection.silentDetectMs.max)}, ${s.detection.silentDetectMs.n}); false verdicts: ${s.detection.falseDeaths} deaths, ${s.detection.falseSuspicions} suspicions; stalled or slowed nodes declared dead ${s.detection.deathsOfStalled} times`],
     ['traffic', `${bytes(s.traffic.bytesPerNodePerSec.mean)}/s and ${s.traffic.msgsPerNodePerSec.mean} messages/s sent per node (p99 ${bytes(s.traffic.bytesPerNodePerSec.p99)}/s); ${s.traffic.gossipDeliveries} gossip deliveries, ${s.traffic.recoveredCopies} recovered by IHAVE/IWANT, ${s.traffic.lostCopies} lost`],
     ['simulator', `${(s.speed.wallMs / 1000).toFixed(1)} s wall (build ${(s.speed.buildMs / 1000).toFixed(1)} s), ${s.speed.events} events, ${s.speed.eventsPerSec} events/s, ${s.speed.virtualPerWall}× real time, peak RSS ${s.speed.peakRssMb} MB`],
@@ -138,4 +140,15 @@ function bytes (x: number): string {
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)} MB`
   if (x >= 1e3) return `${(x / 1e3).toFixed(1)} kB`
   return `${Math.round(x)} B`
+}
+
+/** the report's rows for a run with volumes (none without) */
+function volumeRows (v: Summary['volumes']): Array<[string, string]> {
+  if (v === undefined) return []
+  return [
+    ['volumes', `${v.services} services, ${bytes(v.size)} each, snapshots and restores at ${bytes(v.throughput)}/s, R = ${v.copies} holders`],
+    ['snapshots', `${v.snapshots} acknowledged, p50 ${ms(v.snapshotMs.p50)}, max ${ms(v.snapshotMs.max)}; ${v.backupErrors} failed or skipped`],
+    ['restores', `${v.restores}, p50 ${ms(v.restoreMs.p50)}, max ${ms(v.restoreMs.max)}; ${v.asides} diverged copies kept aside`],
+    ['snapshots lost', `${v.lost} (with fewer than R holders failed); ${v.unreadable} unreadable at the end; ${v.staleStarts} singleton starts on an older volume`]
+  ]
 }

@@ -76,7 +76,7 @@ export function parseScenario (text: string, source = 'scenario'): Scenario {
 /** a scenario from a parsed document, defaults filled in; ScenarioError naming the field and what it takes */
 export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const r = new Reader()
-  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'runtime', 'network', 'timing', 'timeline'])
+  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'timing', 'timeline'])
   if (typeof top.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(top.name)) r.problems.push('name: expected a short name of lowercase letters, digits and dashes')
   const mesh = r.obj(top.mesh, 'mesh', ['nodes', 'orgs', 'orgShares', 'node'])
   if (mesh.nodes === undefined) r.problems.push('mesh.nodes: missing (how many nodes, e.g. 1000)')
@@ -87,7 +87,7 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   if (mesh.orgShares !== undefined && !Array.isArray(mesh.orgShares)) r.problems.push('mesh.orgShares: expected a list of shares, e.g. [0.1]')
   if (orgShares.reduce((a, b) => a + b, 0) > 1) r.problems.push('mesh.orgShares: the shares add up to more than 1')
   const node = r.obj(mesh.node, 'mesh.node', ['cpu', 'memory'])
-  const services = r.obj(top.services, 'services', ['count', 'replicas', 'cpu', 'memory', 'singletons', 'healthCheck'])
+  const services = r.obj(top.services, 'services', ['count', 'replicas', 'cpu', 'memory', 'singletons', 'healthCheck', 'volumes'])
   const count = r.number(services.count, 'services.count', 0, 0, 1_000_000, true)
   const replicas = parseRange(r, services.replicas, 'services.replicas')
   const runtime = r.obj(top.runtime, 'runtime', ['startDelay', 'startJitter', 'failureRate'])
@@ -113,14 +113,30 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
       cpu: r.unit(services.cpu, 'services.cpu', 100, parseCpu, '100m'),
       memory: r.unit(services.memory, 'services.memory', 64 * 2 ** 20, parseMemory, '64Mi'),
       singletons: r.number(services.singletons, 'services.singletons', 0, 0, count, true),
-      healthCheck: services.healthCheck === true
+      healthCheck: services.healthCheck === true,
+      volumes: r.number(services.volumes, 'services.volumes', 0, 0, count, true)
     },
+    backup: parseBackup(r, top.backup),
     network: parseNetwork(r, top.network),
     timing: parseTiming(r, top.timing),
     timeline: parseTimeline(r, top.timeline, duration)
   }
   if (r.problems.length > 0) throw new ScenarioError(r.problems, source)
   return scenario
+}
+
+function parseBackup (r: Reader, value: unknown): Scenario['backup'] {
+  const b = r.obj(value, 'backup', ['size', 'interval', 'throughput', 'fixed', 'holders', 'writeEvery'])
+  const interval = r.duration(b.interval, 'backup.interval', 300_000)
+  if (interval < 30_000 || interval % 1000 !== 0) r.problems.push('backup.interval: expected whole seconds from 30s (the shortest interval a spec allows), e.g. 1m')
+  return {
+    size: r.unit(b.size, 'backup.size', 100 * 2 ** 20, parseMemory, '100Mi'),
+    interval,
+    throughput: r.unit(b.throughput, 'backup.throughput', 50 * 2 ** 20, parseMemory, '50Mi (bytes per second)'),
+    fixed: r.duration(b.fixed, 'backup.fixed', 500),
+    holders: r.number(b.holders, 'backup.holders', 2, 1, 10, true),
+    writeEvery: Math.max(100, r.duration(b.writeEvery, 'backup.writeEvery', 1000))
+  }
 }
 
 function parseRange (r: Reader, value: unknown, path: string): { min: number, max: number } {

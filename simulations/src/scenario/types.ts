@@ -16,6 +16,24 @@ export interface ServiceMix {
   singletons: number
   /** give services a health check (healthy one interval after start) */
   healthCheck: boolean
+  /** how many services (singletons first) have a volume backed up to other organizations' nodes */
+  volumes: number
+}
+
+/** the model of volumes and their backups (core/volumes/model-backend.ts), for scenarios with volumes */
+export interface BackupModel {
+  /** bytes each volume holds once its service has written to it */
+  size: number
+  /** ms between snapshots of each volume */
+  interval: number
+  /** bytes per second of a snapshot or a restore */
+  throughput: number
+  /** ms every snapshot or restore costs whatever its size */
+  fixed: number
+  /** copies of each snapshot, on other organizations' nodes first (R) */
+  holders: number
+  /** ms between two lines a running replica writes to its volume */
+  writeEvery: number
 }
 
 export type Action =
@@ -53,6 +71,7 @@ export interface Scenario {
   node: { cpu: number, memory: number }
   runtime: { startDelay: LatencyDist, failureRate: number }
   services: ServiceMix
+  backup: BackupModel
   network: NetworkParams
   timing: Partial<Timing>
   timeline: Action[]

@@ -5,18 +5,20 @@
  * call it.
  */
 import {
-  createInvite, encodeRecoveryKey, generateIdentity, inviteSecretHash, keys, newInviteId, newInviteSecret, projectConflict, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
+  createInvite, encodeRecoveryKey, generateIdentity, inviteSecretHash, keys, newInviteId, newInviteSecret, snapshotPrefix, swarmKeyBytes, swarmKeyFile, canonicalJson,
   type Identity, type InviteRecord, type PeerIdString, type ServiceRecord, type ServiceSpec
 } from '@minga/protocol'
 import type { EventSink, NodeReports } from '../components.js'
 import type { EventLog, MeshEvent } from '../events/event-log.js'
 import type { EventItem, MeshEvents } from '../events/mesh-events.js'
+import type { Secrets } from '../trust/secrets.js'
 import type { GatherLogsOptions, LogItem } from '../logs/logs-gather.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
 import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
 import { clockVerdict } from '../membership/clock-offset.js'
 import { routeConflicts, type WebPorts } from '../ingress/routes.js'
-import { chunksOf, dropChunks, missingChunks, storeChunks } from './configs.js'
+import { applyChangeSet, checkDeployable, type ApplyResult, type ChangeSet } from './apply.js'
+import { chunksOf, configFilesOf, dropChunks, storeChunks } from './configs.js'
 import { statusView, type StatusComponents, type StatusView } from './status-view.js'
 import { nodesView, psView, servicesView, type NodeView, type ReplicaView, type ServiceView } from './views.js'
 
@@ -31,6 +33,8 @@ export interface OperationsComponents extends StatusComponents {
   meshEvents: Pick<MeshEvents, 'gather' | 'follow'>
   /** this node's shared web ports, which a published port may not take while a service routes host names there (default 80 and 443) */
   webPorts?: WebPorts
+  /** a change set sets its services' secrets when they differ */
+  secrets: Pick<Secrets, 'set' | 'differs'>
 }
 
 export interface DeployResult { service: string, status: 'created' | 'updated' | 'unchanged', hash?: string }
@@ -114,11 +118,7 @@ export class Operations {
     const org = this.org
     for (const spec of specs) {
       if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot deploy ${spec.org}/${spec.name}; deploy it from a node of ${spec.org}`)
-      const existing = this.core.state.value(keys.service(spec.org, spec.name))
-      const conflict = existing === undefined ? undefined : projectConflict(`${spec.org}/${spec.name}`, existing.spec.project, spec.project)
-      if (conflict !== undefined) throw new ConflictError(conflict)
-      const missing = missingChunks(this.core.state, spec)
-      if (missing.length > 0) throw new BadRequestError(`The content of ${spec.org}/${spec.name}'s config files is not on this node (${missing.length} chunk(s) missing); send it first (POST /v1/configs), as "minga deploy" does`)
+      checkDeployable(this.core.state, this.core.state.value(keys.service(spec.org, spec.name)), spec)
     }
     this.checkRoutes(specs)
     const results: DeployResult[] = []
@@ -150,6 +150,28 @@ export class Operations {
     })
     const conflicts = routeConflicts(candidates, existing, this.core.webPorts === undefined ? {} : { webPorts: this.core.webPorts })
     if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '))
+  }
+
+  /**
+   * `minga apply` and `minga diff`: every service of a folder (or a commit)
+   * as one change, checked whole before anything is written (ops/apply.ts);
+   * with `dryRun`, only the plan
+   */
+  async apply (set: ChangeSet, options: { dryRun: boolean }): Promise<ApplyResult> {
+    if (!options.dryRun) this.checkClockForWrite()
+    this.checkRoutes(set.specs)
+    return await applyChangeSet(this.core, this.org, set, options)
+  }
+
+  /** `minga export`: the stored records of an organization's services (default: this node's), sorted by name */
+  records (org: string = this.org): ServiceRecord[] {
+    return this.core.state.records('service', `${org}/`).map(entry => entry.value).sort((a, b) => a.spec.name < b.spec.name ? -1 : 1)
+  }
+
+  /** the config files of a service with their content (not secret: every node holds them), for `minga export` */
+  configFiles (ref: string): Array<{ path: string, content: string }> {
+    const { spec } = this.serviceRecord(ref)
+    return configFilesOf(this.core.state, spec).map(file => ({ path: file.path, content: Buffer.from(file.content).toString('base64') }))
   }
 
   /**
@@ -216,7 +238,7 @@ export class Operations {
     if (record.spec.singleton && replicas > 1) throw new BadRequestError(`${record.spec.org}/${record.spec.name} is a singleton: it runs 0 or 1 replica`)
     // only the count changes: the update policy and every container field stay as deployed, so no replica restarts
     const spec = { ...record.spec, replicas }
-    await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { spec, created: record.created })
+    await this.core.state.write(this.core.identity, keys.service(spec.org, spec.name), { ...record, spec })
   }
 
   /** resolve a node by full peer id or a unique prefix/suffix of it */

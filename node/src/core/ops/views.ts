@@ -48,6 +48,8 @@ export interface ServiceView {
   singleton: boolean
   hash: string
   created: string
+  /** the git source and commit that last changed it (`minga apply --git`) */
+  source?: { name: string, commit: string }
 }
 
 /** every reported replica per `service#replica`, this node's own from its runtime */
@@ -109,6 +111,7 @@ export function psView (core: ViewComponents, reports: Reports, service?: string
 export function servicesView (core: ViewComponents, reports: Reports): ServiceView[] {
   const runningBy = reported(core, reports)
   return core.reconciler.desired().map(s => {
+    const source = core.state.value(keys.service(s.spec.org, s.spec.name))?.source
     let running = 0
     let healthy = 0
     let updated = 0
@@ -118,7 +121,7 @@ export function servicesView (core: ViewComponents, reports: Reports): ServiceVi
       if (copies.some(c => c.healthy)) healthy++
       if (copies.some(c => c.healthy && c.current)) updated++
     }
-    return { id: s.id, ...(s.spec.project === undefined ? {} : { project: s.spec.project }), image: s.spec.image, replicas: s.spec.replicas, running, healthy, updated, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created }
+    return { id: s.id, ...(s.spec.project === undefined ? {} : { project: s.spec.project }), image: s.spec.image, replicas: s.spec.replicas, running, healthy, updated, spread: s.spec.spread, singleton: s.spec.singleton, hash: s.hash, created: s.created, ...(source === undefined ? {} : { source }) }
   }).sort((a, b) => a.id.localeCompare(b.id))
 }
 

@@ -133,6 +133,11 @@ export class Secrets {
     return { key, readers: readers.length }
   }
 
+  /** would `set` with `ifChanged` write this value (it differs from the one set, or none is) */
+  differs (org: string, service: string, name: string, value: Uint8Array): boolean {
+    return !this.sameValue(org, service, name, value)
+  }
+
   async remove (org: string, service: string, name: string): Promise<void> {
     const key = keys.secret(org, service, name)
     this.requireOwner(org)

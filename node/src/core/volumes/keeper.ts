@@ -124,6 +124,8 @@ export class VolumeKeeper {
         if (running !== undefined) void this.checkAtLatest(running.spec, running.containerId)
       }
     }))
+    // services deployed while this node was down, or before it ran with volumes, get their passwords without waiting for a change
+    void this.upkeep().catch((err) => { this.log.error('volume upkeep failed: %s', errorText(err)) })
   }
 
   /**

@@ -56,7 +56,7 @@ export class ModelRepositories {
   }
 }
 
-interface ModelVolume { files: Map<string, string>, labels: VolumeLabels, aside?: AsideInfo, writes: number }
+export interface ModelVolume { files: Map<string, string>, labels: VolumeLabels, aside?: AsideInfo, writes: number }
 
 export interface ModelBackendInit {
   node: string
@@ -66,16 +66,23 @@ export interface ModelBackendInit {
   bytesPerSecond?: number
   /** ms every snapshot or restore costs whatever its size */
   fixedMs?: number
+  /** the host's volumes, when they outlive this backend (the simulator: one map per host, one backend per minga process) */
+  volumes?: Map<string, ModelVolume>
+  /** bytes of modelled data every volume holds besides its files (the simulator's volume size; 0 by default) */
+  baseBytes?: number
 }
 
 export class ModelBackend implements VolumeBackend {
-  readonly volumes = new Map<string, ModelVolume>()
+  readonly volumes: Map<string, ModelVolume>
   private readonly rate: number
   private readonly fixed: number
+  private readonly base: number
 
   constructor (private readonly init: ModelBackendInit) {
+    this.volumes = init.volumes ?? new Map()
     this.rate = init.bytesPerSecond ?? 50 * 1024 * 1024
     this.fixed = init.fixedMs ?? 500
+    this.base = init.baseBytes ?? 0
   }
 
   /** a container writing: appends a line to a file of the volume (created when missing) */
@@ -93,7 +100,7 @@ export class ModelBackend implements VolumeBackend {
   async inspect (name: string): Promise<VolumeState> {
     const volume = this.volumes.get(name)
     if (volume === undefined) return { exists: false, empty: true, fingerprint: '', bytes: 0, files: 0 }
-    return { exists: true, empty: volume.files.size === 0, fingerprint: fingerprintOf(volume), bytes: bytesOf(volume.files), files: volume.files.size }
+    return { exists: true, empty: volume.files.size === 0, fingerprint: fingerprintOf(volume), bytes: this.sizeOf(volume.files), files: volume.files.size }
   }
 
   async create (name: string, labels: VolumeLabels): Promise<void> {
@@ -129,7 +136,7 @@ export class ModelBackend implements VolumeBackend {
     if (volume === undefined) throw new Error(`No volume ${name} on this node`)
     const fingerprint = fingerprintOf(volume)
     const files = new Map(volume.files)
-    const bytes = bytesOf(files)
+    const bytes = this.sizeOf(files)
     await this.init.clock.sleep(this.durationOf(bytes), options.signal)
     options.onProgress?.(bytes, bytes)
     const stored = this.init.repositories.add({ repo: ref.repo, volume: options.volume, files, bytes, time: this.init.clock.now() }, this.init.node)
@@ -173,6 +180,11 @@ export class ModelBackend implements VolumeBackend {
       for (const old of list.slice(policy.keepLast)) this.init.repositories.snapshots.delete(old.id)
     }
     return createHash('sha256').update(`${ref.repo}/${this.init.repositories.snapshots.size}`).digest('hex')
+  }
+
+  /** a volume's bytes: its files, and the modelled data of a volume that holds any */
+  private sizeOf (files: Map<string, string>): number {
+    return files.size === 0 ? 0 : this.base + bytesOf(files)
   }
 
   private durationOf (bytes: number): number {
