@@ -8,8 +8,12 @@
 # only in /etc/minga-test-image ("1" or "2") and the version named in
 # /var/www/index.html (a "Hello from minga" page), so they have distinct image
 # ids for rolling-update tests; `httpd -f -p 8080 -h /var/www` serves the page
-# (examples/hello.yaml). Images already on the engine at this revision
-# (REV, in the image's environment) are left alone; older ones are rebuilt.
+# (examples/hello.yaml). minga/tls:1 adds the host's openssl (with the
+# libraries it links) and a self-signed certificate for each of a.test and
+# b.test in /etc/tls, so `openssl s_server` terminates TLS inside a container
+# (the routing mesh passes TLS through). Images already on the engine at this
+# revision (REV, in the image's environment) are left alone; older ones are
+# rebuilt.
 set -euo pipefail
 
 die () { echo "test-image: $*" >&2; exit 1; }
@@ -24,13 +28,13 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is linked dynamically; the
 docker_ () { docker -H "unix://$SOCK" "$@"; }
 REV=2
 
-build () {
-  local version=$1 image=minga/busybox:$1 dir
-  if docker_ image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" 2>/dev/null | grep -qx "MINGA_TEST_IMAGE_REV=$REV"; then
-    echo "$image is already on the engine"; return 0
-  fi
-  dir=$(mktemp -d)
-  trap 'rm -rf "$dir"' RETURN
+current () {
+  docker_ image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$1" 2>/dev/null | grep -qx "MINGA_TEST_IMAGE_REV=$REV"
+}
+
+# the busybox tree of an image in $1
+busybox_tree () {
+  local dir=$1 version=$2 image=$3
   mkdir -p "$dir"/{bin,etc,root,tmp,var/www}
   chmod 1777 "$dir/tmp"
   cp "$BUSYBOX" "$dir/bin/busybox"
@@ -50,10 +54,42 @@ build () {
 <p>Try <code>minga ps hello</code> to see where it runs, and <code>minga scale hello=2</code>.</p>
 </body></html>
 HTML
+}
+
+build () {
+  local version=$1 image=minga/busybox:$1 dir
+  if current "$image"; then echo "$image is already on the engine"; return 0; fi
+  dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' RETURN
+  busybox_tree "$dir" "$version" "$image"
   tar -C "$dir" --numeric-owner --owner=0 --group=0 -c . |
     docker_ import -c 'ENV PATH=/bin' -c "ENV MINGA_TEST_IMAGE_REV=$REV" -c 'CMD ["sh"]' - "$image" >/dev/null
   echo "$image built"
 }
 
+build_tls () {
+  local image=minga/tls:1 dir openssl lib
+  if current "$image"; then echo "$image is already on the engine"; return 0; fi
+  openssl=$(command -v openssl) || die "openssl is missing on this host; install it (apt-get install openssl) to build $image"
+  dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' RETURN
+  busybox_tree "$dir" tls "$image"
+  mkdir -p "$dir/usr/bin" "$dir/etc/tls"
+  cp "$openssl" "$dir/usr/bin/openssl"
+  # the libraries it links, at the paths the loader looks for them
+  for lib in $(ldd "$openssl" | grep -o '/[^ ]*'); do
+    mkdir -p "$dir$(dirname "$lib")"
+    cp -L "$lib" "$dir$lib"
+  done
+  for name in a.test b.test; do
+    "$openssl" req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$name" -addext "subjectAltName=DNS:$name" \
+      -keyout "$dir/etc/tls/$name.key" -out "$dir/etc/tls/$name.crt" 2>/dev/null
+  done
+  tar -C "$dir" --numeric-owner --owner=0 --group=0 -c . |
+    docker_ import -c 'ENV PATH=/bin:/usr/bin' -c "ENV MINGA_TEST_IMAGE_REV=$REV" -c 'CMD ["sh"]' - "$image" >/dev/null
+  echo "$image built"
+}
+
 build 1
 build 2
+build_tls

@@ -32,6 +32,14 @@ export class ImageGateError extends MingaError {}
 export class BuildError extends MingaError {}
 /** the scanner failed, or none is configured where one is needed */
 export class ScanError extends MingaError {}
+/** no replica of a service took a forwarded connection in time */
+export class NoReplicaError extends MingaError {}
+/** a connection on a shared web port did not say which host it wants; `code`: closed, timeout, too-large or not-tls */
+export class SniffError extends MingaError {
+  constructor (readonly code: 'closed' | 'timeout' | 'too-large' | 'not-tls', message: string) {
+    super(message)
+  }
+}
 /** a commit of a git source that fails its checks (a bad file, a signature missing): it is not applied */
 export class SourceCheckError extends MingaError {}
 /** git could not fetch or read a source (the next poll retries) */

@@ -136,7 +136,7 @@ test('memory: a host port is held by one container of the engine at a time', asy
   const engine = new MemoryEngine()
   const a = new MemoryRuntime({ nodeId: 'a', engine })
   const b = new MemoryRuntime({ nodeId: 'b', engine })
-  const ports = [{ container: 80, host: 8080, protocol: 'tcp' as const }]
+  const ports = [{ container: 80, host: 8080, protocol: 'tcp' as const, mode: 'host' as const }]
   const held = await a.start(replicaOf('web', { ports }))
   assert.match((await rejection(b.start(replicaOf('web', { ports })))).message, 'Port 8080/tcp is already taken')
   await a.stop(held.id)
@@ -145,11 +145,21 @@ test('memory: a host port is held by one container of the engine at a time', asy
 
 test('memory: a port bound to one address leaves the port free on others, as Docker\'s bindings do', async () => {
   const runtime = new MemoryRuntime({ images: [TEST_IMAGE] })
-  const on = (name: string, hostIp?: string): ReturnType<typeof replicaOf> => replicaOf(name, { ports: [{ container: 80, host: 8080, ...(hostIp === undefined ? {} : { hostIp }), protocol: 'tcp' }] })
+  const on = (name: string, hostIp?: string): ReturnType<typeof replicaOf> => replicaOf(name, { ports: [{ container: 80, host: 8080, ...(hostIp === undefined ? {} : { hostIp }), protocol: 'tcp', mode: 'host' }] })
   await runtime.start(on('local', '127.0.0.1'))
   await runtime.start(on('other', '127.0.0.2'))
   assert.match((await rejection(runtime.start(on('same', '127.0.0.1')))).message, 'Port 8080/tcp is already taken on this host by acme/local#0')
   assert.match((await rejection(runtime.start(on('everywhere')))).message, 'Port 8080/tcp is already taken')
+  await stopAll(runtime)
+})
+
+test('memory: ports of mode ingress are the node\'s forwarder\'s: two containers may have the same one; running containers have a modelled address', async () => {
+  const runtime = new MemoryRuntime({ images: [TEST_IMAGE] })
+  const ports = [{ container: 80, host: 8080, protocol: 'tcp' as const }]
+  const a = await runtime.start(replicaOf('web', { ports }, { replica: 0 }))
+  const b = await runtime.start(replicaOf('web', { ports }, { replica: 1 }))
+  assert.match(String(a.address), /^198\.1[89]\.\d+\.\d+$/)
+  assert.is.not(a.address, b.address)
   await stopAll(runtime)
 })
 

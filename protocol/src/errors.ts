@@ -40,6 +40,13 @@ export class InvalidSpecError extends MingaError {
 }
 
 /** a logs session refused or failed on the node that serves it; `code` says why (`not-member`, `busy`, `no-session`, `bad-request`, `bad-response`) */
+/** a replica's node refused a forwarded connection, or its answer was not one; `code` is a ForwardErrorCode */
+export class ForwardProtocolError extends MingaError {
+  constructor (readonly code: 'no-replica' | 'refused' | 'forbidden' | 'bad-request', message: string) {
+    super(message)
+  }
+}
+
 export class LogsProtocolError extends MingaError {
   constructor (readonly code: string, message: string) {
     super(message)

@@ -13,6 +13,8 @@ export const protocols = {
   chunks: (meshId: string) => `/minga/${meshId}/chunks/1.0.0`,
   /** the chunks themselves, streamed (wire-chunks.ts: chunks-get and chunk frames) */
   chunksGet: (meshId: string) => `/minga/${meshId}/chunks-get/1.0.0`,
+  /** the routing mesh: one stream per forwarded connection */
+  forward: (meshId: string) => `/minga/${meshId}/forward/1.0.0`,
   membership: (meshId: string) => `/minga/${meshId}/membership/1.0.0`,
   /** backup blobs: put and has (request/response, wire-blobs.ts) */
   blobs: (meshId: string) => `/minga/${meshId}/blobs/1.0.0`,

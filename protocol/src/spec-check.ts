@@ -7,8 +7,9 @@
  * entry the CRDT merges: no allocation beyond the problem list, no parsing.
  */
 import { InvalidSpecError } from './errors.js'
-import type { ServiceSpec } from './spec.js'
+import type { PortSpec, ServiceSpec } from './spec.js'
 import { checkContainerFields } from './spec-check-container.js'
+import { checkExpose, checkHttpRoutes, checkPortRouting, isHostModePort } from './spec-routes.js'
 import {
   Problems, REQUIRED_FIELDS, RULES, SPEC_FIELD_SET, SPEC_LIMITS, at, checkAllowOrgs, checkCombined, checkCommand, checkConstraints, checkEnv,
   checkFields, checkHealthNumbers, checkImage, checkImageDigest, checkName, checkWatch, UPDATE_FIELDS, checkPort, checkPortsUnique, checkVolume, isPlainObject, isWhole
@@ -64,7 +65,11 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
   const ports = value.ports
   if (Array.isArray(ports) && ports.length <= SPEC_LIMITS.maxPorts) {
     let portsOk = true
-    for (let i = 0; i < ports.length; i++) portsOk = checkPort(ports[i], at(at(path, 'ports'), i), problems) && portsOk
+    for (let i = 0; i < ports.length; i++) {
+      const ok = checkPort(ports[i], at(at(path, 'ports'), i), problems)
+      if (ok) checkPortRouting(ports[i], at(at(path, 'ports'), i), problems)
+      portsOk = ok && portsOk
+    }
     if (portsOk) checkPortsUnique(ports, at(path, 'ports'), problems)
   } else if (ports !== undefined) {
     problems.bad(at(path, 'ports'), `must be a list of at most ${SPEC_LIMITS.maxPorts} ports`, ports)
@@ -93,9 +98,11 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
     problems.bad(at(path, 'volumes'), `must be a list of at most ${SPEC_LIMITS.maxVolumes} volumes`, volumes)
   }
   checkContainerFields(value, path, problems)
+  if (value.http !== undefined) checkHttpRoutes(value.http, at(path, 'http'), problems)
+  if (value.expose !== undefined) checkExpose(value.expose, at(path, 'expose'), problems)
 
   if (replicasOk) {
-    const hostPorts = Array.isArray(value.ports) && value.ports.some((p: unknown) => isPlainObject(p) && p.host !== undefined)
+    const hostPorts = Array.isArray(value.ports) && value.ports.some((p: unknown) => isPlainObject(p) && isHostModePort(p as PortSpec))
     checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable, hostPorts }, path, problems)
   }
 }

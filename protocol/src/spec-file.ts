@@ -64,6 +64,8 @@ function fileFields (spec: ServiceSpec, options: SpecFileOptions): Record<string
   put('constraints', sortedMap(spec.constraints), Object.keys(spec.constraints).length > 0)
   put('excludedLabels', spec.excludedLabels === undefined ? undefined : sortedMap(spec.excludedLabels))
   put('ports', spec.ports.map(portText), spec.ports.length > 0)
+  put('http', spec.http)
+  put('expose', spec.expose)
   if (spec.health !== undefined) {
     const h = spec.health
     put('health', {

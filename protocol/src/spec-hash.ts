@@ -20,11 +20,18 @@ import type { ServiceSpec } from './spec.js'
  */
 export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'excludedLabels', 'update', 'singleton'] as const satisfies ReadonlyArray<keyof ServiceSpec>
 
-const PLACEMENT = new Set<string>(PLACEMENT_FIELDS)
+/**
+ * The spec fields that say how the service is reached from elsewhere (host
+ * names on the shared web ports, who may reach it by name): the nodes'
+ * forwarders read them, no container is made from them
+ */
+export const ROUTING_FIELDS = ['http', 'expose'] as const satisfies ReadonlyArray<keyof ServiceSpec>
+
+const PLACEMENT = new Set<string>([...PLACEMENT_FIELDS, ...ROUTING_FIELDS])
 
 /**
  * sha256 (hex, first 16 characters) of the canonical JSON of everything in
- * a normalized spec except `PLACEMENT_FIELDS`: what a container is made of
+ * a normalized spec except `PLACEMENT_FIELDS` and `ROUTING_FIELDS`: what a container is made of
  * and nothing about how many or where. Containers carry it as their label
  * and heartbeats report it; a replica whose hash differs from its service's
  * is outdated and is replaced by a rolling update. Equal specs give equal

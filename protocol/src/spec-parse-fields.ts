@@ -10,6 +10,7 @@ import {
   Problems, SPEC_LIMITS, at, checkCommand, checkEnv, checkFields, checkHealthNumbers, checkPort, checkVolume, BACKUP_RULES, isPlainObject, isWhole
 } from './spec-rules.js'
 import { define, readStrings } from './spec-parse-container.js'
+import { checkPortRouting } from './spec-routes.js'
 import { parseCpu, parseMemory } from './spec-units.js'
 import { child, own, scalarText, type Texts } from './spec-yaml.js'
 
@@ -19,7 +20,7 @@ const HEALTH_FIELDS = new Set(['cmd', 'interval', 'timeout', 'retries', 'startPe
 const CPU_RULE = `must be cores like 0.5 or 2, or millicores like 500m, from 1m to ${SPEC_LIMITS.maxCpu / 1000} cores`
 const MEMORY_RULE = 'must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti'
 export const COMMAND_RULE = 'must be a command line (run by sh -c) or a list of arguments'
-const PORT_RULE = 'must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol'
+const PORT_RULE = 'must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp, protocol, mode and proxyProtocol'
 const VOLUME_RULE = 'must be "name:/path", "name:/path:ro", "/path" (an anonymous volume) or a mapping with name, path and readOnly'
 
 /**
@@ -160,8 +161,12 @@ export function normalizePort (raw: unknown, path: string, problems: Problems): 
     return undefined
   }
   if (!checkPort(port, path, problems)) return undefined
-  const { container, host, hostIp, protocol } = port as PortSpec
-  return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol }
+  const before = problems.size
+  checkPortRouting(port, path, problems)
+  if (problems.size > before) return undefined
+  const { container, host, hostIp, protocol, mode, proxyProtocol } = port as PortSpec
+  // mode ingress is the default and is not stored: a spec written before modes existed keeps its hash
+  return { container, ...(host === undefined ? {} : { host }), ...(hostIp === undefined ? {} : { hostIp }), protocol, ...(mode === 'host' ? { mode } : {}), ...(proxyProtocol === undefined ? {} : { proxyProtocol }) }
 }
 
 /** a volume as written (`name:/path[:ro]`, `/path`, or a mapping) to its stored form */

@@ -36,6 +36,7 @@ import { parseDuration } from './duration.js'
 import type { UpdateSpec } from './spec.js'
 import { checkMountPathsUnique } from './spec-check-container.js'
 import { normalizeEntrypoint, normalizePlacement, normalizeReservations, normalizeSecretFile, normalizeTmpfs, normalizeUser } from './spec-parse-container.js'
+import { isHostModePort, normalizeExpose, normalizeHttp } from './spec-routes.js'
 import { SPEC_FILE_LIMITS, child, own, readSpecYaml, scalarText, type Texts } from './spec-yaml.js'
 import { normalizeConfigFile, type ConfigReader } from './spec-configs.js'
 import { normalizeCommand, normalizeEnv, normalizeHealth, normalizeList, normalizePort, normalizeResources, normalizeVolume } from './spec-parse-fields.js'
@@ -216,7 +217,9 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
   const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, (item, where, p, i) => normalizeVolume(item, child(volumeTexts, i), where, p), () => {})
   const extra = normalizeContainerFields(get, texts, path, resources, readConfig, problems)
 
-  const hostPorts = Array.isArray(ports) && ports.some(p => p?.host !== undefined)
+  const hostPorts = Array.isArray(ports) && ports.some(p => p !== undefined && isHostModePort(p))
+  const http = get('http') === undefined ? undefined : normalizeHttp(get('http'), at(path, 'http'), problems)
+  const expose = get('expose') === undefined ? undefined : normalizeExpose(get('expose'), at(path, 'expose'), problems)
   if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable, hostPorts }, path, problems)
   if (problems.size > before) return undefined
 
@@ -248,7 +251,9 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
     volumes: volumes as VolumeSpec[],
     ...(extra.tmpfs !== undefined ? { tmpfs: extra.tmpfs } : {}),
     ...(extra.configs !== undefined && extra.configs.length > 0 ? { configs: extra.configs } : {}),
-    ...(extra.secretFiles !== undefined ? { secretFiles: extra.secretFiles } : {})
+    ...(extra.secretFiles !== undefined ? { secretFiles: extra.secretFiles } : {}),
+    ...(http !== undefined ? { http } : {}),
+    ...(expose !== undefined ? { expose } : {})
   }
   const size = canonicalJson(spec).length
   if (size > SPEC_LIMITS.maxSpecBytes) {

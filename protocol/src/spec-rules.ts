@@ -57,7 +57,7 @@ export const SPEC_LIMITS = {
 
 export const SPEC_FIELDS = [
   'name', 'org', 'project', 'image', 'imageDigest', 'entrypoint', 'command', 'user', 'env', 'replicas', 'resources', 'reservations', 'spread', 'allowOrgs',
-  'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'volumes', 'tmpfs', 'configs', 'secretFiles'
+  'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'volumes', 'tmpfs', 'configs', 'secretFiles', 'http', 'expose'
 ] as const
 // name, org and image report their own absence
 export const REQUIRED_FIELDS = ['env', 'replicas', 'resources', 'spread', 'constraints', 'ports', 'update', 'singleton', 'volumes'] as const
@@ -271,9 +271,9 @@ export function checkAllowOrgs (value: unknown, path: string, problems: Problems
   }
 }
 
-const PORT_FIELDS = new Set(['container', 'host', 'hostIp', 'protocol'])
+const PORT_FIELDS = new Set(['container', 'host', 'hostIp', 'protocol', 'mode', 'proxyProtocol'])
 
-/** one port as stored: `{ container, host?, protocol }` */
+/** one port as stored: `{ container, host?, hostIp?, protocol, mode?, proxyProtocol? }`; its routing fields are spec-routes.ts's */
 export function checkPort (value: unknown, path: string, problems: Problems): boolean {
   if (!isPlainObject(value)) {
     problems.bad(path, 'must be a mapping with container, host and protocol', value)
@@ -362,14 +362,14 @@ export function checkVolumeBackup (value: unknown, path: string, problems: Probl
   }
 }
 
-/** rules that tie fields together; call only with fields that passed their own checks */
+/** rules that tie fields together (`hostPorts`: ports of mode host, bound by the container); call only with fields that passed their own checks */
 export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number, hostPorts?: boolean }, path: string, problems: Problems): void {
   const { replicas, singleton, maxUnavailable } = spec
   if (replicas === undefined) return
   if (singleton === true && replicas > 1) problems.bad(at(path, 'replicas'), 'must be 0 or 1 for a singleton service', replicas)
   // maxUnavailable 0 means "surge": the new copy of a replica starts beside the old one, so the two run together for a moment
   if (maxUnavailable === 0 && singleton === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice)', maxUnavailable)
-  if (maxUnavailable === 0 && spec.hostPorts === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port)', maxUnavailable)
+  if (maxUnavailable === 0 && spec.hostPorts === true) problems.bad(at(at(path, 'update'), 'maxUnavailable'), 'must be at least 1 for a service that publishes ports of mode host (0 starts the new copy beside the old one, and both would need the port)', maxUnavailable)
   // maxUnavailable above the replica count means all at once: it is not tied to the count, so scaling never rewrites it
 }
 

@@ -15,6 +15,32 @@ export type PortSpec = {
   /** the host address a published port binds to (IPv4 or IPv6); absent: every address */
   hostIp?: string
   protocol: 'tcp' | 'udp'
+  /**
+   * how a published port is reached. `ingress` (the default): every node of
+   * the mesh listens on it and forwards each connection to a healthy replica
+   * (the routing mesh); `host`: only the nodes that run a replica, bound by
+   * the container itself (Docker's port publishing)
+   */
+  mode?: 'ingress' | 'host'
+  /** `v2`: forwarded connections start with a PROXY protocol v2 header that carries the client's address */
+  proxyProtocol?: 'v2'
+}
+
+/**
+ * A web app on the mesh's shared ports (80 and 443 by default): every node
+ * routes plain HTTP by its `Host` header and TLS by the ClientHello's SNI
+ * to the service, without terminating TLS (the certificate stays in the
+ * container)
+ */
+export type HttpRoute = {
+  /** the host name, lower case, e.g. `cloud.example.org` */
+  host: string
+  /** the container port that answers plain HTTP */
+  port?: number
+  /** the container port that answers TLS */
+  tlsPort?: number
+  /** `v2`: connections start with a PROXY protocol v2 header */
+  proxyProtocol?: 'v2'
 }
 
 export type HealthSpec = {
@@ -159,6 +185,13 @@ export type ServiceSpec = {
   tmpfs?: TmpfsSpec[]
   configs?: ConfigFileSpec[]
   secretFiles?: SecretFileSpec[]
+  /** the host names this service answers on the shared web ports */
+  http?: HttpRoute[]
+  /**
+   * organizations (besides its own) whose services may reach this one by
+   * name (`name.org`); `*`: every organization of the mesh
+   */
+  expose?: string[]
 }
 
 /** The value stored under `service/<org>/<name>` */

@@ -1,14 +1,15 @@
 /**
- * The request/response protocols' codecs (logs, events): wire messages
+ * The request/response protocols' codecs (logs, events, forward): wire messages
  * (wire.ts) narrowed to what each side may receive. A request that is not
  * one is refused with `LogsProtocolError('bad-request')` (the logs
  * protocol) or `InvalidMessageError`; an answer that is an `error` message
  * becomes the protocol's error.
  */
-import { ChunksProtocolError, InvalidMessageError, LogsProtocolError, MessageTooLargeError } from './errors.js'
+import { ChunksProtocolError, ForwardProtocolError, InvalidMessageError, LogsProtocolError, MessageTooLargeError } from './errors.js'
 import { CHUNKS_REQUEST_TYPES, type ChunksRequest } from './wire-chunks.js'
 import { decodeMessage, encodeMessage, type WireMessage } from './wire.js'
 import type { EventsBatchMessage, EventsPollMessage } from './wire-events.js'
+import { FORWARD_ERROR_CODES, MAX_FORWARD_MESSAGE_BYTES, type ForwardErrorCode, type ForwardOkMessage, type ForwardRequestMessage } from './wire-forward.js'
 import { VOLUMES_REQUEST_TYPES, VOLUMES_RESPONSE_TYPES, type VolumesRequest, type VolumesResponse } from './wire-volumes.js'
 import { LOGS_REQUEST_TYPES, LOGS_RESPONSE_TYPES, MAX_LOGS_REQUEST_BYTES, type LogsRequest, type LogsResponse } from './wire-logs.js'
 
@@ -69,6 +70,33 @@ export function decodeChunksResponse<T extends 'chunks-have' | 'chunks-held-ok'>
   }
   if (message.type === 'error') throw new ChunksProtocolError(message.code, message.message)
   return message as Extract<WireMessage, { type: T }>
+}
+
+/** a forward request from the wire; ForwardProtocolError('bad-request') saying what is wrong when it is not one */
+export function decodeForwardRequest (data: Uint8Array): ForwardRequestMessage {
+  if (data.byteLength > MAX_FORWARD_MESSAGE_BYTES) throw new ForwardProtocolError('bad-request', `A forward request is at most ${MAX_FORWARD_MESSAGE_BYTES} bytes`)
+  try {
+    return decodeMessage(data, { types: ['forward'] }) as ForwardRequestMessage
+  } catch (err) {
+    if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) throw new ForwardProtocolError('bad-request', err.message)
+    throw err
+  }
+}
+
+/** the replica's node's answer to a forward; an `error` answer throws ForwardProtocolError with its code, as does anything that is no answer */
+export function decodeForwardAnswer (data: Uint8Array): ForwardOkMessage {
+  let message: WireMessage
+  try {
+    message = decodeMessage(data, { types: ['forward-ok', 'error'] })
+  } catch (err) {
+    if (err instanceof InvalidMessageError || err instanceof MessageTooLargeError) throw new ForwardProtocolError('bad-request', `The replica's node answered something that is no forward answer: ${err.message}`)
+    throw err
+  }
+  if (message.type === 'error') {
+    const code = FORWARD_ERROR_CODES.includes(message.code as ForwardErrorCode) ? message.code as ForwardErrorCode : 'bad-request'
+    throw new ForwardProtocolError(code, message.message)
+  }
+  return message as ForwardOkMessage
 }
 
 /** a volumes message, checked and encoded (InvalidMessageError, MessageTooLargeError) */

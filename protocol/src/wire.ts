@@ -13,6 +13,7 @@ import { InvalidMessageError, MessageTooLargeError, messageOf } from './errors.j
 import type { PeerIdString } from './identity.js'
 import { MAX_TEXT_LENGTH, addrs, bool, capacity, entries, fail, labels, marks, name, object, pattern, peerId, signature, text, token, type Capacity } from './wire-check.js'
 import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire-events.js'
+import { FORWARD_MESSAGE_BYTES, forwardCheckers, type ForwardMessage } from './wire-forward.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
 import { CHUNKS_MESSAGE_BYTES, chunksCheckers, type ChunksMessage } from './wire-chunks.js'
 import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
@@ -22,6 +23,7 @@ import { VOLUMES_MESSAGE_BYTES, volumesCheckers, type VolumesMessage } from './w
 export * from './wire-logs.js'
 export * from './wire-events.js'
 export * from './wire-chunks.js'
+export * from './wire-forward.js'
 export * from './wire-membership.js'
 export * from './wire-report.js'
 export * from './wire-volumes.js'
@@ -87,6 +89,7 @@ export type WireMessage =
   | LogsMessage
   | EventsMessage
   | ChunksMessage
+  | ForwardMessage
   | MembershipMessage
   | ReportMessages
   | VolumesMessage
@@ -111,6 +114,7 @@ export const MAX_MESSAGE_BYTES_BY_TYPE: Readonly<Record<WireMessageType, number>
   ...LOGS_MESSAGE_BYTES,
   ...EVENTS_MESSAGE_BYTES,
   ...CHUNKS_MESSAGE_BYTES,
+  ...FORWARD_MESSAGE_BYTES,
   ...MEMBERSHIP_BYTES,
   ...REPORT_BYTES,
   ...VOLUMES_MESSAGE_BYTES
@@ -144,6 +148,7 @@ const checkers: Record<WireMessageType, (value: unknown) => WireMessage> = {
   ...logsCheckers,
   ...eventsCheckers,
   ...chunksCheckers,
+  ...forwardCheckers,
   ...volumesCheckers,
   entries: (value) => {
     const record = object(value, 'entries message', new Set(['type', 'entries']))

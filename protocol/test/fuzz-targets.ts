@@ -73,6 +73,9 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     encodeMessage({ type: 'logs-batch', containers: [{ id: 'c0ffee'.repeat(8), replica: 0, lines: [[NOW, 0, 'GET / 200'], [NOW + 1, 1, 'warn: slow'], [NOW + 2, 2, 17]], more: true, ended: false }], more: true, done: false }),
     encodeMessage({ type: 'logs-closed' }),
     encodeMessage({ type: 'events-poll', epoch: '3b241101-e2bb-4255-8caf-4136c566a962', after: 12, since: NOW - 3_600_000, limit: 200, wait: 5000 }),
+    encodeMessage({ type: 'forward', service: 'acme/web', replica: 1, port: 8080, via: 'web', host: 'cloud.example.org', client: { address: '203.0.113.7', port: 51234 }, local: { address: '2001:db8::1', port: 443 } }),
+    encodeMessage({ type: 'forward', service: 'riverside/db', replica: 0, port: 5432, via: 'name', caller: 'acme/app', client: { address: '10.213.14.7', port: 40000 }, local: { address: '10.213.15.1', port: 5432 } }),
+    encodeMessage({ type: 'forward-ok', replica: 1 }),
     encodeMessage({ type: 'events-batch', node: a.peerId, epoch: '3b241101-e2bb-4255-8caf-4136c566a962', events: [{ time: NOW, node: a.peerId, kind: 'node-dead', subject: b.peerId, reason: 'no heartbeat for 5 s', seq: 13 }], next: 13 }),
     encodeMessage({ type: 'chunks-has', root: 'ab'.repeat(32), chunks: ['cd'.repeat(32), 'ef'.repeat(32)] }),
     encodeMessage({ type: 'chunks-have', have: '101' }),
@@ -92,7 +95,7 @@ export async function wireTarget (): Promise<FuzzTarget<Uint8Array>> {
     'logs-open', 'logs-poll', 'logs-close', 'logs-opened', 'logs-batch', 'logs-closed', 'events-poll', 'events-batch',
     'chunks-has', 'chunks-have', 'chunks-get', 'chunks-held', 'chunks-held-ok',
     'ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'replicas', 'report-request', 'report',
-    'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok'
+    'volume-handoff', 'volume-backup', 'volume-list', 'volume-handoff-ok', 'volume-backup-ok', 'volume-list-ok', 'forward', 'forward-ok'
   ]
   return {
     name: 'wire',

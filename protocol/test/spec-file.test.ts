@@ -43,7 +43,16 @@ const reader = (files: Record<string, Buffer>) => (source: string): Uint8Array |
 
 test('a spec file written from specs reads back to the same specs, and the same specs give the same bytes', () => {
   const minimal: ServiceSpec = { name: 'db', org: 'acme', image: 'postgres:16', env: {}, replicas: 1, resources: { cpu: 100, memory: 64 * 1024 * 1024 }, spread: 'org', constraints: {}, ports: [], update: { maxUnavailable: 1 }, singleton: true, volumes: [] }
-  for (const specs of [[full], [minimal], [full, minimal]]) {
+  // how it is reached: a port's mode and PROXY header, host names on the shared web ports, organizations it is exposed to
+  const routed: ServiceSpec = {
+    ...minimal,
+    name: 'shop',
+    singleton: false,
+    ports: [{ container: 9000, host: 9000, protocol: 'tcp', proxyProtocol: 'v2' }, { container: 9001, host: 9001, protocol: 'tcp', mode: 'host' }, { container: 5432, protocol: 'tcp' }],
+    http: [{ host: 'shop.example.org', port: 80, tlsPort: 443 }, { host: 'api.example.org', port: 8080, proxyProtocol: 'v2' }],
+    expose: ['riverside']
+  }
+  for (const specs of [[full], [minimal], [full, minimal], [routed]]) {
     const text = specFileText(specs, { header: ['exported by minga'], configSource: sourceOf })
     const back = parseServiceSpec(text, { org: 'acme', readConfig: reader({ 'shop.files/web/etc/nginx/conf.d/default.conf': content }) })
     const byName = (a: ServiceSpec, b: ServiceSpec): number => a.name.localeCompare(b.name)

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { containerHash, parseServiceSpec, PLACEMENT_FIELDS, type ServiceSpec } from '../src/index.js'
+import { containerHash, parseServiceSpec, PLACEMENT_FIELDS, ROUTING_FIELDS, type ServiceSpec } from '../src/index.js'
 import { SPEC_FIELDS } from '../src/spec-rules.js'
 
 const spec: ServiceSpec = parseServiceSpec(`
@@ -26,15 +26,21 @@ test('containerHash: equal specs give equal hashes, whatever their key order', (
   assert.match(containerHash(spec), /^[0-9a-f]{16}$/)
 })
 
-test('containerHash covers every spec field but placement and rollout, new fields included', () => {
+test('containerHash covers every spec field but placement, rollout and routing, new fields included', () => {
   // SPEC_FIELDS is the list of every field a stored spec may have: a field added to it is covered here without a change
+  const outside: readonly string[] = [...PLACEMENT_FIELDS, ...ROUTING_FIELDS]
   for (const field of SPEC_FIELDS) {
     const changed = { ...spec, [field]: '__changed__' } as unknown as ServiceSpec
-    const placement = (PLACEMENT_FIELDS as readonly string[]).includes(field)
-    if (placement) assert.is(containerHash(changed), containerHash(spec), `${field} says how many or where: no container changes`)
+    if (outside.includes(field)) assert.is(containerHash(changed), containerHash(spec), `${field} says how many, where or how it is reached: no container changes`)
     else assert.is.not(containerHash(changed), containerHash(spec), `${field} is part of a container`)
   }
-  for (const field of PLACEMENT_FIELDS) assert.ok((SPEC_FIELDS as readonly string[]).includes(field), `${field} is a spec field`)
+  for (const field of outside) assert.ok((SPEC_FIELDS as readonly string[]).includes(field), `${field} is a spec field`)
+})
+
+test('a host name or an exposure changes no container; a port\'s mode or PROXY header does', () => {
+  assert.is(containerHash({ ...spec, http: [{ host: 'web.example.org', port: 80 }], expose: ['*'] }), containerHash(spec))
+  assert.is.not(containerHash({ ...spec, ports: [{ container: 80, host: 8080, protocol: 'tcp', mode: 'host' }] }), containerHash({ ...spec, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] }))
+  assert.is.not(containerHash({ ...spec, ports: [{ container: 80, host: 8080, protocol: 'tcp', proxyProtocol: 'v2' }] }), containerHash({ ...spec, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] }))
 })
 
 test('scaling, placement and the update policy leave the hash alone; image, env, resources, ports, volumes and health do not', () => {

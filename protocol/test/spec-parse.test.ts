@@ -135,7 +135,7 @@ services:
     update: { maxUnavailable: 2, surge: 1 }
 `
   assert.equal(problemsOf(text, { source: 'web.yaml' }), [
-    'services.web.foo: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)',
+    'services.web.foo: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles, http, expose)',
     'services.web.image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "Nginx")',
     'services.web.env[1]: must be NAME=value (got "B")',
     'services.web.env[2]: A is set twice',
@@ -144,7 +144,7 @@ services:
     'services.web.resources.cpu: must be cores like 0.5 or 2, or millicores like 500m, from 1m to 256 cores (got "lots")',
     'services.web.resources.memory: must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti (got "1PB")',
     'services.web.spread: must be "org" or "node" (got "zone")',
-    'services.web.ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol (got "x")',
+    'services.web.ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp, protocol, mode and proxyProtocol (got "x")',
     'services.web.ports[1].host: must be a whole number from 1 to 65535 (got 99999)',
     'services.web.ports[3].host: port 80/tcp is published twice',
     'services.web.health.cmd: missing (must be a command line (run by sh -c) or a list of arguments)',
@@ -188,9 +188,9 @@ test('each field refuses what it cannot hold', () => {
     ['resources: { memory: 2Ti }', 'resources.memory: must be bytes or a size like 64Mi, 1Gi, 512M or 1G, from 4Mi to 1Ti (got "2Ti")'],
     ['resources: 2', 'resources: must be a mapping with cpu and memory (got 2)'],
     ['ports: ["0"]', 'ports[0].container: must be a whole number from 1 to 65535 (got 0)'],
-    ['ports: ["80/sctp"]', 'ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp and protocol (got "80/sctp")'],
+    ['ports: ["80/sctp"]', 'ports[0]: must be a port like "80", "8080:80", "127.0.0.1:8080:80", "53/udp" or a mapping with container, host, hostIp, protocol, mode and proxyProtocol (got "80/sctp")'],
     ['ports: [{ container: 80, protocol: icmp }]', 'ports[0].protocol: must be "tcp" or "udp" (got "icmp")'],
-    ['ports: [{ container: 80, ip: 1.2.3.4 }]', 'ports[0].ip: unknown field (allowed: container, host, hostIp, protocol)'],
+    ['ports: [{ container: 80, ip: 1.2.3.4 }]', 'ports[0].ip: unknown field (allowed: container, host, hostIp, protocol, mode, proxyProtocol)'],
     ['ports: 80', 'ports: must be a list of at most 64 ports (got 80)'],
     ['command: ""', 'command: must be a command line (run by sh -c) or a list of arguments (got "")'],
     ['command: []', 'command: must be a list of 1 to 256 strings (got a list)'],
@@ -224,7 +224,16 @@ test('each field refuses what it cannot hold', () => {
     ['update: { maxUnavailable: -1 }', 'update.maxUnavailable: must be a whole number from 0 to 1000 (0 starts each new replica before stopping the old; the replicas or more replaces all at once) (got -1)'],
     ['singleton: true\nreplicas: 2', 'replicas: must be 0 or 1 for a singleton service (got 2)'],
     ['singleton: true\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice) (got 0)'],
-    ['ports: ["8080:80"]\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port) (got 0)'],
+    ['ports: [{ container: 80, host: 8080, mode: host }]\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be at least 1 for a service that publishes ports of mode host (0 starts the new copy beside the old one, and both would need the port) (got 0)'],
+    ['ports: [{ container: 80, host: 8080, mode: nodes }]', 'ports[0].mode: must be "ingress" (every node of the mesh listens and forwards) or "host" (only nodes that run a replica, bound by the container) (got "nodes")'],
+    ['ports: [{ container: 80, host: 8080, proxyProtocol: v1 }]', 'ports[0].proxyProtocol: must be "v2" (the PROXY protocol version sent first), or left out (got "v1")'],
+    ['ports: [{ container: 53, host: 53, protocol: udp, mode: ingress }]', 'ports[0].mode: a UDP port is not forwarded by the routing mesh (yet): leave mode out, or write host'],
+    ['http: { host: cloud, port: 80 }', 'http[0].host: must be a host name in lower case with at least one dot, like cloud.example.org (got "cloud")'],
+    ['http: { host: cloud.example.org }', 'http[0]: needs port (the container\'s plain HTTP port, routed by Host on port 80) or tlsPort (its TLS port, routed by SNI on 443), or both'],
+    ['http: [{ host: a.example.org, port: 80 }, { host: A.example.org, port: 81 }]', 'http[1].host: "a.example.org" is listed twice'],
+    ['http: { host: a.example.org, port: 80, tls: true }', 'http[0].tls: unknown field (allowed: host, port, tlsPort, proxyProtocol)'],
+    ['expose: [riverside, "*"]', 'expose: "*" already means every organization: list it alone'],
+    ['expose: [Riverside]', 'expose[0]: must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit (got "Riverside")'],
     ['allowOrgs: []', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got a list)'],
     ['allowOrgs: acme', 'allowOrgs: must be a list of 1 to 100 organization names (leave it out to allow any) (got "acme")'],
     ['constraints: [disk]', 'constraints[0]: must be "label == value" or "label != value" (got "disk")']
@@ -234,6 +243,37 @@ test('each field refuses what it cannot hold', () => {
     const image = extra.startsWith('image:') ? '' : 'image: nginx\n'
     assert.equal(problemsOf(`${name}${image}${extra}\n`), [expected], extra)
   }
+})
+
+test('how a service is reached: port modes and the PROXY header, host names on the shared web ports, exposure to other organizations', () => {
+  const [web] = parseServiceSpec(`name: web
+org: acme
+image: nginx
+ports:
+  - "8080:80"
+  - { container: 443, host: 8443, mode: ingress, proxyProtocol: v2 }
+  - { container: 9000, host: 9000, mode: host }
+  - { container: 53, host: 53, protocol: udp, mode: host }
+http:
+  host: Cloud.Example.org.
+  port: 80
+  tlsPort: 443
+expose: riverside
+`)
+  assert.equal(web.ports, [
+    { container: 80, host: 8080, protocol: 'tcp' },
+    { container: 443, host: 8443, protocol: 'tcp', proxyProtocol: 'v2' },
+    { container: 9000, host: 9000, protocol: 'tcp', mode: 'host' },
+    { container: 53, host: 53, protocol: 'udp', mode: 'host' }
+  ], 'mode ingress is the default and is not stored')
+  assert.equal(web.http, [{ host: 'cloud.example.org', port: 80, tlsPort: 443 }])
+  assert.equal(web.expose, ['riverside'])
+  assert.equal(checkServiceSpec(web), web)
+})
+
+test('ports of mode ingress may be surged (maxUnavailable: 0): no container binds them', () => {
+  const [web] = parseServiceSpec('name: web\norg: acme\nimage: nginx\nports: ["8080:80"]\nupdate: { maxUnavailable: 0 }\n')
+  assert.is(web.update.maxUnavailable, 0)
 })
 
 test('a service listed under a key takes the key as its name', () => {
@@ -355,7 +395,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
     'resources.cpu: must be a whole number of millicores from 1 to 256000 (got "500m")',
     'resources.memory: must be a whole number of bytes from 4194304 to 1099511627776 (got "64Mi")'
   ])
-  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles)'])
+  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles, http, expose)'])
   const { env, volumes, ...partial } = minimal
   refuse(partial, ['env: missing (every stored spec has it)', 'volumes: missing (every stored spec has it)'])
   refuse({ ...minimal, command: 'sleep 1' }, ['command: must be a list of 1 to 256 strings (got "sleep 1")'])
@@ -367,7 +407,11 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
   refuse({ ...minimal, volumes: [{ name: 'a', path: '/a' }] }, ['volumes[0].readOnly: missing (must be true or false)'])
   refuse({ ...minimal, replicas: Number.NaN }, ['replicas: must be a whole number from 0 to 1000 (got NaN)'])
   refuse({ ...minimal, singleton: true, replicas: 2 }, ['replicas: must be 0 or 1 for a singleton service (got 2)'])
-  refuse({ ...minimal, update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 80, protocol: 'tcp' }] }, ['update.maxUnavailable: must be at least 1 for a service that publishes host ports (0 starts the new copy beside the old one, and both would need the port) (got 0)'])
+  refuse({ ...minimal, update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 80, protocol: 'tcp', mode: 'host' }] }, ['update.maxUnavailable: must be at least 1 for a service that publishes ports of mode host (0 starts the new copy beside the old one, and both would need the port) (got 0)'])
+  refuse({ ...minimal, ports: [{ container: 80, host: 80, protocol: 'tcp', mode: 'everywhere' }] }, ['ports[0].mode: must be "ingress" (every node of the mesh listens and forwards) or "host" (only nodes that run a replica, bound by the container) (got "everywhere")'])
+  refuse({ ...minimal, http: [{ host: 'Web.example.org', port: 80 }] }, ['http[0].host: must be a host name in lower case with at least one dot, like cloud.example.org (got "Web.example.org")'])
+  refuse({ ...minimal, http: { host: 'web.example.org', port: 80 } }, ['http: must be a list of 1 to 16 routes ({ host, port, tlsPort }) (got a mapping)'])
+  refuse({ ...minimal, expose: 'riverside' }, ['expose: must be a list of organization names, or ["*"] for every organization of the mesh, at most 100 (leave it out to expose to no other organization) (got "riverside")'])
   refuse({ ...minimal, env: { A: 1 } }, ['env.A: must be a string without NUL characters (got 1)'])
 })
 

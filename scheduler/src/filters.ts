@@ -6,7 +6,7 @@
 import { compareStrings } from './order.js'
 import type { NodeTable } from './nodes.js'
 import type { NodeInfo } from './types.js'
-import type { ServiceSpec } from '@minga/protocol'
+import { isHostModePort, type ServiceSpec } from '@minga/protocol'
 
 /** the service's `allowOrgs` admits the node's organization */
 export function orgAllowed (spec: ServiceSpec, node: NodeInfo): boolean {
@@ -100,10 +100,15 @@ const MAX_PORT = 65535
 /** port and protocol in one integer below 2^17 */
 export const PORT_KEYS = 1 << 17
 
-/** the distinct host ports a service publishes, as port keys */
+/**
+ * the distinct host ports a service's containers bind (ports of mode host), as
+ * port keys: one replica per node may hold each. Ports of mode ingress (the
+ * default) are the routing mesh's, on every node, and bind nothing per replica
+ */
 export function hostPortKeys (spec: ServiceSpec): number[] {
   const keys = new Set<number>()
   for (const p of spec.ports) {
+    if (!isHostModePort(p)) continue
     // spec parsing rejects other values; skipping them here keeps keys from aliasing another node's
     if (p.host === undefined || !Number.isInteger(p.host) || p.host < 0 || p.host > MAX_PORT) continue
     keys.add(p.host * 2 + (p.protocol === 'udp' ? UDP_BIT : 0))

@@ -125,7 +125,7 @@ export function scenario (options: ScenarioOptions = {}): fc.Arbitrary<Scenario>
       resources: { cpu: s.cpu, memory: s.memory },
       spread: s.spread,
       constraints: s.ssd ? { disk: 'ssd' } : {},
-      ports: s.hostPort === null || s.hostPort === undefined ? [] : [{ container: 8080, host: s.hostPort, protocol: s.udp ? 'udp' : 'tcp' }],
+      ports: s.hostPort === null || s.hostPort === undefined ? [] : [{ container: 8080, host: s.hostPort, protocol: s.udp ? 'udp' : 'tcp', mode: 'host' }],
       singleton: s.singleton,
       ...(s.allowOrgs === null || s.allowOrgs === undefined ? {} : { allowOrgs: s.allowOrgs })
     }))

@@ -131,7 +131,7 @@ test('reason: share for others', () => {
 })
 
 test('reason: host port', () => {
-  const web = (name: string, created: string) => service(`a/${name}`, { created, ports: [{ container: 80, host: 80, protocol: 'tcp' }] })
+  const web = (name: string, created: string) => service(`a/${name}`, { created, ports: [{ container: 80, host: 80, protocol: 'tcp', mode: 'host' }] })
   const a = place([web('one', '1'), web('two', '2')], [node('a1', 'a')])
   assert.is(a.services['a/one'][0], 'a1')
   assert.equal(a.unplaced.map(u => u.reason), ['host port 80/tcp taken on every fitting node'])

@@ -129,7 +129,7 @@ test('maxUnavailable 0: the new copy starts beside the old one, one replica at a
   // an outdated copy that is down is replaced at once, as always; being down, it is not a surge and holds up nobody
   assert.equal(run([{ ...old[0], state: 'exited' }, old[1]]), ['stop a/web#0 old-0', 'start a/web#0', 'start a/web#1'])
   // with host ports or as a singleton, a service does not surge (the spec check refuses that pairing anyway)
-  const ported = service('a/web', { replicas: 3, hash: 'h2', update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] })
+  const ported = service('a/web', { replicas: 3, hash: 'h2', update: { maxUnavailable: 0 }, ports: [{ container: 80, host: 8080, protocol: 'tcp', mode: 'host' }] })
   const others = new Map([['other', [{ service: 'a/web', replica: 2, hash: 'h1', healthy: true }]]])
   assert.equal(brief(plan({ self: 'me', services: [ported], assignment, observed: old, peers: others })), ['stop a/web#0 old-0', 'start a/web#0'])
 })
@@ -177,7 +177,7 @@ test('singleton: break before make', () => {
 })
 
 test('a holdover yields its host port to a replica assigned here', () => {
-  const port = [{ container: 80, host: 80, protocol: 'tcp' as const }]
+  const port = [{ container: 80, host: 80, protocol: 'tcp' as const, mode: 'host' as const }]
   const blog = service('a/blog', { ports: port, hash: 'b1' })
   const shop = service('a/shop', { ports: port, hash: 's1' })
   const held = { containerId: 'blog-0', service: 'a/blog', replica: 0, hash: 'b1', state: 'running' as const, health: 'healthy' as const }

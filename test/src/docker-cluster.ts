@@ -43,6 +43,8 @@ export interface ClusterNode {
   listenPort: number
   doorPort: number
   logPath: string
+  /** where the node's published ports and shared web ports listen: a loopback address of its own */
+  publishOn: string
   process?: ChildProcess
   /** the engine was stopped by the test */
   engineStopped?: boolean
@@ -57,6 +59,8 @@ export interface ClusterOptions {
   orgs?: string[]
   /** extra environment for every node process */
   env?: Record<string, string>
+  /** extra `minga up` arguments of each node, by index (e.g. labels) */
+  upArgs?: string[][]
 }
 
 /** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
@@ -64,12 +68,12 @@ export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
 
-  private constructor (readonly dir: string, private readonly env: Record<string, string>) {}
+  private constructor (readonly dir: string, private readonly env: Record<string, string>, private readonly upArgs: string[][] = []) {}
 
   static async start (engines: Engine[], options: ClusterOptions = {}): Promise<DockerCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'minga-e2e-'))
     DIRS.add(dir)
-    const cluster = new DockerCluster(dir, options.env ?? {})
+    const cluster = new DockerCluster(dir, options.env ?? {}, options.upArgs ?? [])
     const orgs = options.orgs ?? engines.map(() => 'acme')
     try {
       for (const [index, engine] of engines.entries()) {
@@ -113,6 +117,7 @@ export class DockerCluster {
       logPath: join(this.dir, `n${index}.log`),
       listenPort: await freePort(),
       doorPort: await freePort(),
+      publishOn: publishAddress(index),
       setup: ''
     }
     node.setup = (await this.mustMinga(node, setup)).stdout
@@ -200,6 +205,10 @@ export class DockerCluster {
       '--docker-host', node.engine.socket,
       '--listen', `/ip4/127.0.0.1/tcp/${node.listenPort}`,
       '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`,
+      // each node publishes on a loopback address of its own, as separate servers do on theirs; test containers never ask the outside world for names
+      '--publish-on', node.publishOn,
+      '--dns-upstream', 'off',
+      ...(this.upArgs[index] ?? []),
       '--http', 'off'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
     LIVE.add(child)
     node.process = child
@@ -325,6 +334,14 @@ async function waitReady (child: ChildProcess, log: WriteStream, timeoutMs: numb
     child.stderr?.on('data', onData)
     child.once('exit', (code, signal) => { clearTimeout(timer); log.end(); reject(new Error(`node exited (${code ?? signal}) before it was ready:\n${seen}`)) })
   })
+}
+
+/**
+ * node `index`'s publish address: 127.X.Y.(index+1), X.Y from this process's
+ * id, so test runs of different checkouts on one machine publish apart
+ */
+export function publishAddress (index: number): string {
+  return `127.${100 + ((process.pid >> 8) % 150)}.${process.pid % 256}.${index + 1}`
 }
 
 /** the supervisors of a data dir (their pid files), SIGKILLed */

@@ -214,8 +214,13 @@ export class EngineClient {
     }))
   }
 
+  /** remove the containers whose labels match, then the networks (a node's service network carries its mesh label) */
   async removeAll (filters: Record<string, string[]>): Promise<void> {
     for (const c of await this.containers(filters)) await this.remove(c.id)
+    const query = new URLSearchParams({ filters: JSON.stringify(filters) })
+    const networks = await this.call<Array<{ Id: string }>>('GET', `/networks?${query.toString()}`)
+    // the bridge of a network outlives a stopped engine on the host: removing the network removes it
+    for (const network of networks.status === 200 ? networks.body : []) await this.call('DELETE', `/networks/${network.Id}`, undefined, 30_000)
   }
 
   /** named volumes whose labels match: name, labels, and their folder on this host */

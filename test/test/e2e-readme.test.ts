@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { blockWith, readmeExamples, waitFor } from '../src/index.js'
-import { freePort, withCluster } from '../src/docker-cluster.js'
+import { freePort, killSupervisors, withCluster } from '../src/docker-cluster.js'
 import { dockerTests, REPO_ROOT } from '../src/docker-engines.js'
 
 const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
@@ -111,6 +111,8 @@ it('e2e: the "Running real containers" commands start an engine, build the image
     assert.is((await bash(`minga deploy -f ${join(dir, 'web.yaml')} --wait`, env)).status, 0)
     await stop(node.child)
   } finally {
+    // the node's supervisor would wait for ever on an engine that is gone, to confirm its containers stopped
+    await killSupervisors(dir)
     const stopped = await bash(adapt(lines[3]), env)
     assert.is(stopped.status, 0, stopped.out)
     await rm(dir, { recursive: true, force: true })

@@ -242,6 +242,26 @@ test('the Monitoring and Simulations commands run as written', async () => {
   }
 })
 
+test('the Reaching your services specs deploy as written; a second claim on the blog\'s host name is refused with who holds it', async () => {
+  const env = { MINGA_DATA: join(work, 'reaching') }
+  await sh('minga init --org acme', env)
+  const up = await sh('minga up --detach --runtime memory --listen /ip4/127.0.0.1/tcp/0 --door /ip4/127.0.0.1/tcp/0 --http off', env)
+  for (const m of up.stdout.matchAll(/running in the background as pid (\d+)/g)) pids.add(Number(m[1]))
+  for (const name of ['db', 'blog']) {
+    const spec = examples.blocks.find(b => b.lang === 'yaml' && b.lines[0] === `name: ${name}`)
+    assert.ok(spec !== undefined, `the README has the ${name} spec`)
+    await writeFile(join(work, `${name}.yaml`), spec.lines.join('\n') + '\n')
+  }
+  const lines = blockWith(examples, 'minga deploy -f blog.yaml').lines.filter(l => l.trim() !== '')
+  for (const line of lines) await example(line, env)
+  assert.match((await sh('minga ps blog', env)).stdout, /acme\/blog\s+0\s/)
+  const blog = await readFile(join(work, 'blog.yaml'), 'utf8')
+  await writeFile(join(work, 'copy.yaml'), blog.replace('name: blog', 'name: copy').replace(/ports: .*\n/, ''))
+  const refused = await sh('minga deploy -f copy.yaml', env)
+  assert.is(refused.status, 1, refused.stdout)
+  assert.match(refused.stderr, 'acme/copy wants host blog.example.org, which acme/blog already has on this mesh; choose another host name, or remove acme/blog first')
+})
+
 test('the Compose dry run runs as written, in a project folder of that name, and prints what the README shows', async () => {
   const block = blockWith(examples, 'minga deploy -f compose.yaml --dry-run')
   const command = block.lines[0].replace(/^\$ /, '')

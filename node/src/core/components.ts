@@ -93,6 +93,8 @@ export interface ReconcileView {
   /** this node's containers as of the last pass (no I/O) */
   containers: () => RuntimeContainer[]
   replicaProblems: () => ReplicaNote[]
+  /** `listener` runs when `containers()` may say something new; returns its remover */
+  onContainers: (listener: () => void) => () => void
 }
 
 /**

@@ -20,6 +20,8 @@ import { LogsServer } from './logs/logs-server.js'
 import { nodeLogger, type ComponentLogger } from './logger.js'
 import type { Mesh } from './mesh.js'
 import { configFilesOf } from './ops/configs.js'
+import { MeshRouteView } from './ingress/view.js'
+import type { WebPorts } from './ingress/routes.js'
 import { Operations } from './ops/operations.js'
 import type { PlacementCache } from './reconcile/placement-cache.js'
 import { Reconciler } from './reconcile/reconciler.js'
@@ -71,6 +73,8 @@ export interface NodeCoreInit {
   events?: EventLog
   /** default: `nodeLogger(peerId)`, `minga:<node>:<component>` (DEBUG=minga:*) */
   logger?: ComponentLogger
+  /** this node's shared web ports (default 80 and 443): deploys may not publish them while host names are routed there */
+  webPorts?: WebPorts
   /** reads git sources (the daemon's runs `git`); without it this node never watches a source */
   sources?: SourceReader
   /**
@@ -128,6 +132,8 @@ export class NodeCore {
   readonly eventWatch: EventWatch
   /** what people ask this node to do and show (the control API and the simulator call it) */
   readonly operations: Operations
+  /** the routing mesh's view: services, healthy replicas here and elsewhere, and when they change */
+  readonly routes: MeshRouteView
   /** the git sources of this node's organization that fall to it, polled and applied */
   readonly sourceWatch?: SourceWatch
   /** the operator's verbs on git sources */
@@ -243,8 +249,10 @@ export class NodeCore {
       readLogs: (options) => this.readLogs(options),
       meshEvents: this.meshEvents,
       images: this.images === undefined ? undefined : new DeployImages(this.images, this.scans!),
-      secrets: this.secrets
+      secrets: this.secrets,
+      ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
+    this.routes = new MeshRouteView({ self, state: init.state, liveness: this.membership, reconciler: this.reconciler })
     this.sources = new Sources({ ...common, liveness: this.liveness })
     if (init.sources !== undefined) {
       this.sourceWatch = new SourceWatch({ ...common, liveness: this.liveness, reader: init.sources, apply: async (set, options) => await this.operations.apply(set, options) })
@@ -295,12 +303,14 @@ export class NodeCore {
     this.images?.start()
     this.volumes?.start()
     await this.reconciler.start()
+    this.routes.start()
     this.sourceWatch?.start()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.routes.stop()
     this.sourceWatch?.stop()
     await this.reconciler.stop()
     this.volumes?.stop()

@@ -11,7 +11,8 @@
  * run), `trust/` (admission, removal, governance, secrets, audit), `ops/`
  * (what operators ask and see), `events/` (the event log, what is news,
  * mesh-wide events), `logs/` (the logs protocol), `supervision/` (what the
- * supervisor beside each node decides when its daemon dies). `NodeCore` wires them;
+ * supervisor beside each node decides when its daemon dies), `ingress/` (the
+ * routing mesh's rules, its view and its forwarding loop). `NodeCore` wires them;
  * `components.ts` holds what they read of one another.
  *
  * @example
@@ -66,6 +67,12 @@ export { Watchdog, type WatchdogInit } from './supervision/watchdog.js'
 export { NO_REAPER, runtimeEngine } from './supervision/runtime-engine.js'
 export type { AttachResult, ProcessReaper, StopRound, StoppedHow, SupervisedContainer, SupervisedEngine, WatchdogState } from './supervision/types.js'
 export { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
+export { forwardOrder, type ForwardOrderOptions, type ReplicaLocation } from './ingress/choose.js'
+export { Forwarder, type ConnectRequest, type ForwardDialer, type Forwarded, type ForwarderComponents, type ForwarderInit, type LocalTarget, type ReplicaDirectory } from './ingress/forwarder.js'
+export { DEFAULT_WEB_PORTS, routeConflicts, routeTable, type PublishedPort, type RouteConflict, type RouteTable, type RoutedService, type WebPorts, type WebRoute } from './ingress/routes.js'
+export { mayReach, resolveName, type Caller, type NameAnswer } from './ingress/names.js'
+export { authorizeForward, expectsProxyHeader, type ForwardContext, type ForwardVerdict } from './ingress/authorize.js'
+export { MeshRouteView, type IngressView, type MeshRouteViewComponents } from './ingress/view.js'
 
 export { Images, type ImagesComponents, type PushOptions, type PushResult, type Resolved } from './images/images.js'
 export { ImageOperations, type ImageView } from './images/image-ops.js'

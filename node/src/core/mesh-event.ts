@@ -12,6 +12,7 @@ export type EventKind =
   | 'placement' | 'entry-rejected' | 'sync' | 'cordon' | 'uncordon' | 'deploy' | 'service-removed'
   | 'secret' | 'governance' | 'clock' | 'supervisor'
   | 'image' | 'build' | 'scan' | 'image-update'
+  | 'secret' | 'governance' | 'clock' | 'supervisor' | 'ingress'
   | 'source-applied' | 'source-rejected' | 'source-error' | 'source-watch'
   | 'snapshot' | 'restore' | 'volume-aside' | 'backup-error'
 

@@ -7,7 +7,7 @@
 import '../polyfill.js'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
-import { recordValue, State, keys, type Resources } from '@minga/protocol'
+import { recordValue, State, keys, protocols, type Resources } from '@minga/protocol'
 import { LevelPersistence } from '../store/level-persistence.js'
 import { systemClock } from '../core/clock.js'
 import { NodeCore, type NodeCoreInit } from '../core/core.js'
@@ -25,6 +25,10 @@ import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { DiskChunkStore } from '../images/disk-store.js'
 import { DockerImages } from '../images/docker-images.js'
+import { Ingress } from '../ingress/ingress.js'
+import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
+import type { WebPorts } from '../core/ingress/routes.js'
+import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
@@ -70,6 +74,14 @@ export interface DaemonOptions {
   volumeTiming?: Partial<VolumeTiming>
   /** enables /v1/test/* routes (partitions); never in production */
   testMode?: boolean
+  /** addresses the routing mesh's published ports and shared web ports bind (default 0.0.0.0) */
+  publishOn?: string[]
+  /** the shared web ports (default 80 and 443); null turns them off */
+  webPorts?: WebPorts | null
+  /** the service network's /23, `off` for none (no routing mesh, no names: Docker publishes every port); default: one picked once and kept */
+  subnet?: string
+  /** resolvers for names outside the mesh (`IP` or `IP:port`); default the host's; [] for none */
+  dnsUpstream?: string[]
   /** tests only: the supervisor's budget and lingering (every node's singleton fence assumes the defaults) */
   supervisor?: Pick<SupervisorLinkInit, 'budget' | 'supervisor'>
   log?: (line: string) => void
@@ -93,6 +105,9 @@ export class Daemon implements NodeControl {
   private connector!: Connector
   private api!: ApiServer
   private http?: HttpServer
+  /** the routing mesh on this node, when it runs (Docker with a service network) */
+  ingress?: Ingress
+  private subnet?: ServiceSubnet
   private backups?: Backups
   /** the bond to the process that stops this node's containers if this one dies (Docker only: memory containers die with it) */
   supervisor?: SupervisorLink
@@ -137,8 +152,7 @@ export class Daemon implements NodeControl {
     this.runtime = this.options.runtime === 'memory'
       // MINGA_MEMORY_START_MS: how long a pretend container takes to start (the sim-vs-real bench sets the simulator's figure)
       ? new MemoryRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, startDelayMs: Number(process.env.MINGA_MEMORY_START_MS ?? 0) || 0 })
-      : new DockerRuntime({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket })
-    if (this.options.runtime !== 'memory') await this.runtime.list()
+      : await this.dockerRuntime(mesh.meshId, identity.peerId, log)
     // images through the mesh: chunks on disk, Docker's save and load (issue 15)
     let images: NodeCoreInit['images']
     if (this.options.runtime !== 'memory') {
@@ -205,6 +219,7 @@ export class Daemon implements NodeControl {
     // the operator watching `minga up` hears at once when this server's clock is off (status and events say it too)
     this.core.events.subscribe((event) => { if (event.kind === 'clock') log(`${event.reason.startsWith('this node\'s clock agrees') ? 'clock' : 'warning'}: ${event.reason}`) })
     await this.core.start()
+    if (this.subnet !== undefined) await this.startIngress(mesh.meshId, identity.peerId, logger, log)
     this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
@@ -223,6 +238,56 @@ export class Daemon implements NodeControl {
     log(`listening on ${this.libp2p.getMultiaddrs().map(String).join(' ')}`)
     log(`door on ${this.doorAddrs().join(' ')}`)
     log(`control socket ${this.dataDir.socketPath}`)
+  }
+
+  /**
+   * The Docker runtime, on the node's service network unless `--subnet off`.
+   * An engine in another network namespace (the gateway is no address here)
+   * cannot be reached by the forwarder: the node runs without the network
+   */
+  private async dockerRuntime (meshId: string, peerId: string, log: (line: string) => void): Promise<DockerRuntime> {
+    const plain = (): DockerRuntime => new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket })
+    if (this.options.subnet === 'off') {
+      const runtime = plain()
+      await runtime.list()
+      log('service network off (--subnet off): no routing mesh and no service names; Docker publishes every port on the nodes that run it')
+      return runtime
+    }
+    const subnet = await nodeSubnet(this.dataDir.path, peerId, this.options.subnet)
+    const runtime = new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket, network: networkSpec(subnet, meshId, peerId) })
+    await runtime.list()
+    await runtime.ensureNetwork()
+    if (!await isLocalAddress(subnet.gateway)) {
+      log(`warning: the Docker engine's network ${subnet.subnet} is not reachable from this node (the engine runs in another network namespace); running without the routing mesh and service names`)
+      await runtime.close()
+      const fallback = plain()
+      await fallback.list()
+      return fallback
+    }
+    this.subnet = subnet
+    return runtime
+  }
+
+  /** the routing mesh: published ports, shared web ports, service names (these need root for the service addresses) */
+  private async startIngress (meshId: string, peerId: string, logger: ReturnType<typeof nodeLogger>, log: (line: string) => void): Promise<void> {
+    const subnet = this.subnet!
+    const publishOn = this.options.publishOn ?? ['0.0.0.0']
+    const webPorts = this.options.webPorts === undefined ? { http: 80, tls: 443 } : this.options.webPorts
+    const root = process.getuid?.() === 0
+    const upstream = this.options.dnsUpstream ?? await hostResolvers()
+    this.ingress = new Ingress({ libp2p: this.libp2p, self: peerId, clock: systemClock, view: this.core.routes }, {
+      protocol: protocols.forward(meshId),
+      publishOn,
+      webPorts,
+      logger,
+      ...(root ? { names: { subnet, bridge: networkSpec(subnet, meshId, peerId).bridge, addressFile: join(this.dataDir.path, 'service-addresses.json'), upstream, lookupCaller: callerLookup(async () => await this.runtime.list()) } } : {}),
+      onProblem: (what, error) => {
+        log(error === undefined ? `${what}: listening again` : `warning: ${error.message}`)
+        this.core.events.emit({ time: Date.now(), node: peerId, kind: 'ingress', subject: what, reason: error?.message ?? 'listening again' })
+      }
+    })
+    await this.ingress.start()
+    log(`routing mesh: published ports on ${publishOn.join(', ')}${webPorts === null ? '' : `, web ports ${webPorts.http} and ${webPorts.tls}`}; service network ${subnet.subnet}${root ? `, names by DNS on ${subnet.gateway}` : ' (service names need root: off)'}`)
   }
 
   /** what people ask this node to do and show */
@@ -286,6 +351,7 @@ export class Daemon implements NodeControl {
     await this.http?.close()
     await this.api?.close()
     this.connector?.stop()
+    await this.ingress?.stop()
     await this.core?.stop()
     await this.backups?.close()
     await this.door?.stop()

@@ -7,14 +7,14 @@
  * stranger with the mesh key can open nothing but the join protocol.
  */
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Connection } from '@libp2p/interface'
 import { toError, messageOf, decodeMessage, encodeMessage, protocols, type Identity, type JoinRequestMessage, type JoinResponseMessage } from '@minga/protocol'
 import { MAX_FRAME_BYTES } from './libp2p-mesh.js'
+import { streamMuxer } from './libp2p-config.js'
+import { preSharedKey } from './pnet.js'
 
 export interface DoorInit {
   identity: Identity
@@ -42,7 +42,7 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [streamMuxer()],
     connectionProtector: preSharedKey({ psk: init.psk }),
     connectionManager: { maxConnections: 32, inboundConnectionThreshold: 10 }
   })
@@ -86,7 +86,7 @@ export async function knock (options: { identity: Identity, psk: Uint8Array, mes
     addresses: { listen: [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [streamMuxer()],
     connectionProtector: preSharedKey({ psk: options.psk })
   })
   const failures: string[] = []

@@ -3,6 +3,7 @@
  * ports, health check, volumes and network. Pure: docker.ts sends it.
  */
 import { createHash } from 'node:crypto'
+import { isHostModePort } from '@minga/protocol'
 import { DOCKER_LOG_CONFIG } from './constants.js'
 import { RuntimeStartError } from './errors.js'
 import { LABELS } from './types.js'
@@ -64,6 +65,12 @@ export function networkModeFor (replica: ReplicaSpec, hasBridge: boolean): strin
 export interface BodyOptions {
   /** from networkModeFor */
   networkMode?: string
+  /**
+   * the node's service network (docker-network.ts): the replica joins it with
+   * the node as its DNS server, and only ports of mode `host` are published
+   * by Docker (the node's forwarder serves the others)
+   */
+  network?: { name: string, gateway: string }
   /** run Docker's init (tini) as PID 1 */
   init?: boolean
   /** what to create it from (ensureImage's answer): the name, or a pinned image's id; default the spec's pin, else its name */
@@ -75,7 +82,7 @@ export interface BodyOptions {
  * resource limits, ports, volumes, health check, tmpfs, user, entrypoint
  */
 export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOptions = {}): ContainerCreateOptions {
-  const { networkMode } = options
+  const networkMode = options.network?.name ?? options.networkMode
   const { spec } = replica
   const env = { ...spec.env, ...replica.secretEnv }
   const exposed: Record<string, object> = {}
@@ -84,6 +91,7 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
     const key = `${port.container}/${port.protocol}`
     exposed[key] = {}
     if (port.host === undefined || networkMode === 'host') continue
+    if (options.network !== undefined && !isHostModePort(port)) continue
     // one container port may be published on several host ports or addresses
     bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.host), ...(port.hostIp === undefined ? {} : { HostIp: port.hostIp }) }]
   }
@@ -110,7 +118,8 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
       ...(options.init === true ? { Init: true } : {}),
       LogConfig: DOCKER_LOG_CONFIG,
       Mounts: mountsOf(replica, owner),
-      ...(networkMode === undefined ? {} : { NetworkMode: networkMode })
+      ...(networkMode === undefined ? {} : { NetworkMode: networkMode }),
+      ...(options.network === undefined ? {} : { Dns: [options.network.gateway] })
     }
   }
   if (spec.command !== undefined) body.Cmd = spec.command

@@ -98,8 +98,8 @@ const STATES: Record<string, ContainerState> = {
   dead: 'exited'
 }
 
-/** a container as the core sees it, from Docker's inspect answer */
-export function toRuntimeContainer (info: ContainerInspectInfo): RuntimeContainer {
+/** the container as the runtime reports it; `network`: the service network whose address it reports */
+export function toRuntimeContainer (info: ContainerInspectInfo, network?: string): RuntimeContainer {
   const labels = info.Config.Labels ?? {}
   const state = STATES[info.State.Status] ?? 'exited'
   const status = info.State.Health?.Status
@@ -109,6 +109,7 @@ export function toRuntimeContainer (info: ContainerInspectInfo): RuntimeContaine
   }
   const startedAt = Date.parse(info.State.StartedAt)
   const last = (info.State.Health as { Log?: Array<{ ExitCode?: number, Output?: string }> } | undefined)?.Log?.at(-1)
+  const address = network === undefined || state !== 'running' ? undefined : info.NetworkSettings?.Networks?.[network]?.IPAddress
   const probe = last === undefined ? undefined : { exitCode: Number.isSafeInteger(last.ExitCode) ? Math.max(-1, Math.min(255, last.ExitCode!)) : -1, output: probeOutput(last.Output ?? '') }
   return {
     id: info.Id,
@@ -121,6 +122,7 @@ export function toRuntimeContainer (info: ContainerInspectInfo): RuntimeContaine
     ...(state === 'exited' ? { exitCode: info.State.ExitCode } : {}),
     ...(startedAt > 0 ? { startedAt } : {}),
     ...(info.State.Error === '' || info.State.Error === undefined ? {} : { error: info.State.Error }),
-    ...(probe === undefined ? {} : { probe })
+    ...(probe === undefined ? {} : { probe }),
+    ...(address === undefined || address === '' ? {} : { address })
   }
 }

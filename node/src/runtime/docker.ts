@@ -20,6 +20,7 @@ import { tarOf } from './docker-files.js'
 import { execIn } from './docker-exec.js'
 import { ensureImage } from './docker-images.js'
 import { containerName, createBody, networkModeFor, ownerFilters } from './docker-spec.js'
+import { ensureNetwork, type ServiceNetworkSpec } from './docker-network.js'
 import type { Owner } from './docker-spec.js'
 import { demuxLogs, eventAttributes, jsonLines, toRuntimeEvent } from './docker-streams.js'
 import { dial, dockerMessage, engineAddress, engineCall, engineError, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
@@ -47,6 +48,13 @@ export interface DockerRuntimeInit {
    * RuntimeStartError. Default false, as in Docker and Kubernetes
    */
   init?: boolean
+  /**
+   * the node's service network: created on the engine if missing, every
+   * replica joins it (instead of Docker's bridge, or none), and ports of mode
+   * ingress are left to the node's forwarder. Absent: Docker's bridge, or
+   * `none`/`host` on an engine without one
+   */
+  network?: ServiceNetworkSpec
 }
 
 type StreamBody = NodeJS.ReadableStream & { destroy: () => void }
@@ -67,6 +75,8 @@ export class DockerRuntime implements Runtime {
   private readonly closing = new AbortController()
   private readonly ctx: CallContext
   private bridge?: Promise<boolean>
+  private readonly network?: ServiceNetworkSpec
+  private networkReady?: Promise<void>
 
   constructor (init: DockerRuntimeInit) {
     const address = engineAddress(init.socketPath)
@@ -76,23 +86,25 @@ export class DockerRuntime implements Runtime {
     this.pullTimeoutMs = init.pullTimeoutMs ?? PULL_TIMEOUT_MS
     this.callTimeoutMs = init.callTimeoutMs ?? CALL_TIMEOUT_MS
     this.init = init.init ?? false
+    this.network = init.network
     this.ctx = { address: this.address, closing: this.closing.signal }
   }
 
   async list (options: AbortOptions = {}): Promise<RuntimeContainer[]> {
     const summaries = await this.call(async signal => await this.docker.listContainers({ all: true, filters: { label: ownerFilters(this.owner) }, abortSignal: signal }), options)
     const infos = await Promise.all(summaries.map(async s => await this.inspect(s.Id, options.signal)))
-    return infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info)])
+    return infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info, this.network?.name)])
   }
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
     const { signal } = options
     const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
-    const networkMode = networkModeFor(replica, await this.hasBridge(signal))
+    if (this.network !== undefined) await this.ensureNetwork(signal)
+    const networkMode = this.network === undefined ? networkModeFor(replica, await this.hasBridge(signal)) : undefined
     const name = containerName(replica, this.owner)
-    const body = createBody(replica, this.owner, { networkMode, init: this.init, image })
+    const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image })
     const created = await this.create(name, body, replica, signal)
-    if (created.running) return toRuntimeContainer(created.info)
+    if (created.running) return toRuntimeContainer(created.info, this.network?.name)
     try {
       const container = this.docker.getContainer(created.id)
       if (replica.files !== undefined && replica.files.length > 0) {
@@ -107,7 +119,7 @@ export class DockerRuntime implements Runtime {
     }
     const info = await this.inspect(created.id, signal)
     if (info === undefined) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was removed as it started; the node will retry`)
-    return toRuntimeContainer(info)
+    return toRuntimeContainer(info, this.network?.name)
   }
 
   async stop (id: string, options: AbortOptions & { graceMs?: number } = {}): Promise<void> {
@@ -238,6 +250,17 @@ export class DockerRuntime implements Runtime {
         await this.removeQuietly(name)
       }
     }
+  }
+
+  /**
+   * the service network exists on the engine (created once, checked on each
+   * start of the runtime); the node's DNS server and forwarder bind its gateway
+   */
+  async ensureNetwork (signal?: AbortSignal): Promise<void> {
+    const network = this.network
+    if (network === undefined) return
+    this.networkReady ??= this.call(async s => await ensureNetwork(this.docker, network, this.owner, s), { signal })
+    await this.networkReady.catch((err: unknown) => { this.networkReady = undefined; throw err })
   }
 
   private async hasBridge (signal?: AbortSignal): Promise<boolean> {

@@ -7,7 +7,7 @@
  * Time comes from `now` and `delay`, so the simulator can run it on a
  * virtual clock; randomness (start failures) from `random`.
  */
-import { probeOutput, type HealthProbe, type PortSpec, type Resources } from '@minga/protocol'
+import { isHostModePort, probeOutput, type HealthProbe, type PortSpec, type Resources } from '@minga/protocol'
 import { AsyncQueue } from './async-queue.js'
 import { MEMORY_LOG_LINES } from './constants.js'
 import { ImageNotFoundError, RuntimeStartError } from './errors.js'
@@ -225,7 +225,9 @@ export class MemoryEngine {
       health: c.state === 'exited' ? (hasCheck ? 'unhealthy' : 'none') : c.health,
       ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }),
       ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }),
-      ...(c.probe === undefined ? {} : { probe: { ...c.probe } })
+      ...(c.probe === undefined ? {} : { probe: { ...c.probe } }),
+      // a modelled address on the node's service network (198.18.0.0/15, the benchmarking range): the routing mesh's model reads it
+      ...(c.state === 'running' ? { address: modelledAddress(c.id) } : {})
     }
   }
 
@@ -243,9 +245,10 @@ export class MemoryEngine {
 
   private checkPorts (replica: ReplicaSpec): void {
     for (const port of replica.spec.ports) {
-      if (port.host === undefined) continue
+      // ports of mode ingress are the node's forwarder's, not the container's (as with Docker on the node's service network)
+      if (!isHostModePort(port)) continue
       // an unbound port holds every address of the host
-      const clash = (p: PortSpec): boolean => p.host === port.host && p.protocol === port.protocol && (p.hostIp === undefined || port.hostIp === undefined || p.hostIp === port.hostIp)
+      const clash = (p: PortSpec): boolean => isHostModePort(p) && p.host === port.host && p.protocol === port.protocol && (p.hostIp === undefined || port.hostIp === undefined || p.hostIp === port.hostIp)
       const holder = this.all().find(c => c.state !== 'exited' && c.replica.spec.ports.some(clash))
       if (holder !== undefined) {
         throw new RuntimeStartError(`Port ${port.host}/${port.protocol} is already taken on this host by ${holder.replica.service}#${holder.replica.replica}; stop it or publish another port`)
@@ -303,4 +306,10 @@ export class MemoryEngine {
 function idOf (user: string | undefined, which: 'u' | 'g'): string {
   const [uid, gid] = (user ?? '0').split(':')
   return which === 'u' ? uid : (gid ?? '0')
+}
+
+/** a container's modelled address, from its id (a hex counter) */
+function modelledAddress (id: string): string {
+  const n = parseInt(id, 16)
+  return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 0xff}.${n & 0xff}`
 }

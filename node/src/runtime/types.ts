@@ -57,6 +57,8 @@ export interface RuntimeContainer {
   error?: string
   /** the last health check: its exit code (-1: timed out) and output (protocol's probeOutput: one line, bounded) */
   probe?: HealthProbe
+  /** its IPv4 address on the node's service network, while it runs on one */
+  address?: string
 }
 
 export interface LogLine {

@@ -1,4 +1,5 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
+import { isIP } from 'node:net'
 import { readFile, writeFile } from 'node:fs/promises'
 import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
@@ -74,9 +75,13 @@ export function meshCommands (program: Command): void {
     .option('--accept-orgs <list>', 'only run services of these organizations (comma-separated)')
     .option('--share <fraction>', 'share of capacity other organizations may use, 0 to 1')
     .option('--http <address>', 'where the dashboard and /metrics listen: ADDRESS:PORT, or off (default 127.0.0.1:7948)')
+    .option('--publish-on <address>', 'an address the mesh\'s published ports and shared web ports bind (repeatable; default 0.0.0.0)', collect)
+    .option('--web-ports <http,tls>', 'the shared web ports, routed by Host and SNI: HTTP,TLS, or off (default 80,443)')
+    .option('--subnet <cidr>', 'the service network of this node\'s containers: a /23, or off (default: one of 10.213.0.0/16, picked once)')
+    .option('--dns-upstream <list>', 'resolvers for names outside the mesh: IP[:PORT],…, or off (default: the host\'s)')
     .option('--backup-quota <size>', 'space this node gives other nodes\' encrypted backups, e.g. 20GiB (default 10GiB)')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -94,6 +99,7 @@ export function meshCommands (program: Command): void {
       if (backupQuota !== undefined && !(backupQuota >= 0)) throw new CliError(`--backup-quota takes a size like 20GiB, 500MiB or 0, not ${String(options.backupQuota)}`, EXIT.usage)
       const share = options.share === undefined ? undefined : Number(options.share)
       if (share !== undefined && !(share >= 0 && share <= 1)) throw new CliError('--share is a fraction from 0 to 1', EXIT.usage)
+      const routing = routingFlags(options)
       const daemon = nodeProcess({
         dataDir: ctx.dataDir,
         listen: options.listen,
@@ -106,6 +112,7 @@ export function meshCommands (program: Command): void {
         shareForOthers: share,
         backupQuota,
         http: options.http,
+        ...routing,
         testMode: process.env.MINGA_TEST_MODE === '1',
         // a commit's folder reads as "minga apply DIR" reads one, without this process's environment
         loadFolder: async (folder, org) => await (await import('./desired/folder.js')).loadFolder(folder, { org, env: {} }),
@@ -190,6 +197,37 @@ function statusScreen (s: StatusView): string {
   if (s.problems.length > 0) lines.push('', 'What to look at:', ...s.problems.map((p: string) => `  ! ${p}`))
   if ((s.notes ?? []).length > 0) lines.push('', ...s.notes.map((n: string) => `  - ${n}`))
   return lines.join('\n')
+}
+
+/** `--publish-on`, `--web-ports`, `--subnet`, `--dns-upstream`, checked; CliError (usage) saying what each takes */
+function routingFlags (options: { publishOn?: string[], webPorts?: string, subnet?: string, dnsUpstream?: string }): { publishOn?: string[], webPorts?: { http: number, tls: number } | null, subnet?: string, dnsUpstream?: string[] } {
+  const out: ReturnType<typeof routingFlags> = {}
+  if (options.publishOn !== undefined) {
+    const addresses = options.publishOn.flatMap(a => a.split(',')).map(a => a.trim()).filter(Boolean)
+    const bad = addresses.find(a => isIP(a) === 0)
+    if (bad !== undefined || addresses.length === 0) throw new CliError(`--publish-on takes IP addresses of this host, like 0.0.0.0 or 192.0.2.10 (got ${JSON.stringify(bad ?? '')})`, EXIT.usage)
+    out.publishOn = addresses
+  }
+  if (options.webPorts !== undefined) {
+    if (options.webPorts === 'off') {
+      out.webPorts = null
+    } else {
+      const ports = options.webPorts.split(',').map(Number)
+      if (ports.length !== 2 || !ports.every(p => Number.isInteger(p) && p >= 1 && p <= 65535) || ports[0] === ports[1]) throw new CliError(`--web-ports takes two ports, HTTP,TLS, like 80,443, or off (got ${JSON.stringify(options.webPorts)})`, EXIT.usage)
+      out.webPorts = { http: ports[0], tls: ports[1] }
+    }
+  }
+  if (options.subnet !== undefined) {
+    if (options.subnet !== 'off' && !/^\d+\.\d+\.\d+\.\d+\/23$/.test(options.subnet)) throw new CliError(`--subnet takes a /23 like 10.213.14.0/23, or off (got ${JSON.stringify(options.subnet)})`, EXIT.usage)
+    out.subnet = options.subnet
+  }
+  if (options.dnsUpstream !== undefined) {
+    const servers = options.dnsUpstream === 'off' ? [] : options.dnsUpstream.split(',').map(s => s.trim()).filter(Boolean)
+    const bad = servers.find(s => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) === 0)
+    if (bad !== undefined) throw new CliError(`--dns-upstream takes resolvers like 192.0.2.53 or 192.0.2.53:5353, comma-separated, or off (got ${JSON.stringify(bad)})`, EXIT.usage)
+    out.dnsUpstream = servers
+  }
+  return out
 }
 
 /** an org's recovery key, shown once: printed, or written to a file the operator named */

@@ -50,7 +50,7 @@ export function translateDeploy (service: Record<string, unknown>, hostPorts: bo
   if (deploy.restart_policy !== undefined) t.warn('deploy.restart_policy', 'ignored: minga restarts every replica that exits, with a growing back-off')
   if (deploy.rollback_config !== undefined) t.warn('deploy.rollback_config', 'ignored: minga does not roll back by itself; deploy the previous file again')
   if (deploy.labels !== undefined && !hasBackupLabels(deploy.labels)) t.warn('deploy.labels', 'ignored: minga labels services and containers itself (it reads only the backup labels: backupbot.backup…, io.minga.backup.interval)')
-  if (deploy.endpoint_mode !== undefined) t.warn('deploy.endpoint_mode', 'ignored: services cannot reach each other by name yet')
+  if (deploy.endpoint_mode !== undefined) t.warn('deploy.endpoint_mode', 'ignored: a name resolves to one service address on the caller\'s node, which forwards each connection to a healthy replica (as vip does)')
   return out
 }
 

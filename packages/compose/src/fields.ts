@@ -1,22 +1,22 @@
 /**
  * What becomes of each field of a Compose service that minga does not
  * translate: ignored with a warning that says what really happens, or
- * refused with what to do instead. Every warning must stay true: today
- * minga does not connect services to each other, so no service reaches
- * another by name.
+ * refused with what to do instead. Every warning must stay true: every
+ * service is on its node's service network, and the services of a project
+ * reach each other by their Compose names (docs/INGRESS.md).
  */
 
 import { hasBackupLabels } from './backup.js'
 
-const NO_NAMES = 'services cannot reach each other by name yet, only through the ports they publish'
+/** what Compose's networking fields become on minga */
+export const BY_NAME = 'every service of the project reaches the others by their Compose names (db) on the ports they list in ports or expose, wherever they run'
 
 /** service fields minga ignores, and what happens instead */
 export const IGNORED: Record<string, (value: unknown) => string> = {
-  depends_on: (value) => `ignored: minga starts every service at once and does not wait for ${listed(value)}; ${NO_NAMES}`,
-  networks: () => `ignored: minga does not create networks; ${NO_NAMES}`,
-  links: () => `ignored: ${NO_NAMES}`,
-  external_links: () => `ignored: ${NO_NAMES}`,
-  expose: () => `ignored: nothing is exposed to other services; ${NO_NAMES}`,
+  depends_on: (value) => `ignored: minga starts every service at once and does not wait for ${listed(value)} (retry until it answers); ${BY_NAME}`,
+  networks: () => `ignored: minga puts every service on its node's service network; ${BY_NAME}`,
+  links: () => `ignored: no aliases; ${BY_NAME}`,
+  external_links: () => 'ignored: a service outside the project is reached by its minga name (web, or web.ORG for another organization\'s service that exposes itself)',
   container_name: () => 'ignored: minga names containers itself (minga-ORG-SERVICE-REPLICA-…); use minga ps and minga logs SERVICE',
   hostname: () => 'ignored: a container\'s hostname is its container id',
   domainname: () => 'ignored: containers get no domain name',
@@ -72,7 +72,7 @@ export const REFUSED: Record<string, string> = {
 
 /** service fields the translation reads */
 export const TRANSLATED = new Set([
-  'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'tmpfs', 'configs', 'secrets', 'user',
+  'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'volumes', 'tmpfs', 'configs', 'secrets', 'user',
   'healthcheck', 'deploy', 'mem_limit', 'mem_reservation', 'cpus', 'profiles', 'scale'
 ])
 

@@ -6,11 +6,14 @@
  * (`8000-8002:8000-8002`) become one port each; a host range for one
  * container port (Docker picks a free one) is refused, as is a port Docker
  * would publish on a random host port (minga publishes fixed ports only: it
- * is kept unpublished, with a warning).
+ * is kept unpublished, with a warning: other services still reach it by
+ * name). A published port goes through the routing mesh (every node
+ * listens) unless the long syntax says `mode: host`. `expose:` lists ports
+ * reached by name only.
  */
 import type { Translation } from './context.js'
 
-export interface MingaPort { container: number, host?: number, hostIp?: string, protocol: string }
+export interface MingaPort { container: number, host?: number, hostIp?: string, protocol: string, mode?: 'host' }
 
 const SHORT = /^(?:(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d*(?:-\d+)?):)?(\d+(?:-\d+)?)(?:\/([a-z]+))?$/
 const LONG_FIELDS = new Set(['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'])
@@ -53,10 +56,45 @@ function long (port: Record<string, unknown>, where: string, t: Translation): Mi
   }
   const published = port.published === undefined || port.published === null || port.published === '' ? undefined : String(port.published)
   const ip = port.host_ip === undefined || port.host_ip === null ? undefined : String(port.host_ip)
-  return expand({ ip, host: published, container: String(port.target), protocol: port.protocol === undefined || port.protocol === null ? 'tcp' : String(port.protocol) }, where, JSON.stringify(port), t)
+  if (port.mode !== undefined && port.mode !== null && port.mode !== 'ingress' && port.mode !== 'host') {
+    t.problem(`${where}.mode`, `${JSON.stringify(port.mode)} is not a mode: write ingress (every node of the mesh listens and forwards, the default) or host (only the nodes that run a replica)`)
+    return []
+  }
+  const ports = expand({ ip, host: published, container: String(port.target), protocol: port.protocol === undefined || port.protocol === null ? 'tcp' : String(port.protocol) }, where, JSON.stringify(port), t)
+  return port.mode === 'host' ? ports.map(p => p.host === undefined ? p : { ...p, mode: 'host' as const }) : ports
 }
 
-interface Written { ip?: string, host?: string, container: string, protocol: string }
+/**
+ * A service's `expose:` (container ports, ranges, `/udp`): ports other
+ * services reach by name, published nowhere; those `ports:` already lists
+ * are left out
+ */
+export function translateExpose (raw: unknown, ports: MingaPort[], t: Translation): MingaPort[] {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) {
+    t.problem('expose', 'must be a list of container ports, like [5432]')
+    return []
+  }
+  const out: MingaPort[] = []
+  const listed = new Set(ports.map(p => `${p.container}/${p.protocol}`))
+  raw.forEach((item, i) => {
+    const where = `expose[${i}]`
+    const match = /^(\d+(?:-\d+)?)(?:\/([a-z]+))?$/.exec(String(item).trim())
+    if ((typeof item !== 'string' && typeof item !== 'number') || match === null) {
+      t.problem(where, `${JSON.stringify(item)} is not a container port; write a port like 5432, a range like 8000-8010, with /udp if needed`)
+      return
+    }
+    for (const port of expand({ container: match[1], protocol: match[2] ?? 'tcp', exposeOnly: true }, where, JSON.stringify(item), t)) {
+      if (listed.has(`${port.container}/${port.protocol}`)) continue
+      listed.add(`${port.container}/${port.protocol}`)
+      t.map(`ports[${ports.length + out.length}]`, where)
+      out.push(port)
+    }
+  })
+  return out
+}
+
+interface Written { ip?: string, host?: string, container: string, protocol: string, exposeOnly?: boolean }
 
 function expand (port: Written, where: string, shown: string, t: Translation): MingaPort[] {
   if (port.protocol !== 'tcp' && port.protocol !== 'udp') {
@@ -73,8 +111,8 @@ function expand (port: Written, where: string, shown: string, t: Translation): M
     t.problem(where, `${shown}: ranges are not supported where Docker would pick a free host port from a range; minga publishes fixed ports, so give as many host ports as container ports (8000-8002:8000-8002) or one host port for one container port`)
     return []
   }
-  if (hosts === undefined) {
-    t.warn(where, `${shown}: Docker would publish this on a random host port; minga publishes only fixed host ports, so it is not published (write HOST:CONTAINER to publish it)`)
+  if (hosts === undefined && port.exposeOnly !== true) {
+    t.warn(where, `${shown}: Docker would publish this on a random host port; minga publishes only fixed host ports, so it is not published (write HOST:CONTAINER to publish it); other services reach it by name`)
   }
   return containers.map((container, i) => ({
     container,

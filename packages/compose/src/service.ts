@@ -4,14 +4,14 @@
  * minga's own parser then checks and normalizes them; every field records
  * which Compose field it came from, so a problem names what the user wrote.
  */
-import { splitWords } from '@minga/protocol'
+import { portMode, splitWords } from '@minga/protocol'
 import type { Translation } from './context.js'
 import { translateBackup } from './backup.js'
 import { translateDeploy } from './deploy.js'
 import { parseEnvFile, EnvFileError } from './dotenv.js'
 import { IGNORED, REFUSED, TRANSLATED } from './fields.js'
 import { translateMounts, type ServiceMounts } from './mounts.js'
-import { translatePorts } from './ports.js'
+import { translateExpose, translatePorts } from './ports.js'
 import { ProjectFileError } from './project-files.js'
 
 export interface ServiceOut {
@@ -56,9 +56,11 @@ export function translateService (service: Record<string, unknown>, t: Translati
   const env = environment(service, t)
   if (Object.keys(env).length > 0) fields.env = env
 
-  const ports = translatePorts(service.ports, 'ports', t)
+  const published = translatePorts(service.ports, 'ports', t)
+  const ports = [...published, ...translateExpose(service.expose, published, t)]
   if (ports.length > 0) fields.ports = ports
-  Object.assign(fields, translateDeploy(service, ports.some(p => p.host !== undefined), t))
+  // only a port the container binds on its node keeps a new copy from starting beside the old one there
+  Object.assign(fields, translateDeploy(service, ports.some(p => p.host !== undefined && portMode({ mode: p.mode, protocol: p.protocol === 'udp' ? 'udp' : 'tcp' }) === 'host'), t))
   const health = healthcheck(service.healthcheck, t)
   if (health !== undefined) fields.health = health
 

@@ -11,7 +11,7 @@ import {
   CONFIG_CHUNK_BYTES, InvalidSpecError, configChunks, SPEC_FILE_LIMITS, SPEC_LIMITS, canonicalJson, checkServiceSpec, parseServiceSpec, type ConfigFileSpec, type ServiceSpec
 } from '@minga/protocol'
 import { Translation, type ProjectContext } from './context.js'
-import { TOP_LEVEL } from './fields.js'
+import { BY_NAME, TOP_LEVEL } from './fields.js'
 import { interpolateTree } from './interpolate.js'
 import { projectName, serviceName } from './names.js'
 import { ProjectFiles } from './project-files.js'
@@ -79,7 +79,7 @@ export function parseComposeFile (text: string, options: ComposeOptions = {}): C
     secrets: definitions(root.secrets, 'secrets', problems)
   }
   checkVolumeDefinitions(ctx)
-  if (root.networks !== undefined && root.networks !== null) warnings.push('networks: ignored: minga does not create networks; services cannot reach each other by name yet')
+  if (root.networks !== undefined && root.networks !== null) warnings.push(`networks: ignored: minga puts every service on its node's service network; ${BY_NAME}`)
 
   const entries = Object.entries(services as Record<string, unknown>)
   if (entries.length > SPEC_FILE_LIMITS.maxServices) return fail([...problems, `services: the file holds ${entries.length} services; at most ${SPEC_FILE_LIMITS.maxServices}`])

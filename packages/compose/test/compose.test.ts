@@ -107,7 +107,31 @@ test('ports: host_ip and IP:HOST:CONTAINER bind that address only; equal ranges 
   assert.match(problemsOf(svc('ports: ["99999:80"]'))[0], 'services.app.ports[0]: "99999:80": ports are whole numbers from 1 to 65535')
   const random = translate(svc('ports: ["3000"]'))
   assert.equal(specOf(random, 'shop-app').ports, [{ container: 3000, protocol: 'tcp' }])
-  assert.ok(random.warnings.some(w => w.startsWith('services.app.ports[0]: "3000": Docker would publish this on a random host port; minga publishes only fixed host ports')))
+  assert.ok(random.warnings.some(w => w.startsWith('services.app.ports[0]: "3000": Docker would publish this on a random host port; minga publishes only fixed host ports') && w.endsWith('other services reach it by name')))
+})
+
+test('ports: published through the routing mesh unless mode: host; expose adds ports reached by name only, each once', () => {
+  const s = specOf(translate(svc(`ports:
+  - "8080:80"
+  - { target: 443, published: 8443, mode: host }
+  - { target: 9000, published: 9000, mode: ingress }
+  - "53:53/udp"
+expose: [80, "5432", "6000-6001", "53/udp", 7000/udp]`)), 'shop-app')
+  assert.equal(s.ports, [
+    { container: 80, host: 8080, protocol: 'tcp' },
+    { container: 443, host: 8443, protocol: 'tcp', mode: 'host' },
+    { container: 9000, host: 9000, protocol: 'tcp' },
+    { container: 53, host: 53, protocol: 'udp' },
+    { container: 5432, protocol: 'tcp' }, { container: 6000, protocol: 'tcp' }, { container: 6001, protocol: 'tcp' },
+    { container: 7000, protocol: 'udp' }
+  ])
+  assert.match(problemsOf(svc('ports: [{ target: 80, published: 80, mode: global }]'))[0], 'services.app.ports[0].mode: "global" is not a mode: write ingress')
+  assert.match(problemsOf(svc('expose: [http]'))[0], 'services.app.expose[0]: "http" is not a container port')
+  assert.match(problemsOf(svc('expose: "80"'))[0], 'services.app.expose: must be a list of container ports')
+  // an update may start the new copy first only when no port is bound by the container on its node
+  const update = 'deploy: { replicas: 2, update_config: { order: start-first } }'
+  assert.ok(translate(svc(`ports: ["8080:80"]\n${update}`)).warnings.every(w => !w.includes('start-first cannot')))
+  assert.ok(translate(svc(`ports: [{ target: 80, published: 8080, mode: host }]\n${update}`)).warnings.some(w => w.includes('start-first cannot')))
 })
 
 test('volumes: anonymous volumes and tmpfs are what they are, never host paths or a volume named undefined', () => {
@@ -225,7 +249,8 @@ test('update_config as Swarm means it: parallelism 0 is all at once, above the r
   assert.is(update('{ parallelism: 2 }'), 2)
   assert.is(update('{ parallelism: 0 }', 0), 1)
   assert.is(update('{ order: start-first }', 3, ''), 0, 'start-first starts the new copy beside the old one')
-  const ported = translate(svc('ports: ["80:80"]\ndeploy:\n  replicas: 2\n  update_config: { order: start-first, delay: 10s }'))
+  assert.is(update('{ order: start-first }', 3), 0, 'a port of the routing mesh binds nothing per replica')
+  const ported = translate(svc('ports: [{ target: 80, published: 80, mode: host }]\ndeploy:\n  replicas: 2\n  update_config: { order: start-first, delay: 10s }'))
   assert.is(specOf(ported, 'shop-app').update.maxUnavailable, 1)
   assert.ok(ported.warnings.some(w => w.startsWith('services.app.deploy.update_config.order: start-first cannot start a new copy beside the old one')))
   assert.ok(ported.warnings.some(w => w.startsWith('services.app.deploy.update_config.delay: ignored')))
@@ -294,7 +319,7 @@ test('build: without an image is refused with how to get the image onto the mesh
   assert.ok(both.warnings.some(w => w.startsWith('services.app.build: ignored: minga runs the image registry.example.org/app:1')))
 })
 
-test('warnings are true: depends_on, networks and expose say that services cannot reach each other by name', () => {
+test('warnings are true: depends_on and networks say that the services reach each other by name; expose lists ports reached by name', () => {
   const project = translate(`
 services:
   web:
@@ -310,10 +335,12 @@ networks:
 `)
   const about = (field: string): string => project.warnings.find(w => w.startsWith(field)) ?? ''
   assert.match(about('services.web.depends_on'), 'does not wait for db')
-  for (const field of ['services.web.depends_on', 'services.web.networks', 'services.db.expose', 'networks']) {
-    assert.match(about(field), 'cannot reach each other by name', field)
-    assert.not.match(about(field), 'its own way', field)
+  for (const field of ['services.web.depends_on', 'services.web.networks', 'networks']) {
+    assert.match(about(field), 'reaches the others by their Compose names', field)
+    assert.not.match(about(field), 'cannot reach', field)
   }
+  assert.is(about('services.db.expose'), '')
+  assert.equal(specOf(project, 'shop-db').ports, [{ container: 5432, protocol: 'tcp' }])
   assert.match(about('services.db.restart'), 'restarts every replica that exits')
   assert.match(about('services.db.restart'), '(no would not)')
 })

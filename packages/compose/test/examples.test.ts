@@ -69,7 +69,7 @@ test('elk: dotted variable names, one port over tcp and udp, single files mounte
 test('nextcloud with redis and mariadb: a command of several flags; networks are warned about truthfully', () => {
   const project = load('nextcloud-redis-mariadb')
   assert.equal(specOf(project, 'nextcloud-redis-mariadb-maria').command, ['--transaction-isolation=READ-COMMITTED', '--binlog-format=ROW'])
-  assert.ok(project.warnings.some(w => w.startsWith('services.cloud.networks:') && w.includes('cannot reach each other by name')))
+  assert.ok(project.warnings.some(w => w.startsWith('services.cloud.networks:') && w.includes('reaches the others by their Compose names')))
 })
 
 test('minecraft: a memory limit of 1.5G', () => {

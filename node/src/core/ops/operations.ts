@@ -17,6 +17,7 @@ import type { PinnedImage, PinOptions } from '../images/pinning.js'
 import { auditView, type AuditRecord } from '../trust/audit.js'
 import { BadRequestError, ClockSkewError, ConflictError, ForbiddenError, NotFoundError } from '../../errors.js'
 import { clockVerdict } from '../membership/clock-offset.js'
+import { routeConflicts, type WebPorts } from '../ingress/routes.js'
 import { applyChangeSet, checkDeployable, type ApplyResult, type ChangeSet } from './apply.js'
 import { chunksOf, configFilesOf, dropChunks, storeChunks } from './configs.js'
 import { statusView, type StatusComponents, type StatusView } from './status-view.js'
@@ -33,6 +34,8 @@ export interface OperationsComponents extends StatusComponents {
   meshEvents: Pick<MeshEvents, 'gather' | 'follow'>
   /** images pinned by digest and gated by the org's policy (when the node carries images) */
   images?: { pin: (specs: ServiceSpec[], options: PinOptions) => Promise<{ specs: ServiceSpec[], images: PinnedImage[] }> }
+  /** this node's shared web ports, which a published port may not take while a service routes host names there (default 80 and 443) */
+  webPorts?: WebPorts
   /** a change set sets its services' secrets when they differ */
   secrets: Pick<Secrets, 'set' | 'differs'>
 }
@@ -133,6 +136,7 @@ export class Operations {
     // each image resolved to a digest once, and judged by the org's scan gate (nothing is written when one is refused)
     const pinned = this.core.images === undefined ? { specs: given, images: [] } : await this.core.images.pin(given, options)
     const specs = pinned.specs
+    this.checkRoutes(specs)
     const results: DeployResult[] = []
     for (const spec of specs) {
       const key = keys.service(spec.org, spec.name)
@@ -153,6 +157,19 @@ export class Operations {
     return results
   }
 
+  /** ConflictError when `specs` would take a published port or a web host name that another service of the mesh holds */
+  private checkRoutes (specs: ServiceSpec[]): void {
+    const existing = this.core.state.records('service').map(e => ({ id: `${e.value.spec.org}/${e.value.spec.name}`, spec: e.value.spec, created: e.value.created }))
+    // a new service is younger than every service there is
+    const stamp = '\uffff'
+    const candidates = specs.map(spec => {
+      const id = `${spec.org}/${spec.name}`
+      return { id, spec, created: existing.find(s => s.id === id)?.created ?? stamp }
+    })
+    const conflicts = routeConflicts(candidates, existing, this.core.webPorts === undefined ? {} : { webPorts: this.core.webPorts })
+    if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '))
+  }
+
   /**
    * `minga apply` and `minga diff`: every service of a folder (or a commit)
    * as one change, checked whole before anything is written (ops/apply.ts);
@@ -160,6 +177,7 @@ export class Operations {
    */
   async apply (set: ChangeSet, options: { dryRun: boolean }): Promise<ApplyResult> {
     if (!options.dryRun) this.checkClockForWrite()
+    this.checkRoutes(set.specs)
     return await applyChangeSet(this.core, this.org, set, options)
   }
 

@@ -17,7 +17,7 @@
  * nodes that ran it have said what they run of it (`pending`).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
-import { type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
+import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
 import type { CoreComponents, LiveSet, ReconcileView, ReplicaNote, ReplicaReports, VolumeHooks } from '../components.js'
@@ -26,6 +26,7 @@ import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
+import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
@@ -82,6 +83,7 @@ export class Reconciler implements ReconcileView {
   private observed: RuntimeContainer[] = []
   private view?: View
   private readonly fences: SingletonFences
+  private readonly changes = new ContainerChanges()
   readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   private readonly log: Logger
@@ -128,18 +130,15 @@ export class Reconciler implements ReconcileView {
   }
 
   /** the assignment of the whole mesh for the current state and live set */
-  currentAssignment (): Assignment {
-    return this.refresh().assignment
-  }
+  currentAssignment (): Assignment { return this.refresh().assignment }
 
   /** the desired services of the current state (not of the last pass: a deploy shows at once) */
-  desired (): DesiredService[] {
-    return this.refresh().services
-  }
+  desired (): DesiredService[] { return this.refresh().services }
 
-  containers (): RuntimeContainer[] {
-    return this.observed
-  }
+  containers (): RuntimeContainer[] { return this.observed }
+
+  /** `listener` runs when this node's containers (their state, health or address) may have changed; returns its remover */
+  onContainers (listener: () => void): () => void { return this.changes.on(listener) }
 
   /** what is wrong with the replicas here, as it stands now (replica-notes.ts), the restores under way and the replicas waiting for their image */
   replicaProblems (): ReplicaNote[] {
@@ -291,9 +290,8 @@ export class Reconciler implements ReconcileView {
     return servicesById(this.refresh().services).get(id)
   }
 
-  private publishesPorts (service: string): boolean {
-    return this.service(service)?.spec.ports.some(p => p.host !== undefined) ?? false
-  }
+  /** a port of mode host: its container binds it on this node, so an old copy must stop before a new one starts */
+  private publishesPorts (service: string): boolean { return this.service(service)?.spec.ports.some(isHostModePort) ?? false }
 
   /** start the stop, or join the one already under way for that container */
   private stopInBackground (action: Action & { type: 'stop' }): { key: string, ports: boolean, done: Promise<void> } {
@@ -393,6 +391,8 @@ export class Reconciler implements ReconcileView {
 
   /** tell the nodes concerned with each service what this node runs of it, when that changed (membership batches and diffs) */
   private announce (): void {
-    if (!this.stopped) this.init.liveness.update(this.replicaReport())
+    if (this.stopped) return
+    this.changes.notice(this.observed)
+    this.init.liveness.update(this.replicaReport())
   }
 }
