@@ -2,7 +2,8 @@
  * Replica records go straight to the nodes concerned with a service: on a
  * change, to a newcomer of the audience, again after a failed send, never
  * when nothing changed; a newly concerned node asks and waits (pending); a
- * restarted node's old records are void.
+ * restarted node's old records are void; a record that came before its
+ * receiver was concerned is asked for once it is.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -127,6 +128,27 @@ test('a newcomer to the audience gets the current record; one that left and came
   assert.ok(a.stats.failed > 0)
   net.unreachable.delete('c')
   await until(net.clock, () => c.reportsFor(S).get('a')?.[0]?.healthy === false, 10_000, 'c gets the change after the retries')
+})
+
+test('a record that came before its receiver was concerned is asked for again once it is, also after a spell of not being concerned', async () => {
+  const net = new Net()
+  const a = net.add('a')
+  const b = net.add('b')
+  // a runs a copy it is not assigned (its side of a healed partition); b is the owner, but does not know it yet
+  net.hear('a', S, ['b'])
+  a.update([copy(S, 0)])
+  await until(net.clock, () => net.messages > 0, 1000, 'a sends its record to b')
+  await advance(net.clock, 1000)
+  assert.not.ok(b.reportsFor(S).has('a'), 'b, not concerned, keeps no record')
+  // b's audience (the assigned nodes) does not name a: only the early record tells b of a's copy
+  b.refresh(new Set([S]))
+  assert.ok(b.pending(S), 'b waits on a')
+  await until(net.clock, () => b.reportsFor(S).get('a')?.[0]?.healthy === true && !b.pending(S), 1000, 'b asks a and hears its copy')
+  // the assignment flips away from b and back: b asks a again
+  b.refresh(new Set())
+  assert.not.ok(b.reportsFor(S).has('a'))
+  b.refresh(new Set([S]))
+  await until(net.clock, () => b.reportsFor(S).get('a')?.[0]?.healthy === true, 1000, 'b asks a again')
 })
 
 test('a restarted node\'s records of its old process are void', async () => {

@@ -14,7 +14,13 @@
  * of the same services and retried with back-off while the receiver stays
  * in the audience. A node newly concerned with a service asks its audience
  * for theirs (`want`), and until they answered the service is `pending`:
- * the planner starts none of its replicas on a guess. Records travel only
+ * the planner starts none of its replicas on a guess. A record can arrive
+ * before its receiver sees itself concerned (after a partition heals, the
+ * sender may place with the merged state first): the receiver keeps no
+ * such record, but remembers its sender and asks it too once concerned, so
+ * a copy on a node assigned nothing of the service is never left unheard
+ * (else neither it nor the owner stops a surplus copy). The senders of
+ * records dropped when this node stops being concerned are remembered alike. Records travel only
  * from their node, over its authenticated connection, never relayed, so
  * they need no signature.
  */
@@ -48,6 +54,8 @@ const DEFAULT_RETRY_MS = 250
 const DEFAULT_RETRY_MAX_MS = 5000
 /** a service is pending at most this long: a member that does not answer by then is taken to run none of it, ms */
 const PENDING_MAX_MS = 2000
+/** senders of records that came before this node was concerned, remembered at most (the oldest services forgotten first) */
+const MAX_EARLY = 10_000
 const NONE: ReadonlyMap<string, readonly PeerReplicaReport[]> = new Map()
 
 export class ReplicaRecords {
@@ -64,6 +72,9 @@ export class ReplicaRecords {
   private readonly outbox = new Map<string, Box>()
   /** services asked for, and from whom an answer is still due */
   private readonly awaiting = new Map<string, Set<string>>()
+  /** service → peers that sent a record of copies of it while this node was not concerned with it */
+  private readonly early = new Map<string, Set<string>>()
+  private earlyCount = 0
   private expiry?: Timer
   private concerned: ReadonlySet<string> = new Set()
   private readonly listeners = new Set<(services: ReadonlySet<string>) => void>()
@@ -134,7 +145,11 @@ export class ReplicaRecords {
     this.concerned = concerned
     const changed = new Set<string>()
     for (const service of [...this.held.keys()]) {
-      if (!concerned.has(service)) { this.held.delete(service); this.versions.delete(service) }
+      if (concerned.has(service)) continue
+      // should it be concerned again (assignments flip while a heal settles), it asks these nodes for what they run
+      for (const peer of this.held.get(service)!.keys()) this.noteEarly(service, peer, true)
+      this.held.delete(service)
+      this.versions.delete(service)
     }
     for (const [service, peers] of this.awaiting) {
       const audience = new Set(this.init.audience(service))
@@ -144,7 +159,9 @@ export class ReplicaRecords {
     for (const service of this.own.keys()) this.offer(service)
     for (const service of concerned) {
       if (before.has(service)) continue
-      for (const peer of this.init.audience(service)) {
+      const early = this.takeEarly(service)
+      for (const peer of new Set([...this.init.audience(service), ...early])) {
+        if (peer === this.init.self) continue
         let peers = this.awaiting.get(service)
         if (peers === undefined) this.awaiting.set(service, peers = new Set())
         peers.add(peer)
@@ -209,7 +226,7 @@ export class ReplicaRecords {
         changed.add(service)
         if (this.awaiting.get(service)!.size === 0) this.awaiting.delete(service)
       }
-      if (!this.concerned.has(service)) continue
+      if (!this.concerned.has(service)) { this.noteEarly(service, from, record.replicas.length > 0); continue }
       const known = this.versions.get(service)?.get(from)
       if (known !== undefined && known.boot === message.boot && known.ver >= record.ver) continue
       let versions = this.versions.get(service)
@@ -222,6 +239,35 @@ export class ReplicaRecords {
       changed.add(service)
     }
     if (changed.size > 0) this.emit(changed)
+  }
+
+  /** `from` sent a record of `service` before this node was concerned with it: remember to ask it when it is (`copies`: it runs some) */
+  private noteEarly (service: string, from: string, copies: boolean): void {
+    let peers = this.early.get(service)
+    if (!copies) {
+      if (peers?.delete(from) === true) {
+        this.earlyCount--
+        if (peers.size === 0) this.early.delete(service)
+      }
+      return
+    }
+    if (peers === undefined) this.early.set(service, peers = new Set())
+    if (peers.has(from)) return
+    peers.add(from)
+    this.earlyCount++
+    while (this.earlyCount > MAX_EARLY) {
+      const [oldest, senders] = this.early.entries().next().value as [string, Set<string>]
+      this.early.delete(oldest)
+      this.earlyCount -= senders.size
+    }
+  }
+
+  private takeEarly (service: string): readonly string[] {
+    const peers = this.early.get(service)
+    if (peers === undefined) return []
+    this.early.delete(service)
+    this.earlyCount -= peers.size
+    return [...peers]
   }
 
   /** `peer` holds no record of these services: drop what we held of it, and expect nothing more */
