@@ -38,7 +38,9 @@ async function timeline (cluster: DockerCluster, service: string, sinceMs: numbe
 it('e2e: kill -9 of the daemon holding a singleton: its supervisor stops the copy before another node starts one, never two at once', async () => {
   await withCluster(started, ORGS, async (cluster) => {
     const spec = longRunning({ name: 'db', replicas: 1 }) + 'singleton: true\n'
-    await cluster.deploy(0, spec, ['--wait', '--timeout', '90s'])
+    // unpinned: each engine's own build of the test image runs (their ids differ). Pinned, the other acme node must
+    // fetch the holder's bytes, and a holder killed seconds after the deploy may not have copied them yet (issue 15)
+    await cluster.deploy(0, spec, ['--wait', '--timeout', '90s', '--unpinned'])
     const holder = await waitValue(cluster, 'the singleton serves on one node', async () => await holderOf(cluster, 'acme/db'))
     const old = (await cluster.containers(holder, 'acme/db')).find(isServing)!
     const sampler = new Sampler(cluster, 'acme/db').start()
