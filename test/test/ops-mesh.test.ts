@@ -161,8 +161,13 @@ test('minga events shows what every node did, merged by time', async () => {
   assert.ok(deploys.length > 0 && deploys.every(e => e.node === n1.peerId), 'the deploy is told by the node that did it')
   const starts = events.filter(e => e.kind === 'replica-start' && e.subject.startsWith('acme/talk#'))
   assert.ok(new Set(starts.map(e => e.node)).size === 3, 'each node told of the replica it started')
+  // with membership, nodes hear of a join at different moments (often more than the echo window apart), so a node-up
+  // need not have several observers; what must hold is that echoes of one change within the window are one event
   const ups = events.filter(e => e.kind === 'node-up')
-  assert.ok(ups.some(e => (e.observers ?? 1) >= 2), 'a liveness change seen by several nodes is one event with its observers')
+  assert.ok(ups.length > 0, 'node-up events')
+  for (const [i, a] of ups.entries()) {
+    for (const b of ups.slice(i + 1)) assert.not.ok(a.subject === b.subject && a.node !== b.node && b.time - a.time <= 10_000, `echoes of one liveness change are one event with its observers: ${JSON.stringify([a, b])}`)
+  }
 })
 
 test('minga logs -f follows a replica to its new node after kill -9 of the node that ran it', async () => {
