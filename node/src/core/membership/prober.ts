@@ -6,7 +6,7 @@
  */
 import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
-import type { Mesh } from '../mesh.js'
+import type { Mesh, ProbeResult } from '../mesh.js'
 import type { Awareness } from './awareness.js'
 import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
@@ -19,7 +19,7 @@ export interface ProberHost {
   readonly table: MemberTable
   readonly members: Members
   readonly awareness: Awareness
-  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number, gossips: number }
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, pushPulls: number, gossips: number }
   readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
   receive: (updates: readonly MemberUpdate[], from?: string) => void
@@ -36,7 +36,7 @@ export interface ProberHost {
 /** what the prober needs of the world */
 export interface ProberInit {
   meshId: string
-  mesh: Pick<Mesh, 'request' | 'connections' | 'probe'>
+  mesh: Pick<Mesh, 'request' | 'connections' | 'probe' | 'probePort'>
   clock: Clock
   digest: () => string
   heard?: (peer: string, info: { time: number, digest: string, at: number, sentAt?: number }) => void
@@ -56,6 +56,8 @@ export class Prober {
   private readonly inFlight = new Set<string>()
   /** members a request of ours could not reach, since they last sent us anything */
   private readonly unreachable = new Set<string>()
+  /** when a member first missed a probe of ours, since it last sent us anything */
+  private readonly silentSince = new Map<string, number>()
 
   constructor (private readonly m: ProberHost, private readonly init: ProberInit) {}
 
@@ -105,6 +107,7 @@ export class Prober {
 
   /** a member sent us something (or answered): it is reachable from here */
   heardFrom (peer: string): void {
+    this.silentSince.delete(peer)
     if (this.unreachable.delete(peer)) this.m.bump()
   }
 
@@ -216,30 +219,44 @@ export class Prober {
     this.schedule(Math.max(0, startedAt + interval - this.init.clock.now()))
   }
 
-  /** one probe: direct, then indirect through `indirectChecks` members, then a suspicion */
+  /**
+   * One probe: direct, then indirect through `indirectChecks` members, then a
+   * suspicion. Beside the indirect probes, a TCP dial of its port tells a
+   * process that is gone (refused: dead at once) from one that only stalls
+   * (accepted: accused only after `stallAllowance` of silence)
+   */
   private async probe (target: string): Promise<void> {
     const { config, awareness, stats } = this.m
-    const { mesh } = this.init
+    const { mesh, clock } = this.init
     stats.probes++
+    const startedAt = clock.now()
     if (await this.ping(target, awareness.scale(config.probeTimeout))) {
       awareness.apply(-1)
       return
     }
     if (!this.running) return
+    if (!this.silentSince.has(target)) this.silentSince.set(target, startedAt)
     // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
     let refused = false
+    let portOpen = false
+    const onDial = (result: ProbeResult, reason: string): void => {
+      if (result === 'up') portOpen = true
+      if (result !== 'refused' || refused) return
+      refused = true
+      this.refused(target, reason)
+    }
     if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
-      void mesh.probe(target).then((result) => {
-        if (result !== 'refused') return
-        refused = true
-        this.refused(target, 'no answer to a probe and its address refuses connections')
-      }, () => {})
+      void mesh.probe(target).then((result) => onDial(result, 'no answer to a probe and its address refuses connections'), () => {})
+    }
+    if (mesh.probePort !== undefined) {
+      void mesh.probePort(target).then((result) => onDial(result, 'no answer to a probe and its port refuses connections'), () => {})
     }
     const helpers = this.m.pick(config.indirectChecks, (node) => node !== target && this.m.members.status(node) === 'alive')
     stats.indirect += helpers.length
     const wait = awareness.scale(config.probeTimeout * INDIRECT_SHARE)
     const indirectAck = await this.indirect(target, helpers, wait)
     if (indirectAck.acked) {
+      this.silentSince.delete(target)
       awareness.apply(-1)
       return
     }
@@ -247,7 +264,14 @@ export class Prober {
     awareness.apply(helpers.length > 0 ? helpers.length - indirectAck.nacks : 1)
     stats.failed++
     if (refused || !this.running) return
-    this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}`)
+    const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
+    if (portOpen && silent < config.stallAllowance) {
+      // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
+      stats.stalled++
+      this.m.hurry(target)
+      return
+    }
+    this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}${portOpen ? ` for ${Math.round(silent / 100) / 10} s, though its port accepts connections` : ''}`)
   }
 
   /** ping-reqs through `helpers`: done at the first ack, or when all answered, or after `wait` ms */
