@@ -46,6 +46,8 @@ export interface ProberInit {
 const HELPER_SHARE = 0.8
 /** an indirect probe waits this share of the probe timeout: time for a helper's nack to come back from across the internet */
 const INDIRECT_SHARE = 1.5
+/** a timer this late means this process was starved of CPU, ms */
+const LATE_MS = 100
 /** probes tried when joining: connected members first */
 const JOIN_TRIES = 3
 
@@ -169,7 +171,13 @@ export class Prober {
   async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2): Promise<MembershipMessage | undefined> {
     const { mesh, clock, meshId } = this.init
     const controller = new AbortController()
-    const timer = clock.after(timeout, () => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`)))
+    const abort = (): void => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`))
+    const due = clock.now() + timeout
+    let timer = clock.after(timeout, () => {
+      // fired late: this process was starved, and its due timers run before the I/O that waited (the answer, maybe): read that first
+      if (clock.now() - due > LATE_MS) timer = clock.after(0, abort)
+      else abort()
+    })
     try {
       const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
       this.heardFrom(peer)
@@ -201,11 +209,14 @@ export class Prober {
 
   private schedule (delay: number): void {
     if (!this.running) return
-    this.timer = this.init.clock.after(delay, () => { void this.tick() })
+    const due = this.init.clock.now() + delay
+    this.timer = this.init.clock.after(delay, () => { void this.tick(due) })
   }
 
-  private async tick (): Promise<void> {
+  private async tick (due: number): Promise<void> {
     const startedAt = this.init.clock.now()
+    // this node's own timer a probe period late: its CPU is starved, so it is the slow one (Lifeguard's local health)
+    if (startedAt - due > this.m.config.probeInterval) this.m.awareness.apply(1)
     const target = this.m.nextTarget()
     if (target !== undefined && !this.inFlight.has(target)) {
       this.inFlight.add(target)
@@ -248,9 +259,7 @@ export class Prober {
     if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
       void mesh.probe(target).then((result) => onDial(result, 'no answer to a probe and its address refuses connections'), () => {})
     }
-    if (mesh.probePort !== undefined) {
-      void mesh.probePort(target).then((result) => onDial(result, 'no answer to a probe and its port refuses connections'), () => {})
-    }
+    const portProbe = mesh.probePort?.(target).then((result) => onDial(result, 'no answer to a probe and its port refuses connections'), () => {})
     const helpers = this.m.pick(config.indirectChecks, (node) => node !== target && this.m.members.status(node) === 'alive')
     stats.indirect += helpers.length
     const wait = awareness.scale(config.probeTimeout * INDIRECT_SHARE)
@@ -263,6 +272,8 @@ export class Prober {
     // helpers that answered nothing, not even a nack: the trouble may be ours (Lifeguard)
     awareness.apply(helpers.length > 0 ? helpers.length - indirectAck.nacks : 1)
     stats.failed++
+    // a starved process runs its due timers before the I/O that waited (the dial's answer): the port's answer first, about a second at most
+    await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
     if (portOpen && silent < config.stallAllowance) {
