@@ -10,6 +10,8 @@ import { connect } from 'node:net'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ProbeResult } from '../core/mesh.js'
 
+/** a timer this late means this process was starved of CPU, ms */
+const LATE_MS = 100
 /** addresses dialled at most, per probe */
 const MAX_ADDRESSES = 4
 
@@ -38,12 +40,17 @@ export function tcpAddresses (addrs: readonly Multiaddr[]): TcpAddress[] {
 export async function dialPort ({ host, port }: TcpAddress, timeout: number): Promise<ProbeResult> {
   return await new Promise((resolve) => {
     const socket = connect({ host, port })
+    let settled = false
     const done = (result: ProbeResult): void => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
       socket.destroy()
       resolve(result)
     }
-    const timer = setTimeout(() => done('unknown'), timeout)
+    const due = Date.now() + timeout
+    // fired late (this process was starved): the handshake's answer may wait unread behind it; setImmediate runs after the poll phase reads it
+    const timer = setTimeout(() => { if (Date.now() - due > LATE_MS) setImmediate(() => done('unknown')); else done('unknown') }, timeout)
     socket.once('connect', () => done('up'))
     socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : 'unknown'))
   })
