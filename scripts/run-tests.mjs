@@ -36,7 +36,7 @@ function units () {
     const dir = join(root, 'test', 'dist', 'test')
     for (const file of readdirSync(dir).filter(f => /\.test\.js$/.test(f)).sort()) {
       const pattern = `^${file.replace(/\./g, '\\.')}$`
-      all.push({ name: `test/${file}`, weight: file.startsWith('e2e-') ? 3 : 0, cmd: uvu, args: ['dist/test', pattern], cwd: join(root, 'test') })
+      all.push({ name: `test/${file}`, weight: file.startsWith('e2e-') || file === 'readme.test.js' ? 3 : 0, cmd: uvu, args: ['dist/test', pattern], cwd: join(root, 'test') })
     }
   }
   return all.filter(u => filters.length === 0 || filters.some(f => u.name.includes(f)))
