@@ -12,6 +12,7 @@ import { chmod, rm } from 'node:fs/promises'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
 import { imageRoutes } from './routes-images.js'
+import { buildRoutes } from './routes-builds.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
@@ -85,6 +86,7 @@ export class ApiServer {
     opsRoutes(routes, context)
     trustRoutes(routes, context)
     imageRoutes(routes, context)
+    buildRoutes(routes, context)
     volumeRoutes(routes, context)
   }
 
