@@ -46,7 +46,8 @@ export function buildCommands (program: Command): void {
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       const builds = await ctx.api.get('/v1/builds')
-      if (options.json === true) return ctx.json(builds)
+      // `build` has its own --json, which commander gives the parent
+      if (options.json === true || cmd.optsWithGlobals().json === true) return ctx.json(builds)
       ctx.out(table(['ID', 'STATUS', 'TAG', 'COMMIT', 'DIGEST', 'TEST', 'BUILT BY', 'TOOK', 'STARTED'], builds.map(b => [
         b.id,
         b.status,
