@@ -43,6 +43,8 @@ export const IMAGE_LIMITS = {
   textLength: 1024
 } as const
 
+/** a Dockerfile stage name (`FROM … AS name`) */
+export const BUILD_TARGET_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 export const BUILD_LIMITS = {
   args: 64
 } as const
@@ -125,6 +127,8 @@ export type BuildRecord = {
   file: string
   /** build arguments (`--build-arg`, Compose `build.args`) */
   args?: Record<string, string>
+  /** the stage of a multi-stage Dockerfile to build (`--target`) */
+  target?: string
   /** the test command, run with `sh -c` in a container of the new image */
   test?: string
   tag: string
@@ -270,7 +274,7 @@ function checkWaiver (v: Record<string, unknown>): void {
 }
 
 function checkBuild (v: Record<string, unknown>): void {
-  object(v, 'build', new Set(['source', 'ref', 'context', 'file', 'args', 'test', 'tag', 'builderOrg', 'private', 'requested']))
+  object(v, 'build', new Set(['source', 'ref', 'context', 'file', 'args', 'target', 'test', 'tag', 'builderOrg', 'private', 'requested']))
   const source = object(v.source, 'build.source', new Set(['url', 'bundle']))
   if ((source.url === undefined) === (source.bundle === undefined)) fail('build.source', 'must have a url or a bundle')
   if (source.url !== undefined) text(source.url, 'build.source.url')
@@ -278,6 +282,7 @@ function checkBuild (v: Record<string, unknown>): void {
   text(v.ref, 'build.ref', 256)
   if (v.context !== undefined) text(v.context, 'build.context', 256)
   text(v.file, 'build.file', 256)
+  if (v.target !== undefined) pattern(v.target, 'build.target', BUILD_TARGET_PATTERN, 'must be a stage name of the Dockerfile')
   if (v.args !== undefined) {
     const args = object(v.args, 'build.args')
     if (Object.keys(args).length > BUILD_LIMITS.args) fail('build.args', `must have at most ${BUILD_LIMITS.args} arguments`)

@@ -4,7 +4,7 @@
  * reference for the tag, and a source that is an absolute folder of the
  * node or a git URL. BadRequestError names the field and what it must be.
  */
-import { BUILD_LIMITS, check, isImageRef } from '@minga/protocol'
+import { BUILD_LIMITS, BUILD_TARGET_PATTERN, check, isImageRef } from '@minga/protocol'
 import { checked } from './bodies.js'
 import type { BuildBody } from './contract.js'
 
@@ -18,7 +18,7 @@ const GIT_URL = /^(?:[a-z][a-z0-9+.-]*:\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+
 /** `POST /v1/builds`: `{ source, tag, ref?, context?, file?, args?, test?, private?, on? }` */
 export function buildBody (body: unknown): BuildBody {
   return checked(body, 'POST /v1/builds', (r) => {
-    check.object(r, 'body', new Set(['source', 'ref', 'context', 'file', 'args', 'test', 'tag', 'private', 'on']))
+    check.object(r, 'body', new Set(['source', 'ref', 'context', 'file', 'args', 'target', 'test', 'tag', 'private', 'on']))
     const source = check.text(r.source, 'body.source', MAX_SOURCE)
     if (!source.startsWith('/') && !GIT_URL.test(source)) check.fail('body.source', 'must be an absolute folder of the node or a git URL (https://…, ssh://…, file://…, git@host:path)')
     if (!isImageRef(r.tag)) check.fail('body.tag', 'must be an image reference like acme/web:2')
@@ -26,6 +26,7 @@ export function buildBody (body: unknown): BuildBody {
     if (r.ref !== undefined) out.ref = nonEmpty(r.ref, 'body.ref', MAX_PATH)
     if (r.context !== undefined) out.context = nonEmpty(r.context, 'body.context', MAX_PATH)
     if (r.file !== undefined) out.file = nonEmpty(r.file, 'body.file', MAX_PATH)
+    if (r.target !== undefined) out.target = check.pattern(r.target, 'body.target', BUILD_TARGET_PATTERN, 'must be a stage name of the Dockerfile')
     if (r.test !== undefined) out.test = nonEmpty(r.test, 'body.test', MAX_TEST)
     if (r.private !== undefined) out.private = check.bool(r.private, 'body.private')
     if (r.on !== undefined) out.on = check.name(r.on, 'body.on')
@@ -40,7 +41,7 @@ export function buildBody (body: unknown): BuildBody {
       }
     }
     return out
-  }, '{"source": "/abs/folder" or "https://…", "tag": "acme/web:2", "ref"?: "main", "context"?: "app", "file"?: "Dockerfile", "args"?: {"NAME": "value"}, "test"?: "make test", "private"?: true, "on"?: "org"}')
+  }, '{"source": "/abs/folder" or "https://…", "tag": "acme/web:2", "ref"?: "main", "context"?: "app", "file"?: "Dockerfile", "args"?: {"NAME": "value"}, "target"?: "stage", "test"?: "make test", "private"?: true, "on"?: "org"}')
 }
 
 function nonEmpty (value: unknown, path: string, max: number): string {

@@ -41,7 +41,7 @@ export interface ImageScanBody { image: string }
 export interface PolicyBody { block: string, maxDbAge?: string, scanner?: string }
 export type ImagePushResult = PushResult & { org: string }
 /** `POST /v1/builds`: a build from git (an absolute folder of the node, or a URL), tested, pushed under `tag` */
-export interface BuildBody { source: string, tag: string, ref?: string, context?: string, file?: string, args?: Record<string, string>, test?: string, private?: boolean, on?: string }
+export interface BuildBody { source: string, tag: string, ref?: string, context?: string, file?: string, args?: Record<string, string>, target?: string, test?: string, private?: boolean, on?: string }
 /** `GET /v1/build-logs/ID`: the build's log as kept (its start and end when long) */
 export interface BuildLogResult { id: string, status: BuildView['status'], log: string }
 export type PolicyResult = PolicyRecord & { org: string }

@@ -17,7 +17,7 @@ export function buildRoutes (routes: ApiRoutes, { builds }: ApiContext): void {
   routes.add('POST', '/v1/builds', async ({ body }) => {
     const b = buildBody(body)
     const source = b.source.startsWith('/') ? { dir: b.source } : { url: b.source }
-    return await ops().build({ source, tag: b.tag, ref: b.ref, context: b.context, file: b.file, args: b.args, test: b.test, private: b.private, on: b.on })
+    return await ops().build({ source, tag: b.tag, ref: b.ref, context: b.context, file: b.file, args: b.args, target: b.target, test: b.test, private: b.private, on: b.on })
   })
   routes.add('GET', '/v1/builds', async () => ops().list())
   routes.add('GET', '/v1/builds/:id', async ({ params }) => ops().get(params[0]))

@@ -83,6 +83,7 @@ export class DockerBuilder implements BuildEngine {
         stream = await this.init.docker.buildImage(context as NodeJS.ReadableStream, {
           dockerfile: image.file,
           ...(image.args === undefined ? {} : { buildargs: image.args }),
+          ...(image.target === undefined ? {} : { target: image.target }),
           rm: true,
           forcerm: true,
           abortSignal: linked.signal

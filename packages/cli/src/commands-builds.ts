@@ -18,6 +18,7 @@ export function buildCommands (program: Command): void {
     .option('--test <command>', 'run with sh -c in a container of the new image (no network); exit 0 = pass')
     .option('--tag <name>', 'the image\'s tag in the mesh (default: the folder\'s or repository\'s name, :latest)')
     .option('--build-arg <key=value>', 'a build argument (repeatable)', collect)
+    .option('--target <stage>', 'the stage of a multi-stage Dockerfile to build')
     .option('--on <org>', 'build on a builder node of this organization (see "minga up --builder")')
     .option('--private', 'only nodes of this organization may fetch the image')
     .option('--json', 'machine-readable output')
@@ -31,6 +32,7 @@ export function buildCommands (program: Command): void {
         file: options.file,
         ...(options.test === undefined ? {} : { test: options.test }),
         ...(options.buildArg === undefined ? {} : { args: keyValues(options.buildArg, 'build-arg') }),
+        ...(options.target === undefined ? {} : { target: options.target }),
         ...(options.on === undefined ? {} : { on: options.on }),
         ...(options.private === true ? { private: true } : {})
       }

@@ -77,7 +77,7 @@ export async function carryOut (ctx: Context, plan: Plan, file: string, images: 
   }
   // Compose build: each built (and tested) first, its service pinned to the digest built; a failed build declares nothing
   for (const b of plan.builds) {
-    const built = await runBuild(ctx, { source: b.source, tag: b.tag, ...(b.file === undefined ? {} : { file: b.file }), ...(b.args === undefined ? {} : { args: b.args }) })
+    const built = await runBuild(ctx, { source: b.source, tag: b.tag, ...(b.file === undefined ? {} : { file: b.file }), ...(b.args === undefined ? {} : { args: b.args }), ...(b.target === undefined ? {} : { target: b.target }) })
     if (json !== true) ctx.out(describeBuild(built))
     const at = plan.specs.findIndex(s => s.name === b.service)
     if (at >= 0) plan.specs[at] = { ...plan.specs[at], imageDigest: built.digest }

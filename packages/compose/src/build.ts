@@ -1,7 +1,7 @@
 /**
  * A Compose service's `build:` → what `minga build` is asked (issue 15):
  * the context (a folder, relative to the Compose file's folder, or a git
- * URL, as Compose allows), the Dockerfile in it and the build arguments.
+ * URL, as Compose allows), the Dockerfile in it, its stage and the build arguments.
  * The fields minga's builds do not honour are refused, saying what to do;
  * those that only tune Docker's cache are ignored with a warning.
  */
@@ -17,18 +17,20 @@ export interface ComposeBuild {
   /** the Dockerfile, relative to the context */
   file?: string
   args?: Record<string, string>
+  /** the Dockerfile stage to build */
+  target?: string
   /** the tag the image gets in the mesh: the service's `image:`, else `<org>/<service>:latest` */
   tag: string
 }
 
-const SUPPORTED = new Set(['context', 'dockerfile', 'args'])
+const SUPPORTED = new Set(['context', 'dockerfile', 'args', 'target'])
 const IGNORED = new Set(['cache_from', 'cache_to', 'labels', 'pull', 'no_cache'])
 const GIT_URL = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/
 
 /** the build of a service (without its tag and service name), or undefined when `build:` is wrong (problems recorded) */
 export function translateBuild (build: unknown, t: Translation, dir: string | undefined): Omit<ComposeBuild, 'service' | 'tag'> | undefined {
   if (typeof build !== 'string' && (build === null || typeof build !== 'object' || Array.isArray(build))) {
-    t.problem('build', 'must be a context folder (build: .) or a mapping with context, dockerfile and args')
+    t.problem('build', 'must be a context folder (build: .) or a mapping with context, dockerfile, args and target')
     return undefined
   }
   const fields = typeof build === 'string' ? { context: build } : build as Record<string, unknown>
@@ -36,7 +38,7 @@ export function translateBuild (build: unknown, t: Translation, dir: string | un
   for (const key of Object.keys(fields)) {
     if (SUPPORTED.has(key) || key.startsWith('x-')) continue
     if (IGNORED.has(key)) t.warn(`build.${key}`, 'ignored: minga builds each commit with the builder\'s own cache')
-    else { t.problem(`build.${key}`, 'not supported by minga\'s builds (context, dockerfile and args are); remove it, or build the image yourself and name it in image:'); ok = false }
+    else { t.problem(`build.${key}`, 'not supported by minga\'s builds (context, dockerfile, args and target are); remove it, or build the image yourself and name it in image:'); ok = false }
   }
   const context = fields.context ?? '.'
   if (typeof context !== 'string' || context === '') { t.problem('build.context', 'must be a folder (relative to the Compose file) or a git URL'); return undefined }
@@ -46,6 +48,9 @@ export function translateBuild (build: unknown, t: Translation, dir: string | un
   const out: Omit<ComposeBuild, 'service' | 'tag'> = { source }
   if (fields.dockerfile !== undefined) {
     if (typeof fields.dockerfile !== 'string' || fields.dockerfile === '') { t.problem('build.dockerfile', 'must be the Dockerfile\'s path in the context'); ok = false } else out.file = fields.dockerfile
+  }
+  if (fields.target !== undefined) {
+    if (typeof fields.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(fields.target)) { t.problem('build.target', 'must be a stage name of the Dockerfile (FROM … AS name)'); ok = false } else out.target = fields.target
   }
   if (fields.args !== undefined && fields.args !== null) {
     const args = buildArgs(fields.args, t)

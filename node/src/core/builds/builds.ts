@@ -33,6 +33,8 @@ export interface BuildRequest {
   /** the Dockerfile, relative to the context (default Dockerfile) */
   file?: string
   args?: Record<string, string>
+  /** the Dockerfile stage to build */
+  target?: string
   /** run with `sh -c` in a container of the new image; exit 0 = pass */
   test?: string
   /** the tag in the mesh, e.g. acme/web:2 */
@@ -65,6 +67,7 @@ export interface BuildJob {
   context?: string
   file: string
   args?: Record<string, string>
+  target?: string
   test?: string
   tag: string
   private?: boolean
@@ -116,7 +119,7 @@ export class BuildRunner {
       record.commit = checkout.commit
       log.line(`# minga build ${job.id}: ${describeSource(job.source)} at ${job.ref} = commit ${checkout.commit}${checkout.context === '' ? '' : `, context ${checkout.context}`}, ${job.file}`)
       if (checkout.dirty === true) log.line('# the work tree has uncommitted changes: they are not built (commit them to build them)')
-      const id = await engine.build(checkout, { file: job.file, args: job.args, tag: job.tag }, text => log.write(text), options)
+      const id = await engine.build(checkout, { file: job.file, args: job.args, target: job.target, tag: job.tag }, text => log.write(text), options)
       record.digest = id
       log.line(`# built ${id}`)
       if (job.test !== undefined) {

@@ -94,7 +94,7 @@ export class Builds {
     const org = images.org
     const id = newBuildId()
     const where = this.where(id, request.on)
-    const job = { id, org, ref: request.ref ?? 'HEAD', context: request.context, file: request.file ?? 'Dockerfile', args: request.args, test: request.test, tag: request.tag, private: request.private === true ? true : undefined }
+    const job = { id, org, ref: request.ref ?? 'HEAD', context: request.context, file: request.file ?? 'Dockerfile', args: request.args, target: request.target, test: request.test, tag: request.tag, private: request.private === true ? true : undefined }
     if (where === 'here') return await this.runner!.run({ ...job, source: request.source }, options)
     if (request.private === true) throw new BadRequestError(`--private applies to builds on this node; ${where} would build it for all members to fetch`)
     return await this.ask(where, { ...job, source: request.source }, options)
@@ -118,7 +118,7 @@ export class Builds {
   }
 
   /** asks a builder of `builderOrg`: writes the request, waits for its result, tags the image for this org when it passed */
-  private async ask (builderOrg: string, job: { id: string, org: string, ref: string, context?: string, file: string, args?: Record<string, string>, test?: string, tag: string, source: BuildRequest['source'] }, options: AbortOptions): Promise<BuildView> {
+  private async ask (builderOrg: string, job: { id: string, org: string, ref: string, context?: string, file: string, args?: Record<string, string>, target?: string, test?: string, tag: string, source: BuildRequest['source'] }, options: AbortOptions): Promise<BuildView> {
     const { images, engine, clock } = this.init
     let source: BuildRecord['source']
     let ref = job.ref
@@ -137,6 +137,7 @@ export class Builds {
       ...(context === undefined ? {} : { context }),
       file: job.file,
       ...(job.args === undefined ? {} : { args: job.args }),
+      ...(job.target === undefined ? {} : { target: job.target }),
       ...(job.test === undefined ? {} : { test: job.test }),
       tag: withTag(job.tag),
       builderOrg,
@@ -195,7 +196,7 @@ export class Builds {
       if (rendezvousChoice(id, builders) !== self) continue
       this.taken.add(id)
       const source = 'url' in request.source ? { url: request.source.url } : { bundle: request.source.bundle, read: () => images.readRoot((request.source as { bundle: string }).bundle) }
-      const job = { id, org, source, ref: request.ref, context: request.context, file: request.file, args: request.args, test: request.test, tag: request.tag }
+      const job = { id, org, source, ref: request.ref, context: request.context, file: request.file, args: request.args, target: request.target, test: request.test, tag: request.tag }
       this.queue = this.queue.then(async () => { await this.runner!.run(job) }).catch((err) => {
         this.init.logger.error('build %s for %s: %s', id, org, errorText(err))
       })

@@ -28,6 +28,8 @@ export interface ImageBuild {
   /** the Dockerfile, relative to the context */
   file: string
   args?: Record<string, string>
+  /** the Dockerfile stage to build */
+  target?: string
   /** the reference the engine tags the image with */
   tag: string
 }
