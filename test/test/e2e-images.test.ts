@@ -132,6 +132,20 @@ it('e2e: from git to a deployed service: build --test, deploy on three nodes, a 
       const digest: string = built.digest
       for (const engine of started.slice(1)) assert.not.ok(await hasImage(engine, digest), `${engine.name} never had the image`)
 
+      // bad input: refused at once, nothing recorded or pushed
+      const plain = await mkdtemp(join(tmpdir(), 'minga-plain-'))
+      const notRepo = await cluster.minga(0, ['build', plain, '--tag', tag])
+      await rm(plain, { recursive: true, force: true })
+      assert.is(notRepo.code, 2, notRepo.stderr)
+      assert.match(notRepo.stderr, `${plain} is not in a git repository; minga builds commits`)
+      const unknownRef = await cluster.minga(0, ['build', repo, '--ref', 'v9', '--tag', tag])
+      assert.is(unknownRef.code, 2, unknownRef.stderr)
+      assert.match(unknownRef.stderr, `${repo} has no commit v9`)
+      const noFile = await cluster.minga(0, ['build', repo, '--file', 'Containerfile', '--tag', tag])
+      assert.is(noFile.code, 1, noFile.stderr)
+      assert.match(noFile.stderr, `has no Containerfile in the top of the repository`)
+      assert.is((await cluster.api(0, '/v1/builds')).length, 2, 'the passed build and the one without its Dockerfile')
+
       const web = await specFile(cluster.dir, 'web', longRunning({ name: 'web', replicas: 3, image: tag }))
       const deployed = await cluster.mustMinga(0, [...args(deploy).map(a => a === 'web.yaml' ? web : a), '--timeout', '100s'])
       assert.match(deployed.stdout, `${tag} pinned to ${digest.slice(0, 19)}`)

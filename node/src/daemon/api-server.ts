@@ -40,6 +40,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   NotFoundError: 404,
   ImageUnavailableError: 404,
   ImageGateError: 409,
+  BuildError: 400,
   ClockSkewError: 409,
   ConflictError: 409,
   UnavailableError: 503,

@@ -71,6 +71,8 @@ export interface BuildJob {
   test?: string
   tag: string
   private?: boolean
+  /** asked by a request entry: a source that cannot be read is a failed result (the asker waits for one), not a throw */
+  requested?: boolean
 }
 
 export interface BuildsComponents {
@@ -96,7 +98,12 @@ export class BuildRunner {
     return this.running.has(id)
   }
 
-  /** runs the job here and resolves with its result, whether it passed or failed (a failure is a result, not a throw) */
+  /**
+   * runs the job here and resolves with its result, whether it passed or
+   * failed (a failed build or test is a result, recorded); a source that is
+   * no repository or a ref that names no commit throws BuildError and writes
+   * nothing, unless the job came from a request (then it is a failed result)
+   */
   async run (job: BuildJob, options: AbortOptions = {}): Promise<BuildView> {
     const under = this.running.get(job.id)
     if (under !== undefined) return await under
@@ -111,11 +118,19 @@ export class BuildRunner {
     const log = new BuildLog()
     const started = clock.now()
     const record: BuildResultRecord = { org: job.org, status: 'running', started, tag: job.tag, tail: '' }
-    await this.write(job.id, record)
-    images.emit('build', job.tag, `building ${job.tag} (build ${job.id}) for ${job.org} from ${describeSource(job.source)} at ${job.ref}`)
+    // a folder that is no repository, a ref that names no commit: refused before anything is written (unless asked by a request)
     let checkout: SourceCheckout | undefined
+    let problem: string | undefined
     try {
       checkout = await engine.checkout(job.source, job.ref, job.context, options)
+    } catch (err) {
+      if (job.requested !== true) throw err
+      problem = messageOf(err)
+    }
+    await this.write(job.id, record)
+    images.emit('build', job.tag, `building ${job.tag} (build ${job.id}) for ${job.org} from ${describeSource(job.source)} at ${job.ref}`)
+    try {
+      if (checkout === undefined) throw new BuildError(problem ?? 'The source could not be read')
       record.commit = checkout.commit
       log.line(`# minga build ${job.id}: ${describeSource(job.source)} at ${job.ref} = commit ${checkout.commit}${checkout.context === '' ? '' : `, context ${checkout.context}`}, ${job.file}`)
       if (checkout.dirty === true) log.line('# the work tree has uncommitted changes: they are not built (commit them to build them)')

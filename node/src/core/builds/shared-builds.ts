@@ -196,7 +196,7 @@ export class Builds {
       if (rendezvousChoice(id, builders) !== self) continue
       this.taken.add(id)
       const source = 'url' in request.source ? { url: request.source.url } : { bundle: request.source.bundle, read: () => images.readRoot((request.source as { bundle: string }).bundle) }
-      const job = { id, org, source, ref: request.ref, context: request.context, file: request.file, args: request.args, target: request.target, test: request.test, tag: request.tag }
+      const job = { id, org, requested: true, source, ref: request.ref, context: request.context, file: request.file, args: request.args, target: request.target, test: request.test, tag: request.tag }
       this.queue = this.queue.then(async () => { await this.runner!.run(job) }).catch((err) => {
         this.init.logger.error('build %s for %s: %s', id, org, errorText(err))
       })
