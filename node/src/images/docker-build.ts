@@ -77,7 +77,7 @@ export class DockerBuilder implements BuildEngine {
     try {
       const archive = join(tmp, 'context.tar')
       await this.git.archive(at, archive)
-      const context = ignore === undefined ? createReadStream(archive) : filtered(archive, ignore, image.file)
+      const context = ignore === undefined ? createReadStream(archive) : withoutIgnored(archive, ignore, image.file)
       let stream: NodeJS.ReadableStream
       try {
         stream = await this.init.docker.buildImage(context as NodeJS.ReadableStream, {
@@ -155,7 +155,7 @@ async function * once (bytes: Uint8Array): AsyncIterable<Uint8Array> {
 }
 
 /** the archive without what `.dockerignore` excludes (the Dockerfile and .dockerignore always stay, as Docker keeps them) */
-function filtered (archive: string, rules: string, dockerfile: string): NodeJS.ReadableStream {
+export function withoutIgnored (archive: string, rules: string, dockerfile: string): NodeJS.ReadableStream {
   const ignore = ignoreFactory({ ignorecase: false }).add(rules)
   const keep = new Set([dockerfile.replace(/^\.\//, ''), '.dockerignore'])
   const input = extract()
