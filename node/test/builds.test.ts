@@ -51,7 +51,7 @@ async function refusal (promise: Promise<unknown>): Promise<Error> {
   throw new Error('unreachable')
 }
 
-const WEB = { Dockerfile: 'FROM minga/busybox:1\nCOPY . /app/\n', 'version': '1\n' }
+const WEB = { Dockerfile: 'FROM minga/busybox:1\nCOPY . /app/\n', version: '1\n' }
 
 async function logOf (node: TestNode, id: string): Promise<string> {
   const chunks: Uint8Array[] = []

@@ -143,7 +143,7 @@ it('e2e: from git to a deployed service: build --test, deploy on three nodes, a 
       assert.match(unknownRef.stderr, `${repo} has no commit v9`)
       const noFile = await cluster.minga(0, ['build', repo, '--file', 'Containerfile', '--tag', tag])
       assert.is(noFile.code, 1, noFile.stderr)
-      assert.match(noFile.stderr, `has no Containerfile in the top of the repository`)
+      assert.match(noFile.stderr, 'has no Containerfile in the top of the repository')
       assert.is((await cluster.api(0, '/v1/builds')).length, 2, 'the passed build and the one without its Dockerfile')
 
       const web = await specFile(cluster.dir, 'web', longRunning({ name: 'web', replicas: 3, image: tag }))
