@@ -15,7 +15,7 @@
  * organization that offers builds, asked by a signed `build/<org>/<id>`.
  */
 import { randomBytes } from 'node:crypto'
-import { IMAGE_LIMITS, keys, messageOf, withTag, type BuildResultRecord, type RecordEntry } from '@minga/protocol'
+import { IMAGE_LIMITS, keys, messageOf, withTag, type BuildRecord, type BuildResultRecord, type RecordEntry } from '@minga/protocol'
 import { BadRequestError, BuildError, NotFoundError } from '../../errors.js'
 import type { AbortOptions } from '../../runtime/types.js'
 import type { Clock } from '../clock.js'
@@ -57,19 +57,12 @@ export interface BuildView extends BuildResultRecord {
   dirty?: boolean
 }
 
-/** what a build runs from: the request's parts the builder reads */
-export interface BuildJob {
+/** what a build runs from: a request's parts (build-records), with where its source is on this node */
+export type BuildJob = Pick<BuildRecord, 'ref' | 'context' | 'file' | 'args' | 'target' | 'test' | 'tag'> & {
   id: string
   /** the organization the image is for */
   org: string
   source: BuildSourceLocation
-  ref: string
-  context?: string
-  file: string
-  args?: Record<string, string>
-  target?: string
-  test?: string
-  tag: string
   private?: boolean
   /** asked by a request entry: a source that cannot be read is a failed result (the asker waits for one), not a throw */
   requested?: boolean
