@@ -18,7 +18,7 @@ import * as assert from 'uvu/assert'
 import { blockWith, readmeExamples } from '../src/index.js'
 import { withCluster } from '../src/docker-cluster.js'
 import { dockerTests, type Engine } from '../src/docker-engines.js'
-import { longRunning } from '../src/docker-specs.js'
+import { LOOP_COMMAND, longRunning } from '../src/docker-specs.js'
 
 const exec = promisify(execFile)
 const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
@@ -116,10 +116,12 @@ it('e2e: from git to a deployed service: build --test, deploy on three nodes, a 
   const repo = await mkdtemp(join(tmpdir(), 'minga-git-'))
   try {
     await git(repo, ['init', '-q'])
-    await writeFile(join(repo, 'Dockerfile'), 'FROM minga/busybox:1\nCOPY . /app/\n')
+    await writeFile(join(repo, 'Dockerfile'), 'FROM minga/busybox:1\nLABEL minga.test-build=1\nCOPY . /app/\n')
     await writeFile(join(repo, 'test.sh'), 'echo "testing version $(cat /app/version)"\ntest ! -e /app/notes.txt || { echo ".dockerignore was not applied"; exit 2; }\ntest -s /app/version\n')
     await writeFile(join(repo, '.dockerignore'), 'notes.txt\n')
     await writeFile(join(repo, 'notes.txt'), 'not for the image\n')
+    // content no earlier run had: Docker's build cache ignores times, so the same files would make the same image id
+    await writeFile(join(repo, 'stamp'), `${Date.now()} ${Math.random()}\n`)
     const first = await commitVersion(repo, '1\n')
     // node 0 offers builds: it builds its own requests here, and those of nodes 1 and 2 (rendezvous among acme's builders)
     await withCluster(started, { orgs: ['acme', 'acme', 'acme'], upArgs: [['--builder'], [], []] }, async (cluster) => {
@@ -183,11 +185,25 @@ it('e2e: from git to a deployed service: build --test, deploy on three nodes, a 
       assert.match(redeployed.stdout, `${tag} pinned to ${rebuilt.digest.slice(0, 19)}`)
       await cluster.waitFor('every replica runs the new digest', async () => (await running(rebuilt.digest)).length === 3)
       assert.is((await cluster.serving('acme/web')).filter(c => before.includes(c.id)).length, 0, 'each replica was replaced')
+      // a Compose file with build: (context relative to the file): built (by the builder, asked from node 2), then deployed pinned to the build
+      const compose = join(repo, 'compose.yaml')
+      await writeFile(compose, `services:\n  api:\n    build: { context: ., dockerfile: Dockerfile }\n    command: ${JSON.stringify(LOOP_COMMAND).replaceAll('$', '$$$$')}\n`)
+      const composed = await cluster.mustMinga(2, ['deploy', '-f', compose, '-p', 'shop', '--wait', '--timeout', '100s'])
+      const composeBuild = /build ([0-9a-f]{16}) passed: acme\/shop-api:latest = (sha256:[0-9a-f]{64}) \(commit ([0-9a-f]{12})/.exec(composed.stdout)
+      assert.ok(composeBuild !== null, composed.stdout)
+      assert.is(composeBuild[3], fixed.slice(0, 12))
+      assert.match(composed.stdout, `acme/shop-api: created (acme/shop-api:latest pinned to ${composeBuild[2].slice(0, 19)}`)
+      assert.is((await cluster.api(1, '/v1/services/acme/shop-api')).spec.imageDigest, composeBuild[2])
+
       const events: any[] = await cluster.api(0, '/v1/events')
       assert.ok(events.some(e => e.kind === 'build' && e.reason.includes(`built ${tag}`)), events.filter(e => e.kind === 'build').map(e => e.reason).join('\n'))
     })
   } finally {
     await rm(repo, { recursive: true, force: true })
+    for (const engine of started) {
+      const ids = (await docker(engine, ['images', '-q', '--no-trunc', '--filter', 'label=minga.test-build']).catch(() => '')).split('\n').filter(Boolean)
+      if (ids.length > 0) await docker(engine, ['rmi', '-f', ...ids]).catch(() => '')
+    }
   }
 })
 
