@@ -117,6 +117,7 @@ test('a build request goes to exactly one builder of an organization that offers
     assert.equal([r1, r2].map(r => r.builder.built.length).sort(), [0, 1], 'and only it')
     assert.is(a.builder.built.length, 0, 'the asking node built nothing')
     assert.is(a.state.value(keys.tag('acme', tagKeyId('acme/web:1')))?.digest, built.digest, 'acme\'s tag names the built image')
+    assert.is(a.state.value(keys.tag('riverside', tagKeyId('acme/web:1'))), undefined, 'the builder wrote no tag of its own for it')
     assert.is(a.state.value(keys.buildResult('riverside', built.id))?.org, 'acme')
     assert.match(await played(logOf(a, built.id)), 'running true', 'the log reads on the asking node')
 

@@ -137,10 +137,11 @@ export class BuildRunner {
         log.line(`# the test exited with code ${exit}`)
         if (exit !== 0) throw new BuildError(`The test "${job.test.slice(0, 200)}" exited with code ${exit}; nothing was pushed (see "minga build logs ${job.id}")`)
       }
-      const pushed = await images.push(id, { source: 'build', build: job.id, tags: [withTag(job.tag)], private: job.private })
+      // the tag is the asking org's to write (shared-builds.ts): a builder of another org pushes the image untagged
+      const pushed = await images.push(id, { source: 'build', build: job.id, tags: job.org === builderOrg ? [withTag(job.tag)] : [], private: job.private })
       record.index = pushed.index
       record.status = 'passed'
-      log.line(`# pushed ${withTag(job.tag)} = ${id} into the mesh for ${builderOrg}`)
+      log.line(`# pushed ${id} into the mesh${job.org === builderOrg ? ` as ${withTag(job.tag)}` : `, for ${job.org} to tag as ${withTag(job.tag)}`}`)
     } catch (err) {
       record.status = 'failed'
       record.error = messageOf(err).slice(0, IMAGE_LIMITS.textLength)
