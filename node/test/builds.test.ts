@@ -138,6 +138,11 @@ test('a build request goes to exactly one builder of an organization that offers
     release()
     const taken = await played(asked, 120_000)
     assert.equal([taken.status, taken.commit, taken.by], ['passed', second, next.identity.peerId])
+
+    // a request may not make a builder read its own files
+    const local = await played(a.core.builds!.build({ source: { url: 'file:///var/lib/secret-repo' }, tag: 'acme/web:3', on: 'riverside' }))
+    assert.equal([local.status, local.builderOrg], ['failed', 'riverside'])
+    assert.match(local.error!, 'A build request\'s source must be a remote git repository')
   } finally {
     await c.stop()
   }

@@ -74,6 +74,9 @@ export interface BuildsComponents {
   clock: Pick<Clock, 'now'>
 }
 
+/** what a build request from another node may name as its source: a repository on the network */
+const REMOTE_GIT_URL = /^(?:(?:https?|ssh|git):\/\/[^\s-][^\s]*|[\w.][\w.-]*@[\w.][\w.-]*:[^\s]+)$/
+
 /** a new build id: 16 hex digits */
 export function newBuildId (): string {
   return randomBytes(8).toString('hex')
@@ -115,6 +118,8 @@ export class BuildRunner {
     let checkout: SourceCheckout | undefined
     let problem: string | undefined
     try {
+      // another node may not make this one read its own files (file://, a path): only remote repositories
+      if (job.requested === true && 'url' in job.source && !REMOTE_GIT_URL.test(job.source.url)) throw new BuildError(`A build request's source must be a remote git repository (https://, ssh://, git://, user@host:path), not ${job.source.url.slice(0, 200)}`)
       checkout = await engine.checkout(job.source, job.ref, job.context, options)
     } catch (err) {
       if (job.requested !== true) throw err
