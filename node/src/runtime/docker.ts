@@ -10,6 +10,7 @@
  * for await (const line of runtime.logs(c.id, { follow: true, signal })) console.log(line.text)
  * ```
  */
+import { setTimeout as sleepFor } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import { errorText } from '../core/logger.js'
 import type { Resources } from '@minga/protocol'
@@ -27,6 +28,7 @@ import { dial, dockerMessage, engineAddress, engineCall, engineError, ownedBy, s
 import type { CallContext } from './docker-util.js'
 import { ContainerNotFoundError, ImageNotFoundError, RuntimeStartError, RuntimeUnavailableError } from './errors.js'
 import { linkSignals, rejectOnAbort } from './signals.js'
+import { dedupedHealth, StartProbes } from './start-probes.js'
 import { LABELS } from './types.js'
 import type { AbortOptions, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
 
@@ -77,6 +79,10 @@ export class DockerRuntime implements Runtime {
   private bridge?: Promise<boolean>
   private readonly network?: ServiceNetworkSpec
   private networkReady?: Promise<void>
+  /** minga's own first health probes (start-probes.ts) */
+  private readonly probes: StartProbes
+  /** the event subscribers, told of early probes' passes */
+  private readonly subscribers = new Set<(event: RuntimeEvent) => void>()
 
   constructor (init: DockerRuntimeInit) {
     const address = engineAddress(init.socketPath)
@@ -88,12 +94,18 @@ export class DockerRuntime implements Runtime {
     this.init = init.init ?? false
     this.network = init.network
     this.ctx = { address: this.address, closing: this.closing.signal }
+    this.probes = new StartProbes({
+      exec: async (id, cmd, { timeoutMs, signal }) => await this.call(async s => await execIn(this.docker, id, cmd, { timeoutMs, signal: s }), { signal, timeoutMs: timeoutMs + this.callTimeoutMs }),
+      inspect: async (id) => { const info = await this.inspect(id); return info === undefined ? undefined : toRuntimeContainer(info) },
+      sleep: async (ms, signal) => { await sleepFor(ms, undefined, { signal }) },
+      onHealthy: (id) => { for (const tell of this.subscribers) tell({ type: 'health', id, health: 'healthy' }) }
+    })
   }
 
   async list (options: AbortOptions = {}): Promise<RuntimeContainer[]> {
     const summaries = await this.call(async signal => await this.docker.listContainers({ all: true, filters: { label: ownerFilters(this.owner) }, abortSignal: signal }), options)
     const infos = await Promise.all(summaries.map(async s => await this.inspect(s.Id, options.signal)))
-    return infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info, this.network?.name)])
+    return this.probes.mergeAll(infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info, this.network?.name)]))
   }
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
@@ -104,7 +116,7 @@ export class DockerRuntime implements Runtime {
     const name = containerName(replica, this.owner)
     const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image })
     const created = await this.create(name, body, replica, signal)
-    if (created.running) return toRuntimeContainer(created.info, this.network?.name)
+    if (created.running) return this.probes.merge(toRuntimeContainer(created.info, this.network?.name))
     try {
       const container = this.docker.getContainer(created.id)
       if (replica.files !== undefined && replica.files.length > 0) {
@@ -119,12 +131,15 @@ export class DockerRuntime implements Runtime {
     }
     const info = await this.inspect(created.id, signal)
     if (info === undefined) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was removed as it started; the node will retry`)
-    return toRuntimeContainer(info, this.network?.name)
+    const started = toRuntimeContainer(info, this.network?.name)
+    if (replica.spec.health !== undefined && started.state === 'running') this.probes.watch(started.id, replica.spec.health)
+    return this.probes.merge(started)
   }
 
   async stop (id: string, options: AbortOptions & { graceMs?: number } = {}): Promise<void> {
     const info = await this.inspect(id, options.signal)
     if (info === undefined) return
+    this.probes.forget(info.Id)
     const container = this.docker.getContainer(info.Id)
     const graceMs = options.graceMs ?? STOP_GRACE_MS
     if (info.State.Running) {
@@ -160,8 +175,13 @@ export class DockerRuntime implements Runtime {
     // subscribe now, not when iteration starts, and ask for events since now:
     // a start right after this call is never missed
     const stop = new AbortController()
-    const queue = new AsyncQueue<RuntimeEvent>({ signal: options.signal, onClose: () => { stop.abort() } })
-    if (!queue.done) void this.pumpEvents(queue, stop.signal, Date.now())
+    const queue = new AsyncQueue<RuntimeEvent>({ signal: options.signal, onClose: () => { stop.abort(); this.subscribers.delete(tell) } })
+    // an early probe's pass, then the engine's own `healthy`, is one health event
+    const tell = dedupedHealth(event => queue.push(event))
+    if (!queue.done) {
+      this.subscribers.add(tell)
+      void this.pumpEvents(tell, queue, stop.signal, Date.now())
+    }
     return queue
   }
 
@@ -178,16 +198,17 @@ export class DockerRuntime implements Runtime {
 
   async close (): Promise<void> {
     this.closing.abort()
+    this.probes.close()
   }
 
-  private async pumpEvents (queue: AsyncQueue<RuntimeEvent>, stop: AbortSignal, since: number): Promise<void> {
+  private async pumpEvents (tell: (event: RuntimeEvent) => void, queue: AsyncQueue<RuntimeEvent>, stop: AbortSignal, since: number): Promise<void> {
     const filters = { type: ['container'], label: ownerFilters(this.owner), event: EVENT_ACTIONS }
     let opened: Awaited<ReturnType<DockerRuntime['openStream']>> | undefined
     try {
       opened = await this.openStream('/events?', { filters, since: (since / 1000).toFixed(3) }, stop)
       for await (const value of jsonLines(opened.stream as AsyncIterable<Uint8Array>)) {
         const event = toRuntimeEvent(value)
-        if (event !== undefined && ownedBy(eventAttributes(value), this.owner)) queue.push(event)
+        if (event !== undefined && ownedBy(eventAttributes(value), this.owner)) tell(event)
       }
       if (!opened.signal.aborted) queue.end(unavailable(this.address, 'the event stream ended'))
     } catch (err) {
