@@ -24,7 +24,7 @@ import { containerName, createBody, networkModeFor, ownerFilters } from './docke
 import { ensureNetwork, type ServiceNetworkSpec } from './docker-network.js'
 import type { Owner } from './docker-spec.js'
 import { demuxLogs, eventAttributes, jsonLines, toRuntimeEvent } from './docker-streams.js'
-import { dial, dockerMessage, engineAddress, engineCall, engineError, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
+import { dial, dockerMessage, engineAddress, engineCall, engineError, isStandby, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
 import type { CallContext } from './docker-util.js'
 import { ContainerNotFoundError, ImageNotFoundError, RuntimeStartError, RuntimeUnavailableError } from './errors.js'
 import { linkSignals, rejectOnAbort } from './signals.js'
@@ -110,12 +110,8 @@ export class DockerRuntime implements Runtime {
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
     const { signal } = options
-    const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
-    if (this.network !== undefined) await this.ensureNetwork(signal)
-    const networkMode = this.network === undefined ? networkModeFor(replica, await this.hasBridge(signal)) : undefined
-    const name = containerName(replica, this.owner)
-    const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image })
-    const created = await this.create(name, body, replica, signal)
+    // a warm standby of this replica and hash (prepare) is started as it is
+    const created = await this.createFor(replica, { signal, onProgress: options.onProgress })
     if (created.running) return this.probes.merge(toRuntimeContainer(created.info, this.network?.name))
     try {
       const container = this.docker.getContainer(created.id)
@@ -134,6 +130,24 @@ export class DockerRuntime implements Runtime {
     const started = toRuntimeContainer(info, this.network?.name)
     if (replica.spec.health !== undefined && started.state === 'running') this.probes.watch(started.id, replica.spec.health)
     return this.probes.merge(started)
+  }
+
+  async prepare (replica: ReplicaSpec, options: AbortOptions = {}): Promise<RuntimeContainer> {
+    const created = await this.createFor(replica, { signal: options.signal, standby: true })
+    const info = created.running ? created.info : await this.inspect(created.id, options.signal)
+    if (info === undefined) throw new RuntimeStartError(`The standby of ${replica.service}#${replica.replica} was removed as it was created; the node will retry`)
+    return this.probes.merge(toRuntimeContainer(info, this.network?.name))
+  }
+
+  /** the replica's container, created (or found: a standby, or a copy that runs) after its image and network are there */
+  private async createFor (replica: ReplicaSpec, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void, standby?: boolean }): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
+    const { signal } = options
+    const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
+    if (this.network !== undefined) await this.ensureNetwork(signal)
+    const networkMode = this.network === undefined ? networkModeFor(replica, await this.hasBridge(signal)) : undefined
+    const name = containerName(replica, this.owner)
+    const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image, standby: options.standby })
+    return await this.create(name, body, replica, signal)
   }
 
   async stop (id: string, options: AbortOptions & { graceMs?: number } = {}): Promise<void> {
@@ -246,7 +260,8 @@ export class DockerRuntime implements Runtime {
 
   /**
    * create the container; a container of the same name left by an earlier
-   * run of this node is reused when it runs, otherwise removed first
+   * run of this node is reused when it runs or is a warm standby of the
+   * same hash (created, never started), otherwise removed first
    */
   private async create (name: string, body: Docker.ContainerCreateOptions, replica: ReplicaSpec, signal?: AbortSignal): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
     for (let attempt = 0; ; attempt++) {
@@ -268,6 +283,7 @@ export class DockerRuntime implements Runtime {
           throw new RuntimeStartError(`A container named ${name} exists that this node did not create; remove it with "docker rm -f ${name}"`)
         }
         if (existing?.State.Running === true && existing.Config.Labels[LABELS.hash] === replica.hash) return { running: true, info: existing }
+        if (existing !== undefined && isStandby(existing) && existing.Config.Labels[LABELS.hash] === replica.hash) return { id: existing.Id, running: false }
         await this.removeQuietly(name)
       }
     }

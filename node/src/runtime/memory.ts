@@ -69,19 +69,40 @@ export class MemoryRuntime implements Runtime {
   }
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
-    const same = this.own().find(c => c.replica.service === replica.service && c.replica.replica === replica.replica && c.replica.hash === replica.hash)
+    const same = this.sameAs(replica)
+    let c: MemoryContainer
+    if (same !== undefined && same.state === 'created' && same.labels[LABELS.standby] === '1') {
+      // a warm standby: started as it is, with this start's files
+      c = await this.engine.launch(same, { ...options, replica })
+    } else if (same !== undefined && same.state !== 'exited') {
+      return this.probes.merge(this.engine.snapshot(same))
+    } else {
+      if (same !== undefined) this.engine.remove(same.id)
+      c = await this.engine.run(replica, this.labelsOf(replica), options)
+    }
+    if (replica.spec.health !== undefined && c.state === 'running') this.probes.watch(c.id, replica.spec.health)
+    return this.probes.merge(this.engine.snapshot(c))
+  }
+
+  async prepare (replica: ReplicaSpec, options: AbortOptions = {}): Promise<RuntimeContainer> {
+    const same = this.sameAs(replica)
     if (same !== undefined && same.state !== 'exited') return this.probes.merge(this.engine.snapshot(same))
     if (same !== undefined) this.engine.remove(same.id)
-    const labels = {
+    return this.engine.snapshot(await this.engine.create(replica, { ...this.labelsOf(replica), [LABELS.standby]: '1' }, options))
+  }
+
+  private sameAs (replica: ReplicaSpec): MemoryContainer | undefined {
+    return this.own().find(c => c.replica.service === replica.service && c.replica.replica === replica.replica && c.replica.hash === replica.hash)
+  }
+
+  private labelsOf (replica: ReplicaSpec): Record<string, string> {
+    return {
       [LABELS.mesh]: this.meshId,
       [LABELS.node]: this.nodeId,
       [LABELS.service]: replica.service,
       [LABELS.replica]: String(replica.replica),
       [LABELS.hash]: replica.hash
     }
-    const c = await this.engine.run(replica, labels, options)
-    if (replica.spec.health !== undefined && c.state === 'running') this.probes.watch(c.id, replica.spec.health)
-    return this.probes.merge(this.engine.snapshot(c))
   }
 
   async stop (id: string): Promise<void> {
