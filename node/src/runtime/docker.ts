@@ -283,6 +283,8 @@ export class DockerRuntime implements Runtime {
           throw new RuntimeStartError(`A container named ${name} exists that this node did not create; remove it with "docker rm -f ${name}"`)
         }
         if (existing?.State.Running === true && existing.Config.Labels[LABELS.hash] === replica.hash) return { running: true, info: existing }
+        // a standby never removes what a start made meanwhile (the start may be under way): it is that container
+        if (existing !== undefined && body.Labels?.[LABELS.standby] === '1') return existing.State.Running ? { running: true, info: existing } : { id: existing.Id, running: false }
         if (existing !== undefined && isStandby(existing) && existing.Config.Labels[LABELS.hash] === replica.hash) return { id: existing.Id, running: false }
         await this.removeQuietly(name)
       }

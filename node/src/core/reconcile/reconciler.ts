@@ -35,6 +35,7 @@ import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
+import { WarmStandbys } from './standby.js'
 
 export type { ReplicaNote } from '../components.js'
 
@@ -80,7 +81,10 @@ export class Reconciler implements ReconcileView {
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
   private stopped = true
+  /** this node's containers, standbys aside */
   private observed: RuntimeContainer[] = []
+  private standbys: RuntimeContainer[] = []
+  private readonly warm: WarmStandbys
   private view?: View
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
@@ -95,13 +99,14 @@ export class Reconciler implements ReconcileView {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
+    this.warm = new WarmStandbys({ runtime: init.runtime, self: init.identity.peerId, now: () => init.clock.now(), log: this.log, inputs: init.inputs, starting: (key) => this.inFlight.has(key) })
   }
 
   async start (): Promise<void> {
     const { state, liveness, runtime, clock, timing } = this.init
     this.stopped = false
     this.pass.start()
-    this.observed = await runtime.list()
+    this.observe(await runtime.list())
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
@@ -188,10 +193,12 @@ export class Reconciler implements ReconcileView {
   private async reconcile (): Promise<Action[]> {
     try {
       this.stats.runs++
-      this.observed = await this.init.runtime.list()
+      this.observe(await this.init.runtime.list())
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
+      const { assignment, services } = this.refresh()
+      this.warm.sync({ assignment, services: servicesById(services), replicas: this.observed, standbys: this.standbys })
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
       for (const action of actions) {
         if (action.type === 'stop') continue
@@ -283,6 +290,12 @@ export class Reconciler implements ReconcileView {
     const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
     // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
     return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
+  }
+
+  /** a listing of the runtime: the standbys apart, never replicas (standby.ts) */
+  private observe (list: RuntimeContainer[]): void {
+    this.observed = list.filter(c => c.standby !== true)
+    this.standbys = list.filter(c => c.standby === true)
   }
 
   /** the desired service with this id, in the current state */
