@@ -22,6 +22,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT, isServing, stopEngine, startEngine, type ContainerInfo, type Engine } from './docker-engines.js'
+import type { NetnsNode } from './netns.js'
 
 const BIN = join(REPO_ROOT, 'packages/cli/bin/minga.js')
 const CLI_TIMEOUT_MS = 120_000
@@ -61,6 +62,12 @@ export interface ClusterOptions {
   env?: Record<string, string>
   /** extra `minga up` arguments of each node, by index (e.g. labels) */
   upArgs?: string[][]
+  /**
+   * each node's network namespace, by index (netns.ts): its process and its
+   * CLI run there and it listens on the namespace's address, so that it can
+   * vanish without a word (`NetnsSwitch.cut`)
+   */
+  netns?: NetnsNode[]
 }
 
 /** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
@@ -68,12 +75,12 @@ export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
 
-  private constructor (readonly dir: string, private readonly env: Record<string, string>, private readonly upArgs: string[][] = []) {}
+  private constructor (readonly dir: string, private readonly env: Record<string, string>, private readonly upArgs: string[][] = [], private readonly netns: NetnsNode[] = []) {}
 
   static async start (engines: Engine[], options: ClusterOptions = {}): Promise<DockerCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'minga-e2e-'))
     DIRS.add(dir)
-    const cluster = new DockerCluster(dir, options.env ?? {}, options.upArgs ?? [])
+    const cluster = new DockerCluster(dir, options.env ?? {}, options.upArgs ?? [], options.netns ?? [])
     const orgs = options.orgs ?? engines.map(() => 'acme')
     try {
       for (const [index, engine] of engines.entries()) {
@@ -147,7 +154,8 @@ export class DockerCluster {
   async minga (node: number | ClusterNode, args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
     const n = typeof node === 'number' ? this.nodes[node] : node
     return await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, '--data', n.dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+      const [command, argv] = this.command(n.index, [BIN, '--data', n.dataDir, ...args])
+      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -201,19 +209,27 @@ export class DockerCluster {
   async up (index: number): Promise<void> {
     const node = this.nodes[index]
     const log = createWriteStream(node.logPath, { flags: 'a' })
-    const child = spawn(process.execPath, [BIN, '--data', node.dataDir, 'up',
+    const host = this.netns[index]?.address ?? '127.0.0.1'
+    const [command, argv] = this.command(index, [BIN, '--data', node.dataDir, 'up',
       '--docker-host', node.engine.socket,
-      '--listen', `/ip4/127.0.0.1/tcp/${node.listenPort}`,
-      '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`,
+      '--listen', `/ip4/${host}/tcp/${node.listenPort}`,
+      '--door', `/ip4/${host}/tcp/${node.doorPort}`,
       // each node publishes on a loopback address of its own, as separate servers do on theirs; test containers never ask the outside world for names
       '--publish-on', node.publishOn,
       '--dns-upstream', 'off',
       ...(this.upArgs[index] ?? []),
-      '--http', 'off'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
+      '--http', 'off'])
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
     LIVE.add(child)
     node.process = child
     child.on('exit', () => { LIVE.delete(child); if (node.process === child) node.process = undefined })
     await waitReady(child, log, 60_000)
+  }
+
+  /** node's command line: node itself, or through nsenter into the node's namespace */
+  private command (index: number, args: string[]): [string, string[]] {
+    const ns = this.netns[index]
+    return ns === undefined ? [process.execPath, args] : ['nsenter', [`--net=${ns.path}`, process.execPath, ...args]]
   }
 
   /** kill -9 the node's process */
