@@ -99,7 +99,7 @@ export class Reconciler implements ReconcileView {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
-    this.warm = new WarmStandbys({ runtime: init.runtime, self: init.identity.peerId, now: () => init.clock.now(), log: this.log, inputs: init.inputs, starting: (key) => this.inFlight.has(key) })
+    this.warm = new WarmStandbys({ runtime: init.runtime, self: init.identity.peerId, now: () => init.clock.now(), log: this.log, inputs: init.inputs, images: init.images, starting: (key) => this.inFlight.has(key) })
   }
 
   async start (): Promise<void> {

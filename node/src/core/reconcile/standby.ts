@@ -2,7 +2,7 @@
  * Warm standbys. The scheduler names each replica's standby: the node that
  * would take it over if its owner were gone (the next in its rendezvous
  * order, `Assignment.standby`). On that node the replica's image is kept
- * present and its container created, not started (`Runtime.prepare`): it
+ * present (a pinned one fetched from the mesh) and its container created, not started (`Runtime.prepare`): it
  * costs disk, no CPU, no memory and binds no port. When the owner dies the
  * planner starts the replica here as usual, and the runtime starts the
  * created container instead of creating one (Docker's create is about half
@@ -19,6 +19,7 @@
 import { standbyWanted } from '@minga/protocol'
 import type { Assignment, DesiredService } from '@minga/scheduler'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
+import type { ImageHooks } from '../images/types.js'
 import { errorText, type Logger } from '../logger.js'
 import { replicaKey } from './replicas.js'
 
@@ -40,6 +41,8 @@ export interface StandbyInit {
   self: string
   now: () => number
   log: Logger
+  /** the images room: a pinned image is fetched from the mesh for the standby as for a start */
+  images?: Pick<ImageHooks, 'prepare'>
   /** a replica's extras (secrets, files); throws when one is not here yet */
   inputs?: (spec: DesiredService['spec']) => Pick<ReplicaSpec, 'secretEnv' | 'files'>
   /** true while a start of that replica (`org/name#r`) is under way here: its standby is left to it */
@@ -103,6 +106,7 @@ export class WarmStandbys {
     for (const [key, { service, replica }] of wanted) {
       if ((this.failed.get(key) ?? 0) > now() || this.init.starting(key)) continue
       try {
+        await this.init.images?.prepare(service.spec)
         await runtime.prepare?.({ service: service.id, replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         this.failed.delete(key)
       } catch (err) {
