@@ -56,6 +56,7 @@ try {
   await lan?.close()
 }
 if (failed !== undefined) {
+  console.error(failed?.stack)
   console.log(JSON.stringify({ name: 'failover', error: String(failed?.message ?? failed) }))
   process.exit(1)
 }

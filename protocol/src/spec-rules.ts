@@ -389,4 +389,3 @@ export function checkHealthNumbers (value: { interval?: unknown, timeout?: unkno
 function durationRule (min: number, max: number): string {
   return durationRuleText({ min, max })
 }
-

@@ -25,7 +25,7 @@ import type { ImageHooks } from '../images/types.js'
 import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
-import { servicesOn } from './assignment-index.js'
+import { audienceOf, servicesOn } from './assignment-index.js'
 import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
@@ -35,7 +35,7 @@ import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
-import { WarmStandbys } from './standby.js'
+import { splitStandbys, WarmStandbys } from './standby.js'
 
 export type { ReplicaNote } from '../components.js'
 
@@ -106,7 +106,7 @@ export class Reconciler implements ReconcileView {
     const { state, liveness, runtime, clock, timing } = this.init
     this.stopped = false
     this.pass.start()
-    this.observe(await runtime.list())
+    ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await runtime.list()))
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
@@ -193,12 +193,11 @@ export class Reconciler implements ReconcileView {
   private async reconcile (): Promise<Action[]> {
     try {
       this.stats.runs++
-      this.observe(await this.init.runtime.list())
+      ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
-      const { assignment, services } = this.refresh()
-      this.warm.sync({ assignment, services: servicesById(services), replicas: this.observed, standbys: this.standbys })
+      this.warm.sync({ assignment: this.refresh().assignment, services: servicesById(this.refresh().services), replicas: this.observed, standbys: this.standbys })
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
       for (const action of actions) {
         if (action.type === 'stop') continue
@@ -239,16 +238,10 @@ export class Reconciler implements ReconcileView {
     return this.view
   }
 
-  /** the live nodes that hear what this node runs of `service`: assigned it now or before the last change, or reporting copies of it */
+  /** the live nodes that hear what this node runs of `service` (`audienceOf`) */
   audience (service: string): string[] {
-    const { liveness, identity } = this.init
     const view = this.refresh()
-    const out = new Set<string>()
-    for (const assignment of [view.assignment, view.previous]) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
-    for (const peer of liveness.reportsFor(service).keys()) out.add(peer)
-    out.delete(identity.peerId)
-    const live = new Set(view.live)
-    return [...out].filter(peer => live.has(peer))
+    return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live)
   }
 
   /** true when this node runs or is assigned a replica of the service */
@@ -290,12 +283,6 @@ export class Reconciler implements ReconcileView {
     const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
     // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
     return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
-  }
-
-  /** a listing of the runtime: the standbys apart, never replicas (standby.ts) */
-  private observe (list: RuntimeContainer[]): void {
-    this.observed = list.filter(c => c.standby !== true)
-    this.standbys = list.filter(c => c.standby === true)
   }
 
   /** the desired service with this id, in the current state */

@@ -117,3 +117,8 @@ export class WarmStandbys {
     for (const key of this.failed.keys()) if (!wanted.has(key)) this.failed.delete(key)
   }
 }
+
+/** a listing of the runtime, its standbys apart: they are never replicas */
+export function splitStandbys (list: RuntimeContainer[]): { replicas: RuntimeContainer[], standbys: RuntimeContainer[] } {
+  return { replicas: list.filter(c => c.standby !== true), standbys: list.filter(c => c.standby === true) }
+}
