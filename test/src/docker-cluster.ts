@@ -251,17 +251,22 @@ export class DockerCluster {
     this.nodes[index].engineStopped = false
   }
 
-  /** this mesh's containers on one node's engine, any state; none when its engine is stopped */
-  async containers (index: number, service?: string): Promise<ContainerInfo[]> {
+  /**
+   * this mesh's containers on one node's engine, any state; none when its
+   * engine is stopped. Warm standbys (created, never started: not replicas)
+   * only with `standbys`
+   */
+  async containers (index: number, service?: string, options: { standbys?: boolean } = {}): Promise<ContainerInfo[]> {
     const node = this.nodes[index]
     if (node.engineStopped === true) return []
     const label = [`io.minga.mesh=${this.meshId}`, ...(service === undefined ? [] : [`io.minga.service=${service}`])]
-    return await node.engine.api.containers({ label })
+    const all = await node.engine.api.containers({ label })
+    return options.standbys === true ? all : all.filter(c => !isStandby(c))
   }
 
-  /** containers of a service on every engine that runs, with the index of the engine's node */
-  async everywhere (service?: string): Promise<Array<ContainerInfo & { at: number }>> {
-    const lists = await Promise.all(this.nodes.map(async n => (await this.containers(n.index, service)).map(c => ({ ...c, at: n.index }))))
+  /** containers of a service on every engine that runs, with the index of the engine's node; standbys only with `standbys` */
+  async everywhere (service?: string, options: { standbys?: boolean } = {}): Promise<Array<ContainerInfo & { at: number }>> {
+    const lists = await Promise.all(this.nodes.map(async n => (await this.containers(n.index, service, options)).map(c => ({ ...c, at: n.index }))))
     return lists.flat()
   }
 
@@ -387,4 +392,9 @@ export async function freePort (): Promise<number> {
 /** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** a warm standby: created by the node that would take the replica over, never started */
+export function isStandby (c: ContainerInfo): boolean {
+  return c.state === 'created' && c.labels['io.minga.standby'] === '1'
 }

@@ -10,7 +10,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { withCluster } from '../src/docker-cluster.js'
+import { isStandby, withCluster } from '../src/docker-cluster.js'
 import { dockerTests } from '../src/docker-engines.js'
 import { servingReplicas, Sampler, describe } from '../src/docker-samples.js'
 import { longRunning } from '../src/docker-specs.js'
@@ -39,7 +39,7 @@ it('e2e: two replicas run on two engines, and run again on the survivors after k
     const survivor = cluster.nodes.find(n => n.index !== victim)!.index
     let warm: { id: string, at: number } | undefined
     await cluster.waitFor(`a warm standby of web#${String(lost)} on a survivor`, async () => {
-      warm = (await cluster.everywhere('acme/web')).find(c => c.at !== victim && c.replica === lost && c.state === 'created' && c.labels['io.minga.standby'] === '1')
+      warm = (await cluster.everywhere('acme/web', { standbys: true })).find(c => c.at !== victim && c.replica === lost && isStandby(c))
       return warm !== undefined
     })
 

@@ -110,8 +110,11 @@ export class DockerRuntime implements Runtime {
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
     const { signal } = options
-    // a warm standby of this replica and hash (prepare) is started as it is
-    const created = await this.createFor(replica, { signal, onProgress: options.onProgress })
+    // a warm standby of this replica and hash (prepare) is started as it is: no image check, no create
+    const standby = await this.inspect(containerName(replica, this.owner), signal)
+    const created = standby !== undefined && isStandby(standby) && standby.Config.Labels[LABELS.hash] === replica.hash
+      ? { id: standby.Id, running: false as const }
+      : await this.createFor(replica, { signal, onProgress: options.onProgress })
     if (created.running) return this.probes.merge(toRuntimeContainer(created.info, this.network?.name))
     try {
       const container = this.docker.getContainer(created.id)
