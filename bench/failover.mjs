@@ -120,10 +120,6 @@ async function healthyElsewhere (victim, lost, t0) {
   return times.every(Number.isFinite) ? Math.max(...times) : undefined
 }
 
-async function servingAll () {
-  return (await cluster.everywhere()).filter(c => c.state === 'running' && c.health === 'healthy')
-}
-
 /** every replica healthy on its assigned node, one container each, every node alive */
 async function settled () {
   await cluster.waitFor('the mesh settles', async () => {
