@@ -101,7 +101,7 @@ async function lose (how, victim) {
   const totalMs = healthyAt - t0
   await losing
   // replacements that were warm standbys (started, not created)
-  const warm = (await cluster.everywhere()).filter(c => c.at !== victim && c.state === 'running' && standbys.has(c.id)).length
+  const warm = (await cluster.everywhere()).filter(c => c.at !== victim && c.state === 'running' && standbys.has(c.id) && lost.includes(`${c.service}#${c.replica}`)).length
   const result = { totalMs, warm, ...await breakdown(victim, lost, t0, totalMs) }
   if (how === 'kill') {
     await cluster.startEngine(victim)
