@@ -17,7 +17,8 @@
  *   it holds no connection to; a refusal one round trip later when the
  *   node's process is dead but its host answers (kill -9: TCP RST); no
  *   answer at all when the host vanished or a partition cuts it off, so
- *   the Forwarder's attempt timeout (5 s) ends the attempt.
+ *   the attempt ends when the entry node's failure detector declares the
+ *   node dead (`gone`) or after the Forwarder's attempt timeout (5 s).
  * - The client's bytes then cross the same link as one request and its
  *   answer. The replica's node must still be the process that accepted
  *   the forward and the container must still run, else the connection
@@ -26,7 +27,7 @@
  * One Forwarder per entry node process: its load counts and the nodes it
  * avoids die with the process, as the daemon's do.
  */
-import { acceptForward, errorText, Forwarder, type ForwardDialer, type MemoryEngine, type VirtualClock } from '@minga/node/core'
+import { acceptForward, errorText, ForwardAttemptError, Forwarder, type ForwardDialer, type MemoryEngine, type VirtualClock } from '@minga/node/core'
 import { decodeForwardAnswer, decodeForwardRequest, encodeMessage, ForwardProtocolError, protocols, type Endpoint, type ForwardErrorCode } from '@minga/protocol'
 import { sendRequest, SimRequestError } from '../network/requests.js'
 import type { Network } from '../network/network.js'
@@ -35,7 +36,7 @@ import type { IngressModel } from '../scenario/types.js'
 import type { Incarnation, SimNode } from './sim-node.js'
 
 /** how one attempt to hand a connection to a replica ended, as the entry node saw it */
-export type AttemptOutcome = 'ok' | ForwardErrorCode | SimRequestError['code'] | 'error'
+export type AttemptOutcome = 'ok' | ForwardErrorCode | SimRequestError['code'] | ForwardAttemptError['code'] | 'error'
 
 export interface Attempt {
   /** index of the node tried */
@@ -251,7 +252,7 @@ function refusal (code: ForwardErrorCode, message: string): Uint8Array {
 }
 
 function outcomeOf (err: unknown, signal: AbortSignal, connection: ClientConnection | undefined): AttemptOutcome {
-  if (signal.aborted) return connection?.signal.aborted === true ? 'aborted' : 'timeout'
+  if (signal.aborted) return connection?.signal.aborted === true ? 'aborted' : signal.reason instanceof ForwardAttemptError ? signal.reason.code : 'timeout'
   if (err instanceof ForwardProtocolError) return err.code as ForwardErrorCode
   if (err instanceof SimRequestError) return err.code
   return 'error'
