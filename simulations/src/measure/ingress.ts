@@ -6,6 +6,7 @@
  * measures with real nodes).
  */
 import type { Attempt } from '../cluster/ingress.js'
+import { formatDuration } from '../scenario/duration.js'
 import { round, stats, type Stats } from './stats.js'
 
 /** one request of one client, on a new connection */
@@ -81,4 +82,11 @@ export function ingressFigures (events: readonly RequestEvent[], context: { serv
     answeredBy,
     errors: [...errors]
   }
+}
+
+/** the clients' figures in one line (the report and `minga sim` show it) */
+export function ingressLine (i: IngressFigures): string {
+  const attempts = Object.entries(i.attempts).map(([outcome, n]) => `${outcome} ${n}`).join(', ')
+  const gap = i.gapFrom === null ? '' : ` (${i.gapFrom} s to ${i.gapTo} s)`
+  return `${i.requests} requests, ${i.failedRequests} failed, longest gap ${formatDuration(i.gapMs)}${gap}; answers p50 ${formatDuration(i.answerMs.p50)}, ${i.retried} after more than one attempt (attempts: ${attempts}); ${i.clients} client(s) on node ${i.entry?.index ?? '–'}`
 }
