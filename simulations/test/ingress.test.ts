@@ -1,7 +1,7 @@
 /**
  * The routing mesh's model on the virtual clock (ingress-small: 12 nodes on
  * a LAN, clients looping against a node that runs no replica of `web`, the
- * node of a replica killed at 40 s): the failover gap is bounded by what the
+ * node of a replica killed at 30 s): the failover gap is bounded by what the
  * entry node knows (its failure detector), a dead replica's node is retried
  * (refused, not timed out, when its host answers), and the summary's
  * figures are those of the request events.
@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert'
 import { runScenario, writeResults, type Action, type RequestEvent, type Scenario, type SimResult } from '../src/index.js'
 import { scenario } from './helpers.js'
 
-const KILL_AT = 40_000
+const KILL_AT = 30_000
 
 /** ingress-small with `replicas` of web and the kill of one node that runs it; also when the entry node declared that node dead */
 async function run (patch: { replicas: number, clients?: number, kill: Partial<Extract<Action, { kind: 'kill' }>> }): Promise<{ result: SimResult, victim: number, entryKnewAt: number | null }> {
@@ -87,10 +87,11 @@ test('a dead replica\'s node is retried by an entry node without a local replica
   assert.ok(held.length >= 1, 'connections in flight at the kill were held')
   for (const e of held) {
     const onVictim = e.attempts.filter(a => a.node === victim)
-    assert.ok(onVictim.length >= 2, `the dead node was retried (${JSON.stringify(e.attempts)})`)
-    assert.ok(onVictim.every(a => a.outcome === 'refused' && a.ms < 50), 'each try was refused within a few round trips (kill -9: the host sends RST), not timed out')
+    // a forward the node took just before it died is reset when its process dies (crashDisconnect, 200 ms)
+    assert.ok(onVictim.length >= 1 && onVictim.every(a => a.outcome === 'refused' && a.ms < 250), `each try was refused (kill -9: the host sends RST), not timed out (${JSON.stringify(e.attempts)})`)
     assert.ok(e.ok && e.node !== victim && e.node !== entry, 'then a new replica on another node answered')
   }
+  assert.ok(held.some(e => e.attempts.filter(a => a.node === victim && a.outcome === 'refused').length >= 2), 'the dead node was retried while the view still listed it')
   const after = result.requests!.filter(e => e.start > figures.gapTo! * 1000)
   assert.ok(after.length > 100 && after.every(e => e.ok && e.node !== victim), 'after the gap every answer came from the moved replica')
   // the gap is the failover: detection (a refusal: at once), a new placement, the start (500 ms) and the health check (1 s)

@@ -23,6 +23,9 @@
  *   answer. The replica's node must still be the process that accepted
  *   the forward and the container must still run, else the connection
  *   breaks: the request fails, as a request in flight on a dying node does.
+ *   A process that dies under a forward or a request in flight resets the
+ *   connection (`crashDisconnect` later) while its host lives; a vanished
+ *   host just stops answering.
  *
  * One Forwarder per entry node process: its load counts and the nodes it
  * avoids die with the process, as the daemon's do.
@@ -172,7 +175,8 @@ export class SimIngress {
         const started = sim.now()
         const dialed = this.dialedBy(mesh)
         try {
-          const answer = await sendRequest(net, mesh, node, this.protocol, encodeMessage(request), { signal: options.signal, connected: dialed.get(to) === net.meshes[to] && net.meshes[to] !== undefined })
+          const peer = net.meshes[to]
+          const answer = await this.resetOnDeath(sendRequest(net, mesh, node, this.protocol, encodeMessage(request), { signal: options.signal, connected: dialed.get(to) === peer && peer !== undefined }), peer, to)
           decodeForwardAnswer(answer)
           const via = net.meshes[to]
           if (via !== undefined) dialed.set(to, via)
@@ -197,7 +201,34 @@ export class SimIngress {
     const tag = new TextEncoder().encode(`${client.address}:${client.port}`)
     const bytes = new Uint8Array(Math.max(model.requestBytes, tag.length + 1))
     bytes.set(tag)
-    await sendRequest(net, incarnation.mesh, net.peerIds[channel.node], this.dataProtocol, bytes, { signal, connected: true })
+    await this.resetOnDeath(sendRequest(net, incarnation.mesh, net.peerIds[channel.node], this.dataProtocol, bytes, { signal, connected: true }), channel.via, channel.node)
+  }
+
+  /**
+   * `work` on a connection to `peer`, node `to`'s process, which fails when
+   * that process dies while its host lives (kill -9: the kernel resets its
+   * connections, seen `crashDisconnect` later); a host that vanishes with it
+   * sends nothing, and `work` runs on to its own timeout
+   */
+  private async resetOnDeath<T> (work: Promise<T>, peer: SimMesh | undefined, to: number): Promise<T> {
+    if (peer === undefined) return await work
+    const { net, sim } = this.init
+    let onDeath!: () => void
+    const reset = new Promise<never>((_resolve, reject) => {
+      onDeath = () => {
+        sim.after(net.params.crashDisconnect, () => {
+          if (net.hostUp[to] === 1) reject(new SimRequestError('Stream reset: the node\'s process died', 'refused'))
+        })
+      }
+      if (peer.signal.aborted) onDeath()
+      else peer.signal.addEventListener('abort', onDeath, { once: true })
+    })
+    reset.catch(() => {})
+    try {
+      return await Promise.race([work, reset])
+    } finally {
+      peer.signal.removeEventListener('abort', onDeath)
+    }
   }
 
   /** the replica's node: may this forward come here, and does its container accept? */
