@@ -177,9 +177,10 @@ export class SimIngress {
         try {
           const peer = net.meshes[to]
           const answer = await this.resetOnDeath(sendRequest(net, mesh, node, this.protocol, encodeMessage(request), { signal: options.signal, connected: dialed.get(to) === peer && peer !== undefined }), peer, to)
-          decodeForwardAnswer(answer)
+          // any answer means a connection now holds, whatever the answer says
           const via = net.meshes[to]
           if (via !== undefined) dialed.set(to, via)
+          decodeForwardAnswer(answer)
           connection?.attempts.push({ node: to, outcome: 'ok', ms: sim.now() - started })
           return { node: to, via }
         } catch (err) {

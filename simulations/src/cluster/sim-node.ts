@@ -17,7 +17,6 @@ import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
 import type { VolumePeer, SimVolumes } from './volumes.js'
-import type { SimIngress } from './ingress.js'
 import type { SharedStoreFactory } from '../engine/shared-store.js'
 import type { WireCache } from './wire-cache.js'
 
@@ -33,8 +32,8 @@ export interface Shared {
   wire: WireCache
   /** the volumes model, in scenarios with volumes (none: the core runs without a volume backend) */
   volumes?: SimVolumes
-  /** the routing mesh's model, in scenarios with clients: every process serves its forward protocol */
-  ingress?: SimIngress
+  /** the routing mesh's model (SimIngress), in scenarios with clients: every process serves its forward protocol */
+  ingress?: { serve: (node: SimNode) => void }
   /** the maps of every node's state and disk, shared where nodes agree */
   stores: SharedStoreFactory
   /** called for every core event of every node */
