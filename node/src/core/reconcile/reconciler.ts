@@ -26,6 +26,7 @@ import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { servicesOn } from './assignment-index.js'
+import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
@@ -240,7 +241,7 @@ export class Reconciler implements ReconcileView {
     for (const assignment of [view.assignment, view.previous]) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
     for (const peer of liveness.reportsFor(service).keys()) out.add(peer)
     out.delete(identity.peerId)
-    const live = new Set(view.live)
+    const live = setOfList(view.live)
     return [...out].filter(peer => live.has(peer))
   }
 
