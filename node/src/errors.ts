@@ -34,6 +34,16 @@ export class BuildError extends MingaError {}
 export class ScanError extends MingaError {}
 /** no replica of a service took a forwarded connection in time */
 export class NoReplicaError extends MingaError {}
+/**
+ * one attempt to hand a connection to a replica ended without an answer:
+ * `timeout` (none within the forwarder's attemptMs), `gone` (the mesh's
+ * view stopped listing the replica's node meanwhile: it was declared dead)
+ */
+export class ForwardAttemptError extends MingaError {
+  constructor (readonly code: 'timeout' | 'gone', message: string) {
+    super(message)
+  }
+}
 /** a connection on a shared web port did not say which host it wants; `code`: closed, timeout, too-large or not-tls */
 export class SniffError extends MingaError {
   constructor (readonly code: 'closed' | 'timeout' | 'too-large' | 'not-tls', message: string) {

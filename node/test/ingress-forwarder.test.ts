@@ -146,6 +146,24 @@ test('failover: with no replica taking it, the connection waits for the view to 
   assert.is(done, 'fresh')
 })
 
+test('an attempt to a node the view stops listing (declared dead; its host answers nothing) ends then, not at the attempt timeout', async () => {
+  const { forwarder, clock, directory, tried } = setup({ vanished: 'hang', b: 'ok' }, [{ node: 'vanished', replica: 0 }, { node: 'b', replica: 1 }])
+  let done: string | undefined
+  const pending = forwarder.connect(request).then(f => { done = f.node })
+  await clock.advance(1500)
+  assert.is(done, undefined, 'waiting on the vanished node')
+  // the failure detector declares it dead 1.5 s in; an unrelated change first must not end the attempt
+  directory.set([{ node: 'vanished', replica: 0 }, { node: 'b', replica: 1 }])
+  await clock.advance(0)
+  assert.is(done, undefined, 'still listed: still waiting')
+  directory.set([{ node: 'b', replica: 1 }])
+  await clock.advance(0)
+  assert.is(done, 'b', 'connected when the node left the view (1.5 s), not after attemptMs (5 s)')
+  assert.equal(tried, ['vanished', 'b'])
+  await clock.advance(5000)
+  await pending
+})
+
 test('no replica within holdMs: NoReplicaError says what was tried', async () => {
   const { forwarder, clock } = setup({ a: 'refused' }, [{ node: 'a', replica: 0 }])
   let failure: Error | undefined

@@ -10,7 +10,7 @@ export async function writeResults (result: SimResult, dir: string, real?: RealF
   const summary = join(dir, 'summary.json')
   const report = join(dir, 'report.html')
   await writeFile(summary, JSON.stringify(result.summary, null, 2) + '\n')
-  await writeFile(join(dir, 'samples.json'), JSON.stringify({ samples: result.samples, changes: result.changes, windows: result.windows }) + '\n')
+  await writeFile(join(dir, 'samples.json'), JSON.stringify({ samples: result.samples, changes: result.changes, windows: result.windows, ...(result.requests === undefined ? {} : { requests: result.requests }) }) + '\n')
   await writeFile(report, renderReport(result, real))
   return { summary, report }
 }

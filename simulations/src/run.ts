@@ -9,6 +9,8 @@ import { Observer } from './measure/observer.js'
 import type { Change, FaultWindow, Sample } from './measure/series.js'
 import { availabilityFigures, convergence, movedFigures, round, scenarioShape, stats, volumeFigures, type Summary } from './measure/summary.js'
 import { Timeline } from './scenario/faults.js'
+import { ClientLoops } from './scenario/clients.js'
+import type { RequestEvent } from './measure/ingress.js'
 import type { Scenario } from './scenario/types.js'
 
 export interface Progress {
@@ -34,6 +36,8 @@ export interface SimResult {
   windows: FaultWindow[]
   /** bytes sent per node per second over the run, one value per node */
   bytesPerNode: number[]
+  /** every request of the routing mesh's clients, in scenarios with `ingress` (the summary's `ingress` figures come from these) */
+  requests?: RequestEvent[]
 }
 
 /** samples in a row with nothing starting and everyone agreeing, to call the mesh quiet */
@@ -55,6 +59,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const observer = new Observer(cluster)
   const timeline = new Timeline(cluster, observer)
   timeline.schedule(scenario.timeline)
+  const clients = cluster.ingress === undefined || scenario.ingress === undefined ? undefined : new ClientLoops(cluster, cluster.ingress, scenario.ingress)
+  clients?.schedule()
   await cluster.startAll()
   const buildMs = performance.now() - wallStart
   sim.every(scenario.sample, () => { observer.sample() })
@@ -98,6 +104,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     },
     singletonViolations: observer.singletonViolations.length,
     ...(observer.volumes === undefined ? {} : { volumes: volumeFigures(scenario, observer.volumes, snapshot, violations) }),
+    ...(clients === undefined ? {} : { ingress: clients.figures() }),
     detection: observer.detection.result(),
     traffic: {
       bytesPerNodePerSec: stats(bytesPerNode),
@@ -129,6 +136,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     samples: observer.samples,
     changes: observer.changes.map(({ acknowledged, side, assignmentBefore, ...rest }) => ({ ...rest, acknowledged: acknowledged.length })),
     windows: observer.windows,
-    bytesPerNode
+    bytesPerNode,
+    ...(clients === undefined ? {} : { requests: clients.events })
   }
 }

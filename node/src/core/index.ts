@@ -71,7 +71,7 @@ export { forwardOrder, type ForwardOrderOptions, type ReplicaLocation } from './
 export { Forwarder, type ConnectRequest, type ForwardDialer, type Forwarded, type ForwarderComponents, type ForwarderInit, type LocalTarget, type ReplicaDirectory } from './ingress/forwarder.js'
 export { DEFAULT_WEB_PORTS, routeConflicts, routeTable, type PublishedPort, type RouteConflict, type RouteTable, type RoutedService, type WebPorts, type WebRoute } from './ingress/routes.js'
 export { mayReach, resolveName, type Caller, type NameAnswer } from './ingress/names.js'
-export { authorizeForward, expectsProxyHeader, type ForwardContext, type ForwardVerdict } from './ingress/authorize.js'
+export { acceptForward, authorizeForward, expectsProxyHeader, type AcceptedForward, type ForwardContext, type ForwardVerdict } from './ingress/authorize.js'
 export { MeshRouteView, type IngressView, type MeshRouteViewComponents } from './ingress/view.js'
 
 export { Images, type ImagesComponents, type PushOptions, type PushResult, type Resolved } from './images/images.js'

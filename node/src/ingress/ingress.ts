@@ -19,7 +19,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { NoReplicaError } from '../errors.js'
 import { errorText, nodeLogger, type ComponentLogger, type Logger } from '../core/logger.js'
 import type { Clock } from '../core/clock.js'
-import { authorizeForward, expectsProxyHeader } from '../core/ingress/authorize.js'
+import { acceptForward, expectsProxyHeader } from '../core/ingress/authorize.js'
 import { Forwarder, type ConnectRequest, type Forwarded, type ForwarderInit } from '../core/ingress/forwarder.js'
 import { routeTable, type RouteTable, type WebPorts } from '../core/ingress/routes.js'
 import { dialContainer } from './dial.js'
@@ -29,6 +29,7 @@ import { Names, type NamesInit } from './names.js'
 import { pipeSocketStream, pipeSockets, type PipeResult } from './pipe.js'
 import { proxyHeader } from './proxy-header.js'
 import type { IngressView } from '../core/ingress/view.js'
+import type { ForwardRequestMessage } from '@minga/protocol'
 import { serveWeb } from './web.js'
 
 export type { IngressView } from '../core/ingress/view.js'
@@ -240,17 +241,10 @@ export class Ingress {
     }
   }
 
-  private accept (request: Parameters<typeof authorizeForward>[0], from: string): AcceptVerdict {
-    const { view } = this.components
-    const verdict = authorizeForward(request, from, {
-      spec: service => view.spec(service),
-      runsOn: (service, node) => view.runsOn(service, node),
-      localHealthy: service => view.local(service).map(r => r.replica)
-    })
+  private accept (request: ForwardRequestMessage, from: string): AcceptVerdict {
+    const verdict = acceptForward(this.components.view, request, from)
     if (!verdict.ok) return verdict
-    const address = view.local(request.service).find(r => r.replica === verdict.replica)?.address
-    if (address === undefined) return { ok: false, code: 'no-replica', message: `Replica ${request.service}#${verdict.replica} has no address on this node` }
-    return { ok: true, replica: verdict.replica, target: { address, port: request.port }, ...(verdict.proxyProtocol ? { header: proxyHeader(request.client, request.local) } : {}) }
+    return { ok: true, replica: verdict.replica, target: { address: verdict.address, port: request.port }, ...(verdict.proxyProtocol ? { header: proxyHeader(request.client, request.local) } : {}) }
   }
 
   private count (result: PipeResult): void {

@@ -65,6 +65,7 @@ export function simCommands (program: Command): void {
           `convergence    p50 ${sim.formatDuration(s.convergenceMs.p50)}, p99 ${sim.formatDuration(s.convergenceMs.p99)} (${s.convergenceMs.n} changes, ${s.convergenceMs.never} never)`,
           `moved/optimal  ${s.moved.ratio ?? '–'}    singleton violations ${s.singletonViolations}`,
           `traffic        ${Math.round(s.traffic.bytesPerNodePerSec.mean)} B/s per node`,
+          ...(s.ingress === undefined ? [] : [`routing mesh   ${sim.ingressLine(s.ingress)}`]),
           ...(s.volumes === undefined ? [] : [`volumes        ${s.volumes.snapshots} snapshots (p50 ${sim.formatDuration(s.volumes.snapshotMs.p50)}), ${s.volumes.restores} restores (p50 ${sim.formatDuration(s.volumes.restoreMs.p50)}), ${s.volumes.asides} kept aside, ${s.volumes.lost} lost, ${s.volumes.staleStarts} started on an older volume`]),
           `invariants     ${s.invariants.ok ? 'all held' : s.invariants.violations.map(v => `${v.invariant}: ${v.detail}`).join('\n               ')}`,
           `report         ${written.report}`,

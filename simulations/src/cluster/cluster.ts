@@ -17,7 +17,8 @@ import type { Scenario } from '../scenario/types.js'
 import { buildGenesis, type Genesis } from './genesis.js'
 import { simIdentities } from './identities.js'
 import { SimNode, type Shared } from './sim-node.js'
-import { makeSpec } from './specs.js'
+import { ingressSpec, makeSpec } from './specs.js'
+import { SimIngress } from './ingress.js'
 import { SimVolumes } from './volumes.js'
 import { WireCache } from './wire-cache.js'
 import { clusterStores } from './sharing.js'
@@ -45,6 +46,8 @@ export class Cluster {
   genesis!: Genesis
   /** volumes and their backups, in scenarios with volumes */
   volumes?: SimVolumes
+  /** the routing mesh's model, in scenarios with clients (`ingress`) */
+  ingress?: SimIngress
   private readonly listeners = new Set<(node: SimNode, event: MeshEvent) => void>()
 
   private constructor (readonly scenario: Scenario) {
@@ -89,14 +92,21 @@ export class Cluster {
       services.push({ spec, by: firstOf.get(o)! })
       this.specs.set(`${spec.org}/${spec.name}`, spec)
     }
+    const ingress = s.ingress === undefined ? undefined : ingressSpec(s.ingress, this.orgNames[0])
+    if (ingress !== undefined) {
+      services.push({ spec: ingress, by: firstOf.get(0)! })
+      this.specs.set(`${ingress.org}/${ingress.name}`, ingress)
+    }
     this.genesis = buildGenesis({ seed: s.seed, identities, orgOf: this.orgOf, orgNames: this.orgNames, record, services, start: SIM_EPOCH - 3_600_000 })
     this.net = new Network({ sim: this.sim, params: s.network, seed: s.seed, peerIds: identities.map(i => i.peerId), org: this.orgOf, region, digest: this.digest })
     const meshId = this.genesis.meshId
     this.net.overlay(topics.entries(meshId))
     const verdicts = this.verdicts
     if (s.services.volumes > 0) this.volumes = new SimVolumes(s.backup, () => this.nodes, this.specs)
+    if (ingress !== undefined) this.ingress = new SimIngress({ sim: this.sim, net: this.net, meshId, model: s.ingress!, service: `${ingress.org}/${ingress.name}` })
     const shared: Shared = {
       volumes: this.volumes,
+      ingress: this.ingress,
       sim: this.sim,
       net: this.net,
       meshId,

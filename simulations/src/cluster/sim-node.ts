@@ -32,6 +32,8 @@ export interface Shared {
   wire: WireCache
   /** the volumes model, in scenarios with volumes (none: the core runs without a volume backend) */
   volumes?: SimVolumes
+  /** the routing mesh's model (SimIngress), in scenarios with clients: every process serves its forward protocol */
+  ingress?: { serve: (node: SimNode) => void }
   /** the maps of every node's state and disk, shared where nodes agree */
   stores: SharedStoreFactory
   /** called for every core event of every node */
@@ -137,6 +139,7 @@ export class SimNode implements VolumePeer {
       ...(this.shared.volumes === undefined ? {} : { volumes: this.shared.volumes.forProcess(this.index, this.id, clock) })
     })
     this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
+    this.shared.ingress?.serve(this)
     host.supervisor?.attach()
     await core.start()
   }

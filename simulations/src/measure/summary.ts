@@ -1,6 +1,7 @@
 /** the figures of one run, as the JSON summary and the report show them */
 import type { Scenario } from '../scenario/types.js'
 import type { DetectionFigures } from './detection.js'
+import type { IngressFigures } from './ingress.js'
 import { round, stats, type Stats } from './stats.js'
 import type { MeshSnapshot, Violation } from './invariants.js'
 import type { VolumeWatch } from './volume-watch.js'
@@ -26,6 +27,8 @@ export interface Summary {
   singletonViolations: number
   /** scenarios with volumes: snapshots acknowledged and how long they took, restores, volumes kept aside, and the snapshot invariants */
   volumes?: VolumeFigures
+  /** scenarios with clients of the routing mesh: requests, failed requests, the longest gap between answers (measure/ingress.ts) */
+  ingress?: IngressFigures
   /** the failure detector: time to detect failures, and false verdicts (measure/detection.ts) */
   detection: DetectionFigures
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }

@@ -139,7 +139,7 @@ export class Network implements ModelledNetwork, MeshNetwork {
   kill (v: number, options: { silent?: boolean } = {}): void {
     const mesh = this.meshes[v]
     if (mesh === undefined) return
-    mesh.closed = true
+    mesh.close()
     this.meshes[v] = undefined
     if (options.silent === true) this.hostUp[v] = 0
     this.bumpReach()

@@ -29,12 +29,17 @@ interface Call {
   arrival: number
 }
 
-function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8Array): Call | SimRequestError {
+/** `connected`: the caller holds a connection to the peer besides the overlay's (no dial) */
+export interface RequestOptions extends AbortOptions {
+  connected?: boolean
+}
+
+function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8Array, connected = false): Call | SimRequestError {
   const to = net.indexOf.get(peer)
   if (to === undefined) return new SimRequestError(`No such peer ${peer}`, 'unknown-peer')
   const latency = net.links.latency(from.index, to)
   const oneWay = (bytes: number): number => net.transit(from.index, to, latency, bytes)
-  const dial = net.connections(from.index).includes(peer) ? 0 : 4 * latency
+  const dial = connected || net.connections(from.index).includes(peer) ? 0 : 4 * latency
   net.traffic.requests++
   net.traffic.send(from.index, 1, data.length)
   return { to, oneWay, arrival: dial + oneWay(data.length) }
@@ -43,10 +48,10 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
 /**
  * one request from `from` to `peer` over the modelled link (see above): the handler's answer, or SimRequestError (timeout, refused, unsupported, unknown-peer, aborted)
  */
-export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
+export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
   const { sim } = net
   return await new Promise<Uint8Array>((resolve, reject) => {
-    const call = prepare(net, from, peer, data)
+    const call = prepare(net, from, peer, data, options.connected)
     if (call instanceof SimRequestError) { reject(call); return }
     let settled = false
     const finish = (err: Error | undefined, value?: Uint8Array): void => {

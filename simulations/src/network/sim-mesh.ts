@@ -25,11 +25,23 @@ export class SimMesh implements Mesh {
   readonly streamHandlers = new Map<string, StreamHandler>()
   private readonly peerListeners = new Set<PeerListener>()
   closed = false
+  private readonly closing = new AbortController()
   /** hands what arrives to the node: at once, or when its stall ends (NodeClock.io) */
   io: (fn: () => void) => void = (fn) => { fn() }
 
   constructor (private readonly net: MeshNetwork, readonly index: number) {
     this.self = net.peerIds[index]
+  }
+
+  /** aborts when the process dies (its connections go with it) */
+  get signal (): AbortSignal {
+    return this.closing.signal
+  }
+
+  /** the process dies */
+  close (): void {
+    this.closed = true
+    this.closing.abort(new Error('The node\'s process died'))
   }
 
   publish (topic: string, data: Uint8Array): void {

@@ -6,6 +6,7 @@
  */
 import type { SimResult } from '../run.js'
 import type { Summary } from '../measure/summary.js'
+import { ingressLine } from '../measure/ingress.js'
 import { formatDuration } from '../scenario/duration.js'
 import { barChart, escapeHtml, histogram, lineChart, type Band } from './svg.js'
 
@@ -46,7 +47,12 @@ export function renderReport (result: SimResult, real?: RealFigures): string {
     }),
     lineChart('over-replication', 'Over-replication: running copies beyond one per replica', [
       { points: samples.map(x => [x.t, x.extraCopies]), color: '#ea4335', label: 'extra copies' }
-    ], { bands, xLabel: 'virtual seconds', yLabel: 'copies' })
+    ], { bands, xLabel: 'virtual seconds', yLabel: 'copies' }),
+    ...(result.requests === undefined
+      ? []
+      : [lineChart('ingress-answers', 'Requests through the routing mesh: time to answer, by when the answer came (a failover shows as one slow answer)', [
+          { points: result.requests.filter(e => e.ok).map(e => [e.end / 1000, e.end - e.start]), color: '#1a73e8', label: 'answer ms' }
+        ], { bands, xLabel: 'virtual seconds', yLabel: 'ms' })])
   ]
   const ok = s.invariants.ok && s.singletonViolations === 0
   const rows: Array<[string, string]> = [
@@ -59,6 +65,7 @@ export function renderReport (result: SimResult, real?: RealFigures): string {
     ['over-replication', `at most ${s.overReplication.maxExtraCopies} extra copies (${s.overReplication.maxDuringPartition} during partitions)`],
     ['singleton violations', String(s.singletonViolations)],
     ...volumeRows(s.volumes),
+    ...(s.ingress === undefined ? [] : [['routing mesh', escapeHtml(ingressLine(s.ingress))] as [string, string]]),
     ['failure detection', `crash detected in p50 ${ms(s.detection.crashDetectMs.p50)} (max ${ms(s.detection.crashDetectMs.max)}, ${s.detection.crashDetectMs.n} crashes), silent loss in p50 ${ms(s.detection.silentDetectMs.p50)} (max ${ms(s.detection.silentDetectMs.max)}, ${s.detection.silentDetectMs.n}); false verdicts: ${s.detection.falseDeaths} deaths, ${s.detection.falseSuspicions} suspicions; stalled or slowed nodes declared dead ${s.detection.deathsOfStalled} times`],
     ['traffic', `${bytes(s.traffic.bytesPerNodePerSec.mean)}/s and ${s.traffic.msgsPerNodePerSec.mean} messages/s sent per node (p99 ${bytes(s.traffic.bytesPerNodePerSec.p99)}/s); ${s.traffic.gossipDeliveries} gossip deliveries, ${s.traffic.recoveredCopies} recovered by IHAVE/IWANT, ${s.traffic.lostCopies} lost`],
     ['simulator', `${(s.speed.wallMs / 1000).toFixed(1)} s wall (build ${(s.speed.buildMs / 1000).toFixed(1)} s), ${s.speed.events} events, ${s.speed.eventsPerSec} events/s, ${s.speed.virtualPerWall}× real time, peak RSS ${s.speed.peakRssMb} MB`],

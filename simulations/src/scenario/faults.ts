@@ -50,7 +50,10 @@ export class Timeline {
   }
 
   private kill (action: Extract<Action, { kind: 'kill' }>): void {
-    const victims = this.pickLive(action.nodes)
+    const service = this.cluster.ingress?.service
+    const victims = action.serving === undefined || service === undefined
+      ? this.pickLive(action.nodes)
+      : this.cluster.live.filter(n => n.running().some(r => r.service === service)).slice(0, action.nodes)
     const now = this.cluster.sim.elapsed
     this.observer.note('kill', `kill ${victims.length} node(s)`, victims.map(v => v.id))
     for (const v of victims) {

@@ -7,7 +7,7 @@
 import { parse as parseYaml } from 'yaml'
 import { messageOf, durationRuleText, parseCpu, parseDuration, parseMemory, type DurationRule } from '@minga/protocol'
 import { DEFAULT_NETWORK, type LatencyDist, type NetworkParams } from '../network/model.js'
-import type { Action, Scenario } from './types.js'
+import type { Action, IngressModel, Scenario } from './types.js'
 
 /** a scenario file that breaks a rule; the message names the field and what it takes */
 export class ScenarioError extends Error {
@@ -76,7 +76,7 @@ export function parseScenario (text: string, source = 'scenario'): Scenario {
 /** a scenario from a parsed document, defaults filled in; ScenarioError naming the field and what it takes */
 export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const r = new Reader()
-  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'timing', 'timeline'])
+  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'timing', 'ingress', 'timeline'])
   if (typeof top.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(top.name)) r.problems.push('name: expected a short name of lowercase letters, digits and dashes')
   const mesh = r.obj(top.mesh, 'mesh', ['nodes', 'orgs', 'orgShares', 'node'])
   if (mesh.nodes === undefined) r.problems.push('mesh.nodes: missing (how many nodes, e.g. 1000)')
@@ -119,7 +119,11 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
     backup: parseBackup(r, top.backup),
     network: parseNetwork(r, top.network),
     timing: parseTiming(r, top.timing),
+    ...(top.ingress === undefined ? {} : { ingress: parseIngress(r, top.ingress, duration) }),
     timeline: parseTimeline(r, top.timeline, duration)
+  }
+  for (const action of scenario.timeline) {
+    if (action.kind === 'kill' && action.serving !== undefined && action.serving !== scenario.ingress?.service) r.problems.push(`timeline: kill.serving names ${action.serving}, but the scenario's ingress service is ${scenario.ingress?.service ?? 'not there (add ingress: { service: NAME })'}`)
   }
   if (r.problems.length > 0) throw new ScenarioError(r.problems, source)
   return scenario
@@ -136,6 +140,29 @@ function parseBackup (r: Reader, value: unknown): Scenario['backup'] {
     fixed: r.duration(b.fixed, 'backup.fixed', 500),
     holders: r.number(b.holders, 'backup.holders', 2, 1, 10, true),
     writeEvery: Math.max(100, r.duration(b.writeEvery, 'backup.writeEvery', 1000))
+  }
+}
+
+function parseIngress (r: Reader, value: unknown, duration: number): IngressModel {
+  const i = r.obj(value, 'ingress', ['service', 'replicas', 'port', 'health', 'clients', 'pause', 'timeout', 'from', 'until', 'clientLatency', 'serve', 'requestBytes', 'answerBytes'])
+  const service = typeof i.service === 'string' && /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(i.service) ? i.service : (r.problems.push('ingress.service: expected a service name of lowercase letters, digits and dashes, e.g. web'), 'web')
+  const from = r.duration(i.from, 'ingress.from', 10_000)
+  const until = r.duration(i.until, 'ingress.until', duration)
+  if (until <= from || until > duration) r.problems.push('ingress.until: expected a time after ingress.from and within the run (duration)')
+  return {
+    service,
+    replicas: r.number(i.replicas, 'ingress.replicas', 1, 1, 100, true),
+    port: r.number(i.port, 'ingress.port', 8080, 1, 65535, true),
+    health: Math.max(100, r.duration(i.health, 'ingress.health', 1000)),
+    clients: r.number(i.clients, 'ingress.clients', 1, 1, 10_000, true),
+    pause: r.duration(i.pause, 'ingress.pause', 20, LATENCY),
+    timeout: Math.max(1, r.duration(i.timeout, 'ingress.timeout', 30_000)),
+    from,
+    until,
+    clientLatency: r.duration(i.clientLatency, 'ingress.clientLatency', 0.1, LATENCY),
+    serve: r.duration(i.serve, 'ingress.serve', 1, LATENCY),
+    requestBytes: r.number(i.requestBytes, 'ingress.requestBytes', 100, 1, 2 ** 30, true),
+    answerBytes: r.number(i.answerBytes, 'ingress.answerBytes', 1024, 1, 2 ** 30, true)
   }
 }
 
@@ -212,9 +239,11 @@ function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
     const p = `${path}.${kind}`
     switch (kind) {
       case 'kill': {
-        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent', 'process', 'supervised'])
+        const a = r.obj(o.kill, p, ['nodes', 'restartAfter', 'silent', 'process', 'supervised', 'serving'])
         const only = a.process === true ? { process: true, supervised: a.supervised !== false } : {}
-        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true, ...only })
+        if (a.serving !== undefined && typeof a.serving !== 'string') r.problems.push(`${p}.serving: expected the name of the scenario's ingress service`)
+        const serving = typeof a.serving === 'string' ? { serving: a.serving } : {}
+        out.push({ at, kind: 'kill', nodes: r.number(a.nodes, `${p}.nodes`, 1, 1, 100_000, true), restartAfter: a.restartAfter === undefined ? undefined : r.duration(a.restartAfter, `${p}.restartAfter`, 60_000), silent: a.silent === true, ...only, ...serving })
         break
       }
       case 'churn': {

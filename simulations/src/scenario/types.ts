@@ -42,7 +42,7 @@ export type Action =
    * containers live on until the node's supervisor stops them;
    * `supervised: false` models a node without one (they run on)
    */
-  | { at: number, kind: 'kill', nodes: number, restartAfter?: number, silent: boolean, process?: boolean, supervised?: boolean }
+  | { at: number, kind: 'kill', nodes: number, restartAfter?: number, silent: boolean, process?: boolean, supervised?: boolean, /** only nodes that run a replica of the ingress service of this name */ serving?: string }
   | { at: number, kind: 'churn', until: number, mtbf: number, repair: number }
   | { at: number, kind: 'org-loss', org: 'largest' | number }
   | { at: number, kind: 'partition', duration: number, share: number }
@@ -53,6 +53,39 @@ export type Action =
   | { at: number, kind: 'stall', nodes: number, duration: number, every?: number }
   /** every message to or from `nodes` takes `delay` longer, for `duration` */
   | { at: number, kind: 'slow', nodes: number, delay: number, duration: number }
+
+/**
+ * Clients of the routing mesh (cluster/ingress.ts, scenario/clients.ts): a
+ * service of the first organization publishing `port` (mode ingress), and
+ * request loops against that port on one node that runs no replica of it,
+ * each request on a new connection, as bench/ingress-failover.mjs does with
+ * real nodes
+ */
+export interface IngressModel {
+  /** the service's name; `kill: { serving: NAME }` kills the nodes that run it */
+  service: string
+  replicas: number
+  /** the published port (and the container's) */
+  port: number
+  /** the service's health check interval: a new replica takes connections once healthy */
+  health: number
+  /** request loops, one request after another each */
+  clients: number
+  /** ms between an answer (or a failure) and the client's next request */
+  pause: number
+  /** ms a client waits for its answer before the request counts as failed */
+  timeout: number
+  /** ms into the run when the loops start and stop */
+  from: number
+  until: number
+  /** one-way ms between the clients and the node they connect to */
+  clientLatency: number
+  /** ms the replica takes to answer */
+  serve: number
+  /** bytes of a request and of its answer */
+  requestBytes: number
+  answerBytes: number
+}
 
 export interface Scenario {
   name: string
@@ -74,5 +107,7 @@ export interface Scenario {
   backup: BackupModel
   network: NetworkParams
   timing: Partial<Timing>
+  /** clients of the routing mesh, when the scenario has them */
+  ingress?: IngressModel
   timeline: Action[]
 }

@@ -12,6 +12,7 @@
  */
 import { isIngressPort, type ServiceSpec } from '@minga/protocol'
 import { mayReach } from './names.js'
+import type { IngressView } from './view.js'
 import type { ForwardErrorCode, ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
 
 export interface ForwardContext {
@@ -36,6 +37,28 @@ export function authorizeForward (request: ForwardRequest, from: string, context
   // the replica the sender chose, else the least-numbered one here: stable, so retries land alike
   const replica = local.includes(request.replica) ? request.replica : Math.min(...local)
   return { ok: true, replica, proxyProtocol: route.proxyProtocol }
+}
+
+export type AcceptedForward =
+  | { ok: true, replica: number, proxyProtocol: boolean, /** the replica's address on the node's service network */ address: string }
+  | { ok: false, code: ForwardErrorCode, message: string }
+
+/**
+ * The replica's node's answer to a forward, read from its view: the verdict
+ * of `authorizeForward` and the chosen replica's address. The daemon's
+ * forward protocol (node/src/ingress/ingress.ts) and the simulator's model
+ * of it both answer with this
+ */
+export function acceptForward (view: Pick<IngressView, 'spec' | 'runsOn' | 'local'>, request: ForwardRequest, from: string): AcceptedForward {
+  const verdict = authorizeForward(request, from, {
+    spec: service => view.spec(service),
+    runsOn: (service, node) => view.runsOn(service, node),
+    localHealthy: service => view.local(service).map(r => r.replica)
+  })
+  if (!verdict.ok) return verdict
+  const address = view.local(request.service).find(r => r.replica === verdict.replica)?.address
+  if (address === undefined) return refuse('no-replica', `Replica ${request.service}#${verdict.replica} has no address on this node`)
+  return { ...verdict, address }
 }
 
 /**

@@ -13,7 +13,7 @@
  * The daemon binds `ForwardDialer` to TCP sockets and libp2p streams; the
  * simulator to its modelled network.
  */
-import { NoReplicaError } from '../../errors.js'
+import { ForwardAttemptError, NoReplicaError } from '../../errors.js'
 import type { Clock } from '../clock.js'
 import { errorText } from '../logger.js'
 import { forwardOrder, type ReplicaLocation } from './choose.js'
@@ -148,13 +148,21 @@ export class Forwarder<C> {
     return forwardOrder(this.components.replicas.healthy(service), { self: this.components.self, turn: this.turn++, load: this.load, avoid })
   }
 
-  /** one try; undefined when it failed in a way another replica may not */
+  /**
+   * One try; undefined when it failed in a way another replica may not.
+   * It ends after `attemptMs` without an answer, or as soon as the view
+   * stops listing a healthy replica on the target's node: a node declared
+   * dead whose host went silent (a partition, a vanished host) answers
+   * nothing, and the failure detector usually says so before the timeout
+   */
   private async attempt (target: ReplicaLocation, request: ConnectRequest, failures: string[], signal?: AbortSignal): Promise<C | undefined> {
     const { self, clock, dialer } = this.components
     const controller = new AbortController()
     const onAbort = (): void => controller.abort(signal?.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
-    const timer = clock.after(this.attemptMs, () => controller.abort(new Error(`no answer within ${this.attemptMs} ms`)))
+    const timer = clock.after(this.attemptMs, () => controller.abort(new ForwardAttemptError('timeout', `no answer within ${this.attemptMs} ms`)))
+    const watching = new AbortController()
+    if (target.node !== self) void this.abortWhenGone(target, request.service, controller, watching.signal)
     try {
       if (target.node === self) {
         return await dialer.local({ service: request.service, replica: target.replica, port: request.port, proxyProtocol: request.proxyProtocol, client: request.client, local: request.local }, { signal: controller.signal })
@@ -178,7 +186,23 @@ export class Forwarder<C> {
       return undefined
     } finally {
       timer.cancel()
+      watching.abort()
       signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** aborts `controller` once the view lists no healthy replica of `service` on the target's node; ends when `until` aborts */
+  private async abortWhenGone (target: ReplicaLocation, service: string, controller: AbortController, until: AbortSignal): Promise<void> {
+    const { replicas } = this.components
+    while (!until.aborted && !controller.signal.aborted) {
+      try {
+        await replicas.changed(until)
+      } catch {
+        return
+      }
+      if (!replicas.healthy(service).some(r => r.node === target.node)) {
+        controller.abort(new ForwardAttemptError('gone', `${target.node.slice(-8)} left the mesh's view (declared dead) before it answered`))
+      }
     }
   }
 

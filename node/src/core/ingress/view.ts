@@ -2,8 +2,8 @@
  * What the routing mesh reads of the mesh, from the core's own components:
  * the replicated service specs, which replicas run healthy where (this
  * node's containers, the peers' reports), and when any of that changes. The
- * daemon's forwarder (node/src/ingress/) reads it; a simulator model of
- * forwarded connections would read the same view (not built yet).
+ * daemon's forwarder (node/src/ingress/) reads it, and so does the
+ * simulator's model of forwarded connections (simulations/src/cluster/ingress.ts).
  */
 import { keys, type ServiceSpec, type State } from '@minga/protocol'
 import type { LiveSet, ReplicaReports, ReconcileView } from '../components.js'
