@@ -56,14 +56,16 @@ test('the standby node starts the created container when the owner dies; first p
     assert.is(started.standby, undefined)
 
     // a changed spec: every standby left is of the new hash
+    // (through a survivor: the victim may be the node that deployed)
     const survivors = mesh.nodes.filter(n => n !== victim)
-    await ops.deploy(parseServiceSpec(FILE('env: { MODE: blue }'), { org: 'acme' }))
-    const hash = () => mesh.nodes[0].core.reconciler.desired().find(s => s.id === 'acme/web')!.hash
+    const alive = survivors[0].core
+    await alive.operations.deploy(parseServiceSpec(FILE('env: { MODE: blue }'), { org: 'acme' }))
+    const hash = () => alive.reconciler.desired().find(s => s.id === 'acme/web')!.hash
     const renewed = await waitFor(async () => { const all = (await Promise.all(survivors.map(standbysOf))).flat(); return all.length > 0 && all.every(s => s.hash === hash()) ? all : undefined }, 'standbys of the old spec are replaced by ones of the new')
     assert.not.ok(renewed.some(s => s.id === warm.id))
 
     // scaled to 0, nothing is anyone's standby: none is left
-    await ops.scale('web', 0)
+    await alive.operations.scale('web', 0)
     await waitFor(async () => (await Promise.all(survivors.map(async n => await n.runtime.list()))).flat().length === 0, 'no container is left, standbys included')
   } finally {
     await mesh.stop()
