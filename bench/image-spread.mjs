@@ -21,6 +21,7 @@ const NODES = Math.max(2, Number(process.env.IMAGE_SPREAD_NODES ?? 10))
 const MB = Math.max(1, Number(process.env.IMAGE_SPREAD_MB ?? 100))
 const TAG = 'acme/spread:1'
 
+const loadAtStart = Math.round(loadavg()[0] * 10) / 10
 const started = await engines(Array.from({ length: NODES }, (_, i) => `bench-${String.fromCharCode(97 + i)}`))
 if (started === undefined) {
   console.log(JSON.stringify({ name: 'image-spread', skipped: 'no Docker engines (see scripts/docker-engine.sh)' }))
@@ -89,5 +90,5 @@ console.log(JSON.stringify({
   mb: MB,
   ...result,
   singleLinkMs,
-  host: { cpus: cpus().length, loadAvg1m: Math.round(loadavg()[0] * 10) / 10 }
+  host: { cpus: cpus().length, loadAvg1mAtStart: loadAtStart, loadAvg1m: Math.round(loadavg()[0] * 10) / 10 }
 }))

@@ -38,6 +38,9 @@ export interface ImagePushBody { image: string, private?: boolean }
 export interface ImageScanBody { image: string }
 /** `POST /v1/policy`: the org's scan gate; `maxDbAge` in the duration grammar (`7d`) */
 export interface PolicyBody { block: string, maxDbAge?: string, scanner?: string }
+/** `POST /v1/scanner-db`: a vulnerability database file on this node (`path`, absolute) into the mesh for `scanner` (default: the kind this node would run), built at `built` (ISO 8601) */
+export interface ScannerDbBody { path: string, built: string, scanner?: string }
+export interface ScannerDbResult { org: string, scanner: string, index: string, size: number, built: number }
 export type ImagePushResult = PushResult & { org: string }
 export type PolicyResult = PolicyRecord & { org: string }
 /** `POST /v1/configs`: config content of a service ahead of the deploy that names it, base64 chunks */
@@ -120,6 +123,7 @@ export interface PostRoutes {
   '/v1/images/push': { body: ImagePushBody, response: ImagePushResult }
   '/v1/images/scan': { body: ImageScanBody, response: ScanResult }
   '/v1/policy': { body: PolicyBody, response: PolicyResult }
+  '/v1/scanner-db': { body: ScannerDbBody, response: ScannerDbResult }
   '/v1/apply': { body: ApplyBody, response: ApplyResult }
   '/v1/sources': { body: SourceBody, response: SourceView }
   '/v1/backup': { body: BackupBody, response: BackupResult }
