@@ -38,6 +38,7 @@ import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 import { Images } from './images/images.js'
 import { DeployImages } from './images/pinning.js'
+import { UpdateWatch } from './images/update-watch.js'
 import { ImageOperations } from './images/image-ops.js'
 import { ImageScans } from './images/scans.js'
 import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
@@ -136,6 +137,8 @@ export class NodeCore {
   readonly routes: MeshRouteView
   /** the git sources of this node's organization that fall to it, polled and applied */
   readonly sourceWatch?: SourceWatch
+  /** services that follow their tag (`update: { watch: true }`) */
+  readonly updateWatch?: UpdateWatch
   /** the operator's verbs on git sources */
   readonly sources: Sources
   private capacity: Resources = { cpu: 0, memory: 0 }
@@ -253,6 +256,9 @@ export class NodeCore {
       ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
     this.routes = new MeshRouteView({ self, state: init.state, liveness: this.membership, reconciler: this.reconciler })
+    if (this.images !== undefined && init.images !== undefined) {
+      this.updateWatch = new UpdateWatch({ ...common, images: this.images, gate: new DeployImages(this.images, this.scans!), engine: init.images.engine, liveness: this.membership, deploy: async (specs) => await this.operations.deploy(specs) })
+    }
     this.sources = new Sources({ ...common, liveness: this.liveness })
     if (init.sources !== undefined) {
       this.sourceWatch = new SourceWatch({ ...common, liveness: this.liveness, reader: init.sources, apply: async (set, options) => await this.operations.apply(set, options) })
@@ -305,6 +311,7 @@ export class NodeCore {
     await this.reconciler.start()
     this.routes.start()
     this.sourceWatch?.start()
+    this.updateWatch?.start()
   }
 
   async stop (): Promise<void> {
@@ -312,6 +319,7 @@ export class NodeCore {
     this.started = false
     this.routes.stop()
     this.sourceWatch?.stop()
+    this.updateWatch?.stop()
     await this.reconciler.stop()
     this.volumes?.stop()
     this.eventWatch.stop()

@@ -3,7 +3,7 @@
  * set`): what the control API hands to its image routes. Each works on
  * this node's organization; the records it writes are signed by this node.
  */
-import { BLOCK_LEVELS, keys, type BlockLevel, type PolicyRecord, type ScannerDbRecord } from '@minga/protocol'
+import { BLOCK_LEVELS, keys, tagKeyId, withTag, type BlockLevel, type PolicyRecord, type ScannerDbRecord } from '@minga/protocol'
 import { BadRequestError } from '../../errors.js'
 import type { AbortOptions } from '../../runtime/types.js'
 import type { ReconcileView } from '../components.js'
@@ -12,6 +12,21 @@ import type { ImageScans, ScanResult } from './scans.js'
 
 /** the kinds of scanner a database can be for */
 const SCANNER_KINDS = ['trivy', 'grype', 'command']
+
+/** a service that runs an older digest than its tag's (`minga image ls --outdated`) */
+export interface OutdatedService {
+  service: string
+  /** the tag it follows */
+  image: string
+  /** the digest its entry pins */
+  running: string
+  /** the digest its tag names now */
+  current: string
+  /** when the current digest was pushed (ms since epoch), if this node may read its record */
+  pushed?: number
+  /** it follows its tag (update.watch): the update is on its way, or the gate refused it */
+  watch: boolean
+}
 
 /** one image of the mesh as `minga image ls` shows it */
 export interface ImageView {
@@ -88,6 +103,26 @@ export class ImageOperations {
       })
     }
     return out.sort((a, b) => b.pushed - a.pushed || a.digest.localeCompare(b.digest))
+  }
+
+  /**
+   * Services (of every org whose tags this node may read) that run another
+   * digest than their tag names now, oldest first: what `update.watch` would
+   * roll, or what a deploy by tag would
+   */
+  outdated (): OutdatedService[] {
+    const { images, reconcile } = this.init
+    const out: OutdatedService[] = []
+    for (const service of reconcile.desired()) {
+      const spec = service.spec
+      if (spec.imageDigest === undefined || spec.image.includes('@') || spec.image.startsWith('sha256:')) continue
+      const tag = withTag(spec.image)
+      const current = images.state.value(keys.tag(spec.org, tagKeyId(tag)))?.digest
+      if (current === undefined || current === spec.imageDigest) continue
+      const pushed = images.readable(current)[0]?.value.pushed
+      out.push({ service: service.id, image: tag, running: spec.imageDigest, current, ...(pushed === undefined ? {} : { pushed }), watch: spec.update.watch === true })
+    }
+    return out.sort((a, b) => (a.pushed ?? 0) - (b.pushed ?? 0) || a.service.localeCompare(b.service))
   }
 
   /** scans `ref` for this node's org and records the result (NO_SCANNER when none is configured) */
