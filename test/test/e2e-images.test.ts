@@ -98,7 +98,11 @@ it('e2e: an image pushed on one node runs on three, pinned by digest, with no re
     // node 0 is given the database; node 1 scans with it, fetched over the mesh
     await cluster.mustMinga(0, ['scanner-db', 'push', db, '--built', new Date(Date.now() - 10 * 86_400_000).toISOString(), '--scanner', 'command'])
     const api = await specFile(cluster.dir, 'api', longRunning({ name: 'api', replicas: 1, image: tag }))
-    await cluster.waitFor('node 1 has the database record', async () => (await cluster.minga(1, ['deploy', '-f', api])).stderr.includes('the scanner\'s database is 10.0 days old; the policy allows 7.0 days'))
+    let aged = ''
+    await cluster.waitFor('node 1 scans with the old database from the mesh', async () => {
+      aged = (await cluster.minga(1, ['deploy', '-f', api])).stderr
+      return aged.includes('the scanner\'s database is 10 days old; the policy allows 7.0 days')
+    }).catch((err: Error) => { throw new Error(`${err.message}; the deploy said: ${aged}`) })
     await cluster.mustMinga(0, ['scanner-db', 'push', db, '--built', new Date().toISOString(), '--scanner', 'command'])
     let blocked = ''
     await cluster.waitFor('node 1 scans with the new database and refuses the critical finding', async () => {

@@ -9,7 +9,7 @@
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
 import type { PolicyRecord, ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
-import type { ImageView } from '../core/images/image-ops.js'
+import type { ImageView, OutdatedService } from '../core/images/image-ops.js'
 import type { PushResult } from '../core/images/images.js'
 import type { ScanResult } from '../core/images/scans.js'
 import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
@@ -100,6 +100,8 @@ export interface GetRoutes {
   '/v1/http': { url: string | null }
   '/v1/images': ImageView[]
   '/v1/policy': { org: string, policy: PolicyRecord | null }
+  '/v1/images/outdated': OutdatedService[]
+  [holders: `/v1/images/holders?digest=${string}`]: { digest: string, holders: string[], eligible: number }
   [records: `/v1/records${string}`]: ServiceRecord[]
   [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
   '/v1/sources': SourceView[]

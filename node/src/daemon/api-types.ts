@@ -38,7 +38,7 @@ export interface ApiContext {
   volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
   /** the image verbs and the scan gate (absent with the in-memory runtime) */
-  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org' | 'pushScannerDb'>
+  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org' | 'pushScannerDb' | 'outdated' | 'holders'>
 }
 
 /** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */

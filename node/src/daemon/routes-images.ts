@@ -15,6 +15,12 @@ export function imageRoutes (routes: ApiRoutes, { images }: ApiContext): void {
     return images
   }
   routes.add('GET', '/v1/images', async () => await ops().list())
+  routes.add('GET', '/v1/images/outdated', async () => ops().outdated())
+  routes.add('GET', '/v1/images/holders', async ({ query, res }) => {
+    const digest = query.get('digest') ?? ''
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new BadRequestError('Say which image: /v1/images/holders?digest=sha256:<64 hex>')
+    return { digest, ...await ops().holders(digest, { signal: abortedWith(res) }) }
+  })
   routes.add('POST', '/v1/images/push', async ({ body, res }) => {
     const push = imagePushBody(body)
     return await ops().push(push.image, { private: push.private, signal: abortedWith(res) })

@@ -24,10 +24,19 @@ export function imageCommands (program: Command): void {
 
   image.command('ls')
     .description('list the images of the mesh: digests, sizes, who holds them, their scan results')
+    .option('--outdated', 'list the services that run an older digest than their tag names now')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  minga image ls')
+    .addHelpText('after', '\nExamples:\n  minga image ls\n  minga image ls --outdated')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
+      if (options.outdated === true) {
+        const outdated = await ctx.api.get('/v1/images/outdated')
+        if (options.json === true) return ctx.json(outdated)
+        if (outdated.length === 0) return ctx.out('Every service runs the digest its tag names')
+        return ctx.out(table(['SERVICE', 'TAG', 'RUNS', 'TAG IS NOW', 'PUSHED', 'WATCH'], outdated.map(o => [
+          o.service, o.image, o.running.slice(0, 19), o.current.slice(0, 19), o.pushed === undefined ? '-' : new Date(o.pushed).toISOString().slice(0, 16) + 'Z', o.watch ? 'yes (see minga events)' : 'no: minga deploy to update'
+        ])))
+      }
       const images = await ctx.api.get('/v1/images')
       if (options.json === true) return ctx.json(images)
       ctx.out(table(['ORG', 'TAGS', 'DIGEST', 'SIZE', 'HELD BY', 'RUNS ON', 'SCAN'], images.map(i => [

@@ -125,6 +125,11 @@ export class ImageOperations {
     return out.sort((a, b) => (a.pushed ?? 0) - (b.pushed ?? 0) || a.service.localeCompare(b.service))
   }
 
+  /** the nodes that hold every chunk of the image `digest` now, and how many live members could */
+  async holders (digest: string, options: AbortOptions = {}): Promise<{ holders: string[], eligible: number }> {
+    return await this.init.images.holders(digest, options)
+  }
+
   /** scans `ref` for this node's org and records the result (NO_SCANNER when none is configured) */
   async scan (ref: string, options: AbortOptions = {}): Promise<ScanResult> {
     return await this.init.scans.scan(ref, options)
