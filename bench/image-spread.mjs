@@ -73,7 +73,20 @@ try {
     await sleep(200)
   }
   const healthyMs = Date.now() - t0
-  result = { pushMs, ms, healthyMs }
+  // how each node got it: the seconds of each fetch, the holders it took chunks from, failed starts on the way
+  const events = (await Promise.all(started.map(async (_, i) => await cluster.api(i, '/v1/events').catch(() => [])))).flat().filter((e, i, all) => all.findIndex(x => x.time === e.time && x.node === e.node && x.reason === e.reason) === i)
+  const fetches = events.filter(e => e.kind === 'image' && / fetched /.test(e.reason)).map(e => /in ([\d.]+) s from (\d+) node/.exec(e.reason)).filter(Boolean)
+  const seconds = fetches.map(m => Number(m[1])).sort((a, b) => a - b)
+  const errors = events.filter(e => e.kind === 'replica-error' && e.subject.startsWith('acme/spread'))
+  result = {
+    pushMs,
+    ms,
+    healthyMs,
+    fetchS: seconds.length === 0 ? null : { n: seconds.length, min: seconds[0], median: seconds[Math.floor(seconds.length / 2)], max: seconds.at(-1) },
+    holdersPerFetch: fetches.map(m => Number(m[2])),
+    failedStarts: errors.length,
+    ...(errors.length === 0 ? {} : { firstError: errors[0].reason.slice(0, 300) })
+  }
 } catch (err) {
   failed = err
 } finally {

@@ -39,6 +39,7 @@ import { Trust } from './trust/trust.js'
 import { Images } from './images/images.js'
 import { DeployImages } from './images/pinning.js'
 import { UpdateWatch } from './images/update-watch.js'
+import { ChunkGc } from './images/chunk-gc.js'
 import { ImageOperations } from './images/image-ops.js'
 import { ImageScans } from './images/scans.js'
 import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
@@ -137,6 +138,8 @@ export class NodeCore {
   readonly routes: MeshRouteView
   /** the git sources of this node's organization that fall to it, polled and applied */
   readonly sourceWatch?: SourceWatch
+  /** sweeps chunks no record keeps in use from this node's store */
+  readonly chunkGc?: ChunkGc
   /** services that follow their tag (`update: { watch: true }`) */
   readonly updateWatch?: UpdateWatch
   /** the operator's verbs on git sources */
@@ -187,6 +190,7 @@ export class NodeCore {
       })
       this.scans = new ImageScans({ images: this.images, store: init.images.store, scanner: init.images.scanner, now: () => init.clock.now() })
       const store = init.images.store
+      this.chunkGc = new ChunkGc({ state: init.state, images: this.images, store, clock: init.clock, log: logger.forComponent('chunk-gc') })
       this.imageOps = new ImageOperations({ images: this.images, scans: this.scans, roots: () => store.roots(), reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() } })
     }
     if (init.volumes !== undefined) {
@@ -307,6 +311,7 @@ export class NodeCore {
     this.trust.start()
     this.secrets.start()
     this.images?.start()
+    this.chunkGc?.start()
     this.volumes?.start()
     await this.reconciler.start()
     this.routes.start()
@@ -329,6 +334,7 @@ export class NodeCore {
     this.secrets.stop()
     this.trust.stop()
     this.images?.stop()
+    this.chunkGc?.stop()
     this.membership.stop()
   }
 
