@@ -1,7 +1,6 @@
 /** kill -9 of a holder while it stores blobs: every acknowledged blob is there and whole, nothing half-written is; lineage records are old or new, never torn */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,29 +8,19 @@ import { repoId } from '@minga/protocol'
 import { BlobStore } from '../src/backup/blob-store.js'
 import { LineageStore } from '../src/backup/lineage-store.js'
 import { tempDir } from './backup-fixtures.js'
+import { runUntilKilled } from './crash-child.js'
 
 const child = fileURLToPath(new URL('./backup-crash-child.js', import.meta.url))
 const repo = repoId('acme', 'db')
 
 async function runAndKill (dir: string, blobs: number): Promise<{ acked: Map<string, number>, generation: number }> {
-  const proc = spawn(process.execPath, [child, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
   const acked = new Map<string, number>()
   let generation = 0
-  let buffer = ''
-  await new Promise<void>((resolve) => {
-    proc.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop()!
-      for (const line of lines) {
-        const [kind, a, b] = line.split(' ')
-        if (kind === 'blob') acked.set(a, Number(b))
-        if (kind === 'lineage') generation = Number(a)
-        // killed at once, often in the middle of the next blob's chunks
-        if (acked.size >= blobs && proc.exitCode === null) proc.kill('SIGKILL')
-      }
-    })
-    proc.on('exit', () => resolve())
+  await runUntilKilled(child, [dir], ([kind, a, b]) => {
+    if (kind === 'blob') acked.set(a, Number(b))
+    if (kind === 'lineage') generation = Number(a)
+    // killed at once, often in the middle of the next blob's chunks
+    return acked.size >= blobs
   })
   return { acked, generation }
 }

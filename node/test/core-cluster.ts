@@ -5,7 +5,7 @@
  * so a removed node is cut off as it would be in production.
  */
 import {
-  generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
+  defaultSpec, generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
 import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type SourceReader, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
@@ -282,19 +282,5 @@ async function sleepOn (ms: number, signal?: AbortSignal): Promise<void> {
 
 /** a service spec of `org/name` as stored (one replica of busybox, 100m cpu, 32 MiB), with `extra` over it */
 export function spec (org: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name,
-    org,
-    image: 'minga/busybox:1',
-    env: {},
-    replicas: 1,
-    resources: { cpu: 100, memory: 32 * 1024 * 1024 },
-    spread: 'org',
-    constraints: {},
-    ports: [],
-    update: { maxUnavailable: 1 },
-    singleton: false,
-    volumes: [],
-    ...extra
-  }
+  return defaultSpec(org, name, 'minga/busybox:1', { resources: { cpu: 100, memory: 32 * 1024 * 1024 }, ...extra })
 }

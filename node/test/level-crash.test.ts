@@ -1,31 +1,21 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeIdentity, State } from '@minga/protocol'
 import { LevelPersistence } from '../src/store/level-persistence.js'
+import { runUntilKilled } from './crash-child.js'
 
 const child = fileURLToPath(new URL('./level-crash-child.js', import.meta.url))
 
 /** runs the writer until it has acknowledged `acks` entries, then kill -9; returns the acknowledged lines */
 async function runAndKill (dir: string, acks: number): Promise<string[][]> {
-  const proc = spawn(process.execPath, [child, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
   const acked: string[][] = []
-  let buffer = ''
-  await new Promise<void>((resolve) => {
-    proc.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop()!
-      for (const line of lines) {
-        if (line.startsWith('ack ')) acked.push(line.split(' ').slice(1))
-        if (acked.length >= acks && proc.exitCode === null) proc.kill('SIGKILL')
-      }
-    })
-    proc.on('exit', () => resolve())
+  await runUntilKilled(child, [dir], ([kind, ...rest]) => {
+    if (kind === 'ack') acked.push(rest)
+    return acked.length >= acks
   })
   return acked
 }

@@ -2,7 +2,7 @@
  * Helpers for the runtime tests: replica specs and waiting with deadlines
  * (timers that keep the process alive, so a test never ends by accident).
  */
-import type { ServiceSpec } from '@minga/protocol'
+import { defaultSpec, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec } from '../src/runtime/index.js'
 
 /** the local test image built by scripts/test-image.sh (busybox) */
@@ -15,22 +15,7 @@ export function replicaOf (name: string, spec: Partial<ServiceSpec> = {}, option
     service: `${org}/${name}`,
     replica: options.replica ?? 0,
     hash: options.hash ?? 'a1b2c3d4e5f6',
-    spec: {
-      name,
-      org,
-      image: TEST_IMAGE,
-      command: ['sleep', '600'],
-      env: {},
-      replicas: 1,
-      resources: { cpu: 100, memory: 64 * 1024 * 1024 },
-      spread: 'org',
-      constraints: {},
-      ports: [],
-      update: { maxUnavailable: 1 },
-      singleton: false,
-      volumes: [],
-      ...spec
-    }
+    spec: defaultSpec(org, name, TEST_IMAGE, { command: ['sleep', '600'], ...spec })
   }
 }
 

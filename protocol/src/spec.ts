@@ -229,3 +229,27 @@ export const CONFIG_CHUNK_BYTES = 32 * 1024
 export function serviceId (org: string, name: string): ServiceId {
   return `${org}/${name}` as ServiceId
 }
+
+/**
+ * The smallest stored spec of `org/name` running `image`, every other field at
+ * its default (SPEC_DEFAULTS): one replica, spread over orgs, no constraints,
+ * ports or volumes; `extra` is laid over it. For code and tests that build a
+ * spec without parsing one.
+ */
+export function defaultSpec (org: string, name: string, image: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name,
+    org,
+    image,
+    env: {},
+    replicas: SPEC_DEFAULTS.replicas,
+    resources: { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory },
+    spread: SPEC_DEFAULTS.spread,
+    constraints: {},
+    ports: [],
+    update: { maxUnavailable: SPEC_DEFAULTS.maxUnavailable },
+    singleton: false,
+    volumes: [],
+    ...extra
+  }
+}

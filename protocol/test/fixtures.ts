@@ -1,5 +1,5 @@
 /** A small mesh built through the public API, for the protocol tests */
-import { generateIdentity, MemoryPersistence, State, type Entry, type Identity, type Json, type StatePersistence } from '../src/index.js'
+import { defaultSpec, generateIdentity, MemoryPersistence, State, type Entry, type Identity, type Json, type StatePersistence } from '../src/index.js'
 
 export const MESH_ID = 'test-mesh'
 
@@ -22,21 +22,7 @@ export async function openState (root: string, now: () => number, persistence: S
 export function serviceValue (org: string, name: string, created: string, extra: Record<string, Json> = {}): Json {
   return {
     created,
-    spec: {
-      name,
-      org,
-      image: 'minga/busybox:1',
-      env: {},
-      replicas: 1,
-      resources: { cpu: 100, memory: 67108864 },
-      spread: 'org',
-      constraints: {},
-      ports: [],
-      update: { maxUnavailable: 1 },
-      singleton: false,
-      volumes: [],
-      ...extra
-    }
+    spec: { ...defaultSpec(org, name, 'minga/busybox:1'), ...extra } as unknown as Json
   }
 }
 

@@ -1,7 +1,7 @@
 /** Builders and fast-check arbitraries shared by the scheduler tests */
 import fc from 'fast-check'
 import type { DesiredService, NodeInfo } from '../src/index.js'
-import type { ServiceSpec } from '@minga/protocol'
+import { defaultSpec, type ServiceSpec } from '@minga/protocol'
 
 export const MIB = 1024 ** 2
 export const GIB = 1024 ** 3
@@ -23,21 +23,7 @@ export function service (id: string, options: ServiceOptions = {}): DesiredServi
     id,
     created,
     hash,
-    spec: {
-      name,
-      org,
-      image: `example/${name}:1`,
-      env: {},
-      replicas: 1,
-      resources: { cpu: 100, memory: 64 * MIB },
-      spread: 'org',
-      constraints: {},
-      ports: [],
-      update: { maxUnavailable: 1 },
-      singleton: false,
-      volumes: [],
-      ...spec
-    }
+    spec: defaultSpec(org, name, `example/${name}:1`, spec)
   }
 }
 
