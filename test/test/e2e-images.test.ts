@@ -117,6 +117,12 @@ it('e2e: an image pushed on one node runs on three, pinned by digest, with no re
     const audit = (await cluster.mustMinga(0, ['audit'])).stdout
     assert.match(audit, `acme waives CVE-2099-0001 in acme/api's image ${id.slice(0, 19)}: not reachable: no TLS in this service`)
     assert.match(audit, `acme's scan gate blocks critical-fixable findings, database at most 168 h old, scanned by "sh ${fake}"`)
+    // the README's scanner-db example, its file here
+    const readmeDb = examples.verbs.get('scanner-db push')!
+    await writeFile(join(cluster.dir, 'trivy-db.tar.gz'), 'a trivy database\n')
+    assert.match((await cluster.mustMinga(2, args(readmeDb).map(a => a === './trivy-db.tar.gz' ? join(cluster.dir, 'trivy-db.tar.gz') : a))).stdout, 'acme\'s trivy database of 2026-11-29T06:00Z (17B) is in the mesh')
+    const outdated = await cluster.mustMinga(0, ['image', 'ls', '--outdated'])
+    assert.match(outdated.stdout, 'Every service runs the digest its tag names')
     const scanned: any[] = JSON.parse((await cluster.mustMinga(2, ['image', 'ls', '--json'])).stdout)
     assert.match(scanned.find(i => i.digest === id).scan, '1 critical (1 fixable)', 'the scan is in the mesh for every node')
 

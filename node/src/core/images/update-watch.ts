@@ -53,6 +53,11 @@ function followedTag (spec: ServiceSpec): string | undefined {
   return spec.image.includes('@') || spec.image.startsWith('sha256:') ? undefined : withTag(spec.image)
 }
 
+/** does the service follow its tag: watched, pinned, named by a tag */
+function follows (spec: ServiceSpec): boolean {
+  return spec.update.watch === true && spec.imageDigest !== undefined && followedTag(spec) !== undefined
+}
+
 /** the watch (see above) */
 export class UpdateWatch {
   private readonly log: Logger
@@ -86,25 +91,22 @@ export class UpdateWatch {
   }
 
   private tick (): void {
-    const { state, identity, liveness } = this.init
-    const org = state.memberOrg(identity.peerId)
-    if (org === undefined) return
-    const live = liveness.live()
-    const mine = new Set<string>()
-    for (const entry of state.records('service', `${org}/`)) {
-      const { spec } = entry.value
-      if (spec.update.watch !== true || spec.imageDigest === undefined || followedTag(spec) === undefined) continue
-      if (updateWatcher(state, live, org, spec.name) !== identity.peerId) continue
-      const id = `${org}/${spec.name}`
-      mine.add(id)
-      let followed = this.followed.get(id)
-      if (followed === undefined) {
-        followed = { nextRegistryCheck: this.init.clock.now(), busy: false }
-        this.followed.set(id, followed)
-      }
-      if (!followed.busy) void this.check(id, entry.value, followed)
+    const { state, identity, liveness, clock } = this.init
+    const self = identity.peerId
+    const org = state.memberOrg(self)
+    const live = org === undefined ? [] : liveness.live()
+    // the org's services that follow a tag and fall to this node
+    const mine = org === undefined
+      ? []
+      : state.records('service', `${org}/`).map(e => e.value).filter(r => follows(r.spec) && updateWatcher(state, live, org, r.spec.name) === self)
+    const ids = new Set(mine.map(r => `${r.spec.org}/${r.spec.name}`))
+    for (const id of [...this.followed.keys()]) if (!ids.has(id)) this.followed.delete(id)
+    for (const record of mine) {
+      const id = `${record.spec.org}/${record.spec.name}`
+      const followed = this.followed.get(id) ?? { nextRegistryCheck: clock.now(), busy: false }
+      this.followed.set(id, followed)
+      if (!followed.busy) void this.check(id, record, followed)
     }
-    for (const id of this.followed.keys()) if (!mine.has(id)) this.followed.delete(id)
   }
 
   /** one look at one service: its tag's digest in the mesh (and the registry's, when due); never throws */
