@@ -41,7 +41,10 @@ const DEFAULT_INTERVAL_MS = 5 * 60_000
 /** record kinds whose change may turn a refusal into a pass */
 const GATE_INPUTS = /^(policy|scan|waiver|scanner-db)\//
 
-interface Followed { nextRegistryCheck: number, busy: boolean, refused?: string }
+interface Followed { nextRegistryCheck: number, busy: boolean, refused?: string, retryAt?: number }
+
+/** how long after a failed update the watcher tries again (ms) */
+const RETRY_MS = 60_000
 
 /** the node that follows `org/name`'s tag (see above) */
 export function updateWatcher (state: CoreComponents['state'], live: readonly string[], org: string, name: string): string | undefined {
@@ -105,7 +108,7 @@ export class UpdateWatch {
       const id = `${record.spec.org}/${record.spec.name}`
       const followed = this.followed.get(id) ?? { nextRegistryCheck: clock.now(), busy: false }
       this.followed.set(id, followed)
-      if (!followed.busy) void this.check(id, record, followed)
+      if (!followed.busy && clock.now() >= (followed.retryAt ?? 0)) void this.check(id, record, followed)
     }
   }
 
@@ -136,7 +139,8 @@ export class UpdateWatch {
       images.emit('image-update', id, `gate passed (${verdict.summary}); rolling ${id} to ${latest.slice(0, 19)}, at most ${current.spec.update.maxUnavailable} replica(s) down at a time`)
     } catch (err) {
       this.log.error('%s: %s', id, messageOf(err))
-      images.emit('image-update', id, `update of ${id} failed: ${messageOf(err)} (tried again in ${UPDATE_TICK_MS / 1000}s)`)
+      followed.retryAt = clock.now() + RETRY_MS
+      images.emit('image-update', id, `update of ${id} failed: ${messageOf(err)} (tried again in ${RETRY_MS / 1000}s)`)
     } finally {
       followed.busy = false
     }
