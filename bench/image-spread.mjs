@@ -75,7 +75,7 @@ try {
   const healthyMs = Date.now() - t0
   // how each node got it: the seconds of each fetch, the holders it took chunks from, failed starts on the way
   const events = (await Promise.all(started.map(async (_, i) => await cluster.api(i, '/v1/events').catch(() => [])))).flat().filter((e, i, all) => all.findIndex(x => x.time === e.time && x.node === e.node && x.reason === e.reason) === i)
-  const fetches = events.filter(e => e.kind === 'image' && / fetched /.test(e.reason)).map(e => /in ([\d.]+) s from (\d+) node/.exec(e.reason)).filter(Boolean)
+  const fetches = events.filter(e => e.kind === 'image' && /^fetched /.test(e.reason)).map(e => /in ([\d.]+) s from (\d+) node/.exec(e.reason)).filter(Boolean)
   const seconds = fetches.map(m => Number(m[1])).sort((a, b) => a - b)
   const errors = events.filter(e => e.kind === 'replica-error' && e.subject.startsWith('acme/spread'))
   result = {
