@@ -75,7 +75,7 @@ test('the org\'s command: given the image\'s tar and the mesh\'s database, its r
   await withDir(async (dir) => {
     const script = join(dir, 'fake-scanner.sh')
     // reports the tar's content and the database's as the package and version, so the test sees both arrived
-    await writeFile(script, `#!/bin/sh\n[ "$1" = "$MINGA_IMAGE_TAR" ] || exit 3\nprintf '{"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-2024-0001","Severity":"CRITICAL","PkgName":"%s","InstalledVersion":"%s","FixedVersion":"9"}]}]}' "$(cat "$1")" "$(cat "$MINGA_SCANNER_DB")"\n`)
+    await writeFile(script, '#!/bin/sh\n[ "$1" = "$MINGA_IMAGE_TAR" ] || exit 3\nprintf \'{"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-2024-0001","Severity":"CRITICAL","PkgName":"%s","InstalledVersion":"%s","FixedVersion":"9"}]}]}\' "$(cat "$1")" "$(cat "$MINGA_SCANNER_DB")"\n')
     await chmod(script, 0o755)
     const scanner = new CommandScanner({ saveTar, tmp: dir, path: '' })
     assert.is(await scanner.find(), undefined, 'no scanner on an empty PATH and no command')
