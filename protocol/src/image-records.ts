@@ -43,6 +43,12 @@ export const IMAGE_LIMITS = {
   textLength: 1024
 } as const
 
+/** a Dockerfile stage name (`FROM … AS name`) */
+export const BUILD_TARGET_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+export const BUILD_LIMITS = {
+  args: 64
+} as const
+
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'] as const
 export type Severity = typeof SEVERITIES[number]
 export type SeverityCounts = Record<Severity, number>
@@ -115,8 +121,14 @@ export type BuildRecord = {
   /** a git URL the builder clones, or the chunk index of a git bundle carried by the mesh */
   source: BuildSource
   ref: string
-  /** the Dockerfile, relative to the repository */
+  /** the build context: a folder of the repository (default: its top) */
+  context?: string
+  /** the Dockerfile, relative to the context (Docker's and Compose's rule) */
   file: string
+  /** build arguments (`--build-arg`, Compose `build.args`) */
+  args?: Record<string, string>
+  /** the stage of a multi-stage Dockerfile to build (`--target`) */
+  target?: string
   /** the test command, run with `sh -c` in a container of the new image */
   test?: string
   tag: string
@@ -135,12 +147,16 @@ export type BuildResultRecord = {
   status: BuildStatus
   started: number
   finished?: number
+  /** the reference the image is tagged with in the mesh of \`org\` */
+  tag?: string
   /** the commit built */
   commit?: string
   /** the image id, once built */
   digest?: string
   /** its chunk index, once pushed into the mesh */
   index?: string
+  /** the test command's exit code, when it ran (0 = passed) */
+  testExit?: number
   /** the whole log's chunk index */
   log?: string
   /** the log's last lines */
@@ -258,13 +274,23 @@ function checkWaiver (v: Record<string, unknown>): void {
 }
 
 function checkBuild (v: Record<string, unknown>): void {
-  object(v, 'build', new Set(['source', 'ref', 'file', 'test', 'tag', 'builderOrg', 'private', 'requested']))
+  object(v, 'build', new Set(['source', 'ref', 'context', 'file', 'args', 'target', 'test', 'tag', 'builderOrg', 'private', 'requested']))
   const source = object(v.source, 'build.source', new Set(['url', 'bundle']))
   if ((source.url === undefined) === (source.bundle === undefined)) fail('build.source', 'must have a url or a bundle')
   if (source.url !== undefined) text(source.url, 'build.source.url')
   if (source.bundle !== undefined) hex(source.bundle, 'build.source.bundle')
   text(v.ref, 'build.ref', 256)
+  if (v.context !== undefined) text(v.context, 'build.context', 256)
   text(v.file, 'build.file', 256)
+  if (v.target !== undefined) pattern(v.target, 'build.target', BUILD_TARGET_PATTERN, 'must be a stage name of the Dockerfile')
+  if (v.args !== undefined) {
+    const args = object(v.args, 'build.args')
+    if (Object.keys(args).length > BUILD_LIMITS.args) fail('build.args', `must have at most ${BUILD_LIMITS.args} arguments`)
+    for (const [name, value] of Object.entries(args)) {
+      pattern(name, 'build.args', /^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'names must be like NODE_VERSION')
+      text(value, `build.args.${name}`, 4096)
+    }
+  }
   if (v.test !== undefined) text(v.test, 'build.test', 4096)
   ref(v.tag, 'build.tag')
   pattern(v.builderOrg, 'build.builderOrg', NAME_PATTERN, 'must be an org name')
@@ -273,11 +299,13 @@ function checkBuild (v: Record<string, unknown>): void {
 }
 
 function checkBuildResult (v: Record<string, unknown>): void {
-  object(v, 'build-result', new Set(['org', 'status', 'started', 'finished', 'commit', 'digest', 'index', 'log', 'tail', 'error']))
+  object(v, 'build-result', new Set(['org', 'status', 'started', 'finished', 'tag', 'commit', 'digest', 'index', 'testExit', 'log', 'tail', 'error']))
   pattern(v.org, 'build-result.org', NAME_PATTERN, 'must be an org name')
   if (!['running', 'passed', 'failed'].includes(v.status as string)) fail('build-result.status', 'must be running, passed or failed')
   ms(v.started, 'build-result.started')
   if (v.finished !== undefined) ms(v.finished, 'build-result.finished')
+  if (v.tag !== undefined) ref(v.tag, 'build-result.tag')
+  if (v.testExit !== undefined) whole(v.testExit, 'build-result.testExit', 0, 255)
   if (v.commit !== undefined) pattern(v.commit, 'build-result.commit', /^[0-9a-f]{40,64}$/, 'must be a git commit id')
   if (v.digest !== undefined) pattern(v.digest, 'build-result.digest', IMAGE_ID_PATTERN, 'must be an image id (sha256:<hex>)')
   if (v.index !== undefined) hex(v.index, 'build-result.index')

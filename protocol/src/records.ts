@@ -37,6 +37,8 @@ export type NodeRecord = {
   /** addresses of this node's door, where joiners knock */
   door?: string[]
   capacity?: Resources
+  /** this node builds images for its organization and for others (`minga up --builder`) */
+  builds?: true
 }
 export type CordonRecord = { reason: string }
 /**
@@ -148,7 +150,7 @@ const checks: { [K in Key['kind']]: Check<K> } = {
   org: (v, k) => fields(v, ['name'], ['invite']) ?? (v.name === k.org ? undefined : 'org record name must match its key'),
   member: (v) => fields(v, ['org'], ['invite', 'recovery']) ?? (isName(v.org) && (v.invite === undefined || isShortString(v.invite, 64)) && (v.recovery === undefined || (typeof v.recovery === 'string' && /^[A-Za-z0-9+/]{86}==$/.test(v.recovery))) ? undefined : 'member record needs an org name (and a recovery proof is a base64 signature)'),
   recovery: (v) => fields(v, ['key']) ?? (isPeerIdString(v.key) ? undefined : 'recovery key must be an Ed25519 peer id'),
-  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door']) ?? checkNode(v),
+  node: (v) => fields(v, ['labels', 'addrs'], ['acceptOrgs', 'shareForOthers', 'capacity', 'door', 'builds']) ?? checkNode(v),
   cordon: (v) => fields(v, ['reason']) ?? (isShortString(v.reason) ? undefined : 'cordon reason must be text'),
   revoked: (v) => fields(v, ['lastSeq', 'reason'], ['proof']) ?? (Number.isSafeInteger(v.lastSeq) && (v.lastSeq as number) >= 0 && isShortString(v.reason) && (v.proof === undefined || isObject(v.proof))
     ? undefined
@@ -182,6 +184,7 @@ function checkNode (v: Record<string, unknown>): string | undefined {
   }
   if (v.acceptOrgs !== undefined && (!Array.isArray(v.acceptOrgs) || !v.acceptOrgs.every(isName))) return 'acceptOrgs must be a list of org names'
   if (v.shareForOthers !== undefined && !(typeof v.shareForOthers === 'number' && v.shareForOthers >= 0 && v.shareForOthers <= 1)) return 'shareForOthers must be a number from 0 to 1'
+  if (v.builds !== undefined && v.builds !== true) return 'builds must be true when present'
   if (v.capacity !== undefined && !(isObject(v.capacity) && Number.isSafeInteger(v.capacity.cpu) && Number.isSafeInteger(v.capacity.memory))) return 'capacity must be {cpu, memory}'
   return undefined
 }

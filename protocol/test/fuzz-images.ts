@@ -71,7 +71,9 @@ const validRecords: Array<[string, Json]> = [
   ['policy/acme', { block: 'critical-fixable', maxDbAge: 432_000_000 }],
   ['waiver/acme/web/CVE-2024-0001', { digest: `sha256:${HEX}`, reason: 'not reachable' }],
   ['build/acme/0123456789abcdef', { source: { bundle: HEX }, ref: 'main', file: 'Dockerfile', test: 'make test', tag: 'acme/web:2', builderOrg: 'riverside', requested: 1_800_000_000_000 }],
-  ['build-result/riverside/0123456789abcdef', { org: 'acme', status: 'passed', started: 1, finished: 2, digest: `sha256:${HEX}`, index: HEX, tail: 'ok' }],
+  ['build/acme/0123456789abcdef0123', { source: { url: 'https://git.example.org/acme/web.git' }, ref: 'a'.repeat(40), context: 'app', file: 'app/Dockerfile', args: { NODE_VERSION: '22' }, target: 'prod', tag: 'acme/web:3', builderOrg: 'acme', requested: 1 }],
+  ['build-result/riverside/0123456789abcdef', { org: 'acme', status: 'passed', started: 1, finished: 2, tag: 'acme/web:2', commit: 'b'.repeat(40), digest: `sha256:${HEX}`, index: HEX, testExit: 0, log: HEX, tail: 'ok' }],
+  ['build-result/acme/0123456789abcdef', { org: 'acme', status: 'failed', started: 1, finished: 2, commit: 'b'.repeat(40), digest: `sha256:${HEX}`, testExit: 3, tail: 'testing\n', error: 'The test exited with code 3' }],
   ['scanner-db/acme/trivy', { index: HEX, size: 100, built: 1, pushed: 2 }]
 ]
 

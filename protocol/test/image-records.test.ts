@@ -37,6 +37,22 @@ test('image records are checked field by field; a tag must match its key', () =>
   assert.match(check(keys.scan('acme', HEX), { scanner: 't', at: 1, counts: {}, fixable: {}, findings: [] })!, 'counts.critical')
 })
 
+test('build requests name a context, build arguments and a stage; results the tag, the commit and the test\'s exit code; a node says it builds', () => {
+  const check = (key: string, value: Json): string | undefined => checkRecord(parseKey(key)!, value)
+  const request = { source: { bundle: HEX }, ref: 'c'.repeat(40), context: 'app', file: 'Dockerfile', args: { NODE_VERSION: '22' }, target: 'prod', tag: 'acme/web:2', builderOrg: 'riverside', requested: 1 }
+  assert.is(check(keys.build('acme', '0123456789abcdef'), request), undefined)
+  assert.match(check(keys.build('acme', '0123456789abcdef'), { ...request, args: { '1X': 'y' } })!, 'names must be like NODE_VERSION')
+  assert.match(check(keys.build('acme', '0123456789abcdef'), { ...request, args: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`A${i}`, ''])) })!, 'at most 64 arguments')
+  assert.match(check(keys.build('acme', '0123456789abcdef'), { ...request, target: '-x' })!, 'stage name')
+  const result = { org: 'acme', status: 'failed', started: 1, finished: 9, tag: 'acme/web:2', commit: 'c'.repeat(40), digest: `sha256:${HEX}`, testExit: 1, log: HEX, tail: 'testing\n', error: 'The test exited with code 1' }
+  assert.is(check(keys.buildResult('riverside', '0123456789abcdef'), result), undefined)
+  assert.match(check(keys.buildResult('riverside', '0123456789abcdef'), { ...result, testExit: 256 })!, 'testExit')
+  assert.match(check(keys.buildResult('riverside', '0123456789abcdef'), { ...result, tag: 'Not A Ref' })!, 'image reference')
+  const node = { labels: {}, addrs: [] }
+  assert.is(check(keys.node('12D3KooWSscniPJjxJ2TikRPuvvA6NpAHeC4N7XdUPe9M4pcLVKj'), { ...node, builds: true }), undefined)
+  assert.match(check(keys.node('12D3KooWSscniPJjxJ2TikRPuvvA6NpAHeC4N7XdUPe9M4pcLVKj'), { ...node, builds: 'yes' })!, 'builds must be true')
+})
+
 test('only nodes of the org write its image, tag, scan, policy and waiver entries', async () => {
   const f = await buildFixture()
   const state = await openState(f.root.peerId, () => f.now.ms)

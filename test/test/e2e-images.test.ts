@@ -22,7 +22,7 @@ import * as assert from 'uvu/assert'
 import { blockWith, readmeExamples } from '../src/index.js'
 import { withCluster } from '../src/docker-cluster.js'
 import { dockerTests, type Engine } from '../src/docker-engines.js'
-import { longRunning } from '../src/docker-specs.js'
+import { LOOP_COMMAND, longRunning } from '../src/docker-specs.js'
 
 const exec = promisify(execFile)
 const { engines: started, it } = await dockerTests(['e2e-a', 'e2e-b', 'e2e-c'])
@@ -48,7 +48,8 @@ const hasImage = async (engine: Engine, id: string): Promise<boolean> => await d
 const examples = readmeExamples()
 /** the README's image commands, as written (e2e-images runs them; readme.test.ts counts them as run elsewhere) */
 const readme = blockWith(examples, 'minga image push').lines.map(l => l.replace(/\s+#\s.*$/, '').trim()).filter(l => l.startsWith('minga '))
-const args = (line: string): string[] => line.split(/\s+/).slice(1)
+/** a README command's arguments after `minga`, as the shell splits them (double quotes group words) */
+const args = (line: string): string[] => [...line.matchAll(/"([^"]*)"|(\S+)/g)].map(m => m[1] ?? m[2]).slice(1)
 
 it('e2e: an image pushed on one node runs on three, pinned by digest, with no registry', async () => {
   const tag = 'acme/web:2'
@@ -141,6 +142,118 @@ tar -tf "$1" | grep -q manifest.json || { echo "not a docker save tar: $1" >&2; 
 grep -q "fake vulnerability db" "$MINGA_SCANNER_DB" || { echo "no database from the mesh" >&2; exit 4; }
 echo '{"SchemaVersion":2,"Results":[{"Target":"image","Vulnerabilities":[{"VulnerabilityID":"CVE-2099-0001","PkgName":"openssl","InstalledVersion":"1.1.1","FixedVersion":"1.1.1w","Severity":"CRITICAL"}]}]}'
 `
+
+/** git in `dir`, as a user runs it (no global configuration needed) */
+const git = async (dir: string, args: string[]): Promise<string> =>
+  (await exec('git', ['-C', dir, '-c', 'user.name=dev', '-c', 'user.email=dev@acme.test', ...args], { timeout: 60_000 })).stdout.trim()
+
+/** a commit whose image carries `version`; its test (/app/test.sh) fails when the version is empty */
+async function commitVersion (repo: string, version: string): Promise<string> {
+  await writeFile(join(repo, 'version'), version)
+  await git(repo, ['add', '-A'])
+  await git(repo, ['commit', '-q', '-m', `version ${version || '(none)'}`])
+  return await git(repo, ['rev-parse', 'HEAD'])
+}
+
+const buildReadme = blockWith(examples, 'minga build .').lines.map(l => l.replace(/\s+#\s.*$/, '').trim()).filter(l => l.startsWith('minga '))
+
+it('e2e: from git to a deployed service: build --test, deploy on three nodes, a failing test stops the path, a new commit rolls the service', async () => {
+  const [build, deploy, ls, logs] = buildReadme
+  assert.equal([build, ls, logs], ['build', 'build ls', 'build logs'].map(v => examples.verbs.get(v)), 'the verb table shows the same commands')
+  const tag = 'acme/web:2'
+  const repo = await mkdtemp(join(tmpdir(), 'minga-git-'))
+  try {
+    await git(repo, ['init', '-q'])
+    await writeFile(join(repo, 'Dockerfile'), 'FROM minga/busybox:1\nLABEL minga.test-build=1\nCOPY . /app/\n')
+    await writeFile(join(repo, 'test.sh'), 'echo "testing version $(cat /app/version)"\ntest ! -e /app/notes.txt || { echo ".dockerignore was not applied"; exit 2; }\ntest -s /app/version\n')
+    await writeFile(join(repo, '.dockerignore'), 'notes.txt\n')
+    await writeFile(join(repo, 'notes.txt'), 'not for the image\n')
+    // content no earlier run had: Docker's build cache ignores times, so the same files would make the same image id
+    await writeFile(join(repo, 'stamp'), `${Date.now()} ${Math.random()}\n`)
+    const first = await commitVersion(repo, '1\n')
+    // node 0 offers builds: it builds its own requests here, and those of nodes 1 and 2 (rendezvous among acme's builders)
+    await withCluster(started, { orgs: ['acme', 'acme', 'acme'], upArgs: [['--builder'], [], []] }, async (cluster) => {
+      const run = (line: string, extra: string[] = []): string[] => [...args(line).map(a => a === '.' ? repo : a), ...extra]
+      const built = JSON.parse((await cluster.mustMinga(0, run(build, ['--json']))).stdout)
+      assert.is(built.status, 'passed')
+      assert.is(built.commit, first, 'the ref resolved to the commit built')
+      assert.is(built.testExit, 0)
+      assert.is(built.by, cluster.nodes[0].peerId)
+      const digest: string = built.digest
+      for (const engine of started.slice(1)) assert.not.ok(await hasImage(engine, digest), `${engine.name} never had the image`)
+
+      // bad input: refused at once, nothing recorded or pushed
+      const plain = await mkdtemp(join(tmpdir(), 'minga-plain-'))
+      const notRepo = await cluster.minga(0, ['build', plain, '--tag', tag])
+      await rm(plain, { recursive: true, force: true })
+      assert.is(notRepo.code, 2, notRepo.stderr)
+      assert.match(notRepo.stderr, `${plain} is not in a git repository; minga builds commits`)
+      const unknownRef = await cluster.minga(0, ['build', repo, '--ref', 'v9', '--tag', tag])
+      assert.is(unknownRef.code, 2, unknownRef.stderr)
+      assert.match(unknownRef.stderr, `${repo} has no commit v9`)
+      const noFile = await cluster.minga(0, ['build', repo, '--file', 'Containerfile', '--tag', tag])
+      assert.is(noFile.code, 1, noFile.stderr)
+      assert.match(noFile.stderr, 'has no Containerfile in the top of the repository')
+      assert.is((await cluster.api(0, '/v1/builds')).length, 2, 'the passed build and the one without its Dockerfile')
+
+      const web = await specFile(cluster.dir, 'web', longRunning({ name: 'web', replicas: 3, image: tag }))
+      const deployed = await cluster.mustMinga(0, [...args(deploy).map(a => a === 'web.yaml' ? web : a), '--timeout', '100s'])
+      assert.match(deployed.stdout, `${tag} pinned to ${digest.slice(0, 19)}`)
+      const running = async (id: string): Promise<string[]> => {
+        const containers = await cluster.serving('acme/web')
+        const images = await Promise.all(containers.map(async c => await docker(started[c.at], ['inspect', '--format', '{{.Image}}', c.id])))
+        return containers.filter((_, i) => images[i] === id).map(c => String(c.at))
+      }
+      assert.equal((await running(digest)).sort(), ['0', '1', '2'], 'a healthy replica of the built image on each node')
+
+      // a commit whose test fails, built from node 1: node 0 builds it; nothing is pushed, and the test's output is in the log on any node
+      const broken = await commitVersion(repo, '')
+      const failed = await cluster.minga(1, run(build))
+      assert.is(failed.code, 1, failed.stderr)
+      assert.match(failed.stderr, /Build [0-9a-f]{16} of acme\/web:2 failed: The test "sh \/app\/test\.sh" exited with code 1; nothing was pushed/)
+      const failedId = /minga build logs ([0-9a-f]{16})/.exec(failed.stderr)![1]
+      const log = (await cluster.mustMinga(2, args(logs.replace(/[0-9a-f]{16}/, failedId)))).stdout
+      assert.match(log, `= commit ${broken}`)
+      assert.match(log, 'testing version \n')
+      assert.match(log, '# the test exited with code 1')
+      const listed: any[] = JSON.parse((await cluster.mustMinga(2, [...args(ls), '--json'])).stdout)
+      const row = listed.find(b => b.id === failedId)
+      assert.equal([row?.status, row?.testExit, row?.by], ['failed', 1, cluster.nodes[0].peerId], 'the builder ran it and recorded the failure')
+      assert.match((await cluster.mustMinga(2, args(ls))).stdout, new RegExp(`${failedId}\\s+failed\\s+${tag}\\s+${broken.slice(0, 12)}`))
+      const images: any[] = JSON.parse((await cluster.mustMinga(1, ['image', 'ls', '--json'])).stdout)
+      assert.is(images.filter(i => i.tags.includes(tag)).length, 1, 'the failed build pushed nothing')
+
+      // a fix: rebuilt (again from node 1), deployed again: the service rolls to the new digest
+      const fixed = await commitVersion(repo, '3\n')
+      const rebuilt = JSON.parse((await cluster.mustMinga(1, run(build, ['--json']))).stdout)
+      assert.equal([rebuilt.status, rebuilt.commit], ['passed', fixed])
+      assert.is.not(rebuilt.digest, digest)
+      const before = (await cluster.serving('acme/web')).map(c => c.id)
+      const redeployed = await cluster.mustMinga(1, ['deploy', '-f', web, '--wait', '--timeout', '100s'])
+      assert.match(redeployed.stdout, `${tag} pinned to ${rebuilt.digest.slice(0, 19)}`)
+      await cluster.waitFor('every replica runs the new digest', async () => (await running(rebuilt.digest)).length === 3)
+      assert.is((await cluster.serving('acme/web')).filter(c => before.includes(c.id)).length, 0, 'each replica was replaced')
+      // a Compose file with build: (context relative to the file): built (by the builder, asked from node 2), then deployed pinned to the build
+      const compose = join(repo, 'compose.yaml')
+      await writeFile(compose, `services:\n  api:\n    build: { context: ., dockerfile: Dockerfile }\n    command: ${JSON.stringify(LOOP_COMMAND).replaceAll('$', '$$$$')}\n`)
+      const composed = await cluster.mustMinga(2, ['deploy', '-f', compose, '-p', 'shop', '--wait', '--timeout', '100s'])
+      const composeBuild = /build ([0-9a-f]{16}) passed: acme\/shop-api:latest = (sha256:[0-9a-f]{64}) \(commit ([0-9a-f]{12})/.exec(composed.stdout)
+      assert.ok(composeBuild !== null, composed.stdout)
+      assert.is(composeBuild[3], fixed.slice(0, 12))
+      assert.match(composed.stdout, `acme/shop-api: created (acme/shop-api:latest pinned to ${composeBuild[2].slice(0, 19)}`)
+      assert.is((await cluster.api(1, '/v1/services/acme/shop-api')).spec.imageDigest, composeBuild[2])
+
+      const events: any[] = await cluster.api(0, '/v1/events')
+      assert.ok(events.some(e => e.kind === 'build' && e.reason.includes(`built ${tag}`)), events.filter(e => e.kind === 'build').map(e => e.reason).join('\n'))
+    })
+  } finally {
+    await rm(repo, { recursive: true, force: true })
+    for (const engine of started) {
+      const ids = (await docker(engine, ['images', '-q', '--no-trunc', '--filter', 'label=minga.test-build']).catch(() => '')).split('\n').filter(Boolean)
+      if (ids.length > 0) await docker(engine, ['rmi', '-f', ...ids]).catch(() => '')
+    }
+  }
+})
 
 async function specFile (dir: string, name: string, text: string): Promise<string> {
   const file = join(dir, `${name}-${Date.now()}.yaml`)

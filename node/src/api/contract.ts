@@ -12,6 +12,7 @@ import type { PolicyRecord, ServiceRecord, SnapshotView, Tally, VolumeView } fro
 import type { ImageView, OutdatedService } from '../core/images/image-ops.js'
 import type { PushResult } from '../core/images/images.js'
 import type { ScanResult } from '../core/images/scans.js'
+import type { BuildView } from '../core/builds/builds.js'
 import type { ApplyResult, ServiceChange } from '../core/ops/apply.js'
 import type { SourceView } from '../core/gitops/sources.js'
 import type { MeshEvent } from '../core/events/event-log.js'
@@ -23,7 +24,7 @@ import type { SecretView } from '../core/trust/secrets.js'
 import type { RemovedNode } from '../core/trust/trust.js'
 import type { BackupListing } from '../core/volumes/verbs.js'
 
-export type { ImageView, ScanResult }
+export type { ImageView, ScanResult, BuildView }
 export type { ApplyResult, ServiceChange, SourceView }
 export type { DeployResult, NodeView, ReplicaView, ServiceView, StatusView, AuditRecord, SecretView, RemovedNode, MeshEvent, BackupListing, SnapshotView, VolumeView }
 export type { EventItem } from '../core/events/mesh-events.js'
@@ -42,6 +43,10 @@ export interface PolicyBody { block: string, maxDbAge?: string, scanner?: string
 export interface ScannerDbBody { path: string, built: string, scanner?: string }
 export interface ScannerDbResult { org: string, scanner: string, index: string, size: number, built: number }
 export type ImagePushResult = PushResult & { org: string }
+/** `POST /v1/builds`: a build from git (an absolute folder of the node, or a URL), tested, pushed under `tag` */
+export interface BuildBody { source: string, tag: string, ref?: string, context?: string, file?: string, args?: Record<string, string>, target?: string, test?: string, private?: boolean, on?: string }
+/** `GET /v1/build-logs/ID`: the build's log as kept (its start and end when long) */
+export interface BuildLogResult { id: string, status: BuildView['status'], log: string }
 export type PolicyResult = PolicyRecord & { org: string }
 /** `POST /v1/configs`: config content of a service ahead of the deploy that names it, base64 chunks */
 export interface ConfigsBody { service: string, chunks: string[] }
@@ -102,6 +107,9 @@ export interface GetRoutes {
   '/v1/policy': { org: string, policy: PolicyRecord | null }
   '/v1/images/outdated': OutdatedService[]
   [holders: `/v1/images/holders?digest=${string}`]: { digest: string, holders: string[], eligible: number }
+  '/v1/builds': BuildView[]
+  [build: `/v1/builds/${string}`]: BuildView
+  [buildLog: `/v1/build-logs/${string}`]: BuildLogResult
   [records: `/v1/records${string}`]: ServiceRecord[]
   [configs: `/v1/configs/${string}/${string}`]: { files: Array<{ path: string, content: string }> }
   '/v1/sources': SourceView[]
@@ -126,6 +134,7 @@ export interface PostRoutes {
   '/v1/images/scan': { body: ImageScanBody, response: ScanResult }
   '/v1/policy': { body: PolicyBody, response: PolicyResult }
   '/v1/scanner-db': { body: ScannerDbBody, response: ScannerDbResult }
+  '/v1/builds': { body: BuildBody, response: BuildView }
   '/v1/apply': { body: ApplyBody, response: ApplyResult }
   '/v1/sources': { body: SourceBody, response: SourceView }
   '/v1/backup': { body: BackupBody, response: BackupResult }

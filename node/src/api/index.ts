@@ -13,3 +13,4 @@
  */
 export type * from './contract.js'
 export * from './bodies.js'
+export { buildBody } from './bodies-builds.js'

@@ -43,6 +43,8 @@ import { ChunkGc } from './images/chunk-gc.js'
 import { ImageOperations } from './images/image-ops.js'
 import { ImageScans } from './images/scans.js'
 import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
+import { Builds } from './builds/shared-builds.js'
+import type { BuildEngine } from './builds/types.js'
 
 /** how often EventWatch looks for news (placements, health, drift) */
 const EVENT_WATCH_MS = 1000
@@ -86,6 +88,12 @@ export interface NodeCoreInit {
    */
   images?: { store: ChunkStore, engine: ImageEngine, scanner?: Scanner, fetch?: { window?: number, batch?: number, surveyMs?: number, stallMs?: number } }
   /**
+   * builds from git (with images): git and the engine (absent: this node
+   * only asks others), and whether this node offers builds to every
+   * organization (`minga up --builder`)
+   */
+  builds?: { engine?: BuildEngine, offers?: boolean }
+  /**
    * the node's volumes and their backups (the daemon's Docker volumes and
    * restic through the mesh; the simulator's model): without them volumes
    * stay local, as Docker keeps them
@@ -125,6 +133,8 @@ export class NodeCore {
   readonly scans?: ImageScans
   /** the operator's image verbs (with images) */
   readonly imageOps?: ImageOperations
+  /** builds from git, here or on a builder (with images) */
+  readonly builds?: Builds
   /** volumes that follow their service: restores, snapshots, lineage (when the node has a volume backend) */
   readonly volumes?: VolumeKeeper
   /** the volumes verbs (`minga volumes`, `backup`, `restore`), with the room */
@@ -192,6 +202,7 @@ export class NodeCore {
       const store = init.images.store
       this.chunkGc = new ChunkGc({ state: init.state, images: this.images, store, clock: init.clock, log: logger.forComponent('chunk-gc') })
       this.imageOps = new ImageOperations({ images: this.images, scans: this.scans, roots: () => store.roots(), reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() } })
+      this.builds = new Builds({ images: this.images, engine: init.builds?.engine, offers: init.builds?.offers === true, liveness: this.membership, clock: init.clock, logger: logger.forComponent('builds') })
     }
     if (init.volumes !== undefined) {
       this.volumes = new VolumeKeeper({
@@ -312,6 +323,7 @@ export class NodeCore {
     this.secrets.start()
     this.images?.start()
     this.chunkGc?.start()
+    this.builds?.start()
     this.volumes?.start()
     await this.reconciler.start()
     this.routes.start()
@@ -333,6 +345,7 @@ export class NodeCore {
     this.sync.stop()
     this.secrets.stop()
     this.trust.stop()
+    this.builds?.stop()
     this.images?.stop()
     this.chunkGc?.stop()
     this.membership.stop()
@@ -352,6 +365,7 @@ export class NodeCore {
     if (door.length > 0) record.door = door
     if (this.init.acceptOrgs !== undefined) record.acceptOrgs = this.init.acceptOrgs
     if (this.init.shareForOthers !== undefined) record.shareForOthers = this.init.shareForOthers
+    if (this.builds !== undefined && this.init.builds?.offers === true && this.init.builds.engine !== undefined) record.builds = true
     const current = this.state.value(keys.node(this.identity.peerId))
     if (current !== undefined && canonicalJson(current) === canonicalJson(record)) return
     if (this.state.memberOrg(this.identity.peerId) === undefined) return

@@ -12,6 +12,7 @@ import { chmod, rm } from 'node:fs/promises'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes, Handler } from './api-types.js'
 import { imageRoutes } from './routes-images.js'
+import { buildRoutes } from './routes-builds.js'
 import { meshRoutes } from './routes-mesh.js'
 import { opsRoutes } from './routes-ops.js'
 import { serviceRoutes } from './routes-services.js'
@@ -39,6 +40,7 @@ const STATUS_BY_ERROR: Record<string, number> = {
   NotFoundError: 404,
   ImageUnavailableError: 404,
   ImageGateError: 409,
+  BuildError: 400,
   ClockSkewError: 409,
   ConflictError: 409,
   UnavailableError: 503,
@@ -85,6 +87,7 @@ export class ApiServer {
     opsRoutes(routes, context)
     trustRoutes(routes, context)
     imageRoutes(routes, context)
+    buildRoutes(routes, context)
     volumeRoutes(routes, context)
   }
 

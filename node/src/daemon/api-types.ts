@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ImageOperations } from '../core/images/image-ops.js'
+import type { Builds } from '../core/builds/shared-builds.js'
 import type { Sources } from '../core/gitops/sources.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Secrets } from '../core/trust/secrets.js'
@@ -39,6 +40,8 @@ export interface ApiContext {
   node: NodeControl
   /** the image verbs and the scan gate (absent with the in-memory runtime) */
   images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org' | 'pushScannerDb' | 'outdated' | 'holders'>
+  /** builds from git (absent with the in-memory runtime) */
+  builds?: Pick<Builds, 'build' | 'list' | 'get' | 'logs'>
 }
 
 /** one request as a handler sees it: the body parsed (JSON, at most 1 MiB; check it with api/bodies.ts), path parameters decoded */

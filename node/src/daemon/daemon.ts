@@ -26,6 +26,7 @@ import { DockerRuntime } from '../runtime/docker.js'
 import { DiskChunkStore } from '../images/disk-store.js'
 import { DockerImages } from '../images/docker-images.js'
 import { CommandScanner } from '../images/scanner.js'
+import { DockerBuilder } from '../images/docker-build.js'
 import { Ingress } from '../ingress/ingress.js'
 import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
 import type { WebPorts } from '../core/ingress/routes.js'
@@ -55,6 +56,8 @@ export interface DaemonOptions {
   runtime?: 'docker' | 'memory'
   dockerSocket?: string
   labels?: Record<string, string>
+  /** this node builds images for every organization that asks (`minga up --builder`) */
+  builder?: boolean
   capacity?: Resources
   acceptOrgs?: string[]
   shareForOthers?: number
@@ -216,6 +219,7 @@ export class Daemon implements NodeControl {
       timing: this.options.timing,
       logger,
       images,
+      ...(this.imageEngine === undefined ? {} : { builds: { engine: new DockerBuilder({ docker: this.imageEngine.docker, dir: join(this.options.dataDir, 'builds') }), offers: this.options.builder === true } }),
       ...(this.options.loadFolder === undefined ? {} : { sources: new GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) }),
       recovery,
       ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
@@ -235,7 +239,7 @@ export class Daemon implements NodeControl {
         else void this.hangUp(peer)
       }
     })
-    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, volumes: this.core.volumeVerbs, images: this.core.imageOps, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
+    this.api = new ApiServer({ context: { operations: this.core.operations, trust: this.core.trust, secrets: this.core.secrets, sources: this.core.sources, volumes: this.core.volumeVerbs, images: this.core.imageOps, builds: this.core.builds, node: this }, socketPath: this.dataDir.socketPath, testMode: this.options.testMode === true })
     await this.api.listen()
     this.http = await startMonitoring(this.core, this.registry, { http: this.options.http, version: VERSION, log })
     log(`minga node ${identity.peerId} (${mesh.org}) in mesh ${mesh.meshId}`)

@@ -5,6 +5,7 @@
 import { nameOf, messageOf } from '@minga/protocol'
 import { Command, CommanderError } from 'commander'
 import { imageCommands } from './commands-images.js'
+import { buildCommands } from './commands-builds.js'
 import { meshCommands } from './commands-mesh.js'
 import { opsCommands } from './commands-ops.js'
 import { serviceCommands } from './commands-services.js'
@@ -25,6 +26,7 @@ const program = new Command('minga')
 meshCommands(program)
 serviceCommands(program)
 imageCommands(program)
+buildCommands(program)
 gitopsCommands(program)
 volumeCommands(program)
 opsCommands(program)

@@ -80,8 +80,9 @@ export function meshCommands (program: Command): void {
     .option('--subnet <cidr>', 'the service network of this node\'s containers: a /23, or off (default: one of 10.213.0.0/16, picked once)')
     .option('--dns-upstream <list>', 'resolvers for names outside the mesh: IP[:PORT],…, or off (default: the host\'s)')
     .option('--backup-quota <size>', 'space this node gives other nodes\' encrypted backups, e.g. 20GiB (default 10GiB)')
+    .option('--builder', 'build images for every organization that asks (minga build --on ORG); needs Docker and git')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups\n  minga up --builder             # build images for the mesh\'s organizations')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -107,6 +108,7 @@ export function meshCommands (program: Command): void {
         runtime: options.runtime,
         dockerSocket: options.dockerHost,
         labels: keyValues(options.label),
+        builder: options.builder === true,
         capacity,
         acceptOrgs: options.acceptOrgs?.split(',').map((s: string) => s.trim()).filter(Boolean),
         shareForOthers: share,

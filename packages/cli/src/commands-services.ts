@@ -38,7 +38,7 @@ export function serviceCommands (program: Command): void {
       const plan = await planDeploy(options, async () => (await ctx.api.get('/v1/status')).org)
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
       const images = { ...(options.waive === undefined ? {} : { waive: options.waive as string[] }), ...(options.reason === undefined ? {} : { reason: options.reason as string }), ...(options.unpinned === true ? { unpinned: true } : {}) }
-      const results = await carryOut(ctx, plan, options.file, images)
+      const results = await carryOut(ctx, plan, options.file, images, options.json === true)
       for (const id of await orphans(ctx, plan)) process.stderr.write(`warning: ${id} belongs to project ${plan.project ?? ''} but ${options.file} no longer declares it; remove it with "minga rm ${id}"\n`)
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}${r.image?.digest === undefined ? '' : ` (${r.image.image} pinned to ${r.image.digest.slice(0, 19)}; ${r.image.scan})`}`)
       if (options.wait === true) {

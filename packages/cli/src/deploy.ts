@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { ServiceSpec } from '@minga/protocol'
 import type { DeployImageOptions, DeployResult } from '@minga/node/api'
+import type { ComposeBuild } from '@minga/compose'
+import { describeBuild, runBuild } from './commands-builds.js'
 import { IMAGE_TIMEOUT } from './client.js'
 import type { Context } from './context.js'
 import { CliError, EXIT } from './errors.js'
@@ -37,6 +39,8 @@ export interface Plan {
   warnings: string[]
   secrets: Array<{ service: string, name: string, value: Buffer }>
   configs: Array<{ service: string, chunks: Buffer[] }>
+  /** images to build first (Compose `build:`) */
+  builds: ComposeBuild[]
   /** the spec file's text, for a minga spec file */
   text?: string
 }
@@ -51,14 +55,14 @@ export async function planDeploy (options: DeployOptions, orgOf: () => Promise<s
     if (options.project !== undefined || options.envFile !== undefined) throw new CliError(`-p and --env-file apply to Docker Compose files; ${options.file} reads as a minga spec file (add --compose if it is a Compose file)`, EXIT.usage)
     const { parseServiceSpec } = await import('@minga/protocol')
     const specs = usage(() => parseServiceSpec(text, { org, source: options.file }))
-    return { compose: false, specs, warnings: [], secrets: [], configs: [], text }
+    return { compose: false, specs, warnings: [], secrets: [], configs: [], builds: [], text }
   }
   const project = usage(() => compose.loadComposeProject(options.file, { org, project: options.project, envFiles: options.envFile }))
-  return { compose: true, project: project.name, specs: project.specs, warnings: project.warnings, secrets: project.secrets, configs: project.configs }
+  return { compose: true, project: project.name, specs: project.specs, warnings: project.warnings, secrets: project.secrets, configs: project.configs, builds: project.builds }
 }
 
 /** secrets and config content first, then the services; returns the node's results */
-export async function carryOut (ctx: Context, plan: Plan, file: string, images: DeployImageOptions = {}): Promise<DeployResult[]> {
+export async function carryOut (ctx: Context, plan: Plan, file: string, images: DeployImageOptions = {}, json?: boolean): Promise<DeployResult[]> {
   // the node may first carry an image into the mesh (docker save): a long call
   const long = { timeoutMs: IMAGE_TIMEOUT }
   if (plan.text !== undefined) return await ctx.api.post('/v1/deploy', { text: plan.text, source: file, ...images }, long)
@@ -70,6 +74,13 @@ export async function carryOut (ctx: Context, plan: Plan, file: string, images: 
     const other = existing.find(s => s.id === id)
     const conflict = other === undefined ? undefined : projectConflict(id, other.project, spec.project)
     if (conflict !== undefined) throw new CliError(conflict, EXIT.failure, 'ConflictError')
+  }
+  // Compose build: each built (and tested) first, its service pinned to the digest built; a failed build declares nothing
+  for (const b of plan.builds) {
+    const built = await runBuild(ctx, { source: b.source, tag: b.tag, ...(b.file === undefined ? {} : { file: b.file }), ...(b.args === undefined ? {} : { args: b.args }), ...(b.target === undefined ? {} : { target: b.target }) })
+    if (json !== true) ctx.out(describeBuild(built))
+    const at = plan.specs.findIndex(s => s.name === b.service)
+    if (at >= 0) plan.specs[at] = { ...plan.specs[at], imageDigest: built.digest }
   }
   for (const s of plan.secrets) {
     await ctx.api.post('/v1/secrets', { service: s.service, name: s.name, value: s.value.toString('base64'), encoding: 'base64', ifChanged: true })
@@ -108,8 +119,9 @@ export async function orphans (ctx: Context, plan: Plan): Promise<string[]> {
 export function describePlan (plan: Plan, json: boolean): string {
   const secrets = plan.secrets.map(s => ({ service: s.service, name: s.name, bytes: s.value.length }))
   const files = plan.specs.filter(s => (s.configs ?? []).length > 0).map(s => ({ service: s.name, files: s.configs!.map(f => ({ path: f.path, bytes: f.size })) }))
-  if (json) return JSON.stringify({ ...(plan.project === undefined ? {} : { project: plan.project }), services: plan.specs, warnings: plan.warnings, secrets, configs: files }, null, 2)
+  if (json) return JSON.stringify({ ...(plan.project === undefined ? {} : { project: plan.project }), services: plan.specs, warnings: plan.warnings, secrets, configs: files, builds: plan.builds }, null, 2)
   const lines = [`# ${plan.compose ? `Compose project ${plan.project ?? ''}` : 'minga spec file'}: ${plan.specs.length} service(s) would be declared (dry run: nothing was sent)`]
+  for (const b of plan.builds) lines.push(`# image ${b.tag} of ${b.service}: built from ${b.source}${b.file === undefined ? '' : ` (${b.file})`} before the deploy`)
   for (const s of secrets) lines.push(`# secret ${s.name} of ${s.service}: ${s.bytes} bytes, set before the deploy`)
   for (const f of files) for (const file of f.files) lines.push(`# file ${file.path} of ${f.service}: ${file.bytes} bytes, written into its containers`)
   lines.push(stringify({ services: Object.fromEntries(plan.specs.map(({ name, configs, ...rest }) => [name, configs === undefined ? rest : { ...rest, configs: configs.map(c => ({ path: c.path, size: c.size, mode: `0${c.mode.toString(8)}` })) }])) }).trimEnd())

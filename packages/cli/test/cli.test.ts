@@ -136,9 +136,14 @@ test('deploy --dry-run: --env-file, a stack.yml recognised by content, a minga s
   const notCompose = dry('-f', join(dir, 'web.yaml'), '-p', 'x')
   assert.is(notCompose.status, 2)
   assert.match(notCompose.stderr, '-p and --env-file apply to Docker Compose files')
+  // a build: is listed to be built first; one with a field minga's builds do not take is refused at that field
   const build = dry('-f', join(FIXTURES, 'proxy-secrets', 'compose.yaml'))
-  assert.is(build.status, 2)
-  assert.match(build.stderr, 'services.app.build: minga runs images, it does not build them')
+  assert.is(build.status, 0, build.stderr)
+  assert.equal(JSON.parse(build.stdout).builds.map((b: any) => [b.service, b.tag, b.source.endsWith('/proxy-secrets/app'), b.target]), [['proxy-secrets-app', 'acme/proxy-secrets-app:latest', true, 'builder']])
+  await writeFile(join(dir, 'compose.yaml'), 'services:\n  app:\n    build: { context: ., ssh: [default] }\n')
+  const unbuildable = dry('-f', join(dir, 'compose.yaml'))
+  assert.is(unbuildable.status, 2)
+  assert.match(unbuildable.stderr, 'services.app.build.ssh: not supported by minga\'s builds')
   await rm(dir, { recursive: true, force: true })
 })
 

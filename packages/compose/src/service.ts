@@ -7,6 +7,7 @@
 import { portMode, splitWords } from '@minga/protocol'
 import type { Translation } from './context.js'
 import { translateBackup } from './backup.js'
+import { translateBuild, type ComposeBuild } from './build.js'
 import { translateDeploy } from './deploy.js'
 import { parseEnvFile, EnvFileError } from './dotenv.js'
 import { IGNORED, REFUSED, TRANSLATED } from './fields.js'
@@ -15,12 +16,13 @@ import { translateExpose, translatePorts } from './ports.js'
 import { ProjectFileError } from './project-files.js'
 
 export interface ServiceOut {
-  /** the minga spec file fields */
+  /** the minga spec file fields (without `image` when the service is built and names none) */
   fields: Record<string, unknown>
   mounts: ServiceMounts
+  /** its `build:`, to build before it is declared */
+  build?: Omit<ComposeBuild, 'service' | 'tag'>
 }
 
-const BUILD_HELP = 'minga runs images, it does not build them: build the image (docker build -t NAME .), then load it on each node\'s engine (docker save NAME | docker load) or push it to a registry the nodes can reach, and name it in image:'
 const MAX_ENV_FILE = 256 * 1024
 
 /**
@@ -37,13 +39,12 @@ export function translateService (service: Record<string, unknown>, t: Translati
     else t.problem(key, 'not supported by minga\'s Compose translation; remove it')
   }
   const fields: Record<string, unknown> = {}
+  // a service with build: runs what was built, tagged as its image: says (as Docker Compose tags it)
+  const build = service.build === undefined ? undefined : translateBuild(service.build, t, t.project.files.dir === '' ? undefined : t.project.files.dir)
   if (typeof service.image === 'string' && service.image !== '') {
     fields.image = service.image
     t.map('image', 'image')
-    if (service.build !== undefined) t.warn('build', `ignored: minga runs the image ${service.image}; build it and get it onto the nodes first (docker save | docker load, or a registry)`)
-  } else if (service.build !== undefined) {
-    t.problem('build', BUILD_HELP)
-  } else {
+  } else if (service.build === undefined) {
     t.problem('image', 'missing: name the image to run, like nginx:1.27')
   }
 
@@ -70,7 +71,7 @@ export function translateService (service: Record<string, unknown>, t: Translati
   if (mounts.tmpfs.length > 0) fields.tmpfs = mounts.tmpfs
   // minga spec files write modes in octal
   if (mounts.secretFiles.length > 0) fields.secretFiles = mounts.secretFiles.map(f => ({ ...f, mode: `0${f.mode.toString(8)}` }))
-  return { fields, mounts }
+  return { fields, mounts, ...(build === undefined ? {} : { build }) }
 }
 
 /** Compose's `command`/`entrypoint`: a list as it is; a string split into words (no shell) */

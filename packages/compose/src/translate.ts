@@ -16,6 +16,7 @@ import { interpolateTree } from './interpolate.js'
 import { projectName, serviceName } from './names.js'
 import { ProjectFiles } from './project-files.js'
 import { translateService, type ServiceOut } from './service.js'
+import type { ComposeBuild } from './build.js'
 import { readComposeYaml } from './yaml.js'
 
 export interface ComposeOptions {
@@ -41,6 +42,8 @@ export interface ComposeProject {
   secrets: Array<{ service: string, name: string, value: Buffer }>
   /** content of config files, in chunks, to store before the services deploy */
   configs: Array<{ service: string, chunks: Buffer[] }>
+  /** images to build (Compose `build:`) before the services deploy; each service runs its build's digest */
+  builds: ComposeBuild[]
 }
 
 const VOLUME_DEF_FIELDS = new Set(['driver', 'driver_opts', 'external', 'name', 'labels'])
@@ -83,7 +86,7 @@ export function parseComposeFile (text: string, options: ComposeOptions = {}): C
 
   const entries = Object.entries(services as Record<string, unknown>)
   if (entries.length > SPEC_FILE_LIMITS.maxServices) return fail([...problems, `services: the file holds ${entries.length} services; at most ${SPEC_FILE_LIMITS.maxServices}`])
-  const out: ComposeProject = { name: project, specs: [], warnings, secrets: [], configs: [] }
+  const out: ComposeProject = { name: project, specs: [], warnings, secrets: [], configs: [], builds: [] }
   const names = new Map<string, string>()
   const volumeUsers = new Map<string, string[]>()
   for (const [composeName, raw] of entries) {
@@ -108,9 +111,11 @@ export function parseComposeFile (text: string, options: ComposeOptions = {}): C
     for (const volume of translated.mounts.named) volumeUsers.set(volume, [...(volumeUsers.get(volume) ?? []), composeName])
     // minga's checks would only restate what the translation found (an image missing where build: was refused)
     if (problems.length > before) continue
+    if (translated.build !== undefined) translated.fields.image ??= `${options.org ?? 'org'}/${named.name}:latest`
     const spec = toSpec(named.name, translated, t, options)
     if (spec === undefined) continue
     out.specs.push(spec.spec)
+    if (translated.build !== undefined) out.builds.push({ service: named.name, ...translated.build, tag: spec.spec.image })
     for (const [name, value] of translated.mounts.secrets) out.secrets.push({ service: named.name, name, value })
     if (spec.chunks.length > 0) out.configs.push({ service: named.name, chunks: spec.chunks })
   }

@@ -1,6 +1,7 @@
 /** Compose files as people write them: each kind of field, translated or refused with what to do, at the field the user wrote */
-import { symlinkSync } from 'node:fs'
-import { join } from 'node:path'
+import { realpathSync, symlinkSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { parseComposeFile } from '../src/index.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { problemsOf, projectDir, specOf, translate } from './helpers.js'
@@ -312,11 +313,24 @@ test('a Compose file is a project: services and volumes live under its name, so 
   assert.match(problemsOf(db, { project: 'p'.repeat(62) })[0], 'services.db: becomes "' + 'p'.repeat(62) + '-db" in minga (project-service), more than 63 characters; choose a shorter project name with -p NAME')
 })
 
-test('build: without an image is refused with how to get the image onto the mesh; with an image, the image runs', () => {
-  assert.equal(problemsOf('services:\n  app:\n    build: .\n'), ['services.app.build: minga runs images, it does not build them: build the image (docker build -t NAME .), then load it on each node\'s engine (docker save NAME | docker load) or push it to a registry the nodes can reach, and name it in image:'])
-  const both = translate('services:\n  app:\n    build: .\n    image: registry.example.org/app:1\n')
-  assert.is(both.specs[0].image, 'registry.example.org/app:1')
-  assert.ok(both.warnings.some(w => w.startsWith('services.app.build: ignored: minga runs the image registry.example.org/app:1')))
+test('build: is built before the deploy: context relative to the file, dockerfile, args; the image: names the tag, else <org>/<service>:latest', () => {
+  const dir = projectDir({}, 'shop')
+  const short = translate('services:\n  app:\n    build: ./src\n', { dir })
+  assert.equal(short.builds, [{ service: 'shop-app', source: join(realpathSync(dir), 'src'), tag: 'acme/shop-app:latest' }])
+  assert.is(short.specs[0].image, 'acme/shop-app:latest')
+  const full = translate('services:\n  app:\n    image: acme/app:2\n    build:\n      context: ..\n      dockerfile: app/Dockerfile\n      args: { NODE_VERSION: 22, EMPTY: "" }\n      cache_from: [acme/app:1]\n', { dir })
+  assert.equal(full.builds, [{ service: 'shop-app', source: dirname(realpathSync(dir)), file: 'app/Dockerfile', args: { NODE_VERSION: '22', EMPTY: '' }, tag: 'acme/app:2' }])
+  assert.ok(full.warnings.some(w => w.startsWith('services.app.build.cache_from: ignored')))
+  const listed = translate('services:\n  app:\n    build: { context: "https://git.example.org/acme/app.git", args: ["A=1", "FROM_ENV"] }\n', { dir, env: { FROM_ENV: 'x' } })
+  assert.equal(listed.builds[0].source, 'https://git.example.org/acme/app.git')
+  assert.equal(listed.builds[0].args, { A: '1', FROM_ENV: 'x' })
+  assert.equal(problemsOf('services:\n  app:\n    build: { context: ., network: host, ssh: [default] }\n'), [
+    'services.app.build.network: not supported by minga\'s builds (context, dockerfile, args and target are); remove it, or build the image yourself and name it in image:',
+    'services.app.build.ssh: not supported by minga\'s builds (context, dockerfile, args and target are); remove it, or build the image yourself and name it in image:'
+  ])
+  assert.equal(problemsOf('services:\n  app:\n    build: [.]\n'), ['services.app.build: must be a context folder (build: .) or a mapping with context, dockerfile, args and target'])
+  assert.equal(problemsOf('services:\n  app:\n    build: { args: { "1BAD": x } }\n'), ['services.app.build.args.1BAD: a build argument\'s name is letters, digits and _'])
+  assert.throws(() => parseComposeFile('services:\n  app:\n    build: .\n', { org: 'acme', project: 'p' }), (err: any) => err.problems[0] === 'services.app.build.context: a relative context needs the Compose file\'s folder: deploy it with minga deploy -f FILE')
 })
 
 test('warnings are true: depends_on and networks say that the services reach each other by name; expose lists ports reached by name', () => {

@@ -82,6 +82,7 @@ export async function loadFolder (folder: string, options: FolderOptions): Promi
       if (file.compose || compose.isComposeFileName(file.path) || compose.looksLikeCompose(text)) {
         const project = compose.loadComposeProject(file.path, { org: options.org, env: options.env ?? process.env, ...(file.project === undefined ? {} : { project: file.project.toLowerCase().replace(/[^a-z0-9-]/g, '-') }) })
         out.warnings.push(...project.warnings.map(w => `${shown}: ${w}`))
+        out.warnings.push(...project.builds.map(b => `${shown}: ${b.service}: build: not run by minga apply: the service runs ${b.tag} as the mesh has it now (build it first: minga build ${b.source} --tag ${b.tag}, or minga deploy -f the file)`))
         out.secrets.push(...project.secrets)
         out.configs.push(...project.configs)
         add(out, declaredIn, shown, 'compose', project.specs, problems)
