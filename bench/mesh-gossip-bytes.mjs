@@ -18,15 +18,29 @@ const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
 
 for (const size of SIZES) {
   const orgs = Array.from({ length: size }, (_, i) => i % 2 === 0 ? 'acme' : 'riverside')
-  const mesh = await startCluster({ nodes: orgs, concurrency: 5, timeoutMs: 180_000 })
+  const joinStart = performance.now()
+  const mesh = await startCluster({ nodes: orgs, concurrency: 5, timeoutMs: 180_000, settle: false })
+  const joinedMs = Math.round(performance.now() - joinStart)
   try {
     const apis = mesh.nodes.map(n => apiClient(join(n.dir, 'api.sock')))
     const pids = mesh.nodes.map(n => n.process.pid)
     // settled: every node sees every other alive and holds the same state
+    let statuses = []
+    const settleStart = performance.now()
     await waitFor(async () => {
-      const statuses = await Promise.all(apis.map(api => api.get('/v1/status')))
-      return statuses.every(s => s.digest === statuses[0].digest && s.nodes.alive === size)
-    }, { timeoutMs: 120_000, intervalMs: 1000, message: () => `a ${size}-node mesh did not settle` })
+      statuses = await Promise.all(apis.map(async api => await api.get('/v1/status').catch(() => undefined)))
+      return statuses.every(s => s !== undefined && s.digest === statuses[0].digest && s.nodes.alive === size)
+    }, { timeoutMs: 180_000, intervalMs: 1000, message: () => `a ${size}-node mesh did not settle at load ${loadavg()[0].toFixed(1)}:\n${statuses.map((s, i) => `n${i + 1}: ${s === undefined ? 'no answer' : `${s.digest.slice(0, 12)} ${JSON.stringify(s.nodes)} died ${s.recent.nodesDied}`}`).join('\n')}\n${mesh.logs(5)}` }).catch(async (err) => {
+      // what the nodes said of each other, for the failure's reader
+      for (const [i, api] of apis.entries()) {
+        const events = await api.get('/v1/events').catch(() => [])
+        const reasons = {}
+        for (const e of events) if (e.kind === 'node-dead' || e.kind === 'node-suspect') reasons[`${e.kind}: ${e.reason.slice(0, 80)}`] = (reasons[`${e.kind}: ${e.reason.slice(0, 80)}`] ?? 0) + 1
+        console.error(`n${i + 1}`, JSON.stringify(reasons))
+      }
+      throw err
+    })
+    const settledMs = Math.round(performance.now() - settleStart)
     await sleep(3000)
 
     const measure = async (during) => {
@@ -60,6 +74,8 @@ for (const size of SIZES) {
       deployBytesPerNodePerSec: busy.sent,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
+      joinedMs,
+      settledMs,
       method: 'tcp_info bytes_sent of member sockets (ss -tinp)',
       loadAvg1m: Math.round(loadavg()[0] * 10) / 10
     }))

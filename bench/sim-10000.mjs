@@ -3,6 +3,7 @@
 //   npx tsc -b simulations && node --max-old-space-size=20000 bench/sim-10000.mjs
 // SIM_BENCH_SECONDS and SIM_BENCH_NODES shrink it (the figures then say so).
 import { fileURLToPath } from 'node:url'
+import { loadavg } from 'node:os'
 import { loadScenario, runScenario } from '../simulations/dist/src/index.js'
 
 const seconds = Number(process.env.SIM_BENCH_SECONDS ?? 120)
@@ -15,6 +16,9 @@ const s = result.summary
 console.log(JSON.stringify({
   name: 'sim-10000',
   ms: Math.round(performance.now() - t0),
+  // CPU this process used (user + system): on a shared, loaded machine the wall time says more of the others
+  cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+  loadAvg1m: Math.round(loadavg()[0] * 10) / 10,
   peakRssMb: s.speed.peakRssMb,
   virtualSeconds: s.virtualSeconds,
   nodes: s.nodes,

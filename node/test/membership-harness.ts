@@ -18,6 +18,10 @@ export interface NetOptions {
   /** a lost transmission: retransmitted after `rto` (TCP), or gone */
   lossMode?: 'retransmit' | 'drop'
   rto?: number
+  /** hosts answer TCP dials of their port (`Mesh.probePort`), default true; false: behind relays, say */
+  portProbes?: boolean
+  /** each message is handled up to this much later, at random (a loaded CPU), ms */
+  jitter?: number
   /** after this a silent peer's connection is seen to close (keep-alive), ms */
   silentDisconnect?: number
   seed?: number
@@ -172,8 +176,8 @@ export class SwimCluster {
 
   /** one-way delay of a message from `a` to `b`, or undefined when it is lost for good */
   delay (a: Host, b: Host, random: () => number): number | undefined {
-    const { latency = 5, loss = 0, lossMode = 'retransmit', rto = 200 } = this.options
-    let delay = latency + a.slowness + b.slowness
+    const { latency = 5, loss = 0, lossMode = 'retransmit', rto = 200, jitter = 0 } = this.options
+    let delay = latency + a.slowness + b.slowness + random() * jitter
     let backoff = rto
     while (loss > 0 && random() < loss) {
       if (lossMode === 'drop') return undefined
@@ -270,6 +274,11 @@ export class HarnessMesh implements MembershipMesh {
     const result: ProbeResult = !cluster.reachable(this.host, to) ? 'unknown' : to.up ? 'up' : 'refused'
     await cluster.clock.sleep(result === 'unknown' ? 1000 : 2 * latency)
     return result
+  }
+
+  /** the host's kernel answers a TCP dial, stalled process or not: the same answer */
+  get probePort (): ((peer: string) => Promise<ProbeResult>) | undefined {
+    return this.host.cluster.options.portProbes === false ? undefined : this.probe
   }
 }
 

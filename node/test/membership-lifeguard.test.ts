@@ -74,7 +74,7 @@ test('a 3-node mesh: a node cut off for 4 s declares nobody dead (its suspicions
 
 test('a slow node (every message to or from it 450 ms late) accuses healthy members far less with the local health multiplier, and nobody healthy dies', async () => {
   const run = async (awarenessMax: number): Promise<{ accusations: number, deaths: number }> => {
-    const mesh = await SwimCluster.start(10, { config: { awarenessMax }, seed: 3 })
+    const mesh = await SwimCluster.start(10, { config: { awarenessMax }, seed: 3, portProbes: false })
     await mesh.advance(5000)
     const slow = mesh.hosts[0]
     slow.slowness = 450
@@ -91,7 +91,7 @@ test('a slow node (every message to or from it 450 ms late) accuses healthy memb
 
 test('a node whose CPU stalls for 5 s: on resuming, its late timers fire before the acks it missed; with Lifeguard it accuses fewer healthy members, and none dies', async () => {
   const run = async (awarenessMax: number): Promise<{ accusations: number, deaths: number }> => {
-    const mesh = await SwimCluster.start(20, { config: { awarenessMax }, latency: 20, seed: 5 })
+    const mesh = await SwimCluster.start(20, { config: { awarenessMax }, latency: 20, seed: 5, portProbes: false })
     await mesh.advance(10_000)
     const stalled = mesh.hosts[4]
     let accusations = 0
@@ -113,7 +113,8 @@ test('a node whose CPU stalls for 5 s: on resuming, its late timers fire before 
 })
 
 test('a node stalled for 3 s is not declared dead by a member with nobody to confirm it: its refutation reaches the accuser even though it rode on acks the accuser had given up on', async () => {
-  const mesh = await SwimCluster.start(2, { latency: 20, seed: 13 })
+  // no port probes: the accuser must not hold back, so the refutation path is what keeps the node alive
+  const mesh = await SwimCluster.start(2, { latency: 20, seed: 13, portProbes: false })
   await mesh.advance(10_000)
   const stalled = mesh.hosts[1]
   for (let i = 0; i < 5; i++) {
@@ -123,6 +124,38 @@ test('a node stalled for 3 s is not declared dead by a member with nobody to con
   assert.ok(mesh.events.some(e => e.subject === stalled.id && e.status === 'suspect'), 'it was suspected')
   assert.equal(mesh.events.filter(e => e.status === 'dead').map(e => `${e.subject.slice(-4)} by ${e.observer.slice(-4)}: ${e.reason}`), [])
   for (const h of mesh.hosts) assert.ok(mesh.agree(h, 'alive'), 'everyone alive everywhere')
+})
+
+test('a 3-node mesh on a loaded machine: a node that stalls for 4.5 s, with every message up to 300 ms late, is not declared dead by the two that miss its acks (its port still accepts connections)', async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const mesh = await SwimCluster.start(3, { latency: 20, jitter: 300, seed })
+    await mesh.advance(10_000)
+    const stalled = mesh.hosts[seed % 3]
+    for (let i = 0; i < 4; i++) {
+      stalled.clock.stall(4500)
+      await mesh.advance(20_000)
+    }
+    const others = mesh.hosts.filter(h => h !== stalled)
+    assert.ok(others.every(h => h.m.stats.stalled > 0), 'both missed its acks and held back')
+    assert.equal(mesh.events.filter(e => e.status === 'dead').map(e => `seed ${seed}: ${e.subject.slice(-4)} by ${e.observer.slice(-4)}: ${e.reason}`), [])
+    for (const h of mesh.hosts) assert.ok(mesh.agree(h, 'alive'), 'everyone alive everywhere')
+  }
+})
+
+test('a hung process (its port accepts connections, it answers nothing) is declared dead after the stall allowance; a vanished host at once', async () => {
+  const mesh = await SwimCluster.start(3, { latency: 20, jitter: 300, seed: 5 })
+  await mesh.advance(10_000)
+  const [hung] = mesh.hosts
+  const allowance = hung.m.config.stallAllowance
+  hung.clock.stall(600_000)
+  const tookHung = await mesh.until(() => mesh.hosts[1].m.status(hung.id) === 'dead' && mesh.hosts[2].m.status(hung.id) === 'dead', 60_000, 'the hung node is declared dead')
+  assert.ok(tookHung > allowance && tookHung < allowance + 8000, `hung: declared dead after ${tookHung} ms`)
+  assert.match(mesh.eventsAbout(hung, 'suspect')[0].reason, /its port accepts connections/)
+  const mesh2 = await SwimCluster.start(3, { latency: 20, jitter: 300, seed: 5 })
+  await mesh2.advance(10_000)
+  mesh2.vanish(mesh2.hosts[2])
+  const tookGone = await mesh2.until(() => mesh2.agree(mesh2.hosts[2], 'dead'), 60_000, 'the vanished node is declared dead')
+  assert.ok(tookGone < allowance, `vanished: declared dead after ${tookGone} ms, no stall allowance`)
 })
 
 test('10% loss, as TCP sees it (retransmissions): 50 members for 10 virtual minutes, nobody declared dead', async () => {

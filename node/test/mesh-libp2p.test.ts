@@ -1,6 +1,7 @@
 /** Libp2pMesh over real TCP on 127.0.0.1 (three libp2p hosts, pnet and the member gater, as the daemon builds them) passes the Mesh suite */
 import '../src/polyfill.js'
 import { test } from 'uvu'
+import * as assert from 'uvu/assert'
 import { createLibp2p } from 'libp2p'
 import { generateIdentity, newSwarmKey } from '@minga/protocol'
 import { MemberGater } from '../src/host/gater.js'
@@ -35,5 +36,26 @@ async function libp2pMeshes (): Promise<MeshHarness> {
 }
 
 runMeshTests('Libp2pMesh', libp2pMeshes)
+
+test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnect at once are not refused: 20 connections in a second, then a new dial', async () => {
+  const identities = await Promise.all([0, 1].map(async () => await generateIdentity()))
+  const members = new Set<string>(identities.map(i => i.peerId))
+  const psk = newSwarmKey()
+  const [na, nb] = await Promise.all(identities.map(async identity => await createLibp2p(defaults({
+    privateKey: identity.privateKey, meshId: 'mesh-suite', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: (peer) => members.has(peer) })
+  })) as MeshLibp2p))
+  try {
+    const [a, b] = [new Libp2pMesh(na), new Libp2pMesh(nb)]
+    b.handle('/suite/after/1', async () => new TextEncoder().encode('yes'))
+    await na.dial(nb.getMultiaddrs())
+    await na.hangUp(nb.peerId)
+    // port probes are connections too: libp2p's default refused a host's sixth in a second
+    const probes = await Promise.all(Array.from({ length: 20 }, async () => await a.probePort(b.self)))
+    assert.ok(probes.every(p => p === 'up'), probes.join(' '))
+    assert.is(new TextDecoder().decode(await a.request(b.self, '/suite/after/1', new Uint8Array([1]), { signal: AbortSignal.timeout(20_000) })), 'yes')
+  } finally {
+    await Promise.all([na.stop(), nb.stop()])
+  }
+})
 
 test.run()

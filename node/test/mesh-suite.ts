@@ -108,7 +108,7 @@ export function runMeshTests (name: string, setup: () => Promise<MeshHarness>): 
     assert.equal(none, [])
   })
 
-  withHarness('peers see a dead process disconnect, and a probe of it is refused', async (h) => {
+  withHarness('peers see a dead process disconnect, and a probe of it (and of its port) is refused', async (h) => {
     const [a, b, c] = h.meshes
     // a topic every node is on, so the meshes hold connections to one another
     for (const m of h.meshes) m.subscribe('suite/presence', () => {})
@@ -116,11 +116,13 @@ export function runMeshTests (name: string, setup: () => Promise<MeshHarness>): 
       for (const m of h.meshes) m.publish('suite/presence', enc.encode('here'))
       return a.connections().includes(c.self) && b.connections().includes(c.self)
     })
+    if (a.probePort !== undefined) assert.is(await h.settle(a.probePort(c.self)), 'up', 'a live peer\'s port accepts a TCP dial')
     const gone: string[] = []
     a.onPeer(({ type, peer }) => { if (type === 'disconnect') gone.push(peer) })
     await h.kill(2)
     await h.until('a sees c disconnect', () => gone.includes(c.self) && !a.connections().includes(c.self))
     if (a.probe !== undefined) assert.is(await h.settle(a.probe(c.self)), 'refused')
+    if (a.probePort !== undefined) assert.is(await h.settle(a.probePort(c.self)), 'refused', 'a dead process\'s port refuses')
     // b still answers
     b.handle('/suite/alive/1', async () => enc.encode('yes'))
     assert.is(dec.decode(await h.settle(a.request(b.self, '/suite/alive/1', enc.encode('?')))), 'yes')

@@ -28,7 +28,7 @@ function virtualTime (): { now: () => number, delay: Delay, advance: (ms: number
       await new Promise<void>((resolve, reject) => {
         const timer = { at: now + ms, resolve }
         timers.push(timer)
-        signal?.addEventListener('abort', () => { timers.splice(timers.indexOf(timer), 1); reject(signal.reason) }, { once: true })
+        signal?.addEventListener('abort', () => { const at = timers.indexOf(timer); if (at >= 0) timers.splice(at, 1); reject(signal.reason) }, { once: true })
       })
     },
     advance: async (ms) => {

@@ -100,6 +100,44 @@ export function runRuntimeTests (name: string, register: (title: string, fn: () 
     }
   })
 
+  it('minga runs the first health probe itself: a 30 s interval is healthy long before 30 s, with one healthy event', async ({ runtime }) => {
+    const abort = new AbortController()
+    const events = runtime.events({ signal: abort.signal })
+    try {
+      const slow = { interval: 30_000, timeout: 5000, retries: 3, startPeriod: 0 }
+      const c = await runtime.start(replicaOf('slow', { health: { cmd: ['sh', '-c', 'echo ready'], ...slow } }))
+      // Docker alone would say healthy after 30 s; 20 s leaves a loaded host room
+      const healthy = await waitFor('healthy before the first interval', async () => {
+        const seen = await listed(runtime, c.id)
+        return seen?.health === 'healthy' ? seen : undefined
+      }, 20_000)
+      assert.equal(healthy.probe, { exitCode: 0, output: 'ready' })
+      const seen = await collectUntil('the healthy event', events, all => all.some(e => e.type === 'health' && e.id === c.id))
+      assert.equal(seen.flatMap(e => e.type === 'health' && e.id === c.id ? [e.health] : []), ['healthy'])
+    } finally {
+      abort.abort()
+    }
+  })
+
+  it('a warm standby is created, not started; a start of its replica and hash starts that container; stop removes one', async ({ runtime }) => {
+    assert.ok(runtime.prepare, 'the runtime keeps warm standbys')
+    const standby = await runtime.prepare(replicaOf('web', { health: { cmd: ['true'], ...FAST_HEALTH } }, { hash: 'feedbeef0002' }))
+    assert.is(standby.state, 'created')
+    assert.is(standby.standby, true)
+    assert.is((await listed(runtime, standby.id))?.standby, true)
+    // preparing again finds it
+    assert.is((await runtime.prepare(replicaOf('web', { health: { cmd: ['true'], ...FAST_HEALTH } }, { hash: 'feedbeef0002' }))).id, standby.id)
+    // a standby of another hash is not what a start of this one starts
+    const stale = await runtime.prepare(replicaOf('web', {}, { replica: 1, hash: 'feedbeef0003' }))
+    const started = await runtime.start(replicaOf('web', { health: { cmd: ['true'], ...FAST_HEALTH } }, { hash: 'feedbeef0002' }))
+    assert.is(started.id, standby.id, 'the standby container was started, not a new one created')
+    assert.is(started.state, 'running')
+    assert.is(started.standby, undefined)
+    await waitFor('healthy', async () => (await listed(runtime, standby.id))?.health === 'healthy' ? true : undefined)
+    await runtime.stop(stale.id)
+    assert.equal((await runtime.list()).map(c => c.id), [standby.id])
+  })
+
   it('a failing health check leaves its last probe: exit code and output, on one bounded line', async ({ runtime }) => {
     const failing = await runtime.start(replicaOf('sick', { health: { cmd: ['sh', '-c', 'echo database   not ready; echo retry later; exit 3'], ...FAST_HEALTH } }))
     const sick = await waitFor('unhealthy', async () => { const c = await listed(runtime, failing.id); return c?.health === 'unhealthy' ? c : undefined })

@@ -90,6 +90,8 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
 
   const singletonOk = typeof value.singleton === 'boolean'
   if (!singletonOk && value.singleton !== undefined) problems.bad(at(path, 'singleton'), RULES.singleton, value.singleton)
+  const standbyOk = typeof value.standby === 'boolean'
+  if (!standbyOk && value.standby !== undefined) problems.bad(at(path, 'standby'), RULES.standby, value.standby)
 
   const volumes = value.volumes
   if (Array.isArray(volumes) && volumes.length <= SPEC_LIMITS.maxVolumes) {
@@ -103,7 +105,8 @@ function collectSpecProblems (value: unknown, path: string, problems: Problems):
 
   if (replicasOk) {
     const hostPorts = Array.isArray(value.ports) && value.ports.some((p: unknown) => isPlainObject(p) && isHostModePort(p as PortSpec))
-    checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable, hostPorts }, path, problems)
+    const namedVolumes = Array.isArray(value.volumes) && value.volumes.some((v: unknown) => isPlainObject(v) && v.name !== undefined)
+    checkCombined({ replicas: value.replicas as number, singleton: singletonOk ? value.singleton as boolean : undefined, maxUnavailable, hostPorts, standby: standbyOk ? value.standby as boolean : undefined, namedVolumes }, path, problems)
   }
 }
 

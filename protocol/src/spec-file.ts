@@ -78,6 +78,7 @@ function fileFields (spec: ServiceSpec, options: SpecFileOptions): Record<string
   }
   put('update', { maxUnavailable: spec.update.maxUnavailable }, spec.update.maxUnavailable !== SPEC_DEFAULTS.maxUnavailable)
   put('singleton', true, spec.singleton)
+  put('standby', spec.standby)
   put('volumes', spec.volumes.map(volumeText), spec.volumes.length > 0)
   put('tmpfs', spec.tmpfs?.map(tmpfsText))
   put('configs', spec.configs?.map(file => ({ path: file.path, source: options.configSource(spec, file), mode: modeText(file.mode), ...owner(file) })))

@@ -18,7 +18,7 @@ import type { ServiceSpec } from './spec.js'
  * here: listing it here would be the bug. A volume's `backup` settings are
  * left out too (they drive snapshots, not the container).
  */
-export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'excludedLabels', 'update', 'singleton'] as const satisfies ReadonlyArray<keyof ServiceSpec>
+export const PLACEMENT_FIELDS = ['replicas', 'spread', 'allowOrgs', 'constraints', 'excludedLabels', 'update', 'singleton', 'standby'] as const satisfies ReadonlyArray<keyof ServiceSpec>
 
 /**
  * The spec fields that say how the service is reached from elsewhere (host

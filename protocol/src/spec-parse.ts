@@ -212,6 +212,8 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
 
   const singleton = get('singleton') ?? false
   if (typeof singleton !== 'boolean') problems.bad(at(path, 'singleton'), RULES.singleton, singleton)
+  const standby = get('standby')
+  if (standby !== undefined && typeof standby !== 'boolean') problems.bad(at(path, 'standby'), RULES.standby, standby)
 
   const volumeTexts = child(texts, 'volumes')
   const volumes = normalizeList(get('volumes'), SPEC_LIMITS.maxVolumes, 'volumes', at(path, 'volumes'), problems, (item, where, p, i) => normalizeVolume(item, child(volumeTexts, i), where, p), () => {})
@@ -220,7 +222,8 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
   const hostPorts = Array.isArray(ports) && ports.some(p => p !== undefined && isHostModePort(p))
   const http = get('http') === undefined ? undefined : normalizeHttp(get('http'), at(path, 'http'), problems)
   const expose = get('expose') === undefined ? undefined : normalizeExpose(get('expose'), at(path, 'expose'), problems)
-  if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable, hostPorts }, path, problems)
+  const namedVolumes = Array.isArray(volumes) && volumes.some(v => v?.name !== undefined)
+  if (replicasOk) checkCombined({ replicas: replicas as number, singleton: typeof singleton === 'boolean' ? singleton : undefined, maxUnavailable, hostPorts, standby: typeof standby === 'boolean' ? standby : undefined, namedVolumes }, path, problems)
   if (problems.size > before) return undefined
 
   if (Object.keys(excluded).length > 0) extra.excludedLabels = excluded
@@ -248,6 +251,7 @@ function normalizeService (item: Item, defaultOrg: unknown, readConfig: ConfigRe
     ...(health !== undefined ? { health } : {}),
     update: { maxUnavailable: maxUnavailable!, ...watch },
     singleton: singleton as boolean,
+    ...(typeof standby === 'boolean' ? { standby } : {}),
     volumes: volumes as VolumeSpec[],
     ...(extra.tmpfs !== undefined ? { tmpfs: extra.tmpfs } : {}),
     ...(extra.configs !== undefined && extra.configs.length > 0 ? { configs: extra.configs } : {}),

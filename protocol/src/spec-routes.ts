@@ -6,7 +6,7 @@
  * that parses is one every node accepts. A port's `mode` and
  * `proxyProtocol` are checked with the port (spec-rules.ts).
  */
-import type { HttpRoute, PortSpec } from './spec.js'
+import type { HttpRoute, PortSpec, ServiceSpec } from './spec.js'
 import { Problems, RULES, at, checkFields, checkName, describe, isPlainObject, isWhole } from './spec-rules.js'
 
 /** host names a service may declare, organizations it may expose itself to */
@@ -113,4 +113,14 @@ export function normalizeExpose (raw: unknown, path: string, problems: Problems)
   const before = problems.size
   checkExpose(list, path, problems)
   return problems.size > before ? undefined : list as string[]
+}
+
+/**
+ * true when the node that would take over a replica keeps a warm standby
+ * of it (a created container): the spec's `standby`, else on for services
+ * that are not singletons and have no named volumes nor ports of mode host
+ */
+export function standbyWanted (spec: Pick<ServiceSpec, 'standby' | 'singleton' | 'volumes' | 'ports'>): boolean {
+  if (spec.singleton || spec.volumes.some(v => v.name !== undefined)) return false
+  return spec.standby ?? !spec.ports.some(isHostModePort)
 }

@@ -57,7 +57,7 @@ export const SPEC_LIMITS = {
 
 export const SPEC_FIELDS = [
   'name', 'org', 'project', 'image', 'imageDigest', 'entrypoint', 'command', 'user', 'env', 'replicas', 'resources', 'reservations', 'spread', 'allowOrgs',
-  'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'volumes', 'tmpfs', 'configs', 'secretFiles', 'http', 'expose'
+  'constraints', 'excludedLabels', 'ports', 'health', 'update', 'singleton', 'standby', 'volumes', 'tmpfs', 'configs', 'secretFiles', 'http', 'expose'
 ] as const
 // name, org and image report their own absence
 export const REQUIRED_FIELDS = ['env', 'replicas', 'resources', 'spread', 'constraints', 'ports', 'update', 'singleton', 'volumes'] as const
@@ -81,6 +81,7 @@ export const RULES = {
   replicas: `must be a whole number from 0 to ${SPEC_LIMITS.maxReplicas}`,
   spread: 'must be "org" or "node"',
   singleton: 'must be true or false',
+  standby: 'must be true or false',
   envName: 'must be a variable name: letters, digits, _ . and -, not starting with a digit, at most 128 characters',
   labelKey: 'must be a label name: 1 to 63 lower-case letters, digits, ".", "_", "/" or "-", starting with a letter or digit',
   labelValue: `must be a string of at most ${SPEC_LIMITS.maxLabelValueLength} characters without control characters`,
@@ -363,8 +364,11 @@ export function checkVolumeBackup (value: unknown, path: string, problems: Probl
 }
 
 /** rules that tie fields together (`hostPorts`: ports of mode host, bound by the container); call only with fields that passed their own checks */
-export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number, hostPorts?: boolean }, path: string, problems: Problems): void {
+export function checkCombined (spec: { replicas?: number, singleton?: boolean, maxUnavailable?: number, hostPorts?: boolean, standby?: boolean, namedVolumes?: boolean }, path: string, problems: Problems): void {
   const { replicas, singleton, maxUnavailable } = spec
+  // a created container of a singleton or of named volumes would hold what must exist once: the data moves by restore, not by a standby
+  if (spec.standby === true && singleton === true) problems.bad(at(path, 'standby'), 'must be false for a singleton (its one copy moves with its data; remove standby)', spec.standby)
+  else if (spec.standby === true && spec.namedVolumes === true) problems.bad(at(path, 'standby'), 'must be false for a service with named volumes (their data moves by restore; remove standby)', spec.standby)
   if (replicas === undefined) return
   if (singleton === true && replicas > 1) problems.bad(at(path, 'replicas'), 'must be 0 or 1 for a singleton service', replicas)
   // maxUnavailable 0 means "surge": the new copy of a replica starts beside the old one, so the two run together for a moment

@@ -181,6 +181,14 @@ export type ServiceSpec = {
   update: UpdateSpec
   /** never run twice: placed only by a side of a partition that sees a majority of the mesh */
   singleton: boolean
+  /**
+   * a warm standby: the node that would take over each replica keeps its
+   * container created, not started, so a failover only starts it. Absent:
+   * on for services that are not singletons and have no named volumes nor
+   * ports of mode host (`standbyWanted`); true is refused for singletons and
+   * named volumes (their data moves with a restore, not a created container)
+   */
+  standby?: boolean
   volumes: VolumeSpec[]
   tmpfs?: TmpfsSpec[]
   configs?: ConfigFileSpec[]

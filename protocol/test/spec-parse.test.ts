@@ -3,7 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { stringify } from 'yaml'
-import { checkServiceSpec, parseCpu, parseMemory, parseServiceSpec, containerHash, SPEC_FILE_LIMITS, type ServiceSpec } from '../src/index.js'
+import { checkServiceSpec, parseCpu, parseMemory, parseServiceSpec, containerHash, standbyWanted, SPEC_FILE_LIMITS, type ServiceSpec } from '../src/index.js'
 import { cpuMs } from './fixtures.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
@@ -135,7 +135,7 @@ services:
     update: { maxUnavailable: 2, surge: 1 }
 `
   assert.equal(problemsOf(text, { source: 'web.yaml' }), [
-    'services.web.foo: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles, http, expose)',
+    'services.web.foo: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, standby, volumes, tmpfs, configs, secretFiles, http, expose)',
     'services.web.image: must be an image reference like nginx:1.27, ghcr.io/acme/web:2 or nginx@sha256:<64 hex digits>, with a lower-case repository path (got "Nginx")',
     'services.web.env[1]: must be NAME=value (got "B")',
     'services.web.env[2]: A is set twice',
@@ -223,6 +223,9 @@ test('each field refuses what it cannot hold', () => {
     ['health: curl localhost', 'health: must be a mapping with cmd, and optionally interval, timeout, retries and startPeriod (got "curl localhost")'],
     ['update: { maxUnavailable: -1 }', 'update.maxUnavailable: must be a whole number from 0 to 1000 (0 starts each new replica before stopping the old; the replicas or more replaces all at once) (got -1)'],
     ['singleton: true\nreplicas: 2', 'replicas: must be 0 or 1 for a singleton service (got 2)'],
+    ['standby: yes', 'standby: must be true or false (got "yes")'],
+    ['singleton: true\nstandby: true', 'standby: must be false for a singleton (its one copy moves with its data; remove standby) (got true)'],
+    ['volumes: ["data:/data"]\nstandby: true', 'standby: must be false for a service with named volumes (their data moves by restore; remove standby) (got true)'],
     ['singleton: true\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be 1 for a singleton (0 starts the new copy beside the old one, and a singleton never runs twice) (got 0)'],
     ['ports: [{ container: 80, host: 8080, mode: host }]\nupdate: { maxUnavailable: 0 }', 'update.maxUnavailable: must be at least 1 for a service that publishes ports of mode host (0 starts the new copy beside the old one, and both would need the port) (got 0)'],
     ['ports: [{ container: 80, host: 8080, mode: nodes }]', 'ports[0].mode: must be "ingress" (every node of the mesh listens and forwards) or "host" (only nodes that run a replica, bound by the container) (got "nodes")'],
@@ -395,7 +398,7 @@ test('checkServiceSpec refuses anything but the exact stored form', () => {
     'resources.cpu: must be a whole number of millicores from 1 to 256000 (got "500m")',
     'resources.memory: must be a whole number of bytes from 4194304 to 1099511627776 (got "64Mi")'
   ])
-  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, volumes, tmpfs, configs, secretFiles, http, expose)'])
+  refuse({ ...minimal, extra: true }, ['extra: unknown field (allowed: name, org, project, image, imageDigest, entrypoint, command, user, env, replicas, resources, reservations, spread, allowOrgs, constraints, excludedLabels, ports, health, update, singleton, standby, volumes, tmpfs, configs, secretFiles, http, expose)'])
   const { env, volumes, ...partial } = minimal
   refuse(partial, ['env: missing (every stored spec has it)', 'volumes: missing (every stored spec has it)'])
   refuse({ ...minimal, command: 'sleep 1' }, ['command: must be a list of 1 to 256 strings (got "sleep 1")'])
@@ -471,6 +474,19 @@ volumes:
   ])
   // the stored form checks back
   assert.equal(checkServiceSpec(JSON.parse(JSON.stringify(spec))), spec)
+})
+
+test('standby: on by default for stateless services, off for singletons, named volumes and host ports unless asked; kept by the spec file', () => {
+  const parse = (extra: string): ServiceSpec => parseServiceSpec(`name: web\nimage: nginx:1.27\n${extra}`, { org: 'acme' })[0]
+  assert.ok(standbyWanted(parse('')))
+  assert.not.ok(standbyWanted(parse('standby: false')))
+  assert.not.ok(standbyWanted(parse('singleton: true')))
+  assert.not.ok(standbyWanted(parse('volumes: ["data:/data"]')))
+  assert.ok(standbyWanted(parse('volumes: ["/cache"]')), 'an anonymous volume goes with its container')
+  assert.not.ok(standbyWanted(parse('ports: [{ container: 80, host: 8080, mode: host }]')))
+  assert.ok(standbyWanted(parse('ports: [{ container: 80, host: 8080, mode: host }]\nstandby: true')))
+  assert.is(parse('').standby, undefined, 'absent unless written')
+  assert.is(containerHash(parse('standby: false')), containerHash(parse('')), 'standby is not what a container is made of')
 })
 
 test.run()

@@ -22,6 +22,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT, isServing, stopEngine, startEngine, type ContainerInfo, type Engine } from './docker-engines.js'
+import type { NetnsNode } from './netns.js'
 
 const BIN = join(REPO_ROOT, 'packages/cli/bin/minga.js')
 const CLI_TIMEOUT_MS = 120_000
@@ -61,6 +62,12 @@ export interface ClusterOptions {
   env?: Record<string, string>
   /** extra `minga up` arguments of each node, by index (e.g. labels) */
   upArgs?: string[][]
+  /**
+   * each node's network namespace, by index (netns.ts): its process and its
+   * CLI run there and it listens on the namespace's address, so that it can
+   * vanish without a word (`NetnsSwitch.cut`)
+   */
+  netns?: NetnsNode[]
 }
 
 /** a mesh of `minga up` processes, each on its own Docker engine (see above), set up as an operator does it */
@@ -68,12 +75,12 @@ export class DockerCluster {
   readonly nodes: ClusterNode[] = []
   meshId = ''
 
-  private constructor (readonly dir: string, private readonly env: Record<string, string>, private readonly upArgs: string[][] = []) {}
+  private constructor (readonly dir: string, private readonly env: Record<string, string>, private readonly upArgs: string[][] = [], private readonly netns: NetnsNode[] = []) {}
 
   static async start (engines: Engine[], options: ClusterOptions = {}): Promise<DockerCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'minga-e2e-'))
     DIRS.add(dir)
-    const cluster = new DockerCluster(dir, options.env ?? {}, options.upArgs ?? [])
+    const cluster = new DockerCluster(dir, options.env ?? {}, options.upArgs ?? [], options.netns ?? [])
     const orgs = options.orgs ?? engines.map(() => 'acme')
     try {
       for (const [index, engine] of engines.entries()) {
@@ -147,7 +154,8 @@ export class DockerCluster {
   async minga (node: number | ClusterNode, args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
     const n = typeof node === 'number' ? this.nodes[node] : node
     return await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, '--data', n.dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+      const [command, argv] = this.command(n.index, [BIN, '--data', n.dataDir, ...args])
+      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -201,19 +209,27 @@ export class DockerCluster {
   async up (index: number): Promise<void> {
     const node = this.nodes[index]
     const log = createWriteStream(node.logPath, { flags: 'a' })
-    const child = spawn(process.execPath, [BIN, '--data', node.dataDir, 'up',
+    const host = this.netns[index]?.address ?? '127.0.0.1'
+    const [command, argv] = this.command(index, [BIN, '--data', node.dataDir, 'up',
       '--docker-host', node.engine.socket,
-      '--listen', `/ip4/127.0.0.1/tcp/${node.listenPort}`,
-      '--door', `/ip4/127.0.0.1/tcp/${node.doorPort}`,
+      '--listen', `/ip4/${host}/tcp/${node.listenPort}`,
+      '--door', `/ip4/${host}/tcp/${node.doorPort}`,
       // each node publishes on a loopback address of its own, as separate servers do on theirs; test containers never ask the outside world for names
       '--publish-on', node.publishOn,
       '--dns-upstream', 'off',
       ...(this.upArgs[index] ?? []),
-      '--http', 'off'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
+      '--http', 'off'])
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } })
     LIVE.add(child)
     node.process = child
     child.on('exit', () => { LIVE.delete(child); if (node.process === child) node.process = undefined })
     await waitReady(child, log, 60_000)
+  }
+
+  /** node's command line: node itself, or through nsenter into the node's namespace */
+  private command (index: number, args: string[]): [string, string[]] {
+    const ns = this.netns[index]
+    return ns === undefined ? [process.execPath, args] : ['nsenter', [`--net=${ns.path}`, process.execPath, ...args]]
   }
 
   /** kill -9 the node's process */
@@ -235,17 +251,22 @@ export class DockerCluster {
     this.nodes[index].engineStopped = false
   }
 
-  /** this mesh's containers on one node's engine, any state; none when its engine is stopped */
-  async containers (index: number, service?: string): Promise<ContainerInfo[]> {
+  /**
+   * this mesh's containers on one node's engine, any state; none when its
+   * engine is stopped. Warm standbys (created, never started: not replicas)
+   * only with `standbys`
+   */
+  async containers (index: number, service?: string, options: { standbys?: boolean } = {}): Promise<ContainerInfo[]> {
     const node = this.nodes[index]
     if (node.engineStopped === true) return []
     const label = [`io.minga.mesh=${this.meshId}`, ...(service === undefined ? [] : [`io.minga.service=${service}`])]
-    return await node.engine.api.containers({ label })
+    const all = await node.engine.api.containers({ label })
+    return options.standbys === true ? all : all.filter(c => !isStandby(c))
   }
 
-  /** containers of a service on every engine that runs, with the index of the engine's node */
-  async everywhere (service?: string): Promise<Array<ContainerInfo & { at: number }>> {
-    const lists = await Promise.all(this.nodes.map(async n => (await this.containers(n.index, service)).map(c => ({ ...c, at: n.index }))))
+  /** containers of a service on every engine that runs, with the index of the engine's node; standbys only with `standbys` */
+  async everywhere (service?: string, options: { standbys?: boolean } = {}): Promise<Array<ContainerInfo & { at: number }>> {
+    const lists = await Promise.all(this.nodes.map(async n => (await this.containers(n.index, service, options)).map(c => ({ ...c, at: n.index }))))
     return lists.flat()
   }
 
@@ -371,4 +392,9 @@ export async function freePort (): Promise<number> {
 /** a real pause of `ms` */
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** a warm standby: created by the node that would take the replica over, never started */
+export function isStandby (c: ContainerInfo): boolean {
+  return c.state === 'created' && c.labels['io.minga.standby'] === '1'
 }

@@ -2,7 +2,10 @@
  * Watching a service while something happens to it: every ~200 ms, the
  * containers of the service on every running engine, with their health, so
  * a test can assert on every moment ("never below N healthy") rather than
- * on the end state only.
+ * on the end state only. Health is as the mesh sees it: Docker's, or for a
+ * container Docker still reports `starting`, minga's own first probe's pass
+ * (a `replica-healthy` event of the node that runs it, since the container
+ * was first seen), which comes up to one check interval before Docker's.
  */
 import { isServing, type ContainerInfo } from './docker-engines.js'
 import type { DockerCluster } from './docker-cluster.js'
@@ -41,7 +44,28 @@ export class Sampler {
   async stop (): Promise<Sample[]> {
     this.running = false
     await this.loop
+    await this.withFirstProbes()
     return this.samples
+  }
+
+  /** containers Docker reports `starting` that minga's first probe found healthy (see above) are healthy */
+  private async withFirstProbes (): Promise<void> {
+    const healthyAt = new Map<string, number[]>()
+    for (const node of this.cluster.nodes) {
+      if (node.process === undefined) continue
+      const events: Array<{ kind: string, subject: string, time: number }> = await this.cluster.api(node.index, `/v1/events?since=${this.began - 60_000}`).catch(() => [])
+      for (const e of events) if (e.kind === 'replica-healthy') healthyAt.set(`${node.index} ${e.subject}`, [...(healthyAt.get(`${node.index} ${e.subject}`) ?? []), e.time])
+    }
+    const firstSeen = new Map<string, number>()
+    for (const sample of this.samples) {
+      const at = this.began + sample.t
+      for (const c of sample.containers) {
+        if (!firstSeen.has(c.id)) firstSeen.set(c.id, at)
+        if (c.state !== 'running' || c.health !== 'starting') continue
+        const times = healthyAt.get(`${c.at} ${this.service}#${String(c.replica)}`) ?? []
+        if (times.some(time => time >= firstSeen.get(c.id)! - 2 * this.intervalMs && time <= at)) c.health = 'healthy'
+      }
+    }
   }
 
   private async run (): Promise<void> {

@@ -14,6 +14,8 @@ export interface LongRunningOptions {
   image?: string
   maxUnavailable?: number
   spread?: 'node' | 'org'
+  /** the health check's interval; default 1s (minga runs the first probes itself, so a long one is no slower to become healthy) */
+  healthInterval?: string
 }
 
 /** `sleep` in the background so the TERM trap runs at once, not after the sleep */
@@ -28,7 +30,7 @@ export function longRunning (options: LongRunningOptions): string {
     `replicas: ${options.replicas}`,
     'resources: { cpu: 50m, memory: 16Mi }',
     `spread: ${options.spread ?? 'node'}`,
-    'health: { cmd: ["cat", "/etc/minga-test-image"], interval: 1s, timeout: 10s, retries: 3 }',
+    `health: { cmd: ["cat", "/etc/minga-test-image"], interval: ${options.healthInterval ?? '1s'}, timeout: 10s, retries: 3 }`,
     `update: { maxUnavailable: ${options.maxUnavailable ?? 1} }`,
     ''
   ].join('\n')

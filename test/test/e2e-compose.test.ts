@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { withCluster } from '../src/docker-cluster.js'
+import { isStandby, withCluster } from '../src/docker-cluster.js'
 import { dockerTests, type Engine } from '../src/docker-engines.js'
 
 const exec = promisify(execFile)
@@ -83,7 +83,7 @@ it('e2e: a Compose file produces the containers it describes, on a real engine',
     assert.match(deployed.stderr, 'warning: services.probe: no limits given')
 
     const containerOf = async (service: string): Promise<any> => {
-      const [c] = await engine.api.containers({ label: [`io.minga.service=acme/${service}`] })
+      const [c] = (await engine.api.containers({ label: [`io.minga.service=acme/${service}`] })).filter(c => !isStandby(c))
       return c === undefined ? undefined : (await engine.api.call('GET', `/containers/${c.id}/json`)).body
     }
     let app: any

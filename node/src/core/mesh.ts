@@ -35,4 +35,13 @@ export interface Mesh {
    * Optional: without it, a disconnect is confirmed by the missing heartbeats
    */
   probe?: (peer: string) => Promise<ProbeResult>
+  /**
+   * Open a TCP connection to the peer's listening address and close it, the
+   * protocol aside, for at most about a second: `up` when its host's kernel
+   * accepts it (the process still holds its port, even while its event loop
+   * stalls), `refused` when its host resets it, `unknown` when nothing
+   * answers (a host that lost power or network). Optional: without it a
+   * stalled member cannot be told from a vanished one
+   */
+  probePort?: (peer: string) => Promise<ProbeResult>
 }

@@ -46,7 +46,9 @@ export const FENCE_SLACK_MS = 1000
  *   it dead before it died. 13.5 s
  * - its daemon hangs: the supervisor stops its containers within
  *   `hangBoundMs` of its last ping, which came no sooner than the hang; the
- *   others declare it dead at the earliest 2.5 s after the hang.
+ *   others declare it dead at the earliest 2.5 s after the hang (a hung
+ *   process's port still accepts connections, so `stallAllowance` more, 5 s,
+ *   where its port can be dialled; not counted, as a relayed peer's cannot).
  *   16 − 2.5 = 13.5 s
  *
  * The fence is the longest of the three plus `FENCE_SLACK_MS`, rounded up to

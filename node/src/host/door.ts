@@ -78,7 +78,14 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
   return door
 }
 
-/** the joiner's side: dial a door, send the request, read the answer; each door gets `timeoutMs` (default JOIN_TIMEOUT) */
+/**
+ * The joiner's side: dial a door, send the request, read the answer; each
+ * door gets `timeoutMs` (default JOIN_TIMEOUT) a try. When no door answered
+ * and one at least did not answer in time (a busy or starved member),
+ * the doors are tried again, `JOIN_ROUNDS` rounds in all, a second apart and
+ * then two: an admission is idempotent (a member already admitted is
+ * welcomed again), so a retry after an answer that came too late is safe
+ */
 export async function knock (options: { identity: Identity, psk: Uint8Array, meshId: string, doors: string[], request: JoinRequestMessage, signal?: AbortSignal, timeoutMs?: number }): Promise<JoinResponseMessage> {
   const { multiaddr } = await import('@multiformats/multiaddr')
   const client = await createLibp2p({
@@ -91,21 +98,31 @@ export async function knock (options: { identity: Identity, psk: Uint8Array, mes
   })
   const failures: string[] = []
   try {
-    for (const door of options.doors) {
-      const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? JOIN_TIMEOUT)
-      try {
-        const stream = await client.dialProtocol(multiaddr(door), protocols.join(options.meshId), { signal })
-        const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-        await lp.write(encodeMessage(options.request), { signal })
-        const response = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-response'] }) as JoinResponseMessage
-        await stream.close().catch(() => {})
-        return response
-      } catch (err) {
-        failures.push(`${door}: ${messageOf(err)}`)
+    for (let round = 0; round < JOIN_ROUNDS; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, round * 1000))
+      let slow = false
+      for (const door of options.doors) {
+        const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? JOIN_TIMEOUT)
+        try {
+          const stream = await client.dialProtocol(multiaddr(door), protocols.join(options.meshId), { signal })
+          const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+          await lp.write(encodeMessage(options.request), { signal })
+          const response = decodeMessage((await lp.read({ signal })).subarray(), { types: ['join-response'] }) as JoinResponseMessage
+          await stream.close().catch(() => {})
+          return response
+        } catch (err) {
+          // no answer in time: a busy or starved door, worth asking again; a refusal or a bad answer is not
+          if (signal.aborted && options.signal?.aborted !== true) slow = true
+          failures.push(`${door}: ${messageOf(err)}${round > 0 ? ` (try ${round + 1})` : ''}`)
+        }
       }
+      if (!slow || options.signal?.aborted === true) break
     }
   } finally {
     await client.stop()
   }
   return { type: 'join-response', ok: false, code: 'unreachable', error: `No member could be reached at the invite's addresses (${failures.join('; ')}); check that a member runs "minga up" and that its port is reachable from here` }
 }
+
+/** rounds of tries at the invite's doors while one does not answer in time */
+export const JOIN_ROUNDS = 3

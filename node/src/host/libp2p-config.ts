@@ -48,6 +48,11 @@ export function streamMuxer (): ReturnType<typeof yamux> {
   return yamux(YAMUX_OPTIONS)
 }
 
+/** inbound connections a second from one address (libp2p's default 5) */
+const INBOUND_PER_HOST_PER_SECOND = 100
+/** inbound connections still upgrading at once (libp2p's default 10) */
+const MAX_UPGRADING = 64
+
 /**
  * The main host's libp2p configuration as a plain object (TCP, Noise, Yamux, pnet, gater, identify, gossipsub with
  * signed messages); the caller may change it before createLibp2p
@@ -61,7 +66,11 @@ export function defaults (init: HostConfigInit): Libp2pOptions<any> {
     streamMuxers: [streamMuxer()],
     connectionProtector: preSharedKey({ psk: init.psk }),
     connectionGater: init.gater,
-    connectionManager: { maxConnections: 200 },
+    // libp2p refuses a host's sixth connection in a second (inboundConnectionThreshold 5) and an eleventh still
+    // upgrading: members behind one address (a NAT, or a test mesh on 127.0.0.1) that reconnect after a stall, or
+    // probe a port, were refused for minutes, their ports open, and declared dead. Strangers cannot pass the
+    // private-network key, and the gater admits members only
+    connectionManager: { maxConnections: 200, inboundConnectionThreshold: INBOUND_PER_HOST_PER_SECOND, maxIncomingPendingConnections: MAX_UPGRADING },
     // liveness is membership's job (core/membership); libp2p's monitor would ping every connection every
     // 10 s, and it aborted healthy ones when a ping timed out under load (js-libp2p#3464, #3463)
     connectionMonitor: { enabled: false },

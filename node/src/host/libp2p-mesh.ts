@@ -11,6 +11,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
+import { probePorts, tcpAddresses } from './port-probe.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
@@ -135,6 +136,16 @@ export class Libp2pMesh implements Mesh {
       return 'up'
     } catch (err) {
       return refusedEverywhere(err) ? 'refused' : 'unknown'
+    }
+  }
+
+  /** a TCP dial of its known plain TCP addresses, not a libp2p dial (port-probe.ts) */
+  readonly probePort = async (peer: string): Promise<ProbeResult> => {
+    try {
+      const known = await this.libp2p.peerStore.get(peerIdFromString(peer))
+      return await probePorts(tcpAddresses(known.addresses.map(a => a.multiaddr)), PROBE_TIMEOUT)
+    } catch {
+      return 'unknown'
     }
   }
 

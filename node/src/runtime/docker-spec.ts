@@ -75,6 +75,8 @@ export interface BodyOptions {
   init?: boolean
   /** what to create it from (ensureImage's answer): the name, or a pinned image's id; default the spec's pin, else its name */
   image?: string
+  /** a warm standby (`Runtime.prepare`): labelled so */
+  standby?: boolean
 }
 
 /**
@@ -104,7 +106,8 @@ export function createBody (replica: ReplicaSpec, owner: Owner, options: BodyOpt
       [LABELS.node]: owner.nodeId,
       [LABELS.service]: replica.service,
       [LABELS.replica]: String(replica.replica),
-      [LABELS.hash]: replica.hash
+      [LABELS.hash]: replica.hash,
+      ...(options.standby === true ? { [LABELS.standby]: '1' } : {})
     },
     ExposedPorts: exposed,
     Tty: false,

@@ -98,6 +98,11 @@ const STATES: Record<string, ContainerState> = {
   dead: 'exited'
 }
 
+/** a warm standby: created by `prepare`, never started */
+export function isStandby (info: ContainerInspectInfo): boolean {
+  return info.Config.Labels?.[LABELS.standby] === '1' && info.State.Status === 'created'
+}
+
 /** the container as the runtime reports it; `network`: the service network whose address it reports */
 export function toRuntimeContainer (info: ContainerInspectInfo, network?: string): RuntimeContainer {
   const labels = info.Config.Labels ?? {}
@@ -123,6 +128,7 @@ export function toRuntimeContainer (info: ContainerInspectInfo, network?: string
     ...(startedAt > 0 ? { startedAt } : {}),
     ...(info.State.Error === '' || info.State.Error === undefined ? {} : { error: info.State.Error }),
     ...(probe === undefined ? {} : { probe }),
-    ...(address === undefined || address === '' ? {} : { address })
+    ...(address === undefined || address === '' ? {} : { address }),
+    ...(isStandby(info) ? { standby: true as const } : {})
   }
 }

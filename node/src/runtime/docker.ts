@@ -10,6 +10,7 @@
  * for await (const line of runtime.logs(c.id, { follow: true, signal })) console.log(line.text)
  * ```
  */
+import { setTimeout as sleepFor } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
 import { errorText } from '../core/logger.js'
 import type { Resources } from '@minga/protocol'
@@ -23,10 +24,11 @@ import { containerName, createBody, networkModeFor, ownerFilters } from './docke
 import { ensureNetwork, type ServiceNetworkSpec } from './docker-network.js'
 import type { Owner } from './docker-spec.js'
 import { demuxLogs, eventAttributes, jsonLines, toRuntimeEvent } from './docker-streams.js'
-import { dial, dockerMessage, engineAddress, engineCall, engineError, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
+import { dial, dockerMessage, engineAddress, engineCall, engineError, isStandby, ownedBy, statusCode, toRuntimeContainer, unavailable } from './docker-util.js'
 import type { CallContext } from './docker-util.js'
 import { ContainerNotFoundError, ImageNotFoundError, RuntimeStartError, RuntimeUnavailableError } from './errors.js'
 import { linkSignals, rejectOnAbort } from './signals.js'
+import { dedupedHealth, StartProbes } from './start-probes.js'
 import { LABELS } from './types.js'
 import type { AbortOptions, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
 
@@ -77,6 +79,10 @@ export class DockerRuntime implements Runtime {
   private bridge?: Promise<boolean>
   private readonly network?: ServiceNetworkSpec
   private networkReady?: Promise<void>
+  /** minga's own first health probes (start-probes.ts) */
+  private readonly probes: StartProbes
+  /** the event subscribers, told of early probes' passes */
+  private readonly subscribers = new Set<(event: RuntimeEvent) => void>()
 
   constructor (init: DockerRuntimeInit) {
     const address = engineAddress(init.socketPath)
@@ -88,23 +94,28 @@ export class DockerRuntime implements Runtime {
     this.init = init.init ?? false
     this.network = init.network
     this.ctx = { address: this.address, closing: this.closing.signal }
+    this.probes = new StartProbes({
+      exec: async (id, cmd, { timeoutMs, signal }) => await this.call(async s => await execIn(this.docker, id, cmd, { timeoutMs, signal: s }), { signal, timeoutMs: timeoutMs + this.callTimeoutMs }),
+      inspect: async (id) => { const info = await this.inspect(id); return info === undefined ? undefined : toRuntimeContainer(info) },
+      sleep: async (ms, signal) => { await sleepFor(ms, undefined, { signal }) },
+      onHealthy: (id) => { for (const tell of this.subscribers) tell({ type: 'health', id, health: 'healthy' }) }
+    })
   }
 
   async list (options: AbortOptions = {}): Promise<RuntimeContainer[]> {
     const summaries = await this.call(async signal => await this.docker.listContainers({ all: true, filters: { label: ownerFilters(this.owner) }, abortSignal: signal }), options)
     const infos = await Promise.all(summaries.map(async s => await this.inspect(s.Id, options.signal)))
-    return infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info, this.network?.name)])
+    return this.probes.mergeAll(infos.flatMap(info => info === undefined ? [] : [toRuntimeContainer(info, this.network?.name)]))
   }
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
     const { signal } = options
-    const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
-    if (this.network !== undefined) await this.ensureNetwork(signal)
-    const networkMode = this.network === undefined ? networkModeFor(replica, await this.hasBridge(signal)) : undefined
-    const name = containerName(replica, this.owner)
-    const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image })
-    const created = await this.create(name, body, replica, signal)
-    if (created.running) return toRuntimeContainer(created.info, this.network?.name)
+    // a warm standby of this replica and hash (prepare) is started as it is: no image check, no create
+    const standby = await this.inspect(containerName(replica, this.owner), signal)
+    const created = standby !== undefined && isStandby(standby) && standby.Config.Labels[LABELS.hash] === replica.hash
+      ? { id: standby.Id, running: false as const }
+      : await this.createFor(replica, { signal, onProgress: options.onProgress })
+    if (created.running) return this.probes.merge(toRuntimeContainer(created.info, this.network?.name))
     try {
       const container = this.docker.getContainer(created.id)
       if (replica.files !== undefined && replica.files.length > 0) {
@@ -119,12 +130,33 @@ export class DockerRuntime implements Runtime {
     }
     const info = await this.inspect(created.id, signal)
     if (info === undefined) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was removed as it started; the node will retry`)
-    return toRuntimeContainer(info, this.network?.name)
+    const started = toRuntimeContainer(info, this.network?.name)
+    if (replica.spec.health !== undefined && started.state === 'running') this.probes.watch(started.id, replica.spec.health)
+    return this.probes.merge(started)
+  }
+
+  async prepare (replica: ReplicaSpec, options: AbortOptions = {}): Promise<RuntimeContainer> {
+    const created = await this.createFor(replica, { signal: options.signal, standby: true })
+    const info = created.running ? created.info : await this.inspect(created.id, options.signal)
+    if (info === undefined) throw new RuntimeStartError(`The standby of ${replica.service}#${replica.replica} was removed as it was created; the node will retry`)
+    return this.probes.merge(toRuntimeContainer(info, this.network?.name))
+  }
+
+  /** the replica's container, created (or found: a standby, or a copy that runs) after its image and network are there */
+  private async createFor (replica: ReplicaSpec, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void, standby?: boolean }): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
+    const { signal } = options
+    const image = await ensureImage(this.docker, this.ctx, replica.spec.image, { digest: replica.spec.imageDigest, signal, onProgress: options.onProgress, pullTimeoutMs: this.pullTimeoutMs })
+    if (this.network !== undefined) await this.ensureNetwork(signal)
+    const networkMode = this.network === undefined ? networkModeFor(replica, await this.hasBridge(signal)) : undefined
+    const name = containerName(replica, this.owner)
+    const body = createBody(replica, this.owner, { networkMode, network: this.network, init: this.init, image, standby: options.standby })
+    return await this.create(name, body, replica, signal)
   }
 
   async stop (id: string, options: AbortOptions & { graceMs?: number } = {}): Promise<void> {
     const info = await this.inspect(id, options.signal)
     if (info === undefined) return
+    this.probes.forget(info.Id)
     const container = this.docker.getContainer(info.Id)
     const graceMs = options.graceMs ?? STOP_GRACE_MS
     if (info.State.Running) {
@@ -160,8 +192,13 @@ export class DockerRuntime implements Runtime {
     // subscribe now, not when iteration starts, and ask for events since now:
     // a start right after this call is never missed
     const stop = new AbortController()
-    const queue = new AsyncQueue<RuntimeEvent>({ signal: options.signal, onClose: () => { stop.abort() } })
-    if (!queue.done) void this.pumpEvents(queue, stop.signal, Date.now())
+    const queue = new AsyncQueue<RuntimeEvent>({ signal: options.signal, onClose: () => { stop.abort(); this.subscribers.delete(tell) } })
+    // an early probe's pass, then the engine's own `healthy`, is one health event
+    const tell = dedupedHealth(event => queue.push(event))
+    if (!queue.done) {
+      this.subscribers.add(tell)
+      void this.pumpEvents(tell, queue, stop.signal, Date.now())
+    }
     return queue
   }
 
@@ -178,16 +215,17 @@ export class DockerRuntime implements Runtime {
 
   async close (): Promise<void> {
     this.closing.abort()
+    this.probes.close()
   }
 
-  private async pumpEvents (queue: AsyncQueue<RuntimeEvent>, stop: AbortSignal, since: number): Promise<void> {
+  private async pumpEvents (tell: (event: RuntimeEvent) => void, queue: AsyncQueue<RuntimeEvent>, stop: AbortSignal, since: number): Promise<void> {
     const filters = { type: ['container'], label: ownerFilters(this.owner), event: EVENT_ACTIONS }
     let opened: Awaited<ReturnType<DockerRuntime['openStream']>> | undefined
     try {
       opened = await this.openStream('/events?', { filters, since: (since / 1000).toFixed(3) }, stop)
       for await (const value of jsonLines(opened.stream as AsyncIterable<Uint8Array>)) {
         const event = toRuntimeEvent(value)
-        if (event !== undefined && ownedBy(eventAttributes(value), this.owner)) queue.push(event)
+        if (event !== undefined && ownedBy(eventAttributes(value), this.owner)) tell(event)
       }
       if (!opened.signal.aborted) queue.end(unavailable(this.address, 'the event stream ended'))
     } catch (err) {
@@ -225,7 +263,8 @@ export class DockerRuntime implements Runtime {
 
   /**
    * create the container; a container of the same name left by an earlier
-   * run of this node is reused when it runs, otherwise removed first
+   * run of this node is reused when it runs or is a warm standby of the
+   * same hash (created, never started), otherwise removed first
    */
   private async create (name: string, body: Docker.ContainerCreateOptions, replica: ReplicaSpec, signal?: AbortSignal): Promise<{ id: string, running: false } | { running: true, info: Docker.ContainerInspectInfo }> {
     for (let attempt = 0; ; attempt++) {
@@ -247,6 +286,9 @@ export class DockerRuntime implements Runtime {
           throw new RuntimeStartError(`A container named ${name} exists that this node did not create; remove it with "docker rm -f ${name}"`)
         }
         if (existing?.State.Running === true && existing.Config.Labels[LABELS.hash] === replica.hash) return { running: true, info: existing }
+        // a standby never removes what a start made meanwhile (the start may be under way): it is that container
+        if (existing !== undefined && body.Labels?.[LABELS.standby] === '1') return existing.State.Running ? { running: true, info: existing } : { id: existing.Id, running: false }
+        if (existing !== undefined && isStandby(existing) && existing.Config.Labels[LABELS.hash] === replica.hash) return { id: existing.Id, running: false }
         await this.removeQuietly(name)
       }
     }

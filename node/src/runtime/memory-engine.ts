@@ -13,6 +13,7 @@ import { MEMORY_LOG_LINES } from './constants.js'
 import { ImageNotFoundError, RuntimeStartError } from './errors.js'
 import { healthProbe, parseProgram, programOf } from './memory-program.js'
 import { linkSignals } from './signals.js'
+import { LABELS } from './types.js'
 import type { ContainerFile, ContainerHealth, ContainerState, ImageProgress, LogLine, LogOptions, ReplicaSpec, RuntimeContainer, RuntimeEvent } from './types.js'
 
 export type Delay = (ms: number, signal?: AbortSignal) => Promise<void>
@@ -42,7 +43,8 @@ export interface MemoryEngineInit {
 export interface MemoryContainer {
   readonly id: string
   readonly labels: Readonly<Record<string, string>>
-  readonly replica: ReplicaSpec
+  /** what it was made from; a created container started by `launch` takes the starter's (same hash, its files) */
+  replica: ReplicaSpec
   state: ContainerState
   health: ContainerHealth
   exitCode?: number
@@ -56,7 +58,7 @@ export interface MemoryContainer {
   /** the last modelled health check */
   probe?: HealthProbe
   /** files written into it before it started, by path */
-  readonly files: ReadonlyMap<string, ContainerFile>
+  files: ReadonlyMap<string, ContainerFile>
 }
 
 export type EngineListener = (container: MemoryContainer, event: RuntimeEvent) => void
@@ -117,26 +119,32 @@ export class MemoryEngine {
     return () => { this.listeners.delete(listener) }
   }
 
+  /** create and start a container (`docker run`) */
   async run (replica: ReplicaSpec, labels: Record<string, string>, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void } = {}): Promise<MemoryContainer> {
-    const { image, imageDigest } = replica.spec
-    options.signal?.throwIfAborted()
-    // a pinned image runs only as those bytes: the images room loads it, a pull by tag could bring others
-    if (imageDigest !== undefined && !this.hasImage(imageDigest)) throw new ImageNotFoundError(`${image} (${imageDigest.slice(0, 19)})`, 'no node of the mesh could give it, and the registry\'s may differ')
-    if (imageDigest === undefined && !this.hasImage(image)) await this.pull(image, options)
+    // no await unless it pulls: the start's delay begins in the caller's tick, as the virtual clock's tests expect
+    const pulling = this.ensureImage(replica, options)
+    if (pulling !== undefined) await pulling
     this.checkPorts(replica)
-    const c: MemoryContainer = {
-      id: (this.nextId++).toString(16).padStart(12, '0'),
-      labels: { ...labels },
-      replica,
-      state: 'starting',
-      health: 'none',
-      logs: [],
-      followers: new Set(),
-      life: new AbortController(),
-      healthPinned: false,
-      files: new Map((replica.files ?? []).map(f => [f.path, f]))
+    return await this.launch(this.add(replica, labels), options)
+  }
+
+  /** create a container, not started (`docker create`): it holds no port and runs nothing until `launch` */
+  async create (replica: ReplicaSpec, labels: Record<string, string>, options: { signal?: AbortSignal } = {}): Promise<MemoryContainer> {
+    await this.ensureImage(replica, options)
+    const c = this.add(replica, labels)
+    c.state = 'created'
+    return c
+  }
+
+  /** start a container (`docker start`): a created one, or one `add`ed by run */
+  async launch (c: MemoryContainer, options: { signal?: AbortSignal, replica?: ReplicaSpec } = {}): Promise<MemoryContainer> {
+    if (c.state === 'created') {
+      c.replica = options.replica ?? c.replica
+      this.checkPorts(c.replica)
+      c.state = 'starting'
+      c.files = new Map((c.replica.files ?? []).map(f => [f.path, f]))
     }
-    this.containers.set(c.id, c)
+    const { replica } = c
     // the start ends early when the caller aborts or the container is stopped meanwhile
     const linked = linkSignals([options.signal, c.life.signal])
     try {
@@ -165,6 +173,33 @@ export class MemoryEngine {
     void this.checkHealth(c)
     void this.runProgram(c)
     return c
+  }
+
+  private add (replica: ReplicaSpec, labels: Record<string, string>): MemoryContainer {
+    const c: MemoryContainer = {
+      id: (this.nextId++).toString(16).padStart(12, '0'),
+      labels: { ...labels },
+      replica,
+      state: 'starting',
+      health: 'none',
+      logs: [],
+      followers: new Set(),
+      life: new AbortController(),
+      healthPinned: false,
+      files: new Map((replica.files ?? []).map(f => [f.path, f]))
+    }
+    this.containers.set(c.id, c)
+    return c
+  }
+
+  /** the image is here, or the pull that brings it (undefined when it is here); throws when it is pinned and missing */
+  private ensureImage (replica: ReplicaSpec, options: { signal?: AbortSignal, onProgress?: (p: ImageProgress) => void }): Promise<void> | undefined {
+    const { image, imageDigest } = replica.spec
+    options.signal?.throwIfAborted()
+    // a pinned image runs only as those bytes: the images room loads it, a pull by tag could bring others
+    if (imageDigest !== undefined && !this.hasImage(imageDigest)) throw new ImageNotFoundError(`${image} (${imageDigest.slice(0, 19)})`, 'no node of the mesh could give it, and the registry\'s may differ')
+    if (imageDigest === undefined && !this.hasImage(image)) return this.pull(image, options)
+    return undefined
   }
 
   /** stop (the program gets SIGTERM: exit 143) and remove; a container still starting is just dropped */
@@ -227,7 +262,8 @@ export class MemoryEngine {
       ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }),
       ...(c.probe === undefined ? {} : { probe: { ...c.probe } }),
       // a modelled address on the node's service network (198.18.0.0/15, the benchmarking range): the routing mesh's model reads it
-      ...(c.state === 'running' ? { address: modelledAddress(c.id) } : {})
+      ...(c.state === 'running' ? { address: modelledAddress(c.id) } : {}),
+      ...(c.state === 'created' && c.labels[LABELS.standby] === '1' ? { standby: true as const } : {})
     }
   }
 
@@ -249,7 +285,7 @@ export class MemoryEngine {
       if (!isHostModePort(port)) continue
       // an unbound port holds every address of the host
       const clash = (p: PortSpec): boolean => isHostModePort(p) && p.host === port.host && p.protocol === port.protocol && (p.hostIp === undefined || port.hostIp === undefined || p.hostIp === port.hostIp)
-      const holder = this.all().find(c => c.state !== 'exited' && c.replica.spec.ports.some(clash))
+      const holder = this.all().find(c => c.state !== 'exited' && c.state !== 'created' && c.replica.spec.ports.some(clash))
       if (holder !== undefined) {
         throw new RuntimeStartError(`Port ${port.host}/${port.protocol} is already taken on this host by ${holder.replica.service}#${holder.replica.replica}; stop it or publish another port`)
       }

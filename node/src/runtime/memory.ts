@@ -8,8 +8,10 @@
  *     prints, waits in the runtime's time and exits like the real thing; no
  *     command is a server that runs until stopped
  *   - a health check passes unless its command is `false` or a script that
- *     ends non-zero; it turns `healthy` one interval after start, or
- *     `unhealthy` after `retries` failed checks past the start period
+ *     ends non-zero; the engine turns it `healthy` one interval after start, or
+ *     `unhealthy` after `retries` failed checks past the start period, as
+ *     Docker does; minga's first probes (start-probes.ts) report a passing
+ *     one healthy as soon as it starts, as on Docker
  *   - test hooks: `crash(id, exitCode)`, `emitLog(id, text, stream)`,
  *     `setHealth(id, health)` (which then sticks)
  *
@@ -27,6 +29,7 @@ import { ContainerNotFoundError } from './errors.js'
 import { MemoryEngine, type MemoryContainer, type MemoryEngineInit } from './memory-engine.js'
 import { healthProbe } from './memory-program.js'
 import { linkSignals } from './signals.js'
+import { dedupedHealth, StartProbes } from './start-probes.js'
 import { LABELS } from './types.js'
 import type { AbortOptions, ContainerHealth, ImageProgress, LogLine, LogOptions, ReplicaSpec, Runtime, RuntimeContainer, RuntimeEvent } from './types.js'
 
@@ -45,34 +48,67 @@ export class MemoryRuntime implements Runtime {
   readonly meshId: string
   readonly nodeId: string
   private readonly closing = new AbortController()
+  /** minga's own first health probes, as the Docker runtime runs them */
+  private readonly probes: StartProbes
+  private readonly subscribers = new Set<(event: RuntimeEvent) => void>()
 
   constructor (init: MemoryRuntimeInit = {}) {
     this.engine = init.engine ?? new MemoryEngine(init)
     this.meshId = init.meshId ?? 'mesh'
     this.nodeId = init.nodeId ?? 'node'
+    this.probes = new StartProbes({
+      exec: async (id, cmd) => await this.exec(id, cmd),
+      inspect: async (id) => { const c = this.find(id); return c === undefined ? undefined : this.engine.snapshot(c) },
+      sleep: async (ms, signal) => { await this.engine.delay(ms, signal) },
+      onHealthy: (id) => { for (const tell of this.subscribers) tell({ type: 'health', id, health: 'healthy' }) }
+    })
   }
 
   async list (): Promise<RuntimeContainer[]> {
-    return this.own().map(c => this.engine.snapshot(c))
+    return this.probes.mergeAll(this.own().map(c => this.engine.snapshot(c)))
   }
 
   async start (replica: ReplicaSpec, options: AbortOptions & { onProgress?: (p: ImageProgress) => void } = {}): Promise<RuntimeContainer> {
-    const same = this.own().find(c => c.replica.service === replica.service && c.replica.replica === replica.replica && c.replica.hash === replica.hash)
-    if (same !== undefined && same.state !== 'exited') return this.engine.snapshot(same)
+    const same = this.sameAs(replica)
+    let c: MemoryContainer
+    if (same !== undefined && same.state === 'created' && same.labels[LABELS.standby] === '1') {
+      // a warm standby: started as it is, with this start's files
+      c = await this.engine.launch(same, { ...options, replica })
+    } else if (same !== undefined && same.state !== 'exited') {
+      return this.probes.merge(this.engine.snapshot(same))
+    } else {
+      if (same !== undefined) this.engine.remove(same.id)
+      c = await this.engine.run(replica, this.labelsOf(replica), options)
+    }
+    if (replica.spec.health !== undefined && c.state === 'running') this.probes.watch(c.id, replica.spec.health)
+    return this.probes.merge(this.engine.snapshot(c))
+  }
+
+  async prepare (replica: ReplicaSpec, options: AbortOptions = {}): Promise<RuntimeContainer> {
+    const same = this.sameAs(replica)
+    if (same !== undefined && same.state !== 'exited') return this.probes.merge(this.engine.snapshot(same))
     if (same !== undefined) this.engine.remove(same.id)
-    const labels = {
+    return this.engine.snapshot(await this.engine.create(replica, { ...this.labelsOf(replica), [LABELS.standby]: '1' }, options))
+  }
+
+  private sameAs (replica: ReplicaSpec): MemoryContainer | undefined {
+    return this.own().find(c => c.replica.service === replica.service && c.replica.replica === replica.replica && c.replica.hash === replica.hash)
+  }
+
+  private labelsOf (replica: ReplicaSpec): Record<string, string> {
+    return {
       [LABELS.mesh]: this.meshId,
       [LABELS.node]: this.nodeId,
       [LABELS.service]: replica.service,
       [LABELS.replica]: String(replica.replica),
       [LABELS.hash]: replica.hash
     }
-    const c = await this.engine.run(replica, labels, options)
-    return this.engine.snapshot(c)
   }
 
   async stop (id: string): Promise<void> {
-    if (this.find(id) !== undefined) this.engine.remove(id)
+    if (this.find(id) === undefined) return
+    this.probes.forget(id)
+    this.engine.remove(id)
   }
 
   async * logs (id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
@@ -91,7 +127,11 @@ export class MemoryRuntime implements Runtime {
     let unsubscribe = (): void => {}
     const queue = new AsyncQueue<RuntimeEvent>({ signal: linked.signal, onClose: () => { unsubscribe(); linked.dispose() } })
     if (!queue.done) {
-      unsubscribe = this.engine.subscribe((c, event) => { if (this.owns(c)) queue.push(event) })
+      // an early probe's pass, then the engine's own `healthy`, is one health event
+      const tell = dedupedHealth(event => queue.push(event))
+      this.subscribers.add(tell)
+      const off = this.engine.subscribe((c, event) => { if (this.owns(c)) tell(event) })
+      unsubscribe = () => { off(); this.subscribers.delete(tell) }
     } else {
       linked.dispose()
     }
@@ -111,6 +151,7 @@ export class MemoryRuntime implements Runtime {
 
   async close (): Promise<void> {
     this.closing.abort()
+    this.probes.close()
   }
 
   /** test hook: the container's process dies with this exit code */

@@ -59,6 +59,8 @@ export interface RuntimeContainer {
   probe?: HealthProbe
   /** its IPv4 address on the node's service network, while it runs on one */
   address?: string
+  /** a warm standby (`Runtime.prepare`): created, never started; not a replica until `start` starts it */
+  standby?: true
 }
 
 export interface LogLine {
@@ -96,6 +98,15 @@ export interface Runtime {
    * leaves a half-created container behind
    */
   start (replica: ReplicaSpec, options?: AbortOptions & { onProgress?: (p: ImageProgress) => void }): Promise<RuntimeContainer>
+  /**
+   * a warm standby of the replica: its image present and its container
+   * created, not started (no CPU, no memory, no port bound), listed with
+   * `standby: true`. A later `start` of the same replica and hash starts
+   * this container instead of creating one; `stop` removes it. A container
+   * of the replica already here (standby or not) is returned as it is.
+   * Throws as `start` does. Optional: a runtime without it keeps no standby
+   */
+  prepare?: (replica: ReplicaSpec, options?: AbortOptions) => Promise<RuntimeContainer>
   /** stop (grace period, then kill) and remove; a container that is already gone is not an error */
   stop (id: string, options?: AbortOptions & { graceMs?: number }): Promise<void>
   logs (id: string, options?: LogOptions): AsyncIterable<LogLine>
@@ -118,5 +129,7 @@ export const LABELS = {
   node: 'io.minga.node',
   service: 'io.minga.service',
   replica: 'io.minga.replica',
-  hash: 'io.minga.hash'
+  hash: 'io.minga.hash',
+  /** `1` on a container created as a warm standby (`Runtime.prepare`) */
+  standby: 'io.minga.standby'
 } as const

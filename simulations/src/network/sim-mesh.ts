@@ -63,6 +63,8 @@ export class SimMesh implements Mesh {
   }
 
   readonly probe = async (peer: string): Promise<ProbeResult> => await this.net.probe(this, peer)
+  /** the modelled dial is answered by the host, not the process: the same answer */
+  readonly probePort = this.probe
 
   connections (): string[] {
     return this.closed ? [] : this.net.connections(this.index)

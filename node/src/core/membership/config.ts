@@ -11,6 +11,16 @@ export interface MembershipConfig {
   probeInterval: number
   /** a direct probe's ack must come within this (stretched likewise), ms */
   probeTimeout: number
+  /**
+   * A member that answers no probe, direct or indirect, while its host still
+   * accepts TCP connections on its port (`Mesh.probePort`: its process
+   * holds the port, its event loop stalls) is accused only once it has been
+   * silent this long since its first missed probe: a loaded machine stalls a
+   * process for seconds, and a suspicion's few seconds would declare it dead.
+   * A host that answers nothing is accused at once, so a vanished host's
+   * detection is not slowed; a hung process is declared dead this much later, ms
+   */
+  stallAllowance: number
   /** members asked to probe a silent target for us */
   indirectChecks: number
   /**
@@ -46,6 +56,7 @@ export interface MembershipConfig {
 export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   probeInterval: 500,
   probeTimeout: 500,
+  stallAllowance: 5000,
   indirectChecks: 3,
   suspicionMult: 4,
   suspicionMaxMult: 6,

@@ -35,7 +35,7 @@ import { hashOfList, internList } from './shared-lists.js'
 import { Prober } from './prober.js'
 import { MemberTable, type Member, type RowStore } from './table.js'
 
-export type MembershipMesh = Pick<Mesh, 'request' | 'handle' | 'onPeer' | 'connections' | 'probe'>
+export type MembershipMesh = Pick<Mesh, 'request' | 'handle' | 'onPeer' | 'connections' | 'probe' | 'probePort'>
 
 /** what an answered probe (or a received one) says about a peer: its clock and its state digest */
 export interface ProbeInfo {
@@ -94,7 +94,7 @@ export class Membership {
   readonly members: Members
   readonly queue = new BroadcastQueue()
   readonly awareness: Awareness
-  readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, pushPulls: 0, gossips: 0, dropped: 0 }
+  readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, stalled: 0, pushPulls: 0, gossips: 0, dropped: 0 }
   private readonly prober: Prober
   private readonly order: ProbeOrder
   private readonly listeners = new Set<MembershipListener>()

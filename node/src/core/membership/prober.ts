@@ -6,7 +6,7 @@
  */
 import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
-import type { Mesh } from '../mesh.js'
+import type { Mesh, ProbeResult } from '../mesh.js'
 import type { Awareness } from './awareness.js'
 import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
@@ -19,7 +19,7 @@ export interface ProberHost {
   readonly table: MemberTable
   readonly members: Members
   readonly awareness: Awareness
-  readonly stats: { probes: number, failed: number, indirect: number, refused: number, pushPulls: number, gossips: number }
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, pushPulls: number, gossips: number }
   readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
   receive: (updates: readonly MemberUpdate[], from?: string) => void
@@ -36,7 +36,7 @@ export interface ProberHost {
 /** what the prober needs of the world */
 export interface ProberInit {
   meshId: string
-  mesh: Pick<Mesh, 'request' | 'connections' | 'probe'>
+  mesh: Pick<Mesh, 'request' | 'connections' | 'probe' | 'probePort'>
   clock: Clock
   digest: () => string
   heard?: (peer: string, info: { time: number, digest: string, at: number, sentAt?: number }) => void
@@ -46,6 +46,8 @@ export interface ProberInit {
 const HELPER_SHARE = 0.8
 /** an indirect probe waits this share of the probe timeout: time for a helper's nack to come back from across the internet */
 const INDIRECT_SHARE = 1.5
+/** a timer this late means this process was starved of CPU, ms */
+const LATE_MS = 100
 /** probes tried when joining: connected members first */
 const JOIN_TRIES = 3
 
@@ -56,6 +58,8 @@ export class Prober {
   private readonly inFlight = new Set<string>()
   /** members a request of ours could not reach, since they last sent us anything */
   private readonly unreachable = new Set<string>()
+  /** when a member first missed a probe of ours, since it last sent us anything */
+  private readonly silentSince = new Map<string, number>()
 
   constructor (private readonly m: ProberHost, private readonly init: ProberInit) {}
 
@@ -105,6 +109,7 @@ export class Prober {
 
   /** a member sent us something (or answered): it is reachable from here */
   heardFrom (peer: string): void {
+    this.silentSince.delete(peer)
     if (this.unreachable.delete(peer)) this.m.bump()
   }
 
@@ -166,7 +171,13 @@ export class Prober {
   async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2): Promise<MembershipMessage | undefined> {
     const { mesh, clock, meshId } = this.init
     const controller = new AbortController()
-    const timer = clock.after(timeout, () => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`)))
+    const abort = (): void => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`))
+    const due = clock.now() + timeout
+    let timer = clock.after(timeout, () => {
+      // fired late: this process was starved, and its due timers run before the I/O that waited (the answer, maybe): read that first
+      if (clock.now() - due > LATE_MS) timer = clock.after(0, abort)
+      else abort()
+    })
     try {
       const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
       this.heardFrom(peer)
@@ -198,11 +209,14 @@ export class Prober {
 
   private schedule (delay: number): void {
     if (!this.running) return
-    this.timer = this.init.clock.after(delay, () => { void this.tick() })
+    const due = this.init.clock.now() + delay
+    this.timer = this.init.clock.after(delay, () => { void this.tick(due) })
   }
 
-  private async tick (): Promise<void> {
+  private async tick (due: number): Promise<void> {
     const startedAt = this.init.clock.now()
+    // this node's own timer a probe period late: its CPU is starved, so it is the slow one (Lifeguard's local health)
+    if (startedAt - due > this.m.config.probeInterval) this.m.awareness.apply(1)
     const target = this.m.nextTarget()
     if (target !== undefined && !this.inFlight.has(target)) {
       this.inFlight.add(target)
@@ -216,38 +230,59 @@ export class Prober {
     this.schedule(Math.max(0, startedAt + interval - this.init.clock.now()))
   }
 
-  /** one probe: direct, then indirect through `indirectChecks` members, then a suspicion */
+  /**
+   * One probe: direct, then indirect through `indirectChecks` members, then a
+   * suspicion. Beside the indirect probes, a TCP dial of its port tells a
+   * process that is gone (refused: dead at once) from one that only stalls
+   * (accepted: accused only after `stallAllowance` of silence)
+   */
   private async probe (target: string): Promise<void> {
     const { config, awareness, stats } = this.m
-    const { mesh } = this.init
+    const { mesh, clock } = this.init
     stats.probes++
+    const startedAt = clock.now()
     if (await this.ping(target, awareness.scale(config.probeTimeout))) {
       awareness.apply(-1)
       return
     }
     if (!this.running) return
+    if (!this.silentSince.has(target)) this.silentSince.set(target, startedAt)
     // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
     let refused = false
-    if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
-      void mesh.probe(target).then((result) => {
-        if (result !== 'refused') return
-        refused = true
-        this.refused(target, 'no answer to a probe and its address refuses connections')
-      }, () => {})
+    let portOpen = false
+    const onDial = (result: ProbeResult, reason: string): void => {
+      if (result === 'up') portOpen = true
+      if (result !== 'refused' || refused) return
+      refused = true
+      this.refused(target, reason)
     }
+    if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
+      void mesh.probe(target).then((result) => onDial(result, 'no answer to a probe and its address refuses connections'), () => {})
+    }
+    const portProbe = mesh.probePort?.(target).then((result) => onDial(result, 'no answer to a probe and its port refuses connections'), () => {})
     const helpers = this.m.pick(config.indirectChecks, (node) => node !== target && this.m.members.status(node) === 'alive')
     stats.indirect += helpers.length
     const wait = awareness.scale(config.probeTimeout * INDIRECT_SHARE)
     const indirectAck = await this.indirect(target, helpers, wait)
     if (indirectAck.acked) {
+      this.silentSince.delete(target)
       awareness.apply(-1)
       return
     }
     // helpers that answered nothing, not even a nack: the trouble may be ours (Lifeguard)
     awareness.apply(helpers.length > 0 ? helpers.length - indirectAck.nacks : 1)
     stats.failed++
+    // a starved process runs its due timers before the I/O that waited (the dial's answer): the port's answer first, about a second at most
+    await portProbe
     if (refused || !this.running) return
-    this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}`)
+    const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
+    if (portOpen && silent < config.stallAllowance) {
+      // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
+      stats.stalled++
+      this.m.hurry(target)
+      return
+    }
+    this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}${portOpen ? ` for ${Math.round(silent / 100) / 10} s, though its port accepts connections` : ''}`)
   }
 
   /** ping-reqs through `helpers`: done at the first ack, or when all answered, or after `wait` ms */

@@ -69,3 +69,12 @@ function sameList (a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+const sets = new WeakMap<readonly string[], ReadonlySet<string>>()
+
+/** the list as a set, built once per list (a list keeps its identity until its content changes) */
+export function setOfList (ids: readonly string[]): ReadonlySet<string> {
+  let set = sets.get(ids)
+  if (set === undefined) sets.set(ids, set = new Set(ids))
+  return set
+}

@@ -5,6 +5,7 @@
  */
 import type { Assignment } from '@minga/scheduler'
 import { replicaKey } from './replicas.js'
+import { setOfList } from '../membership/shared-lists.js'
 
 interface Index {
   /** node → `service#replica` keys assigned to it */
@@ -45,4 +46,14 @@ export function replicaKeysOn (assignment: Assignment, node: string): readonly s
 /** services with at least one replica assigned to `node` */
 export function servicesOn (assignment: Assignment, node: string): ReadonlySet<string> {
   return indexOf(assignment).services.get(node) ?? NONE_SET
+}
+
+/** the live nodes that hear what this node runs of `service`: assigned it in one of `assignments` (now, before the last change), or reporting copies of it */
+export function audienceOf (service: string, assignments: Array<Assignment | undefined>, reporters: Iterable<string>, self: string, live: readonly string[]): string[] {
+  const out = new Set<string>()
+  for (const assignment of assignments) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
+  for (const peer of reporters) out.add(peer)
+  out.delete(self)
+  const alive = setOfList(live)
+  return [...out].filter(peer => alive.has(peer))
 }

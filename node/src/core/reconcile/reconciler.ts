@@ -25,7 +25,7 @@ import type { ImageHooks } from '../images/types.js'
 import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
-import { servicesOn } from './assignment-index.js'
+import { audienceOf, servicesOn } from './assignment-index.js'
 import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
@@ -35,6 +35,7 @@ import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
+import { splitStandbys, WarmStandbys } from './standby.js'
 
 export type { ReplicaNote } from '../components.js'
 
@@ -80,7 +81,10 @@ export class Reconciler implements ReconcileView {
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
   private stopped = true
+  /** this node's containers, standbys aside */
   private observed: RuntimeContainer[] = []
+  private standbys: RuntimeContainer[] = []
+  private readonly warm: WarmStandbys
   private view?: View
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
@@ -95,13 +99,14 @@ export class Reconciler implements ReconcileView {
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
     this.fences = new SingletonFences({ liveness: init.liveness, clock: init.clock, fence: init.timing.singletonFence, passAt: (at) => this.passAt(at) })
+    this.warm = new WarmStandbys({ runtime: init.runtime, self: init.identity.peerId, now: () => init.clock.now(), log: this.log, inputs: init.inputs, images: init.images, starting: (key) => this.inFlight.has(key) })
   }
 
   async start (): Promise<void> {
     const { state, liveness, runtime, clock, timing } = this.init
     this.stopped = false
     this.pass.start()
-    this.observed = await runtime.list()
+    ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await runtime.list()))
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
@@ -188,10 +193,11 @@ export class Reconciler implements ReconcileView {
   private async reconcile (): Promise<Action[]> {
     try {
       this.stats.runs++
-      this.observed = await this.init.runtime.list()
+      ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
+      this.warm.sync({ assignment: this.refresh().assignment, services: servicesById(this.refresh().services), replicas: this.observed, standbys: this.standbys })
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
       for (const action of actions) {
         if (action.type === 'stop') continue
@@ -232,16 +238,10 @@ export class Reconciler implements ReconcileView {
     return this.view
   }
 
-  /** the live nodes that hear what this node runs of `service`: assigned it now or before the last change, or reporting copies of it */
+  /** the live nodes that hear what this node runs of `service` (`audienceOf`) */
   audience (service: string): string[] {
-    const { liveness, identity } = this.init
     const view = this.refresh()
-    const out = new Set<string>()
-    for (const assignment of [view.assignment, view.previous]) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
-    for (const peer of liveness.reportsFor(service).keys()) out.add(peer)
-    out.delete(identity.peerId)
-    const live = new Set(view.live)
-    return [...out].filter(peer => live.has(peer))
+    return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live)
   }
 
   /** true when this node runs or is assigned a replica of the service */
