@@ -21,6 +21,7 @@ const NODES = Math.max(2, Number(process.env.IMAGE_SPREAD_NODES ?? 10))
 const MB = Math.max(1, Number(process.env.IMAGE_SPREAD_MB ?? 100))
 const TAG = 'acme/spread:1'
 
+const loadAtStart = Math.round(loadavg()[0] * 10) / 10
 const started = await engines(Array.from({ length: NODES }, (_, i) => `bench-${String.fromCharCode(97 + i)}`))
 if (started === undefined) {
   console.log(JSON.stringify({ name: 'image-spread', skipped: 'no Docker engines (see scripts/docker-engine.sh)' }))
@@ -72,7 +73,20 @@ try {
     await sleep(200)
   }
   const healthyMs = Date.now() - t0
-  result = { pushMs, ms, healthyMs }
+  // how each node got it: the seconds of each fetch, the holders it took chunks from, failed starts on the way
+  const events = (await Promise.all(started.map(async (_, i) => await cluster.api(i, '/v1/events').catch(() => [])))).flat().filter((e, i, all) => all.findIndex(x => x.time === e.time && x.node === e.node && x.reason === e.reason) === i)
+  const fetches = events.filter(e => e.kind === 'image' && /^fetched /.test(e.reason)).map(e => /in ([\d.]+) s from (\d+) node/.exec(e.reason)).filter(Boolean)
+  const seconds = fetches.map(m => Number(m[1])).sort((a, b) => a - b)
+  const errors = events.filter(e => e.kind === 'replica-error' && e.subject.startsWith('acme/spread'))
+  result = {
+    pushMs,
+    ms,
+    healthyMs,
+    fetchS: seconds.length === 0 ? null : { n: seconds.length, min: seconds[0], median: seconds[Math.floor(seconds.length / 2)], max: seconds.at(-1) },
+    holdersPerFetch: fetches.map(m => Number(m[2])),
+    failedStarts: errors.length,
+    ...(errors.length === 0 ? {} : { firstError: errors[0].reason.slice(0, 300) })
+  }
 } catch (err) {
   failed = err
 } finally {
@@ -89,5 +103,5 @@ console.log(JSON.stringify({
   mb: MB,
   ...result,
   singleLinkMs,
-  host: { cpus: cpus().length, loadAvg1m: Math.round(loadavg()[0] * 10) / 10 }
+  host: { cpus: cpus().length, loadAvg1mAtStart: loadAtStart, loadAvg1m: Math.round(loadavg()[0] * 10) / 10 }
 }))

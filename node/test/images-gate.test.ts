@@ -82,6 +82,29 @@ test('a deploy pins the digest; a blocked finding refuses it (nothing written) u
   }
 })
 
+test('minga apply pins and gates its images as a deploy does: the digest in the entry, a blocked finding refuses the whole set', async () => {
+  const scanner = fakeScanner([CRITICAL])
+  const { c, images } = await node(scanner)
+  try {
+    const n = c.nodes[0]
+    const id = images.create('acme/web:1', [new Uint8Array(1000).fill(9)])
+    const planned = await played(n.core.operations.apply({ specs: [spec('acme', 'web', { image: 'acme/web:1' })] }, { dryRun: true }))
+    assert.ok(planned.changes[0].fields.some(f => f.path === 'imageDigest' && f.to === id), 'the plan shows the pinned digest')
+    assert.is(n.state.value(keys.service('acme', 'web')), undefined, 'a dry run writes no service')
+    await played(n.core.operations.apply({ specs: [spec('acme', 'web', { image: 'acme/web:1' })] }, { dryRun: false }))
+    assert.is(n.state.value(keys.service('acme', 'web'))?.spec.imageDigest, id, 'pinned by digest')
+    const again = await played(n.core.operations.apply({ specs: [spec('acme', 'web', { image: 'acme/web:1' })] }, { dryRun: true }))
+    assert.is(again.changes[0].action, 'unchanged', 'the same tag and digest: nothing to change')
+    await n.state.write(n.identity, keys.policy('acme'), { block: 'critical' })
+    const refused = await played(n.core.operations.apply({ specs: [spec('acme', 'web', { image: 'acme/web:1', replicas: 2 }), spec('acme', 'api', { image: 'acme/web:1' })] }, { dryRun: false })).then(() => undefined, (err: Error) => err)
+    assert.match(refused?.message ?? '', /The scan gate of acme refuses acme\/web .*CVE-2024-0001/)
+    assert.is(n.state.value(keys.service('acme', 'api')), undefined, 'nothing of the set written')
+    assert.is(n.state.value(keys.service('acme', 'web'))?.spec.replicas, 1)
+  } finally {
+    await c.stop()
+  }
+})
+
 test('without a scanner the result says so; a policy that blocks refuses the unscanned image', async () => {
   const { c, images } = await node(undefined)
   try {

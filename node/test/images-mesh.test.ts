@@ -33,8 +33,9 @@ function imageNode (org: string, store = new MemoryChunkStore()): ImageNode {
   return { options: { org, runtime, images: init }, images, store }
 }
 
-async function cluster (orgs: string[], stores: MemoryChunkStore[] = []): Promise<{ c: TestCluster, nodes: Array<TestNode & ImageNode> }> {
+async function cluster (orgs: string[], stores: MemoryChunkStore[] = [], labels: Array<Record<string, string>> = []): Promise<{ c: TestCluster, nodes: Array<TestNode & ImageNode> }> {
   const made = orgs.map((org, i) => imageNode(org, stores[i]))
+  for (const [i, l] of labels.entries()) made[i].options.labels = l
   const c = await TestCluster.start(made.map(m => m.options))
   await c.settled()
   return { c, nodes: c.nodes.map((n, i) => ({ ...n, ...made[i] })) }
@@ -210,6 +211,31 @@ test('a pinned image outlives its pusher: three keepers hold it, and a replica w
     c.net.regate()
     const survivors = nodes.filter(n => !dead.has(n))
     await waitFor(() => survivors.some(n => n.runtime.engine.all().some(x => x.replica.service === 'acme/web' && x.replica.spec.imageDigest === digest && x.state === 'running')), 'a survivor runs the pinned image')
+  } finally {
+    await c.stop()
+  }
+})
+
+test('deploy --wait waits for the image whole on two nodes: then the death of its pusher and only runner strands nothing', async () => {
+  const { c, nodes } = await cluster(['acme', 'acme', 'acme'], [], [{ role: 'first' }])
+  try {
+    const [a, b] = nodes
+    a.images.create('acme/web:1', [BASE, bytes(300_000, 8)])
+    const digest = await deployPinned(a, 'acme/web:1', { replicas: 1, constraints: { role: 'first' } })
+    const first = await played(a.core.images!.holders(digest))
+    assert.is(first.eligible, 3)
+    assert.ok(first.holders.includes(a.identity.peerId), 'the pusher holds it')
+    await waitFor(async () => (await played(a.core.images!.holders(digest))).holders.length >= 2, 'the image is whole on two nodes')
+    await waitFor(() => running(a, 'acme/web') === 1, 'a runs it')
+    a.mesh.down = true
+    await a.core.stop()
+    c.net.regate()
+    // the service may run anywhere now: a survivor fetches the pinned image from the other holder
+    const record = b.state.value(keys.service('acme', 'web'))!
+    await played(b.core.operations.deploy([{ ...record.spec, constraints: {} }]))
+    await waitFor(() => nodes.slice(1).some(n => n.runtime.engine.all().some(x => x.replica.service === 'acme/web' && x.replica.spec.imageDigest === digest && x.state === 'running')), 'a survivor runs the pinned image')
+    const after = await played(b.core.images!.holders(digest))
+    assert.not.ok(after.holders.includes(a.identity.peerId), 'the dead node is not counted')
   } finally {
     await c.stop()
   }

@@ -51,7 +51,7 @@ export function readmeExamples (text = readFileSync(README, 'utf8')): ReadmeExam
     if (indented !== undefined && line.trim() !== '') { blocks.push(trimBlock(indented)); indented = undefined }
     if (indented !== undefined) { indented.lines.push(''); continue }
     if (line.startsWith('## ')) heading = line.slice(3).trim()
-    const row = /^\| `([a-z]+(?: [a-z-]+)*)` \| `([^`]+)` \|/.exec(line)
+    const row = /^\| `([a-z][a-z-]*(?: [a-z-]+)*)` \| `([^`]+)` \|/.exec(line)
     // a pipe inside a table cell is written \\|
     if (row !== null) verbs.set(row[1], row[2].replace(/\\\|/g, '|'))
     previousBlank = line.trim() === ''

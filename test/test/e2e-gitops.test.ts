@@ -45,9 +45,15 @@ async function sources (cluster: DockerCluster, node: number): Promise<any[]> {
   return JSON.parse((await cluster.mustMinga(node, ['sources', '--json'])).stdout)
 }
 
-/** the acme services' containers that serve, by service, with their images */
+/** the acme services' containers that serve, by service, with their images: the spec's name when they run its pinned digest (apply pins images as deploy does) */
 async function serving (cluster: DockerCluster, service: string): Promise<string[]> {
-  return (await cluster.serving(`acme/${service}`)).map(c => c.image)
+  const containers = await cluster.serving(`acme/${service}`)
+  if (containers.length === 0) return []
+  // from any node still up (the test kills the watcher)
+  let spec: any
+  for (let i = 0; i < cluster.nodes.length && spec === undefined; i++) spec = (await cluster.api(i, `/v1/services/acme/${service}`).catch(() => undefined))?.spec
+  if (spec === undefined) return containers.map(c => c.image)
+  return containers.map(c => spec.imageDigest !== undefined && c.image === spec.imageDigest ? spec.image : c.image)
 }
 
 it('e2e: the mesh follows a git repository: add runs, change rolls, delete prunes, a broken commit changes nothing, another node takes over the watch', async () => {

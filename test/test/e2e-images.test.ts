@@ -5,7 +5,11 @@
  * had it: they fetch it from the mesh, load it, and run it healthy. The
  * README's image commands run as written. Without a scanner, every result
  * says "not scanned: no scanner configured", and an org's scan gate then
- * refuses the deploy. A tag no node has is refused at deploy with a message
+ * refuses the deploy. With the org's scanner command (a script that reports
+ * a fixable critical finding) and its database pushed on one node, another
+ * node fetches the database over the mesh and scans: a database older than
+ * the policy allows is refused, the finding blocks the deploy, a signed
+ * waiver lets it pass and shows in \`minga audit\`. A tag no node has is refused at deploy with a message
  * that says what to do.
  */
 import { execFile } from 'node:child_process'
@@ -86,6 +90,43 @@ it('e2e: an image pushed on one node runs on three, pinned by digest, with no re
     assert.match(gated.stderr, `The scan gate of acme refuses acme/api (${tag}, ${id.slice(0, 19)}): not scanned: no scanner configured, and the policy blocks critical-fixable findings`)
     assert.is((await cluster.api(0, '/v1/services')).some((s: any) => s.id === 'acme/api'), false, 'nothing declared')
 
+    // the org's scanner, run by the daemon: a script given the image's docker save tar and the database from the mesh
+    const fake = join(cluster.dir, 'fake-scanner.sh')
+    await writeFile(fake, FAKE_SCANNER)
+    const db = join(cluster.dir, 'scanner.db')
+    await writeFile(db, 'fake vulnerability db\n')
+    await cluster.mustMinga(0, ['policy', 'set', '--block', 'critical-fixable', '--max-db-age', '7d', '--scanner', `sh ${fake}`])
+    // node 0 is given the database; node 1 scans with it, fetched over the mesh
+    await cluster.mustMinga(0, ['scanner-db', 'push', db, '--built', new Date(Date.now() - 10 * 86_400_000).toISOString(), '--scanner', 'command'])
+    const api = await specFile(cluster.dir, 'api', longRunning({ name: 'api', replicas: 1, image: tag }))
+    let aged = ''
+    await cluster.waitFor('node 1 scans with the old database from the mesh', async () => {
+      aged = (await cluster.minga(1, ['deploy', '-f', api])).stderr
+      return aged.includes('the scanner\'s database is 10 days old; the policy allows 7.0 days')
+    }).catch((err: Error) => { throw new Error(`${err.message}; the deploy said: ${aged}`) })
+    await cluster.mustMinga(0, ['scanner-db', 'push', db, '--built', new Date().toISOString(), '--scanner', 'command'])
+    let blocked = ''
+    await cluster.waitFor('node 1 scans with the new database and refuses the critical finding', async () => {
+      blocked = (await cluster.minga(1, ['deploy', '-f', api])).stderr
+      return blocked.includes('CVE-2099-0001')
+    })
+    assert.match(blocked, `The scan gate of acme refuses acme/api (${tag}, ${id.slice(0, 19)}): CVE-2099-0001 (critical, openssl 1.1.1 → 1.1.1w fixes it)`)
+    assert.is((await cluster.api(0, '/v1/services')).some((s: any) => s.id === 'acme/api'), false, 'nothing declared')
+    const waived = await cluster.mustMinga(1, ['deploy', '-f', api, '--waive', 'CVE-2099-0001', '--reason', 'not reachable: no TLS in this service'])
+    assert.match(waived.stdout, 'acme/api: created')
+    assert.match(waived.stdout, '1 critical (1 fixable) (command: sh ')
+    const audit = (await cluster.mustMinga(0, ['audit'])).stdout
+    assert.match(audit, `acme waives CVE-2099-0001 in acme/api's image ${id.slice(0, 19)}: not reachable: no TLS in this service`)
+    assert.match(audit, `acme's scan gate blocks critical-fixable findings, database at most 168 h old, scanned by "sh ${fake}"`)
+    // the README's scanner-db example, its file here
+    const readmeDb = examples.verbs.get('scanner-db push')!
+    await writeFile(join(cluster.dir, 'trivy-db.tar.gz'), 'a trivy database\n')
+    assert.match((await cluster.mustMinga(2, args(readmeDb).map(a => a === './trivy-db.tar.gz' ? join(cluster.dir, 'trivy-db.tar.gz') : a))).stdout, 'acme\'s trivy database of 2026-11-29T06:00Z (17B) is in the mesh')
+    const outdated = await cluster.mustMinga(0, ['image', 'ls', '--outdated'])
+    assert.match(outdated.stdout, 'Every service runs the digest its tag names')
+    const scanned: any[] = JSON.parse((await cluster.mustMinga(2, ['image', 'ls', '--json'])).stdout)
+    assert.match(scanned.find(i => i.digest === id).scan, '1 critical (1 fixable)', 'the scan is in the mesh for every node')
+
     // a tag that no node, no engine and no registry has: refused at once, nothing declared
     const refused = await cluster.minga(0, ['deploy', '-f', await specFile(cluster.dir, 'ghost', longRunning({ name: 'ghost', replicas: 1, image: 'registry.invalid/acme/ghost:1' }))])
     assert.is.not(refused.code, 0)
@@ -94,6 +135,13 @@ it('e2e: an image pushed on one node runs on three, pinned by digest, with no re
   })
   for (const engine of started) await docker(engine, ['rmi', '-f', id]).catch(() => '')
 })
+
+/** a scanner command: checks that it got a docker save tar and the org's database, and reports one fixable critical finding in Trivy's JSON */
+const FAKE_SCANNER = `#!/bin/sh
+tar -tf "$1" | grep -q manifest.json || { echo "not a docker save tar: $1" >&2; exit 3; }
+grep -q "fake vulnerability db" "$MINGA_SCANNER_DB" || { echo "no database from the mesh" >&2; exit 4; }
+echo '{"SchemaVersion":2,"Results":[{"Target":"image","Vulnerabilities":[{"VulnerabilityID":"CVE-2099-0001","PkgName":"openssl","InstalledVersion":"1.1.1","FixedVersion":"1.1.1w","Severity":"CRITICAL"}]}]}'
+`
 
 /** git in `dir`, as a user runs it (no global configuration needed) */
 const git = async (dir: string, args: string[]): Promise<string> =>

@@ -20,8 +20,8 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 const examples = readmeExamples()
 /** README commands this file ran (as written in the README) */
 const ran = new Set<string>()
-/** README commands the Docker end-to-end tests run (e2e-readme.test.ts, e2e-images.test.ts: the image and build verbs), and `npm test`, which is what runs this */
-const ELSEWHERE = [/^bash scripts\/quickstart\.sh$/, /^node_modules\/\.bin\/minga deploy -f examples\/hello\.yaml/, /^npm test$/, /scripts\/docker-engine\.sh (start|stop) main$/, /^bash scripts\/test-image\.sh /, /^minga up --docker-host /, /^minga (image|policy|build) /, /^minga deploy -f web\.yaml --wait$/]
+/** README commands the Docker end-to-end tests run (e2e-readme.test.ts, e2e-images.test.ts: the image, policy, scanner-db and build verbs), and `npm test`, which is what runs this */
+const ELSEWHERE = [/^bash scripts\/quickstart\.sh$/, /^node_modules\/\.bin\/minga deploy -f examples\/hello\.yaml/, /^npm test$/, /scripts\/docker-engine\.sh (start|stop) main$/, /^bash scripts\/test-image\.sh /, /^minga up --docker-host /, /^minga (image|policy|scanner-db|build) /, /^minga deploy -f web\.yaml --wait$/]
 
 const pids = new Set<number>()
 const children = new Set<ChildProcess>()

@@ -8,7 +8,7 @@ import { check, InvalidMessageError } from '@minga/protocol'
 import { BadRequestError } from '../errors.js'
 import type {
   BackupBody, CordonBody, ConfigsBody, DeployBody, DeployImageOptions, ImagePushBody, ImageScanBody, InviteBody, PolicyBody, NodeRemoveBody,
-  OrgRemoveBody, PartitionBody, RestoreBody, ScaleBody, SecretBody, UncordonBody
+  OrgRemoveBody, PartitionBody, RestoreBody, ScaleBody, ScannerDbBody, SecretBody, UncordonBody
 } from './contract.js'
 
 /** services one deploy declares, at most */
@@ -95,6 +95,16 @@ export function policyBody (body: unknown): PolicyBody {
     if (r.scanner !== undefined) out.scanner = nonEmpty(r.scanner, 'body.scanner', MAX_REASON)
     return out
   }, '{"block": "critical-fixable", "maxDbAge"?: "7d", "scanner"?: "CMD"}')
+}
+
+/** `POST /v1/scanner-db`: `{ path, built, scanner? }` */
+export function scannerDbBody (body: unknown): ScannerDbBody {
+  return checked(body, 'POST /v1/scanner-db', (r) => {
+    check.object(r, 'body', new Set(['path', 'built', 'scanner']))
+    const out: ScannerDbBody = { path: nonEmpty(r.path, 'body.path', 4096), built: nonEmpty(r.built, 'body.built', 64) }
+    if (r.scanner !== undefined) out.scanner = nonEmpty(r.scanner, 'body.scanner', 32)
+    return out
+  }, '{"path": "/abs/trivy-db.tar.gz", "built": "2026-11-29T06:00:00Z", "scanner"?: "trivy"}')
 }
 
 /** `POST /v1/configs`: `{ service, chunks }`, at most 64 base64 chunks */

@@ -9,7 +9,7 @@
  * `LogItem` and `EventItem`; `/v1/metrics` is Prometheus' text format.
  */
 import type { PolicyRecord, ServiceRecord, SnapshotView, Tally, VolumeView } from '@minga/protocol'
-import type { ImageView } from '../core/images/image-ops.js'
+import type { ImageView, OutdatedService } from '../core/images/image-ops.js'
 import type { PushResult } from '../core/images/images.js'
 import type { ScanResult } from '../core/images/scans.js'
 import type { BuildView } from '../core/builds/builds.js'
@@ -39,6 +39,9 @@ export interface ImagePushBody { image: string, private?: boolean }
 export interface ImageScanBody { image: string }
 /** `POST /v1/policy`: the org's scan gate; `maxDbAge` in the duration grammar (`7d`) */
 export interface PolicyBody { block: string, maxDbAge?: string, scanner?: string }
+/** `POST /v1/scanner-db`: a vulnerability database file on this node (`path`, absolute) into the mesh for `scanner` (default: the kind this node would run), built at `built` (ISO 8601) */
+export interface ScannerDbBody { path: string, built: string, scanner?: string }
+export interface ScannerDbResult { org: string, scanner: string, index: string, size: number, built: number }
 export type ImagePushResult = PushResult & { org: string }
 /** `POST /v1/builds`: a build from git (an absolute folder of the node, or a URL), tested, pushed under `tag` */
 export interface BuildBody { source: string, tag: string, ref?: string, context?: string, file?: string, args?: Record<string, string>, target?: string, test?: string, private?: boolean, on?: string }
@@ -102,6 +105,8 @@ export interface GetRoutes {
   '/v1/http': { url: string | null }
   '/v1/images': ImageView[]
   '/v1/policy': { org: string, policy: PolicyRecord | null }
+  '/v1/images/outdated': OutdatedService[]
+  [holders: `/v1/images/holders?digest=${string}`]: { digest: string, holders: string[], eligible: number }
   '/v1/builds': BuildView[]
   [build: `/v1/builds/${string}`]: BuildView
   [buildLog: `/v1/build-logs/${string}`]: BuildLogResult
@@ -128,6 +133,7 @@ export interface PostRoutes {
   '/v1/images/push': { body: ImagePushBody, response: ImagePushResult }
   '/v1/images/scan': { body: ImageScanBody, response: ScanResult }
   '/v1/policy': { body: PolicyBody, response: PolicyResult }
+  '/v1/scanner-db': { body: ScannerDbBody, response: ScannerDbResult }
   '/v1/builds': { body: BuildBody, response: BuildView }
   '/v1/apply': { body: ApplyBody, response: ApplyResult }
   '/v1/sources': { body: SourceBody, response: SourceView }

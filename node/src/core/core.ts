@@ -38,6 +38,8 @@ import type { LineageRecords, VolumeBackend } from './volumes/types.js'
 import { Trust } from './trust/trust.js'
 import { Images } from './images/images.js'
 import { DeployImages } from './images/pinning.js'
+import { UpdateWatch } from './images/update-watch.js'
+import { ChunkGc } from './images/chunk-gc.js'
 import { ImageOperations } from './images/image-ops.js'
 import { ImageScans } from './images/scans.js'
 import type { ChunkStore, ImageEngine, Scanner } from './images/types.js'
@@ -146,6 +148,10 @@ export class NodeCore {
   readonly routes: MeshRouteView
   /** the git sources of this node's organization that fall to it, polled and applied */
   readonly sourceWatch?: SourceWatch
+  /** sweeps chunks no record keeps in use from this node's store */
+  readonly chunkGc?: ChunkGc
+  /** services that follow their tag (`update: { watch: true }`) */
+  readonly updateWatch?: UpdateWatch
   /** the operator's verbs on git sources */
   readonly sources: Sources
   private capacity: Resources = { cpu: 0, memory: 0 }
@@ -194,6 +200,7 @@ export class NodeCore {
       })
       this.scans = new ImageScans({ images: this.images, store: init.images.store, scanner: init.images.scanner, now: () => init.clock.now() })
       const store = init.images.store
+      this.chunkGc = new ChunkGc({ state: init.state, images: this.images, store, clock: init.clock, log: logger.forComponent('chunk-gc') })
       this.imageOps = new ImageOperations({ images: this.images, scans: this.scans, roots: () => store.roots(), reconcile: { desired: () => this.reconciler.desired(), currentAssignment: () => this.reconciler.currentAssignment() } })
       this.builds = new Builds({ images: this.images, engine: init.builds?.engine, offers: init.builds?.offers === true, liveness: this.membership, clock: init.clock, logger: logger.forComponent('builds') })
     }
@@ -264,6 +271,9 @@ export class NodeCore {
       ...(init.webPorts === undefined ? {} : { webPorts: init.webPorts })
     })
     this.routes = new MeshRouteView({ self, state: init.state, liveness: this.membership, reconciler: this.reconciler })
+    if (this.images !== undefined && init.images !== undefined) {
+      this.updateWatch = new UpdateWatch({ ...common, images: this.images, gate: new DeployImages(this.images, this.scans!), engine: init.images.engine, liveness: this.membership, deploy: async (specs) => await this.operations.deploy(specs) })
+    }
     this.sources = new Sources({ ...common, liveness: this.liveness })
     if (init.sources !== undefined) {
       this.sourceWatch = new SourceWatch({ ...common, liveness: this.liveness, reader: init.sources, apply: async (set, options) => await this.operations.apply(set, options) })
@@ -312,11 +322,13 @@ export class NodeCore {
     this.trust.start()
     this.secrets.start()
     this.images?.start()
+    this.chunkGc?.start()
     this.builds?.start()
     this.volumes?.start()
     await this.reconciler.start()
     this.routes.start()
     this.sourceWatch?.start()
+    this.updateWatch?.start()
   }
 
   async stop (): Promise<void> {
@@ -324,6 +336,7 @@ export class NodeCore {
     this.started = false
     this.routes.stop()
     this.sourceWatch?.stop()
+    this.updateWatch?.stop()
     await this.reconciler.stop()
     this.volumes?.stop()
     this.eventWatch.stop()
@@ -334,6 +347,7 @@ export class NodeCore {
     this.trust.stop()
     this.builds?.stop()
     this.images?.stop()
+    this.chunkGc?.stop()
     this.membership.stop()
   }
 

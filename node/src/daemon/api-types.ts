@@ -39,7 +39,7 @@ export interface ApiContext {
   volumes?: Pick<VolumeVerbs, 'volumes' | 'backup' | 'list' | 'restore'>
   node: NodeControl
   /** the image verbs and the scan gate (absent with the in-memory runtime) */
-  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org'>
+  images?: Pick<ImageOperations, 'push' | 'list' | 'scan' | 'setPolicy' | 'policy' | 'org' | 'pushScannerDb' | 'outdated' | 'holders'>
   /** builds from git (absent with the in-memory runtime) */
   builds?: Pick<Builds, 'build' | 'list' | 'get' | 'logs'>
 }

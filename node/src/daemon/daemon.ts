@@ -25,6 +25,7 @@ import { engineAddress } from '../runtime/docker-address.js'
 import { DockerRuntime } from '../runtime/docker.js'
 import { DiskChunkStore } from '../images/disk-store.js'
 import { DockerImages } from '../images/docker-images.js'
+import { CommandScanner } from '../images/scanner.js'
 import { DockerBuilder } from '../images/docker-build.js'
 import { Ingress } from '../ingress/ingress.js'
 import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
@@ -160,7 +161,10 @@ export class Daemon implements NodeControl {
     let images: NodeCoreInit['images']
     if (this.options.runtime !== 'memory') {
       this.imageEngine = new DockerImages({ socketPath: this.options.dockerSocket })
-      images = { store: await DiskChunkStore.open(this.dataDir.imagesPath), engine: this.imageEngine }
+      const engine = this.imageEngine
+      // the org's scanner command, else trivy or grype on PATH, scanning a `docker save` tar of the image
+      const scanner = new CommandScanner({ saveTar: async (id, path, options) => { await engine.saveTar(id, path, options) } })
+      images = { store: await DiskChunkStore.open(this.dataDir.imagesPath), engine, scanner }
     }
     this.door = await startDoor({
       identity: doorIdentity,

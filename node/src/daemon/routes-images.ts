@@ -1,6 +1,9 @@
 /** control API: images carried by the mesh (push, ls, scan) and the org's scan gate (policy) */
 import type { ServerResponse } from 'node:http'
-import { imagePushBody, imageScanBody, policyBody } from '../api/bodies.js'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { isAbsolute } from 'node:path'
+import { imagePushBody, imageScanBody, policyBody, scannerDbBody } from '../api/bodies.js'
 import { BadRequestError } from '../errors.js'
 import type { ApiContext, ApiRoutes } from './api-types.js'
 import { requestDuration } from './duration.js'
@@ -12,6 +15,12 @@ export function imageRoutes (routes: ApiRoutes, { images }: ApiContext): void {
     return images
   }
   routes.add('GET', '/v1/images', async () => await ops().list())
+  routes.add('GET', '/v1/images/outdated', async () => ops().outdated())
+  routes.add('GET', '/v1/images/holders', async ({ query, res }) => {
+    const digest = query.get('digest') ?? ''
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new BadRequestError('Say which image: /v1/images/holders?digest=sha256:<64 hex>')
+    return { digest, ...await ops().holders(digest, { signal: abortedWith(res) }) }
+  })
   routes.add('POST', '/v1/images/push', async ({ body, res }) => {
     const push = imagePushBody(body)
     return await ops().push(push.image, { private: push.private, signal: abortedWith(res) })
@@ -22,6 +31,15 @@ export function imageRoutes (routes: ApiRoutes, { images }: ApiContext): void {
     const policy = policyBody(body)
     const maxDbAge = policy.maxDbAge === undefined ? undefined : requestDuration(policy.maxDbAge, 'maxDbAge', { min: 60_000, max: 365 * 86_400_000 })
     return await ops().setPolicy({ block: policy.block, maxDbAge, scanner: policy.scanner })
+  })
+  routes.add('POST', '/v1/scanner-db', async ({ body }) => {
+    const given = scannerDbBody(body)
+    if (!isAbsolute(given.path)) throw new BadRequestError(`The database file must be an absolute path on this node, not "${given.path.slice(0, 200)}"`)
+    const built = Date.parse(given.built)
+    const info = await stat(given.path).catch(() => undefined)
+    if (info?.isFile() !== true) throw new BadRequestError(`No file ${given.path.slice(0, 200)} on this node; give the database file's path`)
+    const result = await ops().pushScannerDb(createReadStream(given.path), { built, scanner: given.scanner })
+    return { org: result.org, scanner: result.scanner, index: result.index, size: result.size, built: result.built }
   })
 }
 

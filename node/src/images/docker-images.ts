@@ -9,6 +9,8 @@
  * (`GET /distribution/{ref}/json`).
  */
 import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import Docker from 'dockerode'
 import { sha256Hex } from '@minga/protocol'
 import { extract, pack } from 'tar-stream'
@@ -90,6 +92,17 @@ export class DockerImages implements ImageEngine {
     } finally {
       linked.dispose()
       tar.destroy()
+    }
+  }
+
+  /** writes the image as `docker save` does, to `path` (for a scanner) */
+  async saveTar (id: string, path: string, options: AbortOptions = {}): Promise<void> {
+    const linked = linkSignals([options.signal, this.ctx.closing], TRANSFER_TIMEOUT_MS)
+    try {
+      const body = await engineCall(this.ctx, async signal => await dial<NodeJS.ReadableStream>(this.docker, { path: `/images/${encodeURIComponent(id)}/get`, isStream: true, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, signal), { signal: linked.signal })
+      await pipeline(body, createWriteStream(path, { mode: 0o600 }), { signal: linked.signal })
+    } finally {
+      linked.dispose()
     }
   }
 

@@ -16,7 +16,7 @@ export function serviceCommands (program: Command): void {
     .option('--env-file <path>', 'variables for a Compose file (repeatable; default: .env beside it)', collect)
     .option('--dry-run', 'translate and check the file, print what would be declared; needs no running node')
     .option('--org <name>', 'with --dry-run: the organization to show (default: this data dir\'s)')
-    .option('--wait', 'wait until every replica runs healthy with this spec')
+    .option('--wait', 'wait until every replica runs healthy with this spec, and each pinned image is whole on at least two nodes (or every node, when fewer)')
     .option('--timeout <duration>', 'how long --wait waits', '2m')
     .option('--waive <id>', 'accept this finding of the scan gate in the images deployed (repeatable; a signed waiver, shown by minga audit)', collect)
     .option('--reason <text>', 'why the findings are waived (kept with each waiver)')
@@ -41,7 +41,12 @@ export function serviceCommands (program: Command): void {
       const results = await carryOut(ctx, plan, options.file, images, options.json === true)
       for (const id of await orphans(ctx, plan)) process.stderr.write(`warning: ${id} belongs to project ${plan.project ?? ''} but ${options.file} no longer declares it; remove it with "minga rm ${id}"\n`)
       if (options.json !== true) for (const r of results) ctx.out(`${r.service}: ${r.status}${r.image?.digest === undefined ? '' : ` (${r.image.image} pinned to ${r.image.digest.slice(0, 19)}; ${r.image.scan})`}`)
-      if (options.wait === true) await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r) => r.service)))
+      if (options.wait === true) {
+        await waitUntil(ctx, timeout, async () => await servicesSettled(ctx, results.map((r) => r.service)))
+        // a node lost right after must not take the only whole copy of a new image with it
+        const digests = [...new Set(results.flatMap(r => r.image?.digest === undefined ? [] : [r.image.digest]))]
+        await waitUntil(ctx, timeout, async () => await imagesCopied(ctx, digests))
+      }
       if (options.json === true) ctx.json(results)
     })
 
@@ -158,6 +163,16 @@ async function servicesSettled (ctx: Context, services: string[]): Promise<strin
       const ready = r.running.some((c) => c.node === r.assigned && c.healthy === true && c.current === true)
       if (!ready) return `${service}#${r.replica} not yet healthy on ${shortId(r.assigned)}${r.problem !== undefined ? ` (${r.problem})` : ''}`
     }
+  }
+  return undefined
+}
+
+/** why the images are not yet safe from the loss of one node: a whole copy on fewer than 2 nodes (or than every node that may hold it) */
+async function imagesCopied (ctx: Context, digests: string[]): Promise<string | undefined> {
+  for (const digest of digests) {
+    const { holders, eligible } = await ctx.api.get(`/v1/images/holders?digest=${digest}`)
+    const wanted = Math.min(2, eligible)
+    if (holders.length < wanted) return `image ${digest.slice(0, 19)} is whole on ${holders.length} node(s) of the ${wanted} wanted before a node may be lost`
   }
   return undefined
 }

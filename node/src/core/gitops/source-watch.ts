@@ -40,11 +40,16 @@ const CHECK_ERRORS = new Set(['SourceCheckError', 'InvalidSpecError', 'BadReques
 
 interface Watched { nextPoll: number, polling: boolean, record: string }
 
-/** the node that watches `org/name` among the live members of `org` (cordoned ones only when no other is live) */
-export function sourceWatcher (state: CoreComponents['state'], live: readonly string[], org: string, name: string): string | undefined {
+/** the node of `org` that acts for `key`: the first of its live members in rendezvous order for the key (cordoned ones only when no other is live) */
+export function orgNodeFor (state: CoreComponents['state'], live: readonly string[], org: string, key: string): string | undefined {
   const ofOrg = live.filter(peer => state.memberOrg(peer) === org && state.revoked(peer) === undefined)
   const uncordoned = ofOrg.filter(peer => state.value(keys.cordon(peer)) === undefined)
-  return rendezvousChoice(`source/${org}/${name}`, uncordoned.length > 0 ? uncordoned : ofOrg)
+  return rendezvousChoice(key, uncordoned.length > 0 ? uncordoned : ofOrg)
+}
+
+/** the node that watches `org/name` among the live members of `org` (orgNodeFor) */
+export function sourceWatcher (state: CoreComponents['state'], live: readonly string[], org: string, name: string): string | undefined {
+  return orgNodeFor(state, live, org, `source/${org}/${name}`)
 }
 
 /** the watch of every source of this node's organization that falls to this node (see above) */

@@ -54,9 +54,9 @@ export function judge (input: GateInput): GateVerdict {
   if (scan === undefined) return refuse(`${summary}, and the policy blocks ${policy.block} findings: install trivy or grype on this node, or set the org's scanner with minga policy set --scanner CMD`)
   if (scan.error !== undefined) return refuse(`${summary}; the policy blocks ${policy.block} findings, so an image must be scanned: fix the scanner and run minga image scan`)
   if (policy.maxDbAge !== undefined) {
-    if (scan.db === undefined) return refuse(`the scanner's database age is unknown, and the policy allows at most ${days(policy.maxDbAge)}: push a dated database with minga scanner db push FILE --built TIME, then scan again`)
+    if (scan.db === undefined) return refuse(`the scanner's database age is unknown, and the policy allows at most ${days(policy.maxDbAge)}: push a dated database with minga scanner-db push FILE --built TIME, then scan again`)
     const age = now - scan.db.built
-    if (age > policy.maxDbAge) return refuse(`the scanner's database is ${days(age)} old; the policy allows ${days(policy.maxDbAge)}: push a newer one with minga scanner db push FILE, then scan again (minga image scan)`)
+    if (age > policy.maxDbAge) return refuse(`the scanner's database is ${days(age)} old; the policy allows ${days(policy.maxDbAge)}: push a newer one with minga scanner-db push FILE, then scan again (minga image scan)`)
   }
   const blocked = scan.findings.filter(f => blocks(policy.block, f) && !waived.has(f.id))
   const unlisted = blockedCount(policy.block, scan) - scan.findings.filter(f => blocks(policy.block, f)).length

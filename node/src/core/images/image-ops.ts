@@ -3,12 +3,30 @@
  * set`): what the control API hands to its image routes. Each works on
  * this node's organization; the records it writes are signed by this node.
  */
-import { BLOCK_LEVELS, keys, type BlockLevel, type PolicyRecord } from '@minga/protocol'
+import { BLOCK_LEVELS, keys, tagKeyId, withTag, type BlockLevel, type PolicyRecord, type ScannerDbRecord } from '@minga/protocol'
 import { BadRequestError } from '../../errors.js'
 import type { AbortOptions } from '../../runtime/types.js'
 import type { ReconcileView } from '../components.js'
 import type { Images, PushResult } from './images.js'
 import type { ImageScans, ScanResult } from './scans.js'
+
+/** the kinds of scanner a database can be for */
+const SCANNER_KINDS = ['trivy', 'grype', 'command']
+
+/** a service that runs an older digest than its tag's (`minga image ls --outdated`) */
+export interface OutdatedService {
+  service: string
+  /** the tag it follows */
+  image: string
+  /** the digest its entry pins */
+  running: string
+  /** the digest its tag names now */
+  current: string
+  /** when the current digest was pushed (ms since epoch), if this node may read its record */
+  pushed?: number
+  /** it follows its tag (update.watch): the update is on its way, or the gate refused it */
+  watch: boolean
+}
 
 /** one image of the mesh as `minga image ls` shows it */
 export interface ImageView {
@@ -87,6 +105,31 @@ export class ImageOperations {
     return out.sort((a, b) => b.pushed - a.pushed || a.digest.localeCompare(b.digest))
   }
 
+  /**
+   * Services (of every org whose tags this node may read) that run another
+   * digest than their tag names now, oldest first: what `update.watch` would
+   * roll, or what a deploy by tag would
+   */
+  outdated (): OutdatedService[] {
+    const { images, reconcile } = this.init
+    const out: OutdatedService[] = []
+    for (const service of reconcile.desired()) {
+      const spec = service.spec
+      if (spec.imageDigest === undefined || spec.image.includes('@') || spec.image.startsWith('sha256:')) continue
+      const tag = withTag(spec.image)
+      const current = images.state.value(keys.tag(spec.org, tagKeyId(tag)))?.digest
+      if (current === undefined || current === spec.imageDigest) continue
+      const pushed = images.readable(current)[0]?.value.pushed
+      out.push({ service: service.id, image: tag, running: spec.imageDigest, current, ...(pushed === undefined ? {} : { pushed }), watch: spec.update.watch === true })
+    }
+    return out.sort((a, b) => (a.pushed ?? 0) - (b.pushed ?? 0) || a.service.localeCompare(b.service))
+  }
+
+  /** the nodes that hold every chunk of the image `digest` now, and how many live members could */
+  async holders (digest: string, options: AbortOptions = {}): Promise<{ holders: string[], eligible: number }> {
+    return await this.init.images.holders(digest, options)
+  }
+
   /** scans `ref` for this node's org and records the result (NO_SCANNER when none is configured) */
   async scan (ref: string, options: AbortOptions = {}): Promise<ScanResult> {
     return await this.init.scans.scan(ref, options)
@@ -104,6 +147,27 @@ export class ImageOperations {
     await images.state.write(images.identity, keys.policy(images.org), record)
     images.emit('scan', images.org, `${images.org}'s scan gate now blocks ${record.block} findings${record.maxDbAge === undefined ? '' : `, with a database at most ${Math.round(record.maxDbAge / 3_600_000)} h old`}${record.scanner === undefined ? '' : `, scanned by "${record.scanner}"`}`)
     return { ...record, org: images.org }
+  }
+
+  /**
+   * A scanner's vulnerability database into the mesh for this org: stored
+   * here as a blob (`file`'s bytes), named by `scanner-db/<org>/<scanner>`
+   * with when it was built; every node that scans for the org fetches it
+   * from the mesh (scans.ts). BadRequestError when `built` is in the future
+   * or `scanner` is no kind minga runs
+   */
+  async pushScannerDb (file: AsyncIterable<Uint8Array>, options: { built: number, scanner?: string }): Promise<ScannerDbRecord & { org: string, scanner: string }> {
+    const { images, scans } = this.init
+    const org = images.org
+    const scanner = options.scanner ?? await scans.scannerFor(org)
+    if (scanner === undefined) throw new BadRequestError('This node has no scanner to tell which database this is: say --scanner trivy, grype or command')
+    if (!SCANNER_KINDS.includes(scanner)) throw new BadRequestError(`--scanner takes ${SCANNER_KINDS.join(', ')}; "${scanner.slice(0, 32)}" is not one`)
+    if (!Number.isFinite(options.built) || options.built > images.now() + 3_600_000) throw new BadRequestError('--built must be when the database was built (an ISO 8601 time, not in the future), e.g. 2026-11-29T06:00:00Z')
+    const { root, size } = await images.putFile(file)
+    const record: ScannerDbRecord = { index: root, size, built: options.built, pushed: images.now() }
+    await images.state.write(images.identity, keys.scannerDb(org, scanner), record)
+    images.emit('scan', org, `${org}'s ${scanner} database of ${new Date(options.built).toISOString().slice(0, 16)}Z (${(size / 1e6).toFixed(1)} MB) is in the mesh; scans for ${org} use it from now on`)
+    return { ...record, org, scanner }
   }
 
   /** this node's organization */

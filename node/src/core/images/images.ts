@@ -32,6 +32,7 @@ import { ImageCopies } from './copies.js'
 import { readFile, readWhole, storeFile } from './chunking.js'
 import { chainIds, configDiffIds } from './image-config.js'
 import { ChunkFetcher, type FetchProgress } from './fetcher.js'
+import { wholeHolders } from './holders.js'
 import type { ChunkStore, EngineImage, ImageEngine, ImageHooks, LoadFile } from './types.js'
 
 export interface ImagesComponents extends CoreComponents {
@@ -138,6 +139,25 @@ export class Images implements ImageHooks {
     }
     const self = this.init.identity.peerId
     return (await this.fetcher.fetch(root, { signal: options.signal, candidates: () => this.init.liveness.live().filter(p => p !== self) })).index
+  }
+
+  /**
+   * The nodes (this one included) that hold every chunk of the image
+   * `digest` now, and how many could: the live members that may read it.
+   * ImageUnavailableError when no record this node may read names it
+   */
+  async holders (digest: string, options: AbortOptions = {}): Promise<{ holders: string[], eligible: number }> {
+    const record = this.readable(digest)[0]
+    if (record === undefined) throw new ImageUnavailableError(`No image ${digest.slice(0, 19)} is in the mesh for this node`)
+    const { identity, liveness, state, store } = this.init
+    const root = record.value.index
+    const org = record.key.split('/')[1]
+    const self = identity.peerId
+    const eligible = liveness.live().filter(p => record.value.private !== true || state.memberOrg(p) === org)
+    // the index alone, when this node does not hold it: a few KB
+    const index = await this.indexOf(root) ?? (await this.fetcher.fetch(root, { signal: options.signal, candidates: () => eligible.filter(p => p !== self), want: () => [] })).index
+    const holders = await wholeHolders({ mesh: this.init.mesh, meshId: state.meshId, clock: this.init.clock }, root, index, eligible.filter(p => p !== self), options)
+    return { holders: store.roots().includes(root) ? [self, ...holders] : holders, eligible: new Set([self, ...eligible]).size }
   }
 
   /** a file root's bytes, chunk by chunk, from this node's store (fetched first when missing) */

@@ -93,11 +93,11 @@ export class DeployImages {
     return { verdict, scan }
   }
 
-  /** no scan, a failed one, or one made with a database older than a newer one the org has */
+  /** no scan, a failed one, or one made without the org's database or with one older than the org has now */
   private stale (org: string, scan: ScanRecord | undefined): boolean {
     if (scan === undefined || scan.error !== undefined) return true
     const newest = Math.max(0, ...this.images.state.records('scanner-db', `${org}/`).map(e => e.value.built))
-    return scan.db !== undefined && newest > scan.db.built
+    return newest > (scan.db?.built ?? 0)
   }
 }
 

@@ -172,13 +172,17 @@ export class Operations {
 
   /**
    * `minga apply` and `minga diff`: every service of a folder (or a commit)
-   * as one change, checked whole before anything is written (ops/apply.ts);
-   * with `dryRun`, only the plan
+   * as one change, checked whole before anything is written (ops/apply.ts),
+   * its images pinned and gated as a deploy's are; with `dryRun`, only the plan
    */
   async apply (set: ChangeSet, options: { dryRun: boolean }): Promise<ApplyResult> {
     if (!options.dryRun) this.checkClockForWrite()
-    this.checkRoutes(set.specs)
-    return await applyChangeSet(this.core, this.org, set, options)
+    const org = this.org
+    for (const spec of set.specs) if (spec.org !== org) throw new ForbiddenError(`This node belongs to ${org} and cannot apply ${spec.org}/${spec.name}; a change set declares services of the organization that applies it`)
+    // each image pinned by digest and judged by the org's scan gate, as a deploy does (a dry run too: its plan shows what the apply would write)
+    const specs = this.core.images === undefined ? set.specs : (await this.core.images.pin(set.specs, {})).specs
+    this.checkRoutes(specs)
+    return await applyChangeSet(this.core, org, { ...set, specs }, options)
   }
 
   /** `minga export`: the stored records of an organization's services (default: this node's), sorted by name */

@@ -86,7 +86,7 @@ function summarize (state: State, entry: Entry): string {
     case 'secret': return `secret ${c} of ${a}/${b} sealed to ${Object.keys(recordValue(entry, 'secret')!.sealed.keys).length} node(s)`
     case 'policy': {
       const p = recordValue(entry, 'policy')!
-      return `${a}'s scan gate blocks ${p.block} findings${p.maxDbAge === undefined ? '' : `, database at most ${Math.round(p.maxDbAge / 3_600_000)} h old`}`
+      return `${a}'s scan gate blocks ${p.block} findings${p.maxDbAge === undefined ? '' : `, database at most ${Math.round(p.maxDbAge / 3_600_000)} h old`}${p.scanner === undefined ? '' : `, scanned by "${p.scanner}"`}`
     }
     case 'waiver': {
       const w = recordValue(entry, 'waiver')!
