@@ -1,5 +1,6 @@
 /** Libp2pMesh over real TCP on 127.0.0.1 (three libp2p hosts, pnet and the member gater, as the daemon builds them) passes the Mesh suite */
 import '../src/polyfill.js'
+import { createHash, randomBytes } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLibp2p } from 'libp2p'
@@ -53,6 +54,31 @@ test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnec
     const probes = await Promise.all(Array.from({ length: 20 }, async () => await a.probePort(b.self)))
     assert.ok(probes.every(p => p === 'up'), probes.join(' '))
     assert.is(new TextDecoder().decode(await a.request(b.self, '/suite/after/1', new Uint8Array([1]), { signal: AbortSignal.timeout(20_000) })), 'yes')
+  } finally {
+    await Promise.all([na.stop(), nb.stop()])
+  }
+})
+
+
+test('a streamed response holds its sender back while the reader works on a frame: 24 MiB to a slow reader, and a 6 MiB frame, arrive whole', async () => {
+  const identities = await Promise.all([0, 1].map(async () => await generateIdentity()))
+  const psk = newSwarmKey()
+  const [na, nb] = await Promise.all(identities.map(async identity => await createLibp2p(defaults({
+    privateKey: identity.privateKey, meshId: 'mesh-suite', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true })
+  })) as MeshLibp2p))
+  try {
+    const [a, b] = [new Libp2pMesh(na), new Libp2pMesh(nb)]
+    const MiB = 1024 * 1024
+    const frames = [...Array.from({ length: 24 }, (_, i) => randomBytes(MiB).fill(i, 0, 1)), randomBytes(6 * MiB)]
+    b.handleStream('/suite/bulk/1', async function * () { yield * frames })
+    await na.dial(nb.getMultiaddrs())
+    const got: string[] = []
+    // the reader stores each frame before it takes the next (as the chunk fetcher writes each chunk to disk): the sender runs ahead of it
+    for await (const frame of a.stream(b.self, '/suite/bulk/1', new Uint8Array([1]), { signal: AbortSignal.timeout(120_000) })) {
+      got.push(createHash('sha256').update(frame).digest('hex'))
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    assert.equal(got, frames.map(f => createHash('sha256').update(f).digest('hex')))
   } finally {
     await Promise.all([na.stop(), nb.stop()])
   }

@@ -2,7 +2,11 @@
  * The core's Mesh bound to libp2p: gossip over gossipsub (signed messages,
  * so `from` is the authenticated publisher), request/response and streamed
  * responses over length-prefixed stream protocols. A streamed response ends
- * with an empty frame.
+ * with an empty frame. While the reader of a streamed response works on a
+ * frame, the stream is paused: Yamux stops granting window, so the sender
+ * waits after one window (YAMUX_OPTIONS) instead of filling the reader's
+ * buffer until the stream is reset ("Read buffer overflow", which cut image
+ * fetches to a few MB/s while chunks were being written to disk).
  */
 import { toError } from '@minga/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -12,11 +16,17 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
 import { probePorts, tcpAddresses } from './port-probe.js'
+import { YAMUX_OPTIONS } from './libp2p-config.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
 const PROBE_TIMEOUT = 1000
 const END_OF_STREAM = new Uint8Array(0)
+/**
+ * bytes a streamed response's reader buffers, at most: one whole frame, what
+ * was left over when it paused, and the window the sender may still fill
+ */
+const STREAM_BUFFER_BYTES = MAX_FRAME_BYTES + 2 * YAMUX_OPTIONS.streamOptions.maxStreamWindowSize
 
 export type MeshLibp2p = Libp2p<{ pubsub: GossipSub }>
 
@@ -93,12 +103,14 @@ export class Libp2pMesh implements Mesh {
   async * stream (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): AsyncIterable<Uint8Array> {
     const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: STREAM_BUFFER_BYTES })
       await lp.write(data, { signal: options.signal })
       while (true) {
         const frame = await lp.read({ signal: options.signal })
         if (frame.byteLength === 0) break
+        if (stream.readStatus === 'readable') stream.pause()
         yield frame.subarray()
+        if (stream.readStatus === 'paused') stream.resume()
       }
       await stream.close()
     } catch (err) {
