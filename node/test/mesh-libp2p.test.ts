@@ -59,7 +59,6 @@ test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnec
   }
 })
 
-
 test('a streamed response holds its sender back while the reader works on a frame: 24 MiB to a slow reader, and a 6 MiB frame, arrive whole', async () => {
   const identities = await Promise.all([0, 1].map(async () => await generateIdentity()))
   const psk = newSwarmKey()
