@@ -26,15 +26,15 @@ const MIDDLE = bytes(300_000, 2)
 interface ImageNode { options: NodeOptions, images: MemoryImages, store: MemoryChunkStore }
 
 /** a node with a modelled engine that has only the images it is given, a chunk store, and short fetch waits */
-function imageNode (org: string, store = new MemoryChunkStore()): ImageNode {
+function imageNode (org: string, store = new MemoryChunkStore(), surveyMs = 200): ImageNode {
   const runtime = new RecordingRuntime({ meshId: MESH_ID, nodeId: org, images: [] })
   const images = new MemoryImages(runtime.engine)
-  const init: NodeCoreInit['images'] = { store, engine: images, fetch: { surveyMs: 200, stallMs: 5000 } }
+  const init: NodeCoreInit['images'] = { store, engine: images, fetch: { surveyMs, stallMs: 5000 } }
   return { options: { org, runtime, images: init }, images, store }
 }
 
-async function cluster (orgs: string[], stores: MemoryChunkStore[] = [], labels: Array<Record<string, string>> = []): Promise<{ c: TestCluster, nodes: Array<TestNode & ImageNode> }> {
-  const made = orgs.map((org, i) => imageNode(org, stores[i]))
+async function cluster (orgs: string[], stores: MemoryChunkStore[] = [], labels: Array<Record<string, string>> = [], surveyMs?: number): Promise<{ c: TestCluster, nodes: Array<TestNode & ImageNode> }> {
+  const made = orgs.map((org, i) => imageNode(org, stores[i], surveyMs))
   for (const [i, l] of labels.entries()) made[i].options.labels = l
   const c = await TestCluster.start(made.map(m => m.options))
   await c.settled()
@@ -116,6 +116,24 @@ test('several holders serve one fetch at once', async () => {
     const event = y.core.events.recent().find(e => e.kind === 'image' && e.reason.startsWith('fetched'))!
     const from = Number(/from (\d+) node/.exec(event.reason)![1])
     assert.ok(from >= 2, event.reason)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('nodes that fetch one image at once from its one holder take different chunks from it, and the rest from each other', async () => {
+  // each fetcher asks who holds what before every round of requests (the virtual clock stands still while chunks move in-process)
+  const { c, nodes } = await cluster(['acme', 'acme', 'acme', 'acme'], [], [], 0)
+  try {
+    const [a, ...fetchers] = nodes
+    const id = a.images.create('acme/wide:1', [bytes(24 * 1024 * 1024, 9)])
+    await played(a.core.images!.push('acme/wide:1'))
+    await replicated(nodes, 'acme', id)
+    await Promise.all(fetchers.map(async n => await played(n.core.images!.ensure(id))))
+    // in index order all three took the same chunks from a at the same time, and had nothing to give each other
+    const servedByFetchers = fetchers.map(n => n.core.images!.server.stats.served)
+    const total = fetchers.reduce((sum, n) => sum + n.core.images!.fetcher.stats.fetched, 0)
+    assert.ok(servedByFetchers.reduce((x, y) => x + y) > 0, `the fetchers served ${servedByFetchers.join(', ')} of the ${total} chunks fetched; a served ${a.core.images!.server.stats.served}`)
   } finally {
     await c.stop()
   }

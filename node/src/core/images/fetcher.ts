@@ -2,7 +2,8 @@
  * Takes a root's chunks from the nodes that hold them, several at once:
  * first the index (one chunk, checked against the root), then every chunk
  * it names that this node lacks. It asks the candidates which chunks they
- * hold (`chunks-has`), takes the rarest first from whoever has them, at most
+ * hold (`chunks-has`), takes the rarest first (in random order among equally
+ * rare ones) from whoever has them, at most
  * `window` requests of `batch` chunks per holder at a time, and asks again
  * every `surveyMs` while it works, so chunks that other fetchers got meanwhile
  * are taken from them too (a new image spreads like a torrent, not from one
@@ -121,6 +122,7 @@ class FetchRun {
   private readonly inflight = new Set<string>()
   private readonly from: Record<string, number> = {}
   private readonly sizes = new Map<string, number>()
+  private readonly ranks = new Map<string, number>()
   private progress: FetchProgress = { chunks: 0, done: 0, bytes: 0, doneBytes: 0, holders: 0 }
   private lastProgress: number
   private wake?: () => void
@@ -214,7 +216,7 @@ class FetchRun {
     for (const [peer, state] of peers) {
       while (state.inflight < this.opts.window) {
         const pick = [...state.has].filter(c => this.remaining.has(c) && !this.inflight.has(c))
-          .sort((a, b) => (rarity.get(a) ?? 0) - (rarity.get(b) ?? 0)).slice(0, share)
+          .sort((a, b) => (rarity.get(a) ?? 0) - (rarity.get(b) ?? 0) || this.order(a) - this.order(b)).slice(0, share)
         if (pick.length === 0) break
         for (const c of pick) this.inflight.add(c)
         state.inflight++
@@ -277,6 +279,19 @@ class FetchRun {
     } finally {
       deadline.dispose()
     }
+  }
+
+  /**
+   * this run's random rank of a chunk, which breaks ties of rarity: fetchers
+   * that all start from one holder take different chunks from it, and so
+   * have something to give each other (BitTorrent's "random first piece",
+   * Cohen 2003, §3.2). In index order they all took the same chunks at the
+   * same time and each got nearly all from the first holder
+   */
+  private order (chunk: string): number {
+    let rank = this.ranks.get(chunk)
+    if (rank === undefined) this.ranks.set(chunk, rank = Math.random())
+    return rank
   }
 
   private peer (id: string): PeerState {
