@@ -6,7 +6,10 @@
  * frame, the stream is paused: Yamux stops granting window, so the sender
  * waits after one window (YAMUX_OPTIONS) instead of filling the reader's
  * buffer until the stream is reset ("Read buffer overflow", which cut image
- * fetches to a few MB/s while chunks were being written to disk).
+ * fetches to a few MB/s while chunks were being written to disk). Each
+ * resume grants a window again, so a slow reader of a response much longer
+ * than STREAM_BUFFER_BYTES can still overflow: chunk responses (at most 16
+ * chunks, 8 by default) fit.
  */
 import { toError } from '@minga/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
