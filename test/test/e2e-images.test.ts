@@ -204,7 +204,8 @@ it('e2e: from git to a deployed service: build --test, deploy on three nodes, a 
         const images = await Promise.all(containers.map(async c => await docker(started[c.at], ['inspect', '--format', '{{.Image}}', c.id])))
         return containers.filter((_, i) => images[i] === id).map(c => String(c.at))
       }
-      assert.equal((await running(digest)).sort(), ['0', '1', '2'], 'a healthy replica of the built image on each node')
+      // deploy --wait returns on minga's own first probes; Docker's status says healthy up to one interval later
+      await cluster.waitFor('a healthy replica of the built image on each node', async () => (await running(digest)).sort().join() === '0,1,2')
 
       // a commit whose test fails, built from node 1: node 0 builds it; nothing is pushed, and the test's output is in the log on any node
       const broken = await commitVersion(repo, '')

@@ -244,7 +244,7 @@ test('the Monitoring and Simulations commands run as written', async () => {
     const run = await example(commandOf(line) ?? line, {})
     assert.match(run.stdout, /invariants|every invariant held/)
     // the routing mesh's clients: requests, failed requests and the failover gap
-    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, 0 failed, longest gap \d+(\.\d)? s /m)
+    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, 0 failed, longest gap \d+(\.\d+)? m?s /m)
   }
 })
 
