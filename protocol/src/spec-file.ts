@@ -7,8 +7,8 @@
  * property the tests check); config files name their content through
  * `configSource`, which the caller writes beside the spec file.
  */
-import { stringify } from 'yaml'
 import { canonicalJson } from './canonical.js'
+import { yaml as yamlLib } from './yaml-lib.js'
 import { durationText } from './duration.js'
 import { SPEC_DEFAULTS, type ConfigFileSpec, type PortSpec, type ServiceSpec, type TmpfsSpec, type VolumeSpec } from './spec.js'
 import { normalizePort, normalizeVolume } from './spec-parse-fields.js'
@@ -37,7 +37,7 @@ export function specFileText (specs: ServiceSpec[], options: SpecFileOptions): s
       services: Object.fromEntries(sorted.map(spec => [spec.name, { ...(options.withOrg === true && orgs.length > 1 ? { org: spec.org } : {}), ...fileFields(spec, options) }]))
     }
   }
-  const yaml = stringify(body, { lineWidth: 0, minContentWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' })
+  const yaml = yamlLib().stringify(body, { lineWidth: 0, minContentWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' })
   return header === '' ? yaml : `${header}\n${yaml}`
 }
 

@@ -7,7 +7,8 @@
  * alias expansion is capped.
  */
 import { messageOf } from './errors.js'
-import { Lexer, LineCounter, isNode, isScalar, parseAllDocuments, parseDocument, visit, type Document } from 'yaml'
+import type { Document, LineCounter } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import { isPlainObject } from './spec-rules.js'
 
 export const SPEC_FILE_LIMITS = {
@@ -62,10 +63,10 @@ export function yamlLimitProblem (text: string): string | undefined {
 }
 
 function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
-  const lineCounter = new LineCounter()
+  const lineCounter = new (yaml().LineCounter)()
   let value: unknown
   try {
-    const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter })
+    const docs = yaml().parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter })
     if (docs.length === 0) return ['the file is empty: write a service (name:, image:, …), a services: mapping, or a list of services']
     if (docs.length > 1) return [`the file holds ${docs.length} YAML documents (---); put several services under "services:" or in a list instead`]
     const doc = docs[0]
@@ -90,7 +91,7 @@ function readYaml (text: string): { value: unknown, texts: Texts } | string[] {
       if (!read) {
         read = true
         try {
-          texts = parseDocument(text, { ...YAML_OPTIONS, schema: 'failsafe' }).toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
+          texts = yaml().parseDocument(text, { ...YAML_OPTIONS, schema: 'failsafe' }).toJS({ maxAliasCount: SPEC_FILE_LIMITS.maxAliases })
         } catch {
           texts = undefined
         }
@@ -115,7 +116,7 @@ function measureYaml (text: string): { depth: number, tokens: number } {
   let indent = 0
   let lineStart = true
   let max = 0
-  for (const token of new Lexer().lex(text)) {
+  for (const token of new (yaml().Lexer)().lex(text)) {
     if (++tokens > maxTokens) break
     if (token === '\n' || token === '\r\n') {
       lineStart = true
@@ -151,6 +152,7 @@ function measureYaml (text: string): { depth: number, tokens: number } {
 /** every key that appears twice in one mapping, as `line:col` problems; linear in the size of the document */
 export function duplicateKeys (doc: Document, lineCounter: LineCounter): string[] {
   const problems: string[] = []
+  const { isNode, isScalar, visit } = yaml()
   visit(doc, {
     Map (_, map) {
       const seen = new Set<string>()

@@ -6,7 +6,9 @@
  * through a REST server on 127.0.0.1 (RestServer, Restic, ResticMesh), the
  * volumes room's backend on Docker's volumes or folders (HostBackend), each
  * volume's lineage on disk (LineageStore), and the upkeep of blobs over
- * time. `createBackups` assembles them for a daemon.
+ * time. `createBackups` assembles them for a daemon. DockerVolumes is not
+ * re-exported here: import it from './docker-volumes.js' where Docker runs,
+ * so that a node on the in-memory runtime never loads dockerode.
  *
  * @example
  * ```ts
@@ -125,7 +127,6 @@ export function fairShare (state: State, self: string, quota: number): (org: str
 export { BlobStore } from './blob-store.js'
 export { BlobClient } from './blob-client.js'
 export { BlobHolder } from './blob-holder.js'
-export { DockerVolumes } from './docker-volumes.js'
 export { FolderVolumes } from './folder-volumes.js'
 export { HostBackend } from './host-backend.js'
 export { LineageStore } from './lineage-store.js'

@@ -13,7 +13,7 @@ import { systemClock } from '../core/clock.js'
 import { NodeCore, type NodeCoreInit } from '../core/core.js'
 import { errorText, nodeLogger } from '../core/logger.js'
 import type { VolumeTiming } from '../core/volumes/keeper.js'
-import { createBackups, DockerVolumes, FolderVolumes, type Backups } from '../backup/index.js'
+import { createBackups, FolderVolumes, type Backups } from '../backup/index.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
@@ -22,20 +22,17 @@ import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
 import { engineAddress } from '../runtime/docker-address.js'
-import { DockerRuntime } from '../runtime/docker.js'
-import { DiskChunkStore } from '../images/disk-store.js'
-import { DockerImages } from '../images/docker-images.js'
-import { CommandScanner } from '../images/scanner.js'
-import { DockerBuilder } from '../images/docker-build.js'
-import { Ingress } from '../ingress/ingress.js'
+import type { DockerRuntime } from '../runtime/docker.js'
+import type { DockerImages } from '../images/docker-images.js'
+import type { Ingress } from '../ingress/ingress.js'
 import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
 import type { WebPorts } from '../core/ingress/routes.js'
 import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
 import type { Runtime } from '../runtime/types.js'
 import { libp2pMetrics } from '../metrics/libp2p.js'
-import { GitSourceReader, type FolderLoader } from '../gitops/git-reader.js'
-import { superviseNode, type SupervisorLink, type SupervisorLinkInit } from '../supervisor/index.js'
+import type { FolderLoader } from '../gitops/git-reader.js'
+import type { SupervisorLink, SupervisorLinkInit } from '../supervisor/index.js'
 import { ApiServer } from './api-server.js'
 import type { NodeControl } from './api-types.js'
 import { DataDirError } from '../errors.js'
@@ -138,6 +135,7 @@ export class Daemon implements NodeControl {
       throw new DataDirError(`This node was removed from the mesh (${removed.reason}); the other nodes refuse it for good. To serve the mesh again, start a new node: minga join TOKEN --data NEW_DIR, with an invite from a member`)
     }
     if (this.options.runtime !== 'memory') {
+      const { superviseNode } = await import('../supervisor/index.js')
       this.supervisor = await superviseNode({ dataDir: this.dataDir.path, meshId: mesh.meshId, nodeId: identity.peerId, engine: engineAddress(this.options.dockerSocket).label, log, registry: this.registry, testMode: this.options.testMode, ...this.options.supervisor })
     }
     if (this.state.memberOrg(identity.peerId) === undefined) log('warning: this node is not (yet) a member in its own state; it waits for its admission to arrive')
@@ -159,12 +157,17 @@ export class Daemon implements NodeControl {
       : await this.dockerRuntime(mesh.meshId, identity.peerId, log)
     // images through the mesh: chunks on disk, Docker's save and load (issue 15)
     let images: NodeCoreInit['images']
+    let builds: NodeCoreInit['builds']
     if (this.options.runtime !== 'memory') {
+      const [{ DockerImages }, { CommandScanner }, { DiskChunkStore }, { DockerBuilder }] = await Promise.all([
+        import('../images/docker-images.js'), import('../images/scanner.js'), import('../images/disk-store.js'), import('../images/docker-build.js')
+      ])
       this.imageEngine = new DockerImages({ socketPath: this.options.dockerSocket })
       const engine = this.imageEngine
       // the org's scanner command, else trivy or grype on PATH, scanning a `docker save` tar of the image
       const scanner = new CommandScanner({ saveTar: async (id, path, options) => { await engine.saveTar(id, path, options) } })
       images = { store: await DiskChunkStore.open(this.dataDir.imagesPath), engine, scanner }
+      builds = { engine: new DockerBuilder({ docker: engine.docker, dir: join(this.options.dataDir, 'builds') }), offers: this.options.builder === true }
     }
     this.door = await startDoor({
       identity: doorIdentity,
@@ -183,7 +186,9 @@ export class Daemon implements NodeControl {
       clock: systemClock,
       events: { emit: (event) => { this.core.events.emit(event) } },
       live: () => this.core.liveness.live(),
-      volumes: this.options.runtime === 'memory' ? new FolderVolumes(this.dataDir.volumesPath) : new DockerVolumes({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket }),
+      volumes: this.options.runtime === 'memory'
+        ? new FolderVolumes(this.dataDir.volumesPath)
+        : new (await import('../backup/docker-volumes.js')).DockerVolumes({ meshId: mesh.meshId, nodeId: identity.peerId, socketPath: this.options.dockerSocket }),
       repositories: () => this.core.volumes!.repositories,
       mayWrite: (from, repo) => this.core.volumes?.repositories.mayStore(from, repo) ?? false,
       restic: this.options.restic
@@ -219,8 +224,8 @@ export class Daemon implements NodeControl {
       timing: this.options.timing,
       logger,
       images,
-      ...(this.imageEngine === undefined ? {} : { builds: { engine: new DockerBuilder({ docker: this.imageEngine.docker, dir: join(this.options.dataDir, 'builds') }), offers: this.options.builder === true } }),
-      ...(this.options.loadFolder === undefined ? {} : { sources: new GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) }),
+      builds,
+      ...(this.options.loadFolder === undefined ? {} : { sources: new (await import('../gitops/git-reader.js')).GitSourceReader({ dir: join(this.options.dataDir, 'gitops'), loadFolder: this.options.loadFolder }) }),
       recovery,
       ...(restic === undefined ? {} : { volumes: { backend: this.backups.backend, lineage: this.backups.lineage, timing: this.options.volumeTiming } })
     })
@@ -254,6 +259,7 @@ export class Daemon implements NodeControl {
    * cannot be reached by the forwarder: the node runs without the network
    */
   private async dockerRuntime (meshId: string, peerId: string, log: (line: string) => void): Promise<DockerRuntime> {
+    const { DockerRuntime } = await import('../runtime/docker.js')
     const plain = (): DockerRuntime => new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket })
     if (this.options.subnet === 'off') {
       const runtime = plain()
@@ -283,6 +289,7 @@ export class Daemon implements NodeControl {
     const webPorts = this.options.webPorts === undefined ? { http: 80, tls: 443 } : this.options.webPorts
     const root = process.getuid?.() === 0
     const upstream = this.options.dnsUpstream ?? await hostResolvers()
+    const { Ingress } = await import('../ingress/ingress.js')
     this.ingress = new Ingress({ libp2p: this.libp2p, self: peerId, clock: systemClock, view: this.core.routes }, {
       protocol: protocols.forward(meshId),
       publishOn,

@@ -1,7 +1,6 @@
 /** mesh verbs: init, invite, join, up, nodes, status */
 import { isIP } from 'node:net'
 import { readFile, writeFile } from 'node:fs/promises'
-import { setFlagsFromString } from 'node:v8'
 import type { Command } from 'commander'
 import type { StatusView } from '@minga/node/api'
 import { collect, context, keyValues, type Context } from './context.js'
@@ -87,9 +86,7 @@ export function meshCommands (program: Command): void {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
       if (options.detach === true) return await detachUp(ctx.dataDir)
-      // a node allocates little but steadily; V8 would grow its young generation to 16 MB semi-spaces,
-      // about 20 MB of resident memory an idle node never needs (bench/mesh-idle-rss.mjs: ~110 → ~90 MB)
-      setFlagsFromString('--semi-space-growth-factor=1')
+      // V8's young generation stays small from the first line of bin/minga.js on (see there)
       const { nodeProcess, parseHttpAddress } = await import('@minga/node/setup')
       if (options.http !== undefined) parseHttpAddress(options.http)
       const { parseCpu, parseMemory } = await import('@minga/protocol')

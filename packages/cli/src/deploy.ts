@@ -6,10 +6,9 @@
  * all the reading and checking and prints what would be declared, without a
  * node.
  */
-import { nameOf, messageOf, codeOf } from '@minga/protocol'
+import { nameOf, messageOf, codeOf, yaml } from '@minga/protocol'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
 import type { ServiceSpec } from '@minga/protocol'
 import type { DeployImageOptions, DeployResult } from '@minga/node/api'
 import type { ComposeBuild } from '@minga/compose'
@@ -124,7 +123,7 @@ export function describePlan (plan: Plan, json: boolean): string {
   for (const b of plan.builds) lines.push(`# image ${b.tag} of ${b.service}: built from ${b.source}${b.file === undefined ? '' : ` (${b.file})`} before the deploy`)
   for (const s of secrets) lines.push(`# secret ${s.name} of ${s.service}: ${s.bytes} bytes, set before the deploy`)
   for (const f of files) for (const file of f.files) lines.push(`# file ${file.path} of ${f.service}: ${file.bytes} bytes, written into its containers`)
-  lines.push(stringify({ services: Object.fromEntries(plan.specs.map(({ name, configs, ...rest }) => [name, configs === undefined ? rest : { ...rest, configs: configs.map(c => ({ path: c.path, size: c.size, mode: `0${c.mode.toString(8)}` })) }])) }).trimEnd())
+  lines.push(yaml().stringify({ services: Object.fromEntries(plan.specs.map(({ name, configs, ...rest }) => [name, configs === undefined ? rest : { ...rest, configs: configs.map(c => ({ path: c.path, size: c.size, mode: `0${c.mode.toString(8)}` })) }])) }).trimEnd())
   return lines.join('\n')
 }
 
