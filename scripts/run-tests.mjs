@@ -57,6 +57,9 @@ function run (unit, lane) {
   })
 }
 
+/** lines of a failed unit's output repeated in the final summary */
+const FAILED_TAIL_LINES = 60
+
 const queue = units()
 const results = []
 async function lane (index) {
@@ -70,5 +73,7 @@ async function lane (index) {
 const started = Date.now()
 await Promise.all(Array.from({ length: jobs }, (_, i) => lane(i)))
 const failed = results.filter(r => r.code !== 0)
+// a failed unit's last lines once more at the very end, where a log cut to its tail still shows why
+for (const r of failed) console.log(`\n── ${r.name} failed; its last lines:\n${r.output.split('\n').slice(-FAILED_TAIL_LINES).join('\n')}`)
 console.log(`\n── ${results.length} units in ${((Date.now() - started) / 1000).toFixed(0)} s over ${jobs} lanes; ${failed.length} failed${failed.length > 0 ? ': ' + failed.map(r => r.name).join(', ') : ''}`)
 process.exit(failed.length === 0 ? 0 : 1)

@@ -4,7 +4,10 @@
  * next start, twice as long after each failure up to a minute, so a crash
  * loop or a missing image never spins the node. The last error is what
  * `minga ps` shows as the replica's problem. A replica that runs healthy for
- * a while is forgiven.
+ * a while is forgiven. A replica the placement takes away keeps its record
+ * for as long (STEADY_AFTER): a placement that flaps away and back, as when a
+ * peer is suspected on a loaded machine, must not start a failing replica's
+ * back-off over at 1 s.
  */
 import type { HealthProbe } from '@minga/protocol'
 import { replicaKey } from './replicas.js'
@@ -25,6 +28,8 @@ export const STEADY_AFTER = 30_000
  */
 export class ReplicaBackoff {
   private readonly records = new Map<string, ReplicaProblem & { failures: number }>()
+  /** the replicas wanted on this node at the last `forgive`; undefined before the first */
+  private wanted: Set<string> | undefined
 
   get size (): number {
     return this.records.size
@@ -47,18 +52,20 @@ export class ReplicaBackoff {
 
   /**
    * forget replicas that ran healthy for STEADY_AFTER since their last
-   * failure, and replicas that are no longer wanted
+   * failure, and replicas that have not been wanted since STEADY_AFTER after it
    */
   forgive (healthy: Iterable<string>, wanted: Set<string>, now: number): void {
+    this.wanted = wanted
     if (this.records.size === 0) return
     for (const key of healthy) {
       const record = this.records.get(key)
       if (record !== undefined && now - record.at > STEADY_AFTER) this.records.delete(key)
     }
-    for (const key of this.records.keys()) if (!wanted.has(key)) this.records.delete(key)
+    for (const [key, record] of this.records) if (!wanted.has(key) && now - record.at > STEADY_AFTER) this.records.delete(key)
   }
 
+  /** the problems of the replicas wanted here (a record kept for one placed elsewhere is not this node's problem) */
   list (): ReplicaProblem[] {
-    return [...this.records.values()].map(({ failures, ...problem }) => problem)
+    return [...this.records].filter(([key]) => this.wanted?.has(key) ?? true).map(([, { failures, ...problem }]) => problem)
   }
 }
