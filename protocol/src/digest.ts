@@ -17,6 +17,8 @@ const hashes = new WeakMap<Entry, Uint8Array>()
 export class StateDigest {
   private readonly acc = new Uint8Array(32)
   private count = 0
+  /** `toString()` until the next change */
+  private text?: string
 
   add (entry: Entry): void {
     this.xor(entry)
@@ -29,10 +31,11 @@ export class StateDigest {
   }
 
   toString (): string {
-    return `${this.count}-${Buffer.from(this.acc.subarray(0, 16)).toString('hex')}`
+    return (this.text ??= `${this.count}-${Buffer.from(this.acc.subarray(0, 16)).toString('hex')}`)
   }
 
   private xor (entry: Entry): void {
+    this.text = undefined
     let hash = hashes.get(entry)
     if (hash === undefined) {
       hash = createHash('sha256').update(`${entry.key}\n${entry.author}\n${entry.seq}\n${entry.sig}`).digest()

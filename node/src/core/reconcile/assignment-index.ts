@@ -12,16 +12,19 @@ interface Index {
   replicas: Map<string, string[]>
   /** node → services with a replica assigned to it */
   services: Map<string, Set<string>>
+  /** node → the replicas it is the standby of (`Assignment.standby`) */
+  standbys: Map<string, Array<{ service: string, replica: number }>>
 }
 
 const indexes = new WeakMap<Assignment, Index>()
 const NONE_SET: ReadonlySet<string> = new Set()
 const NONE_LIST: readonly string[] = []
+const NONE_STANDBYS: ReadonlyArray<{ service: string, replica: number }> = []
 
 function indexOf (assignment: Assignment): Index {
   let index = indexes.get(assignment)
   if (index === undefined) {
-    index = { replicas: new Map(), services: new Map() }
+    index = { replicas: new Map(), services: new Map(), standbys: new Map() }
     for (const [service, slots] of Object.entries(assignment.services)) {
       slots.forEach((owner, replica) => {
         if (owner === null) return
@@ -33,9 +36,22 @@ function indexOf (assignment: Assignment): Index {
         services.add(service)
       })
     }
+    for (const [service, slots] of Object.entries(assignment.standby ?? {})) {
+      slots.forEach((node, replica) => {
+        if (node === null) return
+        let list = index!.standbys.get(node)
+        if (list === undefined) index!.standbys.set(node, list = [])
+        list.push({ service, replica })
+      })
+    }
     indexes.set(assignment, index)
   }
   return index
+}
+
+/** the replicas `node` is named the standby of (whoever owns them now) */
+export function standbysOn (assignment: Assignment, node: string): ReadonlyArray<{ service: string, replica: number }> {
+  return indexOf(assignment).standbys.get(node) ?? NONE_STANDBYS
 }
 
 /** `service#replica` keys assigned to `node` */

@@ -9,14 +9,18 @@ import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from '../trust/secret-versions.js'
 
 const hashes = new WeakMap<object, string>()
-/** the last list per state, valid while the state digest is unchanged */
-const lastDesired = new WeakMap<State, { digest: string, services: DesiredService[] }>()
+/**
+ * The last lists by state digest. The digest is a hash of the winning entries, so equal digests mean equal
+ * lists: states that agree (the simulator's nodes) share one list, and a node's passes reuse it until its state changes
+ */
+const byDigest = new Map<string, DesiredService[]>()
+const BY_DIGEST_CAPACITY = 16
 
-/** the desired services of the state, with their container hashes (secret versions folded in); cached per state digest */
+/** the desired services of the state, with their container hashes (secret versions folded in); cached by state digest */
 export function desiredServices (state: State): DesiredService[] {
   const digest = state.digest()
-  const cached = lastDesired.get(state)
-  if (cached?.digest === digest) return cached.services
+  const cached = byDigest.get(digest)
+  if (cached !== undefined) return cached
   const out: DesiredService[] = []
   const secrets = secretVersions(state)
   for (const entry of state.records('service')) {
@@ -29,6 +33,8 @@ export function desiredServices (state: State): DesiredService[] {
     const id = `${record.spec.org}/${record.spec.name}`
     out.push({ id, spec: record.spec, created: record.created, hash: withSecrets(hash, secrets.get(id)) })
   }
+  if (byDigest.size >= BY_DIGEST_CAPACITY) byDigest.delete(byDigest.keys().next().value!)
+  byDigest.set(digest, out)
   return out
 }
 

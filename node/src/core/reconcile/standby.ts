@@ -22,6 +22,7 @@ import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types
 import type { ImageHooks } from '../images/types.js'
 import { errorText, type Logger } from '../logger.js'
 import { replicaKey } from './replicas.js'
+import { standbysOn } from './assignment-index.js'
 
 /** a standby that could not be created is tried again after this long */
 export const STANDBY_RETRY_MS = 30_000
@@ -72,13 +73,12 @@ export class WarmStandbys {
     const { self } = this.init
     const out = new Map<string, { service: DesiredService, replica: number }>()
     const here = new Set(view.replicas.map(c => replicaKey(c.service, c.replica)))
-    for (const [id, nodes] of Object.entries(view.assignment.standby ?? {})) {
+    // the assignment's index by node (assignment-index.ts): this node's share, not the whole mesh's
+    for (const { service: id, replica } of standbysOn(view.assignment, self)) {
       const service = view.services.get(id)
       if (service === undefined || !standbyWanted(service.spec)) continue
-      nodes.forEach((node, replica) => {
-        const key = replicaKey(id, replica)
-        if (node === self && view.assignment.services[id]?.[replica] !== self && !here.has(key)) out.set(key, { service, replica })
-      })
+      const key = replicaKey(id, replica)
+      if (view.assignment.services[id]?.[replica] !== self && !here.has(key)) out.set(key, { service, replica })
     }
     return out
   }
