@@ -10,13 +10,14 @@ const seconds = Number(process.env.SIM_BENCH_SECONDS ?? 600)
 const base = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/churn-1000.yaml', import.meta.url)))
 const scenario = { ...base, duration: seconds * 1000, settle: 0, timeline: [{ at: Math.min(60_000, seconds * 100), kind: 'churn', until: seconds * 1000, mtbf: 2 * 3_600_000, repair: 300_000 }] }
 const t0 = performance.now()
-const result = await runScenario(scenario, { onProgress: p => process.stderr.write(`sim-1000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall\n`) })
+const cpuMs = () => Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000)
+const result = await runScenario(scenario, { onProgress: p => process.stderr.write(`sim-1000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall, ${Math.round(cpuMs() / 1000)} s CPU, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB\n`) })
 const s = result.summary
 console.log(JSON.stringify({
   name: 'sim-1000',
   ms: Math.round(performance.now() - t0),
   // CPU this process used (user + system): on a shared, loaded machine the wall time says more of the others
-  cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+  cpuMs: cpuMs(),
   loadAvg1m: Math.round(loadavg()[0] * 10) / 10,
   eventsPerSec: s.speed.eventsPerSec,
   virtualSeconds: s.virtualSeconds,

@@ -104,6 +104,18 @@ test('the broadcast queue: within the byte budget, least-sent and newest first, 
   assert.is(sent.get(`${update(0).node}/7`), 3, 'its replacement is')
 })
 
+test('the broadcast queue looks past a bounded number of updates that do not fit: a take costs the same with thousands queued', () => {
+  const queue = new BroadcastQueue()
+  const from = id(`12D3KooW${'f'.repeat(44)}`)
+  // the oldest is small (a suspicion); the 2,000 newer ones are larger (alive updates) and come first
+  queue.push({ kind: 'suspect', node: id(`12D3KooW${'s'.repeat(44)}`), inc: 1, from })
+  for (let n = 0; n < 2000; n++) queue.push({ kind: 'alive', node: id(`12D3KooW${String(n).padStart(44, 'a')}`), inc: 1, boot: 1, sig: 'A'.repeat(86) + '==' })
+  const small = JSON.stringify({ kind: 'suspect', node: `12D3KooW${'s'.repeat(44)}`, inc: 1, from }).length + 1
+  assert.equal(queue.take(small, 3), [], 'the small one, behind 2,000 that do not fit, waits for a later message')
+  assert.is(queue.size, 2001, 'nothing was dropped')
+  assert.is(queue.take(1_000_000, 3).length, 2001, 'a budget they fit takes them all')
+})
+
 test('a probe of a suspect carries the suspicion first (Lifeguard\'s buddy system), within the piggy-back budget', async () => {
   const mesh = await SwimCluster.start(5)
   const [a, b, c] = mesh.hosts

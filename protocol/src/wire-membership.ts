@@ -150,7 +150,7 @@ export function aliveSigningBytes (meshId: string, update: Pick<AliveUpdate, 'no
 /** this node's alive update at `inc`, signed */
 export function signAlive (identity: Identity, meshId: string, inc: number, boot: number): AliveUpdate {
   const update = { node: identity.peerId, inc: whole(inc, 'alive.inc'), boot: whole(boot, 'alive.boot') }
-  return { kind: 'alive', ...update, sig: Buffer.from(identity.sign(aliveSigningBytes(meshId, update))).toString('base64') }
+  return memberUpdate({ kind: 'alive', ...update, sig: Buffer.from(identity.sign(aliveSigningBytes(meshId, update))).toString('base64') }, 'alive') as AliveUpdate
 }
 
 /** true when `node` signed this alive update for this mesh; false (never a throw) otherwise */
@@ -168,18 +168,28 @@ const UPDATE_FIELDS = {
   dead: new Set(['kind', 'node', 'inc', 'from'])
 }
 
-function update (value: unknown, path: string): MemberUpdate {
+/**
+ * The brand of an update that passed `memberUpdate()`, which returns it frozen. An update is forwarded many times
+ * (piggy-backed until its retransmit limit) and every encode checks its message again: a frozen, branded one cannot
+ * have changed since it passed, so it is not checked again. Decoded updates and this node's own alive update
+ * (`signAlive`) carry it. A symbol: JSON and the field checks never see it
+ */
+const CHECKED = Symbol('checked member update')
+
+function memberUpdate (value: unknown, path: string): MemberUpdate {
+  if ((value as { [CHECKED]?: true } | null)?.[CHECKED] === true && Object.isFrozen(value)) return value as MemberUpdate
   const kind = (value as Record<string, unknown> | null)?.kind
   if (kind !== 'alive' && kind !== 'suspect' && kind !== 'dead') return fail(`${path}.kind`, 'must be alive, suspect or dead')
   const record = object(value, path, UPDATE_FIELDS[kind])
   const node = peerId(record.node, `${path}.node`)
   const inc = whole(record.inc, `${path}.inc`)
-  if (kind === 'alive') return { kind, node, inc, boot: whole(record.boot, `${path}.boot`), sig: signature(record.sig, `${path}.sig`) }
-  return { kind, node, inc, from: peerId(record.from, `${path}.from`) }
+  return Object.freeze(kind === 'alive'
+    ? { kind, node, inc, boot: whole(record.boot, `${path}.boot`), sig: signature(record.sig, `${path}.sig`), [CHECKED]: true as const }
+    : { kind, node, inc, from: peerId(record.from, `${path}.from`), [CHECKED]: true as const })
 }
 
 function updates (value: unknown, path: string): MemberUpdate[] {
-  return list(value, path, MAX_UPDATES).map((item, i) => update(item, `${path}[${i}]`))
+  return list(value, path, MAX_UPDATES).map((item, i) => memberUpdate(item, `${path}[${i}]`))
 }
 
 function row (value: unknown, path: string): MemberRow {

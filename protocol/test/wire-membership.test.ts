@@ -46,6 +46,18 @@ test('updates are checked field by field, and their number is bounded', () => {
   assert.is(decodeMessage(ping(many.slice(1))).type, 'ping')
 })
 
+test('an update is checked again on every encode unless it is frozen: one changed after it passed is refused', () => {
+  const alive = signAlive(a, MESH, 5, 5)
+  assert.ok(Object.isFrozen(alive), 'an own alive update is frozen')
+  const decoded = decodeMessage(encodeMessage({ type: 'gossip', updates: [alive] })) as { updates: MemberUpdate[] }
+  assert.ok(Object.isFrozen(decoded.updates[0]), 'a decoded update is frozen')
+  assert.throws(() => { (decoded.updates[0] as { inc: number }).inc = 6 }, 'a frozen update cannot change')
+  const open: Record<string, unknown> = { kind: 'suspect', node: b.peerId, inc: 1, from: a.peerId }
+  assert.is(encodeMessage({ type: 'gossip', updates: [open as unknown as MemberUpdate] }).length > 0, true)
+  open.node = 'not-a-peer'
+  assert.throws(() => encodeMessage({ type: 'gossip', updates: [open as unknown as MemberUpdate] }), /node must be an Ed25519 peer id/)
+})
+
 test('a probe larger than its limit is refused before it is parsed', () => {
   const pad = 'x'.repeat(MEMBERSHIP_BYTES.ping)
   refused(encoder.encode(`{"type":"ping","time":1,"digest":"${pad}","updates":[]}`), 'MessageTooLargeError', /ping message of \d+ bytes exceeds the limit of 32768/)

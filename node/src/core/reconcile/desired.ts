@@ -7,6 +7,7 @@
 import { keys, containerHash, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from '../trust/secret-versions.js'
+import { memberList } from '../membership/shared-lists.js'
 
 const hashes = new WeakMap<object, string>()
 /**
@@ -58,9 +59,7 @@ export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[]
   return out
 }
 
-/** members that have not been removed */
+/** members that have not been removed (the cached member list's length: a pass over every member only when it changes) */
 export function memberCount (state: State): number {
-  let count = 0
-  for (const [peer] of state.members()) if (state.revoked(peer) === undefined) count++
-  return count
+  return memberList(state).length
 }

@@ -26,6 +26,7 @@ import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
+import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
 import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
@@ -265,7 +266,7 @@ export class Reconciler implements ReconcileView {
     const services = [...mine].flatMap(id => byId.get(id) ?? [])
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
     this.backoff.forgive(this.observed.filter(isHealthy).map(c => replicaKey(c.service, c.replica)), wanted, clock.now())
-    const liveSet = new Set(live)
+    const liveSet = setOfList(live)
     const singletons = new Set(services.filter(s => s.spec.singleton).map(s => s.id))
     const peers = new Map<string, PeerReplica[]>()
     for (const service of mine) {
