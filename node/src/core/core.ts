@@ -72,6 +72,8 @@ export interface NodeCoreInit {
   placementCache?: PlacementCache
   /** the simulator shares decoded wire messages, alive signature verdicts and member table chunks between its nodes */
   decode?: (data: Uint8Array) => WireMessage
+  /** the simulator's encode: the checked copy of each message it sends goes to its `decode` */
+  encode?: (message: WireMessage) => Uint8Array
   verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
   memberStore?: RowStore<Member>
   events?: EventLog
@@ -173,6 +175,7 @@ export class NodeCore {
       random,
       config: init.membership,
       decode: init.decode,
+      encode: init.encode,
       verifyAlive: init.verifyAlive,
       store: init.memberStore,
       audience: (service) => this.reconciler.audience(service),

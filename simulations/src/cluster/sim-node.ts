@@ -132,6 +132,7 @@ export class SimNode implements VolumePeer {
       random: () => random.next(),
       placementCache,
       decode: this.shared.wire.decode,
+      encode: this.shared.wire.encode,
       verifyAlive: this.shared.wire.verifyAlive,
       memberStore: this.shared.stores('members'),
       events,

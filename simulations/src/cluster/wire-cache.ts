@@ -7,7 +7,7 @@
  * Sound because both are pure functions of immutable input: the core never
  * mutates a decoded message, and a signature verifies for one content only.
  */
-import { decodeMessage, verifyAlive, type AliveUpdate, type WireMessage } from '@minga/protocol'
+import { decodeMessage, encodeChecked, verifyAlive, type AliveUpdate, type WireMessage } from '@minga/protocol'
 
 /**
  * decoded wire messages and alive verdicts, shared by every simulated node (each message is decoded and verified once)
@@ -17,6 +17,17 @@ export class WireCache {
   private readonly verdicts = new Map<string, boolean>()
   decodes = 0
   verifies = 0
+
+  /**
+   * The real encoder (checks, JSON, bytes: the traffic model counts them), and the checked copy it encoded becomes
+   * the bytes' decoded form: what `decodeMessage` would return (the protocol's wire tests and this package's
+   * codec test prove the round trip), without parsing what was just written
+   */
+  readonly encode = (message: WireMessage): Uint8Array => {
+    const { bytes, message: checked } = encodeChecked(message)
+    this.decoded.set(bytes, checked)
+    return bytes
+  }
 
   readonly decode = (data: Uint8Array): WireMessage => {
     let hit = this.decoded.get(data)

@@ -71,6 +71,8 @@ export interface MembershipInit {
   report?: () => ReportMessage
   /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
   decode?: (data: Uint8Array) => WireMessage
+  /** the simulator's encode remembers each message's checked copy for its `decode` (no parse of what it just wrote) */
+  encode?: (message: WireMessage) => Uint8Array
   verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
   store?: RowStore<Member>
 }
@@ -203,7 +205,7 @@ export class Membership {
     if (this.running) return
     this.running = true
     const { mesh, clock, random, meshId } = this.init
-    mesh.handle(protocols.membership(meshId), async (data, from) => encodeMessage(await this.answer(data, from)))
+    mesh.handle(protocols.membership(meshId), async (data, from) => this.encode(await this.answer(data, from)))
     this.unsubscribe.push(mesh.onPeer(({ type, peer }) => {
       if (type === 'disconnect') this.prober.disconnected(peer)
       else if (this.isDown(peer)) void this.prober.pushPull(peer)
@@ -299,6 +301,10 @@ export class Membership {
   bump (): void {
     this.version++
     for (const listener of this.listeners) listener({ status: true })
+  }
+
+  encode (message: WireMessage): Uint8Array {
+    return (this.init.encode ?? encodeMessage)(message)
   }
 
   decode (data: Uint8Array): MembershipMessage | ReportMessages {

@@ -4,7 +4,7 @@
  * is gone (a refused dial), push-pull exchanges, and what this node heard
  * directly (which tells whether it is the one cut off).
  */
-import { encodeMessage, protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
+import { protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh, ProbeResult } from '../mesh.js'
 import type { Awareness } from './awareness.js'
@@ -22,6 +22,7 @@ export interface ProberHost {
   readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, pushPulls: number, gossips: number }
   readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
+  encode: (message: MembershipMessage) => Uint8Array
   receive: (updates: readonly MemberUpdate[], from?: string) => void
   piggyback: (peer: string) => MemberUpdate[]
   nextTarget: () => string | undefined
@@ -179,7 +180,7 @@ export class Prober {
       else abort()
     })
     try {
-      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), encodeMessage(message), { signal: controller.signal }))
+      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), this.m.encode(message), { signal: controller.signal }))
       this.heardFrom(peer)
       if (answer.type === 'report' || answer.type === 'report-request') return undefined
       if (answer.type === 'ack') this.m.receive(answer.updates, peer)

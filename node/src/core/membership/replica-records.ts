@@ -44,6 +44,7 @@ export interface ReplicaRecordsInit {
   retryMs?: number
   retryMaxMs?: number
   decode?: (data: Uint8Array) => ReplicasMessage
+  encode?: (message: ReplicasMessage) => Uint8Array
 }
 
 interface Own { ver: number, items: readonly ReplicaItem[], key: string }
@@ -338,7 +339,7 @@ export class ReplicaRecords {
     box.busy = true
     try {
       this.stats.sent++
-      const data = await this.init.mesh.request(peer, protocols.membership(this.init.meshId), encodeMessage(message))
+      const data = await this.init.mesh.request(peer, protocols.membership(this.init.meshId), (this.init.encode ?? encodeMessage)(message))
       const reply = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: ['replicas'] }) as ReplicasMessage))(data)
       if (reply.type !== 'replicas') throw new Error('Not a replicas answer')
       for (const record of records) this.ack(peer, record.service, record.ver)

@@ -32,6 +32,7 @@ export interface MembershipServiceInit {
   audience: (service: string) => Iterable<string>
   /** the simulator shares decoded messages, signature verdicts and table chunks between its nodes */
   decode?: (data: Uint8Array) => WireMessage
+  encode?: (message: WireMessage) => Uint8Array
   verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
   store?: RowStore<Member>
 }
@@ -87,6 +88,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
       digest: () => state.digest(),
       config: init.config,
       decode,
+      encode: init.encode,
       verifyAlive: init.verifyAlive,
       store: init.store,
       onStatus: (peer, status, reason) => {
@@ -109,7 +111,8 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
       clock,
       boot: this.membership.own().boot,
       audience: init.audience,
-      decode
+      decode,
+      encode: init.encode
     })
   }
 
