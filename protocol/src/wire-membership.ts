@@ -172,20 +172,43 @@ const UPDATE_FIELDS = {
  * The brand of an update that passed `memberUpdate()`, which returns it frozen. An update is forwarded many times
  * (piggy-backed until its retransmit limit) and every encode checks its message again: a frozen, branded one cannot
  * have changed since it passed, so it is not checked again. Decoded updates and this node's own alive update
- * (`signAlive`) carry it. A symbol: JSON and the field checks never see it
+ * (`signAlive`) carry it, with their JSON once it was written (`updateJson`: the simulator's nodes share one update
+ * object, so its JSON is written once for all). A symbol: JSON and the field checks never see it
  */
 const CHECKED = Symbol('checked member update')
 
+interface Checked { json?: string }
+type Branded = MemberUpdate & { readonly [CHECKED]?: Checked }
+
 function memberUpdate (value: unknown, path: string): MemberUpdate {
-  if ((value as { [CHECKED]?: true } | null)?.[CHECKED] === true && Object.isFrozen(value)) return value as MemberUpdate
+  if (typeof (value as Branded | null)?.[CHECKED] === 'object' && Object.isFrozen(value)) return value as MemberUpdate
   const kind = (value as Record<string, unknown> | null)?.kind
   if (kind !== 'alive' && kind !== 'suspect' && kind !== 'dead') return fail(`${path}.kind`, 'must be alive, suspect or dead')
   const record = object(value, path, UPDATE_FIELDS[kind])
   const node = peerId(record.node, `${path}.node`)
   const inc = whole(record.inc, `${path}.inc`)
   return Object.freeze(kind === 'alive'
-    ? { kind, node, inc, boot: whole(record.boot, `${path}.boot`), sig: signature(record.sig, `${path}.sig`), [CHECKED]: true as const }
-    : { kind, node, inc, from: peerId(record.from, `${path}.from`), [CHECKED]: true as const })
+    ? { kind, node, inc, boot: whole(record.boot, `${path}.boot`), sig: signature(record.sig, `${path}.sig`), [CHECKED]: {} }
+    : { kind, node, inc, from: peerId(record.from, `${path}.from`), [CHECKED]: {} })
+}
+
+/** an update's JSON, written once per checked update */
+function updateJson (update: MemberUpdate): string {
+  const box = (update as Branded)[CHECKED]
+  if (box === undefined) return JSON.stringify(update)
+  return (box.json ??= JSON.stringify(update))
+}
+
+const UPDATES_TAIL = '"updates":[]}'
+
+/**
+ * `JSON.stringify` of a checked ping, ack, ping-req or gossip (`updates` is their last field, as their checkers build
+ * them), with each update's JSON written once (`updateJson`) instead of once per message that carries it
+ */
+export function membershipJson (message: PingMessage | AckMessage | PingReqMessage | GossipMessage): string {
+  const head = JSON.stringify({ ...message, updates: [] })
+  if (!head.endsWith(UPDATES_TAIL)) return JSON.stringify(message)
+  return `${head.slice(0, -2)}${message.updates.map(updateJson).join(',')}]}`
 }
 
 function updates (value: unknown, path: string): MemberUpdate[] {
@@ -290,5 +313,5 @@ export const MEMBERSHIP_BYTES: Readonly<Record<MembershipMessage['type'], number
 
 /** the bytes an update takes in a message, for piggy-back budgets: its JSON plus a separator */
 export function updateBytes (value: MemberUpdate): number {
-  return JSON.stringify(value).length + 1
+  return updateJson(value).length + 1
 }

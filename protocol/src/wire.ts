@@ -16,7 +16,7 @@ import { EVENTS_MESSAGE_BYTES, eventsCheckers, type EventsMessage } from './wire
 import { FORWARD_MESSAGE_BYTES, forwardCheckers, type ForwardMessage } from './wire-forward.js'
 import { LOGS_MESSAGE_BYTES, logsCheckers, type LogsMessage } from './wire-logs.js'
 import { CHUNKS_MESSAGE_BYTES, chunksCheckers, type ChunksMessage } from './wire-chunks.js'
-import { MEMBERSHIP_BYTES, membershipCheckers, type MembershipMessage } from './wire-membership.js'
+import { MEMBERSHIP_BYTES, membershipCheckers, membershipJson, type AckMessage, type GossipMessage, type MembershipMessage, type PingMessage, type PingReqMessage } from './wire-membership.js'
 import { REPORT_BYTES, reportCheckers, type ReportMessages } from './wire-report.js'
 import { VOLUMES_MESSAGE_BYTES, volumesCheckers, type VolumesMessage } from './wire-volumes.js'
 
@@ -238,7 +238,7 @@ export function encodeChecked<M extends WireMessage> (msg: M): { bytes: Uint8Arr
   if (!Object.hasOwn(checkers, type)) throw new InvalidMessageError(`Unknown message type ${JSON.stringify(String(type)).slice(0, 40)}`)
   // every checker builds its result with type as the first field, which the decoder reads before parsing
   const message = checkers[type](msg) as M
-  const bytes = encoder.encode(JSON.stringify(message))
+  const bytes = encoder.encode(type === 'ping' || type === 'ack' || type === 'gossip' || type === 'ping-req' ? membershipJson(message as PingMessage | AckMessage | PingReqMessage | GossipMessage) : JSON.stringify(message))
   const limit = MAX_MESSAGE_BYTES_BY_TYPE[type]
   if (bytes.length > limit) throw new MessageTooLargeError(`The ${type} message of ${bytes.length} bytes exceeds the limit of ${limit}; send fewer items per message`)
   return { bytes, message }

@@ -22,6 +22,17 @@ test('every membership message survives a round trip, field for field', () => {
   }
 })
 
+test('a probe or gossip encodes to the bytes of its plain JSON, whether its updates were written before or not', () => {
+  for (const message of membershipMessages(a, b)) {
+    const plain = encoder.encode(JSON.stringify(message))
+    assert.equal(encodeMessage(message), plain, `${message.type}, first`)
+    // decoded updates carry their JSON once written: a forwarded update is not written again, and means the same
+    const again = decodeMessage(encodeMessage(message))
+    assert.equal(encodeMessage(again), plain, `${message.type}, forwarded`)
+    assert.equal(encodeMessage(again), plain, `${message.type}, forwarded twice`)
+  }
+})
+
 test('an alive update verifies for its node and mesh only, and not once altered', () => {
   const alive = signAlive(a, MESH, 1_800_000_000_005, 1_800_000_000_000)
   assert.ok(verifyAlive(MESH, alive))
