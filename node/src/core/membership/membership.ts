@@ -105,6 +105,7 @@ export class Membership {
   private memberIds: readonly string[] = []
   private version = 0
   private liveCache?: { version: number, live: readonly string[], hash: string, confirmed: number }
+  private unheardCache?: { list: readonly string[], digest: string, value: boolean }
   private running = false
   private readonly lastPushPull = new Map<string, { at: number, count: number }>()
 
@@ -176,11 +177,17 @@ export class Membership {
 
   /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
   private unheard (): boolean {
-    for (const node of this.memberList()) {
+    // a pass over every member only when the table changed (its digest is kept as rows change): the reconciler asks every pass
+    const list = this.memberList()
+    const digest = this.table.digest()
+    if (this.unheardCache?.list === list && this.unheardCache.digest === digest) return this.unheardCache.value
+    let value = false
+    for (const node of list) {
       const row = this.members.get(node)
-      if (node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left') return true
+      if (node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left') { value = true; break }
     }
-    return false
+    this.unheardCache = { list, digest, value }
+    return value
   }
 
   /** when the member was declared dead (or left), if it is now */
