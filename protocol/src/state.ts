@@ -40,6 +40,9 @@ export interface StateInit {
 
 export type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
+/** `list()` results by state digest and prefix, the oldest dropped first (see `list`) */
+const listings = new Map<string, readonly Entry[]>()
+const MAX_LISTINGS = 512
 const DEFAULT_MAX_CLOCK_AHEAD = 60_000
 const DEFAULT_MAX_PENDING = 10_000
 const MAX_RECENT_REJECTIONS = 100
@@ -112,11 +115,23 @@ export class State implements AuthView {
     return entry === undefined || entry.tombstone === true ? undefined : entry.value
   }
 
-  /** live (non-deleted) entries whose key starts with `prefix` */
+  /** live (non-deleted) entries whose key starts with `prefix`; a new array the caller may change */
   list (prefix: string): Entry[] {
-    const out: Entry[] = []
-    for (const [key, entry] of this.winners.entries()) if (key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
-    return out
+    // a pass over every winner once per state digest and prefix: the digest names the winners, so states that
+    // agree (the simulator's nodes) share the pass, and a node's repeated asks (a secret per start) reuse it
+    const key = `${this.digest()}|${prefix}`
+    let listed = listings.get(key)
+    if (listed === undefined) {
+      const out: Entry[] = []
+      // a longer prefix (one service's secrets) filters its kind's listing: one pass over every winner per kind
+      const kindEnd = prefix.indexOf('/') + 1
+      const source = kindEnd > 0 && kindEnd < prefix.length ? this.list(prefix.slice(0, kindEnd)) : this.winners.values()
+      for (const entry of source) if (entry.key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
+      listed = out
+      if (listings.size >= MAX_LISTINGS) listings.delete(listings.keys().next().value!)
+      listings.set(key, listed)
+    }
+    return listed.slice()
   }
 
   /**

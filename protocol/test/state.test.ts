@@ -14,6 +14,26 @@ test('a service write wins over an older one and a tombstone over both', async (
   assert.is(f.source.list('service/').length, 0)
 })
 
+test('listings follow every change, are the callers\' own arrays, and agree between states that agree', async () => {
+  const f = await buildFixture()
+  await f.write(f.root, 'service/acme/web', serviceValue('acme', 'web', '000000000000001.000000'))
+  const listed = f.source.list('service/acme/')
+  assert.equal(listed.map(e => e.key), ['service/acme/web'])
+  listed.length = 0
+  assert.is(f.source.list('service/acme/').length, 1, 'a caller that changed its array changed no one else\'s')
+  await f.write(f.beta, 'service/beta/db', serviceValue('beta', 'db', '000000000000002.000000'))
+  assert.equal(f.source.list('service/').map(e => e.key).sort(), ['service/acme/web', 'service/beta/db'])
+  assert.equal(f.source.list('service/beta/').map(e => e.key), ['service/beta/db'], 'a longer prefix within its kind')
+  assert.equal(f.source.list('service/acme/').map(e => e.key), ['service/acme/web'])
+  await f.write(f.root, 'service/acme/web', undefined)
+  assert.is(f.source.list('service/acme/').length, 0, 'a deletion shows at once')
+  const copy = await openState(f.root.peerId, () => f.now.ms)
+  assert.is(copy.list('service/').length, 0, 'an empty state lists nothing')
+  for (const entry of f.log) await copy.merge([entry])
+  assert.is(copy.digest(), f.source.digest())
+  assert.equal(copy.list('service/').map(e => e.key), f.source.list('service/').map(e => e.key))
+})
+
 test('only members of an org write its services', async () => {
   const f = await buildFixture()
   try {

@@ -158,7 +158,11 @@ export class SharedStore<V> implements KeyedStore<V> {
   }
 
   * values (): IterableIterator<V> {
-    for (const [, value] of this.entries()) yield value
+    // straight from the chunks: no [key, value] pair per item (the state's listings walk every winner)
+    for (const chunk of this.chunks) {
+      if (chunk === undefined || chunk.count === 0) continue
+      for (const value of chunk.slots) if (value !== undefined) yield value
+    }
   }
 
   [Symbol.iterator] (): IterableIterator<[string, V]> {
