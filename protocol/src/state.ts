@@ -12,6 +12,7 @@ import type { StatePersistence } from './persistence.js'
 import type { InviteRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
 import { authorize, supersedes } from './auth.js'
 import { StateDigest } from './digest.js'
+import { listing } from './state-listings.js'
 import { compareEntries, entryId, signEntry, verifyEntry, type Entry } from './entry.js'
 import { UnauthorizedWriteError } from './errors.js'
 import { HybridClock, hlcWall } from './hlc.js'
@@ -40,9 +41,6 @@ export interface StateInit {
 
 export type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
-/** `list()` results by state digest and prefix, the oldest dropped first (see `list`) */
-const listings = new Map<string, readonly Entry[]>()
-const MAX_LISTINGS = 512
 const DEFAULT_MAX_CLOCK_AHEAD = 60_000
 const DEFAULT_MAX_PENDING = 10_000
 const MAX_RECENT_REJECTIONS = 100
@@ -117,21 +115,7 @@ export class State implements AuthView {
 
   /** live (non-deleted) entries whose key starts with `prefix`; a new array the caller may change */
   list (prefix: string): Entry[] {
-    // a pass over every winner once per state digest and prefix: the digest names the winners, so states that
-    // agree (the simulator's nodes) share the pass, and a node's repeated asks (a secret per start) reuse it
-    const key = `${this.digest()}|${prefix}`
-    let listed = listings.get(key)
-    if (listed === undefined) {
-      const out: Entry[] = []
-      // a longer prefix (one service's secrets) filters its kind's listing: one pass over every winner per kind
-      const kindEnd = prefix.indexOf('/') + 1
-      const source = kindEnd > 0 && kindEnd < prefix.length ? this.list(prefix.slice(0, kindEnd)) : this.winners.values()
-      for (const entry of source) if (entry.key.startsWith(prefix) && entry.tombstone !== true) out.push(entry)
-      listed = out
-      if (listings.size >= MAX_LISTINGS) listings.delete(listings.keys().next().value!)
-      listings.set(key, listed)
-    }
-    return listed.slice()
+    return listing(this.digest(), prefix, this.winners, (kind) => this.list(kind))
   }
 
   /**

@@ -178,14 +178,12 @@ export class Membership {
   /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
   private unheard (): boolean {
     // a pass over every member only when the table changed (its digest is kept as rows change): the reconciler asks every pass
-    const list = this.memberList()
-    const digest = this.table.digest()
+    const [list, digest] = [this.memberList(), this.table.digest()]
     if (this.unheardCache?.list === list && this.unheardCache.digest === digest) return this.unheardCache.value
-    let value = false
-    for (const node of list) {
+    const value = list.some(node => {
       const row = this.members.get(node)
-      if (node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left') { value = true; break }
-    }
+      return node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left'
+    })
     this.unheardCache = { list, digest, value }
     return value
   }
