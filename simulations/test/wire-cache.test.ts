@@ -5,22 +5,12 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decodeMessage, generateIdentity, signAlive, type MemberUpdate, type PeerIdString, type WireMessage } from '@minga/protocol'
+import { decodeMessage, generateIdentity } from '@minga/protocol'
+import { membershipMessages } from '@minga/protocol/testing'
 import { WireCache } from '../src/cluster/wire-cache.js'
 
-const NOW = 1_800_000_000_000
 const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
-const alive = signAlive(a, 'm', NOW + 3, NOW)
-const updates: MemberUpdate[] = [alive, { kind: 'suspect', node: b.peerId as PeerIdString, inc: 7, from: a.peerId as PeerIdString }, { kind: 'dead', node: b.peerId as PeerIdString, inc: 8, from: b.peerId as PeerIdString }]
-const messages: WireMessage[] = [
-  { type: 'ping', time: NOW, digest: '12-ab', updates },
-  { type: 'ack', time: NOW, digest: '12-ab', updates: [] },
-  { type: 'ping-req', target: b.peerId as PeerIdString, updates: updates.slice(1) },
-  { type: 'nack' },
-  { type: 'gossip', updates },
-  { type: 'push-pull', digest: 'ff', members: [{ node: a.peerId as PeerIdString, status: 'suspect', inc: NOW + 5, alive: { inc: alive.inc, boot: alive.boot, sig: alive.sig } }, { node: b.peerId as PeerIdString, status: 'left', inc: 2 }] },
-  { type: 'replicas', boot: NOW, records: [{ service: 'acme/web' as never, ver: 3, replicas: [{ replica: 0, hash: 'abcdef0123456789', healthy: true }] }], want: ['acme/db' as never] }
-]
+const messages = membershipMessages(a, b)
 
 test('a message the simulator encodes decodes to what the real decoder makes of its bytes, and to what was sent', () => {
   const wire = new WireCache()
