@@ -7,11 +7,13 @@
 // and entries, anti-entropy, identify, pings, the DHT). A window's figure is the difference of two readings
 // over the member connections, which live for the whole run (a socket that closes in between would drop out
 // of the second reading, so the figures are, if anything, low). On loopback every byte one node sends is a
-// byte another receives, so sent and received agree; we report sent.
+// byte another receives, so sent and received agree; we report sent. Beside it, which protocol carried them:
+// each node's libp2p_data_transfer_bytes_total (stream payload before Yamux and Noise), per node per second,
+// with the meshId cut from minga's protocol ids.
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
+import { cpuMs, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
 const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
@@ -43,19 +45,34 @@ for (const size of SIZES) {
     const settledMs = Math.round(performance.now() - settleStart)
     await sleep(3000)
 
+    const sockets = mesh.nodes.map(n => join(n.dir, 'api.sock'))
+    const byProtocol = async () => await Promise.all(sockets.map(protocolBytes))
     const measure = async (during) => {
+      const protocolsBefore = await byProtocol()
+      const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
       await during()
       const after = await tcpBytes(pids)
+      const cpuAfter = await Promise.all(pids.map(cpuMs))
       const seconds = (performance.now() - start) / 1000
+      const protocolsAfter = await byProtocol()
+      const protocols = {}
+      for (const [i, counts] of protocolsAfter.entries()) {
+        for (const [protocol, { sent }] of counts) {
+          const name = protocol.replace(/^\/minga\/[^/]+\//, '/minga/')
+          protocols[name] = (protocols[name] ?? 0) + sent - (protocolsBefore[i].get(protocol)?.sent ?? 0)
+        }
+      }
+      for (const name of Object.keys(protocols)) protocols[name] = Math.round(protocols[name] / size / seconds)
       let sent = 0
       let received = 0
       for (const pid of pids) {
         sent += after.get(pid).sent - before.get(pid).sent
         received += after.get(pid).received - before.get(pid).received
       }
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds) }
+      const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])) }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
@@ -72,6 +89,10 @@ for (const size of SIZES) {
       nodes: size,
       idleBytesPerNodePerSec: idle.sent,
       deployBytesPerNodePerSec: busy.sent,
+      idleCpuPercentPerNode: idle.cpuPercentPerNode,
+      deployCpuPercentPerNode: busy.cpuPercentPerNode,
+      idleByProtocol: idle.protocols,
+      deployByProtocol: busy.protocols,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
       joinedMs,

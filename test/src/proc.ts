@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -59,6 +60,31 @@ export async function tcpBytes (pids: number[]): Promise<Map<number, SocketBytes
     counts.received += Number(received?.[1] ?? 0)
     counts.sockets++
     owner = undefined
+  }
+  return out
+}
+
+/**
+ * Bytes each libp2p protocol's streams carried since the node started, from its
+ * `libp2p_data_transfer_bytes_total` counters (GET /v1/metrics on the control socket at `socketPath`):
+ * protocol id → { sent, received }, stream payload before Yamux, Noise and TCP framing
+ */
+export async function protocolBytes (socketPath: string): Promise<Map<string, { sent: number, received: number }>> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath, path: '/v1/metrics', timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    })
+    req.on('timeout', () => req.destroy(new Error('no metrics within 30 s')))
+    req.on('error', reject)
+    req.end()
+  })
+  const out = new Map<string, { sent: number, received: number }>()
+  for (const match of text.matchAll(/^libp2p_data_transfer_bytes_total\{protocol="([^"]+) (sent|received)"\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm)) {
+    const counts = out.get(match[1]) ?? { sent: 0, received: 0 }
+    counts[match[2] as 'sent' | 'received'] = Number(match[3])
+    out.set(match[1], counts)
   }
   return out
 }
