@@ -6,8 +6,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeMessage, generateIdentity, keys, protocols, topics } from '@minga/protocol'
-import { MESH_ID, TestCluster, spec, waitFor } from './core-cluster.js'
+import { decodeMessage, encodeMessage, generateIdentity, keys, protocols, topics } from '@minga/protocol'
+import { MESH_ID, TestCluster, played, spec, waitFor } from './core-cluster.js'
 
 const id = (n: { identity: { peerId: string } }): string => n.identity.peerId
 
@@ -62,6 +62,29 @@ test('a stranger cannot reach sync (the gate refuses it) and slips no entry in b
     await mesh.clock.run(mesh.clock.now() + 5000)
     assert.is(b.state.value(keys.service('acme', 'evil')), undefined)
     assert.is(a.state.value(keys.service('acme', 'evil')), undefined)
+  } finally {
+    await mesh.stop()
+  }
+})
+
+test('an anti-entropy answer carries only the marks the asker lacks, not one per member', async () => {
+  const mesh = await TestCluster.start(['acme', 'acme', 'acme', 'acme'])
+  try {
+    await mesh.settled()
+    const [a, b] = mesh.nodes
+    const marks = b.state.highWaterMarks()
+    assert.ok(Object.keys(marks).length >= 4, `b has the marks of ${Object.keys(marks).length} authors`)
+    const ask = async (theirs: Record<string, number>, digest: string): Promise<Record<string, number>> => {
+      const answer = decodeMessage(await played(b.mesh.request(id(a), protocols.sync(MESH_ID), encodeMessage({ type: 'sync-request', marks: theirs, digest }))))
+      if (answer.type !== 'sync-response') throw new Error(`answered ${answer.type}`)
+      return answer.marks
+    }
+    // b lacks a's last entry: the answer raises a's mark only
+    const behind = { ...marks, [id(a)]: marks[id(a)] - 1 }
+    assert.equal(await ask(behind, 'other'), { [id(a)]: marks[id(a)] })
+    // b holds what a holds: nothing to raise, whatever the digest said
+    assert.equal(await ask(marks, a.state.digest()), {})
+    assert.equal(await ask(marks, 'other'), {})
   } finally {
     await mesh.stop()
   }

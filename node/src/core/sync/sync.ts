@@ -3,7 +3,10 @@
  * `syncInterval` the node runs anti-entropy with one live peer (preferring
  * one whose last probe showed a different state digest): it sends its
  * high-water marks, the peer answers with what it holds above them, in
- * pages, plus its own marks. This heals lost gossip and partitions.
+ * pages, plus those of its own marks that are above the asker's (the asker
+ * only ever raises its marks to a peer's, so the others would change
+ * nothing: a round costs one author's mark per author that moved, not one
+ * per member). This heals lost gossip and partitions.
  */
 import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
 import type { Timer } from '../clock.js'
@@ -86,9 +89,9 @@ export class Sync {
     }
     const request = (this.init.decode ?? decodeMessage)(data)
     if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
-    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
+    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: marksAbove(state.highWaterMarks(), request.marks), more: false })
     const { entries, more, cursor } = state.entriesSince(request.marks, { limit: PAGE_SIZE, after: request.after })
-    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more, cursor })
+    return encodeMessage({ type: 'sync-response', entries, marks: marksAbove(state.highWaterMarks(), request.marks), more, cursor })
   }
 
   /** one anti-entropy round with one peer; returns the number of entries applied */
@@ -142,4 +145,13 @@ export class Sync {
       if (peer !== identity.peerId) return peer
     }
   }
+}
+
+/** the marks of `mine` above those of `theirs` (an author they lack counts as 0): what a peer holding `theirs` can raise */
+export function marksAbove (mine: Record<string, number>, theirs: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [author, mark] of Object.entries(mine)) {
+    if (mark > (Object.hasOwn(theirs, author) ? theirs[author] : 0)) out[author] = mark
+  }
+  return out
 }
