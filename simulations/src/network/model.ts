@@ -59,7 +59,8 @@ export interface NetworkParams {
   gossip: GossipParams
 }
 
-export const GOSSIPSUB: GossipParams = { D: 4, Dlo: 3, Dhi: 6, Dlazy: 3, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
+/** as node/src/host/libp2p-config.ts configures gossipsub (a publisher sends to its mesh peers only, as publishGossip models) */
+export const GOSSIPSUB: GossipParams = { D: 3, Dlo: 2, Dhi: 4, Dlazy: 3, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
 
 export const DEFAULT_NETWORK: NetworkParams = {
   regions: ['eu', 'us', 'sa'],

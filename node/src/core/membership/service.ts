@@ -69,6 +69,8 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   readonly records: ReplicaRecords
   readonly clockOffsets = new ClockOffsets()
   private readonly digests = new Map<string, string>()
+  /** when each digest of `digests` was heard, ms */
+  private readonly digestTimes = new Map<string, number>()
   private readonly listeners = new Set<LivenessListener>()
   private gathered?: { at: number, reports: Promise<ReadonlyMap<string, ReportMessage>> }
   private readonly unsubscribe: Array<() => void> = []
@@ -95,6 +97,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
       },
       heard: (peer, info) => {
         this.keep(this.digests, peer, info.digest)
+        this.keep(this.digestTimes, peer, info.at)
         // a round trip halves into the offset (NTP); a one-way ping only bounds it
         if (info.sentAt !== undefined) this.clockOffsets.sample(peer, info.time, info.sentAt, info.at)
       },
@@ -242,7 +245,11 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     return out
   }
 
-  private keep (map: Map<string, string>, peer: string, value: string): void {
+  digestHeardAt (peer: string): number | undefined {
+    return this.digestTimes.get(peer)
+  }
+
+  private keep<T> (map: Map<string, T>, peer: string, value: T): void {
     map.delete(peer)
     map.set(peer, value)
     if (map.size > PEERS_KEPT) map.delete(map.keys().next().value as string)
