@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const jobs = Math.max(1, Number(process.env.MINGA_TEST_JOBS ?? 2) || 1)
@@ -57,8 +58,15 @@ function run (unit, lane) {
   })
 }
 
-/** lines of a failed unit's output repeated in the final summary */
-const FAILED_TAIL_LINES = 60
+/** lines of a failed unit's output repeated in the final summary: after each uvu FAIL, or its last ones */
+const FAILED_LINES = 24
+
+/** a failed unit's uvu FAIL blocks (colours stripped), or its last lines when it has none (a crash, a timeout) */
+function whyFailed (output) {
+  const lines = stripVTControlCharacters(output).split('\n')
+  const blocks = lines.flatMap((line, i) => /^\s*FAIL\s/.test(line) ? [lines.slice(i, i + FAILED_LINES).join('\n')] : [])
+  return blocks.length > 0 ? blocks.join('\n') : lines.slice(-FAILED_LINES * 2).join('\n')
+}
 
 const queue = units()
 const results = []
@@ -73,7 +81,7 @@ async function lane (index) {
 const started = Date.now()
 await Promise.all(Array.from({ length: jobs }, (_, i) => lane(i)))
 const failed = results.filter(r => r.code !== 0)
-// a failed unit's last lines once more at the very end, where a log cut to its tail still shows why
-for (const r of failed) console.log(`\n── ${r.name} failed; its last lines:\n${r.output.split('\n').slice(-FAILED_TAIL_LINES).join('\n')}`)
+// why each unit failed, once more at the very end, where a log cut to its tail still shows it
+for (const r of failed) console.log(`\n── ${r.name} failed:\n${whyFailed(r.output)}`)
 console.log(`\n── ${results.length} units in ${((Date.now() - started) / 1000).toFixed(0)} s over ${jobs} lanes; ${failed.length} failed${failed.length > 0 ? ': ' + failed.map(r => r.name).join(', ') : ''}`)
 process.exit(failed.length === 0 ? 0 : 1)

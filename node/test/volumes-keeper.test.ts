@@ -115,6 +115,32 @@ test('a singleton\'s volume: snapshot, unplanned failover from the snapshot, the
   await stopAll(cluster, nodes)
 })
 
+test('a live previous holder that fails to answer the handoff ask is waited for, not taken for gone (a start beside its running copy)', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, b] = nodes
+  const spec = db()
+  await deployed(nodes, spec)
+  // b runs the singleton; a (just restarted, say) is to take it over
+  await settle(b.keeper.prepare(spec, 0), 'b prepares')
+  running(spec, 'container-b', b)
+  // a's first asks to b fail (a connection not yet up after a restart, a stream reset under load), b stays live
+  const peerB = b.node.identity.peerId
+  const request = a.node.mesh.request.bind(a.node.mesh)
+  let failures = 3
+  a.node.mesh.request = async (peer, protocol, data, options) => {
+    if (peer === peerB && protocol.includes('volumes') && failures > 0) { failures--; throw new Error('stream reset') }
+    return await request(peer, protocol, data, options)
+  }
+  let prepared = false
+  const preparing = a.keeper.prepare(spec, 0).then(() => { prepared = true })
+  await waitFor(() => failures === 0 && a.keeper.restoreNotes().some(n => /final snapshot/.test(n.text)), 'a hears b run it, after its failed asks')
+  assert.not.ok(prepared, 'a must not start beside b\'s running copy')
+  await settle(b.keeper.stopReplica(spec, 0, 'moved', async () => { b.keeper.observe([], () => undefined) }), 'b stops and takes its final snapshot')
+  await settle(preparing, 'a prepares')
+  assert.is(a.keeper.stats.handoffsGivenUp, 0)
+  await stopAll(cluster, nodes)
+})
+
 test('a failing pre hook skips the snapshot and says so; nothing is written to the mesh', async () => {
   const { cluster, nodes } = await mesh({ exec: async () => ({ exitCode: 2, output: 'pg_dump: connection refused' }) })
   const [a] = nodes

@@ -96,3 +96,13 @@ export function describe (samples: Sample[], limit = 80): string {
     .map(c => `r${c.replica ?? '?'}@${c.at}:${(c.hash ?? '').slice(0, 6)}:${c.state}/${c.health}`)
     .sort().join(' ')).join('\n')
 }
+
+/**
+ * the serving copies of a service once at least `count` serve by Docker's own health check; `deploy --wait` returns on
+ * minga's health, whose first probe runs at the start, so Docker's status can lag it by an interval or more under load
+ */
+export async function servingAtLeast (cluster: DockerCluster, service: string, count = 1, timeoutMs = 60_000): Promise<Array<ContainerInfo & { at: number }>> {
+  let found: Array<ContainerInfo & { at: number }> = []
+  await cluster.waitFor(`${count} cop${count === 1 ? 'y' : 'ies'} of ${service} healthy by Docker's own check`, async () => (found = await cluster.serving(service)).length >= count, timeoutMs)
+  return found
+}

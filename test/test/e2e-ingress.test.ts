@@ -21,6 +21,7 @@ import * as assert from 'uvu/assert'
 import { protocols, decodeInvite } from '@minga/protocol'
 import { withCluster, type DockerCluster } from '../src/docker-cluster.js'
 import { dockerTests } from '../src/docker-engines.js'
+import { servingAtLeast } from '../src/docker-samples.js'
 import { get, requestLoop, tlsGet } from '../src/ingress-client.js'
 import { rawPeer } from '../src/raw-peer.js'
 import net from 'node:net'
@@ -115,7 +116,7 @@ command: ["sh", "-c", "while true; do wget -q -O- http://db:8080/ || echo miss; 
 resources: { cpu: 50m, memory: 16Mi }
 constraints: { role: app }
 `)
-    const dbNode = (await cluster.serving('acme/db'))[0].at
+    const dbNode = (await servingAtLeast(cluster, 'acme/db'))[0].at
     const firstDb = await found(cluster, 'app reaches db by name', async () => (await logs(cluster, 0, 'app')).find(l => l.startsWith('db-')), 90_000, appLogs(cluster))
     await cluster.mustMinga(dbNode, ['drain', cluster.nodes[dbNode].peerId])
     await cluster.waitFor('db runs on the other db node', async () => (await cluster.serving('acme/db')).some(c => c.at !== dbNode), 90_000)
@@ -142,7 +143,7 @@ constraints: { role: app }
 
     // 5. failover: a client loop against node 0's published port while the replica's node dies
     await cluster.deploy(0, page('web', 'web', 'ports: ["18800:8080"]\nconstraints: { role: db }'), ['--wait', '--timeout', '90s'])
-    const victim = (await cluster.serving('acme/web'))[0].at
+    const victim = (await servingAtLeast(cluster, 'acme/web'))[0].at
     await cluster.waitFor('web answers through node 0', async () => (await get(n0.publishOn, 18800, '/', { timeoutMs: 5000 })).body.startsWith('web-'), 60_000)
     let finish!: () => void
     const stop = new Promise<void>(resolve => { finish = resolve })

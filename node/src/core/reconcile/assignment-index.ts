@@ -48,10 +48,15 @@ export function servicesOn (assignment: Assignment, node: string): ReadonlySet<s
   return indexOf(assignment).services.get(node) ?? NONE_SET
 }
 
-/** the live nodes that hear what this node runs of `service`: assigned it in one of `assignments` (now, before the last change), or reporting copies of it */
-export function audienceOf (service: string, assignments: Array<Assignment | undefined>, reporters: Iterable<string>, self: string, live: readonly string[]): string[] {
+/**
+ * the live nodes that hear what this node runs of `service`: assigned it in one of `assignments` (now, before the last
+ * change), reporting copies of it, or, with `standbys`, named its standby now: where a replica went while its node was
+ * away, which a node that just came back (no previous assignment of its own) must hear of before it starts a singleton
+ */
+export function audienceOf (service: string, assignments: Array<Assignment | undefined>, reporters: Iterable<string>, self: string, live: readonly string[], standbys = false): string[] {
   const out = new Set<string>()
   for (const assignment of assignments) for (const node of assignment?.services[service] ?? []) if (node !== null) out.add(node)
+  if (standbys) for (const node of assignments[0]?.standby?.[service] ?? []) if (node !== null) out.add(node)
   for (const peer of reporters) out.add(peer)
   out.delete(self)
   const alive = setOfList(live)

@@ -241,7 +241,8 @@ export class Reconciler implements ReconcileView {
   /** the live nodes that hear what this node runs of `service` (`audienceOf`) */
   audience (service: string): string[] {
     const view = this.refresh()
-    return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live)
+    const singleton = this.service(service)?.spec.singleton === true
+    return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live, singleton)
   }
 
   /** true when this node runs or is assigned a replica of the service */

@@ -6,12 +6,16 @@
  * run the service, the last one that reported a copy, and the authors of
  * the latest snapshots: a node that just started has heard no report yet)
  * whether it has settled, and waits — polling, up to `handoffWait` — until
- * each says so and its snapshots have arrived here. A holder that does not
- * answer is gone: that is an unplanned failure, and the start goes on from
- * the latest snapshot there is (the recovery point is the interval).
+ * each says so and its snapshots have arrived here. A holder that is not
+ * live (declared dead by membership) is gone: that is an unplanned failure,
+ * and the start goes on from the latest snapshot there is (the recovery
+ * point is the interval). A live holder whose answer fails is asked again:
+ * right after a restart, or under load, a failed ask says nothing of
+ * whether its copy still runs.
  */
 import { decodeVolumesResponse, encodeVolumes, protocols, snapshotPrefix, type ServiceSpec, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
+import { errorText } from '../logger.js'
 import type { Mesh } from '../mesh.js'
 import type { BackedVolume, Repositories } from './repository.js'
 
@@ -73,8 +77,11 @@ async function unsettled (init: HandoffInit, spec: ServiceSpec, volumes: readonl
     let answer
     try {
       answer = decodeVolumesResponse(await init.mesh.request(peer, protocols.volumes(init.meshId), encodeVolumes({ type: 'volume-handoff', service }), { signal: AbortSignal.timeout(init.askTimeout) }))
-    } catch {
-      return // gone: an unplanned failure, nothing to wait for
+    } catch (err) {
+      // still live, so not gone: a connection not up yet after a restart, or a stream reset under load. Taking it for
+      // gone would start a second copy beside its running one; it is asked again until it answers or is declared dead
+      out.push({ peer, why: `it did not answer whether its copy of ${service} has stopped (${errorText(err).slice(0, 200)}); asking again until it answers or is declared dead` })
+      return
     }
     if (answer.type !== 'volume-handoff-ok') return
     if (!answer.settled) {
