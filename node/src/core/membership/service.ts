@@ -16,6 +16,7 @@ import type { MembershipConfig } from './config.js'
 import { Membership } from './membership.js'
 import { ReplicaRecords } from './replica-records.js'
 import { memberList } from './shared-lists.js'
+import { countingMesh, WireBytes } from './wire-bytes.js'
 import type { Member, RowStore } from './table.js'
 
 export interface MembershipServiceInit {
@@ -54,6 +55,8 @@ export interface MembershipFigures {
   /** members under suspicion now */
   suspects: number
   records: { sent: number, received: number, failed: number }
+  /** bytes of membership messages sent, by message type (wire-bytes.ts) */
+  sentBytes: ReadonlyMap<string, number>
 }
 
 /** peers whose last state digest and clock samples are kept: enough to pick a sync peer and a median clock */
@@ -74,9 +77,14 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   private readonly listeners = new Set<LivenessListener>()
   private gathered?: { at: number, reports: Promise<ReadonlyMap<string, ReportMessage>> }
   private readonly unsubscribe: Array<() => void> = []
+  private readonly wireBytes = new WireBytes()
+  /** the mesh, with the membership messages this node sends counted */
+  private readonly mesh: Mesh
 
   constructor (private readonly init: MembershipServiceInit) {
-    const { identity, state, mesh, clock } = init
+    const { identity, state, clock } = init
+    const mesh = countingMesh(init.mesh, protocols.membership(state.meshId), this.wireBytes)
+    this.mesh = mesh
     const self = identity.peerId
     const decode = init.decode === undefined ? undefined : (data: Uint8Array) => init.decode!(data) as any
     this.membership = new Membership({
@@ -196,7 +204,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     const m = this.membership
     let suspects = 0
     for (const _ of m.members.suspects()) suspects++
-    return { ...m.stats, forged: m.members.forged, throttled: m.members.throttled, health: m.awareness.score, suspects, records: { ...this.records.stats } }
+    return { ...m.stats, forged: m.members.forged, throttled: m.members.throttled, health: m.awareness.score, suspects, records: { ...this.records.stats }, sentBytes: this.wireBytes.totals() }
   }
 
   /** the last state digest each recently probed peer gave */
@@ -220,7 +228,8 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
 
   /** the reports of these peers, asked for at once; those that do not answer within the time limit are left out */
   private async ask (peers: Iterable<string>, signal?: AbortSignal): Promise<ReadonlyMap<string, ReportMessage>> {
-    const { identity, mesh, state, clock } = this.init
+    const { identity, state, clock } = this.init
+    const mesh = this.mesh
     const out = new Map<string, ReportMessage>()
     const request = encodeMessage({ type: 'report-request' })
     const controller = new AbortController()
