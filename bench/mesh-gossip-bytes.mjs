@@ -9,11 +9,12 @@
 // of the second reading, so the figures are, if anything, low). On loopback every byte one node sends is a
 // byte another receives, so sent and received agree; we report sent. Beside it, which protocol carried them:
 // each node's libp2p_data_transfer_bytes_total (stream payload before Yamux and Noise), per node per second,
-// with the meshId cut from minga's protocol ids.
+// with the meshId cut from minga's protocol ids; and of the membership protocol's bytes, which messages
+// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records, reports).
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
+import { cpuMs, membershipBytes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
 const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
@@ -47,8 +48,10 @@ for (const size of SIZES) {
 
     const sockets = mesh.nodes.map(n => join(n.dir, 'api.sock'))
     const byProtocol = async () => await Promise.all(sockets.map(protocolBytes))
+    const byMembershipType = async () => await Promise.all(sockets.map(membershipBytes))
     const measure = async (during) => {
       const protocolsBefore = await byProtocol()
+      const typesBefore = await byMembershipType()
       const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
@@ -57,6 +60,12 @@ for (const size of SIZES) {
       const cpuAfter = await Promise.all(pids.map(cpuMs))
       const seconds = (performance.now() - start) / 1000
       const protocolsAfter = await byProtocol()
+      const typesAfter = await byMembershipType()
+      const types = {}
+      for (const [i, counts] of typesAfter.entries()) {
+        for (const [type, bytes] of counts) types[type] = (types[type] ?? 0) + bytes - (typesBefore[i].get(type) ?? 0)
+      }
+      for (const type of Object.keys(types)) types[type] = Math.round(types[type] / size / seconds)
       const protocols = {}
       for (const [i, counts] of protocolsAfter.entries()) {
         for (const [protocol, { sent }] of counts) {
@@ -72,7 +81,7 @@ for (const size of SIZES) {
         received += after.get(pid).received - before.get(pid).received
       }
       const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])) }
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1])) }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
@@ -93,6 +102,8 @@ for (const size of SIZES) {
       deployCpuPercentPerNode: busy.cpuPercentPerNode,
       idleByProtocol: idle.protocols,
       deployByProtocol: busy.protocols,
+      idleMembershipByType: idle.membership,
+      deployMembershipByType: busy.membership,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
       joinedMs,
