@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeMessage } from '@minga/protocol'
 import { messageType } from '../src/core/membership/wire-bytes.js'
-import { TestCluster } from './core-cluster.js'
+import { TestCluster, played } from './core-cluster.js'
 
 test('a message\'s type is read from its first bytes; anything else is other', () => {
   assert.is(messageType(encodeMessage({ type: 'report-request' })), 'report-request')
@@ -34,6 +34,23 @@ test('a quiet mesh\'s membership bytes are its probes and acks, counted per type
     assert.ok(grew('ack') > 0, `${grew('ack')} bytes of acks`)
     assert.is(sent.get('other'), undefined)
   } finally {
+    await mesh.stop()
+  }
+})
+
+test('gathering the reports of 12 members warns of no listener leak (each request listens on one shared signal)', async () => {
+  const mesh = await TestCluster.start(Array.from({ length: 12 }, () => 'acme'))
+  const warnings: string[] = []
+  const onWarning = (warning: Error): void => { warnings.push(`${warning.name}: ${warning.message}`) }
+  process.on('warning', onWarning)
+  try {
+    await mesh.settled()
+    const reports = await played(mesh.nodes[0].core.membership.gather())
+    assert.is(reports.size, 12)
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(warnings.filter(w => w.startsWith('MaxListenersExceededWarning')), [])
+  } finally {
+    process.off('warning', onWarning)
     await mesh.stop()
   }
 })
