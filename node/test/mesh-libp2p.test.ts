@@ -111,16 +111,28 @@ test('a published message travels a few times per node, not to every peer from i
     for (let i = 0; i < N; i++) {
       for (let j = i + 1; j < N; j++) await nodes[i].dial(nodes[j].getMultiaddrs())
     }
-    // every host in the topic's mesh with at least 2 others (a few heartbeats)
-    await waitFor(() => nodes.every(node => inside(node).getMeshPeers('/suite/copies').length >= 2), 'the gossip mesh formed', 60_000)
+    // the topic's mesh formed and settled: every host in it with at least 2 others, and the degrees unchanged over
+    // three readings a heartbeat apart (right after the joins, grafts push degrees past Dhi until a heartbeat prunes;
+    // on a loaded machine heartbeats run late)
+    const degrees: string[] = []
+    await waitFor(async () => {
+      const now = nodes.map(node => inside(node).getMeshPeers('/suite/copies').length)
+      degrees.push(now.join(' '))
+      if (degrees.length < 3 || now.some(d => d < 2) || degrees.slice(-3).some(d => d !== degrees.at(-1))) {
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        return false
+      }
+      return true
+    }, 'the gossip mesh formed and settled', 120_000)
     const before = copies
     const messages = Array.from({ length: 10 }, (_, i) => randomBytes(600).fill(i, 0, 1))
     for (const message of messages) meshes[0].publish('/suite/copies', message)
     await waitFor(() => got.slice(1).every(g => g.size === messages.length), 'every host received every message', 60_000)
     const perMessage = (copies - before) / messages.length
     // flooding from the publisher (N − 1) and forwarding along a mesh of degree 4–6 took 40–47 copies a message
-    // here; sending to the publisher's mesh only, with degree 2–4, takes 21–25 (about N × (D − 1))
-    assert.ok(perMessage <= 3 * N, `${perMessage} copies a message among ${N} hosts`)
+    // here; sending to the publisher's mesh only, with degree 2–4, takes 21–27 (about N × (D − 1), a few more
+    // when a loaded machine's late forwards make IHAVE draw IWANTs)
+    assert.ok(perMessage <= 3.5 * N, `${perMessage} copies a message among ${N} hosts`)
   } finally {
     await Promise.all(nodes.map(async node => await node.stop()))
   }
