@@ -7,11 +7,16 @@
 // and entries, anti-entropy, identify, pings, the DHT). A window's figure is the difference of two readings
 // over the member connections, which live for the whole run (a socket that closes in between would drop out
 // of the second reading, so the figures are, if anything, low). On loopback every byte one node sends is a
-// byte another receives, so sent and received agree; we report sent.
+// byte another receives, so sent and received agree; we report sent. Beside it, which protocol carried them:
+// each node's libp2p_data_transfer_bytes_total (stream payload before Yamux and Noise), per node per second,
+// with the meshId cut from minga's protocol ids; and of the membership protocol's bytes, which messages
+// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records). Reports are left out
+// of that list: a scrape of /v1/metrics gathers every member's report (minga_service_replicas), so the bench's
+// own readings send them, and a scrape counts the reports it asks for only in the next one.
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
+import { cpuMs, membershipBytes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
 const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
@@ -43,19 +48,42 @@ for (const size of SIZES) {
     const settledMs = Math.round(performance.now() - settleStart)
     await sleep(3000)
 
+    const sockets = mesh.nodes.map(n => join(n.dir, 'api.sock'))
+    const byProtocol = async () => await Promise.all(sockets.map(protocolBytes))
+    const byMembershipType = async () => await Promise.all(sockets.map(membershipBytes))
     const measure = async (during) => {
+      const protocolsBefore = await byProtocol()
+      const typesBefore = await byMembershipType()
+      const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
       await during()
       const after = await tcpBytes(pids)
+      const cpuAfter = await Promise.all(pids.map(cpuMs))
       const seconds = (performance.now() - start) / 1000
+      const protocolsAfter = await byProtocol()
+      const typesAfter = await byMembershipType()
+      const types = {}
+      for (const [i, counts] of typesAfter.entries()) {
+        for (const [type, bytes] of counts) types[type] = (types[type] ?? 0) + bytes - (typesBefore[i].get(type) ?? 0)
+      }
+      for (const type of Object.keys(types)) types[type] = Math.round(types[type] / size / seconds)
+      const protocols = {}
+      for (const [i, counts] of protocolsAfter.entries()) {
+        for (const [protocol, { sent }] of counts) {
+          const name = protocol.replace(/^\/minga\/[^/]+\//, '/minga/')
+          protocols[name] = (protocols[name] ?? 0) + sent - (protocolsBefore[i].get(protocol)?.sent ?? 0)
+        }
+      }
+      for (const name of Object.keys(protocols)) protocols[name] = Math.round(protocols[name] / size / seconds)
       let sent = 0
       let received = 0
       for (const pid of pids) {
         sent += after.get(pid).sent - before.get(pid).sent
         received += after.get(pid).received - before.get(pid).received
       }
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds) }
+      const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0 && !type.startsWith('report')).sort((a, b) => b[1] - a[1])) }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
@@ -72,6 +100,12 @@ for (const size of SIZES) {
       nodes: size,
       idleBytesPerNodePerSec: idle.sent,
       deployBytesPerNodePerSec: busy.sent,
+      idleCpuPercentPerNode: idle.cpuPercentPerNode,
+      deployCpuPercentPerNode: busy.cpuPercentPerNode,
+      idleByProtocol: idle.protocols,
+      deployByProtocol: busy.protocols,
+      idleMembershipByType: idle.membership,
+      deployMembershipByType: busy.membership,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
       joinedMs,

@@ -68,7 +68,8 @@ export class Host {
 export class SwimCluster {
   readonly clock = new VirtualClock(1_800_000_000_000)
   readonly hosts: Host[] = []
-  readonly ids: readonly string[]
+  /** the members (a joiner is one from its admission, before its node starts) */
+  ids: readonly string[]
   readonly events: StatusEvent[] = []
   readonly cuts = new Set<string>()
   /** messages that crossed the network, and their bytes */
@@ -81,13 +82,22 @@ export class SwimCluster {
     this.ids = identities.map(i => i.peerId).sort()
   }
 
-  static async start (n: number, options: NetOptions = {}): Promise<SwimCluster> {
+  /** `n` hosts, all members and started but the last `options.later` (neither admitted nor started: see `admit`) */
+  static async start (n: number, options: NetOptions & { later?: number } = {}): Promise<SwimCluster> {
     const seed = options.seed ?? 1
     // identities from the seed: one seed, one run
     const identities = await Promise.all(Array.from({ length: n }, async (_, i) => await identityFromName(`swim-test/${seed}/${i}`)))
     const cluster = new SwimCluster(identities, options)
-    for (const host of cluster.hosts) cluster.boot(host)
+    const later = cluster.hosts.slice(n - (options.later ?? 0))
+    for (const host of later) host.up = false
+    cluster.ids = cluster.hosts.filter(h => !later.includes(h)).map(h => h.id).sort()
+    for (const host of cluster.hosts) if (!later.includes(host)) cluster.boot(host)
     return cluster
+  }
+
+  /** the mesh admits `host` (its row reaches every member); its node is not started yet: its host refuses connections until `boot` */
+  admit (host: Host): void {
+    this.ids = [...this.ids, host.id].sort()
   }
 
   /** a new process on the host (a restart, or the first start) */

@@ -106,4 +106,30 @@ test('a restarted node comes back with a new incarnation and is alive again ever
   assert.ok(mesh.hosts[0].m.table.get(node.id)!.inc > before)
 })
 
+test('a joiner is not declared dead between its admission and its node\'s start; one that never starts is, after the join grace', async () => {
+  const mesh = await SwimCluster.start(4, { later: 2 })
+  await mesh.advance(5_000)
+  const [, , joiner, never] = mesh.hosts
+  // admitted: every member's table has it, assumed alive; its node starts 8 s later (its port refuses meanwhile)
+  mesh.admit(joiner)
+  mesh.admit(never)
+  const admittedAt = mesh.clock.now()
+  await mesh.advance(8_000)
+  assert.equal(mesh.eventsAbout(joiner), [], 'no suspicion nor death of the joiner before it started')
+  mesh.boot(joiner)
+  // each member that saw it admitted tells its node coming up, once
+  await mesh.until(() => mesh.eventsAbout(joiner, 'alive').length >= 2, 5_000, 'the members hear the joiner\'s node')
+  await mesh.advance(2_000)
+  assert.equal(mesh.eventsAbout(joiner).filter(e => e.status !== 'alive'), [])
+  assert.ok(mesh.running().every(h => h.m.status(joiner.id) === 'alive' && h.m.live().includes(joiner.id)), 'the joiner is alive everywhere')
+  const ups = mesh.eventsAbout(joiner, 'alive')
+  assert.equal(ups.map(e => e.observer).sort(), mesh.hosts.slice(0, 2).map(h => h.id).sort())
+  assert.ok(ups.every(e => e.reason === 'joined: its node is up'), JSON.stringify(ups))
+  // the other never starts: dead once the grace is over, not before
+  const grace = mesh.hosts[0].m.config.joinGrace
+  await mesh.until(() => mesh.running().every(h => h.m.status(never.id) === 'dead'), grace + 10_000, 'the member that never started is declared dead')
+  const deadAt = Math.min(...mesh.eventsAbout(never, 'dead').map(e => e.at))
+  assert.ok(deadAt - admittedAt >= grace, `declared dead ${deadAt - admittedAt} ms after its admission`)
+})
+
 test.run()

@@ -6,8 +6,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeMessage, generateIdentity, keys, protocols, topics } from '@minga/protocol'
-import { MESH_ID, TestCluster, spec, waitFor } from './core-cluster.js'
+import { decodeMessage, encodeMessage, generateIdentity, keys, protocols, topics } from '@minga/protocol'
+import { MESH_ID, TestCluster, played, spec, waitFor } from './core-cluster.js'
 
 const id = (n: { identity: { peerId: string } }): string => n.identity.peerId
 
@@ -62,6 +62,50 @@ test('a stranger cannot reach sync (the gate refuses it) and slips no entry in b
     await mesh.clock.run(mesh.clock.now() + 5000)
     assert.is(b.state.value(keys.service('acme', 'evil')), undefined)
     assert.is(a.state.value(keys.service('acme', 'evil')), undefined)
+  } finally {
+    await mesh.stop()
+  }
+})
+
+test('under a stream of writes, anti-entropy does not chase what gossip is still carrying (a digest heard before the last change is stale), and everyone agrees after', async () => {
+  const mesh = await TestCluster.start(['acme', 'acme', 'acme'])
+  try {
+    await mesh.settled()
+    const [a] = mesh.nodes
+    const rounds = (): number => mesh.nodes.reduce((sum, n) => sum + n.core.sync.stats.rounds, 0)
+    const before = rounds()
+    // a write every 400 ms for 30 s: each node's digest differs from what it heard of most peers most of the time
+    for (let i = 0; i < 75; i++) {
+      await a.state.write(a.identity, keys.cordon(id(a)), { reason: `maintenance ${i}` })
+      await mesh.clock.run(mesh.clock.now() + 400)
+    }
+    const during = rounds() - before
+    // a round every 3 s on every node that hears another digest took ~30 here; the check of one peer every 5th round takes ~6
+    assert.ok(during <= 12, `${during} anti-entropy rounds in 30 s of writes among 3 nodes`)
+    await waitFor(() => mesh.nodes.every(n => n.state.digest() === a.state.digest()), 'the digests agree')
+  } finally {
+    await mesh.stop()
+  }
+})
+
+test('an anti-entropy answer carries only the marks the asker lacks, not one per member', async () => {
+  const mesh = await TestCluster.start(['acme', 'acme', 'acme', 'acme'])
+  try {
+    await mesh.settled()
+    const [a, b] = mesh.nodes
+    const marks = b.state.highWaterMarks()
+    assert.ok(Object.keys(marks).length >= 4, `b has the marks of ${Object.keys(marks).length} authors`)
+    const ask = async (theirs: Record<string, number>, digest: string): Promise<Record<string, number>> => {
+      const answer = decodeMessage(await played(b.mesh.request(id(a), protocols.sync(MESH_ID), encodeMessage({ type: 'sync-request', marks: theirs, digest }))))
+      if (answer.type !== 'sync-response') throw new Error(`answered ${answer.type}`)
+      return answer.marks
+    }
+    // b lacks a's last entry: the answer raises a's mark only
+    const behind = { ...marks, [id(a)]: marks[id(a)] - 1 }
+    assert.equal(await ask(behind, 'other'), { [id(a)]: marks[id(a)] })
+    // b holds what a holds: nothing to raise, whatever the digest said
+    assert.equal(await ask(marks, a.state.digest()), {})
+    assert.equal(await ask(marks, 'other'), {})
   } finally {
     await mesh.stop()
   }

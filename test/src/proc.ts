@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -61,4 +62,40 @@ export async function tcpBytes (pids: number[]): Promise<Map<number, SocketBytes
     owner = undefined
   }
   return out
+}
+
+/** a node's Prometheus text, from GET /v1/metrics on its control socket at `socketPath` */
+async function metricsText (socketPath: string): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath, path: '/v1/metrics', timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    })
+    req.on('timeout', () => req.destroy(new Error('no metrics within 30 s')))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/**
+ * Bytes each libp2p protocol's streams carried since the node started, from its
+ * `libp2p_data_transfer_bytes_total` counters (GET /v1/metrics on the control socket at `socketPath`):
+ * protocol id → { sent, received }, stream payload before Yamux, Noise and TCP framing
+ */
+export async function protocolBytes (socketPath: string): Promise<Map<string, { sent: number, received: number }>> {
+  const text = await metricsText(socketPath)
+  const out = new Map<string, { sent: number, received: number }>()
+  for (const match of text.matchAll(/^libp2p_data_transfer_bytes_total\{protocol="([^"]+) (sent|received)"\} (\S+)$/gm)) {
+    const counts = out.get(match[1]) ?? { sent: 0, received: 0 }
+    counts[match[2] as 'sent' | 'received'] = Number(match[3])
+    out.set(match[1], counts)
+  }
+  return out
+}
+
+/** bytes of membership messages the node sent since it started, by message type (`minga_membership_sent_bytes_total`) */
+export async function membershipBytes (socketPath: string): Promise<Map<string, number>> {
+  const text = await metricsText(socketPath)
+  return new Map([...text.matchAll(/^minga_membership_sent_bytes_total\{type="([^"]+)"\} (\S+)$/gm)].map(m => [m[1], Number(m[2])]))
 }

@@ -70,6 +70,8 @@ export interface NodeReports {
   gather: (options?: { signal?: AbortSignal }) => Promise<ReadonlyMap<string, ReportMessage>>
   /** the last state digest each recently probed peer gave */
   peerDigests: () => ReadonlyMap<string, string>
+  /** when that digest was heard (this node's clock, ms); undefined for a peer not in `peerDigests` */
+  digestHeardAt: (peer: string) => number | undefined
 }
 
 /** what `minga ps` and `status` say is wrong with a replica on this node, as it stands now */

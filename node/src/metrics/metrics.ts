@@ -112,6 +112,7 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
   counterFrom(registry, 'minga_membership_probes_total', 'Probes of members, by outcome (failed: no ack, directly or through others)', () => [[{ result: 'sent' }, membership().probes], [{ result: 'failed' }, membership().failed], [{ result: 'refused' }, membership().refused]], ['result'])
   counterFrom(registry, 'minga_membership_indirect_probes_total', 'Indirect probes asked of other members', () => [[{}, membership().indirect]])
   counterFrom(registry, 'minga_membership_refused_total', 'Membership messages refused, by reason', () => [[{ reason: 'stranger or malformed' }, membership().dropped], [{ reason: 'forged alive' }, membership().forged]], ['reason'])
+  counterFrom(registry, 'minga_membership_sent_bytes_total', 'Bytes of membership messages this node sent (stream payload), by message type: probes (ping, ack, ping-req, nack), dissemination (gossip, push-pull), replica records (replicas), reports', () => [...membership().sentBytes].map(([type, bytes]) => [{ type }, bytes]), ['type'])
   counterFrom(registry, 'minga_replica_records_total', 'Replica records sent to the nodes concerned, received from them, and sends that failed', () => [[{ direction: 'sent' }, membership().records.sent], [{ direction: 'received' }, membership().records.received], [{ direction: 'failed' }, membership().records.failed]], ['direction'])
   new Gauge({
     name: 'minga_membership_local_health',

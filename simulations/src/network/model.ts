@@ -59,6 +59,11 @@ export interface NetworkParams {
   gossip: GossipParams
 }
 
+/**
+ * gossipsub's overlay as the model draws it. The host now runs D 3 (2–4, node/src/host/libp2p-config.ts); the
+ * model keeps 4 (3–6) until the seeded simulations are re-pinned: the overlay's draws change every seeded run's
+ * trajectory (the ingress test's retry of a dead node depends on its seed)
+ */
 export const GOSSIPSUB: GossipParams = { D: 4, Dlo: 3, Dhi: 6, Dlazy: 3, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
 
 export const DEFAULT_NETWORK: NetworkParams = {

@@ -51,6 +51,13 @@ export interface MembershipConfig {
    * join's push-pull usually ends it within a round trip, ms
    */
   bootGrace: number
+  /**
+   * a member admitted while this node runs that nobody has heard from yet
+   * is not accused for this long: between its admission and its own node's
+   * start (seconds on a loaded machine) a probe finds it silent or refusing.
+   * One that never starts is declared dead after it, ms
+   */
+  joinGrace: number
 }
 
 export const DEFAULT_MEMBERSHIP: MembershipConfig = {
@@ -68,7 +75,8 @@ export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   pushPullInterval: 30_000,
   awarenessMax: 8,
   piggybackBytes: 4096,
-  bootGrace: 5000
+  bootGrace: 5000,
+  joinGrace: 30_000
 }
 
 /** `pushPullScale` starts above this many members */

@@ -67,6 +67,11 @@ export class Members {
   private accusedSince?: number
   private refuteTimer?: Timer
   private readonly budgets = new Map<string, { tokens: number, at: number }>()
+  /** members not heard from yet, when their row was added (see `joining`) */
+  private readonly added = new Map<string, number>()
+  /** members admitted while this process runs, not heard from yet */
+  private readonly joiners = new Set<string>()
+  private followed = false
 
   constructor (private readonly init: MembersInit, readonly boot: number) {
     this.own = init.sign(boot)
@@ -103,7 +108,30 @@ export class Members {
     for (const row of [...table.values()]) {
       if (!wanted.has(row.node) && row.node !== this.init.self) this.forget(row.node)
     }
-    for (const node of members) if (table.get(node) === undefined) table.set({ node, status: 'alive', inc: 0 })
+    for (const node of members) {
+      if (table.get(node) !== undefined || node === this.init.self) continue
+      table.set({ node, status: 'alive', inc: 0 })
+      this.added.set(node, this.init.clock.now())
+      // admitted while this process runs: its first alive update is told as the joiner's node coming up
+      if (this.followed) this.joiners.add(node)
+    }
+    this.followed = true
+  }
+
+  /**
+   * A member added to this table less than `grace` ago that nobody has
+   * heard from yet, first- or second-hand: a joiner between its admission
+   * and its own node's start, which a probe finds silent or refusing. Not
+   * accused then. (On a node that just started, every member is such a row
+   * for the round trip it takes to hear of them; a member that died
+   * meanwhile is known from the peers' tables at once.)
+   */
+  joining (node: string, grace: number): boolean {
+    const at = this.added.get(node)
+    if (at === undefined) return false
+    if (this.init.table.get(node)?.alive === undefined && this.init.clock.now() - at < grace) return true
+    this.added.delete(node)
+    return false
   }
 
   /** an update `from` a peer (undefined: learnt some other way) */
@@ -179,6 +207,7 @@ export class Members {
     this.init.queue.push(update)
     if (known.alive === undefined || newBoot) this.init.booted?.(update.node, update.boot)
     if (known.status !== 'alive') this.moved(update.node, known.status, 'alive', newBoot ? 'restarted' : `alive at a new incarnation (${known.status} before)`)
+    else if (known.alive === undefined && this.joiners.delete(update.node)) this.moved(update.node, 'alive', 'alive', 'joined: its node is up')
   }
 
   private onSuspect (update: SuspectUpdate, reason?: string): void {
@@ -309,6 +338,8 @@ export class Members {
 
   private forget (node: string): void {
     this.cancelSuspicion(node)
+    this.added.delete(node)
+    this.joiners.delete(node)
     this.since.delete(node)
     this.init.table.delete(node)
   }

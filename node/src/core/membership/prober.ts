@@ -277,8 +277,8 @@ export class Prober {
     await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
-    if (portOpen && silent < config.stallAllowance) {
-      // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
+    if ((portOpen && silent < config.stallAllowance) || this.m.members.joining(target, config.joinGrace)) {
+      // its host answers for it: a stalled process, probably (or a joiner still starting); probe it again next, accuse it only if it stays silent
       stats.stalled++
       this.m.hurry(target)
       return
@@ -306,6 +306,7 @@ export class Prober {
 
   private refused (peer: string, reason: string): void {
     if (!this.running || this.m.isDown(peer)) return
+    if (this.m.members.joining(peer, this.m.config.joinGrace)) { this.m.stats.stalled++; return }
     this.m.stats.refused++
     this.m.members.declareDead(peer, reason)
   }

@@ -7,6 +7,7 @@
  * dead, a majority, changes) and `reportsFor` (what the nodes concerned
  * with a service run of it).
  */
+import { setMaxListeners } from 'node:events'
 import { encodeMessage, decodeMessage, protocols, type AliveUpdate, type Identity, type ReportMessage, type State, type WireMessage } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { EventSink, LiveSet, LivenessChange, LivenessListener, NodeReports, PeerReplicaReport, PeerStatus, ReplicaReports } from '../components.js'
@@ -16,6 +17,7 @@ import type { MembershipConfig } from './config.js'
 import { Membership } from './membership.js'
 import { ReplicaRecords } from './replica-records.js'
 import { memberList } from './shared-lists.js'
+import { countingMesh, WireBytes } from './wire-bytes.js'
 import type { Member, RowStore } from './table.js'
 
 export interface MembershipServiceInit {
@@ -55,6 +57,8 @@ export interface MembershipFigures {
   /** members under suspicion now */
   suspects: number
   records: { sent: number, received: number, failed: number }
+  /** bytes of membership messages sent, by message type (wire-bytes.ts) */
+  sentBytes: ReadonlyMap<string, number>
 }
 
 /** peers whose last state digest and clock samples are kept: enough to pick a sync peer and a median clock */
@@ -70,12 +74,19 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   readonly records: ReplicaRecords
   readonly clockOffsets = new ClockOffsets()
   private readonly digests = new Map<string, string>()
+  /** when each digest of `digests` was heard, ms */
+  private readonly digestTimes = new Map<string, number>()
   private readonly listeners = new Set<LivenessListener>()
   private gathered?: { at: number, reports: Promise<ReadonlyMap<string, ReportMessage>> }
   private readonly unsubscribe: Array<() => void> = []
+  private readonly wireBytes = new WireBytes()
+  /** the mesh, with the membership messages this node sends counted */
+  private readonly mesh: Mesh
 
   constructor (private readonly init: MembershipServiceInit) {
-    const { identity, state, mesh, clock } = init
+    const { identity, state, clock } = init
+    const mesh = countingMesh(init.mesh, protocols.membership(state.meshId), this.wireBytes)
+    this.mesh = mesh
     const self = identity.peerId
     const decode = init.decode === undefined ? undefined : (data: Uint8Array) => init.decode!(data) as any
     this.membership = new Membership({
@@ -97,6 +108,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
       },
       heard: (peer, info) => {
         this.keep(this.digests, peer, info.digest)
+        this.keep(this.digestTimes, peer, info.at)
         // a round trip halves into the offset (NTP); a one-way ping only bounds it
         if (info.sentAt !== undefined) this.clockOffsets.sample(peer, info.time, info.sentAt, info.at)
       },
@@ -196,7 +208,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     const m = this.membership
     let suspects = 0
     for (const _ of m.members.suspects()) suspects++
-    return { ...m.stats, forged: m.members.forged, throttled: m.members.throttled, health: m.awareness.score, suspects, records: { ...this.records.stats } }
+    return { ...m.stats, forged: m.members.forged, throttled: m.members.throttled, health: m.awareness.score, suspects, records: { ...this.records.stats }, sentBytes: this.wireBytes.totals() }
   }
 
   /** the last state digest each recently probed peer gave */
@@ -220,10 +232,13 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
 
   /** the reports of these peers, asked for at once; those that do not answer within the time limit are left out */
   private async ask (peers: Iterable<string>, signal?: AbortSignal): Promise<ReadonlyMap<string, ReportMessage>> {
-    const { identity, mesh, state, clock } = this.init
+    const { identity, state, clock } = this.init
+    const mesh = this.mesh
     const out = new Map<string, ReportMessage>()
     const request = encodeMessage({ type: 'report-request' })
     const controller = new AbortController()
+    // every live member's request listens on it: no "possible EventTarget memory leak" warning from 11 members on
+    setMaxListeners(0, controller.signal)
     const timer = clock.after(REPORT_TIMEOUT_MS, () => controller.abort(new Error('Report requests timed out')))
     const onAbort = (): void => controller.abort(signal?.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -245,7 +260,11 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     return out
   }
 
-  private keep (map: Map<string, string>, peer: string, value: string): void {
+  digestHeardAt (peer: string): number | undefined {
+    return this.digestTimes.get(peer)
+  }
+
+  private keep<T> (map: Map<string, T>, peer: string, value: T): void {
     map.delete(peer)
     map.set(peer, value)
     if (map.size > PEERS_KEPT) map.delete(map.keys().next().value as string)

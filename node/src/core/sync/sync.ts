@@ -1,9 +1,15 @@
 /**
  * State sync. A local write goes out on the entries topic at once; every
  * `syncInterval` the node runs anti-entropy with one live peer (preferring
- * one whose last probe showed a different state digest): it sends its
+ * one whose last probe showed a different state digest, heard after this
+ * node's own state last changed: a digest heard before says nothing of
+ * whether the two differ now, and under a stream of writes it nearly always
+ * differs by the entries still on their way by gossip): it sends its
  * high-water marks, the peer answers with what it holds above them, in
- * pages, plus its own marks. This heals lost gossip and partitions.
+ * pages, plus those of its own marks that are above the asker's (the asker
+ * only ever raises its marks to a peer's, so the others would change
+ * nothing: a round costs one author's mark per author that moved, not one
+ * per member). This heals lost gossip and partitions.
  */
 import { decodeMessage, encodeMessage, protocols, topics, type Entry, type WireMessage } from '@minga/protocol'
 import type { Timer } from '../clock.js'
@@ -14,7 +20,7 @@ import type { Mesh } from '../mesh.js'
 export interface SyncComponents extends CoreComponents {
   mesh: Mesh
   /** picks the peer of a round: live ones, those whose last probe showed another digest first */
-  liveness: Pick<LiveSet, 'live' | 'status'> & Pick<NodeReports, 'peerDigests'>
+  liveness: Pick<LiveSet, 'live' | 'status'> & Pick<NodeReports, 'peerDigests' | 'digestHeardAt'>
   /** [0, 1), the choice of peer; the simulator passes its seeded generator */
   random: () => number
   /** the simulator shares a cache of decoded messages between its nodes */
@@ -35,6 +41,8 @@ export class Sync {
   private readonly unsubscribe: Array<() => void> = []
   private running = false
   private idleRounds = 0
+  /** when this node's state last changed (an entry applied, its own or a peer's), ms */
+  private changedAt = -Infinity
   readonly stats = { rounds: 0, pulled: 0, failures: 0, gossipIn: 0, gossipOut: 0 }
 
   private readonly log: Logger
@@ -46,6 +54,7 @@ export class Sync {
   start (): void {
     const { state, mesh, clock, timing, identity } = this.init
     this.unsubscribe.push(state.subscribe((applied) => {
+      this.changedAt = clock.now()
       const mine = applied.filter(e => e.author === identity.peerId)
       if (mine.length > 0) this.publish(mine)
     }))
@@ -86,9 +95,9 @@ export class Sync {
     }
     const request = (this.init.decode ?? decodeMessage)(data)
     if (request.type !== 'sync-request') return encodeMessage({ type: 'error', code: 'bad-request', message: 'Expected a sync request' })
-    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: state.highWaterMarks(), more: false })
+    if (request.digest === state.digest()) return encodeMessage({ type: 'sync-response', entries: [], marks: marksAbove(state.highWaterMarks(), request.marks), more: false })
     const { entries, more, cursor } = state.entriesSince(request.marks, { limit: PAGE_SIZE, after: request.after })
-    return encodeMessage({ type: 'sync-response', entries, marks: state.highWaterMarks(), more, cursor })
+    return encodeMessage({ type: 'sync-response', entries, marks: marksAbove(state.highWaterMarks(), request.marks), more, cursor })
   }
 
   /** one anti-entropy round with one peer; returns the number of entries applied */
@@ -127,7 +136,9 @@ export class Sync {
     const { liveness, identity, state, random } = this.init
     const digest = state.digest()
     const behind: string[] = []
-    for (const [peer, theirs] of liveness.peerDigests()) if (theirs !== digest && liveness.status(peer) !== 'dead') behind.push(peer)
+    for (const [peer, theirs] of liveness.peerDigests()) {
+      if (theirs !== digest && liveness.status(peer) !== 'dead' && (liveness.digestHeardAt(peer) ?? -Infinity) >= this.changedAt) behind.push(peer)
+    }
     if (behind.length > 0) {
       this.idleRounds = 0
       return behind[Math.floor(random() * behind.length)]
@@ -142,4 +153,13 @@ export class Sync {
       if (peer !== identity.peerId) return peer
     }
   }
+}
+
+/** the marks of `mine` above those of `theirs` (an author they lack counts as 0): what a peer holding `theirs` can raise */
+export function marksAbove (mine: Record<string, number>, theirs: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [author, mark] of Object.entries(mine)) {
+    if (mark > (Object.hasOwn(theirs, author) ? theirs[author] : 0)) out[author] = mark
+  }
+  return out
 }
