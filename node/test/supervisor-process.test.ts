@@ -7,6 +7,7 @@
  * input checks.
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -142,6 +143,20 @@ test('real processes: the link starts a supervisor in a session of its own, gets
     const text = await readFile(log, 'utf8')
     assert.match(text, /stopping 0 container/)
     assert.match(text, /exiting/)
+    // the next daemon hears of that round although the supervisor that did it is gone (a new one attaches)
+    const next = new SupervisorLink(init)
+    try {
+      const told: string[] = []
+      next.onNotice((line) => told.push(line))
+      const { pid, rounds } = await next.start()
+      pids.push(pid)
+      assert.is.not(pid, supervisor)
+      assert.is(rounds.length, 1, JSON.stringify(rounds))
+      assert.match(told.join('\n'), /while no daemon ran, the supervisor stopped 0 container/)
+      assert.not.ok(existsSync(next.roundsPath), 'told once: the saved rounds are removed')
+    } finally {
+      await next.stop()
+    }
   } finally {
     await link.stop()
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }

@@ -29,7 +29,7 @@ import { DEFAULT_SUPERVISOR_BUDGET, type SupervisorBudget } from '../core/superv
 import type { StopRound } from '../core/supervision/types.js'
 import { SupervisorError } from '../errors.js'
 import { BOND_VERSION, readBond, sendBond, type AttachedMessage, type BondMessage } from './bond.js'
-import { describeRound } from './rounds.js'
+import { describeRound, takeSavedRounds } from './rounds.js'
 import type { SupervisorConfig } from './main.js'
 
 export interface SupervisorLinkInit {
@@ -72,6 +72,8 @@ const LOG_TAIL_BYTES = 2000
 export class SupervisorLink {
   readonly socketPath: string
   readonly pidPath: string
+  /** the stop rounds of supervisors that exited before a daemon attached (rounds.ts) */
+  readonly roundsPath: string
   readonly logPath: string
   readonly budget: SupervisorBudget
   private socket?: Socket
@@ -93,6 +95,7 @@ export class SupervisorLink {
     const dir = resolve(init.dataDir)
     this.socketPath = join(dir, `supervisor-${tag}.sock`)
     this.pidPath = join(dir, `supervisor-${tag}.pid`)
+    this.roundsPath = join(dir, `supervisor-${tag}.rounds.json`)
     this.logPath = join(dir, 'supervisor.log')
   }
 
@@ -170,8 +173,10 @@ export class SupervisorLink {
       await this.killRecorded()
       reply = await this.handshake(await this.spawnAndConnect())
     }
-    for (const round of reply.rounds) this.notify(describeRound(round))
-    return { pid: reply.pid, rounds: reply.rounds }
+    // an earlier supervisor's rounds first: it lingered with no daemon and exited
+    const rounds = [...await takeSavedRounds(this.roundsPath), ...reply.rounds]
+    for (const round of rounds) this.notify(describeRound(round))
+    return { pid: reply.pid, rounds }
   }
 
   /** send attach; resolve on `attached` (the bond is then live), reject on `refused`, a closed socket or silence */
@@ -264,7 +269,7 @@ export class SupervisorLink {
 
   private spawn (): ChildProcess {
     const { dataDir, meshId, nodeId, engine, supervisor } = this.init
-    const config: SupervisorConfig = { socketPath: this.socketPath, pidPath: this.pidPath, meshId, nodeId, engine, budget: this.budget, ...supervisor }
+    const config: SupervisorConfig = { socketPath: this.socketPath, pidPath: this.pidPath, roundsPath: this.roundsPath, meshId, nodeId, engine, budget: this.budget, ...supervisor }
     const main = fileURLToPath(new URL('./main.js', import.meta.url))
     const log = openSync(this.logPath, 'a', 0o600)
     try {

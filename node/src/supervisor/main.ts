@@ -16,6 +16,7 @@ import { engineAddress } from '../runtime/docker-address.js'
 import { BondServer } from './bond-server.js'
 import { SupervisorDocker } from './docker-engine.js'
 import { ProcReaper } from './proc-reaper.js'
+import { saveRounds } from './rounds.js'
 
 export interface SupervisorConfig {
   socketPath: string
@@ -27,6 +28,8 @@ export interface SupervisorConfig {
   budget?: Partial<SupervisorBudget>
   firstAttachMs?: number
   lingerMs?: number
+  /** where the rounds no daemon heard are kept when this process exits (rounds.ts) */
+  roundsPath?: string
 }
 
 function log (line: string): void {
@@ -39,6 +42,8 @@ async function main (): Promise<void> {
   const address = engineAddress(config.engine)
   const exit = async (code: number): Promise<void> => {
     await server.close()
+    // what it stopped with no daemon to tell: kept for the next one
+    if (config.roundsPath !== undefined) await saveRounds(config.roundsPath, watchdog.history())
     // the pid file names this process only while it is ours
     if ((await readFile(config.pidPath, 'utf8').catch(() => '')).trim() === String(process.pid)) await unlink(config.pidPath).catch(() => {})
     process.exit(code)

@@ -277,12 +277,14 @@ export class Prober {
     await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
-    if ((portOpen && silent < config.stallAllowance) || this.m.members.joining(target, config.joinGrace)) {
-      // its host answers for it: a stalled process, probably (or a joiner still starting); probe it again next, accuse it only if it stays silent
+    if (portOpen && silent < config.stallAllowance) {
+      // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
       stats.stalled++
       this.m.hurry(target)
       return
     }
+    // a joiner still starting its node: probed again in its turn (hurrying it would hold up every other member's probe)
+    if (this.m.members.joining(target, config.joinGrace)) { stats.stalled++; return }
     this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}${portOpen ? ` for ${Math.round(silent / 100) / 10} s, though its port accepts connections` : ''}`)
   }
 
