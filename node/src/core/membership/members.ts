@@ -67,10 +67,8 @@ export class Members {
   private accusedSince?: number
   private refuteTimer?: Timer
   private readonly budgets = new Map<string, { tokens: number, at: number }>()
-  /** members not heard from yet, when their row was added (see `joining`) */
-  private readonly added = new Map<string, number>()
-  /** members admitted while this process runs, not heard from yet */
-  private readonly joiners = new Set<string>()
+  /** members not heard from yet: when their row was added (see `joining`), and whether they were admitted while this process ran */
+  private readonly unheard = new Map<string, { at: number, admitted: boolean }>()
   private followed = false
 
   constructor (private readonly init: MembersInit, readonly boot: number) {
@@ -111,9 +109,8 @@ export class Members {
     for (const node of members) {
       if (table.get(node) !== undefined || node === this.init.self) continue
       table.set({ node, status: 'alive', inc: 0 })
-      this.added.set(node, this.init.clock.now())
-      // admitted while this process runs: its first alive update is told as the joiner's node coming up
-      if (this.followed) this.joiners.add(node)
+      // admitted while this process runs (not in the table it started with): its first alive update is told as the joiner's node coming up
+      this.unheard.set(node, { at: this.init.clock.now(), admitted: this.followed })
     }
     this.followed = true
   }
@@ -127,11 +124,8 @@ export class Members {
    * meanwhile is known from the peers' tables at once.)
    */
   joining (node: string, grace: number): boolean {
-    const at = this.added.get(node)
-    if (at === undefined) return false
-    if (this.init.table.get(node)?.alive === undefined && this.init.clock.now() - at < grace) return true
-    this.added.delete(node)
-    return false
+    const added = this.unheard.get(node)
+    return added !== undefined && this.init.clock.now() - added.at < grace
   }
 
   /** an update `from` a peer (undefined: learnt some other way) */
@@ -207,7 +201,9 @@ export class Members {
     this.init.queue.push(update)
     if (known.alive === undefined || newBoot) this.init.booted?.(update.node, update.boot)
     if (known.status !== 'alive') this.moved(update.node, known.status, 'alive', newBoot ? 'restarted' : `alive at a new incarnation (${known.status} before)`)
-    else if (known.alive === undefined && this.joiners.delete(update.node)) this.moved(update.node, 'alive', 'alive', 'joined: its node is up')
+    const added = this.unheard.get(update.node)
+    this.unheard.delete(update.node)
+    if (known.status === 'alive' && added?.admitted === true) this.moved(update.node, 'alive', 'alive', 'joined: its node is up')
   }
 
   private onSuspect (update: SuspectUpdate, reason?: string): void {
@@ -338,8 +334,7 @@ export class Members {
 
   private forget (node: string): void {
     this.cancelSuspicion(node)
-    this.added.delete(node)
-    this.joiners.delete(node)
+    this.unheard.delete(node)
     this.since.delete(node)
     this.init.table.delete(node)
   }

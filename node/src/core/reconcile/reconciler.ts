@@ -242,7 +242,7 @@ export class Reconciler implements ReconcileView {
   /** the live nodes that hear what this node runs of `service` (`audienceOf`) */
   audience (service: string): string[] {
     const view = this.refresh()
-    const singleton = this.service(service)?.spec.singleton === true
+    const singleton = servicesById(view.services).get(service)?.spec.singleton === true
     return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live, singleton)
   }
 
