@@ -120,7 +120,9 @@ it('e2e: a Compose file produces the containers it describes, on a real engine',
     assert.match(elsewhere.out, 'ECONNREFUSED')
 
     // entrypoint uname with command "-m -o" runs `uname -m -o`
-    const probe = await containerOf('e2e-probe')
+    // it exits at once and is started again after a back-off: between its copies there is no container to read
+    let probe: any
+    await cluster.waitFor('the probe has a container', async () => (probe = await containerOf('e2e-probe')) !== undefined, 90_000)
     assert.equal([probe.Config.Entrypoint, probe.Config.Cmd], [['uname'], ['-m', '-o']])
     await cluster.waitFor('the probe printed uname -m -o', async () => (await cluster.minga(0, ['logs', 'e2e-probe'])).stdout.includes(`${machine()} GNU/Linux`), 60_000)
 
