@@ -93,6 +93,30 @@ test('a partition: the minority counts the majority out fast (singletons), each 
   await mesh.until(() => mesh.hosts.every(h => mesh.hosts.every(x => h.m.status(x.id) === 'alive')), 120_000, 'everyone is alive again after the heal')
 })
 
+test('missed acks tell listeners (the reconciler) only when the majority changes: a broken link starts no pass, a partition does at once', async () => {
+  const mesh = await SwimCluster.start(7)
+  await mesh.advance(10_000)
+  const [a, b] = mesh.hosts
+  const told: string[] = []
+  a.m.onChange(() => { told.push(a.m.confirmed() * 2 > 7 ? 'q' : String(a.m.confirmed())) })
+  mesh.cut(a, b)
+  await mesh.advance(30_000)
+  assert.ok(a.m.stats.failed + a.m.stats.indirect > 0, 'a missed acks of b')
+  assert.is(a.m.status(b.id), 'alive')
+  assert.is(a.m.confirmed(), 6, 'b, cut off from a, does not count towards a\'s majority')
+  assert.equal(told, [], 'nothing a listener reads changed')
+  mesh.heal()
+  await mesh.advance(10_000)
+  const minority = mesh.hosts.slice(0, 3)
+  mesh.partition(minority, mesh.hosts.slice(3))
+  const start = mesh.clock.now()
+  await mesh.until(() => a.m.confirmed() * 2 <= 7, 10_000, 'a loses the majority')
+  const lost = mesh.clock.now() - start
+  assert.ok(told.some(q => q !== 'q'), `listeners were told of the lost majority (told ${JSON.stringify(told)})`)
+  assert.ok(lost < 6000, `after ${lost} ms`)
+  assert.equal(told.filter(q => q === 'q'), [], 'nothing before it')
+})
+
 test('a restarted node comes back with a new incarnation and is alive again everywhere', async () => {
   const mesh = await SwimCluster.start(6)
   await mesh.advance(5000)

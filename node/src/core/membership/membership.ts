@@ -78,7 +78,11 @@ export interface MembershipInit {
 }
 
 export interface MembershipChange {
-  /** the live set or the count of confirmed members changed */
+  /**
+   * the live set changed, or whether the confirmed members make a majority
+   * of the members (and, while they do not, their count): `quorum()` names
+   * what a listener saw
+   */
   status: boolean
 }
 
@@ -104,7 +108,12 @@ export class Membership {
   private readonly unsubscribe: Array<() => void> = []
   private memberIds: readonly string[] = []
   private version = 0
-  private liveCache?: { version: number, live: readonly string[], hash: string, confirmed: number }
+  private liveCache?: { version: number, live: readonly string[], hash: string, alive: number }
+  /** counts changes of the members this node's requests could not reach (`Prober.unreachableMembers`) */
+  private reach = 0
+  private confirmedCache?: { version: number, reach: number, confirmed: number }
+  /** `quorum()` as listeners were last told it */
+  private toldQuorum?: string
   private unheardCache?: { list: readonly string[], digest: string, value: boolean }
   private running = false
   private readonly lastPushPull = new Map<string, { at: number, count: number }>()
@@ -154,7 +163,26 @@ export class Membership {
    * gossip alone reaches three members every 200 ms while updates wait)
    */
   confirmed (): number {
-    return this.view().confirmed
+    const view = this.view()
+    if (this.confirmedCache?.version === this.version && this.confirmedCache.reach === this.reach) return this.confirmedCache.confirmed
+    // the alive members less those cut off from here: a pass over the few cut off, not over every member
+    let confirmed = view.alive
+    for (const node of this.prober.unreachableMembers()) if (this.status(node) === 'alive') confirmed--
+    this.confirmedCache = { version: this.version, reach: this.reach, confirmed: Math.max(1, confirmed) }
+    return this.confirmedCache.confirmed
+  }
+
+  /**
+   * What placement reads of `confirmed()`: `q` while the confirmed members
+   * are a majority of the members (any majority places alike), else their
+   * count. Listeners hear of a change of it, not of every count: a probe
+   * that misses an ack (a lost packet, a dial slower than the timeout) and
+   * the answer that follows would otherwise each start a reconcile pass on
+   * this node, which at a thousand members is most of what a node does
+   */
+  quorum (): string {
+    const confirmed = this.confirmed()
+    return confirmed * 2 > this.memberList().length ? 'q' : String(confirmed)
   }
 
   /**
@@ -200,6 +228,8 @@ export class Membership {
   }
 
   onChange (listener: MembershipListener): () => void {
+    // what it sees now is what it was told
+    this.toldQuorum ??= this.quorum()
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
@@ -302,9 +332,20 @@ export class Membership {
     return randomMembers(this.memberList(), k, (node) => node !== this.self && eligible(node), this.init.random)
   }
 
-  /** the live set or the confirmed count may have changed */
+  /** the live set may have changed */
   bump (): void {
     this.version++
+    this.tell()
+  }
+
+  /** a member turned unreachable from here, or reachable again: listeners hear of it if the quorum changed */
+  reachChanged (): void {
+    this.reach++
+    if (this.quorum() !== this.toldQuorum) this.tell()
+  }
+
+  private tell (): void {
+    this.toldQuorum = this.listeners.size === 0 ? undefined : this.quorum()
     for (const listener of this.listeners) listener({ status: true })
   }
 
@@ -377,18 +418,19 @@ export class Membership {
     return true
   }
 
-  private view (): { live: readonly string[], hash: string, confirmed: number } {
+  /** the live set and the count of alive members, computed once per `version` */
+  private view (): { live: readonly string[], hash: string, alive: number } {
     const key = this.version
     if (this.liveCache?.version === key) return this.liveCache
     const live: string[] = []
-    let confirmed = 0
+    let alive = 0
     for (const node of this.memberList()) {
       const status = this.status(node)
       if (status === 'alive' || status === 'suspect') live.push(node)
-      if (status === 'alive' && !this.prober.cannotReach(node)) confirmed++
+      if (status === 'alive') alive++
     }
     const shared = internList(live)
-    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), confirmed: Math.max(1, confirmed) }
+    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), alive }
     return this.liveCache
   }
 

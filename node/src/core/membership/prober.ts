@@ -30,8 +30,8 @@ export interface ProberHost {
   hurry: (peer: string) => void
   isMember: (peer: string) => boolean
   isDown: (peer: string) => boolean
-  /** the live set or the confirmed count may have changed */
-  bump: () => void
+  /** a member turned unreachable from here, or reachable again (the confirmed count may have changed) */
+  reachChanged: () => void
 }
 
 /** what the prober needs of the world */
@@ -111,20 +111,20 @@ export class Prober {
   /** a member sent us something (or answered): it is reachable from here */
   heardFrom (peer: string): void {
     this.silentSince.delete(peer)
-    if (this.unreachable.delete(peer)) this.m.bump()
+    if (this.unreachable.delete(peer)) this.m.reachChanged()
   }
 
   /** a request to a member went unanswered: until we hear from it, it does not count towards a majority */
   private missed (peer: string): void {
     if (!this.unreachable.has(peer) && this.m.members.status(peer) === 'alive') {
       this.unreachable.add(peer)
-      this.m.bump()
+      this.m.reachChanged()
     }
   }
 
-  /** true when a request of ours could not reach the member since it last sent us anything */
-  cannotReach (peer: string): boolean {
-    return this.unreachable.has(peer)
+  /** the members a request of ours could not reach since they last sent us anything */
+  unreachableMembers (): IterableIterator<string> {
+    return this.unreachable.values()
   }
 
   /** join: a push-pull with a connected member, else any; a few tries */

@@ -61,7 +61,7 @@ const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
 /** own stops remembered, at most */
 const MAX_OWN_STOPS = 1000
 
-interface View { key: string, fingerprint: string, live: readonly string[], services: DesiredService[], assignment: Assignment, previous?: Assignment }
+interface View { fingerprint: string, live: readonly string[], services: DesiredService[], assignment: Assignment, previous?: Assignment }
 
 /**
  * The reconcile loop (see above): `start()` lists the runtime and watches it, state and liveness; each pass places,
@@ -221,12 +221,11 @@ export class Reconciler implements ReconcileView {
     const digest = state.digest()
     const liveKey = liveness.liveKey()
     const confirmed = liveness.confirmed()
-    const key = `${digest}|${liveKey}|${confirmed}`
-    if (this.view?.key === key) return this.view
-    const live = liveness.live()
     const members = memberCount(state)
-    // nodes with the same inputs share a placement (the simulator's cache): any majority places alike
+    // any majority places alike: a count that changes within one is no new input (nodes with the same inputs share a placement: the simulator's cache)
     const fingerprint = `${digest}|${liveKey}|${confirmed * 2 > members ? 'q' : confirmed}`
+    if (this.view?.fingerprint === fingerprint) return this.view
+    const live = liveness.live()
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
@@ -235,7 +234,7 @@ export class Reconciler implements ReconcileView {
     }
     const before = this.view
     if (before !== undefined) this.fences.moved(before.assignment, assignment, services, live)
-    this.view = { key, fingerprint, live, services, assignment, previous: before?.assignment === assignment ? before.previous : before?.assignment }
+    this.view = { fingerprint, live, services, assignment, previous: before?.assignment === assignment ? before.previous : before?.assignment }
     return this.view
   }
 
