@@ -11,6 +11,7 @@ import { signAlive, type MemberUpdate, type PeerIdString } from '@minga/protocol
 import { BroadcastQueue } from '../src/core/membership/broadcasts.js'
 import { retransmitLimit, DEFAULT_MEMBERSHIP, pushPullInterval, suspicionTimeout, remainingSuspicion } from '../src/index.js'
 import { SwimCluster } from './membership-harness.js'
+import { MemberTable, type Member } from '../src/core/membership/table.js'
 
 const id = (s: string): PeerIdString => s as PeerIdString
 
@@ -177,6 +178,22 @@ test('bad input: a stranger gets no answer, garbage and oversized messages are r
   assert.is(a.m.table.digest(), digest, 'the table did not change')
   assert.ok(a.m.stats.dropped >= 1)
   mesh.hosts.forEach(h => h.m.stop())
+})
+
+
+test('a table given a store that already holds rows digests them: equal to the table that was filled row by row', () => {
+  const rows: Member[] = [
+    { node: 'peer-a', status: 'alive', inc: 3 },
+    { node: 'peer-b', status: 'suspect', inc: 7 },
+    { node: 'peer-c', status: 'dead', inc: 1 }
+  ]
+  const filled = new MemberTable()
+  for (const row of rows) filled.set(row)
+  const given = new MemberTable(new Map(rows.map(row => [row.node, row])))
+  assert.is(given.digest(), filled.digest())
+  given.delete('peer-b')
+  filled.delete('peer-b')
+  assert.is(given.digest(), filled.digest(), 'and a row removed later leaves equal digests')
 })
 
 test.run()

@@ -22,6 +22,7 @@ import { SimIngress } from './ingress.js'
 import { SimVolumes } from './volumes.js'
 import { WireCache } from './wire-cache.js'
 import { clusterStores } from './sharing.js'
+import { warmMembers } from './warm.js'
 import { topics } from '@minga/protocol'
 
 const EVENT_CODES: Record<string, number> = {}
@@ -48,6 +49,7 @@ export class Cluster {
   volumes?: SimVolumes
   /** the routing mesh's model, in scenarios with clients (`ingress`) */
   ingress?: SimIngress
+  private shared!: Shared
   private readonly listeners = new Set<(node: SimNode, event: MeshEvent) => void>()
 
   private constructor (readonly scenario: Scenario) {
@@ -104,7 +106,7 @@ export class Cluster {
     const verdicts = this.verdicts
     if (s.services.volumes > 0) this.volumes = new SimVolumes(s.backup, () => this.nodes, this.specs)
     if (ingress !== undefined) this.ingress = new SimIngress({ sim: this.sim, net: this.net, meshId, model: s.ingress!, service: `${ingress.org}/${ingress.name}` })
-    const shared: Shared = {
+    const shared: Shared = this.shared = {
       volumes: this.volumes,
       ingress: this.ingress,
       sim: this.sim,
@@ -136,6 +138,7 @@ export class Cluster {
 
   /** boot every node at once (their timers then run out of phase, as real ones do) */
   async startAll (): Promise<void> {
+    if (this.scenario.warm) this.shared.warmMembers = warmMembers(this.stores, this.genesis.meshId, this.nodes.map(n => n.identity), this.sim.now())
     for (const node of this.nodes) await node.start()
     this.volumes?.startWriting(this.sim)
   }

@@ -17,7 +17,8 @@ import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
 import type { VolumePeer, SimVolumes } from './volumes.js'
-import type { SharedStoreFactory } from '../engine/shared-store.js'
+import type { SharedStore, SharedStoreFactory } from '../engine/shared-store.js'
+import type { Member } from '@minga/node'
 import type { WireCache } from './wire-cache.js'
 
 export interface Shared {
@@ -36,6 +37,8 @@ export interface Shared {
   ingress?: { serve: (node: SimNode) => void }
   /** the maps of every node's state and disk, shared where nodes agree */
   stores: SharedStoreFactory
+  /** a warm mesh's member table (cluster/warm.ts): each node's first process starts with a copy */
+  warmMembers?: SharedStore<Member>
   /** called for every core event of every node */
   onEvent: (node: SimNode, event: MeshEvent) => void
 }
@@ -134,7 +137,7 @@ export class SimNode implements VolumePeer {
       decode: this.shared.wire.decode,
       encode: this.shared.wire.encode,
       verifyAlive: this.shared.wire.verifyAlive,
-      memberStore: this.shared.stores('members'),
+      memberStore: n === 1 && this.shared.warmMembers !== undefined ? this.shared.warmMembers.fork() : this.shared.stores('members'),
       events,
       logger: SIM_LOGGER,
       ...(this.shared.volumes === undefined ? {} : { volumes: this.shared.volumes.forProcess(this.index, this.id, clock) })

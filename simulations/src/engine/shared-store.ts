@@ -169,6 +169,15 @@ export class SharedStore<V> implements KeyedStore<V> {
     return this.entries()
   }
 
+  /** a store that holds what this one holds, sharing every chunk (this one's are sealed first): O(chunks), not O(keys) */
+  fork (): SharedStore<V> {
+    this.seal()
+    const copy = new SharedStore<V>(this.kind)
+    copy.chunks = this.chunks.slice()
+    copy.count = this.count
+    return copy
+  }
+
   /** seal every chunk still being filled (they become shareable) */
   seal (): void {
     for (const c of this.dirty) {

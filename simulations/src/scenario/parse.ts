@@ -78,7 +78,7 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const r = new Reader()
   const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'timing', 'ingress', 'timeline'])
   if (typeof top.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(top.name)) r.problems.push('name: expected a short name of lowercase letters, digits and dashes')
-  const mesh = r.obj(top.mesh, 'mesh', ['nodes', 'orgs', 'orgShares', 'node'])
+  const mesh = r.obj(top.mesh, 'mesh', ['nodes', 'orgs', 'orgShares', 'node', 'warm'])
   if (mesh.nodes === undefined) r.problems.push('mesh.nodes: missing (how many nodes, e.g. 1000)')
   if (mesh.orgs === undefined) r.problems.push('mesh.orgs: missing (how many organizations, e.g. 30)')
   const nodes = r.number(mesh.nodes, 'mesh.nodes', 10, 2, 100_000, true)
@@ -86,6 +86,7 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const orgShares = Array.isArray(mesh.orgShares) ? mesh.orgShares.map((v, i) => r.number(v, `mesh.orgShares[${i}]`, 0.1, 0, 1)) : []
   if (mesh.orgShares !== undefined && !Array.isArray(mesh.orgShares)) r.problems.push('mesh.orgShares: expected a list of shares, e.g. [0.1]')
   if (orgShares.reduce((a, b) => a + b, 0) > 1) r.problems.push('mesh.orgShares: the shares add up to more than 1')
+  if (mesh.warm !== undefined && typeof mesh.warm !== 'boolean') r.problems.push('mesh.warm: expected true or false (true: the mesh has run a while, every node knows every member)')
   const node = r.obj(mesh.node, 'mesh.node', ['cpu', 'memory'])
   const services = r.obj(top.services, 'services', ['count', 'replicas', 'cpu', 'memory', 'singletons', 'healthCheck', 'volumes'])
   const count = r.number(services.count, 'services.count', 0, 0, 1_000_000, true)
@@ -102,6 +103,7 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
     nodes,
     orgs,
     orgShares,
+    warm: mesh.warm === true,
     node: { cpu: r.unit(node.cpu, 'mesh.node.cpu', 8000, parseCpu, '8 or 500m'), memory: r.unit(node.memory, 'mesh.node.memory', 16 * 2 ** 30, parseMemory, '16Gi') },
     runtime: {
       startDelay: { median: r.duration(runtime.startDelay, 'runtime.startDelay', 2000), sigma: r.number(runtime.startJitter, 'runtime.startJitter', 0.3, 0, 3) },

@@ -99,6 +99,8 @@ export interface Scenario {
   sample: number
   nodes: number
   orgs: number
+  /** the mesh has run a while: every node starts knowing every member's alive update (cluster/warm.ts); default false (it boots at once) */
+  warm: boolean
   /** shares of the nodes held by the first orgs, e.g. [0.1]; the rest split the remainder evenly */
   orgShares: number[]
   node: { cpu: number, memory: number }

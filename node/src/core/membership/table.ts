@@ -29,7 +29,10 @@ export class MemberTable {
   private lo = 0
   private hi = 0
 
-  constructor (private readonly rows: RowStore<Member> = new Map()) {}
+  /** `rows` may hold rows already (a table restored, or the simulator's mesh that has run a while): the digest counts them */
+  constructor (private readonly rows: RowStore<Member> = new Map()) {
+    for (const row of rows.values()) this.toggle(row)
+  }
 
   get (node: string): Member | undefined {
     return this.rows.get(node)
@@ -80,8 +83,17 @@ export class MemberTable {
   }
 }
 
+/** rows are immutable: each is hashed once (tables that share rows share their hashes) */
+const rowHashes = new WeakMap<Member, [number, number]>()
+
 /** two independent 32-bit FNV-1a hashes of what a row says (not how it was learnt) */
 export function rowHash (row: Member): [number, number] {
+  let known = rowHashes.get(row)
+  if (known === undefined) rowHashes.set(row, known = hashRow(row))
+  return known
+}
+
+function hashRow (row: Member): [number, number] {
   const text = `${row.node}|${row.status}|${row.inc}|${row.alive?.boot ?? ''}`
   let a = 0x811c9dc5
   let b = 0x050c5d1f
