@@ -34,6 +34,22 @@ test('the estimate: per peer the sample of the shortest round trip, the median o
   assert.match(clockVerdict({ aheadMs: -20_000, peers: 3, refusedBy: [], refusing: [] }, 60_000).text, /^This node's clock is 20 s behind the mesh \(from probes of 3 nodes\): which change wins/)
 })
 
+test('the shortest round trip of the last 20 samples counts: when it leaves the window, the next shortest of those kept', () => {
+  const offsets = new ClockOffsets()
+  const at = (i: number, offset: number, rtt: number): void => { offsets.sample('a', i * 1000 + offset + rtt / 2, i * 1000, i * 1000 + rtt) }
+  at(0, 500, 2)
+  at(1, 300, 10)
+  for (let i = 2; i < 20; i++) at(i, 100, 50)
+  assert.is(offsets.estimate(['a'], 60_000)!.aheadMs, 0, 'two values: the one nearer this clock, 0')
+  assert.is(offsets.estimate(['a', 'a'], 60_000)!.aheadMs, -500, 'the 2 ms sample counts')
+  at(20, 100, 50)
+  assert.is(offsets.estimate(['a', 'a'], 60_000)!.aheadMs, -300, 'it left the window: the 10 ms one')
+  at(21, 100, 50)
+  assert.is(offsets.estimate(['a', 'a'], 60_000)!.aheadMs, -100, 'then the first of the 50 ms ones')
+  at(22, 700, 1)
+  assert.is(offsets.estimate(['a', 'a'], 60_000)!.aheadMs, -700, 'a shorter one counts at once')
+})
+
 test('a node whose clock runs 5 minutes ahead says so in status and events, and refuses writes the mesh would refuse', async () => {
   const mesh = await TestCluster.start([{ org: 'acme' }, { org: 'acme' }, { org: 'acme', clockOffsetMs: 5 * 60_000 }])
   try {

@@ -37,20 +37,29 @@ export const CLOCK_WARN_MS = 5_000
 /**
  * The last 20 offsets of each peer's clock against ours, from probe round trips (`sample`), and the estimate over the peers probed (`estimate`)
  */
+interface Sample { offset: number, rtt: number }
+
+/** a peer's last samples, and the first of those with the shortest round trip (kept as samples come and go) */
+interface Window { samples: Sample[], best: Sample }
+
 export class ClockOffsets {
   /** per peer: its clock minus ours, and the round trip it was measured over */
-  private readonly samples = new Map<string, Array<{ offset: number, rtt: number }>>()
+  private readonly samples = new Map<string, Window>()
 
   /** `peer` answered a probe sent at `sentAt` and received at `receivedAt` (our clock) with its clock reading `peerTime` */
   sample (peer: string, peerTime: number, sentAt: number, receivedAt: number): void {
-    let window = this.samples.get(peer)
+    const sample: Sample = { offset: peerTime - (sentAt + receivedAt) / 2, rtt: Math.max(0, receivedAt - sentAt) }
+    const window = this.samples.get(peer)
     if (window === undefined) {
-      this.samples.set(peer, window = [])
+      this.samples.set(peer, { samples: [sample], best: sample })
       // the peers heard most recently are enough for a median; a mesh of thousands costs no more
       if (this.samples.size > MAX_PEERS) this.samples.delete(this.samples.keys().next().value as string)
+      return
     }
-    window.push({ offset: peerTime - (sentAt + receivedAt) / 2, rtt: Math.max(0, receivedAt - sentAt) })
-    if (window.length > WINDOW) window.shift()
+    window.samples.push(sample)
+    if (sample.rtt < window.best.rtt) window.best = sample
+    // the best left the window: the next best of those kept (every second of every node reads the estimate)
+    if (window.samples.length > WINDOW && window.samples.shift() === window.best) window.best = shortest(window.samples)
   }
 
   /** the peers with samples, the most recently sampled last */
@@ -64,10 +73,8 @@ export class ClockOffsets {
     const ahead: Array<[string, number]> = []
     for (const peer of peers) {
       const window = this.samples.get(peer)
-      if (window === undefined || window.length === 0) continue
-      let best = window[0]
-      for (const sample of window) if (sample.rtt < best.rtt) best = sample
-      ahead.push([peer, -best.offset])
+      if (window === undefined) continue
+      ahead.push([peer, -window.best.offset])
     }
     if (ahead.length === 0) return undefined
     return {
@@ -77,6 +84,13 @@ export class ClockOffsets {
       refusing: ahead.filter(([, ms]) => -ms > maxClockAhead).map(([node, ms]) => ({ node, aheadMs: Math.round(ms) }))
     }
   }
+}
+
+/** the first sample with the shortest round trip (NTP's minimum-delay filter) */
+function shortest (samples: readonly Sample[]): Sample {
+  let best = samples[0]
+  for (const sample of samples) if (sample.rtt < best.rtt) best = sample
+  return best
 }
 
 /** the middle value; of two middle values, the one nearer 0 (this node's own clock): it blames itself only on a majority */
