@@ -180,7 +180,6 @@ test('bad input: a stranger gets no answer, garbage and oversized messages are r
   mesh.hosts.forEach(h => h.m.stop())
 })
 
-
 test('a table given a store that already holds rows digests them: equal to the table that was filled row by row', () => {
   const rows: Member[] = [
     { node: 'peer-a', status: 'alive', inc: 3 },

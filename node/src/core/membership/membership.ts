@@ -23,9 +23,8 @@
  * goes unanswered, its address is dialled; a refused connection means its
  * process is gone (kill -9, a crash), and it is dead at once.
  */
-import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type Identity, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReplicasMessage, type ReportMessage, type ReportMessages, type WireMessage } from '@minga/protocol'
-import type { Clock, Timer } from '../clock.js'
-import type { Mesh } from '../mesh.js'
+import { decodeMessage, encodeMessage, protocols, signAlive, verifyAlive, type AliveUpdate, type MemberStatus, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessage, type ReportMessages, type WireMessage } from '@minga/protocol'
+import type { Timer } from '../clock.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
@@ -33,60 +32,10 @@ import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
 import { hashOfList, internList } from './shared-lists.js'
 import { Prober } from './prober.js'
-import { MemberTable, type Member, type RowStore } from './table.js'
+import { MemberTable } from './table.js'
+import type { MembershipInit, MembershipListener } from './membership-init.js'
 
-export type MembershipMesh = Pick<Mesh, 'request' | 'handle' | 'onPeer' | 'connections' | 'probe' | 'probePort'>
-
-/** what an answered probe (or a received one) says about a peer: its clock and its state digest */
-export interface ProbeInfo {
-  /** the peer's clock when it sent the message, ms since the epoch */
-  time: number
-  digest: string
-  /** our clock when the message arrived */
-  at: number
-  /** our clock when our ping left, for an ack (round trip known) */
-  sentAt?: number
-}
-
-export interface MembershipInit {
-  identity: Identity
-  meshId: string
-  mesh: MembershipMesh
-  clock: Clock
-  random: () => number
-  /** the admitted, not removed members, this node included, sorted; the same array until they change */
-  members: () => readonly string[]
-  /** this node's state digest, sent on every probe */
-  digest: () => string
-  config?: Partial<MembershipConfig>
-  /** told of every status change, with the reason in words */
-  onStatus?: (peer: string, status: MemberStatus, reason: string) => void
-  /** told of every probe answered and every ping received */
-  heard?: (peer: string, info: ProbeInfo) => void
-  /** told when a member's process start is first known, or a newer one (it restarted) */
-  booted?: (peer: string, boot: number) => void
-  /** answers `replicas` requests (replica-records.ts) */
-  replicas?: (message: ReplicasMessage, from: string) => ReplicasMessage
-  /** answers `report-request`s: this node's report, for views */
-  report?: () => ReportMessage
-  /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
-  decode?: (data: Uint8Array) => WireMessage
-  /** the simulator's encode remembers each message's checked copy for its `decode` (no parse of what it just wrote) */
-  encode?: (message: WireMessage) => Uint8Array
-  verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
-  store?: RowStore<Member>
-}
-
-export interface MembershipChange {
-  /**
-   * the live set changed, or whether the confirmed members make a majority
-   * of the members (and, while they do not, their count): `quorum()` names
-   * what a listener saw
-   */
-  status: boolean
-}
-
-export type MembershipListener = (change: MembershipChange) => void
+export type { MembershipChange, MembershipInit, MembershipListener, MembershipMesh, ProbeInfo } from './membership-init.js'
 
 /** a sender's push-pulls answered at most this often (an exchange is one or two requests), ms */
 const PUSH_PULL_GAP_MS = 2000
