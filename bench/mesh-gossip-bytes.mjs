@@ -19,6 +19,32 @@ import { apiClient } from '../packages/cli/dist/src/index.js'
 import { cpuMs, membershipBytes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
+
+/**
+ * What the nodes said of each other's liveness in a window (their own event logs): suspicions a node raised
+ * itself (its probe went unanswered), by reason; suspicions, refutations (suspect → alive at a new
+ * incarnation) and deaths as all observers saw them. A false suspicion costs a suspect update and a refutation
+ * gossiped to every member, each sent on about retransmitLimit times by each: its bytes show under gossip and ack
+ */
+async function livenessEvents (apis, from, to) {
+  const out = { raised: 0, suspectEvents: 0, refutedEvents: 0, deadEvents: 0, raisedBy: {} }
+  for (const api of apis) {
+    const events = await api.get('/v1/events').catch(() => [])
+    for (const e of events) {
+      if (e.time < from || e.time > to) continue
+      if (e.kind === 'node-suspect') {
+        out.suspectEvents++
+        if (/^no ack to a probe/.test(e.reason)) {
+          out.raised++
+          const reason = e.reason.replace(/[\d.]+ s,/, 'N s,')
+          out.raisedBy[reason] = (out.raisedBy[reason] ?? 0) + 1
+        }
+      } else if (e.kind === 'node-dead') out.deadEvents++
+      else if (e.kind === 'node-up' && /new incarnation/.test(e.reason)) out.refutedEvents++
+    }
+  }
+  return out
+}
 const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
 
 for (const size of SIZES) {
@@ -57,6 +83,7 @@ for (const size of SIZES) {
       const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
+      const since = Date.now()
       await during()
       const after = await tcpBytes(pids)
       const cpuAfter = await Promise.all(pids.map(cpuMs))
@@ -82,8 +109,9 @@ for (const size of SIZES) {
         sent += after.get(pid).sent - before.get(pid).sent
         received += after.get(pid).received - before.get(pid).received
       }
+      const liveness = await livenessEvents(apis, since, Date.now())
       const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0 && !type.startsWith('report')).sort((a, b) => b[1] - a[1])) }
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0 && !type.startsWith('report')).sort((a, b) => b[1] - a[1])), liveness }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
@@ -106,6 +134,8 @@ for (const size of SIZES) {
       deployByProtocol: busy.protocols,
       idleMembershipByType: idle.membership,
       deployMembershipByType: busy.membership,
+      idleLiveness: idle.liveness,
+      deployLiveness: busy.liveness,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
       joinedMs,

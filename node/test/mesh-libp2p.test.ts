@@ -139,3 +139,22 @@ test('a published message travels a few times per node, not to every peer from i
 })
 
 test.run()
+
+test('a port probe of a member the peer store has no address of (a joiner that dialled in before identify) dials the addresses its node record announces: up while it listens, refused once it stopped', async () => {
+  const identities = await Promise.all([0, 1].map(async () => await generateIdentity()))
+  const members = new Set<string>(identities.map(i => i.peerId))
+  const psk = newSwarmKey()
+  const [na, nb] = await Promise.all(identities.map(async identity => await createLibp2p(defaults({
+    privateKey: identity.privateKey, meshId: 'mesh-suite', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: (peer) => members.has(peer) })
+  })) as MeshLibp2p))
+  try {
+    const announced = nb.getMultiaddrs().map(a => a.toString())
+    const a = new Libp2pMesh(na, { addresses: (peer) => peer === nb.peerId.toString() ? announced : [] })
+    assert.is(await new Libp2pMesh(na).probePort(nb.peerId.toString()), 'unknown', 'no address known: it cannot tell')
+    assert.is(await a.probePort(nb.peerId.toString()), 'up', 'the announced address answers')
+    await nb.stop()
+    assert.is(await a.probePort(nb.peerId.toString()), 'refused', 'nothing listens there any more')
+  } finally {
+    await Promise.all([na.stop(), nb.stop()])
+  }
+})
