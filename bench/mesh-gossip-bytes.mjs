@@ -10,9 +10,9 @@
 // byte another receives, so sent and received agree; we report sent. Beside it, which protocol carried them:
 // each node's libp2p_data_transfer_bytes_total (stream payload before Yamux and Noise), per node per second,
 // with the meshId cut from minga's protocol ids; and of the membership protocol's bytes, which messages
-// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records). Reports are left out
-// of that list: a scrape of /v1/metrics gathers every member's report (minga_service_replicas), so the bench's
-// own readings send them, and a scrape counts the reports it asks for only in the next one.
+// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records; reports are asked for
+// only by people's views, and a scrape of /v1/metrics asks no other node). Beside the bytes, the liveness
+// events of each window: suspicions the nodes raised themselves, refutations and deaths (livenessEvents).
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
@@ -111,7 +111,7 @@ for (const size of SIZES) {
       }
       const liveness = await livenessEvents(apis, since, Date.now())
       const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0 && !type.startsWith('report')).sort((a, b) => b[1] - a[1])), liveness }
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1])), liveness }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
