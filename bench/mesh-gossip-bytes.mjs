@@ -16,7 +16,7 @@
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, membershipBytes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
+import { cpuMs, membershipBytes, probeOutcomes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
 
@@ -80,6 +80,7 @@ for (const size of SIZES) {
     const measure = async (during) => {
       const protocolsBefore = await byProtocol()
       const typesBefore = await byMembershipType()
+      const probesBefore = await Promise.all(sockets.map(probeOutcomes))
       const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
@@ -90,6 +91,11 @@ for (const size of SIZES) {
       const seconds = (performance.now() - start) / 1000
       const protocolsAfter = await byProtocol()
       const typesAfter = await byMembershipType()
+      const probesAfter = await Promise.all(sockets.map(probeOutcomes))
+      const probes = {}
+      for (const [i, counts] of probesAfter.entries()) {
+        for (const [result, n] of counts) probes[result] = (probes[result] ?? 0) + n - (probesBefore[i].get(result) ?? 0)
+      }
       const types = {}
       for (const [i, counts] of typesAfter.entries()) {
         for (const [type, bytes] of counts) types[type] = (types[type] ?? 0) + bytes - (typesBefore[i].get(type) ?? 0)
@@ -111,7 +117,7 @@ for (const size of SIZES) {
       }
       const liveness = await livenessEvents(apis, since, Date.now())
       const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1])), liveness }
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1])), liveness: { ...liveness, probes } }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
