@@ -195,6 +195,23 @@ test('a starved machine (every node runs in slices between stalls of 50-800 ms) 
   }
 })
 
+test('a lagging node still accuses at once a member whose host answers no TCP dial (a vanished host), and holds back for one whose port accepts', async () => {
+  for (const hung of [false, true]) {
+    const mesh = await SwimCluster.start(2, { latency: 5, seed: 19 })
+    await mesh.advance(5000)
+    const [observer, other] = mesh.hosts
+    // the observer runs in slices: 150 ms stalls every 300 ms
+    const slices = mesh.clock.every(300, () => observer.clock.stall(150))
+    const at = mesh.clock.now()
+    if (hung) other.clock.stall(600_000)
+    else mesh.vanish(other)
+    const took = await mesh.until(() => observer.m.status(other.id) !== 'alive', 60_000, 'suspected')
+    slices.cancel()
+    if (hung) assert.ok(took >= other.m.config.stallAllowance, `hung: accused after ${took} ms, not before the stall allowance`)
+    else assert.ok(took < 3000, `vanished: accused after ${took} ms (${mesh.clock.now() - at}), not held back for the observer's own lag`)
+  }
+})
+
 test('local health stretches a suspicion: a starved node (score 3) waits longer before it declares an unconfirmed suspect dead', async () => {
   const took = async (score: number): Promise<number> => {
     const mesh = await SwimCluster.start(2, { latency: 5, seed: 17 })

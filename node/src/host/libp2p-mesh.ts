@@ -45,7 +45,7 @@ export class Libp2pMesh implements Mesh {
   /**
    * `addresses`: the addresses a peer announces elsewhere (its node record in the state), dialled by `probePort` when
    * the peer store holds no plain TCP address of it (a joiner that dialled us before identify told its listen
-   * addresses): without them a probe of a live member could only answer `unknown`, as for a vanished host
+   * addresses): without them a probe of a live member answered `unknown` and the member was accused at once, as a vanished host
    */
   constructor (private readonly libp2p: MeshLibp2p, private readonly options: { addresses?: (peer: string) => readonly string[] } = {}) {
     this.self = libp2p.peerId.toString()

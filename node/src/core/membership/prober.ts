@@ -166,7 +166,7 @@ export class Prober {
     if (mesh.probe === undefined) { this.m.hurry(peer); return }
     void mesh.probe(peer).then((result) => {
       if (result === 'refused') this.refused(peer, 'connection closed and its address refuses connections')
-      else if (result === 'unknown') this.m.hurry(peer)
+      else if (result !== 'up') this.m.hurry(peer)
     }, () => {})
   }
 
@@ -261,8 +261,10 @@ export class Prober {
     // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
     let refused = false
     let portOpen = false
+    let hostSilent = false
     const onDial = (result: ProbeResult, reason: string): void => {
       if (result === 'up') portOpen = true
+      if (result === 'silent') hostSilent = true
       if (result !== 'refused' || refused) return
       refused = true
       this.refused(target, reason)
@@ -287,9 +289,11 @@ export class Prober {
     await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
-    if (this.lag.seenSince(startedAt) && silent < config.stallAllowance) {
+    if (this.lag.seenSince(startedAt) && !hostSilent && silent < config.stallAllowance) {
       // this process lagged while it waited: the missed acks may be its own fault (timeouts that fired before the answers
-      // were read, answers it was too slow to give a helper); probe it again next, accuse it only if it stays silent
+      // were read, answers it was too slow to give a helper); probe it again next, accuse it only if it stays silent. Not
+      // when its host answered no TCP dial: a kernel completes a handshake while its process is starved, so that is a
+      // vanished host, whatever our lag (a starved prober reads the dial's answer before its timeout: port-probe.ts)
       stats.stalled++
       stats.lagged++
       awareness.apply(1)
