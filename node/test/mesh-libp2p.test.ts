@@ -143,7 +143,6 @@ test('a published message travels a few times per node, not to every peer from i
   }
 })
 
-
 test('a port probe of a member the peer store has no address of (a joiner that dialled in before identify) dials the addresses its node record announces: up while it listens, refused once it stopped', async () => {
   const [na, nb] = await twoHosts()
   try {
