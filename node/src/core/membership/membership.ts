@@ -61,8 +61,6 @@ export class Membership {
   /** counts changes of the members this node's requests could not reach (`Prober.unreachableMembers`) */
   private reach = 0
   private confirmedCache?: { version: number, reach: number, confirmed: number }
-  /** `quorum()` as listeners were last told it */
-  private toldQuorum?: string
   private unheardCache?: { list: readonly string[], digest: string, value: boolean }
   private running = false
   private readonly lastPushPull = new Map<string, { at: number, count: number }>()
@@ -177,8 +175,6 @@ export class Membership {
   }
 
   onChange (listener: MembershipListener): () => void {
-    // what it sees now is what it was told
-    this.toldQuorum ??= this.quorum()
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
@@ -287,14 +283,13 @@ export class Membership {
     this.tell()
   }
 
-  /** a member turned unreachable from here, or reachable again: listeners hear of it if the quorum changed */
-  reachChanged (): void {
+  /** a member turned unreachable from here, or reachable again: listeners hear of it if the quorum (`before` it) changed */
+  reachChanged (before: string): void {
     this.reach++
-    if (this.quorum() !== this.toldQuorum) this.tell()
+    if (this.quorum() !== before) this.tell()
   }
 
   private tell (): void {
-    this.toldQuorum = this.listeners.size === 0 ? undefined : this.quorum()
     for (const listener of this.listeners) listener({ status: true })
   }
 

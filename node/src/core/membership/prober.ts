@@ -30,8 +30,10 @@ export interface ProberHost {
   hurry: (peer: string) => void
   isMember: (peer: string) => boolean
   isDown: (peer: string) => boolean
-  /** a member turned unreachable from here, or reachable again (the confirmed count may have changed) */
-  reachChanged: () => void
+  /** what placement reads of the confirmed count (Membership.quorum) */
+  quorum: () => string
+  /** a member turned unreachable from here, or reachable again; `before`: the quorum before the change */
+  reachChanged: (before: string) => void
 }
 
 /** what the prober needs of the world */
@@ -119,14 +121,18 @@ export class Prober {
   /** a member sent us something (or answered): it is reachable from here */
   heardFrom (peer: string): void {
     this.silentSince.delete(peer)
-    if (this.unreachable.delete(peer)) this.m.reachChanged()
+    if (!this.unreachable.has(peer)) return
+    const before = this.m.quorum()
+    this.unreachable.delete(peer)
+    this.m.reachChanged(before)
   }
 
   /** a request to a member went unanswered: until we hear from it, it does not count towards a majority */
   private missed (peer: string): void {
     if (!this.unreachable.has(peer) && this.m.members.status(peer) === 'alive') {
+      const before = this.m.quorum()
       this.unreachable.add(peer)
-      this.m.reachChanged()
+      this.m.reachChanged(before)
     }
   }
 
