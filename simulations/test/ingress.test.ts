@@ -17,10 +17,11 @@ import { scenario } from './helpers.js'
 const KILL_AT = 30_000
 
 /** ingress-small with `replicas` of web and the kill of one node that runs it; also when the entry node declared that node dead */
-async function run (patch: { replicas: number, clients?: number, kill: Partial<Extract<Action, { kind: 'kill' }>> }): Promise<{ result: SimResult, victim: number, entryKnewAt: number | null }> {
+async function run (patch: { replicas: number, clients?: number, seed?: number, kill: Partial<Extract<Action, { kind: 'kill' }>> }): Promise<{ result: SimResult, victim: number, entryKnewAt: number | null }> {
   const base = await scenario('ingress-small')
   const s: Scenario = {
     ...base,
+    seed: patch.seed ?? base.seed,
     ingress: { ...base.ingress!, replicas: patch.replicas, clients: patch.clients ?? 1 },
     timeline: [{ at: KILL_AT, kind: 'kill', nodes: 1, silent: false, serving: 'web', ...patch.kill }]
   }
@@ -76,7 +77,10 @@ test('route failover after a crash: the host refuses at once, the other replica 
 let single: Awaited<ReturnType<typeof run>>
 
 test('a dead replica\'s node is retried by an entry node without a local replica until the mesh moves the replica; no request fails', async () => {
-  single = await run({ replicas: 1, clients: 2, kill: {} })
+  // a seed whose run has forwards in flight at the kill and the entry node retrying the dead node before it hears
+  // of the death: with gossipsub's D 3 (2–4), seed 1's entry heard of it from a third node 15 ms before its own
+  // connection to the dead node was reset, so it never retried it (seed 6 keeps the case this test is about)
+  single = await run({ replicas: 1, clients: 2, seed: 6, kill: {} })
   const { result, victim } = single
   const figures = result.summary.ingress!
   const entry = figures.entry!.index
