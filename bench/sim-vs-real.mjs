@@ -5,13 +5,15 @@
 //   converged: every live node holds the new services (deploy) or places nothing on the dead node (kill),
 //              and all of them compute the same assignment
 //   recovered: every replica runs healthy on a live node, as that node itself reports it
-// Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side.
+// Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side; each line
+// says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
+// 1-minute load average at the deploy and at the kill.
 //   npx tsc -b && node bench/sim-vs-real.mjs
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { startCluster, sleep } from '../test/dist/src/index.js'
+import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
 import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
 
 const POLL_MS = 50
@@ -20,7 +22,10 @@ const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenar
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
 
 const real = await measureReal()
+const simCpu = process.cpuUsage()
+const simLoad = loadavg()[0]
 const sim = await runScenario(scenario)
+const { user, system } = process.cpuUsage(simCpu)
 const simulated = {
   deployConvergeMs: sim.changes.find(c => c.kind === 'deploy')?.converged ?? null,
   deployRunningMs: sim.changes.find(c => c.kind === 'deploy')?.recovered ?? null,
@@ -29,8 +34,14 @@ const simulated = {
 }
 const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
-console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated }))
-console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, loadAvg1m: Math.round(loadavg()[0] * 10) / 10, report: join(out, 'report.html') }))
+const within = Object.fromEntries(Object.keys(simulated).map(k => [k, simulated[k] === null || real[k] === null || real[k] === 0 ? null : Math.round((simulated[k] - real[k]) / real[k] * 100)]))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'difference', percentOfReal: within }))
+
+function round1 (x) {
+  return Math.round(x * 10) / 10
+}
 
 async function measureReal () {
   const orgs = ['acme', 'beta', 'gamma']
@@ -67,6 +78,8 @@ async function measureReal () {
       return { converged, recovered }
     }
 
+    const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))
+    const loads = [round1(loadavg()[0])]
     const [first] = live
     const deployed = performance.now()
     await Promise.all(SERVICES.map(async (replicas, i) => await first.api.post('/v1/deploy', { text: `name: cmp-${i}\nimage: minga/busybox:1\nreplicas: ${replicas}\nresources: { cpu: 100m, memory: 64Mi }\n` })))
@@ -77,15 +90,21 @@ async function measureReal () {
     const rows = await first.api.get('/v1/ps')
     const victimId = rows.find(r => ids.includes(r.service) && r.assigned !== first.node.peerId)?.assigned
     const victim = mesh.byPeer(victimId)
+    loads.push(round1(loadavg()[0]))
+    const victimCpu = await cpuMs(victim.process.pid)
     await mesh.kill9(victim)
     live = live.filter(l => l.node !== victim)
     const kill = await watch(victimId)
+    const cpu1 = await Promise.all(mesh.nodes.map(async n => n === victim ? victimCpu : await cpuMs(n.process.pid)))
     return {
       deployAckMs: Math.round(ackMs),
       deployConvergeMs: deploy.converged === null ? null : Math.round(deploy.converged + ackMs),
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
-      failoverRecoveredMs: kill.recovered
+      failoverRecoveredMs: kill.recovered,
+      // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
+      cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
+      loadAvg1m: loads
     }
   } finally {
     await mesh.stop()
