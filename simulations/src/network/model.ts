@@ -51,7 +51,11 @@ export interface NetworkParams {
   bandwidth: number
   /** per-hop cost of a gossip message, ms */
   processing: number
-  /** a killed process: its peers see the connection close after this, ms (TCP RST) */
+  /**
+   * a killed process: its kernel resets its connections as it dies, and each peer sees the close the link's
+   * one-way latency later, plus this, ms (0: on loopback a kill -9 is seen in tens of ms under load, the
+   * refused dial included, sim-vs-real)
+   */
   crashDisconnect: number
   /** a host or network gone silent: peers notice after this, ms (keep-alive timeout) */
   silentDisconnect: number
@@ -82,7 +86,7 @@ export const DEFAULT_NETWORK: NetworkParams = {
   loss: 0.001,
   bandwidth: 12_500_000,
   processing: 0.3,
-  crashDisconnect: 200,
+  crashDisconnect: 0,
   silentDisconnect: 10_000,
   reconnect: 5_000,
   requestTimeout: 10_000,
