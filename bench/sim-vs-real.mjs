@@ -8,7 +8,8 @@
 // Per stage, from the nodes' own events on both sides (breakdownMs, ms after the deploy's request / the kill):
 //   deploy: started (the last replica-start); kill: detected (the first node-dead), allKnew (when the last
 //   survivor declared it dead, and knewBy how many did), started (the last replica-start of a moved replica),
-//   startAfterVerdict (on the node that started it, from its own verdict to that start)
+//   startAfterVerdict (on the node that started it, from its own verdict to that start), otherStarts (starts of
+//   replicas the killed node did not run: placement moving among the survivors)
 // so a gap between the two sides shows which part of the model is off (detection, placement, start, probe).
 // Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side; each line
 // says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
@@ -49,8 +50,18 @@ console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulate
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'difference', percentOfReal: within }))
 
-/** the stages of the deploy at `deployAt` and of the kill at `killAt` (see above), from events with a `time` on one clock */
-function stages (events, deployAt, killAt) {
+/**
+ * the stages of the deploy at `deployAt` and of the kill at `killAt` (see above), from events with a `time` on one clock;
+ * `lost`: the replicas (`service#replica`) the killed node ran, by default those whose last start before the kill was its
+ */
+function stages (events, deployAt, killAt, lost) {
+  if (lost === undefined) {
+    const victim = events.find(e => e.kind === 'node-dead' && e.time >= killAt)?.subject
+    const ranOn = new Map()
+    for (const e of events) if (e.kind === 'replica-start' && e.time < killAt) ranOn.set(e.subject, e.node)
+    lost = [...ranOn].filter(([, node]) => node === victim).map(([subject]) => subject)
+  }
+  const moved = events.filter(e => e.kind === 'replica-start' && e.time >= killAt && lost.includes(e.subject))
   const after = (from, until, kind) => events.filter(e => e.kind === kind && e.time >= from && e.time < until).map(e => e.time - from)
   const last = (list) => list.length === 0 ? null : Math.round(Math.max(...list))
   const first = (list) => list.length === 0 ? null : Math.round(Math.min(...list))
@@ -62,9 +73,11 @@ function stages (events, deployAt, killAt) {
     killDetected: first(after(killAt, Infinity, 'node-dead')),
     killAllKnew: last([...verdicts.values()]),
     killKnewBy: verdicts.size,
-    killStarted: last(after(killAt, Infinity, 'replica-start')),
+    killStarted: last(moved.map(e => e.time - killAt)),
     // on the node that started a moved replica: from its own verdict to the start (placement, the planner's pass, the runtime's start)
-    killStartAfterVerdict: last(events.filter(e => e.kind === 'replica-start' && e.time >= killAt && verdicts.has(e.node)).map(e => e.time - killAt - verdicts.get(e.node)))
+    killStartAfterVerdict: last(moved.filter(e => verdicts.has(e.node)).map(e => e.time - killAt - verdicts.get(e.node))),
+    // starts after the kill of replicas the killed node did not run (placement flapping among the survivors)
+    killOtherStarts: events.filter(e => e.kind === 'replica-start' && e.time >= killAt && !lost.includes(e.subject)).length
   }
 }
 
@@ -120,6 +133,7 @@ async function measureReal () {
     const rows = await first.api.get('/v1/ps')
     const victimId = rows.find(r => ids.includes(r.service) && r.assigned !== first.node.peerId)?.assigned
     const victim = mesh.byPeer(victimId)
+    const lost = rows.filter(r => r.assigned === victimId && ids.includes(r.service)).map(r => `${r.service}#${r.replica}`)
     loads.push(round1(loadavg()[0]))
     const victimCpu = await cpuMs(victim.process.pid)
     const killedAt = Date.now()
@@ -134,7 +148,7 @@ async function measureReal () {
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
       failoverRecoveredMs: kill.recovered,
-      breakdownMs: stages(events, deployedAt, killedAt),
+      breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
       loadAvg1m: loads
