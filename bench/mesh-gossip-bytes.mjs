@@ -10,15 +10,41 @@
 // byte another receives, so sent and received agree; we report sent. Beside it, which protocol carried them:
 // each node's libp2p_data_transfer_bytes_total (stream payload before Yamux and Noise), per node per second,
 // with the meshId cut from minga's protocol ids; and of the membership protocol's bytes, which messages
-// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records). Reports are left out
-// of that list: a scrape of /v1/metrics gathers every member's report (minga_service_replicas), so the bench's
-// own readings send them, and a scrape counts the reports it asks for only in the next one.
+// (minga_membership_sent_bytes_total: probes, acks, gossip, push-pull, replica records; reports are asked for
+// only by people's views, and a scrape of /v1/metrics asks no other node). Beside the bytes, the liveness
+// events of each window: suspicions the nodes raised themselves, refutations and deaths (livenessEvents).
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, membershipBytes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
+import { cpuMs, membershipBytes, probeOutcomes, protocolBytes, startCluster, sleep, tcpBytes, waitFor } from '../test/dist/src/index.js'
 
 const WINDOW_MS = 10_000
+
+/**
+ * What the nodes said of each other's liveness in a window (their own event logs): suspicions a node raised
+ * itself (its probe went unanswered), by reason; suspicions, refutations (suspect → alive at a new
+ * incarnation) and deaths as all observers saw them. A false suspicion costs a suspect update and a refutation
+ * gossiped to every member, each sent on about retransmitLimit times by each: its bytes show under gossip and ack
+ */
+async function livenessEvents (apis, from, to) {
+  const out = { raised: 0, suspectEvents: 0, refutedEvents: 0, deadEvents: 0, raisedBy: {} }
+  for (const api of apis) {
+    const events = await api.get('/v1/events').catch(() => [])
+    for (const e of events) {
+      if (e.time < from || e.time > to) continue
+      if (e.kind === 'node-suspect') {
+        out.suspectEvents++
+        if (/^no ack to a probe/.test(e.reason)) {
+          out.raised++
+          const reason = e.reason.replace(/[\d.]+ s,/, 'N s,')
+          out.raisedBy[reason] = (out.raisedBy[reason] ?? 0) + 1
+        }
+      } else if (e.kind === 'node-dead') out.deadEvents++
+      else if (e.kind === 'node-up' && /new incarnation/.test(e.reason)) out.refutedEvents++
+    }
+  }
+  return out
+}
 const SIZES = (process.env.MINGA_BENCH_SIZES ?? '5,20').split(',').map(Number)
 
 for (const size of SIZES) {
@@ -54,15 +80,22 @@ for (const size of SIZES) {
     const measure = async (during) => {
       const protocolsBefore = await byProtocol()
       const typesBefore = await byMembershipType()
+      const probesBefore = await Promise.all(sockets.map(probeOutcomes))
       const cpuBefore = await Promise.all(pids.map(cpuMs))
       const before = await tcpBytes(pids)
       const start = performance.now()
+      const since = Date.now()
       await during()
       const after = await tcpBytes(pids)
       const cpuAfter = await Promise.all(pids.map(cpuMs))
       const seconds = (performance.now() - start) / 1000
       const protocolsAfter = await byProtocol()
       const typesAfter = await byMembershipType()
+      const probesAfter = await Promise.all(sockets.map(probeOutcomes))
+      const probes = {}
+      for (const [i, counts] of probesAfter.entries()) {
+        for (const [result, n] of counts) probes[result] = (probes[result] ?? 0) + n - (probesBefore[i].get(result) ?? 0)
+      }
       const types = {}
       for (const [i, counts] of typesAfter.entries()) {
         for (const [type, bytes] of counts) types[type] = (types[type] ?? 0) + bytes - (typesBefore[i].get(type) ?? 0)
@@ -82,8 +115,9 @@ for (const size of SIZES) {
         sent += after.get(pid).sent - before.get(pid).sent
         received += after.get(pid).received - before.get(pid).received
       }
+      const liveness = await livenessEvents(apis, since, Date.now())
       const cpu = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0) / size / 1000 / seconds * 100
-      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0 && !type.startsWith('report')).sort((a, b) => b[1] - a[1])) }
+      return { sent: Math.round(sent / size / seconds), received: Math.round(received / size / seconds), cpuPercentPerNode: Math.round(cpu * 10) / 10, protocols: Object.fromEntries(Object.entries(protocols).filter(([name, bytes]) => name !== 'global' && bytes > 0).sort((a, b) => b[1] - a[1])), membership: Object.fromEntries(Object.entries(types).filter(([type, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1])), liveness: { ...liveness, probes } }
     }
     const idle = await measure(async () => { await sleep(WINDOW_MS) })
     let deploys = 0
@@ -106,6 +140,8 @@ for (const size of SIZES) {
       deployByProtocol: busy.protocols,
       idleMembershipByType: idle.membership,
       deployMembershipByType: busy.membership,
+      idleLiveness: idle.liveness,
+      deployLiveness: busy.liveness,
       deploysPerSec: Math.round(deploys / (WINDOW_MS / 1000) * 10) / 10,
       windowSeconds: WINDOW_MS / 1000,
       joinedMs,

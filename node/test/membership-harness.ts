@@ -286,9 +286,10 @@ export class HarnessMesh implements MembershipMesh {
     return result
   }
 
-  /** the host's kernel answers a TCP dial, stalled process or not: the same answer */
+  /** the host's kernel answers a TCP dial, stalled process or not: the same answer; a host that does not answer is `silent` */
   get probePort (): ((peer: string) => Promise<ProbeResult>) | undefined {
-    return this.host.cluster.options.portProbes === false ? undefined : this.probe
+    if (this.host.cluster.options.portProbes === false) return undefined
+    return async (peer) => { const result = await this.probe(peer); return result === 'unknown' ? 'silent' : result }
   }
 }
 

@@ -8,7 +8,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Suspicion } from '../src/core/membership/suspicion.js'
-import { SwimCluster, type Host } from './membership-harness.js'
+import { SwimCluster, prng, type Host } from './membership-harness.js'
 import { VirtualClock } from '../src/core/index.js'
 import { advance } from './virtual-clock.js'
 
@@ -166,6 +166,66 @@ test('10% loss, as TCP sees it (retransmissions): 50 members for 10 virtual minu
   const suspicions = mesh.events.filter(e => e.status === 'suspect').length
   assert.ok(mesh.running().every(h => h.m.live().length === 50))
   console.log(`  10% loss, 50 members, 10 min: ${suspicions} suspicion events, all refuted`)
+})
+
+test('a starved machine (every node runs in slices between stalls of 50-800 ms) with ports that cannot be probed: a node that saw its own timers fire late accuses nobody, and nobody dies', async () => {
+  for (const seed of [1, 2]) {
+    // no port probes (members behind relays, or whose addresses are not known): only the probes themselves tell
+    const mesh = await SwimCluster.start(20, { latency: 2, jitter: 50, seed, portProbes: false })
+    await mesh.advance(10_000)
+    const random = prng(seed * 31)
+    const from = mesh.events.length
+    const end = mesh.clock.now() + 60_000
+    for (const host of mesh.hosts) {
+      const slice = (): void => {
+        if (mesh.clock.now() > end) return
+        const stall = 50 + random() * 750
+        host.clock.stall(stall)
+        mesh.clock.after(stall + 20 + random() * 180, slice)
+      }
+      mesh.clock.after(random() * 500, slice)
+    }
+    await mesh.advance(70_000)
+    const after = mesh.events.slice(from)
+    const raised = after.filter(e => e.status === 'suspect' && /no ack to a probe/.test(e.reason)).length
+    // before: about 40 a minute, each a suspicion and a refutation gossiped to all 20
+    assert.ok(raised <= 8, `seed ${seed}: ${raised} live members accused in a minute`)
+    assert.equal(after.filter(e => e.status === 'dead').map(e => e.reason), [])
+    assert.ok(mesh.hosts.some(h => h.m.stats.lagged > 0), 'nodes held back for their own lag')
+  }
+})
+
+test('a lagging node still accuses at once a member whose host answers no TCP dial (a vanished host), and holds back for one whose port accepts', async () => {
+  for (const hung of [false, true]) {
+    const mesh = await SwimCluster.start(2, { latency: 5, seed: 19 })
+    await mesh.advance(5000)
+    const [observer, other] = mesh.hosts
+    // the observer runs in slices: 150 ms stalls every 300 ms
+    const slices = mesh.clock.every(300, () => observer.clock.stall(150))
+    const at = mesh.clock.now()
+    if (hung) other.clock.stall(600_000)
+    else mesh.vanish(other)
+    const took = await mesh.until(() => observer.m.status(other.id) !== 'alive', 60_000, 'suspected')
+    slices.cancel()
+    if (hung) assert.ok(took >= other.m.config.stallAllowance, `hung: accused after ${took} ms, not before the stall allowance`)
+    else assert.ok(took < 3000, `vanished: accused after ${took} ms (${mesh.clock.now() - at}), not held back for the observer's own lag`)
+  }
+})
+
+test('local health stretches a suspicion: a starved node (score 3) waits longer before it declares an unconfirmed suspect dead', async () => {
+  const took = async (score: number): Promise<number> => {
+    const mesh = await SwimCluster.start(2, { latency: 5, seed: 17 })
+    await mesh.advance(5000)
+    const [observer, gone] = mesh.hosts
+    observer.m.awareness.apply(score)
+    mesh.vanish(gone)
+    await mesh.until(() => observer.m.status(gone.id) === 'suspect', 60_000, 'suspected')
+    return await mesh.until(() => observer.m.status(gone.id) === 'dead', 600_000, 'declared dead')
+  }
+  const healthy = await took(0)
+  const starved = await took(3)
+  // its failed probe raised each score by one: 1 and 4, the suspicion 2 and 5 times the longest
+  assert.ok(starved >= 2 * healthy, `healthy ${healthy} ms, score 3 ${starved} ms`)
 })
 
 test.run()

@@ -36,15 +36,20 @@ async function libp2pMeshes (): Promise<MeshHarness> {
   }
 }
 
-runMeshTests('Libp2pMesh', libp2pMeshes)
-
-test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnect at once are not refused: 20 connections in a second, then a new dial', async () => {
+/** two members' libp2p hosts as the daemon builds them, on 127.0.0.1, not connected */
+async function twoHosts (): Promise<MeshLibp2p[]> {
   const identities = await Promise.all([0, 1].map(async () => await generateIdentity()))
   const members = new Set<string>(identities.map(i => i.peerId))
   const psk = newSwarmKey()
-  const [na, nb] = await Promise.all(identities.map(async identity => await createLibp2p(defaults({
+  return await Promise.all(identities.map(async identity => await createLibp2p(defaults({
     privateKey: identity.privateKey, meshId: 'mesh-suite', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: (peer) => members.has(peer) })
   })) as MeshLibp2p))
+}
+
+runMeshTests('Libp2pMesh', libp2pMeshes)
+
+test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnect at once are not refused: 20 connections in a second, then a new dial', async () => {
+  const [na, nb] = await twoHosts()
   try {
     const [a, b] = [new Libp2pMesh(na), new Libp2pMesh(nb)]
     b.handle('/suite/after/1', async () => new TextEncoder().encode('yes'))
@@ -135,6 +140,20 @@ test('a published message travels a few times per node, not to every peer from i
     assert.ok(perMessage <= 3.5 * N, `${perMessage} copies a message among ${N} hosts`)
   } finally {
     await Promise.all(nodes.map(async node => await node.stop()))
+  }
+})
+
+test('a port probe of a member the peer store has no address of (a joiner that dialled in before identify) dials the addresses its node record announces: up while it listens, refused once it stopped', async () => {
+  const [na, nb] = await twoHosts()
+  try {
+    const announced = nb.getMultiaddrs().map(a => a.toString())
+    const a = new Libp2pMesh(na, { addresses: (peer) => peer === nb.peerId.toString() ? announced : [] })
+    assert.is(await new Libp2pMesh(na).probePort(nb.peerId.toString()), 'unknown', 'no address known: it cannot tell')
+    assert.is(await a.probePort(nb.peerId.toString()), 'up', 'the announced address answers')
+    await nb.stop()
+    assert.is(await a.probePort(nb.peerId.toString()), 'refused', 'nothing listens there any more')
+  } finally {
+    await Promise.all([na.stop(), nb.stop()])
   }
 })
 

@@ -8,7 +8,7 @@ import '../src/polyfill.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { dialPort, probePorts, tcpAddresses } from '../src/host/port-probe.js'
 
@@ -39,6 +39,33 @@ test('a process whose event loop is blocked still has its port accept a TCP dial
     assert.is(await probePorts([{ host: '127.0.0.1', port: refused }], 10_000), 'refused')
     assert.is(await probePorts([], 10_000), 'unknown', 'no address: nothing known')
   } finally {
+    child.kill('SIGKILL')
+  }
+})
+
+test('a dial its host answers nothing to is silent, not unknown (here a blocked listener whose accept queue is full: the kernel drops the SYN, as a vanished host would)', async () => {
+  const child = spawn(process.execPath, ['-e', `
+    const server = require('node:net').createServer()
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      process.stdout.write(server.address().port + '\\n', () => { const end = Date.now() + 60000; while (Date.now() < end); })
+    })`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const held: Socket[] = []
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())))
+      child.once('exit', () => reject(new Error('the child exited')))
+    })
+    // fill its accept queue with connections nobody accepts
+    for (let i = 0; i < 16; i++) {
+      const socket = connect({ host: '127.0.0.1', port })
+      held.push(socket)
+      const connected = await new Promise<boolean>((resolve) => { socket.once('connect', () => resolve(true)); setTimeout(() => resolve(false), 1000) })
+      if (!connected) break
+    }
+    assert.is(await dialPort({ host: '127.0.0.1', port }, 1000), 'silent')
+    assert.is(await probePorts([{ host: '127.0.0.1', port }], 1000), 'silent')
+  } finally {
+    for (const socket of held) socket.destroy()
     child.kill('SIGKILL')
   }
 })

@@ -94,6 +94,12 @@ export async function protocolBytes (socketPath: string): Promise<Map<string, { 
   return out
 }
 
+/** the node's probes since it started, by outcome (`minga_membership_probes_total`: sent, failed, refused, held back…) */
+export async function probeOutcomes (socketPath: string): Promise<Map<string, number>> {
+  const text = await metricsText(socketPath)
+  return new Map([...text.matchAll(/^minga_membership_probes_total\{result="([^"]+)"\} (\S+)$/gm)].map(m => [m[1], Number(m[2])]))
+}
+
 /** bytes of membership messages the node sent since it started, by message type (`minga_membership_sent_bytes_total`) */
 export async function membershipBytes (socketPath: string): Promise<Map<string, number>> {
   const text = await metricsText(socketPath)

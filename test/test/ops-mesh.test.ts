@@ -224,8 +224,14 @@ test('/metrics is valid Prometheus text with the mesh\'s series', async () => {
   const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
     families.get(name)?.samples.find(s => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
   assert.is(value('minga_nodes', { state: 'alive' }), 3, 'nodes by state')
-  assert.is(value('minga_service_replicas', { service: 'acme/talk', state: 'desired' }), 3, 'desired replicas')
-  assert.is(value('minga_service_replicas', { service: 'acme/talk', state: 'healthy' }), 3, 'healthy replicas')
+  assert.is(value('minga_service_replicas_desired', { service: 'acme/talk' }), 3, 'desired replicas')
+  // each node exports its own copies (a scrape asks no other node): the mesh's healthy replicas are their sum
+  let healthy = 0
+  for (const node of mesh.nodes) {
+    const own = parsePrometheus(await (await fetch(new URL('/metrics', httpOf(node)))).text())
+    healthy += own.get('minga_node_replicas')?.samples.find(s => s.labels.service === 'acme/talk' && s.labels.state === 'healthy')?.value ?? 0
+  }
+  assert.ok(healthy >= 3, `healthy copies over the nodes: ${healthy}`)
   assert.ok((value('minga_membership_probes_total', { result: 'sent' }) ?? 0) > 0, 'membership probes its peers')
   assert.ok(families.has('minga_membership_local_health') && families.has('minga_membership_suspects'), 'Lifeguard\'s local health and the suspects')
   for (const name of ['minga_sync_disagreeing_nodes', 'minga_sync_entries_pulled_total', 'minga_reconcile_actions_total', 'minga_reconcile_errors_total', 'minga_entries_rejected_total', 'minga_events_total', 'minga_info']) {

@@ -13,8 +13,12 @@ export type GossipHandler = (data: Uint8Array, from: string) => void
 export type RequestHandler = (data: Uint8Array, from: string) => Promise<Uint8Array>
 export type StreamHandler = (data: Uint8Array, from: string, signal: AbortSignal) => AsyncIterable<Uint8Array>
 export type PeerListener = (event: { type: 'connect' | 'disconnect', peer: string }) => void
-/** `refused`: its host answered that nothing listens there (TCP RST): the process is gone */
-export type ProbeResult = 'up' | 'refused' | 'unknown'
+/**
+ * `refused`: its host answered that nothing listens there (TCP RST): the process is gone. `silent`: a dial went out
+ * and its host answered nothing in time (lost power or network, or a cut). `unknown`: anything else (no address to
+ * dial, an error): it says nothing
+ */
+export type ProbeResult = 'up' | 'refused' | 'silent' | 'unknown'
 
 export interface Mesh {
   /** this node's peer id */
@@ -39,9 +43,10 @@ export interface Mesh {
    * Open a TCP connection to the peer's listening address and close it, the
    * protocol aside, for at most about a second: `up` when its host's kernel
    * accepts it (the process still holds its port, even while its event loop
-   * stalls), `refused` when its host resets it, `unknown` when nothing
-   * answers (a host that lost power or network). Optional: without it a
-   * stalled member cannot be told from a vanished one
+   * stalls), `refused` when its host resets it, `silent` when nothing
+   * answers (a host that lost power or network), `unknown` when it has no
+   * address to dial. Optional: without it a stalled member cannot be told
+   * from a vanished one
    */
   probePort?: (peer: string) => Promise<ProbeResult>
 }

@@ -14,6 +14,7 @@
 import { toError } from '@minga/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
@@ -41,7 +42,12 @@ export class Libp2pMesh implements Mesh {
   private readonly topics = new Map<string, Set<GossipHandler>>()
   private readonly peerListeners = new Set<PeerListener>()
 
-  constructor (private readonly libp2p: MeshLibp2p) {
+  /**
+   * `addresses`: the addresses a peer announces elsewhere (its node record in the state), dialled by `probePort` when
+   * the peer store holds no plain TCP address of it (a joiner that dialled us before identify told its listen
+   * addresses): without them a probe of a live member answered `unknown` and the member was accused at once, as a vanished host
+   */
+  constructor (private readonly libp2p: MeshLibp2p, private readonly options: { addresses?: (peer: string) => readonly string[] } = {}) {
     this.self = libp2p.peerId.toString()
     libp2p.services.pubsub.addEventListener('message', (event) => {
       const message = event.detail
@@ -156,12 +162,10 @@ export class Libp2pMesh implements Mesh {
 
   /** a TCP dial of its known plain TCP addresses, not a libp2p dial (port-probe.ts) */
   readonly probePort = async (peer: string): Promise<ProbeResult> => {
-    try {
-      const known = await this.libp2p.peerStore.get(peerIdFromString(peer))
-      return await probePorts(tcpAddresses(known.addresses.map(a => a.multiaddr)), PROBE_TIMEOUT)
-    } catch {
-      return 'unknown'
-    }
+    const known = await (async () => (await this.libp2p.peerStore.get(peerIdFromString(peer))).addresses.map(a => a.multiaddr))().catch(() => [])
+    let addresses = tcpAddresses(known)
+    if (addresses.length === 0) addresses = tcpAddresses((this.options.addresses?.(peer) ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }))
+    return await probePorts(addresses, PROBE_TIMEOUT)
   }
 
   onPeer (listener: PeerListener): () => void {

@@ -36,7 +36,7 @@ export function tcpAddresses (addrs: readonly Multiaddr[]): TcpAddress[] {
   return [...out.values()]
 }
 
-/** dial one address: `up` when it connects, `refused` on a reset, `unknown` on anything else or after `timeout` ms */
+/** dial one address: `up` when it connects, `refused` on a reset, `silent` on no answer within `timeout` ms or any other error (unreachable) */
 export async function dialPort ({ host, port }: TcpAddress, timeout: number): Promise<ProbeResult> {
   return await new Promise((resolve) => {
     const socket = connect({ host, port })
@@ -50,16 +50,16 @@ export async function dialPort ({ host, port }: TcpAddress, timeout: number): Pr
     }
     const due = Date.now() + timeout
     // fired late (this process was starved): the handshake's answer may wait unread behind it; setImmediate runs after the poll phase reads it
-    const timer = setTimeout(() => { if (Date.now() - due > LATE_MS) setImmediate(() => done('unknown')); else done('unknown') }, timeout)
+    const timer = setTimeout(() => { if (Date.now() - due > LATE_MS) setImmediate(() => done('silent')); else done('silent') }, timeout)
     socket.once('connect', () => done('up'))
-    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : 'unknown'))
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : 'silent'))
   })
 }
 
-/** dial every address at once: `up` if any connects, `refused` if all refuse, else `unknown` */
+/** dial every address at once: `up` if any connects, `refused` if all refuse, `unknown` with none to dial, else `silent` */
 export async function probePorts (addresses: readonly TcpAddress[], timeout: number): Promise<ProbeResult> {
   if (addresses.length === 0) return 'unknown'
   const results = await Promise.all(addresses.map(async (address) => await dialPort(address, timeout)))
   if (results.includes('up')) return 'up'
-  return results.every(r => r === 'refused') ? 'refused' : 'unknown'
+  return results.every(r => r === 'refused') ? 'refused' : 'silent'
 }

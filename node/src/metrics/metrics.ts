@@ -1,8 +1,8 @@
 /**
  * The node's Prometheus metrics, computed from the core when scraped (no
- * timers, no bookkeeping on hot paths): nodes by state, replicas desired /
- * running / healthy per service (from the live nodes' reports, asked for
- * at scrape time), sync lag, membership's probes, health and suspicions,
+ * timers, no bookkeeping on hot paths, no request to another node): nodes by
+ * state, replicas desired per service (the replicated state) and this node's
+ * own copies running / healthy / updated per service, sync lag, membership's probes, health and suspicions,
  * reconcile actions and errors, rejected entries by reason, events by kind,
  * log readers. One registry per node, so several nodes in one process
  * (tests, benchmarks) never mix their series; libp2p's own metrics
@@ -31,7 +31,7 @@ const NO_REPORTS: Reports = new Map()
 
 /** what the metrics read at scrape time: the views' components and the services' counters */
 export interface MetricsComponents extends ViewComponents {
-  membership: Pick<MembershipService, 'gather' | 'peerDigests' | 'ownReport' | 'figures'>
+  membership: Pick<MembershipService, 'peerDigests' | 'ownReport' | 'figures'>
   reconciler: ReconcileView & Pick<Reconciler, 'stats'>
   sync: Pick<Sync, 'stats'>
   logs: Pick<LogsServer, 'stats' | 'openSessions'>
@@ -84,16 +84,29 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
     }
   })
 
+  // A scrape asks no other node: every node exports its own copies (Prometheus sums them: sum by (service, state)
+  // (minga_node_replicas)), and the desired count comes from the replicated state. Gathering every member's report per
+  // scrape cost N requests a scrape, N² a scrape interval when every node is scraped
   new Gauge({
-    name: 'minga_service_replicas',
-    help: 'Replicas per service: desired, running (somewhere, any spec), healthy (served by a healthy copy of any spec) and updated (healthy on the current spec)',
+    name: 'minga_service_replicas_desired',
+    help: 'Replicas each service should have, from the replicated state (the same on every node: max by (service))',
+    labelNames: ['service'],
+    registers,
+    collect () {
+      this.reset()
+      for (const s of core.reconciler.desired()) this.set({ service: s.id }, s.spec.replicas)
+    }
+  })
+
+  new Gauge({
+    name: 'minga_node_replicas',
+    help: 'Replicas of each service this node runs a copy of: running (any spec), healthy (any spec) and updated (healthy on the current spec); sum by (service, state) over the nodes for the mesh',
     labelNames: ['service', 'state'],
     registers,
-    async collect () {
-      const services = servicesView(core, await core.membership.gather())
+    collect () {
       this.reset()
-      for (const s of services) {
-        this.set({ service: s.id, state: 'desired' }, s.replicas)
+      for (const s of servicesView(core, NO_REPORTS)) {
+        if (s.running === 0 && s.healthy === 0) continue
         this.set({ service: s.id, state: 'running' }, s.running)
         this.set({ service: s.id, state: 'healthy' }, s.healthy)
         this.set({ service: s.id, state: 'updated' }, s.updated)
@@ -109,7 +122,7 @@ export function nodeMetrics (core: MetricsComponents, options: NodeMetricsOption
   })
 
   const membership = (): ReturnType<MembershipService['figures']> => core.membership.figures()
-  counterFrom(registry, 'minga_membership_probes_total', 'Probes of members, by outcome (failed: no ack, directly or through others)', () => [[{ result: 'sent' }, membership().probes], [{ result: 'failed' }, membership().failed], [{ result: 'refused' }, membership().refused]], ['result'])
+  counterFrom(registry, 'minga_membership_probes_total', 'Probes of members, by outcome (failed: no ack, directly or through others; held back: failed, but its port accepts connections or this node lagged itself, so probed again instead of accused)', () => [[{ result: 'sent' }, membership().probes], [{ result: 'failed' }, membership().failed], [{ result: 'refused' }, membership().refused], [{ result: 'held back' }, membership().stalled], [{ result: 'held back for own lag' }, membership().lagged]], ['result'])
   counterFrom(registry, 'minga_membership_indirect_probes_total', 'Indirect probes asked of other members', () => [[{}, membership().indirect]])
   counterFrom(registry, 'minga_membership_refused_total', 'Membership messages refused, by reason', () => [[{ reason: 'stranger or malformed' }, membership().dropped], [{ reason: 'forged alive' }, membership().forged]], ['reason'])
   counterFrom(registry, 'minga_membership_sent_bytes_total', 'Bytes of membership messages this node sent (stream payload), by message type: probes (ping, ack, ping-req, nack), dissemination (gossip, push-pull), replica records (replicas), reports', () => [...membership().sentBytes].map(([type, bytes]) => [{ type }, bytes]), ['type'])

@@ -96,7 +96,7 @@ export class Membership {
   readonly members: Members
   readonly queue = new BroadcastQueue()
   readonly awareness: Awareness
-  readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, stalled: 0, pushPulls: 0, gossips: 0, dropped: 0 }
+  readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, stalled: 0, lagged: 0, pushPulls: 0, gossips: 0, dropped: 0 }
   private readonly prober: Prober
   private readonly order: ProbeOrder
   private readonly listeners = new Set<MembershipListener>()

@@ -7,7 +7,7 @@
 import { protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh, ProbeResult } from '../mesh.js'
-import type { Awareness } from './awareness.js'
+import { SelfLag, type Awareness } from './awareness.js'
 import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
 import type { MemberTable } from './table.js'
@@ -19,7 +19,7 @@ export interface ProberHost {
   readonly table: MemberTable
   readonly members: Members
   readonly awareness: Awareness
-  readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, pushPulls: number, gossips: number }
+  readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, lagged: number, pushPulls: number, gossips: number }
   readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
   encode: (message: MembershipMessage) => Uint8Array
@@ -61,8 +61,13 @@ export class Prober {
   private readonly unreachable = new Set<string>()
   /** when a member first missed a probe of ours, since it last sent us anything */
   private readonly silentSince = new Map<string, number>()
+  /** this process's own lag, from its timers */
+  private readonly lag: SelfLag
+  private lastGossipTick?: number
 
-  constructor (private readonly m: ProberHost, private readonly init: ProberInit) {}
+  constructor (private readonly m: ProberHost, private readonly init: ProberInit) {
+    this.lag = new SelfLag(() => init.clock.now(), LATE_MS)
+  }
 
   start (delay: number): void {
     this.running = true
@@ -78,8 +83,11 @@ export class Prober {
   /** while updates wait, send them to a few members (recently dead ones included: they may refute) */
   gossip (): void {
     const m = this.m
-    if (m.queue.size === 0 || !this.running) return
     const now = this.init.clock.now()
+    // called every gossipInterval: a late call is this process's lag
+    if (this.lastGossipTick !== undefined) this.lag.fired(this.lastGossipTick + m.config.gossipInterval)
+    this.lastGossipTick = now
+    if (m.queue.size === 0 || !this.running) return
     const targets = m.pick(m.config.gossipNodes, (node) => {
       const status = m.members.status(node)
       if (status === 'alive' || status === 'suspect') return true
@@ -158,7 +166,7 @@ export class Prober {
     if (mesh.probe === undefined) { this.m.hurry(peer); return }
     void mesh.probe(peer).then((result) => {
       if (result === 'refused') this.refused(peer, 'connection closed and its address refuses connections')
-      else if (result === 'unknown') this.m.hurry(peer)
+      else if (result !== 'up') this.m.hurry(peer)
     }, () => {})
   }
 
@@ -175,6 +183,7 @@ export class Prober {
     const abort = (): void => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`))
     const due = clock.now() + timeout
     let timer = clock.after(timeout, () => {
+      this.lag.fired(due)
       // fired late: this process was starved, and its due timers run before the I/O that waited (the answer, maybe): read that first
       if (clock.now() - due > LATE_MS) timer = clock.after(0, abort)
       else abort()
@@ -216,6 +225,7 @@ export class Prober {
 
   private async tick (due: number): Promise<void> {
     const startedAt = this.init.clock.now()
+    this.lag.fired(due)
     // this node's own timer a probe period late: its CPU is starved, so it is the slow one (Lifeguard's local health)
     if (startedAt - due > this.m.config.probeInterval) this.m.awareness.apply(1)
     const target = this.m.nextTarget()
@@ -251,8 +261,10 @@ export class Prober {
     // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
     let refused = false
     let portOpen = false
+    let hostSilent = false
     const onDial = (result: ProbeResult, reason: string): void => {
       if (result === 'up') portOpen = true
+      if (result === 'silent') hostSilent = true
       if (result !== 'refused' || refused) return
       refused = true
       this.refused(target, reason)
@@ -277,6 +289,17 @@ export class Prober {
     await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
+    if (this.lag.seenSince(startedAt) && !hostSilent && silent < config.stallAllowance) {
+      // this process lagged while it waited: the missed acks may be its own fault (timeouts that fired before the answers
+      // were read, answers it was too slow to give a helper); probe it again next, accuse it only if it stays silent. Not
+      // when its host answered no TCP dial: a kernel completes a handshake while its process is starved, so that is a
+      // vanished host, whatever our lag (a starved prober reads the dial's answer before its timeout: port-probe.ts)
+      stats.stalled++
+      stats.lagged++
+      awareness.apply(1)
+      this.m.hurry(target)
+      return
+    }
     if (portOpen && silent < config.stallAllowance) {
       // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
       stats.stalled++

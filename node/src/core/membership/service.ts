@@ -44,6 +44,10 @@ export interface MembershipFigures {
   failed: number
   indirect: number
   refused: number
+  /** failed probes held back instead of accusing: the member's port accepts connections (a stall), or this node lagged itself */
+  stalled: number
+  /** of those, held back because this node's own timers fired late meanwhile */
+  lagged: number
   pushPulls: number
   gossips: number
   /** requests refused: from strangers, or not membership messages */
