@@ -4,7 +4,8 @@
  * plus `crashDisconnect`), the near peer at once, the far one a long link
  * later. sim-vs-real measured 29–49 ms from a kill -9 to the first verdict on
  * loopback; a fixed 200 ms before any peer saw a close put the simulator's
- * detection at 177 ms.
+ * detection at 177 ms. A dial that a host never answers is `silent`, as the
+ * real port probe reports it (node/src/host/port-probe.ts), not `unknown`.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -64,6 +65,18 @@ test('crashDisconnect adds to the link\'s latency; a silent host is noticed afte
   silent.net.kill(0, { silent: true })
   await silent.sim.run(silent.sim.now() + 5000)
   assert.equal([silent.closedAt.get(1)! - killedAt, silent.closedAt.get(2)! - killedAt], [3000, 3000])
+})
+
+test('a dial to a silent host answers nothing within the probe\'s second: silent, as the host\'s port probe says; a killed process\'s host refuses', async () => {
+  const { sim, net } = network()
+  await sim.run(sim.now() + 2000)
+  const probes: Array<Promise<string>> = []
+  net.kill(1)
+  net.kill(2, { silent: true })
+  const prober = net.meshes[0]!
+  probes.push(net.probe(prober, 'crash-b'), net.probe(prober, 'crash-c'))
+  await sim.run(sim.now() + 2000)
+  assert.equal(await Promise.all(probes), ['refused', 'silent'])
 })
 
 test.run()

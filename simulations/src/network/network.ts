@@ -216,7 +216,8 @@ export class Network implements ModelledNetwork, MeshNetwork {
    * Dial `peer` from `from`: the SYN arrives after the link's latency; a
    * running process answers (`up`), a host whose process died answers with a
    * reset (`refused`), and a vanished host or one across a partition does not
-   * answer within the probe timeout (`unknown`)
+   * answer within the probe timeout (`silent`, as the host's port probe says);
+   * an unknown peer gives `unknown`
    */
   async probe (from: SimMesh, peer: string): Promise<ProbeResult> {
     const u = this.indexOf.get(peer)
@@ -227,7 +228,7 @@ export class Network implements ModelledNetwork, MeshNetwork {
     const answered = this.hostUp[u] === 1 && this.group[u] === this.group[v]
     if (!answered) {
       await this.sleep(Math.max(0, PROBE_TIMEOUT - oneWay))
-      return 'unknown'
+      return from.closed ? 'unknown' : 'silent'
     }
     const result = this.meshes[u] !== undefined ? 'up' : 'refused'
     await this.sleep(oneWay)
