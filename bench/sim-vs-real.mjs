@@ -5,13 +5,21 @@
 //   converged: every live node holds the new services (deploy) or places nothing on the dead node (kill),
 //              and all of them compute the same assignment
 //   recovered: every replica runs healthy on a live node, as that node itself reports it
-// Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side.
+// Per stage, from the nodes' own events on both sides (breakdownMs, ms after the deploy's request / the kill):
+//   deploy: started (the last replica-start); kill: detected (the first node-dead), allKnew (when the last
+//   survivor declared it dead, and knewBy how many did), started (the last replica-start of a moved replica),
+//   startAfterVerdict (on the node that started it, from its own verdict to that start), otherStarts (starts of
+//   replicas the killed node did not run: placement moving among the survivors)
+// so a gap between the two sides shows which part of the model is off (detection, placement, start, probe).
+// Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side; each line
+// says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
+// 1-minute load average at the deploy and at the kill.
 //   npx tsc -b && node bench/sim-vs-real.mjs
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { startCluster, sleep } from '../test/dist/src/index.js'
+import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
 import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
 
 const POLL_MS = 50
@@ -20,17 +28,62 @@ const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenar
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
 
 const real = await measureReal()
-const sim = await runScenario(scenario)
+const simCpu = process.cpuUsage()
+const simLoad = loadavg()[0]
+const simEvents = []
+const sim = await runScenario(scenario, {
+  onCluster: (cluster) => { cluster.onEvent((node, event) => { simEvents.push({ kind: event.kind, node: event.node, subject: event.subject, time: cluster.sim.elapsed }) }) }
+})
+const { user, system } = process.cpuUsage(simCpu)
+const atOf = (kind) => scenario.timeline.find(a => a.kind === kind).at
 const simulated = {
   deployConvergeMs: sim.changes.find(c => c.kind === 'deploy')?.converged ?? null,
   deployRunningMs: sim.changes.find(c => c.kind === 'deploy')?.recovered ?? null,
   failoverConvergeMs: sim.changes.find(c => c.kind === 'kill')?.converged ?? null,
-  failoverRecoveredMs: sim.changes.find(c => c.kind === 'kill')?.recovered ?? null
+  failoverRecoveredMs: sim.changes.find(c => c.kind === 'kill')?.recovered ?? null,
+  breakdownMs: stages(simEvents, atOf('deploy'), atOf('kill'))
 }
 const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
-console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated }))
-console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, loadAvg1m: Math.round(loadavg()[0] * 10) / 10, report: join(out, 'report.html') }))
+const within = Object.fromEntries(Object.keys(simulated).map(k => [k, simulated[k] === null || real[k] === null || real[k] === 0 ? null : Math.round((simulated[k] - real[k]) / real[k] * 100)]))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
+console.log(JSON.stringify({ name: 'sim-vs-real', side: 'difference', percentOfReal: within }))
+
+/**
+ * the stages of the deploy at `deployAt` and of the kill at `killAt` (see above), from events with a `time` on one clock;
+ * `lost`: the replicas (`service#replica`) the killed node ran, by default those whose last start before the kill was its
+ */
+function stages (events, deployAt, killAt, lost) {
+  if (lost === undefined) {
+    const victim = events.find(e => e.kind === 'node-dead' && e.time >= killAt)?.subject
+    const ranOn = new Map()
+    for (const e of events) if (e.kind === 'replica-start' && e.time < killAt) ranOn.set(e.subject, e.node)
+    lost = [...ranOn].filter(([, node]) => node === victim).map(([subject]) => subject)
+  }
+  const moved = events.filter(e => e.kind === 'replica-start' && e.time >= killAt && lost.includes(e.subject))
+  const after = (from, until, kind) => events.filter(e => e.kind === kind && e.time >= from && e.time < until).map(e => e.time - from)
+  const last = (list) => list.length === 0 ? null : Math.round(Math.max(...list))
+  const first = (list) => list.length === 0 ? null : Math.round(Math.min(...list))
+  // each survivor's first verdict: when the last of them knew
+  const verdicts = new Map()
+  for (const e of events) if (e.kind === 'node-dead' && e.time >= killAt) verdicts.set(e.node, Math.min(verdicts.get(e.node) ?? Infinity, e.time - killAt))
+  return {
+    deployStarted: last(after(deployAt, killAt, 'replica-start')),
+    killDetected: first(after(killAt, Infinity, 'node-dead')),
+    killAllKnew: last([...verdicts.values()]),
+    killKnewBy: verdicts.size,
+    killStarted: last(moved.map(e => e.time - killAt)),
+    // on the node that started a moved replica: from its own verdict to the start (placement, the planner's pass, the runtime's start)
+    killStartAfterVerdict: last(moved.filter(e => verdicts.has(e.node)).map(e => e.time - killAt - verdicts.get(e.node))),
+    // starts after the kill of replicas the killed node did not run (placement flapping among the survivors)
+    killOtherStarts: events.filter(e => e.kind === 'replica-start' && e.time >= killAt && !lost.includes(e.subject)).length
+  }
+}
+
+function round1 (x) {
+  return Math.round(x * 10) / 10
+}
 
 async function measureReal () {
   const orgs = ['acme', 'beta', 'gamma']
@@ -67,7 +120,10 @@ async function measureReal () {
       return { converged, recovered }
     }
 
+    const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))
+    const loads = [round1(loadavg()[0])]
     const [first] = live
+    const deployedAt = Date.now()
     const deployed = performance.now()
     await Promise.all(SERVICES.map(async (replicas, i) => await first.api.post('/v1/deploy', { text: `name: cmp-${i}\nimage: minga/busybox:1\nreplicas: ${replicas}\nresources: { cpu: 100m, memory: 64Mi }\n` })))
     const ackMs = performance.now() - deployed
@@ -77,15 +133,25 @@ async function measureReal () {
     const rows = await first.api.get('/v1/ps')
     const victimId = rows.find(r => ids.includes(r.service) && r.assigned !== first.node.peerId)?.assigned
     const victim = mesh.byPeer(victimId)
+    const lost = rows.filter(r => r.assigned === victimId && ids.includes(r.service)).map(r => `${r.service}#${r.replica}`)
+    loads.push(round1(loadavg()[0]))
+    const victimCpu = await cpuMs(victim.process.pid)
+    const killedAt = Date.now()
     await mesh.kill9(victim)
     live = live.filter(l => l.node !== victim)
     const kill = await watch(victimId)
+    const events = (await Promise.all(live.map(async ({ api }) => await api.get(`/v1/events?since=${deployedAt}`).catch(() => [])))).flat()
+    const cpu1 = await Promise.all(mesh.nodes.map(async n => n === victim ? victimCpu : await cpuMs(n.process.pid)))
     return {
       deployAckMs: Math.round(ackMs),
       deployConvergeMs: deploy.converged === null ? null : Math.round(deploy.converged + ackMs),
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
-      failoverRecoveredMs: kill.recovered
+      failoverRecoveredMs: kill.recovered,
+      breakdownMs: stages(events, deployedAt, killedAt, lost),
+      // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
+      cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
+      loadAvg1m: loads
     }
   } finally {
     await mesh.stop()

@@ -2,6 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MemoryEngine, MemoryRuntime } from '../src/runtime/index.js'
 import type { Delay, ImageProgress, Runtime } from '../src/runtime/index.js'
+import { STANDBY_START_SHARE } from '../src/runtime/constants.js'
 import { parseProgram } from '../src/runtime/memory-program.js'
 import { MISSING_IMAGE, TEST_IMAGE, rejection, replicaOf } from './runtime-fixtures.js'
 import { runRuntimeTests } from './runtime-suite.js'
@@ -57,6 +58,51 @@ test('memory: start takes startDelayMs of virtual time and is listed starting me
   const c = await starting
   assert.is(c.state, 'running')
   assert.is(c.startedAt, 1_000_400)
+})
+
+test('memory: a warm standby starts in the start\'s share of startDelayMs (its create took the rest), a cold start takes all of it', async () => {
+  const time = virtualTime()
+  const runtime = new MemoryRuntime({ now: time.now, delay: time.delay, startDelayMs: 1000 })
+  const standbyMs = Math.round(1000 * STANDBY_START_SHARE)
+  let prepared = false
+  const preparing = runtime.prepare(replicaOf('web')).then(c => { prepared = true; return c })
+  await time.advance(1000 - standbyMs - 1)
+  assert.is(prepared, false, 'the create takes its share')
+  await time.advance(1)
+  const standby = await preparing
+  assert.is(standby.state, 'created')
+  const t0 = time.now()
+  const starting = runtime.start(replicaOf('web'))
+  await time.advance(standbyMs)
+  assert.equal((await runtime.list()).map(c => [c.id, c.state, c.startedAt]), [[standby.id, 'running', t0 + standbyMs]], 'only Docker\'s start of the created container')
+  assert.is((await starting).id, standby.id)
+  const cold = runtime.start(replicaOf('api'))
+  await time.advance(1000 - 1)
+  assert.is((await runtime.list()).find(c => c.service === 'acme/api')?.state, 'starting', 'create + start')
+  await time.advance(1)
+  assert.is((await cold).startedAt, t0 + standbyMs + 1000)
+})
+
+test('memory: standbyStartDelayMs sets a standby\'s start; a start during its create is the copy the create then finds', async () => {
+  const time = virtualTime()
+  const runtime = new MemoryRuntime({ now: time.now, delay: time.delay, startDelayMs: 1000, standbyStartDelayMs: 200 })
+  const preparing = runtime.prepare(replicaOf('web'))
+  await time.advance(100)
+  const starting = runtime.start(replicaOf('web'))
+  await time.advance(700)
+  const found = await preparing
+  assert.is(found.state, 'starting', 'the copy being started, not a second container')
+  await time.advance(300)
+  assert.is((await starting).id, found.id)
+  assert.equal((await runtime.list()).map(c => c.state), ['running'])
+  const preparingApi = runtime.prepare(replicaOf('api'))
+  await time.advance(800)
+  const standby = await preparingApi
+  const t0 = time.now()
+  const warm = runtime.start(replicaOf('api'))
+  await time.advance(200)
+  assert.is((await runtime.list()).find(c => c.id === standby.id)?.startedAt, t0 + 200)
+  assert.is((await warm).id, standby.id)
 })
 
 test('memory: a container stopped while it starts fails the start and never runs', async () => {

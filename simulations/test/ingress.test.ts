@@ -87,7 +87,7 @@ test('a dead replica\'s node is retried by an entry node without a local replica
   assert.ok(held.length >= 1, 'connections in flight at the kill were held')
   for (const e of held) {
     const onVictim = e.attempts.filter(a => a.node === victim)
-    // a forward the node took just before it died is reset when its process dies (crashDisconnect, 200 ms)
+    // a forward the node took just before it died is reset when its process dies (the kernel's reset crosses the link)
     assert.ok(onVictim.length >= 1 && onVictim.every(a => a.outcome === 'refused' && a.ms < 250), `each try was refused (kill -9: the host sends RST), not timed out (${JSON.stringify(e.attempts)})`)
     assert.ok(e.ok && e.node !== victim && e.node !== entry, 'then a new replica on another node answered')
   }

@@ -32,6 +32,7 @@ export { systemClock, type Clock, type Timer } from './clock.js'
 export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
 export { EventQueue, type SimEvent } from './event-queue.js'
 export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from './mesh.js'
+export { GOSSIPSUB_TUNING } from './gossip-tuning.js'
 export { DEFAULT_TIMING, FENCE_SLACK_MS, scaledTiming, singletonFenceFor, type Timing } from './timing.js'
 export { cachedLogger, errorText, namedLogger, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
 

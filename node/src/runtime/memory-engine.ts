@@ -9,7 +9,7 @@
  */
 import { isHostModePort, probeOutput, type HealthProbe, type PortSpec, type Resources } from '@minga/protocol'
 import { AsyncQueue } from './async-queue.js'
-import { MEMORY_LOG_LINES } from './constants.js'
+import { MEMORY_LOG_LINES, STANDBY_START_SHARE } from './constants.js'
 import { ImageNotFoundError, RuntimeStartError } from './errors.js'
 import { healthProbe, parseProgram, programOf } from './memory-program.js'
 import { linkSignals } from './signals.js'
@@ -23,8 +23,14 @@ export interface MemoryEngineInit {
   now?: () => number
   /** resolves after ms, rejects when the signal aborts; default unref'd timers */
   delay?: Delay
-  /** how long create + start takes; default 0 */
+  /** how long create + start (`docker run`) takes; default 0 */
   startDelayMs?: number
+  /**
+   * how long the start alone of a created container (a warm standby: `docker start`, the image present)
+   * takes; its create took the rest of `startDelayMs`. Default `startDelayMs` × STANDBY_START_SHARE
+   * (constants.ts, measured on Docker)
+   */
+  standbyStartDelayMs?: number
   /** how long pulling an image from `registry` takes; default 0 */
   pullDelayMs?: number
   /** probability that a start fails with RuntimeStartError; default 0 */
@@ -82,6 +88,7 @@ export class MemoryEngine {
   readonly delay: Delay
   readonly capacity: Resources
   private readonly startDelayMs: number
+  private readonly standbyStartDelayMs: number
   private readonly pullDelayMs: number
   private readonly failureRate: number
   private readonly random: () => number
@@ -97,6 +104,7 @@ export class MemoryEngine {
     this.delay = init.delay ?? defaultDelay
     this.capacity = init.capacity ?? { cpu: 4000, memory: 8 * 1024 ** 3 }
     this.startDelayMs = init.startDelayMs ?? 0
+    this.standbyStartDelayMs = Math.min(this.startDelayMs, init.standbyStartDelayMs ?? Math.round(this.startDelayMs * STANDBY_START_SHARE))
     this.pullDelayMs = init.pullDelayMs ?? 0
     this.failureRate = init.failureRate ?? 0
     this.random = init.random ?? Math.random
@@ -128,16 +136,26 @@ export class MemoryEngine {
     return await this.launch(this.add(replica, labels), options)
   }
 
-  /** create a container, not started (`docker create`): it holds no port and runs nothing until `launch` */
+  /**
+   * create a container, not started (`docker create`): it holds no port and runs nothing until `launch`.
+   * Takes the create's share of `startDelayMs` (what `standbyStartDelayMs` leaves of it)
+   */
   async create (replica: ReplicaSpec, labels: Record<string, string>, options: { signal?: AbortSignal } = {}): Promise<MemoryContainer> {
-    await this.ensureImage(replica, options)
+    const pulling = this.ensureImage(replica, options)
+    if (pulling !== undefined) await pulling
+    const createMs = this.startDelayMs - this.standbyStartDelayMs
+    if (createMs > 0) await this.delay(createMs, options.signal)
     const c = this.add(replica, labels)
     c.state = 'created'
     return c
   }
 
-  /** start a container (`docker start`): a created one, or one `add`ed by run */
+  /**
+   * start a container: a created one (`docker start`: `standbyStartDelayMs`, no image check), or one `add`ed
+   * by run (create + start: `startDelayMs`)
+   */
   async launch (c: MemoryContainer, options: { signal?: AbortSignal, replica?: ReplicaSpec } = {}): Promise<MemoryContainer> {
+    const startMs = c.state === 'created' ? this.standbyStartDelayMs : this.startDelayMs
     if (c.state === 'created') {
       c.replica = options.replica ?? c.replica
       this.checkPorts(c.replica)
@@ -148,7 +166,7 @@ export class MemoryEngine {
     // the start ends early when the caller aborts or the container is stopped meanwhile
     const linked = linkSignals([options.signal, c.life.signal])
     try {
-      if (this.startDelayMs > 0) await this.delay(this.startDelayMs, linked.signal)
+      if (startMs > 0) await this.delay(startMs, linked.signal)
       options.signal?.throwIfAborted()
       if (c.life.signal.aborted) throw new RuntimeStartError(`Replica ${replica.service}#${replica.replica} was stopped while it started`)
       if (this.failureRate > 0 && this.random() < this.failureRate) {

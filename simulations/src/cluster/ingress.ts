@@ -176,7 +176,7 @@ export class SimIngress {
         const dialed = this.dialedBy(mesh)
         try {
           const peer = net.meshes[to]
-          const answer = await this.resetOnDeath(sendRequest(net, mesh, node, this.protocol, encodeMessage(request), { signal: options.signal, connected: dialed.get(to) === peer && peer !== undefined }), peer, to)
+          const answer = await this.resetOnDeath(sendRequest(net, mesh, node, this.protocol, encodeMessage(request), { signal: options.signal, connected: dialed.get(to) === peer && peer !== undefined }), mesh.index, peer, to)
           // any answer means a connection now holds, whatever the answer says
           const via = net.meshes[to]
           if (via !== undefined) dialed.set(to, via)
@@ -202,22 +202,22 @@ export class SimIngress {
     const tag = new TextEncoder().encode(`${client.address}:${client.port}`)
     const bytes = new Uint8Array(Math.max(model.requestBytes, tag.length + 1))
     bytes.set(tag)
-    await this.resetOnDeath(sendRequest(net, incarnation.mesh, net.peerIds[channel.node], this.dataProtocol, bytes, { signal, connected: true }), channel.via, channel.node)
+    await this.resetOnDeath(sendRequest(net, incarnation.mesh, net.peerIds[channel.node], this.dataProtocol, bytes, { signal, connected: true }), incarnation.mesh.index, channel.via, channel.node)
   }
 
   /**
    * `work` on a connection to `peer`, node `to`'s process, which fails when
    * that process dies while its host lives (kill -9: the kernel resets its
-   * connections, seen `crashDisconnect` later); a host that vanishes with it
+   * connections, seen when the reset reaches `from`: net.crashClose); a host that vanishes with it
    * sends nothing, and `work` runs on to its own timeout
    */
-  private async resetOnDeath<T> (work: Promise<T>, peer: SimMesh | undefined, to: number): Promise<T> {
+  private async resetOnDeath<T> (work: Promise<T>, from: number, peer: SimMesh | undefined, to: number): Promise<T> {
     if (peer === undefined) return await work
     const { net, sim } = this.init
     let onDeath!: () => void
     const reset = new Promise<never>((_resolve, reject) => {
       onDeath = () => {
-        sim.after(net.params.crashDisconnect, () => {
+        sim.after(net.crashClose(to, from), () => {
           if (net.hostUp[to] === 1) reject(new SimRequestError('Stream reset: the node\'s process died', 'refused'))
         })
       }

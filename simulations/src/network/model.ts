@@ -9,10 +9,13 @@
  * on every hop; `processing` is the per-hop cost of validating and
  * forwarding a gossip message.
  *
- * Gossip follows gossipsub v1.1/1.2 (see gossip.ts) as node/src/host/
- * libp2p-config.ts sets it up: D = 4, Dlo = 3, Dhi = 6, Dlazy = 3, a 1 s
- * heartbeat and 3 heartbeats of message ids in IHAVE gossip.
+ * Gossip follows gossipsub v1.1/1.2 (see gossip.ts) as the host runs it,
+ * from the one tuning both read (GOSSIPSUB_TUNING, node/src/core/
+ * gossip-tuning.ts): today D = 3, Dlo = 2, Dhi = 4, Dlazy = 3, a 1 s
+ * heartbeat, a message's id in IHAVE gossip for 1 heartbeat, and a publisher
+ * that sends to its mesh peers only.
  */
+import { GOSSIPSUB_TUNING } from '@minga/node/core'
 import { mix, unit } from '../engine/prng.js'
 
 export interface LatencyDist {
@@ -48,7 +51,11 @@ export interface NetworkParams {
   bandwidth: number
   /** per-hop cost of a gossip message, ms */
   processing: number
-  /** a killed process: its peers see the connection close after this, ms (TCP RST) */
+  /**
+   * a killed process: its kernel resets its connections as it dies, and each peer sees the close the link's
+   * one-way latency later, plus this, ms (0: on loopback a kill -9 is seen in tens of ms under load, the
+   * refused dial included, sim-vs-real)
+   */
   crashDisconnect: number
   /** a host or network gone silent: peers notice after this, ms (keep-alive timeout) */
   silentDisconnect: number
@@ -59,12 +66,16 @@ export interface NetworkParams {
   gossip: GossipParams
 }
 
-/**
- * gossipsub's overlay as the model draws it. The host now runs D 3 (2–4, node/src/host/libp2p-config.ts); the
- * model keeps 4 (3–6) until the seeded simulations are re-pinned: the overlay's draws change every seeded run's
- * trajectory (the ingress test's retry of a dead node depends on its seed)
- */
-export const GOSSIPSUB: GossipParams = { D: 4, Dlo: 3, Dhi: 6, Dlazy: 3, heartbeat: 1000, historyGossip: 3, idBytes: 40 }
+/** gossipsub as the host runs it (GOSSIPSUB_TUNING, read, not copied), plus the model's own size of a message id */
+export const GOSSIPSUB: GossipParams = {
+  D: GOSSIPSUB_TUNING.D,
+  Dlo: GOSSIPSUB_TUNING.Dlo,
+  Dhi: GOSSIPSUB_TUNING.Dhi,
+  Dlazy: GOSSIPSUB_TUNING.Dlazy,
+  heartbeat: GOSSIPSUB_TUNING.heartbeatInterval,
+  historyGossip: GOSSIPSUB_TUNING.mcacheGossip,
+  idBytes: 40
+}
 
 export const DEFAULT_NETWORK: NetworkParams = {
   regions: ['eu', 'us', 'sa'],
@@ -75,7 +86,7 @@ export const DEFAULT_NETWORK: NetworkParams = {
   loss: 0.001,
   bandwidth: 12_500_000,
   processing: 0.3,
-  crashDisconnect: 200,
+  crashDisconnect: 0,
   silentDisconnect: 10_000,
   reconnect: 5_000,
   requestTimeout: 10_000,

@@ -4,8 +4,8 @@
  * connections they imply, and the peer events the core sees.
  *
  * A node's connections are its overlay neighbours (over all topics). When a
- * process is killed its peers see the connections close after
- * `crashDisconnect` (TCP RST); when a host or a link goes silent (an
+ * process is killed its peers see the connections close when the kernel's
+ * reset reaches them (the link's latency, plus `crashDisconnect`); when a host or a link goes silent (an
  * organization vanishing, a partition), after `silentDisconnect`
  * (keep-alive timeout). Overlays are then repaired at the next gossipsub
  * heartbeat. Messages never cross a partition; after a heal the cut links
@@ -143,13 +143,23 @@ export class Network implements ModelledNetwork, MeshNetwork {
     this.meshes[v] = undefined
     if (options.silent === true) this.hostUp[v] = 0
     this.bumpReach()
-    const delay = options.silent === true ? this.params.silentDisconnect : this.params.crashDisconnect
-    this.sim.after(delay, () => {
+    const close = (u?: number): void => {
       if (this.meshes[v] !== undefined) return
       for (const overlay of this.overlays.values()) {
-        for (const u of overlay.adj[v].slice()) this.unlink(overlay, v, u)
+        for (const w of overlay.adj[v].slice()) if (u === undefined || w === u) this.unlink(overlay, v, w)
       }
-    })
+    }
+    if (options.silent === true) {
+      this.sim.after(this.params.silentDisconnect, () => { close() })
+      return
+    }
+    // the kernel resets the dead process's connections at once: each peer sees its own close when the reset arrives
+    for (const u of new Set([...this.overlays.values()].flatMap(overlay => overlay.adj[v]))) this.sim.after(this.crashClose(v, u), () => { close(u) })
+  }
+
+  /** ms from the death of node `dead`'s process until `peer` sees their connection close: the reset crosses the link, plus `crashDisconnect` */
+  crashClose (dead: number, peer: number): number {
+    return this.links.latency(dead, peer) + this.params.crashDisconnect
   }
 
   /** split the mesh: `side(v)` gives each node's side */
@@ -206,7 +216,8 @@ export class Network implements ModelledNetwork, MeshNetwork {
    * Dial `peer` from `from`: the SYN arrives after the link's latency; a
    * running process answers (`up`), a host whose process died answers with a
    * reset (`refused`), and a vanished host or one across a partition does not
-   * answer within the probe timeout (`unknown`)
+   * answer within the probe timeout (`silent`, as the host's port probe says);
+   * an unknown peer gives `unknown`
    */
   async probe (from: SimMesh, peer: string): Promise<ProbeResult> {
     const u = this.indexOf.get(peer)
@@ -217,7 +228,7 @@ export class Network implements ModelledNetwork, MeshNetwork {
     const answered = this.hostUp[u] === 1 && this.group[u] === this.group[v]
     if (!answered) {
       await this.sleep(Math.max(0, PROBE_TIMEOUT - oneWay))
-      return 'unknown'
+      return from.closed ? 'unknown' : 'silent'
     }
     const result = this.meshes[u] !== undefined ? 'up' : 'refused'
     await this.sleep(oneWay)
