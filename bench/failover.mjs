@@ -76,6 +76,8 @@ console.log(JSON.stringify({
   targetMs: TARGET_MS,
   breakdownP50Ms: breakdownOf(runs.kill),
   replicasMoved: runs.kill.map(r => r.moved),
+  // every run's figures, so an outlier shows its own breakdown (its survivors' events go to stderr)
+  perRun: { kill: runs.kill, ...(lan === undefined ? {} : { silent: runs.silent }) },
   warmStarts: runs.kill.map(r => r.warm),
   ...(lan === undefined
     ? { silentP50Ms: null, silentSkipped: 'network namespaces need root' }
@@ -103,6 +105,7 @@ async function lose (how, victim) {
   // replacements that were warm standbys (started, not created)
   const warm = (await cluster.everywhere()).filter(c => c.at !== victim && c.state === 'running' && standbys.has(c.id) && lost.includes(`${c.service}#${c.replica}`)).length
   const result = { totalMs, warm, ...await breakdown(victim, lost, t0, totalMs) }
+  if (totalMs > 3 * (how === 'silent' ? SILENT_TARGET_MS : TARGET_MS)) await tellOutlier(how, victim, t0, totalMs)
   if (how === 'kill') {
     await cluster.startEngine(victim)
     await cluster.up(victim)
@@ -142,6 +145,18 @@ async function pickVictim (run) {
     if ((await cluster.containers(index)).some(c => c.state === 'running')) return index
   }
   throw new Error('no node runs a replica')
+}
+
+/** an outlier's survivors' events since the loss, relative to it, on stderr: what the figure alone cannot say */
+async function tellOutlier (how, victim, t0, totalMs) {
+  const survivors = cluster.nodes.filter(n => n.index !== victim)
+  const lines = []
+  for (const n of survivors) {
+    for (const e of await cluster.api(n.index, `/v1/events?since=${t0}`)) {
+      if (e.time <= t0 + totalMs + 1000) lines.push(`  +${e.time - t0} ms node ${n.index} ${e.kind} ${e.subject} ${e.reason}`)
+    }
+  }
+  process.stderr.write(`failover: ${how} of node ${victim} took ${totalMs} ms; the survivors' events:\n${lines.sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3))).join('\n')}\n`)
 }
 
 async function breakdown (victim, lost, t0, totalMs) {
