@@ -257,9 +257,10 @@ export class Members {
     // memberlist wants none in a mesh smaller than suspicionConfirmations + 2, so one node's odd view (its own stall, one
     // bad link) kills a member of a 3-node mesh after the shortest timeout; here the third node must confirm it first
     const wanted = Math.max(0, Math.min(config.suspicionConfirmations, this.init.liveCount() - 2))
-    // Lifeguard's local health stretches this node's suspicions too: a starved node's timers would otherwise declare dead
-    // members whose refutations it has not read yet (memberlist stretches only its probes)
-    const min = this.init.awareness.scale(suspicionTimeout(config, n))
+    // not stretched by local health (as in memberlist and Lifeguard, which stretch probes only): a node cut off with a
+    // minority sees every probe fail, its score climbs to its top, and a stretched suspicion kept the other side
+    // 'suspect' for minutes (9 × the longest); a starved node's own lag holds its accusations back instead (prober.ts)
+    const min = suspicionTimeout(config, n)
     const max = config.suspicionMaxMult * min
     const node = update.node
     const inc = update.inc
