@@ -30,6 +30,14 @@ export class StateDigest {
     this.count--
   }
 
+  /** a digest of the same entries that changes apart from this one */
+  copy (): StateDigest {
+    const other = new StateDigest()
+    other.acc.set(this.acc)
+    other.count = this.count
+    return other
+  }
+
   toString (): string {
     return (this.text ??= `${this.count}-${Buffer.from(this.acc.subarray(0, 16)).toString('hex')}`)
   }

@@ -18,6 +18,8 @@ const NO_SEQS: readonly number[] = Object.freeze([])
  */
 export class Marks {
   private readonly byAuthor: KeyedStore<Readonly<AuthorMark>>
+  /** the map by author (State.image copies it) */
+  get store (): KeyedStore<Readonly<AuthorMark>> { return this.byAuthor }
   private readonly dirty = new Set<string>()
   /** while a change may still be undone: each changed author's value before it */
   private undo?: Map<string, Readonly<AuthorMark> | undefined>

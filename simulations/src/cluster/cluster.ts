@@ -8,7 +8,7 @@
  *     set compute the same placement; it is computed once).
  */
 import { LruPlacementCache, type MeshEvent } from '@minga/node/core'
-import { MemoryPersistence, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
+import { MemoryPersistence, State, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
 import { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import { SIM_EPOCH, VirtualClock } from '@minga/node/core'
@@ -22,6 +22,7 @@ import { SimIngress } from './ingress.js'
 import { SimVolumes } from './volumes.js'
 import { WireCache } from './wire-cache.js'
 import { clusterStores } from './sharing.js'
+import type { SharedStore } from '../engine/shared-store.js'
 import { warmMembers } from './warm.js'
 import { topics } from '@minga/protocol'
 
@@ -123,6 +124,7 @@ export class Cluster {
       placementCache: this.placementCache,
       wire: this.wire,
       stores: this.stores,
+      start: await this.genesisStart(),
       onEvent: (node, event) => {
         this.digest.add(event.time, node.index, EVENT_CODES[event.kind] ??= Object.keys(EVENT_CODES).length + 100)
         for (const listener of this.listeners) listener(node, event)
@@ -130,9 +132,30 @@ export class Cluster {
     }
     const delays = this.random.fork('start-delay')
     for (let v = 0; v < s.nodes; v++) {
-      const node = new SimNode(v, identities[v], this.orgNames[this.orgOf[v]], record(v), delays.lognormal(s.runtime.startDelay.median, s.runtime.startDelay.sigma), s.runtime.failureRate, shared)
-      await seed(node.persistence, this.genesis)
-      this.nodes.push(node)
+      this.nodes.push(new SimNode(v, identities[v], this.orgNames[this.orgOf[v]], record(v), delays.lognormal(s.runtime.startDelay.median, s.runtime.startDelay.sigma), s.runtime.failureRate, shared))
+    }
+  }
+
+  /**
+   * Every node's start, filled once: one disk seeded with the genesis and one State opened on it (the real
+   * replay, once); each node's disk is a fork of that disk and its first State starts from a fork of that
+   * state's maps (State.image), so building N nodes costs O(N · chunks), not O(N · entries), and a node's
+   * writes land in chunks of its own (copy on write)
+   */
+  private async genesisStart (): Promise<Shared['start']> {
+    const disk = new Map<string, SharedStore<any>>()
+    const persistence = new MemoryPersistence(<V>(kind: string) => {
+      const store = this.stores<V>(kind) as SharedStore<V>
+      disk.set(kind, store)
+      return store
+    })
+    await persistence.save({ entries: this.genesis.entries, marks: this.genesis.marks })
+    const state = await State.open({ meshId: this.genesis.meshId, root: this.genesis.root, persistence, now: () => this.sim.now(), stores: this.stores })
+    const fork = <V>(store: unknown): SharedStore<V> => (store as SharedStore<V>).fork()
+    return {
+      disk: <V>(kind: string) => disk.has(kind) ? fork<V>(disk.get(kind)) : this.stores<V>(kind),
+      image: () => state.image(fork),
+      installs: state.size
     }
   }
 
@@ -151,9 +174,6 @@ export class Cluster {
   }
 }
 
-async function seed (persistence: MemoryPersistence, genesis: Genesis): Promise<void> {
-  await persistence.save({ entries: genesis.entries, marks: genesis.marks })
-}
 
 /** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */
 export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int32Array {

@@ -11,7 +11,7 @@
  * and a restart adopts what still runs.
  */
 import { namedLogger, EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NO_REAPER, NodeCore, runtimeEngine, Watchdog, type MeshEvent, type Timing } from '@minga/node/core'
-import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord } from '@minga/protocol'
+import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord, type StateImage, type StoreFactory } from '@minga/protocol'
 import { Prng } from '../engine/prng.js'
 import { NodeClock, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
@@ -37,6 +37,13 @@ export interface Shared {
   ingress?: { serve: (node: SimNode) => void }
   /** the maps of every node's state and disk, shared where nodes agree */
   stores: SharedStoreFactory
+  /** where every node starts (Cluster: the genesis): its disk's maps, and its first State's (forks of one filled once) */
+  start: {
+    disk: StoreFactory
+    image: () => StateImage
+    /** entries the one replay installed */
+    installs: number
+  }
   /** a warm mesh's member table (cluster/warm.ts): each node's first process starts with a copy */
   warmMembers?: SharedStore<Member>
   /** called for every core event of every node */
@@ -85,7 +92,7 @@ export class SimNode implements VolumePeer {
     readonly failureRate: number,
     private readonly shared: Shared
   ) {
-    this.persistence = new MemoryPersistence(shared.stores)
+    this.persistence = new MemoryPersistence(shared.start.disk)
   }
 
   get id (): string {
@@ -113,7 +120,9 @@ export class SimNode implements VolumePeer {
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
     const n = ++this.incarnations
     const clock = new NodeClock(sim)
-    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify, stores: this.shared.stores })
+    // the first process opens on the genesis disk it was given: it starts from the genesis state's maps (forks), not a replay
+    const image = n === 1 ? this.shared.start.image() : undefined
+    const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify, stores: this.shared.stores, image })
     const random = new Prng(seed, `node:${this.index}:${n}`)
     const host = this.host ?? this.boot(random)
     const engine = host.engine

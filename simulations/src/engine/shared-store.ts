@@ -40,7 +40,8 @@ export class StoreKind<V> {
   readonly keys: string[] = []
   private readonly interned = new Map<number, Array<WeakRef<Chunk<V>>>>()
   private readonly registry = new FinalizationRegistry<number>((hash) => this.sweep(hash))
-  readonly stats = { sealed: 0, reused: 0 }
+  /** chunks sealed new and found equal to one interned; values written (every store of this kind) */
+  readonly stats = { sealed: 0, reused: 0, writes: 0 }
 
   constructor (readonly hasher: ValueHasher<V>) {}
 
@@ -194,6 +195,7 @@ export class SharedStore<V> implements KeyedStore<V> {
     let chunk = this.chunks[c]
     const old = chunk?.slots[s]
     if (old === value) return
+    this.kind.stats.writes++
     if (chunk === undefined || chunk.owner !== this) {
       // a shared chunk is copied to change it; the chunks filled before are sealed first when too many wait
       if (this.dirty.size >= DIRTY_MAX) this.seal()
