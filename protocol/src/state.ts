@@ -8,7 +8,8 @@
  */
 import type { Json } from './canonical.js'
 import type { AuthView, RejectCode, Verdict } from './auth.js'
-import type { AuthorMark, StatePersistence } from './persistence.js'
+import type { StatePersistence } from './persistence.js'
+import { imageStores, type StateImage, type StateInit } from './state-init.js'
 import type { InviteRecord, RecordEntry, RecordOf, RevokedRecord } from './records.js'
 import { authorize, supersedes } from './auth.js'
 import { StateDigest } from './digest.js'
@@ -21,44 +22,6 @@ import { isMembershipKey, keys, type KeyKind, type RecordKey } from './keys.js'
 import { mapStores, type KeyedStore, type StoreFactory } from './keyed-store.js'
 import { Marks } from './marks.js'
 import type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
-
-export interface StateInit {
-  meshId: string
-  /** the mesh founder's peer id */
-  root: string
-  persistence: StatePersistence
-  /** wall-clock milliseconds; the simulator passes its virtual clock */
-  now: () => number
-  /** entries stamped further ahead of `now` are refused (default 60 s) */
-  maxClockAhead?: number
-  /** entries waiting for a membership fact, at most (default 10,000) */
-  maxPending?: number
-  /** signature check; the simulator shares a cache of verdicts between its nodes */
-  verify?: (meshId: string, entry: Entry) => boolean
-  /** where the maps live; the simulator shares them between nodes that hold the same entries */
-  stores?: StoreFactory
-  /**
-   * what a state opened on this same persistence derived from it (`State.image`): the new state starts from it
-   * instead of loading and replaying every entry (the simulator's nodes all start from one genesis). The
-   * caller vouches that `persistence` holds exactly what the image was taken from; `stores` is then unused
-   */
-  image?: StateImage
-}
-
-/**
- * A state's derived maps and figures, as `State.image` copies them for another state to start from: the winners
- * by key, the org of every member, the marks by author, the digest, the revocations held and the newest clock
- * seen. The maps are the new state's own (copies; with structural sharing, forks that share what they agree on)
- */
-export interface StateImage {
-  winners: KeyedStore<Entry>
-  orgs: KeyedStore<string>
-  marks: KeyedStore<Readonly<AuthorMark>>
-  digest: StateDigest
-  revoked: number
-  /** the newest hlc the state has seen or stamped */
-  hlc: string
-}
 
 export type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
@@ -128,20 +91,9 @@ export class State implements AuthView {
     return state
   }
 
-  /**
-   * this state's derived maps and figures for another state to start from (`StateInit.image`), without
-   * replaying its persistence: `copy` makes each map the other state's own (a `new Map(store)`, or a fork
-   * of a structurally shared store, O(chunks)); O(1) besides
-   */
+  /** for another state to start from (`StateInit.image`): `copy` makes each map its own (a `new Map`, or an O(chunks) fork) */
   image (copy: <V>(store: KeyedStore<V>) => KeyedStore<V>): StateImage {
-    return {
-      winners: copy(this.winners),
-      orgs: copy(this.orgOf),
-      marks: copy(this.marks.store),
-      digest: this.digestAcc.copy(),
-      revoked: this.revokedCount,
-      hlc: this.clock.peek()
-    }
+    return { winners: copy(this.winners), orgs: copy(this.orgOf), marks: copy(this.marks.store), digest: this.digestAcc.copy(), revoked: this.revokedCount, hlc: this.clock.peek() }
   }
 
   // --- reads -------------------------------------------------------------
@@ -424,16 +376,6 @@ export class State implements AuthView {
   async close (): Promise<void> {
     await this.queue
     await this.persistence.close()
-  }
-}
-
-/** a factory that hands out an image's maps, one per kind */
-function imageStores (image: StateImage): StoreFactory {
-  const byKind: Record<string, KeyedStore<any>> = { winners: image.winners, orgs: image.orgs, marks: image.marks }
-  return <V>(kind: string): KeyedStore<V> => {
-    const store = byKind[kind]
-    if (store === undefined) throw new Error(`State image has no ${kind} map: take it with state.image()`)
-    return store
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { keys, MemoryPersistence, signEntry, type Entry } from '../src/index.js'
+import { keys, MemoryPersistence, signEntry, State, type Entry, type KeyedStore } from '../src/index.js'
 import { buildFixture, openState, serviceValue, MESH_ID } from './fixtures.js'
 
 test('a service write wins over an older one and a tombstone over both', async () => {
@@ -32,6 +32,31 @@ test('listings follow every change, are the callers\' own arrays, and agree betw
   for (const entry of f.log) await copy.merge([entry])
   assert.is(copy.digest(), f.source.digest())
   assert.equal(copy.list('service/').map(e => e.key), f.source.list('service/').map(e => e.key))
+})
+
+test('a state opened from another\'s image holds what a replay gives, without loading its persistence, and changes apart from it', async () => {
+  const f = await buildFixture()
+  await f.write(f.root, 'service/acme/web', serviceValue('acme', 'web', '000000000000001.000000'))
+  await f.write(f.acme2, 'cordon/' + f.root.peerId, { reason: 'patching' })
+  const disk = new MemoryPersistence()
+  await disk.save({ entries: [...f.source.all()], marks: Object.fromEntries(Object.entries(f.source.highWaterMarks()).map(([author, mark]) => [author, { mark, above: [] }])) })
+  let loads = 0
+  const counted = { load: async () => { loads++; return await disk.load() }, save: async (b: any) => { await disk.save(b) }, close: async () => { await disk.close() } }
+  const replay = await State.open({ meshId: MESH_ID, root: f.root.peerId, persistence: counted, now: () => f.now.ms })
+  assert.is(loads, 1)
+  const copy = <V>(store: KeyedStore<V>): KeyedStore<V> => new Map(store.entries())
+  const opened = await State.open({ meshId: MESH_ID, root: f.root.peerId, persistence: counted, now: () => f.now.ms, image: replay.image(copy) })
+  assert.is(loads, 1, 'the image spares the load and the replay')
+  assert.is(opened.digest(), replay.digest())
+  assert.is(opened.size, replay.size)
+  assert.is(opened.clock.peek(), replay.clock.peek())
+  assert.is(opened.value('cordon/' + f.root.peerId) !== undefined, true)
+  await opened.writeJson(f.root, 'service/acme/web', undefined)
+  assert.is(opened.value('service/acme/web'), undefined, 'the new state writes')
+  assert.ok(replay.value('service/acme/web'), 'the state imaged does not see it')
+  assert.is.not(opened.digest(), replay.digest())
+  const again = await State.open({ meshId: MESH_ID, root: f.root.peerId, persistence: disk, now: () => f.now.ms })
+  assert.is(again.digest(), opened.digest(), 'and what it wrote is on the disk')
 })
 
 test('only members of an org write its services', async () => {

@@ -174,7 +174,6 @@ export class Cluster {
   }
 }
 
-
 /** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */
 export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int32Array {
   const out = new Int32Array(nodes)
