@@ -13,13 +13,14 @@ const base = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/
 const warm = process.env.SIM_BENCH_COLD !== '1'
 const scenario = { ...base, warm, nodes, services: { ...base.services, count: nodes, singletons: Math.round(nodes / 100) }, duration: seconds * 1000, settle: 0 }
 const t0 = performance.now()
-const result = await runScenario(scenario, { onProgress: p => process.stderr.write(`sim-10000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB\n`) })
+const cpuMs = () => Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000)
+const result = await runScenario(scenario, { onProgress: p => process.stderr.write(`sim-10000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall, ${Math.round(cpuMs() / 1000)} s CPU, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB\n`) })
 const s = result.summary
 console.log(JSON.stringify({
   name: 'sim-10000',
   ms: Math.round(performance.now() - t0),
   // CPU this process used (user + system): on a shared, loaded machine the wall time says more of the others
-  cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+  cpuMs: cpuMs(),
   loadAvg1m: Math.round(loadavg()[0] * 10) / 10,
   peakRssMb: s.speed.peakRssMb,
   virtualSeconds: s.virtualSeconds,

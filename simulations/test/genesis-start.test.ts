@@ -34,6 +34,21 @@ test('building the mesh installs the genesis once, not once per node', async () 
   for (const node of cluster.nodes) assert.is(node.current!.state.size, entries, 'every node holds the whole genesis')
 })
 
+test('nodes that start alike derive their member list once, not once each', async () => {
+  const memberIds = State.prototype.memberIds
+  let walks = 0
+  State.prototype.memberIds = function (this: State) { walks++; return memberIds.call(this) }
+  try {
+    const cluster = await started(40)
+    assert.ok(walks <= 1, `${walks} walks of the members for ${cluster.nodes.length} nodes`)
+    const lists = new Set(cluster.nodes.map(n => n.current!.core.membership.membership.memberList()))
+    assert.is(lists.size, 1, 'one list, shared')
+    assert.is([...lists][0].length, cluster.nodes.length)
+  } finally {
+    State.prototype.memberIds = memberIds
+  }
+})
+
 test('a node started from the genesis image holds what a replay of its disk gives, and its writes stay its own', async () => {
   const cluster = await started(10)
   const [a, b] = cluster.nodes

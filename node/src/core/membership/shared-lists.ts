@@ -35,16 +35,27 @@ export function hashOfList (ids: readonly string[]): string {
 }
 
 const memberLists = new WeakMap<State, { key: string, list: readonly string[] }>()
+/** member lists by state digest, the most recently used kept: states that hold the same entries derive one list */
+const listsByDigest = new Map<string, { key: string, list: readonly string[] }>()
 
-/** the admitted members that were not removed, sorted by peer id; the same array until they change */
+/**
+ * the admitted members that were not removed, sorted by peer id; the same array until they change. A state
+ * whose digest another state had derives nothing (the simulator's nodes that start alike: one pass, not one each)
+ */
 export function memberList (state: State): readonly string[] {
   const key = `${state.memberCount}/${state.revocations}`
   const cached = memberLists.get(state)
   if (cached?.key === key) return cached.list
-  const ids: string[] = []
-  for (const peer of state.memberIds()) if (state.revoked(peer) === undefined) ids.push(peer)
-  ids.sort()
-  const list = internList(ids)
+  const digest = state.digest()
+  let list = listsByDigest.get(digest)?.key === key ? listsByDigest.get(digest)!.list : undefined
+  if (list === undefined) {
+    const ids: string[] = []
+    for (const peer of state.memberIds()) if (state.revoked(peer) === undefined) ids.push(peer)
+    ids.sort()
+    list = internList(ids)
+    listsByDigest.set(digest, { key, list })
+    if (listsByDigest.size > MAX_INTERNED) listsByDigest.delete(listsByDigest.keys().next().value as string)
+  }
   memberLists.set(state, { key, list })
   return list
 }
