@@ -19,7 +19,7 @@ import { UnauthorizedWriteError } from './errors.js'
 import { HybridClock, hlcWall } from './hlc.js'
 import type { Identity } from './identity.js'
 import { isMembershipKey, keys, type KeyKind, type RecordKey } from './keys.js'
-import { mapStores, type KeyedStore, type StoreFactory } from './keyed-store.js'
+import { mapStores, type KeyedStore } from './keyed-store.js'
 import { Marks } from './marks.js'
 import type { MergeOptions, MergeResult, Rejection, StateListener } from './merge-result.js'
 
