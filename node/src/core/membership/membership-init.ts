@@ -21,7 +21,7 @@ export interface ProbeInfo {
   sentAt?: number
 }
 
-export interface MembershipInit {
+export interface MembershipInit extends MembershipSharing {
   identity: Identity
   meshId: string
   mesh: MembershipMesh
@@ -42,7 +42,10 @@ export interface MembershipInit {
   replicas?: (message: ReplicasMessage, from: string) => ReplicasMessage
   /** answers `report-request`s: this node's report, for views */
   report?: () => ReportMessage
-  /** the simulator shares caches of decoded messages and signature verdicts, and the rows of tables that agree */
+}
+
+/** what the simulator shares between its nodes: caches of decoded messages and signature verdicts, the rows of tables that agree */
+export interface MembershipSharing {
   decode?: (data: Uint8Array) => WireMessage
   /** the simulator's encode remembers each message's checked copy for its `decode` (no parse of what it just wrote) */
   encode?: (message: WireMessage) => Uint8Array

@@ -8,7 +8,7 @@
  * with a service run of it).
  */
 import { setMaxListeners } from 'node:events'
-import { encodeMessage, decodeMessage, protocols, type AliveUpdate, type Identity, type ReportMessage, type State, type WireMessage } from '@minga/protocol'
+import { encodeMessage, decodeMessage, protocols, type Identity, type ReportMessage, type State } from '@minga/protocol'
 import type { Clock } from '../clock.js'
 import type { EventSink, LiveSet, LivenessChange, LivenessListener, NodeReports, PeerReplicaReport, PeerStatus, ReplicaReports } from '../components.js'
 import { ClockOffsets } from './clock-offset.js'
@@ -18,9 +18,9 @@ import { Membership } from './membership.js'
 import { ReplicaRecords } from './replica-records.js'
 import { memberList } from './shared-lists.js'
 import { countingMesh, WireBytes } from './wire-bytes.js'
-import type { Member, RowStore } from './table.js'
+import type { MembershipSharing } from './membership-init.js'
 
-export interface MembershipServiceInit {
+export interface MembershipServiceInit extends MembershipSharing {
   identity: Identity
   state: State
   mesh: Mesh
@@ -32,11 +32,6 @@ export interface MembershipServiceInit {
   report: () => Omit<ReportMessage, 'type' | 'node' | 'time' | 'digest'>
   /** the live nodes that should hear this node's replica record of a service (the reconciler knows the assignment) */
   audience: (service: string) => Iterable<string>
-  /** the simulator shares decoded messages, signature verdicts and table chunks between its nodes */
-  decode?: (data: Uint8Array) => WireMessage
-  encode?: (message: WireMessage) => Uint8Array
-  verifyAlive?: (meshId: string, update: AliveUpdate) => boolean
-  store?: RowStore<Member>
 }
 
 export interface MembershipFigures {
