@@ -295,20 +295,19 @@ export class Prober {
     await portProbe
     if (refused || !this.running) return
     const silent = clock.now() - (this.silentSince.get(target) ?? startedAt)
-    if (this.lag.seenSince(startedAt) && !hostSilent && silent < config.stallAllowance) {
-      // this process lagged while it waited: the missed acks may be its own fault (timeouts that fired before the answers
-      // were read, answers it was too slow to give a helper); probe it again next, accuse it only if it stays silent. Not
-      // when its host answered no TCP dial: a kernel completes a handshake while its process is starved, so that is a
-      // vanished host, whatever our lag (a starved prober reads the dial's answer before its timeout: port-probe.ts)
+    // this process lagged while it waited: the missed acks may be its own fault (timeouts that fired before the answers
+    // were read, answers it was too slow to give a helper). Not when its host answered no TCP dial: a kernel completes a
+    // handshake while its process is starved, so that is a vanished host, whatever our lag (a starved prober reads the
+    // dial's answer before its timeout: port-probe.ts)
+    const lagged = this.lag.seenSince(startedAt) && !hostSilent
+    if ((lagged || portOpen) && silent < config.stallAllowance) {
+      // our own lag, or its host answers for it (a stalled process, probably): probe it again next, accuse it only if it
+      // stays silent
       stats.stalled++
-      stats.lagged++
-      awareness.apply(1)
-      this.m.hurry(target)
-      return
-    }
-    if (portOpen && silent < config.stallAllowance) {
-      // its host answers for it: a stalled process, probably; probe it again next, accuse it only if it stays silent
-      stats.stalled++
+      if (lagged) {
+        stats.lagged++
+        awareness.apply(1)
+      }
       this.m.hurry(target)
       return
     }
