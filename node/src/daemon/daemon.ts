@@ -17,7 +17,7 @@ import { createBackups, FolderVolumes, type Backups } from '../backup/index.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
 import { startDoor } from '../host/door.js'
-import { Connector } from '../host/connector.js'
+import { Connector, recordAddresses } from '../host/connector.js'
 import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
@@ -179,7 +179,7 @@ export class Daemon implements NodeControl {
     this.backups = await createBackups({
       dir: this.dataDir.backupPath,
       quota: this.options.backupQuota ?? DEFAULT_BACKUP_QUOTA,
-      mesh: this.mesh = new Libp2pMesh(this.libp2p, { addresses: (peer) => this.state.value(keys.node(peer))?.addrs ?? [] }),
+      mesh: this.mesh = new Libp2pMesh(this.libp2p, { addresses: (peer) => recordAddresses(this.state, peer) }),
       meshId: mesh.meshId,
       state: this.state,
       identity,

@@ -7,7 +7,7 @@
  */
 import { prefixLogger } from '@libp2p/logger'
 import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { keys, type State } from '@minga/protocol'
 import type { Libp2p } from '@libp2p/interface'
@@ -69,9 +69,8 @@ export class Connector {
     const { libp2p, state } = this.init
     this.dialing.add(peer)
     try {
-      const record = state.value(keys.node(peer))
       const id = peerIdFromString(peer)
-      const addrs = (record?.addrs ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+      const addrs = recordAddresses(state, peer)
       if (addrs.length > 0) await libp2p.peerStore.merge(id, { multiaddrs: addrs })
       await libp2p.dial(id, { signal: AbortSignal.timeout(5000) })
       this.backoff.delete(peer)
@@ -84,4 +83,9 @@ export class Connector {
       this.dialing.delete(peer)
     }
   }
+}
+
+/** the addresses `peer`'s node record announces (its listen addresses, as it wrote them), those that do not parse dropped */
+export function recordAddresses (state: Pick<State, 'value'>, peer: string): Multiaddr[] {
+  return (state.value(keys.node(peer))?.addrs ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
 }

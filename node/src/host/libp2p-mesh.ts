@@ -14,7 +14,7 @@
 import { toError } from '@minga/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
@@ -47,7 +47,7 @@ export class Libp2pMesh implements Mesh {
    * the peer store holds no plain TCP address of it (a joiner that dialled us before identify told its listen
    * addresses): without them a probe of a live member answered `unknown` and the member was accused at once, as a vanished host
    */
-  constructor (private readonly libp2p: MeshLibp2p, private readonly options: { addresses?: (peer: string) => readonly string[] } = {}) {
+  constructor (private readonly libp2p: MeshLibp2p, private readonly options: { addresses?: (peer: string) => readonly Multiaddr[] } = {}) {
     this.self = libp2p.peerId.toString()
     libp2p.services.pubsub.addEventListener('message', (event) => {
       const message = event.detail
@@ -162,9 +162,12 @@ export class Libp2pMesh implements Mesh {
 
   /** a TCP dial of its known plain TCP addresses, not a libp2p dial (port-probe.ts) */
   readonly probePort = async (peer: string): Promise<ProbeResult> => {
-    const known = await (async () => (await this.libp2p.peerStore.get(peerIdFromString(peer))).addresses.map(a => a.multiaddr))().catch(() => [])
+    let known: Multiaddr[] = []
+    try {
+      known = (await this.libp2p.peerStore.get(peerIdFromString(peer))).addresses.map(a => a.multiaddr)
+    } catch {}
     let addresses = tcpAddresses(known)
-    if (addresses.length === 0) addresses = tcpAddresses((this.options.addresses?.(peer) ?? []).flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }))
+    if (addresses.length === 0) addresses = tcpAddresses(this.options.addresses?.(peer) ?? [])
     return await probePorts(addresses, PROBE_TIMEOUT)
   }
 
