@@ -34,14 +34,14 @@ const MAX_PEERS = 64
 /** an offset this large is worth a warning: which change wins, and the times of logs and events, go wrong long before entries are refused */
 export const CLOCK_WARN_MS = 5_000
 
-/**
- * The last 20 offsets of each peer's clock against ours, from probe round trips (`sample`), and the estimate over the peers probed (`estimate`)
- */
 interface Sample { offset: number, rtt: number }
 
 /** a peer's last samples, and the first of those with the shortest round trip (kept as samples come and go) */
 interface Window { samples: Sample[], best: Sample }
 
+/**
+ * The last 20 offsets of each peer's clock against ours, from probe round trips (`sample`), and the estimate over the peers probed (`estimate`)
+ */
 export class ClockOffsets {
   /** per peer: its clock minus ours, and the round trip it was measured over */
   private readonly samples = new Map<string, Window>()
