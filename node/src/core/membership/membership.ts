@@ -30,7 +30,7 @@ import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
-import { hashOfList, internList } from './shared-lists.js'
+import { internList, ListHash } from './shared-lists.js'
 import { Prober } from './prober.js'
 import { MemberTable } from './table.js'
 import type { MembershipInit, MembershipListener } from './membership-init.js'
@@ -57,11 +57,13 @@ export class Membership {
   private readonly unsubscribe: Array<() => void> = []
   private memberIds: readonly string[] = []
   private version = 0
-  private liveCache?: { version: number, live: readonly string[], hash: string, alive: number }
+  /** the live set of `members` (the member list it was derived from), kept up to date as statuses change */
+  private liveView?: LiveView
+  /** passes over every member to derive the live set: one per member list, none per status change (tests count them) */
+  livePasses = 0
   /** counts changes of the members this node's requests could not reach (`Prober.unreachableMembers`) */
   private reach = 0
   private confirmedCache?: { version: number, reach: number, confirmed: number }
-  private unheardCache?: { list: readonly string[], digest: string, value: boolean }
   private running = false
   private readonly lastPushPull = new Map<string, { at: number, count: number }>()
 
@@ -138,7 +140,7 @@ export class Membership {
    */
   liveKey (): string {
     const view = this.view()
-    return `${view.live.length}:${view.hash}`
+    return `${view.live.length}:${view.text}`
   }
 
   /**
@@ -152,15 +154,9 @@ export class Membership {
 
   /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
   private unheard (): boolean {
-    // a pass over every member only when the table changed (its digest is kept as rows change): the reconciler asks every pass
-    const [list, digest] = [this.memberList(), this.table.digest()]
-    if (this.unheardCache?.list === list && this.unheardCache.digest === digest) return this.unheardCache.value
-    const value = list.some(node => {
-      const row = this.members.get(node)
-      return node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left'
-    })
-    this.unheardCache = { list, digest, value }
-    return value
+    // the table counts such rows as they change: the reconciler asks every pass, and a pass over every member each time the table changed was n² a change
+    this.memberList()
+    return this.table.assumed > 0
   }
 
   /** when the member was declared dead (or left), if it is now */
@@ -362,24 +358,90 @@ export class Membership {
     return true
   }
 
-  /** the live set and the count of alive members, computed once per `version` */
-  private view (): { live: readonly string[], hash: string, alive: number } {
-    const key = this.version
-    if (this.liveCache?.version === key) return this.liveCache
+  /** the live set and the count of alive members: a pass over every member when the member list changed, else as `changed` left it */
+  private view (): LiveView {
+    const members = this.memberList()
+    if (this.liveView?.members === members) return this.liveView
+    this.livePasses++
     const live: string[] = []
     let alive = 0
-    for (const node of this.memberList()) {
+    for (const node of members) {
       const status = this.status(node)
       if (status === 'alive' || status === 'suspect') live.push(node)
       if (status === 'alive') alive++
     }
-    const shared = internList(live)
-    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), alive }
-    return this.liveCache
+    const hash = ListHash.of(live)
+    this.liveView = liveView(members, live, hash, alive)
+    return this.liveView
+  }
+
+  /** one member's status changed: its place in the live set and the alive count, in one step (the member list is sorted) */
+  private updateView (node: string, before: MemberStatus, after: MemberStatus): void {
+    const view = this.liveView
+    if (view === undefined || node === this.self) return
+    if (view.members !== this.memberIds || !sorted(view.members) || !has(view.members, node)) {
+      this.liveView = undefined
+      return
+    }
+    const alive = view.alive + (after === 'alive' ? 1 : 0) - (before === 'alive' ? 1 : 0)
+    const isLive = after === 'alive' || after === 'suspect'
+    const at = lowerBound(view.live, node)
+    const present = view.live[at] === node
+    if (isLive === present) {
+      this.liveView = { ...view, alive }
+      return
+    }
+    const live = isLive ? [...view.live.slice(0, at), node, ...view.live.slice(at)] : [...view.live.slice(0, at), ...view.live.slice(at + 1)]
+    this.liveView = liveView(view.members, live, view.hash.copy().toggle(node), alive)
   }
 
   private changed (node: string, before: MemberStatus, after: MemberStatus, reason: string): void {
     this.init.onStatus?.(node, after, reason)
-    if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) this.bump()
+    if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) {
+      this.updateView(node, before, after)
+      this.bump()
+    }
   }
+}
+
+interface LiveView {
+  /** the member list it was derived from */
+  members: readonly string[]
+  /** members alive or suspect, this node included, sorted and interned */
+  live: readonly string[]
+  hash: ListHash
+  /** its text, part of `liveKey` */
+  text: string
+  /** members alive (not suspect) */
+  alive: number
+}
+
+function liveView (members: readonly string[], live: readonly string[], hash: ListHash, alive: number): LiveView {
+  const text = hash.text()
+  return { members, live: internList(live, text), hash, text, alive }
+}
+
+/** the first index of a sorted list whose id is not below `id` */
+function lowerBound (list: readonly string[], id: string): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid] < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+const sortedLists = new WeakMap<readonly string[], boolean>()
+
+/** true when the list is in ascending order (a member list should be; one that is not is derived again on each change) */
+function sorted (list: readonly string[]): boolean {
+  let known = sortedLists.get(list)
+  if (known === undefined) sortedLists.set(list, known = list.every((id, i) => i === 0 || list[i - 1] < id))
+  return known
+}
+
+function has (list: readonly string[], id: string): boolean {
+  return list[lowerBound(list, id)] === id
 }

@@ -12,9 +12,8 @@ const MAX_INTERNED = 64
 const interned = new Map<string, readonly string[]>()
 const hashes = new WeakMap<readonly string[], string>()
 
-/** the list with these ids: an existing one with the same content, or this one */
-export function internList (ids: readonly string[]): readonly string[] {
-  const hash = listHash(ids)
+/** the list with these ids: an existing one with the same content, or this one; `hash` is `listHash(ids)` when the caller kept it up to date */
+export function internList (ids: readonly string[], hash = listHash(ids)): readonly string[] {
   const key = `${ids.length}:${hash}`
   const known = interned.get(key)
   if (known !== undefined && sameList(known, ids)) {
@@ -60,19 +59,47 @@ export function memberList (state: State): readonly string[] {
   return list
 }
 
-/** an FNV-1a hash of the ids, for interning and for cache keys */
-export function listHash (ids: readonly string[]): string {
-  let a = 0x811c9dc5
-  let b = 0x050c5d1f
-  for (const id of ids) {
+/**
+ * A hash of a set of ids, for interning and for cache keys: the XOR of one
+ * 64-bit FNV-1a hash per id (two 32-bit lanes), so it does not depend on
+ * order and a list that gains or loses one id gets its new hash in one step
+ * (`ListHash.toggle`), not a pass over every id
+ */
+export class ListHash {
+  constructor (private lo = 0, private hi = 0) {}
+
+  static of (ids: Iterable<string>): ListHash {
+    const hash = new ListHash()
+    for (const id of ids) hash.toggle(id)
+    return hash
+  }
+
+  /** adds the id, or removes it if it is in */
+  toggle (id: string): this {
+    let a = 0x811c9dc5
+    let b = 0x050c5d1f
     for (let i = 0; i < id.length; i++) {
       const c = id.charCodeAt(i)
       a = Math.imul(a ^ c, 0x01000193)
       b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15)
     }
-    a = Math.imul(a ^ 0x2c, 0x01000193)
+    this.lo ^= a
+    this.hi ^= b
+    return this
   }
-  return `${(a >>> 0).toString(36)}${(b >>> 0).toString(36)}`
+
+  copy (): ListHash {
+    return new ListHash(this.lo, this.hi)
+  }
+
+  text (): string {
+    return `${(this.lo >>> 0).toString(36)}${(this.hi >>> 0).toString(36)}`
+  }
+}
+
+/** the hash of the ids (`ListHash`), as text */
+export function listHash (ids: readonly string[]): string {
+  return ListHash.of(ids).text()
 }
 
 function sameList (a: readonly string[], b: readonly string[]): boolean {
