@@ -20,6 +20,7 @@ import type { Clock, Timer } from '../clock.js'
 import type { Awareness } from './awareness.js'
 import type { BroadcastQueue } from './broadcasts.js'
 import { suspicionTimeout, type MembershipConfig } from './config.js'
+import { contains, difference, isSorted } from './shared-lists.js'
 import { Suspicion } from './suspicion.js'
 import type { Member, MemberTable } from './table.js'
 
@@ -70,6 +71,10 @@ export class Members {
   /** members not heard from yet: when their row was added (see `joining`), and whether they were admitted while this process ran */
   private readonly unheard = new Map<string, { at: number, admitted: boolean }>()
   private followed = false
+  /** the member list the table last followed */
+  private followedList?: readonly string[]
+  /** member lists followed (tests count them) */
+  follows = 0
 
   constructor (private readonly init: MembersInit, readonly boot: number) {
     this.own = init.sign(boot)
@@ -99,20 +104,41 @@ export class Members {
     return this.suspicions.keys()
   }
 
-  /** the table follows the replicated membership: new members are assumed alive, removed ones dropped */
+  /**
+   * The table follows the replicated membership: new members are assumed
+   * alive, removed ones dropped. A list that follows another (both sorted)
+   * costs a walk of the two lists and a step per id that came or went, not
+   * a lookup per member; the first one a lookup per member, and a pass over
+   * the table only when it holds rows that are not members
+   */
   follow (members: readonly string[]): void {
-    const { table } = this.init
-    const wanted = new Set(members)
-    for (const row of [...table.values()]) {
-      if (!wanted.has(row.node) && row.node !== this.init.self) this.forget(row.node)
-    }
-    for (const node of members) {
-      if (table.get(node) !== undefined || node === this.init.self) continue
-      table.set({ node, status: 'alive', inc: 0 })
-      // admitted while this process runs (not in the table it started with): its first alive update is told as the joiner's node coming up
-      this.unheard.set(node, { at: this.init.clock.now(), admitted: this.followed })
+    const before = this.followedList
+    this.followedList = members
+    this.follows++
+    if (before !== undefined && isSorted(before) && isSorted(members)) {
+      const { gone, added } = difference(before, members)
+      for (const node of gone) if (node !== this.init.self) this.forget(node)
+      for (const node of added) this.add(node)
+    } else {
+      for (const node of members) this.add(node)
+      const { table, self } = this.init
+      // every member has a row now: rows beyond them (and this node's own) are of members removed
+      if (table.size > members.length + (table.get(self) !== undefined && !contains(members, self) ? 1 : 0)) {
+        const wanted = new Set(members)
+        for (const row of [...table.values()]) {
+          if (!wanted.has(row.node) && row.node !== self) this.forget(row.node)
+        }
+      }
     }
     this.followed = true
+  }
+
+  /** a member of the replicated membership without a row: assumed alive, not heard of yet */
+  private add (node: string): void {
+    if (this.init.table.get(node) !== undefined || node === this.init.self) return
+    this.init.table.set({ node, status: 'alive', inc: 0 })
+    // admitted while this process runs (not in the table it started with): its first alive update is told as the joiner's node coming up
+    this.unheard.set(node, { at: this.init.clock.now(), admitted: this.followed })
   }
 
   /**

@@ -30,7 +30,7 @@ import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
-import { internList, ListHash } from './shared-lists.js'
+import { contains, internList, isSorted, ListHash, lowerBound } from './shared-lists.js'
 import { Prober } from './prober.js'
 import { MemberTable } from './table.js'
 import type { MembershipInit, MembershipListener } from './membership-init.js'
@@ -379,7 +379,7 @@ export class Membership {
   private updateView (node: string, before: MemberStatus, after: MemberStatus): void {
     const view = this.liveView
     if (view === undefined || node === this.self) return
-    if (view.members !== this.memberIds || !sorted(view.members) || !has(view.members, node)) {
+    if (view.members !== this.memberIds || !isSorted(view.members) || !contains(view.members, node)) {
       this.liveView = undefined
       return
     }
@@ -419,29 +419,4 @@ interface LiveView {
 function liveView (members: readonly string[], live: readonly string[], hash: ListHash, alive: number): LiveView {
   const text = hash.text()
   return { members, live: internList(live, text), hash, text, alive }
-}
-
-/** the first index of a sorted list whose id is not below `id` */
-function lowerBound (list: readonly string[], id: string): number {
-  let lo = 0
-  let hi = list.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (list[mid] < id) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-const sortedLists = new WeakMap<readonly string[], boolean>()
-
-/** true when the list is in ascending order (a member list should be; one that is not is derived again on each change) */
-function sorted (list: readonly string[]): boolean {
-  let known = sortedLists.get(list)
-  if (known === undefined) sortedLists.set(list, known = list.every((id, i) => i === 0 || list[i - 1] < id))
-  return known
-}
-
-function has (list: readonly string[], id: string): boolean {
-  return list[lowerBound(list, id)] === id
 }

@@ -116,3 +116,44 @@ export function setOfList (ids: readonly string[]): ReadonlySet<string> {
   if (set === undefined) sets.set(ids, set = new Set(ids))
   return set
 }
+
+const sortedLists = new WeakMap<readonly string[], boolean>()
+
+/** true when the list is in ascending order, as member lists are (checked once per list) */
+export function isSorted (list: readonly string[]): boolean {
+  let known = sortedLists.get(list)
+  if (known === undefined) sortedLists.set(list, known = list.every((id, i) => i === 0 || list[i - 1] < id))
+  return known
+}
+
+/** what `after` lacks of `before` and holds beyond it, both sorted: one walk of the two */
+export function difference (before: readonly string[], after: readonly string[]): { gone: string[], added: string[] } {
+  const gone: string[] = []
+  const added: string[] = []
+  let i = 0
+  let j = 0
+  while (i < before.length || j < after.length) {
+    if (j >= after.length || (i < before.length && before[i] < after[j])) gone.push(before[i++])
+    else if (i >= before.length || after[j] < before[i]) added.push(after[j++])
+    else { i++; j++ }
+  }
+  return { gone, added }
+}
+
+/** the first index of a sorted list whose id is not below `id` */
+export function lowerBound (list: readonly string[], id: string): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid] < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** true when the sorted list holds `id` (a binary search); any other list is searched through */
+export function contains (list: readonly string[], id: string): boolean {
+  if (!isSorted(list)) return list.includes(id)
+  return list[lowerBound(list, id)] === id
+}
