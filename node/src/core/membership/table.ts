@@ -23,6 +23,16 @@ export interface RowStore<V> {
   delete (key: string): boolean
   readonly size: number
   values (): Iterable<V>
+  /** what a table derived from these rows (`MemberTable.summary`), kept by a store that drops it on any write (the simulator's, whose forks carry it) */
+  summary?: object
+}
+
+/** a table's digest and counts: a table over a store that holds one starts without a pass over the rows */
+export interface TableSummary {
+  size: number
+  lo: number
+  hi: number
+  unproven: number
 }
 
 export class MemberTable {
@@ -32,7 +42,14 @@ export class MemberTable {
 
   /** `rows` may hold rows already (a table restored, or the simulator's mesh that has run a while): the digest counts them */
   constructor (private readonly rows: RowStore<Member> = new Map()) {
-    for (const row of rows.values()) this.toggle(row)
+    const known = rows.summary as TableSummary | undefined
+    if (known !== undefined && known.size === rows.size) ({ lo: this.lo, hi: this.hi, unproven: this.unproven } = known)
+    else for (const row of rows.values()) this.toggle(row)
+  }
+
+  /** the digest and counts, for a store that keeps them (`RowStore.summary`) */
+  summary (): TableSummary {
+    return { size: this.rows.size, lo: this.lo, hi: this.hi, unproven: this.unproven }
   }
 
   get (node: string): Member | undefined {
