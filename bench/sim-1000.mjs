@@ -18,7 +18,12 @@ const scenario = { ...base, warm, duration: seconds * 1000, settle: settle * 100
 const t0 = performance.now()
 const cpuMs = () => Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000)
 let runCpuMs
-const result = await runScenario(scenario, { onProgress: p => (runCpuMs ??= p.phase === 'settle' || p.phase === 'check' ? cpuMs() : undefined, process.stderr.write(`sim-1000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall, ${Math.round(cpuMs() / 1000)} s CPU, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB\n`)) })
+const result = await runScenario(scenario, {
+  onProgress: p => {
+    if (runCpuMs === undefined && p.phase !== 'build' && p.phase !== 'run') runCpuMs = cpuMs()
+    process.stderr.write(`sim-1000: ${p.phase} ${Math.round(p.elapsed / 1000)}/${seconds} s virtual, ${Math.round(p.wallMs / 1000)} s wall, ${Math.round(cpuMs() / 1000)} s CPU, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB\n`)
+  }
+})
 const s = result.summary
 console.log(JSON.stringify({
   name: 'sim-1000',

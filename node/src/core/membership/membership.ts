@@ -30,7 +30,7 @@ import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
-import { contains, internList, isSorted, ListHash, lowerBound } from './shared-lists.js'
+import { deriveLiveView, withStatus, type LiveView } from './live-view.js'
 import { Prober } from './prober.js'
 import { MemberTable } from './table.js'
 import type { MembershipInit, MembershipListener } from './membership-init.js'
@@ -362,69 +362,18 @@ export class Membership {
   private view (): LiveView {
     const members = this.memberList()
     if (this.liveView?.members === members) return this.liveView
-    // tables with one digest hold the same rows (w.h.p.: 64 bits): nodes that start alike derive their live set once
-    const digest = this.table.digest()
-    const known = derivedViews.get(members)
-    if (known?.digest === digest) return (this.liveView = known.view)
-    this.livePasses++
-    const live: string[] = []
-    let alive = 0
-    for (const node of members) {
-      const status = this.status(node)
-      if (status === 'alive' || status === 'suspect') live.push(node)
-      if (status === 'alive') alive++
-    }
-    const hash = ListHash.of(live)
-    this.liveView = liveView(members, live, hash, alive)
-    derivedViews.set(members, { digest, view: this.liveView })
-    return this.liveView
-  }
-
-  /** one member's status changed: its place in the live set and the alive count, in one step (the member list is sorted) */
-  private updateView (node: string, before: MemberStatus, after: MemberStatus): void {
-    const view = this.liveView
-    if (view === undefined || node === this.self) return
-    if (view.members !== this.memberIds || !isSorted(view.members) || !contains(view.members, node)) {
-      this.liveView = undefined
-      return
-    }
-    const alive = view.alive + (after === 'alive' ? 1 : 0) - (before === 'alive' ? 1 : 0)
-    const isLive = after === 'alive' || after === 'suspect'
-    const at = lowerBound(view.live, node)
-    const present = view.live[at] === node
-    if (isLive === present) {
-      this.liveView = { ...view, alive }
-      return
-    }
-    const live = isLive ? [...view.live.slice(0, at), node, ...view.live.slice(at)] : [...view.live.slice(0, at), ...view.live.slice(at + 1)]
-    this.liveView = liveView(view.members, live, view.hash.copy().toggle(node), alive)
+    const { view, derived } = deriveLiveView(members, this.table.digest(), (node) => this.status(node))
+    if (derived) this.livePasses++
+    this.liveView = view
+    return view
   }
 
   private changed (node: string, before: MemberStatus, after: MemberStatus, reason: string): void {
     this.init.onStatus?.(node, after, reason)
     if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) {
-      this.updateView(node, before, after)
+      // one member's place in the live set and the alive count, in one step; a view of an older member list is derived again when read
+      if (node !== this.self && this.liveView !== undefined) this.liveView = this.liveView.members === this.memberIds ? withStatus(this.liveView, node, before, after) : undefined
       this.bump()
     }
   }
-}
-
-/** per member list, the live set last derived from a table and that table's digest */
-const derivedViews = new WeakMap<readonly string[], { digest: string, view: LiveView }>()
-
-interface LiveView {
-  /** the member list it was derived from */
-  members: readonly string[]
-  /** members alive or suspect, this node included, sorted and interned */
-  live: readonly string[]
-  hash: ListHash
-  /** its text, part of `liveKey` */
-  text: string
-  /** members alive (not suspect) */
-  alive: number
-}
-
-function liveView (members: readonly string[], live: readonly string[], hash: ListHash, alive: number): LiveView {
-  const text = hash.text()
-  return { members, live: internList(live, text), hash, text, alive }
 }
