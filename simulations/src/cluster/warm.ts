@@ -15,7 +15,7 @@
  * signatures are deterministic), so its own gossip of it finds every table
  * agreeing. The tables share one store's chunks until they differ.
  */
-import { MemberTable, type Member } from '@minga/node'
+import { MemberTable, type Member } from '@minga/node/core'
 import { signAlive, type Identity } from '@minga/protocol'
 import type { SharedStore, SharedStoreFactory } from '../engine/shared-store.js'
 
