@@ -89,6 +89,12 @@ test('a member turning suspect, dead and alive again costs the live set a step, 
   assert.is(read(m), read(fresh))
   assert.equal(m.live(), ids.filter(id => ['alive', 'suspect'].includes(rows.peek(id)!.status)))
   assert.is(m.live(), fresh.live(), 'the same interned list')
+  // two nodes that hear the same change hold one list: the second finds the first's
+  const [gone, back] = [changes[1], changes[3]]
+  for (const node of [m, fresh]) node.receive([{ kind: 'dead', node: ids.find(id => !changes.includes(id) && id !== from && id !== identity.peerId)! as PeerIdString, inc: 1, from }, alive(gone, 5), { kind: 'suspect', node: back as PeerIdString, inc: 2, from }])
+  assert.is(m.live(), fresh.live(), 'one list after the same changes')
+  assert.is(read(m), read(fresh))
+  assert.equal(m.live(), ids.filter(id => ['alive', 'suspect'].includes(rows.peek(id)!.status)))
 })
 
 test('a joiner costs the table a step, and a member still unheard is counted as rows change: booting ends with its first alive update, without a pass', async () => {

@@ -8,7 +8,7 @@
  * member list costs a pass, and nodes whose tables have one digest share it.
  */
 import type { MemberStatus } from '@minga/protocol'
-import { contains, internList, isSorted, ListHash, lowerBound } from './shared-lists.js'
+import { contains, internEdited, internList, isSorted, ListHash, lowerBound } from './shared-lists.js'
 
 export interface LiveView {
   /** the member list it was derived from */
@@ -57,8 +57,9 @@ export function withStatus (view: LiveView, node: string, before: MemberStatus, 
   const isLive = after === 'alive' || after === 'suspect'
   const at = lowerBound(view.live, node)
   if (isLive === (view.live[at] === node)) return { ...view, alive }
-  const live = isLive ? [...view.live.slice(0, at), node, ...view.live.slice(at)] : [...view.live.slice(0, at), ...view.live.slice(at + 1)]
-  return make(view.members, live, view.hash.copy().toggle(node), alive)
+  const hash = view.hash.copy().toggle(node)
+  const text = hash.text()
+  return { members: view.members, live: internEdited(view.live, at, node, isLive, text), hash, text, alive }
 }
 
 function make (members: readonly string[], live: readonly string[], hash: ListHash, alive: number): LiveView {

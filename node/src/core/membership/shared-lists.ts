@@ -16,7 +16,7 @@ const hashes = new WeakMap<readonly string[], string>()
 export function internList (ids: readonly string[], hash = listHash(ids)): readonly string[] {
   const key = `${ids.length}:${hash}`
   const known = interned.get(key)
-  if (known !== undefined && sameList(known, ids)) {
+  if (known !== undefined && (known === ids || sameList(known, ids))) {
     interned.delete(key)
     interned.set(key, known)
     return known
@@ -26,6 +26,28 @@ export function internList (ids: readonly string[], hash = listHash(ids)): reado
   interned.set(key, list)
   if (interned.size > MAX_INTERNED) interned.delete(interned.keys().next().value as string)
   return list
+}
+
+/**
+ * The interned list that is `list` with `id` inserted at `at` (or, with
+ * `insert` false, the id at `at` removed), whose hash is `hash`: the one a
+ * node that saw the same change first built, compared in place, or a new
+ * one. Thousands of simulated nodes hear each change: one builds the list,
+ * the others allocate nothing
+ */
+export function internEdited (list: readonly string[], at: number, id: string, insert: boolean, hash: string): readonly string[] {
+  const known = interned.get(`${list.length + (insert ? 1 : -1)}:${hash}`)
+  if (known !== undefined && (insert ? known[at] === id : list[at] === id) && sameEdited(known, list, at, insert)) return internList(known, hash)
+  return internList(insert ? [...list.slice(0, at), id, ...list.slice(at)] : [...list.slice(0, at), ...list.slice(at + 1)], hash)
+}
+
+/** `edited` holds `list` with one id inserted at `at` (or the one at `at` removed) */
+function sameEdited (edited: readonly string[], list: readonly string[], at: number, insert: boolean): boolean {
+  if (edited.length !== list.length + (insert ? 1 : -1)) return false
+  for (let i = 0; i < at; i++) if (edited[i] !== list[i]) return false
+  const shift = insert ? 1 : -1
+  for (let i = insert ? at : at + 1; i < list.length; i++) if (edited[i + shift] !== list[i]) return false
+  return true
 }
 
 /** the hash of an interned list (computed again for any other) */
