@@ -15,6 +15,7 @@
 // says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
 // 1-minute load average at the deploy and at the kill.
 //   npx tsc -b && node bench/sim-vs-real.mjs
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -27,7 +28,7 @@ const SERVICES = [2, 3, 2, 3]
 const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
 
-const real = await measureReal()
+const { events: realEvents, ...real } = await measureReal()
 const simCpu = process.cpuUsage()
 const simLoad = loadavg()[0]
 const simEvents = []
@@ -45,6 +46,8 @@ const simulated = {
 }
 const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
+// every survivor's events since the deploy, for a look at what the figures summarize
+await writeFile(join(out, 'real-events.json'), JSON.stringify(realEvents, null, 1))
 const within = Object.fromEntries(Object.keys(simulated).map(k => [k, simulated[k] === null || real[k] === null || real[k] === 0 ? null : Math.round((simulated[k] - real[k]) / real[k] * 100)]))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
@@ -151,7 +154,8 @@ async function measureReal () {
       breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
-      loadAvg1m: loads
+      loadAvg1m: loads,
+      events: { deployedAt, killedAt, victim: victimId, lost, list: events.sort((a, b) => a.time - b.time) }
     }
   } finally {
     await mesh.stop()

@@ -28,7 +28,7 @@ import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
 import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
-import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
+import { absentNodeInfos, desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
@@ -229,7 +229,8 @@ export class Reconciler implements ReconcileView {
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true })
+      // members not live are placed as if they were, then their replicas moved: a loss moves only the lost node's replicas
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
       this.cache.set(fingerprint, assignment)
     }
     const before = this.view
