@@ -24,6 +24,8 @@ import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
 import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
 
 const POLL_MS = 50
+// the nodes' reconcile lines (a start, a start waiting for records) go to real-events.json beside their events
+process.env.DEBUG = [process.env.DEBUG, 'minga:*:reconcile'].filter(Boolean).join(',')
 const SERVICES = [2, 3, 2, 3]
 const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
@@ -82,6 +84,14 @@ function stages (events, deployAt, killAt, lost) {
     // starts after the kill of replicas the killed node did not run (placement flapping among the survivors)
     killOtherStarts: events.filter(e => e.kind === 'replica-start' && e.time >= killAt && !lost.includes(e.subject)).length
   }
+}
+
+/** the nodes' debug lines logged at or after `since` (ms), as { time, node, line } */
+function traceSince (nodes, since) {
+  return nodes.flatMap(n => n.log.flatMap(line => {
+    const at = Date.parse(line.slice(0, 24))
+    return Number.isFinite(at) && at >= since ? [{ time: at, node: n.peerId, line: line.slice(25) }] : []
+  })).sort((a, b) => a.time - b.time)
 }
 
 function round1 (x) {
@@ -155,7 +165,7 @@ async function measureReal () {
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
       loadAvg1m: loads,
-      events: { deployedAt, killedAt, victim: victimId, lost, list: events.sort((a, b) => a.time - b.time) }
+      events: { deployedAt, killedAt, victim: victimId, lost, list: events.sort((a, b) => a.time - b.time), trace: traceSince(live.map(l => l.node), killedAt) }
     }
   } finally {
     await mesh.stop()

@@ -282,7 +282,9 @@ export class Reconciler implements ReconcileView {
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     liveness.refresh(mine)
     // a service newly here starts once the nodes that ran it said what they run (a copy may still serve)
-    const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
+    const planned = plan({ self: identity.peerId, services, assignment, observed, peers })
+    const actions = planned.filter(a => a.type !== 'start' || !liveness.pending(a.service))
+    if (actions.length < planned.length) this.log('%d start(s) wait for the records of the nodes concerned', planned.length - actions.length)
     // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
     return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
   }
@@ -352,6 +354,7 @@ export class Reconciler implements ReconcileView {
         await this.init.volumes?.prepare(service.spec, action.replica)
         // a restore or handoff takes a while, unseen by peers: a singleton the mesh moved meanwhile (a heal, a return) is not started beside the new copy
         if (this.init.volumes !== undefined && service.spec.singleton && !this.planNow().some(a => a.type === 'start' && a.service === action.service && a.replica === action.replica)) return
+        this.log('start %s: %s', key, action.reason)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // tell the nodes concerned at once, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
