@@ -13,8 +13,9 @@
  * tells the nodes concerned at once (membership's replica records), because
  * they wait on it: an old owner stops a moved replica only once the new
  * owner reports it healthy, and a rolling update takes its next step only
- * once the last one serves. A service newly assigned here starts once the
- * nodes that ran it have said what they run of it (`pending`).
+ * once the last one serves. A singleton newly assigned here starts once the
+ * nodes that ran it have said what they run of it (`pending`); other
+ * services start at once.
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
@@ -281,12 +282,15 @@ export class Reconciler implements ReconcileView {
     this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     liveness.refresh(mine)
-    // a service newly here starts once the nodes that ran it said what they run (a copy may still serve)
     const planned = plan({ self: identity.peerId, services, assignment, observed, peers })
-    const actions = planned.filter(a => a.type !== 'start' || !liveness.pending(a.service))
-    if (actions.length < planned.length) this.log('%d start(s) wait for the records of the nodes concerned', planned.length - actions.length)
-    // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
-    return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
+    // a singleton newly here starts once the nodes that ran it said what they run (a copy may still serve), and not while
+    // this node, restarted, has not heard of every member yet (the boot grace at most). Other services start at once: the
+    // planner starts a missing replica whatever the peers run, so waiting for their records only delayed it (a round trip
+    // among busy processes: 0.5–0.8 s of a failover on ten real nodes at a load of 15)
+    const booting = liveness.booting()
+    const actions = planned.filter(a => a.type !== 'start' || !singletons.has(a.service) || !(booting || liveness.pending(a.service)))
+    if (actions.length < planned.length) this.log('%d singleton start(s) wait for the records of the nodes concerned', planned.length - actions.length)
+    return actions
   }
 
   /** the desired service with this id, in the current state */
