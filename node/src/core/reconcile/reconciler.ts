@@ -358,7 +358,7 @@ export class Reconciler implements ReconcileView {
         await this.init.volumes?.prepare(service.spec, action.replica)
         // a restore or handoff takes a while, unseen by peers: a singleton the mesh moved meanwhile (a heal, a return) is not started beside the new copy
         if (this.init.volumes !== undefined && service.spec.singleton && !this.planNow().some(a => a.type === 'start' && a.service === action.service && a.replica === action.replica)) return
-        this.log('start %s: %s', key, action.reason)
+        this.log('start %s (%s): %s', key, this.standbys.some(c => c.service === action.service && c.replica === action.replica && c.hash === service.hash) ? 'its warm standby' : 'no standby', action.reason)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // tell the nodes concerned at once, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
