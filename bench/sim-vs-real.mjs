@@ -9,7 +9,10 @@
 //   deploy: started (the last replica-start); kill: detected (the first node-dead), allKnew (when the last
 //   survivor declared it dead, and knewBy how many did), started (the last replica-start of a moved replica),
 //   startAfterVerdict (on the node that started it, from its own verdict to that start), otherStarts (starts of
-//   replicas the killed node did not run: placement moving among the survivors)
+//   replicas the killed node did not run: placement moving among the survivors; 0 since a loss moves only its replicas)
+// The real side also writes sim-out/sim-vs-real/real-events.json: the survivors' events since the deploy and their
+// reconcile debug lines after the kill (when each start was called, and whether a warm standby was there), and
+// prints killFirstSecondCpuMs, the survivors' CPU in the second after the kill.
 // so a gap between the two sides shows which part of the model is off (detection, placement, start, probe).
 // Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side; each line
 // says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
@@ -149,10 +152,15 @@ async function measureReal () {
     const lost = rows.filter(r => r.assigned === victimId && ids.includes(r.service)).map(r => `${r.service}#${r.replica}`)
     loads.push(round1(loadavg()[0]))
     const victimCpu = await cpuMs(victim.process.pid)
+    const survivors = mesh.nodes.filter(n => n !== victim)
+    const atKill = await Promise.all(survivors.map(async n => await cpuMs(n.process.pid)))
     const killedAt = Date.now()
     await mesh.kill9(victim)
+    // what the survivors burn in the second after the kill (the verdicts, passes and starts all land in it) on this machine's cores
+    const firstSecond = sleep(1000).then(async () => await Promise.all(survivors.map(async n => await cpuMs(n.process.pid))))
     live = live.filter(l => l.node !== victim)
     const kill = await watch(victimId)
+    const afterKill = await firstSecond
     const events = (await Promise.all(live.map(async ({ api }) => await api.get(`/v1/events?since=${deployedAt}`).catch(() => [])))).flat()
     const cpu1 = await Promise.all(mesh.nodes.map(async n => n === victim ? victimCpu : await cpuMs(n.process.pid)))
     return {
@@ -164,6 +172,8 @@ async function measureReal () {
       breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
+      // the nine survivors' CPU in the first second after the kill (ms of CPU per s: 2,000 would be both cores)
+      killFirstSecondCpuMs: afterKill.reduce((a, c, i) => a + c - atKill[i], 0),
       loadAvg1m: loads,
       events: { deployedAt, killedAt, victim: victimId, lost, list: events.sort((a, b) => a.time - b.time), trace: traceSince(live.map(l => l.node), killedAt) }
     }

@@ -199,6 +199,7 @@ export class Reconciler implements ReconcileView {
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
+      if (actions.some(a => a.type === 'start')) this.log('pass %d plans %s', this.stats.runs, actions.flatMap(a => a.type === 'start' ? [replicaKey(a.service, a.replica)] : []).join(', '))
       this.warm.sync({ assignment: this.refresh().assignment, services: servicesById(this.refresh().services), replicas: this.observed, standbys: this.standbys })
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
       for (const action of actions) {
