@@ -126,14 +126,18 @@ async function measureReal () {
       const start = performance.now()
       let converged = null
       let recovered = null
+      const polls = []
       while ((converged === null || recovered === null) && performance.now() - start < 60_000) {
+        const asked = performance.now()
         const all = await views()
+        polls.push(performance.now() - asked)
+        // when this poll returned: the state it saw came about at most one poll (failoverPollMs) earlier
         const at = Math.round(performance.now() - start)
         if (converged === null && agreed(all, gone)) converged = at
         if (recovered === null && healthy(all)) recovered = at
         await sleep(POLL_MS)
       }
-      return { converged, recovered }
+      return { converged, recovered, pollMs: Math.round(polls.sort((a, b) => a - b)[Math.floor(polls.length / 2)] ?? 0) }
     }
 
     const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))
@@ -169,6 +173,8 @@ async function measureReal () {
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
       failoverRecoveredMs: kill.recovered,
+      // how long one poll of the nine nodes' `ps` took (median): the real side's figures are known only this often
+      failoverPollMs: kill.pollMs,
       breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
