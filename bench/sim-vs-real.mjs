@@ -53,7 +53,12 @@ const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
 // every survivor's events since the deploy, for a look at what the figures summarize
 await writeFile(join(out, 'real-events.json'), JSON.stringify(realEvents, null, 1))
-const within = Object.fromEntries(Object.keys(simulated).map(k => [k, simulated[k] === null || real[k] === null || real[k] === 0 ? null : Math.round((simulated[k] - real[k]) / real[k] * 100)]))
+const percent = (sim, rl) => sim === null || sim === undefined || rl === null || rl === undefined || rl === 0 ? null : Math.round((sim - rl) / rl * 100)
+// the stages too: from the nodes' own event times on both sides, they are free of the real side's poll (failoverPollMs)
+const within = {
+  ...Object.fromEntries(Object.keys(simulated).filter(k => k !== 'breakdownMs').map(k => [k, percent(simulated[k], real[k])])),
+  breakdownMs: Object.fromEntries(Object.keys(simulated.breakdownMs).map(k => [k, percent(simulated.breakdownMs[k], real.breakdownMs[k])]))
+}
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'difference', percentOfReal: within }))
