@@ -27,7 +27,7 @@ import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
 import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
 
 const POLL_MS = 50
-// the nodes' reconcile lines (a start, a start waiting for records) go to real-events.json beside their events
+// the nodes' reconcile debug lines (each start, and whether a warm standby was there) go to real-events.json beside their events
 process.env.DEBUG = [process.env.DEBUG, 'minga:*:reconcile'].filter(Boolean).join(',')
 const SERVICES = [2, 3, 2, 3]
 const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))

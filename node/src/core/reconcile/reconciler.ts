@@ -13,9 +13,8 @@
  * tells the nodes concerned at once (membership's replica records), because
  * they wait on it: an old owner stops a moved replica only once the new
  * owner reports it healthy, and a rolling update takes its next step only
- * once the last one serves. A singleton newly assigned here starts once the
- * nodes that ran it have said what they run of it (`pending`); other
- * services start at once.
+ * once the last one serves. Only a singleton waits for what the nodes
+ * concerned run of it before it starts (start-holds.ts).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
@@ -38,6 +37,7 @@ import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
 import { splitStandbys, WarmStandbys } from './standby.js'
+import { heldStarts } from './start-holds.js'
 
 export type { ReplicaNote } from '../components.js'
 
@@ -199,7 +199,6 @@ export class Reconciler implements ReconcileView {
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()
       const actions = this.planNow()
-      if (actions.some(a => a.type === 'start')) this.log('pass %d plans %s', this.stats.runs, actions.flatMap(a => a.type === 'start' ? [replicaKey(a.service, a.replica)] : []).join(', '))
       this.warm.sync({ assignment: this.refresh().assignment, services: servicesById(this.refresh().services), replicas: this.observed, standbys: this.standbys })
       const stops = actions.filter(a => a.type === 'stop').map(a => this.stopInBackground(a))
       for (const action of actions) {
@@ -231,7 +230,7 @@ export class Reconciler implements ReconcileView {
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      // members not live are placed as if they were, then their replicas moved: a loss moves only the lost node's replicas
+      // members not live are `absent`: a loss moves only the lost node's replicas
       assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
       this.cache.set(fingerprint, assignment)
     }
@@ -283,15 +282,8 @@ export class Reconciler implements ReconcileView {
     this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     liveness.refresh(mine)
-    const planned = plan({ self: identity.peerId, services, assignment, observed, peers })
-    // a singleton newly here starts once the nodes that ran it said what they run (a copy may still serve), and not while
-    // this node, restarted, has not heard of every member yet (the boot grace at most). Other services start at once: the
-    // planner starts a missing replica whatever the peers run, so waiting for their records only delayed it (a round trip
-    // among busy processes: 0.5–0.8 s of a failover on ten real nodes at a load of 15)
-    const booting = liveness.booting()
-    const actions = planned.filter(a => a.type !== 'start' || !singletons.has(a.service) || !(booting || liveness.pending(a.service)))
-    if (actions.length < planned.length) this.log('%d singleton start(s) wait for the records of the nodes concerned', planned.length - actions.length)
-    return actions
+    const held = heldStarts(singletons, liveness)
+    return plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !held.has(a.service))
   }
 
   /** the desired service with this id, in the current state */
