@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert'
 import { createLibp2p } from 'libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
-import type { ComponentLogger, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Logger, Stream } from '@libp2p/interface'
 import { generateIdentity, newSwarmKey } from '@minga/protocol'
 import { MemberGater } from '../src/host/gater.js'
 import { defaults } from '../src/host/libp2p-config.js'
@@ -28,12 +28,12 @@ const dec = new TextDecoder()
 
 /** a logger that keeps its lines */
 function recordingLogger (lines: string[]): ComponentLogger {
-  const make = (name: string): any => Object.assign((f: string, ...a: unknown[]) => lines.push(`${name} ${format(f, ...a)}`), {
+  const make = (name: string): Logger => Object.assign((f: string, ...a: unknown[]) => lines.push(`${name} ${format(f, ...a)}`), {
     error: (f: string, ...a: unknown[]) => lines.push(`${name}:error ${format(f, ...a)}`),
     trace: () => {},
     enabled: true,
     newScope: (scope: string) => make(`${name}:${scope}`)
-  })
+  }) as unknown as Logger
   return { forComponent: make }
 }
 

@@ -180,17 +180,12 @@ export class SharedRequests {
 
   async request (peer: string, protocol: string, data: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
     const key = `${peer} ${protocol}`
-    let opening = this.channels.get(key)
-    if (opening === undefined) {
-      opening = this.open(peer, protocol, key)
-      this.channels.set(key, opening)
-      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
-    }
+    const opening = this.channels.get(key) ?? this.open(peer, protocol, key)
     let channel = await raceSignal(opening, signal)
+    // closing, its close event not yet dispatched: a new stream
     if (!channel.open) {
-      // closing, its close event not yet dispatched: one new stream, not a loop
-      if (this.channels.get(key) === opening) this.channels.delete(key)
-      return await this.request(peer, protocol, data, signal)
+      this.forget(key, opening)
+      channel = await raceSignal(this.open(peer, protocol, key), signal)
     }
     return await channel.request(data, signal)
   }
@@ -202,14 +197,17 @@ export class SharedRequests {
     }, { maxInboundStreams: 4 })
   }
 
-  private async open (peer: string, protocol: string, key: string): Promise<Channel> {
-    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), sharedProtocol(protocol), { signal: AbortSignal.timeout(OPEN_TIMEOUT) })
-    let channel: Channel | undefined
-    channel = new Channel(stream, peer, this.log, () => {
-      const current = this.channels.get(key)
-      void current?.then((c) => { if (c === channel) this.channels.delete(key) }, () => {})
-    })
-    return channel
+  /** a new shared stream to `peer`, kept under `key` until it ends */
+  private open (peer: string, protocol: string, key: string): Promise<Channel> {
+    const opening: Promise<Channel> = this.libp2p.dialProtocol(peerIdFromString(peer), sharedProtocol(protocol), { signal: AbortSignal.timeout(OPEN_TIMEOUT) })
+      .then((stream) => new Channel(stream, peer, this.log, () => { this.forget(key, opening) }))
+    this.channels.set(key, opening)
+    opening.catch(() => { this.forget(key, opening) })
+    return opening
+  }
+
+  private forget (key: string, opening: Promise<Channel>): void {
+    if (this.channels.get(key) === opening) this.channels.delete(key)
   }
 }
 
