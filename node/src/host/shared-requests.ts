@@ -23,7 +23,8 @@
  * MAX_SERVING requests of one stream being answered (then it is paused and
  * Yamux stops granting the asker window), requests up to
  * SHARED_REQUEST_BYTES (larger ones take a stream of their own, as do all
- * requests to a peer that does not serve the shared protocol). A frame that
+ * requests to a peer that does not serve the shared protocol), BUFFER_BYTES
+ * buffered each way (past it the stream is aborted). A frame that
  * breaks this format closes the stream with the reason logged; it changes
  * nothing else.
  */
@@ -52,7 +53,7 @@ const ANSWER = 1
 const FAILURE = 2
 /** a failure's message, at most (bytes) */
 const FAILURE_BYTES = 512
-/** what a shared stream's reader buffers, at most: a whole frame and the window the sender may still fill */
+/** what a shared stream buffers each way, at most: a whole frame and the window the sender may still fill */
 const BUFFER_BYTES = SHARED_FRAME_BYTES + YAMUX_OPTIONS.streamOptions.maxStreamWindowSize
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -83,7 +84,9 @@ function decodeFrame (bytes: Uint8Array): Frame {
 
 type Lp = ReturnType<typeof lpStream<Stream>>
 
+/** `stream` framed; what it cannot send yet (a peer that stopped reading, or a host that vanished) is bounded too: past BUFFER_BYTES the stream is aborted */
 function framed (stream: Stream): Lp {
+  stream.maxWriteBufferLength = BUFFER_BYTES
   return lpStream(stream, { maxDataLength: SHARED_FRAME_BYTES, maxBufferSize: BUFFER_BYTES })
 }
 
