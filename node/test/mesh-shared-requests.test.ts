@@ -230,16 +230,23 @@ test('an answering side that breaks the format (a request sent back) closes the 
   }
 })
 
-test('the shared stream is opened again after a break (its stream reset, its connection closed)', async () => {
+test('the shared stream is opened again after a break (closed cleanly, reset, its connection closed)', async () => {
   const p = await pair()
   try {
     p.b.handle(P, async (data) => data)
     assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('one'))), 'one')
     const [first] = streamsOf(p)
-    first.abort(new Error('broken by the test'))
+    // closed cleanly: an end, not a bad frame
+    await first.close()
+    await waitFor(() => p.logs.some(l => l.includes('ended: The peer closed the stream')), 'b sees the stream end', 60_000)
+    assert.not.ok(p.logs.some(l => l.includes(':error ')), p.logs.join('\n'))
     assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('two'))), 'two')
     const [second] = streamsOf(p)
     assert.ok(second !== undefined && second.id !== first.id && second.status === 'open', 'a new stream')
+    second.abort(new Error('broken by the test'))
+    assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('two again'))), 'two again')
+    const [third] = streamsOf(p)
+    assert.ok(third !== undefined && third.id !== second.id && third.status === 'open', 'a new stream after a reset')
     await p.na.hangUp(p.nb.peerId)
     assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('three'), { signal: AbortSignal.timeout(60_000) })), 'three')
     assert.is(streamsOf(p).length, 1)

@@ -84,6 +84,18 @@ function decodeFrame (bytes: Uint8Array): Frame {
 
 type Lp = ReturnType<typeof lpStream<Stream>>
 
+/** the next frame of `stream`; at its end (the peer closed it between frames: lpStream's UnexpectedEOFError) PeerRequestError, not a bad frame */
+async function readFrame (lp: Lp, stream: Stream): Promise<Frame> {
+  let bytes: Uint8Array
+  try {
+    bytes = (await lp.read()).subarray()
+  } catch (err) {
+    if ((err as Error).name === 'UnexpectedEOFError' && stream.remoteWriteStatus !== 'writable') throw new PeerRequestError(`The peer closed the stream (${errorText(err)})`)
+    throw err
+  }
+  return decodeFrame(bytes)
+}
+
 /** `stream` framed; what it cannot send yet (a peer that stopped reading, or a host that vanished) is bounded too: past BUFFER_BYTES the stream is aborted */
 function framed (stream: Stream): Lp {
   stream.maxWriteBufferLength = BUFFER_BYTES
@@ -154,7 +166,7 @@ class Channel {
   private async readAnswers (): Promise<void> {
     try {
       while (true) {
-        const frame = decodeFrame((await this.lp.read()).subarray())
+        const frame = await readFrame(this.lp, this.stream)
         if (frame.kind === REQUEST) throw new BadFrameError(`Request ${frame.id} on the stream this node asks on`)
         const waiter = this.pending.get(frame.id)
         // undefined: asked, then given up on (its timeout); the answer came late and is dropped
@@ -261,7 +273,7 @@ async function serveStream (stream: Stream, connection: Connection, handler: (da
         }
         if (stream.readStatus === 'paused') stream.resume()
       }
-      const frame = decodeFrame((await lp.read()).subarray())
+      const frame = await readFrame(lp, stream)
       if (frame.kind !== REQUEST) throw new BadFrameError(`${frame.kind === ANSWER ? 'Answer' : 'Failure'} ${frame.id} on the stream this node answers on`)
       if (serving.has(frame.id)) throw new BadFrameError(`Request id ${frame.id} reused while its request is being answered`)
       if (frame.body.byteLength > SHARED_REQUEST_BYTES) throw new BadFrameError(`Request of ${frame.body.byteLength} bytes exceeds a shared request's ${SHARED_REQUEST_BYTES} bytes`)
