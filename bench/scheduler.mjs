@@ -2,8 +2,8 @@
 // move when one node leaves or joins. One JSON object per line.
 //   npx tsc -b scheduler && node bench/scheduler.mjs
 //
-// churn ratio = replicas moved / the least that must move: for a leave, the
-// replicas the leaver held; for a join, the replicas the joiner receives.
+// churn ratio = replicas moved / the least that must move: for a leave (the
+// node removed) or a loss (the node a member that is not live), the replicas the leaver held; for a join, the replicas the joiner receives.
 // Each churn figure sums CHURN_SAMPLES different leavers (or joiners).
 import { place, movedReplicas, replicasOn } from '../scheduler/dist/src/index.js'
 import { makeWorkload } from './scheduler-workload.mjs'
@@ -68,12 +68,13 @@ function benchPlace ({ services, nodes, orgs }) {
   return assignment
 }
 
-function benchLeave (name, { services, nodes }, before) {
+// a leave: the node is removed (placed without it); a loss (`lost: true`): it is a member that is not live (`absent`)
+function benchLeave (name, { services, nodes }, before, lost = false) {
   let moved = 0
   let optimal = 0
   for (let k = 0; k < CHURN_SAMPLES; k++) {
     const leaver = nodes[(k * 97 + 13) % nodes.length]
-    const after = place(services, nodes.filter(n => n !== leaver))
+    const after = place(services, nodes.filter(n => n !== leaver), lost ? { absent: [leaver] } : {})
     moved += movedReplicas(before, after).length
     optimal += replicasOn(before, leaver.id).length
   }
@@ -96,10 +97,12 @@ function benchJoin (name, { services, nodes }, before) {
 const mesh = makeWorkload(SHAPE)
 const assignment = benchPlace(mesh)
 benchLeave('churn-leave-1k', mesh, assignment)
+benchLeave('churn-loss-1k', mesh, assignment, true)
 benchJoin('churn-join-1k', mesh, assignment)
 
 // the same mesh with bigger requests: fuller nodes spill more, and spills cascade
 const hot = makeWorkload({ ...SHAPE, cpuPower: 2 })
 const hotAssignment = place(hot.services, hot.nodes)
 benchLeave('churn-leave-1k-hot', hot, hotAssignment)
+benchLeave('churn-loss-1k-hot', hot, hotAssignment, true)
 benchJoin('churn-join-1k-hot', hot, hotAssignment)

@@ -9,12 +9,16 @@
 //   deploy: started (the last replica-start); kill: detected (the first node-dead), allKnew (when the last
 //   survivor declared it dead, and knewBy how many did), started (the last replica-start of a moved replica),
 //   startAfterVerdict (on the node that started it, from its own verdict to that start), otherStarts (starts of
-//   replicas the killed node did not run: placement moving among the survivors)
+//   replicas the killed node did not run: placement moving among the survivors; 0 since a loss moves only its replicas)
+// The real side also writes sim-out/sim-vs-real/real-events.json: the survivors' events since the deploy and their
+// reconcile debug lines after the kill (when each start was called, and whether a warm standby was there), and
+// prints killFirstSecondCpuMs, the survivors' CPU in the second after the kill.
 // so a gap between the two sides shows which part of the model is off (detection, placement, start, probe).
 // Prints one line per side and writes sim-out/sim-vs-real/report.html with the two side by side; each line
 // says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
 // 1-minute load average at the deploy and at the kill.
 //   npx tsc -b && node bench/sim-vs-real.mjs
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -23,11 +27,13 @@ import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
 import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
 
 const POLL_MS = 50
+// the nodes' reconcile debug lines (each start, and whether a warm standby was there) go to real-events.json beside their events
+process.env.DEBUG = [process.env.DEBUG, 'minga:*:reconcile'].filter(Boolean).join(',')
 const SERVICES = [2, 3, 2, 3]
 const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
 
-const real = await measureReal()
+const { events: realEvents, ...real } = await measureReal()
 const simCpu = process.cpuUsage()
 const simLoad = loadavg()[0]
 const simEvents = []
@@ -45,7 +51,14 @@ const simulated = {
 }
 const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })
-const within = Object.fromEntries(Object.keys(simulated).map(k => [k, simulated[k] === null || real[k] === null || real[k] === 0 ? null : Math.round((simulated[k] - real[k]) / real[k] * 100)]))
+// every survivor's events since the deploy, for a look at what the figures summarize
+await writeFile(join(out, 'real-events.json'), JSON.stringify(realEvents, null, 1))
+const percent = (sim, rl) => sim === null || sim === undefined || rl === null || rl === undefined || rl === 0 ? null : Math.round((sim - rl) / rl * 100)
+// the stages too: from the nodes' own event times on both sides, they are free of the real side's poll (failoverPollMs)
+const within = {
+  ...Object.fromEntries(Object.keys(simulated).filter(k => k !== 'breakdownMs').map(k => [k, percent(simulated[k], real[k])])),
+  breakdownMs: Object.fromEntries(Object.keys(simulated.breakdownMs).map(k => [k, percent(simulated.breakdownMs[k], real.breakdownMs[k])]))
+}
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'real', ...real, report: join(out, 'report.html') }))
 console.log(JSON.stringify({ name: 'sim-vs-real', side: 'difference', percentOfReal: within }))
@@ -81,6 +94,14 @@ function stages (events, deployAt, killAt, lost) {
   }
 }
 
+/** the nodes' debug lines logged at or after `since` (ms), as { time, node, line } */
+function traceSince (nodes, since) {
+  return nodes.flatMap(n => n.log.flatMap(line => {
+    const at = Date.parse(line.slice(0, 24))
+    return Number.isFinite(at) && at >= since ? [{ time: at, node: n.peerId, line: line.slice(25) }] : []
+  })).sort((a, b) => a.time - b.time)
+}
+
 function round1 (x) {
   return Math.round(x * 10) / 10
 }
@@ -110,14 +131,18 @@ async function measureReal () {
       const start = performance.now()
       let converged = null
       let recovered = null
+      const polls = []
       while ((converged === null || recovered === null) && performance.now() - start < 60_000) {
+        const asked = performance.now()
         const all = await views()
+        polls.push(performance.now() - asked)
+        // when this poll returned: the state it saw came about at most one poll (failoverPollMs) earlier
         const at = Math.round(performance.now() - start)
         if (converged === null && agreed(all, gone)) converged = at
         if (recovered === null && healthy(all)) recovered = at
         await sleep(POLL_MS)
       }
-      return { converged, recovered }
+      return { converged, recovered, pollMs: Math.round(polls.sort((a, b) => a - b)[Math.floor(polls.length / 2)] ?? 0) }
     }
 
     const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))
@@ -136,10 +161,15 @@ async function measureReal () {
     const lost = rows.filter(r => r.assigned === victimId && ids.includes(r.service)).map(r => `${r.service}#${r.replica}`)
     loads.push(round1(loadavg()[0]))
     const victimCpu = await cpuMs(victim.process.pid)
+    const survivors = mesh.nodes.filter(n => n !== victim)
+    const atKill = await Promise.all(survivors.map(async n => await cpuMs(n.process.pid)))
     const killedAt = Date.now()
     await mesh.kill9(victim)
+    // what the survivors burn in the second after the kill (the verdicts, passes and starts all land in it) on this machine's cores
+    const firstSecond = sleep(1000).then(async () => await Promise.all(survivors.map(async n => await cpuMs(n.process.pid))))
     live = live.filter(l => l.node !== victim)
     const kill = await watch(victimId)
+    const afterKill = await firstSecond
     const events = (await Promise.all(live.map(async ({ api }) => await api.get(`/v1/events?since=${deployedAt}`).catch(() => [])))).flat()
     const cpu1 = await Promise.all(mesh.nodes.map(async n => n === victim ? victimCpu : await cpuMs(n.process.pid)))
     return {
@@ -148,10 +178,15 @@ async function measureReal () {
       deployRunningMs: deploy.recovered === null ? null : Math.round(deploy.recovered + ackMs),
       failoverConvergeMs: kill.converged,
       failoverRecoveredMs: kill.recovered,
+      // how long one poll of the nine nodes' `ps` took (median): the real side's figures are known only this often
+      failoverPollMs: kill.pollMs,
       breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),
-      loadAvg1m: loads
+      // the nine survivors' CPU in the first second after the kill (ms of CPU per s: 2,000 would be both cores)
+      killFirstSecondCpuMs: afterKill.reduce((a, c, i) => a + c - atKill[i], 0),
+      loadAvg1m: loads,
+      events: { deployedAt, killedAt, victim: victimId, lost, list: events.sort((a, b) => a.time - b.time), trace: traceSince(live.map(l => l.node), killedAt) }
     }
   } finally {
     await mesh.stop()

@@ -58,3 +58,7 @@ export class SourceFetchError extends MingaError {}
 export class UnavailableError extends MingaError {}
 /** the node's supervisor (which stops its containers if minga dies) could not be started or attached to */
 export class SupervisorError extends MingaError {}
+/** a frame on a shared request stream that breaks its format (host/shared-requests.ts): the stream is closed, nothing else changes */
+export class BadFrameError extends MingaError {}
+/** a peer failed to answer a request on a shared stream: its handler failed, the stream closed, or too many requests await it */
+export class PeerRequestError extends MingaError {}

@@ -11,7 +11,10 @@ import { Libp2pMesh, type MeshLibp2p } from '../src/host/libp2p-mesh.js'
 import { runMeshTests, type MeshHarness } from './mesh-suite.js'
 import { waitFor } from './core-cluster.js'
 
-async function libp2pMeshes (): Promise<MeshHarness> {
+/** the suite's request protocols, for the meshes that ask them over shared streams */
+const SUITE_PROTOCOLS = ['echo', 'size', 'nobody', 'throws', 'slow', 'alive'].map(name => `/suite/${name}/1`)
+
+async function libp2pMeshes (shared: readonly string[] = []): Promise<MeshHarness> {
   const identities = await Promise.all([0, 1, 2].map(async () => await generateIdentity()))
   const members = new Set<string>(identities.map(i => i.peerId))
   const psk = newSwarmKey()
@@ -22,7 +25,7 @@ async function libp2pMeshes (): Promise<MeshHarness> {
     listen: ['/ip4/127.0.0.1/tcp/0'],
     gater: new MemberGater({ isMember: (peer) => members.has(peer) })
   })) as MeshLibp2p))
-  const meshes = nodes.map(node => new Libp2pMesh(node))
+  const meshes = nodes.map(node => new Libp2pMesh(node, { shared }))
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) await nodes[i].dial(nodes[j].getMultiaddrs())
   }
@@ -46,7 +49,8 @@ async function twoHosts (): Promise<MeshLibp2p[]> {
   })) as MeshLibp2p))
 }
 
-runMeshTests('Libp2pMesh', libp2pMeshes)
+runMeshTests('Libp2pMesh', async () => await libp2pMeshes())
+runMeshTests('Libp2pMesh with shared request streams', async () => await libp2pMeshes(SUITE_PROTOCOLS))
 
 test('members behind one address (127.0.0.1 here, a NAT elsewhere) that reconnect at once are not refused: 20 connections in a second, then a new dial', async () => {
   const [na, nb] = await twoHosts()

@@ -17,7 +17,7 @@ type Told = Array<{ replicas: Array<{ service: string, replica: number, hash: st
 
 interface Rig { identity: Identity, state: State, runtime: Runtime, reconciler: Reconciler, told: Told, events: EventLog, deploy: (yaml: string) => Promise<void> }
 
-async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof DEFAULT_TIMING> = {}): Promise<Rig> {
+async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof DEFAULT_TIMING> = {}, pending: (service: string) => boolean = () => false): Promise<Rig> {
   const identity = await generateIdentity()
   const state = await State.open({ meshId: MESH, root: identity.peerId, persistence: new MemoryPersistence(), now: Date.now })
   await state.write(identity, keys.mesh(), { id: MESH, root: identity.peerId, created: Date.now() })
@@ -38,7 +38,7 @@ async function rig (runtime: (nodeId: string) => Runtime, timing: Partial<typeof
     booting: () => false,
     reportsFor: () => new Map(),
     onChange: () => () => {},
-    pending: () => false,
+    pending,
     update: (replicas) => { told.push({ replicas: [...replicas] }) },
     refresh: () => {}
   }
@@ -122,6 +122,25 @@ test('a replica that turns healthy is told to the nodes concerned at once, not a
   try {
     await until('it is told starting', () => r.told.some(b => b.replicas.some(x => x.service === 'acme/web' && !x.healthy)))
     await until('it is told healthy', () => r.told.some(b => b.replicas.some(x => x.service === 'acme/web' && x.healthy)), 30_000)
+  } finally {
+    await r.reconciler.stop()
+  }
+})
+
+test('while the nodes concerned have not answered, a singleton waits and any other service starts at once (the planner starts a missing replica whatever they run)', async () => {
+  // the records of the nodes that ran them never come: the stand-in membership says they are pending until the test says otherwise
+  let answered = false
+  const r = await rig(node => new MemoryRuntime({ meshId: MESH, nodeId: node }), { reconcileInterval: 60_000 }, () => !answered)
+  await r.deploy('name: web\nimage: minga/busybox:1\nreplicas: 2\n')
+  await r.deploy('name: db\nimage: minga/busybox:1\nsingleton: true\n')
+  await r.reconciler.start()
+  try {
+    await until('both replicas of web run', async () => (await r.runtime.list()).filter(c => c.service === 'acme/web' && c.state === 'running').length === 2)
+    await r.reconciler.run()
+    assert.not.ok((await r.runtime.list()).some(c => c.service === 'acme/db'), 'the singleton waits for the answers')
+    answered = true
+    r.reconciler.schedule()
+    await until('db runs once they answered', async () => (await r.runtime.list()).some(c => c.service === 'acme/db' && c.state === 'running'))
   } finally {
     await r.reconciler.stop()
   }

@@ -9,7 +9,8 @@
  * - {@link place} maps every replica of every service to a node by weighted
  *   rendezvous hashing, under hard limits (capacity, shares, host ports,
  *   constraints, orgs, cordons) and a spread preference (orgs, then nodes).
- *   Older services are placed first; one node joining or leaving moves close
+ *   Older services are placed first; a member that is lost (passed as
+ *   `absent`) moves exactly its own replicas, one joining or removed close
  *   to the 1/N of replicas it must.
  * - {@link plan} turns the assignment, the desired services, this node's
  *   containers and the peers' heartbeats into start/stop/restart actions:

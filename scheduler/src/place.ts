@@ -15,43 +15,65 @@
  * Replicas of a service are placed in index order, so scaling up never moves
  * the replicas already running and scaling down never moves those that stay.
  *
- * When a node leaves (or joins), the replicas it held (or wins) move, and a
- * few more follow: a moved replica that lands in a sibling's org pushes the
- * sibling out, one that leaves an org lets a later sibling back in, and one
- * that fills a nearly full node pushes a younger service's replica on. These
- * cascades grow as orgs get fewer and nodes fuller; bench/scheduler.mjs and
- * test/churn.test.ts measure them.
+ * A member that is not live (`PlaceOptions.absent`: dead, suspected gone, on
+ * the other side of a partition) still counts: the mesh is placed as if it
+ * were live, then each replica it would hold goes to a live node, chosen in
+ * its rendezvous order and spread with every other replica of its service
+ * where it stands. So a loss moves exactly the lost node's replicas, each to
+ * the standby named before the loss, and its return moves them back. Placed
+ * on the live nodes alone, a moved replica that lands in a sibling's org or
+ * on a sibling's node pushes that sibling out (in a mesh of three orgs, most
+ * losses did: a second replica started and the first stopped on survivors,
+ * for nothing). When a lost replica fits on no live node, the live nodes
+ * are placed alone, oldest service first, as capacity then requires.
+ *
+ * When a member joins or is removed, the replicas it wins (or held) move,
+ * and a few more follow: a moved replica that lands in a sibling's org
+ * pushes the sibling out, one that leaves an org lets a later sibling back
+ * in, and one that fills a nearly full node pushes a younger service's
+ * replica on. These cascades grow as orgs get fewer and nodes fuller;
+ * bench/scheduler.mjs and test/churn.test.ts measure them.
  */
 import { CandidateCache, hostPortKeys } from './filters.js'
-import { commit, demandOf, fits } from './fit.js'
+import { demandOf } from './fit.js'
 import type { Demand } from './fit.js'
-import { FLOOR_SHIFT, NEG_LOG_FLOOR, fmix32, negLogUnit, replicaHash } from './hash.js'
+import { replicaHash } from './hash.js'
 import { buildNodeTable } from './nodes.js'
-import type { NodeTable } from './nodes.js'
 import { replicaCount, sortServices } from './order.js'
 import { explainUnplaced, noMajority } from './reasons.js'
+import { Scanner } from './scanner.js'
 import type { Assignment, DesiredService, NodeInfo, PlaceOptions } from './types.js'
 
-/** preference tiers, best first */
-const FRESH = 0
-const SAME_ORG = 1
-const SAME_NODE = 2
-const NONE = 3
+/** one service as placed: what a later phase needs to scan for it again */
+interface Placed {
+  id: string
+  candidates: Int32Array
+  demand: Demand
+  spreadOrgs: boolean
+  /** node index per replica, -1 when unplaced */
+  at: Int32Array
+}
 
 /**
- * Place every replica of every service on the live `nodes`. Pure and
- * deterministic: inputs in any order give the same assignment. Services are
- * placed oldest first (`created`, then id), so adding a service never moves
- * the replicas of an older one.
+ * Place every replica of every service on the live `nodes` (see above for
+ * `options.absent`). Pure and deterministic: inputs in any order give the
+ * same assignment. Services are placed oldest first (`created`, then id), so
+ * adding a service never moves the replicas of an older one.
+ * Throws DuplicateNodeError when a node is listed twice (in `nodes` and `absent` together)
  */
 export function place (services: readonly DesiredService[], nodes: readonly NodeInfo[], options: PlaceOptions = {}): Assignment {
-  const table = buildNodeTable(nodes)
+  const absent = options.absent ?? []
+  const table = buildNodeTable(absent.length === 0 ? nodes : [...nodes, ...absent])
+  const gone = new Set(absent.map(n => n.id))
+  const live = Uint8Array.from(table.nodes, n => gone.has(n.id) ? 0 : 1)
+  const liveCount = table.count - gone.size
   const memberCount = options.memberCount ?? table.count
-  const confirmed = Math.min(table.count, options.confirmed ?? table.count)
+  const confirmed = Math.min(liveCount, options.confirmed ?? liveCount)
   const hasMajority = confirmed * 2 > memberCount
   const candidatesOf = new CandidateCache(table)
   const scanner = new Scanner(table)
   const assignment: Assignment = { services: {}, unplaced: [] }
+  const placed: Placed[] = []
 
   for (const service of sortServices(services)) {
     const spec = service.spec
@@ -64,18 +86,12 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
       continue
     }
     const candidates = candidatesOf.get(spec)
-    scanner.begin(candidates, demandOf(spec, table, hostPortKeys(spec)), spec.spread !== 'node')
-
-    const standby = options.standby === true ? (assignment.standby ??= {})[service.id] = new Array<string | null>(replicas).fill(null) : undefined
+    const entry: Placed = { id: service.id, candidates, demand: demandOf(spec, table, hostPortKeys(spec)), spreadOrgs: spec.spread !== 'node', at: new Int32Array(replicas).fill(-1) }
+    placed.push(entry)
+    scanner.begin(candidates, entry.demand, entry.spreadOrgs)
     for (let r = 0; r < replicas; r++) {
-      const seed = replicaHash(service.id, r)
       // the favourite fitting node stands unless a sibling already took its org or node
-      const best = scanner.pick(seed)
-      if (best >= 0 && standby !== undefined) {
-        // the node that would take the replica if its owner were gone: the next in rendezvous order
-        const next = scanner.pick(seed, best)
-        if (next >= 0) standby[r] = table.nodes[next].id
-      }
+      const best = scanner.pick(replicaHash(service.id, r))
       if (best < 0) {
         // nothing was committed, so every later replica fails for the same reason
         const why = explainUnplaced(spec, table, candidates, scanner.usedPorts, scanner.demand)
@@ -83,120 +99,71 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
         break
       }
       scanner.take(best)
+      entry.at[r] = best
       slots[r] = table.nodes[best].id
     }
   }
+
+  const liveOnly = liveCandidates(live)
+  if (gone.size > 0 && !moveFromAbsent(placed, assignment, scanner, live, liveOnly)) return place(services, nodes, { ...options, absent: [] })
+  if (options.standby === true) assignment.standby = standbys(placed, scanner, liveOnly)
   return assignment
 }
 
-/** a service that asks for nothing is weighed as if it asked for a sliver of both */
-const MIN_CPU_WEIGHT = 1
-const MIN_MEMORY_WEIGHT = 1024 * 1024
-
-/** The inner loop: scores nodes for one replica. Holds the per-service state between scans */
-class Scanner {
-  readonly table: NodeTable
-  readonly usedPorts = new Set<number>()
-  demand: Demand = { cpu: 0, memory: 0, org: -1, ports: [] }
-  private candidates: Int32Array = new Int32Array(0)
-  private spreadOrgs = true
-  private cpuWeight = MIN_CPU_WEIGHT
-  private memWeight = MIN_MEMORY_WEIGHT
-  /** no node's inverse weight is below this, for the current service */
-  private leastInverseWeight = 0
-  // stamp[i] === stamp: node i (org i) already holds a replica of the current service
-  private stamp = 0
-  private readonly nodeStamp: Int32Array
-  private readonly orgStamp: Int32Array
-
-  constructor (table: NodeTable) {
-    this.table = table
-    this.nodeStamp = new Int32Array(table.count)
-    this.orgStamp = new Int32Array(table.orgNames.length)
-  }
-
-  begin (candidates: Int32Array, demand: Demand, spreadOrgs: boolean): void {
-    this.stamp++
-    this.candidates = candidates
-    this.demand = demand
-    this.spreadOrgs = spreadOrgs
-    this.cpuWeight = Math.max(demand.cpu, MIN_CPU_WEIGHT)
-    this.memWeight = Math.max(demand.memory, MIN_MEMORY_WEIGHT)
-    this.leastInverseWeight = Math.max(this.cpuWeight * this.table.minInvCpu, this.memWeight * this.table.minInvMem)
-  }
-
-  tierOf (i: number): number {
-    if (this.nodeStamp[i] === this.stamp) return SAME_NODE
-    return this.spreadOrgs && this.orgStamp[this.table.org[i]] === this.stamp ? SAME_ORG : FRESH
-  }
-
-  fits (i: number): boolean {
-    return fits(this.table, this.usedPorts, i, this.demand)
-  }
-
-  take (i: number): void {
-    commit(this.table, this.usedPorts, i, this.demand)
-    this.nodeStamp[i] = this.stamp
-    this.orgStamp[this.table.org[i]] = this.stamp
-  }
-
-  /** the node for a replica (`except` left out): the fitting one of lowest cost, in the best spread tier; -1 if none fits */
-  pick (seed: number, except = -1): number {
-    const best = this.scan(seed, except)
-    return best >= 0 && this.tierOf(best) !== FRESH ? this.scanTiered(seed, except) : best
-  }
-
-  /** the fitting node of lowest cost for a replica, spread aside; -1 if none fits */
-  scan (seed: number, except = -1): number {
-    const { candidates, leastInverseWeight, table: { hash } } = this
-    let best = -1
-    let bestCost = Infinity
-    for (let k = 0; k < candidates.length; k++) {
-      const i = candidates[k]
-      if (i === except) continue
-      const h = fmix32(seed ^ hash[i])
-      // most nodes lose on cheap lower bounds, before their weight or any logarithm
-      const floor = NEG_LOG_FLOOR[h >>> FLOOR_SHIFT]
-      if (floor * leastInverseWeight >= bestCost) continue
-      const invWeight = this.inverseWeight(i)
-      if (floor * invWeight >= bestCost) continue
-      const cost = negLogUnit(h) * invWeight
-      if (cost >= bestCost || !this.fits(i)) continue
-      best = i
-      bestCost = cost
+/** a service's candidates that are live (a list per candidate list, shared by the services that share it) */
+function liveCandidates (live: Uint8Array): (candidates: Int32Array) => Int32Array {
+  const lists = new Map<Int32Array, Int32Array>()
+  return (candidates) => {
+    let list = lists.get(candidates)
+    if (list === undefined) {
+      list = candidates.filter(i => live[i] === 1)
+      lists.set(candidates, list)
     }
-    return best
+    return list
   }
+}
 
-  /** like `scan`, but preferring fresh orgs, then fresh nodes (the spread tiers) */
-  scanTiered (seed: number, except = -1): number {
-    const { candidates, table: { hash } } = this
-    let best = -1
-    let bestTier = NONE
-    let bestCost = Infinity
-    for (let k = 0; k < candidates.length; k++) {
-      const i = candidates[k]
-      if (i === except) continue
-      const tier = this.tierOf(i)
-      if (tier > bestTier) continue
-      const cost = negLogUnit(fmix32(seed ^ hash[i])) * this.inverseWeight(i)
-      if ((tier === bestTier && cost >= bestCost) || !this.fits(i)) continue
-      best = i
-      bestTier = tier
-      bestCost = cost
+/**
+ * Each replica placed on an absent member goes to a live node: in its rendezvous order, spread against its
+ * siblings where they stand, oldest service and lowest index first. false when one fits on no live node
+ */
+function moveFromAbsent (placed: readonly Placed[], assignment: Assignment, scanner: Scanner, live: Uint8Array, liveOnly: (c: Int32Array) => Int32Array): boolean {
+  const { table } = scanner
+  for (const entry of placed) {
+    const { at } = entry
+    if (!at.some(i => i >= 0 && live[i] === 0)) continue
+    scanner.begin(liveOnly(entry.candidates), entry.demand, entry.spreadOrgs)
+    for (const i of at) if (i >= 0 && live[i] === 1) scanner.mark(i)
+    for (let r = 0; r < at.length; r++) {
+      if (at[r] < 0 || live[at[r]] === 1) continue
+      const best = scanner.pick(replicaHash(entry.id, r))
+      if (best < 0) return false
+      scanner.take(best)
+      at[r] = best
+      assignment.services[entry.id][r] = table.nodes[best].id
     }
-    return best
   }
+  return true
+}
 
-  /**
-   * 1 / (replicas of this service the node could hold when empty): the
-   * weight of weighted rendezvous hashing, so a replica's cost is Exp(1)
-   * divided by it, and the node's dominant resource for this service decides
-   */
-  private inverseWeight (i: number): number {
-    const t = this.table
-    return t.org[i] === this.demand.org
-      ? Math.max(this.cpuWeight * t.invCpuOwn[i], this.memWeight * t.invMemOwn[i])
-      : Math.max(this.cpuWeight * t.invCpuOthers[i], this.memWeight * t.invMemOthers[i])
+/**
+ * Per replica, the node that takes it if its owner is lost: the one `moveFromAbsent` would choose, its
+ * siblings standing where they are and every other replica booked; null when none fits
+ */
+function standbys (placed: readonly Placed[], scanner: Scanner, liveOnly: (c: Int32Array) => Int32Array): Record<string, Array<string | null>> {
+  const { table } = scanner
+  const out: Record<string, Array<string | null>> = {}
+  for (const entry of placed) {
+    const { at } = entry
+    const standby = out[entry.id] = new Array<string | null>(at.length).fill(null)
+    scanner.begin(liveOnly(entry.candidates), entry.demand, entry.spreadOrgs)
+    for (let r = 0; r < at.length; r++) {
+      if (at[r] < 0) continue
+      scanner.unmark()
+      for (let s = 0; s < at.length; s++) if (s !== r && at[s] >= 0) scanner.mark(at[s])
+      const next = scanner.pick(replicaHash(entry.id, r), at[r])
+      if (next >= 0) standby[r] = table.nodes[next].id
+    }
   }
+  return out
 }

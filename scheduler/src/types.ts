@@ -40,9 +40,10 @@ export interface Assignment {
   services: Record<string, Array<string | null>>
   unplaced: Unplaced[]
   /**
-   * with `PlaceOptions.standby`: per replica, the node that would take it if
-   * its owner were gone (the next in rendezvous order among the nodes that
-   * fit, as they stood when it was placed), or null
+   * with `PlaceOptions.standby`: per replica, the live node that would take
+   * it if its owner were gone (the next in its rendezvous order among the
+   * live nodes that fit, spread against its siblings where they stand), or
+   * null
    */
   standby?: Record<string, Array<string | null>>
 }
@@ -63,6 +64,14 @@ export interface PlaceOptions {
   confirmed?: number
   /** also name each replica's standby node (`Assignment.standby`); costs a second scan per replica */
   standby?: boolean
+  /**
+   * Members that are not live now (dead, or not heard from), with their node
+   * records. The mesh is placed as if they were live, then the replicas they
+   * would hold go to live nodes, so that a loss moves only the lost node's
+   * replicas (see place.ts). They count towards the default `memberCount`.
+   * Default: none (the live nodes alone are placed)
+   */
+  absent?: readonly NodeInfo[]
 }
 
 /** A container observed on this node */

@@ -54,7 +54,8 @@ function connectedTo (p: RawPeer, node: MingaNode): boolean {
 
 const MAIN_HOST_PROTOCOLS = (meshId: string): string[] => [
   '/ipfs/id/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0', protocols.sync(meshId), protocols.membership(meshId),
-  protocols.logs(meshId), protocols.events(meshId)
+  // membership's long-lived stream per peer (node's host/shared-requests.ts)
+  `${protocols.membership(meshId)}/shared`, protocols.logs(meshId), protocols.events(meshId)
 ]
 
 test('a peer without the mesh key cannot connect to the main host or to the door', async () => {

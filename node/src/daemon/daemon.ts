@@ -179,7 +179,7 @@ export class Daemon implements NodeControl {
     this.backups = await createBackups({
       dir: this.dataDir.backupPath,
       quota: this.options.backupQuota ?? DEFAULT_BACKUP_QUOTA,
-      mesh: this.mesh = new Libp2pMesh(this.libp2p, { addresses: (peer) => recordAddresses(this.state, peer) }),
+      mesh: this.mesh = new Libp2pMesh(this.libp2p, { addresses: (peer) => recordAddresses(this.state, peer), shared: [protocols.membership(mesh.meshId)], logger }),
       meshId: mesh.meshId,
       state: this.state,
       identity,

@@ -9,18 +9,22 @@
  * fetches to a few MB/s while chunks were being written to disk). Each
  * resume grants a window again, so a slow reader of a response much longer
  * than STREAM_BUFFER_BYTES can still overflow: chunk responses (at most 16
- * chunks, 8 by default) fit.
+ * chunks, 8 by default) fit. The protocols named in `shared` (the daemon's:
+ * membership) ask and answer over one long-lived stream per peer instead
+ * (shared-requests.ts); the rest open a stream per request.
  */
 import { toError } from '@minga/protocol'
+import { prefixLogger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import { UnsupportedProtocolError, type ComponentLogger, type Libp2p, type Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
 import { probePorts, tcpAddresses } from './port-probe.js'
 import { YAMUX_OPTIONS } from './libp2p-config.js'
+import { SHARED_REQUEST_BYTES, SharedRequests } from './shared-requests.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
@@ -34,6 +38,20 @@ const STREAM_BUFFER_BYTES = MAX_FRAME_BYTES + 2 * YAMUX_OPTIONS.streamOptions.ma
 
 export type MeshLibp2p = Libp2p<{ pubsub: GossipSub }>
 
+export interface Libp2pMeshOptions {
+  /**
+   * the addresses a peer announces elsewhere (its node record in the state), dialled by `probePort` when
+   * the peer store holds no plain TCP address of it (a joiner that dialled us before identify told its listen
+   * addresses): without them a probe of a live member answered `unknown` and the member was accused at once, as a vanished host
+   */
+  addresses?: (peer: string) => readonly Multiaddr[]
+  /** request protocols asked and answered over one long-lived stream per peer (shared-requests.ts); both sides must name them */
+  shared?: readonly string[]
+  /** ms a shared stream's handler has to answer before its slot is freed with a failure (shared-requests.ts' SERVE_TIMEOUT unless given) */
+  serveTimeout?: number
+  logger?: ComponentLogger
+}
+
 /**
  * The core's Mesh on libp2p (see above): requests and streams time out after 10 s unless given a signal; it passes the Mesh suite
  */
@@ -41,14 +59,15 @@ export class Libp2pMesh implements Mesh {
   readonly self: string
   private readonly topics = new Map<string, Set<GossipHandler>>()
   private readonly peerListeners = new Set<PeerListener>()
+  private readonly shared: SharedRequests
+  private readonly sharedProtocols: ReadonlySet<string>
+  /** peers that do not serve a shared protocol (an older node), until they disconnect: asked on a stream per request */
+  private readonly unshared = new Set<string>()
 
-  /**
-   * `addresses`: the addresses a peer announces elsewhere (its node record in the state), dialled by `probePort` when
-   * the peer store holds no plain TCP address of it (a joiner that dialled us before identify told its listen
-   * addresses): without them a probe of a live member answered `unknown` and the member was accused at once, as a vanished host
-   */
-  constructor (private readonly libp2p: MeshLibp2p, private readonly options: { addresses?: (peer: string) => readonly Multiaddr[] } = {}) {
+  constructor (private readonly libp2p: MeshLibp2p, private readonly options: Libp2pMeshOptions = {}) {
     this.self = libp2p.peerId.toString()
+    this.shared = new SharedRequests(libp2p, (options.logger ?? prefixLogger('minga')).forComponent('shared-requests'), options.serveTimeout)
+    this.sharedProtocols = new Set(options.shared ?? [])
     libp2p.services.pubsub.addEventListener('message', (event) => {
       const message = event.detail
       if (message.type !== 'signed') return
@@ -58,7 +77,10 @@ export class Libp2pMesh implements Mesh {
       for (const handler of handlers) handler(message.data, from)
     })
     libp2p.addEventListener('peer:connect', (event) => this.emitPeer('connect', event.detail.toString()))
-    libp2p.addEventListener('peer:disconnect', (event) => this.emitPeer('disconnect', event.detail.toString()))
+    libp2p.addEventListener('peer:disconnect', (event) => {
+      for (const key of this.unshared) if (key.startsWith(`${event.detail.toString()} `)) this.unshared.delete(key)
+      this.emitPeer('disconnect', event.detail.toString())
+    })
   }
 
   publish (topic: string, data: Uint8Array): void {
@@ -86,6 +108,15 @@ export class Libp2pMesh implements Mesh {
 
   async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT)
+    const key = `${peer} ${protocol}`
+    if (this.sharedProtocols.has(protocol) && data.byteLength <= SHARED_REQUEST_BYTES && !this.unshared.has(key)) {
+      try {
+        return await this.shared.request(peer, protocol, data, signal)
+      } catch (err) {
+        if ((err as Error).name !== UnsupportedProtocolError.name) throw err
+        this.unshared.add(key)
+      }
+    }
     // the request goes out with the protocol's name, not one round trip after it (a probe is one round trip, not two)
     const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal, negotiateFully: false })
     try {
@@ -101,6 +132,7 @@ export class Libp2pMesh implements Mesh {
   }
 
   handle (protocol: string, handler: RequestHandler): void {
+    if (this.sharedProtocols.has(protocol)) this.shared.serve(protocol, handler)
     void this.libp2p.handle(protocol, async (stream, connection) => {
       await serve(stream, async (lp, signal) => {
         const request = await lp.read({ signal })

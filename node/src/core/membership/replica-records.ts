@@ -14,7 +14,8 @@
  * of the same services and retried with back-off while the receiver stays
  * in the audience. A node newly concerned with a service asks its audience
  * for theirs (`want`), and until they answered the service is `pending`:
- * the planner starts none of its replicas on a guess. A record can arrive
+ * the reconciler starts no singleton on a guess (other services' replicas
+ * start whatever the peers run). A record can arrive
  * before its receiver sees itself concerned (after a partition heals, the
  * sender may place with the merged state first): the receiver keeps no
  * such record, but remembers its sender and asks it too once concerned, so

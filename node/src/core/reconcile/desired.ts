@@ -7,7 +7,7 @@
 import { keys, containerHash, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from '../trust/secret-versions.js'
-import { memberList } from '../membership/shared-lists.js'
+import { memberList, setOfList } from '../membership/shared-lists.js'
 
 const hashes = new WeakMap<object, string>()
 /**
@@ -41,8 +41,18 @@ export function desiredServices (state: State): DesiredService[] {
 
 /** live members that have announced themselves with a node record */
 export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[] {
+  return nodeInfos(state, live)
+}
+
+/** members (not removed) that are not in `live` and have announced themselves with a node record: `place()`'s `absent` */
+export function absentNodeInfos (state: State, live: readonly string[]): NodeInfo[] {
+  const liveSet = setOfList(live)
+  return nodeInfos(state, memberList(state).filter(id => !liveSet.has(id)))
+}
+
+function nodeInfos (state: State, peers: Iterable<string>): NodeInfo[] {
   const out: NodeInfo[] = []
-  for (const peer of live) {
+  for (const peer of peers) {
     const org = state.memberOrg(peer)
     const record = state.value(keys.node(peer))
     if (org === undefined || record?.capacity === undefined) continue

@@ -13,8 +13,8 @@
  * tells the nodes concerned at once (membership's replica records), because
  * they wait on it: an old owner stops a moved replica only once the new
  * owner reports it healthy, and a rolling update takes its next step only
- * once the last one serves. A service newly assigned here starts once the
- * nodes that ran it have said what they run of it (`pending`).
+ * once the last one serves. Only a singleton waits for what the nodes
+ * concerned run of it before it starts (start-holds.ts).
  */
 import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
@@ -28,7 +28,7 @@ import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
 import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
-import { desiredServices, liveNodeInfos, memberCount } from './desired.js'
+import { absentNodeInfos, desiredServices, liveNodeInfos, memberCount } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
@@ -37,6 +37,7 @@ import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
 import { splitStandbys, WarmStandbys } from './standby.js'
+import { heldStarts } from './start-holds.js'
 
 export type { ReplicaNote } from '../components.js'
 
@@ -229,7 +230,8 @@ export class Reconciler implements ReconcileView {
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true })
+      // members not live are `absent`: a loss moves only the lost node's replicas
+      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
       this.cache.set(fingerprint, assignment)
     }
     const before = this.view
@@ -280,10 +282,8 @@ export class Reconciler implements ReconcileView {
     this.fences.addCopies(peers, singletons, liveSet)
     const observed: LocalReplica[] = this.observed.map(c => ({ containerId: c.id, service: c.service, replica: c.replica, hash: c.hash, state: c.state, health: c.health }))
     liveness.refresh(mine)
-    // a service newly here starts once the nodes that ran it said what they run (a copy may still serve)
-    const actions = plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !liveness.pending(a.service))
-    // restarted, it has not heard of every member yet: one may run a singleton it would start here; it waits (the boot grace at most)
-    return liveness.booting() ? actions.filter(a => a.type !== 'start' || !singletons.has(a.service)) : actions
+    const held = heldStarts(singletons, liveness)
+    return plan({ self: identity.peerId, services, assignment, observed, peers }).filter(a => a.type !== 'start' || !held.has(a.service))
   }
 
   /** the desired service with this id, in the current state */
@@ -351,6 +351,7 @@ export class Reconciler implements ReconcileView {
         await this.init.volumes?.prepare(service.spec, action.replica)
         // a restore or handoff takes a while, unseen by peers: a singleton the mesh moved meanwhile (a heal, a return) is not started beside the new copy
         if (this.init.volumes !== undefined && service.spec.singleton && !this.planNow().some(a => a.type === 'start' && a.service === action.service && a.replica === action.replica)) return
+        this.log('start %s (%s): %s', key, this.standbys.some(c => c.service === action.service && c.replica === action.replica && c.hash === service.hash) ? 'its warm standby' : 'no standby', action.reason)
         const started = await runtime.start({ service: service.id, replica: action.replica, hash: service.hash, spec: service.spec, ...this.init.inputs?.(service.spec) })
         // tell the nodes concerned at once, without waiting for the next pass to list it
         this.observed = [...this.observed.filter(c => c.id !== started.id), started]
