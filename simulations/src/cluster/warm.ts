@@ -15,7 +15,7 @@
  * signatures are deterministic), so its own gossip of it finds every table
  * agreeing. The tables share one store's chunks until they differ.
  */
-import type { Member } from '@minga/node'
+import { MemberTable, type Member } from '@minga/node/core'
 import { signAlive, type Identity } from '@minga/protocol'
 import type { SharedStore, SharedStoreFactory } from '../engine/shared-store.js'
 
@@ -26,5 +26,7 @@ export function warmMembers (stores: SharedStoreFactory, meshId: string, identit
     table.set(identity.peerId, Object.freeze({ node: identity.peerId, status: 'alive', inc: boot, alive: signAlive(identity, meshId, boot, boot) }))
   }
   table.seal()
+  // every node's table is a fork of this one: its digest is derived here once, not once per node (forks carry it)
+  table.summary = new MemberTable(table).summary()
   return table
 }

@@ -108,6 +108,12 @@ export class SharedStore<V> implements KeyedStore<V> {
   private chunks: Array<Chunk<V> | undefined> = []
   private readonly dirty = new Set<number>()
   private count = 0
+  /**
+   * What a reader derived from this store's content in a pass (a member
+   * table's digest), left here for the next reader: forks carry it, any
+   * write drops it
+   */
+  summary?: object
 
   constructor (private readonly kind: StoreKind<V>) {}
 
@@ -137,6 +143,7 @@ export class SharedStore<V> implements KeyedStore<V> {
   }
 
   clear (): void {
+    this.summary = undefined
     this.chunks = []
     this.dirty.clear()
     this.count = 0
@@ -176,6 +183,7 @@ export class SharedStore<V> implements KeyedStore<V> {
     const copy = new SharedStore<V>(this.kind)
     copy.chunks = this.chunks.slice()
     copy.count = this.count
+    copy.summary = this.summary
     return copy
   }
 
@@ -195,6 +203,7 @@ export class SharedStore<V> implements KeyedStore<V> {
     let chunk = this.chunks[c]
     const old = chunk?.slots[s]
     if (old === value) return
+    this.summary = undefined
     this.kind.stats.writes++
     if (chunk === undefined || chunk.owner !== this) {
       // a shared chunk is copied to change it; the chunks filled before are sealed first when too many wait

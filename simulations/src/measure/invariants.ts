@@ -94,8 +94,11 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
     if (why !== undefined && n.containers.length > 0) out.push({ invariant: 'placement', detail: `${n.containers.length} replica(s) run on ${why} node ${n.id}, e.g. ${n.containers[0].service}#${n.containers[0].replica}` })
   }
   const reported = new Set<string>()
+  // nodes that agree share one assignment object: each is walked once (10,000 nodes × 10,000 services otherwise)
+  const walked = new Set<object>()
   for (const n of snapshot.nodes) {
-    if (!n.up || n.assignment === undefined) continue
+    if (!n.up || n.assignment === undefined || walked.has(n.assignment)) continue
+    walked.add(n.assignment)
     for (const [service, slots] of Object.entries(n.assignment)) {
       slots.forEach((owner, replica) => {
         const why = owner === null ? undefined : bad.get(owner)

@@ -30,7 +30,7 @@ import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
-import { hashOfList, internList } from './shared-lists.js'
+import { deriveLiveView, withStatus, type LiveView } from './live-view.js'
 import { Prober } from './prober.js'
 import { MemberTable } from './table.js'
 import type { MembershipInit, MembershipListener } from './membership-init.js'
@@ -57,11 +57,13 @@ export class Membership {
   private readonly unsubscribe: Array<() => void> = []
   private memberIds: readonly string[] = []
   private version = 0
-  private liveCache?: { version: number, live: readonly string[], hash: string, alive: number }
+  /** the live set of `members` (the member list it was derived from), kept up to date as statuses change */
+  private liveView?: LiveView
+  /** passes over every member to derive the live set: one per member list, none per status change (tests count them) */
+  livePasses = 0
   /** counts changes of the members this node's requests could not reach (`Prober.unreachableMembers`) */
   private reach = 0
   private confirmedCache?: { version: number, reach: number, confirmed: number }
-  private unheardCache?: { list: readonly string[], digest: string, value: boolean }
   private running = false
   private readonly lastPushPull = new Map<string, { at: number, count: number }>()
 
@@ -138,7 +140,7 @@ export class Membership {
    */
   liveKey (): string {
     const view = this.view()
-    return `${view.live.length}:${view.hash}`
+    return `${view.live.length}:${view.text}`
   }
 
   /**
@@ -152,15 +154,9 @@ export class Membership {
 
   /** a member is only assumed alive: neither it nor a peer's table said anything of it yet */
   private unheard (): boolean {
-    // a pass over every member only when the table changed (its digest is kept as rows change): the reconciler asks every pass
-    const [list, digest] = [this.memberList(), this.table.digest()]
-    if (this.unheardCache?.list === list && this.unheardCache.digest === digest) return this.unheardCache.value
-    const value = list.some(node => {
-      const row = this.members.get(node)
-      return node !== this.self && row !== undefined && row.alive === undefined && row.status !== 'dead' && row.status !== 'left'
-    })
-    this.unheardCache = { list, digest, value }
-    return value
+    // the table counts such rows as they change: the reconciler asks every pass, and a pass over every member each time the table changed was n² a change
+    this.memberList()
+    return this.table.assumed > 0
   }
 
   /** when the member was declared dead (or left), if it is now */
@@ -362,24 +358,22 @@ export class Membership {
     return true
   }
 
-  /** the live set and the count of alive members, computed once per `version` */
-  private view (): { live: readonly string[], hash: string, alive: number } {
-    const key = this.version
-    if (this.liveCache?.version === key) return this.liveCache
-    const live: string[] = []
-    let alive = 0
-    for (const node of this.memberList()) {
-      const status = this.status(node)
-      if (status === 'alive' || status === 'suspect') live.push(node)
-      if (status === 'alive') alive++
-    }
-    const shared = internList(live)
-    this.liveCache = { version: key, live: shared, hash: hashOfList(shared), alive }
-    return this.liveCache
+  /** the live set and the count of alive members: a pass over every member when the member list changed, else as `changed` left it */
+  private view (): LiveView {
+    const members = this.memberList()
+    if (this.liveView?.members === members) return this.liveView
+    const { view, derived } = deriveLiveView(members, this.table.digest(), (node) => this.status(node))
+    if (derived) this.livePasses++
+    this.liveView = view
+    return view
   }
 
   private changed (node: string, before: MemberStatus, after: MemberStatus, reason: string): void {
     this.init.onStatus?.(node, after, reason)
-    if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) this.bump()
+    if (after === 'suspect' || before === 'suspect' || (before === 'alive') !== (after === 'alive')) {
+      // one member's place in the live set and the alive count, in one step; a view of an older member list is derived again when read
+      if (node !== this.self && this.liveView !== undefined) this.liveView = this.liveView.members === this.memberIds ? withStatus(this.liveView, node, before, after) : undefined
+      this.bump()
+    }
   }
 }

@@ -23,15 +23,33 @@ export interface RowStore<V> {
   delete (key: string): boolean
   readonly size: number
   values (): Iterable<V>
+  /** what a table derived from these rows (`MemberTable.summary`), kept by a store that drops it on any write (the simulator's, whose forks carry it) */
+  summary?: object
+}
+
+/** a table's digest and counts: a table over a store that holds one starts without a pass over the rows */
+export interface TableSummary {
+  size: number
+  lo: number
+  hi: number
+  unproven: number
 }
 
 export class MemberTable {
   private lo = 0
   private hi = 0
+  private unproven = 0
 
   /** `rows` may hold rows already (a table restored, or the simulator's mesh that has run a while): the digest counts them */
   constructor (private readonly rows: RowStore<Member> = new Map()) {
-    for (const row of rows.values()) this.toggle(row)
+    const known = rows.summary as TableSummary | undefined
+    if (known !== undefined && known.size === rows.size) ({ lo: this.lo, hi: this.hi, unproven: this.unproven } = known)
+    else for (const row of rows.values()) this.toggle(row)
+  }
+
+  /** the digest and counts, for a store that keeps them (`RowStore.summary`) */
+  summary (): TableSummary {
+    return { size: this.rows.size, lo: this.lo, hi: this.hi, unproven: this.unproven }
   }
 
   get (node: string): Member | undefined {
@@ -42,9 +60,14 @@ export class MemberTable {
     return this.rows.size
   }
 
+  /** rows only assumed alive: no alive proof held, and not dead or left (kept as rows change: no pass over the table) */
+  get assumed (): number {
+    return this.unproven
+  }
+
   set (row: Member): void {
     const previous = this.rows.get(row.node)
-    if (previous !== undefined) this.toggle(previous)
+    if (previous !== undefined) this.toggle(previous, -1)
     this.rows.set(row.node, row)
     this.toggle(row)
   }
@@ -52,7 +75,7 @@ export class MemberTable {
   delete (node: string): void {
     const previous = this.rows.get(node)
     if (previous === undefined) return
-    this.toggle(previous)
+    this.toggle(previous, -1)
     this.rows.delete(node)
   }
 
@@ -76,10 +99,12 @@ export class MemberTable {
     return out
   }
 
-  private toggle (row: Member): void {
+  /** a row into the digest and the count (`sign` 1), or out of them (-1) */
+  private toggle (row: Member, sign = 1): void {
     const [lo, hi] = rowHash(row)
     this.lo ^= lo
     this.hi ^= hi
+    if (row.alive === undefined && (row.status === 'alive' || row.status === 'suspect')) this.unproven += sign
   }
 }
 

@@ -11,6 +11,7 @@
 import type { Assignment, DesiredService, PeerReplica } from '@minga/scheduler'
 import type { Clock } from '../clock.js'
 import type { LiveSet } from '../components.js'
+import { setOfList } from '../membership/shared-lists.js'
 
 export interface SingletonFencesInit {
   liveness: Pick<LiveSet, 'diedAt'>
@@ -19,6 +20,15 @@ export interface SingletonFencesInit {
   fence: number
   /** asks for a reconcile pass when a fence ends */
   passAt: (at: number) => void
+}
+
+const singletonLists = new WeakMap<readonly DesiredService[], readonly DesiredService[]>()
+
+/** the singletons among the services, found once per services array (desiredServices keeps one per state digest) */
+function singletonsOf (services: readonly DesiredService[]): readonly DesiredService[] {
+  let found = singletonLists.get(services)
+  if (found === undefined) singletonLists.set(services, found = services.filter(s => s.spec.singleton))
+  return found
 }
 
 /** Fences for singletons whose owner died (see above): its last copy counts as running for `fence` ms after its death */
@@ -30,9 +40,9 @@ export class SingletonFences {
 
   /** a new placement: a singleton whose owner died and that now goes elsewhere is fenced */
   moved (before: Assignment, after: Assignment, services: readonly DesiredService[], live: readonly string[]): void {
-    const liveSet = new Set(live)
-    for (const s of services) {
-      if (!s.spec.singleton) continue
+    // every live-set change comes here on every node: the live list's set and the singletons are derived once per list, not per call
+    const liveSet = setOfList(live)
+    for (const s of singletonsOf(services)) {
       const owner = before.services[s.id]?.[0] ?? null
       if (owner === null || liveSet.has(owner) || owner === (after.services[s.id]?.[0] ?? null)) continue
       const diedAt = this.init.liveness.diedAt(owner) ?? this.init.clock.now()
