@@ -43,6 +43,23 @@ test('placement: a replica on a dead node, or assigned to a cordoned one, is cau
   assert.ok(found.some(v => /assigns acme\/web#1 to cordoned node n2/.test(v.detail)), JSON.stringify(found))
 })
 
+test('placement and agreement: a node that started less than catchUp ago is not counted for its assignment, one up longer is', () => {
+  // a restarted node holds deaths it heard from a peer's table as suspicions: it still assigns to the dead node n3
+  const s = healthy()
+  s.catchUp = 36_000
+  s.nodes[0].upFor = 12_000
+  s.nodes[0].assignmentKey = 'stale'
+  s.nodes[0].assignment = { 'acme/web': ['n3', 'n2'] }
+  s.nodes[1].upFor = 200_000
+  assert.equal(checkAll(s), [])
+  s.nodes[0].upFor = 36_000
+  assert.match(checkAgreement(s)[0].detail, /2 different assignments among 2 live nodes/)
+  assert.match(checkPlacement(s)[0].detail, /assigns acme\/web#0 to dead node n3/)
+  // a third node up for less is named in the count
+  s.nodes.push(node('n4', { upFor: 1000, assignmentKey: 'other' }))
+  assert.match(checkAgreement(s)[0].detail, /among 2 live nodes \(1 started less than 36 s ago not counted\)/)
+})
+
 test('durability: an acknowledged entry missing on a live node is caught; a newer one is fine', () => {
   const s = healthy()
   s.nodes[1].entry = () => undefined

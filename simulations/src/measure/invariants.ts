@@ -5,6 +5,10 @@
  *     and the same assignment;
  *   - placement: no replica runs on, or is assigned to, a dead or cordoned
  *     node;
+ *   (a node that started less than `catchUp` ago is not counted for the
+ *   assignment: it holds the deaths it heard second-hand as suspicions until
+ *   they time out, so it still places replicas on dead members for up to
+ *   the longest suspicion, as SWIM meant it to: memberlist's mergeState)
  *   - durability: every acknowledged write (its `write` resolved) is held,
  *     or superseded, by every live node;
  *   - singletons: a singleton never ran on two nodes at once (tracked
@@ -21,6 +25,8 @@ export interface NodeSnapshot {
   up: boolean
   cordoned: boolean
   digest?: string
+  /** ms its process has run since it last started; undefined when it is down */
+  upFor?: number
   /** canonical text (or hash) of the node's current assignment */
   assignmentKey?: string
   /** service id → node per replica, as this node computed it */
@@ -60,6 +66,12 @@ export interface MeshSnapshot {
   nodes: NodeSnapshot[]
   acknowledged: Entry[]
   singletonViolations: Array<{ at: number, service: string, nodes: string[] }>
+  /**
+   * ms a node that started takes to catch up: the longest suspicion (a death it heard from a peer's table is a
+   * suspicion until then); nodes up for less are not counted for agreement on the assignment nor for its placement.
+   * Default 0: every live node counts
+   */
+  catchUp?: number
   /** in scenarios with volumes */
   volumes?: VolumesSnapshot
 }
@@ -69,19 +81,29 @@ export interface Violation {
   detail: string
 }
 
-/** violations of agreement: live nodes that hold different state digests or assignments after quiescence */
+/**
+ * violations of agreement: live nodes that hold different state digests after quiescence, or different assignments
+ * among those that caught up (up for `snapshot.catchUp` at least)
+ */
 export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   const live = snapshot.nodes.filter(n => n.up)
   if (live.length === 0) return []
+  const settled = live.filter(n => caughtUp(snapshot, n))
   const digests = countBy(live, n => n.digest ?? '?')
-  const assignments = countBy(live, n => n.assignmentKey ?? '?')
+  const assignments = countBy(settled, n => n.assignmentKey ?? '?')
   const out: Violation[] = []
   if (digests.size > 1) out.push({ invariant: 'agreement', detail: `${digests.size} different state digests among ${live.length} live nodes: ${summarize(digests)}` })
-  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${live.length} live nodes: ${summarize(assignments)}` })
+  const catching = live.length === settled.length ? '' : ` (${live.length - settled.length} started less than ${Math.round((snapshot.catchUp ?? 0) / 100) / 10} s ago not counted)`
+  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${settled.length} live nodes${catching}: ${summarize(assignments)}` })
   return out
 }
 
-/** violations of placement: replicas running on, or assigned to, a dead or cordoned node */
+/** the node has run long enough to know every death the mesh knows (see `MeshSnapshot.catchUp`) */
+function caughtUp (snapshot: MeshSnapshot, node: NodeSnapshot): boolean {
+  return node.upFor === undefined || node.upFor >= (snapshot.catchUp ?? 0)
+}
+
+/** violations of placement: replicas running on a dead or cordoned node, or assigned to one by a node that caught up */
 export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   const out: Violation[] = []
   const bad = new Map<string, string>()
@@ -97,7 +119,7 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   // nodes that agree share one assignment object: each is walked once (10,000 nodes × 10,000 services otherwise)
   const walked = new Set<object>()
   for (const n of snapshot.nodes) {
-    if (!n.up || n.assignment === undefined || walked.has(n.assignment)) continue
+    if (!n.up || n.assignment === undefined || walked.has(n.assignment) || !caughtUp(snapshot, n)) continue
     walked.add(n.assignment)
     for (const [service, slots] of Object.entries(n.assignment)) {
       slots.forEach((owner, replica) => {
