@@ -27,6 +27,10 @@ export interface NodeSnapshot {
   digest?: string
   /** ms its process has run since it last started; undefined when it is down */
   upFor?: number
+  /** ms since its process died; undefined while up (or never died) */
+  downFor?: number
+  /** the members it holds live (alive or suspect), sorted */
+  live?: readonly string[]
   /** canonical text (or hash) of the node's current assignment */
   assignmentKey?: string
   /** service id → node per replica, as this node computed it */
@@ -90,12 +94,33 @@ export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   if (live.length === 0) return []
   const settled = live.filter(n => caughtUp(snapshot, n))
   const digests = countBy(live, n => n.digest ?? '?')
-  const assignments = countBy(settled, n => n.assignmentKey ?? '?')
   const out: Violation[] = []
   if (digests.size > 1) out.push({ invariant: 'agreement', detail: `${digests.size} different state digests among ${live.length} live nodes: ${summarize(digests)}` })
-  const catching = live.length === settled.length ? '' : ` (${live.length - settled.length} started less than ${Math.round((snapshot.catchUp ?? 0) / 100) / 10} s ago not counted)`
-  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${settled.length} live nodes${catching}: ${summarize(assignments)}` })
+  // an assignment that differs from the most common one only because the two live sets differ in members that started
+  // or died less than `catchUp` ago is a change still spreading, not a disagreement
+  const groups = groupBy(settled, n => n.assignmentKey ?? '?')
+  const [common] = [...groups.values()].sort((a, b) => b.length - a.length)
+  const recent = new Set(snapshot.nodes.filter(n => !caughtUp(snapshot, n) || (n.downFor !== undefined && n.downFor < (snapshot.catchUp ?? 0))).map(n => n.id))
+  const assignments = new Map<string, number>()
+  for (const [key, nodes] of groups) {
+    if (nodes !== common && spreading(common[0], nodes[0], recent)) continue
+    assignments.set(key, nodes.length)
+  }
+  const counted = [...assignments.values()].reduce((a, b) => a + b, 0)
+  const catching = live.length === counted ? '' : ` (${live.length - counted} not counted: started less than ${Math.round((snapshot.catchUp ?? 0) / 100) / 10} s ago, or differing only in members that did)`
+  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${counted} live nodes${catching}: ${summarize(assignments)}` })
   return out
+}
+
+/** the two nodes' live sets are known and differ, and only in `recent` members */
+function spreading (a: NodeSnapshot, b: NodeSnapshot, recent: ReadonlySet<string>): boolean {
+  if (a.live === undefined || b.live === undefined) return false
+  const one = new Set(a.live)
+  const other = new Set(b.live)
+  let differ = false
+  for (const id of one) if (!other.has(id)) { if (!recent.has(id)) return false; differ = true }
+  for (const id of other) if (!one.has(id)) { if (!recent.has(id)) return false; differ = true }
+  return differ
 }
 
 /** the node has run long enough to know every death the mesh knows (see `MeshSnapshot.catchUp`) */
@@ -107,6 +132,7 @@ function caughtUp (snapshot: MeshSnapshot, node: NodeSnapshot): boolean {
 export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   const out: Violation[] = []
   const bad = new Map<string, string>()
+  const byId = new Map(snapshot.nodes.map(n => [n.id, n]))
   for (const n of snapshot.nodes) {
     if (!n.up) bad.set(n.id, 'dead')
     else if (n.cordoned) bad.set(n.id, 'cordoned')
@@ -115,6 +141,8 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
     const why = bad.get(n.id)
     if (why !== undefined && n.containers.length > 0) out.push({ invariant: 'placement', detail: `${n.containers.length} replica(s) run on ${why} node ${n.id}, e.g. ${n.containers[0].service}#${n.containers[0].replica}` })
   }
+  // a death younger than the longest suspicion may not have reached every node yet
+  const known = new Map([...bad].filter(([id]) => { const n = byId.get(id); return n?.downFor === undefined || n.downFor >= (snapshot.catchUp ?? 0) }))
   const reported = new Set<string>()
   // nodes that agree share one assignment object: each is walked once (10,000 nodes × 10,000 services otherwise)
   const walked = new Set<object>()
@@ -123,7 +151,7 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
     walked.add(n.assignment)
     for (const [service, slots] of Object.entries(n.assignment)) {
       slots.forEach((owner, replica) => {
-        const why = owner === null ? undefined : bad.get(owner)
+        const why = owner === null ? undefined : known.get(owner)
         if (why === undefined || reported.has(`${service}#${replica}`)) return
         reported.add(`${service}#${replica}`)
         out.push({ invariant: 'placement', detail: `${n.id} assigns ${service}#${replica} to ${why} node ${owner!}` })
@@ -184,6 +212,17 @@ export function holds (held: Entry | undefined, entry: Entry): boolean {
 function countBy<T> (items: T[], key: (item: T) => string): Map<string, number> {
   const out = new Map<string, number>()
   for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1)
+  return out
+}
+
+function groupBy<T> (items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const group = out.get(k)
+    if (group === undefined) out.set(k, [item])
+    else group.push(item)
+  }
   return out
 }
 

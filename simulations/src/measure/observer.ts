@@ -148,6 +148,8 @@ export class Observer {
           up: node.up,
           cordoned: cordoned.has(node.id),
           upFor: node.current === undefined ? undefined : this.cluster.sim.now() - node.current.startedAt,
+          downFor: node.current !== undefined || node.diedAt === undefined ? undefined : this.cluster.sim.now() - node.diedAt,
+          live: node.current?.core.membership.live(),
           digest: state?.digest(),
           assignmentKey: assignment === undefined ? undefined : assignmentKey(assignment),
           assignment: assignment?.services,
