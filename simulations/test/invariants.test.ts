@@ -1,7 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Entry } from '@minga/protocol'
-import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, checkSnapshots, type MeshSnapshot, type NodeSnapshot, type SnapshotFate } from '../src/index.js'
+import { countInvariants } from '../src/measure/invariants.js'
+import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, checkSnapshots, type MeshSnapshot, type NodeSnapshot, type SnapshotFate, type Violation } from '../src/index.js'
 
 const entry = (key: string, hlc: string, author = 'a'): Entry => ({ author, seq: 1, hlc, key, value: {}, sig: 'x' })
 const written = entry('service/acme/web', '001767225600000.000001')
@@ -75,6 +76,11 @@ test('agreement and placement: a change younger than catchUp still spreading is 
   s.nodes[2].downFor = 40_000
   assert.match(checkAgreement(s)[0].detail, /2 different assignments among 4 live nodes/)
   assert.match(checkPlacement(s)[0].detail, /assigns acme\/web#0 to dead node n3/)
+})
+
+test('countInvariants counts every violation per invariant (the summary keeps only the first 50)', () => {
+  const many: Violation[] = [...Array.from({ length: 60 }, () => ({ invariant: 'placement' as const, detail: '' })), { invariant: 'agreement', detail: '' }]
+  assert.equal(countInvariants(many), { placement: 60, agreement: 1 })
 })
 
 test('durability: an acknowledged entry missing on a live node is caught; a newer one is fine', () => {

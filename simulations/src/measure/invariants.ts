@@ -202,6 +202,13 @@ export function checkAll (snapshot: MeshSnapshot): Violation[] {
   return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot), ...checkSnapshots(snapshot)]
 }
 
+/** violations per invariant */
+export function countInvariants (violations: readonly Violation[]): Partial<Record<Violation['invariant'], number>> {
+  const out: Partial<Record<Violation['invariant'], number>> = {}
+  for (const v of violations) out[v.invariant] = (out[v.invariant] ?? 0) + 1
+  return out
+}
+
 /** `held` is `entry` or supersedes it (later clock, or same clock and a higher author) */
 export function holds (held: Entry | undefined, entry: Entry): boolean {
   if (held === undefined) return false
