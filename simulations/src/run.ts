@@ -4,7 +4,7 @@
  * invariants and sums the figures up.
  */
 import { Cluster } from './cluster/cluster.js'
-import { checkAll } from './measure/invariants.js'
+import { checkAll, countInvariants } from './measure/invariants.js'
 import { Observer } from './measure/observer.js'
 import type { Change, FaultWindow, Sample } from './measure/series.js'
 import { availabilityFigures, convergence, movedFigures, round, scenarioShape, stats, volumeFigures, type Summary } from './measure/summary.js'
@@ -116,7 +116,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     },
     containers: { starts: observer.counts.starts, stops: observer.counts.stops, startErrors: observer.counts.errors },
     quiescentAfterMs: quiescentAfter,
-    invariants: { ok: violations.length === 0, violations: violations.slice(0, 50) },
+    invariants: { ok: violations.length === 0, violations: violations.slice(0, 50), counts: countInvariants(violations) },
     coreErrors: cluster.net.errors,
     speed: {
       wallMs: Math.round(wallMs),

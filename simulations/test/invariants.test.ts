@@ -1,7 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Entry } from '@minga/protocol'
-import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, checkSnapshots, type MeshSnapshot, type NodeSnapshot, type SnapshotFate } from '../src/index.js'
+import { countInvariants } from '../src/measure/invariants.js'
+import { checkAgreement, checkAll, checkDurability, checkPlacement, checkSingletons, checkSnapshots, type MeshSnapshot, type NodeSnapshot, type SnapshotFate, type Violation } from '../src/index.js'
 
 const entry = (key: string, hlc: string, author = 'a'): Entry => ({ author, seq: 1, hlc, key, value: {}, sig: 'x' })
 const written = entry('service/acme/web', '001767225600000.000001')
@@ -41,6 +42,45 @@ test('placement: a replica on a dead node, or assigned to a cordoned one, is cau
   t.nodes[1].containers = []
   const found = checkPlacement(t)
   assert.ok(found.some(v => /assigns acme\/web#1 to cordoned node n2/.test(v.detail)), JSON.stringify(found))
+})
+
+test('placement and agreement: a node that started less than catchUp ago is not counted for its assignment, one up longer is', () => {
+  // a restarted node holds deaths it heard from a peer's table as suspicions: it still assigns to the dead node n3
+  const s = healthy()
+  s.catchUp = 36_000
+  s.nodes[0].upFor = 12_000
+  s.nodes[0].assignmentKey = 'stale'
+  s.nodes[0].assignment = { 'acme/web': ['n3', 'n2'] }
+  s.nodes[1].upFor = 200_000
+  assert.equal(checkAll(s), [])
+  s.nodes[0].upFor = 36_000
+  assert.match(checkAgreement(s)[0].detail, /2 different assignments among 2 live nodes/)
+  assert.match(checkPlacement(s)[0].detail, /assigns acme\/web#0 to dead node n3/)
+  // a third node up for less is named in the count
+  s.nodes.push(node('n4', { upFor: 1000, assignmentKey: 'other' }))
+  assert.match(checkAgreement(s)[0].detail, /among 2 live nodes \(1 not counted: started less than 36 s ago/)
+})
+
+test('agreement and placement: a change younger than catchUp still spreading is not counted; an older one is', () => {
+  // n4 restarted 0.8 s ago: n2 heard it alive, n1 not yet; n3 died 2 s ago and n1 still assigns to it
+  const s = healthy()
+  s.catchUp = 36_000
+  s.nodes[2].downFor = 2000
+  s.nodes.push(node('n4', { upFor: 800 }))
+  s.nodes[0] = { ...s.nodes[0], upFor: 200_000, live: ['n1', 'n2', 'n3'], assignmentKey: 'a1', assignment: { 'acme/web': ['n3', 'n2'] } }
+  s.nodes[1] = { ...s.nodes[1], upFor: 200_000, live: ['n1', 'n2', 'n3', 'n4'], assignmentKey: 'a2' }
+  s.nodes.push(node('n5', { upFor: 200_000, live: ['n1', 'n2', 'n3'], assignmentKey: 'a1', assignment: { 'acme/web': ['n3', 'n2'] } }))
+  assert.equal(checkAll(s), [])
+  // the same difference in a member that changed long ago, and a death older than catchUp: counted
+  s.nodes[3].upFor = 40_000
+  s.nodes[2].downFor = 40_000
+  assert.match(checkAgreement(s)[0].detail, /2 different assignments among 4 live nodes/)
+  assert.match(checkPlacement(s)[0].detail, /assigns acme\/web#0 to dead node n3/)
+})
+
+test('countInvariants counts every violation per invariant (the summary keeps only the first 50)', () => {
+  const many: Violation[] = [...Array.from({ length: 60 }, () => ({ invariant: 'placement' as const, detail: '' })), { invariant: 'agreement', detail: '' }]
+  assert.equal(countInvariants(many), { placement: 60, agreement: 1 })
 })
 
 test('durability: an acknowledged entry missing on a live node is caught; a newer one is fine', () => {

@@ -82,6 +82,8 @@ export class SimNode implements VolumePeer {
   incarnations = 0
   /** gone for good (its organization vanished) */
   vanished = false
+  /** virtual ms when its process last died (undefined before its first death) */
+  diedAt?: number
 
   constructor (
     readonly index: number,
@@ -186,6 +188,7 @@ export class SimNode implements VolumePeer {
     const current = this.current
     if (current === undefined) return
     this.current = undefined
+    this.diedAt = this.shared.sim.now()
     if (options.vanish === true) this.vanished = true
     current.clock.kill()
     const host = this.host

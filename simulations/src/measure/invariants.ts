@@ -5,6 +5,10 @@
  *     and the same assignment;
  *   - placement: no replica runs on, or is assigned to, a dead or cordoned
  *     node;
+ *   (a node that started less than `catchUp` ago is not counted for the
+ *   assignment: it holds the deaths it heard second-hand as suspicions until
+ *   they time out, so it still places replicas on dead members for up to
+ *   the longest suspicion, as SWIM meant it to: memberlist's mergeState)
  *   - durability: every acknowledged write (its `write` resolved) is held,
  *     or superseded, by every live node;
  *   - singletons: a singleton never ran on two nodes at once (tracked
@@ -21,6 +25,12 @@ export interface NodeSnapshot {
   up: boolean
   cordoned: boolean
   digest?: string
+  /** ms its process has run since it last started; undefined when it is down */
+  upFor?: number
+  /** ms since its process died; undefined while up (or never died) */
+  downFor?: number
+  /** the members it holds live (alive or suspect), sorted */
+  live?: readonly string[]
   /** canonical text (or hash) of the node's current assignment */
   assignmentKey?: string
   /** service id → node per replica, as this node computed it */
@@ -60,6 +70,12 @@ export interface MeshSnapshot {
   nodes: NodeSnapshot[]
   acknowledged: Entry[]
   singletonViolations: Array<{ at: number, service: string, nodes: string[] }>
+  /**
+   * ms a node that started takes to catch up: the longest suspicion (a death it heard from a peer's table is a
+   * suspicion until then); nodes up for less are not counted for agreement on the assignment nor for its placement.
+   * Default 0: every live node counts
+   */
+  catchUp?: number
   /** in scenarios with volumes */
   volumes?: VolumesSnapshot
 }
@@ -69,22 +85,54 @@ export interface Violation {
   detail: string
 }
 
-/** violations of agreement: live nodes that hold different state digests or assignments after quiescence */
+/**
+ * violations of agreement: live nodes that hold different state digests after quiescence, or different assignments
+ * among those that caught up (up for `snapshot.catchUp` at least)
+ */
 export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   const live = snapshot.nodes.filter(n => n.up)
   if (live.length === 0) return []
+  const settled = live.filter(n => caughtUp(snapshot, n))
   const digests = countBy(live, n => n.digest ?? '?')
-  const assignments = countBy(live, n => n.assignmentKey ?? '?')
   const out: Violation[] = []
   if (digests.size > 1) out.push({ invariant: 'agreement', detail: `${digests.size} different state digests among ${live.length} live nodes: ${summarize(digests)}` })
-  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${live.length} live nodes: ${summarize(assignments)}` })
+  // an assignment that differs from the most common one only because the two live sets differ in members that started
+  // or died less than `catchUp` ago is a change still spreading, not a disagreement
+  const groups = groupBy(settled, n => n.assignmentKey ?? '?')
+  const [common] = [...groups.values()].sort((a, b) => b.length - a.length)
+  const recent = new Set(snapshot.nodes.filter(n => !caughtUp(snapshot, n) || (n.downFor !== undefined && n.downFor < (snapshot.catchUp ?? 0))).map(n => n.id))
+  const assignments = new Map<string, number>()
+  for (const [key, nodes] of groups) {
+    if (nodes !== common && spreading(common[0], nodes[0], recent)) continue
+    assignments.set(key, nodes.length)
+  }
+  const counted = [...assignments.values()].reduce((a, b) => a + b, 0)
+  const catching = live.length === counted ? '' : ` (${live.length - counted} not counted: started less than ${Math.round((snapshot.catchUp ?? 0) / 100) / 10} s ago, or differing only in members that did)`
+  if (assignments.size > 1) out.push({ invariant: 'agreement', detail: `${assignments.size} different assignments among ${counted} live nodes${catching}: ${summarize(assignments)}` })
   return out
 }
 
-/** violations of placement: replicas running on, or assigned to, a dead or cordoned node */
+/** the two nodes' live sets are known and differ, and only in `recent` members */
+function spreading (a: NodeSnapshot, b: NodeSnapshot, recent: ReadonlySet<string>): boolean {
+  if (a.live === undefined || b.live === undefined) return false
+  const one = new Set(a.live)
+  const other = new Set(b.live)
+  let differ = false
+  for (const id of one) if (!other.has(id)) { if (!recent.has(id)) return false; differ = true }
+  for (const id of other) if (!one.has(id)) { if (!recent.has(id)) return false; differ = true }
+  return differ
+}
+
+/** the node has run long enough to know every death the mesh knows (see `MeshSnapshot.catchUp`) */
+function caughtUp (snapshot: MeshSnapshot, node: NodeSnapshot): boolean {
+  return node.upFor === undefined || node.upFor >= (snapshot.catchUp ?? 0)
+}
+
+/** violations of placement: replicas running on a dead or cordoned node, or assigned to one by a node that caught up */
 export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
   const out: Violation[] = []
   const bad = new Map<string, string>()
+  const byId = new Map(snapshot.nodes.map(n => [n.id, n]))
   for (const n of snapshot.nodes) {
     if (!n.up) bad.set(n.id, 'dead')
     else if (n.cordoned) bad.set(n.id, 'cordoned')
@@ -93,15 +141,17 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
     const why = bad.get(n.id)
     if (why !== undefined && n.containers.length > 0) out.push({ invariant: 'placement', detail: `${n.containers.length} replica(s) run on ${why} node ${n.id}, e.g. ${n.containers[0].service}#${n.containers[0].replica}` })
   }
+  // a death younger than the longest suspicion may not have reached every node yet
+  const known = new Map([...bad].filter(([id]) => { const n = byId.get(id); return n?.downFor === undefined || n.downFor >= (snapshot.catchUp ?? 0) }))
   const reported = new Set<string>()
   // nodes that agree share one assignment object: each is walked once (10,000 nodes × 10,000 services otherwise)
   const walked = new Set<object>()
   for (const n of snapshot.nodes) {
-    if (!n.up || n.assignment === undefined || walked.has(n.assignment)) continue
+    if (!n.up || n.assignment === undefined || walked.has(n.assignment) || !caughtUp(snapshot, n)) continue
     walked.add(n.assignment)
     for (const [service, slots] of Object.entries(n.assignment)) {
       slots.forEach((owner, replica) => {
-        const why = owner === null ? undefined : bad.get(owner)
+        const why = owner === null ? undefined : known.get(owner)
         if (why === undefined || reported.has(`${service}#${replica}`)) return
         reported.add(`${service}#${replica}`)
         out.push({ invariant: 'placement', detail: `${n.id} assigns ${service}#${replica} to ${why} node ${owner!}` })
@@ -152,6 +202,13 @@ export function checkAll (snapshot: MeshSnapshot): Violation[] {
   return [...checkAgreement(snapshot), ...checkPlacement(snapshot), ...checkDurability(snapshot), ...checkSingletons(snapshot), ...checkSnapshots(snapshot)]
 }
 
+/** violations per invariant */
+export function countInvariants (violations: readonly Violation[]): Partial<Record<Violation['invariant'], number>> {
+  const out: Partial<Record<Violation['invariant'], number>> = {}
+  for (const v of violations) out[v.invariant] = (out[v.invariant] ?? 0) + 1
+  return out
+}
+
 /** `held` is `entry` or supersedes it (later clock, or same clock and a higher author) */
 export function holds (held: Entry | undefined, entry: Entry): boolean {
   if (held === undefined) return false
@@ -162,6 +219,17 @@ export function holds (held: Entry | undefined, entry: Entry): boolean {
 function countBy<T> (items: T[], key: (item: T) => string): Map<string, number> {
   const out = new Map<string, number>()
   for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1)
+  return out
+}
+
+function groupBy<T> (items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const group = out.get(k)
+    if (group === undefined) out.set(k, [item])
+    else group.push(item)
+  }
   return out
 }
 

@@ -5,6 +5,7 @@
  * availability is back (recovery), counts replicas moved against the
  * least that had to move, and watches singletons on every replica start.
  */
+import { DEFAULT_MEMBERSHIP, suspicionTimeout } from '@minga/node/core'
 import { containerHash, type Entry, type ServiceSpec } from '@minga/protocol'
 import type { Assignment } from '@minga/scheduler'
 import type { Cluster } from '../cluster/cluster.js'
@@ -146,6 +147,9 @@ export class Observer {
           id: node.id,
           up: node.up,
           cordoned: cordoned.has(node.id),
+          upFor: node.current === undefined ? undefined : this.cluster.sim.now() - node.current.startedAt,
+          downFor: node.current !== undefined || node.diedAt === undefined ? undefined : this.cluster.sim.now() - node.diedAt,
+          live: node.current?.core.membership.live(),
           digest: state?.digest(),
           assignmentKey: assignment === undefined ? undefined : assignmentKey(assignment),
           assignment: assignment?.services,
@@ -155,6 +159,7 @@ export class Observer {
       }),
       acknowledged: this.acknowledged,
       singletonViolations: this.singletonViolations,
+      catchUp: longestSuspicion(this.cluster.nodes.length),
       ...(this.volumes === undefined ? {} : { volumes: this.volumes.snapshot() })
     }
   }
@@ -233,4 +238,9 @@ export class Observer {
 
 function isOlder (held: Entry, entry: Entry): boolean {
   return held.hlc < entry.hlc || (held.hlc === entry.hlc && held.author < entry.author)
+}
+
+/** the longest suspicion among `members` with the simulator's membership timing (the nodes' defaults), ms */
+function longestSuspicion (members: number): number {
+  return DEFAULT_MEMBERSHIP.suspicionMaxMult * suspicionTimeout(DEFAULT_MEMBERSHIP, members)
 }

@@ -34,7 +34,8 @@ export interface Summary {
   traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
   containers: { starts: number, stops: number, startErrors: number }
   quiescentAfterMs: number | null
-  invariants: { ok: boolean, violations: Violation[] }
+  /** `violations` keeps the first 50; `counts` counts them all, per invariant */
+  invariants: { ok: boolean, violations: Violation[], counts: Partial<Record<Violation['invariant'], number>> }
   coreErrors: string[]
   speed: { wallMs: number, buildMs: number, events: number, eventsPerSec: number, virtualPerWall: number, peakRssMb: number, pathTrees: number, decodes: number, heartbeatVerifies: number }
 }
