@@ -39,18 +39,14 @@ export function desiredServices (state: State): DesiredService[] {
   return out
 }
 
-/** live members that have announced themselves with a node record */
-export function liveNodeInfos (state: State, live: Iterable<string>): NodeInfo[] {
-  return nodeInfos(state, live)
-}
-
 /** members (not removed) that are not in `live` and have announced themselves with a node record: `place()`'s `absent` */
 export function absentNodeInfos (state: State, live: readonly string[]): NodeInfo[] {
   const liveSet = setOfList(live)
   return nodeInfos(state, memberList(state).filter(id => !liveSet.has(id)))
 }
 
-function nodeInfos (state: State, peers: Iterable<string>): NodeInfo[] {
+/** the `peers` (live members for `place()`'s nodes) that have announced themselves with a node record */
+export function nodeInfos (state: State, peers: Iterable<string>): NodeInfo[] {
   const out: NodeInfo[] = []
   for (const peer of peers) {
     const org = state.memberOrg(peer)

@@ -28,7 +28,7 @@ import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
 import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
-import { absentNodeInfos, desiredServices, liveNodeInfos, memberCount } from './desired.js'
+import { absentNodeInfos, desiredServices, memberCount, nodeInfos } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
@@ -231,7 +231,7 @@ export class Reconciler implements ReconcileView {
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
       // members not live are `absent`: a loss moves only the lost node's replicas
-      assignment = place(services, liveNodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
+      assignment = place(services, nodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
       this.cache.set(fingerprint, assignment)
     }
     const before = this.view
