@@ -157,7 +157,10 @@ test('a peer killed with SIGKILL mid-request fails the outstanding request when 
     child.kill('SIGKILL')
     await once(child, 'exit')
     // the request's own timeout never fires unless the dead connection went unnoticed
-    const err = await Promise.race([pending, new Promise<Error>((resolve) => setTimeout(() => { timeout.abort(new Error('request timed out')); resolve(new Error('request timed out')) }, 60_000))])
+    let timer: NodeJS.Timeout | undefined
+    const err = await Promise.race([pending, new Promise<Error>((resolve) => { timer = setTimeout(() => { timeout.abort(new Error('request timed out')); resolve(new Error('request timed out')) }, 60_000) })])
+    // a timer left running held the test process 60 s after its last test
+    clearTimeout(timer)
     assert.not.equal(err.message, 'request timed out', 'failed by the dead connection')
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')
