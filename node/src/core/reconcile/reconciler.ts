@@ -36,6 +36,7 @@ import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
+import { shareTouched, type Share } from './share.js'
 import { splitStandbys, WarmStandbys } from './standby.js'
 import { heldStarts } from './start-holds.js'
 
@@ -88,9 +89,12 @@ export class Reconciler implements ReconcileView {
   private standbys: RuntimeContainer[] = []
   private readonly warm: WarmStandbys
   private view?: View
+  /** what the last pass planned from, for this node's share */
+  private share?: Share
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
-  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
+  /** passes run; live-set changes checked against this node's share, and those that touched none of it (no pass) */
+  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0, liveChecks: 0, liveSkips: 0 }
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
@@ -112,9 +116,9 @@ export class Reconciler implements ReconcileView {
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
-    // a peer's changed replicas matter here only for services this node runs or is assigned
+    // a live-set change matters only if it touches this node's share (share.ts); a peer's changed replicas only for services this node runs or is assigned
     this.unsubscribe.push(liveness.onChange((change) => {
-      if (change.status || [...change.services].some(service => this.concerns(service))) this.schedule()
+      if ((change.status && this.shareTouched()) || [...change.services].some(service => this.concerns(service))) this.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
     void watchRuntime(this.init, {
@@ -247,6 +251,16 @@ export class Reconciler implements ReconcileView {
     return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live, singleton)
   }
 
+  /** true when a pass now could plan otherwise than the last one (share.ts); true before any */
+  private shareTouched (): boolean {
+    if (this.share === undefined) return true
+    const view = this.refresh()
+    this.stats.liveChecks++
+    const touched = shareTouched(this.init.identity.peerId, this.share, view, this.observed.map(c => c.service), this.init.liveness)
+    if (!touched) this.stats.liveSkips++
+    return touched
+  }
+
   /** true when this node runs or is assigned a replica of the service */
   private concerns (service: string): boolean {
     // the last pass's assignment is good enough here: a change of the live set schedules a pass anyway
@@ -262,8 +276,9 @@ export class Reconciler implements ReconcileView {
    */
   private planNow (): Action[] {
     const { liveness, identity, clock } = this.init
-    const { services: all, assignment, live } = this.refresh()
+    const { services: all, assignment, live, previous } = this.refresh()
     const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
+    this.share = { assignment, previous, live, mine, booting: liveness.booting() }
     const byId = servicesById(all)
     const services = [...mine].flatMap(id => byId.get(id) ?? [])
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
