@@ -30,6 +30,7 @@ import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
 import { absentNodeInfos, desiredServices, memberCount, nodeInfos } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
+import { OwnStops } from './own-stops.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
 import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.js'
@@ -60,8 +61,6 @@ export interface ReconcilerComponents extends CoreComponents {
 
 const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
-/** own stops remembered, at most */
-const MAX_OWN_STOPS = 1000
 
 interface View { fingerprint: string, live: readonly string[], services: DesiredService[], assignment: Assignment, previous?: Assignment }
 
@@ -78,8 +77,8 @@ export class Reconciler implements ReconcileView {
   private readonly inFlight = new Set<string>()
   /** stops under way, by container id */
   private readonly stopping = new Map<string, { key: string, ports: boolean, done: Promise<void> }>()
-  /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
-  private readonly ownStops = new Set<string>()
+  /** containers this node stopped itself: their exit is a stop, not a crash */
+  private readonly ownStops = new OwnStops()
   private readonly backoff = new ReplicaBackoff()
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
@@ -93,8 +92,8 @@ export class Reconciler implements ReconcileView {
   private share?: Share
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
-  /** passes run; live-set changes checked against this node's share, and those that touched none of it (no pass) */
-  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0, liveChecks: 0, liveSkips: 0 }
+  /** passes run; live-set changes that touched none of this node's share (no pass) */
+  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0, liveSkips: 0 }
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
@@ -177,9 +176,7 @@ export class Reconciler implements ReconcileView {
   }
 
   /** what this node runs, as its report says */
-  replicaReport (): ReplicaReport[] {
-    return replicaReports(this.observed)
-  }
+  replicaReport (): ReplicaReport[] { return replicaReports(this.observed) }
 
   allocated (): Resources {
     // the services of the last placement: a report asks, and a fresh view costs a pass over the live set
@@ -187,14 +184,10 @@ export class Reconciler implements ReconcileView {
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
-  schedule (): void {
-    this.pass.schedule()
-  }
+  schedule (): void { this.pass.schedule() }
 
   /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
-  async run (): Promise<Action[]> {
-    return await this.pass.run()
-  }
+  async run (): Promise<Action[]> { return await this.pass.run() }
 
   private async reconcile (): Promise<Action[]> {
     try {
@@ -253,10 +246,7 @@ export class Reconciler implements ReconcileView {
 
   /** true when a pass now could plan otherwise than the last one (share.ts); true before any */
   private shareTouched (): boolean {
-    if (this.share === undefined) return true
-    const view = this.refresh()
-    this.stats.liveChecks++
-    const touched = shareTouched(this.init.identity.peerId, this.share, view, this.observed.map(c => c.service), this.init.liveness)
+    const touched = this.share === undefined || shareTouched(this.init.identity.peerId, this.share, this.refresh(), this.observed.map(c => c.service), this.init.liveness)
     if (!touched) this.stats.liveSkips++
     return touched
   }
@@ -348,7 +338,7 @@ export class Reconciler implements ReconcileView {
     try {
       if (action.type === 'stop' || action.type === 'restart') {
         const down = this.observed.find(c => c.id === action.containerId)
-        this.markOwnStop(action.containerId)
+        this.ownStops.add(action.containerId)
         const doStop = async (): Promise<void> => { await runtime.stop(action.containerId) }
         if (action.type === 'stop' && this.init.volumes !== undefined) await this.init.volumes.stopReplica(this.service(action.service)?.spec, action.replica, action.cause, doStop)
         else await doStop()
@@ -381,12 +371,6 @@ export class Reconciler implements ReconcileView {
       this.recordFailure(action, message)
       emit('replica-error', message)
     }
-  }
-
-  private markOwnStop (containerId: string): void {
-    this.ownStops.add(containerId)
-    // the engine reports an exit after the stop returns at the latest; a few hundred ids outlast any such delay
-    if (this.ownStops.size > MAX_OWN_STOPS) this.ownStops.delete(this.ownStops.values().next().value as string)
   }
 
   private recordFailure (action: Action, error: string, how?: FailureDetails): void {
