@@ -2,7 +2,8 @@
  * The reconcile loop: place every desired service on the live nodes, plan
  * this node's share against the containers it observes, and carry out the
  * plan on the runtime. Runs on every relevant state change, live-set
- * change, peer replica report and runtime event (debounced), and every
+ * change that touches this node's share (share.ts), peer replica report of
+ * its services and runtime event (debounced), and every
  * `reconcileInterval` regardless. Failed starts back off exponentially per
  * replica (replica-backoff.ts), so a missing image or a crash loop never
  * spins the node.
