@@ -160,7 +160,8 @@ export class Prober {
 
   /** exchange tables with `peer`: digests first, the tables only if they differ; true when it answered */
   async pushPull (peer: string): Promise<boolean> {
-    const offer = await this.send(peer, { type: 'push-pull', digest: this.m.table.digest() }, this.m.config.probeInterval * 5)
+    // its answer is the peer's table when the digests differ (~60 KB at 200 members): a stream of its own, not the probes' shared one
+    const offer = await this.send(peer, { type: 'push-pull', digest: this.m.table.digest() }, this.m.config.probeInterval * 5, true)
     if (offer?.type !== 'push-pull') return false
     this.m.stats.pushPulls++
     this.merge(offer.members, peer)
@@ -222,7 +223,7 @@ export class Prober {
   }
 
   /** a request to `peer`, its answer decoded; undefined on any failure or after `timeout` ms */
-  async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2): Promise<MembershipMessage | undefined> {
+  async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2, largeAnswer = false): Promise<MembershipMessage | undefined> {
     const { mesh, clock, meshId } = this.init
     const controller = new AbortController()
     const abort = (): void => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`))
@@ -234,7 +235,7 @@ export class Prober {
       else abort()
     })
     try {
-      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), this.m.encode(message), { signal: controller.signal }))
+      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), this.m.encode(message), { signal: controller.signal, largeAnswer }))
       this.heardFrom(peer)
       if (answer.type === 'report' || answer.type === 'report-request') return undefined
       if (answer.type === 'ack') this.m.receive(answer.updates, peer)
