@@ -116,8 +116,9 @@ test('a probe on the shared stream is not held behind a large answer: a request 
   const p = await pair()
   try {
     // an answer 16 times a stream's initial Yamux window (256 KiB). On the shared stream the asker reads a probe's
-    // answer only after all of it (measured at load 11-16: the probe waited for it in 10 of 10 runs, 90-330 ms);
-    // on a stream of its own the probe is answered first (5 of 5)
+    // answer only after all of it (measured at load 11-16: the probe waited for it in 10 of 10 runs, 90-330 ms).
+    // On a stream of its own the probe came back first in 5 of 5 runs at that load, but not always at a higher one
+    // (the two streams share one TCP connection: frames already queued go first), so what is checked is the stream
     const large = new Uint8Array(SHARED_FRAME_BYTES - 1024).fill(7)
     let ownStream: boolean | undefined
     p.b.handle(P, async (data) => {
@@ -126,16 +127,15 @@ test('a probe on the shared stream is not held behind a large answer: a request 
       return large
     })
     assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('warm'))), 'warm', 'the shared stream is open')
-    const order: string[] = []
-    const table = p.a.request(p.b.self, P, enc.encode('table'), { signal: AbortSignal.timeout(600_000), largeAnswer: true }).then((answer) => { order.push(`table of ${answer.byteLength} bytes`) })
+    const [shared] = streamsOf(p)
+    const table = p.a.request(p.b.self, P, enc.encode('table'), { signal: AbortSignal.timeout(600_000), largeAnswer: true })
     table.catch(() => {})
     await waitFor(() => ownStream !== undefined, 'b answers the table request', 60_000)
     assert.ok(ownStream, 'the request for a large answer came on a stream of its own')
     assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('probe'), { signal: AbortSignal.timeout(600_000) })), 'probe')
-    order.push('probe')
-    await table
-    assert.equal(order, ['probe', `table of ${large.byteLength} bytes`], 'the probe is answered before the large answer is through')
-    assert.equal(streamsOf(p).map(s => s.protocol), [sharedProtocol(P)], 'the probes\' shared stream stays; the table\'s closed')
+    assert.is((await table).byteLength, large.byteLength)
+    assert.ok(shared.protocol === sharedProtocol(P) && shared.status === 'open', 'the probe rode the shared stream')
+    assert.equal(streamsOf(p).map(s => s.id), [shared.id], 'the probes\' shared stream stays; the table\'s closed')
   } finally {
     await p.close()
   }
