@@ -6,6 +6,8 @@
 // runCpuMs the churn alone). The mesh starts warm (every node
 // knows every member's alive update: simulations/src/cluster/warm.ts); SIM_BENCH_COLD=1 boots it cold instead
 // (1,000 nodes learning 1,000 alive updates each first: ~25 virtual s of n² gossip).
+// first: re-runs this bench with the simulator's heap settings (bench/lib/sim-heap.mjs)
+import './lib/sim-heap.mjs'
 import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { loadScenario, runScenario } from '../simulations/dist/src/index.js'

@@ -30,6 +30,9 @@ test('the estimate: per peer the sample of the shortest round trip, the median o
   assert.is(verdict.level, 'refused')
   assert.match(verdict.text, /^This node's clock is 5 min ahead of the other nodes' \(all 1 it probed\): they refuse its changes \(stamped over 60 s ahead of their clocks\), so it refuses writes; fix the clock with NTP/)
   assert.is(offsets.estimate(['nobody'], 60_000), undefined)
+  // every sampled peer that `include` keeps, in the order they were sampled: the same as naming them
+  assert.equal(offsets.estimate(undefined, 60_000, (peer) => peer !== 'b'), offsets.estimate(['a', 'd', 'c'], 60_000))
+  assert.is(offsets.estimate(undefined, 60_000, () => false), undefined)
   assert.is(clockVerdict({ aheadMs: 2000, peers: 3, refusedBy: [], refusing: [] }, 60_000).level, 'ok')
   assert.match(clockVerdict({ aheadMs: -20_000, peers: 3, refusedBy: [], refusing: [] }, 60_000).text, /^This node's clock is 20 s behind the mesh \(from probes of 3 nodes\): which change wins/)
 })

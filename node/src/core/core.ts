@@ -253,7 +253,7 @@ export class NodeCore {
       syncPulled: () => this.sync.stats.pulled,
       digest: () => init.state.digest(),
       clockVerdict: () => clockVerdict(this.clockOffset(), init.state.maxClockAhead),
-      peerDigests: () => [...this.membership.peerDigests()].flatMap(([id, digest]) => this.membership.status(id) !== 'dead' ? [{ id, digest }] : []),
+      peerDigests: () => this.membership.peerDigests(),
       intervalMs: EVENT_WATCH_MS
     })
     this.operations = new Operations({
@@ -296,7 +296,7 @@ export class NodeCore {
   /** this node's clock against the mesh's, from probe round trips to the live peers it probed lately; undefined before any */
   clockOffset (): ClockOffset | undefined {
     const offsets = this.membership.clockOffsets
-    return offsets.estimate([...offsets.peers()].filter(p => this.membership.status(p) === 'alive'), this.state.maxClockAhead)
+    return offsets.estimate(undefined, this.state.maxClockAhead, (peer) => this.membership.status(peer) === 'alive')
   }
 
   /** the logs of a service's replicas from every node that runs them, merged by time */

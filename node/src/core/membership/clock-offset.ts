@@ -67,22 +67,26 @@ export class ClockOffsets {
     return this.samples.keys()
   }
 
-  /** the estimate over these peers (the ones heard now), or undefined when none has been heard */
-  estimate (peers: Iterable<string>, maxClockAhead: number): ClockOffset | undefined {
-    // how far this node's clock is ahead of each peer's
-    const ahead: Array<[string, number]> = []
-    for (const peer of peers) {
-      const window = this.samples.get(peer)
-      if (window === undefined) continue
-      ahead.push([peer, -window.best.offset])
+  /**
+   * the estimate over these peers (the ones heard now: `include` says which of the sampled peers count when `peers`
+   * is not given), or undefined when none has been heard. Every node reads it every second: it allocates one array
+   */
+  estimate (peers: Iterable<string> | undefined, maxClockAhead: number, include?: (peer: string) => boolean): ClockOffset | undefined {
+    // how far this node's clock is ahead of each peer's, this node's own 0 first
+    const ahead = [0]
+    let refusedBy: ClockOffset['refusedBy'] = []
+    let refusing: ClockOffset['refusing'] = []
+    const add = (window: Window | undefined, peer: string): void => {
+      if (window === undefined || include?.(peer) === false) return
+      const ms = -window.best.offset
+      ahead.push(ms)
+      if (ms > maxClockAhead) refusedBy = [...refusedBy, { node: peer, aheadMs: Math.round(ms) }]
+      if (-ms > maxClockAhead) refusing = [...refusing, { node: peer, aheadMs: Math.round(ms) }]
     }
-    if (ahead.length === 0) return undefined
-    return {
-      aheadMs: Math.round(median([0, ...ahead.map(([, ms]) => ms)])),
-      peers: ahead.length,
-      refusedBy: ahead.filter(([, ms]) => ms > maxClockAhead).map(([node, ms]) => ({ node, aheadMs: Math.round(ms) })),
-      refusing: ahead.filter(([, ms]) => -ms > maxClockAhead).map(([node, ms]) => ({ node, aheadMs: Math.round(ms) }))
-    }
+    if (peers === undefined) this.samples.forEach(add)
+    else for (const peer of peers) add(this.samples.get(peer), peer)
+    if (ahead.length === 1) return undefined
+    return { aheadMs: Math.round(median(ahead)), peers: ahead.length - 1, refusedBy, refusing }
   }
 }
 
@@ -93,9 +97,9 @@ function shortest (samples: readonly Sample[]): Sample {
   return best
 }
 
-/** the middle value; of two middle values, the one nearer 0 (this node's own clock): it blames itself only on a majority */
+/** the middle value (sorts `values` in place); of two middle values, the one nearer 0 (this node's own clock): it blames itself only on a majority */
 function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
+  const sorted = values.sort((a, b) => a - b)
   const middle = sorted.length >> 1
   if (sorted.length % 2 === 1) return sorted[middle]
   return Math.abs(sorted[middle - 1]) <= Math.abs(sorted[middle]) ? sorted[middle - 1] : sorted[middle]

@@ -29,41 +29,61 @@ export class WireBytes {
   }
 }
 
+/** types read so far, by length: a message's type is found among them without building a string (every message counts) */
+const known = new Map<number, string[]>()
+
 /** the `type` of a wire message, read from its first bytes without parsing it */
 export function messageType (data: Uint8Array): string {
   if (data.byteLength < PREFIX.length + 1) return 'other'
   for (let i = 0; i < PREFIX.length; i++) if (data[i] !== PREFIX[i]) return 'other'
-  let type = ''
-  for (let i = PREFIX.length; i < data.byteLength && i < PREFIX.length + MAX_TYPE_LENGTH; i++) {
-    if (data[i] === QUOTE) return type
-    type += String.fromCharCode(data[i])
-  }
-  return 'other'
+  let end = PREFIX.length
+  const limit = Math.min(data.byteLength, PREFIX.length + MAX_TYPE_LENGTH)
+  while (end < limit && data[end] !== QUOTE) end++
+  if (end === limit) return 'other'
+  const length = end - PREFIX.length
+  const seen = known.get(length) ?? []
+  for (const type of seen) if (sameBytes(type, data, PREFIX.length)) return type
+  const type = String.fromCharCode(...data.subarray(PREFIX.length, end))
+  // a handful of types exist; a peer sending made-up ones is not remembered beyond a few per length
+  if (seen.length < 16) known.set(length, [...seen, type])
+  return type
+}
+
+function sameBytes (type: string, data: Uint8Array, at: number): boolean {
+  for (let i = 0; i < type.length; i++) if (type.charCodeAt(i) !== data[at + i]) return false
+  return true
 }
 
 /** `mesh`, with what goes out on `protocol` (requests and the answers of its handlers) counted into `bytes` */
 export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): Mesh {
+  const request = async (peer: string, to: string, data: Uint8Array, options?: Parameters<Mesh['request']>[3]): Promise<Uint8Array> => {
+    if (to === protocol) bytes.count(data)
+    return await mesh.request(peer, to, data, options)
+  }
+  const handle = (to: string, handler: Parameters<Mesh['handle']>[1]): void => {
+    mesh.handle(to, to !== protocol
+      ? handler
+      : async (data, from) => {
+        const answer = await handler(data, from)
+        bytes.count(answer)
+        return answer
+      })
+  }
+  // methods bound once each (a probe reads several per request), bound again only if the mesh's own changes
+  type Method = (...args: unknown[]) => unknown
+  const bound = new Map<PropertyKey, { of: Method, fn: Method }>()
   return new Proxy(mesh, {
     get (target, property) {
-      if (property === 'request') {
-        return async (peer: string, to: string, data: Uint8Array, options?: Parameters<Mesh['request']>[3]) => {
-          if (to === protocol) bytes.count(data)
-          return await target.request(peer, to, data, options)
-        }
-      }
-      if (property === 'handle') {
-        return (to: string, handler: Parameters<Mesh['handle']>[1]) => {
-          target.handle(to, to !== protocol
-            ? handler
-            : async (data, from) => {
-              const answer = await handler(data, from)
-              bytes.count(answer)
-              return answer
-            })
-        }
-      }
+      if (property === 'request') return request
+      if (property === 'handle') return handle
       const value = Reflect.get(target, property, target)
-      return typeof value === 'function' ? value.bind(target) : value
+      if (typeof value !== 'function') return value
+      let hit = bound.get(property)
+      if (hit === undefined || hit.of !== value) {
+        hit = { of: value as Method, fn: (value as Method).bind(target) }
+        bound.set(property, hit)
+      }
+      return hit.fn
     }
   })
 }

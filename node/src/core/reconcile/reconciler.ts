@@ -2,7 +2,8 @@
  * The reconcile loop: place every desired service on the live nodes, plan
  * this node's share against the containers it observes, and carry out the
  * plan on the runtime. Runs on every relevant state change, live-set
- * change, peer replica report and runtime event (debounced), and every
+ * change that touches this node's share (share.ts), peer replica report of
+ * its services and runtime event (debounced), and every
  * `reconcileInterval` regardless. Failed starts back off exponentially per
  * replica (replica-backoff.ts), so a missing image or a crash loop never
  * spins the node.
@@ -30,12 +31,14 @@ import { setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
 import { absentNodeInfos, desiredServices, memberCount, nodeInfos } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
+import { OwnStops } from './own-stops.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
 import { replicaNotes, runNote, waitingNotes, withWaits } from './replica-notes.js'
 import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.js'
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
+import { shareTouched, type Share } from './share.js'
 import { splitStandbys, WarmStandbys } from './standby.js'
 import { heldStarts } from './start-holds.js'
 
@@ -59,8 +62,6 @@ export interface ReconcilerComponents extends CoreComponents {
 
 const DEFAULT_CONCURRENCY = 4
 const RECONCILE_KEYS = ['service/', 'node/', 'cordon/', 'member/', 'revoked/']
-/** own stops remembered, at most */
-const MAX_OWN_STOPS = 1000
 
 interface View { fingerprint: string, live: readonly string[], services: DesiredService[], assignment: Assignment, previous?: Assignment }
 
@@ -77,8 +78,8 @@ export class Reconciler implements ReconcileView {
   private readonly inFlight = new Set<string>()
   /** stops under way, by container id */
   private readonly stopping = new Map<string, { key: string, ports: boolean, done: Promise<void> }>()
-  /** containers this node stopped itself (stop, restart), newest last: their exit is a stop, not a crash */
-  private readonly ownStops = new Set<string>()
+  /** containers this node stopped itself: their exit is a stop, not a crash */
+  private readonly ownStops = new OwnStops()
   private readonly backoff = new ReplicaBackoff()
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
@@ -88,9 +89,12 @@ export class Reconciler implements ReconcileView {
   private standbys: RuntimeContainer[] = []
   private readonly warm: WarmStandbys
   private view?: View
+  /** what the last pass planned from, for this node's share */
+  private share?: Share
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
-  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
+  /** passes run; live-set changes that touched none of this node's share (no pass) */
+  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0, liveSkips: 0 }
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
@@ -112,9 +116,9 @@ export class Reconciler implements ReconcileView {
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
-    // a peer's changed replicas matter here only for services this node runs or is assigned
+    // a live-set change matters only if it touches this node's share (share.ts); a peer's changed replicas only for services this node runs or is assigned
     this.unsubscribe.push(liveness.onChange((change) => {
-      if (change.status || [...change.services].some(service => this.concerns(service))) this.schedule()
+      if ((change.status && this.shareTouched()) || [...change.services].some(service => this.concerns(service))) this.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
     void watchRuntime(this.init, {
@@ -173,9 +177,7 @@ export class Reconciler implements ReconcileView {
   }
 
   /** what this node runs, as its report says */
-  replicaReport (): ReplicaReport[] {
-    return replicaReports(this.observed)
-  }
+  replicaReport (): ReplicaReport[] { return replicaReports(this.observed) }
 
   allocated (): Resources {
     // the services of the last placement: a report asks, and a fresh view costs a pass over the live set
@@ -183,14 +185,10 @@ export class Reconciler implements ReconcileView {
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
-  schedule (): void {
-    this.pass.schedule()
-  }
+  schedule (): void { this.pass.schedule() }
 
   /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
-  async run (): Promise<Action[]> {
-    return await this.pass.run()
-  }
+  async run (): Promise<Action[]> { return await this.pass.run() }
 
   private async reconcile (): Promise<Action[]> {
     try {
@@ -247,6 +245,13 @@ export class Reconciler implements ReconcileView {
     return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live, singleton)
   }
 
+  /** true when a pass now could plan otherwise than the last one (share.ts); true before any */
+  private shareTouched (): boolean {
+    const touched = this.share === undefined || shareTouched(this.init.identity.peerId, this.share, this.refresh(), this.observed.map(c => c.service), this.init.liveness)
+    if (!touched) this.stats.liveSkips++
+    return touched
+  }
+
   /** true when this node runs or is assigned a replica of the service */
   private concerns (service: string): boolean {
     // the last pass's assignment is good enough here: a change of the live set schedules a pass anyway
@@ -262,8 +267,9 @@ export class Reconciler implements ReconcileView {
    */
   private planNow (): Action[] {
     const { liveness, identity, clock } = this.init
-    const { services: all, assignment, live } = this.refresh()
+    const { services: all, assignment, live, previous } = this.refresh()
     const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
+    this.share = { assignment, previous, live, mine, booting: liveness.booting() }
     const byId = servicesById(all)
     const services = [...mine].flatMap(id => byId.get(id) ?? [])
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
@@ -333,7 +339,7 @@ export class Reconciler implements ReconcileView {
     try {
       if (action.type === 'stop' || action.type === 'restart') {
         const down = this.observed.find(c => c.id === action.containerId)
-        this.markOwnStop(action.containerId)
+        this.ownStops.add(action.containerId)
         const doStop = async (): Promise<void> => { await runtime.stop(action.containerId) }
         if (action.type === 'stop' && this.init.volumes !== undefined) await this.init.volumes.stopReplica(this.service(action.service)?.spec, action.replica, action.cause, doStop)
         else await doStop()
@@ -366,12 +372,6 @@ export class Reconciler implements ReconcileView {
       this.recordFailure(action, message)
       emit('replica-error', message)
     }
-  }
-
-  private markOwnStop (containerId: string): void {
-    this.ownStops.add(containerId)
-    // the engine reports an exit after the stop returns at the latest; a few hundred ids outlast any such delay
-    if (this.ownStops.size > MAX_OWN_STOPS) this.ownStops.delete(this.ownStops.values().next().value as string)
   }
 
   private recordFailure (action: Action, error: string, how?: FailureDetails): void {

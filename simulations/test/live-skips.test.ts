@@ -1,0 +1,64 @@
+/**
+ * A live-set change starts a reconcile pass only on the nodes whose share it
+ * touches (node/src/core/reconcile/share.ts). Every live-set change (a
+ * member dead, back) used to start a pass on every node: at 1,000 nodes with
+ * churn most of them planned exactly what the last pass had. Here 60 nodes,
+ * one killed and restarted: most nodes run no pass for it, the nodes
+ * concerned with the dead node's services do (its replicas move to their
+ * standbys as before), and a pass forced on a node that skipped plans
+ * nothing: the skipped pass would have done nothing either.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Action } from '@minga/scheduler'
+import type { Cluster } from '../src/cluster/cluster.js'
+import { runScenario } from '../src/index.js'
+import { scenario } from './helpers.js'
+
+const KILL_AT = 20_000
+const RESTART_AFTER = 10_000
+
+test('a death and a return start passes only where they touch a node\'s share; a forced pass there plans nothing', async () => {
+  const base = await scenario('steady-1000')
+  let cluster: Cluster | undefined
+  // passes per node before the kill, and once the return has spread
+  const before = new Map<string, number>()
+  let window = new Map<string, { runs: number, skips: number }>()
+  const forced: Array<{ node: string, actions: Action[] }> = []
+  const read = (): Map<string, { runs: number, skips: number }> => new Map(cluster!.live.map(n => [n.id, { runs: n.current!.core.reconciler.stats.runs, skips: n.current!.core.reconciler.stats.liveSkips }]))
+  const result = await runScenario({
+    ...base,
+    nodes: 60,
+    orgs: 6,
+    warm: true,
+    services: { ...base.services, count: 60, singletons: 3 },
+    // no periodic pass in the window: every pass there is one a change started
+    timing: { reconcileInterval: 600_000 },
+    duration: KILL_AT + RESTART_AFTER + 15_000,
+    settle: 0,
+    timeline: [{ at: KILL_AT, kind: 'kill', nodes: 1, restartAfter: RESTART_AFTER, silent: false }]
+  }, {
+    onCluster: (c) => {
+      cluster = c
+      c.sim.after(KILL_AT - 100, () => { for (const [id, n] of read()) before.set(id, n.runs) })
+      c.sim.after(KILL_AT + RESTART_AFTER + 10_000, () => {
+        window = read()
+        for (const node of c.live) {
+          if (window.get(node.id)!.runs !== before.get(node.id)) continue
+          void node.current!.core.reconciler.run().then(actions => { forced.push({ node: node.id, actions }) })
+        }
+      })
+    }
+  })
+  assert.ok(result.summary.invariants.ok, result.summary.invariants.violations[0]?.detail)
+  const survivors = [...before.keys()].filter(id => window.has(id))
+  const ran = survivors.filter(id => window.get(id)!.runs > before.get(id)!)
+  const quiet = survivors.filter(id => window.get(id)!.runs === before.get(id)!)
+  assert.ok(quiet.length > survivors.length / 2, `most nodes ran no pass for the death and the return (${quiet.length} of ${survivors.length}; ${ran.length} did)`)
+  assert.ok(ran.length > 0, 'the nodes concerned with the dead node\'s services ran passes')
+  assert.ok(quiet.every(id => window.get(id)!.skips > 0), 'each quiet node was told of the changes, and skipped them')
+  assert.is(forced.length, quiet.length)
+  assert.equal(forced.filter(f => f.actions.length > 0), [], 'a pass forced where the changes were skipped plans nothing')
+})
+
+test.run()
