@@ -91,6 +91,8 @@ export class Reconciler implements ReconcileView {
   private view?: View
   /** what the last pass planned from, for this node's share */
   private share?: Share
+  /** a pass is due for something other than a live-set change (which passes only if it touched the share) */
+  private full = false
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
   /** passes run; live-set changes that touched none of this node's share (no pass) */
@@ -117,8 +119,11 @@ export class Reconciler implements ReconcileView {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
     // a live-set change matters only if it touches this node's share (share.ts); a peer's changed replicas only for services this node runs or is assigned
+    // the share is checked when the debounced pass would start, not at each change: a burst of changes (a node
+    // learning who is dead as it starts, deaths and returns heard in different orders) places once, not once each
     this.unsubscribe.push(liveness.onChange((change) => {
-      if ((change.status && this.shareTouched()) || [...change.services].some(service => this.concerns(service))) this.schedule()
+      if ([...change.services].some(service => this.concerns(service))) this.schedule()
+      else if (change.status) this.pass.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
     void watchRuntime(this.init, {
@@ -185,12 +190,21 @@ export class Reconciler implements ReconcileView {
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
-  schedule (): void { this.pass.schedule() }
+  schedule (): void {
+    this.full = true
+    this.pass.schedule()
+  }
 
   /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
-  async run (): Promise<Action[]> { return await this.pass.run() }
+  async run (): Promise<Action[]> {
+    this.full = true
+    return await this.pass.run()
+  }
 
   private async reconcile (): Promise<Action[]> {
+    // only live-set changes asked for this pass: none if they touched nothing of this node's share
+    if (!this.full && !this.shareTouched()) return []
+    this.full = false
     try {
       this.stats.runs++
       ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
