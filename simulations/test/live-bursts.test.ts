@@ -18,7 +18,7 @@ const KILL_AT = 20_000
 const RESTART_AFTER = 10_000
 const KILLED = 8
 
-test('deaths and returns heard one at a time, in each node\'s own order, are placed at a node's next pass, not at each change', async () => {
+test('deaths and returns heard one at a time, in each node\'s own order, are placed at a node\'s next pass, not at each change', async () => {
   const base = await scenario('steady-1000')
   let placed = 0
   let counting = false
