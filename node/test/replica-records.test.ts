@@ -168,7 +168,6 @@ test('a restarted node\'s records of its old process are void', async () => {
   assert.not.ok(b.reportsFor(T).has('a'))
 })
 
-
 test('members removed from the mesh leave nothing behind: what a node keeps per peer stays bounded however many come and go', async () => {
   const net = new Net()
   const a = net.add('a')

@@ -272,16 +272,10 @@ export class ReplicaRecords {
     return [...peers]
   }
 
-  /**
-   * Members removed from the mesh: drop everything kept per peer of those not
-   * in `members` (their process start, what they acknowledged, their records,
-   * sends queued to them). Without it a long-running node kept a row for every
-   * member it ever heard from
-   */
+  /** drops all kept of peers not in `members` (removed from the mesh): their boot, acks, records, queued sends */
   retain (members: ReadonlySet<string>): void {
     const gone = new Set<string>()
-    for (const peers of [this.boots.keys(), this.acked.keys(), this.outbox.keys()]) for (const peer of peers) if (!members.has(peer)) gone.add(peer)
-    for (const peers of this.early.values()) for (const peer of peers) if (!members.has(peer)) gone.add(peer)
+    for (const peers of [this.boots.keys(), this.acked.keys(), this.outbox.keys(), ...this.early.values()]) for (const peer of peers) if (!members.has(peer)) gone.add(peer)
     if (gone.size === 0) return
     for (const peer of gone) {
       this.boots.delete(peer)
@@ -293,17 +287,13 @@ export class ReplicaRecords {
       for (const peer of gone) if (peers.delete(peer)) this.earlyCount--
       if (peers.size === 0) this.early.delete(service)
     }
-    const services = new Set<string>()
-    for (const [service, byPeer] of this.versions) for (const peer of gone) if (byPeer.has(peer)) services.add(service)
-    for (const [service, peers] of this.awaiting) for (const peer of gone) if (peers.has(peer)) services.add(service)
-    for (const peer of gone) this.forget(peer, [...services])
+    const services = [...this.versions.keys(), ...this.awaiting.keys()]
+    for (const peer of gone) this.forget(peer, services)
   }
 
   /** how many peers something is kept of (process starts, acknowledgements, queued sends, records) */
   get trackedPeers (): number {
-    const peers = new Set([...this.boots.keys(), ...this.acked.keys(), ...this.outbox.keys()])
-    for (const byPeer of this.versions.values()) for (const peer of byPeer.keys()) peers.add(peer)
-    return peers.size
+    return new Set([...this.boots.keys(), ...this.acked.keys(), ...this.outbox.keys(), ...[...this.versions.values()].flatMap(m => [...m.keys()])]).size
   }
 
   /** `peer` holds no record of these services: drop what we held of it, and expect nothing more */
