@@ -88,6 +88,23 @@ test('a request leaves its connection open: the next one needs no dial, and the 
   assert.equal(net.connections(0), [])
 })
 
+test('a vanished host\'s and a partition\'s kept connections close after silentDisconnect; a restarted process starts with none', async () => {
+  const { sim, net } = lan(4, { silentDisconnect: 3000 })
+  for (const peer of ['kept-1', 'kept-2', 'kept-3']) void sendRequest(net, net.meshes[0]!, peer, '/echo', new Uint8Array(1), {})
+  await sim.run(sim.now() + 50)
+  assert.equal(net.connections(0), ['kept-1', 'kept-2', 'kept-3'])
+  net.kill(1, { silent: true })
+  net.partition(v => v === 3 ? 1 : 0)
+  await sim.run(sim.now() + 2900)
+  assert.equal(net.connections(0), ['kept-1', 'kept-2', 'kept-3'], 'nothing is seen before the keep-alive runs out')
+  await sim.run(sim.now() + 200)
+  assert.equal(net.connections(0), ['kept-2'], 'then the vanished host and the node across the partition are gone')
+  net.kill(2)
+  net.attach(2)
+  assert.equal(net.connections(2), [], 'a new process holds none of the old one\'s connections')
+  assert.not.ok(net.connected(0, 2))
+})
+
 test('a node keeps at most maxConnections for exchanges; gossipsub\'s mesh links are kept whatever the limit', async () => {
   const { sim, net } = lan(5, { maxConnections: 2 })
   for (const peer of ['kept-1', 'kept-2', 'kept-3']) {
