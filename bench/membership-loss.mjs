@@ -11,10 +11,14 @@ const nodes = Number(process.env.MEMBERSHIP_LOSS_NODES ?? 1000)
 const seconds = Number(process.env.MEMBERSHIP_LOSS_SECONDS ?? 600)
 const t0 = performance.now()
 const mesh = await SwimCluster.start(nodes, { loss: 0.1, latency: 40, seed: 17 })
+// the first minute is the cold boot (every node learns every member's signed alive update): its traffic apart
+const bootSeconds = Math.min(60, seconds / 2)
+let boot
 let virtual = 0
 while (virtual < seconds) {
   await mesh.advance(10_000)
   virtual += 10
+  if (virtual === bootSeconds) boot = { bytes: mesh.traffic.bytes, cpu: process.cpuUsage() }
   process.stderr.write(`membership-loss: ${virtual}/${seconds} s virtual, ${Math.round((performance.now() - t0) / 1000)} s wall\n`)
 }
 const deaths = mesh.events.filter(e => e.status === 'dead')
@@ -26,8 +30,16 @@ console.log(JSON.stringify({
   loss: 0.1,
   falseDeaths: deaths.length,
   suspicions: mesh.events.filter(e => e.status === 'suspect').length,
+  // probes that missed their ack and the indirect probes sent for them (Lifeguard's share of the work under loss)
+  failedProbes: mesh.running().reduce((sum, h) => sum + h.m.stats.failed, 0),
+  indirectProbes: mesh.running().reduce((sum, h) => sum + h.m.stats.indirect, 0),
+  probes: mesh.running().reduce((sum, h) => sum + h.m.stats.probes, 0),
   allLive: mesh.running().every(h => h.m.live().length === nodes),
   bytesPerNodePerSec: Math.round(mesh.traffic.bytes / nodes / seconds),
+  // after the boot: what a quiet mesh with 10 % loss costs
+  bytesPerNodePerSecAfterBoot: boot === undefined ? undefined : Math.round((mesh.traffic.bytes - boot.bytes) / nodes / (seconds - bootSeconds)),
+  bootSeconds,
+  bootCpuMs: boot === undefined ? undefined : Math.round((boot.cpu.user + boot.cpu.system) / 1000),
   ms: Math.round(performance.now() - t0),
   cpuMs: Math.round((cpu.user + cpu.system) / 1000),
   peakRssMb: Math.round(process.memoryUsage().rss / 1e6),

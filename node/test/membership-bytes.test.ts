@@ -38,15 +38,24 @@ test('a quiet mesh\'s membership bytes are its probes and acks, counted per type
   }
 })
 
-test('gathering the reports of 12 members warns of no listener leak (each request listens on one shared signal)', async () => {
+test('gathering the reports of 12 members warns of no listener leak (each request listens on one shared signal); each asks for its answer on a stream of its own', async () => {
   const mesh = await TestCluster.start(Array.from({ length: 12 }, () => 'acme'))
   const warnings: string[] = []
   const onWarning = (warning: Error): void => { warnings.push(`${warning.name}: ${warning.message}`) }
   process.on('warning', onWarning)
   try {
     await mesh.settled()
-    const reports = await played(mesh.nodes[0].core.membership.gather())
+    const node = mesh.nodes[0]
+    const asked: boolean[] = []
+    const request = node.mesh.request.bind(node.mesh)
+    node.mesh.request = async (peer, protocol, data, options) => {
+      if (messageType(data) === 'report-request') asked.push((options as { largeAnswer?: boolean } | undefined)?.largeAnswer === true)
+      return await request(peer, protocol, data, options)
+    }
+    const reports = await played(node.core.membership.gather())
     assert.is(reports.size, 12)
+    // a report lists every replica of its node (up to 1 MiB): on the probes' shared stream it would hold them up
+    assert.equal(asked, Array.from({ length: 11 }, () => true))
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(warnings.filter(w => w.startsWith('MaxListenersExceededWarning')), [])
   } finally {

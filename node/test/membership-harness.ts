@@ -234,7 +234,7 @@ export class HarnessMesh implements MembershipMesh {
     return cluster.running().filter(h => h !== this.host && cluster.reachable(this.host, h)).map(h => h.id)
   }
 
-  async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal, largeAnswer?: boolean } = {}): Promise<Uint8Array> {
     const cluster = this.host.cluster
     const from = this.host
     const to = cluster.host(peer)

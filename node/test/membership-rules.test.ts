@@ -151,6 +151,26 @@ test('push-pull: agreeing tables exchange digests only; a table that differs is 
   assert.is(d.m.status(c.id), 'suspect')
 })
 
+test('push-pull asks for its answer on a stream of its own (a table holds up the probes behind it on the shared one); probes do not', async () => {
+  const mesh = await SwimCluster.start(4)
+  await mesh.advance(2_000)
+  const [a, b] = mesh.hosts
+  const asked: Array<{ type: string, largeAnswer: boolean }> = []
+  const request = a.mesh.request.bind(a.mesh)
+  a.mesh.request = async (peer, protocol, data, options) => {
+    asked.push({ type: a.m.decode(data).type, largeAnswer: options?.largeAnswer === true })
+    return await request(peer, protocol, data, options)
+  }
+  let done = false
+  void a.m['prober'].pushPull(b.id).then(() => { done = true })
+  await mesh.until(() => done, 5000, 'push-pull done')
+  await mesh.advance(5_000)
+  assert.equal(asked.filter(r => r.type === 'push-pull')[0], { type: 'push-pull', largeAnswer: true })
+  assert.ok(asked.some(r => r.type === 'ping'), 'a probed meanwhile')
+  assert.equal(asked.filter(r => r.type !== 'push-pull' && r.largeAnswer), [], 'nothing else asks for a stream of its own')
+  mesh.hosts.forEach(h => h.m.stop())
+})
+
 test('scaling: suspicion, retransmissions and push-pull grow with the log of the mesh size', () => {
   const config = DEFAULT_MEMBERSHIP
   assert.equal([3, 20, 200, 1000, 10_000].map(n => suspicionTimeout(config, n)), [2000, 2602, 4602, 6000, 8000])

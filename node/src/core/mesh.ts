@@ -12,6 +12,13 @@ import type { AbortOptions } from '../runtime/types.js'
 export type GossipHandler = (data: Uint8Array, from: string) => void
 export type RequestHandler = (data: Uint8Array, from: string) => Promise<Uint8Array>
 export type StreamHandler = (data: Uint8Array, from: string, signal: AbortSignal) => AsyncIterable<Uint8Array>
+/**
+ * `largeAnswer`: the answer may be large (a member table: tens of KB at a
+ * few hundred members), so it takes a stream of its own where small
+ * requests share one (host/shared-requests.ts), and holds up no probe
+ * queued behind it
+ */
+export interface RequestOptions extends AbortOptions { largeAnswer?: boolean }
 export type PeerListener = (event: { type: 'connect' | 'disconnect', peer: string }) => void
 /**
  * `refused`: its host answered that nothing listens there (TCP RST): the process is gone. `silent`: a dial went out
@@ -26,7 +33,7 @@ export interface Mesh {
   publish (topic: string, data: Uint8Array): void
   subscribe (topic: string, handler: GossipHandler): () => void
   /** one request, one response; rejects on timeout, refusal or a closed connection */
-  request (peer: string, protocol: string, data: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+  request (peer: string, protocol: string, data: Uint8Array, options?: RequestOptions): Promise<Uint8Array>
   handle (protocol: string, handler: RequestHandler): void
   /** one request, a stream of response frames until the peer ends it or the signal aborts */
   stream (peer: string, protocol: string, data: Uint8Array, options?: AbortOptions): AsyncIterable<Uint8Array>

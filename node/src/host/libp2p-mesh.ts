@@ -20,7 +20,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { UnsupportedProtocolError, type ComponentLogger, type Libp2p, type Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '../core/mesh.js'
+import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, RequestOptions, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
 import { probePorts, tcpAddresses } from './port-probe.js'
 import { YAMUX_OPTIONS } from './libp2p-config.js'
@@ -106,10 +106,11 @@ export class Libp2pMesh implements Mesh {
     }
   }
 
-  async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+  async request (peer: string, protocol: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT)
     const key = `${peer} ${protocol}`
-    if (this.sharedProtocols.has(protocol) && data.byteLength <= SHARED_REQUEST_BYTES && !this.unshared.has(key)) {
+    // a large request or answer on the shared stream would hold up every small one behind it: it takes a stream of its own
+    if (this.sharedProtocols.has(protocol) && data.byteLength <= SHARED_REQUEST_BYTES && options.largeAnswer !== true && !this.unshared.has(key)) {
       try {
         return await this.shared.request(peer, protocol, data, signal)
       } catch (err) {

@@ -22,7 +22,8 @@
  * requests per peer awaiting answers (more are refused at once), at most
  * MAX_SERVING requests of one stream being answered (then it is paused and
  * Yamux stops granting the asker window), requests up to
- * SHARED_REQUEST_BYTES (larger ones take a stream of their own, as do all
+ * SHARED_REQUEST_BYTES (larger ones take a stream of their own, as do
+ * requests whose answer may be large, `RequestOptions.largeAnswer`, and all
  * requests to a peer that does not serve the shared protocol), BUFFER_BYTES
  * buffered each way (past it the stream is aborted). A frame that
  * breaks this format closes the stream with the reason logged; it changes

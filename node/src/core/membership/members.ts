@@ -172,19 +172,29 @@ export class Members {
   }
 
   /**
-   * A member's row from a push-pull: its alive proof first, then its status
-   * (a death heard second-hand is only a suspicion). Push-pulls are few
-   * (Membership answers one per sender every few seconds), so their
-   * signatures are checked outside the senders' budgets
+   * A member's row from a push-pull with `from`: its alive proof first, then
+   * its status. A death heard second-hand is only a suspicion, as in
+   * memberlist's mergeState (a member a stale row holds dead can refute), but
+   * the peer's verdict counts as one independent confirmation (Lifeguard),
+   * this node's own failed probe as another. True when the row turned an
+   * alive member suspect: the caller probes it at once (a restarted node
+   * holds such members live until then, and the mesh has moved their
+   * replicas to it). Push-pulls are few (one per sender every few seconds),
+   * so their signatures are checked outside the senders' budgets
    */
-  merge (row: MemberRow): void {
-    if (row.inc > this.init.clock.now() + MAX_INC_AHEAD) { this.forged++; return }
+  merge (row: MemberRow, from?: string): boolean {
+    if (row.inc > this.init.clock.now() + MAX_INC_AHEAD) { this.forged++; return false }
     if (row.alive !== undefined) this.onAlive({ kind: 'alive', node: row.node, ...row.alive })
     const self = this.init.self
     const known = this.init.table.get(row.node)
     if (row.status === 'left') this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: row.node }, 'it left the mesh')
     else if (row.status === 'dead' && known !== undefined && known.alive === undefined) this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: self as DeadUpdate['from'] }, 'dead in a peer\'s table')
-    else if (row.status === 'dead' || row.status === 'suspect') this.onSuspect({ kind: 'suspect', node: row.node, inc: row.inc, from: self as SuspectUpdate['from'] })
+    else if (row.status === 'dead' && from !== undefined && from !== self) {
+      const before = known?.status
+      this.onSuspect({ kind: 'suspect', node: row.node, inc: row.inc, from: from as SuspectUpdate['from'] }, `dead in ${short(from)}'s table`, true)
+      return before === 'alive' && this.status(row.node) === 'suspect'
+    } else if (row.status === 'dead' || row.status === 'suspect') this.onSuspect({ kind: 'suspect', node: row.node, inc: row.inc, from: self as SuspectUpdate['from'] })
+    return false
   }
 
   /** this node's own probe of `node` failed, directly and indirectly: a suspicion, or a confirmation of one */
@@ -241,7 +251,8 @@ export class Members {
     if (known.status === 'alive' && added?.admitted === true) this.moved(update.node, 'alive', 'alive', 'joined: its node is up')
   }
 
-  private onSuspect (update: SuspectUpdate, reason?: string): void {
+  /** `confirmed`: the accuser's word counts as a confirmation (a peer's dead row: its verdict, not a fresh accusation) */
+  private onSuspect (update: SuspectUpdate, reason?: string, confirmed = false): void {
     const { table, self, queue } = this.init
     const known = table.get(update.node)
     if (update.node === self && update.inc < this.own.inc) {
@@ -261,7 +272,7 @@ export class Members {
     }
     queue.push(update)
     table.set({ ...known, status: 'suspect', inc: update.inc })
-    this.startSuspicion(update)
+    this.startSuspicion(update, confirmed)
     this.moved(update.node, 'alive', 'suspect', reason ?? `suspected by ${short(update.from)}`)
   }
 
@@ -285,7 +296,7 @@ export class Members {
     this.moved(update.node, known.status, status, reason)
   }
 
-  private startSuspicion (update: SuspectUpdate): void {
+  private startSuspicion (update: SuspectUpdate, confirmed: boolean): void {
     const { clock, config, table } = this.init
     const n = table.size
     // as many confirmations as there are others to give them (the accuser and the suspect aside; dead members can't).
@@ -299,7 +310,8 @@ export class Members {
     const max = config.suspicionMaxMult * min
     const node = update.node
     const inc = update.inc
-    const suspicion = new Suspicion(clock, update.from, wanted, min, max, (confirmations) => {
+    // a peer's dead row: no accuser of its own here (whoever declared it dead is not known), the peer one confirmation
+    const suspicion = new Suspicion(clock, confirmed ? undefined : update.from, wanted, min, max, (confirmations) => {
       if (this.suspicions.get(node) !== suspicion) return
       this.suspicions.delete(node)
       const current = table.get(node)
@@ -307,6 +319,7 @@ export class Members {
       this.onDead({ kind: 'dead', node, inc, from: this.init.self as DeadUpdate['from'] }, `suspect for ${Math.round((clock.now() - (this.since.get(node) ?? clock.now())) / 100) / 10} s without refuting it (${confirmations} other confirmation${confirmations === 1 ? '' : 's'})`)
     })
     this.suspicions.set(node, suspicion)
+    if (confirmed) suspicion.confirm(update.from)
   }
 
   private cancelSuspicion (node: string): void {

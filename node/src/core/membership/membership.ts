@@ -322,7 +322,7 @@ export class Membership {
           this.stats.dropped++
           throw new Error('Push-pull asked too often; wait a few seconds')
         }
-        for (const row of message.members ?? []) this.members.merge(row)
+        this.prober.merge(message.members, from)
         this.stats.pushPulls++
         // the table goes back only to a first offer (a digest alone) that differs: two rounds at most
         return message.members === undefined && message.digest !== this.table.digest()

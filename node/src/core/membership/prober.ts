@@ -4,7 +4,7 @@
  * is gone (a refused dial), push-pull exchanges, and what this node heard
  * directly (which tells whether it is the one cut off).
  */
-import { protocols, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
+import { protocols, type MemberRow, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
 import type { Mesh, ProbeResult } from '../mesh.js'
 import { SelfLag, type Awareness } from './awareness.js'
@@ -51,6 +51,8 @@ const HELPER_SHARE = 0.8
 const INDIRECT_SHARE = 1.5
 /** a timer this late means this process was starved of CPU, ms */
 const LATE_MS = 100
+/** members a peer's table held dead probed at once, at most this many at a time (the rest wait for one of them) */
+const PROBES_AT_ONCE = 8
 /** probes tried when joining: connected members first */
 const JOIN_TRIES = 3
 
@@ -66,6 +68,9 @@ export class Prober {
   /** this process's own lag, from its timers */
   private readonly lag: SelfLag
   private lastGossipTick?: number
+  /** members a peer's table held dead, to probe at once (`merge`), and the probes of them under way */
+  private readonly pending: string[] = []
+  private probing = 0
 
   constructor (private readonly m: ProberHost, private readonly init: ProberInit) {
     this.lag = new SelfLag(() => init.clock.now(), LATE_MS)
@@ -155,14 +160,49 @@ export class Prober {
 
   /** exchange tables with `peer`: digests first, the tables only if they differ; true when it answered */
   async pushPull (peer: string): Promise<boolean> {
-    const offer = await this.send(peer, { type: 'push-pull', digest: this.m.table.digest() }, this.m.config.probeInterval * 5)
+    // its answer is the peer's table when the digests differ (~60 KB at 200 members): a stream of its own, not the probes' shared one
+    const offer = await this.send(peer, { type: 'push-pull', digest: this.m.table.digest() }, this.m.config.probeInterval * 5, true)
     if (offer?.type !== 'push-pull') return false
     this.m.stats.pushPulls++
-    for (const row of offer.members ?? []) this.m.members.merge(row)
+    this.merge(offer.members, peer)
     if (offer.members !== undefined && offer.digest !== this.m.table.digest()) {
       await this.send(peer, { type: 'push-pull', digest: this.m.table.digest(), members: this.m.table.export() }, this.m.config.probeInterval * 5)
     }
     return true
+  }
+
+  /**
+   * A peer's table merged into ours. Members it held dead that we took for
+   * alive are suspects now, and probed at once, a few at a time, not in
+   * their turn (a round of a thousand members is minutes): a refused dial
+   * declares one dead, a failed probe confirms it, and a member the row
+   * wrongly held dead refutes on the probe's ack
+   */
+  merge (rows: readonly MemberRow[] | undefined, from: string): void {
+    const turned: string[] = []
+    for (const row of rows ?? []) if (this.m.members.merge(row, from)) turned.push(row.node)
+    if (turned.length === 0) return
+    this.pending.push(...turned)
+    // each worker takes a member at once: the loop ends when all are taken or enough run
+    while (this.probing < PROBES_AT_ONCE && this.pending.length > 0) void this.probePending()
+  }
+
+  /** one of the PROBES_AT_ONCE workers over `pending`: probes members still suspect, one after the other */
+  private async probePending (): Promise<void> {
+    this.probing++
+    try {
+      for (let target = this.pending.shift(); target !== undefined && this.running; target = this.pending.shift()) {
+        if (this.inFlight.has(target) || this.m.members.status(target) !== 'suspect') continue
+        this.inFlight.add(target)
+        try {
+          await this.probe(target)
+        } finally {
+          this.inFlight.delete(target)
+        }
+      }
+    } finally {
+      this.probing--
+    }
   }
 
   /** a member's connections closed: if its address refuses a new one, its process is gone */
@@ -183,7 +223,7 @@ export class Prober {
   }
 
   /** a request to `peer`, its answer decoded; undefined on any failure or after `timeout` ms */
-  async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2): Promise<MembershipMessage | undefined> {
+  async send (peer: string, message: MembershipMessage, timeout = this.m.config.probeTimeout * 2, largeAnswer = false): Promise<MembershipMessage | undefined> {
     const { mesh, clock, meshId } = this.init
     const controller = new AbortController()
     const abort = (): void => controller.abort(new Error(`No answer from ${peer} within ${timeout} ms`))
@@ -195,7 +235,7 @@ export class Prober {
       else abort()
     })
     try {
-      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), this.m.encode(message), { signal: controller.signal }))
+      const answer = this.m.decode(await mesh.request(peer, protocols.membership(meshId), this.m.encode(message), { signal: controller.signal, largeAnswer }))
       this.heardFrom(peer)
       if (answer.type === 'report' || answer.type === 'report-request') return undefined
       if (answer.type === 'ack') this.m.receive(answer.updates, peer)

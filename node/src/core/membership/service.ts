@@ -245,7 +245,8 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
       await Promise.all([...peers].map(async (peer) => {
         if (peer === identity.peerId) { out.set(peer, this.ownReport()); return }
         try {
-          const data = await mesh.request(peer, protocols.membership(state.meshId), request, { signal: controller.signal })
+          // a report lists every replica of the node (up to 1 MiB): a stream of its own, not the probes' shared one
+          const data = await mesh.request(peer, protocols.membership(state.meshId), request, { signal: controller.signal, largeAnswer: true })
           const report = (this.init.decode ?? ((bytes) => decodeMessage(bytes, { types: ['report'] })))(data)
           if (report.type === 'report' && report.node === peer) out.set(peer, report)
         } catch {

@@ -22,14 +22,15 @@ export class Suspicion {
 
   constructor (
     private readonly clock: Clock,
-    accuser: string,
+    /** who started it (never counted); undefined: nobody known (a peer's dead row), every confirmation counts */
+    accuser: string | undefined,
     /** confirmations that bring it down to `min` */
     private readonly wanted: number,
     private readonly min: number,
     private readonly max: number,
     private readonly expire: (confirmations: number) => void
   ) {
-    this.confirmedBy.add(accuser)
+    if (accuser !== undefined) this.confirmedBy.add(accuser)
     this.startedAt = clock.now()
     this.timer = this.arm(max)
   }
