@@ -243,8 +243,9 @@ test('the Monitoring and Simulations commands run as written', async () => {
     // a trailing `# comment` is the README's, not the shell's
     const run = await example(commandOf(line) ?? line, {})
     assert.match(run.stdout, /invariants|every invariant held/)
-    // the routing mesh's clients: requests, failed requests and the failover gap
-    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, 0 failed, longest gap \d+(\.\d+)? m?s /m)
+    // the routing mesh's clients: requests, failed requests and the failover gap; at most the one client's request
+    // whose bytes were on the replica's node when it died fails (a kill -9 resets a connection in flight)
+    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, [01] failed, longest gap \d+(\.\d+)? m?s /m)
   }
 })
 
