@@ -193,7 +193,7 @@ test('every verb of the table runs with its example', async () => {
   await writeFile(join(work, 'db.yaml'), 'name: db\nimage: minga/busybox:1\nsingleton: true\nallowOrgs: [acme]\nvolumes:\n  - { name: data, path: /data }\n')
   assert.is((await sh('minga deploy -f db.yaml --wait', dir('acme'))).status, 0)
   const backup = await example(verb('backup'), dir('acme'))
-  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /)
+  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /, backup.stdout + backup.stderr)
   const listing = await example(verb('backup ls'), dir('acme'))
   const snapshot = /^([0-9a-f]{8})\s+data\s/m.exec(listing.stdout)
   assert.ok(snapshot !== null, listing.stdout)
