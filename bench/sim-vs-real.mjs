@@ -18,6 +18,7 @@
 // says the CPU time it cost (the simulation: this process's; the real side: the ten node processes') and the
 // 1-minute load average at the deploy and at the kill.
 //   npx tsc -b && node bench/sim-vs-real.mjs
+//   SIM_VS_REAL_SIDE=simulated node bench/sim-vs-real.mjs    # the simulated side only (seconds, not minutes)
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
@@ -33,7 +34,8 @@ const SERVICES = [2, 3, 2, 3]
 const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
 process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
 
-const { events: realEvents, ...real } = await measureReal()
+const simulatedOnly = process.env.SIM_VS_REAL_SIDE === 'simulated'
+const { events: realEvents, ...real } = simulatedOnly ? { events: [], breakdownMs: {} } : await measureReal()
 const simCpu = process.cpuUsage()
 const simLoad = loadavg()[0]
 const simEvents = []
@@ -48,6 +50,11 @@ const simulated = {
   failoverConvergeMs: sim.changes.find(c => c.kind === 'kill')?.converged ?? null,
   failoverRecoveredMs: sim.changes.find(c => c.kind === 'kill')?.recovered ?? null,
   breakdownMs: stages(simEvents, atOf('deploy'), atOf('kill'))
+}
+if (simulatedOnly) {
+  const { user, system } = process.cpuUsage(simCpu)
+  console.log(JSON.stringify({ name: 'sim-vs-real', side: 'simulated', ...simulated, cpuMs: Math.round((user + system) / 1000), loadAvg1m: round1(simLoad) }))
+  process.exit(0)
 }
 const out = fileURLToPath(new URL('../sim-out/sim-vs-real', import.meta.url))
 await writeResults(sim, out, { source: `10 node processes on 127.0.0.1, ${new Date().toISOString().slice(0, 10)}`, ...real })

@@ -193,7 +193,7 @@ test('every verb of the table runs with its example', async () => {
   await writeFile(join(work, 'db.yaml'), 'name: db\nimage: minga/busybox:1\nsingleton: true\nallowOrgs: [acme]\nvolumes:\n  - { name: data, path: /data }\n')
   assert.is((await sh('minga deploy -f db.yaml --wait', dir('acme'))).status, 0)
   const backup = await example(verb('backup'), dir('acme'))
-  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /)
+  assert.match(backup.stdout, /^acme\/db data: snapshot [0-9a-f]{8}, generation 1, /, backup.stdout + backup.stderr)
   const listing = await example(verb('backup ls'), dir('acme'))
   const snapshot = /^([0-9a-f]{8})\s+data\s/m.exec(listing.stdout)
   assert.ok(snapshot !== null, listing.stdout)
@@ -243,8 +243,9 @@ test('the Monitoring and Simulations commands run as written', async () => {
     // a trailing `# comment` is the README's, not the shell's
     const run = await example(commandOf(line) ?? line, {})
     assert.match(run.stdout, /invariants|every invariant held/)
-    // the routing mesh's clients: requests, failed requests and the failover gap
-    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, 0 failed, longest gap \d+(\.\d+)? m?s /m)
+    // the routing mesh's clients: requests, failed requests and the failover gap; at most the one client's request
+    // whose bytes were on the replica's node when it died fails (a kill -9 resets a connection in flight)
+    if (line.includes('ingress-small')) assert.match(run.stdout, /^routing mesh {3}\d+ requests, [01] failed, longest gap \d+(\.\d+)? m?s /m)
   }
 })
 

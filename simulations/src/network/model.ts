@@ -15,7 +15,7 @@
  * heartbeat, a message's id in IHAVE gossip for 1 heartbeat, and a publisher
  * that sends to its mesh peers only.
  */
-import { GOSSIPSUB_TUNING } from '@minga/node/core'
+import { CONNECTION_LIMITS, GOSSIPSUB_TUNING } from '@minga/node/core'
 import { mix, unit } from '../engine/prng.js'
 
 export interface LatencyDist {
@@ -63,6 +63,8 @@ export interface NetworkParams {
   reconnect: number
   /** request/stream timeout when the peer never answers, ms (as Libp2pMesh) */
   requestTimeout: number
+  /** connections a node keeps open at most (CONNECTION_LIMITS, as the host's connection manager; connections.ts) */
+  maxConnections: number
   gossip: GossipParams
 }
 
@@ -90,6 +92,7 @@ export const DEFAULT_NETWORK: NetworkParams = {
   silentDisconnect: 10_000,
   reconnect: 5_000,
   requestTimeout: 10_000,
+  maxConnections: CONNECTION_LIMITS.maxConnections,
   gossip: GOSSIPSUB
 }
 

@@ -34,6 +34,10 @@ export interface ModelledNetwork {
   topicCode: (topic: string) => number
   /** peer ids `v` has a connection to */
   connections: (v: number) => string[]
+  /** `a` holds a connection to `b` */
+  connected: (a: number, b: number) => boolean
+  /** a dial from `a` reached `b`'s process: the connection stays (connections.ts) */
+  keep: (a: number, b: number) => void
   /** both processes run and no partition separates them */
   reachable: (a: number, b: number) => boolean
   /** ms for `bytes` to cross from `a` to `b` on a connection of one-way `latency`, TCP retransmissions included */

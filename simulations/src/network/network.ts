@@ -1,21 +1,26 @@
 /**
  * The modelled network: which node processes run, which hosts are
- * reachable, partitions, the per-topic gossipsub overlays and the
- * connections they imply, and the peer events the core sees.
+ * reachable, partitions, the per-topic gossipsub overlays, the connections
+ * the nodes keep, and the peer events the core sees.
  *
- * A node's connections are its overlay neighbours (over all topics). When a
- * process is killed its peers see the connections close when the kernel's
- * reset reaches them (the link's latency, plus `crashDisconnect`); when a host or a link goes silent (an
- * organization vanishing, a partition), after `silentDisconnect`
- * (keep-alive timeout). Overlays are then repaired at the next gossipsub
- * heartbeat. Messages never cross a partition; after a heal the cut links
- * come back after `reconnect`.
+ * A node's connections are its overlay neighbours (over all topics) and
+ * every peer it exchanged anything with since (a request, a stream, a
+ * dial), as libp2p keeps them, up to `maxConnections` (connections.ts).
+ * When a process is killed each peer holding a connection to it sees the
+ * close when the kernel's reset reaches it (the link's latency, plus
+ * `crashDisconnect`); when a host or a link goes silent (an organization
+ * vanishing, a partition), after `silentDisconnect` (keep-alive timeout).
+ * Overlays are then repaired at the next gossipsub heartbeat; a gossipsub
+ * PRUNE leaves the connection open. Messages never cross a partition; after
+ * a heal the cut overlay links come back after `reconnect`, other
+ * connections at the next exchange.
  */
 import type { AbortOptions, ProbeResult } from '@minga/node/core'
 import type { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import type { VirtualClock } from '@minga/node/core'
 import { publishGossip } from './gossip.js'
+import { Connections } from './connections.js'
 import { LinkModel, type NetworkParams } from './model.js'
 import type { ModelledNetwork } from './modelled.js'
 import { Overlay } from './overlay.js'
@@ -68,10 +73,11 @@ export class Network implements ModelledNetwork, MeshNetwork {
   readonly topicCodes = new Map<string, number>()
   readonly reach: Reach
   readonly indexOf = new Map<string, number>()
+  /** the connections every node keeps */
+  readonly conns: Connections
   /** exceptions thrown by core handlers; the run goes on, the report shows them */
   readonly errors: string[] = []
   errorCount = 0
-  private readonly pairs = new Map<number, number>()
   private readonly dirty = new Set<number>()
   private maintenanceDue = false
   private partitionId = 0
@@ -91,6 +97,7 @@ export class Network implements ModelledNetwork, MeshNetwork {
     this.hostUp = new Uint8Array(this.n).fill(1)
     this.group = new Int32Array(this.n)
     this.slowness = new Float64Array(this.n)
+    this.conns = new Connections(this.n, init.params.maxConnections)
     init.peerIds.forEach((id, i) => this.indexOf.set(id, i))
     const processing = init.params.processing
     this.paths = new PathCache(this.n, (a, b) => this.links.latency(a, b) + processing, init.pathBudget)
@@ -114,7 +121,7 @@ export class Network implements ModelledNetwork, MeshNetwork {
       overlay = new Overlay(this.n, this.params.gossip, this.random.fork(`overlay:${topic}`))
       this.overlays.set(topic, overlay)
       this.topicCodes.set(topic, this.topicCodes.size + 1)
-      for (let a = 0; a < this.n; a++) for (const b of overlay.adj[a]) if (a < b) this.pairUp(a, b)
+      for (let a = 0; a < this.n; a++) for (const b of overlay.adj[a]) if (a < b) this.connect(a, b, true)
     }
     return overlay
   }
@@ -127,6 +134,9 @@ export class Network implements ModelledNetwork, MeshNetwork {
   attach (v: number): SimMesh {
     if (this.meshes[v] !== undefined) throw new Error(`node ${v} is already up`)
     const mesh = new SimMesh(this, v)
+    // connections of a former process that no peer saw close yet (a host back before its keep-alive ran out) are
+    // reset by the first packet that reaches the new one
+    for (const u of [...this.conns.of(v)]) this.disconnect(v, u)
     this.meshes[v] = mesh
     this.hostUp[v] = 1
     this.bumpReach()
@@ -143,18 +153,13 @@ export class Network implements ModelledNetwork, MeshNetwork {
     this.meshes[v] = undefined
     if (options.silent === true) this.hostUp[v] = 0
     this.bumpReach()
-    const close = (u?: number): void => {
-      if (this.meshes[v] !== undefined) return
-      for (const overlay of this.overlays.values()) {
-        for (const w of overlay.adj[v].slice()) if (u === undefined || w === u) this.unlink(overlay, v, w)
-      }
-    }
+    const close = (u: number): void => { if (this.meshes[v] === undefined) this.disconnect(v, u) }
     if (options.silent === true) {
-      this.sim.after(this.params.silentDisconnect, () => { close() })
+      this.sim.after(this.params.silentDisconnect, () => { for (const u of [...this.conns.of(v)]) close(u) })
       return
     }
     // the kernel resets the dead process's connections at once: each peer sees its own close when the reset arrives
-    for (const u of new Set([...this.overlays.values()].flatMap(overlay => overlay.adj[v]))) this.sim.after(this.crashClose(v, u), () => { close(u) })
+    for (const u of this.conns.of(v)) this.sim.after(this.crashClose(v, u), () => { close(u) })
   }
 
   /** ms from the death of node `dead`'s process until `peer` sees their connection close: the reset crosses the link, plus `crashDisconnect` */
@@ -171,10 +176,11 @@ export class Network implements ModelledNetwork, MeshNetwork {
       if (this.partitionId !== id) return
       for (const [topic, overlay] of this.overlays) {
         for (let a = 0; a < this.n; a++) {
-          for (const b of overlay.adj[a].slice()) {
-            if (a < b && this.group[a] !== this.group[b]) { this.unlink(overlay, a, b); this.cut.push([topic, a, b]) }
-          }
+          for (const b of overlay.adj[a]) if (a < b && this.group[a] !== this.group[b]) this.cut.push([topic, a, b])
         }
+      }
+      for (let a = 0; a < this.n; a++) {
+        for (const b of [...this.conns.of(a)]) if (a < b && this.group[a] !== this.group[b]) this.disconnect(a, b)
       }
     })
   }
@@ -195,9 +201,20 @@ export class Network implements ModelledNetwork, MeshNetwork {
   }
 
   connections (v: number): string[] {
-    const out = new Set<number>()
-    for (const overlay of this.overlays.values()) for (const u of overlay.adj[v]) out.add(u)
-    return [...out].map(u => this.peerIds[u])
+    return [...this.conns.of(v)].map(u => this.peerIds[u])
+  }
+
+  /** `a` holds a connection to `b` (a request needs no dial) */
+  connected (a: number, b: number): boolean {
+    return this.conns.has(a, b)
+  }
+
+  /**
+   * a dial from `a` reached `b`'s running process (a request, a stream, a probe): the connection stays open, as
+   * libp2p keeps it, while both ends are below `maxConnections`
+   */
+  keep (a: number, b: number): void {
+    if (this.reachable(a, b)) this.connect(a, b, false)
   }
 
   publish (v: number, topic: string, data: Uint8Array): void {
@@ -231,6 +248,8 @@ export class Network implements ModelledNetwork, MeshNetwork {
       return from.closed ? 'unknown' : 'silent'
     }
     const result = this.meshes[u] !== undefined ? 'up' : 'refused'
+    // a libp2p dial (Libp2pMesh.probe): the connection it opened stays
+    if (result === 'up' && !from.closed) this.keep(v, u)
     await this.sleep(oneWay)
     return from.closed ? 'unknown' : result
   }
@@ -272,32 +291,22 @@ export class Network implements ModelledNetwork, MeshNetwork {
 
   private link (overlay: Overlay, a: number, b: number): void {
     overlay.link(a, b)
-    this.pairUp(a, b)
+    this.connect(a, b, true)
   }
 
-  private unlink (overlay: Overlay, a: number, b: number): void {
-    if (!overlay.unlink(a, b)) return
-    this.pairDown(a, b)
-    this.dirty.add(a)
-    this.dirty.add(b)
-    this.maintainSoon()
+  /** a connection opened (`tagged`: a gossipsub mesh link, kept whatever the limit); both processes hear of it */
+  private connect (a: number, b: number, tagged: boolean): void {
+    if (!this.conns.open(a, b, tagged)) return
+    this.meshes[a]?.peerEvent('connect', this.peerIds[b])
+    this.meshes[b]?.peerEvent('connect', this.peerIds[a])
   }
 
-  private pairUp (a: number, b: number): void {
-    const key = a < b ? a * this.n + b : b * this.n + a
-    const count = (this.pairs.get(key) ?? 0) + 1
-    this.pairs.set(key, count)
-    if (count === 1) {
-      this.meshes[a]?.peerEvent('connect', this.peerIds[b])
-      this.meshes[b]?.peerEvent('connect', this.peerIds[a])
+  /** the connection between `a` and `b` closed: gone from every overlay (repaired at the next heartbeat); both hear of it */
+  private disconnect (a: number, b: number): void {
+    if (!this.conns.close(a, b)) return
+    for (const overlay of this.overlays.values()) {
+      if (overlay.unlink(a, b)) { this.dirty.add(a); this.dirty.add(b); this.maintainSoon() }
     }
-  }
-
-  private pairDown (a: number, b: number): void {
-    const key = a < b ? a * this.n + b : b * this.n + a
-    const count = (this.pairs.get(key) ?? 1) - 1
-    if (count > 0) { this.pairs.set(key, count); return }
-    this.pairs.delete(key)
     this.meshes[a]?.peerEvent('disconnect', this.peerIds[b])
     this.meshes[b]?.peerEvent('disconnect', this.peerIds[a])
   }
@@ -313,7 +322,8 @@ export class Network implements ModelledNetwork, MeshNetwork {
       this.dirty.clear()
       const eligible = (v: number, peer: number): boolean => this.reachable(v, peer)
       for (const overlay of this.overlays.values()) {
-        overlay.maintain(active, eligible, this.random, (a, b) => this.pairUp(a, b), (a, b) => this.pairDown(a, b))
+        // a graft opens (or reuses) a connection; a PRUNE leaves it open, as gossipsub does
+        overlay.maintain(active, eligible, this.random, (a, b) => this.connect(a, b, true), () => {})
       }
     })
   }

@@ -2,7 +2,8 @@
  * Request/response and streamed responses over a direct link: the request
  * and every answer frame pay the link's latency plus serialization; a peer
  * with no open connection is dialled first (TCP, Noise and multistream
- * negotiation: two round trips). A peer whose process is down but whose
+ * negotiation: two round trips), and the connection stays open
+ * (connections.ts). A peer whose process is down but whose
  * host answers refuses at once (RST after one round trip); an unreachable
  * one (partition, vanished host) is noticed only by the timeout, as in
  * Libp2pMesh. A lost segment is what TCP makes of it: a retransmission
@@ -39,7 +40,7 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
   if (to === undefined) return new SimRequestError(`No such peer ${peer}`, 'unknown-peer')
   const latency = net.links.latency(from.index, to)
   const oneWay = (bytes: number): number => net.transit(from.index, to, latency, bytes)
-  const dial = connected || net.connections(from.index).includes(peer) ? 0 : 4 * latency
+  const dial = connected || net.connected(from.index, to) ? 0 : 4 * latency
   net.traffic.requests++
   net.traffic.send(from.index, 1, data.length)
   return { to, oneWay, arrival: dial + oneWay(data.length) }
@@ -73,6 +74,7 @@ export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: st
         if (net.hostUp[to] === 1 && net.group[to] === net.group[from.index]) sim.after(oneWay(0), () => { finish(new SimRequestError(`Connection to ${peer} refused`, 'refused')) })
         return
       }
+      if (!from.closed) net.keep(from.index, to)
       net.traffic.receive(to, 1, data.length)
       const handler = target.handlers.get(protocol)
       if (handler === undefined) {
@@ -118,6 +120,7 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
   sim.after(call.arrival, () => {
     const target = net.meshes[call.to]
     if (target === undefined || net.group[call.to] !== net.group[from.index]) return
+    if (!from.closed) net.keep(from.index, call.to)
     const handler = target.streamHandlers.get(protocol)
     if (handler === undefined) { deliver(() => { failure ??= new SimRequestError(`${peer} does not support ${protocol}`, 'unsupported') }, 64); return }
     void (async () => {

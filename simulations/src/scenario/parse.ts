@@ -177,7 +177,7 @@ function parseRange (r: Reader, value: unknown, path: string): { min: number, ma
 }
 
 function parseNetwork (r: Reader, value: unknown): NetworkParams {
-  const n = r.obj(value, 'network', ['regions', 'latency', 'loss', 'bandwidth', 'processing', 'crashDisconnect', 'silentDisconnect', 'reconnect', 'requestTimeout'])
+  const n = r.obj(value, 'network', ['regions', 'latency', 'loss', 'bandwidth', 'processing', 'crashDisconnect', 'silentDisconnect', 'reconnect', 'requestTimeout', 'maxConnections'])
   const d = DEFAULT_NETWORK
   const latency = r.obj(n.latency, 'network.latency', ['sameOrg', 'sameRegion', 'crossRegion', 'jitter', 'pairs'])
   const sigma = r.number(latency.jitter, 'network.latency.jitter', d.sameRegion.sigma, 0, 3)
@@ -202,7 +202,8 @@ function parseNetwork (r: Reader, value: unknown): NetworkParams {
     crashDisconnect: r.duration(n.crashDisconnect, 'network.crashDisconnect', d.crashDisconnect),
     silentDisconnect: r.duration(n.silentDisconnect, 'network.silentDisconnect', d.silentDisconnect),
     reconnect: r.duration(n.reconnect, 'network.reconnect', d.reconnect),
-    requestTimeout: r.duration(n.requestTimeout, 'network.requestTimeout', d.requestTimeout)
+    requestTimeout: r.duration(n.requestTimeout, 'network.requestTimeout', d.requestTimeout),
+    maxConnections: r.number(n.maxConnections, 'network.maxConnections', d.maxConnections, 1, 1_000_000, true)
   }
 }
 
