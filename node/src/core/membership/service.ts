@@ -132,7 +132,7 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   start (): void {
     this.unsubscribe.push(this.membership.onChange(() => {
       // members removed from the mesh: nothing more is kept of them
-      const members = this.membership.memberList()
+      const members = memberList(this.init.state)
       if (members !== this.retained) { this.retained = members; this.records.retain(setOfList(members)) }
       this.emit({ status: true, services: NO_SERVICES })
     }))
