@@ -168,4 +168,29 @@ test('a restarted node\'s records of its old process are void', async () => {
   assert.not.ok(b.reportsFor(T).has('a'))
 })
 
+test('members removed from the mesh leave nothing behind: what a node keeps per peer stays bounded however many come and go', async () => {
+  const net = new Net()
+  const a = net.add('a')
+  a.refresh(new Set([S]))
+  a.update([copy(S, 0)])
+  for (let i = 0; i < 50; i++) {
+    const id = `p${i}`
+    const p = net.add(id)
+    // p runs a copy of S and tells a; a's record goes to p (a ack and a boot of p kept)
+    net.hear(id, S, ['a'])
+    net.hear('a', S, [id])
+    p.refresh(new Set([S]))
+    p.update([copy(S, 1)])
+    a.update([copy(S, 0, i % 2 === 0)])
+    await until(net.clock, () => a.reportsFor(S).has(id), 5000, `a hears ${id}`)
+    // p is removed from the mesh: out of every audience, and out of the member list
+    p.stop()
+    net.down.add(id)
+    net.hear('a', S, [])
+    a.retain(new Set(['a']))
+    assert.not.ok(a.reportsFor(S).has(id), `nothing held of removed ${id}`)
+    assert.ok(a.trackedPeers <= 1, `peers tracked after ${i + 1} removals: ${a.trackedPeers}`)
+  }
+})
+
 test.run()

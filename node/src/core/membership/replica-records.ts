@@ -272,6 +272,30 @@ export class ReplicaRecords {
     return [...peers]
   }
 
+  /** drops all kept of peers not in `members` (removed from the mesh): their boot, acks, records, queued sends */
+  retain (members: ReadonlySet<string>): void {
+    const gone = new Set<string>()
+    for (const peers of [this.boots.keys(), this.acked.keys(), this.outbox.keys(), ...this.early.values()]) for (const peer of peers) if (!members.has(peer)) gone.add(peer)
+    if (gone.size === 0) return
+    for (const peer of gone) {
+      this.boots.delete(peer)
+      this.acked.delete(peer)
+      this.outbox.get(peer)?.timer?.cancel()
+      this.outbox.delete(peer)
+    }
+    for (const [service, peers] of this.early) {
+      for (const peer of gone) if (peers.delete(peer)) this.earlyCount--
+      if (peers.size === 0) this.early.delete(service)
+    }
+    const services = [...this.versions.keys(), ...this.awaiting.keys()]
+    for (const peer of gone) this.forget(peer, services)
+  }
+
+  /** how many peers something is kept of (process starts, acknowledgements, queued sends, records) */
+  get trackedPeers (): number {
+    return new Set([...this.boots.keys(), ...this.acked.keys(), ...this.outbox.keys(), ...[...this.versions.values()].flatMap(m => [...m.keys()])]).size
+  }
+
   /** `peer` holds no record of these services: drop what we held of it, and expect nothing more */
   private forget (peer: string, services: readonly string[]): void {
     const changed = new Set<string>()

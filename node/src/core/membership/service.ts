@@ -16,7 +16,7 @@ import type { Mesh } from '../mesh.js'
 import type { MembershipConfig } from './config.js'
 import { Membership } from './membership.js'
 import { ReplicaRecords } from './replica-records.js'
-import { memberList } from './shared-lists.js'
+import { memberList, setOfList } from './shared-lists.js'
 import { countingMesh, WireBytes } from './wire-bytes.js'
 import type { MembershipSharing } from './membership-init.js'
 
@@ -75,6 +75,8 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   private readonly digests = new Map<string, string>()
   /** when each digest of `digests` was heard, ms */
   private readonly digestTimes = new Map<string, number>()
+  /** the member list replica records were last pruned to */
+  private retained?: readonly string[]
   private readonly listeners = new Set<LivenessListener>()
   private gathered?: { at: number, reports: Promise<ReadonlyMap<string, ReportMessage>> }
   private readonly unsubscribe: Array<() => void> = []
@@ -128,7 +130,12 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
   }
 
   start (): void {
-    this.unsubscribe.push(this.membership.onChange(() => this.emit({ status: true, services: NO_SERVICES })))
+    this.unsubscribe.push(this.membership.onChange(() => {
+      // members removed from the mesh: nothing more is kept of them
+      const members = memberList(this.init.state)
+      if (members !== this.retained) { this.retained = members; this.records.retain(setOfList(members)) }
+      this.emit({ status: true, services: NO_SERVICES })
+    }))
     this.unsubscribe.push(this.records.onChange((services) => this.emit({ status: false, services })))
     this.membership.start()
   }

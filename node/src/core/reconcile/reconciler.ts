@@ -84,13 +84,12 @@ export class Reconciler implements ReconcileView {
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
   private stopped = true
-  /** this node's containers, standbys aside */
-  private observed: RuntimeContainer[] = []
-  private standbys: RuntimeContainer[] = []
+  /** this node's containers, and its standbys */
+  private observed: RuntimeContainer[] = []; private standbys: RuntimeContainer[] = []
   private readonly warm: WarmStandbys
   private view?: View
-  /** what the last pass planned from, for this node's share */
-  private share?: Share
+  /** what the last pass planned from, for this node's share; whether a pass is due for more than a live-set change */
+  private share?: Share; private full = false
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
   /** passes run; live-set changes that touched none of this node's share (no pass) */
@@ -116,9 +115,11 @@ export class Reconciler implements ReconcileView {
     this.unsubscribe.push(state.subscribe((applied) => {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
-    // a live-set change matters only if it touches this node's share (share.ts); a peer's changed replicas only for services this node runs or is assigned
+    // a live-set change matters only if it touches this node's share (share.ts), checked when the debounced pass would start
+    // (not at each change: a burst places once); a peer's changed replicas only for services this node runs or is assigned
     this.unsubscribe.push(liveness.onChange((change) => {
-      if ((change.status && this.shareTouched()) || [...change.services].some(service => this.concerns(service))) this.schedule()
+      if ([...change.services].some(service => this.concerns(service))) this.schedule()
+      else if (change.status) this.pass.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
     void watchRuntime(this.init, {
@@ -185,12 +186,14 @@ export class Reconciler implements ReconcileView {
   }
 
   /** a pass soon (debounced by `reconcileDebounce`) */
-  schedule (): void { this.pass.schedule() }
+  schedule (): void { this.full = true; this.pass.schedule() }
 
   /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
-  async run (): Promise<Action[]> { return await this.pass.run() }
+  async run (): Promise<Action[]> { this.full = true; return await this.pass.run() }
 
   private async reconcile (): Promise<Action[]> {
+    if (!this.full && !this.shareTouched()) return []
+    this.full = false
     try {
       this.stats.runs++
       ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
@@ -375,20 +378,16 @@ export class Reconciler implements ReconcileView {
   }
 
   private recordFailure (action: Action, error: string, how?: FailureDetails): void {
-    const { clock } = this.init
     // a pass when the back-off ends, not only at the next periodic one
-    this.passAt(this.backoff.fail(action.service, action.replica, error, clock.now(), how))
+    this.passAt(this.backoff.fail(action.service, action.replica, error, this.init.clock.now(), how))
   }
 
   /** a pass at this time (local clock), unless one is due before */
   private passAt (at: number): void {
-    const { clock } = this.init
+    const clock = this.init.clock
     if (this.stopped || (this.retryTimer !== undefined && this.retryTimer.at <= at)) return
     this.retryTimer?.timer.cancel()
-    this.retryTimer = {
-      at,
-      timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() })
-    }
+    this.retryTimer = { at, timer: clock.after(Math.max(0, at - clock.now()), () => { this.retryTimer = undefined; this.schedule() }) }
   }
 
   /** tell the nodes concerned with each service what this node runs of it, when that changed (membership batches and diffs) */
