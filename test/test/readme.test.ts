@@ -156,7 +156,7 @@ test('every verb of the table runs with its example', async () => {
 
   await example(verb('deploy'), dir('acme'))
   const ls = await example(verb('ls'), dir('acme'))
-  assert.match(ls.stdout, /acme\/web\s+-\s+minga\/busybox:1\s+2\/2\s+2\/2/)
+  assert.match(ls.stdout, /acme\/web\s+-\s+minga\/busybox:1\s+2\/2\s+2\/2/, ls.stdout + ls.stderr)
   assert.match((await example(verb('ps'), dir('riverside'))).stdout, /acme\/web\s+0\s/)
   assert.match((await example(verb('nodes'), dir('acme'))).stdout, /hilltop/)
   await waitFor(async () => (await sh(verb('status'), dir('acme'))).status === 0, { label: 'status says healthy' })
