@@ -12,8 +12,10 @@ import { spawnSync } from 'node:child_process'
 import { totalmem } from 'node:os'
 import { argv, env, execArgv, execPath, exit } from 'node:process'
 
-const semiMb = Number(env.SIM_SEMI_SPACE_MB ?? 128)
-const heapMb = Number(env.SIM_HEAP_MB ?? Math.min(16_384, Math.floor(totalmem() * 0.6 / 2 ** 20)))
+/** MB from the environment variable, or `fallback` when it is unset or empty */
+const setting = (name, fallback) => env[name] === undefined || env[name] === '' ? fallback : Number(env[name])
+const semiMb = setting('SIM_SEMI_SPACE_MB', 128)
+const heapMb = setting('SIM_HEAP_MB', Math.min(16_384, Math.floor(totalmem() * 0.6 / 2 ** 20)))
 const flags = [
   ...(semiMb > 0 && !execArgv.some(a => a.startsWith('--max-semi-space-size')) ? [`--max-semi-space-size=${semiMb}`] : []),
   ...(heapMb > 0 && !execArgv.some(a => a.startsWith('--max-old-space-size')) ? [`--max-old-space-size=${heapMb}`] : [])
