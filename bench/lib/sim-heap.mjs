@@ -1,20 +1,26 @@
-// The simulator's heap: it allocates short-lived objects at a great rate (every probe, message and timer of
-// thousands of nodes), and with V8's default young generation (16 MB semi-spaces) a third of a run's CPU went to
-// scavenges that also promote what would have died young. Importing this module first re-runs the bench in a
-// child with larger semi-spaces (SIM_SEMI_SPACE_MB, default 128; 0 keeps V8's default) and a larger old generation
-// (SIM_HEAP_MB, default the smaller of 16 GiB and 60 % of this machine's memory; 0 keeps V8's default), and exits
-// with its status. V8's own old-generation limit is ~4.3 GB here (a quarter of the memory, capped), and 10,000
-// nodes hold ~4–5 GB live within their first virtual seconds: sim-10000 then spent its time in back-to-back
-// mark-compacts near the limit, or died out of memory. A limit is a ceiling, not a reservation: the heap grows
-// with what is live. Measured on sim-1000 (SIM_BENCH_SECONDS=30) and sim-10000: see simulations/README.md,
-// "What a run costs".
+// The simulator's heap. Importing this module first re-runs the bench in a child with V8 settings for it, and
+// exits with the child's status:
+// - semi-spaces of 128 MB per 1,000 simulated nodes (at least 128, at most 1,024; SIM_SEMI_SPACE_MB sets them,
+//   0 keeps V8's default of 16 MB). The simulator allocates short-lived objects at a rate that grows with the nodes
+//   (every probe, message and timer), and objects live a fixed virtual time (a probe's timeout, a message's
+//   latency): with a fixed young generation, scavenges come N times as often, so each finds more of what it holds
+//   still alive, copies and promotes it, and the old generation fills with what dies soon after: at 1,000 nodes
+//   and 16 MB a third of the CPU went to scavenges; at 10,000 nodes and 128 MB the collector's share grew 14-fold
+//   for 3.3 times the nodes of a 3,000-node run. Young space in proportion to the nodes keeps a scavenge's
+//   interval in virtual time about constant.
+// - an old generation of up to the smaller of 16 GiB and 60 % of this machine's memory (SIM_HEAP_MB; 0 keeps V8's
+//   default, ~4.3 GB here, which 10,000 nodes outgrow within their first virtual seconds). A limit, not a
+//   reservation: the heap grows with what is live.
+// The bench says its nodes in the import's query (`./lib/sim-heap.mjs?nodes=10000`); SIM_BENCH_NODES overrides it.
+// Measured on sim-1000 and sim-10000: see simulations/README.md, "What a run costs" and "10,000 nodes".
 import { spawnSync } from 'node:child_process'
 import { totalmem } from 'node:os'
 import { argv, env, execArgv, execPath, exit } from 'node:process'
 
 /** MB from the environment variable, or `fallback` when it is unset or empty */
 const setting = (name, fallback) => env[name] === undefined || env[name] === '' ? fallback : Number(env[name])
-const semiMb = setting('SIM_SEMI_SPACE_MB', 128)
+const nodes = setting('SIM_BENCH_NODES', Number(new URL(import.meta.url).searchParams.get('nodes') ?? 1000))
+const semiMb = setting('SIM_SEMI_SPACE_MB', Math.min(1024, Math.max(128, 128 * Math.ceil(nodes / 1000))))
 const heapMb = setting('SIM_HEAP_MB', Math.min(16_384, Math.floor(totalmem() * 0.6 / 2 ** 20)))
 const flags = [
   ...(semiMb > 0 && !execArgv.some(a => a.startsWith('--max-semi-space-size')) ? [`--max-semi-space-size=${semiMb}`] : []),
