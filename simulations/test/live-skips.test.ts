@@ -25,7 +25,7 @@ test('a death and a return start passes only where they touch a node\'s share; a
   const before = new Map<string, number>()
   let window = new Map<string, { runs: number, skips: number }>()
   const forced: Array<{ node: string, actions: Action[] }> = []
-  const read = (): Map<string, { runs: number, skips: number }> => new Map(cluster!.live.map(n => [n.id, { runs: n.current!.core.reconciler.stats.runs, skips: n.current!.core.reconciler.stats.liveSkips }]))
+  const read = (): Map<string, { runs: number, skips: number }> => new Map(cluster!.live.map(n => [n.id, { runs: n.current!.core.reconciler.stats.runs, skips: n.current!.core.reconciler.liveSkips }]))
   const result = await runScenario({
     ...base,
     nodes: 60,
