@@ -17,7 +17,7 @@
  * once the last one serves. Only a singleton waits for what the nodes
  * concerned run of it before it starts (start-holds.ts).
  */
-import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
+import { MemberPlacement, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
@@ -27,9 +27,9 @@ import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
-import { setOfList } from '../membership/shared-lists.js'
+import { memberList, setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
-import { absentNodeInfos, desiredServices, memberCount, nodeInfos } from './desired.js'
+import { desiredServices, memberCount, nodeInfos } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { OwnStops } from './own-stops.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
@@ -236,8 +236,9 @@ export class Reconciler implements ReconcileView {
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      // members not live are `absent`: a loss moves only the lost node's replicas
-      assignment = place(services, nodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
+      // members not live are `absent`: a loss moves only the lost node's replicas (the members placed once per state)
+      const placement = this.cache.members(digest, () => new MemberPlacement(services, nodeInfos(state, memberList(state))))
+      assignment = placement.place(nodeInfos(state, live), { memberCount: members, confirmed, standby: true })
       this.cache.set(fingerprint, assignment)
     }
     const before = this.view
