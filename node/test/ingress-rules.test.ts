@@ -11,6 +11,7 @@ import { forwardOrder } from '../src/core/ingress/choose.js'
 import { mayReach, resolveName } from '../src/core/ingress/names.js'
 import { routeConflicts, routeTable, type RoutedService } from '../src/core/ingress/routes.js'
 import { chooseSubnet, inContainerRange, serviceAddress, serviceSubnet } from '../src/ingress/subnet.js'
+import { serviceNetworkReach } from '../src/ingress/setup.js'
 import type { ForwardRequestMessage as ForwardRequest } from '@minga/protocol'
 import { spec } from './core-cluster.js'
 
@@ -148,6 +149,15 @@ test('service subnets: a /23 per node, containers below, service addresses above
   assert.is(chooseSubnet('x', ['10.0.0.0/8']), undefined, 'every /23 taken: none')
   const seen = new Set(Array.from({ length: 20 }, (_, i) => chooseSubnet(`node-${i}`, [])!.subnet))
   assert.ok(seen.size >= 17, `20 nodes mostly get subnets of their own (${seen.size})`)
+})
+
+test('serviceNetworkReach: the network is ours only when its gateway is on its own bridge, not when another network of this host holds the address', () => {
+  const spec = { bridge: 'minga-1a2b3c4d', gateway: '10.213.208.1' }
+  const lo = { ifname: 'lo', address: '127.0.0.1', prefixlen: 8 }
+  assert.equal(serviceNetworkReach(spec, [lo, { ifname: 'minga-1a2b3c4d', address: '10.213.208.1', prefixlen: 23 }]), { reach: 'ours' })
+  assert.equal(serviceNetworkReach(spec, [lo]), { reach: 'absent' }, 'the engine in another network namespace')
+  // another node's engine in this namespace picked the same /23 (subnets are chosen per host, namespaces do not see each other)
+  assert.equal(serviceNetworkReach(spec, [lo, { ifname: 'minga-9f8e7d6c', address: '10.213.208.1', prefixlen: 23 }]), { reach: 'foreign', ifname: 'minga-9f8e7d6c' })
 })
 
 test.run()

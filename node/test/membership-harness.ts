@@ -49,6 +49,8 @@ export class Host {
   readonly clock: NodeClock
   readonly mesh: HarnessMesh
   boots = 0
+  /** hosts that still hold this process's last address (a restart that listens elsewhere): their dials are refused until it dials them */
+  movedFor = new Set<string>()
 
   constructor (readonly cluster: SwimCluster, readonly index: number, readonly identity: Identity) {
     this.clock = new NodeClock(cluster.clock)
@@ -100,12 +102,16 @@ export class SwimCluster {
     this.ids = [...this.ids, host.id].sort()
   }
 
-  /** a new process on the host (a restart, or the first start) */
-  boot (host: Host, config: Partial<MembershipConfig> = {}): Membership {
+  /**
+   * a new process on the host (a restart, or the first start); `movedFor`: hosts that still hold its last process's
+   * address (it listens elsewhere now): their dials are refused until it dials them (identify tells its addresses)
+   */
+  boot (host: Host, config: Partial<MembershipConfig> = {}, movedFor: readonly Host[] = []): Membership {
     host.membership?.stop()
     host.up = true
     host.hostUp = true
     host.boots++
+    host.movedFor = new Set(movedFor.map(h => h.id))
     const random = prng(this.seed * 7919 + host.index * 104_729 + host.boots)
     const membership = new Membership({
       identity: host.identity,
@@ -120,7 +126,7 @@ export class SwimCluster {
     })
     host.membership = membership
     membership.start()
-    for (const other of this.hosts) if (other !== host && this.reachable(host, other)) other.mesh.emit('connect', host.id)
+    for (const other of this.hosts) if (other !== host && this.reachable(host, other) && !host.movedFor.has(other.id)) other.mesh.emit('connect', host.id)
     return membership
   }
 
@@ -231,7 +237,7 @@ export class HarnessMesh implements MembershipMesh {
 
   connections (): string[] {
     const cluster = this.host.cluster
-    return cluster.running().filter(h => h !== this.host && cluster.reachable(this.host, h)).map(h => h.id)
+    return cluster.running().filter(h => h !== this.host && cluster.reachable(this.host, h) && !h.movedFor.has(this.host.id)).map(h => h.id)
   }
 
   async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal, largeAnswer?: boolean } = {}): Promise<Uint8Array> {
@@ -257,7 +263,9 @@ export class HarnessMesh implements MembershipMesh {
       if (there === undefined || !cluster.reachable(from, to)) return
       clock.after(there, () => {
         if (!cluster.reachable(from, to)) return
-        if (!to.up) { clock.after(there, () => from.clock.io(() => finish(new RequestError(`Connection to ${peer} refused`, 'refused')))); return }
+        if (!to.up || to.movedFor.has(from.id)) { clock.after(there, () => from.clock.io(() => finish(new RequestError(`Connection to ${peer} refused`, 'refused')))); return }
+        // the dialled host learns the dialler's addresses
+        from.movedFor.delete(to.id)
         const handler = to.mesh.handlers.get(protocol)
         if (handler === undefined) { from.clock.io(() => finish(new RequestError(`${peer} does not speak ${protocol}`, 'unsupported'))); return }
         const boot = to.boots
@@ -281,7 +289,7 @@ export class HarnessMesh implements MembershipMesh {
     const cluster = this.host.cluster
     const to = cluster.host(peer)
     const latency = cluster.options.latency ?? 5
-    const result: ProbeResult = !cluster.reachable(this.host, to) ? 'unknown' : to.up ? 'up' : 'refused'
+    const result: ProbeResult = !cluster.reachable(this.host, to) ? 'unknown' : to.up && !to.movedFor.has(this.host.id) ? 'up' : 'refused'
     await cluster.clock.sleep(result === 'unknown' ? 1000 : 2 * latency)
     return result
   }

@@ -66,4 +66,61 @@ test('a live member a stale row holds dead refutes, unreachable directly and wit
   }
 })
 
+test('a member restarted at a new address, heard of second-hand: a refused dial of its old address is no proof of death', async () => {
+  for (const seed of [1, 2, 3]) {
+    const mesh = await SwimCluster.start(3, { seed })
+    await mesh.advance(10_000)
+    const [restarted, , stale] = mesh.hosts
+    mesh.kill(restarted)
+    await mesh.until(() => mesh.agree(restarted, 'dead'), 60_000, 'dead first')
+    // the new process listens elsewhere: `stale` still dials the old address, and the new one never dials it
+    // (a firewall, say); `stale` hears of the restart from the third node only
+    const since = mesh.clock.now()
+    mesh.boot(restarted, {}, [stale])
+    mesh.cuts.add(`${restarted.index}/${stale.index}`)
+    await mesh.until(() => stale.m.status(restarted.id) === 'alive', 30_000, 'the stale node hears of the restart')
+    await mesh.advance(20_000)
+    const deaths = mesh.events.filter(e => e.at > since && e.subject === restarted.id && e.status === 'dead')
+    assert.equal(deaths, [], `seed ${seed}: the restarted member declared dead on a refused dial of its old address`)
+    assert.is(stale.m.status(restarted.id), 'alive', `seed ${seed}`)
+  }
+  // the doubt is for the restart only: a member dead again is declared dead (its suspicion runs out, no proof needed)
+  const mesh = await SwimCluster.start(3)
+  await mesh.advance(10_000)
+  const [restarted, , stale] = mesh.hosts
+  mesh.kill(restarted)
+  await mesh.until(() => mesh.agree(restarted, 'dead'), 60_000, 'dead first')
+  mesh.boot(restarted, {}, [stale])
+  await mesh.until(() => stale.m.status(restarted.id) === 'alive', 30_000, 'the stale node hears of the restart')
+  const again = mesh.clock.now()
+  mesh.kill(restarted)
+  await mesh.until(() => mesh.agree(restarted, 'dead'), 60_000, 'dead again')
+  assert.ok(mesh.clock.now() - again < 30_000, `declared dead again after ${mesh.clock.now() - again} ms`)
+})
+
+test('a member held dead at an older incarnation stays dead when a peer\'s table holds it dead at a newer one: no node-up, no second death', async () => {
+  for (const seed of [1, 2, 3]) {
+    const mesh = await SwimCluster.start(3, { seed })
+    await mesh.advance(10_000)
+    const [victim, peer, behind] = mesh.hosts
+    const older = behind.m.table.get(victim.id)!
+    // the victim refutes an accusation (a loaded machine): everyone hears its new incarnation, then it dies
+    peer.m.members.accuse(victim.id, 'test')
+    await mesh.until(() => mesh.hosts.every(h => h === victim || h.m.table.get(victim.id)!.inc > older.inc), 30_000, 'the refutation spreads')
+    mesh.kill(victim)
+    await mesh.until(() => mesh.agree(victim, 'dead'), 60_000, 'dead')
+    await mesh.advance(2_000)
+    // `behind` missed the refutation: it declared the victim dead at the older incarnation
+    behind.m.table.set({ ...older, status: 'dead' })
+    const since = mesh.clock.now()
+    let pulled = false
+    void behind.m['prober'].pushPull(peer.id).then(() => { pulled = true })
+    await mesh.until(() => pulled, 10_000, 'a push-pull with the peer')
+    await mesh.advance(10_000)
+    const changes = mesh.events.filter(e => e.at >= since && e.observer === behind.id && e.subject === victim.id)
+    assert.equal(changes.map(e => `${e.status}: ${e.reason}`), [], `seed ${seed}: the dead member came back alive from the row's alive proof and died again`)
+    assert.is(behind.m.status(victim.id), 'dead')
+  }
+})
+
 test.run()

@@ -9,7 +9,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeMessage, encodeMessage, type EventsBatchMessage } from '@minga/protocol'
-import { EventLog, MeshEvents, VirtualClock, type EventItem, type MeshEvent } from '../src/core/index.js'
+import { collapseEchoes, EventLog, MeshEvents, VirtualClock, type EventItem, type MeshEvent } from '../src/core/index.js'
 import { LocalNet } from './local-mesh.js'
 
 interface Rig { clock: VirtualClock, logs: EventLog[], nodes: MeshEvents[], settle: <T>(p: Promise<T>) => Promise<T> }
@@ -84,6 +84,12 @@ test('a gather merges every node\'s events by time and counts the observers of o
   assert.equal(seen.sort(), ['node-a', 'node-b'])
   controller.abort()
   await r.settle(following)
+})
+
+test('an observer counts once: a node that saw a second change within the echo window makes a new event', () => {
+  const at = (time: number, node: string): MeshEvent => ({ time, node, kind: 'node-dead', subject: 'victim', reason: 'test' })
+  const items = collapseEchoes([at(0, 'a'), at(10, 'b'), at(4000, 'b'), at(4100, 'a'), at(30_000, 'a')])
+  assert.equal(items.map(e => [e.time, e.type === 'event' ? e.observers : undefined]), [[0, 2], [4000, 2], [30_000, 1]])
 })
 
 test.run()

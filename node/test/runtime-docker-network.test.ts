@@ -13,7 +13,7 @@ import Docker from 'dockerode'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chooseSubnet, serviceSubnet, inContainerRange } from '../src/ingress/subnet.js'
-import { hostNetworks } from '../src/ingress/setup.js'
+import { hostAddresses, hostNetworks, serviceNetworkReach } from '../src/ingress/setup.js'
 import { removeNetwork, type ServiceNetworkSpec } from '../src/runtime/docker-network.js'
 import { DockerRuntime } from '../src/runtime/index.js'
 import { rejection, replicaOf, waitFor } from './runtime-fixtures.js'
@@ -47,6 +47,7 @@ it('docker network: replicas join the node\'s network with the node as DNS serve
     assert.equal(Object.keys(info.HostConfig.PortBindings ?? {}), ['8081/tcp'], 'the ingress port is the node\'s forwarder\'s, not Docker\'s')
     assert.ok(c.address !== undefined && inContainerRange(serviceSubnet(network.subnet), c.address), `address ${String(c.address)} in ${network.containers}`)
     assert.is((await runtime.list()).find(x => x.id === c.id)?.address, c.address)
+    assert.equal(serviceNetworkReach(network, await hostAddresses()), { reach: 'ours' }, 'the gateway is on the network\'s own bridge here')
     // the host reaches the container at its address (the forwarder's last hop)
     const greeting = await waitFor('the container answers on its address', async () => await readFrom(c.address!, 8080).catch(() => undefined), 30_000)
     assert.is(greeting.trim(), 'ready')

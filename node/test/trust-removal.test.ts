@@ -24,6 +24,8 @@ test('node rm: revoked everywhere, its links cut, its probes and gossip ignored,
     } catch (err: any) {
       assert.is(err.name, 'ForbiddenError')
     }
+    // a1 keeps something of both peers (their process starts, their records)
+    await waitFor(() => a1.core.membership.records.trackedPeers === 2, 'a1 tracks both peers')
     const removed = await a1.core.trust.removeNode(a2.identity.peerId, 'retired')
     assert.is(removed.invitesRevoked, 1)
     for (const n of [a1, b1]) await waitFor(() => n.state.revoked(a2.identity.peerId) !== undefined, 'revocation everywhere')
@@ -53,6 +55,8 @@ test('node rm: revoked everywhere, its links cut, its probes and gossip ignored,
       return a !== undefined && !a.includes(a2.identity.peerId) && a.every(n => n !== null)
     }, 'replicas moved off the removed node')
     await waitFor(() => a1.state.digest() === b1.state.digest(), 'a1 and b1 agree')
+    // nothing is kept of the removed node: the member list's change reaches the replica records
+    await waitFor(() => a1.core.membership.records.trackedPeers === 1, `a1 forgets the removed node (tracks ${a1.core.membership.records.trackedPeers})`)
   } finally {
     await mesh.stop()
   }

@@ -25,7 +25,7 @@ import { engineAddress } from '../runtime/docker-address.js'
 import type { DockerRuntime } from '../runtime/docker.js'
 import type { DockerImages } from '../images/docker-images.js'
 import type { Ingress } from '../ingress/ingress.js'
-import { callerLookup, hostResolvers, isLocalAddress, networkSpec, nodeSubnet } from '../ingress/setup.js'
+import { callerLookup, hostAddresses, hostResolvers, networkSpec, nodeSubnet, serviceNetworkReach } from '../ingress/setup.js'
 import type { WebPorts } from '../core/ingress/routes.js'
 import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
@@ -268,11 +268,15 @@ export class Daemon implements NodeControl {
       return runtime
     }
     const subnet = await nodeSubnet(this.dataDir.path, peerId, this.options.subnet)
-    const runtime = new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket, network: networkSpec(subnet, meshId, peerId) })
+    const network = networkSpec(subnet, meshId, peerId)
+    const runtime = new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket, network })
     await runtime.list()
     await runtime.ensureNetwork()
-    if (!await isLocalAddress(subnet.gateway)) {
-      log(`warning: the Docker engine's network ${subnet.subnet} is not reachable from this node (the engine runs in another network namespace); running without the routing mesh and service names`)
+    const found = serviceNetworkReach(network, await hostAddresses())
+    if (found.reach !== 'ours') {
+      log(found.reach === 'absent'
+        ? `warning: the Docker engine's network ${subnet.subnet} is not reachable from this node (the engine runs in another network namespace); running without the routing mesh and service names`
+        : `warning: the service network's gateway ${subnet.gateway} is an address of ${found.ifname} on this host, not of its bridge ${network.bridge} (the engine runs in another network namespace and another network here uses ${subnet.subnet}); running without the routing mesh and service names. To run them, give this node a free /23: minga up --subnet CIDR`)
       await runtime.close()
       const fallback = plain()
       await fallback.list()

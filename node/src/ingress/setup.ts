@@ -2,12 +2,11 @@
  * What the daemon needs to set up the routing mesh on a node: its service
  * network (subnet chosen once and kept in the data dir, or given with
  * `minga up --subnet`), whether that network's gateway is an address of
- * this host (it is not when the Docker engine runs in another network
- * namespace), and the host's DNS resolvers for names outside the mesh.
+ * its bridge on this host (it is not when the Docker engine runs in another
+ * network namespace), and the host's DNS resolvers for names outside the mesh.
  */
 import { execFile } from 'node:child_process'
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
@@ -20,28 +19,41 @@ const NETWORK_FILE = 'service-network.json'
 
 const exec = promisify(execFile)
 
+/** an IPv4 address of one of this host's interfaces */
+export interface HostAddress { ifname: string, address: string, prefixlen: number }
+
 /**
- * The IPv4 networks this host has, as CIDRs, interfaces that are down
+ * This host's IPv4 addresses with their interfaces, interfaces that are down
  * included (another node's bridge is down until its first container):
  * `ip -j -4 addr`, else what Node lists (interfaces that are up)
  */
-export async function hostNetworks (): Promise<string[]> {
+export async function hostAddresses (): Promise<HostAddress[]> {
   try {
     const { stdout } = await exec('ip', ['-j', '-4', 'addr', 'show'])
-    const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string, prefixlen?: number }> }>
-    return links.flatMap(link => (link.addr_info ?? []).flatMap(a => a.local === undefined ? [] : [`${a.local}/${a.prefixlen ?? 32}`]))
+    const links = JSON.parse(stdout) as Array<{ ifname?: string, addr_info?: Array<{ local?: string, prefixlen?: number }> }>
+    return links.flatMap(link => (link.addr_info ?? []).flatMap(a => a.local === undefined ? [] : [{ ifname: link.ifname ?? '', address: a.local, prefixlen: a.prefixlen ?? 32 }]))
   } catch {
-    return Object.values(networkInterfaces()).flatMap(list => (list ?? []).filter(a => a.family === 'IPv4').map(a => a.cidr ?? `${a.address}/32`))
+    return Object.entries(networkInterfaces()).flatMap(([ifname, list]) => (list ?? []).filter(a => a.family === 'IPv4').map(a => ({ ifname, address: a.address, prefixlen: Number(a.cidr?.split('/')[1] ?? 32) })))
   }
 }
 
-/** can this process bind `address`, i.e. is it an address of this host (of an interface that may be down)? */
-export async function isLocalAddress (address: string): Promise<boolean> {
-  const server = createServer()
-  return await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false))
-    server.listen(0, address, () => server.close(() => resolve(true)))
-  })
+/** the IPv4 networks this host has, as CIDRs (see hostAddresses) */
+export async function hostNetworks (): Promise<string[]> {
+  return (await hostAddresses()).map(a => `${a.address}/${a.prefixlen}`)
+}
+
+/**
+ * Whether the node's service network is reachable from this process: `ours`
+ * when its gateway is an address of its own bridge here; `absent` when no
+ * interface here holds the gateway (the engine runs in another network
+ * namespace); `foreign` when another interface holds it (another network of
+ * this host, e.g. another node's bridge, uses these addresses: taking it for
+ * ours would run the routing mesh on someone else's network)
+ */
+export function serviceNetworkReach (spec: Pick<ServiceNetworkSpec, 'bridge' | 'gateway'>, addresses: readonly HostAddress[]): { reach: 'ours' } | { reach: 'absent' } | { reach: 'foreign', ifname: string } {
+  const holder = addresses.find(a => a.address === spec.gateway)
+  if (holder === undefined) return { reach: 'absent' }
+  return holder.ifname === spec.bridge ? { reach: 'ours' } : { reach: 'foreign', ifname: holder.ifname }
 }
 
 /**

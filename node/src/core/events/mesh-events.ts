@@ -229,20 +229,25 @@ function byTime (a: MeshEvent, b: MeshEvent): number {
   return a.time - b.time || a.node.localeCompare(b.node) || (a.seq ?? 0) - (b.seq ?? 0)
 }
 
-/** one event per liveness change however many nodes observed it, counting the observers */
+/**
+ * one event per liveness change however many nodes observed it, counting the observers: a node's event joins the
+ * first one of its kind and subject within the echo window unless that node is already among its observers (then
+ * it saw a second change, a new event)
+ */
 export function collapseEchoes (sorted: MeshEvent[]): EventItem[] {
   const out: Array<{ type: 'event', observers?: number } & MeshEvent> = []
-  const firstOf = new Map<string, { type: 'event', observers?: number } & MeshEvent>()
+  const firstOf = new Map<string, { item: { type: 'event', observers?: number } & MeshEvent, nodes: Set<string> }>()
   for (const event of sorted) {
     if (LIVENESS_KINDS.has(event.kind)) {
       const key = `${event.kind} ${event.subject}`
       const first = firstOf.get(key)
-      if (first !== undefined && event.time - first.time <= ECHO_WINDOW_MS && first.node !== event.node) {
-        first.observers = (first.observers ?? 1) + 1
+      if (first !== undefined && event.time - first.item.time <= ECHO_WINDOW_MS && !first.nodes.has(event.node)) {
+        first.nodes.add(event.node)
+        first.item.observers = first.nodes.size
         continue
       }
       const item = { type: 'event' as const, ...event, observers: 1 }
-      firstOf.set(key, item)
+      firstOf.set(key, { item, nodes: new Set([event.node]) })
       out.push(item)
       continue
     }

@@ -21,6 +21,7 @@ import type { Awareness } from './awareness.js'
 import type { BroadcastQueue } from './broadcasts.js'
 import { suspicionTimeout, type MembershipConfig } from './config.js'
 import { contains, difference, isSorted } from './shared-lists.js'
+import { SignatureBudget } from './signature-budget.js'
 import { Suspicion } from './suspicion.js'
 import type { Member, MemberTable } from './table.js'
 
@@ -39,8 +40,8 @@ export interface MembersInit {
   changed: (node: string, before: MemberStatus, after: MemberStatus, reason: string) => void
   /** members alive or suspect, this node included */
   liveCount: () => number
-  /** told when a member's process start (`boot`) is first known or newer */
-  booted?: (node: string, boot: number) => void
+  /** told when a member's process start (`boot`) is first known or newer; `secondHand`: a newer one not told by the member itself */
+  booted?: (node: string, boot: number, secondHand: boolean) => void
 }
 
 const short = (peer: string): string => peer.slice(-8)
@@ -49,10 +50,6 @@ const short = (peer: string): string => peer.slice(-8)
 const MAX_INC_AHEAD = 1_000_000_000
 /** refutations at most this often; accusations in between are answered by the next one, ms */
 const REFUTE_GAP_MS = 100
-/** alive signatures checked per sender: a burst of this many, then this many a second (a member cannot make us verify floods) */
-const VERIFY_BURST = 128
-const VERIFY_PER_SECOND = 64
-const VERIFY_SENDERS = 256
 
 /** per member list, the digest of a table that held a row for each member and no other */
 const followedTables = new WeakMap<readonly string[], string>()
@@ -70,14 +67,16 @@ export class Members {
   private lastRefute = -Infinity
   private accusedSince?: number
   private refuteTimer?: Timer
-  private readonly budgets = new Map<string, { tokens: number, at: number }>()
   /** members not heard from yet: when their row was added (see `joining`), and whether they were admitted while this process ran */
   private readonly unheard = new Map<string, { at: number, admitted: boolean }>()
+  /** alive signatures checked per sender (a member cannot make us verify floods) */
+  private readonly budget: SignatureBudget
   private followed = false
   /** the member list the table last followed */
   private followedList?: readonly string[]
 
   constructor (private readonly init: MembersInit, readonly boot: number) {
+    this.budget = new SignatureBudget(init.clock)
     this.own = init.sign(boot)
     init.table.set({ node: init.self, status: 'alive', inc: boot, alive: this.own })
   }
@@ -172,20 +171,24 @@ export class Members {
   }
 
   /**
-   * A member's row from a push-pull with `from`: its alive proof first, then
-   * its status. A death heard second-hand is only a suspicion, as in
-   * memberlist's mergeState (a member a stale row holds dead can refute), but
-   * the peer's verdict counts as one independent confirmation (Lifeguard),
-   * this node's own failed probe as another. True when the row turned an
-   * alive member suspect: the caller probes it at once (a restarted node
-   * holds such members live until then, and the mesh has moved their
-   * replicas to it). Push-pulls are few (one per sender every few seconds),
-   * so their signatures are checked outside the senders' budgets
+   * A member's row from a push-pull with `from`: its alive proof first
+   * (not when it is held dead and the row's status supersedes the proof),
+   * then its status. A death heard second-hand is only a suspicion, as in
+   * memberlist's mergeState (a member a stale row holds dead can refute),
+   * but the peer's verdict counts as one independent confirmation
+   * (Lifeguard), this node's own failed probe as another. True when the row
+   * turned an alive member suspect: the caller probes it at once (a
+   * restarted node holds such members live until then, and the mesh has
+   * moved their replicas to it). Push-pulls are few, so their signatures
+   * are checked outside the senders' budgets
    */
   merge (row: MemberRow, from?: string): boolean {
     if (row.inc > this.init.clock.now() + MAX_INC_AHEAD) { this.forged++; return false }
-    if (row.alive !== undefined) this.onAlive({ kind: 'alive', node: row.node, ...row.alive })
     const self = this.init.self
+    // a proof its row's status supersedes leaves a member held dead dead (memberlist's deadNode, suspectNode), not back then dead again
+    const held = this.init.table.get(row.node)?.status
+    const superseded = row.status !== 'alive' && (held === 'dead' || held === 'left') && (row.alive?.inc ?? 0) <= row.inc
+    if (row.alive !== undefined && !superseded) this.onAlive({ kind: 'alive', node: row.node, ...row.alive })
     const known = this.init.table.get(row.node)
     if (row.status === 'left') this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: row.node }, 'it left the mesh')
     else if (row.status === 'dead' && known !== undefined && known.alive === undefined) this.onDead({ kind: 'dead', node: row.node, inc: row.inc, from: self as DeadUpdate['from'] }, 'dead in a peer\'s table')
@@ -244,7 +247,7 @@ export class Members {
     this.cancelSuspicion(update.node)
     table.set({ node: update.node, status: 'alive', inc: Math.max(update.inc, newBoot ? 0 : known.inc), alive: update })
     this.init.queue.push(update)
-    if (known.alive === undefined || newBoot) this.init.booted?.(update.node, update.boot)
+    if (known.alive === undefined || newBoot) this.init.booted?.(update.node, update.boot, newBoot && from !== update.node)
     if (known.status !== 'alive') this.moved(update.node, known.status, 'alive', newBoot ? 'restarted' : `alive at a new incarnation (${known.status} before)`)
     const added = this.unheard.get(update.node)
     this.unheard.delete(update.node)
@@ -362,25 +365,10 @@ export class Members {
   }
 
   private verified (update: AliveUpdate, from?: string): boolean {
-    if (from !== undefined && !this.spend(from)) { this.throttled++; return false }
+    if (from !== undefined && !this.budget.spend(from)) { this.throttled++; return false }
     if (this.init.verify(update)) return true
     this.forged++
     return false
-  }
-
-  /** one signature check of `from`'s budget (a token bucket per sender) */
-  private spend (from: string): boolean {
-    const now = this.init.clock.now()
-    let budget = this.budgets.get(from)
-    if (budget === undefined) {
-      if (this.budgets.size >= VERIFY_SENDERS) this.budgets.delete(this.budgets.keys().next().value as string)
-      this.budgets.set(from, budget = { tokens: VERIFY_BURST, at: now })
-    }
-    budget.tokens = Math.min(VERIFY_BURST, budget.tokens + (now - budget.at) * VERIFY_PER_SECOND / 1000)
-    budget.at = now
-    if (budget.tokens < 1) return false
-    budget.tokens--
-    return true
   }
 
   private forget (node: string): void {

@@ -29,6 +29,7 @@ import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcasts.js'
 import { DEFAULT_MEMBERSHIP, retransmitLimit, type MembershipConfig } from './config.js'
 import { Members } from './members.js'
+import { NewProcesses } from './new-processes.js'
 import { ProbeOrder, randomMembers } from './probe-order.js'
 import { deriveLiveView, withStatus, type LiveView } from './live-view.js'
 import { Prober } from './prober.js'
@@ -49,6 +50,8 @@ export class Membership {
   readonly members: Members
   readonly queue = new BroadcastQueue()
   readonly awareness: Awareness
+  /** members restarted that this node heard of only second-hand: a refused dial may be of the old process's address */
+  readonly newProcesses: NewProcesses
   readonly stats = { probes: 0, failed: 0, indirect: 0, refused: 0, stalled: 0, lagged: 0, pushPulls: 0, gossips: 0, dropped: 0 }
   private readonly prober: Prober
   private readonly order: ProbeOrder
@@ -72,6 +75,7 @@ export class Membership {
     this.self = init.identity.peerId
     this.table = new MemberTable(init.store)
     this.awareness = new Awareness(this.config.awarenessMax)
+    this.newProcesses = new NewProcesses(init.clock, this.config.joinGrace)
     this.order = new ProbeOrder(init.random)
     const verify = init.verifyAlive ?? verifyAlive
     const boot = init.clock.now()
@@ -85,7 +89,10 @@ export class Membership {
       sign: (inc) => signAlive(init.identity, init.meshId, inc, boot),
       verify: (update) => verify(init.meshId, update),
       changed: (node, before, after, reason) => this.changed(node, before, after, reason),
-      booted: (node, boot) => init.booted?.(node, boot),
+      booted: (node, boot, secondHand) => {
+        if (secondHand) this.newProcesses.heardOf(node)
+        init.booted?.(node, boot)
+      },
       liveCount: () => this.view().live.length
     }, boot)
     this.prober = new Prober(this, init)

@@ -10,6 +10,7 @@ import type { Mesh, ProbeResult } from '../mesh.js'
 import { SelfLag, type Awareness } from './awareness.js'
 import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
+import type { NewProcesses } from './new-processes.js'
 import type { MemberTable } from './table.js'
 
 /** what the prober reads and calls of the membership it probes for */
@@ -19,6 +20,7 @@ export interface ProberHost {
   readonly table: MemberTable
   readonly members: Members
   readonly awareness: Awareness
+  readonly newProcesses: NewProcesses
   readonly stats: { probes: number, failed: number, indirect: number, refused: number, stalled: number, lagged: number, pushPulls: number, gossips: number }
   readonly queue: { readonly size: number }
   decode: (data: Uint8Array) => MembershipMessage | ReportMessages
@@ -126,6 +128,7 @@ export class Prober {
   /** a member sent us something (or answered): it is reachable from here */
   heardFrom (peer: string): void {
     this.silentSince.delete(peer)
+    this.m.newProcesses.heardFrom(peer)
     if (!this.unreachable.has(peer)) return
     const before = this.m.quorum()
     this.unreachable.delete(peer)
@@ -312,8 +315,7 @@ export class Prober {
       if (result === 'up') portOpen = true
       if (result === 'silent') hostSilent = true
       if (result !== 'refused' || refused) return
-      refused = true
-      this.refused(target, reason)
+      refused = this.refused(target, reason)
     }
     if (mesh.probe !== undefined && !mesh.connections().includes(target)) {
       void mesh.probe(target).then((result) => onDial(result, 'no answer to a probe and its address refuses connections'), () => {})
@@ -374,10 +376,15 @@ export class Prober {
     })
   }
 
-  private refused (peer: string, reason: string): void {
-    if (!this.running || this.m.isDown(peer)) return
-    if (this.m.members.joining(peer, this.m.config.joinGrace)) { this.m.stats.stalled++; return }
+  /**
+   * a dial of `peer` was refused: it is dead (true), unless it is a joiner not started yet or a restarted member heard
+   * of only second-hand, whose new process may listen elsewhere (false: no proof, the probe goes on as if unanswered)
+   */
+  private refused (peer: string, reason: string): boolean {
+    if (!this.running || this.m.isDown(peer)) return true
+    if (this.m.members.joining(peer, this.m.config.joinGrace) || this.m.newProcesses.unconfirmed(peer)) { this.m.stats.stalled++; return false }
     this.m.stats.refused++
     this.m.members.declareDead(peer, reason)
+    return true
   }
 }
