@@ -11,7 +11,8 @@
  *   constraints, orgs, cordons) and a spread preference (orgs, then nodes).
  *   Older services are placed first; a member that is lost (passed as
  *   `absent`) moves exactly its own replicas, one joining or removed close
- *   to the 1/N of replicas it must.
+ *   to the 1/N of replicas it must. {@link MemberPlacement} gives `place()`'s
+ *   result for many live sets of one mesh, placing the members once.
  * - {@link plan} turns the assignment, the desired services, this node's
  *   containers and the peers' heartbeats into start/stop/restart actions:
  *   make before break when a replica moves, stop at once on delete and
@@ -46,6 +47,7 @@ export type {
   UnplacedCause
 } from './types.js'
 export { place } from './place.js'
+export { MemberPlacement, type LiveSetOptions } from './member-placement.js'
 export { plan } from './plan.js'
 export { replaceableNow } from './rolling.js'
 export { isDown, isHealthy, reportOf } from './health.js'

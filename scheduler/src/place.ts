@@ -38,20 +38,28 @@ import { CandidateCache, hostPortKeys } from './filters.js'
 import { demandOf } from './fit.js'
 import type { Demand } from './fit.js'
 import { replicaHash } from './hash.js'
-import { buildNodeTable } from './nodes.js'
+import { buildNodeTable, type NodeTable } from './nodes.js'
 import { replicaCount, sortServices } from './order.js'
 import { explainUnplaced, noMajority } from './reasons.js'
 import { Scanner } from './scanner.js'
-import type { Assignment, DesiredService, NodeInfo, PlaceOptions } from './types.js'
+import type { Assignment, DesiredService, NodeInfo, PlaceOptions, Unplaced } from './types.js'
 
 /** one service as placed: what a later phase needs to scan for it again */
-interface Placed {
+export interface Placed {
   id: string
   candidates: Int32Array
   demand: Demand
   spreadOrgs: boolean
   /** node index per replica, -1 when unplaced */
   at: Int32Array
+}
+
+/** the mesh placed with every member live: `place()`'s first phase, before the absent members' replicas move */
+export interface MembersPlaced {
+  assignment: Assignment
+  placed: Placed[]
+  /** holds the table, with the capacity and ports every placed replica books */
+  scanner: Scanner
 }
 
 /**
@@ -66,23 +74,38 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
   const table = buildNodeTable(absent.length === 0 ? nodes : [...nodes, ...absent])
   const gone = new Set(absent.map(n => n.id))
   const live = Uint8Array.from(table.nodes, n => gone.has(n.id) ? 0 : 1)
-  const liveCount = table.count - gone.size
-  const memberCount = options.memberCount ?? table.count
+  const { confirmed, memberCount, hasMajority } = quorum(table.count - gone.size, table.count, options)
+  const { assignment, placed, scanner } = placeMembers(services, table, hasMajority ? undefined : noMajority(confirmed, memberCount))
+  const liveOnly = liveCandidates(live)
+  if (gone.size > 0 && !moveFromAbsent(placed, assignment, scanner, live, liveOnly)) return place(services, nodes, { ...options, absent: [] })
+  if (options.standby === true) assignment.standby = standbys(placed, scanner, liveOnly)
+  return assignment
+}
+
+/** the majority `place()` checks for singletons: `confirmed` live members (at most the live count) of `memberCount` */
+export function quorum (liveCount: number, members: number, options: PlaceOptions): { confirmed: number, memberCount: number, hasMajority: boolean } {
+  const memberCount = options.memberCount ?? members
   const confirmed = Math.min(liveCount, options.confirmed ?? liveCount)
-  const hasMajority = confirmed * 2 > memberCount
+  return { confirmed, memberCount, hasMajority: confirmed * 2 > memberCount }
+}
+
+/**
+ * Every replica on the nodes of `table` (all taken as live), oldest service first; singletons unplaced for `noQuorum`
+ * when given (no majority). Books what it places in the table
+ */
+export function placeMembers (services: readonly DesiredService[], table: NodeTable, noQuorum?: Omit<Unplaced, 'service' | 'replica'>): MembersPlaced {
   const candidatesOf = new CandidateCache(table)
   const scanner = new Scanner(table)
   const assignment: Assignment = { services: {}, unplaced: [] }
   const placed: Placed[] = []
-
   for (const service of sortServices(services)) {
     const spec = service.spec
     const replicas = replicaCount(spec)
     const slots: Array<string | null> = new Array(replicas).fill(null)
     assignment.services[service.id] = slots
     if (replicas === 0) continue
-    if (spec.singleton && !hasMajority) {
-      assignment.unplaced.push({ service: service.id, replica: 0, ...noMajority(confirmed, memberCount) })
+    if (spec.singleton && noQuorum !== undefined) {
+      assignment.unplaced.push({ service: service.id, replica: 0, ...noQuorum })
       continue
     }
     const candidates = candidatesOf.get(spec)
@@ -103,15 +126,11 @@ export function place (services: readonly DesiredService[], nodes: readonly Node
       slots[r] = table.nodes[best].id
     }
   }
-
-  const liveOnly = liveCandidates(live)
-  if (gone.size > 0 && !moveFromAbsent(placed, assignment, scanner, live, liveOnly)) return place(services, nodes, { ...options, absent: [] })
-  if (options.standby === true) assignment.standby = standbys(placed, scanner, liveOnly)
-  return assignment
+  return { assignment, placed, scanner }
 }
 
 /** a service's candidates that are live (a list per candidate list, shared by the services that share it) */
-function liveCandidates (live: Uint8Array): (candidates: Int32Array) => Int32Array {
+export function liveCandidates (live: Uint8Array): (candidates: Int32Array) => Int32Array {
   const lists = new Map<Int32Array, Int32Array>()
   return (candidates) => {
     let list = lists.get(candidates)
@@ -127,7 +146,7 @@ function liveCandidates (live: Uint8Array): (candidates: Int32Array) => Int32Arr
  * Each replica placed on an absent member goes to a live node: in its rendezvous order, spread against its
  * siblings where they stand, oldest service and lowest index first. false when one fits on no live node
  */
-function moveFromAbsent (placed: readonly Placed[], assignment: Assignment, scanner: Scanner, live: Uint8Array, liveOnly: (c: Int32Array) => Int32Array): boolean {
+export function moveFromAbsent (placed: readonly Placed[], assignment: Assignment, scanner: Scanner, live: Uint8Array, liveOnly: (c: Int32Array) => Int32Array): boolean {
   const { table } = scanner
   for (const entry of placed) {
     const { at } = entry
@@ -151,19 +170,21 @@ function moveFromAbsent (placed: readonly Placed[], assignment: Assignment, scan
  * siblings standing where they are and every other replica booked; null when none fits
  */
 function standbys (placed: readonly Placed[], scanner: Scanner, liveOnly: (c: Int32Array) => Int32Array): Record<string, Array<string | null>> {
-  const { table } = scanner
   const out: Record<string, Array<string | null>> = {}
-  for (const entry of placed) {
-    const { at } = entry
-    const standby = out[entry.id] = new Array<string | null>(at.length).fill(null)
-    scanner.begin(liveOnly(entry.candidates), entry.demand, entry.spreadOrgs)
-    for (let r = 0; r < at.length; r++) {
-      if (at[r] < 0) continue
-      scanner.unmark()
-      for (let s = 0; s < at.length; s++) if (s !== r && at[s] >= 0) scanner.mark(at[s])
-      const next = scanner.pick(replicaHash(entry.id, r), at[r])
-      if (next >= 0) standby[r] = table.nodes[next].id
-    }
-  }
+  for (const entry of placed) out[entry.id] = [...standbyIndexes(entry, scanner, liveOnly)].map(i => i < 0 ? null : scanner.table.nodes[i].id)
   return out
+}
+
+/** `standbys` of one service, as node indexes (-1: none); `only` when given, for these replicas alone (the others -1) */
+export function standbyIndexes (entry: Placed, scanner: Scanner, liveOnly: (c: Int32Array) => Int32Array, only?: (r: number) => boolean): Int32Array {
+  const { at } = entry
+  const standby = new Int32Array(at.length).fill(-1)
+  scanner.begin(liveOnly(entry.candidates), entry.demand, entry.spreadOrgs)
+  for (let r = 0; r < at.length; r++) {
+    if (at[r] < 0 || (only !== undefined && !only(r))) continue
+    scanner.unmark()
+    for (let s = 0; s < at.length; s++) if (s !== r && at[s] >= 0) scanner.mark(at[s])
+    standby[r] = scanner.pick(replicaHash(entry.id, r), at[r])
+  }
+  return standby
 }

@@ -21,7 +21,8 @@ const MIN_MEMORY_WEIGHT = 1024 * 1024
 /** The inner loop: scores nodes for one replica. Holds the per-service state between scans */
 export class Scanner {
   readonly table: NodeTable
-  readonly usedPorts = new Set<number>()
+  /** host port keys booked so far (see `hostPortKeys`), by node */
+  readonly usedPorts: Set<number>
   demand: Demand = { cpu: 0, memory: 0, org: -1, ports: [] }
   private candidates: Int32Array = new Int32Array(0)
   private spreadOrgs = true
@@ -34,8 +35,10 @@ export class Scanner {
   private readonly nodeStamp: Int32Array
   private readonly orgStamp: Int32Array
 
-  constructor (table: NodeTable) {
+  /** `usedPorts`: the ports `table`'s bookings already hold */
+  constructor (table: NodeTable, usedPorts = new Set<number>()) {
     this.table = table
+    this.usedPorts = usedPorts
     this.nodeStamp = new Int32Array(table.count)
     this.orgStamp = new Int32Array(table.orgNames.length)
   }

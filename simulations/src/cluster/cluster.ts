@@ -41,7 +41,8 @@ export class Cluster {
   readonly orgOf: Int32Array
   readonly specs = new Map<string, ServiceSpec>()
   readonly verdicts = new Map<string, boolean>()
-  readonly placementCache = new LruPlacementCache(64)
+  // the members' placement depends on the state alone: a few states at once (a deploy spreading) hold one each
+  readonly placementCache = new LruPlacementCache(64, 8)
   readonly wire = new WireCache()
   readonly stores = clusterStores()
   net!: Network

@@ -7,7 +7,7 @@
 import { keys, containerHash, type State } from '@minga/protocol'
 import type { DesiredService, NodeInfo } from '@minga/scheduler'
 import { secretVersions, withSecrets } from '../trust/secret-versions.js'
-import { memberList, setOfList } from '../membership/shared-lists.js'
+import { memberList } from '../membership/shared-lists.js'
 
 const hashes = new WeakMap<object, string>()
 /**
@@ -39,13 +39,7 @@ export function desiredServices (state: State): DesiredService[] {
   return out
 }
 
-/** members (not removed) that are not in `live` and have announced themselves with a node record: `place()`'s `absent` */
-export function absentNodeInfos (state: State, live: readonly string[]): NodeInfo[] {
-  const liveSet = setOfList(live)
-  return nodeInfos(state, memberList(state).filter(id => !liveSet.has(id)))
-}
-
-/** the `peers` (live members for `place()`'s nodes) that have announced themselves with a node record */
+/** the `peers` (the live members for `place()`'s nodes, every member for its `MemberPlacement`) that have announced themselves with a node record */
 export function nodeInfos (state: State, peers: Iterable<string>): NodeInfo[] {
   const out: NodeInfo[] = []
   for (const peer of peers) {

@@ -2,8 +2,8 @@
  * The reconcile loop: place every desired service on the live nodes, plan
  * this node's share against the containers it observes, and carry out the
  * plan on the runtime. Runs on every relevant state change, live-set
- * change that touches this node's share (share.ts), peer replica report of
- * its services and runtime event (debounced), and every
+ * change that touches this node's share, peer replica report its plan
+ * reads (both share.ts) and runtime event (debounced), and every
  * `reconcileInterval` regardless. Failed starts back off exponentially per
  * replica (replica-backoff.ts), so a missing image or a crash loop never
  * spins the node.
@@ -17,7 +17,7 @@
  * once the last one serves. Only a singleton waits for what the nodes
  * concerned run of it before it starts (start-holds.ts).
  */
-import { place, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
+import { MemberPlacement, plan, type Action, type Assignment, type DesiredService, type LocalReplica, type PeerReplica } from '@minga/scheduler'
 import { isHostModePort, type ReplicaProblemReport, type ReplicaReport, type Resources, type ServiceSpec } from '@minga/protocol'
 import type { ReplicaSpec, Runtime, RuntimeContainer } from '../../runtime/types.js'
 import type { Timer } from '../clock.js'
@@ -27,9 +27,9 @@ import { allocatedBy, problemsForReport } from './own-report.js'
 import { errorText, type Logger } from '../logger.js'
 import { SerialTask } from '../task.js'
 import { audienceOf, servicesOn } from './assignment-index.js'
-import { setOfList } from '../membership/shared-lists.js'
+import { memberList, setOfList } from '../membership/shared-lists.js'
 import { ContainerChanges } from './container-changes.js'
-import { absentNodeInfos, desiredServices, memberCount, nodeInfos } from './desired.js'
+import { desiredServices, memberCount, nodeInfos } from './desired.js'
 import { LruPlacementCache, type PlacementCache } from './placement-cache.js'
 import { OwnStops } from './own-stops.js'
 import { ReplicaBackoff, type FailureDetails } from './replica-backoff.js'
@@ -38,7 +38,7 @@ import { isHealthy, replicaKey, replicaReports, servicesById } from './replicas.
 import { watchRuntime } from './runtime-watch.js'
 import { Semaphore } from './semaphore.js'
 import { SingletonFences } from './singleton-fences.js'
-import { shareTouched, type Share } from './share.js'
+import { readsReports, ShareWatch } from './share.js'
 import { splitStandbys, WarmStandbys } from './standby.js'
 import { heldStarts } from './start-holds.js'
 
@@ -84,22 +84,25 @@ export class Reconciler implements ReconcileView {
   private retryTimer?: { at: number, timer: Timer }
   private watcher?: AbortController
   private stopped = true
-  /** this node's containers, and its standbys */
-  private observed: RuntimeContainer[] = []; private standbys: RuntimeContainer[] = []
+  /** this node's containers */
+  private observed: RuntimeContainer[] = []
+  /** this node's warm standbys (created, not started) */
+  private standbys: RuntimeContainer[] = []
   private readonly warm: WarmStandbys
   private view?: View
-  /** what the last pass planned from, for this node's share; whether a pass is due for more than a live-set change */
-  private share?: Share; private full = false
+  /** what the last pass read, and whether a live-set change touches it */
+  private readonly share: ShareWatch
   private readonly fences: SingletonFences
   private readonly changes = new ContainerChanges()
-  /** passes run; live-set changes that touched none of this node's share (no pass) */
-  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0, liveSkips: 0 }
+  /** passes run, and what they did */
+  readonly stats = { runs: 0, starts: 0, stops: 0, failures: 0 }
 
   private readonly log: Logger
   private readonly pass: SerialTask<Action[]>
 
   constructor (private readonly init: ReconcilerComponents) {
     this.log = init.logger.forComponent('reconcile')
+    this.share = new ShareWatch(init.identity.peerId, init.liveness)
     this.pass = new SerialTask(init.clock, init.timing.reconcileDebounce, async () => await this.reconcile(), () => [])
     this.cache = init.placementCache ?? new LruPlacementCache(1)
     this.slots = new Semaphore(init.concurrency ?? DEFAULT_CONCURRENCY)
@@ -116,9 +119,9 @@ export class Reconciler implements ReconcileView {
       if (applied.some(e => RECONCILE_KEYS.some(prefix => e.key.startsWith(prefix)))) this.schedule()
     }))
     // a live-set change matters only if it touches this node's share (share.ts), checked when the debounced pass would start
-    // (not at each change: a burst places once); a peer's changed replicas only for services this node runs or is assigned
+    // (not at each change: a burst places once); a peer's changed replicas only for services whose plan here reads them
     this.unsubscribe.push(liveness.onChange((change) => {
-      if ([...change.services].some(service => this.concerns(service))) this.schedule()
+      if ([...change.services].some(service => readsReports(service, this.init.identity.peerId, this.view, this.observed))) this.schedule()
       else if (change.status) this.pass.schedule()
     }))
     this.timers.push(clock.every(timing.reconcileInterval, () => this.schedule()))
@@ -185,15 +188,17 @@ export class Reconciler implements ReconcileView {
     return allocatedBy(this.view?.services ?? [], this.observed)
   }
 
+  /** live-set changes that touched none of this node's share (no pass: share.ts) */
+  get liveSkips (): number { return this.share.skips }
+
   /** a pass soon (debounced by `reconcileDebounce`) */
-  schedule (): void { this.full = true; this.pass.schedule() }
+  schedule (): void { this.share.due(); this.pass.schedule() }
 
   /** one reconcile pass now; a pass requested while one runs happens right after it (and this answers []) */
-  async run (): Promise<Action[]> { this.full = true; return await this.pass.run() }
+  async run (): Promise<Action[]> { this.share.due(); return await this.pass.run() }
 
   private async reconcile (): Promise<Action[]> {
-    if (!this.full && !this.shareTouched()) return []
-    this.full = false
+    if (!this.share.passNeeded(() => this.refresh(), () => this.observed.map(c => c.service))) return []
     try {
       this.stats.runs++
       ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
@@ -231,8 +236,9 @@ export class Reconciler implements ReconcileView {
     const services = desiredServices(state)
     let assignment = this.cache.get(fingerprint)
     if (assignment === undefined) {
-      // members not live are `absent`: a loss moves only the lost node's replicas
-      assignment = place(services, nodeInfos(state, live), { memberCount: members, confirmed, standby: true, absent: absentNodeInfos(state, live) })
+      // members not live are `absent`: a loss moves only the lost node's replicas (the members placed once per state)
+      const placement = this.cache.members(digest, () => new MemberPlacement(services, nodeInfos(state, memberList(state))))
+      assignment = placement.place(nodeInfos(state, live), { memberCount: members, confirmed, standby: true })
       this.cache.set(fingerprint, assignment)
     }
     const before = this.view
@@ -248,20 +254,6 @@ export class Reconciler implements ReconcileView {
     return audienceOf(service, [view.assignment, view.previous], this.init.liveness.reportsFor(service).keys(), this.init.identity.peerId, view.live, singleton)
   }
 
-  /** true when a pass now could plan otherwise than the last one (share.ts); true before any */
-  private shareTouched (): boolean {
-    const touched = this.share === undefined || shareTouched(this.init.identity.peerId, this.share, this.refresh(), this.observed.map(c => c.service), this.init.liveness)
-    if (!touched) this.stats.liveSkips++
-    return touched
-  }
-
-  /** true when this node runs or is assigned a replica of the service */
-  private concerns (service: string): boolean {
-    // the last pass's assignment is good enough here: a change of the live set schedules a pass anyway
-    const assignment = this.view?.assignment
-    return this.observed.some(c => c.service === service) || (assignment !== undefined && servicesOn(assignment, this.init.identity.peerId).has(service))
-  }
-
   /**
    * The plan for this node. The planner sees only the services this node
    * runs or is assigned, and the peers' reports of those: what it decides
@@ -272,7 +264,7 @@ export class Reconciler implements ReconcileView {
     const { liveness, identity, clock } = this.init
     const { services: all, assignment, live, previous } = this.refresh()
     const mine = new Set([...this.observed.map(c => c.service), ...servicesOn(assignment, identity.peerId)])
-    this.share = { assignment, previous, live, mine, booting: liveness.booting() }
+    this.share.read({ assignment, previous, live, mine, booting: liveness.booting() })
     const byId = servicesById(all)
     const services = [...mine].flatMap(id => byId.get(id) ?? [])
     const wanted = new Set(services.flatMap(s => Array.from({ length: s.spec.replicas }, (_, r) => replicaKey(s.id, r))))
