@@ -45,33 +45,38 @@ test('placement: a replica on a dead node, or assigned to a cordoned one, is cau
 })
 
 test('placement and agreement: a node that started less than catchUp ago is not counted for its assignment, one up longer is', () => {
-  // a restarted node holds deaths it heard from a peer's table as suspicions: it still assigns to the dead node n3
+  // a restarted node holds deaths it heard from a peer's table as suspicions until its own probes confirm them: it
+  // still assigns to the dead node n3
   const s = healthy()
-  s.catchUp = 36_000
-  s.nodes[0].upFor = 12_000
+  s.catchUp = 11_000
+  s.deathSpread = 36_000
+  s.nodes[0].upFor = 8_000
   s.nodes[0].assignmentKey = 'stale'
   s.nodes[0].assignment = { 'acme/web': ['n3', 'n2'] }
   s.nodes[1].upFor = 200_000
   assert.equal(checkAll(s), [])
-  s.nodes[0].upFor = 36_000
+  // up longer than catchUp, though less than the longest suspicion: counted
+  s.nodes[0].upFor = 12_000
   assert.match(checkAgreement(s)[0].detail, /2 different assignments among 2 live nodes/)
   assert.match(checkPlacement(s)[0].detail, /assigns acme\/web#0 to dead node n3/)
   // a third node up for less is named in the count
   s.nodes.push(node('n4', { upFor: 1000, assignmentKey: 'other' }))
-  assert.match(checkAgreement(s)[0].detail, /among 2 live nodes \(1 not counted: started less than 36 s ago/)
+  assert.match(checkAgreement(s)[0].detail, /among 2 live nodes \(1 not counted: started less than 11 s ago/)
 })
 
-test('agreement and placement: a change younger than catchUp still spreading is not counted; an older one is', () => {
-  // n4 restarted 0.8 s ago: n2 heard it alive, n1 not yet; n3 died 2 s ago and n1 still assigns to it
+test('agreement and placement: a change younger than deathSpread still spreading is not counted; an older one is', () => {
+  // n4 restarted 0.8 s ago: n2 heard it alive, n1 not yet; n3 died 20 s ago (longer than catchUp, less than the
+  // longest suspicion) and n1 still assigns to it
   const s = healthy()
-  s.catchUp = 36_000
-  s.nodes[2].downFor = 2000
+  s.catchUp = 11_000
+  s.deathSpread = 36_000
+  s.nodes[2].downFor = 20_000
   s.nodes.push(node('n4', { upFor: 800 }))
   s.nodes[0] = { ...s.nodes[0], upFor: 200_000, live: ['n1', 'n2', 'n3'], assignmentKey: 'a1', assignment: { 'acme/web': ['n3', 'n2'] } }
   s.nodes[1] = { ...s.nodes[1], upFor: 200_000, live: ['n1', 'n2', 'n3', 'n4'], assignmentKey: 'a2' }
   s.nodes.push(node('n5', { upFor: 200_000, live: ['n1', 'n2', 'n3'], assignmentKey: 'a1', assignment: { 'acme/web': ['n3', 'n2'] } }))
   assert.equal(checkAll(s), [])
-  // the same difference in a member that changed long ago, and a death older than catchUp: counted
+  // the same difference in a member that changed long ago, and a death older than deathSpread: counted
   s.nodes[3].upFor = 40_000
   s.nodes[2].downFor = 40_000
   assert.match(checkAgreement(s)[0].detail, /2 different assignments among 4 live nodes/)

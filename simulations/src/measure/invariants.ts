@@ -6,9 +6,10 @@
  *   - placement: no replica runs on, or is assigned to, a dead or cordoned
  *     node;
  *   (a node that started less than `catchUp` ago is not counted for the
- *   assignment: it holds the deaths it heard second-hand as suspicions until
- *   they time out, so it still places replicas on dead members for up to
- *   the longest suspicion, as SWIM meant it to: memberlist's mergeState)
+ *   assignment: it holds the deaths it heard second-hand as suspicions,
+ *   confirmed by its own probes, so it still places replicas on dead
+ *   members for up to the shortest suspicion and a probe; a death younger
+ *   than `deathSpread` may not have reached every node)
  *   - durability: every acknowledged write (its `write` resolved) is held,
  *     or superseded, by every live node;
  *   - singletons: a singleton never ran on two nodes at once (tracked
@@ -71,11 +72,13 @@ export interface MeshSnapshot {
   acknowledged: Entry[]
   singletonViolations: Array<{ at: number, service: string, nodes: string[] }>
   /**
-   * ms a node that started takes to catch up: the longest suspicion (a death it heard from a peer's table is a
-   * suspicion until then); nodes up for less are not counted for agreement on the assignment nor for its placement.
-   * Default 0: every live node counts
+   * ms a node that started takes to catch up: the shortest suspicion and a probe (a death it heard from a peer's table
+   * is a suspicion it confirms by probing the member at once); nodes up for less are not counted for agreement on the
+   * assignment nor for its placement. Default 0: every live node counts
    */
   catchUp?: number
+  /** ms a death takes to reach every node: the longest suspicion (default `catchUp`) */
+  deathSpread?: number
   /** in scenarios with volumes */
   volumes?: VolumesSnapshot
 }
@@ -100,7 +103,7 @@ export function checkAgreement (snapshot: MeshSnapshot): Violation[] {
   // or died less than `catchUp` ago is a change still spreading, not a disagreement
   const groups = groupBy(settled, n => n.assignmentKey ?? '?')
   const [common] = [...groups.values()].sort((a, b) => b.length - a.length)
-  const recent = new Set(snapshot.nodes.filter(n => !caughtUp(snapshot, n) || (n.downFor !== undefined && n.downFor < (snapshot.catchUp ?? 0))).map(n => n.id))
+  const recent = new Set(snapshot.nodes.filter(n => !caughtUp(snapshot, n) || (n.downFor !== undefined && n.downFor < deathSpread(snapshot))).map(n => n.id))
   const assignments = new Map<string, number>()
   for (const [key, nodes] of groups) {
     if (nodes !== common && spreading(common[0], nodes[0], recent)) continue
@@ -123,6 +126,10 @@ function spreading (a: NodeSnapshot, b: NodeSnapshot, recent: ReadonlySet<string
   return differ
 }
 
+function deathSpread (snapshot: MeshSnapshot): number {
+  return snapshot.deathSpread ?? snapshot.catchUp ?? 0
+}
+
 /** the node has run long enough to know every death the mesh knows (see `MeshSnapshot.catchUp`) */
 function caughtUp (snapshot: MeshSnapshot, node: NodeSnapshot): boolean {
   return node.upFor === undefined || node.upFor >= (snapshot.catchUp ?? 0)
@@ -142,7 +149,7 @@ export function checkPlacement (snapshot: MeshSnapshot): Violation[] {
     if (why !== undefined && n.containers.length > 0) out.push({ invariant: 'placement', detail: `${n.containers.length} replica(s) run on ${why} node ${n.id}, e.g. ${n.containers[0].service}#${n.containers[0].replica}` })
   }
   // a death younger than the longest suspicion may not have reached every node yet
-  const known = new Map([...bad].filter(([id]) => { const n = byId.get(id); return n?.downFor === undefined || n.downFor >= (snapshot.catchUp ?? 0) }))
+  const known = new Map([...bad].filter(([id]) => { const n = byId.get(id); return n?.downFor === undefined || n.downFor >= deathSpread(snapshot) }))
   const reported = new Set<string>()
   // nodes that agree share one assignment object: each is walked once (10,000 nodes × 10,000 services otherwise)
   const walked = new Set<object>()

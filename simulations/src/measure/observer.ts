@@ -16,6 +16,9 @@ import { activeContainers, agreement, assignmentKey, assignmentOf } from './view
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
 import { VolumeWatch } from './volume-watch.js'
 
+/** a failed probe (500 ms) and its indirect probes, a push-pull and their round trips, on a loaded mesh, ms */
+const CATCH_UP_SLACK_MS = 5000
+
 /** changes whose replica moves are counted against the optimum */
 const MOVES = new Set<ChangeKind>(['kill', 'org-loss', 'restart', 'cordon'])
 /** changes after which availability is expected back: failures, and writes (new replicas running) */
@@ -159,7 +162,8 @@ export class Observer {
       }),
       acknowledged: this.acknowledged,
       singletonViolations: this.singletonViolations,
-      catchUp: longestSuspicion(this.cluster.nodes.length),
+      catchUp: catchUp(this.cluster.nodes.length),
+      deathSpread: longestSuspicion(this.cluster.nodes.length),
       ...(this.volumes === undefined ? {} : { volumes: this.volumes.snapshot() })
     }
   }
@@ -238,6 +242,15 @@ export class Observer {
 
 function isOlder (held: Entry, entry: Entry): boolean {
   return held.hlc < entry.hlc || (held.hlc === entry.hlc && held.author < entry.author)
+}
+
+/**
+ * how long a node that started may place on members that died while it was down, ms: the shortest suspicion among
+ * `members` (a peer's dead row is one confirmation, its own failed probe another) plus a failed direct and indirect
+ * probe, a push-pull and their round trips, with the nodes' default timing
+ */
+function catchUp (members: number): number {
+  return suspicionTimeout(DEFAULT_MEMBERSHIP, members) + CATCH_UP_SLACK_MS
 }
 
 /** the longest suspicion among `members` with the simulator's membership timing (the nodes' defaults), ms */
