@@ -4,7 +4,7 @@
 // SIM_BENCH_SECONDS and SIM_BENCH_NODES shrink it (the figures then say so). The mesh starts warm (see
 // simulations/src/cluster/warm.ts: a cold boot of 10,000 nodes is ~2·10⁹ alive-update sends); SIM_BENCH_COLD=1 boots it cold.
 // first: re-runs this bench with the simulator's heap settings (bench/lib/sim-heap.mjs)
-import './lib/sim-heap.mjs'
+import './lib/sim-heap.mjs?nodes=10000'
 import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { loadScenario, runScenario } from '../simulations/dist/src/index.js'
