@@ -79,6 +79,8 @@ export class SupervisorLink {
   private socket?: Socket
   private pid?: number
   private restarts = 0
+  /** a supervisor went away: the next bond is a restart (counted when it binds, so status never shows the new pid uncounted) */
+  private replacing = false
   private stopping = false
   private lastPong = 0
   private ticker?: NodeJS.Timeout
@@ -207,6 +209,7 @@ export class SupervisorLink {
   private bind (socket: Socket, pid: number): void {
     this.socket = socket
     this.pid = pid
+    if (this.replacing) { this.replacing = false; this.restarts++ }
     this.lastPong = Date.now()
     this.unattachedSince = undefined
     socket.once('close', () => {
@@ -225,13 +228,13 @@ export class SupervisorLink {
   }
 
   private async restore (why: string): Promise<void> {
+    this.replacing = true
     for (let attempt = 0; !this.stopping; attempt++) {
       const wait = RESTORE_BACKOFF_MS[Math.min(attempt, RESTORE_BACKOFF_MS.length - 1)]
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
       if (this.stopping) return
       try {
         const { pid } = await this.attach()
-        this.restarts++
         this.notify(`${why}; supervisor pid ${pid} attached in its place`)
         return
       } catch (err) {
