@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process'
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
@@ -40,6 +41,15 @@ export async function hostAddresses (): Promise<HostAddress[]> {
 /** the IPv4 networks this host has, as CIDRs (see hostAddresses) */
 export async function hostNetworks (): Promise<string[]> {
   return (await hostAddresses()).map(a => `${a.address}/${a.prefixlen}`)
+}
+
+/** can this process bind `address`, i.e. is it an address of this host (of an interface that may be down)? */
+export async function isLocalAddress (address: string): Promise<boolean> {
+  const server = createServer()
+  return await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen(0, address, () => server.close(() => resolve(true)))
+  })
 }
 
 /**
