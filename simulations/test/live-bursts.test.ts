@@ -12,26 +12,19 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Assignment } from '@minga/scheduler'
 import { runScenario } from '../src/index.js'
-import { scenario } from './helpers.js'
+import { warmMesh } from './helpers.js'
 
 const KILL_AT = 20_000
 const RESTART_AFTER = 10_000
 const KILLED = 8
 
 test('deaths and returns heard one at a time, in each node\'s own order, are placed at a node\'s next pass, not at each change', async () => {
-  const base = await scenario('steady-1000')
   let placed = 0
   let counting = false
-  const result = await runScenario({
-    ...base,
-    nodes: 60,
-    orgs: 6,
-    warm: true,
-    services: { ...base.services, count: 120, singletons: 3 },
+  const result = await runScenario(await warmMesh(120, {
     duration: KILL_AT + RESTART_AFTER + 20_000,
-    settle: 0,
     timeline: [{ at: KILL_AT, kind: 'kill', nodes: KILLED, restartAfter: RESTART_AFTER, silent: false }]
-  }, {
+  }), {
     onCluster: (c) => {
       const cache = c.placementCache
       const get = cache.get.bind(cache)

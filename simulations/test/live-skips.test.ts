@@ -14,13 +14,12 @@ import type { Action } from '@minga/scheduler'
 import type { Reconciler } from '@minga/node/core'
 import type { Cluster } from '../src/cluster/cluster.js'
 import { runScenario } from '../src/index.js'
-import { scenario } from './helpers.js'
+import { warmMesh } from './helpers.js'
 
 const KILL_AT = 20_000
 const RESTART_AFTER = 10_000
 
 test('a death and a return start passes only where they touch a node\'s share; a forced pass there plans nothing', async () => {
-  const base = await scenario('steady-1000')
   let cluster: Cluster | undefined
   // passes per node before the kill, and once the return has spread
   const before = new Map<string, { runs: number, reconciler: Reconciler }>()
@@ -30,18 +29,12 @@ test('a death and a return start passes only where they touch a node\'s share; a
     const reconciler = n.current!.core.reconciler
     return [n.id, { runs: reconciler.stats.runs, skips: reconciler.liveSkips, reconciler }]
   }))
-  const result = await runScenario({
-    ...base,
-    nodes: 60,
-    orgs: 6,
-    warm: true,
-    services: { ...base.services, count: 60, singletons: 3 },
+  const result = await runScenario(await warmMesh(60, {
     // no periodic pass in the window: every pass there is one a change started
     timing: { reconcileInterval: 600_000 },
     duration: KILL_AT + RESTART_AFTER + 15_000,
-    settle: 0,
     timeline: [{ at: KILL_AT, kind: 'kill', nodes: 1, restartAfter: RESTART_AFTER, silent: false }]
-  }, {
+  }), {
     onCluster: (c) => {
       cluster = c
       c.sim.after(KILL_AT - 100, () => { for (const [id, n] of read()) before.set(id, n) })

@@ -15,26 +15,15 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Action } from '@minga/scheduler'
 import { runScenario } from '../src/index.js'
-import { scenario } from './helpers.js'
+import { warmMesh } from './helpers.js'
 
 const END = 15_000
 
 test('siblings\' reports start no pass on nodes whose copies are current and their own; the boot converges as before', async () => {
-  const base = await scenario('steady-1000')
   const runs: number[] = []
   const forced: Action[][] = []
-  const result = await runScenario({
-    ...base,
-    nodes: 60,
-    orgs: 6,
-    warm: true,
-    services: { ...base.services, count: 180, singletons: 3 },
-    // no periodic pass: every pass is one a change started
-    timing: { reconcileInterval: 600_000 },
-    duration: END + 1_000,
-    settle: 0,
-    timeline: []
-  }, {
+  // no periodic pass: every pass is one a change started
+  const result = await runScenario(await warmMesh(180, { timing: { reconcileInterval: 600_000 }, duration: END + 1_000 }), {
     onCluster: (c) => {
       c.sim.after(END, () => {
         for (const node of c.live) {
