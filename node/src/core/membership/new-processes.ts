@@ -38,8 +38,4 @@ export class NewProcesses {
     const at = this.unheard.get(node)
     return at !== undefined && this.clock.now() - at < this.grace
   }
-
-  get size (): number {
-    return this.unheard.size
-  }
 }
