@@ -3,6 +3,8 @@
  * the mix of times, cancellations and events scheduled while others run, and
  * a busy millisecond costs its bucket, not a heap of every event.
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { EventQueue, VirtualClock } from '../src/core/index.js'
@@ -54,6 +56,28 @@ test('the virtual clock over the queue: timers, periodic timers and cancellation
   clock.after(16, () => every.cancel())
   await clock.run(clock.now() + 100)
   assert.equal(seen, ['e5', 'a10', 'b10', 'e10', 'c10', 'e15'])
+})
+
+test('a cancelled timer lets go of its closure at once, not when its time comes', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const clock = new VirtualClock()
+  // other events due at the same times: the cancelled ones are not at the front of the queue
+  clock.after(10_000, () => {})
+  clock.every(10_000, () => {})
+  // what a request's 10 s timeout holds: the request's closures and buffers, long after its answer came
+  const held = (): WeakRef<object> => {
+    const request = { body: new Uint8Array(1024) }
+    const timer = clock.after(10_000, () => { request.body[0] = 1 })
+    timer.cancel()
+    const periodic = clock.every(10_000, () => { request.body[1] = 1 })
+    periodic.cancel()
+    return new WeakRef(request)
+  }
+  const ref = held()
+  await clock.run(clock.now() + 1)
+  gc()
+  assert.is(ref.deref(), undefined, 'the cancelled timers still hold the request')
 })
 
 test.run()

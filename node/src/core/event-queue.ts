@@ -9,8 +9,12 @@
  * only (at 1,000 nodes ~1,000 a virtual second against ~35,000 events),
  * where a heap of every event cost a sift through ~17 levels per push and
  * per pop. Cancelled events stay in their bucket and are skipped when they
- * come up (lazy deletion); an event taken is released from its bucket at
- * once, so its closure can be collected.
+ * come up (lazy deletion), but a cancelled event lets go of its function
+ * at once (`cancel`): a request's 10 s timeout, cancelled when the answer
+ * comes a few ms later, would otherwise hold the request's closures for
+ * 10 virtual seconds, long enough for the collector to promote them to the
+ * old generation. An event taken is released from its bucket at once, so
+ * its closure can be collected.
  */
 
 export interface SimEvent {
@@ -18,6 +22,14 @@ export interface SimEvent {
   seq: number
   fn: () => void
   cancelled: boolean
+}
+
+const released = (): void => {}
+
+/** marks `event` cancelled and drops its function (see above) */
+export function cancelEvent (event: SimEvent): void {
+  event.cancelled = true
+  event.fn = released
 }
 
 /** the events of one virtual millisecond, in insertion order; `next`: the first not yet taken */

@@ -13,7 +13,7 @@
  * it the run, is a function of the seed alone.
  */
 import type { Clock, Timer } from './clock.js'
-import { EventQueue, type SimEvent } from './event-queue.js'
+import { cancelEvent, EventQueue, type SimEvent } from './event-queue.js'
 
 /** 2026-01-01T00:00:00Z: virtual time starts here */
 export const SIM_EPOCH = 1_767_225_600_000
@@ -65,7 +65,7 @@ export class VirtualClock implements Clock {
 
   after (ms: number, fn: () => void): Timer {
     const event = this.at(this.time + Math.max(0, ms), fn)
-    return { cancel: () => { event.cancelled = true } }
+    return { cancel: () => { cancelEvent(event) } }
   }
 
   every (ms: number, fn: () => void): Timer {
@@ -78,13 +78,13 @@ export class VirtualClock implements Clock {
       fn()
     }
     event = this.at(this.time + period, tick)
-    return { cancel: () => { cancelled = true; event.cancelled = true } }
+    return { cancel: () => { cancelled = true; cancelEvent(event) } }
   }
 
   async sleep (ms: number, signal?: AbortSignal): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       if (signal?.aborted === true) { reject(signal.reason); return }
-      const onAbort = (): void => { event.cancelled = true; reject(signal?.reason) }
+      const onAbort = (): void => { cancelEvent(event); reject(signal?.reason) }
       const event = this.at(this.time + Math.max(0, ms), () => { signal?.removeEventListener('abort', onAbort); resolve() })
       signal?.addEventListener('abort', onAbort, { once: true })
     })
