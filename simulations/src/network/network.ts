@@ -221,8 +221,8 @@ export class Network implements ModelledNetwork, MeshNetwork {
     publishGossip(this, v, topic, data)
   }
 
-  async request (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
-    return await sendRequest(this, from, peer, protocol, data, options)
+  request (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): Promise<Uint8Array> {
+    return sendRequest(this, from, peer, protocol, data, options)
   }
 
   stream (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {

@@ -49,9 +49,9 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
 /**
  * one request from `from` to `peer` over the modelled link (see above): the handler's answer, or SimRequestError (timeout, refused, unsupported, unknown-peer, aborted)
  */
-export async function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
+export function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
   const { sim } = net
-  return await new Promise<Uint8Array>((resolve, reject) => {
+  return new Promise<Uint8Array>((resolve, reject) => {
     const call = prepare(net, from, peer, data, options.connected)
     if (call instanceof SimRequestError) { reject(call); return }
     let settled = false

@@ -58,8 +58,8 @@ export class SimMesh implements Mesh {
     }
   }
 
-  async request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
-    return await this.net.request(this, peer, protocol, data, options)
+  request (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+    return this.net.request(this, peer, protocol, data, options)
   }
 
   handle (protocol: string, handler: RequestHandler): void {

@@ -188,7 +188,7 @@ export class Membership {
     if (this.running) return
     this.running = true
     const { mesh, clock, random, meshId } = this.init
-    mesh.handle(protocols.membership(meshId), async (data, from) => this.encode(await this.answer(data, from)))
+    mesh.handle(protocols.membership(meshId), (data, from) => this.answer(data, from).then((message) => this.encode(message)))
     this.unsubscribe.push(mesh.onPeer(({ type, peer }) => {
       if (type === 'disconnect') this.prober.disconnected(peer)
       else if (this.isDown(peer)) void this.prober.pushPull(peer)

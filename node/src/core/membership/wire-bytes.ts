@@ -56,18 +56,18 @@ function sameBytes (type: string, data: Uint8Array, at: number): boolean {
 
 /** `mesh`, with what goes out on `protocol` (requests and the answers of its handlers) counted into `bytes` */
 export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): Mesh {
-  const request = async (peer: string, to: string, data: Uint8Array, options?: Parameters<Mesh['request']>[3]): Promise<Uint8Array> => {
+  // the request's promise itself, not one more async layer around it (every probe, gossip and record passes here)
+  const request = (peer: string, to: string, data: Uint8Array, options?: Parameters<Mesh['request']>[3]): Promise<Uint8Array> => {
     if (to === protocol) bytes.count(data)
-    return await mesh.request(peer, to, data, options)
+    return mesh.request(peer, to, data, options)
   }
   const handle = (to: string, handler: Parameters<Mesh['handle']>[1]): void => {
     mesh.handle(to, to !== protocol
       ? handler
-      : async (data, from) => {
-        const answer = await handler(data, from)
-        bytes.count(answer)
-        return answer
-      })
+      : (data, from) => handler(data, from).then((answer) => {
+          bytes.count(answer)
+          return answer
+        }))
   }
   // methods bound once each (a probe reads several per request), bound again only if the mesh's own changes
   type Method = (...args: unknown[]) => unknown
