@@ -6,7 +6,7 @@
  * libp2p's framing). libp2p's `libp2p_data_transfer_bytes_total` says how
  * much the membership protocol carries; this says which of its messages.
  */
-import type { Mesh } from '../mesh.js'
+import type { Mesh, ProbeResult } from '../mesh.js'
 
 /** `{"type":"` — every wire message is JSON with its type first (protocol's encodeMessage) */
 const PREFIX = [0x7b, 0x22, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x22]
@@ -54,36 +54,35 @@ function sameBytes (type: string, data: Uint8Array, at: number): boolean {
   return true
 }
 
-/** `mesh`, with what goes out on `protocol` (requests and the answers of its handlers) counted into `bytes` */
+/**
+ * `mesh`, with what goes out on `protocol` (requests and the answers of its handlers) counted into `bytes`; every other
+ * call passes straight through, read from `mesh` at each call (a mesh whose methods change is followed). Each request
+ * gets the mesh's own promise, not one more async layer around it: every probe, gossip and record passes here
+ */
 export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): Mesh {
-  // the request's promise itself, not one more async layer around it (every probe, gossip and record passes here)
-  const request = (peer: string, to: string, data: Uint8Array, options?: Parameters<Mesh['request']>[3]): Promise<Uint8Array> => {
-    if (to === protocol) bytes.count(data)
-    return mesh.request(peer, to, data, options)
+  const probe = async (peer: string): Promise<ProbeResult> => await mesh.probe!(peer)
+  const probePort = async (peer: string): Promise<ProbeResult> => await mesh.probePort!(peer)
+  return {
+    get self () { return mesh.self },
+    publish: (topic, data) => { mesh.publish(topic, data) },
+    subscribe: (topic, handler) => mesh.subscribe(topic, handler),
+    request: (peer, to, data, options) => {
+      if (to === protocol) bytes.count(data)
+      return mesh.request(peer, to, data, options)
+    },
+    handle: (to, handler) => {
+      mesh.handle(to, to !== protocol
+        ? handler
+        : (data, from) => handler(data, from).then((answer) => {
+            bytes.count(answer)
+            return answer
+          }))
+    },
+    stream: (peer, to, data, options) => mesh.stream(peer, to, data, options),
+    handleStream: (to, handler) => { mesh.handleStream(to, handler) },
+    connections: () => mesh.connections(),
+    onPeer: (listener) => mesh.onPeer(listener),
+    get probe () { return mesh.probe === undefined ? undefined : probe },
+    get probePort () { return mesh.probePort === undefined ? undefined : probePort }
   }
-  const handle = (to: string, handler: Parameters<Mesh['handle']>[1]): void => {
-    mesh.handle(to, to !== protocol
-      ? handler
-      : (data, from) => handler(data, from).then((answer) => {
-          bytes.count(answer)
-          return answer
-        }))
-  }
-  // methods bound once each (a probe reads several per request), bound again only if the mesh's own changes
-  type Method = (...args: unknown[]) => unknown
-  const bound = new Map<PropertyKey, { of: Method, fn: Method }>()
-  return new Proxy(mesh, {
-    get (target, property) {
-      if (property === 'request') return request
-      if (property === 'handle') return handle
-      const value = Reflect.get(target, property, target)
-      if (typeof value !== 'function') return value
-      let hit = bound.get(property)
-      if (hit === undefined || hit.of !== value) {
-        hit = { of: value as Method, fn: (value as Method).bind(target) }
-        bound.set(property, hit)
-      }
-      return hit.fn
-    }
-  })
 }
