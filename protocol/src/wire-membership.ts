@@ -168,6 +168,20 @@ const UPDATE_FIELDS = {
   dead: new Set(['kind', 'node', 'inc', 'from'])
 }
 
+/** the fields each part of a membership message may have: one set each, not one per message checked (every probe and its ack) */
+const FIELDS = {
+  row: new Set(['node', 'status', 'inc', 'alive']),
+  rowAlive: new Set(['inc', 'boot', 'sig']),
+  record: new Set(['service', 'ver', 'replicas']),
+  replica: new Set(['replica', 'hash', 'healthy']),
+  ping: new Set(['type', 'time', 'digest', 'updates']),
+  'ping-req': new Set(['type', 'target', 'updates']),
+  nack: new Set(['type']),
+  gossip: new Set(['type', 'updates']),
+  'push-pull': new Set(['type', 'digest', 'members']),
+  replicas: new Set(['type', 'boot', 'records', 'want'])
+}
+
 /**
  * The brand of an update that passed `memberUpdate()`, which returns it frozen. An update is forwarded many times
  * (piggy-backed until its retransmit limit) and every encode checks its message again: a frozen, branded one cannot
@@ -216,12 +230,12 @@ function updates (value: unknown, path: string): MemberUpdate[] {
 }
 
 function row (value: unknown, path: string): MemberRow {
-  const record = object(value, path, new Set(['node', 'status', 'inc', 'alive']))
+  const record = object(value, path, FIELDS.row)
   const status = record.status
   if (typeof status !== 'string' || !STATUSES.has(status)) fail(`${path}.status`, `must be one of ${MEMBER_STATUSES.join(', ')}`)
   const out: MemberRow = { node: peerId(record.node, `${path}.node`), status: status as MemberStatus, inc: whole(record.inc, `${path}.inc`) }
   if (record.alive !== undefined) {
-    const alive = object(record.alive, `${path}.alive`, new Set(['inc', 'boot', 'sig']))
+    const alive = object(record.alive, `${path}.alive`, FIELDS.rowAlive)
     out.alive = { inc: whole(alive.inc, `${path}.alive.inc`), boot: whole(alive.boot, `${path}.alive.boot`), sig: signature(alive.sig, `${path}.alive.sig`) }
     if (out.alive.inc > out.inc) fail(`${path}.alive.inc`, 'must not be above the row\'s inc')
   }
@@ -229,14 +243,14 @@ function row (value: unknown, path: string): MemberRow {
 }
 
 function replicaRecord (value: unknown, path: string): ReplicaRecord {
-  const record = object(value, path, new Set(['service', 'ver', 'replicas']))
+  const record = object(value, path, FIELDS.record)
   const seen = new Set<number>()
   return {
     service: pattern(record.service, `${path}.service`, SERVICE_ID_PATTERN, 'must be a service id org/name') as ServiceId,
     ver: whole(record.ver, `${path}.ver`),
     replicas: list(record.replicas, `${path}.replicas`, SPEC_LIMITS.maxReplicas).map((item, i) => {
       const at = `${path}.replicas[${i}]`
-      const r = object(item, at, new Set(['replica', 'hash', 'healthy']))
+      const r = object(item, at, FIELDS.replica)
       const replica = whole(r.replica, `${at}.replica`, 0, SPEC_LIMITS.maxReplicas - 1)
       if (seen.has(replica)) fail(`${at}.replica`, 'is listed twice')
       seen.add(replica)
@@ -250,27 +264,27 @@ const digest = (value: unknown, path: string): string => token(value, path, 0, 1
 /** field checks of each membership message type; each builds its result with `type` first */
 export const membershipCheckers: Record<MembershipMessage['type'], (value: unknown) => MembershipMessage> = {
   ping: (value) => {
-    const r = object(value, 'ping', new Set(['type', 'time', 'digest', 'updates']))
+    const r = object(value, 'ping', FIELDS.ping)
     return { type: 'ping', time: whole(r.time, 'ping.time'), digest: digest(r.digest, 'ping.digest'), updates: updates(r.updates, 'ping.updates') }
   },
   ack: (value) => {
-    const r = object(value, 'ack', new Set(['type', 'time', 'digest', 'updates']))
+    const r = object(value, 'ack', FIELDS.ping)
     return { type: 'ack', time: whole(r.time, 'ack.time'), digest: digest(r.digest, 'ack.digest'), updates: updates(r.updates, 'ack.updates') }
   },
   'ping-req': (value) => {
-    const r = object(value, 'ping-req', new Set(['type', 'target', 'updates']))
+    const r = object(value, 'ping-req', FIELDS['ping-req'])
     return { type: 'ping-req', target: peerId(r.target, 'ping-req.target'), updates: updates(r.updates, 'ping-req.updates') }
   },
   nack: (value) => {
-    object(value, 'nack', new Set(['type']))
+    object(value, 'nack', FIELDS.nack)
     return { type: 'nack' }
   },
   gossip: (value) => {
-    const r = object(value, 'gossip', new Set(['type', 'updates']))
+    const r = object(value, 'gossip', FIELDS.gossip)
     return { type: 'gossip', updates: updates(r.updates, 'gossip.updates') }
   },
   'push-pull': (value) => {
-    const r = object(value, 'push-pull', new Set(['type', 'digest', 'members']))
+    const r = object(value, 'push-pull', FIELDS['push-pull'])
     const message: PushPullMessage = { type: 'push-pull', digest: digest(r.digest, 'push-pull.digest') }
     if (r.members !== undefined) {
       const seen = new Set<string>()
@@ -284,7 +298,7 @@ export const membershipCheckers: Record<MembershipMessage['type'], (value: unkno
     return message
   },
   replicas: (value) => {
-    const r = object(value, 'replicas', new Set(['type', 'boot', 'records', 'want']))
+    const r = object(value, 'replicas', FIELDS.replicas)
     const seen = new Set<string>()
     const message: ReplicasMessage = {
       type: 'replicas',
