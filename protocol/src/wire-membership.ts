@@ -175,6 +175,7 @@ const FIELDS = {
   record: new Set(['service', 'ver', 'replicas']),
   replica: new Set(['replica', 'hash', 'healthy']),
   ping: new Set(['type', 'time', 'digest', 'updates']),
+  ack: new Set(['type', 'time', 'digest', 'updates']),
   'ping-req': new Set(['type', 'target', 'updates']),
   nack: new Set(['type']),
   gossip: new Set(['type', 'updates']),
@@ -268,7 +269,7 @@ export const membershipCheckers: Record<MembershipMessage['type'], (value: unkno
     return { type: 'ping', time: whole(r.time, 'ping.time'), digest: digest(r.digest, 'ping.digest'), updates: updates(r.updates, 'ping.updates') }
   },
   ack: (value) => {
-    const r = object(value, 'ack', FIELDS.ping)
+    const r = object(value, 'ack', FIELDS.ack)
     return { type: 'ack', time: whole(r.time, 'ack.time'), digest: digest(r.digest, 'ack.digest'), updates: updates(r.updates, 'ack.updates') }
   },
   'ping-req': (value) => {

@@ -10,7 +10,7 @@
  * where a heap of every event cost a sift through ~17 levels per push and
  * per pop. Cancelled events stay in their bucket and are skipped when they
  * come up (lazy deletion), but a cancelled event lets go of its function
- * at once (`cancel`): a request's 10 s timeout, cancelled when the answer
+ * at once (`cancelEvent`): a request's 10 s timeout, cancelled when the answer
  * comes a few ms later, would otherwise hold the request's closures for
  * 10 virtual seconds, long enough for the collector to promote them to the
  * old generation. An event taken is released from its bucket at once, so

@@ -60,8 +60,8 @@ function sameBytes (type: string, data: Uint8Array, at: number): boolean {
  * gets the mesh's own promise, not one more async layer around it: every probe, gossip and record passes here
  */
 export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): Mesh {
-  const probe = async (peer: string): Promise<ProbeResult> => await mesh.probe!(peer)
-  const probePort = async (peer: string): Promise<ProbeResult> => await mesh.probePort!(peer)
+  const probe = (peer: string): Promise<ProbeResult> => mesh.probe!(peer)
+  const probePort = (peer: string): Promise<ProbeResult> => mesh.probePort!(peer)
   return {
     get self () { return mesh.self },
     publish: (topic, data) => { mesh.publish(topic, data) },
