@@ -42,6 +42,12 @@ console.log(JSON.stringify({
   nodes: s.nodes,
   services: s.services,
   events: s.speed.events,
+  // the work per node and virtual second (with churn mostly SWIM's own: probes, indirect probes, gossip while updates
+  // wait, each a request and its answer), and the run's CPU per modelled request: what a 60 s run would have to cut
+  requests: s.traffic.requests,
+  eventsPerNodeSecond: Math.round(s.speed.events / s.nodes / s.virtualSeconds * 10) / 10,
+  requestsPerNodeSecond: Math.round(s.traffic.requests / s.nodes / s.virtualSeconds * 10) / 10,
+  cpuUsPerRequest: Math.round(cpuMs() * 1000 / Math.max(1, s.traffic.requests)),
   buildMs: s.speed.buildMs,
   peakRssMb: s.speed.peakRssMb,
   availability: s.availability.mean,
