@@ -27,11 +27,12 @@ const result = await runScenario(scenario, {
   }
 })
 const s = result.summary
+const cpu = cpuMs()
 console.log(JSON.stringify({
   name: 'sim-1000',
   ms: Math.round(performance.now() - t0),
   // CPU this process used (user + system): on a shared, loaded machine the wall time says more of the others
-  cpuMs: cpuMs(),
+  cpuMs: cpu,
   runCpuMs,
   settleSeconds: settle,
   quiescentAfterMs: s.quiescentAfterMs,
@@ -47,7 +48,7 @@ console.log(JSON.stringify({
   requests: s.traffic.requests,
   eventsPerNodeSecond: Math.round(s.speed.events / s.nodes / s.virtualSeconds * 10) / 10,
   requestsPerNodeSecond: Math.round(s.traffic.requests / s.nodes / s.virtualSeconds * 10) / 10,
-  cpuUsPerRequest: Math.round(cpuMs() * 1000 / Math.max(1, s.traffic.requests)),
+  cpuUsPerRequest: Math.round(cpu * 1000 / Math.max(1, s.traffic.requests)),
   buildMs: s.speed.buildMs,
   peakRssMb: s.speed.peakRssMb,
   availability: s.availability.mean,
