@@ -51,6 +51,8 @@ export class Host {
   boots = 0
   /** hosts that still hold this process's last address (a restart that listens elsewhere): their dials are refused until it dials them */
   movedFor = new Set<string>()
+  /** vanished, and its peers' connections to it not closed yet (a silent host's TCP connections linger until a timeout) */
+  lingering = false
 
   constructor (readonly cluster: SwimCluster, readonly index: number, readonly identity: Identity) {
     this.clock = new NodeClock(cluster.clock)
@@ -152,7 +154,11 @@ export class SwimCluster {
     host.membership = undefined
     host.up = false
     host.hostUp = false
-    this.clock.after(this.options.silentDisconnect ?? 15_000, () => { for (const other of this.running()) other.mesh.emit('disconnect', host.id) })
+    host.lingering = true
+    this.clock.after(this.options.silentDisconnect ?? 15_000, () => {
+      host.lingering = false
+      for (const other of this.running()) other.mesh.emit('disconnect', host.id)
+    })
   }
 
   partition (...groups: Host[][]): void {
@@ -237,7 +243,8 @@ export class HarnessMesh implements MembershipMesh {
 
   connections (): string[] {
     const cluster = this.host.cluster
-    return cluster.running().filter(h => h !== this.host && cluster.reachable(this.host, h) && !h.movedFor.has(this.host.id)).map(h => h.id)
+    const open = (h: Host): boolean => h.lingering || (h.up && cluster.reachable(this.host, h) && !h.movedFor.has(this.host.id))
+    return cluster.hosts.filter(h => h !== this.host && open(h)).map(h => h.id)
   }
 
   async request (peer: string, protocol: string, data: Uint8Array, options: { signal?: AbortSignal, largeAnswer?: boolean } = {}): Promise<Uint8Array> {

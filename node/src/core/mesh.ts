@@ -40,6 +40,8 @@ export interface Mesh {
   handleStream (protocol: string, handler: StreamHandler): void
   /** peers with an open connection */
   connections (): string[]
+  /** whether a connection to `peer` is open (optional: `connections()` tells it too, with an array of every peer) */
+  connectedTo?: (peer: string) => boolean
   onPeer (listener: PeerListener): () => void
   /**
    * Try to reach a peer that just disconnected, for at most about a second.

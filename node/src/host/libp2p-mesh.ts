@@ -183,6 +183,15 @@ export class Libp2pMesh implements Mesh {
     return [...new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))]
   }
 
+  readonly connectedTo = (peer: string): boolean => {
+    try {
+      return this.libp2p.getConnections(peerIdFromString(peer)).length > 0
+    } catch {
+      // not a peer id: nothing is connected to it
+      return false
+    }
+  }
+
   /** dial it: connected is `up`; every address refusing the TCP connection is `refused`; anything else `unknown` */
   readonly probe = async (peer: string): Promise<ProbeResult> => {
     try {

@@ -50,10 +50,12 @@ export class Observer {
   private readonly violated = new Set<string>()
   /** slots desired from the start or healthy at least once: their loss is an outage, a new one not yet up is not */
   private readonly established = new Set<string>()
+  /** each replica slot's key (`service#replica`), made once: every sample looks up thousands of them */
+  private readonly slotKeys = new Map<string, string[]>()
 
   constructor (private readonly cluster: Cluster) {
     this.detection = new DetectionWatch(cluster)
-    for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(`${id}#${r}`)
+    for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(this.slot(id, r))
     if (cluster.volumes !== undefined) this.volumes = new VolumeWatch(cluster)
     cluster.onEvent((node, event) => {
       if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
@@ -84,6 +86,14 @@ export class Observer {
     this.windows.push({ from, to, kind, label })
   }
 
+  /** the key of replica `replica` of `service`: one string per slot for the whole run */
+  private slot (service: string, replica: number): string {
+    let keys = this.slotKeys.get(service)
+    if (keys === undefined) this.slotKeys.set(service, keys = [])
+    for (let r = keys.length; r <= replica; r++) keys.push(`${service}#${r}`)
+    return keys[replica]
+  }
+
   sample (): Sample {
     const live = this.cluster.live
     const specs = this.cluster.specs
@@ -94,7 +104,7 @@ export class Observer {
       for (const c of activeContainers(node)) {
         const spec = specs.get(c.service)
         if (spec === undefined || c.replica >= spec.replicas) continue
-        const slot = `${c.service}#${c.replica}`
+        const slot = this.slot(c.service, c.replica)
         copies.set(slot, (copies.get(slot) ?? 0) + 1)
         if (!c.healthy) continue
         healthy.add(slot)
@@ -107,7 +117,7 @@ export class Observer {
     for (const [id, spec] of specs) {
       desired += spec.replicas
       for (let r = 0; r < spec.replicas; r++) {
-        const slot = `${id}#${r}`
+        const slot = this.slot(id, r)
         if (healthy.has(slot)) this.established.add(slot)
         if (!this.established.has(slot)) continue
         establishedDesired++

@@ -204,6 +204,11 @@ export class Network implements ModelledNetwork, MeshNetwork {
     return [...this.conns.of(v)].map(u => this.peerIds[u])
   }
 
+  connectedTo (v: number, peer: string): boolean {
+    const u = this.indexOf.get(peer)
+    return u !== undefined && this.conns.has(v, u)
+  }
+
   /** `a` holds a connection to `b` (a request needs no dial) */
   connected (a: number, b: number): boolean {
     return this.conns.has(a, b)

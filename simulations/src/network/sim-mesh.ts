@@ -13,6 +13,8 @@ export interface MeshNetwork {
   stream: (from: SimMesh, peer: string, protocol: string, data: Uint8Array, options: AbortOptions) => AsyncIterable<Uint8Array>
   probe: (from: SimMesh, peer: string) => Promise<ProbeResult>
   connections: (v: number) => string[]
+  /** `v` holds a connection to `peer` */
+  connectedTo: (v: number, peer: string) => boolean
   /** run a core callback; an exception is recorded, not fatal to the run */
   guard: (fn: () => void) => void
 }
@@ -81,6 +83,8 @@ export class SimMesh implements Mesh {
   connections (): string[] {
     return this.closed ? [] : this.net.connections(this.index)
   }
+
+  readonly connectedTo = (peer: string): boolean => !this.closed && this.net.connectedTo(this.index, peer)
 
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)

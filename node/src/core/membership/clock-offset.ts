@@ -58,7 +58,7 @@ export class ClockOffsets {
     }
     window.samples.push(sample)
     if (sample.rtt < window.best.rtt) window.best = sample
-    // the best left the window: the next best of those kept (every second of every node reads the estimate)
+    // the best left the window: the next best of those kept (every node reads the estimate every 10 s, and on each write)
     if (window.samples.length > WINDOW && window.samples.shift() === window.best) window.best = shortest(window.samples)
   }
 
@@ -69,7 +69,7 @@ export class ClockOffsets {
 
   /**
    * the estimate over these peers (the ones heard now: `include` says which of the sampled peers count when `peers`
-   * is not given), or undefined when none has been heard. Every node reads it every second: it allocates one array
+   * is not given), or undefined when none has been heard. Every node reads it every 10 s and on each write: it allocates one array
    */
   estimate (peers: Iterable<string> | undefined, maxClockAhead: number, include?: (peer: string) => boolean): ClockOffset | undefined {
     // how far this node's clock is ahead of each peer's, this node's own 0 first

@@ -62,6 +62,7 @@ function sameBytes (type: string, data: Uint8Array, at: number): boolean {
 export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): Mesh {
   const probe = (peer: string): Promise<ProbeResult> => mesh.probe!(peer)
   const probePort = (peer: string): Promise<ProbeResult> => mesh.probePort!(peer)
+  const connectedTo = (peer: string): boolean => mesh.connectedTo!(peer)
   return {
     get self () { return mesh.self },
     publish: (topic, data) => { mesh.publish(topic, data) },
@@ -81,6 +82,7 @@ export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): M
     stream: (peer, to, data, options) => mesh.stream(peer, to, data, options),
     handleStream: (to, handler) => { mesh.handleStream(to, handler) },
     connections: () => mesh.connections(),
+    get connectedTo () { return mesh.connectedTo === undefined ? undefined : connectedTo },
     onPeer: (listener) => mesh.onPeer(listener),
     get probe () { return mesh.probe === undefined ? undefined : probe },
     get probePort () { return mesh.probePort === undefined ? undefined : probePort }
