@@ -25,7 +25,7 @@ import { engineAddress } from '../runtime/docker-address.js'
 import type { DockerRuntime } from '../runtime/docker.js'
 import type { DockerImages } from '../images/docker-images.js'
 import type { Ingress } from '../ingress/ingress.js'
-import { callerLookup, hostAddresses, hostResolvers, isLocalAddress, networkSpec, nodeSubnet, serviceNetworkReach } from '../ingress/setup.js'
+import { callerLookup, hostResolvers, networkSpec, nodeSubnet, serviceNetworkReachHere } from '../ingress/setup.js'
 import type { WebPorts } from '../core/ingress/routes.js'
 import type { ServiceSubnet } from '../ingress/subnet.js'
 import { MemoryRuntime } from '../runtime/memory.js'
@@ -272,9 +272,7 @@ export class Daemon implements NodeControl {
     const runtime = new DockerRuntime({ meshId, nodeId: peerId, socketPath: this.options.dockerSocket, network })
     await runtime.list()
     await runtime.ensureNetwork()
-    let found = serviceNetworkReach(network, await hostAddresses())
-    // without `ip`, Node lists only interfaces that are up, and the bridge is down until its first container: a bind tells
-    if (found.reach === 'absent' && await isLocalAddress(subnet.gateway)) found = { reach: 'ours' }
+    const found = await serviceNetworkReachHere(network)
     if (found.reach !== 'ours') {
       log(found.reach === 'absent'
         ? `warning: the Docker engine's network ${subnet.subnet} is not reachable from this node (the engine runs in another network namespace); running without the routing mesh and service names`

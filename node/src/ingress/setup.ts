@@ -44,7 +44,7 @@ export async function hostNetworks (): Promise<string[]> {
 }
 
 /** can this process bind `address`, i.e. is it an address of this host (of an interface that may be down)? */
-export async function isLocalAddress (address: string): Promise<boolean> {
+async function isLocalAddress (address: string): Promise<boolean> {
   const server = createServer()
   return await new Promise<boolean>((resolve) => {
     server.once('error', () => resolve(false))
@@ -64,6 +64,18 @@ export function serviceNetworkReach (spec: Pick<ServiceNetworkSpec, 'bridge' | '
   const holder = addresses.find(a => a.address === spec.gateway)
   if (holder === undefined) return { reach: 'absent' }
   return holder.ifname === spec.bridge ? { reach: 'ours' } : { reach: 'foreign', ifname: holder.ifname }
+}
+
+/**
+ * `serviceNetworkReach` over this host's addresses (hostAddresses). Without
+ * `ip`, Node lists only the interfaces that are up, and a bridge is down
+ * until its first container: a gateway not listed that this process can
+ * bind is ours
+ */
+export async function serviceNetworkReachHere (spec: Pick<ServiceNetworkSpec, 'bridge' | 'gateway'>): Promise<ReturnType<typeof serviceNetworkReach>> {
+  const found = serviceNetworkReach(spec, await hostAddresses())
+  if (found.reach === 'absent' && await isLocalAddress(spec.gateway)) return { reach: 'ours' }
+  return found
 }
 
 /**
