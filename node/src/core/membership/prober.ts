@@ -55,12 +55,7 @@ const INDIRECT_SHARE = 1.5
 const LATE_MS = 100
 /** members a peer's table held dead probed at once, at most this many at a time (the rest wait for one of them) */
 const PROBES_AT_ONCE = 8
-/**
- * a direct probe of a member with no open connection waits this many probe timeouts: the dial adds TCP's, Noise's
- * and multistream-select's handshakes (about two round trips) to the ping's one, and across continents (95 ms one
- * way) that alone is over 500 ms. Above `maxConnections` members most probes dial first, and without the allowance
- * one in six timed out and cost three indirect probes in a quiet 1,000-node mesh
- */
+/** a probe of a member with no open connection waits this many probe timeouts: the dial's handshakes (TCP, Noise, multistream-select) add about two round trips, over 500 ms across continents */
 const DIAL_FACTOR = 3
 /** probes tried when joining: connected members first */
 const JOIN_TRIES = 3
@@ -228,8 +223,7 @@ export class Prober {
 
   /** this node holds a connection to `peer` */
   private connected (peer: string): boolean {
-    const { mesh } = this.init
-    return mesh.connectedTo?.(peer) ?? mesh.connections().includes(peer)
+    return this.init.mesh.connectedTo?.(peer) ?? this.init.mesh.connections().includes(peer)
   }
 
   /** send updates to a few members now (leaving: they need not wait to find out) */
