@@ -22,6 +22,7 @@ import { initMesh, joinMesh as joinWith, type JoinOptions } from './daemon/setup
 
 export { parseHttpAddress, DEFAULT_HTTP_ADDRESS, type HttpAddress } from './daemon/http-server.js'
 export { formatBytes, parseSize } from './backup/units.js'
+export { parseAnnounce } from './host/announce.js'
 export { decodeRecoveryKey } from '@minga/protocol'
 export type { DaemonOptions as NodeOptions, JoinOptions }
 export type { FolderLoader } from './gitops/git-reader.js'

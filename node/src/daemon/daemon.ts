@@ -16,6 +16,7 @@ import type { VolumeTiming } from '../core/volumes/keeper.js'
 import { createBackups, FolderVolumes, type Backups } from '../backup/index.js'
 import type { Operations } from '../core/ops/operations.js'
 import type { Timing } from '../core/timing.js'
+import { parseAnnounce } from '../host/announce.js'
 import { startDoor } from '../host/door.js'
 import { Connector, recordAddresses } from '../host/connector.js'
 import { MemberGater } from '../host/gater.js'
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   dataDir: string
   /** main host listen multiaddrs (default /ip4/0.0.0.0/tcp/7946) */
   listen?: string[]
+  /** addresses members dial besides the listen addresses (`--announce`: a forwarded port, a dynamic DNS name; host/announce.ts) */
+  announce?: string[]
   /** door listen multiaddrs (default /ip4/0.0.0.0/tcp/7947) */
   door?: string[]
   runtime?: 'docker' | 'memory'
@@ -147,6 +150,7 @@ export class Daemon implements NodeControl {
         meshId: mesh.meshId,
         psk,
         listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
+        announce: (this.options.announce ?? []).map(parseAnnounce),
         gater: this.gater
       }),
       metrics: libp2pMetrics(this.registry)

@@ -23,6 +23,8 @@ export interface HostConfigInit {
   /** the private-network key file content (`/key/swarm/psk/1.0.0/` …) */
   psk: Uint8Array
   listen: string[]
+  /** addresses members dial besides the listen addresses (`minga up --announce`, host/announce.ts) */
+  announce?: string[]
   gater: ConnectionGater
 }
 
@@ -62,7 +64,7 @@ const MAX_UPGRADING = 64
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
     privateKey: init.privateKey,
-    addresses: { listen: init.listen },
+    addresses: { listen: init.listen, ...(init.announce === undefined || init.announce.length === 0 ? {} : { appendAnnounce: init.announce }) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [streamMuxer()],

@@ -25,6 +25,9 @@ test('bad arguments exit 2 with a message that says what to do', () => {
   const missing = minga('init')
   assert.is(missing.status, 2)
   assert.match(missing.stderr, /--org/)
+  const announce = minga('up', '--runtime', 'memory', '--announce', 'home.example.org:7946')
+  assert.is(announce.status, 2)
+  assert.match(announce.stderr, /--announce home\.example\.org:7946: not a multiaddr; give the address other members dial .* e\.g\. \/dns4\/home\.example\.org\/tcp\/7946/)
 })
 
 test('init writes a data dir with private keys; a second init refuses and changes nothing', async () => {

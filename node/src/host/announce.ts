@@ -1,0 +1,38 @@
+/**
+ * Addresses a node announces beside its own (`minga up --announce`): where
+ * members outside its network dial it when none of its interfaces holds
+ * that address: a home server behind a router that forwards a port to it,
+ * or one whose public IP changes behind a dynamic DNS name. libp2p's
+ * `appendAnnounce`: the node record (`node/<peer>`.addrs) carries them after
+ * the listen addresses, so members on the same LAN still dial the LAN
+ * address (many routers do not loop a public address back inside), and a
+ * DNS name is resolved at each dial, so a new IP behind it needs nothing
+ * from minga.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+
+const HOSTS = new Set(['ip4', 'ip6', 'dns4', 'dns6', 'dns'])
+const EXAMPLE = 'e.g. /dns4/home.example.org/tcp/7946 or /ip4/203.0.113.7/tcp/7946'
+const UNSPECIFIED = new Set(['0.0.0.0', '::'])
+
+/**
+ * `text` as an address to announce (the multiaddr's canonical string), or a
+ * thrown Error that says what is wrong and what to give instead: it must be
+ * a host (IP or DNS name) and a TCP port, nothing after them
+ */
+export function parseAnnounce (text: string): string {
+  const problem = (why: string): Error => new Error(`--announce ${text}: ${why}; give the address other members dial to reach this node's --listen port, ${EXAMPLE}`)
+  let addr
+  try {
+    addr = multiaddr(text)
+  } catch {
+    throw problem('not a multiaddr')
+  }
+  const parts = addr.getComponents()
+  const [host, tcp] = parts
+  if (host === undefined || !HOSTS.has(host.name) || host.value === undefined) throw problem('it must start with /ip4, /ip6, /dns4, /dns6 or /dns and its host')
+  if (UNSPECIFIED.has(host.value)) throw problem(`${host.value} is no address another server can dial`)
+  if (tcp?.name !== 'tcp' || !/^\d+$/.test(tcp.value ?? '') || Number(tcp.value) < 1 || Number(tcp.value) > 65535) throw problem('its host must be followed by /tcp/PORT (1–65535)')
+  if (parts.length > 2) throw problem('nothing may follow the port (libp2p adds this node\'s /p2p id itself)')
+  return addr.toString()
+}
