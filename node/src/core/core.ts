@@ -7,7 +7,7 @@
 import { canonicalJson, keys, type AliveUpdate, type Identity, type NodeRecord, type ReplicaProblemReport, type Resources, type ServiceSpec, type State, type WireMessage } from '@minga/protocol'
 import type { ReplicaSpec, Runtime } from '../runtime/types.js'
 import type { LiveSet } from './components.js'
-import type { Clock } from './clock.js'
+import type { Clock, Timer } from './clock.js'
 import { EventLog } from './events/event-log.js'
 import { EventWatch } from './events/event-watch.js'
 import { MeshEvents } from './events/mesh-events.js'
@@ -17,7 +17,7 @@ import { MembershipService } from './membership/service.js'
 import type { Member, RowStore } from './membership/table.js'
 import { gatherLogs, replicaHolders, type GatherLogsOptions, type LogItem } from './logs/logs-gather.js'
 import { LogsServer } from './logs/logs-server.js'
-import { nodeLogger, type ComponentLogger } from './logger.js'
+import { errorText, nodeLogger, type ComponentLogger, type Logger } from './logger.js'
 import type { Mesh } from './mesh.js'
 import { configFilesOf } from './ops/configs.js'
 import { MeshRouteView } from './ingress/view.js'
@@ -48,6 +48,8 @@ import type { BuildEngine } from './builds/types.js'
 
 /** how often EventWatch looks for news (placements, health, drift) */
 const EVENT_WATCH_MS = 1000
+/** how often a node checks that its record still holds its addresses (a new DHCP lease, a server moved while it runs) */
+const RECORD_CHECK_MS = 60_000
 
 export interface NodeCoreInit {
   identity: Identity
@@ -158,6 +160,8 @@ export class NodeCore {
   readonly sources: Sources
   private capacity: Resources = { cpu: 0, memory: 0 }
   private started = false
+  private recordCheck?: Timer
+  private readonly log: Logger
 
   constructor (private readonly init: NodeCoreInit) {
     this.identity = init.identity
@@ -168,6 +172,7 @@ export class NodeCore {
     this.timing = scaledTiming({ ...DEFAULT_TIMING, ...init.timing }, Math.max(1, init.state.memberCount))
     const random = init.random ?? Math.random
     const logger = init.logger ?? nodeLogger(init.identity.peerId)
+    this.log = logger.forComponent('core')
     const common = { identity: init.identity, state: init.state, clock: init.clock, timing: this.timing, events: this.events, logger }
     this.membership = new MembershipService({
       ...common,
@@ -317,6 +322,8 @@ export class NodeCore {
     this.started = true
     this.capacity = this.init.capacity ?? await this.init.runtime.capacity()
     await this.announce()
+    // its addresses may change while it runs: members dial what the record says
+    this.recordCheck = this.clock.every(RECORD_CHECK_MS, () => { this.announce().catch((err) => { this.log.error('writing this node\'s record failed: %s', errorText(err)) }) })
     this.membership.start()
     this.sync.start()
     this.logs.start()
@@ -337,6 +344,7 @@ export class NodeCore {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.recordCheck?.cancel()
     this.routes.stop()
     this.sourceWatch?.stop()
     this.updateWatch?.stop()

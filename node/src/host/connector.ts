@@ -1,9 +1,13 @@
 /**
  * Keeps this node connected to the mesh: dials members it is not connected
- * to, at the addresses their node records announce (and, failing that,
- * through the mesh's DHT), up to a target number of connections, with a
- * per-peer backoff. Small meshes end up fully connected; large ones keep a
- * random subset, which is all gossipsub needs.
+ * to, at the addresses their node records announce, up to a target number
+ * of connections, with a per-peer backoff. Small meshes end up fully
+ * connected; large ones keep a random subset, which is all gossipsub needs.
+ * And as each member's record arrives, its addresses go to libp2p's peer
+ * store, so every dial of that member (membership's probes included) tries
+ * them: a member whose address changed while it ran (its record says so
+ * within a minute, core.ts) is found there, not only by the members it
+ * dials itself
  */
 import { prefixLogger } from '@libp2p/logger'
 import { errorText, type ComponentLogger, type Logger } from '../core/logger.js'
@@ -23,6 +27,7 @@ export interface ConnectorInit {
   logger?: ComponentLogger
 }
 
+const NODE_PREFIX = keys.node('')
 const BACKOFF_FIRST = 1000
 const BACKOFF_MAX = 30_000
 
@@ -32,6 +37,7 @@ const BACKOFF_MAX = 30_000
  */
 export class Connector {
   private timer?: NodeJS.Timeout
+  private unsubscribe?: () => void
   private readonly backoff = new Map<string, { until: number, delay: number }>()
   private readonly dialing = new Set<string>()
 
@@ -44,11 +50,27 @@ export class Connector {
   start (): void {
     this.timer = setInterval(() => { void this.tick() }, this.init.interval ?? 2000)
     this.timer.unref()
+    this.unsubscribe = this.init.state.subscribe((applied) => {
+      for (const entry of applied) if (entry.key.startsWith(NODE_PREFIX)) void this.learn(entry.key.slice(NODE_PREFIX.length))
+    })
     void this.tick()
   }
 
   stop (): void {
     clearInterval(this.timer)
+    this.unsubscribe?.()
+  }
+
+  /** `peer`'s record changed: its addresses go to the peer store (added to what identify told; a stale one only fails its dial) */
+  async learn (peer: string): Promise<void> {
+    const { libp2p, state } = this.init
+    const addrs = recordAddresses(state, peer)
+    if (peer === libp2p.peerId.toString() || addrs.length === 0 || !this.init.admits(peer)) return
+    try {
+      await libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs: addrs })
+    } catch (err) {
+      this.log('keeping the addresses of member %s failed: %s', peer, errorText(err))
+    }
   }
 
   async tick (): Promise<void> {
