@@ -39,7 +39,7 @@ test('a node whose address changes while it runs writes its record again within 
   }
 })
 
-test('a member\'s new record reaches libp2p\'s peer store as it arrives, so a dial of that member tries the new address (a real host)', async () => {
+test('every member\'s record reaches libp2p\'s peer store at start and as it arrives, so a dial of that member tries the new address (a real host)', async () => {
   let addrs = ['/ip4/192.0.2.10/tcp/7946']
   const cluster = await TestCluster.start([{ org: 'acme', core: { addrs: () => addrs } }, 'acme'])
   const libp2p = await createLibp2p(defaults({ privateKey: await generateKeyPair('Ed25519'), meshId: 'record-test', psk: newSwarmKey(), listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }) }))
@@ -50,6 +50,7 @@ test('a member\'s new record reaches libp2p\'s peer store as it arrives, so a di
     connector.start()
     const moving = peerIdFromString(cluster.nodes[0].identity.peerId)
     const known = async (): Promise<string[]> => (await libp2p.peerStore.get(moving).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()) ?? []
+    await waitFor(async () => (await known()).includes('/ip4/192.0.2.10/tcp/7946'), 'the peer store holds the address the record had at start')
     addrs = ['/ip4/198.51.100.20/tcp/7946']
     await waitFor(async () => (await known()).includes('/ip4/198.51.100.20/tcp/7946'), 'the peer store holds the new address', 90_000)
   } finally {

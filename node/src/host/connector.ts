@@ -3,9 +3,9 @@
  * to, at the addresses their node records announce, up to a target number
  * of connections, with a per-peer backoff. Small meshes end up fully
  * connected; large ones keep a random subset, which is all gossipsub needs.
- * And as each member's record arrives, its addresses go to libp2p's peer
- * store, so every dial of that member (membership's probes included) tries
- * them: a member whose address changed while it ran (its record says so
+ * And at start and as each member's record arrives, its addresses go to
+ * libp2p's peer store, so every dial of that member (membership's probes
+ * included) tries them: a member whose address changed while it ran (its record says so
  * within a minute, core.ts) is found there, not only by the members it
  * dials itself
  */
@@ -53,6 +53,8 @@ export class Connector {
     this.unsubscribe = this.init.state.subscribe((applied) => {
       for (const entry of applied) if (entry.key.startsWith(NODE_PREFIX)) void this.learn(entry.key.slice(NODE_PREFIX.length))
     })
+    // after a restart the peer store is empty: every member's record, not only those of the members dialled
+    for (const peer of this.init.state.members().keys()) void this.learn(peer)
     void this.tick()
   }
 
