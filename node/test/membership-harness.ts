@@ -112,6 +112,7 @@ export class SwimCluster {
     host.membership?.stop()
     host.up = true
     host.hostUp = true
+    host.lingering = false
     host.boots++
     host.movedFor = new Set(movedFor.map(h => h.id))
     const random = prng(this.seed * 7919 + host.index * 104_729 + host.boots)
