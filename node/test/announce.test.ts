@@ -30,6 +30,7 @@ test('an address to announce is a host and a TCP port; anything else is refused 
     ['/tcp/7946', /must start with \/ip4/],
     ['/ip4/203.0.113.7/tcp/7946/p2p/12D3KooWBwpLX17yG3sGoyNgsd8P5ByihGc7eCExTgg1B2mPpvcy', /nothing may follow the port/]
   ]
+  assert.throws(() => parseAnnounce('/ip4/203.0.113.7', 'door'), (err: Error) => /^--announce-door \/ip4\/203\.0\.113\.7: .*joiners dial to reach this node's --door port, e\.g\. \/dns4\/home\.example\.org\/tcp\/7947/.test(err.message))
   for (const [text, why] of refused) {
     assert.throws(() => parseAnnounce(text), (err: Error) => why.test(err.message) && err.message.startsWith(`--announce ${text}: `) && /e\.g\. \/dns4\/home\.example\.org\/tcp\/7946/.test(err.message), text)
   }

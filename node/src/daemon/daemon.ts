@@ -53,6 +53,8 @@ export interface DaemonOptions {
   announce?: string[]
   /** door listen multiaddrs (default /ip4/0.0.0.0/tcp/7947) */
   door?: string[]
+  /** addresses joiners dial besides the door's listen addresses (`--announce-door`); invites carry them */
+  announceDoor?: string[]
   runtime?: 'docker' | 'memory'
   dockerSocket?: string
   labels?: Record<string, string>
@@ -150,7 +152,7 @@ export class Daemon implements NodeControl {
         meshId: mesh.meshId,
         psk,
         listen: this.options.listen ?? ['/ip4/0.0.0.0/tcp/7946'],
-        announce: (this.options.announce ?? []).map(parseAnnounce),
+        announce: (this.options.announce ?? []).map(a => parseAnnounce(a)),
         gater: this.gater
       }),
       metrics: libp2pMetrics(this.registry)
@@ -178,6 +180,7 @@ export class Daemon implements NodeControl {
       meshId: mesh.meshId,
       psk,
       listen: this.options.door ?? ['/ip4/0.0.0.0/tcp/7947'],
+      announce: (this.options.announceDoor ?? []).map(a => parseAnnounce(a, 'door')),
       admit: async (request, from) => await this.core.admission.admit(request, from)
     })
     this.backups = await createBackups({

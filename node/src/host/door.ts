@@ -21,6 +21,8 @@ export interface DoorInit {
   meshId: string
   psk: Uint8Array
   listen: string[]
+  /** addresses joiners dial besides the listen addresses (`minga up --announce-door`, announce.ts) */
+  announce?: string[]
   admit: (request: JoinRequestMessage, from: string) => Promise<JoinResponseMessage>
   /** a connection to the door that has not sent its join request lives at most this long (default 10 s) */
   connectionTtl?: number
@@ -39,7 +41,7 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
   const ttl = init.connectionTtl ?? 10_000
   const door = await createLibp2p({
     privateKey: init.identity.privateKey,
-    addresses: { listen: init.listen },
+    addresses: { listen: init.listen, ...(init.announce === undefined || init.announce.length === 0 ? {} : { appendAnnounce: init.announce }) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [streamMuxer()],

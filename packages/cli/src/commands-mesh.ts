@@ -67,6 +67,7 @@ export function meshCommands (program: Command): void {
     .option('--listen <multiaddr>', 'where members connect (repeatable)', collect)
     .option('--announce <multiaddr>', 'an address members outside this network dial, when none of this server\'s own is it: a port the router forwards here, or a dynamic DNS name (repeatable)', collect)
     .option('--door <multiaddr>', 'where joiners connect (repeatable)', collect)
+    .option('--announce-door <multiaddr>', 'the door\'s address for joiners outside this network, as --announce for members; invites carry it (repeatable)', collect)
     .option('--runtime <kind>', 'docker, or memory (no containers: for trying minga out)', 'docker')
     .option('--docker-host <socket>', 'Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock)')
     .option('--label <key=value>', 'a node label (repeatable)', collect)
@@ -82,7 +83,7 @@ export function meshCommands (program: Command): void {
     .option('--backup-quota <size>', 'space this node gives other nodes\' encrypted backups, e.g. 20GiB (default 10GiB)')
     .option('--builder', 'build images for every organization that asks (minga build --on ORG); needs Docker and git')
     .option('-d, --detach', 'run in the background (log in DATA/minga.log); return once the node is ready')
-    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --announce /dns4/home.example.org/tcp/7946   # behind a router that forwards port 7946 here\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups\n  minga up --builder             # build images for the mesh\'s organizations')
+    .addHelpText('after', '\nExamples:\n  minga up\n  minga up --listen /ip4/0.0.0.0/tcp/7946 --label disk=ssd --share 0.5\n  minga up --http 0.0.0.0:7948   # dashboard and metrics for the LAN\n  minga up --announce /dns4/home.example.org/tcp/7946 --announce-door /dns4/home.example.org/tcp/7947   # behind a router that forwards 7946 and 7947 here\n  minga up --publish-on 192.0.2.10 --web-ports 8080,8443\n  minga up --detach              # in the background, once ready\n  minga up --backup-quota 20GiB  # room for other organizations\' encrypted backups\n  minga up --builder             # build images for the mesh\'s organizations')
     .action(async (options, cmd) => {
       const ctx = context(cmd.optsWithGlobals())
       if (!['docker', 'memory'].includes(options.runtime)) throw new CliError(`--runtime must be docker or memory, not ${options.runtime}`, EXIT.usage)
@@ -90,13 +91,15 @@ export function meshCommands (program: Command): void {
       // V8's young generation stays small from the first line of bin/minga.js on (see there)
       const { nodeProcess, parseAnnounce, parseHttpAddress } = await import('@minga/node/setup')
       if (options.http !== undefined) parseHttpAddress(options.http)
-      const announce = (options.announce ?? []).map((text: string) => {
+      const announced = (list: string[] | undefined, kind: 'main' | 'door'): string[] => (list ?? []).map((text: string) => {
         try {
-          return parseAnnounce(text)
+          return parseAnnounce(text, kind)
         } catch (err) {
           throw new CliError((err as Error).message, EXIT.usage)
         }
       })
+      const announce = announced(options.announce, 'main')
+      const announceDoor = announced(options.announceDoor, 'door')
       const { parseCpu, parseMemory } = await import('@minga/protocol')
       const capacity = options.cpu === undefined && options.memory === undefined ? undefined : { cpu: parseCpu(options.cpu ?? '1'), memory: parseMemory(options.memory ?? '1Gi') }
       if (capacity !== undefined && !(capacity.cpu > 0 && capacity.memory > 0)) throw new CliError('--cpu takes e.g. 2 or 1500m and --memory e.g. 4Gi; give both', EXIT.usage)
@@ -111,6 +114,7 @@ export function meshCommands (program: Command): void {
         listen: options.listen,
         announce,
         door: options.door,
+        announceDoor,
         runtime: options.runtime,
         dockerSocket: options.dockerHost,
         labels: keyValues(options.label),

@@ -28,6 +28,9 @@ test('bad arguments exit 2 with a message that says what to do', () => {
   const announce = minga('up', '--runtime', 'memory', '--announce', 'home.example.org:7946')
   assert.is(announce.status, 2)
   assert.match(announce.stderr, /--announce home\.example\.org:7946: not a multiaddr; give the address other members dial .* e\.g\. \/dns4\/home\.example\.org\/tcp\/7946/)
+  const door = minga('up', '--runtime', 'memory', '--announce-door', '/ip4/0.0.0.0/tcp/7947')
+  assert.is(door.status, 2)
+  assert.match(door.stderr, /--announce-door \/ip4\/0\.0\.0\.0\/tcp\/7947: 0\.0\.0\.0 is no address another server can dial; give the address joiners dial/)
 })
 
 test('init writes a data dir with private keys; a second init refuses and changes nothing', async () => {
