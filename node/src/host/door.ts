@@ -41,7 +41,7 @@ export async function startDoor (init: DoorInit): Promise<Libp2p> {
   const ttl = init.connectionTtl ?? 10_000
   const door = await createLibp2p({
     privateKey: init.identity.privateKey,
-    addresses: { listen: init.listen, ...(init.announce === undefined || init.announce.length === 0 ? {} : { appendAnnounce: init.announce }) },
+    addresses: { listen: init.listen, appendAnnounce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [streamMuxer()],

@@ -64,7 +64,7 @@ const MAX_UPGRADING = 64
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
     privateKey: init.privateKey,
-    addresses: { listen: init.listen, ...(init.announce === undefined || init.announce.length === 0 ? {} : { appendAnnounce: init.announce }) },
+    addresses: { listen: init.listen, appendAnnounce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [streamMuxer()],
