@@ -51,7 +51,7 @@ test.before(async () => {
 
 test('bandwidth over time: 1 s windows whose level and mean are the summary\'s, with the run\'s mean drawn', () => {
   const s = result.summary
-  assert.is(result.scenario.sample, 100, 'the scenario samples under a second')
+  assert.ok(result.scenario.sample < 1000, 'the scenario samples under a second')
   const c = chart(html, 'bandwidth-time')
   const points = c.lines.get('bytes/node/s')!
   // the last window holds what is left of the run

@@ -15,7 +15,19 @@ export interface Clock {
   every (ms: number, fn: () => void): Timer
   /** a promise that resolves after `ms` (rejects when the signal aborts) */
   sleep (ms: number, signal?: AbortSignal): Promise<void>
+  /**
+   * A step that costs the process CPU is about to run: resolves once the
+   * node's modelled CPU has done it (the simulator's CPU model, cpu-model.ts).
+   * A real process spends the CPU anyway, so the system clock has none.
+   */
+  work?: (step: WorkStep) => Promise<void>
 }
+
+/**
+ * steps whose CPU the simulator charges: a request or answer read, a gossip message checked and merged, a
+ * connection's close (libp2p's teardown of its streams and the peer's verdict), a reconcile pass, an API write
+ */
+export type WorkStep = 'message' | 'gossip' | 'close' | 'pass' | 'write'
 
 export const systemClock: Clock = {
   now: () => Date.now(),

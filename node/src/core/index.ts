@@ -28,7 +28,8 @@ export type {
   CoreComponents, EventSink, LiveSet, LivenessChange, LivenessListener, NodeReports, PeerReplicaReport, PeerStatus,
   ReconcileView, ReplicaNote, ReplicaReports
 } from './components.js'
-export { systemClock, type Clock, type Timer } from './clock.js'
+export { systemClock, type Clock, type Timer, type WorkStep } from './clock.js'
+export { CorePool, type CpuModel, type WorkCosts } from './cpu-model.js'
 export { NodeClock, SIM_EPOCH, VirtualClock, type RunOptions as VirtualRunOptions, type RunProgress } from './virtual-clock.js'
 export { EventQueue, type SimEvent } from './event-queue.js'
 export type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from './mesh.js'

@@ -12,7 +12,8 @@
  * else (no timer, no I/O) feeds the process, so the interleaving, and with
  * it the run, is a function of the seed alone.
  */
-import type { Clock, Timer } from './clock.js'
+import type { Clock, Timer, WorkStep } from './clock.js'
+import type { CpuModel } from './cpu-model.js'
 import { cancelEvent, EventQueue, type SimEvent } from './event-queue.js'
 
 /** 2026-01-01T00:00:00Z: virtual time starts here */
@@ -125,18 +126,24 @@ export class VirtualClock implements Clock {
  * One node's view of the clock: the same time, but its timers die with the
  * process. After `kill()` no timer of this incarnation fires again and its
  * sleeps never end, as in a process that was killed. While the node's CPU is
- * stalled (`stall`), its timers and what arrives for it wait; when it
- * resumes, the late timers run first, then what arrived (an event loop runs
- * due timers before it reads its sockets: the order that makes a stalled
- * node time out probes whose acks are already waiting).
+ * stalled (`stall`) or busy with a step it pays for (a `CpuModel`: `io` of a
+ * step, `work`), its timers and what arrives for it wait; when it resumes,
+ * the step it paid for runs, then the late timers, then what arrived (an
+ * event loop runs due timers before it reads its sockets: the order that
+ * makes a stalled node time out probes whose acks are already waiting).
  */
 export class NodeClock implements Clock {
   private dead = false
   private stalledUntil = -Infinity
+  private readonly paid: Array<() => void> = []
   private readonly lateTimers: Array<() => void> = []
   private readonly lateIo: Array<() => void> = []
+  /** with a CPU model: resolves once the node's CPU has done `step` (Clock.work); without one, steps are free and this is absent */
+  readonly work?: (step: WorkStep) => Promise<void>
 
-  constructor (private readonly sim: VirtualClock) {}
+  constructor (private readonly sim: VirtualClock, private readonly cpu?: CpuModel) {
+    if (cpu !== undefined) this.work = async (step) => { await new Promise<void>(resolve => { this.io(resolve, step) }) }
+  }
 
   get alive (): boolean {
     return !this.dead
@@ -153,18 +160,29 @@ export class NodeClock implements Clock {
   /** the node's CPU stalls for `ms` */
   stall (ms: number): void {
     this.stalledUntil = Math.max(this.stalledUntil, this.sim.now() + ms)
-    this.sim.at(this.stalledUntil, () => {
-      if (this.stalled) return
-      for (const fn of this.lateTimers.splice(0)) if (!this.dead) fn()
-      for (const fn of this.lateIo.splice(0)) if (!this.dead) fn()
-    })
+    this.sim.at(this.stalledUntil, this.resume)
   }
 
-  /** something arrived for this node: handle it now, or when its stall ends */
-  io (fn: () => void): void {
+  /**
+   * Something arrived for this node: handle it now, or when its stall ends.
+   * With a CPU model, `step` (what handling it costs) is charged first and
+   * `fn` runs once the node's CPU has done it.
+   */
+  io (fn: () => void, step?: WorkStep): void {
     if (this.dead) return
-    if (this.stalled) this.lateIo.push(fn)
-    else fn()
+    if (this.stalled) { this.lateIo.push(() => { this.io(fn, step) }); return }
+    const cost = step === undefined || this.cpu === undefined ? 0 : this.cpu.costs[step] ?? 0
+    if (cost <= 0) { fn(); return }
+    this.stalledUntil = this.cpu!.cores.reserve(this.sim.now(), cost)
+    this.paid.push(fn)
+    this.sim.at(this.stalledUntil, this.resume)
+  }
+
+  private readonly resume = (): void => {
+    if (this.stalled) return
+    for (const fn of this.paid.splice(0)) if (!this.dead) fn()
+    for (const fn of this.lateTimers.splice(0)) if (!this.dead) fn()
+    for (const fn of this.lateIo.splice(0)) if (!this.dead) fn()
   }
 
   now (): number {

@@ -7,13 +7,13 @@
  *   - one placement cache (nodes that see the same state digest and live
  *     set compute the same placement; it is computed once).
  */
-import { LruPlacementCache, type MeshEvent } from '@minga/node/core'
+import { CorePool, LruPlacementCache, type CpuModel, type MeshEvent } from '@minga/node/core'
 import { MemoryPersistence, State, verifyEntry, type Entry, type NodeRecord, type ServiceSpec } from '@minga/protocol'
 import { RunDigest } from '../engine/digest.js'
 import { Prng } from '../engine/prng.js'
 import { SIM_EPOCH, VirtualClock } from '@minga/node/core'
 import { Network } from '../network/network.js'
-import type { Scenario } from '../scenario/types.js'
+import type { CpuScenario, Scenario } from '../scenario/types.js'
 import { buildGenesis, type Genesis } from './genesis.js'
 import { simIdentities } from './identities.js'
 import { SimNode, type Shared } from './sim-node.js'
@@ -126,6 +126,7 @@ export class Cluster {
       wire: this.wire,
       stores: this.stores,
       start: await this.genesisStart(),
+      ...(s.cpu === undefined ? {} : { cpu: cpuOf(s.cpu) }),
       onEvent: (node, event) => {
         this.digest.add(event.time, node.index, EVENT_CODES[event.kind] ??= Object.keys(EVENT_CODES).length + 100)
         for (const listener of this.listeners) listener(node, event)
@@ -176,6 +177,12 @@ export class Cluster {
 }
 
 /** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */
+/** each process's CPU model: the one machine's cores when the nodes share one (`cores`), else a core of its own */
+function cpuOf (cpu: CpuScenario): (index: number) => CpuModel {
+  const machine = cpu.cores === undefined ? undefined : new CorePool(cpu.cores)
+  return () => ({ costs: cpu.costs, cores: machine ?? new CorePool(1) })
+}
+
 export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int32Array {
   const out = new Int32Array(nodes)
   const sizes = new Array(orgs).fill(0)

@@ -13,7 +13,7 @@
 import { namedLogger, EventLog, LruPlacementCache, MemoryEngine, MemoryRuntime, NO_REAPER, NodeCore, runtimeEngine, Watchdog, type MeshEvent, type Timing } from '@minga/node/core'
 import { MemoryPersistence, State, type Entry, type Identity, type NodeRecord, type StateImage, type StoreFactory } from '@minga/protocol'
 import { Prng } from '../engine/prng.js'
-import { NodeClock, type VirtualClock } from '@minga/node/core'
+import { NodeClock, type CpuModel, type VirtualClock } from '@minga/node/core'
 import type { Network } from '../network/network.js'
 import type { SimMesh } from '../network/sim-mesh.js'
 import type { VolumePeer, SimVolumes } from './volumes.js'
@@ -48,6 +48,8 @@ export interface Shared {
   warmMembers?: SharedStore<Member>
   /** called for every core event of every node */
   onEvent: (node: SimNode, event: MeshEvent) => void
+  /** the CPU model of node `index`'s next process, in scenarios that charge CPU (scenario `cpu:`) */
+  cpu?: (index: number) => CpuModel
 }
 
 export interface Incarnation {
@@ -58,6 +60,9 @@ export interface Incarnation {
   runtime: MemoryRuntime
   engine: MemoryEngine
   startedAt: number
+  /** settles when this process dies */
+  died: Promise<void>
+  die: () => void
 }
 
 /** the host: its engine outlives minga's process, not the host's own crash */
@@ -121,7 +126,7 @@ export class SimNode implements VolumePeer {
     if (this.current !== undefined || this.vanished) return
     const { sim, net, meshId, root, verify, placementCache, timing, seed } = this.shared
     const n = ++this.incarnations
-    const clock = new NodeClock(sim)
+    const clock = new NodeClock(sim, this.shared.cpu?.(this.index))
     // the first process opens on the genesis disk it was given: it starts from the genesis state's maps (forks), not a replay
     const image = n === 1 ? this.shared.start.image() : undefined
     const state = await State.open({ meshId, root, persistence: this.persistence, now: () => sim.now(), verify, stores: this.shared.stores, image })
@@ -130,7 +135,7 @@ export class SimNode implements VolumePeer {
     const engine = host.engine
     const runtime = new MemoryRuntime({ meshId, nodeId: this.id, engine })
     const mesh = net.attach(this.index)
-    mesh.io = (fn) => { clock.io(fn) }
+    mesh.io = (fn, step) => { clock.io(fn, step) }
     const events = new EventLog(EVENTS_KEPT)
     events.subscribe(event => { this.shared.onEvent(this, event) })
     const core = new NodeCore({
@@ -153,7 +158,9 @@ export class SimNode implements VolumePeer {
       logger: SIM_LOGGER,
       ...(this.shared.volumes === undefined ? {} : { volumes: this.shared.volumes.forProcess(this.index, this.id, clock) })
     })
-    this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now() }
+    let die = (): void => {}
+    const died = new Promise<void>(resolve => { die = resolve })
+    this.current = { clock, mesh, state, core, runtime, engine, startedAt: sim.now(), died, die }
     this.shared.ingress?.serve(this)
     host.supervisor?.attach()
     await core.start()
@@ -191,6 +198,7 @@ export class SimNode implements VolumePeer {
     this.diedAt = this.shared.sim.now()
     if (options.vanish === true) this.vanished = true
     current.clock.kill()
+    current.die()
     const host = this.host
     if (options.process === true && host !== undefined && options.vanish !== true) {
       this.shared.net.kill(this.index, { silent: false })

@@ -89,12 +89,12 @@ export function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, 
           sim.after(oneWay(answer.length), () => {
             if (!net.reachable(from.index, to)) return
             net.traffic.receive(from.index, 1, answer.length)
-            from.io(() => { finish(undefined, answer) })
+            from.io(() => { finish(undefined, answer) }, 'message')
           })
         }, (err: Error) => {
-          sim.after(oneWay(64), () => { from.io(() => { finish(err) }) })
+          sim.after(oneWay(64), () => { from.io(() => { finish(err) }, 'message') })
         })
-      })
+      }, 'message')
     })
   })
 }

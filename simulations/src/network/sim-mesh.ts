@@ -3,7 +3,7 @@
  * network. A new one is made for every incarnation of a node, so a killed
  * process's handlers and listeners die with it.
  */
-import type { AbortOptions, GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler } from '@minga/node/core'
+import type { AbortOptions, GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, StreamHandler, WorkStep } from '@minga/node/core'
 
 /** what a node process's Mesh asks of the modelled network (Network implements it) */
 export interface MeshNetwork {
@@ -28,8 +28,8 @@ export class SimMesh implements Mesh {
   private readonly peerListeners = new Set<PeerListener>()
   closed = false
   private readonly closing = new AbortController()
-  /** hands what arrives to the node: at once, or when its stall ends (NodeClock.io) */
-  io: (fn: () => void) => void = (fn) => { fn() }
+  /** hands what arrives to the node: at once, or when its stall ends, after the CPU its handling costs (`step`; NodeClock.io) */
+  io: (fn: () => void, step?: WorkStep) => void = (fn) => { fn() }
 
   constructor (private readonly net: MeshNetwork, readonly index: number) {
     this.self = net.peerIds[index]
@@ -95,11 +95,11 @@ export class SimMesh implements Mesh {
   deliver (topic: string, data: Uint8Array, from: string): void {
     const list = this.topics.get(topic)
     if (list === undefined) return
-    this.io(() => { for (const handler of list.length === 1 ? list : list.slice()) this.net.guard(() => handler(data, from)) })
+    this.io(() => { for (const handler of list.length === 1 ? list : list.slice()) this.net.guard(() => handler(data, from)) }, 'gossip')
   }
 
   /** a connection to `peer` opened or closed */
   peerEvent (type: 'connect' | 'disconnect', peer: string): void {
-    this.io(() => { for (const listener of [...this.peerListeners]) this.net.guard(() => listener({ type, peer })) })
+    this.io(() => { for (const listener of [...this.peerListeners]) this.net.guard(() => listener({ type, peer })) }, type === 'disconnect' ? 'close' : undefined)
   }
 }

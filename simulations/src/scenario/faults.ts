@@ -125,11 +125,19 @@ export class Timeline {
     this.observer.window(action.at, action.at + action.over, 'deploy', 'deploy')
     change.pendingWrites++
     this.later(action.over, () => { change.pendingWrites-- })
+    const one = action.author === 'one' ? this.random.pick(this.cluster.orgNames) : undefined
+    const author = one === undefined ? undefined : this.author(one)
     for (let i = 0; i < action.services; i++) {
-      const org = this.random.pick(this.cluster.orgNames)
+      const org = one ?? this.random.pick(this.cluster.orgNames)
       const spec = makeSpec(s.services, org, `new-${String(++this.deployed).padStart(5, '0')}`, this.random, false)
-      this.later(action.over * i / Math.max(1, action.services), () => this.write(change, spec))
+      this.later(action.over * i / Math.max(1, action.services), () => this.write(change, spec, author))
     }
+  }
+
+  /** a live node of `org` picked at random, to write its services */
+  private author (org: string): SimNode | undefined {
+    const authors = this.cluster.nodesOf(org).filter(n => n.up)
+    return authors.length === 0 ? undefined : this.random.pick(authors)
   }
 
   private rollingUpdate (action: Extract<Action, { kind: 'rolling-update' }>): void {
@@ -183,15 +191,16 @@ export class Timeline {
     sim.after(action.duration, () => { for (const v of victims) net.slowness[v.index] -= action.delay })
   }
 
-  /** deploy from a live node of the service's org; the entry counts as acknowledged once the write resolves */
-  private write (change: Change, spec: ServiceSpec): void {
-    const authors = this.cluster.nodesOf(spec.org).filter(n => n.up)
-    if (authors.length === 0) return
-    const author = this.random.pick(authors)
-    const core = author.current!.core
+  /** deploy from `by`, or a live node of the service's org; the entry counts as acknowledged once the write resolves */
+  private write (change: Change, spec: ServiceSpec, by?: SimNode): void {
+    const author = by?.up === true ? by : this.author(spec.org)
+    if (author === undefined) return
+    const { core, clock, died } = author.current!
     change.pendingWrites++
     this.track((async () => {
       try {
+        // the API's work (parse, check, sign) on the author's CPU, when the scenario charges it; an author that dies meanwhile writes nothing
+        if (clock.work !== undefined && !await Promise.race([clock.work('write').then(() => true), died.then(() => false)])) return
         await core.operations.deploy([spec])
         const entry = core.state.get(keys.service(spec.org, spec.name))
         if (entry === undefined) return

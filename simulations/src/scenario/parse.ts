@@ -7,7 +7,8 @@
 import { parse as parseYaml } from 'yaml'
 import { messageOf, durationRuleText, parseCpu, parseDuration, parseMemory, type DurationRule } from '@minga/protocol'
 import { DEFAULT_NETWORK, type LatencyDist, type NetworkParams } from '../network/model.js'
-import type { Action, IngressModel, Scenario } from './types.js'
+import type { WorkStep } from '@minga/node/core'
+import type { Action, CpuScenario, IngressModel, Scenario } from './types.js'
 
 /** a scenario file that breaks a rule; the message names the field and what it takes */
 export class ScenarioError extends Error {
@@ -76,7 +77,7 @@ export function parseScenario (text: string, source = 'scenario'): Scenario {
 /** a scenario from a parsed document, defaults filled in; ScenarioError naming the field and what it takes */
 export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
   const r = new Reader()
-  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'timing', 'ingress', 'timeline'])
+  const top = r.obj(doc, '', ['name', 'description', 'seed', 'duration', 'settle', 'sample', 'mesh', 'services', 'backup', 'runtime', 'network', 'cpu', 'timing', 'ingress', 'timeline'])
   if (typeof top.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(top.name)) r.problems.push('name: expected a short name of lowercase letters, digits and dashes')
   const mesh = r.obj(top.mesh, 'mesh', ['nodes', 'orgs', 'orgShares', 'node', 'warm'])
   if (mesh.nodes === undefined) r.problems.push('mesh.nodes: missing (how many nodes, e.g. 1000)')
@@ -120,6 +121,7 @@ export function resolveScenario (doc: unknown, source = 'scenario'): Scenario {
     },
     backup: parseBackup(r, top.backup),
     network: parseNetwork(r, top.network),
+    ...(top.cpu === undefined ? {} : { cpu: parseCpuModel(r, top.cpu) }),
     timing: parseTiming(r, top.timing),
     ...(top.ingress === undefined ? {} : { ingress: parseIngress(r, top.ingress, duration) }),
     timeline: parseTimeline(r, top.timeline, duration)
@@ -165,6 +167,15 @@ function parseIngress (r: Reader, value: unknown, duration: number): IngressMode
     serve: r.duration(i.serve, 'ingress.serve', 1, LATENCY),
     requestBytes: r.number(i.requestBytes, 'ingress.requestBytes', 100, 1, 2 ** 30, true),
     answerBytes: r.number(i.answerBytes, 'ingress.answerBytes', 1024, 1, 2 ** 30, true)
+  }
+}
+
+function parseCpuModel (r: Reader, value: unknown): CpuScenario {
+  const c = r.obj(value, 'cpu', ['cores', 'message', 'gossip', 'close', 'pass', 'write'])
+  const cost = (key: WorkStep): number => r.duration(c[key], `cpu.${key}`, 0, LATENCY)
+  return {
+    ...(c.cores === undefined ? {} : { cores: r.number(c.cores, 'cpu.cores', 1, 1, 1024, true) }),
+    costs: { message: cost('message'), gossip: cost('gossip'), close: cost('close'), pass: cost('pass'), write: cost('write') }
   }
 }
 
@@ -266,8 +277,9 @@ function parseTimeline (r: Reader, value: unknown, duration: number): Action[] {
         break
       }
       case 'deploy': {
-        const a = r.obj(o.deploy, p, ['services', 'over'])
-        out.push({ at, kind: 'deploy', services: r.number(a.services, `${p}.services`, 1, 1, 100_000, true), over: r.duration(a.over, `${p}.over`, 0) })
+        const a = r.obj(o.deploy, p, ['services', 'over', 'author'])
+        if (a.author !== undefined && a.author !== 'one' && a.author !== 'each') r.problems.push(`${p}.author: expected one (one node of one org writes every service, as one minga deploy does) or each (the default: every service from a random org's node)`)
+        out.push({ at, kind: 'deploy', services: r.number(a.services, `${p}.services`, 1, 1, 100_000, true), over: r.duration(a.over, `${p}.over`, 0), ...(a.author === 'one' ? { author: 'one' as const } : {}) })
         break
       }
       case 'rollingUpdate': {

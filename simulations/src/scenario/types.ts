@@ -2,7 +2,7 @@
  * A scenario, resolved: every duration in virtual ms, every default filled
  * in. `parse.ts` reads one from YAML.
  */
-import type { Timing } from '@minga/node/core'
+import type { Timing, WorkCosts } from '@minga/node/core'
 import type { LatencyDist, NetworkParams } from '../network/model.js'
 
 export interface ServiceMix {
@@ -46,7 +46,8 @@ export type Action =
   | { at: number, kind: 'churn', until: number, mtbf: number, repair: number }
   | { at: number, kind: 'org-loss', org: 'largest' | number }
   | { at: number, kind: 'partition', duration: number, share: number }
-  | { at: number, kind: 'deploy', services: number, over: number }
+  /** `author: 'one'`: every service of one org, written by one node (one `minga deploy`); else each from a random org's node */
+  | { at: number, kind: 'deploy', services: number, over: number, author?: 'one' }
   | { at: number, kind: 'rolling-update', services: number | 'all', over: number }
   | { at: number, kind: 'cordon', nodes: number }
   /** the CPUs of `nodes` stall for `duration` (again every `every`, on the same nodes) */
@@ -87,6 +88,17 @@ export interface IngressModel {
   answerBytes: number
 }
 
+/**
+ * The nodes' CPU (node/src/core/cpu-model.ts): what each step costs a
+ * node's process, in ms of one core, and whether the nodes share one
+ * machine. Without it every step is free and instant.
+ */
+export interface CpuScenario {
+  /** the nodes all run on one machine of this many cores (as the sim-vs-real bench's ten processes do); absent: each node has a core of its own */
+  cores?: number
+  costs: WorkCosts
+}
+
 export interface Scenario {
   name: string
   description: string
@@ -109,6 +121,8 @@ export interface Scenario {
   backup: BackupModel
   network: NetworkParams
   timing: Partial<Timing>
+  /** the nodes' CPU, when the scenario charges it */
+  cpu?: CpuScenario
   /** clients of the routing mesh, when the scenario has them */
   ingress?: IngressModel
   timeline: Action[]

@@ -201,6 +201,8 @@ export class Reconciler implements ReconcileView {
     if (!this.share.passNeeded(() => this.refresh(), () => this.observed.map(c => c.service))) return []
     try {
       this.stats.runs++
+      // the simulator's CPU model charges the pass here (a real process just spends it)
+      if (this.init.clock.work !== undefined) await this.init.clock.work('pass')
       ;({ replicas: this.observed, standbys: this.standbys } = splitStandbys(await this.init.runtime.list()))
       this.init.volumes?.observe(this.observed, (id) => this.service(id))
       this.announce()

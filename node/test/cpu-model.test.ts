@@ -1,0 +1,77 @@
+/**
+ * The simulator's CPU model (core/cpu-model.ts, NodeClock): a charged step
+ * runs once its CPU is done, a busy node's timers and arrivals wait in the
+ * event loop's order, and nodes on one machine queue for its cores
+ */
+import '../src/polyfill.js'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { CorePool, NodeClock, VirtualClock, type CpuModel } from '../src/core/index.js'
+import { advance } from './virtual-clock.js'
+
+test('a machine\'s cores are taken first come, first served and held for the whole step', () => {
+  const pool = new CorePool(2)
+  assert.equal([0, 0, 0, 0].map(() => pool.reserve(0, 10)), [10, 10, 20, 20])
+  // a step that may start later than every core is free starts then
+  assert.is(pool.reserve(100, 5), 105)
+  assert.throws(() => new CorePool(0), /1 or more cores/)
+  assert.throws(() => new CorePool(1.5), /1 or more cores/)
+})
+
+test('a charged arrival runs once its CPU is done; what comes meanwhile waits: the paid step, then timers, then arrivals', async () => {
+  const sim = new VirtualClock()
+  const t0 = sim.now()
+  const clock = new NodeClock(sim, { costs: { gossip: 5, message: 1 }, cores: new CorePool(1) })
+  const seen: string[] = []
+  const at = (what: string) => () => { seen.push(`${what}@${sim.now() - t0}`) }
+  clock.io(at('gossip'), 'gossip')
+  clock.after(2, at('timer'))
+  sim.after(3, () => { clock.io(at('message'), 'message') })
+  sim.after(3, () => { clock.io(at('free'), undefined) })
+  await advance(sim, 20)
+  // the message's 1 ms starts when the gossip's 5 end; a step without a cost waits its turn, but costs nothing
+  assert.equal(seen, ['gossip@5', 'timer@5', 'message@6', 'free@6'])
+})
+
+test('work() resolves once the step is done; a clock without a model has no work() and runs arrivals at once', async () => {
+  const sim = new VirtualClock()
+  const t0 = sim.now()
+  const clock = new NodeClock(sim, { costs: { pass: 6 }, cores: new CorePool(1) })
+  let doneAt = -1
+  void clock.work!('pass').then(() => { doneAt = sim.now() - t0 })
+  await advance(sim, 10)
+  assert.is(doneAt, 6)
+  const free = new NodeClock(sim)
+  assert.is(free.work, undefined)
+  let ran = false
+  free.io(() => { ran = true }, 'pass')
+  assert.ok(ran)
+})
+
+test('ten nodes on one machine of two cores queue for them; a node of its own does not wait for the others', async () => {
+  const sim = new VirtualClock()
+  const t0 = sim.now()
+  const machine = new CorePool(2)
+  const model = (cores: CorePool): CpuModel => ({ costs: { gossip: 10 }, cores })
+  const shared = Array.from({ length: 10 }, () => new NodeClock(sim, model(machine)))
+  const alone = new NodeClock(sim, model(new CorePool(1)))
+  const ends: number[] = []
+  let aloneAt = -1
+  for (const clock of shared) clock.io(() => { ends.push(sim.now() - t0) }, 'gossip')
+  alone.io(() => { aloneAt = sim.now() - t0 }, 'gossip')
+  await advance(sim, 100)
+  assert.equal(ends, [10, 10, 20, 20, 30, 30, 40, 40, 50, 50])
+  assert.is(aloneAt, 10)
+})
+
+test('a process killed while busy never runs the step it was paying for', async () => {
+  const sim = new VirtualClock()
+  const clock = new NodeClock(sim, { costs: { gossip: 5 }, cores: new CorePool(1) })
+  let ran = false
+  clock.io(() => { ran = true }, 'gossip')
+  sim.after(2, () => { clock.kill() })
+  await advance(sim, 20)
+  assert.not.ok(ran)
+})
+
+test.run()
