@@ -172,6 +172,8 @@ async function measureReal () {
     const atKill = await Promise.all(survivors.map(async n => await cpuMs(n.process.pid)))
     const killedAt = Date.now()
     await mesh.kill9(victim)
+    // from the SIGKILL to the process's exit: a process in uninterruptible sleep (an fsync on a busy disk) dies late
+    const exitMs = Date.now() - killedAt
     // what the survivors burn in the second after the kill (the verdicts, passes and starts all land in it) on this machine's cores
     const firstSecond = sleep(1000).then(async () => await Promise.all(survivors.map(async n => await cpuMs(n.process.pid))))
     live = live.filter(l => l.node !== victim)
@@ -187,6 +189,11 @@ async function measureReal () {
       failoverRecoveredMs: kill.recovered,
       // how long one poll of the nine nodes' `ps` took (median): the real side's figures are known only this often
       failoverPollMs: kill.pollMs,
+      // how long the killed process took to exit after its SIGKILL (the survivors can see nothing before)
+      killExitMs: exitMs,
+      // why each survivor declared the killed node dead (the fast path: its connection closed and its address refuses)
+      killVerdicts: Object.fromEntries([...events.filter(e => e.kind === 'node-dead' && e.subject === victimId && e.time >= killedAt)
+        .reduce((counts, e) => counts.set(e.reason, (counts.get(e.reason) ?? 0) + 1), new Map())]),
       breakdownMs: stages(events, deployedAt, killedAt, lost),
       // the ten nodes' CPU from the deploy to the end (the victim's until its kill)
       cpuMs: cpu1.reduce((a, c, i) => a + c - cpu0[i], 0),

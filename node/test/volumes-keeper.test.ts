@@ -251,6 +251,33 @@ test('minga restore: a chosen older snapshot becomes the latest; the node runnin
   await stopAll(cluster, nodes)
 })
 
+test('minga restore while a snapshot of the running copy is under way: the restore stays the latest, and the copy restarts to it', async () => {
+  const { cluster, nodes } = await mesh()
+  const [a, b] = nodes
+  const spec = db()
+  await deployed(nodes, spec)
+  await settle(a.keeper.prepare(spec, 0), 'a prepares')
+  running(spec, 'container-a', a)
+  a.backend.append(VOLUME, 'lines.log', 'good')
+  const [first] = await settle(a.keeper.backupHere('acme/db'), 'a backs up')
+  a.backend.append(VOLUME, 'lines.log', 'bad migration')
+  await settle(a.keeper.backupHere('acme/db'), 'a backs up')
+  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata')?.record.generation === 2, 'b sees generation 2')
+  // an interval snapshot on a (500 ms of the model's restic), and the restore chosen on b while it runs
+  const inFlight = a.keeper.backupHere('acme/db').catch((err: Error) => err)
+  const verbs = new VolumeVerbs({ keeper: b.keeper, mesh: b.node.mesh, meshId: MESH_ID, live: () => b.node.core.liveness.live(), holdersOf: () => [a.node.identity.peerId], now: () => b.node.core.clock.now() })
+  const chosen = await settle(verbs.restore('acme', 'db', first.snapshot.slice(0, 8)), 'choosing')
+  assert.equal(chosen, [{ volume: 'pgdata', snapshot: first.snapshot, generation: 3 }])
+  const snapshot = await settle(inFlight, 'the snapshot under way ends')
+  assert.instance(snapshot, Error, 'the snapshot of a copy no longer at the latest is not recorded')
+  await waitFor(() => a.restarts.length > 0, 'a restarts its copy to restore it')
+  for (const n of nodes) {
+    const latest = n.keeper.repositories.latest('acme', 'db', 'pgdata')!
+    assert.equal([latest.record.snapshot, latest.record.generation, latest.record.reason], [first.snapshot, 3, 'restore'], `${n.node.identity.peerId.slice(-8)}: the restore is the latest`)
+  }
+  await stopAll(cluster, nodes)
+})
+
 test('the repository password is sealed like a secret: to the nodes that may run the service, and sealed again when they change', async () => {
   const { cluster, nodes } = await mesh()
   const [a, , r] = nodes

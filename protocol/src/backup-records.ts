@@ -132,16 +132,22 @@ export function backupWriteProblem (key: BackupKey, author: string, authorOrg: s
  * The latest snapshot of a volume: of the entries under
  * `snapshot/<org>/<service>/<volume>/`, those whose author `trusted` admits
  * (the owner's nodes, and nodes the owner lets run the service), the one of
- * highest generation, then latest clock stamp
+ * highest generation; at one generation a restore (an operator's choice
+ * made while a snapshot of the older copy ran: both extend the same
+ * latest), then the latest clock stamp
  */
 export function latestSnapshot<E extends Pick<Entry, 'author' | 'hlc' | 'tombstone'> & { value: SnapshotRecord }> (entries: readonly E[], trusted: (peer: string) => boolean): { entry: E, record: SnapshotRecord } | undefined {
   let best: { entry: E, record: SnapshotRecord } | undefined
   for (const entry of entries) {
     if (entry.tombstone === true || !trusted(entry.author)) continue
-    const record = entry.value
-    if (best === undefined || record.generation > best.record.generation || (record.generation === best.record.generation && (entry.hlc > best.entry.hlc || (entry.hlc === best.entry.hlc && entry.author > best.entry.author)))) {
-      best = { entry, record }
-    }
+    if (best === undefined || newer({ entry, record: entry.value }, best)) best = { entry, record: entry.value }
   }
   return best
+}
+
+function newer<E extends Pick<Entry, 'author' | 'hlc'>> (a: { entry: E, record: SnapshotRecord }, b: { entry: E, record: SnapshotRecord }): boolean {
+  if (a.record.generation !== b.record.generation) return a.record.generation > b.record.generation
+  const restores = Number(a.record.reason === 'restore') - Number(b.record.reason === 'restore')
+  if (restores !== 0) return restores > 0
+  return a.entry.hlc > b.entry.hlc || (a.entry.hlc === b.entry.hlc && a.entry.author > b.entry.author)
 }

@@ -65,6 +65,10 @@ test('the latest snapshot: highest generation among trusted nodes, then the late
   assert.is(latestSnapshot(entries, trusted)!.record.generation, 5, 'an untrusted node cannot claim the latest')
   const tie = [entry(a, 5, 100), entry(b, 5, 90)]
   assert.is(latestSnapshot(tie, trusted)!.entry.author, a.peerId, 'same generation (two sides of a partition): the later stamp')
+  // a restore chosen on b while a's snapshot of the older copy ran: both extend generation 4, and the later stamp is a's
+  const restore = { ...entry(b, 5, 90), value: snapshot({ generation: 5, snapshot: H('restored'), reason: 'restore' }) }
+  for (const both of [[entry(a, 5, 100), restore], [restore, entry(a, 5, 100)]]) assert.is(latestSnapshot(both, trusted)!.record.snapshot, H('restored'), 'same generation: a restore before a snapshot')
+  assert.is(latestSnapshot([restore, { ...entry(a, 5, 100), value: snapshot({ generation: 5, snapshot: H('again'), reason: 'restore' }) }], trusted)!.record.snapshot, H('again'), 'two restores: the later stamp')
   assert.is(latestSnapshot([entry(a, 5, 100, { tombstone: true })], trusted), undefined)
   assert.is(latestSnapshot([], trusted), undefined)
 })

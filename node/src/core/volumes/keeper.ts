@@ -326,7 +326,13 @@ export class VolumeKeeper {
 
   /** a singleton's copy running here that is no longer at the latest snapshot is restarted (and so restored) */
   private async checkAtLatest (spec: ServiceSpec, containerId: string): Promise<void> {
-    if (!spec.singleton || this.snapshots.busy(`${spec.org}/${spec.name}`)) return
+    if (!spec.singleton) return
+    // a snapshot under way would write its record after this check: look once it is done (and still running here)
+    const service = `${spec.org}/${spec.name}`
+    if (this.snapshots.busy(service)) {
+      await this.snapshots.idle(service)
+      if (this.running.get(service)?.containerId !== containerId) return
+    }
     for (const volume of this.volumesOf(spec)) {
       const latest = this.repositories.latest(spec.org, spec.name, volume.volume)
       const base = (await this.init.lineage.get(volume.name))?.base

@@ -11,6 +11,11 @@ export class KeyedQueue {
     return this.tails.has(key)
   }
 
+  /** settles once no task of this key runs or waits */
+  async idle (key: string): Promise<void> {
+    for (let tail = this.tails.get(key); tail !== undefined; tail = this.tails.get(key)) await tail
+  }
+
   async run<T> (key: string, task: () => Promise<T>): Promise<T> {
     const before = this.tails.get(key) ?? Promise.resolve()
     const run = before.catch(() => {}).then(task)

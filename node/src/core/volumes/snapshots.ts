@@ -49,6 +49,11 @@ export class Snapshotter {
     return this.queue.busy(service)
   }
 
+  /** settles once no snapshot of the service runs or waits */
+  async idle (service: string): Promise<void> {
+    await this.queue.idle(service)
+  }
+
   /**
    * Snapshots these volumes of the service, one after the other, after any
    * snapshot of it already under way. `containerId`: the running replica,
@@ -75,6 +80,18 @@ export class Snapshotter {
     })
   }
 
+  /** a singleton's copy that is not at the latest generation (`latest`, which `what`): no snapshot of it; its replica restarts to restore */
+  private behind (service: string, volume: BackedVolume, reason: SnapshotReason, latest: SnapshotRecord, what: string, containerId: string | undefined): void {
+    this.stats.skipped++
+    const why = `generation ${latest.generation} of ${volume.volume} (snapshot ${latest.snapshot.slice(0, 8)}, ${latest.reason}) ${what}`
+    if (containerId !== undefined && this.init.restart !== undefined) {
+      this.emit('restore', service, `${why}: restarting the replica to restore it`)
+      this.init.restart(containerId, `${why}; restoring it`)
+    } else {
+      this.emit('backup-error', service, `${reason} snapshot of ${volume.volume} skipped: ${why}`)
+    }
+  }
+
   private async one (spec: ServiceSpec, volume: BackedVolume, reason: SnapshotReason, containerId: string | undefined): Promise<SnapshotView | undefined> {
     const { state, identity, clock, backend, lineage, repositories } = this.init
     const service = `${spec.org}/${spec.name}`
@@ -86,22 +103,18 @@ export class Snapshotter {
     if (spec.singleton && latest !== undefined) {
       const base = record?.base
       const atLatest = base !== undefined && (base.generation > latest.record.generation || (base.generation === latest.record.generation && base.snapshot === latest.record.snapshot))
-      if (!atLatest) {
-        this.stats.skipped++
-        const why = `generation ${latest.record.generation} of ${volume.volume} (snapshot ${latest.record.snapshot.slice(0, 8)}, ${latest.record.reason}) is newer than this copy`
-        if (containerId !== undefined && this.init.restart !== undefined) {
-          this.emit('restore', service, `${why}: restarting the replica to restore it`)
-          this.init.restart(containerId, `${why}; restoring it`)
-        } else {
-          this.emit('backup-error', service, `${reason} snapshot of ${volume.volume} skipped: ${why}`)
-        }
-        return undefined
-      }
+      if (!atLatest) { this.behind(service, volume, reason, latest.record, 'is newer than this copy', containerId); return undefined }
     }
     if (containerId !== undefined && !await this.hooks(service, volume, 'pre', containerId)) return undefined
     const started = clock.now()
     const taken = await backend.snapshot(ref, volume.name, { volume: volume.volume, ...(latest === undefined ? {} : { parent: latest.record.snapshot }) })
     if (containerId !== undefined) await this.hooks(service, volume, 'post', containerId)
+    // a generation chosen elsewhere while restic read the copy (a restore): recorded, this snapshot would undo that choice
+    const now = repositories.latest(spec.org, spec.name, volume.volume)
+    if (spec.singleton && now !== undefined && (now.record.generation !== latest?.record.generation || now.record.snapshot !== latest.record.snapshot)) {
+      this.behind(service, volume, reason, now.record, 'was chosen while this snapshot ran', containerId)
+      return undefined
+    }
     const generation = Math.max(latest?.record.generation ?? 0, record?.base.generation ?? 0) + 1
     const entry: SnapshotRecord = {
       snapshot: taken.snapshot,
