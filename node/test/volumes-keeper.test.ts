@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { keys, snapshotPrefix, type ServiceSpec } from '@minga/protocol'
+import { keys, snapshotPrefix, type ServiceSpec, type SnapshotView } from '@minga/protocol'
 import type { VolumeKeeper } from '../src/core/volumes/keeper.js'
 import { VolumeVerbs } from '../src/core/volumes/verbs.js'
 import { MemoryLineage, ModelBackend, ModelRepositories } from '../src/core/volumes/model-backend.js'
@@ -206,8 +206,8 @@ test('a restore whose holders are all gone fails with what to do, leaves no line
   await stopAll(cluster, nodes)
 })
 
-test('minga restore: a chosen older snapshot becomes the latest; the node running it restarts, keeps its copy aside and restores', async () => {
-  const { cluster, nodes } = await mesh()
+/** db running on a, snapshotted twice (generation 1 holds "good", 2 "bad migration"), and b's verbs (b sees generation 2) */
+async function twoGenerations (nodes: Kept[]): Promise<{ a: Kept, b: Kept, spec: ServiceSpec, first: SnapshotView, verbs: VolumeVerbs }> {
   const [a, b] = nodes
   const spec = db()
   await deployed(nodes, spec)
@@ -217,10 +217,15 @@ test('minga restore: a chosen older snapshot becomes the latest; the node runnin
   const [first] = await settle(a.keeper.backupHere('acme/db'), 'a backs up')
   a.backend.append(VOLUME, 'lines.log', 'bad migration')
   await settle(a.keeper.backupHere('acme/db'), 'a backs up')
-  a.backend.append(VOLUME, 'lines.log', 'written after')
   await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata')?.record.generation === 2, 'b sees generation 2')
-
   const verbs = new VolumeVerbs({ keeper: b.keeper, mesh: b.node.mesh, meshId: MESH_ID, live: () => b.node.core.liveness.live(), holdersOf: () => [a.node.identity.peerId], now: () => b.node.core.clock.now() })
+  return { a, b, spec, first, verbs }
+}
+
+test('minga restore: a chosen older snapshot becomes the latest; the node running it restarts, keeps its copy aside and restores', async () => {
+  const { cluster, nodes } = await mesh()
+  const { a, spec, first, verbs } = await twoGenerations(nodes)
+  a.backend.append(VOLUME, 'lines.log', 'written after')
   const listing = await settle(verbs.list('acme', 'db'), 'listing')
   assert.is(listing.snapshots.length, 2)
   assert.is(listing.latest.pgdata.generation, 2)
@@ -253,19 +258,9 @@ test('minga restore: a chosen older snapshot becomes the latest; the node runnin
 
 test('minga restore while a snapshot of the running copy is under way: the restore stays the latest, and the copy restarts to it', async () => {
   const { cluster, nodes } = await mesh()
-  const [a, b] = nodes
-  const spec = db()
-  await deployed(nodes, spec)
-  await settle(a.keeper.prepare(spec, 0), 'a prepares')
-  running(spec, 'container-a', a)
-  a.backend.append(VOLUME, 'lines.log', 'good')
-  const [first] = await settle(a.keeper.backupHere('acme/db'), 'a backs up')
-  a.backend.append(VOLUME, 'lines.log', 'bad migration')
-  await settle(a.keeper.backupHere('acme/db'), 'a backs up')
-  await waitFor(() => b.keeper.repositories.latest('acme', 'db', 'pgdata')?.record.generation === 2, 'b sees generation 2')
+  const { a, first, verbs } = await twoGenerations(nodes)
   // an interval snapshot on a (500 ms of the model's restic), and the restore chosen on b while it runs
   const inFlight = a.keeper.backupHere('acme/db').catch((err: Error) => err)
-  const verbs = new VolumeVerbs({ keeper: b.keeper, mesh: b.node.mesh, meshId: MESH_ID, live: () => b.node.core.liveness.live(), holdersOf: () => [a.node.identity.peerId], now: () => b.node.core.clock.now() })
   const chosen = await settle(verbs.restore('acme', 'db', first.snapshot.slice(0, 8)), 'choosing')
   assert.equal(chosen, [{ volume: 'pgdata', snapshot: first.snapshot, generation: 3 }])
   const snapshot = await settle(inFlight, 'the snapshot under way ends')
