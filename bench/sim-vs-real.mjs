@@ -137,6 +137,7 @@ async function measureReal () {
     const watch = async (gone) => {
       const start = performance.now()
       let converged = null
+      let convergedAsked = null
       let recovered = null
       const polls = []
       while ((converged === null || recovered === null) && performance.now() - start < 60_000) {
@@ -145,11 +146,12 @@ async function measureReal () {
         polls.push(performance.now() - asked)
         // when this poll returned: the state it saw came about at most one poll (failoverPollMs) earlier
         const at = Math.round(performance.now() - start)
-        if (converged === null && agreed(all, gone)) converged = at
+        // and when it was sent: every node answered from a state it held between the two
+        if (converged === null && agreed(all, gone)) { converged = at; convergedAsked = Math.round(asked - start) }
         if (recovered === null && healthy(all)) recovered = at
         await sleep(POLL_MS)
       }
-      return { converged, recovered, pollMs: Math.round(polls.sort((a, b) => a - b)[Math.floor(polls.length / 2)] ?? 0) }
+      return { converged, convergedAsked, recovered, pollMs: Math.round(polls.sort((a, b) => a - b)[Math.floor(polls.length / 2)] ?? 0) }
     }
 
     const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))
@@ -189,6 +191,8 @@ async function measureReal () {
       failoverRecoveredMs: kill.recovered,
       // how long one poll of the nine nodes' `ps` took (median): the real side's figures are known only this often
       failoverPollMs: kill.pollMs,
+      // when the poll that first found every node agreeing was sent (failoverConvergeMs: when it returned)
+      failoverConvergeAskedMs: kill.convergedAsked,
       // how long the killed process took to exit after its SIGKILL (the survivors can see nothing before)
       killExitMs: exitMs,
       // why each survivor declared the killed node dead (the fast path: its connection closed and its address refuses)
