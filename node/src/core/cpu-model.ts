@@ -3,10 +3,12 @@
  * instant in virtual time unless something charges it: with a model, a
  * node pays a fixed cost for each step that costs a real process CPU (a
  * request or answer read, a gossip message checked and merged, a
- * connection's close, a reconcile pass, an API write), runs the step when that work is done, and handles
- * nothing else meanwhile (one event loop). Nodes on one machine share its
- * cores (`CorePool`): ten processes on two cores queue behind each other,
- * as the sim-vs-real bench's ten real processes do.
+ * connection's close, a reconcile pass, an API write), runs the step when
+ * that work is done, and handles nothing else meanwhile (one event loop).
+ * Nodes on one machine share its cores (`CorePool`): ten processes on two
+ * cores queue behind each other, as the sim-vs-real bench's ten real
+ * processes do. The costs come from `npm run bench -- cpu-costs`, which
+ * measures each on real processes (bench/cpu-costs.mjs says how).
  *
  * A core is taken first come, first served and held for the whole step
  * (the kernel would share it in time slices: the same total, the steps'

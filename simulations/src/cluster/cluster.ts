@@ -176,13 +176,13 @@ export class Cluster {
   }
 }
 
-/** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */
 /** each process's CPU model: the one machine's cores when the nodes share one (`cores`), else a core of its own */
 function cpuOf (cpu: CpuScenario): (index: number) => CpuModel {
   const machine = cpu.cores === undefined ? undefined : new CorePool(cpu.cores)
   return () => ({ costs: cpu.costs, cores: machine ?? new CorePool(1) })
 }
 
+/** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */
 export function assignOrgs (nodes: number, orgs: number, shares: number[]): Int32Array {
   const out = new Int32Array(nodes)
   const sizes = new Array(orgs).fill(0)
