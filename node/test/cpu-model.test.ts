@@ -64,6 +64,22 @@ test('ten nodes on one machine of two cores queue for them; a node of its own do
   assert.is(aloneAt, 10)
 })
 
+test('a periodic timer due while the node is stalled runs once when it resumes, as setInterval does, then on its schedule', async () => {
+  const sim = new VirtualClock()
+  const t0 = sim.now()
+  const clock = new NodeClock(sim)
+  const ticks: number[] = []
+  const timer = clock.every(100, () => { ticks.push(sim.now() - t0) })
+  clock.stall(350)
+  await advance(sim, 520)
+  assert.equal(ticks, [350, 400, 500])
+  // stalled again: the tick of 600 waits; the timer is cancelled before the node resumes at 670
+  clock.stall(150)
+  sim.after(90, () => { timer.cancel() })
+  await advance(sim, 300)
+  assert.equal(ticks, [350, 400, 500], 'a cancelled timer\'s late tick does not run')
+})
+
 test('a process killed while busy never runs the step it was paying for', async () => {
   const sim = new VirtualClock()
   const clock = new NodeClock(sim, { costs: { gossip: 5 }, cores: new CorePool(1) })

@@ -199,12 +199,18 @@ export class NodeClock implements Clock {
     return { cancel: () => { cancelled = true; timer.cancel() } }
   }
 
+  /** a tick due while the node is stalled or busy runs once when it resumes (as setInterval's does), not once per period missed */
   every (ms: number, fn: () => void): Timer {
+    let cancelled = false
+    let late = false
     const timer = this.sim.every(ms, () => {
-      if (this.dead) timer.cancel()
-      else if (!this.stalled) fn()
+      if (this.dead) { timer.cancel(); return }
+      if (!this.stalled) { fn(); return }
+      if (late) return
+      late = true
+      this.lateTimers.push(() => { late = false; if (!cancelled) fn() })
     })
-    return timer
+    return { cancel: () => { cancelled = true; timer.cancel() } }
   }
 
   async sleep (ms: number, signal?: AbortSignal): Promise<void> {
