@@ -200,7 +200,8 @@ test('every verb of the table runs with its example', async () => {
   assert.match((await example(verb('restore'), dir('acme'), t => t.replace('4f2a9c1e', snapshot[1]))).stdout, /snapshot [0-9a-f]{8} is generation \d+/)
   // the replica stops and starts again over a restic restore from the other orgs' nodes: with Docker end-to-end tests in
   // the other lane this took over the default 45 s once in four clean-clone CIs (2026-11-30; 91 s for the whole file alone)
-  // (a snapshot under way when the restore was chosen once undid it: core/volumes/snapshots.ts now drops such a snapshot)
+  // when it gives up, it says what the node did (a snapshot under way when a restore is chosen used to undo the restore,
+  // core/volumes/snapshots.ts; whether that was this wait's one slow run is not known)
   let volumes = ''
   const restoring = async (): Promise<string> => (await sh('minga events --kind restore,snapshot,backup-error,replica-start,replica-stop', dir('acme'))).stdout
   let story = ''
