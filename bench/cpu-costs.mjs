@@ -15,7 +15,6 @@
 //   npx tsc -b && node bench/cpu-costs.mjs
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import '../node/dist/src/polyfill.js'
 import { createLibp2p } from 'libp2p'
 import { generateIdentity, newSwarmKey } from '../protocol/dist/src/index.js'
@@ -23,8 +22,9 @@ import { MemberGater } from '../node/dist/src/host/gater.js'
 import { defaults } from '../node/dist/src/host/libp2p-config.js'
 import { Libp2pMesh } from '../node/dist/src/host/libp2p-mesh.js'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
-import { loadScenario, runScenario } from '../simulations/dist/src/index.js'
+import { cpuMs, sleep } from '../test/dist/src/index.js'
+import { runScenario } from '../simulations/dist/src/index.js'
+import { deployAll, deployKill10, deploySpec, startMesh } from './lib/deploy-kill-10.mjs'
 
 // what merging an entry costs against a pass: 8.9 against 7.3 ms per call of `mergeNow` and of the reconciler's pass in a
 // profile of the ten processes over this deploy (2026-11-30; the profiler's own cost inflates both, the ratio is what is used)
@@ -81,7 +81,7 @@ async function messageCost () {
 
 /** the model's steps per node in the 3 s after deploy-kill-10's deploy, beyond the 3 s before */
 async function modelCounts () {
-  const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
+  const scenario = await deployKill10()
   const deployAt = scenario.timeline.find(a => a.kind === 'deploy').at
   const windows = { before: {}, after: {} }
   let clock
@@ -101,12 +101,9 @@ async function modelCounts () {
 
 /** real node processes: kills of nodes that run nothing (three of 13), then on the other ten their idle CPU, sim-vs-real's deploy and warm writes */
 async function meshCosts () {
-  process.env.MINGA_MEMORY_START_MS = '500'
-  const orgs = ['acme', 'beta', 'gamma']
   // ten as in sim-vs-real, and three more to kill first
-  const mesh = await startCluster({ nodes: Array.from({ length: 13 }, (_, i) => orgs[i % 3]), upArgs: ['--cpu', '4', '--memory', '8Gi'], concurrency: 4, timeoutMs: 120_000 })
+  const mesh = await startMesh(await deployKill10(), 13)
   const cpu = async (nodes) => (await Promise.all(nodes.map(async n => await cpuMs(n.process.pid)))).reduce((a, b) => a + b, 0)
-  const spec = (name, replicas) => ({ text: `name: ${name}\nimage: minga/busybox:1\nreplicas: ${replicas}\nresources: { cpu: 100m, memory: 64Mi }\n` })
   try {
     await sleep(5000)
     // kill -9 of the three extra nodes, one after another, before anything is deployed
@@ -131,7 +128,7 @@ async function meshCosts () {
     const idle0 = await cpu(ten)
     await sleep(WINDOW_MS)
     const idle1 = await cpu(ten)
-    await Promise.all([2, 3, 2, 3].map(async (replicas, i) => await api.post('/v1/deploy', spec(`cmp-${i}`, replicas))))
+    await deployAll(api)
     await sleep(WINDOW_MS)
     const deployCpu = (await cpu(ten) - idle1) - (idle1 - idle0)
     // warm writes of one service each
@@ -139,7 +136,7 @@ async function meshCosts () {
     for (let i = 0; i < 5; i++) {
       await sleep(3000)
       const t = performance.now()
-      await api.post('/v1/deploy', spec(`warm-${i}`, 1))
+      await api.post('/v1/deploy', deploySpec(`warm-${i}`, 1))
       acks.push(performance.now() - t)
     }
     return { deployCpu, write: median(acks), idle: (idle1 - idle0) / 10 / (WINDOW_MS / 1000), close: median(closes), closes }

@@ -24,15 +24,14 @@ import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, startCluster, sleep } from '../test/dist/src/index.js'
-import { loadScenario, runScenario, writeResults } from '../simulations/dist/src/index.js'
+import { cpuMs, sleep } from '../test/dist/src/index.js'
+import { runScenario, writeResults } from '../simulations/dist/src/index.js'
+import { SERVICES, deployAll, deployKill10, startMesh } from './lib/deploy-kill-10.mjs'
 
 const POLL_MS = 50
 // the nodes' reconcile debug lines (each start, and whether a warm standby was there) go to real-events.json beside their events
 process.env.DEBUG = [process.env.DEBUG, 'minga:*:reconcile'].filter(Boolean).join(',')
-const SERVICES = [2, 3, 2, 3]
-const scenario = await loadScenario(fileURLToPath(new URL('../simulations/scenarios/deploy-kill-10.yaml', import.meta.url)))
-process.env.MINGA_MEMORY_START_MS = String(scenario.runtime.startDelay.median)
+const scenario = await deployKill10()
 
 const simulatedOnly = process.env.SIM_VS_REAL_SIDE === 'simulated'
 const { events: realEvents, ...real } = simulatedOnly ? { events: [], breakdownMs: {} } : await measureReal()
@@ -114,8 +113,7 @@ function round1 (x) {
 }
 
 async function measureReal () {
-  const orgs = ['acme', 'beta', 'gamma']
-  const mesh = await startCluster({ nodes: Array.from({ length: 10 }, (_, i) => orgs[i % 3]), upArgs: ['--cpu', '4', '--memory', '8Gi'], concurrency: 4, timeoutMs: 120_000 })
+  const mesh = await startMesh(scenario)
   try {
     let live = mesh.nodes.map(n => ({ node: n, api: apiClient(join(n.dir, 'api.sock')) }))
     await sleep(2000)
@@ -159,7 +157,7 @@ async function measureReal () {
     const [first] = live
     const deployedAt = Date.now()
     const deployed = performance.now()
-    await Promise.all(SERVICES.map(async (replicas, i) => await first.api.post('/v1/deploy', { text: `name: cmp-${i}\nimage: minga/busybox:1\nreplicas: ${replicas}\nresources: { cpu: 100m, memory: 64Mi }\n` })))
+    await deployAll(first.api)
     const ackMs = performance.now() - deployed
     const deploy = await watch(undefined)
     await sleep(5000)
