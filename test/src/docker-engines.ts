@@ -141,6 +141,8 @@ export interface ContainerInfo {
   /** created, running, exited, … as Docker says */
   state: string
   health: Health
+  /** when Docker created it, ms since the epoch, rounded down to the second (the list gives seconds) */
+  created: number
   labels: Record<string, string>
   mesh?: string
   node?: string
@@ -251,6 +253,7 @@ function toInfo (summary: any): ContainerInfo {
     image: summary.Image,
     state: summary.State,
     health,
+    created: Number(summary.Created ?? 0) * 1000,
     labels
   }
   if (labels[LABEL.mesh] !== undefined) info.mesh = labels[LABEL.mesh]

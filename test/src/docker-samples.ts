@@ -4,8 +4,8 @@
  * a test can assert on every moment ("never below N healthy") rather than
  * on the end state only. Health is as the mesh sees it: Docker's, or for a
  * container Docker still reports `starting`, minga's own first probe's pass
- * (a `replica-healthy` event of the node that runs it, since the container
- * was first seen), which comes up to one check interval before Docker's.
+ * (a `replica-healthy` event of the node that runs it, since Docker created
+ * the container), which comes up to one check interval before Docker's.
  */
 import { isServing, type ContainerInfo } from './docker-engines.js'
 import type { DockerCluster } from './docker-cluster.js'
@@ -51,19 +51,23 @@ export class Sampler {
   /** containers Docker reports `starting` that minga's first probe found healthy (see above) are healthy */
   private async withFirstProbes (): Promise<void> {
     const healthyAt = new Map<string, number[]>()
+    // a container seen in the first sample may have passed its first probe well before the sampler began (a deploy --wait, then a slow CLI exit)
+    const since = Math.min(this.began - 60_000, ...this.samples.flatMap(s => s.containers.map(c => c.created)))
     for (const node of this.cluster.nodes) {
       if (node.process === undefined) continue
-      const events: Array<{ kind: string, subject: string, time: number }> = await this.cluster.api(node.index, `/v1/events?since=${this.began - 60_000}`).catch(() => [])
+      const events: Array<{ kind: string, subject: string, time: number }> = await this.cluster.api(node.index, `/v1/events?since=${since}`).catch(() => [])
       for (const e of events) if (e.kind === 'replica-healthy') healthyAt.set(`${node.index} ${e.subject}`, [...(healthyAt.get(`${node.index} ${e.subject}`) ?? []), e.time])
     }
-    const firstSeen = new Map<string, number>()
-    for (const sample of this.samples) {
+    // the probe passed for this container: after it was created, before this look. Docker gives the creation to the second;
+    // a container that appeared while sampling was created at most one interval before it was first seen
+    const createdAt = new Map<string, number>()
+    for (const [index, sample] of this.samples.entries()) {
       const at = this.began + sample.t
       for (const c of sample.containers) {
-        if (!firstSeen.has(c.id)) firstSeen.set(c.id, at)
+        if (!createdAt.has(c.id)) createdAt.set(c.id, index === 0 ? c.created : Math.max(c.created, at - 2 * this.intervalMs))
         if (c.state !== 'running' || c.health !== 'starting') continue
         const times = healthyAt.get(`${c.at} ${this.service}#${String(c.replica)}`) ?? []
-        if (times.some(time => time >= firstSeen.get(c.id)! - 2 * this.intervalMs && time <= at)) c.health = 'healthy'
+        if (times.some(time => time >= createdAt.get(c.id)! && time <= at)) c.health = 'healthy'
       }
     }
   }
