@@ -3,7 +3,7 @@
  * and a dial adds TCP's, Noise's and multistream-select's handshakes (two
  * round trips, as requests.ts models it) to the ping's one: across
  * continents (95 ms one way) over 500 ms, the probe timeout. The prober
- * gives a probe of an unconnected member three timeouts (prober.ts,
+ * gives a probe of an unconnected member three timeouts (probe-timeouts.ts,
  * DIAL_FACTOR); before, one direct probe in six of a quiet 1,000-node mesh
  * timed out on the dial alone and cost three indirect probes.
  */

@@ -42,6 +42,8 @@ export interface Mesh {
   connections (): string[]
   /** whether a connection to `peer` is open (optional: `connections()` tells it too, with an array of every peer) */
   connectedTo?: (peer: string) => boolean
+  /** connections this node keeps open at most (libp2p's connection manager); a mesh of more members is not fully connected. Absent: no limit */
+  readonly connectionLimit?: number
   onPeer (listener: PeerListener): () => void
   /**
    * Try to reach a peer that just disconnected, for at most about a second.

@@ -20,6 +20,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { UnsupportedProtocolError, type ComponentLogger, type Libp2p, type Stream } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
+import { CONNECTION_LIMITS } from '../core/connection-limits.js'
 import type { GossipHandler, Mesh, PeerListener, ProbeResult, RequestHandler, RequestOptions, StreamHandler } from '../core/mesh.js'
 import type { AbortOptions } from '../runtime/types.js'
 import { probePorts, tcpAddresses } from './port-probe.js'
@@ -182,6 +183,8 @@ export class Libp2pMesh implements Mesh {
   connections (): string[] {
     return [...new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))]
   }
+
+  readonly connectionLimit = CONNECTION_LIMITS.maxConnections
 
   readonly connectedTo = (peer: string): boolean => {
     try {

@@ -15,6 +15,8 @@ export interface MeshNetwork {
   connections: (v: number) => string[]
   /** `v` holds a connection to `peer` */
   connectedTo: (v: number, peer: string) => boolean
+  /** connections a node keeps open at most */
+  readonly params: { readonly maxConnections: number }
   /** run a core callback; an exception is recorded, not fatal to the run */
   guard: (fn: () => void) => void
 }
@@ -85,6 +87,10 @@ export class SimMesh implements Mesh {
   }
 
   readonly connectedTo = (peer: string): boolean => !this.closed && this.net.connectedTo(this.index, peer)
+
+  get connectionLimit (): number {
+    return this.net.params.maxConnections
+  }
 
   onPeer (listener: PeerListener): () => void {
     this.peerListeners.add(listener)

@@ -11,6 +11,7 @@ import { SelfLag, type Awareness } from './awareness.js'
 import { pushPullInterval, type MembershipConfig } from './config.js'
 import type { Members } from './members.js'
 import type { NewProcesses } from './new-processes.js'
+import { directTimeout, helperTimeout, indirectTimeout } from './probe-timeouts.js'
 import type { MemberTable } from './table.js'
 
 /** what the prober reads and calls of the membership it probes for */
@@ -41,22 +42,16 @@ export interface ProberHost {
 /** what the prober needs of the world */
 export interface ProberInit {
   meshId: string
-  mesh: Pick<Mesh, 'request' | 'connections' | 'connectedTo' | 'probe' | 'probePort'>
+  mesh: Pick<Mesh, 'request' | 'connections' | 'connectedTo' | 'connectionLimit' | 'probe' | 'probePort'>
   clock: Clock
   digest: () => string
   heard?: (peer: string, info: { time: number, digest: string, at: number, sentAt?: number }) => void
 }
 
-/** a helper of an indirect probe gives up (and sends a nack) after this share of the probe timeout */
-const HELPER_SHARE = 0.8
-/** an indirect probe waits this share of the probe timeout: time for a helper's nack to come back from across the internet */
-const INDIRECT_SHARE = 1.5
 /** a timer this late means this process was starved of CPU, ms */
 const LATE_MS = 100
 /** members a peer's table held dead probed at once, at most this many at a time (the rest wait for one of them) */
 const PROBES_AT_ONCE = 8
-/** a probe of a member with no open connection waits this many probe timeouts: the dial's handshakes (TCP, Noise, multistream-select) add about two round trips, over 500 ms across continents */
-const DIAL_FACTOR = 3
 /** probes tried when joining: connected members first */
 const JOIN_TRIES = 3
 
@@ -221,6 +216,11 @@ export class Prober {
     }, () => {})
   }
 
+  /** the mesh has more members than a node keeps connections: members are not all connected to each other */
+  private pastLimit (): boolean {
+    return this.m.table.size - 1 > (this.init.mesh.connectionLimit ?? Infinity)
+  }
+
   /** this node holds a connection to `peer` */
   private connected (peer: string): boolean {
     return this.init.mesh.connectedTo?.(peer) ?? this.init.mesh.connections().includes(peer)
@@ -267,10 +267,11 @@ export class Prober {
     return true
   }
 
-  /** a ping-req's probe of `target` for another member: true when it acked in time */
+  /** a ping-req's probe of `target` for another member: true when it acked in time (a dial first given its time, as a direct probe's) */
   async probeFor (target: string): Promise<boolean> {
     if (!this.m.isMember(target) || target === this.m.self) return false
-    return await this.ping(target, this.m.config.probeTimeout * HELPER_SHARE)
+    // a dial's time only past the connection limit: the prober waits for it there only (indirectTimeout)
+    return await this.ping(target, helperTimeout(this.m.config, this.connected(target) || !this.pastLimit()))
   }
 
   private schedule (delay: number): void {
@@ -308,8 +309,7 @@ export class Prober {
     const { mesh, clock } = this.init
     stats.probes++
     const startedAt = clock.now()
-    const dial = this.connected(target) ? 1 : DIAL_FACTOR
-    if (await this.ping(target, awareness.scale(config.probeTimeout) * dial)) {
+    if (await this.ping(target, awareness.scale(directTimeout(config, this.connected(target))))) {
       awareness.apply(-1)
       return
     }
@@ -329,10 +329,11 @@ export class Prober {
       void mesh.probe(target).then((result) => onDial(result, 'no answer to a probe and its address refuses connections'), () => {})
     }
     const portProbe = mesh.probePort?.(target).then((result) => onDial(result, 'no answer to a probe and its port refuses connections'), () => {})
+    // random, not the members this node is connected to first: a request to each is also how this node learns which it
+    // cannot reach (a partition's minority must count the majority out fast)
     const helpers = this.m.pick(config.indirectChecks, (node) => node !== target && this.m.members.status(node) === 'alive')
     stats.indirect += helpers.length
-    const wait = awareness.scale(config.probeTimeout * INDIRECT_SHARE)
-    const indirectAck = await this.indirect(target, helpers, wait)
+    const indirectAck = await this.indirect(target, helpers)
     if (indirectAck.acked) {
       this.silentSince.delete(target)
       awareness.apply(-1)
@@ -366,16 +367,18 @@ export class Prober {
     this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}${portOpen ? ` for ${Math.round(silent / 100) / 10} s, though its port accepts connections` : ''}`)
   }
 
-  /** ping-reqs through `helpers`: done at the first ack, or when all answered, or after `wait` ms */
-  private async indirect (target: string, helpers: string[], wait: number): Promise<{ acked: boolean, nacks: number }> {
+
+  /** ping-reqs through `helpers`: done at the first ack, or when all answered, or when each has had its `indirectTimeout` */
+  private async indirect (target: string, helpers: string[]): Promise<{ acked: boolean, nacks: number }> {
     if (helpers.length === 0) return { acked: false, nacks: 0 }
+    const past = this.pastLimit()
     let nacks = 0
     let pending = helpers.length
     return await new Promise((resolve) => {
       let done = false
       const finish = (acked: boolean): void => { if (!done) { done = true; resolve({ acked, nacks }) } }
       for (const helper of helpers) {
-        void this.send(helper, { type: 'ping-req', target: target as PeerIdString, updates: this.m.piggyback(helper) }, wait).then((answer) => {
+        void this.send(helper, { type: 'ping-req', target: target as PeerIdString, updates: this.m.piggyback(helper) }, this.m.awareness.scale(indirectTimeout(this.m.config, { past, helperConnected: this.connected(helper) }))).then((answer) => {
           if (answer?.type === 'ack') finish(true)
           if (answer?.type === 'nack') nacks++
           if (--pending === 0) finish(false)

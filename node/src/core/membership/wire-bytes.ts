@@ -83,6 +83,7 @@ export function countingMesh (mesh: Mesh, protocol: string, bytes: WireBytes): M
     handleStream: (to, handler) => { mesh.handleStream(to, handler) },
     connections: () => mesh.connections(),
     get connectedTo () { return mesh.connectedTo === undefined ? undefined : connectedTo },
+    get connectionLimit () { return mesh.connectionLimit },
     onPeer: (listener) => mesh.onPeer(listener),
     get probe () { return mesh.probe === undefined ? undefined : probe },
     get probePort () { return mesh.probePort === undefined ? undefined : probePort }
