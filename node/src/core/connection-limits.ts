@@ -6,11 +6,12 @@
  * A connection libp2p opens for any exchange (a membership probe or
  * push-pull, gossipsub, a request) stays open until one side closes it: no
  * idle timeout closes it, and the connection manager closes connections
- * only when a new one takes it over `maxConnections` (libp2p's
- * ConnectionPruner: the lowest tag value first — gossipsub tags its mesh
- * peers — then the fewest streams, inbound before outbound, the newest
- * first; and only a connection whose streams are all closable, identify's
- * or autonat's); at the limit it also refuses inbound connections. In a mesh
+ * only when a new one takes it over `maxConnections`. libp2p's own pruner
+ * closes only connections whose streams are all closable (identify's,
+ * autonat's), never one carrying gossipsub's or membership's streams, so the
+ * host trims them itself, untagged (gossipsub tags its mesh peers), the
+ * newest first, once their exchange is over (host/connection-trim.ts); libp2p
+ * refuses inbound connections only past `inboundLimit` of it. In a mesh
  * of up to 200 nodes every node therefore holds a connection to every other
  * once membership has probed them all, and sees a killed process's
  * connections close when its kernel's reset arrives.

@@ -19,6 +19,8 @@ import type { Timing } from '../core/timing.js'
 import { parseAnnounce } from '../host/announce.js'
 import { startDoor } from '../host/door.js'
 import { Connector, recordAddresses } from '../host/connector.js'
+import { ConnectionTrim } from '../host/connection-trim.js'
+import { CONNECTION_LIMITS } from '../core/connection-limits.js'
 import { MemberGater } from '../host/gater.js'
 import { defaults } from '../host/libp2p-config.js'
 import { Libp2pMesh, type MeshLibp2p } from '../host/libp2p-mesh.js'
@@ -109,6 +111,7 @@ export class Daemon implements NodeControl {
   private mesh!: Libp2pMesh
   private state!: State
   private connector!: Connector
+  private trim?: ConnectionTrim
   private api!: ApiServer
   private http?: HttpServer
   /** the routing mesh on this node, when it runs (Docker with a service network) */
@@ -243,6 +246,8 @@ export class Daemon implements NodeControl {
     this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
+    this.trim = new ConnectionTrim({ libp2p: this.libp2p, limit: CONNECTION_LIMITS.maxConnections, log: logger.forComponent('connection-trim') })
+    this.trim.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {
         if (!entry.key.startsWith('revoked/')) continue
@@ -377,6 +382,7 @@ export class Daemon implements NodeControl {
     await this.http?.close()
     await this.api?.close()
     this.connector?.stop()
+    this.trim?.stop()
     await this.ingress?.stop()
     await this.core?.stop()
     await this.backups?.close()

@@ -15,6 +15,7 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import { CONNECTION_LIMITS } from '../core/connection-limits.js'
 import { GOSSIPSUB_TUNING } from '../core/gossip-tuning.js'
+import { inboundLimit } from './connection-trim.js'
 import { preSharedKey } from './pnet.js'
 
 export interface HostConfigInit {
@@ -26,6 +27,8 @@ export interface HostConfigInit {
   /** addresses members dial besides the listen addresses (`minga up --announce`, host/announce.ts) */
   announce?: string[]
   gater: ConnectionGater
+  /** connections kept (ConnectionTrim trims to it; libp2p refuses inbound ones past `inboundLimit` of it); default CONNECTION_LIMITS.maxConnections */
+  maxConnections?: number
 }
 
 /**
@@ -74,7 +77,7 @@ export function defaults (init: HostConfigInit): Libp2pOptions<any> {
     // upgrading: members behind one address (a NAT, or a test mesh on 127.0.0.1) that reconnect after a stall, or
     // probe a port, were refused for minutes, their ports open, and declared dead. Strangers cannot pass the
     // private-network key, and the gater admits members only
-    connectionManager: { maxConnections: CONNECTION_LIMITS.maxConnections, inboundConnectionThreshold: INBOUND_PER_HOST_PER_SECOND, maxIncomingPendingConnections: MAX_UPGRADING },
+    connectionManager: { maxConnections: inboundLimit(init.maxConnections ?? CONNECTION_LIMITS.maxConnections), inboundConnectionThreshold: INBOUND_PER_HOST_PER_SECOND, maxIncomingPendingConnections: MAX_UPGRADING },
     // liveness is membership's job (core/membership); libp2p's monitor would ping every connection every
     // 10 s, and it aborted healthy ones when a ping timed out under load (js-libp2p#3464, #3463)
     connectionMonitor: { enabled: false },

@@ -10,11 +10,13 @@
  * connections close.
  *
  * Bounded per node: a connection for an exchange is kept only while both
- * ends hold fewer than `maxConnections`; past that, libp2p's pruner closes
- * the newest untagged connection, which is the one just opened, so the
- * model keeps no more (the exchange itself still goes through, where a real
- * host at its limit refuses the inbound connection). Gossipsub's mesh links
- * are tagged and always kept. Memory is O(nodes · maxConnections).
+ * ends hold fewer than `maxConnections`; past that, the host closes the
+ * newest untagged connection once its exchange is over
+ * (node/src/host/connection-trim.ts), which is the one just opened, so the
+ * model keeps no more (the exchange itself goes through: a real host accepts
+ * a few connections past the limit for the seconds until it trims them).
+ * Gossipsub's mesh links are tagged and always kept. Memory is
+ * O(nodes · maxConnections).
  */
 
 /** who holds a connection to whom: one set of peers per node, symmetric */

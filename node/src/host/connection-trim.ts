@@ -1,0 +1,94 @@
+/**
+ * Keeps a host's connections near CONNECTION_LIMITS.maxConnections. libp2p's
+ * own pruner closes a connection only if every stream on it is on its short
+ * list of closable protocols (identify's, autonat's); gossipsub keeps a
+ * stream open to every connected peer and membership its shared request
+ * stream (shared-requests.ts), so past the limit it closed nothing, the
+ * connections only grew, and at libp2p's limit the host refused every
+ * inbound connection: a member not yet connected to it could not probe it,
+ * nor could the helpers it asked, and its port still accepted TCP dials, so
+ * it was accused of stalling. Here libp2p's limit is the kept number plus
+ * headroom (`inboundLimit`), and this trims back to the kept number as the
+ * pruner would if it could: untagged connections only (gossipsub tags its
+ * mesh peers), the newest first (the one a probe just opened), and none
+ * younger than `grace`, so the exchange it was opened for ends first.
+ * What the simulator models (simulations/src/network/connections.ts).
+ */
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import { errorText } from '../core/logger.js'
+
+export interface ConnectionTrimInit {
+  libp2p: Libp2p
+  /** connections to keep, at most (CONNECTION_LIMITS.maxConnections) */
+  limit: number
+  /** ms a connection stays open at least: its first exchange (a probe that dialled, ~1.5 s across continents) ends first; default 5,000 */
+  grace?: number
+  /** ms between looks at the count; default 1,000 */
+  interval?: number
+  log: Logger
+}
+
+/** the connections libp2p accepts before it refuses inbound ones, for `kept` kept: room for a few seconds of new ones until they are trimmed */
+export function inboundLimit (kept: number): number {
+  return kept + Math.max(8, Math.ceil(kept / 4))
+}
+
+/** trims a host's connections back to `limit` every `interval` ms (see above) */
+export class ConnectionTrim {
+  private timer?: NodeJS.Timeout
+  private trimming = false
+  /** connections this closed since start */
+  closed = 0
+
+  constructor (private readonly init: ConnectionTrimInit) {}
+
+  start (): void {
+    this.timer = setInterval(() => { void this.trim() }, this.init.interval ?? 1000)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  /** one look: closes the newest untagged connections older than `grace` while more than `limit` are open */
+  async trim (): Promise<void> {
+    const { libp2p, limit } = this.init
+    const open = libp2p.getConnections()
+    if (open.length <= limit || this.trimming) return
+    this.trimming = true
+    try {
+      const oldEnough = Date.now() - (this.init.grace ?? 5000)
+      const candidates = open.filter(c => c.status === 'open' && c.timeline.open <= oldEnough).sort((a, b) => b.timeline.open - a.timeline.open)
+      const close: Connection[] = []
+      for (const connection of candidates) {
+        if (open.length - close.length <= limit) break
+        if (!await this.tagged(connection)) close.push(connection)
+      }
+      await Promise.all(close.map(async (connection) => {
+        try {
+          await connection.close({ signal: AbortSignal.timeout(1000) })
+        } catch (err) {
+          connection.abort(err as Error)
+        }
+      }))
+      this.closed += close.length
+      if (close.length > 0) this.init.log('closed %d connections: %d open, %d kept at most', close.length, open.length - close.length, limit)
+    } catch (err) {
+      this.init.log.error('trimming connections failed: %s', errorText(err))
+    } finally {
+      this.trimming = false
+    }
+  }
+
+  /** a peer someone tagged (gossipsub: a mesh peer of a topic) keeps its connection */
+  private async tagged (connection: Connection): Promise<boolean> {
+    try {
+      const peer = await this.init.libp2p.peerStore.get(connection.remotePeer)
+      for (const tag of peer.tags.values()) if (tag.value > 0) return true
+      return false
+    } catch {
+      return false
+    }
+  }
+}
