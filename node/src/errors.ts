@@ -62,3 +62,5 @@ export class SupervisorError extends MingaError {}
 export class BadFrameError extends MingaError {}
 /** a peer failed to answer a request on a shared stream: its handler failed, the stream closed, or too many requests await it */
 export class PeerRequestError extends MingaError {}
+/** a shared request stream ended cleanly before it answered (the peer closed it, or its idle connection: host/connection-trim.ts); asked once more on a new stream */
+export class StreamClosedError extends PeerRequestError {}

@@ -2,7 +2,7 @@
  * Real libp2p hosts over TCP on 127.0.0.1, more of them than a host keeps
  * connections, each probing every other in turn over membership's shared
  * request stream with gossipsub running (both keep a stream open on every
- * connection, so libp2p's own pruner can close none): before ConnectionTrim,
+ * connection, so libp2p's own pruner can close none), one probe a period: before ConnectionTrim,
  * a host's connections only grew until libp2p refused inbound ones, and a
  * member not yet connected to it could not reach it at all.
  */
@@ -21,9 +21,8 @@ import { waitFor } from './core-cluster.js'
 const N = 14
 const KEEP = 4
 const PROBE = '/suite/probe/1'
-
-/** the host's gossipsub mesh peers of the test's topic (tagged: their connections are kept) */
-const meshPeers = (node: MeshLibp2p): number => (node.services.pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers('/suite/trim').length
+/** ms between one host's probes, as SWIM's probe period: a host opens a few connections within a trim's grace, as at 1 s and 5 s */
+const PERIOD = 800
 
 test(`${N} hosts that keep ${KEEP} connections each: every probe of every member reaches it, and each host trims back to ${KEEP}`, async () => {
   assert.ok(N > inboundLimit(KEEP), 'more hosts than libp2p accepts connections')
@@ -32,13 +31,11 @@ test(`${N} hosts that keep ${KEEP} connections each: every probe of every member
   const nodes = await Promise.all(identities.map(async identity => await createLibp2p(defaults({
     privateKey: identity.privateKey, meshId: 'trim', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }), maxConnections: KEEP
   })) as MeshLibp2p))
-  const trims = nodes.map(libp2p => new ConnectionTrim({ libp2p, limit: KEEP, grace: 500, interval: 250, log: defaultLogger().forComponent('trim') }))
+  const meshes = nodes.map(node => new Libp2pMesh(node, { shared: [PROBE] }))
+  const trims = nodes.map((libp2p, i) => new ConnectionTrim({ libp2p, limit: KEEP, grace: 2000, interval: 250, idleFor: (peer) => meshes[i].activity.idleFor(peer), log: defaultLogger().forComponent('trim') }))
   try {
-    const meshes = nodes.map(node => new Libp2pMesh(node, { shared: [PROBE] }))
-    for (const [i, mesh] of meshes.entries()) {
-      mesh.handle(PROBE, async () => new Uint8Array([i]))
-      mesh.subscribe('/suite/trim', () => {})
-    }
+    // gossipsub runs (its streams, as membership's, keep libp2p's pruner off every connection), on no topic: no peer is tagged
+    for (const [i, mesh] of meshes.entries()) mesh.handle(PROBE, async () => new Uint8Array([i]))
     // every host knows every member's address, as membership's records tell it (host/connector.ts)
     for (const node of nodes) for (const other of nodes) if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() })
     for (const trim of trims) trim.start()
@@ -58,14 +55,15 @@ test(`${N} hosts that keep ${KEEP} connections each: every probe of every member
             if (failures.length < 5) failures.push(`${i} → ${j}: ${(err as Error).message}`)
           }
           most = Math.max(most, ...nodes.map(node => node.getConnections().length))
+          await new Promise(resolve => setTimeout(resolve, PERIOD))
         }
       }
     }))
     assert.is(failed, 0, `${failed} probes failed: ${failures.join('; ')}`)
     assert.ok(most <= inboundLimit(KEEP), `a host held ${most} connections`)
     assert.ok(trims.reduce((sum, t) => sum + t.closed, 0) > 0, 'connections were trimmed')
-    // quiet again: each host is back at KEEP, or at its gossip mesh peers where those are more (tagged: kept)
-    await waitFor(() => nodes.every(node => node.getConnections().length <= Math.max(KEEP, meshPeers(node))),
+    // quiet again: each host is back at KEEP
+    await waitFor(() => nodes.every(node => node.getConnections().length <= KEEP),
       `every host back at ${KEEP} connections (now ${nodes.map(n => n.getConnections().length).join(' ')})`, 60_000)
   } finally {
     for (const trim of trims) trim.stop()

@@ -11,7 +11,8 @@
  * headroom (`inboundLimit`), and this trims back to the kept number as the
  * pruner would if it could: untagged connections only (gossipsub tags its
  * mesh peers), the newest first (the one a probe just opened), and none
- * younger than `grace`, so the exchange it was opened for ends first.
+ * opened or used in the last `grace` ms, nor one with a request or stream
+ * under way (`idleFor`), so the exchange it was opened for ends first.
  * What the simulator models (simulations/src/network/connections.ts).
  */
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
@@ -25,6 +26,8 @@ export interface ConnectionTrimInit {
   grace?: number
   /** ms between looks at the count; default 1,000 */
   interval?: number
+  /** ms since this host's last exchange with `peer` ended, 0 while one is under way (Libp2pMesh.activity); default: none known */
+  idleFor?: (peer: string) => number
   log: Logger
 }
 
@@ -51,15 +54,17 @@ export class ConnectionTrim {
     clearInterval(this.timer)
   }
 
-  /** one look: closes the newest untagged connections older than `grace` while more than `limit` are open */
+  /** one look: closes the newest untagged idle connections while more than `limit` are open */
   async trim (): Promise<void> {
     const { libp2p, limit } = this.init
     const open = libp2p.getConnections()
     if (open.length <= limit || this.trimming) return
     this.trimming = true
     try {
-      const oldEnough = Date.now() - (this.init.grace ?? 5000)
-      const candidates = open.filter(c => c.status === 'open' && c.timeline.open <= oldEnough).sort((a, b) => b.timeline.open - a.timeline.open)
+      const grace = this.init.grace ?? 5000
+      const now = Date.now()
+      const idle = (c: Connection): boolean => now - c.timeline.open >= grace && (this.init.idleFor?.(c.remotePeer.toString()) ?? Infinity) >= grace
+      const candidates = open.filter(c => c.status === 'open' && idle(c)).sort((a, b) => b.timeline.open - a.timeline.open)
       const close: Connection[] = []
       for (const connection of candidates) {
         if (open.length - close.length <= limit) break

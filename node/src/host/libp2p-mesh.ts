@@ -26,6 +26,7 @@ import type { AbortOptions } from '../runtime/types.js'
 import { probePorts, tcpAddresses } from './port-probe.js'
 import { YAMUX_OPTIONS } from './libp2p-config.js'
 import { SHARED_REQUEST_BYTES, SharedRequests } from './shared-requests.js'
+import { PeerActivity } from './peer-activity.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
@@ -64,6 +65,8 @@ export class Libp2pMesh implements Mesh {
   private readonly sharedProtocols: ReadonlySet<string>
   /** peers that do not serve a shared protocol (an older node), until they disconnect: asked on a stream per request */
   private readonly unshared = new Set<string>()
+  /** exchanges with each peer, for ConnectionTrim (it closes no connection in use) */
+  readonly activity = new PeerActivity()
 
   constructor (private readonly libp2p: MeshLibp2p, private readonly options: Libp2pMeshOptions = {}) {
     this.self = libp2p.peerId.toString()
@@ -80,6 +83,7 @@ export class Libp2pMesh implements Mesh {
     libp2p.addEventListener('peer:connect', (event) => this.emitPeer('connect', event.detail.toString()))
     libp2p.addEventListener('peer:disconnect', (event) => {
       for (const key of this.unshared) if (key.startsWith(`${event.detail.toString()} `)) this.unshared.delete(key)
+      this.activity.forget(event.detail.toString())
       this.emitPeer('disconnect', event.detail.toString())
     })
   }
@@ -108,6 +112,10 @@ export class Libp2pMesh implements Mesh {
   }
 
   async request (peer: string, protocol: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    return await this.activity.during(peer, async () => await this.ask(peer, protocol, data, options))
+  }
+
+  private async ask (peer: string, protocol: string, data: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT)
     const key = `${peer} ${protocol}`
     // a large request or answer on the shared stream would hold up every small one behind it: it takes a stream of its own
@@ -134,16 +142,26 @@ export class Libp2pMesh implements Mesh {
   }
 
   handle (protocol: string, handler: RequestHandler): void {
-    if (this.sharedProtocols.has(protocol)) this.shared.serve(protocol, handler)
+    const counted: RequestHandler = async (data, from) => await this.activity.during(from, async () => await handler(data, from))
+    if (this.sharedProtocols.has(protocol)) this.shared.serve(protocol, counted)
     void this.libp2p.handle(protocol, async (stream, connection) => {
       await serve(stream, async (lp, signal) => {
         const request = await lp.read({ signal })
-        await lp.write(await handler(request.subarray(), connection.remotePeer.toString()), { signal })
+        await lp.write(await counted(request.subarray(), connection.remotePeer.toString()), { signal })
       })
     })
   }
 
   async * stream (peer: string, protocol: string, data: Uint8Array, options: AbortOptions = {}): AsyncIterable<Uint8Array> {
+    this.activity.begin(peer)
+    try {
+      yield * this.fetch(peer, protocol, data, options)
+    } finally {
+      this.activity.end(peer)
+    }
+  }
+
+  private async * fetch (peer: string, protocol: string, data: Uint8Array, options: AbortOptions): AsyncIterable<Uint8Array> {
     const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT) })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: STREAM_BUFFER_BYTES })
@@ -168,14 +186,15 @@ export class Libp2pMesh implements Mesh {
     void this.libp2p.handle(protocol, async (stream, connection) => {
       const controller = new AbortController()
       stream.addEventListener('close', () => controller.abort(), { once: true })
-      await serve(stream, async (lp) => {
+      const from = connection.remotePeer.toString()
+      await this.activity.during(from, async () => await serve(stream, async (lp) => {
         const request = await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT) })
-        for await (const frame of handler(request.subarray(), connection.remotePeer.toString(), controller.signal)) {
+        for await (const frame of handler(request.subarray(), from, controller.signal)) {
           if (frame.byteLength === 0) continue
           await lp.write(frame)
         }
         await lp.write(END_OF_STREAM)
-      })
+      }))
       controller.abort()
     })
   }

@@ -31,9 +31,9 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import type { Connection, Libp2p, Logger, Stream } from '@libp2p/interface'
+import { UnsupportedProtocolError, type Connection, type Libp2p, type Logger, type Stream } from '@libp2p/interface'
 import { errorText } from '../core/logger.js'
-import { BadFrameError, PeerRequestError } from '../errors.js'
+import { BadFrameError, PeerRequestError, StreamClosedError } from '../errors.js'
 import { YAMUX_OPTIONS } from './libp2p-config.js'
 
 /** a shared stream's largest frame: header and body */
@@ -85,13 +85,13 @@ function decodeFrame (bytes: Uint8Array): Frame {
 
 type Lp = ReturnType<typeof lpStream<Stream>>
 
-/** the next frame of `stream`; at its end (the peer closed it between frames: lpStream's UnexpectedEOFError) PeerRequestError, not a bad frame */
-async function readFrame (lp: Lp, stream: Stream): Promise<Frame> {
+/** the next frame of `stream`; at its end (the peer closed it, or its connection: lpStream's UnexpectedEOFError) StreamClosedError, not a bad frame */
+async function readFrame (lp: Lp): Promise<Frame> {
   let bytes: Uint8Array
   try {
     bytes = (await lp.read()).subarray()
   } catch (err) {
-    if ((err as Error).name === 'UnexpectedEOFError' && stream.remoteWriteStatus !== 'writable') throw new PeerRequestError(`The peer closed the stream (${errorText(err)})`)
+    if ((err as Error).name === 'UnexpectedEOFError') throw new StreamClosedError(`The peer closed the stream (${errorText(err)})`)
     throw err
   }
   return decodeFrame(bytes)
@@ -122,7 +122,7 @@ class Channel {
   constructor (readonly stream: Stream, private readonly peer: string, private readonly log: Logger, onEnd: () => void) {
     this.lp = framed(stream)
     stream.addEventListener('close', (event) => {
-      this.fail((event as { error?: Error }).error ?? new PeerRequestError(`The request stream to ${peer} closed before it answered`))
+      this.fail((event as { error?: Error }).error ?? new StreamClosedError(`The request stream to ${peer} closed before it answered`))
       onEnd()
     }, { once: true })
     void this.readAnswers()
@@ -167,7 +167,7 @@ class Channel {
   private async readAnswers (): Promise<void> {
     try {
       while (true) {
-        const frame = await readFrame(this.lp, this.stream)
+        const frame = await readFrame(this.lp)
         if (frame.kind === REQUEST) throw new BadFrameError(`Request ${frame.id} on the stream this node asks on`)
         const waiter = this.pending.get(frame.id)
         // undefined: asked, then given up on (its timeout); the answer came late and is dropped
@@ -195,6 +195,21 @@ export class SharedRequests {
   constructor (private readonly libp2p: Libp2p, private readonly log: Logger, private readonly serveTimeout = SERVE_TIMEOUT) {}
 
   async request (peer: string, protocol: string, data: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    try {
+      return await this.ask(peer, protocol, data, signal)
+    } catch (err) {
+      // the peer closed the stream or its connection (it trims idle ones: connection-trim.ts) as this request went out,
+      // or libp2p handed us a connection already closing: once more, on a new stream. Not after the signal, nor after
+      // an answer (a failure, too many outstanding, a bad frame, no shared protocol). Membership's requests may run twice
+      if (signal.aborted || !closedUnder(err)) throw err
+      // a connection the peer is closing stays "open" with its muxer closed until the close completes, and libp2p hands it
+      // out again: drop the peer's connections, so the next ask dials
+      for (const connection of this.libp2p.getConnections(peerIdFromString(peer))) connection.abort(new StreamClosedError('The peer closed this connection'))
+      return await this.ask(peer, protocol, data, signal)
+    }
+  }
+
+  private async ask (peer: string, protocol: string, data: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
     const key = `${peer} ${protocol}`
     const opening = this.channels.get(key) ?? this.open(peer, protocol, key)
     let channel = await raceSignal(opening, signal)
@@ -225,6 +240,13 @@ export class SharedRequests {
   private forget (key: string, opening: Promise<Channel>): void {
     if (this.channels.get(key) === opening) this.channels.delete(key)
   }
+}
+
+/** the request failed because its stream or connection went away, not by an answer of the peer's */
+function closedUnder (err: unknown): boolean {
+  if (err instanceof StreamClosedError) return true
+  if (err instanceof PeerRequestError || err instanceof BadFrameError) return false
+  return (err as Error | undefined)?.name !== UnsupportedProtocolError.name
 }
 
 async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -274,7 +296,7 @@ async function serveStream (stream: Stream, connection: Connection, handler: (da
         }
         if (stream.readStatus === 'paused') stream.resume()
       }
-      const frame = await readFrame(lp, stream)
+      const frame = await readFrame(lp)
       if (frame.kind !== REQUEST) throw new BadFrameError(`${frame.kind === ANSWER ? 'Answer' : 'Failure'} ${frame.id} on the stream this node answers on`)
       if (serving.has(frame.id)) throw new BadFrameError(`Request id ${frame.id} reused while its request is being answered`)
       if (frame.body.byteLength > SHARED_REQUEST_BYTES) throw new BadFrameError(`Request of ${frame.body.byteLength} bytes exceeds a shared request's ${SHARED_REQUEST_BYTES} bytes`)

@@ -367,7 +367,6 @@ export class Prober {
     this.m.members.accuse(target, `no ack to a probe nor to ${helpers.length} indirect probe${helpers.length === 1 ? '' : 's'}${portOpen ? ` for ${Math.round(silent / 100) / 10} s, though its port accepts connections` : ''}`)
   }
 
-
   /** ping-reqs through `helpers`: done at the first ack, or when all answered, or when each has had its `indirectTimeout` */
   private async indirect (target: string, helpers: string[]): Promise<{ acked: boolean, nacks: number }> {
     if (helpers.length === 0) return { acked: false, nacks: 0 }
