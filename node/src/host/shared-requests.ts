@@ -203,8 +203,11 @@ export class SharedRequests {
       // an answer (a failure, too many outstanding, a bad frame, no shared protocol). Membership's requests may run twice
       if (signal.aborted || !closedUnder(err)) throw err
       // a connection the peer is closing stays "open" with its muxer closed until the close completes, and libp2p hands it
-      // out again: drop the peer's connections, so the next ask dials
-      for (const connection of this.libp2p.getConnections(peerIdFromString(peer))) connection.abort(new StreamClosedError('The peer closed this connection'))
+      // out again: after a clean close, drop the peer's connections so the next ask dials (not after a reset: a stream
+      // aborted for its buffer leaves the connection and its other streams, an image fetch maybe, as they are)
+      if (err instanceof StreamClosedError || (err as Error).name === 'ConnectionClosedError') {
+        for (const connection of this.libp2p.getConnections(peerIdFromString(peer))) connection.abort(new StreamClosedError('The peer closed this connection'))
+      }
       return await this.ask(peer, protocol, data, signal)
     }
   }
