@@ -15,6 +15,7 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import { CONNECTION_LIMITS } from '../core/connection-limits.js'
 import { GOSSIPSUB_TUNING } from '../core/gossip-tuning.js'
+import { withoutBridgeAddresses } from './bridge-addresses.js'
 import { inboundLimit } from './connection-trim.js'
 import { preSharedKey } from './pnet.js'
 
@@ -67,7 +68,8 @@ const MAX_UPGRADING = 64
 export function defaults (init: HostConfigInit): Libp2pOptions<any> {
   return {
     privateKey: init.privateKey,
-    addresses: { listen: init.listen, appendAnnounce: init.announce ?? [] },
+    // no container bridge's address in what members are told to dial (bridge-addresses.ts)
+    addresses: { listen: init.listen, appendAnnounce: init.announce ?? [], announceFilter: (addrs) => withoutBridgeAddresses(addrs) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [streamMuxer()],
