@@ -3,7 +3,7 @@
  * by default, for a mesh across the internet). SWIM's probe waits a fixed
  * timeout for an ack (Das, Gupta and Motivala 2002); Lifeguard's helper
  * nacks after 80 % of it, so the prober can tell a helper that answered
- * from one that did not (Dadgar et al., arXiv 1707.00788, §IV-B). On
+ * from one that did not (Dadgar et al., arXiv 1707.00788). On
  * libp2p a ping of a member with no open connection dials first, and the
  * dial's handshakes (TCP, Noise, multistream-select) add about two round
  * trips: over 500 ms across continents. Each step gives such a dial its
