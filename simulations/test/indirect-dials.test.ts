@@ -9,24 +9,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Cluster } from '../src/cluster/cluster.js'
-import { runScenario } from '../src/index.js'
-import { warmMesh } from './helpers.js'
+import { acrossContinents } from './helpers.js'
 
 test('past its connection limit, across continents, with loss: a lost direct ping is answered through helpers that dial', async () => {
-  const base = await warmMesh(20, { duration: 60_000 }, 60)
-  const network = { ...base.network, regions: ['eu', 'sa'], regionPairs: { 'eu-sa': { median: 95, sigma: 0 } }, loss: 0.1, maxConnections: 10 }
-  let cluster: Cluster | undefined
-  await runScenario({ ...base, network }, { onCluster: (c) => { cluster = c } })
-  let probes = 0
-  let indirect = 0
-  let failed = 0
-  for (const node of cluster!.nodes) {
-    const figures = node.current!.core.membership.figures()
-    probes += figures.probes
-    indirect += figures.indirect
-    failed += figures.failed
-  }
+  const { probes, indirect, failed } = await acrossContinents(60_000, 0.1)
   // the loss sends some probes indirect; through three helpers each, almost none of them fails
   assert.ok(indirect >= 30, `${indirect} members asked for indirect probes over ${probes} probes`)
   assert.ok(failed <= indirect / 3 / 20, `${failed} probes failed of ${Math.round(indirect / 3)} that went indirect`)
