@@ -17,8 +17,10 @@
  * in any order. A request that is not answered before its signal aborts
  * fails as before (for SWIM: a missed ack), and an answer that comes after
  * is dropped. When the stream closes or resets (its connection died: a
- * killed process's socket), every outstanding request fails at once; the
- * next request opens a new stream. Bounds: at most MAX_OUTSTANDING
+ * killed process's socket), every outstanding request fails at once, and
+ * each is asked once more on a new stream (the peer may only have closed an
+ * idle connection as the request went out: connection-trim.ts; a dead
+ * peer refuses the dial), within the same signal. Bounds: at most MAX_OUTSTANDING
  * requests per peer awaiting answers (more are refused at once), at most
  * MAX_SERVING requests of one stream being answered (then it is paused and
  * Yamux stops granting the asker window), requests up to
