@@ -32,10 +32,13 @@ test(`${N} hosts that keep ${KEEP} connections each: every probe of every member
     privateKey: identity.privateKey, meshId: 'trim', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }), maxConnections: KEEP
   })) as MeshLibp2p))
   const meshes = nodes.map(node => new Libp2pMesh(node, { shared: [PROBE] }))
-  const trims = nodes.map((libp2p, i) => new ConnectionTrim({ libp2p, limit: KEEP, grace: 2000, interval: 250, idleFor: (peer) => meshes[i].activity.idleFor(peer), log: defaultLogger().forComponent('trim') }))
+  const trims = nodes.map((libp2p, i) => new ConnectionTrim({ libp2p, limit: KEEP, grace: 2000, interval: 250, idleFor: (peer) => meshes[i].activity.idleFor(peer), closing: (peer) => { meshes[i].closingIdle(peer) }, log: defaultLogger().forComponent('trim') }))
   try {
     // gossipsub runs (its streams, as membership's, keep libp2p's pruner off every connection), on no topic: no peer is tagged
     for (const [i, mesh] of meshes.entries()) mesh.handle(PROBE, async () => new Uint8Array([i]))
+    // disconnects the meshes tell membership of (each makes it check the peer's port)
+    let disconnects = 0
+    for (const mesh of meshes) mesh.onPeer(({ type }) => { if (type === 'disconnect') disconnects++ })
     // every host knows every member's address, as membership's records tell it (host/connector.ts)
     for (const node of nodes) for (const other of nodes) if (other !== node) await node.peerStore.merge(other.peerId, { multiaddrs: other.getMultiaddrs() })
     for (const trim of trims) trim.start()
@@ -61,7 +64,10 @@ test(`${N} hosts that keep ${KEEP} connections each: every probe of every member
     }))
     assert.is(failed, 0, `${failed} probes failed: ${failures.join('; ')}`)
     assert.ok(most <= inboundLimit(KEEP), `a host held ${most} connections`)
-    assert.ok(trims.reduce((sum, t) => sum + t.closed, 0) > 0, 'connections were trimmed')
+    const closed = trims.reduce((sum, t) => sum + t.closed, 0)
+    assert.ok(closed > 0, 'connections were trimmed')
+    // the host that closed a connection as idle tells membership nothing; the other end hears a disconnect
+    assert.ok(disconnects <= closed, `${disconnects} disconnects told for ${closed} connections trimmed`)
     // quiet again: each host is back at KEEP
     await waitFor(() => nodes.every(node => node.getConnections().length <= KEEP),
       `every host back at ${KEEP} connections (now ${nodes.map(n => n.getConnections().length).join(' ')})`, 60_000)

@@ -246,7 +246,7 @@ export class Daemon implements NodeControl {
     this.supervisor?.onNotice((text) => this.core.events.emit({ time: Date.now(), node: identity.peerId, kind: 'supervisor', subject: identity.peerId, reason: text }))
     this.connector = new Connector({ libp2p: this.libp2p, state: this.state, admits: (p) => this.gater.admits(p), logger })
     this.connector.start()
-    this.trim = new ConnectionTrim({ libp2p: this.libp2p, limit: CONNECTION_LIMITS.maxConnections, idleFor: (peer) => this.mesh.activity.idleFor(peer), log: logger.forComponent('connection-trim') })
+    this.trim = new ConnectionTrim({ libp2p: this.libp2p, limit: CONNECTION_LIMITS.maxConnections, idleFor: (peer) => this.mesh.activity.idleFor(peer), closing: (peer) => { this.mesh.closingIdle(peer) }, log: logger.forComponent('connection-trim') })
     this.trim.start()
     this.state.subscribe((applied) => {
       for (const entry of applied) {

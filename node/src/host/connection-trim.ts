@@ -28,6 +28,8 @@ export interface ConnectionTrimInit {
   interval?: number
   /** ms since this host's last exchange with `peer` ended, 0 while one is under way (Libp2pMesh.activity); default: none known */
   idleFor?: (peer: string) => number
+  /** told before the host closes a peer's last connection (Libp2pMesh.closingIdle: no liveness check follows it) */
+  closing?: (peer: string) => void
   log: Logger
 }
 
@@ -71,6 +73,8 @@ export class ConnectionTrim {
         if (!await this.tagged(connection)) close.push(connection)
       }
       await Promise.all(close.map(async (connection) => {
+        const peer = connection.remotePeer
+        if (open.filter(c => c.remotePeer.equals(peer)).length === 1) this.init.closing?.(peer.toString())
         try {
           await connection.close({ signal: AbortSignal.timeout(1000) })
         } catch (err) {

@@ -30,6 +30,8 @@ import { PeerActivity } from './peer-activity.js'
 
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 const REQUEST_TIMEOUT = 10_000
+/** a disconnect this long after ConnectionTrim began closing the peer's last connection is that close's, ms */
+const TRIMMED_MS = 2000
 const PROBE_TIMEOUT = 1000
 const END_OF_STREAM = new Uint8Array(0)
 /**
@@ -67,6 +69,8 @@ export class Libp2pMesh implements Mesh {
   private readonly unshared = new Set<string>()
   /** exchanges with each peer, for ConnectionTrim (it closes no connection in use) */
   readonly activity = new PeerActivity()
+  /** peers whose last connection this host is closing itself (ConnectionTrim), and when */
+  private readonly trimmed = new Map<string, number>()
 
   constructor (private readonly libp2p: MeshLibp2p, private readonly options: Libp2pMeshOptions = {}) {
     this.self = libp2p.peerId.toString()
@@ -83,8 +87,13 @@ export class Libp2pMesh implements Mesh {
     libp2p.addEventListener('peer:connect', (event) => this.emitPeer('connect', event.detail.toString()))
     libp2p.addEventListener('peer:disconnect', (event) => {
       for (const key of this.unshared) if (key.startsWith(`${event.detail.toString()} `)) this.unshared.delete(key)
-      this.activity.forget(event.detail.toString())
-      this.emitPeer('disconnect', event.detail.toString())
+      const peer = event.detail.toString()
+      this.activity.forget(peer)
+      const trimmedAt = this.trimmed.get(peer)
+      this.trimmed.delete(peer)
+      // a connection this host closed as idle says nothing of the peer's liveness: membership need not check its port
+      if (trimmedAt !== undefined && Date.now() - trimmedAt < TRIMMED_MS) return
+      this.emitPeer('disconnect', peer)
     })
   }
 
@@ -197,6 +206,11 @@ export class Libp2pMesh implements Mesh {
       }))
       controller.abort()
     })
+  }
+
+  /** this host is closing `peer`'s last connection as idle (ConnectionTrim): its disconnect is not a sign of death */
+  closingIdle (peer: string): void {
+    this.trimmed.set(peer, Date.now())
   }
 
   connections (): string[] {
