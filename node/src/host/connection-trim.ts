@@ -72,9 +72,12 @@ export class ConnectionTrim {
         if (open.length - close.length <= limit) break
         if (!await this.tagged(connection)) close.push(connection)
       }
+      // connections per peer, counted once: closing a peer's last one is told (`closing`)
+      const perPeer = new Map<string, number>()
+      for (const c of open) perPeer.set(c.remotePeer.toString(), (perPeer.get(c.remotePeer.toString()) ?? 0) + 1)
       await Promise.all(close.map(async (connection) => {
-        const peer = connection.remotePeer
-        if (open.filter(c => c.remotePeer.equals(peer)).length === 1) this.init.closing?.(peer.toString())
+        const peer = connection.remotePeer.toString()
+        if (perPeer.get(peer) === 1) this.init.closing?.(peer)
         try {
           await connection.close({ signal: AbortSignal.timeout(1000) })
         } catch (err) {

@@ -86,8 +86,8 @@ export class Libp2pMesh implements Mesh {
     })
     libp2p.addEventListener('peer:connect', (event) => this.emitPeer('connect', event.detail.toString()))
     libp2p.addEventListener('peer:disconnect', (event) => {
-      for (const key of this.unshared) if (key.startsWith(`${event.detail.toString()} `)) this.unshared.delete(key)
       const peer = event.detail.toString()
+      for (const key of this.unshared) if (key.startsWith(`${peer} `)) this.unshared.delete(key)
       this.activity.forget(peer)
       const trimmedAt = this.trimmed.get(peer)
       this.trimmed.delete(peer)
