@@ -1,31 +1,54 @@
 /**
  * Writes entries to a LevelDB-backed state as fast as it can and prints the
  * seq of each one once `write` resolves (acknowledged). The crash test kills
- * it with SIGKILL at a random moment.
+ * it with SIGKILL at a random moment. With `merge` as its second argument it
+ * merges a peer's entries instead and prints each
+ * once `merge` resolves.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeIdentity, encodeIdentity, generateIdentity, keys, State } from '@minga/protocol'
+import { decodeIdentity, encodeIdentity, generateIdentity, keys, signEntry, State, type Identity } from '@minga/protocol'
 import { serviceValue } from '@minga/protocol/testing'
 import { LevelPersistence } from '../src/store/level-persistence.js'
 
 const dir = process.argv[2]
-const keyFile = join(dir, 'node.key')
-let identity
-try {
-  identity = decodeIdentity(await readFile(keyFile))
-} catch {
-  identity = await generateIdentity()
-  await writeFile(keyFile, encodeIdentity(identity))
+const merging = process.argv[3] === 'merge'
+
+/** the identity kept in `dir/file`, made on the first run */
+async function identityIn (file: string): Promise<Identity> {
+  try {
+    return decodeIdentity(await readFile(join(dir, file)))
+  } catch {
+    const identity = await generateIdentity()
+    await writeFile(join(dir, file), encodeIdentity(identity))
+    return identity
+  }
 }
+
+const identity = await identityIn('node.key')
+const peer = await identityIn('peer.key')
 const state = await State.open({ meshId: 'crash', root: identity.peerId, persistence: new LevelPersistence(join(dir, 'state')), now: Date.now })
 if (state.get('mesh') === undefined) {
   await state.write(identity, keys.mesh(), { id: 'crash', root: identity.peerId, created: Date.now() })
   await state.write(identity, keys.member(identity.peerId), { org: 'acme' })
+  // the peer whose entries the merge mode merges, admitted as a node joining by invite is
+  const invite = 'a'.repeat(16)
+  await state.writeJson(identity, 'org/acme', { name: 'acme' })
+  await state.writeJson(identity, `invite/${invite}`, { issuerOrg: 'acme', org: 'acme', newOrg: false, secretHash: 'f'.repeat(64), expires: Date.now() + 3_600_000, uses: 5 })
+  await state.writeJson(identity, keys.member(peer.peerId), { org: 'acme', invite })
 }
 process.stdout.write(`ready ${state.size}\n`)
 for (let i = 0; ; i++) {
   const name = `s${i % 50}`
-  const entry = await state.writeJson(identity, `service/acme/${name}`, serviceValue('acme', name, '000000000000001.000000', { replicas: i % 7 }))
+  const key = `service/acme/${name}`
+  const value = serviceValue('acme', name, '000000000000001.000000', { replicas: i % 7 })
+  let entry
+  if (merging) {
+    entry = signEntry('crash', peer, { author: peer.peerId, seq: (state.highWaterMarks()[peer.peerId] ?? 0) + 1, hlc: state.clock.tick(), key, value })
+    const { applied } = await state.merge([entry])
+    if (applied.length !== 1) throw new Error(`the peer's entry ${entry.seq} was not applied`)
+  } else {
+    entry = await state.writeJson(identity, key, value)
+  }
   process.stdout.write(`ack ${entry.seq} ${entry.key} ${entry.hlc}\n`)
 }
