@@ -2,8 +2,9 @@
 // this machine, measured the way simulations/scenarios/deploy-kill-10.yaml's `cpu:` figures were:
 //   message: a request and its answer between two real libp2p hosts in this process (Noise, yamux, the private
 //            network, minga's shared request stream), 2,000 round trips after 300 of warm-up: CPU per round trip / 2
-//   write:   a warm `POST /v1/deploy` of one service on a real node (ten in the mesh): the median answer time of 5,
-//            one every 3 s (the node otherwise idle, so its wall time is its CPU)
+//   write:   a warm `POST /v1/deploy` of one service on a real node (ten in the mesh): that process's CPU over the
+//            request, less its idle CPU over as long, the mean of 8, one every 2 s (before, the median answer time
+//            of 5: the wall time, which on a loaded machine is not CPU: 17 ms once, 74 ms at a load of 12)
 //   gossip, pass: the ten processes' CPU in the 3 s after sim-vs-real's deploy (4 services posted at once to one
 //            node), beyond their CPU in the 3 s before, less the writes and the messages the model counts for that
 //            deploy; what is left per node, split between the model's entries and passes as a profile of that
@@ -11,136 +12,12 @@
 //   close:   the survivors' CPU from a kill -9 of a node that runs nothing to 100 ms after it died, beyond their idle
 //            (libp2p's teardown of the connection, the verdict), per survivor, median of 3 kills (13 nodes, nothing
 //            deployed yet, the last three killed one after another)
-// Prints one line: {"name":"cpu-costs", message, write, gossip, pass, close (ms of one core), and the raw figures}.
+//   idle:    ms of one core a second: the ten processes' CPU over 3 s with nothing happening, per node and second,
+//            less what the model charges an idle node as steps (its probes' messages, counted before the deploy):
+//            gossipsub's heartbeats, libp2p's timers, the collector (CpuModel.idle)
+// Prints one line: {"name":"cpu-costs", message, write, gossip, pass, close (ms of one core), idle (ms of one core a
+// second), and the raw figures}.
 //   npx tsc -b && node bench/cpu-costs.mjs
-import { join } from 'node:path'
-import { loadavg } from 'node:os'
-import '../node/dist/src/polyfill.js'
-import { createLibp2p } from 'libp2p'
-import { generateIdentity, newSwarmKey } from '../protocol/dist/src/index.js'
-import { MemberGater } from '../node/dist/src/host/gater.js'
-import { defaults } from '../node/dist/src/host/libp2p-config.js'
-import { Libp2pMesh } from '../node/dist/src/host/libp2p-mesh.js'
-import { apiClient } from '../packages/cli/dist/src/index.js'
-import { cpuMs, sleep } from '../test/dist/src/index.js'
-import { runScenario } from '../simulations/dist/src/index.js'
-import { deployAll, deployKill10, deploySpec, startMesh } from './lib/deploy-kill-10.mjs'
+import { measureCpuCosts } from './lib/cpu-costs.mjs'
 
-// what merging an entry costs against a pass: 8.9 against 7.3 ms per call of `mergeNow` and of the reconciler's pass in a
-// profile of the ten processes over this deploy (2026-11-30; the profiler's own cost inflates both, the ratio is what is used)
-const ENTRY_TO_PASS_COST = 1.2
-const WINDOW_MS = 3000
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const round2 = (x) => Math.round(x * 100) / 100
-
-const message = await messageCost()
-const counts = await modelCounts()
-const real = await meshCosts()
-const writes = 4 * real.write
-const perNode = (real.deployCpu - writes) / 10 - counts.message * message
-const pass = perNode / (ENTRY_TO_PASS_COST * counts.gossip + counts.pass)
-console.log(JSON.stringify({
-  name: 'cpu-costs',
-  message: round2(message),
-  write: round2(real.write),
-  gossip: round2(ENTRY_TO_PASS_COST * pass),
-  pass: round2(pass),
-  close: round2(real.close),
-  deployCpuMs: real.deployCpu,
-  modelStepsPerNode: counts,
-  idleCpuMsPerNodeSecond: round2(real.idle),
-  closeEach: real.closes,
-  loadAvg1m: Math.round(loadavg()[0] * 10) / 10
-}))
-
-/** CPU per message: round trips on minga's shared request stream between two real hosts in this process */
-async function messageCost () {
-  const P = '/bench/cpu/1.0.0'
-  const psk = newSwarmKey()
-  const hosts = await Promise.all([0, 1].map(async () => {
-    const identity = await generateIdentity()
-    return await createLibp2p(defaults({ privateKey: identity.privateKey, meshId: 'cpu-costs', psk, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }) }))
-  }))
-  try {
-    const a = new Libp2pMesh(hosts[0], { shared: [P] })
-    const b = new Libp2pMesh(hosts[1], { shared: [P] })
-    b.handle(P, async (data) => data)
-    await hosts[0].dial(hosts[1].getMultiaddrs())
-    const peer = hosts[1].peerId.toString()
-    const payload = new Uint8Array(120)
-    for (let i = 0; i < 300; i++) await a.request(peer, P, payload)
-    const before = process.cpuUsage()
-    const n = 2000
-    for (let i = 0; i < n; i++) await a.request(peer, P, payload)
-    const { user, system } = process.cpuUsage(before)
-    return (user + system) / 1000 / n / 2
-  } finally {
-    await Promise.all(hosts.map(async h => await h.stop()))
-  }
-}
-
-/** the model's steps per node in the 3 s after deploy-kill-10's deploy, beyond the 3 s before */
-async function modelCounts () {
-  const scenario = await deployKill10()
-  const deployAt = scenario.timeline.find(a => a.kind === 'deploy').at
-  const windows = { before: {}, after: {} }
-  let clock
-  const costs = scenario.cpu.costs
-  scenario.cpu.costs = new Proxy(costs, {
-    get (target, step) {
-      const t = clock?.elapsed ?? 0
-      const w = t >= deployAt - WINDOW_MS && t < deployAt ? 'before' : t >= deployAt && t < deployAt + WINDOW_MS ? 'after' : undefined
-      if (w !== undefined) windows[w][step] = (windows[w][step] ?? 0) + 1
-      return target[step]
-    }
-  })
-  await runScenario({ ...scenario, timeline: scenario.timeline.filter(a => a.kind === 'deploy'), duration: deployAt + 10_000, settle: 0 }, { onCluster: (cluster) => { clock = cluster.sim } })
-  const per = (step) => ((windows.after[step] ?? 0) - (windows.before[step] ?? 0)) / scenario.nodes
-  return { message: per('message'), gossip: per('gossip'), pass: per('pass') }
-}
-
-/** real node processes: kills of nodes that run nothing (three of 13), then on the other ten their idle CPU, sim-vs-real's deploy and warm writes */
-async function meshCosts () {
-  // ten as in sim-vs-real, and three more to kill first
-  const mesh = await startMesh(await deployKill10(), 13)
-  const cpu = async (nodes) => (await Promise.all(nodes.map(async n => await cpuMs(n.process.pid)))).reduce((a, b) => a + b, 0)
-  try {
-    await sleep(5000)
-    // kill -9 of the three extra nodes, one after another, before anything is deployed
-    const closes = []
-    let alive = [...mesh.nodes]
-    for (const victim of mesh.nodes.slice(10)) {
-      alive = alive.filter(n => n !== victim)
-      const b0 = await cpu(alive)
-      await sleep(1000)
-      const b1 = await cpu(alive)
-      const start = performance.now()
-      await mesh.kill9(victim)
-      await sleep(100)
-      const k1 = await cpu(alive)
-      const idleShare = (b1 - b0) * (performance.now() - start) / 1000
-      closes.push(round2((k1 - b1 - idleShare) / alive.length))
-      await sleep(3000)
-    }
-    const ten = mesh.nodes.slice(0, 10)
-    const api = apiClient(join(mesh.nodes[0].dir, 'api.sock'))
-    // sim-vs-real's deploy: four services posted at once to one node
-    const idle0 = await cpu(ten)
-    await sleep(WINDOW_MS)
-    const idle1 = await cpu(ten)
-    await deployAll(api)
-    await sleep(WINDOW_MS)
-    const deployCpu = (await cpu(ten) - idle1) - (idle1 - idle0)
-    // warm writes of one service each
-    const acks = []
-    for (let i = 0; i < 5; i++) {
-      await sleep(3000)
-      const t = performance.now()
-      await api.post('/v1/deploy', deploySpec(`warm-${i}`, 1))
-      acks.push(performance.now() - t)
-    }
-    return { deployCpu, write: median(acks), idle: (idle1 - idle0) / 10 / (WINDOW_MS / 1000), close: median(closes), closes }
-  } finally {
-    await mesh.stop()
-  }
-}
+console.log(JSON.stringify({ name: 'cpu-costs', ...await measureCpuCosts() }))

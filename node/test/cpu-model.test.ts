@@ -80,6 +80,27 @@ test('a periodic timer due while the node is stalled runs once when it resumes, 
   assert.equal(ticks, [350, 400, 500], 'a cancelled timer\'s late tick does not run')
 })
 
+test('processes that spend CPU in the background slow every step on their machine by their share, until they die', async () => {
+  const sim = new VirtualClock()
+  const machine = new CorePool(2)
+  const busy = Array.from({ length: 4 }, () => new NodeClock(sim, { costs: {}, cores: machine, idle: 250 }))
+  const node = new NodeClock(sim, { costs: { gossip: 10 }, cores: machine })
+  const t0 = sim.now()
+  let doneAt = -1
+  // four processes taking a quarter of a core each: half of the two cores, so 10 ms of work take 20
+  node.io(() => { doneAt = sim.now() - t0 }, 'gossip')
+  await advance(sim, 50)
+  assert.is(doneAt, 20)
+  for (const clock of busy.slice(0, 3)) clock.kill()
+  busy[0].kill()
+  const t1 = sim.now()
+  node.io(() => { doneAt = sim.now() - t1 }, 'gossip')
+  await advance(sim, 50)
+  // one left (an eighth of the machine; a second kill of the same process gives nothing back twice)
+  assert.is(doneAt, Math.ceil(10 / (1 - 0.125)), '11.4 ms, on a clock of whole ms')
+  assert.throws(() => machine.occupy(1001), /0 to 1000 ms/)
+})
+
 test('a process killed while busy never runs the step it was paying for', async () => {
   const sim = new VirtualClock()
   const clock = new NodeClock(sim, { costs: { gossip: 5 }, cores: new CorePool(1) })

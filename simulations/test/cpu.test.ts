@@ -2,7 +2,8 @@
  * The scenario's CPU model (`cpu:`; node/src/core/cpu-model.ts): a deploy's
  * entries and passes cost each node CPU, and ten nodes on one machine of two
  * cores queue for them, as the sim-vs-real bench's ten real processes do
- * (there the model, free of CPU, started the deploy's replicas 37 % early).
+ * (there the model, free of CPU, started the deploy's replicas 37 % early),
+ * and an idle node's background CPU takes its share of them all the time.
  * A scenario's bad `cpu:` is refused with the field's name. (That a run
  * with a CPU model is a function of its seed: determinism.test.ts, on
  * deploy-kill-10.)
@@ -37,6 +38,9 @@ test('a deploy\'s replicas start later when its steps cost CPU, later still when
   assert.ok(own >= free + 60, `each node on its own core: ${own} ms against ${free} ms free`)
   // 9 nodes × 4 entries × 40 ms on 2 cores is 720 ms of queue before the last entry is merged
   assert.ok(shared >= own + 300, `ten nodes on two cores: ${shared} ms against ${own} ms on their own cores`)
+  // and when each idle node takes 100 ms of a core a second, half the machine is gone before the deploy's steps
+  const idle = await lastStart(await deployOnly({ cores: 2, costs, idle: 100 }))
+  assert.ok(idle >= shared * 1.5, `ten idle nodes taking half of two cores: ${idle} ms against ${shared} ms`)
 })
 
 test('a bad cpu: is refused with the field and what it takes', () => {
@@ -48,6 +52,8 @@ test('a bad cpu: is refused with the field and what it takes', () => {
   assert.ok(problems({ cores: 0 }).some(p => p.startsWith('cpu.cores: expected a whole number from 1')), problems({ cores: 0 }).join())
   assert.ok(problems({ pass: 'soon' }).some(p => p.startsWith('cpu.pass:')))
   assert.ok(problems({ disk: '1ms' }).some(p => p.includes('cpu.disk: unknown field')))
+  assert.ok(problems({ idle: '2s' }).some(p => p.startsWith('cpu.idle:')), 'more than a whole core a second')
+  assert.equal(resolveScenario({ ...base, cpu: { idle: '25ms' } }).cpu?.idle, 25)
   assert.equal(resolveScenario({ ...base, cpu: { gossip: '0.5ms' } }).cpu, { costs: { message: 0, gossip: 0.5, close: 0, pass: 0, write: 0 } })
 })
 

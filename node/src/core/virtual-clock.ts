@@ -141,8 +141,12 @@ export class NodeClock implements Clock {
   /** with a CPU model: resolves once the node's CPU has done `step` (Clock.work); without one, steps are free and this is absent */
   readonly work?: (step: WorkStep) => Promise<void>
 
+  /** gives back the machine's share this process takes in the background (`CpuModel.idle`) */
+  private readonly release?: () => void
+
   constructor (private readonly sim: VirtualClock, private readonly cpu?: CpuModel) {
     if (cpu !== undefined) this.work = async (step) => { await new Promise<void>(resolve => { this.io(resolve, step) }) }
+    if ((cpu?.idle ?? 0) > 0) this.release = cpu!.cores.occupy(cpu!.idle!)
   }
 
   get alive (): boolean {
@@ -155,6 +159,7 @@ export class NodeClock implements Clock {
 
   kill (): void {
     this.dead = true
+    this.release?.()
   }
 
   /** the node's CPU stalls for `ms` */

@@ -179,7 +179,7 @@ export class Cluster {
 /** each process's CPU model: the one machine's cores when the nodes share one (`cores`), else a core of its own */
 function cpuOf (cpu: CpuScenario): (index: number) => CpuModel {
   const machine = cpu.cores === undefined ? undefined : new CorePool(cpu.cores)
-  return () => ({ costs: cpu.costs, cores: machine ?? new CorePool(1) })
+  return () => ({ costs: cpu.costs, cores: machine ?? new CorePool(1), ...(cpu.idle === undefined ? {} : { idle: cpu.idle }) })
 }
 
 /** org index per node: the first orgs get their fixed shares, the rest split what remains evenly */

@@ -97,6 +97,8 @@ export interface CpuScenario {
   /** the nodes all run on one machine of this many cores (as the sim-vs-real bench's ten processes do); absent: each node has a core of its own */
   cores?: number
   costs: WorkCosts
+  /** ms of one core a second each node spends beyond the steps charged (CpuModel.idle); absent: none */
+  idle?: number
 }
 
 export interface Scenario {
