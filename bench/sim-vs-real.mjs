@@ -19,8 +19,8 @@
 // 1-minute load average at the deploy and at the kill.
 // The model's CPU costs are measured first, on this machine, as `cpu-costs` measures them (bench/lib/cpu-costs.mjs,
 // ~2 minutes), and charged instead of the scenario file's figures, which were measured on another machine: a model of
-// one machine's CPU against a run on another compares the machines (on a machine where cpu-costs measured 1.6–1.9 times
-// the scenario's figures, the model's deploy charged with them came 31–36 % early). The simulated line prints the costs.
+// one machine's CPU against a run on another compares the machines (on a machine where cpu-costs measured 1.3–1.5 times
+// the scenario's figures, the model's deploy charged with them came 18–37 % early). The simulated line prints the costs.
 //   npx tsc -b && node bench/sim-vs-real.mjs
 //   SIM_VS_REAL_COSTS=scenario node bench/sim-vs-real.mjs    # charge the scenario file's costs, measure none
 //   SIM_VS_REAL_SIDE=simulated node bench/sim-vs-real.mjs    # the simulated side only, at the scenario's costs (seconds)
