@@ -4,7 +4,8 @@
  * request stream with gossipsub running (both keep a stream open on every
  * connection, so libp2p's own pruner can close none), one probe a period: before ConnectionTrim,
  * a host's connections only grew until libp2p refused inbound ones, and a
- * member not yet connected to it could not reach it at all.
+ * member not yet connected to it could not reach it at all. First, on
+ * stand-in connections, which peers a trim tells that it closes their last.
  */
 import '../src/polyfill.js'
 import { test } from 'uvu'
@@ -23,6 +24,18 @@ const KEEP = 4
 const PROBE = '/suite/probe/1'
 /** ms between one host's probes, as SWIM's probe period: a host opens a few connections within a trim's grace, as at 1 s and 5 s */
 const PERIOD = 800
+
+test('a peer whose every connection a trim closes is told once, before the close; one that keeps a connection is not', async () => {
+  // peer A's two connections are the newest, B's the oldest: keeping 1 closes both of A's and none of B's
+  const conn = (peer: string, open: number): any => ({ remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, async close () { this.closed = true }, abort () {} })
+  const connections = [conn('B', 1), conn('A', 2), conn('A', 3)]
+  const told: string[] = []
+  const libp2p: any = { getConnections: () => connections, peerStore: { get: async () => ({ tags: new Map() }) } }
+  const trim = new ConnectionTrim({ libp2p, limit: 1, grace: 0, idleFor: () => Infinity, closing: (peer) => { told.push(`${peer}${connections.filter(c => c.closed).length}`) }, log: defaultLogger().forComponent('trim') })
+  await trim.trim()
+  assert.equal(connections.map(c => c.closed), [false, true, true])
+  assert.equal(told, ['A0'], 'told of A once, before either close')
+})
 
 test(`${N} hosts that keep ${KEEP} connections each: every probe of every member reaches it, and each host trims back to ${KEEP}`, async () => {
   assert.ok(N > inboundLimit(KEEP), 'more hosts than libp2p accepts connections')

@@ -72,12 +72,13 @@ export class ConnectionTrim {
         if (open.length - close.length <= limit) break
         if (!await this.tagged(connection)) close.push(connection)
       }
-      // connections per peer, counted once: closing a peer's last one is told (`closing`)
-      const perPeer = new Map<string, number>()
-      for (const c of open) perPeer.set(c.remotePeer.toString(), (perPeer.get(c.remotePeer.toString()) ?? 0) + 1)
+      // the connections each peer keeps once these are closed, counted once: a peer left with none is told (`closing`)
+      const left = new Map<string, number>()
+      for (const c of open) { const peer = c.remotePeer.toString(); left.set(peer, (left.get(peer) ?? 0) + 1) }
+      for (const c of close) { const peer = c.remotePeer.toString(); left.set(peer, left.get(peer)! - 1) }
       await Promise.all(close.map(async (connection) => {
         const peer = connection.remotePeer.toString()
-        if (perPeer.get(peer) === 1) this.init.closing?.(peer)
+        if (left.get(peer) === 0) { left.delete(peer); this.init.closing?.(peer) }
         try {
           await connection.close({ signal: AbortSignal.timeout(1000) })
         } catch (err) {
