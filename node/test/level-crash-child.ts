@@ -8,7 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeIdentity, encodeIdentity, generateIdentity, keys, signEntry, State, type Identity } from '@minga/protocol'
-import { serviceValue } from '@minga/protocol/testing'
+import { inviteValue, serviceValue } from '@minga/protocol/testing'
 import { LevelPersistence } from '../src/store/level-persistence.js'
 
 const dir = process.argv[2]
@@ -34,7 +34,7 @@ if (state.get('mesh') === undefined) {
   // the peer whose entries the merge mode merges, admitted as a node joining by invite is
   const invite = 'a'.repeat(16)
   await state.writeJson(identity, 'org/acme', { name: 'acme' })
-  await state.writeJson(identity, `invite/${invite}`, { issuerOrg: 'acme', org: 'acme', newOrg: false, secretHash: 'f'.repeat(64), expires: Date.now() + 3_600_000, uses: 5 })
+  await state.writeJson(identity, `invite/${invite}`, inviteValue({ org: 'acme', newOrg: false }, Date.now()))
   await state.writeJson(identity, keys.member(peer.peerId), { org: 'acme', invite })
 }
 process.stdout.write(`ready ${state.size}\n`)

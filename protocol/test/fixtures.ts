@@ -43,15 +43,16 @@ export async function buildFixture (): Promise<Fixture> {
   await write(root, 'org/acme', { name: 'acme' })
   const acmeInvite = 'a'.repeat(16)
   const betaInvite = 'b'.repeat(16)
-  await write(root, `invite/${acmeInvite}`, invite({ org: 'acme', newOrg: false }, now.ms))
-  await write(root, `invite/${betaInvite}`, invite({ newOrg: true }, now.ms))
+  await write(root, `invite/${acmeInvite}`, inviteValue({ org: 'acme', newOrg: false }, now.ms))
+  await write(root, `invite/${betaInvite}`, inviteValue({ newOrg: true }, now.ms))
   await write(root, `member/${acme2.peerId}`, { org: 'acme', invite: acmeInvite })
   await write(acme2, `member/${beta.peerId}`, { org: 'beta', invite: betaInvite })
   await write(acme2, 'org/beta', { name: 'beta', invite: betaInvite })
   return { root, acme2, beta, stranger, source, log, write, now }
 }
 
-function invite (target: { org?: string, newOrg: boolean }, now: number): Json {
+/** an invite's value as the root of acme issues it: for `target`, valid for an hour from `now` (ms), 5 uses */
+export function inviteValue (target: { org?: string, newOrg: boolean }, now: number): Json {
   return { issuerOrg: 'acme', ...target, secretHash: 'f'.repeat(64), expires: now + 3_600_000, uses: 5 }
 }
 

@@ -5,5 +5,5 @@
  * valid message of every membership type (a codec's round trip).
  */
 export { runPersistenceTests, type PersistenceSetup } from './persistence-suite.js'
-export { buildFixture, openState, serviceValue } from './fixtures.js'
+export { buildFixture, inviteValue, openState, serviceValue } from './fixtures.js'
 export { membershipMessages } from './fuzz-targets.js'
