@@ -12,6 +12,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLibp2p } from 'libp2p'
 import { defaultLogger } from '@libp2p/logger'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { generateIdentity, newSwarmKey } from '@minga/protocol'
 import { MemberGater } from '../src/host/gater.js'
 import { defaults } from '../src/host/libp2p-config.js'
@@ -27,10 +28,14 @@ const PERIOD = 800
 
 test('a peer whose every connection a trim closes is told once, before the close; one that keeps a connection is not', async () => {
   // peer A's two connections are the newest, B's the oldest: keeping 1 closes both of A's and none of B's
-  const conn = (peer: string, open: number): any => ({ remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, async close () { this.closed = true }, abort () {} })
+  type Stand = Connection & { closed: boolean }
+  const conn = (peer: string, open: number): Stand => {
+    const c = { remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, close: async () => { c.closed = true }, abort: () => {} }
+    return c as unknown as Stand
+  }
   const connections = [conn('B', 1), conn('A', 2), conn('A', 3)]
   const told: string[] = []
-  const libp2p: any = { getConnections: () => connections, peerStore: { get: async () => ({ tags: new Map() }) } }
+  const libp2p = { getConnections: () => connections, peerStore: { get: async () => ({ tags: new Map() }) } } as unknown as Libp2p
   const trim = new ConnectionTrim({ libp2p, limit: 1, grace: 0, idleFor: () => Infinity, closing: (peer) => { told.push(`${peer}${connections.filter(c => c.closed).length}`) }, log: defaultLogger().forComponent('trim') })
   await trim.trim()
   assert.equal(connections.map(c => c.closed), [false, true, true])
