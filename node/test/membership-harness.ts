@@ -26,6 +26,8 @@ export interface NetOptions {
   silentDisconnect?: number
   seed?: number
   config?: Partial<MembershipConfig>
+  /** connections a node keeps (`Mesh.connectionLimit`); unset: no limit */
+  connectionLimit?: number
 }
 
 export interface StatusEvent { at: number, observer: string, subject: string, status: MemberStatus, reason: string }
@@ -228,6 +230,10 @@ export class HarnessMesh implements MembershipMesh {
   private readonly listeners = new Set<PeerListener>()
 
   constructor (private readonly host: Host) {}
+
+  get connectionLimit (): number | undefined {
+    return this.host.cluster.options.connectionLimit
+  }
 
   emit (type: 'connect' | 'disconnect', peer: string): void {
     this.host.clock.io(() => { if (this.host.up) for (const listener of [...this.listeners]) listener({ type, peer }) })

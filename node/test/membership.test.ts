@@ -5,7 +5,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SwimCluster } from './membership-harness.js'
+import { DEFAULT_MEMBERSHIP } from '../src/core/index.js'
+import { directTimeout, helperTimeout } from '../src/core/membership/probe-timeouts.js'
+import { messageType } from '../src/core/membership/wire-bytes.js'
+import { SwimCluster, type Host } from './membership-harness.js'
 
 test('a quiet mesh: every member probes every other, nobody is suspected, everyone is live and confirmed', async () => {
   const mesh = await SwimCluster.start(8)
@@ -154,6 +157,49 @@ test('a joiner is not declared dead between its admission and its node\'s start;
   await mesh.until(() => mesh.running().every(h => h.m.status(never.id) === 'dead'), grace + 10_000, 'the member that never started is declared dead')
   const deadAt = Math.min(...mesh.eventsAbout(never, 'dead').map(e => e.at))
   assert.ok(deadAt - admittedAt >= grace, `declared dead ${deadAt - admittedAt} ms after its admission`)
+})
+
+/**
+ * the ms each ping of `target` by a helper of an indirect probe was given (from its request to its abort): the target cut
+ * off from every other node, so only the timeouts end them. Direct probes are told apart by their own, longer, timeout
+ * (unscaled: at most a probe period goes by between the suspicion and the end, and Lifeguard only lengthens it)
+ */
+async function helperWaits (mesh: SwimCluster, target: Host): Promise<number[]> {
+  const waits: number[] = []
+  for (const host of mesh.running()) {
+    if (host === target) continue
+    mesh.cut(host, target)
+    const request = host.mesh.request.bind(host.mesh)
+    host.mesh.request = async (peer, protocol, data, options = {}) => {
+      const sentAt = mesh.clock.now()
+      if (peer === target.id && messageType(data) === 'ping') options.signal?.addEventListener('abort', () => waits.push(mesh.clock.now() - sentAt), { once: true })
+      return await request(peer, protocol, data, options)
+    }
+  }
+  await mesh.until(() => mesh.eventsAbout(target, 'suspect').length > 0, 20_000, 'the cut-off target is suspected')
+  await mesh.advance(3_000)
+  const direct = directTimeout(mesh.hosts[0].m.config, false)
+  return waits.filter(ms => ms < direct)
+}
+
+test('past the connection limit helpers give their ping of a target time to dial it; dead members do not count towards the limit', async () => {
+  const limit = 4
+  const { probeTimeout } = DEFAULT_MEMBERSHIP
+  // 9 live members, each keeping 4 connections: a helper may have to dial the target
+  const crowded = await SwimCluster.start(9, { connectionLimit: limit })
+  await crowded.advance(5_000)
+  const past = await helperWaits(crowded, crowded.hosts[8])
+  assert.ok(past.length > 0, 'helpers pinged the target')
+  assert.ok(past.every(ms => ms === helperTimeout({ probeTimeout }, false)), `helpers waited ${past.join(', ')} ms`)
+  // the same 9 members, 4 of them dead: 5 live ones fit within 4 connections each, every member holds one to every other
+  const thinned = await SwimCluster.start(9, { connectionLimit: limit })
+  await thinned.advance(5_000)
+  const dead = thinned.hosts.slice(4, 8)
+  for (const host of dead) thinned.kill(host)
+  await thinned.until(() => dead.every(d => thinned.agree(d, 'dead')), 30_000, 'the killed members are dead everywhere')
+  const below = await helperWaits(thinned, thinned.hosts[8])
+  assert.ok(below.length > 0, 'helpers pinged the target')
+  assert.ok(below.every(ms => ms === helperTimeout({ probeTimeout }, true)), `helpers waited ${below.join(', ')} ms`)
 })
 
 test.run()

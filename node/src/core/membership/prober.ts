@@ -1,8 +1,7 @@
 /**
- * The probing half of membership: the probe loop, direct and indirect
- * probes with Lifeguard's nack accounting, the fast path for a process that
- * is gone (a refused dial), push-pull exchanges, and what this node heard
- * directly (which tells whether it is the one cut off).
+ * The probing half of membership: the probe loop, direct and indirect probes with Lifeguard's nack accounting, the
+ * fast path for a process that is gone (a refused dial), push-pull exchanges, and what this node heard directly
+ * (which tells whether it is the one cut off).
  */
 import { protocols, type MemberRow, type MemberUpdate, type MembershipMessage, type PeerIdString, type ReportMessages } from '@minga/protocol'
 import type { Clock, Timer } from '../clock.js'
@@ -33,6 +32,8 @@ export interface ProberHost {
   hurry: (peer: string) => void
   isMember: (peer: string) => boolean
   isDown: (peer: string) => boolean
+  /** the members alive or suspect, this node included */
+  live: () => readonly string[]
   /** what placement reads of the confirmed count (Membership.quorum) */
   quorum: () => string
   /** a member turned unreachable from here, or reachable again; `before`: the quorum before the change */
@@ -216,9 +217,9 @@ export class Prober {
     }, () => {})
   }
 
-  /** the mesh has more members than a node keeps connections: members are not all connected to each other */
+  /** more live members than a node keeps connections: not all connected to each other (the dead hold none, and do not count) */
   private pastLimit (): boolean {
-    return this.m.table.size - 1 > (this.init.mesh.connectionLimit ?? Infinity)
+    return this.m.live().length - 1 > (this.init.mesh.connectionLimit ?? Infinity)
   }
 
   /** this node holds a connection to `peer` */
