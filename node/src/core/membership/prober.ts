@@ -218,9 +218,7 @@ export class Prober {
   }
 
   /** more live members than a node keeps connections: not all connected to each other (the dead hold none, and do not count) */
-  private pastLimit (): boolean {
-    return this.m.live().length - 1 > (this.init.mesh.connectionLimit ?? Infinity)
-  }
+  private pastLimit (): boolean { return this.m.live().length - 1 > (this.init.mesh.connectionLimit ?? Infinity) }
 
   /** this node holds a connection to `peer` */
   private connected (peer: string): boolean {
