@@ -7,6 +7,7 @@
 import {
   defaultSpec, generateIdentity, keys, MemoryPersistence, signEntry, State, type Entry, type Identity, type Json, type Resources, type ServiceSpec
 } from '@minga/protocol'
+import { inviteValue } from '@minga/protocol/testing'
 import { NodeClock, NodeCore, MemoryRuntime, VirtualClock, type Clock, type MemoryRuntimeInit, type NodeCoreInit, type ReplicaSpec, type Runtime, type MembershipConfig, type SourceReader, type Timing } from '../src/core/index.js'
 import { LocalNet, type LocalMesh } from './local-mesh.js'
 
@@ -130,7 +131,7 @@ export class TestCluster {
     const invite = (this.genesis.length).toString(16).padStart(16, '0')
     const newOrg = !this.orgs.has(org)
     // the root's org may only invite to itself or to a new org: a new-org invite serves every admission here
-    this.sign(this.root, keys.invite(invite), { issuerOrg: this.orgOf(this.root), newOrg: true, secretHash: 'f'.repeat(64), expires: this.clock.now() + 3_600_000, uses: 1 })
+    this.sign(this.root, keys.invite(invite), inviteValue({ newOrg: true }, this.clock.now(), { issuerOrg: this.orgOf(this.root), uses: 1 }))
     this.sign(this.root, keys.member(who.peerId), { org, invite })
     if (newOrg) this.sign(this.root, keys.org(org), { name: org, invite })
     this.orgs.add(org)

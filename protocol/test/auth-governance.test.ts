@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { generateIdentity, proposalId, removalOf, signEntry, tally, type Entry, type Identity, type Json, type ProposalRecord } from '../src/index.js'
-import { buildFixture, openState, serviceValue, MESH_ID, type Fixture } from './fixtures.js'
+import { buildFixture, inviteValue, openState, serviceValue, MESH_ID, type Fixture } from './fixtures.js'
 
 const CREATED = '000000000000001.000000'
 
@@ -18,7 +18,7 @@ async function fourOrgs (): Promise<Mesh4> {
   const f = await buildFixture()
   const [gamma, delta] = await Promise.all([generateIdentity(), generateIdentity()])
   const invite = 'c'.repeat(16)
-  await f.write(f.root, `invite/${invite}`, { issuerOrg: 'acme', newOrg: true, secretHash: 'f'.repeat(64), expires: f.now.ms + 3_600_000, uses: 5 })
+  await f.write(f.root, `invite/${invite}`, inviteValue({ newOrg: true }, f.now.ms))
   for (const [who, org] of [[gamma, 'gamma'], [delta, 'delta']] as const) {
     await f.write(f.root, `member/${who.peerId}`, { org, invite })
     await f.write(f.root, `org/${org}`, { name: org, invite })

@@ -51,9 +51,9 @@ export async function buildFixture (): Promise<Fixture> {
   return { root, acme2, beta, stranger, source, log, write, now }
 }
 
-/** an invite's value as the root of acme issues it: for `target`, valid for an hour from `now` (ms), 5 uses */
-export function inviteValue (target: { org?: string, newOrg: boolean }, now: number): Json {
-  return { issuerOrg: 'acme', ...target, secretHash: 'f'.repeat(64), expires: now + 3_600_000, uses: 5 }
+/** an invite's value as the root of `issuerOrg` (acme) issues it: for `target`, valid for an hour from `now` (ms), `uses` (5) */
+export function inviteValue (target: { org?: string, newOrg: boolean }, now: number, { issuerOrg = 'acme', uses = 5 }: { issuerOrg?: string, uses?: number } = {}): Json {
+  return { issuerOrg, ...target, secretHash: 'f'.repeat(64), expires: now + 3_600_000, uses }
 }
 
 /**
