@@ -8,6 +8,7 @@
  * stand-in connections, which peers a trim tells that it closes their last.
  */
 import '../src/polyfill.js'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLibp2p } from 'libp2p'
@@ -26,20 +27,57 @@ const PROBE = '/suite/probe/1'
 /** ms between one host's probes, as SWIM's probe period: a host opens a few connections within a trim's grace, as at 1 s and 5 s */
 const PERIOD = 800
 
+/** a stand-in connection to `peer`, opened at `open` (ms), that records its close */
+type Stand = Connection & { closed: boolean }
+function standIn (peer: string, open: number): Stand {
+  const c = { remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, close: async () => { c.closed = true }, abort: () => {} }
+  return c as unknown as Stand
+}
+
+/** a host that holds `connections`, none of them tagged */
+function standInHost (connections: Stand[]): Libp2p {
+  return { getConnections: () => connections, peerStore: { get: async () => ({ tags: new Map() }) } } as unknown as Libp2p
+}
+
 test('a peer whose every connection a trim closes is told once, before the close; one that keeps a connection is not', async () => {
   // peer A's two connections are the newest, B's the oldest: keeping 1 closes both of A's and none of B's
-  type Stand = Connection & { closed: boolean }
-  const conn = (peer: string, open: number): Stand => {
-    const c = { remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, close: async () => { c.closed = true }, abort: () => {} }
-    return c as unknown as Stand
-  }
-  const connections = [conn('B', 1), conn('A', 2), conn('A', 3)]
+  const connections = [standIn('B', 1), standIn('A', 2), standIn('A', 3)]
   const told: string[] = []
-  const libp2p = { getConnections: () => connections, peerStore: { get: async () => ({ tags: new Map() }) } } as unknown as Libp2p
-  const trim = new ConnectionTrim({ libp2p, limit: 1, grace: 0, idleFor: () => Infinity, closing: (peer) => { told.push(`${peer}${connections.filter(c => c.closed).length}`) }, log: defaultLogger().forComponent('trim') })
+  const trim = new ConnectionTrim({ libp2p: standInHost(connections), limit: 1, grace: 0, idleFor: () => Infinity, closing: (peer) => { told.push(`${peer}${connections.filter(c => c.closed).length}`) }, log: defaultLogger().forComponent('trim') })
   await trim.trim()
   assert.equal(connections.map(c => c.closed), [false, true, true])
   assert.equal(told, ['A0'], 'told of A once, before either close')
+})
+
+test('a request that arrived before the trim\'s timer fired, still unread, keeps its connection: the trim reads what waits first', async () => {
+  // A's request waits in a real socket (loopback TCP) when the timer fires: a loaded host runs due timers before it reads
+  const server = createServer()
+  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+  const accepted = new Promise<Socket>(resolve => { server.once('connection', resolve) })
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  await new Promise<void>(resolve => { client.once('connect', resolve) })
+  const socket = await accepted
+  let serving = false
+  socket.on('data', () => { serving = true })
+  // A's connection is the newest: keeping 1, it is the one a trim closes unless its exchange is under way
+  const connections = [standIn('B', 1), standIn('A', 2)]
+  const trim = new ConnectionTrim({ libp2p: standInHost(connections), limit: 1, grace: 1000, idleFor: (peer) => peer === 'A' && serving ? 0 : Infinity, log: defaultLogger().forComponent('trim') })
+  try {
+    client.write('a request')
+    const trimmed = new Promise<void>((resolve, reject) => { setTimeout(() => { trim.trim().then(resolve, reject) }, 0) })
+    // this process busy past the timer's due time, as a loaded host is: the timer fires before the socket is read
+    const busyUntil = performance.now() + 20
+    let spins = 0
+    while (performance.now() < busyUntil) spins++
+    assert.ok(spins > 0 && !serving, 'the request waits unread')
+    await trimmed
+    assert.equal(connections.map(c => c.closed), [true, false], 'A\'s connection is kept while its request is served; B\'s, idle, goes instead')
+    assert.ok(serving, 'the request was read')
+  } finally {
+    client.destroy()
+    socket.destroy()
+    server.close()
+  }
 })
 
 test(`${N} hosts that keep ${KEEP} connections each: every probe of every member reaches it, and each host trims back to ${KEEP}`, async () => {

@@ -13,6 +13,11 @@
  * mesh peers), the newest first (the one a probe just opened), and none
  * opened or used in the last `grace` ms, nor one with a request or stream
  * under way (`idleFor`), so the exchange it was opened for ends first.
+ * A loaded host runs its due timers before it reads its sockets, so a
+ * request that arrived while it was busy would still look idle to a trim
+ * its timer started: the trim reads what waits first (`ioDone`), and a
+ * request under way keeps its connection (else the requester retried on a
+ * new connection, and under the same load that one went too).
  * What the simulator models (simulations/src/network/connections.ts).
  */
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
@@ -31,6 +36,14 @@ export interface ConnectionTrimInit {
   /** told before the host closes a peer's last connection (Libp2pMesh.closingIdle: no liveness check follows it) */
   closing?: (peer: string) => void
   log: Logger
+}
+
+/**
+ * resolves once the event loop has read the sockets that were ready when it was called: two check phases (setImmediate)
+ * with a poll phase between them, wherever in the loop it was called from (Node.js's event loop: timers, poll, check)
+ */
+async function ioDone (): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>(resolve => { setImmediate(resolve) })
 }
 
 /** the connections libp2p accepts before it refuses inbound ones, for `kept` kept: room for a few seconds of new ones until they are trimmed */
@@ -59,10 +72,11 @@ export class ConnectionTrim {
   /** one look: closes the newest untagged idle connections while more than `limit` are open */
   async trim (): Promise<void> {
     const { libp2p, limit } = this.init
-    const open = libp2p.getConnections()
-    if (open.length <= limit || this.trimming) return
+    if (libp2p.getConnections().length <= limit || this.trimming) return
     this.trimming = true
     try {
+      await ioDone()
+      const open = libp2p.getConnections()
       const grace = this.init.grace ?? 5000
       const now = Date.now()
       const idle = (c: Connection): boolean => now - c.timeline.open >= grace && (this.init.idleFor?.(c.remotePeer.toString()) ?? Infinity) >= grace
