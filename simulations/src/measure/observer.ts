@@ -12,7 +12,8 @@ import type { Cluster } from '../cluster/cluster.js'
 import type { SimNode } from '../cluster/sim-node.js'
 import { DetectionWatch } from './detection.js'
 import type { MeshSnapshot } from './invariants.js'
-import { activeContainers, agreement, assignmentKey, assignmentOf } from './views.js'
+import { SlotTally } from './slot-tally.js'
+import { activeContainers, agreement, assignmentKey, assignmentOf, forEachActive } from './views.js'
 import type { Change, ChangeKind, FaultWindow, Sample } from './series.js'
 import { VolumeWatch } from './volume-watch.js'
 
@@ -48,14 +49,12 @@ export class Observer {
   private lastCoverage = 0
   private readonly pending: Change[] = []
   private readonly violated = new Set<string>()
-  /** slots desired from the start or healthy at least once: their loss is an outage, a new one not yet up is not */
-  private readonly established = new Set<string>()
-  /** each replica slot's key (`service#replica`), made once: every sample looks up thousands of them */
-  private readonly slotKeys = new Map<string, string[]>()
+  /** each sample's count of the replica slots, and the slots established (desired from the start or healthy once: their loss is an outage) */
+  private readonly tally = new SlotTally()
 
   constructor (private readonly cluster: Cluster) {
     this.detection = new DetectionWatch(cluster)
-    for (const [id, spec] of cluster.specs) for (let r = 0; r < spec.replicas; r++) this.established.add(this.slot(id, r))
+    for (const [id, spec] of cluster.specs) this.tally.establish(id, spec.replicas)
     if (cluster.volumes !== undefined) this.volumes = new VolumeWatch(cluster)
     cluster.onEvent((node, event) => {
       if (event.kind === 'replica-start') { this.counts.starts++; this.checkSingleton(node, event.subject) } else if (event.kind === 'replica-stop') this.counts.stops++
@@ -86,57 +85,31 @@ export class Observer {
     this.windows.push({ from, to, kind, label })
   }
 
-  /** the key of replica `replica` of `service`: one string per slot for the whole run */
-  private slot (service: string, replica: number): string {
-    let keys = this.slotKeys.get(service)
-    if (keys === undefined) this.slotKeys.set(service, keys = [])
-    for (let r = keys.length; r <= replica; r++) keys.push(`${service}#${r}`)
-    return keys[replica]
-  }
-
   sample (): Sample {
     const live = this.cluster.live
     const specs = this.cluster.specs
-    const healthy = new Set<string>()
-    const updated = new Set<string>()
-    const copies = new Map<string, number>()
+    const tally = this.tally
+    tally.begin()
     for (const node of live) {
-      for (const c of activeContainers(node)) {
-        const spec = specs.get(c.service)
-        if (spec === undefined || c.replica >= spec.replicas) continue
-        const slot = this.slot(c.service, c.replica)
-        copies.set(slot, (copies.get(slot) ?? 0) + 1)
-        if (!c.healthy) continue
-        healthy.add(slot)
-        if (c.hash === this.hashOf(spec)) updated.add(slot)
-      }
+      forEachActive(node, (service, replica, hash, healthy) => {
+        const spec = specs.get(service)
+        if (spec === undefined || replica >= spec.replicas) return
+        tally.add(service, spec.replicas, replica, healthy, healthy && hash === this.hashOf(spec))
+      })
     }
-    let desired = 0
-    let establishedDesired = 0
-    let establishedHealthy = 0
-    for (const [id, spec] of specs) {
-      desired += spec.replicas
-      for (let r = 0; r < spec.replicas; r++) {
-        const slot = this.slot(id, r)
-        if (healthy.has(slot)) this.established.add(slot)
-        if (!this.established.has(slot)) continue
-        establishedDesired++
-        if (healthy.has(slot)) establishedHealthy++
-      }
-    }
-    let extra = 0
-    for (const n of copies.values()) extra += n - 1
+    const slots = tally.count(specs)
+    const desired = slots.desired
     const agreed = agreement(live)
     if (agreed.agree) this.lastAgreed = agreed.assignment
     const seconds = this.cluster.scenario.sample / 1000
     const bytes = this.cluster.net.traffic.window()
     const sample: Sample = {
       t: this.elapsed / 1000,
-      availability: establishedDesired === 0 ? 1 : establishedHealthy / establishedDesired,
-      coverage: desired === 0 ? 1 : healthy.size / desired,
-      updated: desired === 0 ? 1 : updated.size / desired,
+      availability: slots.established === 0 ? 1 : slots.establishedHealthy / slots.established,
+      coverage: desired === 0 ? 1 : slots.healthy / desired,
+      updated: desired === 0 ? 1 : slots.updated / desired,
       desired,
-      extraCopies: extra,
+      extraCopies: slots.extra,
       live: live.length,
       agree: agreed.agree,
       bytesPerNode: live.length === 0 ? 0 : bytes / seconds / live.length,

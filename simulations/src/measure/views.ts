@@ -25,15 +25,20 @@ export function assignmentOf (node: SimNode): Assignment | undefined {
 
 /** containers that count as a running copy: running or still starting */
 export function activeContainers (node: SimNode): Array<{ service: string, replica: number, hash: string, healthy: boolean }> {
+  const out: Array<{ service: string, replica: number, hash: string, healthy: boolean }> = []
+  forEachActive(node, (service, replica, hash, healthy) => { out.push({ service, replica, hash, healthy }) })
+  return out
+}
+
+/** `visit` each container that counts as a running copy (see `activeContainers`), without a copy of each */
+export function forEachActive (node: SimNode, visit: (service: string, replica: number, hash: string, healthy: boolean) => void): void {
   // the host's engine: a node whose minga died may still run containers (until its supervisor stops them)
   const engine = node.engine
-  if (engine === undefined) return []
-  const out = []
+  if (engine === undefined) return
   for (const c of engine.all()) {
     if (c.state !== 'running' && c.state !== 'starting') continue
-    out.push({ service: c.replica.service, replica: c.replica.replica, hash: c.replica.hash, healthy: c.state === 'running' && (c.health === 'healthy' || c.health === 'none') })
+    visit(c.replica.service, c.replica.replica, c.replica.hash, c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))
   }
-  return out
 }
 
 export interface Agreement {
