@@ -108,8 +108,10 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
         init.events.emit({ time: clock.now(), node: self, kind, subject: peer, reason })
       },
       heard: (peer, info) => {
-        this.keep(this.digests, peer, info.digest)
-        this.keep(this.digestTimes, peer, info.at)
+        // the times follow the digests' keys (evicted with them); only the digests keep the order heard
+        const evicted = this.keep(this.digests, peer, info.digest)
+        this.digestTimes.set(peer, info.at)
+        if (evicted !== undefined) this.digestTimes.delete(evicted)
         // a round trip halves into the offset (NTP); a one-way ping only bounds it
         if (info.sentAt !== undefined) this.clockOffsets.sample(peer, info.time, info.sentAt, info.at)
       },
@@ -272,10 +274,14 @@ export class MembershipService implements LiveSet, ReplicaReports, NodeReports {
     return this.digestTimes.get(peer)
   }
 
-  private keep<T> (map: Map<string, T>, peer: string, value: T): void {
+  /** `peer`'s value, now the most recent; returns the least recent peer if it was dropped to keep PEERS_KEPT */
+  private keep<T> (map: Map<string, T>, peer: string, value: T): string | undefined {
     map.delete(peer)
     map.set(peer, value)
-    if (map.size > PEERS_KEPT) map.delete(map.keys().next().value as string)
+    if (map.size <= PEERS_KEPT) return undefined
+    const oldest = map.keys().next().value as string
+    map.delete(oldest)
+    return oldest
   }
 
   private emit (change: LivenessChange): void {
