@@ -287,6 +287,32 @@ test('the shared stream is opened again after a break (closed cleanly, reset, it
   }
 })
 
+test('a connection libp2p hands out while the peer closes it (open, its muxer closed) is dropped, and a new one dialled', async () => {
+  const p = await pair()
+  try {
+    let asked = 0
+    p.b.handle(P, async (data) => {
+      // the first request: b ends the shared stream before it answers (as a trim closing the connection would)
+      if (asked++ === 0) for (const stream of p.nb.getConnections(p.na.peerId).flatMap(c => c.streams)) if (stream.protocol === sharedProtocol(P)) await stream.close()
+      return data
+    })
+    // a's next stream, after the end: libp2p hands out the connection b is closing, whose muxer refuses new streams
+    const dialProtocol = p.na.dialProtocol.bind(p.na)
+    let dials = 0
+    p.na.dialProtocol = async (...args: Parameters<typeof dialProtocol>) => {
+      if (++dials === 2) throw Object.assign(new Error('The connection muxer is "closed" and not "open"'), { name: 'ConnectionClosedError' })
+      return await dialProtocol(...args)
+    }
+    const [before] = p.na.getConnections(p.nb.peerId)
+    assert.is(dec.decode(await p.a.request(p.b.self, P, enc.encode('one'), { signal: AbortSignal.timeout(60_000) })), 'one')
+    assert.is(asked, 2, 'asked again after the end')
+    assert.is(dials, 3, 'the closing connection refused a stream, a new one was dialled')
+    assert.ok(before.status !== 'open', `the closing connection was dropped (${before.status})`)
+  } finally {
+    await p.close()
+  }
+})
+
 test('a peer that does not serve the shared stream (an older node) is asked on a stream per request', async () => {
   const p = await pair(false)
   try {

@@ -235,7 +235,16 @@ export class SharedRequests {
 
   /** a new shared stream to `peer`, kept under `key` until it ends */
   private open (peer: string, protocol: string, key: string): Promise<Channel> {
-    const opening: Promise<Channel> = this.libp2p.dialProtocol(peerIdFromString(peer), sharedProtocol(protocol), { signal: AbortSignal.timeout(OPEN_TIMEOUT) })
+    const id = peerIdFromString(peer)
+    const dial = async (): Promise<Stream> => await this.libp2p.dialProtocol(id, sharedProtocol(protocol), { signal: AbortSignal.timeout(OPEN_TIMEOUT) })
+    const opening: Promise<Channel> = dial()
+      .catch(async (err: Error) => {
+        // libp2p handed out a connection the peer is closing (still "open", its muxer closed: a trim that closed it as
+        // this node's request went out): it is no use, so it goes, and a new one is dialled
+        if (err.name !== 'ConnectionClosedError') throw err
+        for (const connection of this.libp2p.getConnections(id)) connection.abort(new StreamClosedError('The peer closed this connection'))
+        return await dial()
+      })
       .then((stream) => new Channel(stream, peer, this.log, () => { this.forget(key, opening) }))
     this.channels.set(key, opening)
     opening.catch(() => { this.forget(key, opening) })
