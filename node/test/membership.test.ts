@@ -161,8 +161,8 @@ test('a joiner is not declared dead between its admission and its node\'s start;
 
 /**
  * the ms each ping of `target` by a helper of an indirect probe was given (from its request to its abort): the target cut
- * off from every other node, so only the timeouts end them. Direct probes are told apart by their own, longer, timeout
- * (unscaled: at most a probe period goes by between the suspicion and the end, and Lifeguard only lengthens it)
+ * off from every other node, so only the timeouts end them. Direct probes are told apart by their longer timeout (three
+ * probe timeouts or more, for a dial: Lifeguard's local health only lengthens it)
  */
 async function helperWaits (mesh: SwimCluster, target: Host): Promise<number[]> {
   const waits: number[] = []
