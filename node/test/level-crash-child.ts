@@ -2,31 +2,20 @@
  * Writes entries to a LevelDB-backed state as fast as it can and prints the
  * seq of each one once `write` resolves (acknowledged). The crash test kills
  * it with SIGKILL at a random moment. With `merge` as its second argument it
- * merges a peer's entries instead and prints each
- * once `merge` resolves.
+ * merges a peer's entries instead and prints each once `merge` resolves.
+ * Its identity and the peer's are kept as a node's data directory keeps its
+ * own (`DataDir`): in `dir` and in `dir/peer`, made on the first run.
  */
-import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeIdentity, encodeIdentity, generateIdentity, keys, signEntry, State, type Identity } from '@minga/protocol'
+import { keys, signEntry, State } from '@minga/protocol'
 import { inviteValue, serviceValue } from '@minga/protocol/testing'
+import { DataDir } from '../src/daemon/data-dir.js'
 import { LevelPersistence } from '../src/store/level-persistence.js'
 
 const dir = process.argv[2]
 const merging = process.argv[3] === 'merge'
-
-/** the identity kept in `dir/file`, made on the first run */
-async function identityIn (file: string): Promise<Identity> {
-  try {
-    return decodeIdentity(await readFile(join(dir, file)))
-  } catch {
-    const identity = await generateIdentity()
-    await writeFile(join(dir, file), encodeIdentity(identity))
-    return identity
-  }
-}
-
-const identity = await identityIn('node.key')
-const peer = await identityIn('peer.key')
+const identity = await new DataDir(dir).identity()
+const peer = await new DataDir(join(dir, 'peer')).identity()
 const state = await State.open({ meshId: 'crash', root: identity.peerId, persistence: new LevelPersistence(join(dir, 'state')), now: Date.now })
 if (state.get('mesh') === undefined) {
   await state.write(identity, keys.mesh(), { id: 'crash', root: identity.peerId, created: Date.now() })

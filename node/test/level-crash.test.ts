@@ -1,10 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeIdentity, State } from '@minga/protocol'
+import { State } from '@minga/protocol'
+import { DataDir } from '../src/daemon/data-dir.js'
 import { LevelPersistence } from '../src/store/level-persistence.js'
 import { runUntilKilled } from './crash-child.js'
 
@@ -30,15 +31,15 @@ for (const mode of ['write', 'merge'] as const) {
       const acked = await runAndKill(dir, 20 + Math.floor(Math.random() * 80), mode)
       total += acked.length
       for (const [seq, key, hlc] of acked) lastAcked.set(key, { seq: Number(seq), hlc })
-      const identity = decodeIdentity(await readFile(join(dir, 'node.key')))
+      const identity = await new DataDir(dir).identity()
       const state = await State.open({ meshId: 'crash', root: identity.peerId, persistence: new LevelPersistence(join(dir, 'state')), now: Date.now })
       for (const [key, { seq }] of lastAcked) {
         const held = state.get(key)
         assert.ok(held !== undefined && held.seq >= seq, `${key} seq ${seq} was acknowledged but is not held after a crash`)
       }
       const maxAcked = Math.max(...[...lastAcked.values()].map(v => v.seq))
-      const author = mode === 'write' ? identity.peerId : decodeIdentity(await readFile(join(dir, 'peer.key'))).peerId
-      assert.ok(state.highWaterMarks()[author] >= maxAcked)
+      const author = mode === 'write' ? identity : await new DataDir(join(dir, 'peer')).identity()
+      assert.ok(state.highWaterMarks()[author.peerId] >= maxAcked)
       await state.close()
     }
     assert.ok(total >= 100)
