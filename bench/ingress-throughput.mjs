@@ -14,6 +14,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { loadavg } from 'node:os'
 import { startPair } from './lib/ingress-pair.mjs'
+import { median, percentile } from './lib/stats.mjs'
 
 const MB = Number(process.env.INGRESS_BENCH_MB ?? 512)
 const RUNS = Number(process.env.INGRESS_BENCH_RUNS ?? 3)
@@ -60,7 +61,6 @@ async function download (port, bytes) {
   return bytes / 1e6 / secs
 }
 
-const percentile = (xs, p) => { const s = [...xs].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))] }
 
 async function roundTrips (port, n) {
   const s = await connect(port)
@@ -93,7 +93,6 @@ async function newConnections (port, n) {
   return { p50: percentile(times, 50), p99: percentile(times, 99) }
 }
 
-const median = (xs) => percentile(xs, 50)
 const round = (x, digits = 1) => Number(x.toFixed(digits))
 const bytes = MB * 1024 * 1024
 const runs = []

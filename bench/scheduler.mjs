@@ -7,15 +7,11 @@
 // Each churn figure sums CHURN_SAMPLES different leavers (or joiners).
 import { place, movedReplicas, replicasOn } from '../scheduler/dist/src/index.js'
 import { makeWorkload } from './scheduler-workload.mjs'
+import { median } from './lib/stats.mjs'
 
 const RUNS = 7
 const CHURN_SAMPLES = 20
 const SHAPE = { services: 10_000, replicas: 30_000, nodes: 1_000, orgs: 50, seed: 1 }
-
-function median (xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
 function round (x, digits = 3) {
   return Math.round(x * 10 ** digits) / 10 ** digits

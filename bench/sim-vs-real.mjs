@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { apiClient } from '../packages/cli/dist/src/index.js'
 import { cpuMs, sleep } from '../test/dist/src/index.js'
 import { runScenario, writeResults } from '../simulations/dist/src/index.js'
+import { median } from './lib/stats.mjs'
 import { SERVICES, deployAll, deployKill10, startMesh } from './lib/deploy-kill-10.mjs'
 import { measureCpuCosts } from './lib/cpu-costs.mjs'
 
@@ -163,7 +164,7 @@ async function measureReal () {
         if (recovered === null && healthy(all)) recovered = at
         await sleep(POLL_MS)
       }
-      return { converged, convergedAsked, recovered, pollMs: Math.round(polls.sort((a, b) => a - b)[Math.floor(polls.length / 2)] ?? 0) }
+      return { converged, convergedAsked, recovered, pollMs: Math.round(median(polls) ?? 0) }
     }
 
     const cpu0 = await Promise.all(mesh.nodes.map(async n => await cpuMs(n.process.pid)))

@@ -11,6 +11,7 @@ import { defaultSpec } from '../protocol/dist/src/index.js'
 import { DockerRuntime } from '../node/dist/src/runtime/index.js'
 import { engines } from '../test/dist/src/docker-engines.js'
 import { LOOP_COMMAND } from '../test/dist/src/docker-specs.js'
+import { median } from './lib/stats.mjs'
 
 const RUNS = Math.max(1, Number(process.env.STANDBY_RUNS ?? 10))
 const started = await engines(['bench-standby'])
@@ -41,14 +42,13 @@ try {
 } finally {
   await runtime.close()
 }
-const p50 = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
 const cpu = process.cpuUsage(cpu0)
 console.log(JSON.stringify({
   name: 'standby-start',
   runs: RUNS,
-  coldP50Ms: Math.round(p50(cold)),
-  standbyP50Ms: Math.round(p50(warm)),
-  standbyShare: Math.round(p50(warm) / p50(cold) * 100) / 100,
+  coldP50Ms: Math.round(median(cold)),
+  standbyP50Ms: Math.round(median(warm)),
+  standbyShare: Math.round(median(warm) / median(cold) * 100) / 100,
   coldMs: cold.map(Math.round),
   standbyMs: warm.map(Math.round),
   loadAvg1m: loads.map(l => Math.round(l * 10) / 10),

@@ -13,13 +13,13 @@ import { apiClient } from '../../packages/cli/dist/src/index.js'
 import { cpuMs, sleep } from '../../test/dist/src/index.js'
 import { runScenario } from '../../simulations/dist/src/index.js'
 import { deployAll, deployKill10, deploySpec, startMesh } from './deploy-kill-10.mjs'
+import { median } from './stats.mjs'
 
 // what merging an entry costs against a pass: 8.9 against 7.3 ms per call of `mergeNow` and of the reconciler's pass in a
 // profile of the ten processes over this deploy (2026-11-30; the profiler's own cost inflates both, the ratio is what is used)
 const ENTRY_TO_PASS_COST = 1.2
 const WINDOW_MS = 3000
 const WRITES = 8
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const round2 = (x) => Math.round(x * 100) / 100
 
 /**
