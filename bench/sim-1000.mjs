@@ -48,6 +48,8 @@ console.log(JSON.stringify({
   requests: s.traffic.requests,
   eventsPerNodeSecond: Math.round(s.speed.events / s.nodes / s.virtualSeconds * 10) / 10,
   requestsPerNodeSecond: Math.round(s.traffic.requests / s.nodes / s.virtualSeconds * 10) / 10,
+  // of those, the ones that dialled first (past the connection limit a probe of an unconnected member; each a handshake on a real host)
+  dialsPerNodeSecond: Math.round(s.traffic.dials / s.nodes / s.virtualSeconds * 100) / 100,
   cpuUsPerRequest: Math.round(cpu * 1000 / Math.max(1, s.traffic.requests)),
   buildMs: s.speed.buildMs,
   peakRssMb: s.speed.peakRssMb,

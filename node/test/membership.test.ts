@@ -202,4 +202,34 @@ test('past the connection limit helpers give their ping of a target time to dial
   assert.ok(below.every(ms => ms === helperTimeout({ probeTimeout }, true)), `helpers waited ${below.join(', ')} ms`)
 })
 
+test('past the connection limit gossip goes to connected members only: to any other it would be a new connection (a handshake) each', async () => {
+  const n = 12
+  // 12 live members keeping 4 connections each: each holds its ring's four nearest, and gossip must pick among those
+  const mesh = await SwimCluster.start(n, { connectionLimit: 4 })
+  await mesh.advance(5_000)
+  let near = 0
+  const far: string[] = []
+  for (const [i, host] of mesh.hosts.entries()) {
+    const held = new Set([1, 2, n - 2, n - 1].map(d => mesh.hosts[(i + d) % n].id))
+    host.mesh.connections = () => [...held].filter(id => mesh.host(id).up)
+    const request = host.mesh.request.bind(host.mesh)
+    host.mesh.request = async (peer, protocol, data, options = {}) => {
+      if (messageType(data) === 'gossip') {
+        if (host.mesh.connections().includes(peer)) near++
+        else far.push(`${i} → ${mesh.hosts.findIndex(h => h.id === peer)}`)
+      }
+      return await request(peer, protocol, data, options)
+    }
+  }
+  // a host that vanishes and comes back: its suspicion, death and return wait in every queue, and gossip spreads them
+  const victim = mesh.hosts[0]
+  mesh.vanish(victim)
+  await mesh.until(() => mesh.agree(victim, 'dead'), 60_000, 'the vanished member is dead everywhere')
+  mesh.boot(victim)
+  await mesh.until(() => mesh.agree(victim, 'alive'), 60_000, 'the member is back everywhere')
+  await mesh.advance(5_000)
+  assert.ok(near > 0, 'members gossiped to connected members')
+  assert.equal(far, [], `${far.length} gossip requests went to members not connected`)
+})
+
 test.run()

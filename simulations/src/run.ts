@@ -112,7 +112,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       gossipDeliveries: traffic.deliveries,
       lostCopies: traffic.lost,
       recoveredCopies: traffic.recovered,
-      requests: traffic.requests
+      requests: traffic.requests,
+      dials: traffic.dials
     },
     containers: { starts: observer.counts.starts, stops: observer.counts.stops, startErrors: observer.counts.errors },
     quiescentAfterMs: quiescentAfter,

@@ -31,7 +31,7 @@ export interface Summary {
   ingress?: IngressFigures
   /** the failure detector: time to detect failures, and false verdicts (measure/detection.ts) */
   detection: DetectionFigures
-  traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number }
+  traffic: { bytesPerNodePerSec: Stats, msgsPerNodePerSec: Stats, gossipDeliveries: number, lostCopies: number, recoveredCopies: number, requests: number, /** requests and streams that dialled first */ dials: number }
   containers: { starts: number, stops: number, startErrors: number }
   quiescentAfterMs: number | null
   /** `violations` keeps the first 50; `counts` counts them all, per invariant */

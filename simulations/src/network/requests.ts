@@ -42,6 +42,7 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
   const oneWay = (bytes: number): number => net.transit(from.index, to, latency, bytes)
   const dial = connected || net.connected(from.index, to) ? 0 : 4 * latency
   net.traffic.requests++
+  if (dial > 0) net.traffic.dials++
   net.traffic.send(from.index, 1, data.length)
   return { to, oneWay, arrival: dial + oneWay(data.length) }
 }

@@ -16,6 +16,8 @@ export class Traffic {
   /** gossip copies recovered through IHAVE/IWANT */
   recovered = 0
   requests = 0
+  /** requests and streams that had to dial first (no connection to the peer open) */
+  dials = 0
   /** bytes sent by all nodes since the last `window()` */
   private windowBytes = 0
 

@@ -275,9 +275,9 @@ export class Membership {
     this.order.hurry(peer)
   }
 
-  /** `k` random members to ask for an indirect probe, or to gossip to */
-  pick (k: number, eligible: (node: string) => boolean): string[] {
-    return randomMembers(this.memberList(), k, (node) => node !== this.self && eligible(node), this.init.random)
+  /** `k` random members to ask for an indirect probe, or to gossip to; `among`: drawn from these peers instead of every member */
+  pick (k: number, eligible: (node: string) => boolean, among?: readonly string[]): string[] {
+    return randomMembers(among ?? this.memberList(), k, (node) => node !== this.self && eligible(node), this.init.random)
   }
 
   /** the live set may have changed */

@@ -28,7 +28,7 @@ export interface ProberHost {
   receive: (updates: readonly MemberUpdate[], from?: string) => void
   piggyback: (peer: string) => MemberUpdate[]
   nextTarget: () => string | undefined
-  pick: (k: number, eligible: (node: string) => boolean) => string[]
+  pick: (k: number, eligible: (node: string) => boolean, among?: readonly string[]) => string[]
   hurry: (peer: string) => void
   isMember: (peer: string) => boolean
   isDown: (peer: string) => boolean
@@ -87,7 +87,11 @@ export class Prober {
     this.pushPullTimer?.cancel()
   }
 
-  /** while updates wait, send them to a few members (recently dead ones included: they may refute) */
+  /**
+   * While updates wait, send them to a few members (recently dead ones included: they may refute); past the connection
+   * limit only to connected ones, as a new connection each (a handshake, trimmed again) made most dials there
+   * (membership-past-limit); probes still reach every member in turn with the same updates
+   */
   gossip (): void {
     const m = this.m
     const now = this.init.clock.now()
@@ -99,7 +103,7 @@ export class Prober {
       const status = m.members.status(node)
       if (status === 'alive' || status === 'suspect') return true
       return status === 'dead' && now - (m.members.changedAt(node) ?? 0) < m.config.gossipToTheDead
-    })
+    }, this.pastLimit() ? this.init.mesh.connections() : undefined)
     for (const peer of targets) {
       const updates = m.piggyback(peer)
       if (updates.length === 0) return
@@ -149,10 +153,10 @@ export class Prober {
 
   /** join: a push-pull with a connected member, else any; a few tries */
   async join (): Promise<void> {
-    const connected = new Set(this.init.mesh.connections())
+    const connected = this.init.mesh.connections()
     const tried = new Set<string>()
     for (let i = 0; i < JOIN_TRIES && this.running; i++) {
-      const [peer] = this.m.pick(1, (node) => !tried.has(node) && (connected.size === 0 || connected.has(node) || i > 0))
+      const [peer] = this.m.pick(1, (node) => !tried.has(node) && this.m.isMember(node), i === 0 && connected.length > 0 ? connected : undefined)
       if (peer === undefined) return
       tried.add(peer)
       if (await this.pushPull(peer)) return
@@ -298,10 +302,9 @@ export class Prober {
   }
 
   /**
-   * One probe: direct, then indirect through `indirectChecks` members, then a
-   * suspicion. Beside the indirect probes, a TCP dial of its port tells a
-   * process that is gone (refused: dead at once) from one that only stalls
-   * (accepted: accused only after `stallAllowance` of silence)
+   * One probe: direct, then indirect through `indirectChecks` members, then a suspicion. Beside the indirect probes, a TCP
+   * dial of its port tells a process that is gone (refused: dead at once) from one that only stalls (accepted: accused
+   * only after `stallAllowance` of silence)
    */
   private async probe (target: string): Promise<void> {
     const { config, awareness, stats } = this.m
@@ -315,9 +318,7 @@ export class Prober {
     if (!this.running) return
     if (!this.silentSince.has(target)) this.silentSince.set(target, startedAt)
     // no ack: is its process gone? (a refused dial is proof, whenever it comes; no answer is not)
-    let refused = false
-    let portOpen = false
-    let hostSilent = false
+    let [refused, portOpen, hostSilent] = [false, false, false]
     const onDial = (result: ProbeResult, reason: string): void => {
       if (result === 'up') portOpen = true
       if (result === 'silent') hostSilent = true
