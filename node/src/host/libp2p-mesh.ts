@@ -53,6 +53,8 @@ export interface Libp2pMeshOptions {
   shared?: readonly string[]
   /** ms a shared stream's handler has to answer before its slot is freed with a failure (shared-requests.ts' SERVE_TIMEOUT unless given) */
   serveTimeout?: number
+  /** the connections the host keeps (its ConnectionTrim's limit), as membership reads it (`Mesh.connectionLimit`); default CONNECTION_LIMITS.maxConnections */
+  connectionLimit?: number
   logger?: ComponentLogger
 }
 
@@ -217,7 +219,7 @@ export class Libp2pMesh implements Mesh {
     return [...new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))]
   }
 
-  readonly connectionLimit = CONNECTION_LIMITS.maxConnections
+  get connectionLimit (): number { return this.options.connectionLimit ?? CONNECTION_LIMITS.maxConnections }
 
   readonly connectedTo = (peer: string): boolean => {
     try {

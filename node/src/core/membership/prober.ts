@@ -89,8 +89,8 @@ export class Prober {
 
   /**
    * While updates wait, send them to a few members (recently dead ones included: they may refute); past the connection
-   * limit only to connected ones, as a new connection each (a handshake, trimmed again) made most dials there
-   * (membership-past-limit); probes still reach every member in turn with the same updates
+   * limit only to connected ones: to others each was a new connection (a handshake, trimmed again; sim-1000's first 40
+   * virtual s dialled 3.78 times per node and second, 2.41 since). Probes still reach every member with the same updates
    */
   gossip (): void {
     const m = this.m
