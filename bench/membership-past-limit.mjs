@@ -11,6 +11,8 @@
 // new connection costs ~45 ms of CPU for its two ends here (Noise's key agreements, identify), so 30 members keeping
 // 20 already saturate both cores (see README, Benchmarks).
 // Measured:
+// - memory: the processes' resident memory before the meeting and once met, and the connection ends the hosts hold
+//   then (with no limit, what keeping a connection costs);
 // - the meeting: members start MEMBERSHIP_PAST_LIMIT_STAGGER_MS (100) apart; how long until every member has heard
 //   from every other (at most MEMBERSHIP_PAST_LIMIT_MEET_S, 300; `met` says whether it did);
 // - idle (MEMBERSHIP_PAST_LIMIT_IDLE_S, 60): members suspected or declared dead while all live (false positives),
@@ -20,6 +22,7 @@
 // - a kill: MEMBERSHIP_PAST_LIMIT_KILLS hosts (3) stop at once; how long until every survivor has declared each
 //   dead (p50 and the slowest), and any live member declared dead meanwhile. A stopped host closes its connections
 //   and its port refuses: the fast path, as a killed daemon's.
+// MEMBERSHIP_PAST_LIMIT_PROF=DIR writes each process's CPU profile there.
 //   npx tsc -b && node bench/membership-past-limit.mjs
 import { fork } from 'node:child_process'
 import { loadavg } from 'node:os'
@@ -80,6 +83,7 @@ const failureCounts = (later, earlier) => {
 }
 // every member has heard from every other (each probe answered counts): the mesh has met
 const report = async () => (await Promise.all(workers.map(async (child, w) => { child.send({ type: 'report' }); return await next(m => m.worker === w && m.type === 'report') })))
+const initial = await report()
 for (;;) {
   const reports = await report()
   const counts = reports.flatMap(r => r.heardCounts)
@@ -93,6 +97,8 @@ const metAt = since()
 
 // idle
 const before = await report()
+// what the hosts hold once met: resident memory and connection ends, against a report taken before any membership ran
+const memory = { startRssMb: sum(initial, r => r.rssMb), metRssMb: sum(before, r => r.rssMb), connectionEnds: sum(before, r => r.connections) }
 await new Promise(resolve => setTimeout(resolve, IDLE_S * 1000))
 const after = await report()
 const idle = {
@@ -136,6 +142,7 @@ console.log(JSON.stringify({
   met,
   metMs: metAt,
   loadAvg1m: Math.round(loadavg()[0] * 10) / 10,
+  memory,
   idle,
   kill: {
     victims: KILLS,

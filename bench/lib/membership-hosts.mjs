@@ -110,6 +110,9 @@ function report () {
     mostConnections: Math.max(0, ...hosts.map(h => h.mostConnections)),
     connectionLimit: limit,
     delayP99Ms: Math.round(delay.percentile(99) / 1e6),
+    // this process's resident memory and the connections its hosts hold now (each end counts)
+    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+    connections: live.reduce((s, h) => s + h.libp2p.getConnections().length, 0),
     cpuMs: (cpu.user + cpu.system) / 1000,
     failures: Object.fromEntries(failures),
     verdicts: live.flatMap(h => [...h.verdicts].map(([peer, at]) => ({ observer: h.identity.peerId, peer, at })))
