@@ -61,7 +61,6 @@ async function download (port, bytes) {
   return bytes / 1e6 / secs
 }
 
-
 async function roundTrips (port, n) {
   const s = await connect(port)
   const message = Buffer.alloc(100, 2)
