@@ -88,9 +88,9 @@ export class Prober {
   }
 
   /**
-   * While updates wait, send them to a few members (recently dead ones included: they may refute); past the connection
-   * limit only to connected ones: to others each was a new connection (a handshake, trimmed again; sim-1000's first 40
-   * virtual s dialled 3.78 times per node and second, 2.41 since). Probes still reach every member with the same updates
+   * While updates wait, send them to a few members (recently dead ones too: they may refute). Past the connection limit
+   * only to connected ones, so not the dead (a live one learns it from the acks to its probes): to others each was a new
+   * connection (a handshake; sim-1000's first 40 virtual s dialled 3.78 times per node and second, 2.41 since)
    */
   gossip (): void {
     const m = this.m
