@@ -5,24 +5,10 @@
 // (memberships start `stagger` ms apart); report → report {…counters}; kill {victims, mine} → killed; stop → stopped.
 import '../../node/dist/src/polyfill.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { createLibp2p } from 'libp2p'
-import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { generateIdentity, protocols, swarmKeyFile } from '../../protocol/dist/src/index.js'
-import { MemberGater } from '../../node/dist/src/host/gater.js'
-import { defaults } from '../../node/dist/src/host/libp2p-config.js'
-import { Libp2pMesh } from '../../node/dist/src/host/libp2p-mesh.js'
-import { ConnectionTrim } from '../../node/dist/src/host/connection-trim.js'
 import { CONNECTION_LIMITS } from '../../node/dist/src/core/connection-limits.js'
-import { systemClock } from '../../node/dist/src/core/clock.js'
-import { Membership } from '../../node/dist/src/core/membership/membership.js'
 import { WireBytes, countingMesh } from '../../node/dist/src/core/membership/wire-bytes.js'
+import { REAL_MEMBERSHIP, learnAddresses, listing, realHosts, startMembership, stopMember } from '../../node/dist/test/real-members.js'
 
-const MESH_ID = 'past-limit'
-const PROTOCOL = protocols.membership(MESH_ID)
-// every host of every process shares one private-network key: derived from a fixed seed, not sent around
-const PSK = swarmKeyFile(new Uint8Array(32).fill(7))
 /** connections a host keeps: the parent's limit (the production one until it says) */
 let limit = CONNECTION_LIMITS.maxConnections
 
@@ -33,65 +19,50 @@ let ids = []
 const victims = new Set()
 /** why requests failed: whether the peer was connected when asked, the error's name and message (peer ids and numbers cut) → count */
 const failures = new Map()
-const logger = defaultLogger()
 
 const send = (message) => { process.send(message) }
 
 async function start (count, keep) {
   limit = keep ?? limit
-  const identities = await Promise.all(Array.from({ length: count }, async () => await generateIdentity()))
-  for (const identity of identities) {
-    const libp2p = await createLibp2p(defaults({ privateKey: identity.privateKey, meshId: MESH_ID, psk: PSK, listen: ['/ip4/127.0.0.1/tcp/0'], gater: new MemberGater({ isMember: () => true }), maxConnections: limit }))
-    const mesh = new Libp2pMesh(libp2p, { shared: [PROTOCOL], connectionLimit: limit })
-    const trim = new ConnectionTrim({ libp2p, limit, idleFor: (peer) => mesh.activity.idleFor(peer), closing: (peer) => { mesh.closingIdle(peer) }, log: logger.forComponent('trim') })
-    hosts.push({ identity, libp2p, mesh, trim, bytes: new WireBytes(), suspicions: 0, deaths: 0, requests: 0, failedRequests: 0, heard: new Set(), verdicts: new Map(), mostConnections: 0 })
+  for (const member of await realHosts(count, limit)) {
+    hosts.push({ ...member, bytes: new WireBytes(), suspicions: 0, deaths: 0, requests: 0, failedRequests: 0, heard: new Set(), verdicts: new Map(), mostConnections: 0 })
   }
-  send({ type: 'started', hosts: hosts.map(h => ({ id: h.identity.peerId, addrs: h.libp2p.getMultiaddrs().map(a => a.toString()) })) })
+  send({ type: 'started', hosts: hosts.map(listing) })
 }
 
 async function run (all, stagger, offset, processes) {
   ids = all.map(h => h.id).sort()
-  for (const host of hosts) {
-    for (const other of all) {
-      if (other.id !== host.identity.peerId) await host.libp2p.peerStore.merge(peerIdFromString(other.id), { multiaddrs: other.addrs.map(a => multiaddr(a)) })
-    }
-  }
-  for (const host of hosts) {
-    const counted = countingMesh(host.mesh, PROTOCOL, host.bytes)
-    // membership's requests (pings, ping-reqs, gossip, push-pull) and those that failed, and why
-    const request = counted.request
-    counted.request = (peer, protocol, data, options) => {
-      host.requests++
-      const dialled = !host.mesh.connectedTo(peer)
-      return request(peer, protocol, data, options).catch((err) => {
-        host.failedRequests++
-        const why = `${dialled ? 'dialled' : 'connected'}: ${err.name}: ${String(err.message).replace(/12D3KooW\w+/g, 'P').replace(/\d+/g, 'N').slice(0, 90)}`
-        failures.set(why, (failures.get(why) ?? 0) + 1)
-        throw err
-      })
-    }
-    host.membership = new Membership({
-      identity: host.identity,
-      meshId: MESH_ID,
-      mesh: counted,
-      clock: systemClock,
-      random: Math.random,
-      members: () => ids,
-      digest: () => 'd',
-      heard: (peer) => { host.heard.add(peer) },
-      onStatus: (peer, status) => {
-        if (status === 'suspect' && !victims.has(peer)) host.suspicions++
-        if (status === 'dead') {
-          if (victims.has(peer)) { if (!host.verdicts.has(peer)) host.verdicts.set(peer, Date.now()) } else host.deaths++
-        }
-      }
-    })
-    host.trim.start()
-  }
+  await learnAddresses(hosts, all)
   // members start one after another across the processes (`stagger` ms apart), as a mesh grows by joins: all at
   // once, every first probe is a dial, and on two cores the handshakes of 60 hosts starve their event loops
-  for (const [i, host] of hosts.entries()) setTimeout(() => { host.membership.start() }, (i * processes + offset) * stagger)
+  for (const [i, host] of hosts.entries()) setTimeout(() => { startMembership(host, ids, hooks(host)) }, (i * processes + offset) * stagger)
   send({ type: 'running' })
+}
+
+/** what a host's membership tells the counters: requests and their failures (and why), statuses, who it heard from */
+function hooks (host) {
+  const counted = countingMesh(host.mesh, REAL_MEMBERSHIP, host.bytes)
+  const request = counted.request
+  counted.request = (peer, protocol, data, options) => {
+    host.requests++
+    const dialled = !host.mesh.connectedTo(peer)
+    return request(peer, protocol, data, options).catch((err) => {
+      host.failedRequests++
+      const why = `${dialled ? 'dialled' : 'connected'}: ${err.name}: ${String(err.message).replace(/12D3KooW\w+/g, 'P').replace(/\d+/g, 'N').slice(0, 90)}`
+      failures.set(why, (failures.get(why) ?? 0) + 1)
+      throw err
+    })
+  }
+  return {
+    mesh: counted,
+    heard: (peer) => { host.heard.add(peer) },
+    onStatus: (peer, status) => {
+      if (status === 'suspect' && !victims.has(peer)) host.suspicions++
+      if (status === 'dead') {
+        if (victims.has(peer)) { if (!host.verdicts.has(peer)) host.verdicts.set(peer, Date.now()) } else host.deaths++
+      }
+    }
+  }
 }
 
 function report () {
@@ -122,21 +93,12 @@ function report () {
 
 async function kill (dead, mine) {
   for (const v of dead) victims.add(v)
-  await Promise.all(hosts.filter(h => mine.includes(h.identity.peerId)).map(async (h) => {
-    h.membership.stop()
-    h.membership = undefined
-    h.trim.stop()
-    await h.libp2p.stop()
-  }))
+  await Promise.all(hosts.filter(h => mine.includes(h.identity.peerId)).map(stopMember))
   send({ type: 'killed' })
 }
 
 async function stop () {
-  await Promise.all(hosts.map(async (h) => {
-    h.membership?.stop()
-    h.trim.stop()
-    await h.libp2p.stop()
-  }))
+  await Promise.all(hosts.map(stopMember))
   send({ type: 'stopped' })
   process.exit(0)
 }
