@@ -71,7 +71,7 @@ function report () {
   const cpu = process.cpuUsage()
   send({
     type: 'report',
-    heardCounts: live.map(h => h.heard.size),
+    heardCounts: hosts.map(h => h.heard.size),
     suspicions: hosts.reduce((s, h) => s + h.suspicions, 0),
     deaths: hosts.reduce((s, h) => s + h.deaths, 0),
     requests: hosts.reduce((s, h) => s + h.requests, 0),
