@@ -8,8 +8,8 @@
 // Default 20 members keeping 14 connections (MEMBERSHIP_PAST_LIMIT_N, MEMBERSHIP_PAST_LIMIT_LIMIT; LIMIT=200 is the
 // production CONNECTION_LIMITS). The production shape, 250 members keeping 200, does not fit a 2-core machine: a
 // real host costs ~9 ms of CPU a second idle, so 250 of them need more than two cores before any dial; and each
-// new connection costs ~45 ms of CPU for its two ends here (Noise's key agreements, identify), so 30 members keeping
-// 20 already saturate both cores (see README, Benchmarks).
+// connection's life costs its two ends ~0.1 s of CPU here (Noise's key agreements, identify, the streams, the close),
+// so 30 members keeping 20 already saturate both cores (docs/ARCHITECTURE.md, "Past the connection limit").
 // Measured:
 // - memory: the processes' resident memory before the meeting and once met, and the connection ends the hosts hold
 //   then (with no limit, what keeping a connection costs);
