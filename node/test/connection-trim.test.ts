@@ -66,6 +66,19 @@ test('a peer whose every connection a trim closes is told once, before the close
   assert.equal(told, ['A0'], 'told of A once, before either close')
 })
 
+test('the limit counts peers, not connections: a pair that dialled each other at once costs no other peer its connection', async () => {
+  // three peers kept at most, B holding two connections (both ends dialled at once): four connections, three peers
+  const connections = [standIn('A', 1), standIn('B', 2), standIn('C', 3), standIn('B', 4)]
+  const trim = new ConnectionTrim({ libp2p: standInHost(connections), limit: 3, grace: 0, idleFor: () => Infinity, log: defaultLogger().forComponent('trim') })
+  await trim.trim()
+  assert.equal(connections.map(c => c.closed), [false, false, false, false], 'three peers are within the limit')
+  // a fourth peer: the one connected last goes, B, with both of its connections
+  connections.push(standIn('D', 0))
+  await trim.trim()
+  assert.equal(connections.map(c => c.closed), [false, true, false, true, false])
+  assert.is(trim.closed, 1, 'one peer closed')
+})
+
 test('a request that arrived before the trim\'s timer fired, still unread, keeps its connection: the trim reads what waits first', async () => {
   // A's request waits in a real socket (loopback TCP) when the timer fires: a loaded host runs due timers before it reads
   const server = createServer()
@@ -95,7 +108,7 @@ test('a request that arrived before the trim\'s timer fired, still unread, keeps
   }
 })
 
-test(`${N} hosts that keep ${KEEP} connections each: every probe of every member reaches it, and each host trims back to ${KEEP}`, async () => {
+test(`${N} hosts that keep ${KEEP} peers each: every probe of every member reaches it, and each host trims back to ${KEEP}`, async () => {
   assert.ok(N > inboundLimit(KEEP), 'more hosts than libp2p accepts connections')
   const identities = await Promise.all(Array.from({ length: N }, async () => await generateIdentity()))
   const psk = newSwarmKey()
@@ -143,8 +156,9 @@ test(`${N} hosts that keep ${KEEP} connections each: every probe of every member
     // the host that closed a connection as idle tells membership nothing; the other end hears a disconnect
     assert.ok(disconnects <= closed, `${disconnects} disconnects told for ${closed} connections trimmed`)
     // quiet again: each host is back at KEEP
-    await waitFor(() => nodes.every(node => node.getConnections().length <= KEEP),
-      `every host back at ${KEEP} connections (now ${nodes.map(n => n.getConnections().length).join(' ')})`, 60_000)
+    const peers = (node: Libp2p): number => new Set(node.getConnections().map(c => c.remotePeer.toString())).size
+    await waitFor(() => nodes.every(node => peers(node) <= KEEP),
+      `every host back at ${KEEP} peers (now ${nodes.map(peers).join(' ')})`, 60_000)
   } finally {
     clearInterval(load)
     for (const trim of trims) trim.stop()

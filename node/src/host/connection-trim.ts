@@ -1,5 +1,5 @@
 /**
- * Keeps a host's connections near CONNECTION_LIMITS.maxConnections. libp2p's
+ * Keeps a host's connected peers near CONNECTION_LIMITS.maxConnections. libp2p's
  * own pruner closes a connection only if every stream on it is on its short
  * list of closable protocols (identify's, autonat's); gossipsub keeps a
  * stream open to every connected peer and membership its shared request
@@ -9,10 +9,17 @@
  * nor could the helpers it asked, and its port still accepted TCP dials, so
  * it was accused of stalling. Here libp2p's limit is the kept number plus
  * headroom (`inboundLimit`), and this trims back to the kept number as the
- * pruner would if it could: untagged connections only (gossipsub tags its
- * mesh peers), the newest first (the one a probe just opened), and none
- * opened or used in the last `grace` ms, nor one with a request or stream
+ * pruner would if it could: untagged peers only (gossipsub tags its mesh
+ * peers), the newest first (the one a probe just connected), and none
+ * connected or used in the last `grace` ms, nor one with a request or stream
  * under way (`idleFor`), so the exchange it was opened for ends first.
+ * It counts peers, not connections, as membership (`Mesh.connectionLimit`)
+ * and the simulator do, and closes a peer's every connection: when two
+ * hosts dial each other at once libp2p keeps both connections (29 % of the
+ * pairs of 30 hosts that met at once), and counted as two they made the
+ * trim close other peers' only connections, while closing just one of the
+ * pair could close the one that carries gossipsub's stream (opened once, on
+ * a peer's first connection) and leave the pair without gossip.
  * A loaded host runs its due timers before it reads its sockets, so a
  * request that arrived while it was busy would still look idle to a trim
  * its timer started: the trim reads what waits first (`ioDone`), and a
@@ -25,7 +32,7 @@ import { errorText } from '../core/logger.js'
 
 export interface ConnectionTrimInit {
   libp2p: Libp2p
-  /** connections to keep, at most (CONNECTION_LIMITS.maxConnections) */
+  /** peers to keep connections to, at most (CONNECTION_LIMITS.maxConnections) */
   limit: number
   /** ms a connection stays open at least: its first exchange (a probe that dialled, ~1.5 s across continents) ends first; default 5,000 */
   grace?: number
@@ -46,16 +53,32 @@ async function ioDone (): Promise<void> {
   for (let i = 0; i < 2; i++) await new Promise<void>(resolve => { setImmediate(resolve) })
 }
 
-/** the connections libp2p accepts before it refuses inbound ones, for `kept` kept: room for a few seconds of new ones until they are trimmed */
+/**
+ * the connections libp2p accepts before it refuses inbound ones, for `kept` peers kept: room for a few seconds of new
+ * ones until they are trimmed, and for pairs that dialled each other at once (two connections; libp2p counts both).
+ * At the default 200 kept, libp2p's own default of 300
+ */
 export function inboundLimit (kept: number): number {
-  return kept + Math.max(8, Math.ceil(kept / 4))
+  return kept + Math.max(8, Math.ceil(kept / 2))
 }
 
-/** trims a host's connections back to `limit` every `interval` ms (see above) */
+/** `connections` by remote peer */
+function byPeer (connections: Connection[]): Map<string, Connection[]> {
+  const peers = new Map<string, Connection[]>()
+  for (const c of connections) {
+    const peer = c.remotePeer.toString()
+    const list = peers.get(peer)
+    if (list === undefined) peers.set(peer, [c])
+    else list.push(c)
+  }
+  return peers
+}
+
+/** trims a host's connected peers back to `limit` every `interval` ms (see above) */
 export class ConnectionTrim {
   private timer?: NodeJS.Timeout
   private trimming = false
-  /** connections this closed since start */
+  /** peers whose connections this closed since start */
   closed = 0
 
   constructor (private readonly init: ConnectionTrimInit) {}
@@ -69,38 +92,37 @@ export class ConnectionTrim {
     clearInterval(this.timer)
   }
 
-  /** one look: closes the newest untagged idle connections while more than `limit` are open */
+  /** one look: while more than `limit` peers are connected, closes every connection of the newest untagged idle ones */
   async trim (): Promise<void> {
     const { libp2p, limit } = this.init
-    if (libp2p.getConnections().length <= limit || this.trimming) return
+    if (byPeer(libp2p.getConnections()).size <= limit || this.trimming) return
     this.trimming = true
     try {
       await ioDone()
-      const open = libp2p.getConnections()
+      const peers = byPeer(libp2p.getConnections())
       const grace = this.init.grace ?? 5000
       const now = Date.now()
-      const idle = (c: Connection): boolean => now - c.timeline.open >= grace && (this.init.idleFor?.(c.remotePeer.toString()) ?? Infinity) >= grace
-      const candidates = open.filter(c => c.status === 'open' && idle(c)).sort((a, b) => b.timeline.open - a.timeline.open)
-      const close: Connection[] = []
-      for (const connection of candidates) {
-        if (open.length - close.length <= limit) break
-        if (!await this.tagged(connection)) close.push(connection)
+      const newest = (connections: Connection[]): number => Math.max(...connections.map(c => c.timeline.open))
+      const idle = (peer: string, connections: Connection[]): boolean =>
+        connections.every(c => c.status === 'open') && now - newest(connections) >= grace && (this.init.idleFor?.(peer) ?? Infinity) >= grace
+      const candidates = [...peers].filter(([peer, connections]) => idle(peer, connections)).sort((a, b) => newest(b[1]) - newest(a[1]))
+      const close: Array<[string, Connection[]]> = []
+      for (const candidate of candidates) {
+        if (peers.size - close.length <= limit) break
+        if (!await this.tagged(candidate[1][0])) close.push(candidate)
       }
-      // the connections each peer keeps once these are closed, counted once: a peer left with none is told (`closing`)
-      const left = new Map<string, number>()
-      for (const c of open) { const peer = c.remotePeer.toString(); left.set(peer, (left.get(peer) ?? 0) + 1) }
-      for (const c of close) { const peer = c.remotePeer.toString(); left.set(peer, left.get(peer)! - 1) }
-      await Promise.all(close.map(async (connection) => {
-        const peer = connection.remotePeer.toString()
-        if (left.get(peer) === 0) { left.delete(peer); this.init.closing?.(peer) }
-        try {
-          await connection.close({ signal: AbortSignal.timeout(1000) })
-        } catch (err) {
-          connection.abort(err as Error)
-        }
+      await Promise.all(close.map(async ([peer, connections]) => {
+        this.init.closing?.(peer)
+        await Promise.all(connections.map(async (connection) => {
+          try {
+            await connection.close({ signal: AbortSignal.timeout(1000) })
+          } catch (err) {
+            connection.abort(err as Error)
+          }
+        }))
       }))
       this.closed += close.length
-      if (close.length > 0) this.init.log('closed %d connections: %d open, %d kept at most', close.length, open.length - close.length, limit)
+      if (close.length > 0) this.init.log('closed the connections of %d peers: %d connected, %d kept at most', close.length, peers.size - close.length, limit)
     } catch (err) {
       this.init.log.error('trimming connections failed: %s', errorText(err))
     } finally {

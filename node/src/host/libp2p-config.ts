@@ -28,7 +28,7 @@ export interface HostConfigInit {
   /** addresses members dial besides the listen addresses (`minga up --announce`, host/announce.ts) */
   announce?: string[]
   gater: ConnectionGater
-  /** connections kept (ConnectionTrim trims to it; libp2p refuses inbound ones past `inboundLimit` of it); default CONNECTION_LIMITS.maxConnections */
+  /** peers kept connected (ConnectionTrim trims to it; libp2p refuses inbound connections past `inboundLimit` of it); default CONNECTION_LIMITS.maxConnections */
   maxConnections?: number
 }
 
