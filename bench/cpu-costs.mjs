@@ -9,13 +9,15 @@
 //            node), beyond their CPU in the 3 s before, less the writes and the messages the model counts for that
 //            deploy; what is left per node, split between the model's entries and passes as a profile of that
 //            deploy splits them (entries 1.2 : passes 1; simulations/README.md, "A CPU model")
+//   dial:    a connection's life between the same two hosts, per end: a request that dials first, then the close as
+//            the trim closes it, 100 lives after 20 of warm-up, less the request's two messages: CPU per life / 2
 //   close:   the survivors' CPU from a kill -9 of a node that runs nothing to 100 ms after it died, beyond their idle
 //            (libp2p's teardown of the connection, the verdict), per survivor, median of 3 kills (13 nodes, nothing
 //            deployed yet, the last three killed one after another)
 //   idle:    ms of one core a second: the ten processes' CPU over 3 s with nothing happening, per node and second,
 //            less what the model charges an idle node as steps (its probes' messages, counted before the deploy):
 //            gossipsub's heartbeats, libp2p's timers, the collector (CpuModel.idle)
-// Prints one line: {"name":"cpu-costs", message, write, gossip, pass, close (ms of one core), idle (ms of one core a
+// Prints one line: {"name":"cpu-costs", message, write, gossip, pass, close, dial (ms of one core), idle (ms of one core a
 // second), and the raw figures}.
 //   npx tsc -b && node bench/cpu-costs.mjs
 import { measureCpuCosts } from './lib/cpu-costs.mjs'

@@ -43,8 +43,8 @@ const scenario = await deployKill10()
 const simulatedOnly = process.env.SIM_VS_REAL_SIDE === 'simulated'
 const costsSource = simulatedOnly || process.env.SIM_VS_REAL_COSTS === 'scenario' ? 'scenario' : 'measured'
 if (costsSource === 'measured') {
-  const { message, write, gossip, pass, close, idle } = await measureCpuCosts()
-  scenario.cpu = { ...scenario.cpu, costs: { message, write, gossip, pass, close }, idle }
+  const { message, write, gossip, pass, close, dial, idle } = await measureCpuCosts()
+  scenario.cpu = { ...scenario.cpu, costs: { message, write, gossip, pass, close, dial }, idle }
 }
 const { events: realEvents, ...real } = simulatedOnly ? { events: [], breakdownMs: {} } : await measureReal()
 const simCpu = process.cpuUsage()

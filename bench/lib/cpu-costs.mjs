@@ -24,11 +24,12 @@ const round2 = (x) => Math.round(x * 100) / 100
 
 /**
  * the model's costs measured on real processes on this machine (ms of one core per step: message, write, gossip,
- * pass, close; idle: ms of one core a second) and the raw figures they come from; takes ~2 minutes (a 13-node mesh,
+ * pass, close, dial; idle: ms of one core a second) and the raw figures they come from; takes ~2 minutes (a 13-node mesh,
  * a 10-node deploy)
  */
 export async function measureCpuCosts () {
   const message = await messageCost()
+  const dial = await dialCost(message)
   const counts = await modelCounts()
   const real = await meshCosts()
   const writes = 4 * real.write
@@ -43,6 +44,7 @@ export async function measureCpuCosts () {
     gossip: round2(gossip),
     pass: round2(pass),
     close: round2(real.close),
+    dial: round2(dial),
     idle: round2(Math.max(0, idle)),
     writeAckMs: round2(real.writeAckMs),
     deployCpuMs: real.deployCpu,
@@ -53,8 +55,11 @@ export async function measureCpuCosts () {
   }
 }
 
-/** CPU per message: round trips on minga's shared request stream between two real hosts in this process */
-async function messageCost () {
+/**
+ * `measure(request, hosts)` with two real hosts in this process as the daemon builds them, the second answering
+ * requests on minga's shared request stream; `request()` sends one 120-byte request from the first to the second
+ */
+async function withTwoHosts (measure) {
   const P = '/bench/cpu/1.0.0'
   const psk = newSwarmKey()
   const hosts = await Promise.all([0, 1].map(async () => {
@@ -65,18 +70,51 @@ async function messageCost () {
     const a = new Libp2pMesh(hosts[0], { shared: [P] })
     const b = new Libp2pMesh(hosts[1], { shared: [P] })
     b.handle(P, async (data) => data)
-    await hosts[0].dial(hosts[1].getMultiaddrs())
+    await hosts[0].peerStore.merge(hosts[1].peerId, { multiaddrs: hosts[1].getMultiaddrs() })
     const peer = hosts[1].peerId.toString()
     const payload = new Uint8Array(120)
-    for (let i = 0; i < 300; i++) await a.request(peer, P, payload)
-    const before = process.cpuUsage()
-    const n = 2000
-    for (let i = 0; i < n; i++) await a.request(peer, P, payload)
-    const { user, system } = process.cpuUsage(before)
-    return (user + system) / 1000 / n / 2
+    return await measure(async () => await a.request(peer, P, payload), hosts)
   } finally {
     await Promise.all(hosts.map(async h => await h.stop()))
   }
+}
+
+/** ms of CPU (user + system) this process spends in `n` calls of `fn`, one after the other */
+async function cpuOf (n, fn) {
+  const before = process.cpuUsage()
+  for (let i = 0; i < n; i++) await fn()
+  const { user, system } = process.cpuUsage(before)
+  return (user + system) / 1000
+}
+
+/** CPU per message: round trips on minga's shared request stream between two real hosts in this process */
+async function messageCost () {
+  return await withTwoHosts(async (request) => {
+    for (let i = 0; i < 300; i++) await request()
+    const n = 2000
+    return await cpuOf(n, request) / n / 2
+  })
+}
+
+/**
+ * CPU per end of a connection's life: a request that dials first (Noise's handshake over the private network,
+ * yamux, identify, gossipsub's and the shared request stream's negotiation), then the close as the trim closes it
+ * (node/src/host/connection-trim.ts); less the request itself (`message`, two ends). 20 of warm-up, then 100
+ */
+async function dialCost (message) {
+  return await withTwoHosts(async (request, [a, b]) => {
+    // the close and the other end's teardown, then identify's and gossipsub's follow-ups, before the next dial
+    const settle = async () => { await sleep(20) }
+    const life = async () => {
+      await request()
+      await settle()
+      await Promise.all(a.getConnections(b.peerId).map(async c => await c.close()))
+      await settle()
+    }
+    for (let i = 0; i < 20; i++) await life()
+    const n = 100
+    return await cpuOf(n, life) / n / 2 - message
+  })
 }
 
 /** the model's steps per node in the 3 s after deploy-kill-10's deploy, beyond the 3 s before */

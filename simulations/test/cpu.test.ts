@@ -54,7 +54,7 @@ test('a bad cpu: is refused with the field and what it takes', () => {
   assert.ok(problems({ disk: '1ms' }).some(p => p.includes('cpu.disk: unknown field')))
   assert.ok(problems({ idle: '2s' }).some(p => p.startsWith('cpu.idle:')), 'more than a whole core a second')
   assert.equal(resolveScenario({ ...base, cpu: { idle: '25ms' } }).cpu?.idle, 25)
-  assert.equal(resolveScenario({ ...base, cpu: { gossip: '0.5ms' } }).cpu, { costs: { message: 0, gossip: 0.5, close: 0, pass: 0, write: 0 } })
+  assert.equal(resolveScenario({ ...base, cpu: { gossip: '0.5ms' } }).cpu, { costs: { message: 0, gossip: 0.5, close: 0, dial: 0, pass: 0, write: 0 } })
 })
 
 test.run()

@@ -89,6 +89,25 @@ test('a request leaves its connection open: the next one needs no dial, and the 
   assert.equal(net.connections(0), [])
 })
 
+test('a dial costs both processes a connection\'s life (the CPU model\'s `dial`), a request on a kept connection does not; past the limit every request to a peer not kept dials again', async () => {
+  const { sim, net } = lan(3, { maxConnections: 1 })
+  // the steps each process is charged for, in order (NodeClock.io charges them when the scenario has a CPU model)
+  const steps: string[] = []
+  for (const [v, mesh] of net.meshes.entries()) mesh!.io = (fn, step) => { if (step !== undefined) steps.push(`${v}:${step}`); fn() }
+  const exchange = async (from: number, peer: string): Promise<string[]> => {
+    steps.length = 0
+    const answer = sendRequest(net, net.meshes[from]!, peer, '/echo', new Uint8Array(10), {})
+    await sim.run(sim.now() + 100)
+    await answer
+    return [...steps]
+  }
+  assert.equal(await exchange(0, 'kept-1'), ['0:dial', '1:dial', '1:message', '0:message'], 'the requester pays before its request leaves, the peer before it reads it')
+  assert.equal(await exchange(0, 'kept-1'), ['1:message', '0:message'], 'the kept connection: no dial')
+  // node 0 keeps one connection (to 1): each exchange with 2 opens a connection the trim closes again
+  assert.equal(await exchange(0, 'kept-2'), ['0:dial', '2:dial', '2:message', '0:message'])
+  assert.equal(await exchange(0, 'kept-2'), ['0:dial', '2:dial', '2:message', '0:message'], 'past the limit: a dial each time')
+})
+
 test('a vanished host\'s and a partition\'s kept connections close after silentDisconnect; a restarted process starts with none', async () => {
   const { sim, net } = lan(4, { silentDisconnect: 3000 })
   for (const peer of ['kept-1', 'kept-2', 'kept-3']) void sendRequest(net, net.meshes[0]!, peer, '/echo', new Uint8Array(1), {})

@@ -25,9 +25,11 @@ export interface Clock {
 
 /**
  * steps whose CPU the simulator charges: a request or answer read, a gossip message checked and merged, a
- * connection's close (libp2p's teardown of its streams and the peer's verdict), a reconcile pass, an API write
+ * connection's close (libp2p's teardown of its streams and the peer's verdict), a connection's life from a dial
+ * (Noise's handshake, identify, gossipsub's and membership's streams, and the close when the trim ends it; each end
+ * pays it), a reconcile pass, an API write
  */
-export type WorkStep = 'message' | 'gossip' | 'close' | 'pass' | 'write'
+export type WorkStep = 'message' | 'gossip' | 'close' | 'dial' | 'pass' | 'write'
 
 export const systemClock: Clock = {
   now: () => Date.now(),

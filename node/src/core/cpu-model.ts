@@ -3,7 +3,8 @@
  * instant in virtual time unless something charges it: with a model, a
  * node pays a fixed cost for each step that costs a real process CPU (a
  * request or answer read, a gossip message checked and merged, a
- * connection's close, a reconcile pass, an API write), runs the step when
+ * connection's close, a connection's life from a dial, paid by both ends,
+ * a reconcile pass, an API write), runs the step when
  * that work is done, and handles nothing else meanwhile (one event loop).
  * Nodes on one machine share its cores (`CorePool`): ten processes on two
  * cores queue behind each other, as the sim-vs-real bench's ten real

@@ -7,7 +7,12 @@
  * host answers refuses at once (RST after one round trip); an unreachable
  * one (partition, vanished host) is noticed only by the timeout, as in
  * Libp2pMesh. A lost segment is what TCP makes of it: a retransmission
- * after a timeout (Network.transit), never a lost request.
+ * after a timeout (Network.transit), never a lost request. A dial costs
+ * both processes the CPU of a connection's life (the `dial` step of a
+ * scenario's `cpu:`, core/cpu-model.ts): the requester before its request
+ * leaves, the peer before it reads it; past the connection limit every
+ * probe of a member not connected pays it, since the trim closes the
+ * connection again (node/src/host/connection-trim.ts).
  */
 import { toError } from '@minga/protocol'
 import type { AbortOptions } from '@minga/node/core'
@@ -24,6 +29,8 @@ export class SimRequestError extends Error {
 
 interface Call {
   to: number
+  /** the request opens a connection (dials first) */
+  dials: boolean
   /** one-way ms for a message of `bytes` */
   oneWay: (bytes: number) => number
   /** ms until the request reaches the peer */
@@ -44,7 +51,13 @@ function prepare (net: ModelledNetwork, from: SimMesh, peer: string, data: Uint8
   net.traffic.requests++
   if (dial > 0) net.traffic.dials++
   net.traffic.send(from.index, 1, data.length)
-  return { to, oneWay, arrival: dial + oneWay(data.length) }
+  return { to, dials: dial > 0, oneWay, arrival: dial + oneWay(data.length) }
+}
+
+/** `fn` once `mesh`'s process has paid for the connection the call opens (`dial`), at once when it opens none */
+function afterDial (mesh: SimMesh, call: Call, fn: () => void): void {
+  if (call.dials) mesh.io(fn, 'dial')
+  else fn()
 }
 
 /**
@@ -69,7 +82,7 @@ export function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, 
     options.signal?.addEventListener('abort', onAbort, { once: true })
     const timeout = sim.after(net.params.requestTimeout, () => { finish(new SimRequestError(`No answer from ${peer} within ${net.params.requestTimeout} ms`, 'timeout')) })
     const { to, oneWay } = call
-    sim.after(call.arrival, () => {
+    afterDial(from, call, () => sim.after(call.arrival, () => {
       const target = net.meshes[to]
       if (target === undefined || net.group[to] !== net.group[from.index]) {
         if (net.hostUp[to] === 1 && net.group[to] === net.group[from.index]) sim.after(oneWay(0), () => { finish(new SimRequestError(`Connection to ${peer} refused`, 'refused')) })
@@ -83,7 +96,7 @@ export function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, 
         return
       }
       // a stalled node handles the request when it resumes, and its caller reads the answer when it does
-      target.io(() => {
+      afterDial(target, call, () => target.io(() => {
         handler(data, from.self).then(answer => {
           if (net.meshes[to] !== target) return
           net.traffic.send(to, 1, answer.length)
@@ -95,8 +108,8 @@ export function sendRequest (net: ModelledNetwork, from: SimMesh, peer: string, 
         }, (err: Error) => {
           sim.after(oneWay(64), () => { from.io(() => { finish(err) }, 'message') })
         })
-      }, 'message')
-    })
+      }, 'message'))
+    }))
   })
 }
 
@@ -118,13 +131,13 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
     lastAt = Math.max(lastAt, sim.now() + call.oneWay(bytes))
     sim.at(lastAt, () => { if (net.reachable(from.index, call.to)) { idle.cancel(); fn(); notify() } })
   }
-  sim.after(call.arrival, () => {
+  afterDial(from, call, () => sim.after(call.arrival, () => {
     const target = net.meshes[call.to]
     if (target === undefined || net.group[call.to] !== net.group[from.index]) return
     if (!from.closed) net.keep(from.index, call.to)
     const handler = target.streamHandlers.get(protocol)
     if (handler === undefined) { deliver(() => { failure ??= new SimRequestError(`${peer} does not support ${protocol}`, 'unsupported') }, 64); return }
-    void (async () => {
+    afterDial(target, call, () => void (async () => {
       try {
         for await (const frame of handler(data, from.self, controller.signal)) {
           if (net.meshes[call.to] !== target) return
@@ -135,8 +148,8 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
       } catch (err) {
         deliver(() => { failure ??= toError(err) }, 64)
       }
-    })()
-  })
+    })())
+  }))
   try {
     for (;;) {
       if (frames.length > 0) { yield frames.shift()!; continue }

@@ -171,11 +171,11 @@ function parseIngress (r: Reader, value: unknown, duration: number): IngressMode
 }
 
 function parseCpuModel (r: Reader, value: unknown): CpuScenario {
-  const c = r.obj(value, 'cpu', ['cores', 'message', 'gossip', 'close', 'pass', 'write', 'idle'])
+  const c = r.obj(value, 'cpu', ['cores', 'message', 'gossip', 'close', 'dial', 'pass', 'write', 'idle'])
   const cost = (key: WorkStep): number => r.duration(c[key], `cpu.${key}`, 0, LATENCY)
   return {
     ...(c.cores === undefined ? {} : { cores: r.number(c.cores, 'cpu.cores', 1, 1, 1024, true) }),
-    costs: { message: cost('message'), gossip: cost('gossip'), close: cost('close'), pass: cost('pass'), write: cost('write') },
+    costs: { message: cost('message'), gossip: cost('gossip'), close: cost('close'), dial: cost('dial'), pass: cost('pass'), write: cost('write') },
     // ms of one core per second: at most the whole core
     ...(c.idle === undefined ? {} : { idle: r.duration(c.idle, 'cpu.idle', 0, { step: 0, max: 1000 }) })
   }
