@@ -14,6 +14,7 @@ import { cpuMs, sleep } from '../../test/dist/src/index.js'
 import { runScenario } from '../../simulations/dist/src/index.js'
 import { deployAll, deployKill10, deploySpec, startMesh } from './deploy-kill-10.mjs'
 import { median } from './stats.mjs'
+import { countSteps } from './step-counts.mjs'
 
 // what merging an entry costs against a pass: 8.9 against 7.3 ms per call of `mergeNow` and of the reconciler's pass in a
 // profile of the ten processes over this deploy (2026-11-30; the profiler's own cost inflates both, the ratio is what is used)
@@ -28,8 +29,7 @@ const round2 = (x) => Math.round(x * 100) / 100
  * a 10-node deploy)
  */
 export async function measureCpuCosts () {
-  const message = await messageCost()
-  const dial = await dialCost(message)
+  const { message, dial } = await connectionCosts()
   const counts = await modelCounts()
   const real = await meshCosts()
   const writes = 4 * real.write
@@ -87,6 +87,12 @@ async function cpuOf (n, fn) {
   return (user + system) / 1000
 }
 
+/** the costs of messages and of a connection's life on this machine (ms of one core per step; see `messageCost`, `dialCost`) */
+export async function connectionCosts () {
+  const message = await messageCost()
+  return { message, dial: await dialCost(message) }
+}
+
 /** CPU per message: round trips on minga's shared request stream between two real hosts in this process */
 async function messageCost () {
   return await withTwoHosts(async (request) => {
@@ -121,18 +127,12 @@ async function dialCost (message) {
 async function modelCounts () {
   const scenario = await deployKill10()
   const deployAt = scenario.timeline.find(a => a.kind === 'deploy').at
-  const windows = { before: {}, after: {} }
   let clock
-  const costs = scenario.cpu.costs
-  scenario.cpu.costs = new Proxy(costs, {
-    get (target, step) {
-      const t = clock?.elapsed ?? 0
-      const w = t >= deployAt - WINDOW_MS && t < deployAt ? 'before' : t >= deployAt && t < deployAt + WINDOW_MS ? 'after' : undefined
-      if (w !== undefined) windows[w][step] = (windows[w][step] ?? 0) + 1
-      return target[step]
-    }
-  })
+  const windowAt = (t) => t >= deployAt - WINDOW_MS && t < deployAt ? 'before' : t >= deployAt && t < deployAt + WINDOW_MS ? 'after' : undefined
+  const { costs, counts } = countSteps(scenario.cpu.costs, () => clock?.elapsed ?? 0, windowAt)
+  scenario.cpu.costs = costs
   await runScenario({ ...scenario, timeline: scenario.timeline.filter(a => a.kind === 'deploy'), duration: deployAt + 10_000, settle: 0 }, { onCluster: (cluster) => { clock = cluster.sim } })
+  const windows = { before: counts.before ?? {}, after: counts.after ?? {} }
   const per = (step) => ((windows.after[step] ?? 0) - (windows.before[step] ?? 0)) / scenario.nodes
   // and what the model charges an idle node a second (its probes' messages), in the window before the deploy
   const idle = (step) => (windows.before[step] ?? 0) / scenario.nodes / (WINDOW_MS / 1000)

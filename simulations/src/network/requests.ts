@@ -137,7 +137,7 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
     if (!from.closed) net.keep(from.index, call.to)
     const handler = target.streamHandlers.get(protocol)
     if (handler === undefined) { deliver(() => { failure ??= new SimRequestError(`${peer} does not support ${protocol}`, 'unsupported') }, 64); return }
-    afterDial(target, call, () => void (async () => {
+    const serve = async (): Promise<void> => {
       try {
         for await (const frame of handler(data, from.self, controller.signal)) {
           if (net.meshes[call.to] !== target) return
@@ -148,7 +148,8 @@ export async function * openStream (net: ModelledNetwork, from: SimMesh, peer: s
       } catch (err) {
         deliver(() => { failure ??= toError(err) }, 64)
       }
-    })())
+    }
+    afterDial(target, call, () => { void serve() })
   }))
   try {
     for (;;) {
