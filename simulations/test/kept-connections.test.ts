@@ -89,7 +89,7 @@ test('a request leaves its connection open: the next one needs no dial, and the 
   assert.equal(net.connections(0), [])
 })
 
-test('a dial costs both processes a connection\'s life (the CPU model\'s `dial`), a request on a kept connection does not; past the limit every request to a peer not kept dials again', async () => {
+test('a dial costs both processes a connection\'s life (the CPU model\'s `dial`), a request on a kept connection does not; past the limit every request to a peer not kept dials again; so does membership\'s dial of a member', async () => {
   const { sim, net } = lan(3, { maxConnections: 1 })
   // the steps each process is charged for, in order (NodeClock.io charges them when the scenario has a CPU model)
   const steps: string[] = []
@@ -106,6 +106,16 @@ test('a dial costs both processes a connection\'s life (the CPU model\'s `dial`)
   // node 0 keeps one connection (to 1): each exchange with 2 opens a connection the trim closes again
   assert.equal(await exchange(0, 'kept-2'), ['0:dial', '2:dial', '2:message', '0:message'])
   assert.equal(await exchange(0, 'kept-2'), ['0:dial', '2:dial', '2:message', '0:message'], 'past the limit: a dial each time')
+  // membership's libp2p dial of a silent member (Mesh.probe) opens a connection too; one already open costs nothing
+  const probe = async (peer: string): Promise<string[]> => {
+    steps.length = 0
+    const result = net.probe(net.meshes[0]!, peer)
+    await sim.run(sim.now() + 100)
+    assert.is(await result, 'up')
+    return [...steps]
+  }
+  assert.equal(await probe('kept-2'), ['0:dial', '2:dial'])
+  assert.equal(await probe('kept-1'), [])
 })
 
 test('a vanished host\'s and a partition\'s kept connections close after silentDisconnect; a restarted process starts with none', async () => {

@@ -253,8 +253,12 @@ export class Network implements ModelledNetwork, MeshNetwork {
       return from.closed ? 'unknown' : 'silent'
     }
     const result = this.meshes[u] !== undefined ? 'up' : 'refused'
-    // a libp2p dial (Libp2pMesh.probe): the connection it opened stays
-    if (result === 'up' && !from.closed) this.keep(v, u)
+    // a libp2p dial (Libp2pMesh.probe): the connection it opened stays, and costs both processes its life (`dial`) as a
+    // request's dial does (requests.ts), kept or not
+    if (result === 'up' && !from.closed) {
+      if (!this.conns.has(v, u)) for (const mesh of [from, this.meshes[u]!]) mesh.io(() => {}, 'dial')
+      this.keep(v, u)
+    }
     await this.sleep(oneWay)
     return from.closed ? 'unknown' : result
   }
