@@ -46,8 +46,8 @@ function busy (ms: number): void {
 
 /** a stand-in connection to `peer`, opened at `open` (ms), that records its close */
 type Stand = Connection & { closed: boolean }
-function standIn (peer: string, open: number): Stand {
-  const c = { remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', closed: false, close: async () => { c.closed = true }, abort: () => {} }
+function standIn (peer: string, open: number, streams: string[] = []): Stand {
+  const c = { remotePeer: { toString: () => peer }, timeline: { open }, status: 'open', streams: streams.map(protocol => ({ protocol })), closed: false, close: async () => { c.closed = true }, abort: () => {} }
   return c as unknown as Stand
 }
 
@@ -77,6 +77,29 @@ test('the limit counts peers, not connections: a pair that dialled each other at
   await trim.trim()
   assert.equal(connections.map(c => c.closed), [false, true, false, true, false])
   assert.is(trim.closed, 1, 'one peer closed')
+})
+
+test('a peer\'s extra connections close once idle when one carries every gossipsub stream; split or undecidable pairs stay', async () => {
+  const SHARED = '/minga/m/membership/1.0.0/shared'
+  const GOSSIP = '/meshsub/1.2.0'
+  const connections = [
+    // A: gossipsub's two streams on the first, membership's shared stream on the second: the second goes
+    standIn('A', 1, [SHARED, GOSSIP, GOSSIP]), standIn('A', 2, [SHARED]),
+    // B: one gossipsub stream on each (each end's outbound stream on the connection it saw first): both stay
+    standIn('B', 1, [GOSSIP]), standIn('B', 2, [GOSSIP, SHARED]),
+    // C: no gossipsub stream on either: nothing tells both ends the same one to keep
+    standIn('C', 1, [SHARED]), standIn('C', 2, []),
+    // D: as A, but its exchange is under way
+    standIn('D', 1, [GOSSIP, GOSSIP]), standIn('D', 2, [SHARED]),
+    // E: one connection
+    standIn('E', 1, [GOSSIP])
+  ]
+  const trim = new ConnectionTrim({ libp2p: standInHost(connections), limit: 10, grace: 1000, idleFor: (peer) => peer === 'D' ? 0 : Infinity, log: defaultLogger().forComponent('trim') })
+  await trim.trim()
+  assert.ok(connections.every(c => !c.closed), 'five peers are within the limit')
+  await trim.dedupe()
+  assert.equal(connections.map(c => c.closed ? 'x' : '-').join(''), '-x-------', 'A\'s second connection closed, no other')
+  assert.is(trim.extras, 1)
 })
 
 test('a request that arrived before the trim\'s timer fired, still unread, keeps its connection: the trim reads what waits first', async () => {

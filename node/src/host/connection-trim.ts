@@ -19,7 +19,15 @@
  * pairs of 30 hosts that met at once), and counted as two they made the
  * trim close other peers' only connections, while closing just one of the
  * pair could close the one that carries gossipsub's stream (opened once, on
- * a peer's first connection) and leave the pair without gossip.
+ * a peer's first connection) and leave the pair without gossip. Such pairs
+ * are common (on a loaded host a dial's handshakes take long enough for the
+ * peer's own dial to arrive meanwhile: 73 of 190 pairs of 20 members that met
+ * 100 ms apart, the second connection 0.2–5.7 s after the first), and each
+ * costs both ends a connection's memory, so the trim also closes a peer's
+ * extra connections once they and the peer are idle: those that carry none
+ * of gossipsub's streams, when one connection carries them all. Both ends
+ * see the same streams, so both pick the same one to keep; a pair whose
+ * gossipsub streams are split over two connections keeps both.
  * A loaded host runs its due timers before it reads its sockets, so a
  * request that arrived while it was busy would still look idle to a trim
  * its timer started: the trim reads what waits first (`ioDone`), and a
@@ -62,6 +70,18 @@ export function inboundLimit (kept: number): number {
   return kept + Math.max(8, Math.ceil(kept / 2))
 }
 
+/** closes `connection`, or aborts it if its close fails or takes over a second */
+async function closeConnection (connection: Connection): Promise<void> {
+  try {
+    await connection.close({ signal: AbortSignal.timeout(1000) })
+  } catch (err) {
+    connection.abort(err as Error)
+  }
+}
+
+/** a stream of gossipsub's (`/meshsub/…`, `/floodsub/…`) */
+const GOSSIPSUB_STREAM = /^\/(meshsub|floodsub)\//
+
 /** `connections` by remote peer */
 function byPeer (connections: Connection[]): Map<string, Connection[]> {
   const peers = new Map<string, Connection[]>()
@@ -80,11 +100,13 @@ export class ConnectionTrim {
   private trimming = false
   /** peers whose connections this closed since start */
   closed = 0
+  /** a peer's extra connections this closed since start (`dedupe`) */
+  extras = 0
 
   constructor (private readonly init: ConnectionTrimInit) {}
 
   start (): void {
-    this.timer = setInterval(() => { void this.trim() }, this.init.interval ?? 1000)
+    this.timer = setInterval(() => { void this.trim().then(async () => { await this.dedupe() }) }, this.init.interval ?? 1000)
     this.timer.unref()
   }
 
@@ -113,18 +135,41 @@ export class ConnectionTrim {
       }
       await Promise.all(close.map(async ([peer, connections]) => {
         this.init.closing?.(peer)
-        await Promise.all(connections.map(async (connection) => {
-          try {
-            await connection.close({ signal: AbortSignal.timeout(1000) })
-          } catch (err) {
-            connection.abort(err as Error)
-          }
-        }))
+        await Promise.all(connections.map(closeConnection))
       }))
       this.closed += close.length
       if (close.length > 0) this.init.log('closed the connections of %d peers: %d connected, %d kept at most', close.length, peers.size - close.length, limit)
     } catch (err) {
       this.init.log.error('trimming connections failed: %s', errorText(err))
+    } finally {
+      this.trimming = false
+    }
+  }
+
+  /**
+   * one look at the peers that hold more than one connection: closes those of a peer's connections that carry none of
+   * gossipsub's streams when one connection carries them all, once every one is older than the grace and the peer
+   * is idle (see above)
+   */
+  async dedupe (): Promise<void> {
+    if (this.trimming) return
+    this.trimming = true
+    try {
+      await ioDone()
+      const grace = this.init.grace ?? 5000
+      const now = Date.now()
+      const extra: Connection[] = []
+      for (const [peer, connections] of byPeer(this.init.libp2p.getConnections())) {
+        if (connections.length < 2 || connections.some(c => c.status !== 'open' || now - c.timeline.open < grace)) continue
+        if ((this.init.idleFor?.(peer) ?? Infinity) < grace) continue
+        const gossip = connections.filter(c => c.streams.some(s => GOSSIPSUB_STREAM.test(s.protocol ?? '')))
+        if (gossip.length === 1) extra.push(...connections.filter(c => c !== gossip[0]))
+      }
+      await Promise.all(extra.map(closeConnection))
+      this.extras += extra.length
+      if (extra.length > 0) this.init.log('closed %d extra connections of peers that kept another', extra.length)
+    } catch (err) {
+      this.init.log.error('closing extra connections failed: %s', errorText(err))
     } finally {
       this.trimming = false
     }
