@@ -17,7 +17,7 @@
 //   from every other (at most MEMBERSHIP_PAST_LIMIT_MEET_S, 300; `met` says whether it did);
 // - idle (MEMBERSHIP_PAST_LIMIT_IDLE_S, 60): members suspected or declared dead while all live (false positives),
 //   membership's requests per member and second and those that failed (by reason), its bytes, the most connections
-//   a host held, the connections trimmed, CPU per member and second, and the event loops' delay (the hosts share
+//   a host held, the peers trimmed and the extra connections closed (a pair that dialled each other at once), CPU per member and second, and the event loops' delay (the hosts share
 //   two cores: a loaded process answers late, and the delay says how much of that there was);
 // - a kill: MEMBERSHIP_PAST_LIMIT_KILLS hosts (3) stop at once; how long until every survivor has declared each
 //   dead (p50 and the slowest), and any live member declared dead meanwhile. A stopped host closes its connections
@@ -111,6 +111,7 @@ const idle = {
   membershipBytesPerMemberSecond: Math.round((sum(after, r => r.bytes) - sum(before, r => r.bytes)) / N / IDLE_S),
   mostConnections: Math.max(...after.map(r => r.mostConnections)),
   trimmed: sum(after, r => r.trimmed) - sum(before, r => r.trimmed),
+  extrasClosed: sum(after, r => r.extras) - sum(before, r => r.extras),
   eventLoopDelayP99Ms: Math.max(...after.map(r => r.delayP99Ms)),
   cpuMsPerMemberSecond: Math.round((sum(after, r => r.cpuMs) - sum(before, r => r.cpuMs)) / N / IDLE_S * 100) / 100,
   failures: failureCounts(after, before)

@@ -78,6 +78,7 @@ function report () {
     failedRequests: hosts.reduce((s, h) => s + h.failedRequests, 0),
     bytes: hosts.reduce((s, h) => s + [...h.bytes.totals().values()].reduce((a, b) => a + b, 0), 0),
     trimmed: hosts.reduce((s, h) => s + h.trim.closed, 0),
+    extras: hosts.reduce((s, h) => s + h.trim.extras, 0),
     mostConnections: Math.max(0, ...hosts.map(h => h.mostConnections)),
     connectionLimit: limit,
     delayP99Ms: Math.round(delay.percentile(99) / 1e6),
