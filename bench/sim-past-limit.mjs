@@ -39,12 +39,14 @@ for (const [nodes, keep] of sizes) {
     cpu: { message: `${message}ms`, dial: `${dial}ms` }
   })
   let clock
-  const { costs, counts } = countSteps(scenario.cpu.costs, () => clock?.elapsed ?? 0, (t) => t >= warmMs(keep) ? 'window' : undefined)
+  // the costs as given: read through the counting wrapper, each read would count a step
+  const stepCosts = scenario.cpu.costs
+  const { costs, counts } = countSteps(stepCosts, () => clock?.elapsed ?? 0, (t) => t >= warmMs(keep) ? 'window' : undefined)
   scenario.cpu.costs = costs
   const result = await runScenario(scenario, { onCluster: (cluster) => { clock = cluster.sim } })
   const steps = counts.window ?? {}
   const perNodeSecond = (n) => n / nodes / (WINDOW_MS / 1000)
-  const cpuBy = Object.fromEntries(Object.entries(steps).map(([step, n]) => [step, round(perNodeSecond(n * (scenario.cpu.costs[step] ?? 0)))]))
+  const cpuBy = Object.fromEntries(Object.entries(steps).map(([step, n]) => [step, round(perNodeSecond(n * (stepCosts[step] ?? 0)))]))
   console.log(JSON.stringify({
     name: 'sim-past-limit',
     members: nodes,

@@ -152,7 +152,8 @@ export class ConnectionTrim {
    * is idle (see above)
    */
   async dedupe (): Promise<void> {
-    if (this.trimming) return
+    const open = this.init.libp2p.getConnections()
+    if (this.trimming || byPeer(open).size === open.length) return
     this.trimming = true
     try {
       await ioDone()

@@ -53,7 +53,7 @@ export interface Libp2pMeshOptions {
   shared?: readonly string[]
   /** ms a shared stream's handler has to answer before its slot is freed with a failure (shared-requests.ts' SERVE_TIMEOUT unless given) */
   serveTimeout?: number
-  /** the connections the host keeps (its ConnectionTrim's limit), as membership reads it (`Mesh.connectionLimit`); default CONNECTION_LIMITS.maxConnections */
+  /** the peers the host keeps connections to (its ConnectionTrim's limit), as membership reads it (`Mesh.connectionLimit`); default CONNECTION_LIMITS.maxConnections */
   connectionLimit?: number
   logger?: ComponentLogger
 }
